@@ -1,0 +1,33 @@
+package io.peft4j.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+
+/** Sentence embeddings from token states. */
+public enum Pooling {
+    /** The first token's state ([CLS]). */
+    CLS,
+    /** The mean of the real tokens' states (padding excluded), as sentence-transformers does. */
+    MEAN;
+
+    /**
+     * @param hidden        [B, T, D]
+     * @param attentionMask [B, T] of 1/0
+     * @return [B, D]
+     */
+    public NDArray pool(NDArray hidden, NDArray attentionMask) {
+        if (this == CLS) {
+            return hidden.get(new NDIndex(":, 0, :"));
+        }
+        NDArray mask = attentionMask.toType(DataType.FLOAT32, false).expandDims(2); // [B, T, 1]
+        NDArray sum = hidden.mul(mask).sum(new int[] {1});                         // [B, D]
+        NDArray count = mask.sum(new int[] {1}).maximum(1e-9f);                    // [B, 1]
+        return sum.div(count);
+    }
+
+    /** Divides each row by its L2 norm. [B, D] → [B, D] */
+    public static NDArray normalize(NDArray x) {
+        return x.div(x.norm(new int[] {-1}, true).maximum(1e-12f));
+    }
+}

@@ -1,0 +1,104 @@
+package io.peft4j.model.bert;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import io.peft4j.nn.Activations;
+import io.peft4j.nn.Dropout;
+import io.peft4j.nn.KeyValuePrefix;
+import io.peft4j.nn.LayerNorm;
+import io.peft4j.nn.Linear;
+import io.peft4j.nn.Module;
+import io.peft4j.nn.MultiHeadAttention;
+import java.util.function.UnaryOperator;
+
+/**
+ * One post-LN encoder block, named as in Hugging Face:
+ * {@code attention.self.{query,key,value}}, {@code attention.output.{dense,LayerNorm}},
+ * {@code intermediate.dense}, {@code output.{dense,LayerNorm}}.
+ */
+public final class BertLayer extends Module {
+
+    /** {@code dense → dropout → + residual → LayerNorm}, used after attention and after the FFN. */
+    public static final class Output extends Module {
+        private final Linear dense;
+        private final LayerNorm layerNorm;
+        private final Dropout dropout;
+
+        Output(NDManager manager, int in, BertConfig c) {
+            super(manager);
+            dense = addChild("dense", new Linear(manager, in, c.hiddenSize(), true, c.initializerRange()));
+            layerNorm = addChild("LayerNorm", new LayerNorm(manager, c.hiddenSize(), c.layerNormEps()));
+            dropout = addChild("dropout", new Dropout(manager, c.hiddenDropoutProb()));
+        }
+
+        /** hidden [B, T, in], residual [B, T, D] → [B, T, D] */
+        public NDArray forward(NDArray hidden, NDArray residual) {
+            return layerNorm.forward(dropout.forward(dense.forward(hidden)).add(residual));
+        }
+    }
+
+    /** {@code attention.self} + {@code attention.output}. */
+    public static final class Attention extends Module {
+        private final MultiHeadAttention self;
+        private final Output output;
+
+        Attention(NDManager manager, BertConfig c) {
+            super(manager);
+            self = addChild("self", new MultiHeadAttention(manager, MultiHeadAttention.Names.BERT, c.hiddenSize(),
+                    c.numAttentionHeads(), true, c.attentionProbsDropoutProb(), c.initializerRange()));
+            output = addChild("output", new Output(manager, c.hiddenSize(), c));
+        }
+
+        public MultiHeadAttention self() {
+            return self;
+        }
+
+        /** x [B, T, D] → [B, T, D] */
+        public NDArray forward(NDArray x, NDArray mask, KeyValuePrefix prefix) {
+            return output.forward(self.forward(x, mask, prefix), x);
+        }
+    }
+
+    /** {@code intermediate.dense} + activation. */
+    public static final class Intermediate extends Module {
+        private final Linear dense;
+        private final UnaryOperator<NDArray> activation;
+
+        Intermediate(NDManager manager, BertConfig c) {
+            super(manager);
+            dense = addChild("dense", new Linear(manager, c.hiddenSize(), c.intermediateSize(), true, c.initializerRange()));
+            activation = Activations.byName(c.hiddenAct());
+        }
+
+        /** [B, T, D] → [B, T, F] */
+        public NDArray forward(NDArray x) {
+            return activation.apply(dense.forward(x));
+        }
+    }
+
+    private final Attention attention;
+    private final Intermediate intermediate;
+    private final Output output;
+
+    BertLayer(NDManager manager, BertConfig c) {
+        super(manager);
+        attention = addChild("attention", new Attention(manager, c));
+        intermediate = addChild("intermediate", new Intermediate(manager, c));
+        output = addChild("output", new Output(manager, c.intermediateSize(), c));
+    }
+
+    public Attention attention() {
+        return attention;
+    }
+
+    /**
+     * @param x      [B, T, D]
+     * @param mask   additive attention mask [B, 1, 1, T] or null
+     * @param prefix this layer's key/value prefix or null
+     * @return [B, T, D]
+     */
+    public NDArray forward(NDArray x, NDArray mask, KeyValuePrefix prefix) {
+        NDArray attended = attention.forward(x, mask, prefix); // [B, T, D]
+        return output.forward(intermediate.forward(attended), attended);
+    }
+}

@@ -1,0 +1,138 @@
+package io.peft4j.model.bert;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import io.peft4j.Peft4jException;
+import io.peft4j.io.HfConfig;
+import io.peft4j.io.Weights;
+import io.peft4j.model.ModelFiles;
+import io.peft4j.model.PretrainedModel;
+import io.peft4j.nn.KeyValuePrefix;
+import io.peft4j.nn.ModuleList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The BERT encoder family (BERT, MiniLM, BGE, E5): embeddings, post-LN encoder blocks, optional pooler.
+ * Parameter names are those of Hugging Face's {@code BertModel}.
+ */
+public final class BertModel extends PretrainedModel {
+
+    /** {@code last_hidden_state} [B, T, D] and, when the model has a pooler, {@code pooler_output} [B, D]. */
+    public record Output(NDArray lastHiddenState, NDArray pooled) {}
+
+    private final BertConfig config;
+    private final BertEmbeddings embeddings;
+    private final ModuleList<BertLayer> layers;
+    private final BertPooler pooler;
+
+    public BertModel(NDManager manager, BertConfig config, boolean withPooler) {
+        super(manager);
+        this.config = config;
+        embeddings = addChild("embeddings", new BertEmbeddings(manager, config));
+        Encoder encoder = addChild("encoder", new Encoder(manager, config));
+        layers = encoder.layer;
+        pooler = withPooler ? addChild("pooler", new BertPooler(manager, config)) : null;
+    }
+
+    /** {@code encoder.layer.N}. */
+    private static final class Encoder extends io.peft4j.nn.Module {
+        final ModuleList<BertLayer> layer;
+
+        Encoder(NDManager manager, BertConfig c) {
+            super(manager);
+            layer = addChild("layer", new ModuleList<>(manager, c.numHiddenLayers(), i -> new BertLayer(manager, c)));
+        }
+    }
+
+    /**
+     * Loads a BERT-family model from resolved files: config.json plus a safetensors checkpoint or an ONNX
+     * export. Keys prefixed with {@code bert.} (task-model checkpoints) are accepted; the pooler is built
+     * only when the checkpoint has one.
+     */
+    public static BertModel load(ModelFiles files, NDManager manager) {
+        HfConfig hf = HfConfig.read(files.config());
+        BertConfig config = BertConfig.from(hf);
+        try (Weights raw = files.openWeights()) {
+            Weights weights = raw.keys().stream().anyMatch(k -> k.startsWith("bert."))
+                    ? Weights.renamed(raw, k -> k.startsWith("bert.") ? k.substring(5) : k)
+                    : raw;
+            boolean withPooler = weights.keys().contains("pooler.dense.weight");
+            BertModel model = new BertModel(manager, config, withPooler);
+            model.loadStateDict(weights, false).missing().stream().findFirst().ifPresent(key -> {
+                throw new Peft4jException(files.weights() + ": missing weight '" + key + "' for a " + config.numHiddenLayers() + "-layer BERT model");
+            });
+            return model;
+        }
+    }
+
+    @Override
+    protected Set<String> ignoredCheckpointKeys() {
+        return Set.of("embeddings.position_ids");
+    }
+
+    public BertConfig config() {
+        return config;
+    }
+
+    public BertEmbeddings embeddings() {
+        return embeddings;
+    }
+
+    public List<BertLayer> layers() {
+        return layers.items();
+    }
+
+    public boolean hasPooler() {
+        return pooler != null;
+    }
+
+    @Override
+    public String family() {
+        return "bert";
+    }
+
+    @Override
+    public int numLayers() {
+        return config.numHiddenLayers();
+    }
+
+    @Override
+    public int hiddenSize() {
+        return config.hiddenSize();
+    }
+
+    @Override
+    public int numHeads() {
+        return config.numAttentionHeads();
+    }
+
+    /**
+     * @param inputIds      [B, T] int64
+     * @param attentionMask [B, T] (1 = token, 0 = padding), or null for all tokens
+     * @param tokenTypeIds  [B, T] int64, or null for all zeros
+     */
+    public Output forward(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds) {
+        return forward(inputIds, attentionMask, tokenTypeIds, null);
+    }
+
+    /** As above, with one key/value prefix per layer (prefix tuning), or null. */
+    public Output forward(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, List<KeyValuePrefix> prefixes) {
+        if (prefixes != null && prefixes.size() != layers.size()) {
+            throw new IllegalArgumentException("expected " + layers.size() + " layer prefixes, got " + prefixes.size());
+        }
+        NDArray mask = attentionMask == null ? null : additiveMask(attentionMask); // [B, 1, 1, T]
+        NDArray x = embeddings.forward(inputIds, tokenTypeIds);                    // [B, T, D]
+        for (int i = 0; i < layers.size(); i++) {
+            x = layers.get(i).forward(x, mask, prefixes == null ? null : prefixes.get(i));
+        }
+        return new Output(x, pooler == null ? null : pooler.forward(x));
+    }
+
+    /** [B, T] of 1/0 → [B, 1, 1, T] of 0 / float32 minimum, as Hugging Face builds it. */
+    static NDArray additiveMask(NDArray attentionMask) {
+        NDArray keep = attentionMask.toType(DataType.FLOAT32, false).expandDims(1).expandDims(1);
+        return keep.neg().add(1f).mul(-Float.MAX_VALUE);
+    }
+}

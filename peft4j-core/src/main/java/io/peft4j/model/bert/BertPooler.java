@@ -1,0 +1,23 @@
+package io.peft4j.model.bert;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import io.peft4j.nn.Linear;
+import io.peft4j.nn.Module;
+
+/** tanh(dense(hidden state of the first token)). */
+public final class BertPooler extends Module {
+
+    private final Linear dense;
+
+    BertPooler(NDManager manager, BertConfig c) {
+        super(manager);
+        dense = addChild("dense", new Linear(manager, c.hiddenSize(), c.hiddenSize(), true, c.initializerRange()));
+    }
+
+    /** [B, T, D] → [B, D] */
+    public NDArray forward(NDArray hidden) {
+        return dense.forward(hidden.get(new NDIndex(":, 0, :"))).tanh();
+    }
+}

@@ -1,0 +1,35 @@
+package io.peft4j.nn;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.types.SparseFormat;
+
+/** A lookup table of {@code num} vectors of width {@code dim}. */
+public class Embedding extends Module {
+
+    private final Parameter weight;
+
+    public Embedding(NDManager manager, int num, int dim, float initStd) {
+        super(manager);
+        this.weight = addParameter("weight", manager.randomNormal(0, initStd, new Shape(num, dim), DataType.FLOAT32));
+    }
+
+    public Parameter weight() {
+        return weight;
+    }
+
+    public int num() {
+        return (int) weight.shape().get(0);
+    }
+
+    public int dim() {
+        return (int) weight.shape().get(1);
+    }
+
+    /** ids [...] (int64) → [..., dim] */
+    public NDArray forward(NDArray ids) {
+        return ids.getNDArrayInternal().embedding(ids, weight.array(), SparseFormat.DENSE).singletonOrThrow();
+    }
+}

@@ -1,0 +1,45 @@
+package io.peft4j.nn;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+
+/** y = x·Wᵀ + b with W stored (out, in) as in PyTorch and Hugging Face checkpoints. */
+public class Linear extends Module {
+
+    private final int inFeatures;
+    private final int outFeatures;
+    private final Parameter weight;
+    private final Parameter bias;
+
+    /** Weight ~ N(0, initStd) as HF's {@code initializer_range}; bias zero. */
+    public Linear(NDManager manager, int inFeatures, int outFeatures, boolean bias, float initStd) {
+        super(manager);
+        this.inFeatures = inFeatures;
+        this.outFeatures = outFeatures;
+        this.weight = addParameter("weight", manager.randomNormal(0, initStd, new Shape(outFeatures, inFeatures), ai.djl.ndarray.types.DataType.FLOAT32));
+        this.bias = bias ? addParameter("bias", manager.zeros(new Shape(outFeatures))) : null;
+    }
+
+    public int inFeatures() {
+        return inFeatures;
+    }
+
+    public int outFeatures() {
+        return outFeatures;
+    }
+
+    public Parameter weight() {
+        return weight;
+    }
+
+    /** The bias, or null when the layer has none. */
+    public Parameter bias() {
+        return bias;
+    }
+
+    /** [..., in] → [..., out] */
+    public NDArray forward(NDArray x) {
+        return ai.djl.nn.core.Linear.linear(x, weight.array(), bias == null ? null : bias.array()).singletonOrThrow();
+    }
+}
