@@ -14,7 +14,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -121,7 +120,7 @@ public final class OnnxWeights implements Weights {
         DataType stored = init.dtype().djl();
         DataType target = stored.isFloating() ? DataType.FLOAT32 : stored;
         try (NDManager scratch = manager.newSubManager()) {
-            NDArray view = scratch.create(init.data().duplicate(), new Shape(init.dims()), stored);
+            NDArray view = RawTensors.view(init.data().duplicate(), init.dtype(), new Shape(init.dims()), scratch);
             NDArray owned = e.transpose() ? view.transpose().toType(target, true) : view.toType(target, true);
             owned.attach(manager);
             return owned;

@@ -277,7 +277,7 @@ public final class SafeTensorsReader implements AutoCloseable {
         ByteBuffer mapped = bytes(key);
         try (NDManager scratch = manager.newSubManager()) {
             // The blob-backed array only borrows the mapping; the converted copy owns its memory.
-            NDArray view = scratch.create(mapped, shape, info.dtype().djl());
+            NDArray view = RawTensors.view(mapped, info.dtype(), shape, scratch);
             NDArray owned = view.toType(target, true);
             owned.attach(manager);
             return owned;
