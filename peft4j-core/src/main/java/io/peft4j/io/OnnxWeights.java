@@ -121,7 +121,7 @@ public final class OnnxWeights implements Weights {
         DataType target = stored.isFloating() ? DataType.FLOAT32 : stored;
         try (NDManager scratch = manager.newSubManager()) {
             NDArray view = RawTensors.view(init.data().duplicate(), init.dtype(), new Shape(init.dims()), scratch);
-            NDArray owned = e.transpose() ? view.transpose().toType(target, true) : view.toType(target, true);
+            NDArray owned = RawTensors.owned(e.transpose() ? view.transpose() : view, target);
             owned.attach(manager);
             return owned;
         }

@@ -26,6 +26,15 @@ final class RawTensors {
         return scratch.create(data, shape, dtype.djl());
     }
 
+    /**
+     * A copy of {@code view} that owns its memory, converted to {@code target}. DJL's {@code toType}
+     * returns an alias when the type does not change (even when asked to copy), and an alias of a
+     * memory-mapped view crashes the JVM once the mapping is released; so same-type views are cloned.
+     */
+    static NDArray owned(NDArray view, ai.djl.ndarray.types.DataType target) {
+        return view.getDataType() == target ? view.duplicate() : view.toType(target, false);
+    }
+
     /** Elements per chunk when widening in Java (keeps each direct buffer well under 2 GiB). */
     private static final int WIDEN_CHUNK = 1 << 26;
 

@@ -278,7 +278,7 @@ public final class SafeTensorsReader implements AutoCloseable {
         try (NDManager scratch = manager.newSubManager()) {
             // The blob-backed array only borrows the mapping; the converted copy owns its memory.
             NDArray view = RawTensors.view(mapped, info.dtype(), shape, scratch);
-            NDArray owned = view.toType(target, true);
+            NDArray owned = RawTensors.owned(view, target);
             owned.attach(manager);
             return owned;
         }

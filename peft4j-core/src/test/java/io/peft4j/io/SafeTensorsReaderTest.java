@@ -103,6 +103,28 @@ class SafeTensorsReaderTest {
         }
     }
 
+    /** A loaded tensor owns its memory: it stays valid after the file is closed and its mapping collected. */
+    @Test
+    void loadedTensorsOutliveTheMapping() throws Exception {
+        ByteBuffer data = ByteBuffer.allocate(4096 * 4).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < 4096; i++) {
+            data.putFloat(i);
+        }
+        Path p = write("own.safetensors", file("{\"w\":{\"dtype\":\"F32\",\"shape\":[4096],\"data_offsets\":[0,16384]}}", data.array()));
+        NDArray w;
+        try (SafeTensorsReader r = SafeTensorsReader.open(p)) {
+            w = r.load("w", manager, null);
+        }
+        Files.delete(p);
+        for (int i = 0; i < 5; i++) {
+            System.gc();
+            Thread.sleep(20);
+        }
+        float[] values = w.toFloatArray();
+        assertThat(values[4095]).isEqualTo(4095f);
+        assertThat(w.sum().getFloat()).isEqualTo(4095f * 4096 / 2);
+    }
+
     @Test
     void readsATensorStoredPastTwoGibibytes() throws IOException {
         long offset = 2L * 1024 * 1024 * 1024 + 64; // the tensor starts past 2^31 bytes into the data area
