@@ -56,7 +56,7 @@ public class MultiHeadAttention extends Module {
     public NDArray forward(NDArray x, NDArray mask, KeyValuePrefix prefix) {
         long batch = x.getShape().get(0);
         long time = x.getShape().get(1);
-        NDArray q = splitHeads(query.forward(x), batch, time); // [B, H, T, Dh]
+        NDArray q = splitHeads(query.forward(x), batch, time).mul(1 / Math.sqrt(headDim)); // [B, H, T, Dh], pre-scaled
         NDArray k = splitHeads(key.forward(x), batch, time);   // [B, H, T, Dh]
         NDArray v = splitHeads(value.forward(x), batch, time); // [B, H, T, Dh]
         if (prefix != null) {
@@ -68,7 +68,7 @@ public class MultiHeadAttention extends Module {
                 mask = open.concat(mask, 3);  // [B, 1, Tq|1, P+T]
             }
         }
-        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).div(Math.sqrt(headDim)); // [B, H, T, Tk]
+        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)); // [B, H, T, Tk]
         if (mask != null) {
             scores = scores.add(mask);
         }

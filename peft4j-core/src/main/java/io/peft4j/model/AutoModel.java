@@ -1,0 +1,20 @@
+package io.peft4j.model;
+
+import ai.djl.ndarray.NDManager;
+import io.peft4j.Peft4jException;
+import io.peft4j.io.HfConfig;
+import io.peft4j.model.bert.BertModel;
+
+/** Loads a pretrained backbone of whichever family its {@code config.json} names. */
+public final class AutoModel {
+
+    private AutoModel() {}
+
+    public static PretrainedModel load(ModelFiles files, NDManager manager) {
+        String type = HfConfig.read(files.config()).modelType();
+        return switch (type) {
+            case "bert" -> BertModel.load(files, manager);
+            default -> throw new Peft4jException(files.config() + ": model_type '" + type + "' is not supported; supported: bert");
+        };
+    }
+}

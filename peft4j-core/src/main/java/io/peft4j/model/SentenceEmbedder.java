@@ -1,0 +1,47 @@
+package io.peft4j.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import io.peft4j.model.bert.BertModel;
+import io.peft4j.tokenizer.BatchEncoding;
+import io.peft4j.tokenizer.Tokenizer;
+import java.util.List;
+
+/** Sentence embeddings from a BERT-family encoder: tokenise, encode, pool, L2-normalise. */
+public final class SentenceEmbedder {
+
+    private final BertModel model;
+    private final Tokenizer tokenizer;
+    private final Pooling pooling;
+
+    public SentenceEmbedder(BertModel model, Tokenizer tokenizer, Pooling pooling) {
+        this.model = model;
+        this.tokenizer = tokenizer;
+        this.pooling = pooling;
+    }
+
+    /** One unit-length vector per text. */
+    public float[][] embed(List<String> texts) {
+        BatchEncoding batch = tokenizer.encode(texts);
+        try (NDManager step = model.manager().newSubManager()) {
+            NDArray mask = batch.attentionMask(step);
+            NDArray hidden = model.forward(batch.inputIds(step), mask, batch.tokenTypeIds(step)).lastHiddenState(); // [B, T, D]
+            float[] flat = Pooling.normalize(pooling.pool(hidden, mask)).toFloatArray();                          // [B, D]
+            int d = model.hiddenSize();
+            float[][] out = new float[texts.size()][d];
+            for (int i = 0; i < out.length; i++) {
+                System.arraycopy(flat, i * d, out[i], 0, d);
+            }
+            return out;
+        }
+    }
+
+    /** Cosine similarity of two unit vectors. */
+    public static double cosine(float[] a, float[] b) {
+        double s = 0;
+        for (int i = 0; i < a.length; i++) {
+            s += (double) a[i] * b[i];
+        }
+        return s;
+    }
+}
