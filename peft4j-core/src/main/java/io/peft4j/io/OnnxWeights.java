@@ -230,11 +230,11 @@ public final class OnnxWeights implements Weights {
                 int field = WireFormat.getTagFieldNumber(tag);
                 boolean packed = lengthDelimited(tag);
                 switch (field) {
-                    case 1 -> readVarints(packed, dims);
+                    case 1 -> readRepeated(packed, dims, in::readInt64);
                     case 2 -> dataType = in.readInt32();
-                    case 4 -> readFloats(packed, typed);
-                    case 5 -> readInt32s(packed, typed);
-                    case 7 -> readInt64s(packed, typed);
+                    case 4 -> readRepeated(packed, typed, in::readFloat);
+                    case 5 -> readRepeated(packed, typed, in::readInt32);
+                    case 7 -> readRepeated(packed, typed, in::readInt64);
                     case 8 -> name = in.readStringRequireUtf8();
                     case 9 -> {
                         int length = in.readRawVarint32();
@@ -298,44 +298,21 @@ public final class OnnxWeights implements Weights {
             return out.flip();
         }
 
-        private void readVarints(boolean packed, List<Long> out) throws IOException {
+        /** One value of a repeated scalar field. */
+        @FunctionalInterface
+        private interface ScalarReader<T> {
+            T read() throws IOException;
+        }
+
+        /** A repeated scalar field: one unpacked value, or a packed run of them. */
+        private <T> void readRepeated(boolean packed, List<? super T> out, ScalarReader<T> reader) throws IOException {
             if (!packed) {
-                out.add(in.readInt64());
+                out.add(reader.read());
                 return;
             }
             int limit = in.pushLimit(in.readRawVarint32());
             while (in.getBytesUntilLimit() > 0) {
-                out.add(in.readInt64());
-            }
-            in.popLimit(limit);
-        }
-
-        private void readInt64s(boolean packed, List<Number> out) throws IOException {
-            List<Long> values = new ArrayList<>();
-            readVarints(packed, values);
-            out.addAll(values);
-        }
-
-        private void readInt32s(boolean packed, List<Number> out) throws IOException {
-            if (!packed) {
-                out.add(in.readInt32());
-                return;
-            }
-            int limit = in.pushLimit(in.readRawVarint32());
-            while (in.getBytesUntilLimit() > 0) {
-                out.add(in.readInt32());
-            }
-            in.popLimit(limit);
-        }
-
-        private void readFloats(boolean packed, List<Number> out) throws IOException {
-            if (!packed) {
-                out.add(in.readFloat());
-                return;
-            }
-            int limit = in.pushLimit(in.readRawVarint32());
-            while (in.getBytesUntilLimit() > 0) {
-                out.add(in.readFloat());
+                out.add(reader.read());
             }
             in.popLimit(limit);
         }

@@ -1,5 +1,6 @@
 package io.peft4j.io;
 
+import io.peft4j.NativeTest;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -15,28 +16,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Reading safetensors files built byte by byte from the format description, and rejecting bad ones. */
-class SafeTensorsReaderTest {
-
-    static NDManager manager;
+class SafeTensorsReaderTest extends NativeTest {
 
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void open() {
-        manager = NDManager.newBaseManager();
-    }
-
-    @AfterAll
-    static void close() {
-        manager.close();
-    }
 
     /** 8-byte little-endian header length, the header text, then the data. */
     static byte[] file(String header, byte[] data) {

@@ -1,32 +1,17 @@
 package io.peft4j.nn;
 
+import io.peft4j.NativeTest;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Each layer against a plain-Java double-precision computation of its formula. */
-class LayersTest {
-
-    static NDManager manager;
-
-    @BeforeAll
-    static void open() {
-        manager = NDManager.newBaseManager();
-        Engine.getInstance().setRandomSeed(7);
-    }
-
-    @AfterAll
-    static void close() {
-        manager.close();
-    }
+class LayersTest extends NativeTest {
 
     @Test
     void geluIsTheErfForm() {

@@ -1,5 +1,6 @@
 package io.peft4j.nn;
 
+import io.peft4j.NativeTest;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -10,23 +11,9 @@ import io.peft4j.Peft4jException;
 import io.peft4j.io.Weights;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-class ModuleTest {
-
-    static NDManager manager;
-
-    @BeforeAll
-    static void open() {
-        manager = NDManager.newBaseManager();
-    }
-
-    @AfterAll
-    static void close() {
-        manager.close();
-    }
+class ModuleTest extends NativeTest {
 
     /** encoder.layer.{0,1}.{dense,norm} + head */
     static final class Tiny extends Module {

@@ -1,32 +1,18 @@
 package io.peft4j.nn;
 
+import io.peft4j.NativeTest;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Attention with padding mask and key/value prefixes against a plain-Java computation. */
-class MultiHeadAttentionTest {
+class MultiHeadAttentionTest extends NativeTest {
 
     static final int B = 2, T = 3, D = 8, H = 2, DH = 4, P = 2;
-    static NDManager manager;
-
-    @BeforeAll
-    static void open() {
-        manager = NDManager.newBaseManager();
-        Engine.getInstance().setRandomSeed(11);
-    }
-
-    @AfterAll
-    static void close() {
-        manager.close();
-    }
 
     @Test
     void matchesReferenceWithMaskAndPrefix() {

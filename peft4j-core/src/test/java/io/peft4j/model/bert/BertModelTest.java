@@ -1,9 +1,9 @@
 package io.peft4j.model.bert;
 
+import io.peft4j.NativeTest;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.Peft4jException;
@@ -15,12 +15,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class BertModelTest {
+class BertModelTest extends NativeTest {
 
     static final String TINY_CONFIG = """
             {"model_type": "bert", "vocab_size": 50, "hidden_size": 8, "num_hidden_layers": 2,
@@ -28,21 +26,8 @@ class BertModelTest {
              "type_vocab_size": 2, "layer_norm_eps": 1e-12}
             """;
 
-    static NDManager manager;
-
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void open() {
-        manager = NDManager.newBaseManager();
-        Engine.getInstance().setRandomSeed(3);
-    }
-
-    @AfterAll
-    static void close() {
-        manager.close();
-    }
 
     @Test
     void miniLmParameterCountMatchesTheClosedForm() {
