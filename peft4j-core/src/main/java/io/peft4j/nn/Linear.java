@@ -2,10 +2,11 @@ package io.peft4j.nn;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
 /** y = x·Wᵀ + b with W stored (out, in) as in PyTorch and Hugging Face checkpoints. */
-public class Linear extends Module {
+public class Linear extends Module implements LinearLayer {
 
     private final int inFeatures;
     private final int outFeatures;
@@ -17,14 +18,16 @@ public class Linear extends Module {
         super(manager);
         this.inFeatures = inFeatures;
         this.outFeatures = outFeatures;
-        this.weight = addParameter("weight", manager.randomNormal(0, initStd, new Shape(outFeatures, inFeatures), ai.djl.ndarray.types.DataType.FLOAT32));
+        this.weight = addParameter("weight", manager.randomNormal(0, initStd, new Shape(outFeatures, inFeatures), DataType.FLOAT32));
         this.bias = bias ? addParameter("bias", manager.zeros(new Shape(outFeatures))) : null;
     }
 
+    @Override
     public int inFeatures() {
         return inFeatures;
     }
 
+    @Override
     public int outFeatures() {
         return outFeatures;
     }
@@ -38,7 +41,7 @@ public class Linear extends Module {
         return bias;
     }
 
-    /** [..., in] → [..., out] */
+    @Override
     public NDArray forward(NDArray x) {
         return ai.djl.nn.core.Linear.linear(x, weight.array(), bias == null ? null : bias.array()).singletonOrThrow();
     }

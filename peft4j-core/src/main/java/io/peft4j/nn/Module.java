@@ -60,6 +60,45 @@ public abstract class Module {
         }
     }
 
+    /** The child registered under {@code name}, which must be of {@code type}. */
+    protected final <T> T child(String name, Class<T> type) {
+        Module m = children.get(name);
+        if (!type.isInstance(m)) {
+            throw new IllegalStateException(getClass().getSimpleName() + " has no " + type.getSimpleName() + " child '" + name + "'");
+        }
+        return type.cast(m);
+    }
+
+    /** The linear layer (plain or wrapped by a tuner) registered under {@code name}. */
+    protected final LinearLayer linear(String name) {
+        return child(name, LinearLayer.class);
+    }
+
+    /** The module at a dotted path below this one ("" is this module). */
+    public Module module(String path) {
+        Module m = this;
+        if (!path.isEmpty()) {
+            for (String part : path.split("\\.")) {
+                m = m.children.get(part);
+                if (m == null) {
+                    throw new Peft4jException("no module '" + path + "' in " + getClass().getSimpleName());
+                }
+            }
+        }
+        return m;
+    }
+
+    /** Puts {@code replacement} where the module at {@code path} was (how tuners inject their layers). */
+    public void replace(String path, Module replacement) {
+        int dot = path.lastIndexOf('.');
+        Module parent = module(dot < 0 ? "" : path.substring(0, dot));
+        String name = path.substring(dot + 1);
+        if (!parent.children.containsKey(name)) {
+            throw new Peft4jException("no module '" + path + "' to replace");
+        }
+        parent.children.put(name, replacement);
+    }
+
     /** Direct children by local name, in registration order. */
     public Map<String, Module> children() {
         return Collections.unmodifiableMap(children);

@@ -17,12 +17,9 @@ public class MultiHeadAttention extends Module {
         public static final Names BERT = new Names("query", "key", "value", null);
     }
 
+    private final Names names;
     private final int numHeads;
     private final int headDim;
-    private final Linear query;
-    private final Linear key;
-    private final Linear value;
-    private final Linear output;
     private final Dropout probsDropout;
 
     public MultiHeadAttention(NDManager manager, Names names, int hidden, int numHeads, boolean bias, float dropout, float initStd) {
@@ -30,12 +27,15 @@ public class MultiHeadAttention extends Module {
         if (hidden % numHeads != 0) {
             throw new IllegalArgumentException("hidden size " + hidden + " is not a multiple of the number of heads " + numHeads);
         }
+        this.names = names;
         this.numHeads = numHeads;
         this.headDim = hidden / numHeads;
-        this.query = addChild(names.query(), new Linear(manager, hidden, hidden, bias, initStd));
-        this.key = addChild(names.key(), new Linear(manager, hidden, hidden, bias, initStd));
-        this.value = addChild(names.value(), new Linear(manager, hidden, hidden, bias, initStd));
-        this.output = names.output() == null ? null : addChild(names.output(), new Linear(manager, hidden, hidden, bias, initStd));
+        addChild(names.query(), new Linear(manager, hidden, hidden, bias, initStd));
+        addChild(names.key(), new Linear(manager, hidden, hidden, bias, initStd));
+        addChild(names.value(), new Linear(manager, hidden, hidden, bias, initStd));
+        if (names.output() != null) {
+            addChild(names.output(), new Linear(manager, hidden, hidden, bias, initStd));
+        }
         this.probsDropout = addChild("dropout", new Dropout(manager, dropout));
     }
 
@@ -56,9 +56,9 @@ public class MultiHeadAttention extends Module {
     public NDArray forward(NDArray x, NDArray mask, KeyValuePrefix prefix) {
         long batch = x.getShape().get(0);
         long time = x.getShape().get(1);
-        NDArray q = splitHeads(query.forward(x), batch, time).mul(1 / Math.sqrt(headDim)); // [B, H, T, Dh], pre-scaled
-        NDArray k = splitHeads(key.forward(x), batch, time);   // [B, H, T, Dh]
-        NDArray v = splitHeads(value.forward(x), batch, time); // [B, H, T, Dh]
+        NDArray q = splitHeads(linear(names.query()).forward(x), batch, time).mul(1 / Math.sqrt(headDim)); // [B, H, T, Dh], pre-scaled
+        NDArray k = splitHeads(linear(names.key()).forward(x), batch, time);   // [B, H, T, Dh]
+        NDArray v = splitHeads(linear(names.value()).forward(x), batch, time); // [B, H, T, Dh]
         if (prefix != null) {
             k = prefix.keys().concat(k, 2);   // [B, H, P+T, Dh]
             v = prefix.values().concat(v, 2); // [B, H, P+T, Dh]
@@ -76,7 +76,7 @@ public class MultiHeadAttention extends Module {
         NDArray context = probs.matMul(v)                           // [B, H, T, Dh]
                 .transpose(0, 2, 1, 3)                               // [B, T, H, Dh]
                 .reshape(batch, time, (long) numHeads * headDim);     // [B, T, D]
-        return output == null ? context : output.forward(context);
+        return names.output() == null ? context : linear(names.output()).forward(context);
     }
 
     private NDArray splitHeads(NDArray t, long batch, long time) {

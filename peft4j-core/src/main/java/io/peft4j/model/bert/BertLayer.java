@@ -20,20 +20,19 @@ public final class BertLayer extends Module {
 
     /** {@code dense → dropout → + residual → LayerNorm}, used after attention and after the FFN. */
     public static final class Output extends Module {
-        private final Linear dense;
         private final LayerNorm layerNorm;
         private final Dropout dropout;
 
         Output(NDManager manager, int in, BertConfig c) {
             super(manager);
-            dense = addChild("dense", new Linear(manager, in, c.hiddenSize(), true, c.initializerRange()));
+            addChild("dense", new Linear(manager, in, c.hiddenSize(), true, c.initializerRange()));
             layerNorm = addChild("LayerNorm", new LayerNorm(manager, c.hiddenSize(), c.layerNormEps()));
             dropout = addChild("dropout", new Dropout(manager, c.hiddenDropoutProb()));
         }
 
         /** hidden [B, T, in], residual [B, T, D] → [B, T, D] */
         public NDArray forward(NDArray hidden, NDArray residual) {
-            return layerNorm.forward(dropout.forward(dense.forward(hidden)).add(residual));
+            return layerNorm.forward(dropout.forward(linear("dense").forward(hidden)).add(residual));
         }
     }
 
@@ -61,18 +60,17 @@ public final class BertLayer extends Module {
 
     /** {@code intermediate.dense} + activation. */
     public static final class Intermediate extends Module {
-        private final Linear dense;
         private final UnaryOperator<NDArray> activation;
 
         Intermediate(NDManager manager, BertConfig c) {
             super(manager);
-            dense = addChild("dense", new Linear(manager, c.hiddenSize(), c.intermediateSize(), true, c.initializerRange()));
+            addChild("dense", new Linear(manager, c.hiddenSize(), c.intermediateSize(), true, c.initializerRange()));
             activation = Activations.byName(c.hiddenAct());
         }
 
         /** [B, T, D] → [B, T, F] */
         public NDArray forward(NDArray x) {
-            return activation.apply(dense.forward(x));
+            return activation.apply(linear("dense").forward(x));
         }
     }
 

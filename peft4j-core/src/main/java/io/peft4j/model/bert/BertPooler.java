@@ -9,15 +9,13 @@ import io.peft4j.nn.Module;
 /** tanh(dense(hidden state of the first token)). */
 public final class BertPooler extends Module {
 
-    private final Linear dense;
-
     BertPooler(NDManager manager, BertConfig c) {
         super(manager);
-        dense = addChild("dense", new Linear(manager, c.hiddenSize(), c.hiddenSize(), true, c.initializerRange()));
+        addChild("dense", new Linear(manager, c.hiddenSize(), c.hiddenSize(), true, c.initializerRange()));
     }
 
     /** [B, T, D] → [B, D] */
     public NDArray forward(NDArray hidden) {
-        return dense.forward(hidden.get(new NDIndex(":, 0, :"))).tanh();
+        return linear("dense").forward(hidden.get(new NDIndex(":, 0, :"))).tanh();
     }
 }
