@@ -10,6 +10,17 @@ public abstract class PretrainedModel extends Module {
         super(manager);
     }
 
+    private String nameOrPath = "";
+
+    /** Where the weights came from: the HF name in config.json's {@code _name_or_path}, or the directory. */
+    public String nameOrPath() {
+        return nameOrPath;
+    }
+
+    public void setNameOrPath(String nameOrPath) {
+        this.nameOrPath = nameOrPath;
+    }
+
     /** The Hugging Face {@code model_type} family, e.g. {@code bert}. */
     public abstract String family();
 

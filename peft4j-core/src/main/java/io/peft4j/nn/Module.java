@@ -51,6 +51,11 @@ public abstract class Module {
         return child;
     }
 
+    /** Removes and returns a child (how tuners delete an adapter's layers). */
+    protected final Module removeChild(String name) {
+        return children.remove(name);
+    }
+
     private void checkName(String name) {
         if (name.isEmpty() || name.contains(".")) {
             throw new IllegalArgumentException("invalid local name '" + name + "'");

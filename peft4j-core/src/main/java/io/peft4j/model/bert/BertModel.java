@@ -60,6 +60,7 @@ public final class BertModel extends PretrainedModel {
                     : raw;
             boolean withPooler = weights.keys().contains("pooler.dense.weight");
             BertModel model = new BertModel(manager, config, withPooler);
+            model.setNameOrPath(hf.getString("_name_or_path", files.dir().toString()));
             model.loadStateDict(weights, false).missing().stream().findFirst().ifPresent(key -> {
                 throw new Peft4jException(files.weights() + ": missing weight '" + key + "' for a " + config.numHiddenLayers() + "-layer BERT model");
             });

@@ -1,0 +1,33 @@
+package io.peft4j.peft;
+
+import io.peft4j.nn.Module;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * A layer a tuner put into the model in place of an original module: it holds one or more named
+ * adapters beside the original (its {@code base_layer}) and follows {@link PeftModel}'s commands.
+ */
+public interface AdapterLayer {
+
+    Set<String> adapterNames();
+
+    /** The adapters applied in forward passes (the active one, or several combined). */
+    void setActiveAdapters(List<String> names);
+
+    /** With adapters disabled the layer computes exactly its base layer (merged adapters are unmerged first). */
+    void setAdaptersDisabled(boolean disabled);
+
+    void deleteAdapter(String name);
+
+    /** Folds the named adapters into the base weights. */
+    void merge(List<String> names);
+
+    /** Subtracts every merged adapter from the base weights again. */
+    void unmerge();
+
+    List<String> mergedAdapters();
+
+    /** The original module, with whatever is merged into it. */
+    Module baseLayer();
+}

@@ -1,0 +1,281 @@
+package io.peft4j.peft;
+
+import ai.djl.ndarray.NDArray;
+import io.peft4j.Peft4jException;
+import io.peft4j.io.AtomicFiles;
+import io.peft4j.io.FormatException;
+import io.peft4j.io.SafeTensorsReader;
+import io.peft4j.io.SafeTensorsWriter;
+import io.peft4j.model.PretrainedModel;
+import io.peft4j.nn.Module;
+import io.peft4j.nn.Parameter;
+import io.peft4j.peft.lora.LoraConfig;
+import io.peft4j.peft.lora.LoraTuner;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A pretrained model with named PEFT adapters, as Hugging Face PEFT's {@code PeftModel}: the model sits
+ * under {@code base_model.model}, so parameter names and saved keys are HF PEFT's. Tuner layers replace
+ * the targeted modules in place; run the model itself ({@link #model()}) for forward passes.
+ */
+public final class PeftModel extends Module {
+
+    public static final String DEFAULT_ADAPTER = "default";
+    public static final String WEIGHTS_NAME = "adapter_model.safetensors";
+
+    /** The one place a PEFT method is registered: its config type → its tuner. */
+    private static final Map<Class<? extends PeftConfig>, Tuner<?>> TUNERS = Map.of(LoraConfig.class, new LoraTuner());
+
+    /** {@code base_model} (HF's LoraModel etc.), holding the wrapped model as {@code model}. */
+    private static final class BaseModel extends Module {
+        BaseModel(PretrainedModel model) {
+            super(model.manager());
+            addChild("model", model);
+        }
+    }
+
+    private final PretrainedModel model;
+    private final Map<String, PeftConfig> configs = new LinkedHashMap<>();
+    private String activeAdapter;
+
+    private PeftModel(PretrainedModel model) {
+        super(model.manager());
+        this.model = model;
+        addChild("base_model", new BaseModel(model));
+    }
+
+    /** Wraps {@code model} with one adapter named {@code default}. */
+    public static PeftModel wrap(PretrainedModel model, PeftConfig config) {
+        PeftModel peft = new PeftModel(model);
+        peft.addAdapter(DEFAULT_ADAPTER, config);
+        return peft;
+    }
+
+    public PretrainedModel model() {
+        return model;
+    }
+
+    public Map<String, PeftConfig> configs() {
+        return java.util.Collections.unmodifiableMap(configs);
+    }
+
+    public String activeAdapter() {
+        return activeAdapter;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <C extends PeftConfig> Tuner<C> tuner(C config) {
+        Tuner<?> t = TUNERS.get(config.getClass());
+        if (t == null) {
+            throw new Peft4jException("no tuner registered for " + config.getClass().getSimpleName());
+        }
+        return (Tuner<C>) t;
+    }
+
+    /** Adds an adapter and makes it the active (and only trainable) one. */
+    public <C extends PeftConfig> void addAdapter(String name, C config) {
+        if (configs.containsKey(name)) {
+            throw new Peft4jException("adapter '" + name + "' already exists");
+        }
+        if (!name.matches("[A-Za-z0-9_-]+") || name.equals("__base__")) {
+            throw new IllegalArgumentException("invalid adapter name '" + name + "' (letters, digits, '_' and '-')");
+        }
+        if (config instanceof LoraConfig lora && lora.modulesToSave() != null && !lora.modulesToSave().isEmpty()) {
+            throw new Peft4jException("modules_to_save " + lora.modulesToSave() + " is not supported yet");
+        }
+        Tuner<C> tuner = tuner(config);
+        C filled = tuner.withDefaults(config, model.family());
+        tuner.inject(model, name, filled);
+        configs.put(name, filled);
+        setAdapter(name);
+    }
+
+    /** Makes {@code name} the adapter used in forward passes and the one that trains. */
+    public void setAdapter(String name) {
+        PeftConfig config = requireAdapter(name);
+        adapterLayers().forEach(l -> l.setActiveAdapters(List.of(name)));
+        markTrainable(name, config);
+        activeAdapter = name;
+    }
+
+    private <C extends PeftConfig> void markTrainable(String name, C config) {
+        tuner(config).markTrainable(model, name, config);
+    }
+
+    private PeftConfig requireAdapter(String name) {
+        PeftConfig c = configs.get(name);
+        if (c == null) {
+            throw new Peft4jException("no adapter named '" + name + "'; adapters: " + configs.keySet());
+        }
+        return c;
+    }
+
+    /** Runs with every adapter switched off until the returned scope is closed. */
+    public AutoCloseable disableAdapters() {
+        adapterLayers().forEach(l -> l.setAdaptersDisabled(true));
+        return () -> adapterLayers().forEach(l -> l.setAdaptersDisabled(false));
+    }
+
+    public void deleteAdapter(String name) {
+        requireAdapter(name);
+        adapterLayers().forEach(l -> l.deleteAdapter(name));
+        configs.remove(name);
+        if (name.equals(activeAdapter)) {
+            activeAdapter = null;
+            if (!configs.isEmpty()) {
+                setAdapter(configs.keySet().iterator().next());
+            }
+        }
+    }
+
+    /** Merges the active adapter into the base weights (forward passes then cost nothing extra). */
+    public void merge() {
+        requireAdapter(activeAdapter);
+        adapterLayers().forEach(l -> l.merge(List.of(activeAdapter)));
+    }
+
+    public void unmerge() {
+        adapterLayers().forEach(AdapterLayer::unmerge);
+    }
+
+    /** Merges the active adapter and removes every tuner layer: the result is a plain model again. */
+    public PretrainedModel mergeAndUnload() {
+        merge();
+        for (Map.Entry<String, Module> e : model.namedModules().entrySet()) {
+            if (e.getValue() instanceof AdapterLayer layer) {
+                model.replace(e.getKey(), layer.baseLayer());
+            }
+        }
+        model.unfreeze(n -> true);
+        configs.clear();
+        activeAdapter = null;
+        return model;
+    }
+
+    private List<AdapterLayer> adapterLayers() {
+        List<AdapterLayer> out = new ArrayList<>();
+        for (Module m : model.namedModules().values()) {
+            if (m instanceof AdapterLayer l) {
+                out.add(l);
+            }
+        }
+        return out;
+    }
+
+    /** {@code trainable params: … || all params: … || trainable%: …}, counted as HF PEFT does. */
+    public String trainableParametersLine() {
+        return parameterCount().toString();
+    }
+
+    // ---- saving and loading in Hugging Face PEFT's format ----
+
+    /** The adapter's tensors under the keys HF PEFT writes (adapter name removed). */
+    public Map<String, NDArray> adapterStateDict(String name) {
+        PeftConfig config = requireAdapter(name);
+        Map<String, NDArray> out = new LinkedHashMap<>();
+        for (Map.Entry<String, Parameter> e : namedParameters().entrySet()) {
+            String inModel = e.getKey().substring("base_model.model.".length());
+            if (isAdapterParameter(inModel, name, config)) {
+                out.put(e.getKey().replace("." + name + ".", "."), e.getValue().array());
+            }
+        }
+        return out;
+    }
+
+    private <C extends PeftConfig> boolean isAdapterParameter(String param, String adapter, C config) {
+        return tuner(config).isAdapterParameter(param, adapter, config);
+    }
+
+    /**
+     * Saves every adapter as HF PEFT does: {@code default} into {@code dir}, others into {@code dir/<name>};
+     * each gets {@code adapter_config.json}, {@code adapter_model.safetensors} (float32) and a README.
+     */
+    public void save(Path dir) {
+        for (String name : configs.keySet()) {
+            Path target = name.equals(DEFAULT_ADAPTER) ? dir : dir.resolve(name);
+            PeftConfig config = configs.get(name).forSaving(model.nameOrPath());
+            SafeTensorsWriter.write(target.resolve(WEIGHTS_NAME), adapterStateDict(name), Map.of("format", "pt"));
+            AtomicFiles.writeString(target.resolve(PeftConfig.FILE_NAME), config.toJson());
+            AtomicFiles.writeString(target.resolve("README.md"), modelCard(name, config));
+        }
+    }
+
+    private String modelCard(String name, PeftConfig config) {
+        return "---\nbase_model: " + model.nameOrPath() + "\nlibrary_name: peft\n---\n\n# Adapter `" + name + "`\n\n"
+                + config.peftType() + " adapter for " + model.nameOrPath() + ", trained with peft4j.\n";
+    }
+
+    /** Loads the adapter saved in {@code dir} onto {@code model} as {@code default}. */
+    public static PeftModel load(PretrainedModel model, Path dir) {
+        PeftModel peft = new PeftModel(model);
+        peft.loadAdapter(dir, DEFAULT_ADAPTER);
+        return peft;
+    }
+
+    private static final Pattern ADAPTER_KEY = Pattern.compile("(.*\\.)(lora_A|lora_B|lora_embedding_A|lora_embedding_B|lora_magnitude_vector)(\\..*|$)");
+
+    /**
+     * Loads an adapter directory written by peft4j or HF PEFT under {@code name}. Every adapter tensor
+     * the config implies must be in the file with its shape; anything else in the file is an error.
+     */
+    public void loadAdapter(Path dir, String name) {
+        Path configFile = dir.resolve(PeftConfig.FILE_NAME);
+        Path weightsFile = dir.resolve(WEIGHTS_NAME);
+        if (!Files.isRegularFile(configFile) || !Files.isRegularFile(weightsFile)) {
+            throw new Peft4jException(dir + ": an adapter directory needs " + PeftConfig.FILE_NAME + " and " + WEIGHTS_NAME);
+        }
+        PeftConfig config = PeftConfig.read(configFile);
+        try (SafeTensorsReader reader = SafeTensorsReader.open(weightsFile)) {
+            addAdapter(name, config);
+            try {
+                copyIn(reader, name);
+            } catch (RuntimeException e) {
+                deleteAdapter(name);
+                throw e;
+            }
+        }
+    }
+
+    private void copyIn(SafeTensorsReader reader, String name) {
+        Map<String, Parameter> params = namedParameters();
+        Map<String, NDArray> expected = adapterStateDict(name);
+        List<String> problems = new ArrayList<>();
+        Map<String, String> fileToParam = new LinkedHashMap<>();
+        for (String key : reader.tensors().keySet()) {
+            Matcher m = ADAPTER_KEY.matcher(key);
+            String param = m.matches() ? m.group(1) + m.group(2) + "." + name + m.group(3) : key;
+            if (!expected.containsKey(key) || !params.containsKey(param)) {
+                problems.add("unexpected key '" + key + "' (the config does not target that module)");
+                continue;
+            }
+            long[] fileShape = reader.info(key).shape();
+            long[] modelShape = params.get(param).shape().getShape();
+            if (!Arrays.equals(fileShape, modelShape)) {
+                problems.add("'" + key + "' has shape " + Arrays.toString(fileShape) + " but the model's "
+                        + param.replace(".lora_A." + name, "").replace(".lora_B." + name, "") + " needs " + Arrays.toString(modelShape));
+                continue;
+            }
+            fileToParam.put(key, param);
+        }
+        for (String key : expected.keySet()) {
+            if (!reader.contains(key)) {
+                problems.add("missing key '" + key + "'");
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new FormatException(reader.file(), "adapter does not fit the base model:\n  " + String.join("\n  ", problems));
+        }
+        fileToParam.forEach((key, param) -> {
+            Parameter p = params.get(param);
+            p.set(reader.load(key, p.array().getManager(), ai.djl.ndarray.types.DataType.FLOAT32));
+        });
+    }
+}

@@ -1,0 +1,146 @@
+package io.peft4j.peft.lora;
+
+import io.peft4j.Peft4jException;
+import io.peft4j.nn.Linear;
+import io.peft4j.nn.Module;
+import io.peft4j.nn.Parameter;
+import io.peft4j.peft.TargetModules;
+import io.peft4j.peft.Tuner;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** Puts LoRA adapters on the linear layers a {@link LoraConfig} targets, matching as Hugging Face PEFT does. */
+public final class LoraTuner implements Tuner<LoraConfig> {
+
+    /** HF PEFT's default targets per model type. */
+    static final Map<String, TargetModules> DEFAULT_TARGETS = Map.of(
+            "bert", TargetModules.of("query", "value"),
+            "llama", TargetModules.of("q_proj", "v_proj"),
+            "mistral", TargetModules.of("q_proj", "v_proj"),
+            "qwen2", TargetModules.of("q_proj", "v_proj"),
+            "gpt2", TargetModules.of("c_attn"));
+
+    /** Output heads that {@code all-linear} leaves alone. */
+    private static final List<String> HEADS = List.of("classifier", "score", "lm_head", "qa_outputs");
+
+    @Override
+    public Class<LoraConfig> configType() {
+        return LoraConfig.class;
+    }
+
+    @Override
+    public LoraConfig withDefaults(LoraConfig config, String modelType) {
+        if (config.targetModules() != null) {
+            return config;
+        }
+        TargetModules targets = DEFAULT_TARGETS.get(modelType);
+        if (targets == null) {
+            throw new Peft4jException("no default LoRA target_modules for model type '" + modelType + "'; set target_modules");
+        }
+        return config.toBuilder().targetModules(targets).build();
+    }
+
+    @Override
+    public List<String> inject(Module model, String adapter, LoraConfig config) {
+        List<String> matched = new ArrayList<>();
+        for (Map.Entry<String, Module> e : model.namedModules().entrySet()) {
+            String path = e.getKey();
+            Module module = e.getValue();
+            if (path.isEmpty() || !isTarget(path, module, config)) {
+                continue;
+            }
+            LoraLinear lora;
+            if (module instanceof LoraLinear existing) {
+                lora = existing;
+            } else if (module instanceof Linear linear) {
+                lora = new LoraLinear(linear);
+                model.replace(path, lora);
+            } else {
+                throw new Peft4jException("target module '" + path + "' is a " + module.getClass().getSimpleName()
+                        + "; LoRA supports Linear layers");
+            }
+            lora.addAdapter(adapter, config.rankFor(path), config.scaling(path), config.loraDropout(),
+                    config.initLoraWeights(), config.loraBias());
+            matched.add(path);
+        }
+        if (matched.isEmpty()) {
+            throw new Peft4jException("target modules " + config.targetModules().toJsonValue()
+                    + " matched no linear layer of the model; its linear layers include "
+                    + model.namedModules().entrySet().stream().filter(e -> e.getValue() instanceof Linear)
+                    .map(Map.Entry::getKey).limit(8).toList());
+        }
+        return matched;
+    }
+
+    private static boolean isTarget(String path, Module module, LoraConfig config) {
+        if (isInside(path) || isExcluded(path, config)) {
+            return false;
+        }
+        TargetModules targets = config.targetModules();
+        if (targets.isAllLinear()) {
+            boolean linear = module instanceof Linear || module instanceof LoraLinear;
+            return linear && !HEADS.contains(path.substring(path.lastIndexOf('.') + 1));
+        }
+        if (!targets.matches(path)) {
+            return false;
+        }
+        return targets.isRegex() || config.layersToTransform() == null || config.layersToTransform().isEmpty()
+                || inLayers(path, config);
+    }
+
+    private static boolean isExcluded(String path, LoraConfig config) {
+        TargetModules exclude = config.excludeModules();
+        if (exclude != null && exclude.matches(path)) {
+            return true;
+        }
+        return config.modulesToSave() != null && config.modulesToSave().stream()
+                .anyMatch(m -> Pattern.compile("(^|.*\\.)" + m + "($|\\..*)").matcher(path).matches());
+    }
+
+    private static boolean isInside(String path) {
+        return path.contains(".base_layer") || path.contains(".lora_A") || path.contains(".lora_B") || path.contains(".lora_dropout");
+    }
+
+    /** HF's layer-index rule: the first numbered segment after a layers_pattern name (or any name). */
+    private static boolean inLayers(String path, LoraConfig config) {
+        List<String> patterns = config.layersPattern() == null || config.layersPattern().isEmpty()
+                ? List.of("[^.]*") : config.layersPattern();
+        for (String pattern : patterns) {
+            Matcher m = Pattern.compile(".*?\\." + pattern + "\\.(\\d+)\\.").matcher(path);
+            if (m.lookingAt()) {
+                return config.layersToTransform().contains(Integer.parseInt(m.group(1)));
+            }
+        }
+        return false;
+    }
+
+    @Override
+    public void markTrainable(Module model, String adapter, LoraConfig config) {
+        for (Map.Entry<String, Parameter> e : model.namedParameters().entrySet()) {
+            String name = e.getKey();
+            boolean trainable = name.contains(".lora_A." + adapter + ".") || name.contains(".lora_B." + adapter + ".");
+            if (config.bias() == LoraConfig.Bias.ALL && name.endsWith(".bias")) {
+                trainable = true;
+            }
+            if (config.bias() == LoraConfig.Bias.LORA_ONLY && name.endsWith(".base_layer.bias")) {
+                trainable = true;
+            }
+            e.getValue().setTrainable(trainable);
+        }
+    }
+
+    @Override
+    public boolean isAdapterParameter(String name, String adapter, LoraConfig config) {
+        if (name.contains(".lora_A." + adapter + ".") || name.contains(".lora_B." + adapter + ".")) {
+            return true;
+        }
+        return switch (config.bias()) {
+            case NONE -> false;
+            case ALL -> name.endsWith(".bias") && !name.contains(".lora_");
+            case LORA_ONLY -> name.endsWith(".base_layer.bias");
+        };
+    }
+}
