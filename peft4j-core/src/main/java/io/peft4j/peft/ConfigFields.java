@@ -168,8 +168,8 @@ public final class ConfigFields {
     /** Fails when a field that changes the method's behaviour is set to something peft4j does not implement. */
     public void requireDefault(String field, Object defaultValue) {
         JsonNode n = get(field);
-        boolean isDefault = n == null ? defaultValue == null
-                : (defaultValue instanceof Boolean b && n.isBoolean() && n.booleanValue() == b)
+        boolean isDefault = n == null // absent: the default applies
+                || (defaultValue instanceof Boolean b && n.isBoolean() && n.booleanValue() == b)
                 || (defaultValue instanceof Integer i && n.isIntegralNumber() && n.intValue() == i)
                 || (defaultValue instanceof String s && n.isTextual() && n.textValue().equals(s))
                 || (defaultValue == Map.of() && n.isObject() && n.isEmpty());
