@@ -23,6 +23,12 @@ public interface PeftConfig {
     /** Null when not set. */
     String baseModelNameOrPath();
 
+    /** Modules trained in full and saved with the adapter (HF's {@code modules_to_save}), or null. */
+    java.util.List<String> modulesToSave();
+
+    /** The same config with {@code names} added to {@code modules_to_save}. */
+    PeftConfig withModulesToSave(java.util.List<String> names);
+
     /** The same config with the base model's name filled in and {@code inference_mode} true, as HF saves it. */
     PeftConfig forSaving(String baseModelNameOrPath);
 

@@ -88,14 +88,45 @@ public final class PeftModel extends Module {
         if (!name.matches("[A-Za-z0-9_-]+") || name.equals("__base__")) {
             throw new IllegalArgumentException("invalid adapter name '" + name + "' (letters, digits, '_' and '-')");
         }
-        if (config instanceof LoraConfig lora && lora.modulesToSave() != null && !lora.modulesToSave().isEmpty()) {
-            throw new Peft4jException("modules_to_save " + lora.modulesToSave() + " is not supported yet");
-        }
         Tuner<C> tuner = tuner(config);
-        C filled = tuner.withDefaults(config, model.family());
+        C filled = withTaskHeads(tuner.withDefaults(config, model.family()));
         tuner.inject(model, name, filled);
+        wrapModulesToSave(name, filled);
         configs.put(name, filled);
         setAdapter(name);
+    }
+
+    /** For classification tasks HF PEFT trains and saves the head in full: it adds classifier and score. */
+    @SuppressWarnings("unchecked")
+    private static <C extends PeftConfig> C withTaskHeads(C config) {
+        TaskType task = config.taskType();
+        if (task == TaskType.SEQ_CLS || task == TaskType.TOKEN_CLS) {
+            return (C) config.withModulesToSave(List.of("classifier", "score"));
+        }
+        return config;
+    }
+
+    private void wrapModulesToSave(String name, PeftConfig config) {
+        if (config.modulesToSave() == null) {
+            return;
+        }
+        for (Map.Entry<String, Module> e : model.namedModules().entrySet()) {
+            String path = e.getKey();
+            boolean listed = config.modulesToSave().stream().anyMatch(m -> path.equals(m) || path.endsWith("." + m));
+            if (!listed || path.contains(".modules_to_save.") || path.endsWith(".original_module")) {
+                continue;
+            }
+            if (e.getValue() instanceof ModulesToSave wrapper) {
+                wrapper.addAdapter(name);
+            } else if (e.getValue() instanceof io.peft4j.nn.Linear linear) {
+                ModulesToSave wrapper = new ModulesToSave(linear);
+                model.replace(path, wrapper);
+                wrapper.addAdapter(name);
+            } else {
+                throw new Peft4jException("modules_to_save entry '" + path + "' is a " + e.getValue().getClass().getSimpleName()
+                        + "; peft4j supports Linear modules there");
+            }
+        }
     }
 
     /** Makes {@code name} the adapter used in forward passes and the one that trains. */
@@ -108,6 +139,11 @@ public final class PeftModel extends Module {
 
     private <C extends PeftConfig> void markTrainable(String name, C config) {
         tuner(config).markTrainable(model, name, config);
+        for (Module m : model.namedModules().values()) {
+            if (m instanceof ModulesToSave wrapper) {
+                wrapper.markTrainable(name);
+            }
+        }
     }
 
     private PeftConfig requireAdapter(String name) {
@@ -150,7 +186,7 @@ public final class PeftModel extends Module {
     public PretrainedModel mergeAndUnload() {
         merge();
         for (Map.Entry<String, Module> e : model.namedModules().entrySet()) {
-            if (e.getValue() instanceof AdapterLayer layer) {
+            if (e.getValue() instanceof AdapterLayer layer && !e.getKey().contains(".modules_to_save.")) {
                 model.replace(e.getKey(), layer.baseLayer());
             }
         }
@@ -182,9 +218,13 @@ public final class PeftModel extends Module {
         PeftConfig config = requireAdapter(name);
         Map<String, NDArray> out = new LinkedHashMap<>();
         for (Map.Entry<String, Parameter> e : namedParameters().entrySet()) {
-            String inModel = e.getKey().substring("base_model.model.".length());
-            if (isAdapterParameter(inModel, name, config)) {
-                out.put(e.getKey().replace("." + name + ".", "."), e.getValue().array());
+            String key = e.getKey();
+            String inModel = key.substring("base_model.model.".length());
+            if (key.contains(".modules_to_save." + name + ".")) {
+                out.put(key.replace(".modules_to_save." + name + ".", "."), e.getValue().array());
+            } else if (!key.contains(".modules_to_save.") && !key.contains(".original_module.")
+                    && isAdapterParameter(inModel, name, config)) {
+                out.put(key.replace("." + name + ".", "."), e.getValue().array());
             }
         }
         return out;
@@ -244,14 +284,24 @@ public final class PeftModel extends Module {
         }
     }
 
+    /** The in-memory parameter name of a saved key: the adapter name put back after the LoRA part or module copy. */
+    private static String parameterFor(String key, String name, Map<String, Parameter> params) {
+        Matcher m = ADAPTER_KEY.matcher(key);
+        if (m.matches()) {
+            return m.group(1) + m.group(2) + "." + name + m.group(3);
+        }
+        int dot = key.lastIndexOf('.');
+        String copy = key.substring(0, dot) + ".modules_to_save." + name + key.substring(dot);
+        return params.containsKey(copy) ? copy : key;
+    }
+
     private void copyIn(SafeTensorsReader reader, String name) {
         Map<String, Parameter> params = namedParameters();
         Map<String, NDArray> expected = adapterStateDict(name);
         List<String> problems = new ArrayList<>();
         Map<String, String> fileToParam = new LinkedHashMap<>();
         for (String key : reader.tensors().keySet()) {
-            Matcher m = ADAPTER_KEY.matcher(key);
-            String param = m.matches() ? m.group(1) + m.group(2) + "." + name + m.group(3) : key;
+            String param = parameterFor(key, name, params);
             if (!expected.containsKey(key) || !params.containsKey(param)) {
                 problems.add("unexpected key '" + key + "' (the config does not target that module)");
                 continue;

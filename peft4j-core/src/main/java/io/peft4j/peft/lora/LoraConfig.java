@@ -110,6 +110,13 @@ public record LoraConfig(
     }
 
     @Override
+    public LoraConfig withModulesToSave(List<String> names) {
+        List<String> all = new ArrayList<>(modulesToSave == null ? List.of() : modulesToSave);
+        names.stream().filter(n -> !all.contains(n)).forEach(all::add);
+        return toBuilder().modulesToSave(all).build();
+    }
+
+    @Override
     public LoraConfig forSaving(String baseModel) {
         return toBuilder().baseModelNameOrPath(baseModel).inferenceMode(true).build();
     }

@@ -1,0 +1,17 @@
+package io.peft4j.model;
+
+import ai.djl.ndarray.NDArray;
+
+/** A model with a classification head over token ids. */
+public interface TextClassifier {
+
+    int numLabels();
+
+    /**
+     * @param inputIds      [B, T] int64
+     * @param attentionMask [B, T] of 1/0
+     * @param tokenTypeIds  [B, T] int64 or null
+     * @return logits: [B, C] for sequence classification, [B, T, C] for token classification
+     */
+    NDArray logits(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds);
+}

@@ -1,0 +1,106 @@
+package io.peft4j.model.bert;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import io.peft4j.io.Weights;
+import io.peft4j.model.ModelFiles;
+import io.peft4j.model.Pooling;
+import io.peft4j.model.PretrainedModel;
+import io.peft4j.model.TextClassifier;
+import io.peft4j.nn.Dropout;
+import io.peft4j.nn.Linear;
+
+
+/**
+ * Hugging Face's {@code BertForSequenceClassification} and {@code BertForTokenClassification}: the encoder
+ * as {@code bert}, then {@code dropout} and a linear {@code classifier}. Sequence classification feeds
+ * the pooler output, as HF does; for checkpoints without a trained pooler (sentence-transformers exports
+ * such as all-MiniLM-L6-v2) it feeds the mean of the token states instead, which is how those models
+ * were trained to summarise a text.
+ */
+public final class BertClassifier extends PretrainedModel implements TextClassifier {
+
+    /** Where the classifier reads from. */
+    public enum Head { SEQUENCE, TOKEN }
+
+    private final BertModel bert;
+    private final Head head;
+    private final int numLabels;
+    private final Dropout dropout;
+
+    public BertClassifier(BertModel bert, Head head, int numLabels) {
+        super(bert.manager());
+        if (numLabels < 2) {
+            throw new IllegalArgumentException("a classifier needs at least 2 labels, got " + numLabels);
+        }
+        this.bert = addChild("bert", bert);
+        this.head = head;
+        this.numLabels = numLabels;
+        this.dropout = addChild("dropout", new Dropout(bert.manager(), bert.config().hiddenDropoutProb()));
+        Linear classifier = addChild("classifier", new Linear(bert.manager(), bert.hiddenSize(), numLabels, true, bert.config().initializerRange()));
+        setNameOrPath(bert.nameOrPath());
+        classifier.bias().set(bert.manager().zeros(classifier.bias().shape()));
+    }
+
+    /**
+     * The encoder from {@code files} with a new classification head, or the checkpoint's own head when it
+     * has one of the right size (a fine-tuned HF classifier).
+     */
+    public static BertClassifier load(ModelFiles files, NDManager manager, Head head, int numLabels) {
+        BertClassifier model = new BertClassifier(BertModel.load(files, manager), head, numLabels);
+        try (Weights weights = files.openWeights()) {
+            if (weights.keys().contains("classifier.weight") && weights.keys().contains("classifier.bias")
+                    && weights.shape("classifier.weight")[0] == numLabels) {
+                Linear c = (Linear) model.module("classifier");
+                c.weight().set(weights.load("classifier.weight", manager));
+                c.bias().set(weights.load("classifier.bias", manager));
+            }
+        }
+        return model;
+    }
+
+    public BertModel bert() {
+        return bert;
+    }
+
+    public Head head() {
+        return head;
+    }
+
+    @Override
+    public int numLabels() {
+        return numLabels;
+    }
+
+    @Override
+    public NDArray logits(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds) {
+        BertModel.Output out = bert.forward(inputIds, attentionMask, tokenTypeIds);
+        NDArray features = switch (head) {
+            case TOKEN -> out.lastHiddenState();                                                  // [B, T, D]
+            case SEQUENCE -> bert.hasPooler() ? out.pooled()                                      // [B, D]
+                    : Pooling.MEAN.pool(out.lastHiddenState(), attentionMask);                    // [B, D]
+        };
+        return linear("classifier").forward(dropout.forward(features));                          // [B, (T,) C]
+    }
+
+    @Override
+    public String family() {
+        return bert.family();
+    }
+
+    @Override
+    public int numLayers() {
+        return bert.numLayers();
+    }
+
+    @Override
+    public int hiddenSize() {
+        return bert.hiddenSize();
+    }
+
+    @Override
+    public int numHeads() {
+        return bert.numHeads();
+    }
+
+}
