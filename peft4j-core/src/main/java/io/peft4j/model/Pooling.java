@@ -3,6 +3,7 @@ package io.peft4j.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
+import io.peft4j.nn.Scalars;
 
 /** Sentence embeddings from token states. */
 public enum Pooling {
@@ -22,12 +23,12 @@ public enum Pooling {
         }
         NDArray mask = attentionMask.toType(DataType.FLOAT32, false).expandDims(2); // [B, T, 1]
         NDArray sum = hidden.mul(mask).sum(new int[] {1});                         // [B, D]
-        NDArray count = mask.sum(new int[] {1}).maximum(1e-9f);                    // [B, 1]
+        NDArray count = Scalars.maximum(mask.sum(new int[] {1}), 1e-9);                    // [B, 1]
         return sum.div(count);
     }
 
     /** Divides each row by its L2 norm. [B, D] → [B, D] */
     public static NDArray normalize(NDArray x) {
-        return x.div(x.norm(new int[] {-1}, true).maximum(1e-12f));
+        return x.div(Scalars.maximum(x.norm(new int[] {-1}, true), 1e-12));
     }
 }

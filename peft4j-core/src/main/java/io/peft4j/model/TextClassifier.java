@@ -7,6 +7,9 @@ public interface TextClassifier {
 
     int numLabels();
 
+    /** The model's long-lived manager (step managers are made below it). */
+    ai.djl.ndarray.NDManager manager();
+
     /**
      * @param inputIds      [B, T] int64
      * @param attentionMask [B, T] of 1/0

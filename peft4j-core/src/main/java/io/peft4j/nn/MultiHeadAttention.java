@@ -56,7 +56,7 @@ public class MultiHeadAttention extends Module {
     public NDArray forward(NDArray x, NDArray mask, KeyValuePrefix prefix) {
         long batch = x.getShape().get(0);
         long time = x.getShape().get(1);
-        NDArray q = splitHeads(linear(names.query()).forward(x), batch, time).mul(1 / Math.sqrt(headDim)); // [B, H, T, Dh], pre-scaled
+        NDArray q = Scalars.div(splitHeads(linear(names.query()).forward(x), batch, time), Math.sqrt(headDim)); // [B, H, T, Dh], pre-scaled
         NDArray k = splitHeads(linear(names.key()).forward(x), batch, time);   // [B, H, T, Dh]
         NDArray v = splitHeads(linear(names.value()).forward(x), batch, time); // [B, H, T, Dh]
         if (prefix != null) {

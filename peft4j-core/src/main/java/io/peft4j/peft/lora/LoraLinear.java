@@ -10,6 +10,7 @@ import io.peft4j.nn.Linear;
 import io.peft4j.nn.LinearLayer;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.ModuleDict;
+import io.peft4j.nn.Scalars;
 import io.peft4j.peft.AdapterLayer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -103,7 +104,7 @@ public final class LoraLinear extends Module implements LinearLayer, AdapterLaye
                 continue;
             }
             NDArray h = loraA.get(name).forward(dropouts.get(name).forward(x)); // [..., r]
-            y = y.add(loraB.get(name).forward(h).mul(scaling.get(name)));       // [..., out]
+            y = y.add(Scalars.mul(loraB.get(name).forward(h), scaling.get(name)));       // [..., out]
         }
         return y;
     }

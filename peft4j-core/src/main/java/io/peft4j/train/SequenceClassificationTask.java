@@ -1,0 +1,71 @@
+package io.peft4j.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import io.peft4j.model.TextClassifier;
+import io.peft4j.tokenizer.BatchEncoding;
+import io.peft4j.tokenizer.Tokenizer;
+import java.util.List;
+
+/** Text classification with cross-entropy loss; evaluation reports accuracy and macro-F1. */
+public final class SequenceClassificationTask implements TrainingTask<TextExample> {
+
+    private final TextClassifier model;
+    private final Tokenizer tokenizer;
+
+    public SequenceClassificationTask(TextClassifier model, Tokenizer tokenizer) {
+        this.model = model;
+        this.tokenizer = tokenizer;
+    }
+
+    private NDArray logits(BatchEncoding enc, NDManager step) {
+        return model.logits(enc.inputIds(step), enc.attentionMask(step), enc.tokenTypeIds(step)); // [B, C]
+    }
+
+    @Override
+    public Loss loss(List<TextExample> batch, NDManager step) {
+        BatchEncoding enc = tokenizer.encode(batch.stream().map(TextExample::text).toList());
+        NDArray labels = step.create(batch.stream().mapToLong(TextExample::label).toArray());
+        long tokens = 0;
+        for (int i = 0; i < enc.batchSize(); i++) {
+            tokens += enc.tokens(i);
+        }
+        return new Loss(Losses.crossEntropy(logits(enc, step), labels), tokens);
+    }
+
+    /** Predicted class per text. */
+    public int[] predict(List<String> texts, int batchSize) {
+        int[] out = new int[texts.size()];
+        for (int i = 0; i < texts.size(); i += batchSize) {
+            List<String> chunk = texts.subList(i, Math.min(texts.size(), i + batchSize));
+            try (NDManager step = model.manager().newSubManager()) {
+                long[] argmax = logits(tokenizer.encode(chunk), step).argMax(1).toLongArray();
+                for (int j = 0; j < argmax.length; j++) {
+                    out[i + j] = (int) argmax[j];
+                }
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public Evaluation evaluate(List<TextExample> examples, int batchSize) {
+        int[] predicted = new int[examples.size()];
+        int[] truth = examples.stream().mapToInt(TextExample::label).toArray();
+        double lossSum = 0;
+        for (int i = 0; i < examples.size(); i += batchSize) {
+            List<TextExample> chunk = examples.subList(i, Math.min(examples.size(), i + batchSize));
+            try (NDManager step = model.manager().newSubManager()) {
+                BatchEncoding enc = tokenizer.encode(chunk.stream().map(TextExample::text).toList());
+                NDArray logits = logits(enc, step);
+                lossSum += Losses.crossEntropy(logits, step.create(chunk.stream().mapToLong(TextExample::label).toArray())).getFloat() * chunk.size();
+                long[] argmax = logits.argMax(1).toLongArray();
+                for (int j = 0; j < argmax.length; j++) {
+                    predicted[i + j] = (int) argmax[j];
+                }
+            }
+        }
+        return new Evaluation(lossSum / examples.size(), Metrics.accuracy(predicted, truth),
+                Metrics.macroF1(predicted, truth, model.numLabels()), examples.size());
+    }
+}

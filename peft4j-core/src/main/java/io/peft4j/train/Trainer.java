@@ -1,0 +1,238 @@
+package io.peft4j.train;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.training.GradientCollector;
+import io.peft4j.Peft4jException;
+import io.peft4j.nn.Module;
+import io.peft4j.nn.Parameter;
+import io.peft4j.nn.Scalars;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one training loop: shuffled mini-batches, gradient accumulation, gradient-norm clipping, AdamW
+ * with a warmup schedule, evaluation each epoch, keep-best, early stopping, NaN/Inf detection and
+ * resumable checkpoints. Only the model's trainable parameters change.
+ *
+ * <p>Determinism: the data order of epoch e comes from {@code Random(seed, e)} and libtorch's generator
+ * (dropout) is reseeded from (seed, micro-batch number) before each micro-batch, so a run resumed from a
+ * checkpoint continues exactly as the uninterrupted run would have.
+ */
+public final class Trainer<E> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
+
+    /** What a run produced. */
+    public record Result(List<TrainingListener.EpochInfo> history, int bestEpoch, Evaluation best, long steps,
+                         double tokensPerSecond, boolean stoppedEarly) {}
+
+    private final Module model;
+    private final TrainingTask<E> task;
+    private final TrainingArgs args;
+    private final TrainingListener listener;
+    private final Map<String, Parameter> params = new TreeMap<>();
+    private final AdamW optimizer;
+
+    public Trainer(Module model, TrainingTask<E> task, TrainingArgs args, TrainingListener listener) {
+        this.model = model;
+        this.task = task;
+        this.args = args;
+        this.listener = listener == null ? new TrainingListener() {} : listener;
+        model.namedParameters().forEach((name, p) -> {
+            if (p.isTrainable()) {
+                params.put(name, p);
+            }
+        });
+        if (params.isEmpty()) {
+            throw new Peft4jException("the model has no trainable parameters");
+        }
+        optimizer = new AdamW(args.adamBeta1(), args.adamBeta2(), args.adamEpsilon(), args.weightDecay());
+    }
+
+    /** Mutable progress, saved in checkpoints. */
+    static final class State {
+        int epoch;
+        int nextBatch;
+        long step;
+        long microStep;
+        double bestScore = Double.NEGATIVE_INFINITY;
+        int bestEpoch = -1;
+        int epochsWithoutImprovement;
+        double epochLossSum;
+        int epochLossCount;
+        List<TrainingListener.EpochInfo> history = new ArrayList<>();
+    }
+
+    public Result train(List<E> train, List<E> eval) {
+        if (train.isEmpty()) {
+            throw new Peft4jException("the training set is empty");
+        }
+        if (eval != null && eval.isEmpty()) {
+            throw new Peft4jException("the evaluation set is empty");
+        }
+        int batchesPerEpoch = (train.size() + args.batchSize() - 1) / args.batchSize();
+        int stepsPerEpoch = (batchesPerEpoch + args.gradientAccumulationSteps() - 1) / args.gradientAccumulationSteps();
+        long totalSteps = (long) stepsPerEpoch * args.epochs();
+        long warmupSteps = (long) Math.ceil(args.warmupRatio() * totalSteps);
+        String fingerprint = fingerprint(train.size(), eval == null ? 0 : eval.size());
+
+        Checkpoints checkpoints = args.checkpointDir() == null ? null : new Checkpoints(args.checkpointDir(), params, optimizer, model.manager());
+        State state = checkpoints != null && checkpoints.exists() ? checkpoints.restore(fingerprint) : new State();
+        Map<String, NDArray> best = checkpoints != null ? checkpoints.restoredBest() : null;
+
+        long tokens = 0;
+        long trainNanos = 0;
+        boolean stoppedEarly = false;
+        model.setTraining(true);
+        try {
+            for (; state.epoch < args.epochs(); state.epoch++, state.nextBatch = 0) {
+                List<List<E>> batches = batches(train, state.epoch);
+                for (; state.nextBatch < batches.size(); state.nextBatch++) {
+                    List<E> batch = batches.get(state.nextBatch);
+                    long start = System.nanoTime();
+                    tokens += forwardBackward(batch, state);
+                    boolean stepNow = (state.nextBatch + 1) % args.gradientAccumulationSteps() == 0 || state.nextBatch == batches.size() - 1;
+                    if (stepNow) {
+                        double lr = args.learningRate() * args.schedule().factor(state.step, warmupSteps, totalSteps);
+                        optimizerStep(lr);
+                        state.step++;
+                        trainNanos += System.nanoTime() - start;
+                        listener.onStep(new TrainingListener.StepInfo(state.epoch, state.step, totalSteps, lastLoss, lr,
+                                tokens / (trainNanos / 1e9)));
+                        if (checkpoints != null && args.checkpointEvery() > 0 && state.step % args.checkpointEvery() == 0) {
+                            checkpoints.save(state, state.epoch, state.nextBatch + 1, fingerprint, best);
+                        }
+                    } else {
+                        trainNanos += System.nanoTime() - start;
+                    }
+                }
+                double trainLoss = state.epochLossSum / Math.max(1, state.epochLossCount);
+                state.epochLossSum = 0;
+                state.epochLossCount = 0;
+                Evaluation evaluation = null;
+                boolean improved = false;
+                if (eval != null) {
+                    model.setTraining(false);
+                    evaluation = task.evaluate(eval, args.evalBatchSize());
+                    model.setTraining(true);
+                    double score = evaluation.score(args.bestMetric());
+                    improved = score > state.bestScore;
+                    if (improved) {
+                        state.bestScore = score;
+                        state.bestEpoch = state.epoch;
+                        state.epochsWithoutImprovement = 0;
+                        if (args.keepBest()) {
+                            best = copyParams(best);
+                        }
+                    } else {
+                        state.epochsWithoutImprovement++;
+                    }
+                }
+                TrainingListener.EpochInfo info = new TrainingListener.EpochInfo(state.epoch, trainLoss, evaluation, improved);
+                state.history.add(info);
+                listener.onEpoch(info);
+                boolean stop = args.earlyStoppingPatience() > 0 && state.epochsWithoutImprovement >= args.earlyStoppingPatience();
+                if (checkpoints != null) {
+                    checkpoints.save(state, state.epoch + 1, 0, fingerprint, best);
+                }
+                if (stop) {
+                    LOG.info("early stopping after epoch {}: no improvement in {} epochs", state.epoch, args.earlyStoppingPatience());
+                    stoppedEarly = true;
+                    break;
+                }
+            }
+        } finally {
+            model.setTraining(false);
+            optimizer.release();
+        }
+        if (best != null) {
+            best.forEach((name, value) -> params.get(name).set(value));
+        }
+        Evaluation bestEval = state.bestEpoch < 0 ? null : state.history.stream()
+                .filter(h -> h.epoch() == state.bestEpoch).findFirst().map(TrainingListener.EpochInfo::eval).orElse(null);
+        return new Result(List.copyOf(state.history), state.bestEpoch, bestEval, state.step,
+                trainNanos == 0 ? 0 : tokens / (trainNanos / 1e9), stoppedEarly);
+    }
+
+    private double lastLoss;
+
+    /** Forward and backward of one micro-batch (the gradient accumulates in the parameters); returns its tokens. */
+    private long forwardBackward(List<E> batch, State state) {
+        Engine.getInstance().setRandomSeed((int) (args.seed() * 1_000_003L + state.microStep));
+        state.microStep++;
+        try (NDManager step = model.manager().newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            TrainingTask.Loss loss = task.loss(batch, step);
+            double value = loss.value().getFloat();
+            if (!Double.isFinite(value)) {
+                throw new TrainingDivergedException(String.format(Locale.ROOT,
+                        "loss is %s at epoch %d, batch %d (optimizer step %d); lower the learning rate (now %g) or check the data",
+                        value, state.epoch + 1, state.nextBatch + 1, state.step, args.learningRate()));
+            }
+            gc.backward(Scalars.div(loss.value(), args.gradientAccumulationSteps()));
+            state.epochLossSum += value;
+            state.epochLossCount++;
+            lastLoss = value;
+            return loss.tokens();
+        }
+    }
+
+    /** Clip the gradients' global norm, update with AdamW, zero the gradients. */
+    private void optimizerStep(double lr) {
+        try (NDManager step = model.manager().newSubManager()) {
+            Map<String, NDArray> grads = new TreeMap<>();
+            double sumSquares = 0;
+            for (Map.Entry<String, Parameter> e : params.entrySet()) {
+                NDArray g = e.getValue().array().getGradient();
+                g.attach(step);
+                grads.put(e.getKey(), g);
+                double squares = g.square().sum().getFloat();
+                if (!Double.isFinite(squares)) {
+                    throw new TrainingDivergedException("the gradient of " + e.getKey() + " is not finite at optimizer step "
+                            + optimizer.steps() + "; lower the learning rate or check the data");
+                }
+                sumSquares += squares;
+            }
+            double norm = Math.sqrt(sumSquares);
+            if (args.maxGradNorm() > 0 && norm > args.maxGradNorm()) {
+                double scale = args.maxGradNorm() / (norm + 1e-6);
+                grads.values().forEach(g -> g.muli(scale));
+            }
+            optimizer.step(params, grads, lr, step);
+            grads.values().forEach(g -> g.muli(0));
+        }
+    }
+
+    private List<List<E>> batches(List<E> train, int epoch) {
+        List<E> order = new ArrayList<>(train);
+        Collections.shuffle(order, new Random(args.seed() * 1_000_003L + epoch));
+        List<List<E>> out = new ArrayList<>();
+        for (int i = 0; i < order.size(); i += args.batchSize()) {
+            out.add(order.subList(i, Math.min(order.size(), i + args.batchSize())));
+        }
+        return out;
+    }
+
+    private Map<String, NDArray> copyParams(Map<String, NDArray> previous) {
+        if (previous != null) {
+            previous.values().forEach(NDArray::close);
+        }
+        Map<String, NDArray> out = new TreeMap<>();
+        params.forEach((name, p) -> out.put(name, p.array().duplicate()));
+        return out;
+    }
+
+    private String fingerprint(int trainSize, int evalSize) {
+        return String.format(Locale.ROOT, "train=%d eval=%d epochs=%d batch=%d accum=%d lr=%s seed=%d params=%d",
+                trainSize, evalSize, args.epochs(), args.batchSize(), args.gradientAccumulationSteps(), args.learningRate(),
+                args.seed(), params.size());
+    }
+}
