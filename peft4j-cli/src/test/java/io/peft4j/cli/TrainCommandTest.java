@@ -1,0 +1,76 @@
+package io.peft4j.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.peft4j.io.Json;
+import io.peft4j.io.SafeTensorsReader;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import javax.xml.parsers.DocumentBuilderFactory;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code peft4j train} on small JSONL files with the bundled model. */
+class TrainCommandTest {
+
+    @TempDir
+    Path dir;
+
+    static final String[] FOOD = {"We cooked pasta with tomato sauce", "The bakery sells fresh bread every morning",
+            "She ordered soup and a salad", "Grilled fish with lemon is my favourite dinner", "He baked a chocolate cake",
+            "The restaurant serves spicy noodles", "Breakfast was eggs, toast and coffee", "They picked apples for a pie"};
+    static final String[] MONEY = {"The stock market fell sharply today", "Interest rates rose by half a point",
+            "The bank approved the loan", "Investors sold their bonds", "The company reported record profits",
+            "Inflation reduced household savings", "Shares of the firm doubled", "He paid off his mortgage early"};
+
+    private Path jsonl(String name, int from, int to) throws IOException {
+        List<String> lines = new ArrayList<>();
+        for (int i = from; i < to; i++) {
+            lines.add("{\"text\": \"" + FOOD[i] + "\", \"label\": \"food\"}");
+            lines.add("{\"text\": \"" + MONEY[i] + "\", \"label\": \"finance\"}");
+        }
+        return Files.write(dir.resolve(name), lines);
+    }
+
+    @Test
+    void trainsWritesAdapterMetricsAndCurveAndResumes() throws Exception {
+        Path train = jsonl("train.jsonl", 0, 6);
+        Path test = jsonl("test.jsonl", 6, 8);
+        Path out = dir.resolve("run");
+        String[] args = {"train", "--data", train + "," + test, "--epochs", "3", "--batch-size", "4", "--lr", "2e-3",
+                "--max-length", "32", "--output", out.toString()};
+        CliTest.Run run = CliTest.run(args);
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertThat(run.out()).contains("trainable params: 74,498", "test accuracy");
+
+        JsonNode metrics = Json.readObject(out.resolve("metrics.json"));
+        assertThat(metrics.path("epochs").size()).isEqualTo(3);
+        assertThat(metrics.path("test").path("accuracy").asDouble()).isGreaterThanOrEqualTo(0.75);
+        assertThat(metrics.path("epochs").get(2).path("train_loss").asDouble()).isLessThan(metrics.path("epochs").get(0).path("train_loss").asDouble());
+        try (SafeTensorsReader r = SafeTensorsReader.open(out.resolve("adapter/adapter_model.safetensors"))) {
+            assertThat(r.tensors()).containsKeys("base_model.model.classifier.weight",
+                    "base_model.model.bert.encoder.layer.5.attention.self.value.lora_B.weight");
+        }
+        DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(out.resolve("curve.svg").toFile()); // well-formed SVG
+        byte[] adapter = Files.readAllBytes(out.resolve("adapter/adapter_model.safetensors"));
+
+        // The same command again finds the finished checkpoint and does not train again.
+        CliTest.Run again = CliTest.run(args);
+        assertThat(again.exitCode()).as(again.err()).isZero();
+        assertThat(Files.readAllBytes(out.resolve("adapter/adapter_model.safetensors"))).isEqualTo(adapter);
+    }
+
+    @Test
+    void badInputGivesOneClearError() throws IOException {
+        Path broken = Files.writeString(dir.resolve("broken.jsonl"), "{\"text\": \"x\", \"label\": \"a\"}\n{\"text\": \"y\"}\n");
+        CliTest.Run r = CliTest.run("train", "--data", broken.toString(), "--output", dir.resolve("o").toString());
+        assertThat(r.exitCode()).isEqualTo(1);
+        assertThat(r.err()).contains("error: ", "broken.jsonl", "line 2", "'label'");
+        CliTest.Run neither = CliTest.run("train", "--output", dir.resolve("o").toString());
+        assertThat(neither.err()).contains("--dataset NAME or --data FILES");
+    }
+}
