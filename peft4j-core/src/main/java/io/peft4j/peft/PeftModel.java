@@ -154,6 +154,51 @@ public final class PeftModel extends Module {
         return c;
     }
 
+    /**
+     * Mixed-batch inference until the returned scope is closed: row i of each batch goes through adapter
+     * {@code adapterPerRow.get(i)} ({@code __base__}: the base model). Not with merged or DoRA adapters.
+     */
+    public AutoCloseable mixedBatch(List<String> adapterPerRow) {
+        for (String n : adapterPerRow) {
+            if (!n.equals(io.peft4j.peft.lora.LoraLinear.MIXED_BASE)) {
+                requireAdapter(n);
+            }
+        }
+        List<io.peft4j.peft.lora.LoraLinear> layers = adapterLayers().stream()
+                .filter(l -> l instanceof io.peft4j.peft.lora.LoraLinear).map(l -> (io.peft4j.peft.lora.LoraLinear) l).toList();
+        layers.forEach(l -> l.setRowAdapters(adapterPerRow));
+        return () -> layers.forEach(l -> l.setRowAdapters(null));
+    }
+
+    /**
+     * A new LoRA adapter from weighted existing ones (HF PEFT's {@code add_weighted_adapter}); see
+     * {@link io.peft4j.peft.lora.AdapterCombination} for the types. {@code svdRank} may be null.
+     */
+    public void addWeightedAdapter(List<String> adapters, List<Double> weights, String name,
+                                   io.peft4j.peft.lora.AdapterCombination.Type type, Integer svdRank) {
+        if (adapters.isEmpty() || adapters.size() != weights.size()) {
+            throw new IllegalArgumentException("need one weight per adapter, got " + adapters.size() + " adapters and " + weights.size() + " weights");
+        }
+        List<LoraConfig> loras = new ArrayList<>();
+        for (String a : adapters) {
+            if (!(requireAdapter(a) instanceof LoraConfig lc)) {
+                throw new Peft4jException("adapter '" + a + "' is not a LoRA adapter");
+            }
+            loras.add(lc);
+        }
+        io.peft4j.peft.lora.AdapterCombination.Type effective = adapters.size() == 1 ? io.peft4j.peft.lora.AdapterCombination.Type.LINEAR : type;
+        String previous = activeAdapter;
+        addAdapter(name, io.peft4j.peft.lora.AdapterCombination.config(loras, effective, svdRank));
+        for (Module m : model.namedModules().values()) {
+            if (m instanceof io.peft4j.peft.lora.LoraLinear layer && layer.adapterNames().contains(name)) {
+                io.peft4j.peft.lora.AdapterCombination.combine(layer, name, adapters, weights, effective);
+            }
+        }
+        if (previous != null) {
+            setAdapter(previous);
+        }
+    }
+
     /** Runs with every adapter switched off until the returned scope is closed. */
     public AutoCloseable disableAdapters() {
         adapterLayers().forEach(l -> l.setAdaptersDisabled(true));
@@ -224,10 +269,19 @@ public final class PeftModel extends Module {
                 out.put(key.replace(".modules_to_save." + name + ".", "."), e.getValue().array());
             } else if (!key.contains(".modules_to_save.") && !key.contains(".original_module.")
                     && isAdapterParameter(inModel, name, config)) {
-                out.put(key.replace("." + name + ".", "."), e.getValue().array());
+                out.put(savedKey(key, name), e.getValue().array());
             }
         }
         return out;
+    }
+
+    /**
+     * HF PEFT's saved key: the adapter-name segment removed ({@code lora_A.default.weight} → {@code lora_A.weight},
+     * {@code lora_embedding_A.default} → {@code lora_embedding_A}); DoRA's magnitude drops its {@code .weight}.
+     */
+    private static String savedKey(String key, String name) {
+        String k = key.endsWith(".lora_magnitude_vector." + name + ".weight") ? key.substring(0, key.length() - ".weight".length()) : key;
+        return k.endsWith("." + name) ? k.substring(0, k.length() - name.length() - 1) : k.replace("." + name + ".", ".");
     }
 
     private <C extends PeftConfig> boolean isAdapterParameter(String param, String adapter, C config) {
@@ -288,7 +342,8 @@ public final class PeftModel extends Module {
     private static String parameterFor(String key, String name, Map<String, Parameter> params) {
         Matcher m = ADAPTER_KEY.matcher(key);
         if (m.matches()) {
-            return m.group(1) + m.group(2) + "." + name + m.group(3);
+            String suffix = m.group(2).equals("lora_magnitude_vector") && m.group(3).isEmpty() ? ".weight" : m.group(3);
+            return m.group(1) + m.group(2) + "." + name + suffix;
         }
         int dot = key.lastIndexOf('.');
         String copy = key.substring(0, dot) + ".modules_to_save." + name + key.substring(dot);

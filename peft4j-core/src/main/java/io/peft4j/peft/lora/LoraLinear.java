@@ -29,7 +29,12 @@ public final class LoraLinear extends Module implements LinearLayer, AdapterLaye
     private final ModuleDict<Dropout> dropouts;
     private final ModuleDict<Linear> loraA;
     private final ModuleDict<Linear> loraB;
+    private final ModuleDict<DoraMagnitude> magnitudes;
     private final Map<String, Double> scaling = new LinkedHashMap<>();
+    /** Row norms of W + s·BA when a DoRA adapter was merged, needed to unmerge it. */
+    private final Map<String, NDArray> mergedNorms = new LinkedHashMap<>();
+    /** Per batch row, the adapter to apply ({@code __base__}: none), while a mixed batch runs. */
+    private List<String> rowAdapters;
     private final List<String> merged = new ArrayList<>();
     private List<String> active = List.of();
     private boolean disabled;
@@ -40,10 +45,22 @@ public final class LoraLinear extends Module implements LinearLayer, AdapterLaye
         this.dropouts = addChild("lora_dropout", new ModuleDict<>(base.manager()));
         this.loraA = addChild("lora_A", new ModuleDict<>(base.manager()));
         this.loraB = addChild("lora_B", new ModuleDict<>(base.manager()));
+        this.magnitudes = addChild("lora_magnitude_vector", new ModuleDict<>(base.manager()));
+    }
+
+    /** DoRA's magnitude m (out,), stored as {@code lora_magnitude_vector.<name>.weight} as in HF PEFT. */
+    public static final class DoraMagnitude extends Module {
+        final io.peft4j.nn.Parameter weight;
+
+        DoraMagnitude(NDArray init) {
+            super(init.getManager());
+            weight = addParameter("weight", init);
+        }
     }
 
     /** Adds adapter {@code name} with rank r, scale s and the given initialisation. */
-    public void addAdapter(String name, int r, double scale, double dropout, LoraConfig.InitLoraWeights init, boolean loraBias) {
+    public void addAdapter(String name, int r, double scale, double dropout, LoraConfig.InitLoraWeights init, boolean loraBias,
+                           boolean useDora) {
         if (loraA.contains(name)) {
             throw new Peft4jException("adapter '" + name + "' already exists");
         }
@@ -69,6 +86,28 @@ public final class LoraLinear extends Module implements LinearLayer, AdapterLaye
         loraB.put(name, b);
         scaling.put(name, scale);
         dropouts.get(name).setTraining(isTraining());
+        if (useDora) {
+            try (NDManager scratch = m.newSubManager()) {
+                NDArray norm = rowNorms(name, scratch); // ‖W + s·BA‖ per output row
+                norm.attach(m);
+                magnitudes.put(name, new DoraMagnitude(norm));
+            }
+        }
+    }
+
+    /** ‖W + s·B·A‖ over each output row, [out], in {@code scratch}. */
+    private NDArray rowNorms(String name, NDManager scratch) {
+        NDArray delta = delta(name);
+        delta.attach(scratch);
+        NDArray combined = base.weight().array().add(delta);
+        combined.attach(scratch);
+        NDArray norm = combined.norm(new int[] {1});
+        norm.attach(scratch);
+        return norm;
+    }
+
+    public boolean isDora(String name) {
+        return magnitudes.contains(name);
     }
 
     private static NDArray uniform(NDManager m, double bound, Shape shape) {
@@ -81,6 +120,16 @@ public final class LoraLinear extends Module implements LinearLayer, AdapterLaye
 
     public double scaling(String name) {
         return scaling.get(name);
+    }
+
+    public int rank(String name) {
+        return loraA.get(name).outFeatures();
+    }
+
+    /** Sets an adapter's A (r × in) and B (out × r) directly, e.g. to a combination of other adapters. */
+    public void setFactors(String name, NDArray a, NDArray b) {
+        loraA.get(name).weight().set(a);
+        loraB.get(name).weight().set(b);
     }
 
     @Override
@@ -99,14 +148,85 @@ public final class LoraLinear extends Module implements LinearLayer, AdapterLaye
         if (disabled) {
             return y;
         }
+        if (rowAdapters != null) {
+            return y.add(mixedBatchDelta(x));
+        }
         for (String name : active) {
-            if (merged.contains(name)) {
-                continue;
+            if (!merged.contains(name)) {
+                y = y.add(isDora(name) ? doraDelta(name, x, y) : loraDelta(name, x));
             }
-            NDArray h = loraA.get(name).forward(dropouts.get(name).forward(x)); // [..., r]
-            y = y.add(Scalars.mul(loraB.get(name).forward(h), scaling.get(name)));       // [..., out]
         }
         return y;
+    }
+
+    /** s·B(A(dropout(x))), [..., out]. */
+    private NDArray loraDelta(String name, NDArray x) {
+        NDArray h = loraA.get(name).forward(dropouts.get(name).forward(x)); // [..., r]
+        return Scalars.mul(loraB.get(name).forward(h), scaling.get(name));  // [..., out]
+    }
+
+    /**
+     * DoRA: with g = m / ‖W + s·BA‖ (the norm detached, as the paper and HF PEFT do), the adapted layer is
+     * g·(W·x' + s·B·A·x') + bias, so the change to the base output is (g − 1)·W·x' + g·s·B·A·x'.
+     * x' is x after the adapter's dropout; without dropout W·x' is the base output minus its bias.
+     */
+    private NDArray doraDelta(String name, NDArray x, NDArray baseOut) {
+        NDManager m = x.getManager();
+        Dropout dropout = dropouts.get(name);
+        NDArray xd = dropout.forward(x);
+        NDArray wx = xd == x ? (base.bias() == null ? baseOut : baseOut.sub(base.bias().array()))   // [..., out]
+                : ai.djl.nn.core.Linear.linear(xd, base.weight().array()).singletonOrThrow();
+        NDArray norm;
+        try (NDManager scratch = m.newSubManager()) {
+            norm = rowNorms(name, scratch).stopGradient(); // [out], a constant in backward
+            norm.attach(m);
+        }
+        NDArray g = magnitudes.get(name).weight.array().div(norm);                        // [out]
+        NDArray lora = loraB.get(name).forward(loraA.get(name).forward(xd));              // [..., out]
+        return g.sub(Scalars.constant(g, 1)).mul(wx).add(Scalars.mul(lora.mul(g), scaling.get(name)));
+    }
+
+    /** Each row gets its own adapter's delta (rows of {@code __base__} none): deltas masked by row and summed. */
+    private NDArray mixedBatchDelta(NDArray x) {
+        long rows = x.getShape().get(0);
+        if (rowAdapters.size() != rows) {
+            throw new Peft4jException("mixed batch: " + rowAdapters.size() + " adapter names for " + rows + " rows");
+        }
+        NDArray total = null;
+        for (String name : new java.util.LinkedHashSet<>(rowAdapters)) {
+            if (name.equals(MIXED_BASE) || !loraA.contains(name)) {
+                continue;
+            }
+            float[] select = new float[(int) rows];
+            for (int i = 0; i < rows; i++) {
+                select[i] = rowAdapters.get(i).equals(name) ? 1 : 0;
+            }
+            long[] maskShape = new long[x.getShape().dimension()];
+            java.util.Arrays.fill(maskShape, 1);
+            maskShape[0] = rows;
+            NDArray mask = x.getManager().create(select).reshape(new Shape(maskShape)).duplicate(); // [B, 1, ...]
+            NDArray d = loraDelta(name, x).mul(mask);
+            total = total == null ? d : total.add(d);
+        }
+        return total == null ? x.getManager().zeros(new Shape(1)) : total;
+    }
+
+    /** The adapter name that selects no adapter in a mixed batch (HF PEFT's {@code __base__}). */
+    public static final String MIXED_BASE = "__base__";
+
+    /** Starts ({@code names} non-null) or ends (null) a mixed batch: one adapter name per row. */
+    public void setRowAdapters(List<String> names) {
+        if (names != null) {
+            if (!merged.isEmpty()) {
+                throw new Peft4jException("mixed-batch inference is not possible while adapters are merged: " + merged);
+            }
+            for (String n : names) {
+                if (isDora(n)) {
+                    throw new Peft4jException("mixed-batch inference does not support DoRA adapters ('" + n + "')");
+                }
+            }
+        }
+        rowAdapters = names == null ? null : List.copyOf(names);
     }
 
     /** ΔW = B·A·s, [out, in]. */
@@ -140,6 +260,9 @@ public final class LoraLinear extends Module implements LinearLayer, AdapterLaye
         loraA.remove(name);
         loraB.remove(name);
         dropouts.remove(name);
+        if (magnitudes.contains(name)) {
+            magnitudes.remove(name);
+        }
         scaling.remove(name);
         active = active.stream().filter(n -> !n.equals(name)).toList();
     }
@@ -153,7 +276,16 @@ public final class LoraLinear extends Module implements LinearLayer, AdapterLaye
             try (NDManager scratch = manager().newSubManager()) {
                 NDArray delta = delta(name);
                 delta.attach(scratch);
-                base.weight().set(base.weight().array().add(delta));
+                if (isDora(name)) { // W ← (m / ‖W + ΔW‖)·(W + ΔW), row by row
+                    NDArray norm = rowNorms(name, scratch);
+                    NDArray factor = magnitudes.get(name).weight.array().div(norm).expandDims(1);
+                    factor.attach(scratch);
+                    base.weight().set(base.weight().array().add(delta).mul(factor));
+                    norm.attach(manager());
+                    mergedNorms.put(name, norm);
+                } else {
+                    base.weight().set(base.weight().array().add(delta));
+                }
                 mergeBias(name, 1);
             }
             merged.add(name);
@@ -167,7 +299,15 @@ public final class LoraLinear extends Module implements LinearLayer, AdapterLaye
             try (NDManager scratch = manager().newSubManager()) {
                 NDArray delta = delta(name);
                 delta.attach(scratch);
-                base.weight().set(base.weight().array().sub(delta));
+                if (isDora(name)) { // W ← W_merged · ‖W + ΔW‖ / m − ΔW, with the norm kept from merging
+                    NDArray norm = mergedNorms.remove(name);
+                    norm.attach(scratch);
+                    NDArray factor = magnitudes.get(name).weight.array().div(norm).expandDims(1);
+                    factor.attach(scratch);
+                    base.weight().set(base.weight().array().div(factor).sub(delta));
+                } else {
+                    base.weight().set(base.weight().array().sub(delta));
+                }
                 mergeBias(name, -1);
             }
         }

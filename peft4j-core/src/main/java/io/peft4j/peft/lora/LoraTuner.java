@@ -63,7 +63,7 @@ public final class LoraTuner implements Tuner<LoraConfig> {
                         + "; LoRA supports Linear layers");
             }
             lora.addAdapter(adapter, config.rankFor(path), config.scaling(path), config.loraDropout(),
-                    config.initLoraWeights(), config.loraBias());
+                    config.initLoraWeights(), config.loraBias(), config.useDora());
             matched.add(path);
         }
         if (matched.isEmpty()) {
@@ -121,7 +121,7 @@ public final class LoraTuner implements Tuner<LoraConfig> {
     public void markTrainable(Module model, String adapter, LoraConfig config) {
         for (Map.Entry<String, Parameter> e : model.namedParameters().entrySet()) {
             String name = e.getKey();
-            boolean trainable = name.contains(".lora_A." + adapter + ".") || name.contains(".lora_B." + adapter + ".");
+            boolean trainable = isLoraParameter(name, adapter);
             if (config.bias() == LoraConfig.Bias.ALL && name.endsWith(".bias")) {
                 trainable = true;
             }
@@ -132,9 +132,18 @@ public final class LoraTuner implements Tuner<LoraConfig> {
         }
     }
 
+    private static boolean isLoraParameter(String name, String adapter) {
+        for (String part : List.of(".lora_A.", ".lora_B.", ".lora_magnitude_vector.", ".lora_embedding_A.", ".lora_embedding_B.")) {
+            if (name.contains(part + adapter + ".") || name.endsWith(part + adapter)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     @Override
     public boolean isAdapterParameter(String name, String adapter, LoraConfig config) {
-        if (name.contains(".lora_A." + adapter + ".") || name.contains(".lora_B." + adapter + ".")) {
+        if (isLoraParameter(name, adapter)) {
             return true;
         }
         return switch (config.bias()) {

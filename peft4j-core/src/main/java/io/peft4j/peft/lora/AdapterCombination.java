@@ -1,0 +1,167 @@
+package io.peft4j.peft.lora;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import io.peft4j.Peft4jException;
+import io.peft4j.peft.TargetModules;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * HF PEFT's {@code add_weighted_adapter} for LoRA: a new adapter from weighted existing ones. The new
+ * adapter has {@code lora_alpha = r}, so its scale is 1 and its factors carry the weights and scales.
+ * <ul>
+ *   <li>{@code CAT}: A = [w₁s₁A₁; w₂s₂A₂; …], B = [B₁ B₂ …], rank Σrᵢ — exactly Σ wᵢ·ΔWᵢ.</li>
+ *   <li>{@code LINEAR}: A = Σ sign(wᵢsᵢ)√|wᵢsᵢ|·Aᵢ, B = Σ √|wᵢsᵢ|·Bᵢ (equal ranks; not Σ wᵢΔWᵢ in general).</li>
+ *   <li>{@code SVD}: Σ wᵢ·ΔWᵢ truncated to the new rank by its singular value decomposition.</li>
+ * </ul>
+ */
+public final class AdapterCombination {
+
+    public enum Type { CAT, LINEAR, SVD }
+
+    private AdapterCombination() {}
+
+    /** The config of the combined adapter. */
+    public static LoraConfig config(List<LoraConfig> configs, Type type, Integer svdRank) {
+        for (LoraConfig c : configs) {
+            if (c.useDora()) {
+                throw new Peft4jException("combining DoRA adapters is not supported");
+            }
+        }
+        List<Integer> ranks = configs.stream().map(c -> c.rankPattern().values().stream().reduce(c.r(), Math::max)).toList();
+        int rank = switch (type) {
+            case LINEAR -> {
+                if (new LinkedHashSet<>(ranks).size() != 1) {
+                    throw new Peft4jException("LINEAR combination needs adapters of equal rank, got " + ranks);
+                }
+                yield ranks.get(0);
+            }
+            case CAT -> ranks.stream().mapToInt(Integer::intValue).sum();
+            case SVD -> svdRank != null ? svdRank : ranks.stream().mapToInt(Integer::intValue).max().orElseThrow();
+        };
+        boolean regex = configs.get(0).targetModules().isRegex();
+        if (configs.stream().anyMatch(c -> c.targetModules().isRegex() != regex)) {
+            throw new Peft4jException("all adapters must give target_modules the same way (all lists or all regexes)");
+        }
+        TargetModules targets;
+        if (regex) {
+            targets = TargetModules.regex(String.join("|", configs.stream().map(c -> "(" + c.targetModules().regex() + ")").toList()));
+        } else {
+            Set<String> names = new LinkedHashSet<>();
+            configs.forEach(c -> names.addAll(c.targetModules().names()));
+            targets = new TargetModules(new ArrayList<>(names), null);
+        }
+        return configs.get(0).toBuilder().r(rank).loraAlpha(rank).useRslora(false).rankPattern(java.util.Map.of())
+                .alphaPattern(java.util.Map.of()).targetModules(targets).loraDropout(0).build();
+    }
+
+    /** Sets the factors of {@code target} in one layer from the given adapters with weights. */
+    public static void combine(LoraLinear layer, String target, List<String> adapters, List<Double> weights, Type type) {
+        int rank = layer.rank(target);
+        NDManager m = layer.manager();
+        List<String> present = new ArrayList<>();
+        List<Double> w = new ArrayList<>();
+        for (int i = 0; i < adapters.size(); i++) {
+            if (layer.adapterNames().contains(adapters.get(i))) {
+                present.add(adapters.get(i));
+                w.add(weights.get(i));
+            }
+        }
+        int in = layer.inFeatures();
+        int out = layer.outFeatures();
+        double[][] a = new double[rank][in];
+        double[][] b = new double[out][rank];
+        switch (type) {
+            case CAT -> {
+                int row = 0;
+                for (int i = 0; i < present.size(); i++) {
+                    double[][] ai = matrix(layer.lora("A", present.get(i)).weight().array());
+                    double[][] bi = matrix(layer.lora("B", present.get(i)).weight().array());
+                    double f = w.get(i) * layer.scaling(present.get(i));
+                    for (int k = 0; k < ai.length; k++, row++) {
+                        for (int j = 0; j < in; j++) {
+                            a[row][j] = f * ai[k][j];
+                        }
+                        for (int o = 0; o < out; o++) {
+                            b[o][row] = bi[o][k];
+                        }
+                    }
+                }
+            }
+            case LINEAR -> {
+                for (int i = 0; i < present.size(); i++) {
+                    double ws = w.get(i) * layer.scaling(present.get(i));
+                    double fa = Math.sqrt(Math.abs(ws)) * Math.signum(ws);
+                    double fb = Math.sqrt(Math.abs(ws));
+                    addScaled(a, matrix(layer.lora("A", present.get(i)).weight().array()), fa);
+                    addScaled(b, matrix(layer.lora("B", present.get(i)).weight().array()), fb);
+                }
+            }
+            case SVD -> {
+                // Σ wᵢ sᵢ Bᵢ Aᵢ as one product of stacked factors, then its exact truncated SVD.
+                int total = present.stream().mapToInt(layer::rank).sum();
+                double[][] bs = new double[out][total];
+                double[][] as = new double[total][in];
+                int row = 0;
+                for (int i = 0; i < present.size(); i++) {
+                    double[][] ai = matrix(layer.lora("A", present.get(i)).weight().array());
+                    double[][] bi = matrix(layer.lora("B", present.get(i)).weight().array());
+                    double f = w.get(i) * layer.scaling(present.get(i));
+                    for (int k = 0; k < ai.length; k++, row++) {
+                        for (int j = 0; j < in; j++) {
+                            as[row][j] = f * ai[k][j];
+                        }
+                        for (int o = 0; o < out; o++) {
+                            bs[o][row] = bi[o][k];
+                        }
+                    }
+                }
+                if (total > 0) {
+                    LowRankSvd.Result svd = LowRankSvd.of(bs, as);
+                    for (int k = 0; k < Math.min(rank, svd.s().length); k++) {
+                        for (int o = 0; o < out; o++) {
+                            b[o][k] = svd.u()[o][k] * svd.s()[k];
+                        }
+                        a[k] = svd.vt()[k].clone();
+                    }
+                }
+            }
+        }
+        layer.setFactors(target, array(m, a), array(m, b));
+    }
+
+    private static void addScaled(double[][] into, double[][] x, double f) {
+        for (int i = 0; i < x.length; i++) {
+            for (int j = 0; j < x[0].length; j++) {
+                into[i][j] += f * x[i][j];
+            }
+        }
+    }
+
+    private static double[][] matrix(NDArray x) {
+        long rows = x.getShape().get(0);
+        long cols = x.getShape().get(1);
+        float[] flat = x.toFloatArray();
+        double[][] out = new double[(int) rows][(int) cols];
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < cols; j++) {
+                out[i][j] = flat[(int) (i * cols + j)];
+            }
+        }
+        return out;
+    }
+
+    private static NDArray array(NDManager m, double[][] x) {
+        float[] flat = new float[x.length * x[0].length];
+        for (int i = 0; i < x.length; i++) {
+            for (int j = 0; j < x[0].length; j++) {
+                flat[i * x[0].length + j] = (float) x[i][j];
+            }
+        }
+        return m.create(flat, new Shape(x.length, x[0].length)).duplicate();
+    }
+}
