@@ -7,7 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 
 /** A lookup table of {@code num} vectors of width {@code dim}. */
-public class Embedding extends Module {
+public class Embedding extends Module implements EmbeddingLayer {
 
     private final Parameter weight;
 
@@ -20,15 +20,17 @@ public class Embedding extends Module {
         return weight;
     }
 
+    @Override
     public int num() {
         return (int) weight.shape().get(0);
     }
 
+    @Override
     public int dim() {
         return (int) weight.shape().get(1);
     }
 
-    /** ids [...] (int64) → [..., dim] */
+    @Override
     public NDArray forward(NDArray ids) {
         return ids.getNDArrayInternal().embedding(ids, weight.array(), SparseFormat.DENSE).singletonOrThrow();
     }

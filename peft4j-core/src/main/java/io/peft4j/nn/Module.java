@@ -51,6 +51,11 @@ public abstract class Module {
         return child;
     }
 
+    /** Removes and returns one of this module's own parameters. */
+    protected final Parameter removeParameter(String name) {
+        return parameters.remove(name);
+    }
+
     /** Removes and returns a child (how tuners delete an adapter's layers). */
     protected final Module removeChild(String name) {
         return children.remove(name);

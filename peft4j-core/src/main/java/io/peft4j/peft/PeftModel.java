@@ -164,6 +164,9 @@ public final class PeftModel extends Module {
                 requireAdapter(n);
             }
         }
+        if (adapterLayers().stream().anyMatch(l -> l instanceof io.peft4j.peft.lora.LoraEmbedding)) {
+            throw new Peft4jException("mixed-batch inference does not support LoRA on embeddings yet");
+        }
         List<io.peft4j.peft.lora.LoraLinear> layers = adapterLayers().stream()
                 .filter(l -> l instanceof io.peft4j.peft.lora.LoraLinear).map(l -> (io.peft4j.peft.lora.LoraLinear) l).toList();
         layers.forEach(l -> l.setRowAdapters(adapterPerRow));

@@ -1,6 +1,7 @@
 package io.peft4j.peft.lora;
 
 import io.peft4j.Peft4jException;
+import io.peft4j.nn.Embedding;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.Parameter;
@@ -52,6 +53,18 @@ public final class LoraTuner implements Tuner<LoraConfig> {
             if (path.isEmpty() || !isTarget(path, module, config)) {
                 continue;
             }
+            if (module instanceof Embedding || module instanceof LoraEmbedding) {
+                if (config.useDora()) {
+                    throw new Peft4jException("target module '" + path + "' is an embedding; peft4j supports DoRA on Linear layers only");
+                }
+                LoraEmbedding lora = module instanceof LoraEmbedding existing ? existing : new LoraEmbedding((Embedding) module);
+                if (lora != module) {
+                    model.replace(path, lora);
+                }
+                lora.addAdapter(adapter, config.rankFor(path), config.scaling(path), config.initLoraWeights());
+                matched.add(path);
+                continue;
+            }
             LoraLinear lora;
             if (module instanceof LoraLinear existing) {
                 lora = existing;
@@ -60,7 +73,7 @@ public final class LoraTuner implements Tuner<LoraConfig> {
                 model.replace(path, lora);
             } else {
                 throw new Peft4jException("target module '" + path + "' is a " + module.getClass().getSimpleName()
-                        + "; LoRA supports Linear layers");
+                        + "; LoRA supports Linear and Embedding layers");
             }
             lora.addAdapter(adapter, config.rankFor(path), config.scaling(path), config.loraDropout(),
                     config.initLoraWeights(), config.loraBias(), config.useDora());
@@ -101,7 +114,7 @@ public final class LoraTuner implements Tuner<LoraConfig> {
     }
 
     private static boolean isInside(String path) {
-        return path.contains(".base_layer") || path.contains(".lora_A") || path.contains(".lora_B") || path.contains(".lora_dropout");
+        return path.contains(".base_layer") || path.contains(".lora_") || path.contains(".modules_to_save") || path.contains(".original_module");
     }
 
     /** HF's layer-index rule: the first numbered segment after a layers_pattern name (or any name). */
