@@ -86,16 +86,18 @@ final class FineTune {
             Evaluation test = data.test().isEmpty() ? null : task.evaluate(data.test(), args.evalBatchSize());
             double seconds = (System.nanoTime() - start) / 1e9;
             if (s.output() != null) {
-                save(s, peft, classifier, datasetName, params, result, test, seconds, stepLoss);
+                save(s, peft, classifier, data.labels(), datasetName, params, result, test, seconds, stepLoss);
             }
             return new Outcome(s.method(), test, result, params, seconds);
         }
     }
 
-    private static void save(Settings s, PeftModel peft, BertClassifier classifier, String dataset, ParameterCount params,
+    private static void save(Settings s, PeftModel peft, BertClassifier classifier, io.peft4j.train.data.LabelSet labels,
+                             String dataset, ParameterCount params,
                              Trainer.Result result, Evaluation test, double seconds, List<Double> stepLoss) {
         if (peft != null) {
             peft.save(s.output().resolve("adapter"));
+            AdaptedClassifier.writeLabels(s.output().resolve("adapter"), labels);
         } else {
             Map<String, ai.djl.ndarray.NDArray> head = new java.util.TreeMap<>();
             classifier.namedParameters().forEach((k, p) -> {

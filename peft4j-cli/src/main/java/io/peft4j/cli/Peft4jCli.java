@@ -10,7 +10,8 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         version = "peft4j 0.1.0-SNAPSHOT",
         description = "Parameter-efficient fine-tuning for the JVM.",
-        subcommands = {QuickstartCommand.class, TrainCommand.class, InfoCommand.class, EmbedCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {QuickstartCommand.class, TrainCommand.class, EvalCommand.class, PredictCommand.class,
+                MergeCommand.class, InfoCommand.class, EmbedCommand.class, CommandLine.HelpCommand.class})
 public final class Peft4jCli {
 
     public static void main(String[] args) {

@@ -58,6 +58,33 @@ class TrainCommandTest {
         DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(out.resolve("curve.svg").toFile()); // well-formed SVG
         byte[] adapter = Files.readAllBytes(out.resolve("adapter/adapter_model.safetensors"));
 
+        // eval, predict and merge use the saved adapter (with its label names)
+        Path adapterDir = out.resolve("adapter");
+        CliTest.Run eval = CliTest.run("eval", "--adapter", adapterDir.toString(), "--data", test.toString(), "--max-length", "32");
+        assertThat(eval.exitCode()).as(eval.err()).isZero();
+        double testAccuracy = metrics.path("test").path("accuracy").asDouble();
+        assertThat(eval.out()).contains(String.format(java.util.Locale.ROOT, "accuracy %.4f", testAccuracy));
+        CliTest.Run predict = CliTest.run("predict", "--adapter", adapterDir.toString(), "--max-length", "32",
+                "We fried potatoes in butter", "The bank raised its interest rates");
+        assertThat(predict.exitCode()).as(predict.err()).isZero();
+        String[] lines = predict.out().trim().split("\n");
+        assertThat(lines[0]).startsWith("food\t");
+        assertThat(lines[1]).startsWith("finance\t");
+        Path merged = dir.resolve("merged");
+        CliTest.Run merge = CliTest.run("merge", "--adapter", adapterDir.toString(), "--output", merged.toString());
+        assertThat(merge.exitCode()).as(merge.err()).isZero();
+        assertThat(Files.readString(merged.resolve("config.json"))).contains("BertForSequenceClassification", "\"finance\"");
+        // the merged checkpoint, loaded as a plain classifier, scores the test file as the adapter did
+        try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager();
+             io.peft4j.tokenizer.Tokenizer tok = io.peft4j.tokenizer.Tokenizer.load(merged.resolve("tokenizer.json"), 32)) {
+            io.peft4j.model.bert.BertClassifier plain = io.peft4j.model.bert.BertClassifier.load(
+                    io.peft4j.model.ModelFiles.resolve(merged.toString()), m, io.peft4j.model.bert.BertClassifier.Head.SEQUENCE, 2);
+            var labels = new io.peft4j.train.data.LabelSet(List.of("finance", "food"));
+            var examples = io.peft4j.train.data.TextFiles.examples(io.peft4j.train.data.TextFiles.read(test), labels);
+            double mergedAccuracy = new io.peft4j.train.SequenceClassificationTask(plain, tok).evaluate(examples, 16).accuracy();
+            assertThat(mergedAccuracy).isEqualTo(testAccuracy);
+        }
+
         // The same command again finds the finished checkpoint and does not train again.
         CliTest.Run again = CliTest.run(args);
         assertThat(again.exitCode()).as(again.err()).isZero();

@@ -1,0 +1,62 @@
+package io.peft4j.cli;
+
+import ai.djl.ndarray.NDManager;
+import io.peft4j.Peft4jException;
+import io.peft4j.io.AtomicFiles;
+import io.peft4j.io.Json;
+import io.peft4j.io.SafeTensorsReader;
+import io.peft4j.model.ModelFiles;
+import io.peft4j.model.bert.BertClassifier;
+import io.peft4j.peft.PeftModel;
+import io.peft4j.train.data.LabelSet;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** A classifier adapter directory (from {@code train} or HF PEFT) loaded onto its base model. */
+record AdaptedClassifier(ModelFiles files, BertClassifier classifier, PeftModel peft, LabelSet labels) {
+
+    static final String LABELS_FILE = "labels.json";
+    static final String HEAD_KEY = "base_model.model.classifier.weight";
+
+    static AdaptedClassifier load(String model, Path adapter, NDManager manager) {
+        Path weights = adapter.resolve(PeftModel.WEIGHTS_NAME);
+        if (!Files.isRegularFile(weights)) {
+            throw new Peft4jException(adapter + ": no " + PeftModel.WEIGHTS_NAME + " (is this an adapter directory?)");
+        }
+        int numLabels;
+        try (SafeTensorsReader r = SafeTensorsReader.open(weights)) {
+            if (!r.contains(HEAD_KEY)) {
+                throw new Peft4jException(weights + ": no '" + HEAD_KEY + "'; not a sequence-classification adapter");
+            }
+            numLabels = (int) r.info(HEAD_KEY).shape()[0];
+        }
+        ModelFiles files = ModelFiles.resolve(model);
+        BertClassifier classifier = BertClassifier.load(files, manager, BertClassifier.Head.SEQUENCE, numLabels);
+        PeftModel peft = PeftModel.load(classifier, adapter);
+        return new AdaptedClassifier(files, classifier, peft, readLabels(adapter, numLabels));
+    }
+
+    /** The label names saved beside the adapter, or "0", "1", ... */
+    static LabelSet readLabels(Path adapter, int numLabels) {
+        Path file = adapter.resolve(LABELS_FILE);
+        List<String> names = new ArrayList<>();
+        if (Files.isRegularFile(file)) {
+            Json.readObject(file).path("labels").forEach(n -> names.add(n.asText()));
+        }
+        if (names.size() != numLabels) {
+            names.clear();
+            for (int i = 0; i < numLabels; i++) {
+                names.add(Integer.toString(i));
+            }
+        }
+        return new LabelSet(names);
+    }
+
+    static void writeLabels(Path adapter, LabelSet labels) {
+        var root = Json.MAPPER.createObjectNode();
+        labels.names().forEach(root.putArray("labels")::add);
+        AtomicFiles.writeString(adapter.resolve(LABELS_FILE), root.toPrettyString() + "\n");
+    }
+}

@@ -1,0 +1,73 @@
+package io.peft4j.cli;
+
+import ai.djl.ndarray.NDManager;
+import io.peft4j.Peft4jException;
+import io.peft4j.cli.data.Datasets;
+import io.peft4j.tokenizer.Tokenizer;
+import io.peft4j.train.Evaluation;
+import io.peft4j.train.SequenceClassificationTask;
+import io.peft4j.train.TextExample;
+import io.peft4j.train.data.Splits;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(name = "eval", description = "Accuracy and macro-F1 of a classifier adapter on a dataset split or a file.")
+final class EvalCommand implements Callable<Integer> {
+
+    @Option(names = "--model", defaultValue = "minilm", description = "Base model (default: ${DEFAULT-VALUE}).")
+    String model;
+
+    @Option(names = "--adapter", required = true, description = "Adapter directory (from train, or HF PEFT).")
+    Path adapter;
+
+    @Option(names = "--dataset", description = "A named dataset: spam.")
+    String dataset;
+
+    @Option(names = "--split", defaultValue = "test", description = "train, validation or test (default: ${DEFAULT-VALUE}).")
+    String split;
+
+    @Option(names = "--data", description = "A JSONL/CSV file with text,label (labels as saved with the adapter).")
+    Path data;
+
+    @Option(names = "--max-length", defaultValue = "128", description = "Tokens per text (default: ${DEFAULT-VALUE}).")
+    int maxLength;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        if ((dataset == null) == (data == null)) {
+            throw new Peft4jException("give either --dataset NAME or --data FILE");
+        }
+        try (NDManager manager = NDManager.newBaseManager()) {
+            AdaptedClassifier adapted = AdaptedClassifier.load(model, adapter, manager);
+            List<TextExample> examples;
+            if (dataset != null) {
+                Splits s = Datasets.named(dataset);
+                examples = switch (split) {
+                    case "train" -> s.train();
+                    case "validation" -> s.validation();
+                    case "test" -> s.test();
+                    default -> throw new Peft4jException("unknown split '" + split + "': train, validation or test");
+                };
+            } else {
+                examples = io.peft4j.train.data.TextFiles.examples(io.peft4j.train.data.TextFiles.read(data), adapted.labels());
+            }
+            try (Tokenizer tokenizer = Tokenizer.load(adapted.files().requireTokenizer(), maxLength)) {
+                Evaluation e = new SequenceClassificationTask(adapted.classifier(), tokenizer).evaluate(examples, 64);
+                PrintWriter out = spec.commandLine().getOut();
+                out.printf(Locale.ROOT, "examples %d, loss %.4f, accuracy %.4f, macro-F1 %.4f%n", e.examples(), e.loss(), e.accuracy(), e.macroF1());
+                out.flush();
+            }
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,60 @@
+package io.peft4j.cli;
+
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.peft4j.io.AtomicFiles;
+import io.peft4j.io.Json;
+import io.peft4j.io.SafeTensorsWriter;
+import io.peft4j.model.PretrainedModel;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(name = "merge", description = "Merge a classifier adapter into its base model and write a full HF checkpoint directory.")
+final class MergeCommand implements Callable<Integer> {
+
+    @Option(names = "--model", defaultValue = "minilm", description = "Base model (default: ${DEFAULT-VALUE}).")
+    String model;
+
+    @Option(names = "--adapter", required = true, description = "Adapter directory.")
+    Path adapter;
+
+    @Option(names = "--output", required = true, description = "Directory for config.json, model.safetensors and tokenizer.json.")
+    Path output;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws IOException {
+        try (NDManager manager = NDManager.newBaseManager()) {
+            AdaptedClassifier adapted = AdaptedClassifier.load(model, adapter, manager);
+            PretrainedModel merged = adapted.peft().mergeAndUnload();
+            Files.createDirectories(output);
+            SafeTensorsWriter.write(output.resolve("model.safetensors"), merged.stateDict(), Map.of("format", "pt"));
+            ObjectNode config = (ObjectNode) Json.readObject(adapted.files().config());
+            config.putArray("architectures").add("BertForSequenceClassification");
+            ObjectNode id2label = config.putObject("id2label");
+            ObjectNode label2id = config.putObject("label2id");
+            for (int i = 0; i < adapted.labels().size(); i++) {
+                id2label.put(Integer.toString(i), adapted.labels().name(i));
+                label2id.put(adapted.labels().name(i), i);
+            }
+            AtomicFiles.writeString(output.resolve("config.json"), config.toPrettyString() + "\n");
+            if (adapted.files().tokenizer() != null) {
+                AtomicFiles.write(output.resolve("tokenizer.json"), tmp -> Files.copy(adapted.files().tokenizer(), tmp));
+            }
+            PrintWriter out = spec.commandLine().getOut();
+            out.printf("wrote %s (%,d parameters)%n", output, merged.parameterCount().all());
+            out.flush();
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,56 @@
+package io.peft4j.cli;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import io.peft4j.tokenizer.BatchEncoding;
+import io.peft4j.tokenizer.Tokenizer;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+@Command(name = "predict", description = "Classify texts with a classifier adapter: label and probability per line.")
+final class PredictCommand implements Callable<Integer> {
+
+    @Option(names = "--model", defaultValue = "minilm", description = "Base model (default: ${DEFAULT-VALUE}).")
+    String model;
+
+    @Option(names = "--adapter", required = true, description = "Adapter directory.")
+    Path adapter;
+
+    @Option(names = "--max-length", defaultValue = "128", description = "Tokens per text (default: ${DEFAULT-VALUE}).")
+    int maxLength;
+
+    @Parameters(arity = "1..*", paramLabel = "TEXT")
+    List<String> texts;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        try (NDManager manager = NDManager.newBaseManager()) {
+            AdaptedClassifier adapted = AdaptedClassifier.load(model, adapter, manager);
+            try (Tokenizer tokenizer = Tokenizer.load(adapted.files().requireTokenizer(), maxLength);
+                 NDManager step = manager.newSubManager()) {
+                BatchEncoding enc = tokenizer.encode(texts);
+                NDArray probs = adapted.classifier().logits(enc.inputIds(step), enc.attentionMask(step), enc.tokenTypeIds(step)).softmax(-1);
+                long[] best = probs.argMax(1).toLongArray();
+                float[] p = probs.toFloatArray();
+                int c = adapted.labels().size();
+                for (int i = 0; i < texts.size(); i++) {
+                    out.printf(Locale.ROOT, "%s\t%.4f\t%s%n", adapted.labels().name((int) best[i]), p[i * c + (int) best[i]], texts.get(i));
+                }
+            }
+        }
+        out.flush();
+        return 0;
+    }
+}
