@@ -27,25 +27,27 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
-/** One fine-tuning run of a sequence classifier: the work behind {@code train} and {@code quickstart}. */
-final class FineTune {
+/** One fine-tuning run of a sequence classifier: the work behind {@code train}, {@code quickstart} and the benchmarks. */
+public final class FineTune {
 
     /** How the backbone is adapted. */
-    enum Method {
+    public enum Method {
         /** LoRA on the chosen linear layers, plus the classifier trained in full (HF PEFT's SEQ_CLS). */
         LORA,
         /** Frozen backbone, only the classifier trains: the linear probe. */
-        FIXED
+        FIXED,
+        /** Every parameter trains. */
+        FULL
     }
 
-    record Settings(String model, Method method, int r, double alpha, double dropout, List<String> targets,
+    public record Settings(String model, Method method, int r, double alpha, double dropout, List<String> targets,
                     TrainingArgs args, int maxLength, Path output) {}
 
-    record Outcome(Method method, Evaluation test, Trainer.Result result, ParameterCount params, double seconds) {}
+    public record Outcome(Method method, Evaluation test, Trainer.Result result, ParameterCount params, double seconds) {}
 
     private FineTune() {}
 
-    static Outcome run(Settings s, Splits data, String datasetName, PrintStream progress) {
+    public static Outcome run(Settings s, Splits data, String datasetName, PrintStream progress) {
         long start = System.nanoTime();
         ModelFiles files = ModelFiles.resolve(s.model());
         try (NDManager manager = NDManager.newBaseManager(); Tokenizer tokenizer = Tokenizer.load(files.requireTokenizer(), s.maxLength())) {
@@ -60,7 +62,7 @@ final class FineTune {
                 trained = peft;
             } else {
                 classifier.freezeAll();
-                classifier.unfreeze(name -> name.startsWith("classifier."));
+                classifier.unfreeze(name -> s.method() == Method.FULL || name.startsWith("classifier."));
                 trained = classifier;
             }
             ParameterCount params = trained.parameterCount();
@@ -99,13 +101,14 @@ final class FineTune {
             peft.save(s.output().resolve("adapter"));
             AdaptedClassifier.writeLabels(s.output().resolve("adapter"), labels);
         } else {
-            Map<String, ai.djl.ndarray.NDArray> head = new java.util.TreeMap<>();
+            Map<String, ai.djl.ndarray.NDArray> weights = new java.util.TreeMap<>();
             classifier.namedParameters().forEach((k, p) -> {
-                if (k.startsWith("classifier.")) {
-                    head.put(k, p.array());
+                if (s.method() == Method.FULL || k.startsWith("classifier.")) {
+                    weights.put(k, p.array());
                 }
             });
-            SafeTensorsWriter.write(s.output().resolve("head.safetensors"), head, Map.of("format", "pt"));
+            String file = s.method() == Method.FULL ? "model.safetensors" : "head.safetensors";
+            SafeTensorsWriter.write(s.output().resolve(file), weights, Map.of("format", "pt"));
         }
         ObjectNode m = Json.MAPPER.createObjectNode();
         m.put("model", s.model());

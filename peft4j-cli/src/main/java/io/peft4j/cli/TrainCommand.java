@@ -21,13 +21,13 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--model", defaultValue = "minilm", description = "Bundled alias, HF directory or .onnx file (default: ${DEFAULT-VALUE}).")
     String model;
 
-    @Option(names = "--dataset", description = "A named dataset: spam.")
+    @Option(names = "--dataset", description = "A named dataset: spam or brown-genre.")
     String dataset;
 
     @Option(names = "--data", split = ",", description = "JSONL/CSV files with text,label: train[,validation],test.")
     List<Path> data;
 
-    @Option(names = "--method", defaultValue = "lora", description = "lora or fixed (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--method", defaultValue = "lora", description = "lora, fixed or full (default: ${DEFAULT-VALUE}).")
     String method;
 
     @Option(names = "--r", defaultValue = "8", description = "LoRA rank (default: ${DEFAULT-VALUE}).")
@@ -48,7 +48,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--batch-size", defaultValue = "16", description = "Batch size (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
-    @Option(names = "--lr", description = "Peak learning rate (default: 5e-4 for lora, 2e-3 for fixed).")
+    @Option(names = "--lr", description = "Peak learning rate (default: 5e-4 for lora, 2e-3 for fixed, 5e-5 for full).")
     Double lr;
 
     @Option(names = "--warmup-ratio", defaultValue = "0.06", description = "Warmup fraction of the steps (default: ${DEFAULT-VALUE}).")
@@ -86,11 +86,16 @@ final class TrainCommand implements Callable<Integer> {
         FineTune.Method m = switch (method.toLowerCase(Locale.ROOT)) {
             case "lora" -> FineTune.Method.LORA;
             case "fixed" -> FineTune.Method.FIXED;
-            default -> throw new Peft4jException("unknown method '" + method + "': lora or fixed");
+            case "full" -> FineTune.Method.FULL;
+            default -> throw new Peft4jException("unknown method '" + method + "': lora, fixed or full");
         };
         Splits splits = (dataset != null ? Datasets.named(dataset) : Datasets.files(data)).limitTrain(maxTrain);
         TrainingArgs args = TrainingArgs.builder().epochs(epochs).batchSize(batchSize)
-                .learningRate(lr != null ? lr : m == FineTune.Method.LORA ? 5e-4 : 2e-3)
+                .learningRate(lr != null ? lr : switch (m) {
+                    case LORA -> 5e-4;
+                    case FIXED -> 2e-3;
+                    case FULL -> 5e-5;
+                })
                 .warmupRatio(warmupRatio).weightDecay(weightDecay).schedule(schedule).seed(seed)
                 .earlyStoppingPatience(earlyStopping).checkpointDir(output.resolve("checkpoints")).build();
         FineTune.Outcome o = FineTune.run(new FineTune.Settings(model, m, r, alpha, loraDropout, targets, args, maxLength, output),

@@ -11,13 +11,14 @@ import java.util.List;
 /** Datasets by name (fetched into the cache) or from the user's JSONL/CSV files. */
 public final class Datasets {
 
-    public static final List<String> NAMES = List.of("spam");
+    public static final List<String> NAMES = List.of("spam", "brown-genre");
 
     private Datasets() {}
 
     public static Splits named(String name) {
         return switch (name) {
             case "spam" -> SpamAssassin.load();
+            case "brown-genre" -> BrownCorpus.genres();
             default -> throw new Peft4jException("unknown dataset '" + name + "'; known: " + NAMES);
         };
     }

