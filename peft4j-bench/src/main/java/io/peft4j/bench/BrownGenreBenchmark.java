@@ -18,6 +18,7 @@ import io.peft4j.tokenizer.BatchEncoding;
 import io.peft4j.tokenizer.Tokenizer;
 import io.peft4j.train.Losses;
 import io.peft4j.train.TrainingArgs;
+import io.peft4j.train.TextExample;
 import io.peft4j.train.data.Splits;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -55,7 +56,7 @@ public final class BrownGenreBenchmark {
         int maxTrain = args.length > 0 ? Integer.parseInt(args[0]) : 2000;
         int epochs = args.length > 1 ? Integer.parseInt(args[1]) : 1;
         int maxLength = args.length > 2 ? Integer.parseInt(args[2]) : 128;
-        Splits data = Datasets.named("brown-genre");
+        Splits<TextExample> data = Datasets.named("brown-genre");
         System.out.printf(Locale.ROOT, "brown-genre: %d train passages (using %d), %d validation, %d test; %d epoch(s), %d tokens, batch 16, seed 42%n",
                 data.train().size(), Math.min(maxTrain, data.train().size()), data.validation().size(), data.test().size(), epochs, maxLength);
         List<JsonNode> results = new ArrayList<>();
@@ -85,9 +86,14 @@ public final class BrownGenreBenchmark {
         System.out.println("== " + row.name());
         Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         String last = null;
+        java.util.ArrayDeque<String> tail = new java.util.ArrayDeque<>();
         try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream()))) {
             String line;
             while ((line = in.readLine()) != null) {
+                tail.addLast(line);
+                if (tail.size() > 20) {
+                    tail.removeFirst();
+                }
                 if (line.startsWith("{")) {
                     last = line;
                 } else if (line.contains("epoch") || line.contains("trainable params")) {
@@ -96,7 +102,7 @@ public final class BrownGenreBenchmark {
             }
         }
         if (p.waitFor() != 0 || last == null) {
-            throw new IllegalStateException(row.name() + " failed with exit code " + p.exitValue());
+            throw new IllegalStateException(row.name() + " failed with exit code " + p.exitValue() + ":\n" + String.join("\n", tail));
         }
         return Json.MAPPER.readTree(last);
     }
@@ -105,7 +111,7 @@ public final class BrownGenreBenchmark {
         FineTune.Method method = FineTune.Method.valueOf(args[1]);
         List<String> targets = args[2].isEmpty() ? List.of() : List.of(args[2].split(","));
         double lr = Double.parseDouble(args[3]);
-        Splits data = Datasets.named("brown-genre").limitTrain(Integer.parseInt(args[4]));
+        Splits<TextExample> data = Datasets.named("brown-genre").limitTrain(Integer.parseInt(args[4]));
         TrainingArgs training = TrainingArgs.builder().epochs(Integer.parseInt(args[5])).batchSize(16).learningRate(lr)
                 .warmupRatio(0.06).weightDecay(0.01).seed(42).build();
         FineTune.Outcome o = FineTune.run(new FineTune.Settings("minilm", method, 8, 16, 0.1, targets, training,
@@ -137,7 +143,7 @@ public final class BrownGenreBenchmark {
      */
     private static void stepCosts(int maxLength) {
         double peak = MatmulPeak.measure(false);
-        Splits data = Datasets.named("brown-genre");
+        Splits<TextExample> data = Datasets.named("brown-genre");
         List<String> texts = data.train().subList(0, 16).stream().map(e -> e.text()).toList();
         ModelFiles files = ModelFiles.resolve("minilm");
         try (NDManager manager = NDManager.newBaseManager(); Tokenizer tokenizer = Tokenizer.load(files.requireTokenizer(), maxLength)) {

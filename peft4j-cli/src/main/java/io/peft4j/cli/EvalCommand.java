@@ -51,7 +51,7 @@ final class EvalCommand implements Callable<Integer> {
             AdaptedClassifier adapted = AdaptedClassifier.load(model, adapter, manager);
             List<TextExample> examples;
             if (dataset != null) {
-                Splits s = Datasets.named(dataset);
+                Splits<TextExample> s = Datasets.named(dataset);
                 examples = switch (split) {
                     case "train" -> s.train();
                     case "validation" -> s.validation();

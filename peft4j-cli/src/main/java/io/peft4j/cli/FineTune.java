@@ -20,6 +20,7 @@ import io.peft4j.train.SequenceClassificationTask;
 import io.peft4j.train.Trainer;
 import io.peft4j.train.TrainingArgs;
 import io.peft4j.train.TrainingListener;
+import io.peft4j.train.TextExample;
 import io.peft4j.train.data.Splits;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -47,17 +48,29 @@ public final class FineTune {
 
     private FineTune() {}
 
-    public static Outcome run(Settings s, Splits data, String datasetName, PrintStream progress) {
+    /** Sequence classification (one label per text). */
+    public static Outcome run(Settings s, Splits<TextExample> data, String datasetName, PrintStream progress) {
+        return run(s, data, BertClassifier.Head.SEQUENCE, SequenceClassificationTask::new, datasetName, progress);
+    }
+
+    /** Token classification (one tag per word). */
+    public static Outcome runTokens(Settings s, Splits<io.peft4j.train.TaggedSentence> data, String datasetName, PrintStream progress) {
+        return run(s, data, BertClassifier.Head.TOKEN, io.peft4j.train.TokenClassificationTask::new, datasetName, progress);
+    }
+
+    private static <E> Outcome run(Settings s, Splits<E> data, BertClassifier.Head head,
+                                   java.util.function.BiFunction<BertClassifier, Tokenizer, io.peft4j.train.TrainingTask<E>> newTask,
+                                   String datasetName, PrintStream progress) {
         long start = System.nanoTime();
         ModelFiles files = ModelFiles.resolve(s.model());
         try (NDManager manager = NDManager.newBaseManager(); Tokenizer tokenizer = Tokenizer.load(files.requireTokenizer(), s.maxLength())) {
             Engine.getInstance().setRandomSeed((int) s.args().seed());
-            BertClassifier classifier = BertClassifier.load(files, manager, BertClassifier.Head.SEQUENCE, data.labels().size());
+            BertClassifier classifier = BertClassifier.load(files, manager, head, data.labels().size());
             Module trained;
             PeftModel peft = null;
             if (s.method() == Method.LORA) {
                 LoraConfig config = LoraConfig.builder().r(s.r()).loraAlpha(s.alpha()).loraDropout(s.dropout())
-                        .targetModules(s.targets().toArray(String[]::new)).taskType(TaskType.SEQ_CLS).build();
+                        .targetModules(s.targets().toArray(String[]::new)).taskType(head == BertClassifier.Head.TOKEN ? TaskType.TOKEN_CLS : TaskType.SEQ_CLS).build();
                 peft = PeftModel.wrap(classifier, config);
                 trained = peft;
             } else {
@@ -67,7 +80,7 @@ public final class FineTune {
             }
             ParameterCount params = trained.parameterCount();
             progress.println(s.method() + ": " + params);
-            SequenceClassificationTask task = new SequenceClassificationTask(classifier, tokenizer);
+            io.peft4j.train.TrainingTask<E> task = newTask.apply(classifier, tokenizer);
             List<Double> stepLoss = new ArrayList<>();
             ProgressBar bar = new ProgressBar(progress, s.method().name().toLowerCase(java.util.Locale.ROOT));
             TrainingListener listener = new TrainingListener() {

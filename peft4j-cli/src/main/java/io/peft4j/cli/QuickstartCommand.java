@@ -2,6 +2,7 @@ package io.peft4j.cli;
 
 import io.peft4j.cli.data.Datasets;
 import io.peft4j.train.TrainingArgs;
+import io.peft4j.train.TextExample;
 import io.peft4j.train.data.Splits;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -41,7 +42,7 @@ final class QuickstartCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         long start = System.nanoTime();
-        Splits data = Datasets.named("spam").limitTrain(maxTrain);
+        Splits<TextExample> data = Datasets.named("spam").limitTrain(maxTrain);
         System.err.printf(Locale.ROOT, "spam: %d train, %d validation, %d test messages; %d epoch(s), %d tokens each%n",
                 data.train().size(), data.validation().size(), data.test().size(), epochs, maxLength);
         TrainingArgs base = TrainingArgs.builder().epochs(epochs).batchSize(16).warmupRatio(0.06).weightDecay(0.01).seed(seed).build();

@@ -4,7 +4,6 @@ import io.peft4j.Peft4jException;
 import io.peft4j.cli.data.Datasets;
 import io.peft4j.train.Schedule;
 import io.peft4j.train.TrainingArgs;
-import io.peft4j.train.data.Splits;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
@@ -21,10 +20,13 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--model", defaultValue = "minilm", description = "Bundled alias, HF directory or .onnx file (default: ${DEFAULT-VALUE}).")
     String model;
 
-    @Option(names = "--dataset", description = "A named dataset: spam or brown-genre.")
+    @Option(names = "--task", defaultValue = "seq-cls", description = "seq-cls (text,label) or token-cls (tokens,tags) (default: ${DEFAULT-VALUE}).")
+    String task;
+
+    @Option(names = "--dataset", description = "A named dataset: spam, brown-genre (seq-cls) or brown-pos (token-cls).")
     String dataset;
 
-    @Option(names = "--data", split = ",", description = "JSONL/CSV files with text,label: train[,validation],test.")
+    @Option(names = "--data", split = ",", description = "Files train[,validation],test: JSONL/CSV with text,label (seq-cls) or JSONL with tokens,tags (token-cls).")
     List<Path> data;
 
     @Option(names = "--method", defaultValue = "lora", description = "lora, fixed or full (default: ${DEFAULT-VALUE}).")
@@ -89,7 +91,11 @@ final class TrainCommand implements Callable<Integer> {
             case "full" -> FineTune.Method.FULL;
             default -> throw new Peft4jException("unknown method '" + method + "': lora, fixed or full");
         };
-        Splits splits = (dataset != null ? Datasets.named(dataset) : Datasets.files(data)).limitTrain(maxTrain);
+        boolean tokens = switch (task) {
+            case "seq-cls" -> false;
+            case "token-cls" -> true;
+            default -> throw new Peft4jException("unknown task '" + task + "': seq-cls or token-cls");
+        };
         TrainingArgs args = TrainingArgs.builder().epochs(epochs).batchSize(batchSize)
                 .learningRate(lr != null ? lr : switch (m) {
                     case LORA -> 5e-4;
@@ -98,8 +104,11 @@ final class TrainCommand implements Callable<Integer> {
                 })
                 .warmupRatio(warmupRatio).weightDecay(weightDecay).schedule(schedule).seed(seed)
                 .earlyStoppingPatience(earlyStopping).checkpointDir(output.resolve("checkpoints")).build();
-        FineTune.Outcome o = FineTune.run(new FineTune.Settings(model, m, r, alpha, loraDropout, targets, args, maxLength, output),
-                splits, dataset != null ? dataset : data.get(0).toString(), System.err);
+        FineTune.Settings settings = new FineTune.Settings(model, m, r, alpha, loraDropout, targets, args, maxLength, output);
+        String name = dataset != null ? dataset : data.get(0).toString();
+        FineTune.Outcome o = tokens
+                ? FineTune.runTokens(settings, (dataset != null ? Datasets.namedTagged(dataset) : Datasets.taggedFiles(data)).limitTrain(maxTrain), name, System.err)
+                : FineTune.run(settings, (dataset != null ? Datasets.named(dataset) : Datasets.files(data)).limitTrain(maxTrain), name, System.err);
         PrintWriter out = spec.commandLine().getOut();
         out.println(o.params());
         if (o.test() != null) {

@@ -92,6 +92,29 @@ class TrainCommandTest {
     }
 
     @Test
+    void trainsATokenClassifierFromTaggedJsonl() throws Exception {
+        String[] det = {"the", "a", "every", "this"};
+        String[] noun = {"cat", "dog", "teacher", "river", "car", "child"};
+        String[] verb = {"runs", "sleeps", "sings", "waits", "shines"};
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            lines.add("{\"tokens\": [\"" + det[i % 4] + "\", \"" + noun[i % 6] + "\", \"" + verb[i % 5] + "\"], \"tags\": [\"DET\", \"NOUN\", \"VERB\"]}");
+        }
+        Path train = Files.write(dir.resolve("tags-train.jsonl"), lines.subList(0, 32));
+        Path test = Files.write(dir.resolve("tags-test.jsonl"), lines.subList(32, 40));
+        Path out = dir.resolve("pos");
+        CliTest.Run run = CliTest.run("train", "--task", "token-cls", "--data", train + "," + test, "--epochs", "3", "--batch-size", "8",
+                "--lr", "3e-3", "--max-length", "16", "--output", out.toString());
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        JsonNode metrics = Json.readObject(out.resolve("metrics.json"));
+        assertThat(metrics.path("test").path("examples").asInt()).isEqualTo(8 * 3); // scored per word
+        assertThat(metrics.path("test").path("accuracy").asDouble()).isGreaterThan(0.9);
+        try (SafeTensorsReader r = SafeTensorsReader.open(out.resolve("adapter/adapter_model.safetensors"))) {
+            assertThat(r.info("base_model.model.classifier.weight").shape()).containsExactly(3, 384);
+        }
+    }
+
+    @Test
     void badInputGivesOneClearError() throws IOException {
         Path broken = Files.writeString(dir.resolve("broken.jsonl"), "{\"text\": \"x\", \"label\": \"a\"}\n{\"text\": \"y\"}\n");
         CliTest.Run r = CliTest.run("train", "--data", broken.toString(), "--output", dir.resolve("o").toString());

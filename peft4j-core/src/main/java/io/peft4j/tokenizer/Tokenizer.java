@@ -65,6 +65,44 @@ public final class Tokenizer implements AutoCloseable {
         return BatchEncoding.of(tokenizer.batchEncode(new PairList<>(first, second)));
     }
 
+    /**
+     * Encodes pre-split words (token classification): each sentence is tokenised word by word, truncated to
+     * {@code maxLength}, and the batch padded to its longest member. {@code wordIds[b][t]} is the index of
+     * the word that token t came from, or -1 for special tokens and padding.
+     */
+    public WordBatch encodeWords(List<List<String>> sentences) {
+        if (sentences.isEmpty()) {
+            throw new IllegalArgumentException("cannot encode an empty batch");
+        }
+        Encoding[] encodings = new Encoding[sentences.size()];
+        int longest = 0;
+        for (int i = 0; i < encodings.length; i++) {
+            encodings[i] = tokenizer.encode(sentences.get(i));
+            longest = Math.max(longest, encodings[i].getIds().length);
+        }
+        int n = encodings.length;
+        long[][] ids = new long[n][longest];
+        long[][] mask = new long[n][longest];
+        long[][] types = new long[n][longest];
+        long[][] words = new long[n][longest];
+        for (int i = 0; i < n; i++) {
+            long[] e = encodings[i].getIds();
+            long[] w = encodings[i].getWordIds();
+            long[] special = encodings[i].getSpecialTokenMask();
+            java.util.Arrays.fill(words[i], -1);
+            for (int t = 0; t < e.length; t++) {
+                ids[i][t] = e[t];
+                mask[i][t] = encodings[i].getAttentionMask()[t];
+                types[i][t] = encodings[i].getTypeIds()[t];
+                words[i][t] = special[t] == 1 ? -1 : w[t];
+            }
+        }
+        return new WordBatch(new BatchEncoding(ids, mask, types), words);
+    }
+
+    /** A padded batch of pre-split sentences and, per token, the index of its word (-1: none). */
+    public record WordBatch(BatchEncoding encoding, long[][] wordIds) {}
+
     /** The tokens of one text, special tokens included, without padding. */
     public List<String> tokenize(String text) {
         Encoding e = tokenizer.encode(text);

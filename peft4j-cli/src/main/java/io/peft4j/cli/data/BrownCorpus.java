@@ -93,7 +93,7 @@ public final class BrownCorpus {
     }
 
     /** Genre classification: consecutive passages of {@value #PASSAGE_WORDS} words (the last shorter piece dropped). */
-    public static Splits genres() {
+    public static Splits<TextExample> genres() {
         Map<Document, Integer> docs = documents();
         LabelSet labels = LabelSet.of(docs.keySet().stream().map(Document::genre).toList());
         List<List<TextExample>> splits = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
@@ -104,7 +104,72 @@ public final class BrownCorpus {
                 splits.get(split).add(new TextExample(detokenize(words.subList(i, i + PASSAGE_WORDS)), labels.index(doc.genre())));
             }
         });
-        return new Splits(shuffled(splits.get(0)), splits.get(1), splits.get(2), labels);
+        return new Splits<>(shuffled(splits.get(0)), splits.get(1), splits.get(2), labels);
+    }
+
+    /** The 12 coarse tags of Petrov, Das &amp; McDonald's universal tagset. */
+    public static final LabelSet UNIVERSAL_TAGS = LabelSet.of(List.of(
+            "ADJ", "ADP", "ADV", "CONJ", "DET", "NOUN", "NUM", "PRON", "PRT", "VERB", ".", "X"));
+
+    /** Token classification: every sentence, its words with the universal tag of each Brown tag. */
+    public static Splits<io.peft4j.train.TaggedSentence> pos() {
+        Map<Document, Integer> docs = documents();
+        List<List<io.peft4j.train.TaggedSentence>> splits = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+        docs.forEach((doc, split) -> {
+            for (Sentence s : doc.sentences()) {
+                int[] tags = s.tags().stream().mapToInt(t -> UNIVERSAL_TAGS.index(universal(t))).toArray();
+                List<String> words = s.words().stream().map(w -> w.equals("``") || w.equals("''") ? "\"" : w).toList();
+                splits.get(split).add(new io.peft4j.train.TaggedSentence(words, tags));
+            }
+        });
+        List<io.peft4j.train.TaggedSentence> train = new ArrayList<>(splits.get(0));
+        train.sort(Comparator.comparing(s -> sha256(String.join(" ", s.words()))));
+        return new Splits<>(train, splits.get(1), splits.get(2), UNIVERSAL_TAGS);
+    }
+
+    /**
+     * A Brown tag's universal tag. The Brown tag is reduced first: the title/headline/cited suffixes
+     * ({@code -tl}, {@code -hl}, {@code -nc}) are dropped, a contraction ({@code ppss+md}) takes its first
+     * part, and {@code fw-} (foreign word) maps to X. Then:
+     * nouns {@code nn nns np nps nr nrs} (and their {@code $} forms) → NOUN;
+     * verbs and auxiliaries {@code vb* be* hv* do* md} → VERB; adjectives {@code jj jjr jjs jjt} and ordinals {@code od} → ADJ;
+     * adverbs and qualifiers {@code rb rbr rbt rn ql qlp wrb} and negation {@code *} → ADV; particles {@code rp} and
+     * infinitival {@code to} → PRT; pronouns {@code pp$ pp$$ ppl ppls ppo pps ppss pn wp$ wpo wps} → PRON;
+     * determiners {@code at dt dti dts dtx abn abx abl ap wdt ex} → DET; prepositions {@code in} and subordinating
+     * conjunctions {@code cs} → ADP; {@code cc} → CONJ; {@code cd} → NUM; punctuation → "."; the rest
+     * ({@code uh}, {@code nil}, unknown) → X.
+     */
+    public static String universal(String brownTag) {
+        String t = brownTag.toLowerCase(java.util.Locale.ROOT);
+        if (t.startsWith("fw-")) {
+            return "X";
+        }
+        t = t.replaceAll("-(tl|hl|nc)", "");
+        int plus = t.indexOf('+');
+        if (plus > 0) {
+            t = t.substring(0, plus);
+        }
+        if (t.matches("[.,:;()'`\\-]+|--|``|''|'")) {
+            return ".";
+        }
+        if (t.equals("*")) {
+            return "ADV";
+        }
+        String base = t.replace("$", "");
+        return switch (base) {
+            case "nn", "nns", "np", "nps", "nr", "nrs" -> "NOUN";
+            case "vb", "vbd", "vbg", "vbn", "vbz", "be", "bed", "bedz", "beg", "bem", "ben", "ber", "bez",
+                 "hv", "hvd", "hvg", "hvn", "hvz", "do", "dod", "doz", "md" -> "VERB";
+            case "jj", "jjr", "jjs", "jjt", "od" -> "ADJ";
+            case "rb", "rbr", "rbt", "rn", "ql", "qlp", "wrb" -> "ADV";
+            case "rp", "to" -> "PRT";
+            case "pp", "ppl", "ppls", "ppo", "pps", "ppss", "pn", "wp", "wpo", "wps" -> "PRON";
+            case "at", "dt", "dti", "dts", "dtx", "abn", "abx", "abl", "ap", "wdt", "ex" -> "DET";
+            case "in", "cs" -> "ADP";
+            case "cc" -> "CONJ";
+            case "cd" -> "NUM";
+            default -> t.replaceAll("[*]", "").matches("(md|do|dod|doz|be[a-z]*|hv[a-z]*)") ? "VERB" : "X";
+        };
     }
 
     /** Brown's quote tokens as plain quotes, words joined by spaces. */

@@ -2,6 +2,7 @@ package io.peft4j.cli.data;
 
 import io.peft4j.Peft4jException;
 import io.peft4j.train.data.LabelSet;
+import io.peft4j.train.TextExample;
 import io.peft4j.train.data.Splits;
 import io.peft4j.train.data.TextFiles;
 import java.nio.file.Path;
@@ -12,10 +13,11 @@ import java.util.List;
 public final class Datasets {
 
     public static final List<String> NAMES = List.of("spam", "brown-genre");
+    public static final List<String> TAGGED_NAMES = List.of("brown-pos");
 
     private Datasets() {}
 
-    public static Splits named(String name) {
+    public static Splits<TextExample> named(String name) {
         return switch (name) {
             case "spam" -> SpamAssassin.load();
             case "brown-genre" -> BrownCorpus.genres();
@@ -23,18 +25,39 @@ public final class Datasets {
         };
     }
 
+    /** A named token-classification dataset. */
+    public static Splits<io.peft4j.train.TaggedSentence> namedTagged(String name) {
+        return switch (name) {
+            case "brown-pos" -> BrownCorpus.pos();
+            default -> throw new Peft4jException("unknown token-classification dataset '" + name + "'; known: " + TAGGED_NAMES);
+        };
+    }
+
+    /** Token-classification JSONL files (tokens, tags): train[, validation], test; tags from the training file. */
+    public static Splits<io.peft4j.train.TaggedSentence> taggedFiles(List<Path> paths) {
+        if (paths.isEmpty() || paths.size() > 3) {
+            throw new Peft4jException("give 1 to 3 data files (train[, validation], test), got " + paths.size());
+        }
+        List<TextFiles.TaggedRow> train = TextFiles.readTagged(paths.get(0));
+        LabelSet labels = LabelSet.of(train.stream().flatMap(r -> r.tags().stream()).toList());
+        List<TextFiles.TaggedRow> validation = paths.size() == 3 ? TextFiles.readTagged(paths.get(1)) : List.of();
+        List<TextFiles.TaggedRow> test = paths.size() >= 2 ? TextFiles.readTagged(paths.get(paths.size() - 1)) : List.of();
+        return new Splits<>(TextFiles.sentences(train, labels), TextFiles.sentences(validation, labels),
+                TextFiles.sentences(test, labels), labels);
+    }
+
     /** Train/validation/test files; labels are the sorted distinct labels of the training file. */
-    public static Splits files(Path train, Path validation, Path test) {
+    public static Splits<TextExample> files(Path train, Path validation, Path test) {
         List<TextFiles.Row> trainRows = TextFiles.read(train);
         LabelSet labels = LabelSet.of(trainRows.stream().map(TextFiles.Row::label).toList());
         List<TextFiles.Row> validationRows = validation == null ? List.of() : TextFiles.read(validation);
         List<TextFiles.Row> testRows = test == null ? List.of() : TextFiles.read(test);
-        return new Splits(TextFiles.examples(trainRows, labels), TextFiles.examples(validationRows, labels),
+        return new Splits<>(TextFiles.examples(trainRows, labels), TextFiles.examples(validationRows, labels),
                 TextFiles.examples(testRows, labels), labels);
     }
 
     /** Files given as a list: one (train), two (train, test) or three (train, validation, test). */
-    public static Splits files(List<Path> paths) {
+    public static Splits<TextExample> files(List<Path> paths) {
         List<Path> p = new ArrayList<>(paths);
         return switch (p.size()) {
             case 1 -> files(p.get(0), null, null);

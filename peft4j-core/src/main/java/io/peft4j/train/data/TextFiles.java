@@ -42,6 +42,12 @@ public final class TextFiles {
 
     public static List<Row> readJsonl(Path file) {
         List<Row> rows = new ArrayList<>();
+        forEachJsonLine(file, (node, number) -> rows.add(row(file, number, textOf(node.get("text")), textOf(node.get("label")))));
+        return rows;
+    }
+
+    /** Calls {@code action} with the line number and object of every non-blank line of a JSONL file. */
+    private static void forEachJsonLine(Path file, java.util.function.ObjIntConsumer<JsonNode> action) {
         try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
             String line;
             int number = 0;
@@ -59,12 +65,11 @@ public final class TextFiles {
                 if (node == null || !node.isObject()) {
                     throw new FormatException(file, "line " + number + ": expected a JSON object");
                 }
-                rows.add(row(file, number, textOf(node.get("text")), textOf(node.get("label"))));
+                action.accept(node, number);
             }
         } catch (IOException e) {
             throw new Peft4jException("cannot read " + file + ": " + e, e);
         }
-        return rows;
     }
 
     private static String textOf(JsonNode n) {
@@ -100,6 +105,46 @@ public final class TextFiles {
             throw new FormatException(file, "line " + line + ": missing or empty 'label'");
         }
         return new Row(text, label.trim());
+    }
+
+    /** One tagged sentence as read: words and tag names. */
+    public record TaggedRow(List<String> tokens, List<String> tags) {}
+
+    /** Token-classification JSONL: {@code {"tokens": [...], "tags": [...]}} per line, equally long. */
+    public static List<TaggedRow> readTagged(Path file) {
+        List<TaggedRow> rows = new ArrayList<>();
+        forEachJsonLine(file, (node, number) -> {
+            List<String> tokens = strings(file, number, node.get("tokens"), "tokens");
+            List<String> tags = strings(file, number, node.get("tags"), "tags");
+            if (tokens.isEmpty() || tokens.size() != tags.size()) {
+                throw new FormatException(file, "line " + number + ": " + tokens.size() + " tokens but " + tags.size() + " tags");
+            }
+            rows.add(new TaggedRow(tokens, tags));
+        });
+        if (rows.isEmpty()) {
+            throw new FormatException(file, "no examples");
+        }
+        return rows;
+    }
+
+    private static List<String> strings(Path file, int line, JsonNode n, String field) {
+        if (n == null || !n.isArray()) {
+            throw new FormatException(file, "line " + line + ": missing array '" + field + "'");
+        }
+        List<String> out = new ArrayList<>();
+        for (JsonNode item : n) {
+            if (!item.isValueNode() || item.asText().isEmpty()) {
+                throw new FormatException(file, "line " + line + ": '" + field + "' must hold non-empty strings");
+            }
+            out.add(item.asText());
+        }
+        return out;
+    }
+
+    /** Tagged rows to sentences under {@code labels}. */
+    public static List<io.peft4j.train.TaggedSentence> sentences(List<TaggedRow> rows, LabelSet labels) {
+        return rows.stream().map(r -> new io.peft4j.train.TaggedSentence(r.tokens(),
+                r.tags().stream().mapToInt(labels::index).toArray())).toList();
     }
 
     /** Rows to examples under {@code labels}. */

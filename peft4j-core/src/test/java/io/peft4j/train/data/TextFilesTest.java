@@ -35,6 +35,20 @@ class TextFilesTest {
     }
 
     @Test
+    void readsTaggedJsonlAndRejectsMismatchedLengths() throws IOException {
+        Path ok = write("t.jsonl", "{\"tokens\": [\"The\", \"cat\"], \"tags\": [\"DET\", \"NOUN\"]}\n");
+        List<TextFiles.TaggedRow> rows = TextFiles.readTagged(ok);
+        assertThat(rows).containsExactly(new TextFiles.TaggedRow(List.of("The", "cat"), List.of("DET", "NOUN")));
+        LabelSet labels = LabelSet.of(List.of("DET", "NOUN"));
+        assertThat(TextFiles.sentences(rows, labels).get(0).tags()).containsExactly(0, 1);
+        Path bad = write("u.jsonl", "{\"tokens\": [\"a\"], \"tags\": [\"DET\"]}\n{\"tokens\": [\"a\", \"b\"], \"tags\": [\"DET\"]}\n");
+        assertThatThrownBy(() -> TextFiles.readTagged(bad)).isInstanceOf(FormatException.class)
+                .hasMessageContainingAll("u.jsonl", "line 2", "2 tokens but 1 tags");
+        Path missing = write("v.jsonl", "{\"text\": \"a\"}\n");
+        assertThatThrownBy(() -> TextFiles.readTagged(missing)).hasMessageContainingAll("v.jsonl", "line 1", "'tokens'");
+    }
+
+    @Test
     void badRowsAreReportedWithFileAndLine() throws IOException {
         Path emptyText = write("a.jsonl", "{\"text\": \"ok\", \"label\": \"x\"}\n{\"text\": \"  \", \"label\": \"y\"}\n");
         assertThatThrownBy(() -> TextFiles.read(emptyText)).isInstanceOf(FormatException.class)

@@ -1,0 +1,89 @@
+package io.peft4j.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import io.peft4j.model.TextClassifier;
+import io.peft4j.tokenizer.Tokenizer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Token classification (POS tagging, NER): the first sub-word token of each word carries the word's tag,
+ * every other token is left out of the loss ({@code -100}), as Hugging Face's examples do. Accuracy and
+ * macro-F1 are over words (words cut off by truncation are not scored).
+ */
+public final class TokenClassificationTask implements TrainingTask<TaggedSentence> {
+
+    private final TextClassifier model;
+    private final Tokenizer tokenizer;
+
+    public TokenClassificationTask(TextClassifier model, Tokenizer tokenizer) {
+        this.model = model;
+        this.tokenizer = tokenizer;
+    }
+
+    /** [B, T] labels: each word's tag at its first token, -100 elsewhere. */
+    static long[][] tokenLabels(List<TaggedSentence> batch, long[][] wordIds) {
+        long[][] labels = new long[batch.size()][];
+        for (int b = 0; b < batch.size(); b++) {
+            labels[b] = new long[wordIds[b].length];
+            long previous = -1;
+            for (int t = 0; t < wordIds[b].length; t++) {
+                long w = wordIds[b][t];
+                labels[b][t] = w >= 0 && w != previous ? batch.get(b).tags()[(int) w] : Losses.IGNORE_INDEX;
+                previous = w;
+            }
+        }
+        return labels;
+    }
+
+    private Tokenizer.WordBatch encode(List<TaggedSentence> batch) {
+        return tokenizer.encodeWords(batch.stream().map(TaggedSentence::words).toList());
+    }
+
+    private NDArray logits(Tokenizer.WordBatch wb, NDManager step) {
+        return model.logits(wb.encoding().inputIds(step), wb.encoding().attentionMask(step), wb.encoding().tokenTypeIds(step)); // [B, T, C]
+    }
+
+    @Override
+    public Loss loss(List<TaggedSentence> batch, NDManager step) {
+        Tokenizer.WordBatch wb = encode(batch);
+        NDArray labels = step.create(tokenLabels(batch, wb.wordIds()));
+        long tokens = 0;
+        for (int i = 0; i < wb.encoding().batchSize(); i++) {
+            tokens += wb.encoding().tokens(i);
+        }
+        return new Loss(Losses.crossEntropy(logits(wb, step), labels), tokens);
+    }
+
+    @Override
+    public Evaluation evaluate(List<TaggedSentence> examples, int batchSize) {
+        List<Integer> predicted = new ArrayList<>();
+        List<Integer> truth = new ArrayList<>();
+        double lossSum = 0;
+        int batches = 0;
+        for (int i = 0; i < examples.size(); i += batchSize) {
+            List<TaggedSentence> chunk = examples.subList(i, Math.min(examples.size(), i + batchSize));
+            try (NDManager step = model.manager().newSubManager()) {
+                Tokenizer.WordBatch wb = encode(chunk);
+                long[][] labels = tokenLabels(chunk, wb.wordIds());
+                NDArray logits = logits(wb, step);
+                lossSum += Losses.crossEntropy(logits, step.create(labels)).getFloat();
+                batches++;
+                long[] argmax = logits.argMax(2).toLongArray();
+                int length = labels[0].length;
+                for (int b = 0; b < labels.length; b++) {
+                    for (int t = 0; t < length; t++) {
+                        if (labels[b][t] != Losses.IGNORE_INDEX) {
+                            predicted.add((int) argmax[b * length + t]);
+                            truth.add((int) labels[b][t]);
+                        }
+                    }
+                }
+            }
+        }
+        int[] p = predicted.stream().mapToInt(Integer::intValue).toArray();
+        int[] y = truth.stream().mapToInt(Integer::intValue).toArray();
+        return new Evaluation(lossSum / Math.max(1, batches), Metrics.accuracy(p, y), Metrics.macroF1(p, y, model.numLabels()), y.length);
+    }
+}
