@@ -2,6 +2,7 @@ package io.peft4j.model;
 
 import ai.djl.ndarray.NDManager;
 import io.peft4j.nn.Module;
+import io.peft4j.nn.PromptSource;
 
 /** A pretrained transformer backbone: the root of a module tree whose names are the checkpoint's. */
 public abstract class PretrainedModel extends Module {
@@ -20,6 +21,25 @@ public abstract class PretrainedModel extends Module {
     public void setNameOrPath(String nameOrPath) {
         this.nameOrPath = nameOrPath;
     }
+
+    /** Child name of the installed prompt source (HF PEFT keeps its prompt encoders under this name too). */
+    public static final String PROMPT_ENCODER = "prompt_encoder";
+
+    /** Installs trainable virtual tokens (prompt learning methods) as this model's {@code prompt_encoder} child. */
+    public <M extends Module & PromptSource> void installPromptSource(M source) {
+        if (children().containsKey(PROMPT_ENCODER)) {
+            throw new IllegalStateException("a prompt source is already installed");
+        }
+        addChild(PROMPT_ENCODER, source);
+    }
+
+    /** The installed prompt source, or null. */
+    public PromptSource promptSource() {
+        return (PromptSource) children().get(PROMPT_ENCODER);
+    }
+
+    /** The token embedding table (HF's {@code get_input_embeddings()}). */
+    public abstract io.peft4j.nn.EmbeddingLayer inputEmbeddings();
 
     /** The Hugging Face {@code model_type} family, e.g. {@code bert}. */
     public abstract String family();

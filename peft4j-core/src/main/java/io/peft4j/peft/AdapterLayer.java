@@ -30,4 +30,10 @@ public interface AdapterLayer {
 
     /** The original module, with whatever is merged into it. */
     Module baseLayer();
+
+    /** Whether a module path lies inside a tuner layer (its base layer, adapter parts or saved copies), where tuners never look. */
+    static boolean isInsideOne(String path) {
+        return path.contains(".base_layer") || path.contains(".lora_") || path.contains(".ia3_l") || path.contains(".adapters.") || path.contains(".modules_to_save")
+                || path.contains(".original_module");
+    }
 }

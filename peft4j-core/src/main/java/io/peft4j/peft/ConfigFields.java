@@ -91,6 +91,28 @@ public final class ConfigFields {
         return get(field);
     }
 
+    /** A module selection as HF PEFT writes it: a regex string or a list of names; null when absent. */
+    public TargetModules getTargets(String field) {
+        JsonNode n = get(field);
+        if (n == null) {
+            return null;
+        }
+        if (n.isTextual()) {
+            return TargetModules.regex(n.textValue());
+        }
+        List<String> names = new ArrayList<>();
+        if (n.isArray()) {
+            for (JsonNode item : n) {
+                if (!item.isTextual()) {
+                    throw error(field, "expected a regex string or a list of module names, found " + n);
+                }
+                names.add(item.textValue());
+            }
+            return new TargetModules(names, null);
+        }
+        throw error(field, "expected a regex string or a list of module names, found " + n);
+    }
+
     public <E extends Enum<E>> E getEnum(String field, Class<E> type, E fallback) {
         String s = getString(field, null);
         if (s == null) {

@@ -50,6 +50,12 @@ public interface PeftConfig {
         }
         return switch (peftType) {
             case LORA -> LoraConfig.fromJson(root, file);
+            case IA3 -> io.peft4j.peft.ia3.IA3Config.fromJson(root, file);
+            case PROMPT_TUNING -> io.peft4j.peft.prompt.PromptTuningConfig.fromJson(root, file);
+            case PREFIX_TUNING -> io.peft4j.peft.prefix.PrefixTuningConfig.fromJson(root, file);
+            case P_TUNING -> io.peft4j.peft.ptuning.PromptEncoderConfig.fromJson(root, file);
+            case BOTTLENECK -> io.peft4j.peft.adapter.BottleneckConfig.fromJson(root, file);
+            case SELECTIVE -> io.peft4j.peft.selective.SelectiveConfig.fromJson(root, file);
             default -> throw new FormatException(file, "peft_type " + peftType + " is not supported yet");
         };
     }

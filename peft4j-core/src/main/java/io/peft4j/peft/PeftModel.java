@@ -32,7 +32,14 @@ public final class PeftModel extends Module {
     public static final String WEIGHTS_NAME = "adapter_model.safetensors";
 
     /** The one place a PEFT method is registered: its config type → its tuner. */
-    private static final Map<Class<? extends PeftConfig>, Tuner<?>> TUNERS = Map.of(LoraConfig.class, new LoraTuner());
+    private static final Map<Class<? extends PeftConfig>, Tuner<?>> TUNERS = Map.of(
+            LoraConfig.class, new LoraTuner(),
+            io.peft4j.peft.ia3.IA3Config.class, new io.peft4j.peft.ia3.IA3Tuner(),
+            io.peft4j.peft.adapter.BottleneckConfig.class, new io.peft4j.peft.adapter.BottleneckTuner(),
+            io.peft4j.peft.prompt.PromptTuningConfig.class, new io.peft4j.peft.prompt.PromptTuningTuner(),
+            io.peft4j.peft.prefix.PrefixTuningConfig.class, new io.peft4j.peft.prefix.PrefixTuningTuner(),
+            io.peft4j.peft.ptuning.PromptEncoderConfig.class, new io.peft4j.peft.ptuning.PTuningTuner(),
+            io.peft4j.peft.selective.SelectiveConfig.class, new io.peft4j.peft.selective.SelectiveTuner());
 
     /** {@code base_model} (HF's LoraModel etc.), holding the wrapped model as {@code model}. */
     private static final class BaseModel extends Module {
@@ -89,7 +96,7 @@ public final class PeftModel extends Module {
             throw new IllegalArgumentException("invalid adapter name '" + name + "' (letters, digits, '_' and '-')");
         }
         Tuner<C> tuner = tuner(config);
-        C filled = withTaskHeads(tuner.withDefaults(config, model.family()));
+        C filled = withTaskHeads(tuner.withDefaults(config, model));
         tuner.inject(model, name, filled);
         wrapModulesToSave(name, filled);
         configs.put(name, filled);
@@ -265,13 +272,16 @@ public final class PeftModel extends Module {
     public Map<String, NDArray> adapterStateDict(String name) {
         PeftConfig config = requireAdapter(name);
         Map<String, NDArray> out = new LinkedHashMap<>();
+        if (config instanceof PromptLearningConfig) {
+            out.put(PromptLearningConfig.SAVED_KEY, promptEncoders().get(name).encode());
+        }
         for (Map.Entry<String, Parameter> e : namedParameters().entrySet()) {
             String key = e.getKey();
             String inModel = key.substring("base_model.model.".length());
             if (key.contains(".modules_to_save." + name + ".")) {
                 out.put(key.replace(".modules_to_save." + name + ".", "."), e.getValue().array());
             } else if (!key.contains(".modules_to_save.") && !key.contains(".original_module.")
-                    && isAdapterParameter(inModel, name, config)) {
+                    && !(config instanceof PromptLearningConfig) && isAdapterParameter(inModel, name, config)) {
                 out.put(savedKey(key, name), e.getValue().array());
             }
         }
@@ -282,13 +292,20 @@ public final class PeftModel extends Module {
      * HF PEFT's saved key: the adapter-name segment removed ({@code lora_A.default.weight} → {@code lora_A.weight},
      * {@code lora_embedding_A.default} → {@code lora_embedding_A}); DoRA's magnitude drops its {@code .weight}.
      */
+    private PromptEncoders promptEncoders() {
+        if (!(model.promptSource() instanceof PromptEncoders encoders)) {
+            throw new Peft4jException("the model has no prompt-learning adapters");
+        }
+        return encoders;
+    }
+
     private static String savedKey(String key, String name) {
         String k = key.endsWith(".lora_magnitude_vector." + name + ".weight") ? key.substring(0, key.length() - ".weight".length()) : key;
         return k.endsWith("." + name) ? k.substring(0, k.length() - name.length() - 1) : k.replace("." + name + ".", ".");
     }
 
     private <C extends PeftConfig> boolean isAdapterParameter(String param, String adapter, C config) {
-        return tuner(config).isAdapterParameter(param, adapter, config);
+        return tuner(config).isAdapterParameter(model, param, adapter, config);
     }
 
     /**
@@ -317,7 +334,8 @@ public final class PeftModel extends Module {
         return peft;
     }
 
-    private static final Pattern ADAPTER_KEY = Pattern.compile("(.*\\.)(lora_A|lora_B|lora_embedding_A|lora_embedding_B|lora_magnitude_vector)(\\..*|$)");
+    private static final Pattern ADAPTER_KEY = Pattern.compile(
+            "(.*\\.)(lora_A|lora_B|lora_embedding_A|lora_embedding_B|lora_magnitude_vector|ia3_l|adapters)(\\..*|$)");
 
     /**
      * Loads an adapter directory written by peft4j or HF PEFT under {@code name}. Every adapter tensor
@@ -330,6 +348,9 @@ public final class PeftModel extends Module {
             throw new Peft4jException(dir + ": an adapter directory needs " + PeftConfig.FILE_NAME + " and " + WEIGHTS_NAME);
         }
         PeftConfig config = PeftConfig.read(configFile);
+        if (config instanceof PromptLearningConfig) {
+            config = config.forSaving(config.baseModelNameOrPath()); // inference mode: the encoder is the saved table (HF)
+        }
         try (SafeTensorsReader reader = SafeTensorsReader.open(weightsFile)) {
             addAdapter(name, config);
             try {
@@ -343,6 +364,9 @@ public final class PeftModel extends Module {
 
     /** The in-memory parameter name of a saved key: the adapter name put back after the LoRA part or module copy. */
     private static String parameterFor(String key, String name, Map<String, Parameter> params) {
+        if (key.equals(PromptLearningConfig.SAVED_KEY)) {
+            return "base_model.model." + PretrainedModel.PROMPT_ENCODER + "." + name + ".embedding.weight";
+        }
         Matcher m = ADAPTER_KEY.matcher(key);
         if (m.matches()) {
             String suffix = m.group(2).equals("lora_magnitude_vector") && m.group(3).isEmpty() ? ".weight" : m.group(3);

@@ -1,6 +1,6 @@
 package io.peft4j.peft;
 
-import io.peft4j.nn.Module;
+import io.peft4j.model.PretrainedModel;
 import java.util.List;
 
 /**
@@ -12,15 +12,15 @@ public interface Tuner<C extends PeftConfig> {
 
     Class<C> configType();
 
-    /** The config with defaults that depend on the model type filled in (e.g. LoRA's target modules). */
-    C withDefaults(C config, String modelType);
+    /** The config with defaults that depend on the model filled in (LoRA's target modules, prompt sizes). */
+    C withDefaults(C config, PretrainedModel model);
 
     /** Adds adapter {@code adapter} to {@code model}; returns the paths of the modules it changed. */
-    List<String> inject(Module model, String adapter, C config);
+    List<String> inject(PretrainedModel model, String adapter, C config);
 
     /** Makes exactly this adapter's parameters (and what the config says trains with them) trainable. */
-    void markTrainable(Module model, String adapter, C config);
+    void markTrainable(PretrainedModel model, String adapter, C config);
 
     /** Whether a parameter (full name within the model) is part of the adapter's saved state. */
-    boolean isAdapterParameter(String name, String adapter, C config);
+    boolean isAdapterParameter(PretrainedModel model, String name, String adapter, C config);
 }

@@ -7,6 +7,7 @@ import io.peft4j.Peft4jException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -100,6 +101,73 @@ public final class Tokenizer implements AutoCloseable {
         return new WordBatch(new BatchEncoding(ids, mask, types), words);
     }
 
+    /**
+     * Encodes texts into {@code template}: the special tokens of a single text around the template's parts,
+     * pseudo token k as id -(k+1), anchors as their own tokens; the input text is cut so the whole fits
+     * {@code maxLength}.
+     */
+    public BatchEncoding encodeTemplate(PromptTemplate template, List<String> texts) {
+        if (texts.isEmpty()) {
+            throw new IllegalArgumentException("cannot encode an empty batch");
+        }
+        long[] special = tokenizer.encode("").getIds(); // e.g. [CLS] [SEP]
+        List<long[]> rows = new ArrayList<>();
+        for (String text : texts) {
+            List<long[]> parts = new ArrayList<>();
+            int fixed = special.length;
+            int pseudo = 0;
+            int inputIndex = -1;
+            for (PromptTemplate.Segment segment : template.segments()) {
+                long[] ids;
+                if (segment instanceof PromptTemplate.Pseudo p) {
+                    ids = new long[p.count()];
+                    for (int k = 0; k < ids.length; k++) {
+                        ids[k] = -(pseudo + k + 1);
+                    }
+                    pseudo += p.count();
+                } else if (segment instanceof PromptTemplate.Anchor a) {
+                    ids = tokenizer.encode(a.text(), false, false).getIds();
+                } else {
+                    inputIndex = parts.size();
+                    ids = tokenizer.encode(text, false, false).getIds();
+                }
+                if (!(segment instanceof PromptTemplate.Input)) {
+                    fixed += ids.length;
+                }
+                parts.add(ids);
+            }
+            int room = maxLength - fixed;
+            if (room < 0) {
+                throw new IllegalArgumentException("template needs " + fixed + " tokens, more than maxLength " + maxLength);
+            }
+            if (parts.get(inputIndex).length > room) {
+                parts.set(inputIndex, java.util.Arrays.copyOf(parts.get(inputIndex), room));
+            }
+            long[] row = new long[fixed + parts.get(inputIndex).length];
+            int at = 0;
+            int split = special.length / 2; // leading special tokens
+            for (int i = 0; i < split; i++) {
+                row[at++] = special[i];
+            }
+            for (long[] p : parts) {
+                System.arraycopy(p, 0, row, at, p.length);
+                at += p.length;
+            }
+            for (int i = split; i < special.length; i++) {
+                row[at++] = special[i];
+            }
+            rows.add(row);
+        }
+        int longest = rows.stream().mapToInt(r -> r.length).max().orElseThrow();
+        long[][] ids = new long[rows.size()][longest];
+        long[][] mask = new long[rows.size()][longest];
+        for (int i = 0; i < rows.size(); i++) {
+            System.arraycopy(rows.get(i), 0, ids[i], 0, rows.get(i).length);
+            java.util.Arrays.fill(mask[i], 0, rows.get(i).length, 1);
+        }
+        return new BatchEncoding(ids, mask, new long[rows.size()][longest]);
+    }
+
     /** A padded batch of pre-split sentences and, per token, the index of its word (-1: none). */
     public record WordBatch(BatchEncoding encoding, long[][] wordIds) {}
 
@@ -107,6 +175,11 @@ public final class Tokenizer implements AutoCloseable {
     public List<String> tokenize(String text) {
         Encoding e = tokenizer.encode(text);
         return List.of(e.getTokens());
+    }
+
+    /** The token ids of a text without special tokens. */
+    public List<Long> encodeIds(String text) {
+        return java.util.Arrays.stream(tokenizer.encode(text, false, false).getIds()).boxed().toList();
     }
 
     public String decode(long[] ids, boolean skipSpecialTokens) {

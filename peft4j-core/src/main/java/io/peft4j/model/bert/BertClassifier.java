@@ -63,6 +63,11 @@ public final class BertClassifier extends PretrainedModel implements TextClassif
         return bert;
     }
 
+    @Override
+    public io.peft4j.nn.EmbeddingLayer inputEmbeddings() {
+        return bert.inputEmbeddings();
+    }
+
     public Head head() {
         return head;
     }
@@ -74,11 +79,11 @@ public final class BertClassifier extends PretrainedModel implements TextClassif
 
     @Override
     public NDArray logits(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds) {
-        BertModel.Output out = bert.forward(inputIds, attentionMask, tokenTypeIds);
+        BertModel.Output out = bert.forward(inputIds, attentionMask, tokenTypeIds, promptSource());
         NDArray features = switch (head) {
-            case TOKEN -> out.lastHiddenState();                                                  // [B, T, D]
+            case TOKEN -> out.tokenStates();                                                      // [B, T, D]
             case SEQUENCE -> bert.hasPooler() ? out.pooled()                                      // [B, D]
-                    : Pooling.MEAN.pool(out.lastHiddenState(), attentionMask);                    // [B, D]
+                    : Pooling.MEAN.pool(out.lastHiddenState(), out.attentionMask());              // [B, D]
         };
         return linear("classifier").forward(dropout.forward(features));                          // [B, (T,) C]
     }

@@ -3,6 +3,7 @@ package io.peft4j.model.bert;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import io.peft4j.nn.Dropout;
 import io.peft4j.nn.Embedding;
 import io.peft4j.nn.EmbeddingLayer;
@@ -34,17 +35,45 @@ public final class BertEmbeddings extends Module {
      * @return [B, T, D]
      */
     public NDArray forward(NDArray inputIds, NDArray tokenTypeIds) {
-        long time = inputIds.getShape().get(1);
-        EmbeddingLayer positionEmbeddings = child("position_embeddings", EmbeddingLayer.class);
-        if (time > positionEmbeddings.num()) {
-            throw new io.peft4j.Peft4jException("sequence length " + time + " exceeds max_position_embeddings " + positionEmbeddings.num());
-        }
+        return forward(inputIds, tokenTypeIds, null, null, 0);
+    }
+
+    /**
+     * With virtual tokens (prompt learning).
+     *
+     * @param inputPrompts   [B, n, D] put before the input's word embeddings (token type 0), or null
+     * @param placedTokens   [m, D] rows that input ids -(k+1) stand for, or null when no id is negative
+     * @param positionOffset the first position id (the layer-prefix length, as HF BERT counts past keys)
+     * @return [B, n+T, D]
+     */
+    public NDArray forward(NDArray inputIds, NDArray tokenTypeIds, NDArray inputPrompts, NDArray placedTokens, int positionOffset) {
         NDManager m = inputIds.getManager();
-        NDArray positions = m.arange(0, (int) time, 1, DataType.INT64).expandDims(0); // [1, T]
-        NDArray types = tokenTypeIds != null ? tokenTypeIds : m.zeros(inputIds.getShape(), DataType.INT64);
-        NDArray x = wordEmbeddings().forward(inputIds)                                  // [B, T, D]
+        NDArray types = tokenTypeIds != null ? tokenTypeIds : m.zeros(inputIds.getShape(), DataType.INT64); // [B, T]
+        NDArray words = placedTokens == null ? wordEmbeddings().forward(inputIds) : withPlacedTokens(inputIds, placedTokens); // [B, T, D]
+        if (inputPrompts != null) {
+            words = inputPrompts.concat(words, 1);                                                          // [B, n+T, D]
+            types = m.zeros(new Shape(types.getShape().get(0), inputPrompts.getShape().get(1)), DataType.INT64).concat(types, 1);
+        }
+        long time = words.getShape().get(1);
+        EmbeddingLayer positionEmbeddings = child("position_embeddings", EmbeddingLayer.class);
+        if (positionOffset + time > positionEmbeddings.num()) {
+            throw new io.peft4j.Peft4jException("sequence length " + (positionOffset + time) + " (virtual tokens included) exceeds max_position_embeddings "
+                    + positionEmbeddings.num());
+        }
+        NDArray positions = m.arange(positionOffset, positionOffset + (int) time, 1, DataType.INT64).expandDims(0); // [1, T]
+        NDArray x = words
                 .add(positionEmbeddings.forward(positions))                             // + [1, T, D]
                 .add(child("token_type_embeddings", EmbeddingLayer.class).forward(types)); // + [B, T, D]
         return dropout.forward(layerNorm.forward(x));
+    }
+
+    /** Word embeddings where ids ≥ 0 and row k of {@code placed} where the id is -(k+1). ids [B, T] → [B, T, D] */
+    private NDArray withPlacedTokens(NDArray inputIds, NDArray placed) {
+        NDArray isPlaced = inputIds.lt(0L).expandDims(-1);                                   // [B, T, 1]
+        NDArray words = wordEmbeddings().forward(inputIds.clip(0L, Long.MAX_VALUE));         // [B, T, D]
+        int rows = (int) placed.getShape().get(0);
+        NDArray row = inputIds.neg().sub(1L).clip(0L, (long) rows - 1);                     // [B, T]
+        NDArray fromPlaced = row.oneHot(rows).toType(placed.getDataType(), false).matMul(placed); // [B, T, D]
+        return ai.djl.ndarray.NDArrays.where(isPlaced, fromPlaced, words);
     }
 }

@@ -9,6 +9,7 @@ import io.peft4j.nn.LayerNorm;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.MultiHeadAttention;
+import io.peft4j.nn.ResidualAdapter;
 import java.util.function.UnaryOperator;
 
 /**
@@ -18,21 +19,49 @@ import java.util.function.UnaryOperator;
  */
 public final class BertLayer extends Module {
 
-    /** {@code dense → dropout → + residual → LayerNorm}, used after attention and after the FFN. */
-    public static final class Output extends Module {
+    /**
+     * {@code dense → dropout → + residual → LayerNorm}, used after attention and after the FFN. Residual
+     * adapters (bottleneck, parallel) installed here act between the dropout and the residual addition.
+     */
+    public static final class Output extends Module implements ResidualAdapter.Site {
+        private final ResidualAdapter.Kind kind;
         private final LayerNorm layerNorm;
         private final Dropout dropout;
 
-        Output(NDManager manager, int in, BertConfig c) {
+        Output(NDManager manager, ResidualAdapter.Kind kind, int in, BertConfig c) {
             super(manager);
+            this.kind = kind;
             addChild("dense", new Linear(manager, in, c.hiddenSize(), true, c.initializerRange()));
             layerNorm = addChild("LayerNorm", new LayerNorm(manager, c.hiddenSize(), c.layerNormEps()));
             dropout = addChild("dropout", new Dropout(manager, c.hiddenDropoutProb()));
         }
 
-        /** hidden [B, T, in], residual [B, T, D] → [B, T, D] */
+        @Override
+        public ResidualAdapter.Kind kind() {
+            return kind;
+        }
+
+        @Override
+        public ResidualAdapter adapters() {
+            return (ResidualAdapter) children().get(CHILD_NAME);
+        }
+
+        @Override
+        @SuppressWarnings("unchecked")
+        public <M extends Module & ResidualAdapter> M install(M adapters) {
+            M previous = (M) removeChild(CHILD_NAME);
+            addChild(CHILD_NAME, adapters);
+            return previous;
+        }
+
+        /** hidden [B, T, in], residual = the sub-layer's input [B, T, D] → [B, T, D] */
         public NDArray forward(NDArray hidden, NDArray residual) {
-            return layerNorm.forward(dropout.forward(linear("dense").forward(hidden)).add(residual));
+            NDArray out = dropout.forward(linear("dense").forward(hidden)); // [B, T, D]
+            ResidualAdapter adapters = adapters();
+            if (adapters != null) {
+                out = adapters.forward(out, residual);
+            }
+            return layerNorm.forward(out.add(residual));
         }
     }
 
@@ -45,7 +74,7 @@ public final class BertLayer extends Module {
             super(manager);
             self = addChild("self", new MultiHeadAttention(manager, MultiHeadAttention.Names.BERT, c.hiddenSize(),
                     c.numAttentionHeads(), true, c.attentionProbsDropoutProb(), c.initializerRange()));
-            output = addChild("output", new Output(manager, c.hiddenSize(), c));
+            output = addChild("output", new Output(manager, ResidualAdapter.Kind.ATTENTION, c.hiddenSize(), c));
         }
 
         public MultiHeadAttention self() {
@@ -82,7 +111,7 @@ public final class BertLayer extends Module {
         super(manager);
         attention = addChild("attention", new Attention(manager, c));
         intermediate = addChild("intermediate", new Intermediate(manager, c));
-        output = addChild("output", new Output(manager, c.intermediateSize(), c));
+        output = addChild("output", new Output(manager, ResidualAdapter.Kind.FEED_FORWARD, c.intermediateSize(), c));
     }
 
     public Attention attention() {

@@ -10,6 +10,7 @@ import io.peft4j.model.ModelFiles;
 import io.peft4j.model.PretrainedModel;
 import io.peft4j.nn.KeyValuePrefix;
 import io.peft4j.nn.ModuleList;
+import io.peft4j.nn.PromptSource;
 import java.util.List;
 import java.util.Set;
 
@@ -19,8 +20,18 @@ import java.util.Set;
  */
 public final class BertModel extends PretrainedModel {
 
-    /** {@code last_hidden_state} [B, T, D] and, when the model has a pooler, {@code pooler_output} [B, D]. */
-    public record Output(NDArray lastHiddenState, NDArray pooled) {}
+    /**
+     * {@code last_hidden_state} [B, n+T, D] and, when the model has a pooler, {@code pooler_output} [B, D];
+     * {@code attentionMask} [B, n+T] is the mask the states go with (null when none was given) and
+     * {@code virtualTokens} the n prompt positions in front of the input's own (0 without prompt learning).
+     */
+    public record Output(NDArray lastHiddenState, NDArray pooled, NDArray attentionMask, int virtualTokens) {
+
+        /** The states of the input's own tokens, without the virtual ones: [B, T, D]. */
+        public NDArray tokenStates() {
+            return virtualTokens == 0 ? lastHiddenState : lastHiddenState.get(new ai.djl.ndarray.index.NDIndex(":, " + virtualTokens + ":, :"));
+        }
+    }
 
     private final BertConfig config;
     private final BertEmbeddings embeddings;
@@ -85,6 +96,11 @@ public final class BertModel extends PretrainedModel {
         return layers.items();
     }
 
+    @Override
+    public io.peft4j.nn.EmbeddingLayer inputEmbeddings() {
+        return embeddings.wordEmbeddings();
+    }
+
     public boolean hasPooler() {
         return pooler != null;
     }
@@ -115,20 +131,33 @@ public final class BertModel extends PretrainedModel {
      * @param tokenTypeIds  [B, T] int64, or null for all zeros
      */
     public Output forward(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds) {
-        return forward(inputIds, attentionMask, tokenTypeIds, null);
+        return forward(inputIds, attentionMask, tokenTypeIds, promptSource());
     }
 
-    /** As above, with one key/value prefix per layer (prefix tuning), or null. */
-    public Output forward(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, List<KeyValuePrefix> prefixes) {
+    /**
+     * As above, with the virtual tokens of {@code source} (or none when null). As in Hugging Face, input
+     * prompts come first with token type 0 and the positions after them; with layer prefixes of length P the
+     * positions start at P (BERT's {@code past_key_values_length}).
+     */
+    public Output forward(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, PromptSource source) {
+        PromptSource.Prompts prompts = source == null ? null : source.prompts(inputIds.getShape().get(0));
+        List<KeyValuePrefix> prefixes = prompts == null ? null : prompts.layerPrefixes();
         if (prefixes != null && prefixes.size() != layers.size()) {
             throw new IllegalArgumentException("expected " + layers.size() + " layer prefixes, got " + prefixes.size());
         }
-        NDArray mask = attentionMask == null ? null : additiveMask(attentionMask); // [B, 1, 1, T]
-        NDArray x = embeddings.forward(inputIds, tokenTypeIds);                    // [B, T, D]
+        int virtual = prompts == null ? 0 : prompts.inputLength();
+        NDArray fullMask = attentionMask;
+        if (virtual > 0 && attentionMask != null) {
+            NDArray ones = attentionMask.getManager().ones(new ai.djl.ndarray.types.Shape(attentionMask.getShape().get(0), virtual), attentionMask.getDataType());
+            fullMask = ones.concat(attentionMask, 1);                               // [B, n+T]
+        }
+        NDArray mask = fullMask == null ? null : additiveMask(fullMask);            // [B, 1, 1, n+T]
+        NDArray x = prompts == null ? embeddings.forward(inputIds, tokenTypeIds)    // [B, T, D]
+                : embeddings.forward(inputIds, tokenTypeIds, prompts.inputPrompts(), prompts.placedTokens(), prompts.prefixLength()); // [B, n+T, D]
         for (int i = 0; i < layers.size(); i++) {
             x = layers.get(i).forward(x, mask, prefixes == null ? null : prefixes.get(i));
         }
-        return new Output(x, pooler == null ? null : pooler.forward(x));
+        return new Output(x, pooler == null ? null : pooler.forward(x), fullMask, virtual);
     }
 
     /** [B, T] of 1/0 → [B, 1, 1, T] of 0 / float32 minimum, as Hugging Face builds it. */

@@ -208,8 +208,8 @@ public record LoraConfig(
                 .r(f.getInt("r", 8))
                 .loraAlpha(f.getDouble("lora_alpha", 8))
                 .loraDropout(f.getDouble("lora_dropout", 0))
-                .targetModules(targets(f, "target_modules"))
-                .excludeModules(targets(f, "exclude_modules"))
+                .targetModules(f.getTargets("target_modules"))
+                .excludeModules(f.getTargets("exclude_modules"))
                 .fanInFanOut(f.getBoolean("fan_in_fan_out", false))
                 .bias(f.getEnum("bias", Bias.class, Bias.NONE))
                 .useRslora(f.getBoolean("use_rslora", false))
@@ -231,27 +231,6 @@ public record LoraConfig(
         } catch (IllegalArgumentException e) {
             throw new io.peft4j.io.FormatException(file, e.getMessage(), e);
         }
-    }
-
-    private static TargetModules targets(ConfigFields f, String field) {
-        JsonNode n = f.node(field);
-        if (n == null) {
-            return null;
-        }
-        if (n.isTextual()) {
-            return TargetModules.regex(n.textValue());
-        }
-        List<String> names = new ArrayList<>();
-        if (n.isArray()) {
-            for (JsonNode item : n) {
-                if (!item.isTextual()) {
-                    throw f.error(field, "expected a regex string or a list of module names, found " + n);
-                }
-                names.add(item.textValue());
-            }
-            return new TargetModules(names, null);
-        }
-        throw f.error(field, "expected a regex string or a list of module names, found " + n);
     }
 
     private static InitLoraWeights initWeights(ConfigFields f) {

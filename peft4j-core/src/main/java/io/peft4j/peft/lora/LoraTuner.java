@@ -1,10 +1,12 @@
 package io.peft4j.peft.lora;
 
 import io.peft4j.Peft4jException;
+import io.peft4j.model.PretrainedModel;
 import io.peft4j.nn.Embedding;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.Parameter;
+import io.peft4j.peft.AdapterLayer;
 import io.peft4j.peft.TargetModules;
 import io.peft4j.peft.Tuner;
 import java.util.ArrayList;
@@ -33,7 +35,8 @@ public final class LoraTuner implements Tuner<LoraConfig> {
     }
 
     @Override
-    public LoraConfig withDefaults(LoraConfig config, String modelType) {
+    public LoraConfig withDefaults(LoraConfig config, PretrainedModel model) {
+        String modelType = model.family();
         if (config.targetModules() != null) {
             return config;
         }
@@ -45,7 +48,7 @@ public final class LoraTuner implements Tuner<LoraConfig> {
     }
 
     @Override
-    public List<String> inject(Module model, String adapter, LoraConfig config) {
+    public List<String> inject(PretrainedModel model, String adapter, LoraConfig config) {
         List<String> matched = new ArrayList<>();
         for (Map.Entry<String, Module> e : model.namedModules().entrySet()) {
             String path = e.getKey();
@@ -89,7 +92,7 @@ public final class LoraTuner implements Tuner<LoraConfig> {
     }
 
     private static boolean isTarget(String path, Module module, LoraConfig config) {
-        if (isInside(path) || isExcluded(path, config)) {
+        if (AdapterLayer.isInsideOne(path) || isExcluded(path, config)) {
             return false;
         }
         TargetModules targets = config.targetModules();
@@ -113,10 +116,6 @@ public final class LoraTuner implements Tuner<LoraConfig> {
                 .anyMatch(m -> Pattern.compile("(^|.*\\.)" + m + "($|\\..*)").matcher(path).matches());
     }
 
-    private static boolean isInside(String path) {
-        return path.contains(".base_layer") || path.contains(".lora_") || path.contains(".modules_to_save") || path.contains(".original_module");
-    }
-
     /** HF's layer-index rule: the first numbered segment after a layers_pattern name (or any name). */
     private static boolean inLayers(String path, LoraConfig config) {
         List<String> patterns = config.layersPattern() == null || config.layersPattern().isEmpty()
@@ -131,7 +130,7 @@ public final class LoraTuner implements Tuner<LoraConfig> {
     }
 
     @Override
-    public void markTrainable(Module model, String adapter, LoraConfig config) {
+    public void markTrainable(PretrainedModel model, String adapter, LoraConfig config) {
         for (Map.Entry<String, Parameter> e : model.namedParameters().entrySet()) {
             String name = e.getKey();
             boolean trainable = isLoraParameter(name, adapter);
@@ -155,7 +154,7 @@ public final class LoraTuner implements Tuner<LoraConfig> {
     }
 
     @Override
-    public boolean isAdapterParameter(String name, String adapter, LoraConfig config) {
+    public boolean isAdapterParameter(PretrainedModel model, String name, String adapter, LoraConfig config) {
         if (isLoraParameter(name, adapter)) {
             return true;
         }

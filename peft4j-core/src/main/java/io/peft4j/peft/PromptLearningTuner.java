@@ -1,0 +1,43 @@
+package io.peft4j.peft;
+
+import io.peft4j.model.PretrainedModel;
+import io.peft4j.nn.Parameter;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What the prompt-learning tuners share: the encoder goes into the model's {@code prompt_encoder} dict,
+ * the whole base model is frozen, and only that adapter's encoder trains.
+ */
+public abstract class PromptLearningTuner<C extends PromptLearningConfig> implements Tuner<C> {
+
+    /** Builds the adapter's encoder for a model whose config has its sizes filled in. */
+    protected abstract VirtualTokenEncoder encoder(PretrainedModel model, C config);
+
+    @Override
+    public List<String> inject(PretrainedModel model, String adapter, C config) {
+        PromptEncoders encoders;
+        if (model.promptSource() instanceof PromptEncoders existing) {
+            encoders = existing;
+        } else if (model.promptSource() == null) {
+            encoders = new PromptEncoders(model.manager());
+            model.installPromptSource(encoders);
+        } else {
+            throw new io.peft4j.Peft4jException("the model already has a prompt source of another kind");
+        }
+        encoders.add(adapter, encoder(model, config));
+        return List.of(PretrainedModel.PROMPT_ENCODER);
+    }
+
+    @Override
+    public void markTrainable(PretrainedModel model, String adapter, C config) {
+        for (Map.Entry<String, Parameter> e : model.namedParameters().entrySet()) {
+            e.getValue().setTrainable(isAdapterParameter(model, e.getKey(), adapter, config));
+        }
+    }
+
+    @Override
+    public boolean isAdapterParameter(PretrainedModel model, String name, String adapter, C config) {
+        return name.startsWith(PretrainedModel.PROMPT_ENCODER + "." + adapter + ".");
+    }
+}

@@ -1,0 +1,38 @@
+package io.peft4j.peft;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import io.peft4j.nn.Embedding;
+import io.peft4j.nn.Module;
+import io.peft4j.nn.PromptSource;
+
+/**
+ * One prompt-learning adapter's encoder: a table of n rows called {@code embedding} (as in HF PEFT),
+ * optionally followed by a training-time reparameterisation. What is saved is its output.
+ */
+public abstract class VirtualTokenEncoder extends Module {
+
+    protected final Embedding embedding;
+
+    protected VirtualTokenEncoder(NDManager manager, int rows, int width) {
+        super(manager);
+        embedding = addChild("embedding", new Embedding(manager, rows, width, 1f)); // N(0, 1), torch's Embedding init
+    }
+
+    public Embedding embedding() {
+        return embedding;
+    }
+
+    /** The encoder's output for all n virtual tokens, [n, X]: what HF PEFT saves as {@code prompt_embeddings}. */
+    public abstract NDArray encode();
+
+    /** What the model takes for a batch of {@code batch} rows. */
+    public abstract PromptSource.Prompts prompts(long batch);
+
+    /** [n, X] → [B, n, X], the same rows for every batch row. */
+    protected static NDArray perRow(NDArray rows, long batch) {
+        Shape s = rows.getShape();
+        return rows.expandDims(0).broadcast(new Shape(batch, s.get(0), s.get(1)));
+    }
+}

@@ -1,0 +1,146 @@
+package io.peft4j.peft.ia3;
+
+import ai.djl.ndarray.NDArray;
+import io.peft4j.Peft4jException;
+import io.peft4j.nn.Linear;
+import io.peft4j.nn.LinearLayer;
+import io.peft4j.nn.Module;
+import io.peft4j.nn.ParameterDict;
+import io.peft4j.peft.AdapterLayer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * A linear layer with (IA)³ vectors, named as in Hugging Face PEFT ({@code base_layer}, {@code ia3_l.<name>}).
+ * An attention projection rescales its output, {@code y = base(x) ⊙ l} with l (out, 1); a feed-forward layer
+ * rescales its input, {@code y = base(x ⊙ l)} with l (1, in). Both fold into the weight exactly.
+ */
+public final class IA3Linear extends Module implements LinearLayer, AdapterLayer {
+
+    private final Linear base;
+    private final boolean feedforward;
+    private final ParameterDict vectors;
+    private final List<String> merged = new ArrayList<>();
+    private List<String> active = List.of();
+    private boolean disabled;
+
+    public IA3Linear(Linear base, boolean feedforward) {
+        super(base.manager());
+        this.base = addChild("base_layer", base);
+        this.feedforward = feedforward;
+        this.vectors = addChild("ia3_l", new ParameterDict(base.manager()));
+    }
+
+    public boolean isFeedforward() {
+        return feedforward;
+    }
+
+    /** Adds adapter {@code name}; with {@code initOnes} the vector starts at 1 (the identity, HF's default), else N(0, 1) as HF. */
+    public void addAdapter(String name, boolean initOnes) {
+        if (vectors.contains(name)) {
+            throw new Peft4jException("adapter '" + name + "' already exists");
+        }
+        ai.djl.ndarray.types.Shape shape = feedforward ? new ai.djl.ndarray.types.Shape(1, base.inFeatures())
+                : new ai.djl.ndarray.types.Shape(base.outFeatures(), 1);
+        vectors.put(name, initOnes ? manager().ones(shape) : manager().randomNormal(0, 1, shape, ai.djl.ndarray.types.DataType.FLOAT32));
+    }
+
+    /** The vector of adapter {@code name}: (out, 1), or (1, in) for a feed-forward layer. */
+    public NDArray vector(String name) {
+        return vectors.get(name).array();
+    }
+
+    @Override
+    public int inFeatures() {
+        return base.inFeatures();
+    }
+
+    @Override
+    public int outFeatures() {
+        return base.outFeatures();
+    }
+
+    /** x [..., in] → [..., out] */
+    @Override
+    public NDArray forward(NDArray x) {
+        List<String> use = disabled ? List.of() : active.stream().filter(n -> vectors.contains(n) && !merged.contains(n)).toList();
+        if (disabled && !merged.isEmpty()) {
+            unmerge();
+        }
+        if (use.isEmpty()) {
+            return base.forward(x);
+        }
+        NDArray scale = vector(use.get(0));
+        for (String n : use.subList(1, use.size())) {
+            scale = scale.mul(vector(n));
+        }
+        if (feedforward) {
+            return base.forward(x.mul(scale.squeeze(0)));        // [..., in] ⊙ [in]
+        }
+        return base.forward(x).mul(scale.squeeze(1));            // [..., out] ⊙ [out]
+    }
+
+    @Override
+    public Set<String> adapterNames() {
+        return vectors.localParameters().keySet();
+    }
+
+    @Override
+    public void setActiveAdapters(List<String> names) {
+        active = List.copyOf(names);
+    }
+
+    @Override
+    public void setAdaptersDisabled(boolean disabled) {
+        this.disabled = disabled;
+    }
+
+    @Override
+    public void deleteAdapter(String name) {
+        if (merged.contains(name)) {
+            throw new Peft4jException("adapter '" + name + "' is merged; unmerge before deleting it");
+        }
+        if (vectors.contains(name)) {
+            vectors.remove(name);
+        }
+        active = active.stream().filter(n -> !n.equals(name)).toList();
+    }
+
+    /** W ← W ⊙ l (rows for an attention projection and its bias too, columns for a feed-forward layer). */
+    @Override
+    public void merge(List<String> names) {
+        for (String n : names) {
+            if (!vectors.contains(n) || merged.contains(n)) {
+                continue;
+            }
+            rescale(vector(n));
+            merged.add(n);
+        }
+    }
+
+    @Override
+    public void unmerge() {
+        for (String n : new ArrayList<>(merged)) {
+            rescale(vector(n).pow(-1));
+            merged.remove(n);
+        }
+    }
+
+    private void rescale(NDArray l) {
+        base.weight().set(base.weight().array().mul(l));
+        if (!feedforward && base.bias() != null) {
+            base.bias().set(base.bias().array().mul(l.squeeze(1)));
+        }
+    }
+
+    @Override
+    public List<String> mergedAdapters() {
+        return List.copyOf(merged);
+    }
+
+    @Override
+    public Module baseLayer() {
+        return base;
+    }
+}

@@ -1,0 +1,61 @@
+package io.peft4j.peft.selective;
+
+import io.peft4j.model.PretrainedModel;
+import io.peft4j.nn.Parameter;
+import io.peft4j.peft.Tuner;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** Selective tuning: changes no module, only which of the model's parameters train. */
+public final class SelectiveTuner implements Tuner<SelectiveConfig> {
+
+    /** A LayerNorm's parameter: its module's local name says norm (BERT {@code LayerNorm}, GPT-2 {@code ln_f}, Llama {@code *_layernorm}/{@code norm}). */
+    private static final Pattern NORM = Pattern.compile("(^|.*\\.)((?i)[^.]*layer_?norm[^.]*|ln_[^.]*|ln|norm)\\.(weight|bias)$");
+    /** The block index in a parameter name ({@code encoder.layer.3.}, {@code h.3.}, {@code layers.3.}). */
+    private static final Pattern BLOCK = Pattern.compile("(^|.*\\.)(layer|layers|h|blocks)\\.(\\d+)\\..*");
+
+    @Override
+    public Class<SelectiveConfig> configType() {
+        return SelectiveConfig.class;
+    }
+
+    @Override
+    public SelectiveConfig withDefaults(SelectiveConfig config, PretrainedModel model) {
+        if (config.selection() == SelectiveConfig.Selection.PARTIAL && config.numTrainableLayers() > model.numLayers()) {
+            throw new io.peft4j.Peft4jException("partial tuning of the last " + config.numTrainableLayers() + " blocks, but the model has "
+                    + model.numLayers());
+        }
+        return config.numLayers() == null ? config.withNumLayers(model.numLayers()) : config;
+    }
+
+    @Override
+    public List<String> inject(PretrainedModel model, String adapter, SelectiveConfig config) {
+        return List.of();
+    }
+
+    @Override
+    public void markTrainable(PretrainedModel model, String adapter, SelectiveConfig config) {
+        for (Map.Entry<String, Parameter> e : model.namedParameters().entrySet()) {
+            e.getValue().setTrainable(isAdapterParameter(model, e.getKey(), adapter, config));
+        }
+    }
+
+    @Override
+    public boolean isAdapterParameter(PretrainedModel model, String name, String adapter, SelectiveConfig config) {
+        if (name.contains(".modules_to_save.") || name.contains(".original_module.")) {
+            return false; // task heads are handled by modules_to_save
+        }
+        return switch (config.selection()) {
+            case BITFIT -> name.endsWith(".bias");
+            case LN_TUNING -> NORM.matcher(name).matches();
+            case PARTIAL -> {
+                Matcher m = BLOCK.matcher(name);
+                yield m.matches() && Integer.parseInt(m.group(3)) >= config.numLayers() - config.numTrainableLayers();
+            }
+            case FULL -> true;
+            case FIXED -> false;
+        };
+    }
+}
