@@ -108,13 +108,13 @@ public final class BrownGenreBenchmark {
     }
 
     private static void child(String[] args) throws IOException {
-        FineTune.Method method = FineTune.Method.valueOf(args[1]);
+        io.peft4j.cli.Method method = io.peft4j.cli.Method.parse(args[1]);
         List<String> targets = args[2].isEmpty() ? List.of() : List.of(args[2].split(","));
         double lr = Double.parseDouble(args[3]);
         Splits<TextExample> data = Datasets.named("brown-genre").limitTrain(Integer.parseInt(args[4]));
         TrainingArgs training = TrainingArgs.builder().epochs(Integer.parseInt(args[5])).batchSize(16).learningRate(lr)
                 .warmupRatio(0.06).weightDecay(0.01).seed(42).build();
-        FineTune.Outcome o = FineTune.run(new FineTune.Settings("minilm", method, 8, 16, 0.1, targets, training,
+        FineTune.Outcome o = FineTune.run(new FineTune.Settings("minilm", method, new io.peft4j.cli.Method.Options(8, 16, 0.1, targets, 20, null), training,
                 Integer.parseInt(args[6]), null), data, "brown-genre", System.out);
         ObjectNode r = Json.MAPPER.createObjectNode();
         r.put("accuracy", o.test().accuracy());
@@ -122,19 +122,10 @@ public final class BrownGenreBenchmark {
         r.put("trainable", o.params().trainable());
         r.put("trainable_percent", o.params().trainablePercent());
         r.put("tokens_per_second", o.result().tokensPerSecond());
-        r.put("peak_rss_mib", peakRssMib());
+        r.put("peak_rss_mib", FineTune.peakRssMib());
         System.out.println(r.toString());
     }
 
-    /** VmHWM of this process from /proc (Linux), in MiB. */
-    static double peakRssMib() throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-            if (line.startsWith("VmHWM:")) {
-                return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
-            }
-        }
-        return Double.NaN;
-    }
 
     /**
      * One batch of 16 × maxLength tokens: the time of a LoRA (query,value) training step (forward, backward,

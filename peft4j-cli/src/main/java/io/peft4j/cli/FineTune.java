@@ -28,21 +28,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
-/** One fine-tuning run of a sequence classifier: the work behind {@code train}, {@code quickstart} and the benchmarks. */
+/** One fine-tuning run of a classifier: the work behind {@code train}, {@code quickstart}, {@code compare} and the benchmarks. */
 public final class FineTune {
 
-    /** How the backbone is adapted. */
-    public enum Method {
-        /** LoRA on the chosen linear layers, plus the classifier trained in full (HF PEFT's SEQ_CLS). */
-        LORA,
-        /** Frozen backbone, only the classifier trains: the linear probe. */
-        FIXED,
-        /** Every parameter trains. */
-        FULL
-    }
-
-    public record Settings(String model, Method method, int r, double alpha, double dropout, List<String> targets,
-                    TrainingArgs args, int maxLength, Path output) {}
+    public record Settings(String model, Method method, Method.Options options, TrainingArgs args, int maxLength, Path output) {}
 
     public record Outcome(Method method, Evaluation test, Trainer.Result result, ParameterCount params, double seconds) {}
 
@@ -53,36 +42,37 @@ public final class FineTune {
         return run(s, data, BertClassifier.Head.SEQUENCE, SequenceClassificationTask::new, datasetName, progress);
     }
 
+    /** Makes the task for a model, its tokenizer and the adapter's P-tuning template (null: none). */
+    private interface TaskFactory<E> {
+        io.peft4j.train.TrainingTask<E> create(BertClassifier model, Tokenizer tokenizer, io.peft4j.tokenizer.PromptTemplate template);
+    }
+
     /** Token classification (one tag per word). */
     public static Outcome runTokens(Settings s, Splits<io.peft4j.train.TaggedSentence> data, String datasetName, PrintStream progress) {
-        return run(s, data, BertClassifier.Head.TOKEN, io.peft4j.train.TokenClassificationTask::new, datasetName, progress);
+        return run(s, data, BertClassifier.Head.TOKEN, (model, tokenizer, template) -> {
+            if (template != null) {
+                throw new io.peft4j.Peft4jException("P-tuning templates apply to sequence classification, not token classification");
+            }
+            return new io.peft4j.train.TokenClassificationTask(model, tokenizer);
+        }, datasetName, progress);
     }
 
     private static <E> Outcome run(Settings s, Splits<E> data, BertClassifier.Head head,
-                                   java.util.function.BiFunction<BertClassifier, Tokenizer, io.peft4j.train.TrainingTask<E>> newTask,
+                                   TaskFactory<E> newTask,
                                    String datasetName, PrintStream progress) {
         long start = System.nanoTime();
         ModelFiles files = ModelFiles.resolve(s.model());
         try (NDManager manager = NDManager.newBaseManager(); Tokenizer tokenizer = Tokenizer.load(files.requireTokenizer(), s.maxLength())) {
             Engine.getInstance().setRandomSeed((int) s.args().seed());
             BertClassifier classifier = BertClassifier.load(files, manager, head, data.labels().size());
-            Module trained;
-            PeftModel peft = null;
-            if (s.method() == Method.LORA) {
-                LoraConfig config = LoraConfig.builder().r(s.r()).loraAlpha(s.alpha()).loraDropout(s.dropout())
-                        .targetModules(s.targets().toArray(String[]::new)).taskType(head == BertClassifier.Head.TOKEN ? TaskType.TOKEN_CLS : TaskType.SEQ_CLS).build();
-                peft = PeftModel.wrap(classifier, config);
-                trained = peft;
-            } else {
-                classifier.freezeAll();
-                classifier.unfreeze(name -> s.method() == Method.FULL || name.startsWith("classifier."));
-                trained = classifier;
-            }
+            PeftModel peft = PeftModel.wrap(classifier, s.method().config(head == BertClassifier.Head.TOKEN ? TaskType.TOKEN_CLS : TaskType.SEQ_CLS,
+                    s.options()));
+            Module trained = peft;
             ParameterCount params = trained.parameterCount();
-            progress.println(s.method() + ": " + params);
-            io.peft4j.train.TrainingTask<E> task = newTask.apply(classifier, tokenizer);
+            progress.println(s.method().label() + ": " + params);
+            io.peft4j.train.TrainingTask<E> task = newTask.create(classifier, tokenizer, templateOf(peft));
             List<Double> stepLoss = new ArrayList<>();
-            ProgressBar bar = new ProgressBar(progress, s.method().name().toLowerCase(java.util.Locale.ROOT));
+            ProgressBar bar = new ProgressBar(progress, s.method().id());
             TrainingListener listener = new TrainingListener() {
                 @Override
                 public void onStep(StepInfo info) {
@@ -101,32 +91,29 @@ public final class FineTune {
             Evaluation test = data.test().isEmpty() ? null : task.evaluate(data.test(), args.evalBatchSize());
             double seconds = (System.nanoTime() - start) / 1e9;
             if (s.output() != null) {
-                save(s, peft, classifier, data.labels(), datasetName, params, result, test, seconds, stepLoss);
+                save(s, peft, data.labels(), datasetName, params, result, test, seconds, stepLoss);
             }
             return new Outcome(s.method(), test, result, params, seconds);
         }
     }
 
-    private static void save(Settings s, PeftModel peft, BertClassifier classifier, io.peft4j.train.data.LabelSet labels,
-                             String dataset, ParameterCount params,
+    /** The P-tuning template the adapter places its pseudo tokens with, or null. */
+    private static io.peft4j.tokenizer.PromptTemplate templateOf(PeftModel peft) {
+        return peft.configs().get(PeftModel.DEFAULT_ADAPTER) instanceof io.peft4j.peft.ptuning.PromptEncoderConfig c && c.template() != null
+                ? io.peft4j.tokenizer.PromptTemplate.parse(c.template()) : null;
+    }
+
+    private static void save(Settings s, PeftModel peft, io.peft4j.train.data.LabelSet labels, String dataset, ParameterCount params,
                              Trainer.Result result, Evaluation test, double seconds, List<Double> stepLoss) {
-        if (peft != null) {
-            peft.save(s.output().resolve("adapter"));
-            AdaptedClassifier.writeLabels(s.output().resolve("adapter"), labels);
-        } else {
-            Map<String, ai.djl.ndarray.NDArray> weights = new java.util.TreeMap<>();
-            classifier.namedParameters().forEach((k, p) -> {
-                if (s.method() == Method.FULL || k.startsWith("classifier.")) {
-                    weights.put(k, p.array());
-                }
-            });
-            String file = s.method() == Method.FULL ? "model.safetensors" : "head.safetensors";
-            SafeTensorsWriter.write(s.output().resolve(file), weights, Map.of("format", "pt"));
-        }
+        Path adapter = s.output().resolve("adapter");
+        peft.save(adapter);
+        AdaptedClassifier.writeLabels(adapter, labels);
         ObjectNode m = Json.MAPPER.createObjectNode();
         m.put("model", s.model());
         m.put("dataset", dataset);
-        m.put("method", s.method().name().toLowerCase(java.util.Locale.ROOT));
+        m.put("method", s.method().id());
+        m.put("method_label", s.method().label());
+        m.put("learning_rate", s.args().learningRate());
         m.put("trainable_params", params.trainable());
         m.put("all_params", params.all());
         m.put("trainable_percent", params.trainablePercent());
@@ -134,6 +121,8 @@ public final class FineTune {
         m.put("tokens_per_second", result.tokensPerSecond());
         m.put("seconds", seconds);
         m.put("best_epoch", result.bestEpoch() + 1);
+        m.put("adapter_bytes", directoryBytes(adapter));
+        m.put("peak_rss_mib", peakRssMib());
         ArrayNode history = m.putArray("epochs");
         List<Double> accuracy = new ArrayList<>();
         for (TrainingListener.EpochInfo e : result.history()) {
@@ -155,6 +144,33 @@ public final class FineTune {
             t.put("examples", test.examples());
         }
         AtomicFiles.writeString(s.output().resolve("metrics.json"), m.toPrettyString() + "\n");
-        SvgChart.write(s.output().resolve("curve.svg"), s.method() + " on " + dataset, stepLoss, accuracy);
+        SvgChart.write(s.output().resolve("curve.svg"), s.method().label() + " on " + dataset, stepLoss, accuracy);
+    }
+
+    /** Bytes of the adapter's tensors and config (the files a user keeps), without the model card. */
+    static long directoryBytes(Path dir) {
+        long total = 0;
+        for (String f : List.of(PeftModel.WEIGHTS_NAME, io.peft4j.peft.PeftConfig.FILE_NAME)) {
+            try {
+                total += java.nio.file.Files.size(dir.resolve(f));
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+        return total;
+    }
+
+    /** This process's peak resident memory (VmHWM, Linux) in MiB, or -1 where /proc is not available. */
+    public static double peakRssMib() {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
+                }
+            }
+        } catch (java.io.IOException e) {
+            return -1;
+        }
+        return -1;
     }
 }

@@ -46,17 +46,18 @@ final class QuickstartCommand implements Callable<Integer> {
         System.err.printf(Locale.ROOT, "spam: %d train, %d validation, %d test messages; %d epoch(s), %d tokens each%n",
                 data.train().size(), data.validation().size(), data.test().size(), epochs, maxLength);
         TrainingArgs base = TrainingArgs.builder().epochs(epochs).batchSize(16).warmupRatio(0.06).weightDecay(0.01).seed(seed).build();
-        List<String> targets = List.of("query", "value");
-        FineTune.Outcome lora = FineTune.run(new FineTune.Settings("minilm", FineTune.Method.LORA, 8, 16, 0.1, targets,
-                base.toBuilder().learningRate(5e-4).build(), maxLength, output.resolve("lora")), data, "spam", System.err);
-        FineTune.Outcome fixed = FineTune.run(new FineTune.Settings("minilm", FineTune.Method.FIXED, 0, 0, 0, targets,
-                base.toBuilder().learningRate(2e-3).build(), maxLength, output.resolve("fixed")), data, "spam", System.err);
+        Method loraMethod = Method.parse("lora");
+        Method fixedMethod = Method.parse("fixed");
+        FineTune.Outcome lora = FineTune.run(new FineTune.Settings("minilm", loraMethod, Method.Options.DEFAULT,
+                base.toBuilder().learningRate(loraMethod.defaultLr()).build(), maxLength, output.resolve("lora")), data, "spam", System.err);
+        FineTune.Outcome fixed = FineTune.run(new FineTune.Settings("minilm", fixedMethod, Method.Options.DEFAULT,
+                base.toBuilder().learningRate(fixedMethod.defaultLr()).build(), maxLength, output.resolve("fixed")), data, "spam", System.err);
         PrintWriter out = spec.commandLine().getOut();
         out.println();
         out.printf(Locale.ROOT, "%-24s %14s %10s %10s %12s%n", "method", "trainable", "accuracy", "macro-F1", "tokens/s");
         for (FineTune.Outcome o : List.of(lora, fixed)) {
             out.printf(Locale.ROOT, "%-24s %,14d %10.4f %10.4f %,12.0f%n",
-                    o.method() == FineTune.Method.LORA ? "LoRA r=8 (query,value)" : "Fixed (linear probe)",
+                    o.method() == loraMethod ? "LoRA r=8 (query,value)" : o.method().label(),
                     o.params().trainable(), o.test().accuracy(), o.test().macroF1(), o.result().tokensPerSecond());
         }
         out.printf(Locale.ROOT, "test set: %d messages; runs in %s; total %.1f min%n", lora.test().examples(), output,

@@ -14,7 +14,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-@Command(name = "train", description = "Fine-tune a text classifier with LoRA (or a frozen-backbone linear probe).")
+@Command(name = "train", description = "Fine-tune a text classifier with a PEFT method (LoRA by default).")
 final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--model", defaultValue = "minilm", description = "Bundled alias, HF directory or .onnx file (default: ${DEFAULT-VALUE}).")
@@ -29,8 +29,15 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--data", split = ",", description = "Files train[,validation],test: JSONL/CSV with text,label (seq-cls) or JSONL with tokens,tags (token-cls).")
     List<Path> data;
 
-    @Option(names = "--method", defaultValue = "lora", description = "lora, fixed or full (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--method", defaultValue = "lora", description = "full, fixed, bitfit, ln, partial-K, houlsby, pfeiffer, parallel, "
+            + "lora, ia3, prefix, prompt, ptuning or ptuning-v2 (default: ${DEFAULT-VALUE}).")
     String method;
+
+    @Option(names = "--virtual-tokens", defaultValue = "20", description = "Virtual tokens of prefix, prompt and P-tuning (default: ${DEFAULT-VALUE}).")
+    int virtualTokens;
+
+    @Option(names = "--template", description = "P-tuning template placing the pseudo tokens, e.g. \"[P4] {text} [P4] ?\" (default: before the input).")
+    String template;
 
     @Option(names = "--r", defaultValue = "8", description = "LoRA rank (default: ${DEFAULT-VALUE}).")
     int r;
@@ -50,7 +57,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--batch-size", defaultValue = "16", description = "Batch size (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
-    @Option(names = "--lr", description = "Peak learning rate (default: 5e-4 for lora, 2e-3 for fixed, 5e-5 for full).")
+    @Option(names = "--lr", description = "Peak learning rate (default: the method's, e.g. 5e-4 for lora, 2e-3 for fixed, 5e-5 for full).")
     Double lr;
 
     @Option(names = "--warmup-ratio", defaultValue = "0.06", description = "Warmup fraction of the steps (default: ${DEFAULT-VALUE}).")
@@ -71,6 +78,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--max-train", defaultValue = "0", description = "Use only the first N training examples (0: all).")
     int maxTrain;
 
+    @Option(names = "--max-eval", defaultValue = "0", description = "Use only the first N validation and N test examples (0: all).")
+    int maxEval;
+
     @Option(names = "--early-stopping", defaultValue = "0", description = "Stop after N epochs without improvement (0: off).")
     int earlyStopping;
 
@@ -85,30 +95,22 @@ final class TrainCommand implements Callable<Integer> {
         if ((dataset == null) == (data == null)) {
             throw new Peft4jException("give either --dataset NAME or --data FILES");
         }
-        FineTune.Method m = switch (method.toLowerCase(Locale.ROOT)) {
-            case "lora" -> FineTune.Method.LORA;
-            case "fixed" -> FineTune.Method.FIXED;
-            case "full" -> FineTune.Method.FULL;
-            default -> throw new Peft4jException("unknown method '" + method + "': lora, fixed or full");
-        };
+        Method m = Method.parse(method);
         boolean tokens = switch (task) {
             case "seq-cls" -> false;
             case "token-cls" -> true;
             default -> throw new Peft4jException("unknown task '" + task + "': seq-cls or token-cls");
         };
         TrainingArgs args = TrainingArgs.builder().epochs(epochs).batchSize(batchSize)
-                .learningRate(lr != null ? lr : switch (m) {
-                    case LORA -> 5e-4;
-                    case FIXED -> 2e-3;
-                    case FULL -> 5e-5;
-                })
+                .learningRate(lr != null ? lr : m.defaultLr())
                 .warmupRatio(warmupRatio).weightDecay(weightDecay).schedule(schedule).seed(seed)
                 .earlyStoppingPatience(earlyStopping).checkpointDir(output.resolve("checkpoints")).build();
-        FineTune.Settings settings = new FineTune.Settings(model, m, r, alpha, loraDropout, targets, args, maxLength, output);
+        FineTune.Settings settings = new FineTune.Settings(model, m,
+                new Method.Options(r, alpha, loraDropout, targets, virtualTokens, template), args, maxLength, output);
         String name = dataset != null ? dataset : data.get(0).toString();
         FineTune.Outcome o = tokens
-                ? FineTune.runTokens(settings, (dataset != null ? Datasets.namedTagged(dataset) : Datasets.taggedFiles(data)).limitTrain(maxTrain), name, System.err)
-                : FineTune.run(settings, (dataset != null ? Datasets.named(dataset) : Datasets.files(data)).limitTrain(maxTrain), name, System.err);
+                ? FineTune.runTokens(settings, (dataset != null ? Datasets.namedTagged(dataset) : Datasets.taggedFiles(data)).limitTrain(maxTrain).limitEval(maxEval), name, System.err)
+                : FineTune.run(settings, (dataset != null ? Datasets.named(dataset) : Datasets.files(data)).limitTrain(maxTrain).limitEval(maxEval), name, System.err);
         PrintWriter out = spec.commandLine().getOut();
         out.println(o.params());
         if (o.test() != null) {

@@ -269,11 +269,11 @@ public final class PeftModel extends Module {
     // ---- saving and loading in Hugging Face PEFT's format ----
 
     /** The adapter's tensors under the keys HF PEFT writes (adapter name removed). */
-    public Map<String, NDArray> adapterStateDict(String name) {
+    public Map<String, NDArray> adapterStateDict(String name, ai.djl.ndarray.NDManager scope) {
         PeftConfig config = requireAdapter(name);
         Map<String, NDArray> out = new LinkedHashMap<>();
         if (config instanceof PromptLearningConfig) {
-            out.put(PromptLearningConfig.SAVED_KEY, promptEncoders().get(name).encode());
+            out.put(PromptLearningConfig.SAVED_KEY, promptEncoders().get(name).encode(scope));
         }
         for (Map.Entry<String, Parameter> e : namedParameters().entrySet()) {
             String key = e.getKey();
@@ -316,7 +316,9 @@ public final class PeftModel extends Module {
         for (String name : configs.keySet()) {
             Path target = name.equals(DEFAULT_ADAPTER) ? dir : dir.resolve(name);
             PeftConfig config = configs.get(name).forSaving(model.nameOrPath());
-            SafeTensorsWriter.write(target.resolve(WEIGHTS_NAME), adapterStateDict(name), Map.of("format", "pt"));
+            try (ai.djl.ndarray.NDManager scope = manager().newSubManager()) {
+                SafeTensorsWriter.write(target.resolve(WEIGHTS_NAME), adapterStateDict(name, scope), Map.of("format", "pt"));
+            }
             AtomicFiles.writeString(target.resolve(PeftConfig.FILE_NAME), config.toJson());
             AtomicFiles.writeString(target.resolve("README.md"), modelCard(name, config));
         }
@@ -379,7 +381,10 @@ public final class PeftModel extends Module {
 
     private void copyIn(SafeTensorsReader reader, String name) {
         Map<String, Parameter> params = namedParameters();
-        Map<String, NDArray> expected = adapterStateDict(name);
+        Map<String, long[]> expected = new LinkedHashMap<>();
+        try (ai.djl.ndarray.NDManager scope = manager().newSubManager()) {
+            adapterStateDict(name, scope).forEach((k, v) -> expected.put(k, v.getShape().getShape()));
+        }
         List<String> problems = new ArrayList<>();
         Map<String, String> fileToParam = new LinkedHashMap<>();
         for (String key : reader.tensors().keySet()) {

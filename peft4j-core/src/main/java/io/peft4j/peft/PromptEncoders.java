@@ -38,11 +38,11 @@ public final class PromptEncoders extends Module implements PromptSource, Adapte
     }
 
     @Override
-    public Prompts prompts(long batch) {
+    public Prompts prompts(ai.djl.ndarray.NDManager step, long batch) {
         if (disabled || active == null || !encoders.containsKey(active)) {
             return null;
         }
-        return encoders.get(active).prompts(batch);
+        return encoders.get(active).prompts(step, batch);
     }
 
     @Override

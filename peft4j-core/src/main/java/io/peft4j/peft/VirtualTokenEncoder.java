@@ -24,11 +24,22 @@ public abstract class VirtualTokenEncoder extends Module {
         return embedding;
     }
 
-    /** The encoder's output for all n virtual tokens, [n, X]: what HF PEFT saves as {@code prompt_embeddings}. */
-    public abstract NDArray encode();
+    /**
+     * The encoder's output for all n virtual tokens, [n, X], made in {@code step}: what HF PEFT saves as
+     * {@code prompt_embeddings}.
+     */
+    public abstract NDArray encode(NDManager step);
 
-    /** What the model takes for a batch of {@code batch} rows. */
-    public abstract PromptSource.Prompts prompts(long batch);
+    /** What the model takes for a batch of {@code batch} rows, made in {@code step}. */
+    public abstract PromptSource.Prompts prompts(NDManager step, long batch);
+
+    /**
+     * The table's rows looked up by index in {@code step} (as HF PEFT does with its prompt tokens), so the
+     * result and everything computed from it belong to the step, not to the model's long-lived manager. [n, X]
+     */
+    protected NDArray rows(NDManager step) {
+        return embedding.forward(step.arange(0, embedding.num(), 1, ai.djl.ndarray.types.DataType.INT64));
+    }
 
     /** [n, X] → [B, n, X], the same rows for every batch row. */
     protected static NDArray perRow(NDArray rows, long batch) {

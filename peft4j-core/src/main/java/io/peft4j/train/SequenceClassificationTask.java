@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.model.TextClassifier;
 import io.peft4j.tokenizer.BatchEncoding;
+import io.peft4j.tokenizer.PromptTemplate;
 import io.peft4j.tokenizer.Tokenizer;
 import java.util.List;
 
@@ -12,10 +13,21 @@ public final class SequenceClassificationTask implements TrainingTask<TextExampl
 
     private final TextClassifier model;
     private final Tokenizer tokenizer;
+    private final PromptTemplate template;
 
     public SequenceClassificationTask(TextClassifier model, Tokenizer tokenizer) {
+        this(model, tokenizer, null);
+    }
+
+    /** With a P-tuning {@code template} (null: none) that places the adapter's pseudo tokens around each text. */
+    public SequenceClassificationTask(TextClassifier model, Tokenizer tokenizer, PromptTemplate template) {
         this.model = model;
         this.tokenizer = tokenizer;
+        this.template = template;
+    }
+
+    private BatchEncoding encode(List<String> texts) {
+        return template == null ? tokenizer.encode(texts) : tokenizer.encodeTemplate(template, texts);
     }
 
     private NDArray logits(BatchEncoding enc, NDManager step) {
@@ -24,7 +36,7 @@ public final class SequenceClassificationTask implements TrainingTask<TextExampl
 
     @Override
     public Loss loss(List<TextExample> batch, NDManager step) {
-        BatchEncoding enc = tokenizer.encode(batch.stream().map(TextExample::text).toList());
+        BatchEncoding enc = encode(batch.stream().map(TextExample::text).toList());
         NDArray labels = step.create(batch.stream().mapToLong(TextExample::label).toArray());
         long tokens = 0;
         for (int i = 0; i < enc.batchSize(); i++) {
@@ -39,7 +51,7 @@ public final class SequenceClassificationTask implements TrainingTask<TextExampl
         for (int i = 0; i < texts.size(); i += batchSize) {
             List<String> chunk = texts.subList(i, Math.min(texts.size(), i + batchSize));
             try (NDManager step = model.manager().newSubManager()) {
-                long[] argmax = logits(tokenizer.encode(chunk), step).argMax(1).toLongArray();
+                long[] argmax = logits(encode(chunk), step).argMax(1).toLongArray();
                 for (int j = 0; j < argmax.length; j++) {
                     out[i + j] = (int) argmax[j];
                 }
@@ -56,7 +68,7 @@ public final class SequenceClassificationTask implements TrainingTask<TextExampl
         for (int i = 0; i < examples.size(); i += batchSize) {
             List<TextExample> chunk = examples.subList(i, Math.min(examples.size(), i + batchSize));
             try (NDManager step = model.manager().newSubManager()) {
-                BatchEncoding enc = tokenizer.encode(chunk.stream().map(TextExample::text).toList());
+                BatchEncoding enc = encode(chunk.stream().map(TextExample::text).toList());
                 NDArray logits = logits(enc, step);
                 lossSum += Losses.crossEntropy(logits, step.create(chunk.stream().mapToLong(TextExample::label).toArray())).getFloat() * chunk.size();
                 long[] argmax = logits.argMax(1).toLongArray();

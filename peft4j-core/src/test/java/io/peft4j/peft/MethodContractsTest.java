@@ -184,4 +184,22 @@ class MethodContractsTest extends NativeTest {
             }
         });
     }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("methods")
+    void trainingStepsLeaveNoArraysInTheModelsManager(Case c) {
+        BertClassifier model = base();
+        PeftModel.wrap(model, c.config());
+        Runnable step = () -> {
+            try (NDManager s = manager.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                gc.backward(model.logits(TinyBert.ids(s), TinyBert.mask(s), null).square().sum());
+            }
+        };
+        step.run();
+        int before = manager.getManagedArrays().size();
+        for (int i = 0; i < 20; i++) {
+            step.run();
+        }
+        assertThat(manager.getManagedArrays()).hasSize(before);
+    }
 }

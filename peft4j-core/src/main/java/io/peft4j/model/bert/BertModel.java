@@ -140,7 +140,7 @@ public final class BertModel extends PretrainedModel {
      * positions start at P (BERT's {@code past_key_values_length}).
      */
     public Output forward(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, PromptSource source) {
-        PromptSource.Prompts prompts = source == null ? null : source.prompts(inputIds.getShape().get(0));
+        PromptSource.Prompts prompts = source == null ? null : source.prompts(inputIds.getManager(), inputIds.getShape().get(0));
         List<KeyValuePrefix> prefixes = prompts == null ? null : prompts.layerPrefixes();
         if (prefixes != null && prefixes.size() != layers.size()) {
             throw new IllegalArgumentException("expected " + layers.size() + " layer prefixes, got " + prefixes.size());

@@ -71,14 +71,20 @@ public final class IA3Linear extends Module implements LinearLayer, AdapterLayer
         if (use.isEmpty()) {
             return base.forward(x);
         }
-        NDArray scale = vector(use.get(0));
+        NDArray scale = vector(use.get(0));                      // (out, 1) or (1, in)
         for (String n : use.subList(1, use.size())) {
-            scale = scale.mul(vector(n));
+            scale = inStepOf(x, scale.mul(vector(n)));
         }
         if (feedforward) {
-            return base.forward(x.mul(scale.squeeze(0)));        // [..., in] ⊙ [in]
+            return base.forward(x.mul(scale));                   // [..., in] ⊙ (1, in)
         }
-        return base.forward(x).mul(scale.squeeze(1));            // [..., out] ⊙ [out]
+        return base.forward(x).mul(inStepOf(x, scale.transpose())); // [..., out] ⊙ (1, out)
+    }
+
+    /** An array computed from parameters alone lands in the model's manager; move it to the step of {@code x}. */
+    private static NDArray inStepOf(NDArray x, NDArray computed) {
+        computed.attach(x.getManager());
+        return computed;
     }
 
     @Override

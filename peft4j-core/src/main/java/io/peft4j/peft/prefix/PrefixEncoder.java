@@ -43,15 +43,15 @@ public final class PrefixEncoder extends VirtualTokenEncoder {
     }
 
     @Override
-    public NDArray encode() {
-        NDArray table = embedding.weight().array();                   // [n, D] or [n, L·2·D]
+    public NDArray encode(NDManager step) {
+        NDArray table = rows(step);                                   // [n, D] or [n, L·2·D]
         return transform == null ? table : transform.forward(table); // [n, L·2·D]
     }
 
     /** Layer l takes slot 2l as keys and 2l+1 as values, each [B, heads, n, D/heads] (HF's layout). */
     @Override
-    public PromptSource.Prompts prompts(long batch) {
-        NDArray past = encode();                                        // [n, L·2·D]
+    public PromptSource.Prompts prompts(NDManager step, long batch) {
+        NDArray past = encode(step);                                        // [n, L·2·D]
         long n = past.getShape().get(0);
         NDArray slots = past.reshape(n, 2L * layers, heads, dim / heads) // [n, 2L, heads, Dh]
                 .transpose(1, 2, 0, 3);                                 // [2L, heads, n, Dh]

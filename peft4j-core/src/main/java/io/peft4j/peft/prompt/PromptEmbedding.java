@@ -13,12 +13,12 @@ public final class PromptEmbedding extends VirtualTokenEncoder {
     }
 
     @Override
-    public NDArray encode() {
-        return embedding.weight().array(); // [n, D]
+    public NDArray encode(NDManager step) {
+        return rows(step); // [n, D]
     }
 
     @Override
-    public PromptSource.Prompts prompts(long batch) {
-        return new PromptSource.Prompts(perRow(encode(), batch), null, null); // [B, n, D]
+    public PromptSource.Prompts prompts(NDManager step, long batch) {
+        return new PromptSource.Prompts(perRow(encode(step), batch), null, null); // [B, n, D]
     }
 }

@@ -39,8 +39,8 @@ public final class PromptEncoder extends VirtualTokenEncoder {
     }
 
     @Override
-    public NDArray encode() {
-        NDArray table = embedding.weight().array(); // [n, D]
+    public NDArray encode(NDManager step) {
+        NDArray table = rows(step); // [n, D]
         if (mlp == null) {
             return table;
         }
@@ -52,8 +52,8 @@ public final class PromptEncoder extends VirtualTokenEncoder {
     }
 
     @Override
-    public PromptSource.Prompts prompts(long batch) {
-        NDArray tokens = encode(); // [n, D]
+    public PromptSource.Prompts prompts(NDManager step, long batch) {
+        NDArray tokens = encode(step); // [n, D]
         return placed ? new PromptSource.Prompts(null, tokens, null) : new PromptSource.Prompts(perRow(tokens, batch), null, null);
     }
 }

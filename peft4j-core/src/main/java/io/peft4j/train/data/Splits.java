@@ -15,4 +15,10 @@ public record Splits<E>(List<E> train, List<E> validation, List<E> test, LabelSe
     public Splits<E> limitTrain(int n) {
         return n <= 0 || n >= train.size() ? this : new Splits<>(train.subList(0, n), validation, test, labels);
     }
+
+    /** The same splits with validation and test each cut to their first {@code n} examples (n ≤ 0: all). */
+    public Splits<E> limitEval(int n) {
+        return n <= 0 ? this : new Splits<>(train, validation.subList(0, Math.min(n, validation.size())),
+                test.subList(0, Math.min(n, test.size())), labels);
+    }
 }
