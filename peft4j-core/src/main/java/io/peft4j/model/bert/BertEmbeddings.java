@@ -69,8 +69,8 @@ public final class BertEmbeddings extends Module {
 
     /** Word embeddings where ids ≥ 0 and row k of {@code placed} where the id is -(k+1). ids [B, T] → [B, T, D] */
     private NDArray withPlacedTokens(NDArray inputIds, NDArray placed) {
-        NDArray isPlaced = inputIds.lt(0L).expandDims(-1);                                   // [B, T, 1]
         NDArray words = wordEmbeddings().forward(inputIds.clip(0L, Long.MAX_VALUE));         // [B, T, D]
+        NDArray isPlaced = inputIds.lt(0L).expandDims(-1).broadcast(words.getShape());       // [B, T, D]
         int rows = (int) placed.getShape().get(0);
         NDArray row = inputIds.neg().sub(1L).clip(0L, (long) rows - 1);                     // [B, T]
         NDArray fromPlaced = row.oneHot(rows).toType(placed.getDataType(), false).matMul(placed); // [B, T, D]
