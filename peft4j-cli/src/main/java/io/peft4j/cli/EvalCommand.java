@@ -62,7 +62,7 @@ final class EvalCommand implements Callable<Integer> {
                 examples = io.peft4j.train.data.TextFiles.examples(io.peft4j.train.data.TextFiles.read(data), adapted.labels());
             }
             try (Tokenizer tokenizer = Tokenizer.load(adapted.files().requireTokenizer(), maxLength)) {
-                Evaluation e = new SequenceClassificationTask(adapted.classifier(), tokenizer).evaluate(examples, 64);
+                Evaluation e = new SequenceClassificationTask(adapted.classifier(), tokenizer, FineTune.templateOf(adapted.peft())).evaluate(examples, 64);
                 PrintWriter out = spec.commandLine().getOut();
                 out.printf(Locale.ROOT, "examples %d, loss %.4f, accuracy %.4f, macro-F1 %.4f%n", e.examples(), e.loss(), e.accuracy(), e.macroF1());
                 out.flush();

@@ -98,7 +98,7 @@ public final class FineTune {
     }
 
     /** The P-tuning template the adapter places its pseudo tokens with, or null. */
-    private static io.peft4j.tokenizer.PromptTemplate templateOf(PeftModel peft) {
+    static io.peft4j.tokenizer.PromptTemplate templateOf(PeftModel peft) {
         return peft.configs().get(PeftModel.DEFAULT_ADAPTER) instanceof io.peft4j.peft.ptuning.PromptEncoderConfig c && c.template() != null
                 ? io.peft4j.tokenizer.PromptTemplate.parse(c.template()) : null;
     }

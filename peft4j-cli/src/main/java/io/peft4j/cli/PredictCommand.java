@@ -40,7 +40,8 @@ final class PredictCommand implements Callable<Integer> {
             AdaptedClassifier adapted = AdaptedClassifier.load(model, adapter, manager);
             try (Tokenizer tokenizer = Tokenizer.load(adapted.files().requireTokenizer(), maxLength);
                  NDManager step = manager.newSubManager()) {
-                BatchEncoding enc = tokenizer.encode(texts);
+                io.peft4j.tokenizer.PromptTemplate template = FineTune.templateOf(adapted.peft());
+                BatchEncoding enc = template == null ? tokenizer.encode(texts) : tokenizer.encodeTemplate(template, texts);
                 NDArray probs = adapted.classifier().logits(enc.inputIds(step), enc.attentionMask(step), enc.tokenTypeIds(step)).softmax(-1);
                 long[] best = probs.argMax(1).toLongArray();
                 float[] p = probs.toFloatArray();
