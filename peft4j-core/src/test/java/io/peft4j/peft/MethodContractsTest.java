@@ -69,6 +69,8 @@ class MethodContractsTest extends NativeTest {
                 new Case("ia3", IA3Config.of(seq), L * (D + D + D + F), AtInit.EXACT, n -> n.contains(".ia3_l.")),
                 new Case("houlsby", BottleneckConfig.houlsby(seq).withBottleneckSize(4), L * (2 * adapter + 2 * 2 * D), AtInit.NEAR,
                         n -> n.contains(".adapters.") || n.contains("output.LayerNorm")),
+                new Case("houlsby-trunc-normal-relu", new BottleneckConfig(CommonFields.of(seq), BottleneckConfig.Variant.HOULSBY, 4, 16, "relu", 1.0,
+                        BottleneckConfig.Init.TRUNC_NORMAL, false), L * 2 * adapter, AtInit.NEAR, n -> n.contains(".adapters.")),
                 new Case("pfeiffer", BottleneckConfig.pfeiffer(seq).withBottleneckSize(4), L * adapter, AtInit.NEAR,
                         n -> n.contains(".adapters.")),
                 new Case("parallel", BottleneckConfig.parallel(seq).withBottleneckSize(4), L * adapter, AtInit.EXACT,
