@@ -7,7 +7,7 @@ import java.util.Map;
  * A prompt-learning method's config (prompt tuning, prefix tuning, P-tuning): it trains virtual tokens
  * whose values are saved, as in HF PEFT, under the single key {@code prompt_embeddings}.
  */
-public interface PromptLearningConfig extends PeftConfig {
+public interface PromptLearningConfig extends ConfigWithCommonFields {
 
     /** The key of the saved virtual-token values in {@code adapter_model.safetensors}. */
     String SAVED_KEY = "prompt_embeddings";

@@ -49,7 +49,7 @@ class MultiTaskTest extends NativeTest {
         ModelFiles files = ModelFiles.resolve("minilm");
         try (Tokenizer tokenizer = Tokenizer.load(files.requireTokenizer(), 32)) {
             BertMultiTaskClassifier model = new BertMultiTaskClassifier(BertModel.load(files, manager), Map.of("topic", 2, "mood", 2));
-            PrefixTuningConfig config = PrefixTuningConfig.ptuningV2(8, null).withModulesToSave(model.tasks());
+            io.peft4j.peft.PeftConfig config = PrefixTuningConfig.ptuningV2(8, null).withModulesToSave(model.tasks());
             PeftModel peft = PeftModel.wrap(model, config);
             long prompts = 8L * 6 * 2 * 384;
             long heads = 2 * (384L * 2 + 2);

@@ -4,12 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.io.Weights;
 import io.peft4j.model.ModelFiles;
-import io.peft4j.model.Pooling;
-import io.peft4j.model.PretrainedModel;
 import io.peft4j.model.TextClassifier;
-import io.peft4j.nn.Dropout;
 import io.peft4j.nn.Linear;
-
 
 /**
  * Hugging Face's {@code BertForSequenceClassification} and {@code BertForTokenClassification}: the encoder
@@ -18,27 +14,22 @@ import io.peft4j.nn.Linear;
  * such as all-MiniLM-L6-v2) it feeds the mean of the token states instead, which is how those models
  * were trained to summarise a text.
  */
-public final class BertClassifier extends PretrainedModel implements TextClassifier {
+public final class BertClassifier extends BertWithHeads implements TextClassifier {
 
     /** Where the classifier reads from. */
     public enum Head { SEQUENCE, TOKEN }
 
-    private final BertModel bert;
     private final Head head;
     private final int numLabels;
-    private final Dropout dropout;
 
     public BertClassifier(BertModel bert, Head head, int numLabels) {
-        super(bert.manager());
+        super(bert);
         if (numLabels < 2) {
             throw new IllegalArgumentException("a classifier needs at least 2 labels, got " + numLabels);
         }
-        this.bert = addChild("bert", bert);
         this.head = head;
         this.numLabels = numLabels;
-        this.dropout = addChild("dropout", new Dropout(bert.manager(), bert.config().hiddenDropoutProb()));
         Linear classifier = addChild("classifier", new Linear(bert.manager(), bert.hiddenSize(), numLabels, true, bert.config().initializerRange()));
-        setNameOrPath(bert.nameOrPath());
         classifier.bias().set(bert.manager().zeros(classifier.bias().shape()));
     }
 
@@ -59,15 +50,6 @@ public final class BertClassifier extends PretrainedModel implements TextClassif
         return model;
     }
 
-    public BertModel bert() {
-        return bert;
-    }
-
-    @Override
-    public io.peft4j.nn.EmbeddingLayer inputEmbeddings() {
-        return bert.inputEmbeddings();
-    }
-
     public Head head() {
         return head;
     }
@@ -79,33 +61,11 @@ public final class BertClassifier extends PretrainedModel implements TextClassif
 
     @Override
     public NDArray logits(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds) {
-        BertModel.Output out = bert.forward(inputIds, attentionMask, tokenTypeIds, promptSource());
+        BertModel.Output out = encode(inputIds, attentionMask, tokenTypeIds);
         NDArray features = switch (head) {
             case TOKEN -> out.tokenStates();                                                      // [B, T, D]
-            case SEQUENCE -> bert.hasPooler() ? out.pooled()                                      // [B, D]
-                    : Pooling.MEAN.pool(out.lastHiddenState(), out.attentionMask());              // [B, D]
+            case SEQUENCE -> sequenceFeatures(out);                                               // [B, D]
         };
         return linear("classifier").forward(dropout.forward(features));                          // [B, (T,) C]
     }
-
-    @Override
-    public String family() {
-        return bert.family();
-    }
-
-    @Override
-    public int numLayers() {
-        return bert.numLayers();
-    }
-
-    @Override
-    public int hiddenSize() {
-        return bert.hiddenSize();
-    }
-
-    @Override
-    public int numHeads() {
-        return bert.numHeads();
-    }
-
 }

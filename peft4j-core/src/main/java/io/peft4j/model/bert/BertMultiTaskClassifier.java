@@ -2,11 +2,7 @@ package io.peft4j.model.bert;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import io.peft4j.model.Pooling;
-import io.peft4j.model.PretrainedModel;
 import io.peft4j.model.TextClassifier;
-import io.peft4j.nn.Dropout;
-import io.peft4j.nn.EmbeddingLayer;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.LinearLayer;
 import io.peft4j.nn.Module;
@@ -19,20 +15,16 @@ import java.util.Map;
  * training as in P-tuning v2: the encoder's adapter (e.g. deep prompts) is shared, each task has its own
  * linear head. Put the task names in the adapter's {@code modules_to_save} so the heads train and are saved.
  */
-public final class BertMultiTaskClassifier extends PretrainedModel {
+public final class BertMultiTaskClassifier extends BertWithHeads {
 
-    private final BertModel bert;
-    private final Dropout dropout;
     private final Map<String, Integer> numLabels = new LinkedHashMap<>();
 
     /** @param tasks task name → number of labels (names are module names: letters, digits, '_' and '-') */
     public BertMultiTaskClassifier(BertModel bert, Map<String, Integer> tasks) {
-        super(bert.manager());
+        super(bert);
         if (tasks.isEmpty()) {
             throw new IllegalArgumentException("a multi-task classifier needs at least one task");
         }
-        this.bert = addChild("bert", bert);
-        this.dropout = addChild("dropout", new Dropout(bert.manager(), bert.config().hiddenDropoutProb()));
         Module heads = addChild("heads", new Heads(bert.manager()));
         tasks.forEach((task, labels) -> {
             if (!task.matches("[A-Za-z0-9_-]+") || labels < 2) {
@@ -42,7 +34,6 @@ public final class BertMultiTaskClassifier extends PretrainedModel {
             ((Heads) heads).add(task, head);
             numLabels.put(task, labels);
         });
-        setNameOrPath(bert.nameOrPath());
     }
 
     /** The {@code heads} container. */
@@ -65,8 +56,7 @@ public final class BertMultiTaskClassifier extends PretrainedModel {
         if (!numLabels.containsKey(task)) {
             throw new IllegalArgumentException("no task '" + task + "'; tasks: " + numLabels.keySet());
         }
-        BertModel.Output out = bert.forward(inputIds, attentionMask, tokenTypeIds, promptSource());
-        NDArray features = bert.hasPooler() ? out.pooled() : Pooling.MEAN.pool(out.lastHiddenState(), out.attentionMask()); // [B, D]
+        NDArray features = sequenceFeatures(encode(inputIds, attentionMask, tokenTypeIds)); // [B, D]
         return ((LinearLayer) module("heads." + task)).forward(dropout.forward(features));                               // [B, C]
     }
 
@@ -89,30 +79,5 @@ public final class BertMultiTaskClassifier extends PretrainedModel {
                 return BertMultiTaskClassifier.this.logits(task, inputIds, attentionMask, tokenTypeIds);
             }
         };
-    }
-
-    @Override
-    public EmbeddingLayer inputEmbeddings() {
-        return bert.inputEmbeddings();
-    }
-
-    @Override
-    public String family() {
-        return bert.family();
-    }
-
-    @Override
-    public int numLayers() {
-        return bert.numLayers();
-    }
-
-    @Override
-    public int hiddenSize() {
-        return bert.hiddenSize();
-    }
-
-    @Override
-    public int numHeads() {
-        return bert.numHeads();
     }
 }

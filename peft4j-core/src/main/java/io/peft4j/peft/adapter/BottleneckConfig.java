@@ -4,13 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.peft4j.io.PythonJson;
 import io.peft4j.peft.CommonFields;
 import io.peft4j.peft.ConfigFields;
-import io.peft4j.peft.PeftConfig;
+import io.peft4j.peft.ConfigWithCommonFields;
 import io.peft4j.peft.PeftType;
 import io.peft4j.peft.TaskType;
 import io.peft4j.peft.lora.LoraConfig;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -31,7 +30,7 @@ import java.util.Map;
  * {@code adapter_up.weight} (d, m), {@code .bias} (d), and the trained LayerNorms under their own names.
  */
 public record BottleneckConfig(CommonFields common, Variant adapterType, Integer bottleneckSize, int reductionFactor,
-                               String nonLinearity, double scaling, Init initWeights, boolean trainLayerNorms) implements PeftConfig {
+                               String nonLinearity, double scaling, Init initWeights, boolean trainLayerNorms) implements ConfigWithCommonFields {
 
     /** Where the adapters go. */
     public enum Variant { HOULSBY, PFEIFFER, PARALLEL }
@@ -78,35 +77,13 @@ public record BottleneckConfig(CommonFields common, Variant adapterType, Integer
     }
 
     @Override
+    public BottleneckConfig withCommon(CommonFields c) {
+        return new BottleneckConfig(c, adapterType, bottleneckSize, reductionFactor, nonLinearity, scaling, initWeights, trainLayerNorms);
+    }
+
+    @Override
     public PeftType peftType() {
         return PeftType.BOTTLENECK;
-    }
-
-    @Override
-    public TaskType taskType() {
-        return common.taskType();
-    }
-
-    @Override
-    public String baseModelNameOrPath() {
-        return common.baseModelNameOrPath();
-    }
-
-    @Override
-    public List<String> modulesToSave() {
-        return common.modulesToSave();
-    }
-
-    @Override
-    public BottleneckConfig withModulesToSave(List<String> names) {
-        return new BottleneckConfig(common.withModulesToSave(names), adapterType, bottleneckSize, reductionFactor, nonLinearity, scaling,
-                initWeights, trainLayerNorms);
-    }
-
-    @Override
-    public BottleneckConfig forSaving(String baseModel) {
-        return new BottleneckConfig(common.forSaving(baseModel), adapterType, bottleneckSize, reductionFactor, nonLinearity, scaling,
-                initWeights, trainLayerNorms);
     }
 
     @Override

@@ -4,14 +4,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.peft4j.io.PythonJson;
 import io.peft4j.peft.CommonFields;
 import io.peft4j.peft.ConfigFields;
-import io.peft4j.peft.PeftConfig;
+import io.peft4j.peft.ConfigWithCommonFields;
 import io.peft4j.peft.PeftType;
 import io.peft4j.peft.TargetModules;
 import io.peft4j.peft.TaskType;
 import io.peft4j.peft.lora.LoraConfig;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -21,7 +20,7 @@ import java.util.Map;
  * (BERT: {@code key, value, output.dense}, feed-forward {@code output.dense}, as HF).
  */
 public record IA3Config(CommonFields common, TargetModules targetModules, TargetModules feedforwardModules,
-                        TargetModules excludeModules, boolean fanInFanOut, boolean initIa3Weights) implements PeftConfig {
+                        TargetModules excludeModules, boolean fanInFanOut, boolean initIa3Weights) implements ConfigWithCommonFields {
 
     public IA3Config {
         common = common == null ? CommonFields.DEFAULT : common;
@@ -42,33 +41,13 @@ public record IA3Config(CommonFields common, TargetModules targetModules, Target
     }
 
     @Override
+    public IA3Config withCommon(CommonFields c) {
+        return new IA3Config(c, targetModules, feedforwardModules, excludeModules, fanInFanOut, initIa3Weights);
+    }
+
+    @Override
     public PeftType peftType() {
         return PeftType.IA3;
-    }
-
-    @Override
-    public TaskType taskType() {
-        return common.taskType();
-    }
-
-    @Override
-    public String baseModelNameOrPath() {
-        return common.baseModelNameOrPath();
-    }
-
-    @Override
-    public List<String> modulesToSave() {
-        return common.modulesToSave();
-    }
-
-    @Override
-    public IA3Config withModulesToSave(List<String> names) {
-        return new IA3Config(common.withModulesToSave(names), targetModules, feedforwardModules, excludeModules, fanInFanOut, initIa3Weights);
-    }
-
-    @Override
-    public IA3Config forSaving(String baseModel) {
-        return new IA3Config(common.forSaving(baseModel), targetModules, feedforwardModules, excludeModules, fanInFanOut, initIa3Weights);
     }
 
     @Override

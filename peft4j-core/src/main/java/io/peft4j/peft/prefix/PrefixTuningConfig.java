@@ -10,7 +10,6 @@ import io.peft4j.peft.TaskType;
 import io.peft4j.peft.lora.LoraConfig;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -49,33 +48,13 @@ public record PrefixTuningConfig(CommonFields common, Shape shape, Integer encod
     }
 
     @Override
+    public PrefixTuningConfig withCommon(CommonFields c) {
+        return new PrefixTuningConfig(c, shape, encoderHiddenSize, prefixProjection, initWeights);
+    }
+
+    @Override
     public PeftType peftType() {
         return PeftType.PREFIX_TUNING;
-    }
-
-    @Override
-    public TaskType taskType() {
-        return common.taskType();
-    }
-
-    @Override
-    public String baseModelNameOrPath() {
-        return common.baseModelNameOrPath();
-    }
-
-    @Override
-    public List<String> modulesToSave() {
-        return common.modulesToSave();
-    }
-
-    @Override
-    public PrefixTuningConfig withModulesToSave(List<String> names) {
-        return new PrefixTuningConfig(common.withModulesToSave(names), shape, encoderHiddenSize, prefixProjection, initWeights);
-    }
-
-    @Override
-    public PrefixTuningConfig forSaving(String baseModel) {
-        return new PrefixTuningConfig(common.forSaving(baseModel), shape, encoderHiddenSize, prefixProjection, initWeights);
     }
 
     @Override

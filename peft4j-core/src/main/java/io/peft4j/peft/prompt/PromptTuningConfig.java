@@ -10,7 +10,6 @@ import io.peft4j.peft.TaskType;
 import io.peft4j.peft.lora.LoraConfig;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -45,33 +44,13 @@ public record PromptTuningConfig(CommonFields common, Shape shape, Init promptTu
     }
 
     @Override
+    public PromptTuningConfig withCommon(CommonFields c) {
+        return new PromptTuningConfig(c, shape, promptTuningInit, promptTuningInitText, tokenizerNameOrPath);
+    }
+
+    @Override
     public PeftType peftType() {
         return PeftType.PROMPT_TUNING;
-    }
-
-    @Override
-    public TaskType taskType() {
-        return common.taskType();
-    }
-
-    @Override
-    public String baseModelNameOrPath() {
-        return common.baseModelNameOrPath();
-    }
-
-    @Override
-    public List<String> modulesToSave() {
-        return common.modulesToSave();
-    }
-
-    @Override
-    public PromptTuningConfig withModulesToSave(List<String> names) {
-        return new PromptTuningConfig(common.withModulesToSave(names), shape, promptTuningInit, promptTuningInitText, tokenizerNameOrPath);
-    }
-
-    @Override
-    public PromptTuningConfig forSaving(String baseModel) {
-        return new PromptTuningConfig(common.forSaving(baseModel), shape, promptTuningInit, promptTuningInitText, tokenizerNameOrPath);
     }
 
     @Override

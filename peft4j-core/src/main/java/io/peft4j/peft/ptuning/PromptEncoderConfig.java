@@ -11,7 +11,6 @@ import io.peft4j.peft.lora.LoraConfig;
 import io.peft4j.tokenizer.PromptTemplate;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -53,35 +52,13 @@ public record PromptEncoderConfig(CommonFields common, Shape shape, Reparameteri
     }
 
     @Override
+    public PromptEncoderConfig withCommon(CommonFields c) {
+        return new PromptEncoderConfig(c, shape, encoderReparameterizationType, encoderHiddenSize, encoderNumLayers, encoderDropout, template);
+    }
+
+    @Override
     public PeftType peftType() {
         return PeftType.P_TUNING;
-    }
-
-    @Override
-    public TaskType taskType() {
-        return common.taskType();
-    }
-
-    @Override
-    public String baseModelNameOrPath() {
-        return common.baseModelNameOrPath();
-    }
-
-    @Override
-    public List<String> modulesToSave() {
-        return common.modulesToSave();
-    }
-
-    @Override
-    public PromptEncoderConfig withModulesToSave(List<String> names) {
-        return new PromptEncoderConfig(common.withModulesToSave(names), shape, encoderReparameterizationType, encoderHiddenSize, encoderNumLayers,
-                encoderDropout, template);
-    }
-
-    @Override
-    public PromptEncoderConfig forSaving(String baseModel) {
-        return new PromptEncoderConfig(common.forSaving(baseModel), shape, encoderReparameterizationType, encoderHiddenSize, encoderNumLayers,
-                encoderDropout, template);
     }
 
     @Override

@@ -4,13 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.peft4j.io.PythonJson;
 import io.peft4j.peft.CommonFields;
 import io.peft4j.peft.ConfigFields;
-import io.peft4j.peft.PeftConfig;
+import io.peft4j.peft.ConfigWithCommonFields;
 import io.peft4j.peft.PeftType;
 import io.peft4j.peft.TaskType;
 import io.peft4j.peft.lora.LoraConfig;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -21,7 +20,7 @@ import java.util.Map;
  * {@code fixed}), {@code num_trainable_layers} (k of partial-k) and {@code num_layers}. The saved
  * safetensors hold the selected parameters under HF PEFT's {@code base_model.model.} + their own names.
  */
-public record SelectiveConfig(CommonFields common, Selection selection, int numTrainableLayers, Integer numLayers) implements PeftConfig {
+public record SelectiveConfig(CommonFields common, Selection selection, int numTrainableLayers, Integer numLayers) implements ConfigWithCommonFields {
 
     /** Which of the model's parameters train. */
     public enum Selection {
@@ -60,33 +59,13 @@ public record SelectiveConfig(CommonFields common, Selection selection, int numT
     }
 
     @Override
+    public SelectiveConfig withCommon(CommonFields c) {
+        return new SelectiveConfig(c, selection, numTrainableLayers, numLayers);
+    }
+
+    @Override
     public PeftType peftType() {
         return PeftType.SELECTIVE;
-    }
-
-    @Override
-    public TaskType taskType() {
-        return common.taskType();
-    }
-
-    @Override
-    public String baseModelNameOrPath() {
-        return common.baseModelNameOrPath();
-    }
-
-    @Override
-    public List<String> modulesToSave() {
-        return common.modulesToSave();
-    }
-
-    @Override
-    public SelectiveConfig withModulesToSave(List<String> names) {
-        return new SelectiveConfig(common.withModulesToSave(names), selection, numTrainableLayers, numLayers);
-    }
-
-    @Override
-    public SelectiveConfig forSaving(String baseModel) {
-        return new SelectiveConfig(common.forSaving(baseModel), selection, numTrainableLayers, numLayers);
     }
 
     @Override
