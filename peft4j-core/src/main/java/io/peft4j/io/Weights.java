@@ -53,6 +53,36 @@ public interface Weights extends AutoCloseable {
         };
     }
 
+    /**
+     * The same weights with the 2-d tensors {@code which} selects transposed (GPT-2's Conv1D stores (in, out);
+     * peft4j's Linear keeps PyTorch's (out, in)).
+     */
+    static Weights transposed(Weights inner, java.util.function.Predicate<String> which) {
+        return new Weights() {
+            @Override
+            public String source() {
+                return inner.source();
+            }
+
+            @Override
+            public Set<String> keys() {
+                return inner.keys();
+            }
+
+            @Override
+            public long[] shape(String key) {
+                long[] s = inner.shape(key);
+                return which.test(key) && s.length == 2 ? new long[] {s[1], s[0]} : s;
+            }
+
+            @Override
+            public NDArray load(String key, NDManager manager) {
+                NDArray a = inner.load(key, manager);
+                return which.test(key) && a.getShape().dimension() == 2 ? a.transpose().duplicate() : a;
+            }
+        };
+    }
+
     /** Wraps arrays the caller already holds; {@link #load} returns copies owned by the given manager. */
     static Weights of(Map<String, NDArray> arrays) {
         return new Weights() {

@@ -14,7 +14,9 @@ public final class AutoModel {
         String type = HfConfig.read(files.config()).modelType();
         return switch (type) {
             case "bert" -> BertModel.load(files, manager);
-            default -> throw new Peft4jException(files.config() + ": model_type '" + type + "' is not supported; supported: bert");
+            case "gpt2" -> io.peft4j.model.gpt2.Gpt2LMHeadModel.load(files, manager);
+            case "llama", "qwen2", "mistral" -> io.peft4j.model.llama.LlamaForCausalLM.load(files, manager);
+            default -> throw new Peft4jException(files.config() + ": model_type '" + type + "' is not supported; supported: bert, gpt2, llama, qwen2, mistral");
         };
     }
 }

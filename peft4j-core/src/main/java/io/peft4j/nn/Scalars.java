@@ -19,6 +19,10 @@ public final class Scalars {
         return like.getManager().full(new Shape(), (float) value, like.getDataType());
     }
 
+    public static NDArray add(NDArray x, double c) {
+        return x.add(constant(x, c));
+    }
+
     public static NDArray mul(NDArray x, double c) {
         return x.mul(constant(x, c));
     }

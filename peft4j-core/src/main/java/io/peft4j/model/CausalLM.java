@@ -1,0 +1,123 @@
+package io.peft4j.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import io.peft4j.Peft4jException;
+import io.peft4j.nn.KvCache;
+import io.peft4j.nn.PromptSource;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A decoder-only language model with its LM head (HF's {@code *ForCausalLM}): the root of a module tree
+ * named as the checkpoint. One forward pass serves training (no cache given) and generation (a
+ * {@link KvCache} kept across steps). Virtual tokens of prompt learning enter on the first pass only:
+ * input prompts in front of the input's embeddings, layer prefixes as the cache's first positions.
+ */
+public abstract class CausalLM extends PretrainedModel {
+
+    protected CausalLM(NDManager manager) {
+        super(manager);
+    }
+
+    public abstract int vocabSize();
+
+    /** Key/value heads (grouped-query attention); equals {@link #numHeads()} without grouping. */
+    public int numKeyValueHeads() {
+        return numHeads();
+    }
+
+    public int headDim() {
+        return hiddenSize() / numHeads();
+    }
+
+    /** Token ids that end generation by default (config.json / generation_config.json {@code eos_token_id}). */
+    public abstract List<Long> eosTokenIds();
+
+    /** The largest number of positions the model was trained for, or {@code Integer.MAX_VALUE} when unbounded. */
+    public abstract int maxPositions();
+
+    /**
+     * Runs the blocks and the final norm over embedded inputs.
+     *
+     * @param x         [B, T, D] token (and virtual-token) embeddings
+     * @param mask      additive mask [B, 1, T, S+T] over the cache's positions and the new ones
+     * @param positions [B, T] int64 position of each new token
+     * @return hidden states [B, T, D]
+     */
+    protected abstract NDArray decode(NDArray x, NDArray mask, NDArray positions, KvCache cache);
+
+    /** hidden [B, T, D] → logits [B, T, V] */
+    protected abstract NDArray lmHead(NDArray hidden);
+
+    /** A cache for generation whose arrays live under {@code parent}. */
+    public KvCache newCache(NDManager parent) {
+        return new KvCache(parent, numLayers());
+    }
+
+    /** Training / scoring: logits [B, T, V] for {@code inputIds} [B, T] with mask [B, T] (null: all tokens). */
+    public NDArray forward(NDArray inputIds, NDArray attentionMask) {
+        return forward(inputIds, attentionMask, null);
+    }
+
+    /**
+     * Logits [B, T, V] for the new tokens {@code inputIds} [B, T], which follow what {@code cache} holds (null:
+     * nothing, and nothing is kept). Positions count the attended tokens before each one, so a left-padded row
+     * gets the positions it would have alone. The logits of virtual tokens are not returned.
+     */
+    public NDArray forward(NDArray inputIds, NDArray attentionMask, KvCache cache) {
+        NDManager step = inputIds.getManager();
+        long batch = inputIds.getShape().get(0);
+        NDArray newMask = attentionMask == null ? step.ones(inputIds.getShape(), DataType.INT64) : attentionMask.toType(DataType.INT64, false);
+        KvCache kv = cache == null ? newCache(step) : cache;
+        PromptSource.Prompts prompts = kv.length() == 0 && promptSource() != null ? promptSource().prompts(step, batch) : null;
+        if (prompts != null && prompts.placedTokens() != null) {
+            throw new Peft4jException("template-placed pseudo tokens are supported on encoders only; use P-tuning without a template");
+        }
+        if (prompts != null && prompts.layerPrefixes() != null) {
+            kv.seed(prompts.layerPrefixes());                                         // cache: [B, Hkv, P, Dh] per layer
+        }
+        NDArray x = inputEmbeddings().forward(inputIds);                              // [B, T, D]
+        int virtual = prompts == null ? 0 : prompts.inputLength();
+        if (virtual > 0) {
+            x = prompts.inputPrompts().concat(x, 1);                                  // [B, n+T, D]
+            newMask = step.ones(new Shape(batch, virtual), DataType.INT64).concat(newMask, 1);
+        }
+        long time = x.getShape().get(1);
+        kv.appendMask(newMask);
+        NDArray fullMask = kv.mask();                                                 // [B, S+T]
+        long total = fullMask.getShape().get(1);
+        if (total > maxPositions()) {
+            throw new Peft4jException(total + " positions exceed the model's " + maxPositions() + " (max_position_embeddings / n_positions)");
+        }
+        NDArray positions = fullMask.cumSum(1).sub(1).get(new NDIndex(":, " + (total - time) + ":"))
+                .maximum(step.zeros(new Shape(), DataType.INT64)); // [B, T], 0 at left padding
+        NDArray hidden = decode(x, causalMask(fullMask, time), positions, kv);       // [B, T, D]
+        if (virtual > 0) {
+            hidden = hidden.get(new NDIndex(":, " + virtual + ":, :"));               // [B, T, D]
+        }
+        return lmHead(hidden);                                                        // [B, T, V]
+    }
+
+    /**
+     * [B, S] key mask of 1/0 and T new queries (the last T keys) → additive [B, 1, T, S]: 0 where key j is a
+     * token and j ≤ the query's own index, float32 minimum elsewhere.
+     */
+    static NDArray causalMask(NDArray keyMask, long queries) {
+        NDManager m = keyMask.getManager();
+        long keys = keyMask.getShape().get(1);
+        NDArray keyIndex = m.arange(0, keys, 1, DataType.INT64).reshape(1, keys);                     // [1, S]
+        NDArray queryIndex = m.arange(keys - queries, keys, 1, DataType.INT64).reshape(queries, 1);  // [T, 1]
+        NDArray causal = keyIndex.lte(queryIndex).toType(DataType.FLOAT32, false);                    // [T, S]
+        NDArray allowed = keyMask.toType(DataType.FLOAT32, false).reshape(keyMask.getShape().get(0), 1, 1, keys).mul(causal); // [B, 1, T, S]
+        return allowed.neg().add(1f).mul(-Float.MAX_VALUE);
+    }
+
+    /** The weights as the HF checkpoint stores them (families that store some transposed override this). */
+    public Map<String, NDArray> checkpointStateDict() {
+        return stateDict();
+    }
+}

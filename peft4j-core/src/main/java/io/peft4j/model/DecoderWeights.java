@@ -1,0 +1,54 @@
+package io.peft4j.model;
+
+import io.peft4j.Peft4jException;
+import io.peft4j.io.HfConfig;
+import io.peft4j.io.Weights;
+import io.peft4j.nn.Module;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.function.Predicate;
+
+/** Loading a decoder checkpoint: every parameter must be there; buffers the model recomputes may be. */
+public final class DecoderWeights {
+
+    private DecoderWeights() {}
+
+    public static void load(Module model, Weights weights, ModelFiles files, Predicate<String> ignorable) {
+        Module.LoadReport report = model.loadStateDict(weights, false);
+        if (!report.missing().isEmpty()) {
+            throw new Peft4jException(files.weights() + ": missing weights " + preview(report.missing()) + " for this " + files.config() + "'s model");
+        }
+        List<String> unexpected = report.unexpected().stream().filter(ignorable.negate()).toList();
+        if (!unexpected.isEmpty()) {
+            throw new Peft4jException(files.weights() + ": unexpected weights " + preview(unexpected) + " (does config.json match the checkpoint?)");
+        }
+    }
+
+    private static String preview(List<String> keys) {
+        return keys.size() <= 5 ? keys.toString() : keys.subList(0, 5) + " and " + (keys.size() - 5) + " more";
+    }
+
+    /** eos_token_id from generation_config.json when there is one, else from config.json. */
+    public static List<Long> eosTokenIds(ModelFiles files, HfConfig config) {
+        Path generation = files.dir().resolve("generation_config.json");
+        if (Files.isRegularFile(generation)) {
+            HfConfig g = HfConfig.read(generation);
+            if (g.has("eos_token_id")) {
+                return eosIds(g);
+            }
+        }
+        return eosIds(config);
+    }
+
+    public static List<Long> eosIds(HfConfig c) {
+        com.fasterxml.jackson.databind.JsonNode n = c.json().get("eos_token_id");
+        java.util.ArrayList<Long> ids = new java.util.ArrayList<>();
+        if (n != null && n.isArray()) {
+            n.forEach(e -> ids.add(e.asLong()));
+        } else if (n != null && n.isIntegralNumber()) {
+            ids.add(n.asLong());
+        }
+        return List.copyOf(ids);
+    }
+}
