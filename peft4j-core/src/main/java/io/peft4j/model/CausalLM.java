@@ -50,7 +50,7 @@ public abstract class CausalLM extends PretrainedModel {
      */
     protected abstract NDArray decode(NDArray x, NDArray mask, NDArray positions, KvCache cache);
 
-    /** hidden [B, T, D] → logits [B, T, V] */
+    /** hidden [..., D] → logits [..., V] */
     protected abstract NDArray lmHead(NDArray hidden);
 
     /** A cache for generation whose arrays live under {@code parent}. */
@@ -69,6 +69,17 @@ public abstract class CausalLM extends PretrainedModel {
      * gets the positions it would have alone. The logits of virtual tokens are not returned.
      */
     public NDArray forward(NDArray inputIds, NDArray attentionMask, KvCache cache) {
+        return lmHead(hiddenStates(inputIds, attentionMask, cache)); // [B, T, V]
+    }
+
+    /** Generation: logits [B, V] of the last new position only (the LM head runs on one position per row). */
+    public NDArray nextTokenLogits(NDArray inputIds, NDArray attentionMask, KvCache cache) {
+        NDArray hidden = hiddenStates(inputIds, attentionMask, cache); // [B, T, D]
+        return lmHead(hidden.get(new NDIndex(":, -1, :")));           // [B, V]
+    }
+
+    /** The final hidden states [B, T, D] of the new tokens (see {@link #forward(NDArray, NDArray, KvCache)}). */
+    public NDArray hiddenStates(NDArray inputIds, NDArray attentionMask, KvCache cache) {
         NDManager step = inputIds.getManager();
         long batch = inputIds.getShape().get(0);
         NDArray newMask = attentionMask == null ? step.ones(inputIds.getShape(), DataType.INT64) : attentionMask.toType(DataType.INT64, false);
@@ -99,7 +110,7 @@ public abstract class CausalLM extends PretrainedModel {
         if (virtual > 0) {
             hidden = hidden.get(new NDIndex(":, " + virtual + ":, :"));               // [B, T, D]
         }
-        return lmHead(hidden);                                                        // [B, T, V]
+        return hidden;
     }
 
     /**

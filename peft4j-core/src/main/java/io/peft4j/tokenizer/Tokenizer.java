@@ -179,7 +179,12 @@ public final class Tokenizer implements AutoCloseable {
 
     /** The token ids of a text without special tokens. */
     public List<Long> encodeIds(String text) {
-        return java.util.Arrays.stream(tokenizer.encode(text, false, false).getIds()).boxed().toList();
+        return encodeIds(text, false);
+    }
+
+    /** The token ids of a text, with the special tokens the tokenizer's post-processor adds (e.g. BOS) when asked. */
+    public List<Long> encodeIds(String text, boolean addSpecialTokens) {
+        return java.util.Arrays.stream(tokenizer.encode(text, addSpecialTokens, false).getIds()).boxed().toList();
     }
 
     public String decode(long[] ids, boolean skipSpecialTokens) {

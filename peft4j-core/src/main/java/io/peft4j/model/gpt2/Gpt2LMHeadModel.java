@@ -159,7 +159,8 @@ public final class Gpt2LMHeadModel extends CausalLM {
 
     @Override
     protected NDArray lmHead(NDArray hidden) {
-        return tiedTable != null ? hidden.matMul(tiedTable.weight().array().transpose()) : linear("lm_head").forward(hidden);
+        return tiedTable != null ? ai.djl.nn.core.Linear.linear(hidden, tiedTable.weight().array()).singletonOrThrow() // x·Eᵀ, in the step's manager
+                : linear("lm_head").forward(hidden);
     }
 
     @Override

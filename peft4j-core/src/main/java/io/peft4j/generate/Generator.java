@@ -1,0 +1,231 @@
+package io.peft4j.generate;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import io.peft4j.Peft4jException;
+import io.peft4j.model.CausalLM;
+import io.peft4j.nn.KvCache;
+import io.peft4j.tokenizer.Tokenizer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Text generation with a {@link CausalLM}: the prompt is run once, then one token per step with a
+ * {@link KvCache}. Batches of prompts of different lengths are left-padded; every row gets the tokens it
+ * would get alone. Rows end at an EOS id, a stop string or after {@code maxNewTokens}.
+ */
+public final class Generator {
+
+    /** Why a row ended. */
+    public enum FinishReason { EOS, STOP_STRING, LENGTH }
+
+    /**
+     * One row's output: the generated token ids (an ending EOS included), their text (special tokens
+     * skipped, cut before a stop string) and why it ended.
+     */
+    public record Result(long[] tokens, String text, FinishReason finishReason) {}
+
+    /** Receives text as it is generated: row index and the new piece of that row's text. */
+    @FunctionalInterface
+    public interface TextStream {
+        void onText(int row, String piece);
+    }
+
+    private final CausalLM model;
+    private final Tokenizer tokenizer;
+
+    /** {@code tokenizer} may be null when only token ids are wanted (no text, no stop strings). */
+    public Generator(CausalLM model, Tokenizer tokenizer) {
+        this.model = model;
+        this.tokenizer = tokenizer;
+    }
+
+    /** Generates a continuation of one text prompt (tokenised with the tokenizer's special tokens). */
+    public Result generate(String prompt, GenerationConfig config, TextStream stream) {
+        List<Long> ids = requireTokenizer().encodeIds(prompt, true);
+        return generate(List.of(ids.stream().mapToLong(Long::longValue).toArray()), config, stream).get(0);
+    }
+
+    /** Generates a continuation of each prompt (token ids), all rows in one batch. */
+    public List<Result> generate(List<long[]> prompts, GenerationConfig config, TextStream stream) {
+        return generate(prompts, config, stream, true);
+    }
+
+    /**
+     * As above; with {@code useCache} false every step recomputes the whole sequence instead (slow — the
+     * reference that cached decoding is tested against).
+     */
+    List<Result> generate(List<long[]> prompts, GenerationConfig config, TextStream stream, boolean useCache) {
+        if (prompts.isEmpty() || prompts.stream().anyMatch(p -> p.length == 0)) {
+            throw new IllegalArgumentException("every prompt needs at least one token");
+        }
+        for (long[] p : prompts) {
+            for (long id : p) {
+                if (id < 0 || id >= model.vocabSize()) {
+                    throw new IllegalArgumentException("token id " + id + " is outside the model's vocabulary of " + model.vocabSize());
+                }
+            }
+        }
+        if (!config.stopStrings().isEmpty()) {
+            requireTokenizer();
+        }
+        List<Long> eos = config.eosTokenIds() != null ? config.eosTokenIds() : model.eosTokenIds();
+        int rows = prompts.size();
+        List<Row> state = new ArrayList<>();
+        for (int r = 0; r < rows; r++) {
+            state.add(new Row(r, prompts.get(r), config, stream));
+        }
+        boolean wasTraining = model.isTraining();
+        model.setTraining(false);
+        try (NDManager generation = model.manager().newSubManager();
+             KvCache cache = useCache ? model.newCache(generation) : null) {
+            TokenSampler sampler = new TokenSampler(config);
+            long[][] input = leftPadded(prompts);
+            long[][] mask = promptMask(prompts, input[0].length);
+            for (int step = 0; step < config.maxNewTokens() && state.stream().anyMatch(Row::running); step++) {
+                float[][] logits = nextLogits(generation, input, mask, cache);
+                long[][] nextInput = new long[rows][1];
+                long[][] nextMask = new long[rows][1];
+                for (Row row : state) {
+                    if (!row.running()) {
+                        continue;
+                    }
+                    long token = sampler.next(logits[row.index], row.history());
+                    row.add(token, eos.contains(token), step == config.maxNewTokens() - 1);
+                    nextInput[row.index][0] = token;
+                    nextMask[row.index][0] = row.running() ? 1 : 0;
+                }
+                if (useCache) {
+                    input = nextInput;
+                    mask = nextMask;
+                } else {
+                    input = append(input, nextInput);
+                    mask = append(mask, nextMask);
+                }
+            }
+        } finally {
+            model.setTraining(wasTraining);
+        }
+        return state.stream().map(Row::result).toList();
+    }
+
+    private float[][] nextLogits(NDManager generation, long[][] input, long[][] mask, KvCache cache) {
+        try (NDManager step = generation.newSubManager()) {
+            NDArray logits = model.nextTokenLogits(step.create(input), step.create(mask), cache); // [B, V]
+            float[] flat = logits.toFloatArray();
+            int vocab = (int) logits.getShape().get(1);
+            float[][] out = new float[input.length][];
+            for (int r = 0; r < input.length; r++) {
+                out[r] = Arrays.copyOfRange(flat, r * vocab, (r + 1) * vocab);
+            }
+            return out;
+        }
+    }
+
+    private static long[][] leftPadded(List<long[]> prompts) {
+        int length = prompts.stream().mapToInt(p -> p.length).max().orElseThrow();
+        long[][] out = new long[prompts.size()][length];
+        for (int r = 0; r < prompts.size(); r++) {
+            long[] p = prompts.get(r);
+            System.arraycopy(p, 0, out[r], length - p.length, p.length);
+        }
+        return out;
+    }
+
+    private static long[][] promptMask(List<long[]> prompts, int length) {
+        long[][] out = new long[prompts.size()][length];
+        for (int r = 0; r < prompts.size(); r++) {
+            Arrays.fill(out[r], length - prompts.get(r).length, length, 1L);
+        }
+        return out;
+    }
+
+    private static long[][] append(long[][] a, long[][] column) {
+        long[][] out = new long[a.length][];
+        for (int r = 0; r < a.length; r++) {
+            out[r] = Arrays.copyOf(a[r], a[r].length + 1);
+            out[r][a[r].length] = column[r][0];
+        }
+        return out;
+    }
+
+    private Tokenizer requireTokenizer() {
+        if (tokenizer == null) {
+            throw new Peft4jException("text prompts, text output and stop strings need a tokenizer");
+        }
+        return tokenizer;
+    }
+
+    /** One row's progress: its tokens, the text streamed so far, and whether and why it ended. */
+    private final class Row {
+        final int index;
+        private final long[] prompt;
+        private final GenerationConfig config;
+        private final TextStream stream;
+        private final List<Long> generated = new ArrayList<>();
+        private final int holdBack;
+        private String text = "";
+        private int streamed;
+        private FinishReason finish;
+
+        Row(int index, long[] prompt, GenerationConfig config, TextStream stream) {
+            this.index = index;
+            this.prompt = prompt;
+            this.config = config;
+            this.stream = stream;
+            this.holdBack = config.stopStrings().stream().mapToInt(String::length).max().orElse(1) - 1;
+        }
+
+        boolean running() {
+            return finish == null;
+        }
+
+        long[] history() {
+            long[] h = Arrays.copyOf(prompt, prompt.length + generated.size());
+            for (int i = 0; i < generated.size(); i++) {
+                h[prompt.length + i] = generated.get(i);
+            }
+            return h;
+        }
+
+        void add(long token, boolean isEos, boolean last) {
+            generated.add(token);
+            if (tokenizer != null) {
+                text = tokenizer.decode(generated.stream().mapToLong(Long::longValue).toArray(), true);
+                for (String stop : config.stopStrings()) {
+                    int at = text.indexOf(stop);
+                    if (at >= 0) {
+                        text = text.substring(0, at);
+                        finish = FinishReason.STOP_STRING;
+                    }
+                }
+            }
+            if (finish == null && isEos) {
+                finish = FinishReason.EOS;
+            } else if (finish == null && last) {
+                finish = FinishReason.LENGTH;
+            }
+            emit();
+        }
+
+        /** Streams new text, keeping back an unfinished character and what could be the start of a stop string. */
+        private void emit() {
+            if (stream == null || tokenizer == null) {
+                return;
+            }
+            int upTo = running() ? text.length() - holdBack : text.length();
+            if (running() && text.endsWith("\uFFFD")) {
+                upTo = Math.min(upTo, text.length() - 1);
+            }
+            if (upTo > streamed) {
+                stream.onText(index, text.substring(streamed, upTo));
+                streamed = upTo;
+            }
+        }
+
+        Result result() {
+            return new Result(generated.stream().mapToLong(Long::longValue).toArray(), text, finish == null ? FinishReason.LENGTH : finish);
+        }
+    }
+}

@@ -1,0 +1,138 @@
+package io.peft4j.generate;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ai.djl.ndarray.NDManager;
+import io.peft4j.NativeTest;
+import io.peft4j.model.CausalLM;
+import io.peft4j.model.decoder.Decoders;
+import io.peft4j.tokenizer.Tokenizer;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class GeneratorTest extends NativeTest {
+
+    static final List<long[]> PROMPTS = List.of(new long[] {5, 80, 17, 200, 33, 9, 101}, new long[] {44, 12, 250});
+
+    @ParameterizedTest
+    @ValueSource(strings = {"gpt2", "llama", "qwen2", "mistral"})
+    void cachedDecodingEqualsRecomputingTheSequence(String family) {
+        try (NDManager scope = manager.newSubManager()) {
+            Generator generator = new Generator(Decoders.load(family, scope), null);
+            GenerationConfig config = GenerationConfig.builder().maxNewTokens(12).eosTokenIds(List.of()).build();
+            List<Generator.Result> cached = generator.generate(PROMPTS, config, null, true);
+            List<Generator.Result> recomputed = generator.generate(PROMPTS, config, null, false);
+            for (int r = 0; r < PROMPTS.size(); r++) {
+                assertThat(cached.get(r).tokens()).hasSize(12).containsExactly(recomputed.get(r).tokens());
+                assertThat(cached.get(r).finishReason()).isEqualTo(Generator.FinishReason.LENGTH);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"gpt2", "llama"})
+    void leftPaddedBatchGivesEachRowWhatItGetsAlone(String family) {
+        try (NDManager scope = manager.newSubManager()) {
+            Generator generator = new Generator(Decoders.load(family, scope), null);
+            GenerationConfig config = GenerationConfig.builder().maxNewTokens(8).eosTokenIds(List.of()).build();
+            List<Generator.Result> batch = generator.generate(PROMPTS, config, null);
+            for (int r = 0; r < PROMPTS.size(); r++) {
+                Generator.Result alone = generator.generate(List.of(PROMPTS.get(r)), config, null).get(0);
+                assertThat(batch.get(r).tokens()).containsExactly(alone.tokens());
+            }
+        }
+    }
+
+    @Test
+    void stopsAtEosAndKeepsIt() {
+        try (NDManager scope = manager.newSubManager()) {
+            Generator generator = new Generator(Decoders.load("qwen2", scope), null);
+            long[] free = generator.generate(PROMPTS.subList(0, 1), GenerationConfig.builder().maxNewTokens(6).eosTokenIds(List.of()).build(), null)
+                    .get(0).tokens();
+            long eos = free[3];
+            int firstEos = 0;
+            while (free[firstEos] != eos) {
+                firstEos++;
+            }
+            Generator.Result ended = generator.generate(PROMPTS.subList(0, 1),
+                    GenerationConfig.builder().maxNewTokens(6).eosTokenIds(List.of(eos)).build(), null).get(0);
+            assertThat(ended.finishReason()).isEqualTo(Generator.FinishReason.EOS);
+            assertThat(ended.tokens()).hasSize(firstEos + 1).endsWith(eos);
+        }
+    }
+
+    @Test
+    void streamsTheTextPieceByPieceAndCutsAtAStopString() {
+        try (NDManager scope = manager.newSubManager();
+             Tokenizer tokenizer = Tokenizer.load(Decoders.dir("llama").resolve("tokenizer.json"), 4096)) {
+            CausalLM model = Decoders.load("llama", scope);
+            Generator generator = new Generator(model, tokenizer);
+            GenerationConfig free = GenerationConfig.builder().maxNewTokens(16).eosTokenIds(List.of()).build();
+            StringBuilder streamed = new StringBuilder();
+            Generator.Result full = generator.generate("the weather in", free, (row, piece) -> streamed.append(piece));
+            assertThat(streamed.toString()).isEqualTo(full.text());
+            assertThat(full.text()).isEqualTo(tokenizer.decode(full.tokens(), true));
+
+            String text = full.text();
+            String stop = text.substring(text.length() / 2, text.length() / 2 + 2);
+            StringBuilder streamedStop = new StringBuilder();
+            Generator.Result stopped = generator.generate("the weather in", free.toBuilder().stopStrings(List.of(stop)).build(),
+                    (row, piece) -> streamedStop.append(piece));
+            assertThat(stopped.finishReason()).isEqualTo(Generator.FinishReason.STOP_STRING);
+            assertThat(stopped.text()).isEqualTo(text.substring(0, text.indexOf(stop)));
+            assertThat(streamedStop.toString()).isEqualTo(stopped.text());
+        }
+    }
+
+    @Test
+    void samplingIsRepeatableWithASeedAndTopKOneIsGreedy() {
+        try (NDManager scope = manager.newSubManager()) {
+            Generator generator = new Generator(Decoders.load("mistral", scope), null);
+            GenerationConfig sample = GenerationConfig.builder().maxNewTokens(10).eosTokenIds(List.of()).doSample(true)
+                    .temperature(1.5).topP(0.95).seed(7).build();
+            long[] a = generator.generate(PROMPTS, sample, null).get(1).tokens();
+            long[] b = generator.generate(PROMPTS, sample, null).get(1).tokens();
+            long[] other = generator.generate(PROMPTS, sample.toBuilder().seed(8).build(), null).get(1).tokens();
+            assertThat(a).containsExactly(b);
+            assertThat(a).isNotEqualTo(other);
+            long[] greedy = generator.generate(PROMPTS, GenerationConfig.builder().maxNewTokens(10).eosTokenIds(List.of()).build(), null).get(1).tokens();
+            long[] topOne = generator.generate(PROMPTS, sample.toBuilder().topK(1).build(), null).get(1).tokens();
+            assertThat(topOne).containsExactly(greedy);
+        }
+    }
+
+    @Test
+    void rejectsBadInput() {
+        try (NDManager scope = manager.newSubManager()) {
+            Generator generator = new Generator(Decoders.load("gpt2", scope), null);
+            assertThatThrownBy(() -> generator.generate(List.of(new long[] {1, 99999}), GenerationConfig.greedy(2), null))
+                    .hasMessageContaining("99999").hasMessageContaining("vocabulary");
+            assertThatThrownBy(() -> generator.generate(List.of(new long[0]), GenerationConfig.greedy(2), null))
+                    .hasMessageContaining("at least one token");
+            assertThatThrownBy(() -> generator.generate(List.of(new long[30]), GenerationConfig.greedy(5), null))
+                    .hasMessageContaining("32");
+            assertThatThrownBy(() -> GenerationConfig.builder().topP(0).build()).hasMessageContaining("top_p");
+            assertThatThrownBy(() -> GenerationConfig.builder().temperature(0).build()).hasMessageContaining("temperature");
+        }
+    }
+
+    @Test
+    void repeatedDecodingDoesNotGrowTheLiveArrays() {
+        try (NDManager scope = manager.newSubManager()) {
+            Generator generator = new Generator(Decoders.load("llama", scope), null);
+            GenerationConfig config = GenerationConfig.builder().maxNewTokens(6).eosTokenIds(List.of()).build();
+            generator.generate(PROMPTS, config, null);
+            int before = scope.getManagedArrays().size();
+            List<Integer> counts = new ArrayList<>();
+            for (int i = 0; i < 5; i++) {
+                generator.generate(PROMPTS, config, null);
+                counts.add(scope.getManagedArrays().size());
+            }
+            assertThat(counts).allMatch(c -> c == before);
+        }
+    }
+}
