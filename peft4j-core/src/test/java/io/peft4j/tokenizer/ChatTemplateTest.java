@@ -1,0 +1,49 @@
+package io.peft4j.tokenizer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.peft4j.io.Json;
+import io.peft4j.model.decoder.Decoders;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** Llama 3, Qwen2 and Mistral chat templates rendered by Jinjava against Jinja2's rendering (tools/decoder_fixtures.py). */
+class ChatTemplateTest {
+
+    @ParameterizedTest
+    @ValueSource(strings = {"llama", "qwen2", "mistral"})
+    void rendersAsJinja2Does(String family) {
+        Path dir = Decoders.dir(family);
+        ChatTemplate template = ChatTemplate.forModel(dir);
+        assertThat(template.isPlain()).isFalse();
+        JsonNode reference = Json.readObject(dir.resolve("chat_reference.json"));
+        int checked = 0;
+        for (JsonNode c : reference.get("cases")) {
+            List<ChatTemplate.Message> messages = new ArrayList<>();
+            c.get("messages").forEach(m -> messages.add(new ChatTemplate.Message(m.get("role").asText(), m.get("content").asText())));
+            boolean generationPrompt = c.get("add_generation_prompt").asBoolean();
+            if (c.has("error")) {
+                assertThatThrownBy(() -> template.render(messages, generationPrompt)).hasMessageContaining(c.get("error").asText());
+            } else {
+                assertThat(template.render(messages, generationPrompt)).isEqualTo(c.get("text").asText());
+            }
+            checked++;
+        }
+        assertThat(checked).isEqualTo(6);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"gpt2"})
+    void plainTemplateWhenTheTokenizerHasNone(String family, @TempDir Path empty) {
+        ChatTemplate template = ChatTemplate.forModel(Decoders.dir(family));
+        assertThat(template.isPlain()).isTrue();
+        assertThat(template.render(List.of(new ChatTemplate.Message("user", "Hi")), true)).isEqualTo("User: Hi\n\nAssistant:");
+        assertThat(ChatTemplate.forModel(empty).isPlain()).isTrue();
+    }
+}
