@@ -17,6 +17,15 @@ public final class Json {
     private Json() {}
 
     public static JsonNode readObject(Path file) {
+        JsonNode node = readTree(file);
+        if (!node.isObject()) {
+            throw new FormatException(file, "expected a JSON object");
+        }
+        return node;
+    }
+
+    /** Any JSON document (object, array, ...). */
+    public static JsonNode readTree(Path file) {
         String text;
         try {
             text = Files.readString(file);
@@ -29,8 +38,8 @@ public final class Json {
         } catch (JsonProcessingException e) {
             throw new FormatException(file, "malformed JSON: " + e.getOriginalMessage(), e);
         }
-        if (node == null || !node.isObject()) {
-            throw new FormatException(file, "expected a JSON object");
+        if (node == null) {
+            throw new FormatException(file, "empty file");
         }
         return node;
     }

@@ -32,11 +32,16 @@ public interface PromptLearningConfig extends ConfigWithCommonFields {
 
         /** The sizes of {@code model} filled in where null; a set size that differs from the model's is an error. */
         public Shape filledFrom(PretrainedModel model) {
-            check("token_dim", tokenDim, model.hiddenSize());
-            check("num_attention_heads", numAttentionHeads, model.numHeads());
+            return filledFrom(model, model.hiddenSize(), model.numHeads());
+        }
+
+        /** As above with the token width and head count the method lays its vectors out for (prefixes: keys/values). */
+        public Shape filledFrom(PretrainedModel model, int modelTokenDim, int modelHeads) {
+            check("token_dim", tokenDim, modelTokenDim);
+            check("num_attention_heads", numAttentionHeads, modelHeads);
             check("num_layers", numLayers, model.numLayers());
-            return new Shape(numVirtualTokens, model.hiddenSize(), numTransformerSubmodules == null ? 1 : numTransformerSubmodules,
-                    model.numHeads(), model.numLayers());
+            return new Shape(numVirtualTokens, modelTokenDim, numTransformerSubmodules == null ? 1 : numTransformerSubmodules,
+                    modelHeads, model.numLayers());
         }
 
         private static void check(String field, Integer set, int actual) {

@@ -37,6 +37,11 @@ public final class LoraTuner implements Tuner<LoraConfig> {
     @Override
     public LoraConfig withDefaults(LoraConfig config, PretrainedModel model) {
         String modelType = model.family();
+        if (modelType.equals("gpt2") && !config.fanInFanOut()) {
+            // HF stores GPT-2's projections as Conv1D (in, out) and sets fan_in_fan_out for them; peft4j keeps
+            // them (out, in), so the flag only matters to the saved config HF PEFT reads
+            config = config.toBuilder().fanInFanOut(true).build();
+        }
         if (config.targetModules() != null) {
             return config;
         }

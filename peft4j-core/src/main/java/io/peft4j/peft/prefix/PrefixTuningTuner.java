@@ -14,7 +14,10 @@ public final class PrefixTuningTuner extends PromptLearningTuner<PrefixTuningCon
 
     @Override
     public PrefixTuningConfig withDefaults(PrefixTuningConfig config, PretrainedModel model) {
-        var shape = config.shape().filledFrom(model);
+        // grouped-query attention: prefixes are keys and values, laid out for the key/value heads (as HF PEFT does)
+        var shape = model instanceof io.peft4j.model.CausalLM lm
+                ? config.shape().filledFrom(model, lm.headDim() * lm.numKeyValueHeads(), lm.numKeyValueHeads())
+                : config.shape().filledFrom(model);
         return config.withShape(shape, config.encoderHiddenSize() == null ? shape.tokenDim() : config.encoderHiddenSize());
     }
 

@@ -47,7 +47,7 @@ public final class TextFiles {
     }
 
     /** Calls {@code action} with the line number and object of every non-blank line of a JSONL file. */
-    private static void forEachJsonLine(Path file, java.util.function.ObjIntConsumer<JsonNode> action) {
+    public static void forEachJsonLine(Path file, java.util.function.ObjIntConsumer<JsonNode> action) {
         try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
             String line;
             int number = 0;

@@ -1,0 +1,84 @@
+package io.peft4j.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import io.peft4j.model.CausalLM;
+import java.util.List;
+
+/**
+ * Next-token prediction: logits at position t are scored against the label at t + 1, prompt and padding
+ * labels (-100) left out. Batches are right-padded. Evaluation reports the loss (perplexity = e^loss) and,
+ * as accuracy, the share of trained tokens predicted exactly; macro-F1 is not defined here (NaN).
+ */
+public final class CausalLmTask implements TrainingTask<CausalExample> {
+
+    private final CausalLM model;
+
+    public CausalLmTask(CausalLM model) {
+        this.model = model;
+    }
+
+    /** [B, T] ids, mask and labels of a right-padded batch. */
+    private record Batch(long[][] ids, long[][] mask, long[][] labels, long tokens) {
+        static Batch of(List<CausalExample> examples) {
+            int length = examples.stream().mapToInt(e -> e.inputIds().length).max().orElseThrow();
+            long[][] ids = new long[examples.size()][length];
+            long[][] mask = new long[examples.size()][length];
+            long[][] labels = new long[examples.size()][length];
+            long tokens = 0;
+            for (int r = 0; r < examples.size(); r++) {
+                CausalExample e = examples.get(r);
+                java.util.Arrays.fill(labels[r], CausalExample.IGNORED);
+                System.arraycopy(e.inputIds(), 0, ids[r], 0, e.inputIds().length);
+                System.arraycopy(e.labels(), 0, labels[r], 0, e.labels().length);
+                java.util.Arrays.fill(mask[r], 0, e.inputIds().length, 1L);
+                tokens += e.inputIds().length;
+            }
+            return new Batch(ids, mask, labels, tokens);
+        }
+    }
+
+    /** Logits [B, T-1, V] of the positions that have a next token, and those next labels [B, T-1]. */
+    private NDArray[] shifted(Batch batch, NDManager step) {
+        NDArray logits = model.forward(step.create(batch.ids()), step.create(batch.mask()));   // [B, T, V]
+        NDArray shiftedLogits = logits.get(new NDIndex(":, :-1, :"));                          // [B, T-1, V]
+        NDArray nextLabels = step.create(batch.labels()).get(new NDIndex(":, 1:"));            // [B, T-1]
+        return new NDArray[] {shiftedLogits, nextLabels};
+    }
+
+    @Override
+    public Loss loss(List<CausalExample> batch, NDManager step) {
+        Batch b = Batch.of(batch);
+        NDArray[] pair = shifted(b, step);
+        return new Loss(Losses.crossEntropy(pair[0], pair[1]), b.tokens());
+    }
+
+    @Override
+    public Evaluation evaluate(List<CausalExample> examples, int batchSize) {
+        double lossSum = 0;
+        long scored = 0;
+        long correct = 0;
+        for (int i = 0; i < examples.size(); i += batchSize) {
+            List<CausalExample> chunk = examples.subList(i, Math.min(examples.size(), i + batchSize));
+            try (NDManager step = model.manager().newSubManager()) {
+                NDArray[] pair = shifted(Batch.of(chunk), step);
+                long[] labels = pair[1].toLongArray();
+                long[] predicted = pair[0].argMax(2).toLongArray();
+                long n = 0;
+                for (int t = 0; t < labels.length; t++) {
+                    if (labels[t] != CausalExample.IGNORED) {
+                        n++;
+                        correct += predicted[t] == labels[t] ? 1 : 0;
+                    }
+                }
+                lossSum += Losses.crossEntropy(pair[0], pair[1]).getFloat() * n;
+                scored += n;
+            }
+        }
+        if (scored == 0) {
+            throw new IllegalArgumentException("no evaluation example has a trained token");
+        }
+        return new Evaluation(lossSum / scored, (double) correct / scored, Double.NaN, examples.size());
+    }
+}
