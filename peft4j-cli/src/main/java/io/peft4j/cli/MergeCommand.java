@@ -10,14 +10,19 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
+import io.peft4j.io.HfConfig;
+import io.peft4j.model.CausalLM;
+import io.peft4j.model.ModelFiles;
+import io.peft4j.peft.PeftModel;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-@Command(name = "merge", description = "Merge a classifier adapter into its base model and write a full HF checkpoint directory.")
+@Command(name = "merge", description = "Merge an adapter (classifier or decoder LoRA/IA3) into its base model and write a full HF checkpoint directory.")
 final class MergeCommand implements Callable<Integer> {
 
     @Option(names = "--model", defaultValue = "minilm", description = "Base model (default: ${DEFAULT-VALUE}).")
@@ -34,6 +39,10 @@ final class MergeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        ModelFiles files = ModelFiles.resolve(model);
+        if (!HfConfig.read(files.config()).modelType().equals("bert")) {
+            return mergeDecoder(files);
+        }
         try (NDManager manager = NDManager.newBaseManager()) {
             AdaptedClassifier adapted = AdaptedClassifier.load(model, adapter, manager);
             PretrainedModel merged = adapted.peft().mergeAndUnload();
@@ -53,6 +62,26 @@ final class MergeCommand implements Callable<Integer> {
             }
             PrintWriter out = spec.commandLine().getOut();
             out.printf("wrote %s (%,d parameters)%n", output, merged.parameterCount().all());
+            out.flush();
+        }
+        return 0;
+    }
+
+    /** A decoder's merged weights in the HF layout, with the model's config, tokenizer and generation files copied. */
+    private Integer mergeDecoder(ModelFiles files) throws IOException {
+        try (NDManager manager = NDManager.newBaseManager()) {
+            CausalLM lm = Decoder.loadModel(files, manager);
+            PeftModel.load(lm, adapter).mergeAndUnload();
+            Files.createDirectories(output);
+            SafeTensorsWriter.write(output.resolve("model.safetensors"), lm.checkpointStateDict(), Map.of("format", "pt"));
+            for (String name : List.of("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja")) {
+                Path from = files.dir().resolve(name);
+                if (Files.isRegularFile(from)) {
+                    AtomicFiles.write(output.resolve(name), tmp -> Files.copy(from, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING));
+                }
+            }
+            PrintWriter out = spec.commandLine().getOut();
+            out.printf("wrote %s (%,d parameters)%n", output, lm.parameterCount().all());
             out.flush();
         }
         return 0;

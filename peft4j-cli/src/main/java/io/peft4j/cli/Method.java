@@ -65,7 +65,7 @@ public record Method(String id, String label, double defaultLr) {
             case "pfeiffer" -> BottleneckConfig.pfeiffer(task);
             case "parallel" -> BottleneckConfig.parallel(task);
             case "lora" -> LoraConfig.builder().r(o.r()).loraAlpha(o.alpha()).loraDropout(o.loraDropout())
-                    .targetModules(o.targets().equals(List.of(TargetModules.ALL_LINEAR)) ? TargetModules.regex(TargetModules.ALL_LINEAR)
+                    .targetModules(o.targets() == null ? null : o.targets().equals(List.of(TargetModules.ALL_LINEAR)) ? TargetModules.regex(TargetModules.ALL_LINEAR)
                             : TargetModules.of(o.targets().toArray(String[]::new)))
                     .taskType(task).build();
             case "ia3" -> IA3Config.of(task);

@@ -20,13 +20,14 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--model", defaultValue = "minilm", description = "Bundled alias, HF directory or .onnx file (default: ${DEFAULT-VALUE}).")
     String model;
 
-    @Option(names = "--task", defaultValue = "seq-cls", description = "seq-cls (text,label) or token-cls (tokens,tags) (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--task", defaultValue = "seq-cls", description = "seq-cls (text,label), token-cls (tokens,tags) or causal-lm (instruction tuning a decoder) (default: ${DEFAULT-VALUE}).")
     String task;
 
     @Option(names = "--dataset", description = "A named dataset: spam, brown-genre (seq-cls) or brown-pos (token-cls).")
     String dataset;
 
-    @Option(names = "--data", split = ",", description = "Files train[,validation],test: JSONL/CSV with text,label (seq-cls) or JSONL with tokens,tags (token-cls).")
+    @Option(names = "--data", split = ",", description = "Files train[,validation],test: JSONL/CSV with text,label (seq-cls) or JSONL with tokens,tags (token-cls); "
+            + "train[,validation] Alpaca .json or chat .jsonl (causal-lm).")
     List<Path> data;
 
     @Option(names = "--method", defaultValue = "lora", description = "full, fixed, bitfit, ln, partial-K, houlsby, pfeiffer, parallel, "
@@ -48,7 +49,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--lora-dropout", defaultValue = "0.1", description = "LoRA dropout (default: ${DEFAULT-VALUE}).")
     double loraDropout;
 
-    @Option(names = "--targets", split = ",", defaultValue = "query,value", description = "LoRA target modules (default: ${DEFAULT-VALUE}); all-linear for every linear layer.")
+    @Option(names = "--targets", split = ",", description = "LoRA target modules (default: HF PEFT's for the model type, e.g. query,value or q_proj,v_proj); all-linear for every linear layer.")
     List<String> targets;
 
     @Option(names = "--epochs", defaultValue = "3", description = "Epochs (default: ${DEFAULT-VALUE}).")
@@ -87,6 +88,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--output", required = true, description = "Directory for the adapter, metrics.json, curve.svg and checkpoints.")
     Path output;
 
+    @Option(names = "--pack", description = "causal-lm: concatenate examples into rows of --max-length tokens.")
+    boolean pack;
+
     @Spec
     CommandSpec spec;
 
@@ -97,9 +101,9 @@ final class TrainCommand implements Callable<Integer> {
         }
         Method m = Method.parse(method);
         boolean tokens = switch (task) {
-            case "seq-cls" -> false;
+            case "seq-cls", "causal-lm" -> false;
             case "token-cls" -> true;
-            default -> throw new Peft4jException("unknown task '" + task + "': seq-cls or token-cls");
+            default -> throw new Peft4jException("unknown task '" + task + "': seq-cls, token-cls or causal-lm");
         };
         TrainingArgs args = TrainingArgs.builder().epochs(epochs).batchSize(batchSize)
                 .learningRate(lr != null ? lr : m.defaultLr())
@@ -107,6 +111,21 @@ final class TrainCommand implements Callable<Integer> {
                 .earlyStoppingPatience(earlyStopping).checkpointDir(output.resolve("checkpoints")).build();
         FineTune.Settings settings = new FineTune.Settings(model, m,
                 new Method.Options(r, alpha, loraDropout, targets, virtualTokens, template), args, maxLength, output);
+        if (task.equals("causal-lm")) {
+            if (data == null) {
+                throw new Peft4jException("causal-lm needs --data TRAIN[,VALIDATION] (Alpaca .json or chat .jsonl)");
+            }
+            CausalFineTune.Outcome o = CausalFineTune.run(model, m, new Method.Options(r, alpha, loraDropout, targets, virtualTokens, null),
+                    args, maxLength, pack, data, output, System.err);
+            PrintWriter out = spec.commandLine().getOut();
+            out.println(o.params());
+            if (o.eval() != null) {
+                out.printf(Locale.ROOT, "validation loss %.4f (perplexity %.2f), token accuracy %.4f%n", o.eval().loss(), Math.exp(o.eval().loss()), o.eval().accuracy());
+            }
+            out.printf(Locale.ROOT, "wrote %s (%.0f s, %,.0f training tokens/s)%n", output, o.seconds(), o.result().tokensPerSecond());
+            out.flush();
+            return 0;
+        }
         String name = dataset != null ? dataset : data.get(0).toString();
         FineTune.Outcome o = tokens
                 ? FineTune.runTokens(settings, (dataset != null ? Datasets.namedTagged(dataset) : Datasets.taggedFiles(data)).limitTrain(maxTrain).limitEval(maxEval), name, System.err)

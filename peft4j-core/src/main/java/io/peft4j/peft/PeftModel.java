@@ -229,7 +229,9 @@ public final class PeftModel extends Module {
 
     /** Merges the active adapter into the base weights (forward passes then cost nothing extra). */
     public void merge() {
-        requireAdapter(activeAdapter);
+        if (requireAdapter(activeAdapter) instanceof PromptLearningConfig c) {
+            throw new Peft4jException("adapter '" + activeAdapter + "' is " + c.peftType() + ": its virtual tokens cannot be merged into the weights");
+        }
         adapterLayers().forEach(l -> l.merge(List.of(activeAdapter)));
     }
 

@@ -1,0 +1,86 @@
+package io.peft4j.cli;
+
+import ai.djl.ndarray.NDManager;
+import io.peft4j.Peft4jException;
+import io.peft4j.generate.GenerationConfig;
+import io.peft4j.generate.Generator;
+import io.peft4j.model.AutoModel;
+import io.peft4j.model.CausalLM;
+import io.peft4j.model.ModelFiles;
+import io.peft4j.model.PretrainedModel;
+import io.peft4j.peft.PeftModel;
+import io.peft4j.tokenizer.ChatTemplate;
+import io.peft4j.tokenizer.Tokenizer;
+import java.nio.file.Path;
+import java.util.List;
+import picocli.CommandLine.Option;
+
+/** A decoder model directory loaded for generation: model (with an optional adapter), tokenizer and chat template. */
+record Decoder(ModelFiles files, CausalLM model, PeftModel peft, Tokenizer tokenizer, ChatTemplate template) implements AutoCloseable {
+
+    /** Prompts longer than this many tokens are cut by the tokenizer. */
+    static final int MAX_PROMPT_TOKENS = 32768;
+
+    static CausalLM loadModel(ModelFiles files, NDManager manager) {
+        PretrainedModel model = AutoModel.load(files, manager);
+        if (!(model instanceof CausalLM lm)) {
+            throw new Peft4jException(files.dir() + " holds a '" + model.family() + "' model; this command needs a decoder (gpt2, llama, qwen2, mistral)");
+        }
+        return lm;
+    }
+
+    static Decoder load(String model, Path adapter, NDManager manager) {
+        ModelFiles files = ModelFiles.resolve(model);
+        CausalLM lm = loadModel(files, manager);
+        PeftModel peft = adapter == null ? null : PeftModel.load(lm, adapter);
+        return new Decoder(files, lm, peft, Tokenizer.load(files.requireTokenizer(), MAX_PROMPT_TOKENS), ChatTemplate.forModel(files.dir()));
+    }
+
+    Generator generator() {
+        return new Generator(model, tokenizer);
+    }
+
+    /** The prompt ids of a conversation rendered with the model's chat template, ready for the assistant's turn. */
+    long[] chatPrompt(List<ChatTemplate.Message> messages) {
+        String text = template.render(messages, true);
+        // templates write BOS themselves; a plain template leaves it to the tokenizer
+        return tokenizer.encodeIds(text, template.isPlain()).stream().mapToLong(Long::longValue).toArray();
+    }
+
+    @Override
+    public void close() {
+        tokenizer.close();
+    }
+
+    /** The sampling options shared by {@code generate} and {@code chat}. */
+    static final class SamplingOptions {
+        @Option(names = "--max-new-tokens", defaultValue = "256", description = "Tokens to generate at most (default: ${DEFAULT-VALUE}).")
+        int maxNewTokens;
+
+        @Option(names = "--temperature", defaultValue = "0", description = "Sampling temperature; 0 is greedy decoding (default: ${DEFAULT-VALUE}).")
+        double temperature;
+
+        @Option(names = "--top-k", defaultValue = "0", description = "Sample from the k most likely tokens (0: all; default: ${DEFAULT-VALUE}).")
+        int topK;
+
+        @Option(names = "--top-p", defaultValue = "1", description = "Nucleus sampling threshold (default: ${DEFAULT-VALUE}).")
+        double topP;
+
+        @Option(names = "--repetition-penalty", defaultValue = "1", description = "Penalty on repeated tokens (default: ${DEFAULT-VALUE}).")
+        double repetitionPenalty;
+
+        @Option(names = "--stop", description = "Stop when this text is generated (repeatable).")
+        List<String> stop;
+
+        @Option(names = "--seed", defaultValue = "42", description = "Sampling seed (default: ${DEFAULT-VALUE}).")
+        long seed;
+
+        GenerationConfig config() {
+            if (temperature < 0) {
+                throw new IllegalArgumentException("--temperature must be 0 (greedy) or positive, got " + temperature);
+            }
+            return GenerationConfig.builder().maxNewTokens(maxNewTokens).doSample(temperature > 0).temperature(temperature > 0 ? temperature : 1)
+                    .topK(topK).topP(topP).repetitionPenalty(repetitionPenalty).stopStrings(stop).seed(seed).build();
+        }
+    }
+}

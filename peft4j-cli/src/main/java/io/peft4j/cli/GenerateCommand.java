@@ -1,0 +1,55 @@
+package io.peft4j.cli;
+
+import ai.djl.ndarray.NDManager;
+import io.peft4j.generate.Generator;
+import io.peft4j.tokenizer.ChatTemplate;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+@Command(name = "generate", description = "Generate text with a decoder model (HF directory), optionally with an adapter; streams the output.")
+final class GenerateCommand implements Callable<Integer> {
+
+    @Option(names = "--model", required = true, description = "HF model directory (gpt2, llama, qwen2, mistral).")
+    String model;
+
+    @Option(names = "--adapter", description = "Adapter directory (HF PEFT or peft4j) to apply.")
+    Path adapter;
+
+    @Option(names = "--prompt", required = true, description = "The prompt text.")
+    String prompt;
+
+    @Option(names = "--chat", description = "Send the prompt as a user message through the model's chat template.")
+    boolean chat;
+
+    @Mixin
+    Decoder.SamplingOptions sampling = new Decoder.SamplingOptions();
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        try (NDManager manager = NDManager.newBaseManager(); Decoder decoder = Decoder.load(model, adapter, manager)) {
+            Generator generator = decoder.generator();
+            Generator.TextStream stream = (row, piece) -> {
+                out.print(piece);
+                out.flush();
+            };
+            Generator.Result result = chat
+                    ? generator.generate(List.of(decoder.chatPrompt(List.of(new ChatTemplate.Message("user", prompt)))), sampling.config(), stream).get(0)
+                    : generator.generate(prompt, sampling.config(), stream);
+            out.println();
+            spec.commandLine().getErr().printf("[%d tokens, %s]%n", result.tokens().length, result.finishReason().name().toLowerCase(java.util.Locale.ROOT));
+        }
+        out.flush();
+        return 0;
+    }
+}

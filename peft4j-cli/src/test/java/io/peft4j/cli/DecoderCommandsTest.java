@@ -1,0 +1,114 @@
+package io.peft4j.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.peft4j.io.Json;
+import java.io.ByteArrayInputStream;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** train --task causal-lm, generate, chat and merge on the small HF-layout decoders of peft4j-core's test fixtures. */
+class DecoderCommandsTest {
+
+    static final Path FIXTURES = Path.of("../peft4j-core/src/test/resources/decoders");
+
+    @TempDir
+    Path dir;
+
+    private Path copy(String family) throws Exception {
+        Path target = dir.resolve(family);
+        Files.createDirectories(target);
+        try (Stream<Path> files = Files.list(FIXTURES.resolve(family))) {
+            for (Path f : files.toList()) {
+                Files.copy(f, target.resolve(f.getFileName()));
+            }
+        }
+        return target;
+    }
+
+    @Test
+    void instructionTuneThenGenerateMergeAndChat() throws Exception {
+        Path model = copy("llama");
+        Path data = dir.resolve("alpaca.json");
+        StringBuilder json = new StringBuilder("[");
+        for (int i = 0; i < 12; i++) {
+            json.append(i == 0 ? "" : ",").append("{\"instruction\": \"Say the colour\", \"input\": \"\", \"output\": \"blue sky\"}");
+        }
+        Files.writeString(data, json.append("]").toString());
+        Path out = dir.resolve("run");
+        CliTest.Run train = CliTest.run("train", "--task", "causal-lm", "--model", model.toString(), "--data", data + "," + data,
+                "--method", "lora", "--targets", "all-linear", "--epochs", "6", "--batch-size", "4", "--lr", "2e-2", "--max-length", "256",
+                "--output", out.toString());
+        assertThat(train.exitCode()).as(train.err()).isZero();
+        assertThat(train.out()).contains("trainable params:", "validation loss");
+        JsonNode metrics = Json.readObject(out.resolve("metrics.json"));
+        JsonNode epochs = metrics.get("epochs");
+        assertThat(epochs.get(epochs.size() - 1).get("eval_loss").asDouble()).isLessThan(epochs.get(0).get("eval_loss").asDouble());
+        Path adapter = out.resolve("adapter");
+        assertThat(adapter.resolve("adapter_model.safetensors")).exists();
+
+        String prompt = "Below is an instruction that describes a task. Write a response that appropriately completes the request.\n\n"
+                + "### Instruction:\nSay the colour\n\n### Response:\n";
+        CliTest.Run adapted = CliTest.run("generate", "--model", model.toString(), "--adapter", adapter.toString(), "--prompt", prompt,
+                "--max-new-tokens", "8");
+        assertThat(adapted.exitCode()).as(adapted.err()).isZero();
+        assertThat(adapted.out()).startsWith("blue sky");
+        CliTest.Run base = CliTest.run("generate", "--model", model.toString(), "--prompt", prompt, "--max-new-tokens", "8");
+        assertThat(base.out()).doesNotStartWith("blue sky");
+
+        Path merged = dir.resolve("merged");
+        CliTest.Run merge = CliTest.run("merge", "--model", model.toString(), "--adapter", adapter.toString(), "--output", merged.toString());
+        assertThat(merge.exitCode()).as(merge.err()).isZero();
+        assertThat(merged.resolve("tokenizer_config.json")).exists();
+        CliTest.Run fromMerged = CliTest.run("generate", "--model", merged.toString(), "--prompt", prompt, "--max-new-tokens", "8");
+        assertThat(fromMerged.out()).isEqualTo(adapted.out());
+
+        InputStream stdin = System.in;
+        try {
+            System.setIn(new ByteArrayInputStream("Hello\n/reset\nAgain\n/exit\n".getBytes(StandardCharsets.UTF_8)));
+            CliTest.Run chat = CliTest.run("chat", "--model", model.toString(), "--adapter", adapter.toString(), "--max-new-tokens", "4");
+            assertThat(chat.exitCode()).as(chat.err()).isZero();
+            assertThat(chat.out().split("> ", -1)).hasSize(5); // a prompt before each of the four lines
+        } finally {
+            System.setIn(stdin);
+        }
+    }
+
+    @Test
+    void gpt2MergeWritesConv1dWeightsBackInHfLayout() throws Exception {
+        Path model = copy("gpt2");
+        Path data = dir.resolve("chat.jsonl");
+        Files.writeString(data, "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}, {\"role\": \"assistant\", \"content\": \"hello there\"}]}\n".repeat(4));
+        Path out = dir.resolve("run");
+        CliTest.Run train = CliTest.run("train", "--task", "causal-lm", "--model", model.toString(), "--data", data.toString(),
+                "--epochs", "1", "--batch-size", "2", "--max-length", "32", "--pack", "--output", out.toString());
+        assertThat(train.exitCode()).as(train.err()).isZero();
+        Path merged = dir.resolve("merged");
+        assertThat(CliTest.run("merge", "--model", model.toString(), "--adapter", out.resolve("adapter").toString(), "--output", merged.toString()).exitCode()).isZero();
+        try (var reader = io.peft4j.io.SafeTensorsReader.open(merged.resolve("model.safetensors"))) {
+            assertThat(reader.info("transformer.h.0.mlp.c_fc.weight").shape()).containsExactly(64, 256); // Conv1D (in, out)
+        }
+        CliTest.Run a = CliTest.run("generate", "--model", model.toString(), "--adapter", out.resolve("adapter").toString(), "--prompt", "hi", "--max-new-tokens", "6");
+        CliTest.Run b = CliTest.run("generate", "--model", merged.toString(), "--prompt", "hi", "--max-new-tokens", "6");
+        assertThat(b.out()).isEqualTo(a.out());
+    }
+
+    @Test
+    void clearErrorsForWrongModelsAndMethods() throws Exception {
+        CliTest.Run encoder = CliTest.run("generate", "--model", "minilm", "--prompt", "hi");
+        assertThat(encoder.exitCode()).isEqualTo(1);
+        assertThat(encoder.err()).contains("needs a decoder");
+        Path data = dir.resolve("a.json");
+        Files.writeString(data, "[{\"instruction\": \"x\", \"output\": \"y\"}]");
+        CliTest.Run houlsby = CliTest.run("train", "--task", "causal-lm", "--model", copy("qwen2").toString(), "--data", data.toString(),
+                "--method", "houlsby", "--output", dir.resolve("o").toString());
+        assertThat(houlsby.exitCode()).isEqualTo(1);
+        assertThat(houlsby.err()).contains("not available for causal-lm");
+    }
+}
