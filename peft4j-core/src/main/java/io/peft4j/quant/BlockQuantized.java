@@ -1,0 +1,153 @@
+package io.peft4j.quant;
+
+import java.util.Arrays;
+
+/**
+ * A tensor quantised block-wise as bitsandbytes does: the flattened values in blocks of {@code blockSize}, each
+ * block scaled by 1/absmax and every value stored as the code of its nearest code-book value; 4-bit codes two
+ * per byte, the first element in the high nibble. With double quantisation the fp32 absmax constants are
+ * themselves stored in 8 bits: their mean subtracted, quantised with the signed dynamic map in blocks of 256.
+ *
+ * @param codes        packed codes: ⌈n/2⌉ bytes for 4-bit types, n for 8-bit
+ * @param absmax       one fp32 constant per block, or null when double-quantised
+ * @param doubleQuant  the 8-bit constants, or null
+ */
+public record BlockQuantized(QuantType type, int blockSize, long[] shape, byte[] codes, float[] absmax, DoubleQuant doubleQuant) {
+
+    /** Block size of the absmax double quantisation (bitsandbytes'). */
+    public static final int CONSTANT_BLOCK = 256;
+
+    /** Absmax constants quantised to 8 bits: codes into the signed dynamic map, their own absmax per 256, the mean. */
+    public record DoubleQuant(byte[] codes, float[] absmax, float offset) {}
+
+    public long numel() {
+        long n = 1;
+        for (long d : shape) {
+            n *= d;
+        }
+        return n;
+    }
+
+    public static BlockQuantized quantize(float[] values, long[] shape, QuantType type, int blockSize, boolean doubleQuant) {
+        if (blockSize < 32 || blockSize > 4096 || Integer.bitCount(blockSize) != 1) {
+            throw new IllegalArgumentException("block size must be a power of two from 32 to 4096, got " + blockSize);
+        }
+        long n = Arrays.stream(shape).reduce(1, (a, b) -> a * b);
+        if (n != values.length) {
+            throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " has " + n + " elements, got " + values.length + " values");
+        }
+        int blocks = (values.length + blockSize - 1) / blockSize;
+        float[] absmax = new float[blocks];
+        int[] codeOf = new int[values.length];
+        scaleAndEncode(values, blockSize, type.codeBook(), absmax, codeOf);
+        byte[] codes = type.bits() == 4 ? pack4(codeOf, type.codeBook().encode(0f)) : pack8(codeOf);
+        if (!doubleQuant) {
+            return new BlockQuantized(type, blockSize, shape.clone(), codes, absmax, null);
+        }
+        return new BlockQuantized(type, blockSize, shape.clone(), codes, null, quantizeConstants(absmax));
+    }
+
+    /**
+     * Per block: absmax, then each value times 1/absmax (the last, partial block: divided by its absmax, as
+     * bitsandbytes' default backend does), clamped to [-1, 1], encoded.
+     */
+    private static void scaleAndEncode(float[] values, int blockSize, CodeBook book, float[] absmax, int[] codeOf) {
+        for (int b = 0; b < absmax.length; b++) {
+            int from = b * blockSize;
+            int to = Math.min(values.length, from + blockSize);
+            float max = 0;
+            for (int i = from; i < to; i++) {
+                max = Math.max(max, Math.abs(values[i]));
+            }
+            absmax[b] = max;
+            float safe = Math.max(max, 1e-38f);
+            boolean full = to - from == blockSize;
+            float inverse = 1f / safe;
+            for (int i = from; i < to; i++) {
+                float scaled = full ? values[i] * inverse : values[i] / safe;
+                codeOf[i] = book.encode(Math.max(-1f, Math.min(1f, scaled)));
+            }
+        }
+    }
+
+    /** Two codes per byte, the first in the high nibble; an odd count is padded with the code of 0 (as bitsandbytes pads with 0). */
+    private static byte[] pack4(int[] codeOf, int pad) {
+        byte[] out = new byte[(codeOf.length + 1) / 2];
+        for (int i = 0; i < out.length; i++) {
+            int hi = codeOf[2 * i];
+            int lo = 2 * i + 1 < codeOf.length ? codeOf[2 * i + 1] : pad;
+            out[i] = (byte) (hi << 4 | lo);
+        }
+        return out;
+    }
+
+    private static byte[] pack8(int[] codeOf) {
+        byte[] out = new byte[codeOf.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = (byte) codeOf[i];
+        }
+        return out;
+    }
+
+    private static DoubleQuant quantizeConstants(float[] absmax) {
+        double sum = 0;
+        for (float a : absmax) {
+            sum += a;
+        }
+        float offset = (float) (sum / absmax.length);
+        float[] centred = new float[absmax.length];
+        for (int i = 0; i < absmax.length; i++) {
+            centred[i] = absmax[i] - offset;
+        }
+        int blocks = (centred.length + CONSTANT_BLOCK - 1) / CONSTANT_BLOCK;
+        float[] absmax2 = new float[blocks];
+        int[] codeOf = new int[centred.length];
+        scaleAndEncode(centred, CONSTANT_BLOCK, DynamicMap.CODE_BOOK, absmax2, codeOf);
+        return new DoubleQuant(pack8(codeOf), absmax2, offset);
+    }
+
+    /** The fp32 absmax of every block (dequantised when double-quantised). */
+    public float[] blockAbsmax() {
+        if (doubleQuant == null) {
+            return absmax.clone();
+        }
+        float[] out = new float[doubleQuant.codes().length];
+        float[] map = DynamicMap.signed();
+        for (int i = 0; i < out.length; i++) {
+            out[i] = map[doubleQuant.codes()[i] & 0xFF] * doubleQuant.absmax()[i / CONSTANT_BLOCK] + doubleQuant.offset();
+        }
+        return out;
+    }
+
+    /** The values back in fp32: code-book value × block absmax. */
+    public float[] dequantize() {
+        float[] scale = blockAbsmax();
+        float[] code = type.code();
+        float[] out = new float[(int) numel()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = code[codeAt(i)] * scale[i / blockSize];
+        }
+        return out;
+    }
+
+    int codeAt(int i) {
+        if (type.bits() == 8) {
+            return codes[i] & 0xFF;
+        }
+        int packed = codes[i >> 1] & 0xFF;
+        return (i & 1) == 0 ? packed >>> 4 : packed & 0xF;
+    }
+
+    /** Bits of storage: codes, constants (8-bit codes + fp32 second-level absmax + the fp32 mean when double-quantised). */
+    public long storageBits() {
+        long bits = (long) codes.length * 8;
+        if (doubleQuant == null) {
+            return bits + (long) absmax.length * 32;
+        }
+        return bits + (long) doubleQuant.codes().length * 8 + (long) doubleQuant.absmax().length * 32 + 32;
+    }
+
+    public double bitsPerWeight() {
+        return (double) storageBits() / numel();
+    }
+}
