@@ -45,6 +45,15 @@ public abstract class Module {
         return p;
     }
 
+    /** A frozen parameter (quantised codes and their constants), each element holding {@code weightsPerElement} weights. */
+    protected final Parameter addFrozenParameter(String name, NDArray init, int weightsPerElement) {
+        checkName(name);
+        init.attach(manager);
+        Parameter p = new Parameter(init, weightsPerElement, false);
+        parameters.put(name, p);
+        return p;
+    }
+
     protected final <M extends Module> M addChild(String name, M child) {
         checkName(name);
         children.put(name, child);
@@ -242,9 +251,9 @@ public abstract class Module {
         long trainable = 0;
         long all = 0;
         for (Parameter p : namedParameters().values()) {
-            all += p.size();
+            all += p.weightCount();
             if (p.isTrainable()) {
-                trainable += p.size();
+                trainable += p.weightCount();
             }
         }
         return new ParameterCount(trainable, all);

@@ -11,10 +11,17 @@ public final class Parameter {
 
     private NDArray value;
     private boolean trainable;
+    private final int weightsPerElement;
 
     Parameter(NDArray value) {
+        this(value, 1, true);
+    }
+
+    /** A parameter whose elements each hold {@code weightsPerElement} weights (4-bit codes: two per byte), frozen or not. */
+    Parameter(NDArray value, int weightsPerElement, boolean trainable) {
         this.value = value;
-        setTrainable(true);
+        this.weightsPerElement = weightsPerElement;
+        setTrainable(trainable);
     }
 
     public NDArray array() {
@@ -29,11 +36,19 @@ public final class Parameter {
         return value.size();
     }
 
+    /** The model weights this parameter stands for: its size, times two for packed 4-bit codes. */
+    public long weightCount() {
+        return value.size() * weightsPerElement;
+    }
+
     public boolean isTrainable() {
         return trainable;
     }
 
     public void setTrainable(boolean trainable) {
+        if (trainable && !value.getDataType().isFloating()) {
+            throw new io.peft4j.Peft4jException("a " + value.getDataType() + " parameter (quantised weights) cannot train");
+        }
         this.trainable = trainable;
         value.setRequiresGradient(trainable);
     }

@@ -8,6 +8,8 @@ import io.peft4j.Peft4jException;
 import io.peft4j.nn.Dropout;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.LinearLayer;
+import io.peft4j.quant.QuantizedLinear;
+import io.peft4j.nn.LinearLayer;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.ModuleDict;
 import io.peft4j.nn.Scalars;
@@ -25,7 +27,7 @@ import java.util.Set;
  */
 public final class LoraLinear extends Module implements LinearLayer, AdapterLayer {
 
-    private final Linear base;
+    private Module base; // a Linear, or a QuantizedLinear (QLoRA) until a merge dequantises it
     private final ModuleDict<Dropout> dropouts;
     private final ModuleDict<Linear> loraA;
     private final ModuleDict<Linear> loraB;
@@ -39,7 +41,7 @@ public final class LoraLinear extends Module implements LinearLayer, AdapterLaye
     private List<String> active = List.of();
     private boolean disabled;
 
-    public LoraLinear(Linear base) {
+    public <M extends Module & LinearLayer> LoraLinear(M base) {
         super(base.manager());
         this.base = addChild("base_layer", base);
         this.dropouts = addChild("lora_dropout", new ModuleDict<>(base.manager()));
@@ -65,11 +67,11 @@ public final class LoraLinear extends Module implements LinearLayer, AdapterLaye
             throw new Peft4jException("adapter '" + name + "' already exists");
         }
         NDManager m = manager();
-        Linear a = new Linear(m, base.inFeatures(), r, false, 1f);
-        Linear b = new Linear(m, r, base.outFeatures(), loraBias, 1f);
+        Linear a = new Linear(m, inFeatures(), r, false, 1f);
+        Linear b = new Linear(m, r, outFeatures(), loraBias, 1f);
         switch (init) {
             case TRUE -> { // kaiming-uniform(a=√5) on A, i.e. U(±1/√in); B = 0
-                a.weight().set(uniform(m, 1 / Math.sqrt(base.inFeatures()), a.weight().shape()));
+                a.weight().set(uniform(m, 1 / Math.sqrt(inFeatures()), a.weight().shape()));
                 b.weight().set(m.zeros(b.weight().shape()));
             }
             case GAUSSIAN -> { // A ~ N(0, 1/r); B = 0
@@ -77,7 +79,7 @@ public final class LoraLinear extends Module implements LinearLayer, AdapterLaye
                 b.weight().set(m.zeros(b.weight().shape()));
             }
             case FALSE -> { // both as PyTorch's default Linear init: U(±1/√fan_in); the adapter is not the identity
-                a.weight().set(uniform(m, 1 / Math.sqrt(base.inFeatures()), a.weight().shape()));
+                a.weight().set(uniform(m, 1 / Math.sqrt(inFeatures()), a.weight().shape()));
                 b.weight().set(uniform(m, 1 / Math.sqrt(r), b.weight().shape()));
             }
         }
@@ -99,7 +101,7 @@ public final class LoraLinear extends Module implements LinearLayer, AdapterLaye
     private NDArray rowNorms(String name, NDManager scratch) {
         NDArray delta = delta(name);
         delta.attach(scratch);
-        NDArray combined = base.weight().array().add(delta);
+        NDArray combined = baseWeight(scratch).add(delta);
         combined.attach(scratch);
         NDArray norm = combined.norm(new int[] {1});
         norm.attach(scratch);
@@ -134,17 +136,17 @@ public final class LoraLinear extends Module implements LinearLayer, AdapterLaye
 
     @Override
     public int inFeatures() {
-        return base.inFeatures();
+        return ((LinearLayer) base).inFeatures();
     }
 
     @Override
     public int outFeatures() {
-        return base.outFeatures();
+        return ((LinearLayer) base).outFeatures();
     }
 
     @Override
     public NDArray forward(NDArray x) {
-        NDArray y = base.forward(x); // [..., out]
+        NDArray y = ((LinearLayer) base).forward(x); // [..., out]
         if (disabled) {
             return y;
         }
@@ -174,8 +176,8 @@ public final class LoraLinear extends Module implements LinearLayer, AdapterLaye
         NDManager m = x.getManager();
         Dropout dropout = dropouts.get(name);
         NDArray xd = dropout.forward(x);
-        NDArray wx = xd == x ? (base.bias() == null ? baseOut : baseOut.sub(base.bias().array()))   // [..., out]
-                : ai.djl.nn.core.Linear.linear(xd, base.weight().array()).singletonOrThrow();
+        NDArray wx = xd == x ? (baseBias() == null ? baseOut : baseOut.sub(baseBias().array()))      // [..., out]
+                : ai.djl.nn.core.Linear.linear(xd, baseWeight(m)).singletonOrThrow();
         NDArray norm;
         try (NDManager scratch = m.newSubManager()) {
             norm = rowNorms(name, scratch).stopGradient(); // [out], a constant in backward
@@ -276,15 +278,16 @@ public final class LoraLinear extends Module implements LinearLayer, AdapterLaye
             try (NDManager scratch = manager().newSubManager()) {
                 NDArray delta = delta(name);
                 delta.attach(scratch);
+                Linear dense = denseBase();
                 if (isDora(name)) { // W ← (m / ‖W + ΔW‖)·(W + ΔW), row by row
                     NDArray norm = rowNorms(name, scratch);
                     NDArray factor = magnitudes.get(name).weight.array().div(norm).expandDims(1);
                     factor.attach(scratch);
-                    base.weight().set(base.weight().array().add(delta).mul(factor));
+                    dense.weight().set(dense.weight().array().add(delta).mul(factor));
                     norm.attach(manager());
                     mergedNorms.put(name, norm);
                 } else {
-                    base.weight().set(base.weight().array().add(delta));
+                    dense.weight().set(dense.weight().array().add(delta));
                 }
                 mergeBias(name, 1);
             }
@@ -299,14 +302,15 @@ public final class LoraLinear extends Module implements LinearLayer, AdapterLaye
             try (NDManager scratch = manager().newSubManager()) {
                 NDArray delta = delta(name);
                 delta.attach(scratch);
+                Linear dense = denseBase();
                 if (isDora(name)) { // W ← W_merged · ‖W + ΔW‖ / m − ΔW, with the norm kept from merging
                     NDArray norm = mergedNorms.remove(name);
                     norm.attach(scratch);
                     NDArray factor = magnitudes.get(name).weight.array().div(norm).expandDims(1);
                     factor.attach(scratch);
-                    base.weight().set(base.weight().array().div(factor).sub(delta));
+                    dense.weight().set(dense.weight().array().div(factor).sub(delta));
                 } else {
-                    base.weight().set(base.weight().array().sub(delta));
+                    dense.weight().set(dense.weight().array().sub(delta));
                 }
                 mergeBias(name, -1);
             }
@@ -320,10 +324,11 @@ public final class LoraLinear extends Module implements LinearLayer, AdapterLaye
         if (b.bias() == null) {
             return;
         }
-        if (base.bias() == null) {
+        Linear dense = denseBase();
+        if (dense.bias() == null) {
             throw new Peft4jException("cannot merge lora_bias into a base layer without bias");
         }
-        base.bias().set(base.bias().array().add(b.bias().array().mul(sign * scaling.get(name))));
+        dense.bias().set(dense.bias().array().add(b.bias().array().mul(sign * scaling.get(name))));
     }
 
     @Override
@@ -332,7 +337,32 @@ public final class LoraLinear extends Module implements LinearLayer, AdapterLaye
     }
 
     @Override
-    public Linear baseLayer() {
+    public Module baseLayer() {
         return base;
     }
+
+    /** The base weight [out, in]: a Linear's parameter, or a quantised base's weight dequantised into {@code scope}. */
+    private NDArray baseWeight(NDManager scope) {
+        return base instanceof QuantizedLinear q ? q.dequantizedWeight(scope) : ((Linear) base).weight().array();
+    }
+
+    private io.peft4j.nn.Parameter baseBias() {
+        return base instanceof QuantizedLinear q ? q.bias() : ((Linear) base).bias();
+    }
+
+    /**
+     * The base as an fp32 Linear to merge into. A quantised base is replaced by its dequantised copy first, as
+     * HF PEFT warns that merging into a 4-bit layer cannot be exact: the merged layer stays fp32.
+     */
+    private Linear denseBase() {
+        if (base instanceof QuantizedLinear q) {
+            LOG.warn("merging LoRA into a {}-quantised layer: the layer is dequantised to fp32 and stays so", q.type());
+            Linear dense = q.dequantize();
+            removeChild("base_layer");
+            base = addChild("base_layer", dense);
+        }
+        return (Linear) base;
+    }
+
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(LoraLinear.class);
 }

@@ -79,6 +79,9 @@ public final class LoraTuner implements Tuner<LoraConfig> {
             } else if (module instanceof Linear linear) {
                 lora = new LoraLinear(linear);
                 model.replace(path, lora);
+            } else if (module instanceof io.peft4j.quant.QuantizedLinear quantized) { // QLoRA
+                lora = new LoraLinear(quantized);
+                model.replace(path, lora);
             } else {
                 throw new Peft4jException("target module '" + path + "' is a " + module.getClass().getSimpleName()
                         + "; LoRA supports Linear and Embedding layers");
@@ -102,7 +105,7 @@ public final class LoraTuner implements Tuner<LoraConfig> {
         }
         TargetModules targets = config.targetModules();
         if (targets.isAllLinear()) {
-            boolean linear = module instanceof Linear || module instanceof LoraLinear;
+            boolean linear = module instanceof Linear || module instanceof LoraLinear || module instanceof io.peft4j.quant.QuantizedLinear;
             return linear && !HEADS.contains(path.substring(path.lastIndexOf('.') + 1));
         }
         if (!targets.matches(path)) {

@@ -1,0 +1,157 @@
+package io.peft4j.quant;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
+import io.peft4j.NativeTest;
+import io.peft4j.model.CausalLM;
+import io.peft4j.model.decoder.Decoders;
+import io.peft4j.nn.Linear;
+import io.peft4j.peft.PeftModel;
+import io.peft4j.peft.TaskType;
+import io.peft4j.peft.TargetModules;
+import io.peft4j.peft.lora.LoraConfig;
+import io.peft4j.peft.lora.LoraLinear;
+import io.peft4j.train.CausalExample;
+import io.peft4j.train.CausalLmTask;
+import io.peft4j.train.Trainer;
+import io.peft4j.train.TrainingArgs;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** QuantizedLinear and LoRA on top of it (QLoRA) against the same computations over the dequantised weight. */
+class QLoraTest extends NativeTest {
+
+    @Test
+    void quantisedLayerComputesWithTheDequantisedWeightAndHoldsNoFp32Copy() {
+        try (NDManager scope = manager.newSubManager()) {
+            Linear dense = new Linear(scope, 96, 40, true, 0.5f);
+            dense.bias().set(scope.randomNormal(new Shape(40)));
+            QuantizedLinear q = QuantizedLinear.quantize(dense, QuantType.NF4, 64, true);
+            float[] expectedWeight = BlockQuantized.quantize(dense.weight().array().toFloatArray(), new long[] {40, 96}, QuantType.NF4, 64, true).dequantize();
+            NDArray x = scope.randomNormal(new Shape(3, 5, 96));
+            float[] y = q.forward(x).toFloatArray();
+            float[] reference = reference(x.toFloatArray(), expectedWeight, dense.bias().array().toFloatArray(), 96, 40);
+            for (int i = 0; i < y.length; i++) {
+                assertThat(y[i]).isCloseTo(reference[i], within(1e-5f * (1 + Math.abs(reference[i]))));
+            }
+            assertThat(q.localParameters().values()).noneMatch(p -> p.array().getDataType() == ai.djl.ndarray.types.DataType.FLOAT32
+                    && p.size() >= 96 * 40);
+            assertThat(q.parameterCount().all()).isEqualTo(96 * 40 + 40); // two 4-bit weights per stored byte, plus the bias
+            assertThat(q.storageBytes() * 8.0 / (96 * 40)).isCloseTo(4.127, within(0.06)); // small layer: 60 blocks, one nested group
+            assertThatThrownBy(() -> q.localParameters().get("weight").setTrainable(true)).hasMessageContaining("cannot train");
+        }
+    }
+
+    @Test
+    void qloraLayerEqualsLoraOverTheDequantisedWeightAndTrainsOnlyLora() {
+        try (NDManager scope = manager.newSubManager()) {
+            Linear dense = new Linear(scope, 64, 48, false, 0.5f);
+            QuantizedLinear q = QuantizedLinear.quantize(dense, QuantType.NF4, 64, true);
+            LoraLinear qlora = new LoraLinear(q);
+            LoraLinear lora = new LoraLinear(q.dequantize());
+            for (LoraLinear l : List.of(qlora, lora)) {
+                l.addAdapter("default", 4, 2.0, 0.0, LoraConfig.InitLoraWeights.TRUE, false, false);
+                l.setActiveAdapters(List.of("default"));
+            }
+            // same A and a non-zero B in both
+            var qp = qlora.namedParameters();
+            var lp = lora.namedParameters();
+            NDArray a = scope.randomNormal(qp.get("lora_A.default.weight").shape());
+            NDArray b = scope.randomNormal(qp.get("lora_B.default.weight").shape());
+            qp.get("lora_A.default.weight").set(a.duplicate());
+            qp.get("lora_B.default.weight").set(b.duplicate());
+            lp.get("lora_A.default.weight").set(a.duplicate());
+            lp.get("lora_B.default.weight").set(b.duplicate());
+            qp.forEach((k, p) -> p.setTrainable(k.contains("lora_")));
+            NDArray x = scope.randomNormal(new Shape(2, 7, 64));
+            float[] yq;
+            try (NDManager step = scope.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                NDArray out = qlora.forward(x);
+                yq = out.toFloatArray();
+                gc.backward(out.sum());
+            }
+            float[] yl = lora.forward(x).toFloatArray();
+            float[] base = q.forward(x).toFloatArray();
+            assertThat(Math.abs(yl[0] - base[0])).as("the adapter contributes").isGreaterThan(1e-3f);
+            for (int i = 0; i < yq.length; i++) {
+                assertThat(yq[i]).isCloseTo(yl[i], within(1e-5f * (1 + Math.abs(yl[i]))));
+            }
+            assertThat(qp.get("lora_A.default.weight").array().getGradient().abs().sum().getFloat()).isGreaterThan(0f);
+            assertThat(qp.get("base_layer.weight").isTrainable()).isFalse();
+
+            qlora.merge(List.of("default")); // dequantises the base with a warning, then merges
+            assertThat(qlora.baseLayer()).isInstanceOf(Linear.class);
+            float[] merged = qlora.forward(x).toFloatArray();
+            for (int i = 0; i < merged.length; i++) {
+                assertThat(merged[i]).isCloseTo(yl[i], within(1e-4f * (1 + Math.abs(yl[i]))));
+            }
+        }
+    }
+
+    @Test
+    void qloraOnAQuantisedDecoderTrainsLoraOnlyAndKeepsTheCodesUnchanged() {
+        try (NDManager scope = manager.newSubManager()) {
+            CausalLM model = Decoders.load("llama", scope);
+            long before = model.parameterCount().all();
+            // the reference: the same model with each linear weight replaced by its quantise→dequantise round trip (in Java)
+            CausalLM roundTripped = Decoders.load("llama", scope);
+            roundTripped.namedParameters().forEach((name, p) -> {
+                if (name.endsWith("_proj.weight")) {
+                    p.set(scope.create(BlockQuantized.quantize(p.array().toFloatArray(), p.shape().getShape(), QuantType.NF4, 64, true).dequantize(),
+                            p.shape()));
+                }
+            });
+            List<String> replaced = ModelQuantizer.quantize(model, ModelQuantizer.Settings.nf4DoubleQuant());
+            assertThat(replaced).hasSize(2 * 7).noneMatch(p -> p.contains("lm_head") || p.contains("embed"));
+            assertThat(model.parameterCount().all()).isEqualTo(before);
+            float[] quantised = logits(model, scope);
+            float[] expected = logits(roundTripped, scope);
+            for (int i = 0; i < expected.length; i++) {
+                assertThat(quantised[i]).isCloseTo(expected[i], within(1e-4f));
+            }
+
+            PeftModel peft = PeftModel.wrap(model, LoraConfig.builder().r(4).loraAlpha(8).targetModules(TargetModules.regex(TargetModules.ALL_LINEAR))
+                    .taskType(TaskType.CAUSAL_LM).build());
+            byte[] codes = peft.namedParameters().get("base_model.model.model.layers.0.mlp.up_proj.base_layer.weight").array().toByteArray();
+            List<CausalExample> data = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                data.add(new CausalExample(new long[] {20 + i, 7, 8, 9, 3, 1, 4, 6, 5}, new long[] {-100, -100, -100, -100, 3, 1, 4, 6, 5}));
+            }
+            CausalLmTask task = new CausalLmTask(model);
+            double initial = task.evaluate(data, 4).loss();
+            new Trainer<>(peft, task, TrainingArgs.builder().epochs(10).batchSize(4).learningRate(1e-2).bestMetric("loss").keepBest(false).build(), null)
+                    .train(data, null);
+            assertThat(task.evaluate(data, 4).loss()).isLessThan(initial / 2);
+            assertThat(peft.namedParameters().get("base_model.model.model.layers.0.mlp.up_proj.base_layer.weight").array().toByteArray()).containsExactly(codes);
+        }
+    }
+
+    private static float[] logits(CausalLM model, NDManager scope) {
+        try (NDManager step = scope.newSubManager()) {
+            return model.forward(step.create(new long[][] {{5, 80, 17, 200, 33, 9}}), null).toFloatArray();
+        }
+    }
+
+    private static float[] reference(float[] x, float[] w, float[] b, int in, int out) {
+        int rows = x.length / in;
+        float[] y = new float[rows * out];
+        for (int r = 0; r < rows; r++) {
+            for (int o = 0; o < out; o++) {
+                double s = b[o];
+                for (int i = 0; i < in; i++) {
+                    s += (double) x[r * in + i] * w[o * in + i];
+                }
+                y[r * out + o] = (float) s;
+            }
+        }
+        return y;
+    }
+}
