@@ -33,7 +33,10 @@ public final class Tokenizer implements AutoCloseable {
             throw new IllegalArgumentException("maxLength must be at least 2, got " + maxLength);
         }
         try {
-            HuggingFaceTokenizer t = HuggingFaceTokenizer.builder()
+            HuggingFaceTokenizer.Builder builder = HuggingFaceTokenizer.builder();
+            // DJL caps maxLength at its modelMaxLength, 512 unless set: the caller's limit is the model's here
+            builder.configure(java.util.Map.of("modelMaxLength", Integer.toString(maxLength)));
+            HuggingFaceTokenizer t = builder
                     .optTokenizerPath(tokenizerJson)
                     .optAddSpecialTokens(true)
                     .optPadding(true)

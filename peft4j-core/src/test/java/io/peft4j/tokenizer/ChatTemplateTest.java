@@ -38,6 +38,13 @@ class ChatTemplateTest {
         assertThat(checked).isEqualTo(6);
     }
 
+    @org.junit.jupiter.api.Test
+    void longPromptsAreNotCutAtDjlsDefault512Tokens() {
+        try (Tokenizer tokenizer = Tokenizer.load(Decoders.dir("gpt2").resolve("tokenizer.json"), 4096)) {
+            assertThat(tokenizer.encodeIds("word ".repeat(900))).hasSizeGreaterThan(900);
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"gpt2"})
     void plainTemplateWhenTheTokenizerHasNone(String family, @TempDir Path empty) {
