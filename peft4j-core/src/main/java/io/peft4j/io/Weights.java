@@ -53,6 +53,33 @@ public interface Weights extends AutoCloseable {
         };
     }
 
+    /** Only the keys {@code keep} accepts. */
+    static Weights filtered(Weights inner, java.util.function.Predicate<String> keep) {
+        Set<String> kept = new java.util.LinkedHashSet<>();
+        inner.keys().stream().filter(keep).forEach(kept::add);
+        return new Weights() {
+            @Override
+            public String source() {
+                return inner.source();
+            }
+
+            @Override
+            public Set<String> keys() {
+                return kept;
+            }
+
+            @Override
+            public long[] shape(String key) {
+                return inner.shape(key);
+            }
+
+            @Override
+            public NDArray load(String key, NDManager manager) {
+                return inner.load(key, manager);
+            }
+        };
+    }
+
     /**
      * The same weights with the 2-d tensors {@code which} selects transposed (GPT-2's Conv1D stores (in, out);
      * peft4j's Linear keeps PyTorch's (out, in)).

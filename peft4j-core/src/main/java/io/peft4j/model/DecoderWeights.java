@@ -4,6 +4,7 @@ import io.peft4j.Peft4jException;
 import io.peft4j.io.HfConfig;
 import io.peft4j.io.Weights;
 import io.peft4j.nn.Module;
+import io.peft4j.quant.ModelQuantizer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -14,10 +15,18 @@ public final class DecoderWeights {
 
     private DecoderWeights() {}
 
-    public static void load(Module model, Weights weights, ModelFiles files, Predicate<String> ignorable) {
-        Module.LoadReport report = model.loadStateDict(weights, false);
-        if (!report.missing().isEmpty()) {
-            throw new Peft4jException(files.weights() + ": missing weights " + preview(report.missing()) + " for this " + files.config() + "'s model");
+    /**
+     * Loads every parameter of {@code model} from {@code weights}; with {@code quantize} (or null) the linear layers
+     * are first quantised from the checkpoint one by one (see {@link ModelQuantizer#quantizeFromCheckpoint}), for a
+     * model built with {@link io.peft4j.nn.Init#deferred}.
+     */
+    public static void load(Module model, Weights weights, ModelFiles files, Predicate<String> ignorable, ModelQuantizer.Settings quantize) {
+        List<String> quantized = quantize == null ? List.of() : ModelQuantizer.quantizeFromCheckpoint(model, weights, quantize);
+        Predicate<String> inQuantized = key -> quantized.stream().anyMatch(p -> key.startsWith(p + "."));
+        Module.LoadReport report = model.loadStateDict(quantized.isEmpty() ? weights : Weights.filtered(weights, inQuantized.negate()), false);
+        List<String> missing = report.missing().stream().filter(inQuantized.negate()).toList();
+        if (!missing.isEmpty()) {
+            throw new Peft4jException(files.weights() + ": missing weights " + preview(missing) + " for this " + files.config() + "'s model");
         }
         List<String> unexpected = report.unexpected().stream().filter(ignorable.negate()).toList();
         if (!unexpected.isEmpty()) {

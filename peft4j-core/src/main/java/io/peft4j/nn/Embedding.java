@@ -13,7 +13,7 @@ public class Embedding extends Module implements EmbeddingLayer {
 
     public Embedding(NDManager manager, int num, int dim, float initStd) {
         super(manager);
-        this.weight = addParameter("weight", manager.randomNormal(0, initStd, new Shape(num, dim), DataType.FLOAT32));
+        this.weight = addParameter("weight", Init.normal(manager, initStd, new Shape(num, dim)));
     }
 
     public Parameter weight() {

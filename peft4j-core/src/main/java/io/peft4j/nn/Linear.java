@@ -18,7 +18,7 @@ public class Linear extends Module implements LinearLayer {
         super(manager);
         this.inFeatures = inFeatures;
         this.outFeatures = outFeatures;
-        this.weight = addParameter("weight", manager.randomNormal(0, initStd, new Shape(outFeatures, inFeatures), DataType.FLOAT32));
+        this.weight = addParameter("weight", Init.normal(manager, initStd, new Shape(outFeatures, inFeatures)));
         this.bias = bias ? addParameter("bias", manager.zeros(new Shape(outFeatures))) : null;
     }
 

@@ -50,7 +50,15 @@ public final class QuantizedLinear extends Module implements LinearLayer {
     public static QuantizedLinear quantize(Linear linear, QuantType type, int blockSize, boolean doubleQuant) {
         NDArray w = linear.weight().array();
         BlockQuantized q = BlockQuantized.quantize(w.toFloatArray(), w.getShape().getShape(), type, blockSize, doubleQuant);
-        return new QuantizedLinear(linear.manager(), q, linear.bias() == null ? null : linear.bias().array().duplicate());
+        return of(linear.manager(), q, linear.bias() == null ? null : linear.bias().array().duplicate());
+    }
+
+    /** A layer over an [out, in] quantised weight and an fp32 bias [out] (or null), both taken over by {@code manager}. */
+    public static QuantizedLinear of(NDManager manager, BlockQuantized weight, NDArray bias) {
+        if (weight.shape().length != 2) {
+            throw new IllegalArgumentException("a linear weight is [out, in], got " + java.util.Arrays.toString(weight.shape()));
+        }
+        return new QuantizedLinear(manager, weight, bias);
     }
 
     public QuantType type() {

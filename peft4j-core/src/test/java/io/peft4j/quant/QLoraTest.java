@@ -134,6 +134,20 @@ class QLoraTest extends NativeTest {
         }
     }
 
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"gpt2", "qwen2", "mistral"})
+    void quantisingWhileLoadingEqualsQuantisingTheLoadedModel(String family) {
+        try (NDManager scope = manager.newSubManager()) {
+            CausalLM loaded = Decoders.load(family, scope);
+            ModelQuantizer.quantize(loaded, ModelQuantizer.Settings.of(QuantType.FP4, false));
+            CausalLM direct = (CausalLM) io.peft4j.model.AutoModel.load(io.peft4j.model.ModelFiles.resolve(Decoders.dir(family).toString()), scope,
+                    ModelQuantizer.Settings.of(QuantType.FP4, false));
+            long dense = direct.namedModules().entrySet().stream().filter(e -> e.getValue() instanceof Linear && !e.getKey().endsWith("lm_head")).count();
+            assertThat(dense).as("linear layers left unquantised").isZero();
+            assertThat(logits(direct, scope)).containsExactly(logits(loaded, scope));
+        }
+    }
+
     private static float[] logits(CausalLM model, NDManager scope) {
         try (NDManager step = scope.newSubManager()) {
             return model.forward(step.create(new long[][] {{5, 80, 17, 200, 33, 9}}), null).toFloatArray();

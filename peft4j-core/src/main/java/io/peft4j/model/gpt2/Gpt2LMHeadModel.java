@@ -117,16 +117,21 @@ public final class Gpt2LMHeadModel extends CausalLM {
      * not (GPT2Model saves, e.g. the original {@code gpt2} repository); attention-mask buffers are skipped.
      */
     public static Gpt2LMHeadModel load(ModelFiles files, NDManager manager) {
+        return load(files, manager, null);
+    }
+
+    /** As above, quantising the linear layers while loading when {@code quantize} is given (null: fp32). */
+    public static Gpt2LMHeadModel load(ModelFiles files, NDManager manager, io.peft4j.quant.ModelQuantizer.Settings quantize) {
         HfConfig hf = HfConfig.read(files.config());
         Gpt2Config config = Gpt2Config.from(hf);
-        Gpt2LMHeadModel model = new Gpt2LMHeadModel(manager, config);
+        Gpt2LMHeadModel model = io.peft4j.nn.Init.deferred(() -> new Gpt2LMHeadModel(manager, config)); // weights come from the checkpoint
         model.setNameOrPath(hf.getString("_name_or_path", files.dir().toString()));
         model.eosTokenIds = DecoderWeights.eosTokenIds(files, hf);
         try (Weights raw = files.openWeights()) {
             boolean prefixed = raw.keys().stream().anyMatch(k -> k.startsWith("transformer."));
             Weights named = prefixed ? raw : Weights.renamed(raw, k -> k.equals("lm_head.weight") ? k : "transformer." + k);
             DecoderWeights.load(model, Weights.transposed(named, k -> CONV1D.matcher(k).matches()), files,
-                    key -> key.endsWith(".attn.bias") || key.endsWith(".attn.masked_bias") || config.tieWordEmbeddings() && key.equals("lm_head.weight"));
+                    key -> key.endsWith(".attn.bias") || key.endsWith(".attn.masked_bias") || config.tieWordEmbeddings() && key.equals("lm_head.weight"), quantize);
         }
         return model;
     }

@@ -110,14 +110,19 @@ public final class LlamaForCausalLM extends CausalLM {
 
     /** Loads config.json and the (single or sharded) safetensors of an HF Llama, Qwen2 or Mistral directory. */
     public static LlamaForCausalLM load(ModelFiles files, NDManager manager) {
+        return load(files, manager, null);
+    }
+
+    /** As above, quantising the linear layers while loading when {@code quantize} is given (null: fp32). */
+    public static LlamaForCausalLM load(ModelFiles files, NDManager manager, io.peft4j.quant.ModelQuantizer.Settings quantize) {
         HfConfig hf = HfConfig.read(files.config());
         LlamaConfig config = LlamaConfig.from(hf);
-        LlamaForCausalLM model = new LlamaForCausalLM(manager, config);
+        LlamaForCausalLM model = io.peft4j.nn.Init.deferred(() -> new LlamaForCausalLM(manager, config)); // weights come from the checkpoint
         model.setNameOrPath(hf.getString("_name_or_path", files.dir().toString()));
         model.eosTokenIds = DecoderWeights.eosTokenIds(files, hf);
         try (Weights weights = files.openWeights()) {
             DecoderWeights.load(model, weights, files, key -> key.endsWith(".rotary_emb.inv_freq")
-                    || config.tieWordEmbeddings() && key.equals("lm_head.weight"));
+                    || config.tieWordEmbeddings() && key.equals("lm_head.weight"), quantize);
         }
         return model;
     }

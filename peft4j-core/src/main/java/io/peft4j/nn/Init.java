@@ -1,0 +1,35 @@
+package io.peft4j.nn;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.util.function.Supplier;
+
+/**
+ * Initial values of weight matrices. Normally N(0, std); while a model is built with {@link #deferred} the
+ * matrices are left uninitialised (torch.empty: memory reserved but not touched, so not resident) because a
+ * checkpoint is about to overwrite them — or, when loading quantised, to replace them without ever filling them.
+ */
+public final class Init {
+
+    private static final ThreadLocal<Boolean> DEFERRED = ThreadLocal.withInitial(() -> false);
+
+    private Init() {}
+
+    /** Builds something whose weight matrices will all be loaded from a checkpoint. */
+    public static <T> T deferred(Supplier<T> build) {
+        boolean outer = DEFERRED.get();
+        DEFERRED.set(true);
+        try {
+            return build.get();
+        } finally {
+            DEFERRED.set(outer);
+        }
+    }
+
+    /** A float32 matrix of {@code shape}: N(0, std), or uninitialised inside {@link #deferred}. */
+    static NDArray normal(NDManager manager, float std, Shape shape) {
+        return DEFERRED.get() ? manager.create(shape, DataType.FLOAT32) : manager.randomNormal(0, std, shape, DataType.FLOAT32);
+    }
+}
