@@ -11,6 +11,7 @@ import io.peft4j.model.ModelFiles;
 import io.peft4j.nn.ParameterCount;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
+import io.peft4j.quant.ModelQuantizer;
 import io.peft4j.tokenizer.ChatTemplate;
 import io.peft4j.tokenizer.Tokenizer;
 import io.peft4j.train.CausalExample;
@@ -39,8 +40,8 @@ final class CausalFineTune {
     /**
      * @param data train file and optionally a validation file (Alpaca .json or chat .jsonl)
      */
-    static Outcome run(String model, Method method, Method.Options options, TrainingArgs args, int maxLength, boolean pack,
-                       List<Path> data, Path output, PrintStream progress) {
+    static Outcome run(String model, ModelQuantizer.Settings quantize, Method method, Method.Options options, TrainingArgs args, int maxLength,
+                       boolean pack, List<Path> data, Path output, PrintStream progress) {
         if (!METHODS.contains(method.id())) {
             throw new Peft4jException("method '" + method.id() + "' is not available for causal-lm; use one of " + new java.util.TreeSet<>(METHODS));
         }
@@ -51,7 +52,7 @@ final class CausalFineTune {
         ModelFiles files = ModelFiles.resolve(model);
         try (NDManager manager = NDManager.newBaseManager(); Tokenizer tokenizer = Tokenizer.load(files.requireTokenizer(), maxLength)) {
             Engine.getInstance().setRandomSeed((int) args.seed());
-            CausalLM lm = Decoder.loadModel(files, manager);
+            CausalLM lm = Decoder.loadModel(files, manager, quantize);
             ChatTemplate template = ChatTemplate.forModel(files.dir());
             List<CausalExample> train = examples(data.get(0), lm, tokenizer, template, maxLength, pack, progress);
             List<CausalExample> eval = data.size() == 2 ? examples(data.get(1), lm, tokenizer, template, maxLength, false, progress) : null;

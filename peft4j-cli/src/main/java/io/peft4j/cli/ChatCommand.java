@@ -33,6 +33,9 @@ final class ChatCommand implements Callable<Integer> {
     @Mixin
     Decoder.SamplingOptions sampling = new Decoder.SamplingOptions();
 
+    @Mixin
+    Decoder.QuantizeOptions quantize = new Decoder.QuantizeOptions();
+
     @Spec
     CommandSpec spec;
 
@@ -40,7 +43,7 @@ final class ChatCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-        try (NDManager manager = NDManager.newBaseManager(); Decoder decoder = Decoder.load(model, adapter, manager)) {
+        try (NDManager manager = NDManager.newBaseManager(); Decoder decoder = Decoder.load(model, adapter, quantize, manager)) {
             Generator generator = decoder.generator();
             List<ChatTemplate.Message> history = new ArrayList<>();
             if (system != null) {

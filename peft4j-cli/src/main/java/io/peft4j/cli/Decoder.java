@@ -9,6 +9,8 @@ import io.peft4j.model.CausalLM;
 import io.peft4j.model.ModelFiles;
 import io.peft4j.model.PretrainedModel;
 import io.peft4j.peft.PeftModel;
+import io.peft4j.quant.ModelQuantizer;
+import io.peft4j.quant.QuantType;
 import io.peft4j.tokenizer.ChatTemplate;
 import io.peft4j.tokenizer.Tokenizer;
 import java.nio.file.Path;
@@ -21,17 +23,17 @@ record Decoder(ModelFiles files, CausalLM model, PeftModel peft, Tokenizer token
     /** Prompts longer than this many tokens are cut by the tokenizer. */
     static final int MAX_PROMPT_TOKENS = 32768;
 
-    static CausalLM loadModel(ModelFiles files, NDManager manager) {
-        PretrainedModel model = AutoModel.load(files, manager);
+    static CausalLM loadModel(ModelFiles files, NDManager manager, ModelQuantizer.Settings quantize) {
+        PretrainedModel model = AutoModel.load(files, manager, quantize);
         if (!(model instanceof CausalLM lm)) {
             throw new Peft4jException(files.dir() + " holds a '" + model.family() + "' model; this command needs a decoder (gpt2, llama, qwen2, mistral)");
         }
         return lm;
     }
 
-    static Decoder load(String model, Path adapter, NDManager manager) {
+    static Decoder load(String model, Path adapter, QuantizeOptions quantize, NDManager manager) {
         ModelFiles files = ModelFiles.resolve(model);
-        CausalLM lm = loadModel(files, manager);
+        CausalLM lm = loadModel(files, manager, quantize.settings());
         PeftModel peft = adapter == null ? null : PeftModel.load(lm, adapter);
         return new Decoder(files, lm, peft, Tokenizer.load(files.requireTokenizer(), MAX_PROMPT_TOKENS), ChatTemplate.forModel(files.dir()));
     }
@@ -50,6 +52,30 @@ record Decoder(ModelFiles files, CausalLM model, PeftModel peft, Tokenizer token
     @Override
     public void close() {
         tokenizer.close();
+    }
+
+    /** {@code --quantize} and {@code --double-quant}: load the model's linear layers block-wise quantised (QLoRA's base). */
+    static final class QuantizeOptions {
+        @Option(names = "--quantize", description = "Quantise the linear layers while loading: nf4, fp4 or int8 (default: none, fp32).")
+        String type;
+
+        @Option(names = "--double-quant", description = "With --quantize: also quantise the block constants to 8 bits (about 0.37 bits per weight saved).")
+        boolean doubleQuant;
+
+        /** The settings, or null for full precision. */
+        ModelQuantizer.Settings settings() {
+            if (type == null) {
+                if (doubleQuant) {
+                    throw new IllegalArgumentException("--double-quant needs --quantize");
+                }
+                return null;
+            }
+            QuantType t = QuantType.parse(type);
+            if (t == QuantType.INT4) {
+                throw new IllegalArgumentException("--quantize takes nf4, fp4 or int8");
+            }
+            return ModelQuantizer.Settings.of(t, doubleQuant);
+        }
     }
 
     /** The sampling options shared by {@code generate} and {@code chat}. */

@@ -31,13 +31,16 @@ final class GenerateCommand implements Callable<Integer> {
     @Mixin
     Decoder.SamplingOptions sampling = new Decoder.SamplingOptions();
 
+    @Mixin
+    Decoder.QuantizeOptions quantize = new Decoder.QuantizeOptions();
+
     @Spec
     CommandSpec spec;
 
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        try (NDManager manager = NDManager.newBaseManager(); Decoder decoder = Decoder.load(model, adapter, manager)) {
+        try (NDManager manager = NDManager.newBaseManager(); Decoder decoder = Decoder.load(model, adapter, quantize, manager)) {
             Generator generator = decoder.generator();
             Generator.TextStream stream = (row, piece) -> {
                 out.print(piece);

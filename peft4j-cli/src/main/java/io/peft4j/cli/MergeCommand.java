@@ -70,7 +70,7 @@ final class MergeCommand implements Callable<Integer> {
     /** A decoder's merged weights in the HF layout, with the model's config, tokenizer and generation files copied. */
     private Integer mergeDecoder(ModelFiles files) throws IOException {
         try (NDManager manager = NDManager.newBaseManager()) {
-            CausalLM lm = Decoder.loadModel(files, manager);
+            CausalLM lm = Decoder.loadModel(files, manager, null);
             PeftModel.load(lm, adapter).mergeAndUnload();
             Files.createDirectories(output);
             SafeTensorsWriter.write(output.resolve("model.safetensors"), lm.checkpointStateDict(), Map.of("format", "pt"));

@@ -88,6 +88,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--output", required = true, description = "Directory for the adapter, metrics.json, curve.svg and checkpoints.")
     Path output;
 
+    @picocli.CommandLine.Mixin
+    Decoder.QuantizeOptions quantize = new Decoder.QuantizeOptions();
+
     @Option(names = "--pack", description = "causal-lm: concatenate examples into rows of --max-length tokens.")
     boolean pack;
 
@@ -111,11 +114,14 @@ final class TrainCommand implements Callable<Integer> {
                 .earlyStoppingPatience(earlyStopping).checkpointDir(output.resolve("checkpoints")).build();
         FineTune.Settings settings = new FineTune.Settings(model, m,
                 new Method.Options(r, alpha, loraDropout, targets, virtualTokens, template), args, maxLength, output);
+        if (!task.equals("causal-lm") && quantize.settings() != null) {
+            throw new Peft4jException("--quantize applies to decoders (--task causal-lm)");
+        }
         if (task.equals("causal-lm")) {
             if (data == null) {
                 throw new Peft4jException("causal-lm needs --data TRAIN[,VALIDATION] (Alpaca .json or chat .jsonl)");
             }
-            CausalFineTune.Outcome o = CausalFineTune.run(model, m, new Method.Options(r, alpha, loraDropout, targets, virtualTokens, null),
+            CausalFineTune.Outcome o = CausalFineTune.run(model, quantize.settings(), m, new Method.Options(r, alpha, loraDropout, targets, virtualTokens, null),
                     args, maxLength, pack, data, output, System.err);
             PrintWriter out = spec.commandLine().getOut();
             out.println(o.params());

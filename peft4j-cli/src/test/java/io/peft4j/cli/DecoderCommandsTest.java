@@ -100,6 +100,32 @@ class DecoderCommandsTest {
     }
 
     @Test
+    void qloraTrainingAndQuantisedGeneration() throws Exception {
+        Path model = copy("qwen2");
+        Path data = dir.resolve("alpaca.json");
+        Files.writeString(data, "[" + "{\"instruction\": \"Say the colour\", \"output\": \"blue sky\"},".repeat(7)
+                + "{\"instruction\": \"Say the colour\", \"output\": \"blue sky\"}]");
+        Path out = dir.resolve("qlora");
+        CliTest.Run train = CliTest.run("train", "--task", "causal-lm", "--model", model.toString(), "--data", data.toString(),
+                "--quantize", "nf4", "--double-quant", "--targets", "all-linear", "--epochs", "6", "--batch-size", "4", "--lr", "2e-2",
+                "--max-length", "256", "--output", out.toString());
+        assertThat(train.exitCode()).as(train.err()).isZero();
+        assertThat(io.peft4j.io.SafeTensorsReader.open(out.resolve("adapter/adapter_model.safetensors")).tensors().keySet())
+                .allMatch(k -> k.contains("lora_"));
+        String prompt = "Below is an instruction that describes a task. Write a response that appropriately completes the request.\n\n"
+                + "### Instruction:\nSay the colour\n\n### Response:\n";
+        CliTest.Run generated = CliTest.run("generate", "--model", model.toString(), "--quantize", "nf4", "--double-quant",
+                "--adapter", out.resolve("adapter").toString(), "--prompt", prompt, "--max-new-tokens", "8");
+        assertThat(generated.exitCode()).as(generated.err()).isZero();
+        assertThat(generated.out()).startsWith("blue sky");
+        CliTest.Run full = CliTest.run("train", "--task", "causal-lm", "--model", model.toString(), "--data", data.toString(),
+                "--quantize", "int8", "--method", "full", "--max-length", "256", "--output", dir.resolve("full").toString());
+        assertThat(full.exitCode()).isEqualTo(1);
+        assertThat(full.err()).contains("cannot train");
+        assertThat(CliTest.run("generate", "--model", model.toString(), "--double-quant", "--prompt", "x").err()).contains("--double-quant needs --quantize");
+    }
+
+    @Test
     void clearErrorsForWrongModelsAndMethods() throws Exception {
         CliTest.Run encoder = CliTest.run("generate", "--model", "minilm", "--prompt", "hi");
         assertThat(encoder.exitCode()).isEqualTo(1);
