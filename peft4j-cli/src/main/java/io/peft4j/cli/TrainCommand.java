@@ -91,6 +91,9 @@ final class TrainCommand implements Callable<Integer> {
     @picocli.CommandLine.Mixin
     Decoder.QuantizeOptions quantize = new Decoder.QuantizeOptions();
 
+    @Option(names = "--optim", defaultValue = "adamw", description = "adamw (fp32 states) or adamw-8bit (8-bit block-wise states) (default: ${DEFAULT-VALUE}).")
+    String optim;
+
     @Option(names = "--pack", description = "causal-lm: concatenate examples into rows of --max-length tokens.")
     boolean pack;
 
@@ -111,7 +114,11 @@ final class TrainCommand implements Callable<Integer> {
         TrainingArgs args = TrainingArgs.builder().epochs(epochs).batchSize(batchSize)
                 .learningRate(lr != null ? lr : m.defaultLr())
                 .warmupRatio(warmupRatio).weightDecay(weightDecay).schedule(schedule).seed(seed)
-                .earlyStoppingPatience(earlyStopping).checkpointDir(output.resolve("checkpoints")).build();
+                .earlyStoppingPatience(earlyStopping).checkpointDir(output.resolve("checkpoints")).optimizer(switch (optim) {
+                    case "adamw" -> TrainingArgs.OptimizerKind.ADAMW;
+                    case "adamw-8bit" -> TrainingArgs.OptimizerKind.ADAMW_8BIT;
+                    default -> throw new Peft4jException("unknown --optim '" + optim + "': adamw or adamw-8bit");
+                }).build();
         FineTune.Settings settings = new FineTune.Settings(model, m,
                 new Method.Options(r, alpha, loraDropout, targets, virtualTokens, template), args, maxLength, output);
         if (!task.equals("causal-lm") && quantize.settings() != null) {

@@ -106,6 +106,26 @@ public record BlockQuantized(QuantType type, int blockSize, long[] shape, byte[]
         return new DoubleQuant(pack8(codeOf), absmax2, offset);
     }
 
+    /**
+     * 8-bit block-wise codes of {@code values} with bitsandbytes' dynamic map (signed, or unsigned for non-negative
+     * values), written into {@code codes} and {@code absmax} (one per block of {@code blockSize}).
+     */
+    public static void quantizeDynamic(float[] values, boolean signed, int blockSize, byte[] codes, float[] absmax) {
+        int[] codeOf = new int[values.length];
+        scaleAndEncode(values, blockSize, signed ? DynamicMap.CODE_BOOK : DynamicMap.UNSIGNED_CODE_BOOK, absmax, codeOf);
+        for (int i = 0; i < codeOf.length; i++) {
+            codes[i] = (byte) codeOf[i];
+        }
+    }
+
+    /** The inverse of {@link #quantizeDynamic}: code value × block absmax, into {@code out}. */
+    public static void dequantizeDynamic(byte[] codes, float[] absmax, boolean signed, int blockSize, float[] out) {
+        CodeBook book = signed ? DynamicMap.CODE_BOOK : DynamicMap.UNSIGNED_CODE_BOOK;
+        for (int i = 0; i < out.length; i++) {
+            out[i] = book.value(codes[i] & 0xFF) * absmax[i / blockSize];
+        }
+    }
+
     /** The fp32 absmax of every block (dequantised when double-quantised). */
     public float[] blockAbsmax() {
         if (doubleQuant == null) {

@@ -11,7 +11,7 @@ import java.util.Map;
  * first and second moments with bias correction, {@code p ← p − lr·m̂/(√v̂ + ε)}. Moment tensors live in
  * the model's manager beside their parameters; temporaries in the step's manager.
  */
-public final class AdamW {
+public final class AdamW implements Optimizer {
 
     private final double beta1;
     private final double beta2;
@@ -28,11 +28,13 @@ public final class AdamW {
         this.weightDecay = weightDecay;
     }
 
+    @Override
     public long steps() {
         return steps;
     }
 
     /** One update of every parameter from its gradient (already attached to {@code step}). */
+    @Override
     public void step(Map<String, Parameter> params, Map<String, NDArray> grads, double lr, NDManager step) {
         steps++;
         double bc1 = 1 - Math.pow(beta1, steps);
@@ -57,6 +59,7 @@ public final class AdamW {
     }
 
     /** Frees the moment tensors (after training; a checkpoint keeps them if the run may resume). */
+    @Override
     public void release() {
         m.values().forEach(NDArray::close);
         v.values().forEach(NDArray::close);
@@ -65,7 +68,8 @@ public final class AdamW {
     }
 
     /** Moments and step count, for checkpoints: {@code m.<name>}, {@code v.<name>}. */
-    public Map<String, NDArray> state() {
+    @Override
+    public Map<String, NDArray> state(NDManager scope) {
         Map<String, NDArray> out = new LinkedHashMap<>();
         m.forEach((k, a) -> out.put("m." + k, a));
         v.forEach((k, a) -> out.put("v." + k, a));
@@ -73,6 +77,7 @@ public final class AdamW {
     }
 
     /** Restores {@link #state()}; arrays are attached to {@code manager}. */
+    @Override
     public void restore(Map<String, NDArray> state, long steps, NDManager manager) {
         release();
         state.forEach((k, a) -> {

@@ -31,11 +31,11 @@ final class Checkpoints {
 
     private final Path dir;
     private final Map<String, Parameter> params;
-    private final AdamW optimizer;
+    private final Optimizer optimizer;
     private final NDManager manager;
     private Map<String, NDArray> restoredBest;
 
-    Checkpoints(Path dir, Map<String, Parameter> params, AdamW optimizer, NDManager manager) {
+    Checkpoints(Path dir, Map<String, Parameter> params, Optimizer optimizer, NDManager manager) {
         this.dir = dir;
         this.params = params;
         this.optimizer = optimizer;
@@ -64,7 +64,9 @@ final class Checkpoints {
                 Map<String, NDArray> values = new TreeMap<>();
                 params.forEach((name, p) -> values.put(name, p.array()));
                 SafeTensorsWriter.write(tmp.resolve("trainable.safetensors"), values, Map.of());
-                SafeTensorsWriter.write(tmp.resolve("optimizer.safetensors"), optimizer.state(), Map.of());
+                try (NDManager scope = manager.newSubManager()) {
+                    SafeTensorsWriter.write(tmp.resolve("optimizer.safetensors"), optimizer.state(scope), Map.of());
+                }
                 if (best != null) {
                     SafeTensorsWriter.write(tmp.resolve("best.safetensors"), best, Map.of());
                 }

@@ -40,7 +40,7 @@ public final class Trainer<E> {
     private final TrainingArgs args;
     private final TrainingListener listener;
     private final Map<String, Parameter> params = new TreeMap<>();
-    private final AdamW optimizer;
+    private final Optimizer optimizer;
 
     public Trainer(Module model, TrainingTask<E> task, TrainingArgs args, TrainingListener listener) {
         this.model = model;
@@ -55,7 +55,9 @@ public final class Trainer<E> {
         if (params.isEmpty()) {
             throw new Peft4jException("the model has no trainable parameters");
         }
-        optimizer = new AdamW(args.adamBeta1(), args.adamBeta2(), args.adamEpsilon(), args.weightDecay());
+        optimizer = args.optimizer() == TrainingArgs.OptimizerKind.ADAMW_8BIT
+                ? new AdamW8bit(args.adamBeta1(), args.adamBeta2(), args.adamEpsilon(), args.weightDecay())
+                : new AdamW(args.adamBeta1(), args.adamBeta2(), args.adamEpsilon(), args.weightDecay());
     }
 
     /** Mutable progress, saved in checkpoints. */

@@ -10,6 +10,7 @@ import java.nio.file.Path;
  * @param checkpointEvery  optimizer steps between checkpoints (0: only at the end of each epoch)
  * @param bestMetric       {@code accuracy}, {@code macro_f1} or {@code loss}, for keep-best and early stopping
  * @param earlyStoppingPatience epochs without improvement before stopping (0: never stop early)
+ * @param optimizer        fp32 AdamW, or AdamW with 8-bit block-wise states (bitsandbytes' adamw_8bit)
  */
 public record TrainingArgs(
         int epochs,
@@ -29,7 +30,11 @@ public record TrainingArgs(
         int earlyStoppingPatience,
         Path checkpointDir,
         int checkpointEvery,
-        int evalBatchSize) {
+        int evalBatchSize,
+        OptimizerKind optimizer) {
+
+    /** HF's {@code optim} values: {@code adamw_torch} and {@code adamw_bnb_8bit}. */
+    public enum OptimizerKind { ADAMW, ADAMW_8BIT }
 
     public TrainingArgs {
         if (epochs < 1 || batchSize < 1 || gradientAccumulationSteps < 1 || evalBatchSize < 1) {
@@ -69,6 +74,7 @@ public record TrainingArgs(
         private Path checkpointDir;
         private int checkpointEvery;
         private int evalBatchSize = 64;
+        private OptimizerKind optimizer = OptimizerKind.ADAMW;
 
         private Builder() {}
 
@@ -78,7 +84,7 @@ public record TrainingArgs(
             maxGradNorm = a.maxGradNorm; seed = a.seed; adamBeta1 = a.adamBeta1; adamBeta2 = a.adamBeta2;
             adamEpsilon = a.adamEpsilon; keepBest = a.keepBest; bestMetric = a.bestMetric;
             earlyStoppingPatience = a.earlyStoppingPatience; checkpointDir = a.checkpointDir; checkpointEvery = a.checkpointEvery;
-            evalBatchSize = a.evalBatchSize;
+            evalBatchSize = a.evalBatchSize; optimizer = a.optimizer;
         }
 
         public Builder epochs(int v) { epochs = v; return this; }
@@ -96,11 +102,12 @@ public record TrainingArgs(
         public Builder checkpointDir(Path v) { checkpointDir = v; return this; }
         public Builder checkpointEvery(int v) { checkpointEvery = v; return this; }
         public Builder evalBatchSize(int v) { evalBatchSize = v; return this; }
+        public Builder optimizer(OptimizerKind v) { optimizer = v; return this; }
 
         public TrainingArgs build() {
             return new TrainingArgs(epochs, batchSize, learningRate, weightDecay, warmupRatio, schedule, gradientAccumulationSteps,
                     maxGradNorm, seed, adamBeta1, adamBeta2, adamEpsilon, keepBest, bestMetric, earlyStoppingPatience,
-                    checkpointDir, checkpointEvery, evalBatchSize);
+                    checkpointDir, checkpointEvery, evalBatchSize, optimizer);
         }
     }
 }
