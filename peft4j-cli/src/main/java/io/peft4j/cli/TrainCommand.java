@@ -94,6 +94,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--optim", defaultValue = "adamw", description = "adamw (fp32 states) or adamw-8bit (8-bit block-wise states) (default: ${DEFAULT-VALUE}).")
     String optim;
 
+    @Option(names = "--gradient-checkpointing", description = "causal-lm: recompute each block's activations in the backward pass (less memory).")
+    boolean gradientCheckpointing;
+
     @Option(names = "--pack", description = "causal-lm: concatenate examples into rows of --max-length tokens.")
     boolean pack;
 
@@ -118,7 +121,7 @@ final class TrainCommand implements Callable<Integer> {
                     case "adamw" -> TrainingArgs.OptimizerKind.ADAMW;
                     case "adamw-8bit" -> TrainingArgs.OptimizerKind.ADAMW_8BIT;
                     default -> throw new Peft4jException("unknown --optim '" + optim + "': adamw or adamw-8bit");
-                }).build();
+                }).gradientCheckpointing(gradientCheckpointing).build();
         FineTune.Settings settings = new FineTune.Settings(model, m,
                 new Method.Options(r, alpha, loraDropout, targets, virtualTokens, template), args, maxLength, output);
         if (!task.equals("causal-lm") && quantize.settings() != null) {

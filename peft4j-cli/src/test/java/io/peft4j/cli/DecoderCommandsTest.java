@@ -107,7 +107,7 @@ class DecoderCommandsTest {
                 + "{\"instruction\": \"Say the colour\", \"output\": \"blue sky\"}]");
         Path out = dir.resolve("qlora");
         CliTest.Run train = CliTest.run("train", "--task", "causal-lm", "--model", model.toString(), "--data", data.toString(),
-                "--quantize", "nf4", "--double-quant", "--optim", "adamw-8bit", "--targets", "all-linear", "--epochs", "6", "--batch-size", "4", "--lr", "2e-2",
+                "--quantize", "nf4", "--double-quant", "--optim", "adamw-8bit", "--gradient-checkpointing", "--targets", "all-linear", "--epochs", "6", "--batch-size", "4", "--lr", "2e-2",
                 "--max-length", "256", "--output", out.toString());
         assertThat(train.exitCode()).as(train.err()).isZero();
         assertThat(io.peft4j.io.SafeTensorsReader.open(out.resolve("adapter/adapter_model.safetensors")).tensors().keySet())

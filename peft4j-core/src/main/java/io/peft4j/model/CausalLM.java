@@ -40,6 +40,18 @@ public abstract class CausalLM extends PretrainedModel {
     /** The largest number of positions the model was trained for, or {@code Integer.MAX_VALUE} when unbounded. */
     public abstract int maxPositions();
 
+    /** What every block of one pass shares beyond the mask, computed from the positions (rotary angles), or null. */
+    protected abstract Object blockContext(NDArray positions);
+
+    /** Adds learned position embeddings (GPT-2) to x [B, T, D]; families with rotary positions return x. */
+    protected abstract NDArray embedPositions(NDArray x, NDArray positions);
+
+    /** Block {@code i}: x [B, T, D] → [B, T, D], with the additive mask [B, 1, T, S+T] and layer i of the cache. */
+    protected abstract NDArray block(int i, NDArray x, NDArray mask, Object context, KvCache cache);
+
+    /** The final norm, [B, T, D] → [B, T, D]. */
+    protected abstract NDArray finalNorm(NDArray x);
+
     /**
      * Runs the blocks and the final norm over embedded inputs.
      *
@@ -48,7 +60,14 @@ public abstract class CausalLM extends PretrainedModel {
      * @param positions [B, T] int64 position of each new token
      * @return hidden states [B, T, D]
      */
-    protected abstract NDArray decode(NDArray x, NDArray mask, NDArray positions, KvCache cache);
+    private NDArray decode(NDArray x, NDArray mask, NDArray positions, KvCache cache) {
+        Object context = blockContext(positions);
+        x = embedPositions(x, positions);
+        for (int i = 0; i < numLayers(); i++) {
+            x = block(i, x, mask, context, cache);
+        }
+        return finalNorm(x);
+    }
 
     /** hidden [..., D] → logits [..., V] */
     protected abstract NDArray lmHead(NDArray hidden);
@@ -80,6 +99,15 @@ public abstract class CausalLM extends PretrainedModel {
 
     /** The final hidden states [B, T, D] of the new tokens (see {@link #forward(NDArray, NDArray, KvCache)}). */
     public NDArray hiddenStates(NDArray inputIds, NDArray attentionMask, KvCache cache) {
+        Inputs in = prepare(inputIds, attentionMask, cache);
+        NDArray hidden = decode(in.x(), in.mask(), in.positions(), in.cache()); // [B, n+T, D]
+        return in.virtual() > 0 ? hidden.get(new NDIndex(":, " + in.virtual() + ":, :")) : hidden; // [B, T, D]
+    }
+
+    /** A pass's embedded inputs [B, n+T, D], additive mask, positions [B, n+T], cache, and the n virtual tokens in front. */
+    private record Inputs(NDArray x, NDArray mask, NDArray positions, KvCache cache, int virtual, boolean prefixed) {}
+
+    private Inputs prepare(NDArray inputIds, NDArray attentionMask, KvCache cache) {
         NDManager step = inputIds.getManager();
         long batch = inputIds.getShape().get(0);
         NDArray newMask = attentionMask == null ? step.ones(inputIds.getShape(), DataType.INT64) : attentionMask.toType(DataType.INT64, false);
@@ -88,7 +116,8 @@ public abstract class CausalLM extends PretrainedModel {
         if (prompts != null && prompts.placedTokens() != null) {
             throw new Peft4jException("template-placed pseudo tokens are supported on encoders only; use P-tuning without a template");
         }
-        if (prompts != null && prompts.layerPrefixes() != null) {
+        boolean prefixed = prompts != null && prompts.layerPrefixes() != null;
+        if (prefixed) {
             kv.seed(prompts.layerPrefixes());                                         // cache: [B, Hkv, P, Dh] per layer
         }
         NDArray x = inputEmbeddings().forward(inputIds);                              // [B, T, D]
@@ -106,11 +135,77 @@ public abstract class CausalLM extends PretrainedModel {
         }
         NDArray positions = fullMask.cumSum(1).sub(1).get(new NDIndex(":, " + (total - time) + ":"))
                 .maximum(step.zeros(new Shape(), DataType.INT64)); // [B, T], 0 at left padding
-        NDArray hidden = decode(x, causalMask(fullMask, time), positions, kv);       // [B, T, D]
-        if (virtual > 0) {
-            hidden = hidden.get(new NDIndex(":, " + virtual + ":, :"));               // [B, T, D]
+        return new Inputs(x, causalMask(fullMask, time), positions, kv, virtual, prefixed);
+    }
+
+    /**
+     * A training step with gradient checkpointing: the blocks first run without keeping activations (only each
+     * block's input is kept), then, from the loss backwards, each block is run again with autograd and its part of
+     * the backward pass taken at once — activation memory of one block instead of all. Without dropout the
+     * gradients equal those of a plain backward; with dropout each block draws the same masks in its two runs (the
+     * generator is re-seeded per block), so the gradients are exact for those masks, which differ from the masks
+     * an unchecked pass would have drawn. Gradients are accumulated into the parameters; returns the loss.
+     *
+     * @param loss  logits [B, T, V] of the input's own tokens → scalar loss
+     * @param scale factor on the loss for the backward pass (gradient accumulation)
+     */
+    public NDArray checkpointedBackward(NDArray inputIds, NDArray attentionMask, java.util.function.Function<NDArray, NDArray> loss,
+                                        ai.djl.training.GradientCollector gc, double scale) {
+        NDManager step = inputIds.getManager();
+        Inputs in = prepare(inputIds, attentionMask, null);
+        if (in.prefixed()) {
+            throw new Peft4jException("gradient checkpointing does not support prefix tuning (its prefixes enter every layer)");
         }
-        return hidden;
+        Object context = blockContext(in.positions());
+        NDArray x0 = embedPositions(in.x(), in.positions());                          // [B, n+T, D], with its graph
+        long seed = new java.util.Random(inputIds.getLong(0, 0) * 31 + numLayers()).nextLong();
+        java.util.List<NDArray> blockInputs = new java.util.ArrayList<>();
+        NDArray h;
+        ai.djl.pytorch.jni.JniUtils.setGradMode(false);
+        try {
+            h = x0.duplicate();                                                        // no graph: a plain copy
+            for (int i = 0; i < numLayers(); i++) {                                   // forward, keeping only block inputs
+                blockInputs.add(h);
+                ai.djl.engine.Engine.getInstance().setRandomSeed((int) (seed + i));
+                h = block(i, h, in.mask(), context, newCache(step));
+            }
+        } finally {
+            ai.djl.pytorch.jni.JniUtils.setGradMode(true);
+        }
+        NDArray top = leaf(h);                                                        // [B, n+T, D]
+        NDArray hidden = finalNorm(top);
+        NDArray value = loss.apply(lmHead(in.virtual() > 0 ? hidden.get(new NDIndex(":, " + in.virtual() + ":, :")) : hidden));
+        gc.backward(io.peft4j.nn.Scalars.mul(value, scale));
+        NDArray grad = top.getGradient();
+        for (int i = numLayers() - 1; i >= 0; i--) {                                  // backward, block by block
+            NDArray input = leaf(blockInputs.get(i));
+            ai.djl.engine.Engine.getInstance().setRandomSeed((int) (seed + i));
+            NDArray out = block(i, input, in.mask(), context, newCache(step));
+            gc.backward(out.mul(grad).sum());
+            grad = input.getGradient();
+        }
+        try {
+            gc.backward(x0.mul(grad).sum());                                          // into embeddings / virtual tokens
+        } catch (ai.djl.engine.EngineException e) {
+            // nothing before the blocks trains (DJL cannot tell beforehand: requiresGrad is false for non-leaf arrays)
+            if (!String.valueOf(e.getMessage()).contains("does not require grad")) {
+                throw e;
+            }
+        }
+        return value;
+    }
+
+    /** A copy of {@code x} (which has no graph) as an autograd leaf that records its gradient. */
+    private static NDArray leaf(NDArray x) {
+        NDArray copy;
+        ai.djl.pytorch.jni.JniUtils.setGradMode(false);
+        try {
+            copy = x.duplicate();
+        } finally {
+            ai.djl.pytorch.jni.JniUtils.setGradMode(true);
+        }
+        copy.setRequiresGradient(true);
+        return copy;
     }
 
     /**

@@ -55,6 +55,20 @@ public final class CausalLmTask implements TrainingTask<CausalExample> {
     }
 
     @Override
+    /** With gradient checkpointing each block's activations are recomputed in the backward pass (less memory, more time). */
+    public Loss lossAndBackward(List<CausalExample> batch, NDManager step, ai.djl.training.GradientCollector gc, double scale,
+                                boolean gradientCheckpointing) {
+        if (!gradientCheckpointing) {
+            return TrainingTask.super.lossAndBackward(batch, step, gc, scale, false);
+        }
+        Batch b = Batch.of(batch);
+        NDArray nextLabels = step.create(b.labels()).get(new NDIndex(":, 1:"));                 // [B, T-1]
+        NDArray value = model.checkpointedBackward(step.create(b.ids()), step.create(b.mask()),
+                logits -> Losses.crossEntropy(logits.get(new NDIndex(":, :-1, :")), nextLabels), gc, scale);
+        return new Loss(value, b.tokens());
+    }
+
+    @Override
     public Evaluation evaluate(List<CausalExample> examples, int batchSize) {
         double lossSum = 0;
         long scored = 0;

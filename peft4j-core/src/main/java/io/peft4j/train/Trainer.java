@@ -7,7 +7,6 @@ import ai.djl.training.GradientCollector;
 import io.peft4j.Peft4jException;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.Parameter;
-import io.peft4j.nn.Scalars;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -172,14 +171,13 @@ public final class Trainer<E> {
         Engine.getInstance().setRandomSeed((int) (args.seed() * 1_000_003L + state.microStep));
         state.microStep++;
         try (NDManager step = model.manager().newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-            TrainingTask.Loss loss = task.loss(batch, step);
+            TrainingTask.Loss loss = task.lossAndBackward(batch, step, gc, 1.0 / args.gradientAccumulationSteps(), args.gradientCheckpointing());
             double value = loss.value().getFloat();
             if (!Double.isFinite(value)) {
                 throw new TrainingDivergedException(String.format(Locale.ROOT,
                         "loss is %s at epoch %d, batch %d (optimizer step %d); lower the learning rate (now %g) or check the data",
                         value, state.epoch + 1, state.nextBatch + 1, state.step, args.learningRate()));
             }
-            gc.backward(Scalars.div(loss.value(), args.gradientAccumulationSteps()));
             state.epochLossSum += value;
             state.epochLossCount++;
             lastLoss = value;

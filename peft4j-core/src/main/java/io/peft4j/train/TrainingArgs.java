@@ -11,6 +11,7 @@ import java.nio.file.Path;
  * @param bestMetric       {@code accuracy}, {@code macro_f1} or {@code loss}, for keep-best and early stopping
  * @param earlyStoppingPatience epochs without improvement before stopping (0: never stop early)
  * @param optimizer        fp32 AdamW, or AdamW with 8-bit block-wise states (bitsandbytes' adamw_8bit)
+ * @param gradientCheckpointing recompute each block's activations in the backward pass (causal LMs)
  */
 public record TrainingArgs(
         int epochs,
@@ -31,7 +32,8 @@ public record TrainingArgs(
         Path checkpointDir,
         int checkpointEvery,
         int evalBatchSize,
-        OptimizerKind optimizer) {
+        OptimizerKind optimizer,
+        boolean gradientCheckpointing) {
 
     /** HF's {@code optim} values: {@code adamw_torch} and {@code adamw_bnb_8bit}. */
     public enum OptimizerKind { ADAMW, ADAMW_8BIT }
@@ -75,6 +77,7 @@ public record TrainingArgs(
         private int checkpointEvery;
         private int evalBatchSize = 64;
         private OptimizerKind optimizer = OptimizerKind.ADAMW;
+        private boolean gradientCheckpointing;
 
         private Builder() {}
 
@@ -85,6 +88,7 @@ public record TrainingArgs(
             adamEpsilon = a.adamEpsilon; keepBest = a.keepBest; bestMetric = a.bestMetric;
             earlyStoppingPatience = a.earlyStoppingPatience; checkpointDir = a.checkpointDir; checkpointEvery = a.checkpointEvery;
             evalBatchSize = a.evalBatchSize; optimizer = a.optimizer;
+            gradientCheckpointing = a.gradientCheckpointing;
         }
 
         public Builder epochs(int v) { epochs = v; return this; }
@@ -103,11 +107,12 @@ public record TrainingArgs(
         public Builder checkpointEvery(int v) { checkpointEvery = v; return this; }
         public Builder evalBatchSize(int v) { evalBatchSize = v; return this; }
         public Builder optimizer(OptimizerKind v) { optimizer = v; return this; }
+        public Builder gradientCheckpointing(boolean v) { gradientCheckpointing = v; return this; }
 
         public TrainingArgs build() {
             return new TrainingArgs(epochs, batchSize, learningRate, weightDecay, warmupRatio, schedule, gradientAccumulationSteps,
                     maxGradNorm, seed, adamBeta1, adamBeta2, adamEpsilon, keepBest, bestMetric, earlyStoppingPatience,
-                    checkpointDir, checkpointEvery, evalBatchSize, optimizer);
+                    checkpointDir, checkpointEvery, evalBatchSize, optimizer, gradientCheckpointing);
         }
     }
 }

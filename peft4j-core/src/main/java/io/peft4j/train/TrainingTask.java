@@ -13,6 +13,20 @@ public interface TrainingTask<E> {
     /** Computes the batch's loss in {@code step}. */
     Loss loss(List<E> batch, NDManager step);
 
+    /**
+     * The loss and its backward pass (scaled by {@code scale}, for gradient accumulation) inside {@code gc}; with
+     * {@code gradientCheckpointing} activations are recomputed block by block in the backward pass, which tasks
+     * that support it implement by overriding this.
+     */
+    default Loss lossAndBackward(List<E> batch, NDManager step, ai.djl.training.GradientCollector gc, double scale, boolean gradientCheckpointing) {
+        if (gradientCheckpointing) {
+            throw new io.peft4j.Peft4jException(getClass().getSimpleName() + " does not support gradient checkpointing (causal-LM training does)");
+        }
+        Loss loss = loss(batch, step);
+        gc.backward(io.peft4j.nn.Scalars.mul(loss.value(), scale));
+        return loss;
+    }
+
     /** Loss and metrics over {@code examples}, in eval mode, batch by batch. */
     Evaluation evaluate(List<E> examples, int batchSize);
 }

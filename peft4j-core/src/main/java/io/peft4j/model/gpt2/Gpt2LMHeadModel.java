@@ -154,11 +154,22 @@ public final class Gpt2LMHeadModel extends CausalLM {
     }
 
     @Override
-    protected NDArray decode(NDArray x, NDArray mask, NDArray positions, KvCache cache) {
-        x = x.add(transformer.positionEmbeddings().forward(positions)); // [B, T, D]
-        for (int i = 0; i < transformer.h.size(); i++) {
-            x = transformer.h.get(i).forward(x, mask, cache, i);
-        }
+    protected Object blockContext(NDArray positions) {
+        return null;
+    }
+
+    @Override
+    protected NDArray embedPositions(NDArray x, NDArray positions) {
+        return x.add(transformer.positionEmbeddings().forward(positions)); // [B, T, D]
+    }
+
+    @Override
+    protected NDArray block(int i, NDArray x, NDArray mask, Object context, KvCache cache) {
+        return transformer.h.get(i).forward(x, mask, cache, i);
+    }
+
+    @Override
+    protected NDArray finalNorm(NDArray x) {
         return transformer.lnF.forward(x);
     }
 

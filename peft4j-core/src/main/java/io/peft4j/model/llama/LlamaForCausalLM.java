@@ -137,11 +137,22 @@ public final class LlamaForCausalLM extends CausalLM {
     }
 
     @Override
-    protected NDArray decode(NDArray x, NDArray mask, NDArray positions, KvCache cache) {
-        Rotary.Angles angles = rotary.angles(positions); // [B, 1, T, Dh] each
-        for (int i = 0; i < backbone.layers.size(); i++) {
-            x = backbone.layers.get(i).forward(x, mask, angles, cache, i);
-        }
+    protected Object blockContext(NDArray positions) {
+        return rotary.angles(positions); // cos/sin [B, 1, T, Dh]
+    }
+
+    @Override
+    protected NDArray embedPositions(NDArray x, NDArray positions) {
+        return x; // positions enter through the rotary angles
+    }
+
+    @Override
+    protected NDArray block(int i, NDArray x, NDArray mask, Object context, KvCache cache) {
+        return backbone.layers.get(i).forward(x, mask, (Rotary.Angles) context, cache, i);
+    }
+
+    @Override
+    protected NDArray finalNorm(NDArray x) {
         return backbone.norm.forward(x);
     }
 

@@ -1,0 +1,94 @@
+package io.peft4j.train;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.training.GradientCollector;
+import io.peft4j.NativeTest;
+import io.peft4j.model.CausalLM;
+import io.peft4j.model.decoder.Decoders;
+import io.peft4j.nn.Parameter;
+import io.peft4j.peft.PeftConfig;
+import io.peft4j.peft.PeftModel;
+import io.peft4j.peft.TaskType;
+import io.peft4j.peft.TargetModules;
+import io.peft4j.peft.lora.LoraConfig;
+import io.peft4j.peft.prompt.PromptTuningConfig;
+import io.peft4j.quant.ModelQuantizer;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** Gradients with gradient checkpointing equal those of a plain backward pass (1e-5): LoRA, QLoRA, prompt tuning. */
+class GradientCheckpointingTest extends NativeTest {
+
+    static Stream<Arguments> cases() {
+        return Stream.of(
+                Arguments.of("llama", "lora", false),
+                Arguments.of("gpt2", "lora", false),
+                Arguments.of("qwen2", "lora", true),
+                Arguments.of("mistral", "prompt", false));
+    }
+
+    @ParameterizedTest
+    @MethodSource("cases")
+    void sameGradientsAsWithout(String family, String method, boolean quantized) {
+        try (NDManager scope = manager.newSubManager()) {
+            CausalLM model = Decoders.load(family, scope);
+            if (quantized) {
+                ModelQuantizer.quantize(model, ModelQuantizer.Settings.nf4DoubleQuant());
+            }
+            PeftConfig config = method.equals("prompt") ? PromptTuningConfig.random(3, TaskType.CAUSAL_LM)
+                    : LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0)
+                            .targetModules(TargetModules.regex(TargetModules.ALL_LINEAR)).taskType(TaskType.CAUSAL_LM).build();
+            PeftModel peft = PeftModel.wrap(model, config);
+            // non-zero B so that every LoRA factor gets a gradient
+            peft.namedParameters().forEach((k, p) -> {
+                if (k.contains("lora_B")) {
+                    p.set(scope.randomNormal(0, 0.1f, p.shape(), p.array().getDataType()));
+                }
+            });
+            peft.setTraining(true);
+            List<CausalExample> batch = List.of(
+                    new CausalExample(new long[] {5, 80, 17, 200, 33, 9, 101}, new long[] {-100, -100, 17, 200, 33, 9, 101}),
+                    new CausalExample(new long[] {44, 12, 250}, new long[] {-100, 12, 250}));
+            Map<String, float[]> plain = gradients(peft, new CausalLmTask(model), batch, false);
+            Map<String, float[]> checkpointed = gradients(peft, new CausalLmTask(model), batch, true);
+            assertThat(checkpointed.keySet()).isEqualTo(plain.keySet()).isNotEmpty();
+            double largest = 0;
+            for (String k : plain.keySet()) {
+                float[] a = plain.get(k);
+                float[] b = checkpointed.get(k);
+                for (int i = 0; i < a.length; i++) {
+                    assertThat(b[i]).as(k).isCloseTo(a[i], within(1e-5f));
+                    largest = Math.max(largest, Math.abs(a[i]));
+                }
+            }
+            assertThat(largest).isGreaterThan(1e-3);
+        }
+    }
+
+    private static Map<String, float[]> gradients(PeftModel peft, CausalLmTask task, List<CausalExample> batch, boolean checkpointed) {
+        Map<String, float[]> out = new TreeMap<>();
+        try (NDManager step = peft.manager().newSubManager()) {
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                task.lossAndBackward(batch, step, gc, 1.0, checkpointed);
+            }
+            for (Map.Entry<String, Parameter> e : peft.namedParameters().entrySet()) {
+                if (e.getValue().isTrainable()) {
+                    NDArray g = e.getValue().array().getGradient();
+                    out.put(e.getKey(), g.toFloatArray());
+                    g.muli(0);
+                }
+            }
+        }
+        return out;
+    }
+}
