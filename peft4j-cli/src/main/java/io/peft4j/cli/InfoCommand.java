@@ -25,6 +25,9 @@ final class InfoCommand implements Callable<Integer> {
     @Option(names = "--depth", description = "Deepest module level to print (default: all).")
     int depth = Integer.MAX_VALUE;
 
+    @picocli.CommandLine.Mixin
+    Decoder.QuantizeOptions quantize = new Decoder.QuantizeOptions();
+
     @Spec
     CommandSpec spec;
 
@@ -33,7 +36,7 @@ final class InfoCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         ModelFiles files = ModelFiles.resolve(model);
         try (NDManager manager = NDManager.newBaseManager()) {
-            PretrainedModel m = AutoModel.load(files, manager);
+            PretrainedModel m = AutoModel.load(files, manager, quantize.settings());
             out.printf(Locale.ROOT, "model:      %s%n", files.dir());
             out.printf(Locale.ROOT, "weights:    %s%n", files.weights().getFileName());
             out.printf(Locale.ROOT, "family:     %s%n", m.family());
@@ -41,11 +44,36 @@ final class InfoCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "width:      %d%n", m.hiddenSize());
             out.printf(Locale.ROOT, "heads:      %d%n", m.numHeads());
             out.printf(Locale.ROOT, "parameters: %,d%n", m.parameterCount().all());
+            printMemory(out, m);
             out.println();
             printTree(out, m, "", 0);
         }
         out.flush();
         return 0;
+    }
+
+    /**
+     * Bytes held by the weights (quantised codes and their constants included) and, for the quantised linear
+     * layers, bits per weight.
+     */
+    private static void printMemory(PrintWriter out, Module m) {
+        long bytes = 0;
+        for (Parameter p : m.namedParameters().values()) {
+            bytes += p.size() * p.array().getDataType().getNumOfBytes();
+        }
+        long quantizedWeights = 0;
+        long quantizedBytes = 0;
+        for (Module module : m.namedModules().values()) {
+            if (module instanceof io.peft4j.quant.QuantizedLinear q) {
+                quantizedWeights += (long) q.inFeatures() * q.outFeatures();
+                quantizedBytes += q.storageBytes();
+            }
+        }
+        out.printf(Locale.ROOT, "memory:     %.1f MiB of weights%n", bytes / 1048576.0);
+        if (quantizedWeights > 0) {
+            out.printf(Locale.ROOT, "quantised:  %,d linear weights at %.3f bits per weight (the rest fp32)%n",
+                    quantizedWeights, quantizedBytes * 8.0 / quantizedWeights);
+        }
     }
 
     private void printTree(PrintWriter out, Module module, String indent, int level) {

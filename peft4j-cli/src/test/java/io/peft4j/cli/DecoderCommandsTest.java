@@ -123,6 +123,8 @@ class DecoderCommandsTest {
         assertThat(full.exitCode()).isEqualTo(1);
         assertThat(full.err()).contains("cannot train");
         assertThat(CliTest.run("generate", "--model", model.toString(), "--double-quant", "--prompt", "x").err()).contains("--double-quant needs --quantize");
+        CliTest.Run info = CliTest.run("info", model.toString(), "--quantize", "nf4", "--double-quant", "--depth", "0");
+        assertThat(info.out()).containsPattern("quantised: +61,440 linear weights at 4\\.1[0-9]{2} bits per weight");
     }
 
     @Test
