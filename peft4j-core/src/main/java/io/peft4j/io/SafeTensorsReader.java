@@ -275,13 +275,15 @@ public final class SafeTensorsReader implements AutoCloseable {
             return manager.create(shape, target);
         }
         ByteBuffer mapped = bytes(key);
+        NDArray owned;
         try (NDManager scratch = manager.newSubManager()) {
             // The blob-backed array only borrows the mapping; the converted copy owns its memory.
             NDArray view = RawTensors.view(mapped, info.dtype(), shape, scratch);
-            NDArray owned = RawTensors.owned(view, target);
+            owned = RawTensors.owned(view, target);
             owned.attach(manager);
-            return owned;
         }
+        Unmapper.unmap(mapped); // the view is closed: release the pages now, not at some later GC
+        return owned;
     }
 
     @Override

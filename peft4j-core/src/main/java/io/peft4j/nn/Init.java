@@ -7,9 +7,10 @@ import ai.djl.ndarray.types.Shape;
 import java.util.function.Supplier;
 
 /**
- * Initial values of weight matrices. Normally N(0, std); while a model is built with {@link #deferred} the
- * matrices are left uninitialised (torch.empty: memory reserved but not touched, so not resident) because a
- * checkpoint is about to overwrite them — or, when loading quantised, to replace them without ever filling them.
+ * Initial values of weight matrices. Normally N(0, std); while a model is built with {@link #deferred} each
+ * matrix is only a placeholder of the right shape — one zero broadcast over it, no memory of its own — because a
+ * checkpoint is about to replace it, or, when loading quantised, its codes are to replace it without it ever
+ * being filled.
  */
 public final class Init {
 
@@ -28,8 +29,8 @@ public final class Init {
         }
     }
 
-    /** A float32 matrix of {@code shape}: N(0, std), or uninitialised inside {@link #deferred}. */
+    /** A float32 matrix of {@code shape}: N(0, std), or a placeholder inside {@link #deferred}. */
     static NDArray normal(NDManager manager, float std, Shape shape) {
-        return DEFERRED.get() ? manager.create(shape, DataType.FLOAT32) : manager.randomNormal(0, std, shape, DataType.FLOAT32);
+        return DEFERRED.get() ? manager.zeros(new Shape(1), DataType.FLOAT32).broadcast(shape) : manager.randomNormal(0, std, shape, DataType.FLOAT32);
     }
 }

@@ -38,9 +38,9 @@ public record BlockQuantized(QuantType type, int blockSize, long[] shape, byte[]
         }
         int blocks = (values.length + blockSize - 1) / blockSize;
         float[] absmax = new float[blocks];
-        int[] codeOf = new int[values.length];
+        byte[] codeOf = new byte[values.length]; // one code per value, ≤ 255
         scaleAndEncode(values, blockSize, type.codeBook(), absmax, codeOf);
-        byte[] codes = type.bits() == 4 ? pack4(codeOf, type.codeBook().encode(0f)) : pack8(codeOf);
+        byte[] codes = type.bits() == 4 ? pack4(codeOf, type.codeBook().encode(0f)) : codeOf;
         if (!doubleQuant) {
             return new BlockQuantized(type, blockSize, shape.clone(), codes, absmax, null);
         }
@@ -51,7 +51,7 @@ public record BlockQuantized(QuantType type, int blockSize, long[] shape, byte[]
      * Per block: absmax, then each value times 1/absmax (the last, partial block: divided by its absmax, as
      * bitsandbytes' default backend does), clamped to [-1, 1], encoded.
      */
-    private static void scaleAndEncode(float[] values, int blockSize, CodeBook book, float[] absmax, int[] codeOf) {
+    private static void scaleAndEncode(float[] values, int blockSize, CodeBook book, float[] absmax, byte[] codeOf) {
         for (int b = 0; b < absmax.length; b++) {
             int from = b * blockSize;
             int to = Math.min(values.length, from + blockSize);
@@ -65,26 +65,18 @@ public record BlockQuantized(QuantType type, int blockSize, long[] shape, byte[]
             float inverse = 1f / safe;
             for (int i = from; i < to; i++) {
                 float scaled = full ? values[i] * inverse : values[i] / safe;
-                codeOf[i] = book.encode(Math.max(-1f, Math.min(1f, scaled)));
+                codeOf[i] = (byte) book.encode(Math.max(-1f, Math.min(1f, scaled)));
             }
         }
     }
 
     /** Two codes per byte, the first in the high nibble; an odd count is padded with the code of 0 (as bitsandbytes pads with 0). */
-    private static byte[] pack4(int[] codeOf, int pad) {
+    private static byte[] pack4(byte[] codeOf, int pad) {
         byte[] out = new byte[(codeOf.length + 1) / 2];
         for (int i = 0; i < out.length; i++) {
             int hi = codeOf[2 * i];
             int lo = 2 * i + 1 < codeOf.length ? codeOf[2 * i + 1] : pad;
             out[i] = (byte) (hi << 4 | lo);
-        }
-        return out;
-    }
-
-    private static byte[] pack8(int[] codeOf) {
-        byte[] out = new byte[codeOf.length];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = (byte) codeOf[i];
         }
         return out;
     }
@@ -101,9 +93,9 @@ public record BlockQuantized(QuantType type, int blockSize, long[] shape, byte[]
         }
         int blocks = (centred.length + CONSTANT_BLOCK - 1) / CONSTANT_BLOCK;
         float[] absmax2 = new float[blocks];
-        int[] codeOf = new int[centred.length];
+        byte[] codeOf = new byte[centred.length];
         scaleAndEncode(centred, CONSTANT_BLOCK, DynamicMap.CODE_BOOK, absmax2, codeOf);
-        return new DoubleQuant(pack8(codeOf), absmax2, offset);
+        return new DoubleQuant(codeOf, absmax2, offset);
     }
 
     /**
@@ -111,11 +103,7 @@ public record BlockQuantized(QuantType type, int blockSize, long[] shape, byte[]
      * values), written into {@code codes} and {@code absmax} (one per block of {@code blockSize}).
      */
     public static void quantizeDynamic(float[] values, boolean signed, int blockSize, byte[] codes, float[] absmax) {
-        int[] codeOf = new int[values.length];
-        scaleAndEncode(values, blockSize, signed ? DynamicMap.CODE_BOOK : DynamicMap.UNSIGNED_CODE_BOOK, absmax, codeOf);
-        for (int i = 0; i < codeOf.length; i++) {
-            codes[i] = (byte) codeOf[i];
-        }
+        scaleAndEncode(values, blockSize, signed ? DynamicMap.CODE_BOOK : DynamicMap.UNSIGNED_CODE_BOOK, absmax, codes);
     }
 
     /** The inverse of {@link #quantizeDynamic}: code value × block absmax, into {@code out}. */

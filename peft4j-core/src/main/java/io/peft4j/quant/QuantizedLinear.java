@@ -99,8 +99,16 @@ public final class QuantizedLinear extends Module implements LinearLayer {
         return bytes + (doubleQuant ? 4 : 0);
     }
 
-    /** The dequantised weight [out, in] in fp32, made in {@code scope}. */
+    /** The dequantised weight [out, in] in fp32, made in {@code scope} (intermediates freed on return). */
     public NDArray dequantizedWeight(NDManager scope) {
+        try (NDManager scratch = scope.newSubManager()) {
+            NDArray w = dequantize(scratch);
+            w.attach(scope);
+            return w;
+        }
+    }
+
+    private NDArray dequantize(NDManager scope) {
         long n = (long) inFeatures * outFeatures;
         NDArray codes = localParameters().get("weight").array();
         NDArray values = lookup(codes, type.bits() == 4 ? ByteTables.pairs(type) : ByteTables.single(type.code()), scope); // [bytes · 8/bits]
@@ -148,10 +156,19 @@ public final class QuantizedLinear extends Module implements LinearLayer {
         return ids.getNDArrayInternal().embedding(ids, rows, SparseFormat.DENSE).singletonOrThrow().reshape(-1);
     }
 
+    /**
+     * x [..., in] → [..., out]. The dequantised weight and its intermediates live in a scope closed at once: where
+     * autograd needs the weight for the backward pass it keeps its own reference, so it is freed as soon as the
+     * backward pass (or, without one, this call) is done with it.
+     */
     @Override
     public NDArray forward(NDArray x) {
-        NDArray w = dequantizedWeight(x.getManager()); // [out, in]
-        return ai.djl.nn.core.Linear.linear(x, w, bias == null ? null : bias.array()).singletonOrThrow();
+        try (NDManager scratch = x.getManager().newSubManager()) {
+            NDArray w = dequantizedWeight(scratch); // [out, in]
+            NDArray y = ai.djl.nn.core.Linear.linear(x, w, bias == null ? null : bias.array()).singletonOrThrow();
+            y.attach(x.getManager());
+            return y;
+        }
     }
 
     /** A plain fp32 Linear with this layer's dequantised weight and bias. */
