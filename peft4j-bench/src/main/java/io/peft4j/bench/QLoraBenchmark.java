@@ -36,7 +36,8 @@ import java.util.Random;
  * QLoRA's memory claim on a Llama-architecture model of ~1B parameters with random weights, written by this
  * program in the HF layout (sharded safetensors): peak RSS and training tokens/s of LoRA (r=8, q_proj,v_proj)
  * on the fp32 base, on an NF4 + double-quantised base (QLoRA), and QLoRA with gradient checkpointing and 8-bit
- * AdamW — same batch and sequence length, each configuration in its own JVM so its peak RSS is its own.
+ * AdamW — same batch and sequence length, each configuration in its own JVM so its peak RSS is its own (with
+ * glibc told to return freed memory, the same for all three).
  *
  * <p>Usage: {@code peft4j-bench/run QLoraBenchmark [steps=4] [seqLength=128] [batch=2]}
  */
@@ -89,7 +90,11 @@ public final class QLoraBenchmark {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx2g", "-Dai.djl.offline=true", "-cp", System.getProperty("java.class.path"), QLoraBenchmark.class.getName(),
                 "--child", config, dir.toString(), Integer.toString(steps), Integer.toString(length), Integer.toString(batch)));
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+        // glibc keeps freed native blocks in its arenas, so RSS would show what was once allocated rather than what
+        // is live; the same settings for every configuration make the peaks comparable
+        builder.environment().putAll(Map.of("MALLOC_ARENA_MAX", "2", "MALLOC_MMAP_THRESHOLD_", "65536", "MALLOC_TRIM_THRESHOLD_", "0"));
+        Process p = builder.start();
         String last = null;
         try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream()))) {
             for (String line; (line = in.readLine()) != null; ) {

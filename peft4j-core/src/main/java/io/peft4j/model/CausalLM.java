@@ -63,8 +63,20 @@ public abstract class CausalLM extends PretrainedModel {
     private NDArray decode(NDArray x, NDArray mask, NDArray positions, KvCache cache) {
         Object context = blockContext(positions);
         x = embedPositions(x, positions);
+        boolean inference = !ai.djl.pytorch.jni.JniUtils.isGradMode();
         for (int i = 0; i < numLayers(); i++) {
-            x = block(i, x, mask, context, cache);
+            if (!inference) {
+                x = block(i, x, mask, context, cache);
+                continue;
+            }
+            NDManager outer = x.getManager();
+            try (NDManager blockScope = outer.newSubManager()) { // without autograd a block's intermediates end with it
+                NDArray input = x.duplicate();
+                input.attach(blockScope);
+                NDArray out = block(i, input, mask, context, cache);
+                out.attach(outer);
+                x = out;
+            }
         }
         return finalNorm(x);
     }
@@ -166,8 +178,14 @@ public abstract class CausalLM extends PretrainedModel {
             h = x0.duplicate();                                                        // no graph: a plain copy
             for (int i = 0; i < numLayers(); i++) {                                   // forward, keeping only block inputs
                 blockInputs.add(h);
-                ai.djl.engine.Engine.getInstance().setRandomSeed((int) (seed + i));
-                h = block(i, h, in.mask(), context, newCache(step));
+                try (NDManager blockScope = step.newSubManager()) {                   // the block's intermediates end here
+                    ai.djl.engine.Engine.getInstance().setRandomSeed((int) (seed + i));
+                    NDArray input = h.duplicate();                                    // ops that start from it allocate in the block's scope
+                    input.attach(blockScope);
+                    NDArray out = block(i, input, in.mask(), context, newCache(blockScope));
+                    out.attach(step);
+                    h = out;
+                }
             }
         } finally {
             ai.djl.pytorch.jni.JniUtils.setGradMode(true);
@@ -178,11 +196,15 @@ public abstract class CausalLM extends PretrainedModel {
         gc.backward(io.peft4j.nn.Scalars.mul(value, scale));
         NDArray grad = top.getGradient();
         for (int i = numLayers() - 1; i >= 0; i--) {                                  // backward, block by block
-            NDArray input = leaf(blockInputs.get(i));
-            ai.djl.engine.Engine.getInstance().setRandomSeed((int) (seed + i));
-            NDArray out = block(i, input, in.mask(), context, newCache(step));
-            gc.backward(out.mul(grad).sum());
-            grad = input.getGradient();
+            try (NDManager blockScope = step.newSubManager()) {                       // activations of one block at a time
+                NDArray input = leaf(blockInputs.get(i));
+                input.attach(blockScope);
+                ai.djl.engine.Engine.getInstance().setRandomSeed((int) (seed + i));
+                NDArray out = block(i, input, in.mask(), context, newCache(blockScope));
+                gc.backward(out.mul(grad).sum());
+                grad = input.getGradient().duplicate();
+                grad.attach(step);
+            }
         }
         try {
             gc.backward(x0.mul(grad).sum());                                          // into embeddings / virtual tokens
