@@ -4,12 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.peft4j.generate.GenerationConfig;
 import io.peft4j.generate.Generator;
-import io.peft4j.io.AtomicFiles;
-import io.peft4j.io.Json;
-import io.peft4j.io.SafeTensorsWriter;
 import io.peft4j.model.AutoModel;
 import io.peft4j.model.CausalLM;
 import io.peft4j.model.ModelFiles;
@@ -23,10 +19,8 @@ import io.peft4j.train.TrainingArgs;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Random;
 
 /**
@@ -49,7 +43,7 @@ public final class DecoderBenchmark {
         int newTokens = args.length > 1 ? Integer.parseInt(args[1]) : 64;
         Path dir = Files.createTempDirectory("peft4j-llama-bench");
         try (NDManager manager = NDManager.newBaseManager()) {
-            writeRandomLlama(dir, manager);
+            new RandomLlama(VOCAB, HIDDEN, LAYERS, HEADS, KV_HEADS, FFN).write(dir, 1);
             CausalLM model = (CausalLM) AutoModel.load(ModelFiles.resolve(dir.toString()), manager);
             long params = model.parameterCount().all();
             System.out.printf(Locale.ROOT, "Llama-architecture model: %,d parameters (hidden %d, %d layers, %d heads / %d key-value heads, FFN %d, vocab %d, tied embeddings)%n",
@@ -112,39 +106,6 @@ public final class DecoderBenchmark {
 
     static final int TRAIN_BATCH = 4, TRAIN_LENGTH = 128;
 
-    /** config.json and model.safetensors of a random Llama (N(0, 0.02) weights, unit norms) in {@code dir}. */
-    static void writeRandomLlama(Path dir, NDManager manager) {
-        ObjectNode c = Json.MAPPER.createObjectNode();
-        c.putArray("architectures").add("LlamaForCausalLM");
-        c.put("model_type", "llama").put("vocab_size", VOCAB).put("hidden_size", HIDDEN).put("intermediate_size", FFN)
-                .put("num_hidden_layers", LAYERS).put("num_attention_heads", HEADS).put("num_key_value_heads", KV_HEADS)
-                .put("rms_norm_eps", 1e-5).put("rope_theta", 500000.0).put("tie_word_embeddings", true).put("hidden_act", "silu")
-                .put("max_position_embeddings", 4096).put("bos_token_id", 1).put("eos_token_id", 2).put("torch_dtype", "float32");
-        AtomicFiles.writeString(dir.resolve("config.json"), c.toPrettyString());
-        try (NDManager scope = manager.newSubManager()) {
-            Map<String, NDArray> w = new LinkedHashMap<>();
-            int kv = HIDDEN / HEADS * KV_HEADS;
-            w.put("model.embed_tokens.weight", random(scope, VOCAB, HIDDEN));
-            for (int l = 0; l < LAYERS; l++) {
-                String p = "model.layers." + l + ".";
-                w.put(p + "input_layernorm.weight", scope.ones(new Shape(HIDDEN)));
-                w.put(p + "self_attn.q_proj.weight", random(scope, HIDDEN, HIDDEN));
-                w.put(p + "self_attn.k_proj.weight", random(scope, kv, HIDDEN));
-                w.put(p + "self_attn.v_proj.weight", random(scope, kv, HIDDEN));
-                w.put(p + "self_attn.o_proj.weight", random(scope, HIDDEN, HIDDEN));
-                w.put(p + "post_attention_layernorm.weight", scope.ones(new Shape(HIDDEN)));
-                w.put(p + "mlp.gate_proj.weight", random(scope, FFN, HIDDEN));
-                w.put(p + "mlp.up_proj.weight", random(scope, FFN, HIDDEN));
-                w.put(p + "mlp.down_proj.weight", random(scope, HIDDEN, FFN));
-            }
-            w.put("model.norm.weight", scope.ones(new Shape(HIDDEN)));
-            SafeTensorsWriter.write(dir.resolve("model.safetensors"), w, Map.of("format", "pt"));
-        }
-    }
-
-    private static NDArray random(NDManager m, int rows, int cols) {
-        return m.randomNormal(0, 0.02f, new Shape(rows, cols), DataType.FLOAT32);
-    }
 
     private static double prefillTokensPerSecond(CausalLM model, long[] prompt) {
         Runnable run = () -> {

@@ -1,14 +1,7 @@
 package io.peft4j.bench;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.peft4j.cli.FineTune;
-import io.peft4j.io.AtomicFiles;
-import io.peft4j.io.Json;
-import io.peft4j.io.SafeTensorsWriter;
 import io.peft4j.model.AutoModel;
 import io.peft4j.model.CausalLM;
 import io.peft4j.model.ModelFiles;
@@ -58,7 +51,7 @@ public final class QLoraBenchmark {
         int batch = args.length > 2 ? Integer.parseInt(args[2]) : 2;
         Path dir = Files.createTempDirectory("peft4j-qlora-bench");
         try {
-            long params = writeRandomLlama(dir);
+            long params = new RandomLlama(VOCAB, HIDDEN, LAYERS, HEADS, KV_HEADS, FFN).write(dir, 2);
             System.out.printf(Locale.ROOT, "Llama-architecture model: %,d parameters (hidden %d, %d layers, %d/%d heads, FFN %d, vocab %d), fp32 checkpoint %.2f GB%n",
                     params, HIDDEN, LAYERS, HEADS, KV_HEADS, FFN, VOCAB, 4.0 * params / 1e9);
             System.out.printf(Locale.ROOT, "LoRA r=8 on q_proj,v_proj; batch %d x %d tokens; %d optimizer steps after one warm-up step%n", batch, length, steps);
@@ -151,55 +144,4 @@ public final class QLoraBenchmark {
         return -1;
     }
 
-    /** config.json and two safetensors shards of a random Llama (N(0, 0.02), unit norms); returns the parameter count. */
-    static long writeRandomLlama(Path dir) {
-        ObjectNode c = Json.MAPPER.createObjectNode();
-        c.putArray("architectures").add("LlamaForCausalLM");
-        c.put("model_type", "llama").put("vocab_size", VOCAB).put("hidden_size", HIDDEN).put("intermediate_size", FFN)
-                .put("num_hidden_layers", LAYERS).put("num_attention_heads", HEADS).put("num_key_value_heads", KV_HEADS)
-                .put("rms_norm_eps", 1e-5).put("rope_theta", 500000.0).put("tie_word_embeddings", true).put("hidden_act", "silu")
-                .put("max_position_embeddings", 4096).put("bos_token_id", 1).put("eos_token_id", 2).put("torch_dtype", "float32");
-        AtomicFiles.writeString(dir.resolve("config.json"), c.toPrettyString());
-        long total = 0;
-        ObjectNode index = Json.MAPPER.createObjectNode();
-        ObjectNode map = Json.MAPPER.createObjectNode();
-        int kv = HIDDEN / HEADS * KV_HEADS;
-        for (int shard = 0; shard < 2; shard++) {
-            String file = String.format(Locale.ROOT, "model-%05d-of-00002.safetensors", shard + 1);
-            try (NDManager scope = NDManager.newBaseManager()) {
-                Map<String, NDArray> w = new LinkedHashMap<>();
-                if (shard == 0) {
-                    w.put("model.embed_tokens.weight", random(scope, VOCAB, HIDDEN));
-                }
-                for (int l = shard * LAYERS / 2; l < (shard + 1) * LAYERS / 2; l++) {
-                    String p = "model.layers." + l + ".";
-                    w.put(p + "input_layernorm.weight", scope.ones(new Shape(HIDDEN)));
-                    w.put(p + "self_attn.q_proj.weight", random(scope, HIDDEN, HIDDEN));
-                    w.put(p + "self_attn.k_proj.weight", random(scope, kv, HIDDEN));
-                    w.put(p + "self_attn.v_proj.weight", random(scope, kv, HIDDEN));
-                    w.put(p + "self_attn.o_proj.weight", random(scope, HIDDEN, HIDDEN));
-                    w.put(p + "post_attention_layernorm.weight", scope.ones(new Shape(HIDDEN)));
-                    w.put(p + "mlp.gate_proj.weight", random(scope, FFN, HIDDEN));
-                    w.put(p + "mlp.up_proj.weight", random(scope, FFN, HIDDEN));
-                    w.put(p + "mlp.down_proj.weight", random(scope, HIDDEN, FFN));
-                }
-                if (shard == 1) {
-                    w.put("model.norm.weight", scope.ones(new Shape(HIDDEN)));
-                }
-                SafeTensorsWriter.write(dir.resolve(file), w, Map.of("format", "pt"));
-                for (Map.Entry<String, NDArray> e : w.entrySet()) {
-                    map.put(e.getKey(), file);
-                    total += e.getValue().size();
-                }
-            }
-        }
-        index.putObject("metadata").put("total_size", total * 4);
-        index.set("weight_map", map);
-        AtomicFiles.writeString(dir.resolve("model.safetensors.index.json"), index.toPrettyString());
-        return total;
-    }
-
-    private static NDArray random(NDManager m, int rows, int cols) {
-        return m.randomNormal(0, 0.02f, new Shape(rows, cols), DataType.FLOAT32);
-    }
 }
