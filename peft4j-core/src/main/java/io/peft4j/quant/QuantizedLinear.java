@@ -111,7 +111,7 @@ public final class QuantizedLinear extends Module implements LinearLayer {
     private NDArray dequantize(NDManager scope) {
         long n = (long) inFeatures * outFeatures;
         NDArray codes = localParameters().get("weight").array();
-        NDArray values = lookup(codes, type.bits() == 4 ? ByteTables.pairs(type) : ByteTables.single(type.code()), scope); // [bytes · 8/bits]
+        NDArray values = lookup(codes, ByteTables.of(type), scope); // [bytes · 8/bits]
         if (values.size() != n) {
             values = values.get(new NDIndex(":" + n));                             // drop the padding code
         }
@@ -131,7 +131,7 @@ public final class QuantizedLinear extends Module implements LinearLayer {
             return inScope(stored, scope);
         }
         long count = stored.size();
-        NDArray mapped = lookup(stored, ByteTables.single(DynamicMap.signed()), scope); // [count]
+        NDArray mapped = lookup(stored, ByteTables.SIGNED_DYNAMIC, scope); // [count]
         NDArray nested = inScope(localParameters().get("weight_nested_absmax").array(), scope);
         long groups = nested.size();
         NDArray perConstant = nested.expandDims(1).broadcast(new Shape(groups, BlockQuantized.CONSTANT_BLOCK)).reshape(-1);
@@ -185,12 +185,26 @@ public final class QuantizedLinear extends Module implements LinearLayer {
         return dense;
     }
 
-    /** Per-byte lookup tables. */
+    /** Per-byte lookup tables, built once. */
     static final class ByteTables {
+        static final float[][] SIGNED_DYNAMIC = single(DynamicMap.signed());
+        private static final java.util.Map<QuantType, float[][]> BY_TYPE = new java.util.EnumMap<>(QuantType.class);
+
+        static {
+            for (QuantType t : QuantType.values()) {
+                BY_TYPE.put(t, t.bits() == 4 ? pairs(t) : single(t.code()));
+            }
+        }
+
         private ByteTables() {}
 
+        /** The table that turns a byte of {@code type}'s codes into its values. */
+        static float[][] of(QuantType type) {
+            return BY_TYPE.get(type);
+        }
+
         /** Byte b → (code[b >> 4], code[b & 15]): the two 4-bit values it packs, high nibble first. */
-        static float[][] pairs(QuantType type) {
+        private static float[][] pairs(QuantType type) {
             float[] code = type.code();
             float[][] t = new float[256][2];
             for (int b = 0; b < 256; b++) {
@@ -201,7 +215,7 @@ public final class QuantizedLinear extends Module implements LinearLayer {
         }
 
         /** Byte b → values[b] (8-bit codes; missing entries 0). */
-        static float[][] single(float[] values) {
+        private static float[][] single(float[] values) {
             float[][] t = new float[256][1];
             for (int b = 0; b < Math.min(256, values.length); b++) {
                 t[b][0] = values[b];
