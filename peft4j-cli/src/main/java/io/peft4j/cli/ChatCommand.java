@@ -8,7 +8,6 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -21,20 +20,14 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "chat", description = "Chat with a decoder model in the terminal: one line per message, answers streamed; /reset clears, /exit or end of input quits.")
 final class ChatCommand implements Callable<Integer> {
 
-    @Option(names = "--model", required = true, description = "HF model directory (gpt2, llama, qwen2, mistral).")
-    String model;
-
-    @Option(names = "--adapter", description = "Adapter directory (HF PEFT or peft4j) to apply.")
-    Path adapter;
+    @Mixin
+    Decoder.ModelOptions model = new Decoder.ModelOptions();
 
     @Option(names = "--system", description = "A system message put before the conversation.")
     String system;
 
     @Mixin
     Decoder.SamplingOptions sampling = new Decoder.SamplingOptions();
-
-    @Mixin
-    Decoder.QuantizeOptions quantize = new Decoder.QuantizeOptions();
 
     @Spec
     CommandSpec spec;
@@ -43,7 +36,7 @@ final class ChatCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-        try (NDManager manager = NDManager.newBaseManager(); Decoder decoder = Decoder.load(model, adapter, quantize, manager)) {
+        try (NDManager manager = NDManager.newBaseManager(); Decoder decoder = model.load(manager)) {
             Generator generator = decoder.generator();
             List<ChatTemplate.Message> history = new ArrayList<>();
             if (system != null) {

@@ -54,6 +54,22 @@ record Decoder(ModelFiles files, CausalLM model, PeftModel peft, Tokenizer token
         tokenizer.close();
     }
 
+    /** {@code --model}, {@code --adapter} and the quantisation options of the commands that generate. */
+    static final class ModelOptions {
+        @Option(names = "--model", required = true, description = "HF model directory (gpt2, llama, qwen2, mistral).")
+        String model;
+
+        @Option(names = "--adapter", description = "Adapter directory (HF PEFT or peft4j) to apply.")
+        Path adapter;
+
+        @picocli.CommandLine.Mixin
+        QuantizeOptions quantize = new QuantizeOptions();
+
+        Decoder load(NDManager manager) {
+            return Decoder.load(model, adapter, quantize, manager);
+        }
+    }
+
     /** {@code --quantize} and {@code --double-quant}: load the model's linear layers block-wise quantised (QLoRA's base). */
     static final class QuantizeOptions {
         @Option(names = "--quantize", description = "Quantise the linear layers while loading: nf4, fp4 or int8 (default: none, fp32).")

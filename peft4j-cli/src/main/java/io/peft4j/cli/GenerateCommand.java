@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDManager;
 import io.peft4j.generate.Generator;
 import io.peft4j.tokenizer.ChatTemplate;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -16,11 +15,8 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "generate", description = "Generate text with a decoder model (HF directory), optionally with an adapter; streams the output.")
 final class GenerateCommand implements Callable<Integer> {
 
-    @Option(names = "--model", required = true, description = "HF model directory (gpt2, llama, qwen2, mistral).")
-    String model;
-
-    @Option(names = "--adapter", description = "Adapter directory (HF PEFT or peft4j) to apply.")
-    Path adapter;
+    @Mixin
+    Decoder.ModelOptions model = new Decoder.ModelOptions();
 
     @Option(names = "--prompt", required = true, description = "The prompt text.")
     String prompt;
@@ -31,16 +27,13 @@ final class GenerateCommand implements Callable<Integer> {
     @Mixin
     Decoder.SamplingOptions sampling = new Decoder.SamplingOptions();
 
-    @Mixin
-    Decoder.QuantizeOptions quantize = new Decoder.QuantizeOptions();
-
     @Spec
     CommandSpec spec;
 
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        try (NDManager manager = NDManager.newBaseManager(); Decoder decoder = Decoder.load(model, adapter, quantize, manager)) {
+        try (NDManager manager = NDManager.newBaseManager(); Decoder decoder = model.load(manager)) {
             Generator generator = decoder.generator();
             Generator.TextStream stream = (row, piece) -> {
                 out.print(piece);
