@@ -5,11 +5,18 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.engine.Engine;
+import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.training.GradientCollector;
 import io.peft4j.Peft4jException;
 import io.peft4j.nn.KvCache;
 import io.peft4j.nn.PromptSource;
+import io.peft4j.nn.Scalars;
+import io.peft4j.quant.DequantBuffers;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * A decoder-only language model with its LM head (HF's {@code *ForCausalLM}): the root of a module tree
@@ -63,7 +70,7 @@ public abstract class CausalLM extends PretrainedModel {
     private NDArray decode(NDArray x, NDArray mask, NDArray positions, KvCache cache) {
         Object context = blockContext(positions);
         x = embedPositions(x, positions);
-        boolean inference = !ai.djl.pytorch.jni.JniUtils.isGradMode();
+        boolean inference = !JniUtils.isGradMode();
         for (int i = 0; i < numLayers(); i++) {
             if (!inference) {
                 x = block(i, x, mask, context, cache);
@@ -112,8 +119,7 @@ public abstract class CausalLM extends PretrainedModel {
     /** The final hidden states [B, T, D] of the new tokens (see {@link #forward(NDArray, NDArray, KvCache)}). */
     public NDArray hiddenStates(NDArray inputIds, NDArray attentionMask, KvCache cache) {
         Inputs in = prepare(inputIds, attentionMask, cache);
-        NDArray hidden = decode(in.x(), in.mask(), in.positions(), in.cache()); // [B, n+T, D]
-        return in.virtual() > 0 ? hidden.get(new NDIndex(":, " + in.virtual() + ":, :")) : hidden; // [B, T, D]
+        return ownTokens(decode(in.x(), in.mask(), in.positions(), in.cache()), in); // [B, T, D]
     }
 
     /** A pass's embedded inputs [B, n+T, D], additive mask, positions [B, n+T], cache, and the n virtual tokens in front. */
@@ -151,80 +157,120 @@ public abstract class CausalLM extends PretrainedModel {
     }
 
     /**
-     * A training step with gradient checkpointing: the blocks first run without keeping activations (only each
-     * block's input is kept), then, from the loss backwards, each block is run again with autograd and its part of
-     * the backward pass taken at once — activation memory of one block instead of all. Without dropout the
-     * gradients equal those of a plain backward; with dropout each block draws the same masks in its two runs (the
-     * generator is re-seeded per block), so the gradients are exact for those masks, which differ from the masks
-     * an unchecked pass would have drawn. Gradients are accumulated into the parameters; returns the loss.
+     * A training step: forward pass, loss and backward pass, gradients accumulated into the parameters; returns the
+     * loss. The pass is taken block by block (each block's input an autograd leaf, its part of the backward pass
+     * taken separately, from the loss backwards), which lets a quantised model keep only one block's dequantised
+     * weights ({@link DequantBuffers}) and lets gradient checkpointing keep only one block's activations.
+     *
+     * <p>With {@code checkpointing} the blocks first run without autograd (only each block's input is kept), then
+     * each block is run again with autograd just before its part of the backward pass — activation memory of one
+     * block instead of all. Without dropout the gradients equal those of a plain backward; with dropout each block
+     * draws the same masks in its two runs (the generator is re-seeded per block), so the gradients are exact for
+     * those masks, which differ from the masks an unchecked pass would have drawn.
+     *
+     * <p>Layer prefixes (prefix tuning, P-tuning v2) enter every block through one shared graph, which cannot be
+     * taken apart by blocks: such a model trains in one plain backward pass, and not with checkpointing.
      *
      * @param loss  logits [B, T, V] of the input's own tokens → scalar loss
      * @param scale factor on the loss for the backward pass (gradient accumulation)
      */
-    public NDArray checkpointedBackward(NDArray inputIds, NDArray attentionMask, java.util.function.Function<NDArray, NDArray> loss,
-                                        ai.djl.training.GradientCollector gc, double scale) {
-        NDManager step = inputIds.getManager();
+    public NDArray lossAndBackward(NDArray inputIds, NDArray attentionMask, Function<NDArray, NDArray> loss, GradientCollector gc,
+                                   double scale, boolean checkpointing) {
         Inputs in = prepare(inputIds, attentionMask, null);
         if (in.prefixed()) {
-            throw new Peft4jException("gradient checkpointing does not support prefix tuning (its prefixes enter every layer)");
+            if (checkpointing) {
+                throw new Peft4jException("gradient checkpointing does not support prefix tuning (its prefixes enter every layer)");
+            }
+            NDArray hidden = decode(in.x(), in.mask(), in.positions(), in.cache());
+            NDArray value = loss.apply(lmHead(ownTokens(hidden, in)));
+            gc.backward(Scalars.mul(value, scale));
+            return value;
         }
+        NDManager step = inputIds.getManager();
         Object context = blockContext(in.positions());
         NDArray x0 = embedPositions(in.x(), in.positions());                          // [B, n+T, D], with its graph
         long seed = new java.util.Random(inputIds.getLong(0, 0) * 31 + numLayers()).nextLong();
-        java.util.List<NDArray> blockInputs = new java.util.ArrayList<>();
-        NDArray h;
-        ai.djl.pytorch.jni.JniUtils.setGradMode(false);
-        try {
-            h = x0.duplicate();                                                        // no graph: a plain copy
-            for (int i = 0; i < numLayers(); i++) {                                   // forward, keeping only block inputs
-                blockInputs.add(h);
-                try (NDManager blockScope = step.newSubManager()) {                   // the block's intermediates end here
-                    ai.djl.engine.Engine.getInstance().setRandomSeed((int) (seed + i));
-                    NDArray input = h.duplicate();                                    // ops that start from it allocate in the block's scope
-                    input.attach(blockScope);
-                    NDArray out = block(i, input, in.mask(), context, newCache(blockScope));
-                    out.attach(step);
+        List<Block> blocks = new ArrayList<>();
+        NDArray value;
+        try (DequantBuffers buffers = DequantBuffers.open(step)) {
+            NDArray h = leaf(x0);
+            JniUtils.setGradMode(!checkpointing);
+            try {
+                for (int i = 0; i < numLayers(); i++) {                               // forward
+                    Block b = new Block(step.newSubManager(), leaf(h), buffers.beginStage());
+                    b.input().attach(b.scope());                                      // ops that start from it allocate in the block's scope
+                    Engine.getInstance().setRandomSeed((int) (seed + i));
+                    NDArray out = block(i, b.input(), in.mask(), context, newCache(b.scope()));
+                    if (checkpointing) {                                             // keep the input only
+                        out.attach(step);
+                        b.input().attach(step);
+                        b.scope().close();
+                        b = new Block(null, b.input(), null);
+                    }
+                    blocks.add(b.withOutput(out));
                     h = out;
                 }
+            } finally {
+                JniUtils.setGradMode(true);
             }
-        } finally {
-            ai.djl.pytorch.jni.JniUtils.setGradMode(true);
-        }
-        NDArray top = leaf(h);                                                        // [B, n+T, D]
-        NDArray hidden = finalNorm(top);
-        NDArray value = loss.apply(lmHead(in.virtual() > 0 ? hidden.get(new NDIndex(":, " + in.virtual() + ":, :")) : hidden));
-        gc.backward(io.peft4j.nn.Scalars.mul(value, scale));
-        NDArray grad = top.getGradient();
-        for (int i = numLayers() - 1; i >= 0; i--) {                                  // backward, block by block
-            try (NDManager blockScope = step.newSubManager()) {                       // activations of one block at a time
-                NDArray input = leaf(blockInputs.get(i));
-                input.attach(blockScope);
-                ai.djl.engine.Engine.getInstance().setRandomSeed((int) (seed + i));
-                NDArray out = block(i, input, in.mask(), context, newCache(blockScope));
-                gc.backward(out.mul(grad).sum());
-                grad = input.getGradient().duplicate();
+            buffers.beginStage();                                                     // the head's, backward at once
+            NDArray top = leaf(h);                                                    // [B, n+T, D]
+            top.attach(step);
+            value = loss.apply(lmHead(ownTokens(finalNorm(top), in)));
+            gc.backward(Scalars.mul(value, scale));
+            NDArray grad = top.getGradient();
+            for (int i = numLayers() - 1; i >= 0; i--) {                              // backward, block by block
+                Block b = blocks.get(i);
+                if (checkpointing) {
+                    b = new Block(step.newSubManager(), b.input(), buffers.beginStage());
+                    b.input().attach(b.scope());
+                    Engine.getInstance().setRandomSeed((int) (seed + i));
+                    b = b.withOutput(block(i, b.input(), in.mask(), context, newCache(b.scope())));
+                } else {
+                    buffers.replay(b.stage());                                        // the block's weights back in the buffers
+                }
+                gc.backward(b.output().mul(grad).sum());
+                grad = b.input().getGradient().duplicate();
                 grad.attach(step);
+                b.scope().close();                                                    // the block's activations end here
             }
-        }
-        try {
-            gc.backward(x0.mul(grad).sum());                                          // into embeddings / virtual tokens
-        } catch (ai.djl.engine.EngineException e) {
-            // nothing before the blocks trains (DJL cannot tell beforehand: requiresGrad is false for non-leaf arrays)
-            if (!String.valueOf(e.getMessage()).contains("does not require grad")) {
-                throw e;
+            try {
+                gc.backward(x0.mul(grad).sum());                                      // into embeddings / virtual tokens
+            } catch (ai.djl.engine.EngineException e) {
+                // nothing before the blocks trains (DJL cannot tell beforehand: requiresGrad is false for non-leaf arrays)
+                if (!String.valueOf(e.getMessage()).contains("does not require grad")) {
+                    throw e;
+                }
             }
         }
         return value;
     }
 
-    /** A copy of {@code x} (which has no graph) as an autograd leaf that records its gradient. */
+    /** One block of a staged pass: its scope, its input (an autograd leaf), the stage its quantised layers used, its output. */
+    private record Block(NDManager scope, NDArray input, DequantBuffers.Stage stage, NDArray output) {
+        Block(NDManager scope, NDArray input, DequantBuffers.Stage stage) {
+            this(scope, input, stage, null);
+        }
+
+        Block withOutput(NDArray out) {
+            return new Block(scope, input, stage, out);
+        }
+    }
+
+    /** The hidden states of the input's own tokens: virtual tokens in front dropped. */
+    private static NDArray ownTokens(NDArray hidden, Inputs in) {
+        return in.virtual() > 0 ? hidden.get(new NDIndex(":, " + in.virtual() + ":, :")) : hidden;
+    }
+
+    /** A copy of {@code x} without its graph, as an autograd leaf that records its gradient. */
     private static NDArray leaf(NDArray x) {
+        boolean grad = JniUtils.isGradMode();
         NDArray copy;
-        ai.djl.pytorch.jni.JniUtils.setGradMode(false);
+        JniUtils.setGradMode(false);
         try {
             copy = x.duplicate();
         } finally {
-            ai.djl.pytorch.jni.JniUtils.setGradMode(true);
+            JniUtils.setGradMode(grad);
         }
         copy.setRequiresGradient(true);
         return copy;

@@ -18,7 +18,17 @@ public record BlockQuantized(QuantType type, int blockSize, long[] shape, byte[]
     public static final int CONSTANT_BLOCK = 256;
 
     /** Absmax constants quantised to 8 bits: codes into the signed dynamic map, their own absmax per 256, the mean. */
-    public record DoubleQuant(byte[] codes, float[] absmax, float offset) {}
+    public record DoubleQuant(byte[] codes, float[] absmax, float offset) {
+        /** The fp32 constants back: signed dynamic map value × second-level absmax + the mean. */
+        public float[] dequantize() {
+            float[] out = new float[codes.length];
+            float[] map = DynamicMap.signed();
+            for (int i = 0; i < out.length; i++) {
+                out[i] = map[codes[i] & 0xFF] * absmax[i / CONSTANT_BLOCK] + offset;
+            }
+            return out;
+        }
+    }
 
     public long numel() {
         long n = 1;
@@ -119,12 +129,7 @@ public record BlockQuantized(QuantType type, int blockSize, long[] shape, byte[]
         if (doubleQuant == null) {
             return absmax.clone();
         }
-        float[] out = new float[doubleQuant.codes().length];
-        float[] map = DynamicMap.signed();
-        for (int i = 0; i < out.length; i++) {
-            out[i] = map[doubleQuant.codes()[i] & 0xFF] * doubleQuant.absmax()[i / CONSTANT_BLOCK] + doubleQuant.offset();
-        }
-        return out;
+        return doubleQuant.dequantize();
     }
 
     /** The values back in fp32: code-book value × block absmax. */

@@ -2,20 +2,21 @@ package io.peft4j.quant;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.ndarray.types.SparseFormat;
+import ai.djl.pytorch.engine.PtNDArray;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.LinearLayer;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.Parameter;
+import java.nio.ByteBuffer;
+import java.nio.FloatBuffer;
 
 /**
  * A frozen linear layer stored block-wise quantised: {@code weight} holds only the packed codes (uint8, two 4-bit
  * codes per byte), beside them the block constants (fp32 absmax, or with double quantisation their 8-bit codes,
  * second-level absmax and mean). No fp32 copy of the weight is kept: each forward pass dequantises it in the
- * step's scope (a table lookup per byte, times the block's absmax) and multiplies.
+ * step's scope (a table lookup per byte, times the block's absmax: {@link Dequantizer}) and multiplies.
  */
 public final class QuantizedLinear extends Module implements LinearLayer {
 
@@ -25,6 +26,7 @@ public final class QuantizedLinear extends Module implements LinearLayer {
     private final int outFeatures;
     private final boolean doubleQuant;
     private final float offset;
+    private final Dequantizer kernel;
     private final Parameter bias;
 
     private QuantizedLinear(NDManager manager, BlockQuantized q, NDArray bias) {
@@ -34,6 +36,7 @@ public final class QuantizedLinear extends Module implements LinearLayer {
         this.outFeatures = (int) q.shape()[0];
         this.inFeatures = (int) q.shape()[1];
         this.doubleQuant = q.doubleQuant() != null;
+        this.kernel = new Dequantizer(type, blockSize);
         addFrozenParameter("weight", manager.create(q.codes()).toType(DataType.UINT8, false), 8 / type.bits());
         if (doubleQuant) {
             addFrozenParameter("weight_absmax", manager.create(q.doubleQuant().codes()).toType(DataType.UINT8, false), 0);
@@ -99,72 +102,44 @@ public final class QuantizedLinear extends Module implements LinearLayer {
         return bytes + (doubleQuant ? 4 : 0);
     }
 
-    /** The dequantised weight [out, in] in fp32, made in {@code scope} (intermediates freed on return). */
+    /** The dequantised weight [out, in] in fp32, made in {@code scope}. */
     public NDArray dequantizedWeight(NDManager scope) {
-        try (NDManager scratch = scope.newSubManager()) {
-            NDArray w = dequantize(scratch);
-            w.attach(scope);
-            return w;
-        }
+        NDArray w = scope.create(new Shape(outFeatures, inFeatures), DataType.FLOAT32); // uninitialised: written next
+        dequantizeInto(w);
+        return w;
     }
 
-    private NDArray dequantize(NDManager scope) {
-        long n = (long) inFeatures * outFeatures;
-        NDArray codes = localParameters().get("weight").array();
-        NDArray values = lookup(codes, ByteTables.of(type), scope); // [bytes · 8/bits]
-        if (values.size() != n) {
-            values = values.get(new NDIndex(":" + n));                             // drop the padding code
+    /** Writes the dequantised weight into {@code target}, a contiguous fp32 CPU array [out, in]. */
+    void dequantizeInto(NDArray target) {
+        if (target.getDataType() != DataType.FLOAT32 || !target.getShape().equals(new Shape(outFeatures, inFeatures))) {
+            throw new IllegalArgumentException("a " + outFeatures + "x" + inFeatures + " fp32 array is needed, got "
+                    + target.getDataType() + " " + target.getShape());
         }
-        long blocks = (n + blockSize - 1) / blockSize;
-        NDArray scale = blockScales(scope)                                          // [blocks]
-                .expandDims(1).broadcast(new Shape(blocks, blockSize)).reshape(-1); // [blocks · blockSize]
-        if (scale.size() != n) {
-            scale = scale.get(new NDIndex(":" + n));
-        }
-        return values.mul(scale).reshape(outFeatures, inFeatures);
+        ByteBuffer codes = ((PtNDArray) localParameters().get("weight").array()).toByteBuffer(true);  // the codes' own memory
+        FloatBuffer out = ((PtNDArray) target).toByteBuffer(true).asFloatBuffer();                   // the target's own memory
+        kernel.dequantize(codes, blockScales(), Math.multiplyExact(inFeatures, outFeatures), out);
     }
 
     /** The fp32 absmax per block: stored, or dequantised from 8 bits (dynamic map × second-level absmax + mean). */
-    private NDArray blockScales(NDManager scope) {
+    private float[] blockScales() {
         NDArray stored = localParameters().get("weight_absmax").array();
         if (!doubleQuant) {
-            return inScope(stored, scope);
+            return stored.toFloatArray();
         }
-        long count = stored.size();
-        NDArray mapped = lookup(stored, ByteTables.SIGNED_DYNAMIC, scope); // [count]
-        NDArray nested = inScope(localParameters().get("weight_nested_absmax").array(), scope);
-        long groups = nested.size();
-        NDArray perConstant = nested.expandDims(1).broadcast(new Shape(groups, BlockQuantized.CONSTANT_BLOCK)).reshape(-1);
-        if (perConstant.size() != count) {
-            perConstant = perConstant.get(new NDIndex(":" + count));
-        }
-        return mapped.mul(perConstant).add(scope.create(offset));
-    }
-
-    /** A copy of a stored array owned by {@code scope}, so the ops that follow allocate there and not in the model's manager. */
-    private static NDArray inScope(NDArray stored, NDManager scope) {
-        NDArray copy = stored.duplicate();
-        copy.attach(scope);
-        return copy;
-    }
-
-    /** Each byte of {@code bytes} replaced by its row of {@code table} ([256, k]), flattened: [bytes · k]. */
-    private static NDArray lookup(NDArray bytes, float[][] table, NDManager scope) {
-        NDArray ids = bytes.toType(DataType.INT64, true);
-        ids.attach(scope);
-        NDArray rows = scope.create(table);
-        return ids.getNDArrayInternal().embedding(ids, rows, SparseFormat.DENSE).singletonOrThrow().reshape(-1);
+        float[] nested = localParameters().get("weight_nested_absmax").array().toFloatArray();
+        return new BlockQuantized.DoubleQuant(stored.toByteArray(), nested, offset).dequantize();
     }
 
     /**
-     * x [..., in] → [..., out]. The dequantised weight and its intermediates live in a scope closed at once: where
-     * autograd needs the weight for the backward pass it keeps its own reference, so it is freed as soon as the
-     * backward pass (or, without one, this call) is done with it.
+     * x [..., in] → [..., out]. The weight is dequantised into the open {@link DequantBuffers} (a staged training
+     * pass) or else into a fresh array freed on return: where autograd needs it for the backward pass it keeps its
+     * own reference, so it is freed as soon as the backward pass (or, without one, this call) is done with it.
      */
     @Override
     public NDArray forward(NDArray x) {
+        DequantBuffers buffers = DequantBuffers.active();
         try (NDManager scratch = x.getManager().newSubManager()) {
-            NDArray w = dequantizedWeight(scratch); // [out, in]
+            NDArray w = buffers != null ? buffers.take(this) : dequantizedWeight(scratch); // [out, in]
             NDArray y = ai.djl.nn.core.Linear.linear(x, w, bias == null ? null : bias.array()).singletonOrThrow();
             y.attach(x.getManager());
             return y;
@@ -174,53 +149,10 @@ public final class QuantizedLinear extends Module implements LinearLayer {
     /** A plain fp32 Linear with this layer's dequantised weight and bias. */
     public Linear dequantize() {
         Linear dense = new Linear(manager(), inFeatures, outFeatures, bias != null, 0f);
-        try (NDManager scope = manager().newSubManager()) {
-            NDArray w = dequantizedWeight(scope);
-            w.attach(manager());
-            dense.weight().set(w);
-        }
+        dense.weight().set(dequantizedWeight(manager()));
         if (bias != null) {
             dense.bias().set(bias.array().duplicate());
         }
         return dense;
-    }
-
-    /** Per-byte lookup tables, built once. */
-    static final class ByteTables {
-        static final float[][] SIGNED_DYNAMIC = single(DynamicMap.signed());
-        private static final java.util.Map<QuantType, float[][]> BY_TYPE = new java.util.EnumMap<>(QuantType.class);
-
-        static {
-            for (QuantType t : QuantType.values()) {
-                BY_TYPE.put(t, t.bits() == 4 ? pairs(t) : single(t.code()));
-            }
-        }
-
-        private ByteTables() {}
-
-        /** The table that turns a byte of {@code type}'s codes into its values. */
-        static float[][] of(QuantType type) {
-            return BY_TYPE.get(type);
-        }
-
-        /** Byte b → (code[b >> 4], code[b & 15]): the two 4-bit values it packs, high nibble first. */
-        private static float[][] pairs(QuantType type) {
-            float[] code = type.code();
-            float[][] t = new float[256][2];
-            for (int b = 0; b < 256; b++) {
-                t[b][0] = code[b >>> 4];
-                t[b][1] = code[b & 0xF];
-            }
-            return t;
-        }
-
-        /** Byte b → values[b] (8-bit codes; missing entries 0). */
-        private static float[][] single(float[] values) {
-            float[][] t = new float[256][1];
-            for (int b = 0; b < Math.min(256, values.length); b++) {
-                t[b][0] = values[b];
-            }
-            return t;
-        }
     }
 }

@@ -54,17 +54,14 @@ public final class CausalLmTask implements TrainingTask<CausalExample> {
         return new Loss(Losses.crossEntropy(pair[0], pair[1]), b.tokens());
     }
 
+    /** Taken block by block by the model ({@link CausalLM#lossAndBackward}); with checkpointing, activations are recomputed. */
     @Override
-    /** With gradient checkpointing each block's activations are recomputed in the backward pass (less memory, more time). */
     public Loss lossAndBackward(List<CausalExample> batch, NDManager step, ai.djl.training.GradientCollector gc, double scale,
                                 boolean gradientCheckpointing) {
-        if (!gradientCheckpointing) {
-            return TrainingTask.super.lossAndBackward(batch, step, gc, scale, false);
-        }
         Batch b = Batch.of(batch);
         NDArray nextLabels = step.create(b.labels()).get(new NDIndex(":, 1:"));                 // [B, T-1]
-        NDArray value = model.checkpointedBackward(step.create(b.ids()), step.create(b.mask()),
-                logits -> Losses.crossEntropy(logits.get(new NDIndex(":, :-1, :")), nextLabels), gc, scale);
+        NDArray value = model.lossAndBackward(step.create(b.ids()), step.create(b.mask()),
+                logits -> Losses.crossEntropy(logits.get(new NDIndex(":, :-1, :")), nextLabels), gc, scale, gradientCheckpointing);
         return new Loss(value, b.tokens());
     }
 

@@ -51,6 +51,25 @@ class QLoraTest extends NativeTest {
     }
 
     @Test
+    void kernelDequantisesLikeTheReferenceForEveryTypeOddSizesAndManyBlocks() {
+        try (NDManager scope = manager.newSubManager()) {
+            // 7x13: an odd count (a padding nibble) and a partial last block; 300x256: 1200 blocks of 64, shared among threads
+            for (long[] shape : new long[][] {{7, 13}, {300, 256}}) {
+                for (QuantType type : QuantType.values()) {
+                    for (boolean dq : new boolean[] {false, true}) {
+                        Linear dense = new Linear(scope, (int) shape[1], (int) shape[0], false, 0.5f);
+                        int block = shape[0] == 7 ? 32 : 64;
+                        QuantizedLinear q = QuantizedLinear.quantize(dense, type, block, dq);
+                        float[] expected = BlockQuantized.quantize(dense.weight().array().toFloatArray(), shape, type, block, dq).dequantize();
+                        assertThat(q.dequantizedWeight(scope).toFloatArray()).as(type + " dq=" + dq + " " + shape[0] + "x" + shape[1])
+                                .containsExactly(expected);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void qloraLayerEqualsLoraOverTheDequantisedWeightAndTrainsOnlyLora() {
         try (NDManager scope = manager.newSubManager()) {
             Linear dense = new Linear(scope, 64, 48, false, 0.5f);
