@@ -78,6 +78,13 @@ record Decoder(ModelFiles files, CausalLM model, PeftModel peft, Tokenizer token
         @Option(names = "--double-quant", description = "With --quantize: also quantise the block constants to 8 bits (about 0.37 bits per weight saved).")
         boolean doubleQuant;
 
+        @Option(names = "--quant-block-size", defaultValue = "64", description = "With --quantize: weights per absmax block, a power of two from 32 to 4096 (default: ${DEFAULT-VALUE}).")
+        int blockSize;
+
+        @Option(names = "--keep-unquantized", split = ",", defaultValue = "lm_head,classifier,score",
+                description = "With --quantize: linear layers (last path component) left in fp32; 'none' quantises every linear layer (default: ${DEFAULT-VALUE}).")
+        List<String> keep;
+
         /** The settings, or null for full precision. */
         ModelQuantizer.Settings settings() {
             if (type == null) {
@@ -90,7 +97,11 @@ record Decoder(ModelFiles files, CausalLM model, PeftModel peft, Tokenizer token
             if (t == QuantType.INT4) {
                 throw new IllegalArgumentException("--quantize takes nf4, fp4 or int8");
             }
-            return ModelQuantizer.Settings.of(t, doubleQuant);
+            if (blockSize < 32 || blockSize > 4096 || Integer.bitCount(blockSize) != 1) {
+                throw new IllegalArgumentException("--quant-block-size must be a power of two from 32 to 4096, got " + blockSize);
+            }
+            java.util.Set<String> skip = keep.equals(List.of("none")) ? java.util.Set.of() : java.util.Set.copyOf(keep);
+            return new ModelQuantizer.Settings(t, blockSize, doubleQuant, skip);
         }
     }
 

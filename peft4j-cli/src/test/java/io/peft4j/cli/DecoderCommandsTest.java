@@ -118,6 +118,21 @@ class DecoderCommandsTest {
                 "--adapter", out.resolve("adapter").toString(), "--prompt", prompt, "--max-new-tokens", "8");
         assertThat(generated.exitCode()).as(generated.err()).isZero();
         assertThat(generated.out()).startsWith("blue sky");
+        // the quantised checkpoint written once generates the same as quantising while loading
+        Path quantised = dir.resolve("qwen2-nf4");
+        CliTest.Run q = CliTest.run("quantize", "--model", model.toString(), "--quantize", "nf4", "--double-quant", "--output", quantised.toString());
+        assertThat(q.exitCode()).as(q.err()).isZero();
+        assertThat(q.out()).contains("quantised to NF4 with double quantisation");
+        assertThat(Json.readObject(quantised.resolve("config.json")).path("quantization_config").path("bnb_4bit_quant_type").asText()).isEqualTo("nf4");
+        CliTest.Run fromQuantised = CliTest.run("generate", "--model", quantised.toString(), "--adapter", out.resolve("adapter").toString(),
+                "--prompt", prompt, "--max-new-tokens", "8");
+        assertThat(fromQuantised.out()).as(fromQuantised.err()).isEqualTo(generated.out());
+        CliTest.Run again = CliTest.run("quantize", "--model", model.toString(), "--quantize", "nf4", "--output", quantised.toString());
+        assertThat(again.exitCode()).isEqualTo(1);
+        assertThat(again.err()).contains("already exists");
+        try (var left = Files.list(dir)) {
+            assertThat(left.map(f -> f.getFileName().toString())).noneMatch(f -> f.contains("partial"));
+        }
         CliTest.Run full = CliTest.run("train", "--task", "causal-lm", "--model", model.toString(), "--data", data.toString(),
                 "--quantize", "int8", "--method", "full", "--max-length", "256", "--output", dir.resolve("full").toString());
         assertThat(full.exitCode()).isEqualTo(1);

@@ -5,8 +5,10 @@ import io.peft4j.io.HfConfig;
 import io.peft4j.io.Weights;
 import io.peft4j.nn.Module;
 import io.peft4j.quant.ModelQuantizer;
+import io.peft4j.quant.QuantizedCheckpoint;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Predicate;
 
@@ -16,12 +18,20 @@ public final class DecoderWeights {
     private DecoderWeights() {}
 
     /**
-     * Loads every parameter of {@code model} from {@code weights}; with {@code quantize} (or null) the linear layers
-     * are first quantised from the checkpoint one by one (see {@link ModelQuantizer#quantizeFromCheckpoint}), for a
-     * model built with {@link io.peft4j.nn.Init#deferred}.
+     * Loads every parameter of {@code model} (built with {@link io.peft4j.nn.Init#deferred}) from {@code weights}.
+     * Layers the checkpoint stores quantised ({@link QuantizedCheckpoint}) are taken as stored; with {@code quantize}
+     * (or null) the other linear layers are quantised from the checkpoint one by one (see
+     * {@link ModelQuantizer#quantizeFromCheckpoint}).
      */
     public static void load(Module model, Weights weights, ModelFiles files, Predicate<String> ignorable, ModelQuantizer.Settings quantize) {
-        List<String> quantized = quantize == null ? List.of() : ModelQuantizer.quantizeFromCheckpoint(model, weights, quantize);
+        List<String> quantized = new ArrayList<>(QuantizedCheckpoint.load(model, weights));
+        if (quantize != null) {
+            QuantizedCheckpoint.storedType(weights).filter(t -> t != quantize.type()).ifPresent(t -> {
+                throw new Peft4jException(files.weights() + " is already quantised to " + t + "; load it without --quantize (or with "
+                        + t.name().toLowerCase(java.util.Locale.ROOT) + ")");
+            });
+            quantized.addAll(ModelQuantizer.quantizeFromCheckpoint(model, weights, quantize));
+        }
         Predicate<String> inQuantized = key -> quantized.stream().anyMatch(p -> key.startsWith(p + "."));
         Module.LoadReport report = model.loadStateDict(quantized.isEmpty() ? weights : Weights.filtered(weights, inQuantized.negate()), false);
         List<String> missing = report.missing().stream().filter(inQuantized.negate()).toList();

@@ -102,6 +102,18 @@ public final class QuantizedLinear extends Module implements LinearLayer {
         return bytes + (doubleQuant ? 4 : 0);
     }
 
+    /** The stored codes and constants, copied out. */
+    public BlockQuantized quantized() {
+        byte[] codes = localParameters().get("weight").array().toByteArray();
+        NDArray absmax = localParameters().get("weight_absmax").array();
+        long[] shape = {outFeatures, inFeatures};
+        if (!doubleQuant) {
+            return new BlockQuantized(type, blockSize, shape, codes, absmax.toFloatArray(), null);
+        }
+        float[] nested = localParameters().get("weight_nested_absmax").array().toFloatArray();
+        return new BlockQuantized(type, blockSize, shape, codes, null, new BlockQuantized.DoubleQuant(absmax.toByteArray(), nested, offset));
+    }
+
     /** The dequantised weight [out, in] in fp32, made in {@code scope}. */
     public NDArray dequantizedWeight(NDManager scope) {
         NDArray w = scope.create(new Shape(outFeatures, inFeatures), DataType.FLOAT32); // uninitialised: written next
