@@ -113,8 +113,9 @@ public final class QLoraBenchmark {
             CausalLM model = (CausalLM) AutoModel.load(ModelFiles.resolve(dir.toString()), manager,
                     quantized ? ModelQuantizer.Settings.of(QuantType.NF4, true) : null);
             double load = (System.nanoTime() - start) / 1e9;
-            System.out.printf(Locale.ROOT, "loaded: resident %.0f MiB, peak so far %.0f MiB, Java heap used %.0f MiB%n", residentMib(),
-                    FineTune.peakRssMib(), (Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory()) / 1048576.0);
+            System.out.printf(Locale.ROOT, "loaded: resident %.0f MiB, peak so far %.0f MiB, Java heap used %.0f MiB of %.0f MiB committed%n",
+                    residentMib(), FineTune.peakRssMib(), (Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory()) / 1048576.0,
+                    Runtime.getRuntime().totalMemory() / 1048576.0);
             PeftModel peft = PeftModel.wrap(model, LoraConfig.builder().r(8).loraAlpha(16).loraDropout(0).taskType(TaskType.CAUSAL_LM).build());
             Random random = new Random(3);
             List<CausalExample> data = new ArrayList<>();

@@ -160,7 +160,9 @@ public abstract class CausalLM extends PretrainedModel {
      * A training step: forward pass, loss and backward pass, gradients accumulated into the parameters; returns the
      * loss. The pass is taken block by block (each block's input an autograd leaf, its part of the backward pass
      * taken separately, from the loss backwards), which lets a quantised model keep only one block's dequantised
-     * weights ({@link DequantBuffers}) and lets gradient checkpointing keep only one block's activations.
+     * weights ({@link DequantBuffers}) and lets gradient checkpointing keep only one block's activations. As each
+     * block's forward pass ends, the arrays it made are closed but its output and input: what autograd needs for the
+     * backward pass it holds itself, the rest is freed at once (as in PyTorch, where unreferenced tensors go).
      *
      * <p>With {@code checkpointing} the blocks first run without autograd (only each block's input is kept), then
      * each block is run again with autograd just before its part of the backward pass — activation memory of one
@@ -193,21 +195,22 @@ public abstract class CausalLM extends PretrainedModel {
         List<Block> blocks = new ArrayList<>();
         NDArray value;
         try (DequantBuffers buffers = DequantBuffers.open(step)) {
-            NDArray h = leaf(x0);
+            NDArray h = x0;
             JniUtils.setGradMode(!checkpointing);
             try {
                 for (int i = 0; i < numLayers(); i++) {                               // forward
-                    Block b = new Block(step.newSubManager(), leaf(h), buffers.beginStage());
-                    b.input().attach(b.scope());                                      // ops that start from it allocate in the block's scope
+                    NDManager scope = step.newSubManager();
+                    NDArray input = leaf(h);
+                    input.attach(scope);                                              // ops that start from it allocate in the block's scope
+                    DequantBuffers.Stage stage = buffers.beginStage();
                     Engine.getInstance().setRandomSeed((int) (seed + i));
-                    NDArray out = block(i, b.input(), in.mask(), context, newCache(b.scope()));
-                    if (checkpointing) {                                             // keep the input only
-                        out.attach(step);
-                        b.input().attach(step);
-                        b.scope().close();
-                        b = new Block(null, b.input(), null);
-                    }
-                    blocks.add(b.withOutput(out));
+                    NDArray out = block(i, input, in.mask(), context, newCache(scope));
+                    NDManager kept = step.newSubManager();
+                    input.attach(kept);
+                    out.attach(kept);
+                    // the intermediates end here: autograd holds its own references to those its backward pass needs
+                    scope.close();
+                    blocks.add(new Block(kept, input, stage, out));
                     h = out;
                 }
             } finally {
@@ -221,15 +224,15 @@ public abstract class CausalLM extends PretrainedModel {
             NDArray grad = top.getGradient();
             for (int i = numLayers() - 1; i >= 0; i--) {                              // backward, block by block
                 Block b = blocks.get(i);
-                if (checkpointing) {
-                    b = new Block(step.newSubManager(), b.input(), buffers.beginStage());
-                    b.input().attach(b.scope());
+                NDArray out = b.output();
+                if (checkpointing) {                                                  // run again, with autograd
+                    buffers.beginStage();
                     Engine.getInstance().setRandomSeed((int) (seed + i));
-                    b = b.withOutput(block(i, b.input(), in.mask(), context, newCache(b.scope())));
+                    out = block(i, b.input(), in.mask(), context, newCache(b.scope()));
                 } else {
                     buffers.replay(b.stage());                                        // the block's weights back in the buffers
                 }
-                gc.backward(b.output().mul(grad).sum());
+                gc.backward(out.mul(grad).sum());
                 grad = b.input().getGradient().duplicate();
                 grad.attach(step);
                 b.scope().close();                                                    // the block's activations end here
@@ -246,16 +249,8 @@ public abstract class CausalLM extends PretrainedModel {
         return value;
     }
 
-    /** One block of a staged pass: its scope, its input (an autograd leaf), the stage its quantised layers used, its output. */
-    private record Block(NDManager scope, NDArray input, DequantBuffers.Stage stage, NDArray output) {
-        Block(NDManager scope, NDArray input, DequantBuffers.Stage stage) {
-            this(scope, input, stage, null);
-        }
-
-        Block withOutput(NDArray out) {
-            return new Block(scope, input, stage, out);
-        }
-    }
+    /** One block of a staged pass: the scope of what is kept of it, its input (an autograd leaf), the stage its quantised layers used, its output. */
+    private record Block(NDManager scope, NDArray input, DequantBuffers.Stage stage, NDArray output) {}
 
     /** The hidden states of the input's own tokens: virtual tokens in front dropped. */
     private static NDArray ownTokens(NDArray hidden, Inputs in) {

@@ -1,5 +1,6 @@
 package io.peft4j.quant;
 
+import java.nio.FloatBuffer;
 import java.util.Arrays;
 
 /**
@@ -39,16 +40,21 @@ public record BlockQuantized(QuantType type, int blockSize, long[] shape, byte[]
     }
 
     public static BlockQuantized quantize(float[] values, long[] shape, QuantType type, int blockSize, boolean doubleQuant) {
+        return quantize(FloatBuffer.wrap(values), shape, type, blockSize, doubleQuant);
+    }
+
+    /** As above, reading the values from position 0 of {@code values} (e.g. a tensor's own memory, not copied to the heap). */
+    public static BlockQuantized quantize(FloatBuffer values, long[] shape, QuantType type, int blockSize, boolean doubleQuant) {
         if (blockSize < 32 || blockSize > 4096 || Integer.bitCount(blockSize) != 1) {
             throw new IllegalArgumentException("block size must be a power of two from 32 to 4096, got " + blockSize);
         }
         long n = Arrays.stream(shape).reduce(1, (a, b) -> a * b);
-        if (n != values.length) {
-            throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " has " + n + " elements, got " + values.length + " values");
+        if (n != values.capacity()) {
+            throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " has " + n + " elements, got " + values.capacity() + " values");
         }
-        int blocks = (values.length + blockSize - 1) / blockSize;
+        int blocks = (int) ((n + blockSize - 1) / blockSize);
         float[] absmax = new float[blocks];
-        byte[] codeOf = new byte[values.length]; // one code per value, ≤ 255
+        byte[] codeOf = new byte[(int) n]; // one code per value, ≤ 255
         scaleAndEncode(values, blockSize, type.codeBook(), absmax, codeOf);
         byte[] codes = type.bits() == 4 ? pack4(codeOf, type.codeBook().encode(0f)) : codeOf;
         if (!doubleQuant) {
@@ -61,20 +67,21 @@ public record BlockQuantized(QuantType type, int blockSize, long[] shape, byte[]
      * Per block: absmax, then each value times 1/absmax (the last, partial block: divided by its absmax, as
      * bitsandbytes' default backend does), clamped to [-1, 1], encoded.
      */
-    private static void scaleAndEncode(float[] values, int blockSize, CodeBook book, float[] absmax, byte[] codeOf) {
+    private static void scaleAndEncode(FloatBuffer values, int blockSize, CodeBook book, float[] absmax, byte[] codeOf) {
         for (int b = 0; b < absmax.length; b++) {
             int from = b * blockSize;
-            int to = Math.min(values.length, from + blockSize);
+            int to = Math.min(codeOf.length, from + blockSize);
             float max = 0;
             for (int i = from; i < to; i++) {
-                max = Math.max(max, Math.abs(values[i]));
+                max = Math.max(max, Math.abs(values.get(i)));
             }
             absmax[b] = max;
             float safe = Math.max(max, 1e-38f);
             boolean full = to - from == blockSize;
             float inverse = 1f / safe;
             for (int i = from; i < to; i++) {
-                float scaled = full ? values[i] * inverse : values[i] / safe;
+                float value = values.get(i);
+                float scaled = full ? value * inverse : value / safe;
                 codeOf[i] = (byte) book.encode(Math.max(-1f, Math.min(1f, scaled)));
             }
         }
@@ -104,7 +111,7 @@ public record BlockQuantized(QuantType type, int blockSize, long[] shape, byte[]
         int blocks = (centred.length + CONSTANT_BLOCK - 1) / CONSTANT_BLOCK;
         float[] absmax2 = new float[blocks];
         byte[] codeOf = new byte[centred.length];
-        scaleAndEncode(centred, CONSTANT_BLOCK, DynamicMap.CODE_BOOK, absmax2, codeOf);
+        scaleAndEncode(FloatBuffer.wrap(centred), CONSTANT_BLOCK, DynamicMap.CODE_BOOK, absmax2, codeOf);
         return new DoubleQuant(codeOf, absmax2, offset);
     }
 
@@ -113,7 +120,7 @@ public record BlockQuantized(QuantType type, int blockSize, long[] shape, byte[]
      * values), written into {@code codes} and {@code absmax} (one per block of {@code blockSize}).
      */
     public static void quantizeDynamic(float[] values, boolean signed, int blockSize, byte[] codes, float[] absmax) {
-        scaleAndEncode(values, blockSize, signed ? DynamicMap.CODE_BOOK : DynamicMap.UNSIGNED_CODE_BOOK, absmax, codes);
+        scaleAndEncode(FloatBuffer.wrap(values), blockSize, signed ? DynamicMap.CODE_BOOK : DynamicMap.UNSIGNED_CODE_BOOK, absmax, codes);
     }
 
     /** The inverse of {@link #quantizeDynamic}: code value × block absmax, into {@code out}. */

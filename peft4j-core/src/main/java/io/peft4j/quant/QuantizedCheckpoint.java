@@ -58,7 +58,7 @@ public final class QuantizedCheckpoint {
         BlockQuantized q = layer.quantized();
         String p = path + ".weight";
         Map<String, NDArray> out = new LinkedHashMap<>();
-        out.put(p, manager.create(q.codes()).toType(DataType.UINT8, false).reshape(q.codes().length, 1));
+        out.put(p, Uint8.of(manager, q.codes(), new ai.djl.ndarray.types.Shape(q.codes().length, 1)));
         ObjectNode state = Json.MAPPER.createObjectNode();
         state.put("quant_type", q.type().name().toLowerCase(java.util.Locale.ROOT));
         state.put("blocksize", q.blockSize());
@@ -68,7 +68,7 @@ public final class QuantizedCheckpoint {
         if (q.doubleQuant() == null) {
             out.put(p + ".absmax", manager.create(q.absmax()));
         } else {
-            out.put(p + ".absmax", manager.create(q.doubleQuant().codes()).toType(DataType.UINT8, false));
+            out.put(p + ".absmax", Uint8.of(manager, q.doubleQuant().codes()));
             out.put(p + ".nested_absmax", manager.create(q.doubleQuant().absmax()));
             out.put(p + ".nested_quant_map", manager.create(DynamicMap.signed()));
             state.put("nested_blocksize", BlockQuantized.CONSTANT_BLOCK);
@@ -76,7 +76,7 @@ public final class QuantizedCheckpoint {
             state.put("nested_offset", (double) q.doubleQuant().offset());
         }
         byte[] json = state.toString().getBytes(StandardCharsets.UTF_8);
-        out.put(p + ".quant_state." + stateSuffix(q.type()), manager.create(json).toType(DataType.UINT8, false));
+        out.put(p + ".quant_state." + stateSuffix(q.type()), Uint8.of(manager, json));
         if (layer.bias() != null) {
             out.put(path + ".bias", layer.bias().array());
         }

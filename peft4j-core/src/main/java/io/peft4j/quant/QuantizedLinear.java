@@ -37,9 +37,9 @@ public final class QuantizedLinear extends Module implements LinearLayer {
         this.inFeatures = (int) q.shape()[1];
         this.doubleQuant = q.doubleQuant() != null;
         this.kernel = new Dequantizer(type, blockSize);
-        addFrozenParameter("weight", manager.create(q.codes()).toType(DataType.UINT8, false), 8 / type.bits());
+        addFrozenParameter("weight", Uint8.of(manager, q.codes()), 8 / type.bits());
         if (doubleQuant) {
-            addFrozenParameter("weight_absmax", manager.create(q.doubleQuant().codes()).toType(DataType.UINT8, false), 0);
+            addFrozenParameter("weight_absmax", Uint8.of(manager, q.doubleQuant().codes()), 0);
             addFrozenParameter("weight_nested_absmax", manager.create(q.doubleQuant().absmax()), 0);
             this.offset = q.doubleQuant().offset();
         } else {
@@ -52,7 +52,7 @@ public final class QuantizedLinear extends Module implements LinearLayer {
     /** Quantises a linear layer's weight (its bias stays fp32). */
     public static QuantizedLinear quantize(Linear linear, QuantType type, int blockSize, boolean doubleQuant) {
         NDArray w = linear.weight().array();
-        BlockQuantized q = BlockQuantized.quantize(w.toFloatArray(), w.getShape().getShape(), type, blockSize, doubleQuant);
+        BlockQuantized q = BlockQuantized.quantize(((PtNDArray) w).toByteBuffer(true).asFloatBuffer(), w.getShape().getShape(), type, blockSize, doubleQuant);
         return of(linear.manager(), q, linear.bias() == null ? null : linear.bias().array().duplicate());
     }
 

@@ -85,7 +85,7 @@ public final class AdamW8bit implements Optimizer {
         Map<String, NDArray> out = new LinkedHashMap<>();
         for (String kind : new String[] {"m", "v"}) {
             (kind.equals("m") ? m : v).forEach((name, s) -> {
-                out.put(kind + "." + name, manager.create(s.codes()).toType(DataType.UINT8, false));
+                out.put(kind + "." + name, io.peft4j.quant.Uint8.of(manager, s.codes()));
                 out.put(kind + "_absmax." + name, manager.create(s.absmax()));
             });
         }

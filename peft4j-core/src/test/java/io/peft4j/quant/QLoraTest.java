@@ -70,6 +70,30 @@ class QLoraTest extends NativeTest {
     }
 
     @Test
+    void quantisedEncoderComputesWithItsRoundTrippedWeights() {
+        try (NDManager scope = manager.newSubManager()) {
+            io.peft4j.model.ModelFiles files = io.peft4j.model.ModelFiles.resolve("minilm");
+            var quantised = (io.peft4j.model.bert.BertModel) io.peft4j.model.AutoModel.load(files, scope, ModelQuantizer.Settings.nf4DoubleQuant());
+            var roundTripped = io.peft4j.model.bert.BertModel.load(files, scope);
+            roundTripped.namedParameters().forEach((name, p) -> {
+                if (name.startsWith("encoder.") && name.endsWith(".weight") && p.shape().dimension() == 2) {
+                    p.set(scope.create(BlockQuantized.quantize(p.array().toFloatArray(), p.shape().getShape(), QuantType.NF4, 64, true).dequantize(),
+                            p.shape()));
+                }
+            });
+            assertThat(quantised.namedModules().values().stream().filter(QuantizedLinear.class::isInstance).count()).isEqualTo(6 * 6);
+            NDArray ids = scope.create(new long[][] {{101, 2023, 2003, 1037, 3231, 102}});
+            NDArray mask = ids.onesLike();
+            NDArray types = scope.zeros(ids.getShape(), ai.djl.ndarray.types.DataType.INT64);
+            float[] expected = roundTripped.forward(ids, mask, types).tokenStates().toFloatArray();
+            float[] actual = quantised.forward(ids, mask, types).tokenStates().toFloatArray();
+            for (int i = 0; i < expected.length; i++) {
+                assertThat(actual[i]).isCloseTo(expected[i], within(1e-4f));
+            }
+        }
+    }
+
+    @Test
     void qloraLayerEqualsLoraOverTheDequantisedWeightAndTrainsOnlyLora() {
         try (NDManager scope = manager.newSubManager()) {
             Linear dense = new Linear(scope, 64, 48, false, 0.5f);
