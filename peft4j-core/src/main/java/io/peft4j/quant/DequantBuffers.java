@@ -86,11 +86,6 @@ public final class DequantBuffers implements AutoCloseable {
         }
     }
 
-    /** Bytes the buffers hold. */
-    public long bytes() {
-        return byShape.values().stream().flatMap(List::stream).mapToLong(b -> b.size() * 4).sum();
-    }
-
     @Override
     public void close() {
         ACTIVE.remove();
