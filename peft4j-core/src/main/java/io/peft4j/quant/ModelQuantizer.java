@@ -69,9 +69,7 @@ public final class ModelQuantizer {
             BlockQuantized q;
             try (NDManager scratch = model.manager().newSubManager()) {
                 NDArray w = weights.load(key, scratch).toType(ai.djl.ndarray.types.DataType.FLOAT32, false);
-                // read in place (from the tensor's own memory) rather than copied to the Java heap, which would keep the copy's pages
-                q = BlockQuantized.quantize(((ai.djl.pytorch.engine.PtNDArray) w).toByteBuffer(true).asFloatBuffer(), expected,
-                        s.type(), s.blockSize(), s.doubleQuant());
+                q = QuantizedLinear.quantize(w, expected, s.type(), s.blockSize(), s.doubleQuant());
             }
             NDArray bias = linear.bias() != null && weights.keys().contains(path + ".bias") ? weights.load(path + ".bias", model.manager()) : null;
             if (linear.bias() != null && bias == null) {

@@ -52,8 +52,16 @@ public final class QuantizedLinear extends Module implements LinearLayer {
     /** Quantises a linear layer's weight (its bias stays fp32). */
     public static QuantizedLinear quantize(Linear linear, QuantType type, int blockSize, boolean doubleQuant) {
         NDArray w = linear.weight().array();
-        BlockQuantized q = BlockQuantized.quantize(((PtNDArray) w).toByteBuffer(true).asFloatBuffer(), w.getShape().getShape(), type, blockSize, doubleQuant);
+        BlockQuantized q = quantize(w, w.getShape().getShape(), type, blockSize, doubleQuant);
         return of(linear.manager(), q, linear.bias() == null ? null : linear.bias().array().duplicate());
+    }
+
+    /**
+     * Quantises an fp32 CPU array, read in place (from the tensor's own memory) rather than copied to the Java heap,
+     * which would keep the copy's pages.
+     */
+    static BlockQuantized quantize(NDArray w, long[] shape, QuantType type, int blockSize, boolean doubleQuant) {
+        return BlockQuantized.quantize(((PtNDArray) w).toByteBuffer(true).asFloatBuffer(), shape, type, blockSize, doubleQuant);
     }
 
     /** A layer over an [out, in] quantised weight and an fp32 bias [out] (or null), both taken over by {@code manager}. */
