@@ -2,6 +2,8 @@ package io.peft4j.nn;
 
 import ai.djl.ndarray.NDArray;
 import io.peft4j.Peft4jException;
+import ai.djl.pytorch.jni.JniUtils;
+import java.util.function.BinaryOperator;
 import java.util.function.UnaryOperator;
 
 /** Element-wise activations by their Hugging Face {@code hidden_act} names. */
@@ -18,6 +20,45 @@ public final class Activations {
     public static NDArray geluTanh(NDArray x) {
         NDArray inner = Scalars.mul(x.add(Scalars.mul(x.pow(Scalars.constant(x, 3)), 0.044715)), Math.sqrt(2 / Math.PI));
         return Scalars.mul(x, 0.5).mul(Scalars.add(inner.tanh(), 1));
+    }
+
+    /**
+     * The gated product {@code act(gate) · up} of SwiGLU-style MLPs, by the activation's name; with silu it is
+     * {@link #swiGlu}, which trains in half the memory.
+     */
+    public static BinaryOperator<NDArray> gatedByName(String name) {
+        if (name.equals("silu") || name.equals("swish")) {
+            return Activations::swiGlu;
+        }
+        UnaryOperator<NDArray> activation = byName(name);
+        return (gate, up) -> activation.apply(gate).mul(up);
+    }
+
+    /**
+     * silu(gate) · up = gate · σ(gate) · up, gate and up [..., F]. Built from these ops, autograd would keep four
+     * [..., F] arrays for the backward pass (gate, σ, silu, up). Under autograd this forms the product from its
+     * value v and its two partial derivatives, all three computed outside the graph:
+     * <pre>  out = v + (gate − gate₀) · ∂v/∂gate + (up − up₀) · ∂v/∂up</pre>
+     * where gate₀ and up₀ are the same arrays cut from the graph. The differences are exactly zero, so out equals
+     * v bit for bit, and their gradients are the product's own; autograd keeps just the two derivatives.
+     */
+    static NDArray swiGlu(NDArray gate, NDArray up) {
+        if (!JniUtils.isGradMode()) {
+            return gate.mul(ai.djl.nn.Activation.sigmoid(gate)).mul(up);
+        }
+        NDArray value;
+        NDArray dGate;
+        NDArray dUp;
+        JniUtils.setGradMode(false);
+        try {
+            NDArray sigmoid = ai.djl.nn.Activation.sigmoid(gate);
+            dUp = gate.mul(sigmoid);                                                               // silu(gate)
+            value = dUp.mul(up);
+            dGate = up.mul(sigmoid).mul(Scalars.add(gate.mul(Scalars.add(sigmoid.neg(), 1)), 1)); // up · σ · (1 + gate · (1 − σ))
+        } finally {
+            JniUtils.setGradMode(true);
+        }
+        return value.add(gate.sub(gate.stopGradient()).mul(dGate)).add(up.sub(up.stopGradient()).mul(dUp));
     }
 
     public static UnaryOperator<NDArray> byName(String name) {

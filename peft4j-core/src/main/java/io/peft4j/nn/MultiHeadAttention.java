@@ -135,32 +135,36 @@ public class MultiHeadAttention extends Module {
                 mask = open.concat(mask, 3);                                 // [B, 1, Tq|1, P+T]
             }
         }
-        k = repeatKvHeads(k);                                                // [B, H, Tk, Dh]
-        v = repeatKvHeads(v);
-        q = Scalars.div(q, Math.sqrt(spec.headDim()));
-        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2));                  // [B, H, T, Tk]
-        if (mask != null) {
-            scores = scores.add(mask);
-        }
-        NDArray probs = probsDropout.forward(scores.softmax(-1));            // [B, H, T, Tk]
-        NDArray context = probs.matMul(v)                                     // [B, H, T, Dh]
-                .transpose(0, 2, 1, 3)                                        // [B, T, H, Dh]
+        NDArray probs = attentionProbabilities(Scalars.div(q, Math.sqrt(spec.headDim())), k, mask); // [B, H, T, Tk]
+        NDArray context = grouped(probs).matMul(v)                          // [B, Hkv, g·T, Dh]
+                .reshape(batch, spec.numHeads(), time, spec.headDim())      // [B, H, T, Dh]
+                .transpose(0, 2, 1, 3)                                       // [B, T, H, Dh]
                 .reshape(batch, time, (long) spec.numHeads() * spec.headDim()); // [B, T, H·Dh]
         return names.output() == null ? context : linear(names.output()).forward(context);
     }
 
-    private NDArray splitHeads(NDArray t, long batch, long time, int heads) {
-        return t.reshape(batch, time, heads, spec.headDim()).transpose(0, 2, 1, 3);
+    /** softmax(q·kᵀ + mask), dropout applied: q [B, H, T, Dh] (already scaled), k [B, Hkv, Tk, Dh] → [B, H, T, Tk] */
+    private NDArray attentionProbabilities(NDArray q, NDArray k, NDArray mask) {
+        Shape qs = q.getShape();
+        NDArray scores = grouped(q).matMul(k.transpose(0, 1, 3, 2))          // [B, Hkv, g·T, Tk]
+                .reshape(qs.get(0), qs.get(1), qs.get(2), k.getShape().get(2)); // [B, H, T, Tk]
+        if (mask != null) {
+            scores = scores.add(mask);
+        }
+        return probsDropout.forward(scores.softmax(-1));
     }
 
-    /** Grouped-query attention: key/value head j serves query heads j·g … j·g+g−1. [B, Hkv, S, Dh] → [B, H, S, Dh] */
-    private NDArray repeatKvHeads(NDArray t) {
-        int groups = spec.numHeads() / spec.numKvHeads();
-        if (groups == 1) {
-            return t;
-        }
+    /**
+     * Grouped-query attention without copying keys and values per query head: query head j·g + r uses key/value
+     * head j, so the g query heads of a group are laid end to end along time and meet their shared keys in one
+     * matmul (autograd then keeps the [B, Hkv, Tk, Dh] keys and values, not g copies). [B, H, T, X] → [B, Hkv, g·T, X]
+     */
+    private NDArray grouped(NDArray t) {
         Shape s = t.getShape();
-        return t.expandDims(2).broadcast(new Shape(s.get(0), s.get(1), groups, s.get(2), s.get(3)))
-                .reshape(s.get(0), s.get(1) * groups, s.get(2), s.get(3));
+        return t.reshape(s.get(0), spec.numKvHeads(), s.get(1) / spec.numKvHeads() * s.get(2), s.get(3));
+    }
+
+    private NDArray splitHeads(NDArray t, long batch, long time, int heads) {
+        return t.reshape(batch, time, heads, spec.headDim()).transpose(0, 2, 1, 3);
     }
 }

@@ -26,6 +26,35 @@ class LayersTest extends NativeTest {
     }
 
     @Test
+    void swiGluHasTheProductsValueAndGradients() {
+        Shape shape = new Shape(3, 7);
+        float[] g = manager.randomNormal(0, 3, shape, DataType.FLOAT32).toFloatArray();
+        float[] u = manager.randomNormal(0, 2, shape, DataType.FLOAT32).toFloatArray();
+        float[] w = manager.randomNormal(shape).toFloatArray(); // upstream gradient: loss = Σ w · out
+        NDArray gate = manager.create(g, shape);
+        NDArray up = manager.create(u, shape);
+        gate.setRequiresGradient(true);
+        up.setRequiresGradient(true);
+        float[] out;
+        try (var gc = ai.djl.engine.Engine.getInstance().newGradientCollector()) {
+            NDArray y = Activations.gatedByName("silu").apply(gate, up);
+            out = y.toFloatArray();
+            gc.backward(y.mul(manager.create(w, shape)).sum());
+        }
+        float[] plain = gate.mul(ai.djl.nn.Activation.sigmoid(gate)).mul(up).toFloatArray(); // silu(g)·u op by op
+        assertThat(out).containsExactly(plain);
+        float[] dGate = gate.getGradient().toFloatArray();
+        float[] dUp = up.getGradient().toFloatArray();
+        for (int i = 0; i < g.length; i++) {
+            double s = 1 / (1 + Math.exp(-g[i]));
+            double silu = g[i] * s;
+            assertThat((double) out[i]).isCloseTo(silu * u[i], within(1e-5 * Math.max(1, Math.abs(silu * u[i]))));
+            assertThat((double) dUp[i]).as("d/dup %d", i).isCloseTo(w[i] * silu, within(1e-5));
+            assertThat((double) dGate[i]).as("d/dgate %d", i).isCloseTo(w[i] * u[i] * s * (1 + g[i] * (1 - s)), within(1e-5));
+        }
+    }
+
+    @Test
     void linearComputesXWtPlusB() {
         Linear linear = new Linear(manager, 5, 3, true, 0.5f);
         linear.bias().set(manager.randomNormal(new Shape(3)));

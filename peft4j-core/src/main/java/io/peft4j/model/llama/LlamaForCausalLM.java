@@ -18,7 +18,7 @@ import io.peft4j.nn.MultiHeadAttention;
 import io.peft4j.nn.RmsNorm;
 import io.peft4j.nn.Rotary;
 import java.util.List;
-import java.util.function.UnaryOperator;
+import java.util.function.BinaryOperator;
 
 /**
  * The Llama family with its LM head (HF's {@code LlamaForCausalLM}, {@code Qwen2ForCausalLM},
@@ -54,7 +54,7 @@ public final class LlamaForCausalLM extends CausalLM {
         private final RmsNorm inputNorm;
         private final MultiHeadAttention attention;
         private final RmsNorm postAttentionNorm;
-        private final UnaryOperator<NDArray> activation;
+        private final BinaryOperator<NDArray> gatedActivation;
 
         DecoderLayer(NDManager manager, LlamaConfig c) {
             super(manager);
@@ -63,14 +63,14 @@ public final class LlamaForCausalLM extends CausalLM {
                     c.hiddenSize(), c.numAttentionHeads(), c.numKeyValueHeads(), c.headDim(), c.qkvBias(), c.outputBias(), 0f, c.initializerRange())));
             postAttentionNorm = addChild("post_attention_layernorm", new RmsNorm(manager, c.hiddenSize(), c.rmsNormEps()));
             addChild("mlp", new Mlp(manager, c));
-            activation = Activations.byName(c.hiddenAct());
+            gatedActivation = Activations.gatedByName(c.hiddenAct());
         }
 
         /** x [B, T, D] → [B, T, D] */
         NDArray forward(NDArray x, NDArray mask, Rotary.Angles angles, KvCache cache, int index) {
             NDArray h = x.add(attention.forward(inputNorm.forward(x), mask, angles, cache, index)); // [B, T, D]
             Mlp mlp = child("mlp", Mlp.class);
-            return h.add(mlp.forward(postAttentionNorm.forward(h), activation));
+            return h.add(mlp.forward(postAttentionNorm.forward(h), gatedActivation));
         }
     }
 
@@ -84,8 +84,8 @@ public final class LlamaForCausalLM extends CausalLM {
         }
 
         /** [B, T, D] → [B, T, F] → [B, T, D] */
-        NDArray forward(NDArray x, UnaryOperator<NDArray> activation) {
-            NDArray gated = activation.apply(linear("gate_proj").forward(x)).mul(linear("up_proj").forward(x)); // [B, T, F]
+        NDArray forward(NDArray x, BinaryOperator<NDArray> gatedActivation) {
+            NDArray gated = gatedActivation.apply(linear("gate_proj").forward(x), linear("up_proj").forward(x)); // [B, T, F]
             return linear("down_proj").forward(gated);
         }
     }
