@@ -1,5 +1,6 @@
 package io.peft4j.quant;
 
+import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
 
@@ -45,6 +46,25 @@ public record BlockQuantized(QuantType type, int blockSize, long[] shape, byte[]
 
     /** As above, reading the values from position 0 of {@code values} (e.g. a tensor's own memory, not copied to the heap). */
     public static BlockQuantized quantize(FloatBuffer values, long[] shape, QuantType type, int blockSize, boolean doubleQuant) {
+        byte[] codes = new byte[codeBytes(Arrays.stream(shape).reduce(1, (a, b) -> a * b), type)];
+        float[] absmax = encode(values, shape, type, blockSize, ByteBuffer.wrap(codes));
+        if (!doubleQuant) {
+            return new BlockQuantized(type, blockSize, shape.clone(), codes, absmax, null);
+        }
+        return new BlockQuantized(type, blockSize, shape.clone(), codes, null, quantizeConstants(absmax));
+    }
+
+    /** Bytes of codes for n values: ⌈n/2⌉ for 4-bit types, n for 8-bit. */
+    static int codeBytes(long n, QuantType type) {
+        return Math.toIntExact(type.bits() == 4 ? (n + 1) / 2 : n);
+    }
+
+    /**
+     * Quantises the values of {@code shape} (read from position 0 of {@code values}) into {@code codes} (from its
+     * position 0, {@link #codeBytes} of them: 4-bit codes two per byte, the first in the high nibble, an odd count
+     * padded with the code of 0 as bitsandbytes pads with 0); returns the absmax of each block.
+     */
+    static float[] encode(FloatBuffer values, long[] shape, QuantType type, int blockSize, ByteBuffer codes) {
         if (blockSize < 32 || blockSize > 4096 || Integer.bitCount(blockSize) != 1) {
             throw new IllegalArgumentException("block size must be a power of two from 32 to 4096, got " + blockSize);
         }
@@ -52,25 +72,25 @@ public record BlockQuantized(QuantType type, int blockSize, long[] shape, byte[]
         if (n != values.capacity()) {
             throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " has " + n + " elements, got " + values.capacity() + " values");
         }
-        int blocks = (int) ((n + blockSize - 1) / blockSize);
-        float[] absmax = new float[blocks];
-        byte[] codeOf = new byte[(int) n]; // one code per value, ≤ 255
-        scaleAndEncode(values, blockSize, type.codeBook(), absmax, codeOf);
-        byte[] codes = type.bits() == 4 ? pack4(codeOf, type.codeBook().encode(0f)) : codeOf;
-        if (!doubleQuant) {
-            return new BlockQuantized(type, blockSize, shape.clone(), codes, absmax, null);
+        if (codes.capacity() < codeBytes(n, type)) {
+            throw new IllegalArgumentException(n + " values need " + codeBytes(n, type) + " bytes of codes, got " + codes.capacity());
         }
-        return new BlockQuantized(type, blockSize, shape.clone(), codes, null, quantizeConstants(absmax));
+        float[] absmax = new float[(int) ((n + blockSize - 1) / blockSize)];
+        scaleAndEncode(values, (int) n, blockSize, type.codeBook(), type.bits() == 4, absmax, codes);
+        return absmax;
     }
 
     /**
      * Per block: absmax, then each value times 1/absmax (the last, partial block: divided by its absmax, as
-     * bitsandbytes' default backend does), clamped to [-1, 1], encoded.
+     * bitsandbytes' default backend does), clamped to [-1, 1], encoded, and written to {@code codes} (two per byte
+     * when {@code packed}).
      */
-    private static void scaleAndEncode(FloatBuffer values, int blockSize, CodeBook book, float[] absmax, byte[] codeOf) {
+    private static void scaleAndEncode(FloatBuffer values, int n, int blockSize, CodeBook book, boolean packed, float[] absmax, ByteBuffer codes) {
+        byte[] blockCodes = new byte[blockSize + 1];                        // + 1: the pad of an odd count
+        byte pad = (byte) book.encode(0f);
         for (int b = 0; b < absmax.length; b++) {
             int from = b * blockSize;
-            int to = Math.min(codeOf.length, from + blockSize);
+            int to = Math.min(n, from + blockSize);
             float max = 0;
             for (int i = from; i < to; i++) {
                 max = Math.max(max, Math.abs(values.get(i)));
@@ -82,23 +102,21 @@ public record BlockQuantized(QuantType type, int blockSize, long[] shape, byte[]
             for (int i = from; i < to; i++) {
                 float value = values.get(i);
                 float scaled = full ? value * inverse : value / safe;
-                codeOf[i] = (byte) book.encode(Math.max(-1f, Math.min(1f, scaled)));
+                blockCodes[i - from] = (byte) book.encode(Math.max(-1f, Math.min(1f, scaled)));
+            }
+            int count = to - from;
+            if (!packed) {
+                codes.put(from, blockCodes, 0, count);
+                continue;
+            }
+            blockCodes[count] = pad;
+            for (int j = 0; j < (count + 1) / 2; j++) {                      // blocks are even-sized, so a block starts a byte
+                codes.put(from / 2 + j, (byte) (blockCodes[2 * j] << 4 | blockCodes[2 * j + 1]));
             }
         }
     }
 
-    /** Two codes per byte, the first in the high nibble; an odd count is padded with the code of 0 (as bitsandbytes pads with 0). */
-    private static byte[] pack4(byte[] codeOf, int pad) {
-        byte[] out = new byte[(codeOf.length + 1) / 2];
-        for (int i = 0; i < out.length; i++) {
-            int hi = codeOf[2 * i];
-            int lo = 2 * i + 1 < codeOf.length ? codeOf[2 * i + 1] : pad;
-            out[i] = (byte) (hi << 4 | lo);
-        }
-        return out;
-    }
-
-    private static DoubleQuant quantizeConstants(float[] absmax) {
+    static DoubleQuant quantizeConstants(float[] absmax) {
         double sum = 0;
         for (float a : absmax) {
             sum += a;
@@ -110,9 +128,9 @@ public record BlockQuantized(QuantType type, int blockSize, long[] shape, byte[]
         }
         int blocks = (centred.length + CONSTANT_BLOCK - 1) / CONSTANT_BLOCK;
         float[] absmax2 = new float[blocks];
-        byte[] codeOf = new byte[centred.length];
-        scaleAndEncode(FloatBuffer.wrap(centred), CONSTANT_BLOCK, DynamicMap.CODE_BOOK, absmax2, codeOf);
-        return new DoubleQuant(codeOf, absmax2, offset);
+        byte[] codes = new byte[centred.length];
+        scaleAndEncode(FloatBuffer.wrap(centred), centred.length, CONSTANT_BLOCK, DynamicMap.CODE_BOOK, false, absmax2, ByteBuffer.wrap(codes));
+        return new DoubleQuant(codes, absmax2, offset);
     }
 
     /**
@@ -120,7 +138,8 @@ public record BlockQuantized(QuantType type, int blockSize, long[] shape, byte[]
      * values), written into {@code codes} and {@code absmax} (one per block of {@code blockSize}).
      */
     public static void quantizeDynamic(float[] values, boolean signed, int blockSize, byte[] codes, float[] absmax) {
-        scaleAndEncode(FloatBuffer.wrap(values), blockSize, signed ? DynamicMap.CODE_BOOK : DynamicMap.UNSIGNED_CODE_BOOK, absmax, codes);
+        scaleAndEncode(FloatBuffer.wrap(values), values.length, blockSize, signed ? DynamicMap.CODE_BOOK : DynamicMap.UNSIGNED_CODE_BOOK,
+                false, absmax, ByteBuffer.wrap(codes));
     }
 
     /** The inverse of {@link #quantizeDynamic}: code value × block absmax, into {@code out}. */

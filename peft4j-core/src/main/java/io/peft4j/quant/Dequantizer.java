@@ -25,18 +25,24 @@ final class Dequantizer {
         this.table = type.bits() == 4 ? pairs(type.code()) : single(type.code());
     }
 
+    /** The fp32 absmax of each block, by block index (read from stored constants, nothing allocated per call). */
+    @FunctionalInterface
+    interface BlockScale {
+        float of(int block);
+    }
+
     /**
      * Writes the {@code n} values into {@code out} (position 0 on): element i = code value of element i × the
      * absmax of block i / blockSize.
      *
      * @param codes      packed codes: ⌈n/2⌉ bytes for 4-bit types (first element in the high nibble), n for 8-bit
-     * @param blockScale fp32 absmax per block, ⌈n / blockSize⌉ of them
+     * @param blockScale the absmax of each of the ⌈n / blockSize⌉ blocks
      */
-    void dequantize(ByteBuffer codes, float[] blockScale, int n, FloatBuffer out) {
+    void dequantize(ByteBuffer codes, BlockScale blockScale, int n, FloatBuffer out) {
         int blocks = (n + blockSize - 1) / blockSize;
-        if (blockScale.length != blocks || out.capacity() < n) {
-            throw new IllegalArgumentException(n + " values need " + blocks + " block constants and room for " + n
-                    + ", got " + blockScale.length + " and " + out.capacity());
+        if (codes.capacity() < BlockQuantized.codeBytes(n, type) || out.capacity() < n) {
+            throw new IllegalArgumentException(n + " values need " + BlockQuantized.codeBytes(n, type) + " bytes of codes and room for " + n
+                    + ", got " + codes.capacity() + " and " + out.capacity());
         }
         int tasks = (blocks + BLOCKS_PER_TASK - 1) / BLOCKS_PER_TASK;
         IntStream range = IntStream.range(0, tasks);
@@ -47,14 +53,14 @@ final class Dequantizer {
     }
 
     /** Blocks [from, to): each block's bytes read at once, its values built in an array and written at once. */
-    private void blocks(ByteBuffer codes, float[] blockScale, int n, FloatBuffer out, int from, int to) {
+    private void blocks(ByteBuffer codes, BlockScale blockScale, int n, FloatBuffer out, int from, int to) {
         boolean packed = type.bits() == 4;
         byte[] bytes = new byte[packed ? blockSize / 2 : blockSize];
         float[] values = new float[blockSize];
         for (int b = from; b < to; b++) {
             int first = b * blockSize;
             int count = Math.min(blockSize, n - first);                     // the last block may be partial
-            float scale = blockScale[b];
+            float scale = blockScale.of(b);
             if (packed) {
                 int byteCount = (count + 1) / 2;
                 codes.get(first / 2, bytes, 0, byteCount);

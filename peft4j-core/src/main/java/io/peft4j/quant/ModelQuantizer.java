@@ -66,16 +66,16 @@ public final class ModelQuantizer {
                 throw new Peft4jException(weights.source() + ": '" + key + "' has shape " + Arrays.toString(weights.shape(key))
                         + ", the model needs " + Arrays.toString(expected));
             }
-            BlockQuantized q;
-            try (NDManager scratch = model.manager().newSubManager()) {
-                NDArray w = weights.load(key, scratch).toType(ai.djl.ndarray.types.DataType.FLOAT32, false);
-                q = QuantizedLinear.quantize(w, expected, s.type(), s.blockSize(), s.doubleQuant());
-            }
-            NDArray bias = linear.bias() != null && weights.keys().contains(path + ".bias") ? weights.load(path + ".bias", model.manager()) : null;
-            if (linear.bias() != null && bias == null) {
+            if (linear.bias() != null && !weights.keys().contains(path + ".bias")) {
                 continue; // the missing bias is reported by the load that follows
             }
-            model.replace(path, QuantizedLinear.of(model.manager(), q, bias));
+            NDArray bias = linear.bias() != null ? weights.load(path + ".bias", model.manager()) : null;
+            QuantizedLinear quantized;
+            try (NDManager scratch = model.manager().newSubManager()) {
+                NDArray w = weights.load(key, scratch).toType(ai.djl.ndarray.types.DataType.FLOAT32, false);
+                quantized = QuantizedLinear.quantize(model.manager(), w, s.type(), s.blockSize(), s.doubleQuant(), bias);
+            }
+            model.replace(path, quantized);
             linear.weight().array().close();
             done.add(path);
         }

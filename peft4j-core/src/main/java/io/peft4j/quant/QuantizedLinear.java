@@ -29,21 +29,31 @@ public final class QuantizedLinear extends Module implements LinearLayer {
     private final Dequantizer kernel;
     private final Parameter bias;
 
-    private QuantizedLinear(NDManager manager, BlockQuantized q, NDArray bias) {
+    /**
+     * @param codes  packed codes, uint8, taken over
+     * @param absmax fp32 absmax per block, or null with {@code dq}
+     * @param dq     the double-quantised constants, or null
+     * @param bias   fp32 [out] or null, taken over
+     */
+    private QuantizedLinear(NDManager manager, QuantType type, int blockSize, long[] shape, NDArray codes, float[] absmax,
+                            BlockQuantized.DoubleQuant dq, NDArray bias) {
         super(manager);
-        this.type = q.type();
-        this.blockSize = q.blockSize();
-        this.outFeatures = (int) q.shape()[0];
-        this.inFeatures = (int) q.shape()[1];
-        this.doubleQuant = q.doubleQuant() != null;
+        if (shape.length != 2) {
+            throw new IllegalArgumentException("a linear weight is [out, in], got " + java.util.Arrays.toString(shape));
+        }
+        this.type = type;
+        this.blockSize = blockSize;
+        this.outFeatures = Math.toIntExact(shape[0]);
+        this.inFeatures = Math.toIntExact(shape[1]);
+        this.doubleQuant = dq != null;
         this.kernel = new Dequantizer(type, blockSize);
-        addFrozenParameter("weight", Uint8.of(manager, q.codes()), 8 / type.bits());
+        addFrozenParameter("weight", codes, 8 / type.bits());
         if (doubleQuant) {
-            addFrozenParameter("weight_absmax", Uint8.of(manager, q.doubleQuant().codes()), 0);
-            addFrozenParameter("weight_nested_absmax", manager.create(q.doubleQuant().absmax()), 0);
-            this.offset = q.doubleQuant().offset();
+            addFrozenParameter("weight_absmax", Uint8.of(manager, dq.codes()), 0);
+            addFrozenParameter("weight_nested_absmax", manager.create(dq.absmax()), 0);
+            this.offset = dq.offset();
         } else {
-            addFrozenParameter("weight_absmax", manager.create(q.absmax()), 0);
+            addFrozenParameter("weight_absmax", manager.create(absmax), 0);
             this.offset = 0;
         }
         this.bias = bias == null ? null : addFrozenParameter("bias", bias, 1);
@@ -51,25 +61,32 @@ public final class QuantizedLinear extends Module implements LinearLayer {
 
     /** Quantises a linear layer's weight (its bias stays fp32). */
     public static QuantizedLinear quantize(Linear linear, QuantType type, int blockSize, boolean doubleQuant) {
-        NDArray w = linear.weight().array();
-        BlockQuantized q = quantize(w, w.getShape().getShape(), type, blockSize, doubleQuant);
-        return of(linear.manager(), q, linear.bias() == null ? null : linear.bias().array().duplicate());
+        NDArray bias = linear.bias() == null ? null : linear.bias().array().duplicate();
+        return quantize(linear.manager(), linear.weight().array(), type, blockSize, doubleQuant, bias);
     }
 
     /**
-     * Quantises an fp32 CPU array, read in place (from the tensor's own memory) rather than copied to the Java heap,
-     * which would keep the copy's pages.
+     * A layer over the fp32 CPU weight {@code w} [out, in] quantised, in {@code manager}, with {@code bias} (or null).
+     * The weight is read in place and the codes are written straight into the layer's own array, so no copy of
+     * either passes through the Java heap (whose pages would stay resident).
      */
-    static BlockQuantized quantize(NDArray w, long[] shape, QuantType type, int blockSize, boolean doubleQuant) {
-        return BlockQuantized.quantize(((PtNDArray) w).toByteBuffer(true).asFloatBuffer(), shape, type, blockSize, doubleQuant);
+    static QuantizedLinear quantize(NDManager manager, NDArray w, QuantType type, int blockSize, boolean doubleQuant, NDArray bias) {
+        long[] shape = w.getShape().getShape();
+        NDArray codes = manager.create(new Shape(BlockQuantized.codeBytes(w.size(), type)), DataType.UINT8); // uninitialised: written next
+        float[] absmax = BlockQuantized.encode(view(w).asFloatBuffer(), shape, type, blockSize, view(codes));
+        return doubleQuant ? new QuantizedLinear(manager, type, blockSize, shape, codes, null, BlockQuantized.quantizeConstants(absmax), bias)
+                : new QuantizedLinear(manager, type, blockSize, shape, codes, absmax, null, bias);
     }
 
     /** A layer over an [out, in] quantised weight and an fp32 bias [out] (or null), both taken over by {@code manager}. */
     public static QuantizedLinear of(NDManager manager, BlockQuantized weight, NDArray bias) {
-        if (weight.shape().length != 2) {
-            throw new IllegalArgumentException("a linear weight is [out, in], got " + java.util.Arrays.toString(weight.shape()));
-        }
-        return new QuantizedLinear(manager, weight, bias);
+        return new QuantizedLinear(manager, weight.type(), weight.blockSize(), weight.shape(), Uint8.of(manager, weight.codes()),
+                weight.absmax(), weight.doubleQuant(), bias);
+    }
+
+    /** The array's own memory (a contiguous CPU array), not a copy. */
+    private static ByteBuffer view(NDArray array) {
+        return ((PtNDArray) array).toByteBuffer(true);
     }
 
     public QuantType type() {
@@ -135,19 +152,24 @@ public final class QuantizedLinear extends Module implements LinearLayer {
             throw new IllegalArgumentException("a " + outFeatures + "x" + inFeatures + " fp32 array is needed, got "
                     + target.getDataType() + " " + target.getShape());
         }
-        ByteBuffer codes = ((PtNDArray) localParameters().get("weight").array()).toByteBuffer(true);  // the codes' own memory
-        FloatBuffer out = ((PtNDArray) target).toByteBuffer(true).asFloatBuffer();                   // the target's own memory
-        kernel.dequantize(codes, blockScales(), Math.multiplyExact(inFeatures, outFeatures), out);
+        kernel.dequantize(view(localParameters().get("weight").array()), blockScale(), Math.multiplyExact(inFeatures, outFeatures),
+                view(target).asFloatBuffer());
     }
 
-    /** The fp32 absmax per block: stored, or dequantised from 8 bits (dynamic map × second-level absmax + mean). */
-    private float[] blockScales() {
-        NDArray stored = localParameters().get("weight_absmax").array();
+    /**
+     * The fp32 absmax of each block, read from the stored constants in place: as stored, or from 8 bits (as
+     * {@link BlockQuantized.DoubleQuant#dequantize()}: dynamic map × second-level absmax + mean).
+     */
+    private Dequantizer.BlockScale blockScale() {
+        ByteBuffer stored = view(localParameters().get("weight_absmax").array());
         if (!doubleQuant) {
-            return stored.toFloatArray();
+            FloatBuffer absmax = stored.asFloatBuffer();
+            return absmax::get;
         }
-        float[] nested = localParameters().get("weight_nested_absmax").array().toFloatArray();
-        return new BlockQuantized.DoubleQuant(stored.toByteArray(), nested, offset).dequantize();
+        FloatBuffer nested = view(localParameters().get("weight_nested_absmax").array()).asFloatBuffer();
+        float[] map = DynamicMap.signed();
+        float mean = offset;
+        return b -> map[stored.get(b) & 0xFF] * nested.get(b / BlockQuantized.CONSTANT_BLOCK) + mean;
     }
 
     /**
