@@ -219,7 +219,11 @@ public abstract class CausalLM extends PretrainedModel {
             buffers.beginStage();                                                     // the head's, backward at once
             NDArray top = leaf(h);                                                    // [B, n+T, D]
             top.attach(step);
-            value = loss.apply(lmHead(ownTokens(finalNorm(top), in)));
+            try (NDManager head = step.newSubManager()) {                             // logits & co. end before the backward pass
+                top.tempAttach(head);
+                value = loss.apply(lmHead(ownTokens(finalNorm(top), in)));
+                value.attach(step);
+            }
             gc.backward(Scalars.mul(value, scale));
             NDArray grad = top.getGradient();
             for (int i = numLayers() - 1; i >= 0; i--) {                              // backward, block by block

@@ -1,6 +1,7 @@
 package io.peft4j.nn;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import io.peft4j.Peft4jException;
 import ai.djl.pytorch.jni.JniUtils;
 import java.util.function.BinaryOperator;
@@ -40,25 +41,45 @@ public final class Activations {
      * value v and its two partial derivatives, all three computed outside the graph:
      * <pre>  out = v + (gate − gate₀) · ∂v/∂gate + (up − up₀) · ∂v/∂up</pre>
      * where gate₀ and up₀ are the same arrays cut from the graph. The differences are exactly zero, so out equals
-     * v bit for bit, and their gradients are the product's own; autograd keeps just the two derivatives.
+     * v bit for bit, and their gradients are the product's own; autograd keeps just the two derivatives. The
+     * temporaries are freed as they are used up, so the pass itself needs few [..., F] arrays at once.
      */
     static NDArray swiGlu(NDArray gate, NDArray up) {
         if (!JniUtils.isGradMode()) {
             return gate.mul(ai.djl.nn.Activation.sigmoid(gate)).mul(up);
         }
-        NDArray value;
-        NDArray dGate;
-        NDArray dUp;
-        JniUtils.setGradMode(false);
-        try {
-            NDArray sigmoid = ai.djl.nn.Activation.sigmoid(gate);
-            dUp = gate.mul(sigmoid);                                                               // silu(gate)
-            value = dUp.mul(up);
-            dGate = up.mul(sigmoid).mul(Scalars.add(gate.mul(Scalars.add(sigmoid.neg(), 1)), 1)); // up · σ · (1 + gate · (1 − σ))
-        } finally {
-            JniUtils.setGradMode(true);
+        NDManager outer = gate.getManager();
+        try (NDManager scope = outer.newSubManager()) {
+            gate.tempAttach(scope);                                          // ops starting from them allocate in the scope
+            up.tempAttach(scope);
+            NDArray value;
+            NDArray dGate;
+            NDArray dUp;
+            JniUtils.setGradMode(false);
+            try {
+                NDArray sigmoid = ai.djl.nn.Activation.sigmoid(gate);
+                dUp = gate.mul(sigmoid);                                     // silu(gate)
+                value = dUp.mul(up);
+                dGate = sigmoid.neg().addi(1).muli(gate).addi(1).muli(sigmoid).muli(up); // (1 + gate · (1 − σ)) · σ · up
+                sigmoid.close();
+            } finally {
+                JniUtils.setGradMode(true);
+            }
+            NDArray diff = gate.sub(gate.stopGradient());                   // exactly 0, with gradient 1
+            NDArray term = diff.mul(dGate);
+            diff.close();
+            NDArray out = value.add(term);
+            value.close();
+            term.close();
+            diff = up.sub(up.stopGradient());
+            term = diff.mul(dUp);
+            diff.close();
+            NDArray sum = out.add(term);
+            out.close();
+            term.close();
+            sum.attach(outer);
+            return sum;
         }
-        return value.add(gate.sub(gate.stopGradient()).mul(dGate)).add(up.sub(up.stopGradient()).mul(dUp));
     }
 
     public static UnaryOperator<NDArray> byName(String name) {

@@ -2,7 +2,6 @@ package io.peft4j.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 import io.peft4j.model.CausalLM;
 import java.util.List;
 
@@ -19,38 +18,39 @@ public final class CausalLmTask implements TrainingTask<CausalExample> {
         this.model = model;
     }
 
-    /** [B, T] ids, mask and labels of a right-padded batch. */
-    private record Batch(long[][] ids, long[][] mask, long[][] labels, long tokens) {
+    /**
+     * [B, T] ids and mask of a right-padded batch, and the label each position predicts: the next token's (-100 at
+     * the last position and wherever the next token is not trained), so logits need no shifting.
+     */
+    private record Batch(long[][] ids, long[][] mask, long[][] nextLabels, long tokens) {
         static Batch of(List<CausalExample> examples) {
             int length = examples.stream().mapToInt(e -> e.inputIds().length).max().orElseThrow();
             long[][] ids = new long[examples.size()][length];
             long[][] mask = new long[examples.size()][length];
-            long[][] labels = new long[examples.size()][length];
+            long[][] nextLabels = new long[examples.size()][length];
             long tokens = 0;
             for (int r = 0; r < examples.size(); r++) {
                 CausalExample e = examples.get(r);
-                java.util.Arrays.fill(labels[r], CausalExample.IGNORED);
+                java.util.Arrays.fill(nextLabels[r], CausalExample.IGNORED);
                 System.arraycopy(e.inputIds(), 0, ids[r], 0, e.inputIds().length);
-                System.arraycopy(e.labels(), 0, labels[r], 0, e.labels().length);
+                System.arraycopy(e.labels(), 1, nextLabels[r], 0, e.labels().length - 1);
                 java.util.Arrays.fill(mask[r], 0, e.inputIds().length, 1L);
                 tokens += e.inputIds().length;
             }
-            return new Batch(ids, mask, labels, tokens);
+            return new Batch(ids, mask, nextLabels, tokens);
         }
     }
 
-    /** Logits [B, T-1, V] of the positions that have a next token, and those next labels [B, T-1]. */
-    private NDArray[] shifted(Batch batch, NDManager step) {
+    /** Logits [B, T, V] and the next labels [B, T]. */
+    private NDArray[] logitsAndLabels(Batch batch, NDManager step) {
         NDArray logits = model.forward(step.create(batch.ids()), step.create(batch.mask()));   // [B, T, V]
-        NDArray shiftedLogits = logits.get(new NDIndex(":, :-1, :"));                          // [B, T-1, V]
-        NDArray nextLabels = step.create(batch.labels()).get(new NDIndex(":, 1:"));            // [B, T-1]
-        return new NDArray[] {shiftedLogits, nextLabels};
+        return new NDArray[] {logits, step.create(batch.nextLabels())};
     }
 
     @Override
     public Loss loss(List<CausalExample> batch, NDManager step) {
         Batch b = Batch.of(batch);
-        NDArray[] pair = shifted(b, step);
+        NDArray[] pair = logitsAndLabels(b, step);
         return new Loss(Losses.crossEntropy(pair[0], pair[1]), b.tokens());
     }
 
@@ -59,9 +59,9 @@ public final class CausalLmTask implements TrainingTask<CausalExample> {
     public Loss lossAndBackward(List<CausalExample> batch, NDManager step, ai.djl.training.GradientCollector gc, double scale,
                                 boolean gradientCheckpointing) {
         Batch b = Batch.of(batch);
-        NDArray nextLabels = step.create(b.labels()).get(new NDIndex(":, 1:"));                 // [B, T-1]
+        NDArray nextLabels = step.create(b.nextLabels());                                       // [B, T]
         NDArray value = model.lossAndBackward(step.create(b.ids()), step.create(b.mask()),
-                logits -> Losses.crossEntropy(logits.get(new NDIndex(":, :-1, :")), nextLabels), gc, scale, gradientCheckpointing);
+                logits -> Losses.crossEntropy(logits, nextLabels), gc, scale, gradientCheckpointing);
         return new Loss(value, b.tokens());
     }
 
@@ -73,7 +73,7 @@ public final class CausalLmTask implements TrainingTask<CausalExample> {
         for (int i = 0; i < examples.size(); i += batchSize) {
             List<CausalExample> chunk = examples.subList(i, Math.min(examples.size(), i + batchSize));
             try (NDManager step = model.manager().newSubManager()) {
-                NDArray[] pair = shifted(Batch.of(chunk), step);
+                NDArray[] pair = logitsAndLabels(Batch.of(chunk), step);
                 long[] labels = pair[1].toLongArray();
                 long[] predicted = pair[0].argMax(2).toLongArray();
                 long n = 0;

@@ -85,8 +85,14 @@ public final class LlamaForCausalLM extends CausalLM {
 
         /** [B, T, D] → [B, T, F] → [B, T, D] */
         NDArray forward(NDArray x, BinaryOperator<NDArray> gatedActivation) {
-            NDArray gated = gatedActivation.apply(linear("gate_proj").forward(x), linear("up_proj").forward(x)); // [B, T, F]
-            return linear("down_proj").forward(gated);
+            NDManager outer = x.getManager();
+            try (NDManager scope = outer.newSubManager()) {                  // the [B, T, F] arrays end here (autograd keeps what it saved)
+                x.tempAttach(scope);
+                NDArray gated = gatedActivation.apply(linear("gate_proj").forward(x), linear("up_proj").forward(x)); // [B, T, F]
+                NDArray y = linear("down_proj").forward(gated);
+                y.attach(outer);
+                return y;
+            }
         }
     }
 
