@@ -16,7 +16,6 @@ import io.peft4j.quant.DequantBuffers;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Function;
 
 /**
  * A decoder-only language model with its LM head (HF's {@code *ForCausalLM}): the root of a module tree
@@ -173,10 +172,14 @@ public abstract class CausalLM extends PretrainedModel {
      * <p>Layer prefixes (prefix tuning, P-tuning v2) enter every block through one shared graph, which cannot be
      * taken apart by blocks: such a model trains in one plain backward pass, and not with checkpointing.
      *
-     * @param loss  logits [B, T, V] of the input's own tokens → scalar loss
+     * <p>The LM head and the loss run over a few positions at a time, each part with its own backward pass into the
+     * final hidden states, so the logits of the whole batch [B, T, V] never exist at once.
+     *
+     * @param loss  what is scored: the mean of {@link TokenLoss#sum} over the {@link TokenLoss#counted} positions
      * @param scale factor on the loss for the backward pass (gradient accumulation)
+     * @return the mean loss
      */
-    public NDArray lossAndBackward(NDArray inputIds, NDArray attentionMask, Function<NDArray, NDArray> loss, GradientCollector gc,
+    public NDArray lossAndBackward(NDArray inputIds, NDArray attentionMask, TokenLoss loss, GradientCollector gc,
                                    double scale, boolean checkpointing) {
         Inputs in = prepare(inputIds, attentionMask, null);
         if (in.prefixed()) {
@@ -184,7 +187,7 @@ public abstract class CausalLM extends PretrainedModel {
                 throw new Peft4jException("gradient checkpointing does not support prefix tuning (its prefixes enter every layer)");
             }
             NDArray hidden = decode(in.x(), in.mask(), in.positions(), in.cache());
-            NDArray value = loss.apply(lmHead(ownTokens(hidden, in)));
+            NDArray value = Scalars.div(loss.sum().apply(lmHead(ownTokens(hidden, in)), loss.labels()), Math.max(1, loss.counted()));
             gc.backward(Scalars.mul(value, scale));
             return value;
         }
@@ -216,15 +219,9 @@ public abstract class CausalLM extends PretrainedModel {
             } finally {
                 JniUtils.setGradMode(true);
             }
-            buffers.beginStage();                                                     // the head's, backward at once
             NDArray top = leaf(h);                                                    // [B, n+T, D]
             top.attach(step);
-            try (NDManager head = step.newSubManager()) {                             // logits & co. end before the backward pass
-                top.tempAttach(head);
-                value = loss.apply(lmHead(ownTokens(finalNorm(top), in)));
-                value.attach(step);
-            }
-            gc.backward(Scalars.mul(value, scale));
+            value = headLossAndBackward(ownTokens(finalNorm(top), in), loss, gc, scale, buffers);
             NDArray grad = top.getGradient();
             for (int i = numLayers() - 1; i >= 0; i--) {                              // backward, block by block
                 Block b = blocks.get(i);
@@ -251,6 +248,51 @@ public abstract class CausalLM extends PretrainedModel {
             }
         }
         return value;
+    }
+
+    /**
+     * What a training step scores, per position: the label of each position [B, T] (for next-token prediction the
+     * following token; positions without a loss carry a label that {@code sum} leaves out), how many positions
+     * count, and the loss summed over some positions (logits [N, V], labels [N] → scalar); the head pass takes
+     * {@code positionsPerPart} positions at a time (0: as many as 16 MiB of fp32 logits hold, at least 8).
+     */
+    public record TokenLoss(NDArray labels, long counted, java.util.function.BinaryOperator<NDArray> sum, int positionsPerPart) {
+        public TokenLoss(NDArray labels, long counted, java.util.function.BinaryOperator<NDArray> sum) {
+            this(labels, counted, sum, 0);
+        }
+    }
+
+    /** Logit values per part of the head pass by default (16 MiB of fp32). */
+    private static final long HEAD_PART_VALUES = 1 << 22;
+
+    /**
+     * The LM head and the loss over the final hidden states {@code normed} [B, T, D], a part of the positions at a
+     * time, each part's backward pass taken at once into a leaf copy of {@code normed}, then one backward pass
+     * from {@code normed} on. Each part is a stage of {@code buffers} of its own (its backward pass is taken at once).
+     * Returns the mean loss.
+     */
+    private NDArray headLossAndBackward(NDArray normed, TokenLoss loss, GradientCollector gc, double scale, DequantBuffers buffers) {
+        NDManager step = normed.getManager();
+        Shape shape = normed.getShape();
+        NDArray rows = leaf(normed.reshape(-1, shape.get(2)));                       // [N, D]
+        rows.attach(step);
+        NDArray labels = loss.labels().reshape(-1);                                 // [N]
+        long n = rows.getShape().get(0);
+        long part = loss.positionsPerPart() > 0 ? loss.positionsPerPart() : Math.max(8, HEAD_PART_VALUES / vocabSize());
+        double perPosition = 1.0 / Math.max(1, loss.counted());
+        double total = 0;
+        for (long from = 0; from < n; from += part) {
+            try (NDManager scope = step.newSubManager()) {                          // the part's logits end with it
+                rows.tempAttach(scope);
+                buffers.beginStage();
+                NDIndex range = new NDIndex(from + ":" + Math.min(n, from + part));
+                NDArray sum = loss.sum().apply(lmHead(rows.get(range)), labels.get(range)); // logits [p, V] → scalar
+                total += sum.getFloat();
+                gc.backward(Scalars.mul(sum, scale * perPosition));
+            }
+        }
+        gc.backward(normed.mul(rows.getGradient().reshape(shape)).sum());          // into the final norm and the blocks
+        return step.create((float) (total * perPosition));
     }
 
     /** One block of a staged pass: the scope of what is kept of it, its input (an autograd leaf), the stage its quantised layers used, its output. */

@@ -39,6 +39,11 @@ public final class CausalLmTask implements TrainingTask<CausalExample> {
             }
             return new Batch(ids, mask, nextLabels, tokens);
         }
+
+        /** Positions whose next token is trained. */
+        long trainedPositions() {
+            return java.util.Arrays.stream(nextLabels).flatMapToLong(java.util.Arrays::stream).filter(l -> l != CausalExample.IGNORED).count();
+        }
     }
 
     /** Logits [B, T, V] and the next labels [B, T]. */
@@ -59,9 +64,8 @@ public final class CausalLmTask implements TrainingTask<CausalExample> {
     public Loss lossAndBackward(List<CausalExample> batch, NDManager step, ai.djl.training.GradientCollector gc, double scale,
                                 boolean gradientCheckpointing) {
         Batch b = Batch.of(batch);
-        NDArray nextLabels = step.create(b.nextLabels());                                       // [B, T]
-        NDArray value = model.lossAndBackward(step.create(b.ids()), step.create(b.mask()),
-                logits -> Losses.crossEntropy(logits, nextLabels), gc, scale, gradientCheckpointing);
+        CausalLM.TokenLoss loss = new CausalLM.TokenLoss(step.create(b.nextLabels()), b.trainedPositions(), Losses::crossEntropySum);
+        NDArray value = model.lossAndBackward(step.create(b.ids()), step.create(b.mask()), loss, gc, scale, gradientCheckpointing);
         return new Loss(value, b.tokens());
     }
 
