@@ -85,6 +85,10 @@ record Decoder(ModelFiles files, CausalLM model, PeftModel peft, Tokenizer token
                 description = "With --quantize: linear layers (last path component) left in fp32; 'none' quantises every linear layer (default: ${DEFAULT-VALUE}).")
         List<String> keep;
 
+        @Option(names = "--unquantized-dtype", defaultValue = "fp16",
+                description = "With --quantize: the type the embedding tables and an unquantised LM head are held in, fp16 or fp32; they are computed with in fp32 either way (default: ${DEFAULT-VALUE}).")
+        String unquantizedDtype;
+
         /** The settings, or null for full precision. */
         ModelQuantizer.Settings settings() {
             if (type == null) {
@@ -100,8 +104,11 @@ record Decoder(ModelFiles files, CausalLM model, PeftModel peft, Tokenizer token
             if (blockSize < 32 || blockSize > 4096 || Integer.bitCount(blockSize) != 1) {
                 throw new IllegalArgumentException("--quant-block-size must be a power of two from 32 to 4096, got " + blockSize);
             }
+            if (!unquantizedDtype.equals("fp16") && !unquantizedDtype.equals("fp32")) {
+                throw new IllegalArgumentException("--unquantized-dtype takes fp16 or fp32, got '" + unquantizedDtype + "'");
+            }
             java.util.Set<String> skip = keep.equals(List.of("none")) ? java.util.Set.of() : java.util.Set.copyOf(keep);
-            return new ModelQuantizer.Settings(t, blockSize, doubleQuant, skip);
+            return new ModelQuantizer.Settings(t, blockSize, doubleQuant, skip, unquantizedDtype.equals("fp16"));
         }
     }
 

@@ -63,16 +63,21 @@ final class InfoCommand implements Callable<Integer> {
         }
         long quantizedWeights = 0;
         long quantizedBytes = 0;
+        Map<String, Long> rest = new java.util.TreeMap<>();                // weights outside quantised layers, by type
         for (Module module : m.namedModules().values()) {
             if (module instanceof io.peft4j.quant.QuantizedLinear q) {
                 quantizedWeights += (long) q.inFeatures() * q.outFeatures();
                 quantizedBytes += q.storageBytes();
+            } else {
+                module.localParameters().values().forEach(p -> rest.merge(p.array().getDataType().name().toLowerCase(Locale.ROOT), p.size(), Long::sum));
             }
         }
         out.printf(Locale.ROOT, "memory:     %.1f MiB of weights%n", bytes / 1048576.0);
         if (quantizedWeights > 0) {
-            out.printf(Locale.ROOT, "quantised:  %,d linear weights at %.3f bits per weight (the rest fp32)%n",
-                    quantizedWeights, quantizedBytes * 8.0 / quantizedWeights);
+            StringBuilder others = new StringBuilder();
+            rest.forEach((type, n) -> others.append(others.length() == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%,d %s", n, type)));
+            out.printf(Locale.ROOT, "quantised:  %,d linear weights at %.3f bits per weight (the rest: %s)%n",
+                    quantizedWeights, quantizedBytes * 8.0 / quantizedWeights, others);
         }
     }
 

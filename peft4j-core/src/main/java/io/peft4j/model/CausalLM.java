@@ -1,6 +1,8 @@
 package io.peft4j.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
@@ -9,7 +11,10 @@ import ai.djl.engine.Engine;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 import io.peft4j.Peft4jException;
+import io.peft4j.nn.Embedding;
+import io.peft4j.nn.HalfPrecision;
 import io.peft4j.nn.KvCache;
+import io.peft4j.nn.Linear;
 import io.peft4j.nn.PromptSource;
 import io.peft4j.nn.Scalars;
 import io.peft4j.quant.DequantBuffers;
@@ -87,8 +92,23 @@ public abstract class CausalLM extends PretrainedModel {
         return finalNorm(x);
     }
 
-    /** hidden [..., D] → logits [..., V] */
-    protected abstract NDArray lmHead(NDArray hidden);
+    /** The embedding table the LM head shares ({@code tie_word_embeddings}), or null when it has its own {@code lm_head}. */
+    protected abstract Embedding tiedTable();
+
+    /** hidden [..., D] → logits [..., V]: x·Eᵀ with a tied table, else the {@code lm_head} layer (or what stands there). */
+    protected NDArray lmHead(NDArray hidden) {
+        Embedding tied = tiedTable();
+        return tied != null ? HalfPrecision.timesTransposed(hidden, tied.weight().array()) : linear("lm_head").forward(hidden);
+    }
+
+    /** The LM head's weight [V, D] when the head is a plain frozen projection (no bias, no adapter, not trained), else null. */
+    private NDArray frozenHeadWeight() {
+        Embedding tied = tiedTable();
+        if (tied != null) {
+            return tied.weight().isTrainable() ? null : tied.weight().array();
+        }
+        return linear("lm_head") instanceof Linear head && head.bias() == null && !head.weight().isTrainable() ? head.weight().array() : null;
+    }
 
     /** A cache for generation whose arrays live under {@code parent}. */
     public KvCache newCache(NDManager parent) {
@@ -280,19 +300,43 @@ public abstract class CausalLM extends PretrainedModel {
         long n = rows.getShape().get(0);
         long part = loss.positionsPerPart() > 0 ? loss.positionsPerPart() : Math.max(8, HEAD_PART_VALUES / vocabSize());
         double perPosition = 1.0 / Math.max(1, loss.counted());
+        // A frozen head needs no autograd: the logits are a leaf and their gradient goes back through W by hand, so
+        // no copy of W is kept for the backward pass (of an fp16 W, only a band is widened at a time).
+        NDArray frozen = frozenHeadWeight();
+        NDList rowGradients = new NDList();                                         // with a frozen head, part by part
         double total = 0;
         for (long from = 0; from < n; from += part) {
             try (NDManager scope = step.newSubManager()) {                          // the part's logits end with it
                 rows.tempAttach(scope);
                 buffers.beginStage();
                 NDIndex range = new NDIndex(from + ":" + Math.min(n, from + part));
-                NDArray sum = loss.sum().apply(lmHead(rows.get(range)), labels.get(range)); // logits [p, V] → scalar
+                NDArray logits = frozen == null ? lmHead(rows.get(range)) : withoutAutograd(() -> lmHead(rows.get(range))); // [p, V]
+                if (frozen != null) {
+                    logits.setRequiresGradient(true);
+                }
+                NDArray sum = loss.sum().apply(logits, labels.get(range));           // scalar
                 total += sum.getFloat();
                 gc.backward(Scalars.mul(sum, scale * perPosition));
+                if (frozen != null) {
+                    NDArray rowGradient = withoutAutograd(() -> HalfPrecision.times(logits.getGradient(), frozen)); // [p, D]
+                    rowGradient.attach(step);
+                    rowGradients.add(rowGradient);
+                }
             }
         }
-        gc.backward(normed.mul(rows.getGradient().reshape(shape)).sum());          // into the final norm and the blocks
+        NDArray gradient = frozen == null ? rows.getGradient() : NDArrays.concat(rowGradients, 0);
+        gc.backward(normed.mul(gradient.reshape(shape)).sum());                    // into the final norm and the blocks
         return step.create((float) (total * perPosition));
+    }
+
+    private static NDArray withoutAutograd(java.util.function.Supplier<NDArray> f) {
+        boolean grad = JniUtils.isGradMode();
+        JniUtils.setGradMode(false);
+        try {
+            return f.get();
+        } finally {
+            JniUtils.setGradMode(grad);
+        }
     }
 
     /** One block of a staged pass: the scope of what is kept of it, its input (an autograd leaf), the stage its quantised layers used, its output. */
@@ -305,14 +349,7 @@ public abstract class CausalLM extends PretrainedModel {
 
     /** A copy of {@code x} without its graph, as an autograd leaf that records its gradient. */
     private static NDArray leaf(NDArray x) {
-        boolean grad = JniUtils.isGradMode();
-        NDArray copy;
-        JniUtils.setGradMode(false);
-        try {
-            copy = x.duplicate();
-        } finally {
-            JniUtils.setGradMode(grad);
-        }
+        NDArray copy = withoutAutograd(x::duplicate);
         copy.setRequiresGradient(true);
         return copy;
     }

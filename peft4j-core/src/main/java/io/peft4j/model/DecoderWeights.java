@@ -21,16 +21,21 @@ public final class DecoderWeights {
      * Loads every parameter of {@code model} (built with {@link io.peft4j.nn.Init#deferred}) from {@code weights}.
      * Layers the checkpoint stores quantised ({@link QuantizedCheckpoint}) are taken as stored; with {@code quantize}
      * (or null) the other linear layers are quantised from the checkpoint one by one (see
-     * {@link ModelQuantizer#quantizeFromCheckpoint}).
+     * {@link ModelQuantizer#quantizeFromCheckpoint}). A quantised model holds its embedding tables and LM head in
+     * fp16 unless {@code quantize} says otherwise ({@link ModelQuantizer#loadInHalf}).
      */
     public static void load(Module model, Weights weights, ModelFiles files, Predicate<String> ignorable, ModelQuantizer.Settings quantize) {
         List<String> quantized = new ArrayList<>(QuantizedCheckpoint.load(model, weights));
+        boolean storedQuantized = !quantized.isEmpty();
         if (quantize != null) {
             QuantizedCheckpoint.storedType(weights).filter(t -> t != quantize.type()).ifPresent(t -> {
                 throw new Peft4jException(files.weights() + " is already quantised to " + t + "; load it without --quantize (or with "
                         + t.name().toLowerCase(java.util.Locale.ROOT) + ")");
             });
             quantized.addAll(ModelQuantizer.quantizeFromCheckpoint(model, weights, quantize));
+        }
+        if (quantize != null ? quantize.unquantizedFp16() : storedQuantized) {
+            quantized.addAll(ModelQuantizer.loadInHalf(model, weights));            // embedding tables and LM head in fp16
         }
         Predicate<String> inQuantized = key -> quantized.stream().anyMatch(p -> key.startsWith(p + "."));
         Module.LoadReport report = model.loadStateDict(quantized.isEmpty() ? weights : Weights.filtered(weights, inQuantized.negate()), false);

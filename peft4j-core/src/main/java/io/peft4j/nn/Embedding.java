@@ -30,8 +30,10 @@ public class Embedding extends Module implements EmbeddingLayer {
         return (int) weight.shape().get(1);
     }
 
+    /** ids [...] → rows [..., dim], in fp32 (also from a table held in fp16). */
     @Override
     public NDArray forward(NDArray ids) {
-        return ids.getNDArrayInternal().embedding(ids, weight.array(), SparseFormat.DENSE).singletonOrThrow();
+        NDArray rows = ids.getNDArrayInternal().embedding(ids, weight.array(), SparseFormat.DENSE).singletonOrThrow();
+        return rows.getDataType() == DataType.FLOAT16 ? rows.toType(DataType.FLOAT32, false) : rows;
     }
 }

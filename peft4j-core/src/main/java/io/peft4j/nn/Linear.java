@@ -43,6 +43,10 @@ public class Linear extends Module implements LinearLayer {
 
     @Override
     public NDArray forward(NDArray x) {
+        if (weight.array().getDataType() == ai.djl.ndarray.types.DataType.FLOAT16) { // a quantised model's LM head
+            NDArray y = HalfPrecision.timesTransposed(x, weight.array());
+            return bias == null ? y : y.add(bias.array());
+        }
         return ai.djl.nn.core.Linear.linear(x, weight.array(), bias == null ? null : bias.array()).singletonOrThrow();
     }
 }

@@ -29,7 +29,7 @@ public final class ModulesToSave extends Module implements LinearLayer, AdapterL
     /** Adds a trainable copy of the original for adapter {@code name}. */
     public void addAdapter(String name) {
         Linear copy = new Linear(manager(), original.inFeatures(), original.outFeatures(), original.bias() != null, 0f);
-        copy.weight().set(original.weight().array().duplicate());
+        copy.weight().set(original.weight().array().toType(ai.djl.ndarray.types.DataType.FLOAT32, true)); // trained in fp32, also from an fp16 head
         if (original.bias() != null) {
             copy.bias().set(original.bias().array().duplicate());
         }

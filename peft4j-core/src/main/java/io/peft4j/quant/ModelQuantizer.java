@@ -4,7 +4,10 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.Peft4jException;
 import io.peft4j.io.Weights;
+import io.peft4j.nn.Embedding;
 import io.peft4j.nn.Linear;
+import io.peft4j.nn.Parameter;
+import ai.djl.ndarray.types.DataType;
 import io.peft4j.nn.Module;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -18,15 +21,22 @@ import java.util.Set;
  * layers' own weights, or straight from a checkpoint while loading, so that a model built with
  * {@link io.peft4j.nn.Init#deferred} never holds its full-precision weights. Output heads stay unquantised, as
  * bitsandbytes' HF integration leaves {@code lm_head} alone; embeddings and norms are not linear layers.
+ *
+ * <p>By default the embedding tables and an unquantised {@code lm_head} — frozen, and most of what stays
+ * unquantised — are held in fp16 and computed with in fp32, as transformers holds a bitsandbytes-quantised model's
+ * other layers in fp16 and the QLoRA reference code its embeddings and LM head in bf16. Norms stay fp32.
  */
 public final class ModelQuantizer {
 
-    /** What to quantise: the data type, block size, double quantisation, and module names to skip. */
-    public record Settings(QuantType type, int blockSize, boolean doubleQuant, Set<String> skip) {
+    /**
+     * What to quantise: the data type, block size, double quantisation, module names to skip, and whether the
+     * embedding tables and an unquantised {@code lm_head} are held in fp16 (else fp32).
+     */
+    public record Settings(QuantType type, int blockSize, boolean doubleQuant, Set<String> skip, boolean unquantizedFp16) {
         public static final Set<String> HEADS = Set.of("lm_head", "classifier", "score");
 
         public static Settings of(QuantType type, boolean doubleQuant) {
-            return new Settings(type, 64, doubleQuant, HEADS);
+            return new Settings(type, 64, doubleQuant, HEADS, true);
         }
 
         public static Settings nf4DoubleQuant() {
@@ -36,7 +46,7 @@ public final class ModelQuantizer {
 
     private ModelQuantizer() {}
 
-    /** Quantises the model's own linear weights; returns the paths it replaced. */
+    /** Quantises the model's own linear weights (and holds the rest in fp16, as set); returns the paths it replaced. */
     public static List<String> quantize(Module model, Settings s) {
         List<String> done = new ArrayList<>();
         for (Map.Entry<String, Linear> e : targets(model, s).entrySet()) {
@@ -45,7 +55,62 @@ public final class ModelQuantizer {
             linear.weight().array().close();
             done.add(e.getKey());
         }
+        if (s.unquantizedFp16()) {
+            halfTargets(model).forEach((name, p) -> p.set(half(name, p.array())));
+        }
         return done;
+    }
+
+    /**
+     * Loads the embedding tables and an lm_head that is still a plain {@link Linear} from {@code weights} in fp16,
+     * one tensor at a time; returns their module paths (keys that are missing are left for the load that follows
+     * to report).
+     */
+    public static List<String> loadInHalf(Module model, Weights weights) {
+        List<String> done = new ArrayList<>();
+        for (Map.Entry<String, Parameter> e : halfTargets(model).entrySet()) {
+            String key = e.getKey();
+            Parameter p = e.getValue();
+            if (!weights.keys().contains(key)) {
+                continue;
+            }
+            if (!Arrays.equals(weights.shape(key), p.shape().getShape())) {
+                throw new Peft4jException(weights.source() + ": '" + key + "' has shape " + Arrays.toString(weights.shape(key))
+                        + ", the model needs " + p.shape());
+            }
+            try (NDManager scratch = model.manager().newSubManager()) {
+                p.set(half(key, weights.load(key, scratch)));
+            }
+            done.add(key.substring(0, key.length() - ".weight".length()));
+        }
+        return done;
+    }
+
+    /** {@code <path>.weight} of every embedding table and of an lm_head that is a plain Linear without bias. */
+    private static Map<String, Parameter> halfTargets(Module model) {
+        Map<String, Parameter> out = new LinkedHashMap<>();
+        for (Map.Entry<String, Module> e : model.namedModules().entrySet()) {
+            String path = e.getKey();
+            if (e.getValue() instanceof Embedding table) {
+                out.put(path + ".weight", table.weight());
+            } else if (e.getValue() instanceof Linear head && path.substring(path.lastIndexOf('.') + 1).equals("lm_head") && head.bias() == null) {
+                out.put(path + ".weight", head.weight());
+            }
+        }
+        return out;
+    }
+
+    /** w in fp16 (in w's manager); values beyond fp16's range fail, naming the tensor. */
+    private static NDArray half(String name, NDArray w) {
+        float largest;
+        try (NDArray abs = w.abs(); NDArray max = abs.max()) {
+            largest = max.getFloat();
+        }
+        if (!(largest <= 65504f)) {
+            throw new Peft4jException("'" + name + "' holds values up to " + largest + ", beyond fp16's range (65504): keep it in fp32"
+                    + " (--unquantized-dtype fp32)");
+        }
+        return w.toType(DataType.FLOAT16, false);
     }
 
     /**

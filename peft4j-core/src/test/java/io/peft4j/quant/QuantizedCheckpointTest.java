@@ -36,7 +36,7 @@ class QuantizedCheckpointTest extends NativeTest {
     @CsvSource({"llama,NF4,true", "gpt2,NF4,true", "qwen2,FP4,false", "mistral,INT8,true"})
     void savedQuantisedModelLoadsBackWithTheSameCodesAndLogits(String family, QuantType type, boolean dq) {
         try (NDManager scope = manager.newSubManager()) {
-            ModelQuantizer.Settings settings = new ModelQuantizer.Settings(type, 64, dq, ModelQuantizer.Settings.HEADS);
+            ModelQuantizer.Settings settings = new ModelQuantizer.Settings(type, 64, dq, ModelQuantizer.Settings.HEADS, true);
             CausalLM quantised = (CausalLM) AutoModel.load(ModelFiles.resolve(Decoders.dir(family).toString()), scope, settings);
             Path saved = save(quantised, family, settings, entries -> {});
             CausalLM loaded = (CausalLM) AutoModel.load(ModelFiles.resolve(saved.toString()), scope);
@@ -78,8 +78,67 @@ class QuantizedCheckpointTest extends NativeTest {
             assertThat(state.path("shape").toString()).isEqualTo("[" + q.outFeatures() + "," + q.inFeatures() + "]");
             // the stored offset is the mean of the fp32 absmax constants, which the model no longer has: check it against the layer's own
             assertThat((float) state.path("nested_offset").asDouble()).isEqualTo(q.quantized().doubleQuant().offset());
-            assertThat(sd.keySet()).noneMatch(k -> k.startsWith("lm_head") && k.contains("quant_state")); // the head stays fp32
-            assertThat(sd.get("model.embed_tokens.weight").getDataType()).isEqualTo(DataType.FLOAT32);
+            assertThat(sd.keySet()).noneMatch(k -> k.startsWith("lm_head") && k.contains("quant_state")); // the head stays unquantised
+            assertThat(sd.get("model.embed_tokens.weight").getDataType()).isEqualTo(DataType.FLOAT16);       // held (and saved) in fp16
+        }
+    }
+
+    /**
+     * Embedding tables and the LM head held in fp16 compute as the fp32 model whose tables are rounded to fp16 (the
+     * quantised layers being the same in both), and are loaded back from a saved checkpoint as fp16; with
+     * unquantizedFp16 off they stay fp32.
+     */
+    @ParameterizedTest
+    @CsvSource({"llama", "qwen2", "gpt2"})
+    void unquantisedTablesHeldInFp16ComputeAsTheirRoundedFp32Values(String family) {
+        try (NDManager scope = manager.newSubManager()) {
+            ModelFiles files = ModelFiles.resolve(Decoders.dir(family).toString());
+            ModelQuantizer.Settings half = ModelQuantizer.Settings.nf4DoubleQuant();
+            ModelQuantizer.Settings full = new ModelQuantizer.Settings(QuantType.NF4, 64, true, ModelQuantizer.Settings.HEADS, false);
+            CausalLM inHalf = (CausalLM) AutoModel.load(files, scope, half);
+            CausalLM rounded = (CausalLM) AutoModel.load(files, scope, full);
+            java.util.List<String> halved = new java.util.ArrayList<>();
+            rounded.namedParameters().forEach((name, p) -> {
+                DataType held = inHalf.namedParameters().get(name).array().getDataType();
+                if (held == DataType.FLOAT16) {
+                    halved.add(name);
+                    assertThat(p.array().getDataType()).as(name).isEqualTo(DataType.FLOAT32);
+                    p.set(p.array().toType(DataType.FLOAT16, false).toType(DataType.FLOAT32, false));
+                }
+            });
+            assertThat(halved).as("fp16 in " + family).anyMatch(n -> n.contains("embed_tokens") || n.contains("wte"));
+            if (family.equals("qwen2")) {
+                assertThat(halved).contains("lm_head.weight"); // untied head
+            }
+            long[][] ids = {{3, 17, 99, 4, 250, 31}};
+            float[] expected = rounded.forward(scope.create(ids), null).toFloatArray();
+            float[] actual = inHalf.forward(scope.create(ids), null).toFloatArray();
+            for (int i = 0; i < expected.length; i++) {
+                assertThat(actual[i]).as("logit %d", i).isCloseTo(expected[i], org.assertj.core.api.Assertions.within(1e-5f));
+            }
+            CausalLM loaded = (CausalLM) AutoModel.load(ModelFiles.resolve(save(inHalf, family, half, e -> {}).toString()), scope);
+            halved.forEach(name -> assertThat(loaded.namedParameters().get(name).array().getDataType()).as(name).isEqualTo(DataType.FLOAT16));
+            assertThat(loaded.forward(scope.create(ids), null).toFloatArray()).containsExactly(actual);
+        }
+    }
+
+    @Test
+    void aTableBeyondFp16sRangeIsRejectedByName() throws Exception {
+        try (NDManager scope = manager.newSubManager()) {
+            CausalLM model = Decoders.load("qwen2", scope);
+            Map<String, NDArray> sd = new LinkedHashMap<>(model.checkpointStateDict());
+            NDArray head = sd.get("lm_head.weight").duplicate();
+            head.set(new ai.djl.ndarray.index.NDIndex("0, 0"), 1e6f);
+            sd.put("lm_head.weight", head);
+            Path out = Files.createDirectories(dir.resolve("huge"));
+            SafeTensorsWriter.write(out.resolve("model.safetensors"), sd, Map.of("format", "pt"));
+            Files.copy(Decoders.dir("qwen2").resolve("config.json"), out.resolve("config.json"));
+            assertThatThrownBy(() -> AutoModel.load(ModelFiles.resolve(out.toString()), scope, ModelQuantizer.Settings.nf4DoubleQuant()))
+                    .isInstanceOf(Peft4jException.class).hasMessageContaining("lm_head.weight").hasMessageContaining("65504")
+                    .hasMessageContaining("--unquantized-dtype fp32");
+            CausalLM kept = (CausalLM) AutoModel.load(ModelFiles.resolve(out.toString()), scope,
+                    new ModelQuantizer.Settings(QuantType.NF4, 64, true, ModelQuantizer.Settings.HEADS, false));
+            assertThat(kept.namedParameters().get("lm_head.weight").array().getFloat(0, 0)).isEqualTo(1e6f);
         }
     }
 

@@ -40,6 +40,7 @@ class GradientCheckpointingTest extends NativeTest {
                 Arguments.of("gpt2", "lora", false),
                 Arguments.of("qwen2", "lora", true),
                 Arguments.of("llama", "lora", true),
+                Arguments.of("qwen2", "lora on the head", true),
                 Arguments.of("mistral", "prompt", false));
     }
 
@@ -53,7 +54,8 @@ class GradientCheckpointingTest extends NativeTest {
             }
             PeftConfig config = method.equals("prompt") ? PromptTuningConfig.random(3, TaskType.CAUSAL_LM)
                     : LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0)
-                            .targetModules(TargetModules.regex(TargetModules.ALL_LINEAR)).taskType(TaskType.CAUSAL_LM).build();
+                            .targetModules(method.equals("lora") ? TargetModules.regex(TargetModules.ALL_LINEAR) : TargetModules.of("v_proj", "lm_head"))
+                            .taskType(TaskType.CAUSAL_LM).build();
             PeftModel peft = PeftModel.wrap(model, config);
             // non-zero B so that every LoRA factor gets a gradient
             peft.namedParameters().forEach((k, p) -> {

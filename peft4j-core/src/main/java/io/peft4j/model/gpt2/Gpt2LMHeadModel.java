@@ -174,9 +174,8 @@ public final class Gpt2LMHeadModel extends CausalLM {
     }
 
     @Override
-    protected NDArray lmHead(NDArray hidden) {
-        return tiedTable != null ? ai.djl.nn.core.Linear.linear(hidden, tiedTable.weight().array()).singletonOrThrow() // x·Eᵀ, in the step's manager
-                : linear("lm_head").forward(hidden);
+    protected Embedding tiedTable() {
+        return tiedTable;
     }
 
     @Override
