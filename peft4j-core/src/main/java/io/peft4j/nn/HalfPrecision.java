@@ -30,10 +30,11 @@ public final class HalfPrecision {
             long out = w.getShape().get(0);
             long rows = rowsPerBand(w);
             for (long from = 0; from < out; from += rows) {
-                NDArray wide = widened(w, from, Math.min(out, from + rows), scratch);      // [rows, in] fp32
-                NDArray part = ai.djl.nn.core.Linear.linear(x, wide).singletonOrThrow();  // [..., rows]
-                part.attach(scratch);
-                parts.add(part);
+                try (NDArray wide = widened(w, from, Math.min(out, from + rows), scratch)) { // [rows, in] fp32; autograd keeps its own reference
+                    NDArray part = ai.djl.nn.core.Linear.linear(x, wide).singletonOrThrow();      // [..., rows]
+                    part.attach(scratch);
+                    parts.add(part);
+                }
             }
             NDArray y = parts.size() == 1 ? parts.get(0) : NDArrays.concat(parts, -1); // [..., out]
             y.attach(outer);
@@ -75,8 +76,9 @@ public final class HalfPrecision {
 
     /** Rows [from, to) of the fp16 W widened to fp32, in {@code scratch}. */
     private static NDArray widened(NDArray w, long from, long to, NDManager scratch) {
-        NDArray half = w.get(new NDIndex(from + ":" + to)); // a view, made in W's manager
-        half.attach(scratch);
-        return half.toType(DataType.FLOAT32, false);
+        try (NDArray half = w.get(new NDIndex(from + ":" + to))) { // made in W's manager
+            half.attach(scratch);
+            return half.toType(DataType.FLOAT32, false);
+        }
     }
 }
