@@ -80,8 +80,9 @@ public final class QLoraBenchmark {
 
     /** [peak RSS MiB, tokens/s, load seconds] from a child JVM's last line. */
     private static double[] runChild(String config, Path dir, int steps, int length, int batch) throws Exception {
+        // the heap starts as the peft4j launcher starts it (-Xms64m)
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xms64m", "-Xmx2g", "-Dai.djl.offline=true", // the heap as the peft4j launcher starts it "-cp", System.getProperty("java.class.path"), QLoraBenchmark.class.getName(),
+                "-Xms64m", "-Xmx2g", "-Dai.djl.offline=true", "-cp", System.getProperty("java.class.path"), QLoraBenchmark.class.getName(),
                 "--child", config, dir.toString(), Integer.toString(steps), Integer.toString(length), Integer.toString(batch)));
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
         // glibc keeps freed native blocks in its arenas, so RSS would show what was once allocated rather than what
