@@ -274,7 +274,7 @@ public abstract class CausalLM extends PretrainedModel {
      * What a training step scores, per position: the label of each position [B, T] (for next-token prediction the
      * following token; positions without a loss carry a label that {@code sum} leaves out), how many positions
      * count, and the loss summed over some positions (logits [N, V], labels [N] → scalar); the head pass takes
-     * {@code positionsPerPart} positions at a time (0: as many as 16 MiB of fp32 logits hold, at least 8).
+     * {@code positionsPerPart} positions at a time (0: as many as 8 MiB of fp32 logits hold, at least 8).
      */
     public record TokenLoss(NDArray labels, long counted, java.util.function.BinaryOperator<NDArray> sum, int positionsPerPart) {
         public TokenLoss(NDArray labels, long counted, java.util.function.BinaryOperator<NDArray> sum) {
@@ -282,8 +282,8 @@ public abstract class CausalLM extends PretrainedModel {
         }
     }
 
-    /** Logit values per part of the head pass by default (16 MiB of fp32). */
-    private static final long HEAD_PART_VALUES = 1 << 22;
+    /** Logit values per part of the head pass by default (8 MiB of fp32). */
+    private static final long HEAD_PART_VALUES = 1 << 21;
 
     /**
      * The LM head and the loss over the final hidden states {@code normed} [B, T, D], a part of the positions at a
@@ -347,11 +347,11 @@ public abstract class CausalLM extends PretrainedModel {
         return in.virtual() > 0 ? hidden.get(new NDIndex(":, " + in.virtual() + ":, :")) : hidden;
     }
 
-    /** A copy of {@code x} without its graph, as an autograd leaf that records its gradient. */
+    /** {@code x} cut from its graph (the same memory, not a copy), as an autograd leaf that records its gradient. */
     private static NDArray leaf(NDArray x) {
-        NDArray copy = withoutAutograd(x::duplicate);
-        copy.setRequiresGradient(true);
-        return copy;
+        NDArray cut = x.stopGradient();
+        cut.setRequiresGradient(true);
+        return cut;
     }
 
     /**

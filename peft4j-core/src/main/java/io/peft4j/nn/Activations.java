@@ -52,31 +52,31 @@ public final class Activations {
         try (NDManager scope = outer.newSubManager()) {
             gate.tempAttach(scope);                                          // ops starting from them allocate in the scope
             up.tempAttach(scope);
-            NDArray value;
             NDArray dGate;
             NDArray dUp;
             JniUtils.setGradMode(false);
             try {
                 NDArray sigmoid = ai.djl.nn.Activation.sigmoid(gate);
                 dUp = gate.mul(sigmoid);                                     // silu(gate)
-                value = dUp.mul(up);
                 dGate = sigmoid.neg().addi(1).muli(gate).addi(1).muli(sigmoid).muli(up); // (1 + gate · (1 − σ)) · σ · up
                 sigmoid.close();
             } finally {
                 JniUtils.setGradMode(true);
             }
-            NDArray diff = gate.sub(gate.stopGradient());                   // exactly 0, with gradient 1
-            NDArray term = diff.mul(dGate);
-            diff.close();
-            NDArray out = value.add(term);
+            // in place where autograd allows it (a product by a constant keeps only the constant), to hold few arrays at once
+            NDArray sum = gate.sub(gate.stopGradient()).muli(dGate);        // 0, with the gate's gradient
+            NDArray upTerm = up.sub(up.stopGradient()).muli(dUp);           // 0, with up's gradient
+            sum.addi(upTerm);
+            upTerm.close();
+            JniUtils.setGradMode(false);
+            NDArray value;
+            try {
+                value = dUp.mul(up);                                         // silu(gate) · up
+            } finally {
+                JniUtils.setGradMode(true);
+            }
+            sum.addi(value);
             value.close();
-            term.close();
-            diff = up.sub(up.stopGradient());
-            term = diff.mul(dUp);
-            diff.close();
-            NDArray sum = out.add(term);
-            out.close();
-            term.close();
             sum.attach(outer);
             return sum;
         }
