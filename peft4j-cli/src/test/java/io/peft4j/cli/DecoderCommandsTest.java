@@ -139,7 +139,12 @@ class DecoderCommandsTest {
         assertThat(full.err()).contains("cannot train");
         assertThat(CliTest.run("generate", "--model", model.toString(), "--double-quant", "--prompt", "x").err()).contains("--double-quant needs --quantize");
         CliTest.Run info = CliTest.run("info", model.toString(), "--quantize", "nf4", "--double-quant", "--depth", "0");
-        assertThat(info.out()).containsPattern("quantised: +61,440 linear weights at 4\\.1[0-9]{2} bits per weight");
+        assertThat(info.out()).containsPattern("quantised: +61,440 linear weights at 4\\.1[0-9]{2} bits per weight \\(the rest: [0-9,]+ float16, [0-9,]+ float32\\)");
+        CliTest.Run fp32 = CliTest.run("info", model.toString(), "--quantize", "nf4", "--unquantized-dtype", "fp32", "--depth", "0");
+        assertThat(fp32.out()).containsPattern("\\(the rest: [0-9,]+ float32\\)").doesNotContain("float16");
+        CliTest.Run bad = CliTest.run("info", model.toString(), "--quantize", "nf4", "--unquantized-dtype", "bf16");
+        assertThat(bad.exitCode()).isNotZero();
+        assertThat(bad.err()).contains("--unquantized-dtype takes fp16 or fp32");
     }
 
     @Test
