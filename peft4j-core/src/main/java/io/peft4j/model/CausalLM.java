@@ -287,7 +287,7 @@ public abstract class CausalLM extends PretrainedModel {
 
     /**
      * The LM head and the loss over the final hidden states {@code normed} [B, T, D], a part of the positions at a
-     * time, each part's backward pass taken at once into a leaf copy of {@code normed}, then one backward pass
+     * time, each part's backward pass taken at once into a leaf cut from {@code normed}, then one backward pass
      * from {@code normed} on. Each part is a stage of {@code buffers} of its own (its backward pass is taken at once).
      * Returns the mean loss.
      */
