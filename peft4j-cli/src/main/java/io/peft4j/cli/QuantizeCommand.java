@@ -15,7 +15,6 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -82,7 +81,7 @@ final class QuantizeCommand implements Callable<Integer> {
                     settings.doubleQuant() ? " with double quantisation" : "", Files.size(target.resolve("model.safetensors")));
             out.flush();
         } finally {
-            deleteRecursively(staging);
+            io.peft4j.io.AtomicFiles.deleteTree(staging);
         }
         return 0;
     }
@@ -90,17 +89,6 @@ final class QuantizeCommand implements Callable<Integer> {
     private static boolean isEmpty(Path dir) throws IOException {
         try (Stream<Path> s = Files.list(dir)) {
             return s.findAny().isEmpty();
-        }
-    }
-
-    private static void deleteRecursively(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
         }
     }
 }

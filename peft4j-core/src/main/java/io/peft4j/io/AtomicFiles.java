@@ -7,6 +7,8 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.Comparator;
+import java.util.stream.Stream;
 
 /** Writes a file through a temporary sibling that is moved into place only once it is complete. */
 public final class AtomicFiles {
@@ -49,5 +51,17 @@ public final class AtomicFiles {
 
     public static void writeString(Path target, String text) {
         write(target, tmp -> Files.writeString(tmp, text, StandardCharsets.UTF_8));
+    }
+
+    /** Deletes a file or a directory with everything under it (a staging directory); nothing when absent. */
+    public static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(p)) {
+            for (Path f : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(f);
+            }
+        }
     }
 }

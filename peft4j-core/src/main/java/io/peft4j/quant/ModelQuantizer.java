@@ -74,10 +74,7 @@ public final class ModelQuantizer {
             if (!weights.keys().contains(key)) {
                 continue;
             }
-            if (!Arrays.equals(weights.shape(key), p.shape().getShape())) {
-                throw new Peft4jException(weights.source() + ": '" + key + "' has shape " + Arrays.toString(weights.shape(key))
-                        + ", the model needs " + p.shape());
-            }
+            requireShape(weights, key, p.shape().getShape());
             try (NDManager scratch = model.manager().newSubManager()) {
                 p.set(half(key, weights.load(key, scratch)));
             }
@@ -127,10 +124,7 @@ public final class ModelQuantizer {
             if (!weights.keys().contains(key)) {
                 continue; // reported as missing by the load that follows
             }
-            if (!Arrays.equals(weights.shape(key), expected)) {
-                throw new Peft4jException(weights.source() + ": '" + key + "' has shape " + Arrays.toString(weights.shape(key))
-                        + ", the model needs " + Arrays.toString(expected));
-            }
+            requireShape(weights, key, expected);
             if (linear.bias() != null && !weights.keys().contains(path + ".bias")) {
                 continue; // the missing bias is reported by the load that follows
             }
@@ -145,6 +139,13 @@ public final class ModelQuantizer {
             done.add(path);
         }
         return done;
+    }
+
+    private static void requireShape(Weights weights, String key, long[] expected) {
+        if (!Arrays.equals(weights.shape(key), expected)) {
+            throw new Peft4jException(weights.source() + ": '" + key + "' has shape " + Arrays.toString(weights.shape(key))
+                    + ", the model needs " + Arrays.toString(expected));
+        }
     }
 
     private static Map<String, Linear> targets(Module model, Settings s) {

