@@ -128,60 +128,87 @@ class MethodBehaviourTest extends NativeTest {
         }
     }
 
-    /** PyTorch's LSTM equations (gate order i, f, g, o), computed in Java for one layer, both directions. */
+    /**
+     * PyTorch's LSTM equations (gate order i, f, g, o), computed in double precision in Java for two stacked
+     * bidirectional layers and a batch of two. The fp32 result must hold on every CPU (oneDNN's fused AVX-512
+     * LSTM missed it by 1e-2), and gradients must reach every parameter.
+     */
     @Test
     void bidirectionalLstmFollowsPytorchsEquations() {
-        int in = 3, hidden = 2, time = 4;
-        BidirectionalLstm lstm = new BidirectionalLstm(manager, in, hidden, 1, 0);
-        float[][] x = new float[time][in];
+        int in = 3, hidden = 2, time = 4, batch = 2, layers = 2;
+        BidirectionalLstm lstm = new BidirectionalLstm(manager, in, hidden, layers, 0.5);
         java.util.Random r = new java.util.Random(3);
-        for (float[] row : x) {
-            for (int j = 0; j < in; j++) {
-                row[j] = (float) r.nextGaussian();
-            }
+        float[] flat = new float[batch * time * in];
+        for (int i = 0; i < flat.length; i++) {
+            flat[i] = (float) r.nextGaussian();
         }
-        float[] flat = new float[time * in];
-        for (int t = 0; t < time; t++) {
-            System.arraycopy(x[t], 0, flat, t * in, in);
-        }
+        Map<String, float[]> p = new TreeMap<>();
+        lstm.localParameters().forEach((k, v) -> p.put(k, v.array().toFloatArray()));
         try (NDManager step = manager.newSubManager()) {
-            float[] got = lstm.forward(step.create(flat, new Shape(1, time, in))).toFloatArray(); // [1, T, 2H]
-            for (String dir : List.of("", "_reverse")) {
-                Map<String, float[]> p = new TreeMap<>();
-                lstm.localParameters().forEach((k, v) -> p.put(k, v.array().toFloatArray()));
-                double[] h = new double[hidden];
-                double[] c = new double[hidden];
-                List<Integer> order = new ArrayList<>();
+            float[] got = lstm.forward(step.create(flat, new Shape(batch, time, in))).toFloatArray(); // [B, T, 2H], eval: no dropout
+            for (int b = 0; b < batch; b++) {
+                double[][] x = new double[time][in];
                 for (int t = 0; t < time; t++) {
-                    order.add(dir.isEmpty() ? t : time - 1 - t);
+                    for (int j = 0; j < in; j++) {
+                        x[t][j] = flat[(b * time + t) * in + j];
+                    }
                 }
-                for (int t : order) {
-                    double[] gates = new double[4 * hidden];
-                    for (int g = 0; g < 4 * hidden; g++) {
-                        double s = p.get("bias_ih_l0" + dir)[g] + p.get("bias_hh_l0" + dir)[g];
-                        for (int j = 0; j < in; j++) {
-                            s += p.get("weight_ih_l0" + dir)[g * in + j] * x[t][j];
+                for (int k = 0; k < layers; k++) {
+                    double[][] next = new double[time][2 * hidden];
+                    for (String dir : List.of("", "_reverse")) {
+                        double[][] h = lstmDirection(x, p, k + dir, hidden, !dir.isEmpty());
+                        for (int t = 0; t < time; t++) {
+                            System.arraycopy(h[t], 0, next[t], dir.isEmpty() ? 0 : hidden, hidden);
                         }
-                        for (int j = 0; j < hidden; j++) {
-                            s += p.get("weight_hh_l0" + dir)[g * hidden + j] * h[j];
-                        }
-                        gates[g] = s;
                     }
-                    for (int j = 0; j < hidden; j++) {
-                        double i = sigmoid(gates[j]);
-                        double f = sigmoid(gates[hidden + j]);
-                        double g = Math.tanh(gates[2 * hidden + j]);
-                        double o = sigmoid(gates[3 * hidden + j]);
-                        c[j] = f * c[j] + i * g;
-                        h[j] = o * Math.tanh(c[j]);
-                    }
-                    int offset = dir.isEmpty() ? 0 : hidden;
-                    for (int j = 0; j < hidden; j++) {
-                        assertThat((double) got[t * 2 * hidden + offset + j]).isCloseTo(h[j], org.assertj.core.data.Offset.offset(1e-5));
+                    x = next;
+                }
+                for (int t = 0; t < time; t++) {
+                    for (int j = 0; j < 2 * hidden; j++) {
+                        assertThat((double) got[(b * time + t) * 2 * hidden + j]).isCloseTo(x[t][j], org.assertj.core.data.Offset.offset(1e-5));
                     }
                 }
             }
         }
+        try (NDManager step = manager.newSubManager(); ai.djl.training.GradientCollector collector = ai.djl.engine.Engine.getInstance().newGradientCollector()) {
+            lstm.namedParameters().values().forEach(par -> par.setTrainable(true));
+            lstm.setTraining(true);
+            collector.backward(lstm.forward(step.create(flat, new Shape(batch, time, in))).sum());
+            lstm.namedParameters().forEach((name, par) ->
+                    assertThat(par.array().getGradient().abs().sum().getFloat()).as(name).isGreaterThan(0f));
+        }
+    }
+
+    /** h for every step of one direction of one layer ({@code key} = layer index + direction suffix). */
+    private static double[][] lstmDirection(double[][] x, Map<String, float[]> p, String key, int hidden, boolean reverse) {
+        int time = x.length, in = x[0].length;
+        double[][] out = new double[time][hidden];
+        double[] h = new double[hidden];
+        double[] c = new double[hidden];
+        for (int s = 0; s < time; s++) {
+            int t = reverse ? time - 1 - s : s;
+            double[] gates = new double[4 * hidden];
+            for (int g = 0; g < 4 * hidden; g++) {
+                double sum = p.get("bias_ih_l" + key)[g] + p.get("bias_hh_l" + key)[g];
+                for (int j = 0; j < in; j++) {
+                    sum += p.get("weight_ih_l" + key)[g * in + j] * x[t][j];
+                }
+                for (int j = 0; j < hidden; j++) {
+                    sum += p.get("weight_hh_l" + key)[g * hidden + j] * h[j];
+                }
+                gates[g] = sum;
+            }
+            for (int j = 0; j < hidden; j++) {
+                double i = sigmoid(gates[j]);
+                double f = sigmoid(gates[hidden + j]);
+                double g = Math.tanh(gates[2 * hidden + j]);
+                double o = sigmoid(gates[3 * hidden + j]);
+                c[j] = f * c[j] + i * g;
+                h[j] = o * Math.tanh(c[j]);
+            }
+            out[t] = h.clone();
+        }
+        return out;
     }
 
     private static double sigmoid(double v) {
