@@ -214,7 +214,8 @@ public abstract class CausalLM extends PretrainedModel {
         NDManager step = inputIds.getManager();
         Object context = blockContext(in.positions());
         NDArray x0 = embedPositions(in.x(), in.positions());                          // [B, n+T, D], with its graph
-        long seed = new java.util.Random(inputIds.getLong(0, 0) * 31 + numLayers()).nextLong();
+        // the blocks' dropout seeds come from libtorch's generator, which the trainer seeds per micro-batch
+        long seed = step.randomInteger(0, Integer.MAX_VALUE, new Shape(), DataType.INT64).getLong();
         List<Block> blocks = new ArrayList<>();
         NDArray value;
         try (DequantBuffers buffers = DequantBuffers.open(step)) {

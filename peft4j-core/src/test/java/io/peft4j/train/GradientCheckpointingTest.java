@@ -83,6 +83,37 @@ class GradientCheckpointingTest extends NativeTest {
         }
     }
 
+    /**
+     * Regression: the staged pass re-seeded libtorch from the first input token, overriding the trainer's per-micro-batch
+     * seed, so every step with the same BOS token drew the same dropout masks. Now the masks follow the generator's seed.
+     */
+    @org.junit.jupiter.api.Test
+    void dropoutMasksFollowTheTrainersSeed() {
+        try (NDManager scope = manager.newSubManager()) {
+            CausalLM model = Decoders.load("llama", scope);
+            PeftModel peft = PeftModel.wrap(model, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0.5)
+                    .targetModules(TargetModules.of("q_proj", "v_proj")).taskType(TaskType.CAUSAL_LM).build());
+            peft.namedParameters().forEach((k, p) -> {
+                if (k.contains("lora_B")) {
+                    p.set(scope.randomNormal(0, 0.1f, p.shape(), p.array().getDataType()));
+                }
+            });
+            peft.setTraining(true);
+            List<CausalExample> batch = List.of(new CausalExample(new long[] {1, 80, 17, 200, 33}, new long[] {-100, 80, 17, 200, 33}));
+            CausalLmTask task = new CausalLmTask(model);
+            float[] losses = new float[3];
+            int[] seeds = {7, 8, 7};
+            for (int i = 0; i < 3; i++) {
+                try (NDManager step = peft.manager().newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                    Engine.getInstance().setRandomSeed(seeds[i]);
+                    losses[i] = task.lossAndBackward(batch, step, gc, 1.0, false).value().getFloat();
+                }
+            }
+            assertThat(losses[1]).as("another seed draws other masks").isNotEqualTo(losses[0]);
+            assertThat(losses[2]).as("the same seed draws the same masks").isEqualTo(losses[0]);
+        }
+    }
+
     private static void compare(Map<String, float[]> plain, Map<String, float[]> staged, String what) {
         assertThat(staged.keySet()).isEqualTo(plain.keySet()).isNotEmpty();
         double largest = 0;
