@@ -159,14 +159,14 @@ class LoraVariantsTest extends NativeTest {
         for (var e : model.namedModules().entrySet()) {
             if (e.getValue() instanceof LoraLinear layer) {
                 try (NDManager step = manager.newSubManager()) {
-                    NDArray expected = layer.delta("default").mul(0.7);
+                    NDArray expected = layer.delta("default", manager).mul(0.7);
                     if (layer.adapterNames().contains("b")) {
-                        expected = expected.add(layer.delta("b").mul(-1.3));
-                        assertClose(layer.delta("half"), layer.delta("b").mul(0.5), 1e-5);
+                        expected = expected.add(layer.delta("b", manager).mul(-1.3));
+                        assertClose(layer.delta("half", manager), layer.delta("b", manager).mul(0.5), 1e-5);
                     }
                     expected.attach(step);
-                    assertClose(layer.delta("cat"), expected, 1e-5);
-                    assertClose(layer.delta("svd"), expected, 1e-4);
+                    assertClose(layer.delta("cat", manager), expected, 1e-5);
+                    assertClose(layer.delta("svd", manager), expected, 1e-4);
                 }
             }
         }
@@ -182,8 +182,8 @@ class LoraVariantsTest extends NativeTest {
         peft.addWeightedAdapter(List.of("default"), List.of(1.0), "full", AdapterCombination.Type.SVD, null);
         peft.addWeightedAdapter(List.of("default", "default"), List.of(0.5, 0.5), "rank1", AdapterCombination.Type.SVD, 1);
         LoraLinear layer = (LoraLinear) model.module("encoder.layer.0.attention.self.query");
-        float[] exact = layer.delta("default").toFloatArray();
-        float[] one = layer.delta("rank1").toFloatArray();
+        float[] exact = layer.delta("default", manager).toFloatArray();
+        float[] one = layer.delta("rank1", manager).toFloatArray();
         // Eckart–Young: the error of the best rank-1 approximation is below the error of dropping everything.
         double err = 0;
         double total = 0;
@@ -192,7 +192,7 @@ class LoraVariantsTest extends NativeTest {
             total += Math.pow(exact[i], 2);
         }
         assertThat(err).isLessThan(total * 0.99);
-        assertClose(layer.delta("full"), layer.delta("default"), 1e-4);
+        assertClose(layer.delta("full", manager), layer.delta("default", manager), 1e-4);
     }
 
     private static void assertClose(NDArray actual, NDArray expected, double tolerance) {

@@ -72,15 +72,19 @@ public final class LoraEmbedding extends Module implements EmbeddingLayer, Adapt
                 continue;
             }
             NDArray table = loraA.get(name).array().transpose();                                             // [num, r]
+            table.attach(ids.getManager());                                                                  // a view made from a parameter
             NDArray h = ids.getNDArrayInternal().embedding(ids, table, SparseFormat.DENSE).singletonOrThrow(); // [..., r]
-            y = y.add(Scalars.mul(h.matMul(loraB.get(name).array().transpose()), scaling.get(name)));          // [..., dim]
+            NDArray hb = ai.djl.nn.core.Linear.linear(h, loraB.get(name).array()).singletonOrThrow();        // h·Bᵀ [..., dim]
+            y = y.add(Scalars.mul(hb, scaling.get(name)));
         }
         return y;
     }
 
-    /** ΔW = (B·A)ᵀ·s, [num, dim]. */
-    public NDArray delta(String name) {
-        return loraB.get(name).array().matMul(loraA.get(name).array()).transpose().mul(scaling.get(name));
+    /** ΔW = (B·A)ᵀ·s, [num, dim], in {@code scope}. */
+    public NDArray delta(String name, NDManager scope) {
+        NDArray ba = loraB.get(name).array().matMul(loraA.get(name).array()); // made from parameters: in the model's manager
+        ba.attach(scope);
+        return Scalars.mul(ba.transpose(), scaling.get(name));
     }
 
     @Override
@@ -134,9 +138,8 @@ public final class LoraEmbedding extends Module implements EmbeddingLayer, Adapt
 
     private void apply(String name, int sign) {
         try (NDManager scratch = manager().newSubManager()) {
-            NDArray delta = delta(name);
-            delta.attach(scratch);
-            base.weight().set(sign > 0 ? base.weight().array().add(delta) : base.weight().array().sub(delta));
+            NDArray delta = delta(name, scratch);
+            base.weight().set((sign > 0 ? delta : delta.neg()).add(base.weight().array()));
         }
     }
 

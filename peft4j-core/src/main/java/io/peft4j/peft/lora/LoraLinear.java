@@ -99,8 +99,7 @@ public final class LoraLinear extends Module implements LinearLayer, AdapterLaye
 
     /** ‖W + s·B·A‖ over each output row, [out], in {@code scratch}. */
     private NDArray rowNorms(String name, NDManager scratch) {
-        NDArray delta = delta(name);
-        delta.attach(scratch);
+        NDArray delta = delta(name, scratch);
         NDArray combined = baseWeight(scratch).add(delta);
         combined.attach(scratch);
         NDArray norm = combined.norm(new int[] {1});
@@ -184,6 +183,7 @@ public final class LoraLinear extends Module implements LinearLayer, AdapterLaye
             norm.attach(m);
         }
         NDArray g = magnitudes.get(name).weight.array().div(norm);                        // [out]
+        g.attach(m);                                                                      // made from a parameter: in the model's manager
         NDArray lora = loraB.get(name).forward(loraA.get(name).forward(xd));              // [..., out]
         return g.sub(Scalars.constant(g, 1)).mul(wx).add(Scalars.mul(lora.mul(g), scaling.get(name)));
     }
@@ -231,9 +231,18 @@ public final class LoraLinear extends Module implements LinearLayer, AdapterLaye
         rowAdapters = names == null ? null : List.copyOf(names);
     }
 
-    /** ΔW = B·A·s, [out, in]. */
-    public NDArray delta(String name) {
-        return loraB.get(name).weight().array().matMul(loraA.get(name).weight().array()).mul(scaling.get(name));
+    /** ΔW = B·A·s, [out, in], in {@code scope}. */
+    public NDArray delta(String name, NDManager scope) {
+        NDArray ba = loraB.get(name).weight().array().matMul(loraA.get(name).weight().array()); // made from parameters: in the model's manager
+        ba.attach(scope);
+        return Scalars.mul(ba, scaling.get(name));
+    }
+
+    /** m / ‖W + ΔW‖ as a column [out, 1] in {@code scratch}, for merging DoRA. */
+    private NDArray doraFactor(String name, NDArray norm, NDManager scratch) {
+        NDArray g = magnitudes.get(name).weight.array().div(norm);
+        g.attach(scratch);
+        return g.expandDims(1);
     }
 
     @Override
@@ -276,20 +285,17 @@ public final class LoraLinear extends Module implements LinearLayer, AdapterLaye
                 continue;
             }
             try (NDManager scratch = manager().newSubManager()) {
-                NDArray delta = delta(name);
-                delta.attach(scratch);
+                NDArray delta = delta(name, scratch);
                 Linear dense = denseBase();
                 if (isDora(name)) { // W ← (m / ‖W + ΔW‖)·(W + ΔW), row by row
                     NDArray norm = rowNorms(name, scratch);
-                    NDArray factor = magnitudes.get(name).weight.array().div(norm).expandDims(1);
-                    factor.attach(scratch);
-                    dense.weight().set(dense.weight().array().add(delta).mul(factor));
+                    dense.weight().set(delta.add(dense.weight().array()).mul(doraFactor(name, norm, scratch)));
                     norm.attach(manager());
                     mergedNorms.put(name, norm);
                 } else {
-                    dense.weight().set(dense.weight().array().add(delta));
+                    dense.weight().set(delta.add(dense.weight().array()));
                 }
-                mergeBias(name, 1);
+                mergeBias(name, 1, scratch);
             }
             merged.add(name);
         }
@@ -300,26 +306,25 @@ public final class LoraLinear extends Module implements LinearLayer, AdapterLaye
         for (int i = merged.size() - 1; i >= 0; i--) {
             String name = merged.get(i);
             try (NDManager scratch = manager().newSubManager()) {
-                NDArray delta = delta(name);
-                delta.attach(scratch);
+                NDArray delta = delta(name, scratch);
                 Linear dense = denseBase();
                 if (isDora(name)) { // W ← W_merged · ‖W + ΔW‖ / m − ΔW, with the norm kept from merging
                     NDArray norm = mergedNorms.remove(name);
                     norm.attach(scratch);
-                    NDArray factor = magnitudes.get(name).weight.array().div(norm).expandDims(1);
-                    factor.attach(scratch);
-                    dense.weight().set(dense.weight().array().div(factor).sub(delta));
+                    NDArray merged = dense.weight().array().div(doraFactor(name, norm, scratch));
+                    merged.attach(scratch);
+                    dense.weight().set(merged.sub(delta));
                 } else {
-                    dense.weight().set(dense.weight().array().sub(delta));
+                    dense.weight().set(delta.neg().add(dense.weight().array()));
                 }
-                mergeBias(name, -1);
+                mergeBias(name, -1, scratch);
             }
         }
         merged.clear();
     }
 
     /** With lora_bias the B bias (times s) is folded into the base bias too. */
-    private void mergeBias(String name, int sign) {
+    private void mergeBias(String name, int sign, NDManager scratch) {
         Linear b = loraB.get(name);
         if (b.bias() == null) {
             return;
@@ -328,7 +333,9 @@ public final class LoraLinear extends Module implements LinearLayer, AdapterLaye
         if (dense.bias() == null) {
             throw new Peft4jException("cannot merge lora_bias into a base layer without bias");
         }
-        dense.bias().set(dense.bias().array().add(b.bias().array().mul(sign * scaling.get(name))));
+        NDArray bias = b.bias().array().duplicate();
+        bias.attach(scratch);
+        dense.bias().set(Scalars.mul(bias, sign * scaling.get(name)).add(dense.bias().array()));
     }
 
     @Override
