@@ -104,8 +104,14 @@ public interface Weights extends AutoCloseable {
 
             @Override
             public NDArray load(String key, NDManager manager) {
-                NDArray a = inner.load(key, manager);
-                return which.test(key) && a.getShape().dimension() == 2 ? a.transpose().duplicate() : a;
+                if (!which.test(key) || inner.shape(key).length != 2) {
+                    return inner.load(key, manager);
+                }
+                try (NDManager scratch = manager.newSubManager()) { // the stored layout ends here
+                    NDArray t = inner.load(key, scratch).transpose().duplicate();
+                    t.attach(manager);
+                    return t;
+                }
             }
         };
     }

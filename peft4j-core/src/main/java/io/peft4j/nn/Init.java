@@ -31,6 +31,13 @@ public final class Init {
 
     /** A float32 matrix of {@code shape}: N(0, std), or a placeholder inside {@link #deferred}. */
     static NDArray normal(NDManager manager, float std, Shape shape) {
-        return DEFERRED.get() ? manager.zeros(new Shape(1), DataType.FLOAT32).broadcast(shape) : manager.randomNormal(0, std, shape, DataType.FLOAT32);
+        if (!DEFERRED.get()) {
+            return manager.randomNormal(0, std, shape, DataType.FLOAT32);
+        }
+        try (NDManager scratch = manager.newSubManager()) { // the one zero lives on in the view, not as an array of its own
+            NDArray placeholder = scratch.zeros(new Shape(1), DataType.FLOAT32).broadcast(shape);
+            placeholder.attach(manager);
+            return placeholder;
+        }
     }
 }

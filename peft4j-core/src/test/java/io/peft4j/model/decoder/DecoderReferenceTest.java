@@ -42,4 +42,15 @@ class DecoderReferenceTest extends NativeTest {
             assertThat(actual.length).isEqualTo(expected.length);
         }
     }
+
+    /** Regression: GPT-2's Conv1D weights stayed alive in their untransposed form beside the
+     * transposed copy, and each deferred weight's placeholder left its one-element zero behind. */
+    @ParameterizedTest
+    @ValueSource(strings = {"gpt2", "llama"})
+    void aLoadedModelHoldsOneArrayPerParameter(String family) {
+        try (NDManager scope = manager.newSubManager()) {
+            CausalLM model = Decoders.load(family, scope);
+            assertThat(scope.getManagedArrays()).hasSize(model.namedParameters().size());
+        }
+    }
 }
