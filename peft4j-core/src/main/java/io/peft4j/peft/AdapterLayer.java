@@ -10,6 +10,9 @@ import java.util.Set;
  */
 public interface AdapterLayer {
 
+    /** The adapter name that selects no adapter for a row of a mixed batch (HF PEFT's {@code __base__}). */
+    String MIXED_BASE = "__base__";
+
     Set<String> adapterNames();
 
     /** The adapters applied in forward passes (the active one, or several combined). */
@@ -27,6 +30,17 @@ public interface AdapterLayer {
     void unmerge();
 
     List<String> mergedAdapters();
+
+    /**
+     * Starts ({@code rows} non-null: one adapter name per batch row, {@link #MIXED_BASE} for none) or ends (null) a
+     * mixed batch. A layer that cannot route rows refuses, so that no row silently gets another row's adapter.
+     */
+    default void setRowAdapters(List<String> rows) {
+        if (rows != null && rows.stream().anyMatch(adapterNames()::contains)) {
+            throw new io.peft4j.Peft4jException("mixed-batch inference is not supported by " + getClass().getSimpleName()
+                    + " adapters (" + String.join(", ", adapterNames()) + ")");
+        }
+    }
 
     /** The original module, with whatever is merged into it. */
     Module baseLayer();

@@ -19,6 +19,7 @@ public final class ModulesToSave extends Module implements LinearLayer, AdapterL
     private final ModuleDict<Linear> copies;
     private String active;
     private boolean disabled;
+    private List<String> rowAdapters;
 
     public ModulesToSave(Linear original) {
         super(original.manager());
@@ -42,7 +43,21 @@ public final class ModulesToSave extends Module implements LinearLayer, AdapterL
 
     @Override
     public NDArray forward(NDArray x) {
-        return current().forward(x);
+        if (rowAdapters == null || disabled) {
+            return current().forward(x);
+        }
+        NDArray y = null; // each row through its adapter's copy (or the original), the rows picked by masks
+        for (String name : RowRouting.distinct(rowAdapters)) {
+            Linear layer = copies.contains(name) ? copies.get(name) : original;
+            NDArray part = layer.forward(x).mul(RowRouting.mask(x, rowAdapters, name)); // [B, ..., out]
+            y = y == null ? part : y.add(part);
+        }
+        return y;
+    }
+
+    @Override
+    public void setRowAdapters(List<String> rows) {
+        rowAdapters = rows == null ? null : List.copyOf(rows);
     }
 
     @Override

@@ -167,17 +167,21 @@ public final class PeftModel extends Module {
      */
     public AutoCloseable mixedBatch(List<String> adapterPerRow) {
         for (String n : adapterPerRow) {
-            if (!n.equals(io.peft4j.peft.lora.LoraLinear.MIXED_BASE)) {
-                requireAdapter(n);
+            if (!n.equals(AdapterLayer.MIXED_BASE) && requireAdapter(n) instanceof PromptLearningConfig c) {
+                throw new Peft4jException("mixed-batch inference is not supported for " + c.peftType() + " adapters ('" + n + "')");
             }
         }
-        if (adapterLayers().stream().anyMatch(l -> l instanceof io.peft4j.peft.lora.LoraEmbedding)) {
-            throw new Peft4jException("mixed-batch inference does not support LoRA on embeddings yet");
+        List<AdapterLayer> routed = new ArrayList<>();
+        try {
+            for (AdapterLayer layer : adapterLayers()) { // every layer routes its rows, or refuses the batch up front
+                layer.setRowAdapters(adapterPerRow);
+                routed.add(layer);
+            }
+        } catch (RuntimeException e) {
+            routed.forEach(l -> l.setRowAdapters(null));
+            throw e;
         }
-        List<io.peft4j.peft.lora.LoraLinear> layers = adapterLayers().stream()
-                .filter(l -> l instanceof io.peft4j.peft.lora.LoraLinear).map(l -> (io.peft4j.peft.lora.LoraLinear) l).toList();
-        layers.forEach(l -> l.setRowAdapters(adapterPerRow));
-        return () -> layers.forEach(l -> l.setRowAdapters(null));
+        return () -> routed.forEach(l -> l.setRowAdapters(null));
     }
 
     /**

@@ -26,6 +26,49 @@ class ClassifierAdapterTest extends NativeTest {
         }
     }
 
+    /**
+     * Regression: a mixed batch routed only LoRA layers, so the classifier head ({@code modules_to_save}) and IA3 applied
+     * the active adapter to every row. Each row of a mixed batch must now equal that row run with its adapter alone,
+     * and a layer that cannot route (bottleneck adapters) refuses the batch up front.
+     */
+    @Test
+    void mixedBatchRoutesHeadsAndIa3RowByRow() throws Exception {
+        BertClassifier model = new BertClassifier(TinyBert.model(manager), BertClassifier.Head.SEQUENCE, 3);
+        PeftModel peft = PeftModel.wrap(model, LoraConfig.builder().r(2).targetModules("query").taskType(TaskType.SEQ_CLS).build());
+        LoraTest.randomizeB(peft);
+        peft.addAdapter("ia3", io.peft4j.peft.ia3.IA3Config.of(TaskType.SEQ_CLS));
+        peft.namedParameters().forEach((k, p) -> {
+            if (k.contains(".ia3_l.") || k.contains(".modules_to_save.ia3.")) {
+                p.set(manager.randomUniform(0.5f, 1.5f, p.shape()));
+            }
+        });
+        float[] ia3 = logits(model);
+        peft.setAdapter("default");
+        float[] lora = logits(model);
+        float[] base;
+        try (AutoCloseable off = peft.disableAdapters()) {
+            base = logits(model);
+        }
+        try (AutoCloseable scope = peft.mixedBatch(java.util.List.of("ia3", "default"))) {
+            float[] mixed = logits(model);
+            for (int c = 0; c < 3; c++) {
+                assertThat(mixed[c]).isCloseTo(ia3[c], org.assertj.core.api.Assertions.within(1e-5f));
+                assertThat(mixed[3 + c]).isCloseTo(lora[3 + c], org.assertj.core.api.Assertions.within(1e-5f));
+            }
+        }
+        try (AutoCloseable scope = peft.mixedBatch(java.util.List.of(AdapterLayer.MIXED_BASE, "ia3"))) {
+            float[] mixed = logits(model);
+            for (int c = 0; c < 3; c++) {
+                assertThat(mixed[c]).isCloseTo(base[c], org.assertj.core.api.Assertions.within(1e-5f));
+                assertThat(mixed[3 + c]).isCloseTo(ia3[3 + c], org.assertj.core.api.Assertions.within(1e-5f));
+            }
+        }
+        peft.addAdapter("houlsby", io.peft4j.peft.adapter.BottleneckConfig.houlsby(TaskType.SEQ_CLS));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> peft.mixedBatch(java.util.List.of("houlsby", "default")))
+                .isInstanceOf(io.peft4j.Peft4jException.class).hasMessageContaining("mixed-batch inference is not supported by BottleneckAdapters");
+        assertThat(logits(model)).as("a refused mixed batch leaves no routing behind").isNotEmpty();
+    }
+
     @Test
     void classifierIsTrainedSavedAndLoadedWithTheAdapter() throws IOException {
         BertClassifier model = new BertClassifier(TinyBert.model(manager), BertClassifier.Head.SEQUENCE, 3);

@@ -126,7 +126,7 @@ class LoraVariantsTest extends NativeTest {
             base = TinyBert.hidden(model);
         }
         float[] mixed;
-        try (AutoCloseable scope = peft.mixedBatch(List.of("other", LoraLinear.MIXED_BASE))) {
+        try (AutoCloseable scope = peft.mixedBatch(List.of("other", AdapterLayer.MIXED_BASE))) {
             mixed = TinyBert.hidden(model);
         }
         int row = 4 * 8; // each row of the fixed batch is [4 tokens, 8 features]
@@ -159,14 +159,14 @@ class LoraVariantsTest extends NativeTest {
         for (var e : model.namedModules().entrySet()) {
             if (e.getValue() instanceof LoraLinear layer) {
                 try (NDManager step = manager.newSubManager()) {
-                    NDArray expected = layer.delta("default", manager).mul(0.7);
+                    NDArray expected = layer.delta("default", step).mul(0.7);
                     if (layer.adapterNames().contains("b")) {
-                        expected = expected.add(layer.delta("b", manager).mul(-1.3));
-                        assertClose(layer.delta("half", manager), layer.delta("b", manager).mul(0.5), 1e-5);
+                        expected = expected.add(layer.delta("b", step).mul(-1.3));
+                        assertClose(layer.delta("half", step), layer.delta("b", step).mul(0.5), 1e-5);
                     }
                     expected.attach(step);
-                    assertClose(layer.delta("cat", manager), expected, 1e-5);
-                    assertClose(layer.delta("svd", manager), expected, 1e-4);
+                    assertClose(layer.delta("cat", step), expected, 1e-5);
+                    assertClose(layer.delta("svd", step), expected, 1e-4);
                 }
             }
         }

@@ -24,6 +24,7 @@ public final class IA3Linear extends Module implements LinearLayer, AdapterLayer
     private final List<String> merged = new ArrayList<>();
     private List<String> active = List.of();
     private boolean disabled;
+    private List<String> rowAdapters;
 
     public IA3Linear(Linear base, boolean feedforward) {
         super(base.manager());
@@ -68,6 +69,9 @@ public final class IA3Linear extends Module implements LinearLayer, AdapterLayer
         if (disabled && !merged.isEmpty()) {
             unmerge();
         }
+        if (rowAdapters != null && !disabled) {
+            return mixedBatchForward(x);
+        }
         if (use.isEmpty()) {
             return base.forward(x);
         }
@@ -79,6 +83,37 @@ public final class IA3Linear extends Module implements LinearLayer, AdapterLayer
             return base.forward(x.mul(scale));                   // [..., in] ⊙ (1, in)
         }
         return base.forward(x).mul(inStepOf(x, scale.transpose())); // [..., out] ⊙ (1, out)
+    }
+
+    /** Each row rescaled by its own adapter's vector (1 for rows without an IA3 adapter here). */
+    private NDArray mixedBatchForward(NDArray x) {
+        NDArray scale = null;                                   // [B, 1, ..., in or out]
+        NDArray unscaled = null;                                // [B, 1, ...]: rows that keep 1
+        for (String name : io.peft4j.peft.RowRouting.distinct(rowAdapters)) {
+            NDArray mask = io.peft4j.peft.RowRouting.mask(x, rowAdapters, name);
+            if (!vectors.contains(name)) {
+                unscaled = unscaled == null ? mask : unscaled.add(mask);
+                continue;
+            }
+            NDArray v = feedforward ? vector(name) : inStepOf(x, vector(name).transpose()); // (1, in) or (1, out)
+            NDArray part = mask.mul(v);
+            scale = scale == null ? part : scale.add(part);
+        }
+        if (scale == null) {
+            return base.forward(x);
+        }
+        if (unscaled != null) {
+            scale = scale.add(unscaled);
+        }
+        return feedforward ? base.forward(x.mul(scale)) : base.forward(x).mul(scale);
+    }
+
+    @Override
+    public void setRowAdapters(List<String> rows) {
+        if (rows != null && !merged.isEmpty()) {
+            throw new Peft4jException("mixed-batch inference is not possible while adapters are merged: " + merged);
+        }
+        rowAdapters = rows == null ? null : List.copyOf(rows);
     }
 
     /** An array computed from parameters alone lands in the model's manager; move it to the step of {@code x}. */

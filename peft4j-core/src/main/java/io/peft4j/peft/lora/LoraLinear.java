@@ -190,33 +190,18 @@ public final class LoraLinear extends Module implements LinearLayer, AdapterLaye
 
     /** Each row gets its own adapter's delta (rows of {@code __base__} none): deltas masked by row and summed. */
     private NDArray mixedBatchDelta(NDArray x) {
-        long rows = x.getShape().get(0);
-        if (rowAdapters.size() != rows) {
-            throw new Peft4jException("mixed batch: " + rowAdapters.size() + " adapter names for " + rows + " rows");
-        }
         NDArray total = null;
-        for (String name : new java.util.LinkedHashSet<>(rowAdapters)) {
-            if (name.equals(MIXED_BASE) || !loraA.contains(name)) {
+        for (String name : io.peft4j.peft.RowRouting.distinct(rowAdapters)) {
+            if (!loraA.contains(name)) {
                 continue;
             }
-            float[] select = new float[(int) rows];
-            for (int i = 0; i < rows; i++) {
-                select[i] = rowAdapters.get(i).equals(name) ? 1 : 0;
-            }
-            long[] maskShape = new long[x.getShape().dimension()];
-            java.util.Arrays.fill(maskShape, 1);
-            maskShape[0] = rows;
-            NDArray mask = x.getManager().create(select).reshape(new Shape(maskShape)).duplicate(); // [B, 1, ...]
-            NDArray d = loraDelta(name, x).mul(mask);
+            NDArray d = loraDelta(name, x).mul(io.peft4j.peft.RowRouting.mask(x, rowAdapters, name)); // [B, ..., out]
             total = total == null ? d : total.add(d);
         }
         return total == null ? x.getManager().zeros(new Shape(1)) : total;
     }
 
-    /** The adapter name that selects no adapter in a mixed batch (HF PEFT's {@code __base__}). */
-    public static final String MIXED_BASE = "__base__";
-
-    /** Starts ({@code names} non-null) or ends (null) a mixed batch: one adapter name per row. */
+    @Override
     public void setRowAdapters(List<String> names) {
         if (names != null) {
             if (!merged.isEmpty()) {
