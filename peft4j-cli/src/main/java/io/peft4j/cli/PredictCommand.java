@@ -39,7 +39,7 @@ final class PredictCommand implements Callable<Integer> {
         try (NDManager manager = NDManager.newBaseManager()) {
             AdaptedClassifier adapted = AdaptedClassifier.load(model, adapter, manager);
             try (Tokenizer tokenizer = Tokenizer.load(adapted.files().requireTokenizer(), maxLength);
-                 NDManager step = manager.newSubManager()) {
+                 NDManager step = manager.newSubManager(); io.peft4j.nn.NoGrad off = io.peft4j.nn.NoGrad.open()) {
                 io.peft4j.tokenizer.PromptTemplate template = FineTune.templateOf(adapted.peft());
                 BatchEncoding enc = template == null ? tokenizer.encode(texts) : tokenizer.encodeTemplate(template, texts);
                 NDArray probs = adapted.classifier().logits(enc.inputIds(step), enc.attentionMask(step), enc.tokenTypeIds(step)).softmax(-1);

@@ -54,9 +54,15 @@ public final class Generator {
 
     /**
      * As above; with {@code useCache} false every step recomputes the whole sequence instead (slow — the
-     * reference that cached decoding is tested against).
+     * reference that cached decoding is tested against). Generation records no autograd graph, on whichever thread.
      */
     List<Result> generate(List<long[]> prompts, GenerationConfig config, TextStream stream, boolean useCache) {
+        try (io.peft4j.nn.NoGrad off = io.peft4j.nn.NoGrad.open()) {
+            return decode(prompts, config, stream, useCache);
+        }
+    }
+
+    private List<Result> decode(List<long[]> prompts, GenerationConfig config, TextStream stream, boolean useCache) {
         if (prompts.isEmpty() || prompts.stream().anyMatch(p -> p.length == 0)) {
             throw new IllegalArgumentException("every prompt needs at least one token");
         }

@@ -331,12 +331,8 @@ public abstract class CausalLM extends PretrainedModel {
     }
 
     private static NDArray withoutAutograd(java.util.function.Supplier<NDArray> f) {
-        boolean grad = JniUtils.isGradMode();
-        JniUtils.setGradMode(false);
-        try {
+        try (io.peft4j.nn.NoGrad off = io.peft4j.nn.NoGrad.open()) {
             return f.get();
-        } finally {
-            JniUtils.setGradMode(grad);
         }
     }
 

@@ -23,7 +23,7 @@ public final class SentenceEmbedder {
     /** One unit-length vector per text. */
     public float[][] embed(List<String> texts) {
         BatchEncoding batch = tokenizer.encode(texts);
-        try (NDManager step = model.manager().newSubManager()) {
+        try (NDManager step = model.manager().newSubManager(); io.peft4j.nn.NoGrad off = io.peft4j.nn.NoGrad.open()) {
             NDArray mask = batch.attentionMask(step);
             NDArray hidden = model.forward(batch.inputIds(step), mask, batch.tokenTypeIds(step)).lastHiddenState(); // [B, T, D]
             float[] flat = Pooling.normalize(pooling.pool(hidden, mask)).toFloatArray();                          // [B, D]

@@ -51,6 +51,8 @@ public final class PeftModel extends Module {
 
     private final PretrainedModel model;
     private final Map<String, PeftConfig> configs = new LinkedHashMap<>();
+    /** Adapters loaded for inference (HF's {@code is_trainable=False}): nothing trains while one of them is active. */
+    private final java.util.Set<String> inferenceOnly = new java.util.HashSet<>();
     private String activeAdapter;
 
     private PeftModel(PretrainedModel model) {
@@ -136,11 +138,14 @@ public final class PeftModel extends Module {
         }
     }
 
-    /** Makes {@code name} the adapter used in forward passes and the one that trains. */
+    /** Makes {@code name} the adapter used in forward passes and the one that trains (unless it was loaded for inference). */
     public void setAdapter(String name) {
         PeftConfig config = requireAdapter(name);
         adapterLayers().forEach(l -> l.setActiveAdapters(List.of(name)));
         markTrainable(name, config);
+        if (inferenceOnly.contains(name)) {
+            freezeAll();
+        }
         activeAdapter = name;
     }
 
@@ -223,6 +228,7 @@ public final class PeftModel extends Module {
         requireAdapter(name);
         adapterLayers().forEach(l -> l.deleteAdapter(name));
         configs.remove(name);
+        inferenceOnly.remove(name);
         if (name.equals(activeAdapter)) {
             activeAdapter = null;
             if (!configs.isEmpty()) {
@@ -335,10 +341,15 @@ public final class PeftModel extends Module {
                 + config.peftType() + " adapter for " + model.nameOrPath() + ", trained with peft4j.\n";
     }
 
-    /** Loads the adapter saved in {@code dir} onto {@code model} as {@code default}. */
+    /** Loads the adapter saved in {@code dir} onto {@code model} as {@code default}, frozen, for inference. */
     public static PeftModel load(PretrainedModel model, Path dir) {
+        return load(model, dir, false);
+    }
+
+    /** As above; {@code trainable} (HF's {@code is_trainable}) lets the adapter train on. */
+    public static PeftModel load(PretrainedModel model, Path dir, boolean trainable) {
         PeftModel peft = new PeftModel(model);
-        peft.loadAdapter(dir, DEFAULT_ADAPTER);
+        peft.loadAdapter(dir, DEFAULT_ADAPTER, trainable);
         return peft;
     }
 
@@ -347,9 +358,10 @@ public final class PeftModel extends Module {
 
     /**
      * Loads an adapter directory written by peft4j or HF PEFT under {@code name}. Every adapter tensor
-     * the config implies must be in the file with its shape; anything else in the file is an error.
+     * the config implies must be in the file with its shape; anything else in the file is an error. Unless
+     * {@code trainable}, the adapter is frozen and the model left in inference mode, as HF PEFT's {@code is_trainable=False}.
      */
-    public void loadAdapter(Path dir, String name) {
+    public void loadAdapter(Path dir, String name, boolean trainable) {
         Path configFile = dir.resolve(PeftConfig.FILE_NAME);
         Path weightsFile = dir.resolve(WEIGHTS_NAME);
         if (!Files.isRegularFile(configFile) || !Files.isRegularFile(weightsFile)) {
@@ -366,6 +378,11 @@ public final class PeftModel extends Module {
             } catch (RuntimeException e) {
                 deleteAdapter(name);
                 throw e;
+            }
+            if (!trainable) {
+                inferenceOnly.add(name);
+                setAdapter(name);
+                setTraining(false);
             }
         }
     }

@@ -76,7 +76,7 @@ public final class CausalLmTask implements TrainingTask<CausalExample> {
         long correct = 0;
         for (int i = 0; i < examples.size(); i += batchSize) {
             List<CausalExample> chunk = examples.subList(i, Math.min(examples.size(), i + batchSize));
-            try (NDManager step = model.manager().newSubManager()) {
+            try (NDManager step = model.manager().newSubManager(); io.peft4j.nn.NoGrad off = io.peft4j.nn.NoGrad.open()) {
                 NDArray[] pair = logitsAndLabels(Batch.of(chunk), step);
                 long[] labels = pair[1].toLongArray();
                 long[] predicted = pair[0].argMax(2).toLongArray();

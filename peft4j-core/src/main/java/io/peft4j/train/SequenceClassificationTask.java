@@ -67,7 +67,7 @@ public final class SequenceClassificationTask implements TrainingTask<TextExampl
         double lossSum = 0;
         for (int i = 0; i < examples.size(); i += batchSize) {
             List<TextExample> chunk = examples.subList(i, Math.min(examples.size(), i + batchSize));
-            try (NDManager step = model.manager().newSubManager()) {
+            try (NDManager step = model.manager().newSubManager(); io.peft4j.nn.NoGrad off = io.peft4j.nn.NoGrad.open()) {
                 BatchEncoding enc = encode(chunk.stream().map(TextExample::text).toList());
                 NDArray logits = logits(enc, step);
                 lossSum += Losses.crossEntropy(logits, step.create(chunk.stream().mapToLong(TextExample::label).toArray())).getFloat() * chunk.size();

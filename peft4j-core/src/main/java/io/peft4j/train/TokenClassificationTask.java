@@ -64,7 +64,7 @@ public final class TokenClassificationTask implements TrainingTask<TaggedSentenc
         int batches = 0;
         for (int i = 0; i < examples.size(); i += batchSize) {
             List<TaggedSentence> chunk = examples.subList(i, Math.min(examples.size(), i + batchSize));
-            try (NDManager step = model.manager().newSubManager()) {
+            try (NDManager step = model.manager().newSubManager(); io.peft4j.nn.NoGrad off = io.peft4j.nn.NoGrad.open()) {
                 Tokenizer.WordBatch wb = encode(chunk);
                 long[][] labels = tokenLabels(chunk, wb.wordIds());
                 NDArray logits = logits(wb, step);

@@ -18,6 +18,42 @@ class GeneratorTest extends NativeTest {
 
     static final List<long[]> PROMPTS = List.of(new long[] {5, 80, 17, 200, 33, 9, 101}, new long[] {44, 12, 250});
 
+    /**
+     * Regression: libtorch's grad mode is per thread and on by default, so generating on a thread other than the engine's
+     * recorded autograd graphs, and a loaded adapter's parameters required gradients. Loaded adapters are now frozen
+     * (unless loaded trainable) and generation records no graph on any thread.
+     */
+    @Test
+    void loadedAdaptersAreFrozenAndGenerationOnAnyThreadRecordsNoGraph(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        try (NDManager scope = manager.newSubManager();
+             Tokenizer tokenizer = Tokenizer.load(Decoders.dir("llama").resolve("tokenizer.json"), 64)) {
+            io.peft4j.peft.PeftModel.wrap(Decoders.load("llama", scope), io.peft4j.peft.lora.LoraConfig.builder().r(2)
+                    .targetModules("q_proj", "v_proj").taskType(io.peft4j.peft.TaskType.CAUSAL_LM).build()).save(dir);
+            CausalLM model = Decoders.load("llama", scope);
+            assertThat(io.peft4j.peft.PeftModel.load(model, dir).parameterCount().trainable()).isZero();
+            assertThat(io.peft4j.peft.PeftModel.load(Decoders.load("llama", scope), dir, true).parameterCount().trainable()).isEqualTo(2L * (2 * (64 + 64) + 2 * (64 + 32))); // 2 layers: q 64→64, v 64→32, r=2
+            Generator generator = new Generator(model, tokenizer);
+            java.util.concurrent.atomic.AtomicInteger pieces = new java.util.concurrent.atomic.AtomicInteger();
+            java.util.concurrent.atomic.AtomicBoolean gradMode = new java.util.concurrent.atomic.AtomicBoolean();
+            java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+            Thread worker = new Thread(() -> {
+                try {
+                    generator.generate(PROMPTS, GenerationConfig.builder().maxNewTokens(4).eosTokenIds(List.of()).build(), (row, piece) -> {
+                        pieces.incrementAndGet();
+                        gradMode.compareAndSet(false, ai.djl.pytorch.jni.JniUtils.isGradMode());
+                    });
+                } catch (Throwable t) {
+                    failure.set(t);
+                }
+            });
+            worker.start();
+            worker.join();
+            assertThat(failure.get()).isNull();
+            assertThat(pieces.get()).isPositive();
+            assertThat(gradMode.get()).as("grad mode seen during generation on a worker thread").isFalse();
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"gpt2", "llama", "qwen2", "mistral"})
     void cachedDecodingEqualsRecomputingTheSequence(String family) {

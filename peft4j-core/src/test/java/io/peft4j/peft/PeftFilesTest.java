@@ -138,7 +138,7 @@ class PeftFilesTest extends NativeTest {
         fresh.loadStateDict(io.peft4j.io.Weights.of(stripAdapters(peft)), true);
         PeftModel loaded = PeftModel.load(fresh, dir);
         assertThat(TinyBert.hidden(fresh)).containsExactly(first);
-        loaded.loadAdapter(dir.resolve("other"), "other");
+        loaded.loadAdapter(dir.resolve("other"), "other", false);
         loaded.setAdapter("other");
         assertThat(TinyBert.hidden(fresh)).containsExactly(other);
     }
