@@ -178,6 +178,15 @@ class LoraTest extends NativeTest {
         PeftModel.wrap(model, LoraConfig.builder().targetModules("query").layersToTransform(List.of(1)).build());
         assertThat(model.module("encoder.layer.0.attention.self.query")).isNotInstanceOf(LoraLinear.class);
         assertThat(model.module("encoder.layer.1.attention.self.query")).isInstanceOf(LoraLinear.class);
+
+        // regression: all-linear ignored layers_to_transform
+        BertModel all = TinyBert.model(manager);
+        PeftModel.wrap(all, LoraConfig.builder().targetModules(TargetModules.regex(TargetModules.ALL_LINEAR)).layersToTransform(List.of(1)).build());
+        for (String linear : List.of("attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense",
+                "intermediate.dense", "output.dense")) {
+            assertThat(all.module("encoder.layer.0." + linear)).as(linear).isNotInstanceOf(LoraLinear.class);
+            assertThat(all.module("encoder.layer.1." + linear)).as(linear).isInstanceOf(LoraLinear.class);
+        }
     }
 
     /** d loss / d θ from libtorch's autograd equals a central finite difference, in float64. */

@@ -28,6 +28,28 @@ import org.junit.jupiter.api.Test;
 /** Method details beyond the shared contracts: merging (IA3), prompt initialisation, templates, the LSTM encoder. */
 class MethodBehaviourTest extends NativeTest {
 
+    /**
+     * Regression: unmerging divided by the IA3 vector exactly, so a zero entry turned the weight into NaN; HF PEFT divides
+     * by l + 1e-8, which leaves that row (or column) zero and every other weight as it was.
+     */
+    @Test
+    void ia3UnmergeDividesWithHfsEpsilon() {
+        BertModel model = TinyBert.model(manager);
+        PeftModel peft = PeftModel.wrap(model, IA3Config.of(null));
+        String vector = "base_model.model.encoder.layer.0.attention.self.key.ia3_l.default";
+        float[] l = {0, 1.5f, 0.5f, 2, 1, 1, 0.25f, 3}; // (out = 8, 1)
+        peft.namedParameters().get(vector).set(manager.create(l, new Shape(8, 1)));
+        io.peft4j.nn.Linear key = (io.peft4j.nn.Linear) ((AdapterLayer) model.module("encoder.layer.0.attention.self.key")).baseLayer();
+        float[] w = key.weight().array().toFloatArray();
+        peft.merge();
+        peft.unmerge();
+        float[] after = key.weight().array().toFloatArray();
+        for (int i = 0; i < w.length; i++) {
+            double expected = (double) (w[i] * l[i / 8]) / (l[i / 8] + 1e-8);
+            assertThat((double) after[i]).as("weight %d", i).isCloseTo(expected, org.assertj.core.data.Offset.offset(1e-6));
+        }
+    }
+
     @Test
     void ia3MergesIntoTheWeightsAndUnmergesBack() {
         BertModel model = TinyBert.model(manager);

@@ -155,7 +155,7 @@ public final class IA3Linear extends Module implements LinearLayer, AdapterLayer
             if (!vectors.contains(n) || merged.contains(n)) {
                 continue;
             }
-            rescale(vector(n));
+            rescale(n, false);
             merged.add(n);
         }
     }
@@ -163,15 +163,22 @@ public final class IA3Linear extends Module implements LinearLayer, AdapterLayer
     @Override
     public void unmerge() {
         for (String n : new ArrayList<>(merged)) {
-            rescale(vector(n).pow(-1));
+            rescale(n, true);
             merged.remove(n);
         }
     }
 
-    private void rescale(NDArray l) {
-        base.weight().set(base.weight().array().mul(l));
-        if (!feedforward && base.bias() != null) {
-            base.bias().set(base.bias().array().mul(l.squeeze(1)));
+    /** W ⊙ l, or on unmerge W ⊘ (l + 1e-8) as HF PEFT divides (a zero in l leaves zeros, not NaN). */
+    private void rescale(String name, boolean divide) {
+        try (ai.djl.ndarray.NDManager scratch = manager().newSubManager()) {
+            NDArray l = vector(name).duplicate();
+            l.attach(scratch);
+            NDArray factor = divide ? io.peft4j.nn.Scalars.add(l, 1e-8) : l;
+            base.weight().set(divide ? base.weight().array().div(factor) : base.weight().array().mul(factor));
+            if (!feedforward && base.bias() != null) {
+                NDArray column = factor.squeeze(1);
+                base.bias().set(divide ? base.bias().array().div(column) : base.bias().array().mul(column));
+            }
         }
     }
 

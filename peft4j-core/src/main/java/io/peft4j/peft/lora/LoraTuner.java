@@ -104,15 +104,16 @@ public final class LoraTuner implements Tuner<LoraConfig> {
             return false;
         }
         TargetModules targets = config.targetModules();
-        if (targets.isAllLinear()) {
-            boolean linear = module instanceof Linear || module instanceof LoraLinear || module instanceof io.peft4j.quant.QuantizedLinear;
-            return linear && !HEADS.contains(path.substring(path.lastIndexOf('.') + 1));
-        }
-        if (!targets.matches(path)) {
+        boolean matched = targets.isAllLinear()
+                ? (module instanceof Linear || module instanceof LoraLinear || module instanceof io.peft4j.quant.QuantizedLinear)
+                        && !HEADS.contains(path.substring(path.lastIndexOf('.') + 1))
+                : targets.matches(path);
+        if (!matched) {
             return false;
         }
-        return targets.isRegex() || config.layersToTransform() == null || config.layersToTransform().isEmpty()
-                || inLayers(path, config);
+        // HF expands all-linear into a list of names, to which layers_to_transform applies as to any list
+        boolean regex = targets.isRegex() && !targets.isAllLinear();
+        return regex || config.layersToTransform() == null || config.layersToTransform().isEmpty() || inLayers(path, config);
     }
 
     private static boolean isExcluded(String path, LoraConfig config) {
