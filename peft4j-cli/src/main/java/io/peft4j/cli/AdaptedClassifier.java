@@ -38,18 +38,20 @@ record AdaptedClassifier(ModelFiles files, BertClassifier classifier, PeftModel 
         return new AdaptedClassifier(files, classifier, peft, readLabels(adapter, numLabels));
     }
 
-    /** The label names saved beside the adapter, or "0", "1", ... */
+    /** The label names saved beside the adapter, which must be one per class of its head; "0", "1", ... when none are saved. */
     static LabelSet readLabels(Path adapter, int numLabels) {
         Path file = adapter.resolve(LABELS_FILE);
         List<String> names = new ArrayList<>();
-        if (Files.isRegularFile(file)) {
-            Json.readObject(file).path("labels").forEach(n -> names.add(n.asText()));
-        }
-        if (names.size() != numLabels) {
-            names.clear();
+        if (!Files.isRegularFile(file)) {
             for (int i = 0; i < numLabels; i++) {
                 names.add(Integer.toString(i));
             }
+            return new LabelSet(names);
+        }
+        Json.readObject(file).path("labels").forEach(n -> names.add(n.asText()));
+        if (names.size() != numLabels) {
+            throw new Peft4jException(file + " names " + names.size() + " labels but the adapter's classifier has " + numLabels
+                    + " classes; the file does not belong to this adapter");
         }
         return new LabelSet(names);
     }

@@ -4,21 +4,19 @@ import io.peft4j.Peft4jException;
 import io.peft4j.io.AtomicFiles;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.concurrent.TimeUnit;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipFile;
 
 /**
  * Models that arrive through Maven Central and are known by a short alias. {@code minilm} is
- * sentence-transformers/all-MiniLM-L6-v2 as packaged by LangChain4j: the jar is found on the classpath,
- * in the local Maven repository, or fetched with {@code mvn dependency:get}; its ONNX file and tokenizer
+ * sentence-transformers/all-MiniLM-L6-v2 as packaged by LangChain4j: the jar is found on the classpath (the CLI
+ * depends on it) or in the local Maven repository; its ONNX file and tokenizer
  * are extracted once into the peft4j cache (system property {@code peft4j.home} or {@code $PEFT4J_HOME}, default {@code ~/.cache/peft4j}).
  */
 public final class BundledModels {
@@ -93,7 +91,14 @@ public final class BundledModels {
     }
 
     private static void extract(String coordinates, Map<String, Path> entries) {
-        ClassLoader loader = BundledModels.class.getClassLoader();
+        extract(coordinates, entries, BundledModels.class.getClassLoader(), localRepository());
+    }
+
+    /**
+     * The entries from the classpath (the jar is a dependency) or from the jar in the local Maven repository
+     * {@code repository}; the library never runs a build tool or downloads anything itself.
+     */
+    static void extract(String coordinates, Map<String, Path> entries, ClassLoader loader, Path repository) {
         if (entries.keySet().stream().allMatch(e -> loader.getResource(e) != null)) {
             entries.forEach((entry, target) -> AtomicFiles.write(target, tmp -> {
                 try (InputStream in = loader.getResourceAsStream(entry)) {
@@ -102,9 +107,10 @@ public final class BundledModels {
             }));
             return;
         }
-        Path jar = localRepositoryJar(coordinates);
+        Path jar = repositoryJar(repository, coordinates);
         if (!Files.isRegularFile(jar)) {
-            fetchWithMaven(coordinates, jar);
+            throw new Peft4jException("the 'minilm' model needs the jar " + coordinates + ": add it to your dependencies or fetch it"
+                    + " into the local Maven repository (mvn dependency:get -Dartifact=" + coordinates + "); not found at " + jar);
         }
         try (ZipFile zip = new ZipFile(jar.toFile())) {
             entries.forEach((entry, target) -> {
@@ -123,29 +129,13 @@ public final class BundledModels {
         }
     }
 
-    private static Path localRepositoryJar(String coordinates) {
-        String[] gav = coordinates.split(":");
+    private static Path localRepository() {
         String repo = System.getProperty("maven.repo.local");
-        Path root = repo != null ? Path.of(repo) : Path.of(System.getProperty("user.home"), ".m2", "repository");
-        return root.resolve(gav[0].replace('.', '/')).resolve(gav[1]).resolve(gav[2]).resolve(gav[1] + "-" + gav[2] + ".jar");
+        return repo != null ? Path.of(repo) : Path.of(System.getProperty("user.home"), ".m2", "repository");
     }
 
-    private static void fetchWithMaven(String coordinates, Path expectedJar) {
-        List<String> command = List.of("mvn", "-q", "-B", "dependency:get", "-Dtransitive=false", "-Dartifact=" + coordinates);
-        try {
-            Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-            if (!p.waitFor(30, TimeUnit.MINUTES) || p.exitValue() != 0) {
-                p.destroyForcibly();
-                throw new Peft4jException("'" + String.join(" ", command) + "' failed; fetch " + coordinates + " from Maven Central and retry");
-            }
-        } catch (IOException e) {
-            throw new Peft4jException("the model jar " + coordinates + " is not in the local Maven repository and 'mvn' could not be run: " + e, e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new UncheckedIOException(new IOException("interrupted while fetching " + coordinates));
-        }
-        if (!Files.isRegularFile(expectedJar)) {
-            throw new Peft4jException("Maven reported success but " + expectedJar + " does not exist");
-        }
+    private static Path repositoryJar(Path root, String coordinates) {
+        String[] gav = coordinates.split(":");
+        return root.resolve(gav[0].replace('.', '/')).resolve(gav[1]).resolve(gav[2]).resolve(gav[1] + "-" + gav[2] + ".jar");
     }
 }

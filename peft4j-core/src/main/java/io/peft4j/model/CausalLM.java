@@ -92,6 +92,20 @@ public abstract class CausalLM extends PretrainedModel {
         return finalNorm(x);
     }
 
+    /** The modules that make the blocks' input: the token embeddings and any virtual tokens (GPT-2 adds its position table). */
+    protected List<io.peft4j.nn.Module> inputModules() {
+        List<io.peft4j.nn.Module> out = new ArrayList<>(List.of((io.peft4j.nn.Module) inputEmbeddings()));
+        if (promptSource() != null) {
+            out.add((io.peft4j.nn.Module) promptSource());
+        }
+        return out;
+    }
+
+    /** Whether a parameter of {@link #inputModules()} trains, so the backward pass must go on past the blocks. */
+    private boolean inputsTrain() {
+        return inputModules().stream().anyMatch(m -> m.namedParameters().values().stream().anyMatch(io.peft4j.nn.Parameter::isTrainable));
+    }
+
     /** The embedding table the LM head shares ({@code tie_word_embeddings}), or null when it has its own {@code lm_head}. */
     protected abstract Embedding tiedTable();
 
@@ -259,13 +273,8 @@ public abstract class CausalLM extends PretrainedModel {
                 grad.attach(step);
                 b.scope().close();                                                    // the block's activations end here
             }
-            try {
+            if (inputsTrain()) {
                 gc.backward(x0.mul(grad).sum());                                      // into embeddings / virtual tokens
-            } catch (ai.djl.engine.EngineException e) {
-                // nothing before the blocks trains (DJL cannot tell beforehand: requiresGrad is false for non-leaf arrays)
-                if (!String.valueOf(e.getMessage()).contains("does not require grad")) {
-                    throw e;
-                }
             }
         }
         return value;

@@ -114,6 +114,39 @@ class GradientCheckpointingTest extends NativeTest {
         }
     }
 
+    /**
+     * Whether the staged pass continues past the blocks is decided from the parameters that make the blocks' input (it
+     * used to try and match libtorch's error text): GPT-2's trainable position table gets its gradient, which equals the
+     * plain backward pass's.
+     */
+    @org.junit.jupiter.api.Test
+    void trainablePositionTableGetsItsGradient() {
+        try (NDManager scope = manager.newSubManager()) {
+            CausalLM model = Decoders.load("gpt2", scope);
+            model.freezeAll();
+            model.unfreeze(name -> name.equals("transformer.wpe.weight"));
+            List<CausalExample> batch = List.of(new CausalExample(new long[] {5, 80, 17, 200}, new long[] {-100, 80, 17, 200}));
+            CausalLmTask task = new CausalLmTask(model);
+            Map<String, float[]> plain = new TreeMap<>();
+            Map<String, float[]> staged = new TreeMap<>();
+            for (Map<String, float[]> out : List.of(plain, staged)) {
+                try (NDManager step = scope.newSubManager()) {
+                    try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                        if (out == plain) {
+                            gc.backward(task.loss(batch, step).value());
+                        } else {
+                            task.lossAndBackward(batch, step, gc, 1.0, false);
+                        }
+                    }
+                    NDArray g = model.namedParameters().get("transformer.wpe.weight").array().getGradient();
+                    out.put("wpe", g.toFloatArray());
+                    g.muli(0);
+                }
+            }
+            compare(plain, staged, "position table");
+        }
+    }
+
     private static void compare(Map<String, float[]> plain, Map<String, float[]> staged, String what) {
         assertThat(staged.keySet()).isEqualTo(plain.keySet()).isNotEmpty();
         double largest = 0;

@@ -154,6 +154,13 @@ public final class Gpt2LMHeadModel extends CausalLM {
     }
 
     @Override
+    protected java.util.List<io.peft4j.nn.Module> inputModules() {
+        java.util.List<io.peft4j.nn.Module> out = new java.util.ArrayList<>(super.inputModules());
+        out.add((io.peft4j.nn.Module) transformer.positionEmbeddings());
+        return out;
+    }
+
+    @Override
     protected Object blockContext(NDArray positions) {
         return null;
     }
