@@ -114,7 +114,7 @@ public final class BrownGenreBenchmark {
         Splits<TextExample> data = Datasets.named("brown-genre").limitTrain(Integer.parseInt(args[4]));
         TrainingArgs training = TrainingArgs.builder().epochs(Integer.parseInt(args[5])).batchSize(16).learningRate(lr)
                 .warmupRatio(0.06).weightDecay(0.01).seed(42).build();
-        FineTune.Outcome o = FineTune.run(new FineTune.Settings("minilm", method, new io.peft4j.cli.Method.Options(8, 16, 0.1, targets, 20, null), training,
+        FineTune.Outcome o = FineTune.run(new FineTune.Settings("minilm", method, new io.peft4j.peft.MethodOptions(8, 16, 0.1, targets, 20, null), training,
                 Integer.parseInt(args[6]), null), data, "brown-genre", System.out);
         ObjectNode r = Json.MAPPER.createObjectNode();
         r.put("accuracy", o.test().accuracy());

@@ -31,8 +31,6 @@ import java.util.Set;
 final class CausalFineTune {
 
     /** Methods that apply to decoders. */
-    static final Set<String> METHODS = Set.of("lora", "prefix", "prompt", "ptuning", "full", "bitfit");
-
     record Outcome(ParameterCount params, Evaluation eval, Trainer.Result result, double seconds, int examples) {}
 
     private CausalFineTune() {}
@@ -40,10 +38,11 @@ final class CausalFineTune {
     /**
      * @param data train file and optionally a validation file (Alpaca .json or chat .jsonl)
      */
-    static Outcome run(String model, ModelQuantizer.Settings quantize, Method method, Method.Options options, TrainingArgs args, int maxLength,
+    static Outcome run(String model, ModelQuantizer.Settings quantize, Method method, io.peft4j.peft.MethodOptions options, TrainingArgs args, int maxLength,
                        boolean pack, List<Path> data, Path output, PrintStream progress) {
-        if (!METHODS.contains(method.id())) {
-            throw new Peft4jException("method '" + method.id() + "' is not available for causal-lm; use one of " + new java.util.TreeSet<>(METHODS));
+        if (!method.causalLm()) {
+            throw new Peft4jException("method '" + method.id() + "' is not available for causal-lm; use one of "
+                    + io.peft4j.peft.PeftMethods.cliMethods().stream().filter(io.peft4j.peft.CliMethod::causalLm).map(io.peft4j.peft.CliMethod::name).sorted().toList());
         }
         if (data.isEmpty() || data.size() > 2) {
             throw new Peft4jException("causal-lm takes --data TRAIN[,VALIDATION]");

@@ -31,7 +31,7 @@ import java.util.Map;
 /** One fine-tuning run of a classifier: the work behind {@code train}, {@code quickstart}, {@code compare} and the benchmarks. */
 public final class FineTune {
 
-    public record Settings(String model, Method method, Method.Options options, TrainingArgs args, int maxLength, Path output) {}
+    public record Settings(String model, Method method, io.peft4j.peft.MethodOptions options, TrainingArgs args, int maxLength, Path output) {}
 
     public record Outcome(Method method, Evaluation test, Trainer.Result result, ParameterCount params, double seconds) {}
 

@@ -48,9 +48,9 @@ final class QuickstartCommand implements Callable<Integer> {
         TrainingArgs base = TrainingArgs.builder().epochs(epochs).batchSize(16).warmupRatio(0.06).weightDecay(0.01).seed(seed).build();
         Method loraMethod = Method.parse("lora");
         Method fixedMethod = Method.parse("fixed");
-        FineTune.Outcome lora = FineTune.run(new FineTune.Settings("minilm", loraMethod, Method.Options.DEFAULT,
+        FineTune.Outcome lora = FineTune.run(new FineTune.Settings("minilm", loraMethod, io.peft4j.peft.MethodOptions.DEFAULT,
                 base.toBuilder().learningRate(loraMethod.defaultLr()).build(), maxLength, output.resolve("lora")), data, "spam", System.err);
-        FineTune.Outcome fixed = FineTune.run(new FineTune.Settings("minilm", fixedMethod, Method.Options.DEFAULT,
+        FineTune.Outcome fixed = FineTune.run(new FineTune.Settings("minilm", fixedMethod, io.peft4j.peft.MethodOptions.DEFAULT,
                 base.toBuilder().learningRate(fixedMethod.defaultLr()).build(), maxLength, output.resolve("fixed")), data, "spam", System.err);
         PrintWriter out = spec.commandLine().getOut();
         out.println();

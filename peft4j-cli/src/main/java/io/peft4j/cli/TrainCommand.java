@@ -123,7 +123,7 @@ final class TrainCommand implements Callable<Integer> {
                     default -> throw new Peft4jException("unknown --optim '" + optim + "': adamw or adamw-8bit");
                 }).gradientCheckpointing(gradientCheckpointing).build();
         FineTune.Settings settings = new FineTune.Settings(model, m,
-                new Method.Options(r, alpha, loraDropout, targets, virtualTokens, template), args, maxLength, output);
+                new io.peft4j.peft.MethodOptions(r, alpha, loraDropout, targets, virtualTokens, template), args, maxLength, output);
         if (!task.equals("causal-lm") && quantize.settings() != null) {
             throw new Peft4jException("--quantize applies to decoders (--task causal-lm)");
         }
@@ -131,7 +131,7 @@ final class TrainCommand implements Callable<Integer> {
             if (data == null) {
                 throw new Peft4jException("causal-lm needs --data TRAIN[,VALIDATION] (Alpaca .json or chat .jsonl)");
             }
-            CausalFineTune.Outcome o = CausalFineTune.run(model, quantize.settings(), m, new Method.Options(r, alpha, loraDropout, targets, virtualTokens, null),
+            CausalFineTune.Outcome o = CausalFineTune.run(model, quantize.settings(), m, new io.peft4j.peft.MethodOptions(r, alpha, loraDropout, targets, virtualTokens, null),
                     args, maxLength, pack, data, output, System.err);
             PrintWriter out = spec.commandLine().getOut();
             out.println(o.params());

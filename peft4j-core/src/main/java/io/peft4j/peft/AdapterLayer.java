@@ -45,9 +45,20 @@ public interface AdapterLayer {
     /** The original module, with whatever is merged into it. */
     Module baseLayer();
 
-    /** Whether a module path lies inside a tuner layer (its base layer, adapter parts or saved copies), where tuners never look. */
-    static boolean isInsideOne(String path) {
-        return path.contains(".base_layer") || path.contains(".lora_") || path.contains(".ia3_l") || path.contains(".adapters.") || path.contains(".modules_to_save")
-                || path.contains(".original_module");
+    /**
+     * The modules of {@code model} a tuner may target, by path: every module outside tuner layers, and the tuner layers
+     * themselves (a method may add another adapter to one), but nothing inside them (base layers, adapter parts, copies).
+     */
+    static java.util.Map<String, Module> targetableModules(Module model) {
+        java.util.Map<String, Module> out = new java.util.LinkedHashMap<>();
+        collect("", model, out);
+        return out;
+    }
+
+    private static void collect(String path, Module module, java.util.Map<String, Module> out) {
+        out.put(path, module);
+        if (!(module instanceof AdapterLayer)) {
+            module.children().forEach((name, child) -> collect(path.isEmpty() ? name : path + "." + name, child, out));
+        }
     }
 }

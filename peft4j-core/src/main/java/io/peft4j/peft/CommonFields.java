@@ -33,7 +33,7 @@ public record CommonFields(TaskType taskType, String baseModelNameOrPath, String
     }
 
     /** Puts the base fields HF PEFT writes for {@code type} into {@code m}. */
-    public void writeTo(Map<String, Object> m, PeftType type, String peftVersion) {
+    public void writeTo(Map<String, Object> m, String type, String peftVersion) {
         m.put("auto_mapping", null);
         m.put("base_model_name_or_path", baseModelNameOrPath);
         m.put("inference_mode", inferenceMode);

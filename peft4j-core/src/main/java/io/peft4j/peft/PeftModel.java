@@ -9,8 +9,6 @@ import io.peft4j.io.SafeTensorsWriter;
 import io.peft4j.model.PretrainedModel;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.Parameter;
-import io.peft4j.peft.lora.LoraConfig;
-import io.peft4j.peft.lora.LoraTuner;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -18,8 +16,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * A pretrained model with named PEFT adapters, as Hugging Face PEFT's {@code PeftModel}: the model sits
@@ -30,16 +26,6 @@ public final class PeftModel extends Module {
 
     public static final String DEFAULT_ADAPTER = "default";
     public static final String WEIGHTS_NAME = "adapter_model.safetensors";
-
-    /** The one place a PEFT method is registered: its config type → its tuner. */
-    private static final Map<Class<? extends PeftConfig>, Tuner<?>> TUNERS = Map.of(
-            LoraConfig.class, new LoraTuner(),
-            io.peft4j.peft.ia3.IA3Config.class, new io.peft4j.peft.ia3.IA3Tuner(),
-            io.peft4j.peft.adapter.BottleneckConfig.class, new io.peft4j.peft.adapter.BottleneckTuner(),
-            io.peft4j.peft.prompt.PromptTuningConfig.class, new io.peft4j.peft.prompt.PromptTuningTuner(),
-            io.peft4j.peft.prefix.PrefixTuningConfig.class, new io.peft4j.peft.prefix.PrefixTuningTuner(),
-            io.peft4j.peft.ptuning.PromptEncoderConfig.class, new io.peft4j.peft.ptuning.PTuningTuner(),
-            io.peft4j.peft.selective.SelectiveConfig.class, new io.peft4j.peft.selective.SelectiveTuner());
 
     /** {@code base_model} (HF's LoraModel etc.), holding the wrapped model as {@code model}. */
     private static final class BaseModel extends Module {
@@ -82,11 +68,7 @@ public final class PeftModel extends Module {
 
     @SuppressWarnings("unchecked")
     private static <C extends PeftConfig> Tuner<C> tuner(C config) {
-        Tuner<?> t = TUNERS.get(config.getClass());
-        if (t == null) {
-            throw new Peft4jException("no tuner registered for " + config.getClass().getSimpleName());
-        }
-        return (Tuner<C>) t;
+        return (Tuner<C>) PeftMethods.of(config).tuner();
     }
 
     /** Adds an adapter and makes it the active (and only trainable) one. */
@@ -189,35 +171,6 @@ public final class PeftModel extends Module {
         return () -> routed.forEach(l -> l.setRowAdapters(null));
     }
 
-    /**
-     * A new LoRA adapter from weighted existing ones (HF PEFT's {@code add_weighted_adapter}); see
-     * {@link io.peft4j.peft.lora.AdapterCombination} for the types. {@code svdRank} may be null.
-     */
-    public void addWeightedAdapter(List<String> adapters, List<Double> weights, String name,
-                                   io.peft4j.peft.lora.AdapterCombination.Type type, Integer svdRank) {
-        if (adapters.isEmpty() || adapters.size() != weights.size()) {
-            throw new IllegalArgumentException("need one weight per adapter, got " + adapters.size() + " adapters and " + weights.size() + " weights");
-        }
-        List<LoraConfig> loras = new ArrayList<>();
-        for (String a : adapters) {
-            if (!(requireAdapter(a) instanceof LoraConfig lc)) {
-                throw new Peft4jException("adapter '" + a + "' is not a LoRA adapter");
-            }
-            loras.add(lc);
-        }
-        io.peft4j.peft.lora.AdapterCombination.Type effective = adapters.size() == 1 ? io.peft4j.peft.lora.AdapterCombination.Type.LINEAR : type;
-        String previous = activeAdapter;
-        addAdapter(name, io.peft4j.peft.lora.AdapterCombination.config(loras, effective, svdRank));
-        for (Module m : model.namedModules().values()) {
-            if (m instanceof io.peft4j.peft.lora.LoraLinear layer && layer.adapterNames().contains(name)) {
-                io.peft4j.peft.lora.AdapterCombination.combine(layer, name, adapters, weights, effective);
-            }
-        }
-        if (previous != null) {
-            setAdapter(previous);
-        }
-    }
-
     /** Runs with every adapter switched off until the returned scope is closed. */
     public AutoCloseable disableAdapters() {
         adapterLayers().forEach(l -> l.setAdaptersDisabled(true));
@@ -294,26 +247,17 @@ public final class PeftModel extends Module {
                 out.put(key.replace(".modules_to_save." + name + ".", "."), e.getValue().array());
             } else if (!key.contains(".modules_to_save.") && !key.contains(".original_module.")
                     && !(config instanceof PromptLearningConfig) && isAdapterParameter(inModel, name, config)) {
-                out.put(savedKey(key, name), e.getValue().array());
+                out.put("base_model.model." + PeftMethods.of(config).savedKey(inModel, name), e.getValue().array());
             }
         }
         return out;
     }
 
-    /**
-     * HF PEFT's saved key: the adapter-name segment removed ({@code lora_A.default.weight} → {@code lora_A.weight},
-     * {@code lora_embedding_A.default} → {@code lora_embedding_A}); DoRA's magnitude drops its {@code .weight}.
-     */
     private PromptEncoders promptEncoders() {
         if (!(model.promptSource() instanceof PromptEncoders encoders)) {
             throw new Peft4jException("the model has no prompt-learning adapters");
         }
         return encoders;
-    }
-
-    private static String savedKey(String key, String name) {
-        String k = key.endsWith(".lora_magnitude_vector." + name + ".weight") ? key.substring(0, key.length() - ".weight".length()) : key;
-        return k.endsWith("." + name) ? k.substring(0, k.length() - name.length() - 1) : k.replace("." + name + ".", ".");
     }
 
     private <C extends PeftConfig> boolean isAdapterParameter(String param, String adapter, C config) {
@@ -353,9 +297,6 @@ public final class PeftModel extends Module {
         return peft;
     }
 
-    private static final Pattern ADAPTER_KEY = Pattern.compile(
-            "(.*\\.)(lora_A|lora_B|lora_embedding_A|lora_embedding_B|lora_magnitude_vector|ia3_l|adapters)(\\..*|$)");
-
     /**
      * Loads an adapter directory written by peft4j or HF PEFT under {@code name}. Every adapter tensor
      * the config implies must be in the file with its shape; anything else in the file is an error. Unless
@@ -387,15 +328,15 @@ public final class PeftModel extends Module {
         }
     }
 
-    /** The in-memory parameter name of a saved key: the adapter name put back after the LoRA part or module copy. */
-    private static String parameterFor(String key, String name, Map<String, Parameter> params) {
+    /** The in-memory parameter name of a saved key: the adapter name put back (by the method's rule) or a module copy's. */
+    private static String parameterFor(String key, String name, PeftMethod method, Map<String, Parameter> params) {
         if (key.equals(PromptLearningConfig.SAVED_KEY)) {
             return "base_model.model." + PretrainedModel.PROMPT_ENCODER + "." + name + ".embedding.weight";
         }
-        Matcher m = ADAPTER_KEY.matcher(key);
-        if (m.matches()) {
-            String suffix = m.group(2).equals("lora_magnitude_vector") && m.group(3).isEmpty() ? ".weight" : m.group(3);
-            return m.group(1) + m.group(2) + "." + name + suffix;
+        String prefix = "base_model.model.";
+        String parameter = key.startsWith(prefix) ? prefix + method.parameterName(key.substring(prefix.length()), name) : key;
+        if (!parameter.equals(key)) {
+            return parameter;
         }
         int dot = key.lastIndexOf('.');
         String copy = key.substring(0, dot) + ".modules_to_save." + name + key.substring(dot);
@@ -411,7 +352,7 @@ public final class PeftModel extends Module {
         List<String> problems = new ArrayList<>();
         Map<String, String> fileToParam = new LinkedHashMap<>();
         for (String key : reader.tensors().keySet()) {
-            String param = parameterFor(key, name, params);
+            String param = parameterFor(key, name, PeftMethods.of(configs.get(name)), params);
             if (!expected.containsKey(key) || !params.containsKey(param)) {
                 problems.add("unexpected key '" + key + "' (the config does not target that module)");
                 continue;

@@ -151,9 +151,9 @@ class LoraVariantsTest extends NativeTest {
         LoraTest.randomizeB(peft);
         peft.addAdapter("b", LoraConfig.builder().r(3).loraAlpha(12).targetModules("query").build());
         LoraTest.randomizeB(peft);
-        peft.addWeightedAdapter(List.of("default", "b"), List.of(0.7, -1.3), "cat", AdapterCombination.Type.CAT, null);
-        peft.addWeightedAdapter(List.of("default", "b"), List.of(0.7, -1.3), "svd", AdapterCombination.Type.SVD, 5);
-        peft.addWeightedAdapter(List.of("b"), List.of(0.5), "half", AdapterCombination.Type.CAT, null);
+        AdapterCombination.addWeightedAdapter(peft, List.of("default", "b"), List.of(0.7, -1.3), "cat", AdapterCombination.Type.CAT, null);
+        AdapterCombination.addWeightedAdapter(peft, List.of("default", "b"), List.of(0.7, -1.3), "svd", AdapterCombination.Type.SVD, 5);
+        AdapterCombination.addWeightedAdapter(peft, List.of("b"), List.of(0.5), "half", AdapterCombination.Type.CAT, null);
         assertThat(((LoraConfig) peft.configs().get("cat")).r()).isEqualTo(5);
         assertThat(((LoraConfig) peft.configs().get("cat")).targetModules().names()).containsExactly("query", "value");
         for (var e : model.namedModules().entrySet()) {
@@ -170,7 +170,7 @@ class LoraVariantsTest extends NativeTest {
                 }
             }
         }
-        assertThatThrownBy(() -> peft.addWeightedAdapter(List.of("default", "b"), List.of(1.0, 1.0), "lin",
+        assertThatThrownBy(() -> AdapterCombination.addWeightedAdapter(peft, List.of("default", "b"), List.of(1.0, 1.0), "lin",
                 AdapterCombination.Type.LINEAR, null)).hasMessageContaining("equal rank");
     }
 
@@ -179,8 +179,8 @@ class LoraVariantsTest extends NativeTest {
         BertModel model = TinyBert.model(manager);
         PeftModel peft = PeftModel.wrap(model, LoraTest.config(4, "query"));
         LoraTest.randomizeB(peft);
-        peft.addWeightedAdapter(List.of("default"), List.of(1.0), "full", AdapterCombination.Type.SVD, null);
-        peft.addWeightedAdapter(List.of("default", "default"), List.of(0.5, 0.5), "rank1", AdapterCombination.Type.SVD, 1);
+        AdapterCombination.addWeightedAdapter(peft, List.of("default"), List.of(1.0), "full", AdapterCombination.Type.SVD, null);
+        AdapterCombination.addWeightedAdapter(peft, List.of("default", "default"), List.of(0.5, 0.5), "rank1", AdapterCombination.Type.SVD, 1);
         LoraLinear layer = (LoraLinear) model.module("encoder.layer.0.attention.self.query");
         float[] exact = layer.delta("default", manager).toFloatArray();
         float[] one = layer.delta("rank1", manager).toFloatArray();

@@ -46,7 +46,7 @@ class MethodFilesTest extends NativeTest {
     private String savedConfig(TaskType task, PeftConfig config) throws IOException {
         BertClassifier model = new BertClassifier(BertModel.load(ModelFiles.resolve("minilm"), manager),
                 task == TaskType.TOKEN_CLS ? BertClassifier.Head.TOKEN : BertClassifier.Head.SEQUENCE, 3);
-        Path out = dir.resolve(config.peftType().name());
+        Path out = dir.resolve(config.peftType());
         PeftModel.wrap(model, config).save(out);
         return Files.readString(out.resolve(PeftConfig.FILE_NAME));
     }

@@ -5,9 +5,7 @@ import io.peft4j.io.PythonJson;
 import io.peft4j.peft.CommonFields;
 import io.peft4j.peft.ConfigFields;
 import io.peft4j.peft.ConfigWithCommonFields;
-import io.peft4j.peft.PeftType;
 import io.peft4j.peft.TaskType;
-import io.peft4j.peft.lora.LoraConfig;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -82,14 +80,14 @@ public record BottleneckConfig(CommonFields common, Variant adapterType, Integer
     }
 
     @Override
-    public PeftType peftType() {
-        return PeftType.BOTTLENECK;
+    public String peftType() {
+        return "BOTTLENECK";
     }
 
     @Override
     public String toJson() {
         Map<String, Object> m = new LinkedHashMap<>();
-        common.writeTo(m, PeftType.BOTTLENECK, LoraConfig.PEFT_FORMAT_VERSION);
+        common.writeTo(m, peftType(), PEFT_FORMAT_VERSION);
         m.put("adapter_type", adapterType.name().toLowerCase(Locale.ROOT));
         m.put("bottleneck_size", bottleneckSize);
         m.put("reduction_factor", reductionFactor);

@@ -5,10 +5,8 @@ import io.peft4j.io.PythonJson;
 import io.peft4j.peft.CommonFields;
 import io.peft4j.peft.ConfigFields;
 import io.peft4j.peft.ConfigWithCommonFields;
-import io.peft4j.peft.PeftType;
 import io.peft4j.peft.TargetModules;
 import io.peft4j.peft.TaskType;
-import io.peft4j.peft.lora.LoraConfig;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -46,14 +44,14 @@ public record IA3Config(CommonFields common, TargetModules targetModules, Target
     }
 
     @Override
-    public PeftType peftType() {
-        return PeftType.IA3;
+    public String peftType() {
+        return "IA3";
     }
 
     @Override
     public String toJson() {
         Map<String, Object> m = new LinkedHashMap<>();
-        common.writeTo(m, PeftType.IA3, LoraConfig.PEFT_FORMAT_VERSION);
+        common.writeTo(m, peftType(), PEFT_FORMAT_VERSION);
         m.put("exclude_modules", excludeModules == null ? null : excludeModules.toJsonValue());
         m.put("fan_in_fan_out", fanInFanOut);
         m.put("feedforward_modules", feedforwardModules == null ? null : feedforwardModules.toJsonValue());

@@ -44,9 +44,9 @@ public final class IA3Tuner implements Tuner<IA3Config> {
     @Override
     public List<String> inject(PretrainedModel model, String adapter, IA3Config config) {
         List<String> matched = new ArrayList<>();
-        for (Map.Entry<String, Module> e : model.namedModules().entrySet()) {
+        for (Map.Entry<String, Module> e : AdapterLayer.targetableModules(model).entrySet()) {
             String path = e.getKey();
-            if (path.isEmpty() || AdapterLayer.isInsideOne(path) || !config.targetModules().matches(path)
+            if (path.isEmpty() || !config.targetModules().matches(path)
                     || (config.excludeModules() != null && config.excludeModules().matches(path))) {
                 continue;
             }

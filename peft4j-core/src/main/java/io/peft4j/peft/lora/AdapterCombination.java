@@ -25,8 +25,38 @@ public final class AdapterCombination {
 
     private AdapterCombination() {}
 
+    /**
+     * Adds adapter {@code name} to {@code peft}, combined from weighted existing LoRA adapters (HF PEFT's
+     * {@code add_weighted_adapter}); {@code svdRank} may be null. The active adapter stays active.
+     */
+    public static void addWeightedAdapter(io.peft4j.peft.PeftModel peft, List<String> adapters, List<Double> weights, String name,
+                                          Type type, Integer svdRank) {
+        if (adapters.isEmpty() || adapters.size() != weights.size()) {
+            throw new IllegalArgumentException("need one weight per adapter, got " + adapters.size() + " adapters and " + weights.size() + " weights");
+        }
+        List<LoraConfig> loras = new ArrayList<>();
+        for (String a : adapters) {
+            if (!(peft.configs().get(a) instanceof LoraConfig lc)) {
+                throw new Peft4jException(peft.configs().containsKey(a) ? "adapter '" + a + "' is not a LoRA adapter"
+                        : "no adapter named '" + a + "'; adapters: " + peft.configs().keySet());
+            }
+            loras.add(lc);
+        }
+        Type effective = adapters.size() == 1 ? Type.LINEAR : type;
+        String previous = peft.activeAdapter();
+        peft.addAdapter(name, config(loras, effective, svdRank));
+        for (io.peft4j.nn.Module m : peft.model().namedModules().values()) {
+            if (m instanceof LoraLinear layer && layer.adapterNames().contains(name)) {
+                combine(layer, name, adapters, weights, effective);
+            }
+        }
+        if (previous != null) {
+            peft.setAdapter(previous);
+        }
+    }
+
     /** The config of the combined adapter. */
-    public static LoraConfig config(List<LoraConfig> configs, Type type, Integer svdRank) {
+    static LoraConfig config(List<LoraConfig> configs, Type type, Integer svdRank) {
         for (LoraConfig c : configs) {
             if (c.useDora()) {
                 throw new Peft4jException("combining DoRA adapters is not supported");
@@ -60,7 +90,7 @@ public final class AdapterCombination {
     }
 
     /** Sets the factors of {@code target} in one layer from the given adapters with weights. */
-    public static void combine(LoraLinear layer, String target, List<String> adapters, List<Double> weights, Type type) {
+    static void combine(LoraLinear layer, String target, List<String> adapters, List<Double> weights, Type type) {
         int rank = layer.rank(target);
         NDManager m = layer.manager();
         List<String> present = new ArrayList<>();

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.peft4j.io.PythonJson;
 import io.peft4j.peft.ConfigFields;
 import io.peft4j.peft.PeftConfig;
-import io.peft4j.peft.PeftType;
 import io.peft4j.peft.TargetModules;
 import io.peft4j.peft.TaskType;
 import java.nio.file.Path;
@@ -42,9 +41,6 @@ public record LoraConfig(
         String revision,
         boolean inferenceMode) implements PeftConfig {
 
-    /** The PEFT release whose adapter_config.json layout peft4j writes. */
-    public static final String PEFT_FORMAT_VERSION = "0.20.0";
-
     /** Which biases train (and are saved) besides the LoRA matrices. */
     public enum Bias { NONE, ALL, LORA_ONLY }
 
@@ -79,8 +75,8 @@ public record LoraConfig(
     }
 
     @Override
-    public PeftType peftType() {
-        return PeftType.LORA;
+    public String peftType() {
+        return "LORA";
     }
 
     /** The rank for one module path: {@code rank_pattern}'s entry whose key matches {@code (.*\.)?(key)$}, else r. */
@@ -156,7 +152,7 @@ public record LoraConfig(
         m.put("megatron_core", "megatron.core");
         m.put("modules_to_save", modulesToSave);
         m.put("monteclora_config", null);
-        m.put("peft_type", PeftType.LORA);
+        m.put("peft_type", peftType());
         m.put("peft_version", PEFT_FORMAT_VERSION);
         m.put("qalora_group_size", 16);
         m.put("r", r);

@@ -55,7 +55,7 @@ public final class LoraTuner implements Tuner<LoraConfig> {
     @Override
     public List<String> inject(PretrainedModel model, String adapter, LoraConfig config) {
         List<String> matched = new ArrayList<>();
-        for (Map.Entry<String, Module> e : model.namedModules().entrySet()) {
+        for (Map.Entry<String, Module> e : AdapterLayer.targetableModules(model).entrySet()) {
             String path = e.getKey();
             Module module = e.getValue();
             if (path.isEmpty() || !isTarget(path, module, config)) {
@@ -100,7 +100,7 @@ public final class LoraTuner implements Tuner<LoraConfig> {
     }
 
     private static boolean isTarget(String path, Module module, LoraConfig config) {
-        if (AdapterLayer.isInsideOne(path) || isExcluded(path, config)) {
+        if (isExcluded(path, config)) {
             return false;
         }
         TargetModules targets = config.targetModules();

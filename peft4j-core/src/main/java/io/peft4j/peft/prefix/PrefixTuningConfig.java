@@ -4,10 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.peft4j.io.PythonJson;
 import io.peft4j.peft.CommonFields;
 import io.peft4j.peft.ConfigFields;
-import io.peft4j.peft.PeftType;
 import io.peft4j.peft.PromptLearningConfig;
 import io.peft4j.peft.TaskType;
-import io.peft4j.peft.lora.LoraConfig;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -53,14 +51,14 @@ public record PrefixTuningConfig(CommonFields common, Shape shape, Integer encod
     }
 
     @Override
-    public PeftType peftType() {
-        return PeftType.PREFIX_TUNING;
+    public String peftType() {
+        return "PREFIX_TUNING";
     }
 
     @Override
     public String toJson() {
         Map<String, Object> m = new LinkedHashMap<>();
-        common.writeTo(m, PeftType.PREFIX_TUNING, LoraConfig.PEFT_FORMAT_VERSION);
+        common.writeTo(m, peftType(), PEFT_FORMAT_VERSION);
         shape.writeTo(m);
         m.put("encoder_hidden_size", encoderHiddenSize);
         m.put("init_weights", initWeights);

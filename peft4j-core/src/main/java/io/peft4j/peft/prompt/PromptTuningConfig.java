@@ -4,10 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.peft4j.io.PythonJson;
 import io.peft4j.peft.CommonFields;
 import io.peft4j.peft.ConfigFields;
-import io.peft4j.peft.PeftType;
 import io.peft4j.peft.PromptLearningConfig;
 import io.peft4j.peft.TaskType;
-import io.peft4j.peft.lora.LoraConfig;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -49,14 +47,14 @@ public record PromptTuningConfig(CommonFields common, Shape shape, Init promptTu
     }
 
     @Override
-    public PeftType peftType() {
-        return PeftType.PROMPT_TUNING;
+    public String peftType() {
+        return "PROMPT_TUNING";
     }
 
     @Override
     public String toJson() {
         Map<String, Object> m = new LinkedHashMap<>();
-        common.writeTo(m, PeftType.PROMPT_TUNING, LoraConfig.PEFT_FORMAT_VERSION);
+        common.writeTo(m, peftType(), PEFT_FORMAT_VERSION);
         shape.writeTo(m);
         m.put("prompt_tuning_init", promptTuningInit);
         m.put("prompt_tuning_init_text", promptTuningInitText);

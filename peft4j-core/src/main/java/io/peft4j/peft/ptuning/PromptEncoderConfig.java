@@ -4,10 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.peft4j.io.PythonJson;
 import io.peft4j.peft.CommonFields;
 import io.peft4j.peft.ConfigFields;
-import io.peft4j.peft.PeftType;
 import io.peft4j.peft.PromptLearningConfig;
 import io.peft4j.peft.TaskType;
-import io.peft4j.peft.lora.LoraConfig;
 import io.peft4j.tokenizer.PromptTemplate;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -57,14 +55,14 @@ public record PromptEncoderConfig(CommonFields common, Shape shape, Reparameteri
     }
 
     @Override
-    public PeftType peftType() {
-        return PeftType.P_TUNING;
+    public String peftType() {
+        return "P_TUNING";
     }
 
     @Override
     public String toJson() {
         Map<String, Object> m = new LinkedHashMap<>();
-        common.writeTo(m, PeftType.P_TUNING, LoraConfig.PEFT_FORMAT_VERSION);
+        common.writeTo(m, peftType(), PEFT_FORMAT_VERSION);
         shape.writeTo(m);
         m.put("encoder_dropout", encoderDropout);
         m.put("encoder_hidden_size", encoderHiddenSize);

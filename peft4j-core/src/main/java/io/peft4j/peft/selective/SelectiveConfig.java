@@ -5,9 +5,7 @@ import io.peft4j.io.PythonJson;
 import io.peft4j.peft.CommonFields;
 import io.peft4j.peft.ConfigFields;
 import io.peft4j.peft.ConfigWithCommonFields;
-import io.peft4j.peft.PeftType;
 import io.peft4j.peft.TaskType;
-import io.peft4j.peft.lora.LoraConfig;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -64,14 +62,14 @@ public record SelectiveConfig(CommonFields common, Selection selection, int numT
     }
 
     @Override
-    public PeftType peftType() {
-        return PeftType.SELECTIVE;
+    public String peftType() {
+        return "SELECTIVE";
     }
 
     @Override
     public String toJson() {
         Map<String, Object> m = new LinkedHashMap<>();
-        common.writeTo(m, PeftType.SELECTIVE, LoraConfig.PEFT_FORMAT_VERSION);
+        common.writeTo(m, peftType(), PEFT_FORMAT_VERSION);
         m.put("selection", selection.name().toLowerCase(Locale.ROOT));
         m.put("num_trainable_layers", numTrainableLayers);
         m.put("num_layers", numLayers);
