@@ -25,7 +25,6 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 
 /** Instruction tuning of a decoder: {@code train --task causal-lm}. */
 final class CausalFineTune {

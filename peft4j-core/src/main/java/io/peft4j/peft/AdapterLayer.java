@@ -6,7 +6,8 @@ import java.util.Set;
 
 /**
  * A layer a tuner put into the model in place of an original module: it holds one or more named
- * adapters beside the original (its {@code base_layer}) and follows {@link PeftModel}'s commands.
+ * adapters beside the original (its {@code base_layer}) and follows {@link PeftModel}'s commands. Every
+ * implementation extends {@link TunerLayer}, which keeps this state.
  */
 public interface AdapterLayer {
 
@@ -35,12 +36,7 @@ public interface AdapterLayer {
      * Starts ({@code rows} non-null: one adapter name per batch row, {@link #MIXED_BASE} for none) or ends (null) a
      * mixed batch. A layer that cannot route rows refuses, so that no row silently gets another row's adapter.
      */
-    default void setRowAdapters(List<String> rows) {
-        if (rows != null && rows.stream().anyMatch(adapterNames()::contains)) {
-            throw new io.peft4j.Peft4jException("mixed-batch inference is not supported by " + getClass().getSimpleName()
-                    + " adapters (" + String.join(", ", adapterNames()) + ")");
-        }
-    }
+    void setRowAdapters(List<String> rows);
 
     /** The original module, with whatever is merged into it. */
     Module baseLayer();

@@ -3,21 +3,17 @@ package io.peft4j.peft;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.Peft4jException;
 import io.peft4j.nn.Module;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Adapters that add modules to the computation rather than change a weight (bottleneck adapters, prompt
  * encoders): one child per adapter name, the active ones applied, nothing that can be merged or unloaded.
  */
-public abstract class AddedModules<M extends Module> extends Module implements AdapterLayer {
+public abstract class AddedModules<M extends Module> extends TunerLayer {
 
     private final Map<String, M> entries = new LinkedHashMap<>();
-    private List<String> active = List.of();
-    private boolean disabled;
 
     protected AddedModules(NDManager manager) {
         super(manager);
@@ -27,15 +23,13 @@ public abstract class AddedModules<M extends Module> extends Module implements A
     protected abstract String notMergeable();
 
     public void add(String name, M module) {
-        if (entries.containsKey(name)) {
-            throw new Peft4jException("adapter '" + name + "' already exists");
-        }
+        registerAdapter(name);
         entries.put(name, addChild(name, module));
     }
 
     /** The active adapters' modules in order; none while adapters are disabled. */
     protected List<M> activeModules() {
-        return disabled ? List.of() : active.stream().filter(entries::containsKey).map(entries::get).toList();
+        return activeAdapters().stream().map(entries::get).toList();
     }
 
     protected M entry(String name) {
@@ -47,42 +41,18 @@ public abstract class AddedModules<M extends Module> extends Module implements A
     }
 
     @Override
-    public Set<String> adapterNames() {
-        return Collections.unmodifiableSet(entries.keySet());
+    protected void removeAdapter(String name) {
+        entries.remove(name);
+        removeChild(name);
     }
 
     @Override
-    public void setActiveAdapters(List<String> names) {
-        active = List.copyOf(names);
+    protected void mergeAdapter(String name) {
+        throw new Peft4jException(notMergeable());
     }
 
     @Override
-    public void setAdaptersDisabled(boolean disabled) {
-        this.disabled = disabled;
-    }
-
-    @Override
-    public void deleteAdapter(String name) {
-        if (entries.remove(name) != null) {
-            removeChild(name);
-        }
-        active = active.stream().filter(n -> !n.equals(name)).toList();
-    }
-
-    @Override
-    public void merge(List<String> names) {
-        if (names.stream().anyMatch(entries::containsKey)) {
-            throw new Peft4jException(notMergeable());
-        }
-    }
-
-    @Override
-    public void unmerge() {}
-
-    @Override
-    public List<String> mergedAdapters() {
-        return List.of();
-    }
+    protected void unmergeAdapter(String name) {}
 
     @Override
     public Module baseLayer() {

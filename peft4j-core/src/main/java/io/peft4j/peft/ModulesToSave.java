@@ -7,19 +7,16 @@ import io.peft4j.nn.Module;
 import io.peft4j.nn.ModuleDict;
 import io.peft4j.nn.Parameter;
 import java.util.List;
-import java.util.Set;
 
 /**
  * Hugging Face PEFT's {@code ModulesToSaveWrapper} for a linear module (a classification head): the
  * frozen {@code original_module} and one fully trained copy per adapter under {@code modules_to_save.<name>}.
+ * Nothing is merged: on unloading, the active adapter's copy stands in the model.
  */
-public final class ModulesToSave extends Module implements LinearLayer, AdapterLayer {
+public final class ModulesToSave extends TunerLayer implements LinearLayer {
 
     private final Linear original;
     private final ModuleDict<Linear> copies;
-    private String active;
-    private boolean disabled;
-    private List<String> rowAdapters;
 
     public ModulesToSave(Linear original) {
         super(original.manager());
@@ -29,6 +26,7 @@ public final class ModulesToSave extends Module implements LinearLayer, AdapterL
 
     /** Adds a trainable copy of the original for adapter {@code name}. */
     public void addAdapter(String name) {
+        registerAdapter(name);
         Linear copy = new Linear(manager(), original.inFeatures(), original.outFeatures(), original.bias() != null, 0f);
         copy.weight().set(original.weight().array().toType(ai.djl.ndarray.types.DataType.FLOAT32, true)); // trained in fp32, also from an fp16 head
         if (original.bias() != null) {
@@ -37,27 +35,30 @@ public final class ModulesToSave extends Module implements LinearLayer, AdapterL
         copies.put(name, copy);
     }
 
+    /** The first active adapter's copy, or the original. */
     private Linear current() {
-        return disabled || active == null || !copies.contains(active) ? original : copies.get(active);
+        List<String> active = activeAdapters();
+        return active.isEmpty() ? original : copies.get(active.get(0));
     }
 
     @Override
     public NDArray forward(NDArray x) {
-        if (rowAdapters == null || disabled) {
+        List<String> rows = rowAdapters();
+        if (rows == null) {
             return current().forward(x);
         }
         NDArray y = null; // each row through its adapter's copy (or the original), the rows picked by masks
-        for (String name : RowRouting.distinct(rowAdapters)) {
+        for (String name : RowRouting.distinct(rows)) {
             Linear layer = copies.contains(name) ? copies.get(name) : original;
-            NDArray part = layer.forward(x).mul(RowRouting.mask(x, rowAdapters, name)); // [B, ..., out]
+            NDArray part = layer.forward(x).mul(RowRouting.mask(x, rows, name)); // [B, ..., out]
             y = y == null ? part : y.add(part);
         }
         return y;
     }
 
     @Override
-    public void setRowAdapters(List<String> rows) {
-        rowAdapters = rows == null ? null : List.copyOf(rows);
+    protected String cannotRoute(List<String> rows) {
+        return null;
     }
 
     @Override
@@ -78,26 +79,8 @@ public final class ModulesToSave extends Module implements LinearLayer, AdapterL
     }
 
     @Override
-    public Set<String> adapterNames() {
-        return copies.keys();
-    }
-
-    @Override
-    public void setActiveAdapters(List<String> names) {
-        active = names.isEmpty() ? null : names.get(0);
-    }
-
-    @Override
-    public void setAdaptersDisabled(boolean disabled) {
-        this.disabled = disabled;
-    }
-
-    @Override
-    public void deleteAdapter(String name) {
+    protected void removeAdapter(String name) {
         copies.remove(name);
-        if (name.equals(active)) {
-            active = null;
-        }
     }
 
     /** Nothing to fold: the copy simply replaces the original when unloading. */
@@ -108,9 +91,10 @@ public final class ModulesToSave extends Module implements LinearLayer, AdapterL
     public void unmerge() {}
 
     @Override
-    public List<String> mergedAdapters() {
-        return List.of();
-    }
+    protected void mergeAdapter(String name) {}
+
+    @Override
+    protected void unmergeAdapter(String name) {}
 
     /** What stands in the model after unloading: the active adapter's copy. */
     @Override

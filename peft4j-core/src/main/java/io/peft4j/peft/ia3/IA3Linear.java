@@ -1,30 +1,28 @@
 package io.peft4j.peft.ia3;
 
 import ai.djl.ndarray.NDArray;
-import io.peft4j.Peft4jException;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.LinearLayer;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.ParameterDict;
-import io.peft4j.peft.AdapterLayer;
-import java.util.ArrayList;
+import io.peft4j.nn.Scalars;
+import io.peft4j.peft.RowRouting;
+import io.peft4j.peft.TunerLayer;
 import java.util.List;
-import java.util.Set;
 
 /**
  * A linear layer with (IA)³ vectors, named as in Hugging Face PEFT ({@code base_layer}, {@code ia3_l.<name>}).
  * An attention projection rescales its output, {@code y = base(x) ⊙ l} with l (out, 1); a feed-forward layer
  * rescales its input, {@code y = base(x ⊙ l)} with l (1, in). Both fold into the weight exactly.
  */
-public final class IA3Linear extends Module implements LinearLayer, AdapterLayer {
+public final class IA3Linear extends TunerLayer implements LinearLayer {
 
     private final Linear base;
     private final boolean feedforward;
     private final ParameterDict vectors;
-    private final List<String> merged = new ArrayList<>();
-    private List<String> active = List.of();
-    private boolean disabled;
-    private List<String> rowAdapters;
 
     public IA3Linear(Linear base, boolean feedforward) {
         super(base.manager());
@@ -39,12 +37,9 @@ public final class IA3Linear extends Module implements LinearLayer, AdapterLayer
 
     /** Adds adapter {@code name}; with {@code initOnes} the vector starts at 1 (the identity, HF's default), else N(0, 1) as HF. */
     public void addAdapter(String name, boolean initOnes) {
-        if (vectors.contains(name)) {
-            throw new Peft4jException("adapter '" + name + "' already exists");
-        }
-        ai.djl.ndarray.types.Shape shape = feedforward ? new ai.djl.ndarray.types.Shape(1, base.inFeatures())
-                : new ai.djl.ndarray.types.Shape(base.outFeatures(), 1);
-        vectors.put(name, initOnes ? manager().ones(shape) : manager().randomNormal(0, 1, shape, ai.djl.ndarray.types.DataType.FLOAT32));
+        registerAdapter(name);
+        Shape shape = feedforward ? new Shape(1, base.inFeatures()) : new Shape(base.outFeatures(), 1);
+        vectors.put(name, initOnes ? manager().ones(shape) : manager().randomNormal(0, 1, shape, DataType.FLOAT32));
     }
 
     /** The vector of adapter {@code name}: (out, 1), or (1, in) for a feed-forward layer. */
@@ -65,13 +60,10 @@ public final class IA3Linear extends Module implements LinearLayer, AdapterLayer
     /** x [..., in] → [..., out] */
     @Override
     public NDArray forward(NDArray x) {
-        List<String> use = disabled ? List.of() : active.stream().filter(n -> vectors.contains(n) && !merged.contains(n)).toList();
-        if (disabled && !merged.isEmpty()) {
-            unmerge();
-        }
-        if (rowAdapters != null && !disabled) {
+        if (rowAdapters() != null) {
             return mixedBatchForward(x);
         }
+        List<String> use = activeAdapters();
         if (use.isEmpty()) {
             return base.forward(x);
         }
@@ -87,10 +79,11 @@ public final class IA3Linear extends Module implements LinearLayer, AdapterLayer
 
     /** Each row rescaled by its own adapter's vector (1 for rows without an IA3 adapter here). */
     private NDArray mixedBatchForward(NDArray x) {
+        List<String> rows = rowAdapters();
         NDArray scale = null;                                   // [B, 1, ..., in or out]
         NDArray unscaled = null;                                // [B, 1, ...]: rows that keep 1
-        for (String name : io.peft4j.peft.RowRouting.distinct(rowAdapters)) {
-            NDArray mask = io.peft4j.peft.RowRouting.mask(x, rowAdapters, name);
+        for (String name : RowRouting.distinct(rows)) {
+            NDArray mask = RowRouting.mask(x, rows, name);
             if (!vectors.contains(name)) {
                 unscaled = unscaled == null ? mask : unscaled.add(mask);
                 continue;
@@ -109,11 +102,8 @@ public final class IA3Linear extends Module implements LinearLayer, AdapterLayer
     }
 
     @Override
-    public void setRowAdapters(List<String> rows) {
-        if (rows != null && !merged.isEmpty()) {
-            throw new Peft4jException("mixed-batch inference is not possible while adapters are merged: " + merged);
-        }
-        rowAdapters = rows == null ? null : List.copyOf(rows);
+    protected String cannotRoute(List<String> rows) {
+        return null;
     }
 
     /** An array computed from parameters alone lands in the model's manager; move it to the step of {@code x}. */
@@ -123,68 +113,33 @@ public final class IA3Linear extends Module implements LinearLayer, AdapterLayer
     }
 
     @Override
-    public Set<String> adapterNames() {
-        return vectors.localParameters().keySet();
-    }
-
-    @Override
-    public void setActiveAdapters(List<String> names) {
-        active = List.copyOf(names);
-    }
-
-    @Override
-    public void setAdaptersDisabled(boolean disabled) {
-        this.disabled = disabled;
-    }
-
-    @Override
-    public void deleteAdapter(String name) {
-        if (merged.contains(name)) {
-            throw new Peft4jException("adapter '" + name + "' is merged; unmerge before deleting it");
-        }
-        if (vectors.contains(name)) {
-            vectors.remove(name);
-        }
-        active = active.stream().filter(n -> !n.equals(name)).toList();
+    protected void removeAdapter(String name) {
+        vectors.remove(name);
     }
 
     /** W ← W ⊙ l (rows for an attention projection and its bias too, columns for a feed-forward layer). */
     @Override
-    public void merge(List<String> names) {
-        for (String n : names) {
-            if (!vectors.contains(n) || merged.contains(n)) {
-                continue;
-            }
-            rescale(n, false);
-            merged.add(n);
-        }
+    protected void mergeAdapter(String name) {
+        rescale(name, false);
     }
 
     @Override
-    public void unmerge() {
-        for (String n : new ArrayList<>(merged)) {
-            rescale(n, true);
-            merged.remove(n);
-        }
+    protected void unmergeAdapter(String name) {
+        rescale(name, true);
     }
 
     /** W ⊙ l, or on unmerge W ⊘ (l + 1e-8) as HF PEFT divides (a zero in l leaves zeros, not NaN). */
     private void rescale(String name, boolean divide) {
-        try (ai.djl.ndarray.NDManager scratch = manager().newSubManager()) {
+        try (NDManager scratch = manager().newSubManager()) {
             NDArray l = vector(name).duplicate();
             l.attach(scratch);
-            NDArray factor = divide ? io.peft4j.nn.Scalars.add(l, 1e-8) : l;
+            NDArray factor = divide ? Scalars.add(l, 1e-8) : l;
             base.weight().set(divide ? base.weight().array().div(factor) : base.weight().array().mul(factor));
             if (!feedforward && base.bias() != null) {
                 NDArray column = factor.squeeze(1);
                 base.bias().set(divide ? base.bias().array().div(column) : base.bias().array().mul(column));
             }
         }
-    }
-
-    @Override
-    public List<String> mergedAdapters() {
-        return List.copyOf(merged);
     }
 
     @Override

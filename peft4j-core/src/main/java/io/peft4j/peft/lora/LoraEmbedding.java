@@ -5,33 +5,25 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
-import io.peft4j.Peft4jException;
 import io.peft4j.nn.Embedding;
 import io.peft4j.nn.EmbeddingLayer;
-import io.peft4j.nn.Module;
 import io.peft4j.nn.ParameterDict;
 import io.peft4j.nn.Scalars;
-import io.peft4j.peft.AdapterLayer;
-import java.util.ArrayList;
+import io.peft4j.peft.TunerLayer;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * LoRA on an embedding table, named as in HF PEFT: {@code base_layer}, {@code lora_embedding_A.<name>}
  * (r × num, zeros at init) and {@code lora_embedding_B.<name>} (dim × r, N(0, 1) at init);
  * {@code y = base(ids) + Aᵀ[ids]·Bᵀ·s}, no dropout.
  */
-public final class LoraEmbedding extends Module implements EmbeddingLayer, AdapterLayer {
+public final class LoraEmbedding extends TunerLayer implements EmbeddingLayer {
 
     private final Embedding base;
     private final ParameterDict loraA;
     private final ParameterDict loraB;
     private final Map<String, Double> scaling = new LinkedHashMap<>();
-    private final List<String> merged = new ArrayList<>();
-    private List<String> active = List.of();
-    private boolean disabled;
 
     public LoraEmbedding(Embedding base) {
         super(base.manager());
@@ -41,9 +33,7 @@ public final class LoraEmbedding extends Module implements EmbeddingLayer, Adapt
     }
 
     public void addAdapter(String name, int r, double scale, LoraConfig.InitLoraWeights init) {
-        if (loraA.contains(name)) {
-            throw new Peft4jException("adapter '" + name + "' already exists");
-        }
+        registerAdapter(name);
         NDManager m = manager();
         boolean random = init == LoraConfig.InitLoraWeights.FALSE;
         loraA.put(name, random ? m.randomNormal(new Shape(r, base.num())) : m.zeros(new Shape(r, base.num()), DataType.FLOAT32));
@@ -64,13 +54,7 @@ public final class LoraEmbedding extends Module implements EmbeddingLayer, Adapt
     @Override
     public NDArray forward(NDArray ids) {
         NDArray y = base.forward(ids); // [..., dim]
-        if (disabled) {
-            return y;
-        }
-        for (String name : active) {
-            if (merged.contains(name)) {
-                continue;
-            }
+        for (String name : activeAdapters()) {
             NDArray table = loraA.get(name).array().transpose();                                             // [num, r]
             table.attach(ids.getManager());                                                                  // a view made from a parameter
             NDArray h = ids.getNDArrayInternal().embedding(ids, table, SparseFormat.DENSE).singletonOrThrow(); // [..., r]
@@ -88,52 +72,20 @@ public final class LoraEmbedding extends Module implements EmbeddingLayer, Adapt
     }
 
     @Override
-    public Set<String> adapterNames() {
-        return java.util.Collections.unmodifiableSet(scaling.keySet());
-    }
-
-    @Override
-    public void setActiveAdapters(List<String> names) {
-        active = names.stream().filter(loraA::contains).toList();
-    }
-
-    @Override
-    public void setAdaptersDisabled(boolean disabled) {
-        if (disabled) {
-            unmerge();
-        }
-        this.disabled = disabled;
-    }
-
-    @Override
-    public void deleteAdapter(String name) {
-        if (merged.contains(name)) {
-            throw new Peft4jException("adapter '" + name + "' is merged; unmerge before deleting it");
-        }
-        if (loraA.contains(name)) {
-            loraA.remove(name);
-            loraB.remove(name);
-        }
+    protected void removeAdapter(String name) {
+        loraA.remove(name);
+        loraB.remove(name);
         scaling.remove(name);
-        active = active.stream().filter(n -> !n.equals(name)).toList();
     }
 
     @Override
-    public void merge(List<String> names) {
-        for (String name : names) {
-            if (loraA.contains(name) && !merged.contains(name)) {
-                apply(name, 1);
-                merged.add(name);
-            }
-        }
+    protected void mergeAdapter(String name) {
+        apply(name, 1);
     }
 
     @Override
-    public void unmerge() {
-        for (int i = merged.size() - 1; i >= 0; i--) {
-            apply(merged.get(i), -1);
-        }
-        merged.clear();
+    protected void unmergeAdapter(String name) {
+        apply(name, -1);
     }
 
     private void apply(String name, int sign) {
@@ -141,11 +93,6 @@ public final class LoraEmbedding extends Module implements EmbeddingLayer, Adapt
             NDArray delta = delta(name, scratch);
             base.weight().set((sign > 0 ? delta : delta.neg()).add(base.weight().array()));
         }
-    }
-
-    @Override
-    public List<String> mergedAdapters() {
-        return List.copyOf(merged);
     }
 
     @Override

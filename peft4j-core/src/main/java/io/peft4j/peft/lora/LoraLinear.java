@@ -9,23 +9,21 @@ import io.peft4j.nn.Dropout;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.LinearLayer;
 import io.peft4j.quant.QuantizedLinear;
-import io.peft4j.nn.LinearLayer;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.ModuleDict;
 import io.peft4j.nn.Scalars;
-import io.peft4j.peft.AdapterLayer;
-import java.util.ArrayList;
+import io.peft4j.peft.RowRouting;
+import io.peft4j.peft.TunerLayer;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * A linear layer with LoRA adapters: {@code y = base(x) + Σ_active B(A(dropout(x))) · s}. Children are
  * named as in Hugging Face PEFT: {@code base_layer}, {@code lora_dropout.<name>}, {@code lora_A.<name>}
  * (r × in), {@code lora_B.<name>} (out × r).
  */
-public final class LoraLinear extends Module implements LinearLayer, AdapterLayer {
+public final class LoraLinear extends TunerLayer implements LinearLayer {
 
     private Module base; // a Linear, or a QuantizedLinear (QLoRA) until a merge dequantises it
     private final ModuleDict<Dropout> dropouts;
@@ -35,11 +33,6 @@ public final class LoraLinear extends Module implements LinearLayer, AdapterLaye
     private final Map<String, Double> scaling = new LinkedHashMap<>();
     /** Row norms of W + s·BA when a DoRA adapter was merged, needed to unmerge it. */
     private final Map<String, NDArray> mergedNorms = new LinkedHashMap<>();
-    /** Per batch row, the adapter to apply ({@code __base__}: none), while a mixed batch runs. */
-    private List<String> rowAdapters;
-    private final List<String> merged = new ArrayList<>();
-    private List<String> active = List.of();
-    private boolean disabled;
 
     public <M extends Module & LinearLayer> LoraLinear(M base) {
         super(base.manager());
@@ -63,9 +56,7 @@ public final class LoraLinear extends Module implements LinearLayer, AdapterLaye
     /** Adds adapter {@code name} with rank r, scale s and the given initialisation. */
     public void addAdapter(String name, int r, double scale, double dropout, LoraConfig.InitLoraWeights init, boolean loraBias,
                            boolean useDora) {
-        if (loraA.contains(name)) {
-            throw new Peft4jException("adapter '" + name + "' already exists");
-        }
+        registerAdapter(name);
         NDManager m = manager();
         Linear a = new Linear(m, inFeatures(), r, false, 1f);
         Linear b = new Linear(m, r, outFeatures(), loraBias, 1f);
@@ -146,16 +137,11 @@ public final class LoraLinear extends Module implements LinearLayer, AdapterLaye
     @Override
     public NDArray forward(NDArray x) {
         NDArray y = ((LinearLayer) base).forward(x); // [..., out]
-        if (disabled) {
-            return y;
+        if (rowAdapters() != null) {
+            return y.add(mixedBatchDelta(x, rowAdapters()));
         }
-        if (rowAdapters != null) {
-            return y.add(mixedBatchDelta(x));
-        }
-        for (String name : active) {
-            if (!merged.contains(name)) {
-                y = y.add(isDora(name) ? doraDelta(name, x, y) : loraDelta(name, x));
-            }
+        for (String name : activeAdapters()) {
+            y = y.add(isDora(name) ? doraDelta(name, x, y) : loraDelta(name, x));
         }
         return y;
     }
@@ -189,31 +175,23 @@ public final class LoraLinear extends Module implements LinearLayer, AdapterLaye
     }
 
     /** Each row gets its own adapter's delta (rows of {@code __base__} none): deltas masked by row and summed. */
-    private NDArray mixedBatchDelta(NDArray x) {
+    private NDArray mixedBatchDelta(NDArray x, List<String> rows) {
         NDArray total = null;
-        for (String name : io.peft4j.peft.RowRouting.distinct(rowAdapters)) {
+        for (String name : RowRouting.distinct(rows)) {
             if (!loraA.contains(name)) {
                 continue;
             }
-            NDArray d = loraDelta(name, x).mul(io.peft4j.peft.RowRouting.mask(x, rowAdapters, name)); // [B, ..., out]
+            NDArray d = loraDelta(name, x).mul(RowRouting.mask(x, rows, name)); // [B, ..., out]
             total = total == null ? d : total.add(d);
         }
         return total == null ? x.getManager().zeros(new Shape(1)) : total;
     }
 
+    /** Rows route to their own adapter's delta; DoRA's column norms are per adapter and are not routed. */
     @Override
-    public void setRowAdapters(List<String> names) {
-        if (names != null) {
-            if (!merged.isEmpty()) {
-                throw new Peft4jException("mixed-batch inference is not possible while adapters are merged: " + merged);
-            }
-            for (String n : names) {
-                if (isDora(n)) {
-                    throw new Peft4jException("mixed-batch inference does not support DoRA adapters ('" + n + "')");
-                }
-            }
-        }
-        rowAdapters = names == null ? null : List.copyOf(names);
+    protected String cannotRoute(List<String> rows) {
+        return rows.stream().filter(this::isDora).findFirst()
+                .map(n -> "mixed-batch inference does not support DoRA adapters ('" + n + "')").orElse(null);
     }
 
     /** ΔW = B·A·s, [out, in], in {@code scope}. */
@@ -231,28 +209,7 @@ public final class LoraLinear extends Module implements LinearLayer, AdapterLaye
     }
 
     @Override
-    public Set<String> adapterNames() {
-        return loraA.keys();
-    }
-
-    @Override
-    public void setActiveAdapters(List<String> names) {
-        active = names.stream().filter(loraA::contains).toList();
-    }
-
-    @Override
-    public void setAdaptersDisabled(boolean disabled) {
-        if (disabled) {
-            unmerge();
-        }
-        this.disabled = disabled;
-    }
-
-    @Override
-    public void deleteAdapter(String name) {
-        if (merged.contains(name)) {
-            throw new Peft4jException("adapter '" + name + "' is merged; unmerge before deleting it");
-        }
+    protected void removeAdapter(String name) {
         loraA.remove(name);
         loraB.remove(name);
         dropouts.remove(name);
@@ -260,52 +217,41 @@ public final class LoraLinear extends Module implements LinearLayer, AdapterLaye
             magnitudes.remove(name);
         }
         scaling.remove(name);
-        active = active.stream().filter(n -> !n.equals(name)).toList();
     }
 
     @Override
-    public void merge(List<String> names) {
-        for (String name : names) {
-            if (!loraA.contains(name) || merged.contains(name)) {
-                continue;
+    protected void mergeAdapter(String name) {
+        try (NDManager scratch = manager().newSubManager()) {
+            NDArray delta = delta(name, scratch);
+            Linear dense = denseBase();
+            if (isDora(name)) { // W ← (m / ‖W + ΔW‖)·(W + ΔW), row by row
+                NDArray norm = rowNorms(name, scratch);
+                dense.weight().set(delta.add(dense.weight().array()).mul(doraFactor(name, norm, scratch)));
+                norm.attach(manager());
+                mergedNorms.put(name, norm);
+            } else {
+                dense.weight().set(delta.add(dense.weight().array()));
             }
-            try (NDManager scratch = manager().newSubManager()) {
-                NDArray delta = delta(name, scratch);
-                Linear dense = denseBase();
-                if (isDora(name)) { // W ← (m / ‖W + ΔW‖)·(W + ΔW), row by row
-                    NDArray norm = rowNorms(name, scratch);
-                    dense.weight().set(delta.add(dense.weight().array()).mul(doraFactor(name, norm, scratch)));
-                    norm.attach(manager());
-                    mergedNorms.put(name, norm);
-                } else {
-                    dense.weight().set(delta.add(dense.weight().array()));
-                }
-                mergeBias(name, 1, scratch);
-            }
-            merged.add(name);
+            mergeBias(name, 1, scratch);
         }
     }
 
     @Override
-    public void unmerge() {
-        for (int i = merged.size() - 1; i >= 0; i--) {
-            String name = merged.get(i);
-            try (NDManager scratch = manager().newSubManager()) {
-                NDArray delta = delta(name, scratch);
-                Linear dense = denseBase();
-                if (isDora(name)) { // W ← W_merged · ‖W + ΔW‖ / m − ΔW, with the norm kept from merging
-                    NDArray norm = mergedNorms.remove(name);
-                    norm.attach(scratch);
-                    NDArray merged = dense.weight().array().div(doraFactor(name, norm, scratch));
-                    merged.attach(scratch);
-                    dense.weight().set(merged.sub(delta));
-                } else {
-                    dense.weight().set(delta.neg().add(dense.weight().array()));
-                }
-                mergeBias(name, -1, scratch);
+    protected void unmergeAdapter(String name) {
+        try (NDManager scratch = manager().newSubManager()) {
+            NDArray delta = delta(name, scratch);
+            Linear dense = denseBase();
+            if (isDora(name)) { // W ← W_merged · ‖W + ΔW‖ / m − ΔW, with the norm kept from merging
+                NDArray norm = mergedNorms.remove(name);
+                norm.attach(scratch);
+                NDArray merged = dense.weight().array().div(doraFactor(name, norm, scratch));
+                merged.attach(scratch);
+                dense.weight().set(merged.sub(delta));
+            } else {
+                dense.weight().set(delta.neg().add(dense.weight().array()));
             }
+            mergeBias(name, -1, scratch);
         }
-        merged.clear();
     }
 
     /** With lora_bias the B bias (times s) is folded into the base bias too. */
@@ -321,11 +267,6 @@ public final class LoraLinear extends Module implements LinearLayer, AdapterLaye
         NDArray bias = b.bias().array().duplicate();
         bias.attach(scratch);
         dense.bias().set(Scalars.mul(bias, sign * scaling.get(name)).add(dense.bias().array()));
-    }
-
-    @Override
-    public List<String> mergedAdapters() {
-        return List.copyOf(merged);
     }
 
     @Override
