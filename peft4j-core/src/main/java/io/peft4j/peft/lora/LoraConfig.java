@@ -5,6 +5,7 @@ import io.peft4j.io.PythonJson;
 import io.peft4j.peft.ConfigFields;
 import io.peft4j.peft.PeftConfig;
 import io.peft4j.peft.TargetModules;
+import io.peft4j.peft.TargetSelection;
 import io.peft4j.peft.TaskType;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -12,7 +13,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.regex.Pattern;
 
 /**
  * LoRA's configuration with Hugging Face PEFT's field names and defaults (PEFT 0.20): {@code r} 8,
@@ -81,22 +81,19 @@ public record LoraConfig(
 
     /** The rank for one module path: {@code rank_pattern}'s entry whose key matches {@code (.*\.)?(key)$}, else r. */
     public int rankFor(String path) {
-        return patternValue(rankPattern, path, r);
+        return TargetSelection.patternValue(rankPattern, path, r);
+    }
+
+    /** The modules this config adapts. */
+    public TargetSelection targetSelection() {
+        return new TargetSelection(targetModules, excludeModules, layersToTransform, layersPattern, modulesToSave);
     }
 
     /** The alpha for one module path, from {@code alpha_pattern} as for the rank. */
     public double alphaFor(String path) {
-        return patternValue(alphaPattern, path, loraAlpha);
+        return TargetSelection.patternValue(alphaPattern, path, loraAlpha);
     }
 
-    private static <V> V patternValue(Map<String, V> pattern, String path, V fallback) {
-        for (Map.Entry<String, V> e : new TreeMap<>(pattern).entrySet()) {
-            if (Pattern.compile("(.*\\.)?(" + e.getKey() + ")$").matcher(path).matches()) {
-                return e.getValue();
-            }
-        }
-        return fallback;
-    }
 
     /** s = alpha / r, or alpha / √r with rsLoRA. */
     public double scaling(String path) {

@@ -8,12 +8,11 @@ import io.peft4j.nn.Module;
 import io.peft4j.nn.Parameter;
 import io.peft4j.peft.AdapterLayer;
 import io.peft4j.peft.TargetModules;
+import io.peft4j.peft.TargetSelection;
 import io.peft4j.peft.Tuner;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /** Puts LoRA adapters on the linear layers a {@link LoraConfig} targets, matching as Hugging Face PEFT does. */
 public final class LoraTuner implements Tuner<LoraConfig> {
@@ -25,9 +24,6 @@ public final class LoraTuner implements Tuner<LoraConfig> {
             "mistral", TargetModules.of("q_proj", "v_proj"),
             "qwen2", TargetModules.of("q_proj", "v_proj"),
             "gpt2", TargetModules.of("c_attn"));
-
-    /** Output heads that {@code all-linear} leaves alone. */
-    private static final List<String> HEADS = List.of("classifier", "score", "lm_head", "qa_outputs");
 
     @Override
     public Class<LoraConfig> configType() {
@@ -58,7 +54,7 @@ public final class LoraTuner implements Tuner<LoraConfig> {
         for (Map.Entry<String, Module> e : AdapterLayer.targetableModules(model).entrySet()) {
             String path = e.getKey();
             Module module = e.getValue();
-            if (path.isEmpty() || !isTarget(path, module, config)) {
+            if (!config.targetSelection().selects(path, module)) {
                 continue;
             }
             if (module instanceof Embedding || module instanceof LoraEmbedding) {
@@ -91,51 +87,9 @@ public final class LoraTuner implements Tuner<LoraConfig> {
             matched.add(path);
         }
         if (matched.isEmpty()) {
-            throw new Peft4jException("target modules " + config.targetModules().toJsonValue()
-                    + " matched no linear layer of the model; its linear layers include "
-                    + model.namedModules().entrySet().stream().filter(e -> e.getValue() instanceof Linear)
-                    .map(Map.Entry::getKey).limit(8).toList());
+            throw new Peft4jException(TargetSelection.matchedNothing(config.targetModules(), model));
         }
         return matched;
-    }
-
-    private static boolean isTarget(String path, Module module, LoraConfig config) {
-        if (isExcluded(path, config)) {
-            return false;
-        }
-        TargetModules targets = config.targetModules();
-        boolean matched = targets.isAllLinear()
-                ? (module instanceof Linear || module instanceof LoraLinear || module instanceof io.peft4j.quant.QuantizedLinear)
-                        && !HEADS.contains(path.substring(path.lastIndexOf('.') + 1))
-                : targets.matches(path);
-        if (!matched) {
-            return false;
-        }
-        // HF expands all-linear into a list of names, to which layers_to_transform applies as to any list
-        boolean regex = targets.isRegex() && !targets.isAllLinear();
-        return regex || config.layersToTransform() == null || config.layersToTransform().isEmpty() || inLayers(path, config);
-    }
-
-    private static boolean isExcluded(String path, LoraConfig config) {
-        TargetModules exclude = config.excludeModules();
-        if (exclude != null && exclude.matches(path)) {
-            return true;
-        }
-        return config.modulesToSave() != null && config.modulesToSave().stream()
-                .anyMatch(m -> Pattern.compile("(^|.*\\.)" + m + "($|\\..*)").matcher(path).matches());
-    }
-
-    /** HF's layer-index rule: the first numbered segment after a layers_pattern name (or any name). */
-    private static boolean inLayers(String path, LoraConfig config) {
-        List<String> patterns = config.layersPattern() == null || config.layersPattern().isEmpty()
-                ? List.of("[^.]*") : config.layersPattern();
-        for (String pattern : patterns) {
-            Matcher m = Pattern.compile(".*?\\." + pattern + "\\.(\\d+)\\.").matcher(path);
-            if (m.lookingAt()) {
-                return config.layersToTransform().contains(Integer.parseInt(m.group(1)));
-            }
-        }
-        return false;
     }
 
     @Override
