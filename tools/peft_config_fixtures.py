@@ -39,6 +39,14 @@ FIXTURES = {
         "num_transformer_submodules": 1, "num_attention_heads": 12, "num_layers": 6,
         "encoder_reparameterization_type": "LSTM", "encoder_hidden_size": 128,
         "modules_to_save": ["classifier", "score"]}),
+    "loha-adapter-config-expected.json": (BASE + [("src/peft/tuners/lycoris_utils.py", "LycorisConfig"),
+                                              ("src/peft/tuners/loha/config.py", "LoHaConfig")], {
+        "peft_type": "LOHA", "task_type": "SEQ_CLS", "r": 4, "alpha": 8, "rank_dropout": 0.1, "module_dropout": 0.05,
+        "target_modules": ["query", "value"], "modules_to_save": ["classifier", "score"]}),
+    "lokr-adapter-config-expected.json": (BASE + [("src/peft/tuners/lycoris_utils.py", "LycorisConfig"),
+                                              ("src/peft/tuners/lokr/config.py", "LoKrConfig")], {
+        "peft_type": "LOKR", "task_type": "CAUSAL_LM", "r": 4, "alpha": 8, "decompose_both": True, "decompose_factor": 4,
+        "rank_dropout_scale": True, "init_weights": "lycoris", "target_modules": ["q_proj", "v_proj"]}),
 }
 
 

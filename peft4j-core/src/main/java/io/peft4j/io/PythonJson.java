@@ -15,6 +15,11 @@ public final class PythonJson {
 
     private PythonJson() {}
 
+    /** A double as Python writes the number users normally pass: integral values as integers ({@code 16}, not {@code 16.0}). */
+    public static Object number(double v) {
+        return v == Math.rint(v) && Math.abs(v) < 1e15 ? (Object) (long) v : (Object) v;
+    }
+
     public static String write(Object value) {
         StringBuilder out = new StringBuilder();
         write(out, value, 0);

@@ -187,6 +187,18 @@ public final class ConfigFields {
         return out;
     }
 
+    /** {@code rank_pattern}: module-name keys to positive integer ranks. */
+    public Map<String, Integer> getRankMap(String field) {
+        Map<String, Integer> ranks = new LinkedHashMap<>();
+        getNumberMap(field).forEach((k, v) -> {
+            if (v != Math.rint(v) || v <= 0) {
+                throw error(field, "rank for '" + k + "' must be a positive integer");
+            }
+            ranks.put(k, v.intValue());
+        });
+        return ranks;
+    }
+
     /** Fails when a field that changes the method's behaviour is set to something peft4j does not implement. */
     public void requireDefault(String field, Object defaultValue) {
         JsonNode n = get(field);

@@ -67,6 +67,10 @@ class MethodContractsTest extends NativeTest {
                         n -> n.contains("layer.1.")),
                 new Case("fixed", SelectiveConfig.of(SelectiveConfig.Selection.FIXED, seq), 0, AtInit.EXACT, n -> false),
                 new Case("ia3", IA3Config.of(seq), L * (D + D + D + F), AtInit.EXACT, n -> n.contains(".ia3_l.")),
+                new Case("loha", io.peft4j.peft.loha.LoHaConfig.of(2, 4, TargetModules.of("query", "value"), seq), L * 2 * (2L * 2 * (D + D)),
+                        AtInit.EXACT, n -> n.contains(".hada_")), // 2r(in + out) per matrix
+                new Case("lokr", io.peft4j.peft.lokr.LoKrConfig.of(1, 4, TargetModules.of("query", "value"), seq), L * 2 * (2L * 2 + 1 * (4 + 4)),
+                        AtInit.EXACT, n -> n.contains(".lokr_")), // 8 = 2·4: w1 [2, 2], and r = 1 < 4/2 so w2 = w2_a [4, 1] · w2_b [1, 4]
                 new Case("houlsby", BottleneckConfig.houlsby(seq).withBottleneckSize(4), L * (2 * adapter + 2 * 2 * D), AtInit.NEAR,
                         n -> n.contains(".adapters.") || n.contains("output.LayerNorm")),
                 new Case("houlsby-trunc-normal-relu", new BottleneckConfig(CommonFields.of(seq), BottleneckConfig.Variant.HOULSBY, 4, 16, "relu", 1.0,
@@ -164,7 +168,8 @@ class MethodContractsTest extends NativeTest {
         BertClassifier model = base();
         PeftModel peft = PeftModel.wrap(model, c.config());
         peft.namedParameters().forEach((name, p) -> {
-            if (name.contains(".adapters.") && name.contains("adapter_up")) { // a zero up-projection would stop the gradient to down
+            // a zero factor (bottleneck up-projection, LoHa's w2_b, LoKr's w1) would stop the gradient to the others
+            if (name.contains(".adapters.") && name.contains("adapter_up") || name.contains(".hada_w2_b.") || name.contains(".lokr_w1.")) {
                 p.set(manager.randomNormal(0, 0.1f, p.shape(), DataType.FLOAT32));
             }
         });

@@ -120,7 +120,7 @@ public record LoraConfig(
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("alora_invocation_tokens", null);
         Map<String, Object> alphas = new TreeMap<>();
-        alphaPattern.forEach((k, v) -> alphas.put(k, number(v)));
+        alphaPattern.forEach((k, v) -> alphas.put(k, PythonJson.number(v)));
         m.put("alpha_pattern", alphas);
         m.put("arrow_config", null);
         m.put("auto_mapping", null);
@@ -141,7 +141,7 @@ public record LoraConfig(
         m.put("layers_pattern", layersPattern == null ? null : layersPattern.size() == 1 ? layersPattern.get(0) : layersPattern);
         m.put("layers_to_transform", layersToTransform);
         m.put("loftq_config", Map.of());
-        m.put("lora_alpha", number(loraAlpha));
+        m.put("lora_alpha", PythonJson.number(loraAlpha));
         m.put("lora_bias", loraBias);
         m.put("lora_dropout", loraDropout);
         m.put("lora_ga_config", null);
@@ -167,10 +167,6 @@ public record LoraConfig(
         return PythonJson.write(m);
     }
 
-    /** Integral alphas are written as integers, as Python writes the int users normally pass. */
-    private static Object number(double v) {
-        return v == Math.rint(v) && Math.abs(v) < 1e15 ? (Object) (long) v : (Object) v;
-    }
 
     /**
      * Reads a LoRA config. Unknown fields are ignored with a warning (as HF PEFT does); fields of LoRA
@@ -190,13 +186,6 @@ public record LoraConfig(
         if (loftq != null && !(loftq.isObject() && loftq.isEmpty())) {
             throw f.error("loftq_config", "LoftQ initialisation is not supported by peft4j");
         }
-        Map<String, Integer> ranks = new LinkedHashMap<>();
-        f.getNumberMap("rank_pattern").forEach((k, v) -> {
-            if (v != Math.rint(v) || v <= 0) {
-                throw f.error("rank_pattern", "rank for '" + k + "' must be a positive integer");
-            }
-            ranks.put(k, v.intValue());
-        });
         Builder b = builder()
                 .r(f.getInt("r", 8))
                 .loraAlpha(f.getDouble("lora_alpha", 8))
@@ -210,7 +199,7 @@ public record LoraConfig(
                 .initLoraWeights(initWeights(f))
                 .layersToTransform(f.getInts("layers_to_transform"))
                 .layersPattern(f.getStrings("layers_pattern"))
-                .rankPattern(ranks)
+                .rankPattern(f.getRankMap("rank_pattern"))
                 .alphaPattern(f.getNumberMap("alpha_pattern"))
                 .useDora(f.getBoolean("use_dora", false))
                 .loraBias(f.getBoolean("lora_bias", false))
