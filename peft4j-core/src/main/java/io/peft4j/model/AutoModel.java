@@ -3,13 +3,28 @@ package io.peft4j.model;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.Peft4jException;
 import io.peft4j.io.HfConfig;
-import io.peft4j.model.bert.BertModel;
 import io.peft4j.quant.ModelQuantizer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.ServiceLoader;
 
-/** Loads a pretrained backbone of whichever family its {@code config.json} names. */
+/** Loads a pretrained backbone of whichever registered {@link ModelFamily} reads the {@code model_type} of its {@code config.json}. */
 public final class AutoModel {
 
+    private static final List<ModelFamily> FAMILIES = load();
+
     private AutoModel() {}
+
+    private static List<ModelFamily> load() {
+        List<ModelFamily> out = new ArrayList<>();
+        ServiceLoader.load(ModelFamily.class, ModelFamily.class.getClassLoader()).forEach(out::add);
+        return List.copyOf(out);
+    }
+
+    /** The family that reads {@code modelType}, or null. */
+    public static ModelFamily family(String modelType) {
+        return FAMILIES.stream().filter(f -> f.modelTypes().contains(modelType)).findFirst().orElse(null);
+    }
 
     public static PretrainedModel load(ModelFiles files, NDManager manager) {
         return load(files, manager, null);
@@ -21,17 +36,11 @@ public final class AutoModel {
      */
     public static PretrainedModel load(ModelFiles files, NDManager manager, ModelQuantizer.Settings quantize) {
         String type = HfConfig.read(files.config()).modelType();
-        return switch (type) {
-            case "bert" -> {
-                BertModel bert = BertModel.load(files, manager);
-                if (quantize != null) {
-                    ModelQuantizer.quantize(bert, quantize);
-                }
-                yield bert;
-            }
-            case "gpt2" -> io.peft4j.model.gpt2.Gpt2LMHeadModel.load(files, manager, quantize);
-            case "llama", "qwen2", "mistral" -> io.peft4j.model.llama.LlamaForCausalLM.load(files, manager, quantize);
-            default -> throw new Peft4jException(files.config() + ": model_type '" + type + "' is not supported; supported: bert, gpt2, llama, qwen2, mistral");
-        };
+        ModelFamily family = family(type);
+        if (family == null) {
+            throw new Peft4jException(files.config() + ": model_type '" + type + "' is not supported; supported: "
+                    + FAMILIES.stream().flatMap(f -> f.modelTypes().stream()).toList());
+        }
+        return family.load(files, manager, quantize);
     }
 }

@@ -44,6 +44,15 @@ public abstract class PretrainedModel extends Module {
     /** The Hugging Face {@code model_type} family, e.g. {@code bert}. */
     public abstract String family();
 
+    /** The roles of this model's modules, as its family declares them. */
+    public ModuleRoles roles() {
+        ModelFamily family = AutoModel.family(family());
+        if (family == null) {
+            throw new io.peft4j.Peft4jException("no model family registered for model type '" + family() + "'");
+        }
+        return family.roles();
+    }
+
     public abstract int numLayers();
 
     public abstract int hiddenSize();

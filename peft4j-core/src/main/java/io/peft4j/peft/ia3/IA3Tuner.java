@@ -1,7 +1,9 @@
 package io.peft4j.peft.ia3;
 
 import io.peft4j.Peft4jException;
+import io.peft4j.model.ModuleRoles;
 import io.peft4j.model.PretrainedModel;
+import io.peft4j.model.Role;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.Parameter;
@@ -16,14 +18,6 @@ import java.util.regex.Pattern;
 /** Puts (IA)³ vectors on the linear layers an {@link IA3Config} targets, matching as Hugging Face PEFT does. */
 public final class IA3Tuner implements Tuner<IA3Config> {
 
-    /** HF PEFT's default (IA)³ targets and feed-forward modules per model type. */
-    private static final Map<String, List<TargetModules>> DEFAULTS = Map.of(
-            "bert", List.of(TargetModules.of("key", "value", "output.dense"), TargetModules.of("output.dense")),
-            "llama", List.of(TargetModules.of("k_proj", "v_proj", "down_proj"), TargetModules.of("down_proj")),
-            "mistral", List.of(TargetModules.of("k_proj", "v_proj", "down_proj"), TargetModules.of("down_proj")),
-            "qwen2", List.of(TargetModules.of("k_proj", "v_proj", "down_proj"), TargetModules.of("down_proj")),
-            "gpt2", List.of(TargetModules.of("c_attn", "mlp.c_proj"), TargetModules.of("mlp.c_proj")));
-
     @Override
     public Class<IA3Config> configType() {
         return IA3Config.class;
@@ -34,11 +28,9 @@ public final class IA3Tuner implements Tuner<IA3Config> {
         if (config.targetModules() != null) {
             return config.feedforwardModules() != null ? config : config.withTargets(config.targetModules(), TargetModules.of());
         }
-        List<TargetModules> d = DEFAULTS.get(model.family());
-        if (d == null) {
-            throw new Peft4jException("no default (IA)³ target_modules for model type '" + model.family() + "'; set target_modules");
-        }
-        return config.withTargets(d.get(0), d.get(1));
+        // HF PEFT's defaults: keys, values and the feed-forward output, whose input is rescaled
+        ModuleRoles roles = model.roles();
+        return config.withTargets(roles.targets(Role.ATTENTION_KEY, Role.ATTENTION_VALUE, Role.MLP_DOWN), roles.targets(Role.MLP_DOWN));
     }
 
     @Override

@@ -7,7 +7,7 @@ import io.peft4j.nn.Linear;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.Parameter;
 import io.peft4j.peft.AdapterLayer;
-import io.peft4j.peft.TargetModules;
+import io.peft4j.model.Role;
 import io.peft4j.peft.TargetSelection;
 import io.peft4j.peft.Tuner;
 import java.util.ArrayList;
@@ -17,14 +17,6 @@ import java.util.Map;
 /** Puts LoRA adapters on the linear layers a {@link LoraConfig} targets, matching as Hugging Face PEFT does. */
 public final class LoraTuner implements Tuner<LoraConfig> {
 
-    /** HF PEFT's default targets per model type. */
-    static final Map<String, TargetModules> DEFAULT_TARGETS = Map.of(
-            "bert", TargetModules.of("query", "value"),
-            "llama", TargetModules.of("q_proj", "v_proj"),
-            "mistral", TargetModules.of("q_proj", "v_proj"),
-            "qwen2", TargetModules.of("q_proj", "v_proj"),
-            "gpt2", TargetModules.of("c_attn"));
-
     @Override
     public Class<LoraConfig> configType() {
         return LoraConfig.class;
@@ -32,8 +24,7 @@ public final class LoraTuner implements Tuner<LoraConfig> {
 
     @Override
     public LoraConfig withDefaults(LoraConfig config, PretrainedModel model) {
-        String modelType = model.family();
-        if (modelType.equals("gpt2") && !config.fanInFanOut()) {
+        if (model.roles().conv1dProjections() && !config.fanInFanOut()) {
             // HF stores GPT-2's projections as Conv1D (in, out) and sets fan_in_fan_out for them; peft4j keeps
             // them (out, in), so the flag only matters to the saved config HF PEFT reads
             config = config.toBuilder().fanInFanOut(true).build();
@@ -41,11 +32,8 @@ public final class LoraTuner implements Tuner<LoraConfig> {
         if (config.targetModules() != null) {
             return config;
         }
-        TargetModules targets = DEFAULT_TARGETS.get(modelType);
-        if (targets == null) {
-            throw new Peft4jException("no default LoRA target_modules for model type '" + modelType + "'; set target_modules");
-        }
-        return config.toBuilder().targetModules(targets).build();
+        // HF PEFT's defaults: the attention's query and value projections
+        return config.toBuilder().targetModules(model.roles().targets(Role.ATTENTION_QUERY, Role.ATTENTION_VALUE)).build();
     }
 
     @Override

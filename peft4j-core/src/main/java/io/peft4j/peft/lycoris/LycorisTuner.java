@@ -6,7 +6,7 @@ import io.peft4j.nn.Linear;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.Parameter;
 import io.peft4j.peft.AdapterLayer;
-import io.peft4j.peft.TargetModules;
+import io.peft4j.model.Role;
 import io.peft4j.peft.TargetSelection;
 import io.peft4j.peft.Tuner;
 import java.util.ArrayList;
@@ -21,13 +21,6 @@ import java.util.Map;
  * @param <L> the method's layer
  */
 public abstract class LycorisTuner<C extends LycorisConfig, L extends LycorisLayer> implements Tuner<C> {
-
-    /** HF PEFT's default targets (a copy of LoRA's mapping). */
-    private static final Map<String, TargetModules> DEFAULT_TARGETS = Map.of(
-            "bert", TargetModules.of("query", "value"),
-            "llama", TargetModules.of("q_proj", "v_proj"),
-            "mistral", TargetModules.of("q_proj", "v_proj"),
-            "qwen2", TargetModules.of("q_proj", "v_proj"));
 
     private final String method;
     private final Class<L> layerType;
@@ -53,18 +46,16 @@ public abstract class LycorisTuner<C extends LycorisConfig, L extends LycorisLay
     @Override
     @SuppressWarnings("unchecked")
     public C withDefaults(C config, PretrainedModel model) {
-        if (model.family().equals("gpt2")) {
+        if (model.roles().conv1dProjections()) {
             // HF PEFT adapts only torch Linear/Conv layers with LyCORIS methods; GPT-2's projections are transformers' Conv1D
-            throw new Peft4jException("HF PEFT's " + method + " does not support GPT-2 (its projections are Conv1D layers); use LoRA");
+            throw new Peft4jException("HF PEFT's " + method + " does not support model type '" + model.family()
+                    + "': its projections are Conv1D layers; use LoRA");
         }
         if (config.lycoris().targetModules() != null) {
             return config;
         }
-        TargetModules targets = DEFAULT_TARGETS.get(model.family());
-        if (targets == null) {
-            throw new Peft4jException("no default " + method + " target_modules for model type '" + model.family() + "'; set target_modules");
-        }
-        return (C) config.withLycoris(config.lycoris().withTargets(targets));
+        // HF PEFT's defaults (a copy of LoRA's): the attention's query and value projections
+        return (C) config.withLycoris(config.lycoris().withTargets(model.roles().targets(Role.ATTENTION_QUERY, Role.ATTENTION_VALUE)));
     }
 
     @Override

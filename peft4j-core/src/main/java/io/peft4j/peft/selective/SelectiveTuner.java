@@ -1,20 +1,14 @@
 package io.peft4j.peft.selective;
 
 import io.peft4j.model.PretrainedModel;
+import io.peft4j.model.Role;
 import io.peft4j.nn.Parameter;
 import io.peft4j.peft.Tuner;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /** Selective tuning: changes no module, only which of the model's parameters train. */
 public final class SelectiveTuner implements Tuner<SelectiveConfig> {
-
-    /** A LayerNorm's parameter: its module's local name says norm (BERT {@code LayerNorm}, GPT-2 {@code ln_f}, Llama {@code *_layernorm}/{@code norm}). */
-    private static final Pattern NORM = Pattern.compile("(^|.*\\.)((?i)[^.]*layer_?norm[^.]*|ln_[^.]*|ln|norm)\\.(weight|bias)$");
-    /** The block index in a parameter name ({@code encoder.layer.3.}, {@code h.3.}, {@code layers.3.}). */
-    private static final Pattern BLOCK = Pattern.compile("(^|.*\\.)(layer|layers|h|blocks)\\.(\\d+)\\..*");
 
     @Override
     public Class<SelectiveConfig> configType() {
@@ -49,11 +43,8 @@ public final class SelectiveTuner implements Tuner<SelectiveConfig> {
         }
         return switch (config.selection()) {
             case BITFIT -> name.endsWith(".bias");
-            case LN_TUNING -> NORM.matcher(name).matches();
-            case PARTIAL -> {
-                Matcher m = BLOCK.matcher(name);
-                yield m.matches() && Integer.parseInt(m.group(3)) >= config.numLayers() - config.numTrainableLayers();
-            }
+            case LN_TUNING -> model.roles().is(Role.NORM, name.substring(0, name.lastIndexOf('.'))); // a norm's weight or bias
+            case PARTIAL -> model.roles().blockIndex(name) >= config.numLayers() - config.numTrainableLayers();
             case FULL -> true;
             case FIXED -> false;
         };

@@ -1,0 +1,20 @@
+package io.peft4j.model;
+
+import ai.djl.ndarray.NDManager;
+import io.peft4j.quant.ModelQuantizer;
+import java.util.List;
+
+/**
+ * A model family as its folder declares it: the {@code model_type}s of {@code config.json} it reads, its loader, and
+ * the {@link ModuleRoles} of its modules. Each family has one implementation, registered by one line in
+ * {@code META-INF/services/io.peft4j.model.ModelFamily} and found by {@link AutoModel}.
+ */
+public interface ModelFamily {
+
+    List<String> modelTypes();
+
+    /** Loads a model of this family, its linear layers quantised when {@code quantize} is given (null: full precision). */
+    PretrainedModel load(ModelFiles files, NDManager manager, ModelQuantizer.Settings quantize);
+
+    ModuleRoles roles();
+}
