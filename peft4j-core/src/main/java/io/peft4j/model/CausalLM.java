@@ -1,23 +1,17 @@
 package io.peft4j.model;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.engine.Engine;
 import ai.djl.pytorch.jni.JniUtils;
-import ai.djl.training.GradientCollector;
 import io.peft4j.Peft4jException;
 import io.peft4j.nn.Embedding;
 import io.peft4j.nn.HalfPrecision;
 import io.peft4j.nn.KvCache;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.PromptSource;
-import io.peft4j.nn.Scalars;
-import io.peft4j.quant.DequantBuffers;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -101,22 +95,17 @@ public abstract class CausalLM extends PretrainedModel {
         return out;
     }
 
-    /** Whether a parameter of {@link #inputModules()} trains, so the backward pass must go on past the blocks. */
-    private boolean inputsTrain() {
-        return inputModules().stream().anyMatch(m -> m.namedParameters().values().stream().anyMatch(io.peft4j.nn.Parameter::isTrainable));
-    }
-
     /** The embedding table the LM head shares ({@code tie_word_embeddings}), or null when it has its own {@code lm_head}. */
     protected abstract Embedding tiedTable();
 
     /** hidden [..., D] → logits [..., V]: x·Eᵀ with a tied table, else the {@code lm_head} layer (or what stands there). */
-    protected NDArray lmHead(NDArray hidden) {
+    public NDArray lmHead(NDArray hidden) {
         Embedding tied = tiedTable();
         return tied != null ? HalfPrecision.timesTransposed(hidden, tied.weight().array()) : linear("lm_head").forward(hidden);
     }
 
     /** The LM head's weight [V, D] when the head is a plain frozen projection (no bias, no adapter, not trained), else null. */
-    private NDArray frozenHeadWeight() {
+    public NDArray frozenHeadWeight() {
         Embedding tied = tiedTable();
         if (tied != null) {
             return tied.weight().isTrainable() ? null : tied.weight().array();
@@ -190,175 +179,53 @@ public abstract class CausalLM extends PretrainedModel {
     }
 
     /**
-     * A training step: forward pass, loss and backward pass, gradients accumulated into the parameters; returns the
-     * loss. The pass is taken block by block (each block's input an autograd leaf, its part of the backward pass
-     * taken separately, from the loss backwards), which lets a quantised model keep only one block's dequantised
-     * weights ({@link DequantBuffers}) and lets gradient checkpointing keep only one block's activations. As each
-     * block's forward pass ends, the arrays it made are closed but its output and input: what autograd needs for the
-     * backward pass it holds itself, the rest is freed at once (as in PyTorch, where unreferenced tensors go).
-     *
-     * <p>With {@code checkpointing} the blocks first run without autograd (only each block's input is kept), then
-     * each block is run again with autograd just before its part of the backward pass — activation memory of one
-     * block instead of all. Without dropout the gradients equal those of a plain backward; with dropout each block
-     * draws the same masks in its two runs (the generator is re-seeded per block), so the gradients are exact for
-     * those masks, which differ from the masks an unchecked pass would have drawn.
-     *
-     * <p>Layer prefixes (prefix tuning, P-tuning v2) enter every block through one shared graph, which cannot be
-     * taken apart by blocks: such a model trains in one plain backward pass, and not with checkpointing.
-     *
-     * <p>The LM head and the loss run over a few positions at a time, each part with its own backward pass into the
-     * final hidden states, so the logits of the whole batch [B, T, V] never exist at once.
-     *
-     * @param loss  what is scored: the mean of {@link TokenLoss#sum} over the {@link TokenLoss#counted} positions
-     * @param scale factor on the loss for the backward pass (gradient accumulation)
-     * @return the mean loss
+     * A pass over {@code inputIds} [B, T] (mask [B, T], null: all tokens) taken block by block for training
+     * ({@code io.peft4j.train.StagedBackward}); it finishes with the final norm's output over the input's own tokens [B, T, D].
      */
-    public NDArray lossAndBackward(NDArray inputIds, NDArray attentionMask, TokenLoss loss, GradientCollector gc,
-                                   double scale, boolean checkpointing) {
+    public BlockStack.Pass<NDArray> stagedPass(NDArray inputIds, NDArray attentionMask) {
         Inputs in = prepare(inputIds, attentionMask, null);
-        if (in.prefixed()) {
-            if (checkpointing) {
-                throw new Peft4jException("gradient checkpointing does not support prefix tuning (its prefixes enter every layer)");
-            }
-            NDArray hidden = decode(in.x(), in.mask(), in.positions(), in.cache());
-            NDArray value = Scalars.div(loss.sum().apply(lmHead(ownTokens(hidden, in)), loss.labels()), Math.max(1, loss.counted()));
-            gc.backward(Scalars.mul(value, scale));
-            return value;
-        }
-        NDManager step = inputIds.getManager();
         Object context = blockContext(in.positions());
-        NDArray x0 = embedPositions(in.x(), in.positions());                          // [B, n+T, D], with its graph
-        // the blocks' dropout seeds come from libtorch's generator, which the trainer seeds per micro-batch
-        long seed = step.randomInteger(0, Integer.MAX_VALUE, new Shape(), DataType.INT64).getLong();
-        List<Block> blocks = new ArrayList<>();
-        NDArray value;
-        try (DequantBuffers buffers = DequantBuffers.open(step)) {
-            NDArray h = x0;
-            JniUtils.setGradMode(!checkpointing);
-            try {
-                for (int i = 0; i < numLayers(); i++) {                               // forward
-                    NDManager scope = step.newSubManager();
-                    NDArray input = leaf(h);
-                    input.attach(scope);                                              // ops that start from it allocate in the block's scope
-                    DequantBuffers.Stage stage = buffers.beginStage();
-                    Engine.getInstance().setRandomSeed((int) (seed + i));
-                    NDArray out = block(i, input, in.mask(), context, newCache(scope));
-                    NDManager kept = step.newSubManager();
-                    input.attach(kept);
-                    out.attach(kept);
-                    // the intermediates end here: autograd holds its own references to those its backward pass needs
-                    scope.close();
-                    blocks.add(new Block(kept, input, stage, out));
-                    h = out;
-                }
-            } finally {
-                JniUtils.setGradMode(true);
+        NDArray input = embedPositions(in.x(), in.positions());                       // [B, n+T, D]
+        boolean inputsTrain = inputModules().stream()
+                .anyMatch(m -> m.namedParameters().values().stream().anyMatch(io.peft4j.nn.Parameter::isTrainable));
+        return new BlockStack.Pass<>() {
+            @Override
+            public NDArray input() {
+                return input;
             }
-            NDArray top = leaf(h);                                                    // [B, n+T, D]
-            top.attach(step);
-            value = headLossAndBackward(ownTokens(finalNorm(top), in), loss, gc, scale, buffers);
-            NDArray grad = top.getGradient();
-            for (int i = numLayers() - 1; i >= 0; i--) {                              // backward, block by block
-                Block b = blocks.get(i);
-                NDArray out = b.output();
-                if (checkpointing) {                                                  // run again, with autograd
-                    buffers.beginStage();
-                    Engine.getInstance().setRandomSeed((int) (seed + i));
-                    out = block(i, b.input(), in.mask(), context, newCache(b.scope()));
-                } else {
-                    buffers.replay(b.stage());                                        // the block's weights back in the buffers
-                }
-                gc.backward(out.mul(grad).sum());
-                grad = b.input().getGradient().duplicate();
-                grad.attach(step);
-                b.scope().close();                                                    // the block's activations end here
+
+            @Override
+            public boolean inputsTrain() {
+                return inputsTrain;
             }
-            if (inputsTrain()) {
-                gc.backward(x0.mul(grad).sum());                                      // into embeddings / virtual tokens
+
+            @Override
+            public boolean blocksShareAGraph() {
+                return in.prefixed();
             }
-        }
-        return value;
-    }
 
-    /**
-     * What a training step scores, per position: the label of each position [B, T] (for next-token prediction the
-     * following token; positions without a loss carry a label that {@code sum} leaves out), how many positions
-     * count, and the loss summed over some positions (logits [N, V], labels [N] → scalar); the head pass takes
-     * {@code positionsPerPart} positions at a time (0: as many as 8 MiB of fp32 logits hold, at least 8).
-     */
-    public record TokenLoss(NDArray labels, long counted, java.util.function.BinaryOperator<NDArray> sum, int positionsPerPart) {
-        public TokenLoss(NDArray labels, long counted, java.util.function.BinaryOperator<NDArray> sum) {
-            this(labels, counted, sum, 0);
-        }
-    }
-
-    /** Logit values per part of the head pass by default (8 MiB of fp32). */
-    private static final long HEAD_PART_VALUES = 1 << 21;
-
-    /**
-     * The LM head and the loss over the final hidden states {@code normed} [B, T, D], a part of the positions at a
-     * time, each part's backward pass taken at once into a leaf cut from {@code normed}, then one backward pass
-     * from {@code normed} on. Each part is a stage of {@code buffers} of its own (its backward pass is taken at once).
-     * Returns the mean loss.
-     */
-    private NDArray headLossAndBackward(NDArray normed, TokenLoss loss, GradientCollector gc, double scale, DequantBuffers buffers) {
-        NDManager step = normed.getManager();
-        Shape shape = normed.getShape();
-        NDArray rows = leaf(normed.reshape(-1, shape.get(2)));                       // [N, D]
-        rows.attach(step);
-        NDArray labels = loss.labels().reshape(-1);                                 // [N]
-        long n = rows.getShape().get(0);
-        long part = loss.positionsPerPart() > 0 ? loss.positionsPerPart() : Math.max(8, HEAD_PART_VALUES / vocabSize());
-        double perPosition = 1.0 / Math.max(1, loss.counted());
-        // A frozen head needs no autograd: the logits are a leaf and their gradient goes back through W by hand, so
-        // no copy of W is kept for the backward pass (of an fp16 W, only a band is widened at a time).
-        NDArray frozen = frozenHeadWeight();
-        NDList rowGradients = new NDList();                                         // with a frozen head, part by part
-        double total = 0;
-        for (long from = 0; from < n; from += part) {
-            try (NDManager scope = step.newSubManager()) {                          // the part's logits end with it
-                rows.tempAttach(scope);
-                buffers.beginStage();
-                NDIndex range = new NDIndex(from + ":" + Math.min(n, from + part));
-                NDArray logits = frozen == null ? lmHead(rows.get(range)) : withoutAutograd(() -> lmHead(rows.get(range))); // [p, V]
-                if (frozen != null) {
-                    logits.setRequiresGradient(true);
-                }
-                NDArray sum = loss.sum().apply(logits, labels.get(range));           // scalar
-                total += sum.getFloat();
-                gc.backward(Scalars.mul(sum, scale * perPosition));
-                if (frozen != null) {
-                    NDArray rowGradient = withoutAutograd(() -> HalfPrecision.times(logits.getGradient(), frozen)); // [p, D]
-                    rowGradient.attach(step);
-                    rowGradients.add(rowGradient);
-                }
+            @Override
+            public int numBlocks() {
+                return numLayers();
             }
-        }
-        NDArray gradient = frozen == null ? rows.getGradient() : NDArrays.concat(rowGradients, 0);
-        gc.backward(normed.mul(gradient.reshape(shape)).sum());                    // into the final norm and the blocks
-        return step.create((float) (total * perPosition));
-    }
 
-    private static NDArray withoutAutograd(java.util.function.Supplier<NDArray> f) {
-        try (io.peft4j.nn.NoGrad off = io.peft4j.nn.NoGrad.open()) {
-            return f.get();
-        }
-    }
+            @Override
+            public NDArray block(int i, NDArray x, NDManager scope) {
+                return CausalLM.this.block(i, x, in.mask(), context, in.prefixed() ? in.cache() : newCache(scope));
+            }
 
-    /** One block of a staged pass: the scope of what is kept of it, its input (an autograd leaf), the stage its quantised layers used, its output. */
-    private record Block(NDManager scope, NDArray input, DequantBuffers.Stage stage, NDArray output) {}
+            @Override
+            public NDArray finish(NDArray top) {
+                return ownTokens(finalNorm(top), in);                                 // [B, T, D]
+            }
+        };
+    }
 
     /** The hidden states of the input's own tokens: virtual tokens in front dropped. */
     private static NDArray ownTokens(NDArray hidden, Inputs in) {
         return in.virtual() > 0 ? hidden.get(new NDIndex(":, " + in.virtual() + ":, :")) : hidden;
     }
 
-    /** {@code x} cut from its graph (the same memory, not a copy), as an autograd leaf that records its gradient. */
-    private static NDArray leaf(NDArray x) {
-        NDArray cut = x.stopGradient();
-        cut.setRequiresGradient(true);
-        return cut;
-    }
 
     /**
      * [B, S] key mask of 1/0 and T new queries (the last T keys) → additive [B, 1, T, S]: 0 where key j is a

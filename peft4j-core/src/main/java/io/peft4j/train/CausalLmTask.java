@@ -59,14 +59,21 @@ public final class CausalLmTask implements TrainingTask<CausalExample> {
         return new Loss(Losses.crossEntropy(pair[0], pair[1]), b.tokens());
     }
 
-    /** Taken block by block by the model ({@link CausalLM#lossAndBackward}); with checkpointing, activations are recomputed. */
+    /** Taken block by block ({@link StagedBackward}); with checkpointing, activations are recomputed. */
     @Override
     public Loss lossAndBackward(List<CausalExample> batch, NDManager step, ai.djl.training.GradientCollector gc, double scale,
                                 boolean gradientCheckpointing) {
         Batch b = Batch.of(batch);
-        CausalLM.TokenLoss loss = new CausalLM.TokenLoss(step.create(b.nextLabels()), b.trainedPositions(), Losses::crossEntropySum);
-        NDArray value = model.lossAndBackward(step.create(b.ids()), step.create(b.mask()), loss, gc, scale, gradientCheckpointing);
+        LmHeadLoss loss = new LmHeadLoss(step.create(b.nextLabels()), b.trainedPositions(), Losses::crossEntropySum);
+        NDArray value = lossAndBackward(step.create(b.ids()), step.create(b.mask()), loss, gc, scale, gradientCheckpointing);
         return new Loss(value, b.tokens());
+    }
+
+    /** The staged pass over token ids [B, T] with mask [B, T] and what the head scores; returns the mean loss. */
+    public NDArray lossAndBackward(NDArray ids, NDArray mask, LmHeadLoss loss, ai.djl.training.GradientCollector gc, double scale,
+                                   boolean gradientCheckpointing) {
+        return StagedBackward.run(model.stagedPass(ids, mask), (hidden, buffers) -> loss.lossAndBackward(model, hidden, gc, scale, buffers),
+                gc, ids.getManager(), gradientCheckpointing);
     }
 
     @Override

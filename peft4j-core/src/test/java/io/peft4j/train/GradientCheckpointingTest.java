@@ -76,8 +76,8 @@ class GradientCheckpointingTest extends NativeTest {
                 Map<String, float[]> staged = gradients(peft, batch, (step, gc) -> task.lossAndBackward(batch, step, gc, 1.0, checkpointing));
                 compare(plain, staged, checkpointing ? "checkpointed" : "staged");
                 // the LM head and loss taken 3 positions at a time
-                Map<String, float[]> inParts = gradients(peft, batch, (step, gc) -> model.lossAndBackward(step.create(ids), step.create(mask),
-                        new CausalLM.TokenLoss(step.create(nextLabels), 7, Losses::crossEntropySum, 3), gc, 1.0, checkpointing));
+                Map<String, float[]> inParts = gradients(peft, batch, (step, gc) -> task.lossAndBackward(step.create(ids), step.create(mask),
+                        new LmHeadLoss(step.create(nextLabels), 7, Losses::crossEntropySum, 3), gc, 1.0, checkpointing));
                 compare(plain, inParts, (checkpointing ? "checkpointed" : "staged") + ", head in parts");
             }
         }
