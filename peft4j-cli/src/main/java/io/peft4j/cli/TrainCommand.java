@@ -94,7 +94,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--optim", defaultValue = "adamw", description = "adamw (fp32 states) or adamw-8bit (8-bit block-wise states) (default: ${DEFAULT-VALUE}).")
     String optim;
 
-    @Option(names = "--gradient-checkpointing", description = "causal-lm: recompute each block's activations in the backward pass (less memory).")
+    @Option(names = "--gradient-checkpointing", description = "recompute each block's activations in the backward pass (less memory).")
     boolean gradientCheckpointing;
 
     @Option(names = "--pack", description = "causal-lm: concatenate examples into rows of --max-length tokens.")

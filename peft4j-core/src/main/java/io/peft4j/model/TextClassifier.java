@@ -17,4 +17,9 @@ public interface TextClassifier {
      * @return logits: [B, C] for sequence classification, [B, T, C] for token classification
      */
     NDArray logits(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds);
+
+    /** The same pass taken block by block ({@code io.peft4j.train.StagedBackward}), finishing with the logits; null when not offered. */
+    default BlockStack.Pass<NDArray> logitsPass(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds) {
+        return null;
+    }
 }

@@ -34,15 +34,32 @@ public final class SequenceClassificationTask implements TrainingTask<TextExampl
         return model.logits(enc.inputIds(step), enc.attentionMask(step), enc.tokenTypeIds(step)); // [B, C]
     }
 
+    /** Staged ({@link StagedBackward}) for gradient checkpointing and on a quantised model; a plain backward otherwise. */
     @Override
-    public Loss loss(List<TextExample> batch, NDManager step) {
+    public Loss lossAndBackward(List<TextExample> batch, NDManager step, ai.djl.training.GradientCollector gc, double scale, boolean checkpointing) {
+        if (!StagedBackward.wanted(model, checkpointing)) {
+            return TrainingTask.super.lossAndBackward(batch, step, gc, scale, false);
+        }
         BatchEncoding enc = encode(batch.stream().map(TextExample::text).toList());
         NDArray labels = step.create(batch.stream().mapToLong(TextExample::label).toArray());
+        NDArray value = StagedBackward.crossEntropy(model.logitsPass(enc.inputIds(step), enc.attentionMask(step), enc.tokenTypeIds(step)),
+                labels, gc, scale, checkpointing);
+        return new Loss(value, tokens(enc));
+    }
+
+    private static long tokens(BatchEncoding enc) {
         long tokens = 0;
         for (int i = 0; i < enc.batchSize(); i++) {
             tokens += enc.tokens(i);
         }
-        return new Loss(Losses.crossEntropy(logits(enc, step), labels), tokens);
+        return tokens;
+    }
+
+    @Override
+    public Loss loss(List<TextExample> batch, NDManager step) {
+        BatchEncoding enc = encode(batch.stream().map(TextExample::text).toList());
+        NDArray labels = step.create(batch.stream().mapToLong(TextExample::label).toArray());
+        return new Loss(Losses.crossEntropy(logits(enc, step), labels), tokens(enc));
     }
 
     /** Predicted class per text. */

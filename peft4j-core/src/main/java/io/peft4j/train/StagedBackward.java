@@ -45,6 +45,24 @@ public final class StagedBackward {
 
     private StagedBackward() {}
 
+    /** Whether a step is to be staged: for gradient checkpointing, or when {@code model} has quantised layers (QLoRA). */
+    public static boolean wanted(Object model, boolean checkpointing) {
+        return checkpointing || model instanceof io.peft4j.nn.Module m
+                && m.namedModules().values().stream().anyMatch(io.peft4j.quant.QuantizedLinear.class::isInstance);
+    }
+
+    /** A classifier's staged step: mean cross-entropy of the pass's logits against {@code labels}, its backward scaled. */
+    public static NDArray crossEntropy(BlockStack.Pass<NDArray> pass, NDArray labels, GradientCollector gc, double scale, boolean checkpointing) {
+        if (pass == null) {
+            throw new Peft4jException("this classifier cannot be trained block by block (gradient checkpointing, QLoRA)");
+        }
+        return run(pass, (logits, buffers) -> {
+            NDArray loss = Losses.crossEntropy(logits, labels);
+            gc.backward(io.peft4j.nn.Scalars.mul(loss, scale));
+            return loss;
+        }, gc, labels.getManager(), checkpointing);
+    }
+
     public static <O> NDArray run(BlockStack.Pass<O> pass, HeadLoss<O> head, GradientCollector gc, NDManager step, boolean checkpointing) {
         if (pass.blocksShareAGraph()) {
             if (checkpointing) {
@@ -83,6 +101,7 @@ public final class StagedBackward {
             }
             NDArray top = leaf(h);                                                    // [B, T, D]
             top.attach(step);
+            buffers.beginStage();                                                     // the head's own quantised layers, if any
             NDArray value = head.lossAndBackward(pass.finish(top), buffers);
             NDArray grad = top.getGradient();
             for (int i = pass.numBlocks() - 1; i >= 0; i--) {                         // backward, block by block

@@ -49,11 +49,29 @@ public final class TokenClassificationTask implements TrainingTask<TaggedSentenc
     public Loss loss(List<TaggedSentence> batch, NDManager step) {
         Tokenizer.WordBatch wb = encode(batch);
         NDArray labels = step.create(tokenLabels(batch, wb.wordIds()));
+        return new Loss(Losses.crossEntropy(logits(wb, step), labels), tokens(wb));
+    }
+
+    /** Staged ({@link StagedBackward}) for gradient checkpointing and on a quantised model; a plain backward otherwise. */
+    @Override
+    public Loss lossAndBackward(List<TaggedSentence> batch, NDManager step, ai.djl.training.GradientCollector gc, double scale, boolean checkpointing) {
+        if (!StagedBackward.wanted(model, checkpointing)) {
+            return TrainingTask.super.lossAndBackward(batch, step, gc, scale, false);
+        }
+        Tokenizer.WordBatch wb = encode(batch);
+        NDArray labels = step.create(tokenLabels(batch, wb.wordIds()));
+        var e = wb.encoding();
+        NDArray value = StagedBackward.crossEntropy(model.logitsPass(e.inputIds(step), e.attentionMask(step), e.tokenTypeIds(step)),
+                labels, gc, scale, checkpointing);
+        return new Loss(value, tokens(wb));
+    }
+
+    private static long tokens(Tokenizer.WordBatch wb) {
         long tokens = 0;
         for (int i = 0; i < wb.encoding().batchSize(); i++) {
             tokens += wb.encoding().tokens(i);
         }
-        return new Loss(Losses.crossEntropy(logits(wb, step), labels), tokens);
+        return tokens;
     }
 
     @Override

@@ -20,7 +20,7 @@ public interface TrainingTask<E> {
      */
     default Loss lossAndBackward(List<E> batch, NDManager step, ai.djl.training.GradientCollector gc, double scale, boolean gradientCheckpointing) {
         if (gradientCheckpointing) {
-            throw new io.peft4j.Peft4jException(getClass().getSimpleName() + " does not support gradient checkpointing (causal-LM training does)");
+            throw new io.peft4j.Peft4jException(getClass().getSimpleName() + " does not support gradient checkpointing (causal-LM and classification tasks do)");
         }
         Loss loss = loss(batch, step);
         gc.backward(io.peft4j.nn.Scalars.mul(loss.value(), scale));

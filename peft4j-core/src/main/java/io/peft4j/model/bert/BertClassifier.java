@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.io.Weights;
 import io.peft4j.model.ModelFiles;
+import io.peft4j.model.BlockStack;
 import io.peft4j.model.TextClassifier;
 import io.peft4j.nn.Linear;
 
@@ -61,7 +62,47 @@ public final class BertClassifier extends BertWithHeads implements TextClassifie
 
     @Override
     public NDArray logits(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds) {
-        BertModel.Output out = encode(inputIds, attentionMask, tokenTypeIds);
+        return logits(encode(inputIds, attentionMask, tokenTypeIds));
+    }
+
+    @Override
+    public BlockStack.Pass<NDArray> logitsPass(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds) {
+        BlockStack.Pass<BertModel.Output> encoder = bert.pass(inputIds, attentionMask, tokenTypeIds, promptSource());
+        return new BlockStack.Pass<>() {
+            @Override
+            public NDArray input() {
+                return encoder.input();
+            }
+
+            @Override
+            public boolean inputsTrain() {
+                return encoder.inputsTrain();
+            }
+
+            @Override
+            public boolean blocksShareAGraph() {
+                return encoder.blocksShareAGraph();
+            }
+
+            @Override
+            public int numBlocks() {
+                return encoder.numBlocks();
+            }
+
+            @Override
+            public NDArray block(int i, NDArray x, NDManager scope) {
+                return encoder.block(i, x, scope);
+            }
+
+            @Override
+            public NDArray finish(NDArray top) {
+                return logits(encoder.finish(top));
+            }
+        };
+    }
+
+    /** The head over the encoder's output: [B, C] or [B, T, C]. */
+    private NDArray logits(BertModel.Output out) {
         NDArray features = switch (head) {
             case TOKEN -> out.tokenStates();                                                      // [B, T, D]
             case SEQUENCE -> sequenceFeatures(out);                                               // [B, D]

@@ -7,6 +7,7 @@ import io.peft4j.Peft4jException;
 import io.peft4j.io.HfConfig;
 import io.peft4j.io.Weights;
 import io.peft4j.model.ModelFiles;
+import io.peft4j.model.BlockStack;
 import io.peft4j.model.PretrainedModel;
 import io.peft4j.nn.KeyValuePrefix;
 import io.peft4j.nn.ModuleList;
@@ -140,24 +141,66 @@ public final class BertModel extends PretrainedModel {
      * positions start at P (BERT's {@code past_key_values_length}).
      */
     public Output forward(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, PromptSource source) {
+        BlockStack.Pass<Output> pass = pass(inputIds, attentionMask, tokenTypeIds, source);
+        NDArray x = pass.input();                                                   // [B, n+T, D]
+        for (int i = 0; i < pass.numBlocks(); i++) {
+            x = pass.block(i, x, null);
+        }
+        return pass.finish(x);
+    }
+
+    /** The same pass, block by block ({@code io.peft4j.train.StagedBackward}); it finishes with the encoder's output. */
+    public BlockStack.Pass<Output> pass(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, PromptSource source) {
         PromptSource.Prompts prompts = source == null ? null : source.prompts(inputIds.getManager(), inputIds.getShape().get(0));
         List<KeyValuePrefix> prefixes = prompts == null ? null : prompts.layerPrefixes();
         if (prefixes != null && prefixes.size() != layers.size()) {
             throw new IllegalArgumentException("expected " + layers.size() + " layer prefixes, got " + prefixes.size());
         }
         int virtual = prompts == null ? 0 : prompts.inputLength();
-        NDArray fullMask = attentionMask;
+        NDArray fullMask;
         if (virtual > 0 && attentionMask != null) {
             NDArray ones = attentionMask.getManager().ones(new ai.djl.ndarray.types.Shape(attentionMask.getShape().get(0), virtual), attentionMask.getDataType());
             fullMask = ones.concat(attentionMask, 1);                               // [B, n+T]
+        } else {
+            fullMask = attentionMask;
         }
         NDArray mask = fullMask == null ? null : additiveMask(fullMask);            // [B, 1, 1, n+T]
         NDArray x = prompts == null ? embeddings.forward(inputIds, tokenTypeIds)    // [B, T, D]
                 : embeddings.forward(inputIds, tokenTypeIds, prompts.inputPrompts(), prompts.placedTokens(), prompts.prefixLength()); // [B, n+T, D]
-        for (int i = 0; i < layers.size(); i++) {
-            x = layers.get(i).forward(x, mask, prefixes == null ? null : prefixes.get(i));
-        }
-        return new Output(x, pooler == null ? null : pooler.forward(x), fullMask, virtual);
+        boolean inputsTrain = java.util.stream.Stream.concat(embeddings.namedParameters().values().stream(),
+                source instanceof io.peft4j.nn.Module m ? m.namedParameters().values().stream() : java.util.stream.Stream.empty())
+                .anyMatch(io.peft4j.nn.Parameter::isTrainable);
+        return new BlockStack.Pass<>() {
+            @Override
+            public NDArray input() {
+                return x;
+            }
+
+            @Override
+            public boolean inputsTrain() {
+                return inputsTrain;
+            }
+
+            @Override
+            public boolean blocksShareAGraph() {
+                return prefixes != null;
+            }
+
+            @Override
+            public int numBlocks() {
+                return layers.size();
+            }
+
+            @Override
+            public NDArray block(int i, NDArray h, NDManager scope) {
+                return layers.get(i).forward(h, mask, prefixes == null ? null : prefixes.get(i));
+            }
+
+            @Override
+            public Output finish(NDArray top) {
+                return new Output(top, pooler == null ? null : pooler.forward(top), fullMask, virtual);
+            }
+        };
     }
 
     /** [B, T] of 1/0 → [B, 1, 1, T] of 0 / float32 minimum, as Hugging Face builds it. */
