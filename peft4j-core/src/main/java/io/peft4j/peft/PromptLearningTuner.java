@@ -1,9 +1,7 @@
 package io.peft4j.peft;
 
 import io.peft4j.model.PretrainedModel;
-import io.peft4j.nn.Parameter;
 import java.util.List;
-import java.util.Map;
 
 /**
  * What the prompt-learning tuners share: the encoder goes into the model's {@code prompt_encoder} dict,
@@ -27,13 +25,6 @@ public abstract class PromptLearningTuner<C extends PromptLearningConfig> implem
         }
         encoders.add(adapter, encoder(model, config));
         return List.of(PretrainedModel.PROMPT_ENCODER);
-    }
-
-    @Override
-    public void markTrainable(PretrainedModel model, String adapter, C config) {
-        for (Map.Entry<String, Parameter> e : model.namedParameters().entrySet()) {
-            e.getValue().setTrainable(isAdapterParameter(model, e.getKey(), adapter, config));
-        }
     }
 
     @Override

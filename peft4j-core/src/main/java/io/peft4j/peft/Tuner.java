@@ -19,7 +19,9 @@ public interface Tuner<C extends PeftConfig> {
     List<String> inject(PretrainedModel model, String adapter, C config);
 
     /** Makes exactly this adapter's parameters (and what the config says trains with them) trainable. */
-    void markTrainable(PretrainedModel model, String adapter, C config);
+    default void markTrainable(PretrainedModel model, String adapter, C config) {
+        model.namedParameters().forEach((name, p) -> p.setTrainable(isAdapterParameter(model, name, adapter, config)));
+    }
 
     /** Whether a parameter (full name within the model) is part of the adapter's saved state. */
     boolean isAdapterParameter(PretrainedModel model, String name, String adapter, C config);

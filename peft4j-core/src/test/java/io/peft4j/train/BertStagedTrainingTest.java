@@ -4,13 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.djl.engine.Engine;
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.training.GradientCollector;
 import io.peft4j.NativeTest;
 import io.peft4j.model.ModelFiles;
 import io.peft4j.model.bert.BertClassifier;
-import io.peft4j.nn.Parameter;
 import io.peft4j.peft.PeftConfig;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
@@ -22,8 +19,6 @@ import io.peft4j.tokenizer.BatchEncoding;
 import io.peft4j.tokenizer.Tokenizer;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
-import java.util.function.BiConsumer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -57,16 +52,16 @@ class BertStagedTrainingTest extends NativeTest {
             });
             peft.setTraining(false); // no dropout: both passes compute the same function
             SequenceClassificationTask task = new SequenceClassificationTask(classifier, tokenizer);
-            Map<String, float[]> plain = gradients(peft, (step, gc) -> gc.backward(task.loss(BATCH, step).value()));
-            Map<String, float[]> staged = gradients(peft, (step, gc) -> {
+            Map<String, float[]> plain = Gradients.of(peft, (step, gc) -> gc.backward(task.loss(BATCH, step).value()));
+            Map<String, float[]> staged = Gradients.of(peft, (step, gc) -> {
                 BatchEncoding enc = tokenizer.encode(BATCH.stream().map(TextExample::text).toList());
                 StagedBackward.crossEntropy(classifier.logitsPass(enc.inputIds(step), enc.attentionMask(step), enc.tokenTypeIds(step)),
                         step.create(new long[] {1, 0, 1}), gc, 1.0, false);
             });
             compare(plain, staged, "staged");
-            compare(plain, gradients(peft, (step, gc) -> task.lossAndBackward(BATCH, step, gc, 1.0, true)), "checkpointed");
+            compare(plain, Gradients.of(peft, (step, gc) -> task.lossAndBackward(BATCH, step, gc, 1.0, true)), "checkpointed");
             if (method.equals("qlora")) {
-                compare(plain, gradients(peft, (step, gc) -> task.lossAndBackward(BATCH, step, gc, 1.0, false)), "QLoRA staging");
+                compare(plain, Gradients.of(peft, (step, gc) -> task.lossAndBackward(BATCH, step, gc, 1.0, false)), "QLoRA staging");
             }
         }
     }
@@ -79,14 +74,14 @@ class BertStagedTrainingTest extends NativeTest {
             PeftModel peft = PeftModel.wrap(classifier, PrefixTuningConfig.ptuningV2(3, TaskType.SEQ_CLS));
             peft.setTraining(false);
             SequenceClassificationTask task = new SequenceClassificationTask(classifier, tokenizer);
-            Map<String, float[]> plain = gradients(peft, (step, gc) -> gc.backward(task.loss(BATCH, step).value()));
-            Map<String, float[]> staged = gradients(peft, (step, gc) -> {
+            Map<String, float[]> plain = Gradients.of(peft, (step, gc) -> gc.backward(task.loss(BATCH, step).value()));
+            Map<String, float[]> staged = Gradients.of(peft, (step, gc) -> {
                 BatchEncoding enc = tokenizer.encode(BATCH.stream().map(TextExample::text).toList());
                 StagedBackward.crossEntropy(classifier.logitsPass(enc.inputIds(step), enc.attentionMask(step), enc.tokenTypeIds(step)),
                         step.create(new long[] {1, 0, 1}), gc, 1.0, false);
             });
             compare(plain, staged, "prefix");
-            assertThatThrownBy(() -> gradients(peft, (step, gc) -> task.lossAndBackward(BATCH, step, gc, 1.0, true)))
+            assertThatThrownBy(() -> Gradients.of(peft, (step, gc) -> task.lossAndBackward(BATCH, step, gc, 1.0, true)))
                     .hasMessageContaining("gradient checkpointing does not support prefix tuning");
         }
     }
@@ -103,22 +98,5 @@ class BertStagedTrainingTest extends NativeTest {
             }
         }
         assertThat(largest).isGreaterThan(1e-4);
-    }
-
-    private static Map<String, float[]> gradients(PeftModel peft, BiConsumer<NDManager, GradientCollector> backward) {
-        Map<String, float[]> out = new TreeMap<>();
-        try (NDManager step = peft.manager().newSubManager()) {
-            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                backward.accept(step, gc);
-            }
-            for (Map.Entry<String, Parameter> e : peft.namedParameters().entrySet()) {
-                if (e.getValue().isTrainable()) {
-                    NDArray g = e.getValue().array().getGradient();
-                    out.put(e.getKey(), g.toFloatArray());
-                    g.muli(0);
-                }
-            }
-        }
-        return out;
     }
 }

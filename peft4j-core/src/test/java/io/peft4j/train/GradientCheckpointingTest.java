@@ -10,7 +10,6 @@ import ai.djl.training.GradientCollector;
 import io.peft4j.NativeTest;
 import io.peft4j.model.CausalLM;
 import io.peft4j.model.decoder.Decoders;
-import io.peft4j.nn.Parameter;
 import io.peft4j.peft.PeftConfig;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
@@ -21,7 +20,6 @@ import io.peft4j.quant.ModelQuantizer;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.function.BiConsumer;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -68,15 +66,15 @@ class GradientCheckpointingTest extends NativeTest {
                     new CausalExample(new long[] {5, 80, 17, 200, 33, 9, 101}, new long[] {-100, -100, 17, 200, 33, 9, 101}),
                     new CausalExample(new long[] {44, 12, 250}, new long[] {-100, 12, 250}));
             CausalLmTask task = new CausalLmTask(model);
-            Map<String, float[]> plain = gradients(peft, batch, (step, gc) -> gc.backward(task.loss(batch, step).value()));
+            Map<String, float[]> plain = Gradients.of(peft, (step, gc) -> gc.backward(task.loss(batch, step).value()));
             long[][] ids = {{5, 80, 17, 200, 33, 9, 101}, {44, 12, 250, 0, 0, 0, 0}};
             long[][] mask = {{1, 1, 1, 1, 1, 1, 1}, {1, 1, 1, 0, 0, 0, 0}};
             long[][] nextLabels = {{-100, 17, 200, 33, 9, 101, -100}, {12, 250, -100, -100, -100, -100, -100}}; // 7 counted
             for (boolean checkpointing : new boolean[] {false, true}) {
-                Map<String, float[]> staged = gradients(peft, batch, (step, gc) -> task.lossAndBackward(batch, step, gc, 1.0, checkpointing));
+                Map<String, float[]> staged = Gradients.of(peft, (step, gc) -> task.lossAndBackward(batch, step, gc, 1.0, checkpointing));
                 compare(plain, staged, checkpointing ? "checkpointed" : "staged");
                 // the LM head and loss taken 3 positions at a time
-                Map<String, float[]> inParts = gradients(peft, batch, (step, gc) -> task.lossAndBackward(step.create(ids), step.create(mask),
+                Map<String, float[]> inParts = Gradients.of(peft, (step, gc) -> task.lossAndBackward(step.create(ids), step.create(mask),
                         new LmHeadLoss(step.create(nextLabels), 7, Losses::crossEntropySum, 3), gc, 1.0, checkpointing));
                 compare(plain, inParts, (checkpointing ? "checkpointed" : "staged") + ", head in parts");
             }
@@ -159,22 +157,5 @@ class GradientCheckpointingTest extends NativeTest {
             }
         }
         assertThat(largest).isGreaterThan(1e-3);
-    }
-
-    private static Map<String, float[]> gradients(PeftModel peft, List<CausalExample> batch, BiConsumer<NDManager, GradientCollector> backward) {
-        Map<String, float[]> out = new TreeMap<>();
-        try (NDManager step = peft.manager().newSubManager()) {
-            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                backward.accept(step, gc);
-            }
-            for (Map.Entry<String, Parameter> e : peft.namedParameters().entrySet()) {
-                if (e.getValue().isTrainable()) {
-                    NDArray g = e.getValue().array().getGradient();
-                    out.put(e.getKey(), g.toFloatArray());
-                    g.muli(0);
-                }
-            }
-        }
-        return out;
     }
 }

@@ -3,7 +3,6 @@ package io.peft4j.peft.adapter;
 import io.peft4j.Peft4jException;
 import io.peft4j.model.PretrainedModel;
 import io.peft4j.nn.Module;
-import io.peft4j.nn.Parameter;
 import io.peft4j.nn.ResidualAdapter;
 import io.peft4j.peft.Tuner;
 import java.util.ArrayList;
@@ -54,13 +53,6 @@ public final class BottleneckTuner implements Tuner<BottleneckConfig> {
             throw new Peft4jException("model family '" + model.family() + "' has no sub-layers that take bottleneck adapters");
         }
         return sites;
-    }
-
-    @Override
-    public void markTrainable(PretrainedModel model, String adapter, BottleneckConfig config) {
-        for (Map.Entry<String, Parameter> e : model.namedParameters().entrySet()) {
-            e.getValue().setTrainable(isAdapterParameter(model, e.getKey(), adapter, config));
-        }
     }
 
     /** The adapter's own projections, and with {@code train_layer_norms} the norm right below each adapted sub-layer. */

@@ -6,7 +6,6 @@ import io.peft4j.model.PretrainedModel;
 import io.peft4j.model.Role;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.Module;
-import io.peft4j.nn.Parameter;
 import io.peft4j.peft.AdapterLayer;
 import io.peft4j.peft.TargetModules;
 import io.peft4j.peft.Tuner;
@@ -67,13 +66,6 @@ public final class IA3Tuner implements Tuner<IA3Config> {
             return Pattern.compile(ff.regex()).matcher(path).matches();
         }
         return ff.names().stream().anyMatch(path::endsWith);
-    }
-
-    @Override
-    public void markTrainable(PretrainedModel model, String adapter, IA3Config config) {
-        for (Map.Entry<String, Parameter> e : model.namedParameters().entrySet()) {
-            e.getValue().setTrainable(isAdapterParameter(model, e.getKey(), adapter, config));
-        }
     }
 
     @Override

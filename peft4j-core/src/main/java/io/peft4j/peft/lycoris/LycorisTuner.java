@@ -4,7 +4,6 @@ import io.peft4j.Peft4jException;
 import io.peft4j.model.PretrainedModel;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.Module;
-import io.peft4j.nn.Parameter;
 import io.peft4j.peft.AdapterLayer;
 import io.peft4j.model.Role;
 import io.peft4j.peft.TargetSelection;
@@ -85,13 +84,6 @@ public abstract class LycorisTuner<C extends LycorisConfig, L extends LycorisLay
             throw new Peft4jException(TargetSelection.matchedNothing(config.lycoris().targetModules(), model));
         }
         return matched;
-    }
-
-    @Override
-    public void markTrainable(PretrainedModel model, String adapter, C config) {
-        for (Map.Entry<String, Parameter> e : model.namedParameters().entrySet()) {
-            e.getValue().setTrainable(isAdapterParameter(model, e.getKey(), adapter, config));
-        }
     }
 
     @Override

@@ -1,54 +1,23 @@
 package io.peft4j.peft.selective;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.peft4j.peft.CliMethod;
 import io.peft4j.peft.MethodOptions;
 import io.peft4j.peft.PeftConfig;
-import io.peft4j.peft.PeftMethod;
+import io.peft4j.peft.DeclaredMethod;
 import io.peft4j.peft.TaskType;
-import io.peft4j.peft.Tuner;
-import java.nio.file.Path;
 import java.util.List;
 
 /** peft4j's {@code SELECTIVE} tuning: full, fixed (linear probe), BitFit, LN-tuning and the last K blocks. */
-public final class SelectiveMethod implements PeftMethod {
+public final class SelectiveMethod extends DeclaredMethod {
 
-    private static final SelectiveTuner TUNER = new SelectiveTuner();
-
-    @Override
-    public String peftType() {
-        return "SELECTIVE";
-    }
-
-    @Override
-    public Class<? extends PeftConfig> configType() {
-        return SelectiveConfig.class;
-    }
-
-    @Override
-    public PeftConfig readConfig(JsonNode root, Path file) {
-        return SelectiveConfig.fromJson(root, file);
-    }
-
-    @Override
-    public Tuner<? extends PeftConfig> tuner() {
-        return TUNER;
-    }
-
-    /** Selective tuning trains the model's own parameters, saved under their own names. */
-    @Override
-    public List<String> tensorMarkers() {
-        return List.of();
-    }
-
-    @Override
-    public List<CliMethod> cliMethods() {
-        return List.of(
+    /** Selective tuning trains the model's own parameters, saved under their own names: no tensor markers. */
+    public SelectiveMethod() {
+        super("SELECTIVE", SelectiveConfig.class, SelectiveConfig::fromJson, new SelectiveTuner(), List.of(), List.of(
                 CliMethod.of("full", "Full fine-tuning", 5e-5, true, (task, o) -> SelectiveConfig.of(SelectiveConfig.Selection.FULL, task)),
                 CliMethod.of("fixed", "Fixed (linear probe)", 2e-3, false, (task, o) -> SelectiveConfig.of(SelectiveConfig.Selection.FIXED, task)),
                 CliMethod.of("bitfit", "BitFit", 1e-3, true, (task, o) -> SelectiveConfig.of(SelectiveConfig.Selection.BITFIT, task)),
                 CliMethod.of("ln", "LN-tuning", 1e-3, false, (task, o) -> SelectiveConfig.of(SelectiveConfig.Selection.LN_TUNING, task)),
-                new Partial());
+                new Partial()));
     }
 
     /** {@code partial-K}: the last K blocks. */

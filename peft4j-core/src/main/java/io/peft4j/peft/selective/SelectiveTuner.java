@@ -2,10 +2,8 @@ package io.peft4j.peft.selective;
 
 import io.peft4j.model.PretrainedModel;
 import io.peft4j.model.Role;
-import io.peft4j.nn.Parameter;
 import io.peft4j.peft.Tuner;
 import java.util.List;
-import java.util.Map;
 
 /** Selective tuning: changes no module, only which of the model's parameters train. */
 public final class SelectiveTuner implements Tuner<SelectiveConfig> {
@@ -27,13 +25,6 @@ public final class SelectiveTuner implements Tuner<SelectiveConfig> {
     @Override
     public List<String> inject(PretrainedModel model, String adapter, SelectiveConfig config) {
         return List.of();
-    }
-
-    @Override
-    public void markTrainable(PretrainedModel model, String adapter, SelectiveConfig config) {
-        for (Map.Entry<String, Parameter> e : model.namedParameters().entrySet()) {
-            e.getValue().setTrainable(isAdapterParameter(model, e.getKey(), adapter, config));
-        }
     }
 
     @Override

@@ -1,0 +1,34 @@
+package io.peft4j.train;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.training.GradientCollector;
+import io.peft4j.nn.Parameter;
+import io.peft4j.peft.PeftModel;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.BiConsumer;
+
+/** The gradients one backward pass leaves on the trainable parameters (then zeroed for the next). */
+final class Gradients {
+
+    private Gradients() {}
+
+    static Map<String, float[]> of(PeftModel peft, BiConsumer<NDManager, GradientCollector> backward) {
+        Map<String, float[]> out = new TreeMap<>();
+        try (NDManager step = peft.manager().newSubManager()) {
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                backward.accept(step, gc);
+            }
+            for (Map.Entry<String, Parameter> e : peft.namedParameters().entrySet()) {
+                if (e.getValue().isTrainable()) {
+                    NDArray g = e.getValue().array().getGradient();
+                    out.put(e.getKey(), g.toFloatArray());
+                    g.muli(0);
+                }
+            }
+        }
+        return out;
+    }
+}
