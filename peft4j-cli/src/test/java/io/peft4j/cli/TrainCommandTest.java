@@ -91,6 +91,27 @@ class TrainCommandTest {
         assertThat(Files.readAllBytes(out.resolve("adapter/adapter_model.safetensors"))).isEqualTo(adapter);
     }
 
+    /** A method added as one folder (LoKr) is a --method like any other, and encoders train with gradient checkpointing. */
+    @Test
+    void trainsLoKrWithGradientCheckpointing() throws Exception {
+        Path train = jsonl("train.jsonl", 0, 6);
+        Path test = jsonl("test.jsonl", 6, 8);
+        Path out = dir.resolve("lokr");
+        CliTest.Run run = CliTest.run("train", "--method", "lokr", "--gradient-checkpointing", "--data", train + "," + test, "--epochs", "2",
+                "--batch-size", "4", "--max-length", "32", "--output", out.toString());
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        // query and value of 6 layers, 384 = 16·24 each way, r = 8 < 24/2: w1 [16, 16] + w2_a [24, 8] + w2_b [8, 24] = 640; head 384·2 + 2
+        assertThat(run.out()).contains("trainable params: 8,450");
+        try (SafeTensorsReader r = SafeTensorsReader.open(out.resolve("adapter/adapter_model.safetensors"))) {
+            assertThat(r.tensors()).containsKeys("base_model.model.bert.encoder.layer.0.attention.self.query.lokr_w1",
+                    "base_model.model.bert.encoder.layer.5.attention.self.value.lokr_w2_b", "base_model.model.classifier.weight");
+        }
+        assertThat(Files.readString(out.resolve("adapter/adapter_config.json"))).contains("\"peft_type\": \"LOKR\"");
+        CliTest.Run eval = CliTest.run("eval", "--adapter", out.resolve("adapter").toString(), "--data", test.toString(), "--max-length", "32");
+        assertThat(eval.exitCode()).as(eval.err()).isZero();
+        assertThat(eval.out()).contains("accuracy");
+    }
+
     @Test
     void trainsATokenClassifierFromTaggedJsonl() throws Exception {
         String[] det = {"the", "a", "every", "this"};
