@@ -5,8 +5,8 @@ import java.util.List;
 
 /**
  * What a PEFT method does to a model: fill in model-specific defaults, put its layers in, say which
- * parameters train and which belong to an adapter's saved state. One implementation per method package;
- * {@link PeftModel} registers them in one place.
+ * parameters train and which belong to an adapter's saved state. One implementation per method folder,
+ * declared by its {@link PeftMethod}.
  */
 public interface Tuner<C extends PeftConfig> {
 
