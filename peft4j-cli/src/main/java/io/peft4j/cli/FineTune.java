@@ -31,7 +31,13 @@ import java.util.Map;
 /** One fine-tuning run of a classifier: the work behind {@code train}, {@code quickstart}, {@code compare} and the benchmarks. */
 public final class FineTune {
 
-    public record Settings(String model, Method method, io.peft4j.peft.MethodOptions options, TrainingArgs args, int maxLength, Path output) {}
+    /** {@code quantize}: the encoder's linear layers quantised (QLoRA), or null for full precision. */
+    public record Settings(String model, Method method, io.peft4j.peft.MethodOptions options, TrainingArgs args, int maxLength, Path output,
+                           io.peft4j.quant.ModelQuantizer.Settings quantize) {
+        public Settings(String model, Method method, io.peft4j.peft.MethodOptions options, TrainingArgs args, int maxLength, Path output) {
+            this(model, method, options, args, maxLength, output, null);
+        }
+    }
 
     public record Outcome(Method method, Evaluation test, Trainer.Result result, ParameterCount params, double seconds) {}
 
@@ -65,6 +71,9 @@ public final class FineTune {
         try (NDManager manager = NDManager.newBaseManager(); Tokenizer tokenizer = Tokenizer.load(files.requireTokenizer(), s.maxLength())) {
             Engine.getInstance().setRandomSeed((int) s.args().seed());
             BertClassifier classifier = BertClassifier.load(files, manager, head, data.labels().size());
+            if (s.quantize() != null) {
+                io.peft4j.quant.ModelQuantizer.quantize(classifier, s.quantize());         // the head stays in full precision
+            }
             PeftModel peft = PeftModel.wrap(classifier, s.method().config(head == BertClassifier.Head.TOKEN ? TaskType.TOKEN_CLS : TaskType.SEQ_CLS,
                     s.options()));
             Module trained = peft;

@@ -123,10 +123,8 @@ final class TrainCommand implements Callable<Integer> {
                     default -> throw new Peft4jException("unknown --optim '" + optim + "': adamw or adamw-8bit");
                 }).gradientCheckpointing(gradientCheckpointing).build();
         FineTune.Settings settings = new FineTune.Settings(model, m,
-                new io.peft4j.peft.MethodOptions(r, alpha, loraDropout, targets, virtualTokens, template), args, maxLength, output);
-        if (!task.equals("causal-lm") && quantize.settings() != null) {
-            throw new Peft4jException("--quantize applies to decoders (--task causal-lm)");
-        }
+                new io.peft4j.peft.MethodOptions(r, alpha, loraDropout, targets, virtualTokens, template), args, maxLength, output,
+                quantize.settings());
         if (task.equals("causal-lm")) {
             if (data == null) {
                 throw new Peft4jException("causal-lm needs --data TRAIN[,VALIDATION] (Alpaca .json or chat .jsonl)");

@@ -112,6 +112,21 @@ class TrainCommandTest {
         assertThat(eval.out()).contains("accuracy");
     }
 
+    /** QLoRA on the encoder: --quantize on a classification task trains LoRA over NF4 weights (staged, one block dequantised at a time). */
+    @Test
+    void trainsQLoraOnTheEncoder() throws Exception {
+        Path train = jsonl("train.jsonl", 0, 6);
+        Path test = jsonl("test.jsonl", 6, 8);
+        Path out = dir.resolve("qlora");
+        CliTest.Run run = CliTest.run("train", "--quantize", "nf4", "--double-quant", "--data", train + "," + test, "--epochs", "2",
+                "--batch-size", "4", "--lr", "2e-3", "--max-length", "32", "--output", out.toString());
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertThat(run.out()).contains("trainable params: 74,498", "test accuracy");
+        try (SafeTensorsReader r = SafeTensorsReader.open(out.resolve("adapter/adapter_model.safetensors"))) {
+            assertThat(r.tensors()).containsKeys("base_model.model.bert.encoder.layer.5.attention.self.value.lora_B.weight");
+        }
+    }
+
     @Test
     void trainsATokenClassifierFromTaggedJsonl() throws Exception {
         String[] det = {"the", "a", "every", "this"};
