@@ -53,11 +53,7 @@ class BertStagedTrainingTest extends NativeTest {
             peft.setTraining(false); // no dropout: both passes compute the same function
             SequenceClassificationTask task = new SequenceClassificationTask(classifier, tokenizer);
             Map<String, float[]> plain = Gradients.of(peft, (step, gc) -> gc.backward(task.loss(BATCH, step).value()));
-            Map<String, float[]> staged = Gradients.of(peft, (step, gc) -> {
-                BatchEncoding enc = tokenizer.encode(BATCH.stream().map(TextExample::text).toList());
-                StagedBackward.crossEntropy(classifier.logitsPass(enc.inputIds(step), enc.attentionMask(step), enc.tokenTypeIds(step)),
-                        step.create(new long[] {1, 0, 1}), gc, 1.0, false);
-            });
+            Map<String, float[]> staged = Gradients.of(peft, (step, gc) -> staged(classifier, tokenizer, step, gc));
             compare(plain, staged, "staged");
             compare(plain, Gradients.of(peft, (step, gc) -> task.lossAndBackward(BATCH, step, gc, 1.0, true)), "checkpointed");
             if (method.equals("qlora")) {
@@ -75,15 +71,18 @@ class BertStagedTrainingTest extends NativeTest {
             peft.setTraining(false);
             SequenceClassificationTask task = new SequenceClassificationTask(classifier, tokenizer);
             Map<String, float[]> plain = Gradients.of(peft, (step, gc) -> gc.backward(task.loss(BATCH, step).value()));
-            Map<String, float[]> staged = Gradients.of(peft, (step, gc) -> {
-                BatchEncoding enc = tokenizer.encode(BATCH.stream().map(TextExample::text).toList());
-                StagedBackward.crossEntropy(classifier.logitsPass(enc.inputIds(step), enc.attentionMask(step), enc.tokenTypeIds(step)),
-                        step.create(new long[] {1, 0, 1}), gc, 1.0, false);
-            });
+            Map<String, float[]> staged = Gradients.of(peft, (step, gc) -> staged(classifier, tokenizer, step, gc));
             compare(plain, staged, "prefix");
             assertThatThrownBy(() -> Gradients.of(peft, (step, gc) -> task.lossAndBackward(BATCH, step, gc, 1.0, true)))
                     .hasMessageContaining("gradient checkpointing does not support prefix tuning");
         }
+    }
+
+    /** The batch's loss and backward pass taken by {@link StagedBackward} without checkpointing. */
+    private static void staged(BertClassifier classifier, Tokenizer tokenizer, ai.djl.ndarray.NDManager step, ai.djl.training.GradientCollector gc) {
+        BatchEncoding enc = tokenizer.encode(BATCH.stream().map(TextExample::text).toList());
+        StagedBackward.crossEntropy(classifier.logitsPass(enc.inputIds(step), enc.attentionMask(step), enc.tokenTypeIds(step)),
+                step.create(new long[] {1, 0, 1}), gc, 1.0, false);
     }
 
     private static void compare(Map<String, float[]> plain, Map<String, float[]> other, String what) {
