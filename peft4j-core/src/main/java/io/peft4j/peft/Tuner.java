@@ -10,8 +10,6 @@ import java.util.List;
  */
 public interface Tuner<C extends PeftConfig> {
 
-    Class<C> configType();
-
     /** The config with defaults that depend on the model filled in (LoRA's target modules, prompt sizes). */
     C withDefaults(C config, PretrainedModel model);
 

@@ -17,11 +17,6 @@ public final class BottleneckTuner implements Tuner<BottleneckConfig> {
     private static final Pattern SITE_NORM = Pattern.compile("\\.(?i)[^.]*norm[^.]*\\.(weight|bias)");
 
     @Override
-    public Class<BottleneckConfig> configType() {
-        return BottleneckConfig.class;
-    }
-
-    @Override
     public BottleneckConfig withDefaults(BottleneckConfig config, PretrainedModel model) {
         return config.bottleneckSize() == null ? config.withBottleneckSize(config.bottleneckFor(model.hiddenSize())) : config;
     }

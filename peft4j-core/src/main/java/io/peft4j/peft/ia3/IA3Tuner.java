@@ -18,11 +18,6 @@ import java.util.regex.Pattern;
 public final class IA3Tuner implements Tuner<IA3Config> {
 
     @Override
-    public Class<IA3Config> configType() {
-        return IA3Config.class;
-    }
-
-    @Override
     public IA3Config withDefaults(IA3Config config, PretrainedModel model) {
         if (config.targetModules() != null) {
             return config.feedforwardModules() != null ? config : config.withTargets(config.targetModules(), TargetModules.of());

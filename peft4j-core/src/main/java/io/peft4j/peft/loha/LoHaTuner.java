@@ -11,11 +11,6 @@ final class LoHaTuner extends LycorisTuner<LoHaConfig, LoHaLinear> {
     }
 
     @Override
-    public Class<LoHaConfig> configType() {
-        return LoHaConfig.class;
-    }
-
-    @Override
     protected LoHaLinear wrap(Linear base) {
         return new LoHaLinear(base);
     }

@@ -11,11 +11,6 @@ final class LoKrTuner extends LycorisTuner<LoKrConfig, LoKrLinear> {
     }
 
     @Override
-    public Class<LoKrConfig> configType() {
-        return LoKrConfig.class;
-    }
-
-    @Override
     protected LoKrLinear wrap(Linear base) {
         return new LoKrLinear(base);
     }

@@ -18,11 +18,6 @@ import java.util.Map;
 public final class LoraTuner implements Tuner<LoraConfig> {
 
     @Override
-    public Class<LoraConfig> configType() {
-        return LoraConfig.class;
-    }
-
-    @Override
     public LoraConfig withDefaults(LoraConfig config, PretrainedModel model) {
         if (model.roles().conv1dProjections() && !config.fanInFanOut()) {
             // HF stores GPT-2's projections as Conv1D (in, out) and sets fan_in_fan_out for them; peft4j keeps

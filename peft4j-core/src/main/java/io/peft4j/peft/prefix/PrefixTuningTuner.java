@@ -8,11 +8,6 @@ import io.peft4j.peft.VirtualTokenEncoder;
 public final class PrefixTuningTuner extends PromptLearningTuner<PrefixTuningConfig> {
 
     @Override
-    public Class<PrefixTuningConfig> configType() {
-        return PrefixTuningConfig.class;
-    }
-
-    @Override
     public PrefixTuningConfig withDefaults(PrefixTuningConfig config, PretrainedModel model) {
         // grouped-query attention: prefixes are keys and values, laid out for the key/value heads (as HF PEFT does)
         var shape = model instanceof io.peft4j.model.CausalLM lm

@@ -15,11 +15,6 @@ import java.util.List;
 public final class PromptTuningTuner extends PromptLearningTuner<PromptTuningConfig> {
 
     @Override
-    public Class<PromptTuningConfig> configType() {
-        return PromptTuningConfig.class;
-    }
-
-    @Override
     public PromptTuningConfig withDefaults(PromptTuningConfig config, PretrainedModel model) {
         return config.withShape(config.shape().filledFrom(model));
     }

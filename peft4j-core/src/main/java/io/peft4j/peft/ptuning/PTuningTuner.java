@@ -8,11 +8,6 @@ import io.peft4j.peft.VirtualTokenEncoder;
 public final class PTuningTuner extends PromptLearningTuner<PromptEncoderConfig> {
 
     @Override
-    public Class<PromptEncoderConfig> configType() {
-        return PromptEncoderConfig.class;
-    }
-
-    @Override
     public PromptEncoderConfig withDefaults(PromptEncoderConfig config, PretrainedModel model) {
         var shape = config.shape().filledFrom(model);
         return config.withShape(shape, config.encoderHiddenSize() == null ? shape.tokenDim() : config.encoderHiddenSize());

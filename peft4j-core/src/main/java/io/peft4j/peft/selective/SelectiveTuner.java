@@ -9,11 +9,6 @@ import java.util.List;
 public final class SelectiveTuner implements Tuner<SelectiveConfig> {
 
     @Override
-    public Class<SelectiveConfig> configType() {
-        return SelectiveConfig.class;
-    }
-
-    @Override
     public SelectiveConfig withDefaults(SelectiveConfig config, PretrainedModel model) {
         if (config.selection() == SelectiveConfig.Selection.PARTIAL && config.numTrainableLayers() > model.numLayers()) {
             throw new io.peft4j.Peft4jException("partial tuning of the last " + config.numTrainableLayers() + " blocks, but the model has "
