@@ -1,5 +1,6 @@
 package io.peft4j.bench;
 
+import io.peft4j.nn.Step;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -144,18 +145,20 @@ public final class BrownGenreBenchmark {
             NDArray labels = manager.create(new long[16]);
             model.freezeAll();
             double frozen = time(() -> {
-                try (NDManager step = manager.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                    NDArray embedded = model.bert().embeddings().forward(enc.inputIds(step), enc.tokenTypeIds(step));
+                try (NDManager scope = manager.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                    Step step = Step.training(scope, model.adapters());
+                    NDArray embedded = model.bert().embeddings().forward(step, enc.inputIds(scope), enc.tokenTypeIds(scope));
                     embedded.setRequiresGradient(true);
-                    NDArray logits = forwardFrom(model, embedded, enc.attentionMask(step));
+                    NDArray logits = forwardFrom(step, model, embedded, enc.attentionMask(scope));
                     gc.backward(Losses.crossEntropy(logits, labels));
                 }
             });
             PeftModel peft = PeftModel.wrap(model, LoraConfig.builder().r(8).loraAlpha(16).targetModules("query", "value")
                     .taskType(TaskType.SEQ_CLS).build());
             double lora = time(() -> {
-                try (NDManager step = manager.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                    gc.backward(Losses.crossEntropy(model.logits(enc.inputIds(step), enc.attentionMask(step), enc.tokenTypeIds(step)), labels));
+                try (NDManager scope = manager.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                    Step step = Step.training(scope, model.adapters());
+                    gc.backward(Losses.crossEntropy(model.logits(step, enc.inputIds(scope), enc.attentionMask(scope), enc.tokenTypeIds(scope)), labels));
                 }
             });
             // FLOPs of a LoRA step: the frozen linear layers run forward (2·N) and pass gradients back (2·N) per
@@ -176,15 +179,15 @@ public final class BrownGenreBenchmark {
     }
 
     /** The encoder and head from an embeddings output on. */
-    private static NDArray forwardFrom(BertClassifier model, NDArray embedded, NDArray mask) {
+    private static NDArray forwardFrom(Step step, BertClassifier model, NDArray embedded, NDArray mask) {
         NDArray additive = mask.toType(ai.djl.ndarray.types.DataType.FLOAT32, false).expandDims(1).expandDims(1)
                 .neg().add(1f).mul(-3.4e38f);
         NDArray x = embedded;
         for (var layer : model.bert().layers()) {
-            x = layer.forward(x, additive, null);
+            x = layer.forward(step, x, additive, null);
         }
         NDArray pooled = io.peft4j.model.Pooling.MEAN.pool(x, mask);
-        return ((io.peft4j.nn.LinearLayer) model.module("classifier")).forward(pooled);
+        return ((io.peft4j.nn.LinearLayer) model.module("classifier")).forward(step, pooled);
     }
 
     private static double time(Runnable step) {

@@ -1,5 +1,6 @@
 package io.peft4j.bench;
 
+import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -109,8 +110,8 @@ public final class DecoderBenchmark {
 
     private static double prefillTokensPerSecond(CausalLM model, long[] prompt) {
         Runnable run = () -> {
-            try (NDManager step = model.manager().newSubManager()) {
-                model.nextTokenLogits(step.create(new long[][] {prompt}), null, null).toFloatArray();
+            try (NDManager scope = model.manager().newSubManager(); Step step = Step.inference(scope, model.adapters())) {
+                model.nextTokenLogits(step, scope.create(new long[][] {prompt}), null, null).toFloatArray();
             }
         };
         run.run(); // warm-up

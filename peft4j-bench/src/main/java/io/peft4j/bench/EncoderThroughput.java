@@ -1,5 +1,6 @@
 package io.peft4j.bench;
 
+import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.onnxruntime.OnnxTensor;
@@ -41,8 +42,8 @@ public final class EncoderThroughput {
         try (NDManager manager = NDManager.newBaseManager()) {
             BertModel model = BertModel.load(files, manager);
             ours = sentencesPerSecond(seconds, () -> {
-                try (NDManager step = manager.newSubManager()) {
-                    NDArray hidden = model.forward(batch.inputIds(step), batch.attentionMask(step), batch.tokenTypeIds(step)).lastHiddenState();
+                try (NDManager scope = manager.newSubManager(); Step step = Step.inference(scope, model.adapters())) {
+                    NDArray hidden = model.forward(step, batch.inputIds(scope), batch.attentionMask(scope), batch.tokenTypeIds(scope)).lastHiddenState();
                     hidden.getFloat(0, 0, 0);
                 }
             });

@@ -39,10 +39,11 @@ final class PredictCommand implements Callable<Integer> {
         try (NDManager manager = NDManager.newBaseManager()) {
             AdaptedClassifier adapted = AdaptedClassifier.load(model, adapter, manager);
             try (Tokenizer tokenizer = Tokenizer.load(adapted.files().requireTokenizer(), maxLength);
-                 NDManager step = manager.newSubManager(); io.peft4j.nn.NoGrad off = io.peft4j.nn.NoGrad.open()) {
+                 NDManager scope = manager.newSubManager();
+                 io.peft4j.nn.Step step = io.peft4j.nn.Step.inference(scope, adapted.classifier().adapters())) {
                 io.peft4j.tokenizer.PromptTemplate template = FineTune.templateOf(adapted.peft());
                 BatchEncoding enc = template == null ? tokenizer.encode(texts) : tokenizer.encodeTemplate(template, texts);
-                NDArray probs = adapted.classifier().logits(enc.inputIds(step), enc.attentionMask(step), enc.tokenTypeIds(step)).softmax(-1);
+                NDArray probs = adapted.classifier().logits(step, enc.inputIds(scope), enc.attentionMask(scope), enc.tokenTypeIds(scope)).softmax(-1);
                 long[] best = probs.argMax(1).toLongArray();
                 float[] p = probs.toFloatArray();
                 int c = adapted.labels().size();

@@ -1,5 +1,6 @@
 package io.peft4j.generate;
 
+import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.Peft4jException;
@@ -47,22 +48,21 @@ public final class Generator {
         return generate(List.of(ids.stream().mapToLong(Long::longValue).toArray()), config, stream).get(0);
     }
 
-    /** Generates a continuation of each prompt (token ids), all rows in one batch. */
+    /** Generates a continuation of each prompt (token ids), all rows in one batch, with the model's active adapter. */
     public List<Result> generate(List<long[]> prompts, GenerationConfig config, TextStream stream) {
-        return generate(prompts, config, stream, true);
+        return generate(prompts, model.adapters(), config, stream, true);
+    }
+
+    /** As above with the given adapters (one per row for a mixed batch), whatever the model's active one is. */
+    public List<Result> generate(List<long[]> prompts, Step.Adapters adapters, GenerationConfig config, TextStream stream) {
+        return generate(prompts, adapters, config, stream, true);
     }
 
     /**
      * As above; with {@code useCache} false every step recomputes the whole sequence instead (slow — the
      * reference that cached decoding is tested against). Generation records no autograd graph, on whichever thread.
      */
-    List<Result> generate(List<long[]> prompts, GenerationConfig config, TextStream stream, boolean useCache) {
-        try (io.peft4j.nn.NoGrad off = io.peft4j.nn.NoGrad.open()) {
-            return decode(prompts, config, stream, useCache);
-        }
-    }
-
-    private List<Result> decode(List<long[]> prompts, GenerationConfig config, TextStream stream, boolean useCache) {
+    List<Result> generate(List<long[]> prompts, Step.Adapters adapters, GenerationConfig config, TextStream stream, boolean useCache) {
         if (prompts.isEmpty() || prompts.stream().anyMatch(p -> p.length == 0)) {
             throw new IllegalArgumentException("every prompt needs at least one token");
         }
@@ -85,12 +85,13 @@ public final class Generator {
         boolean wasTraining = model.isTraining();
         model.setTraining(false);
         try (NDManager generation = model.manager().newSubManager();
+             Step pass = Step.inference(generation, adapters);
              KvCache cache = useCache ? model.newCache(generation) : null) {
             TokenSampler sampler = new TokenSampler(config);
             long[][] input = leftPadded(prompts);
             long[][] mask = promptMask(prompts, input[0].length);
             for (int step = 0; step < config.maxNewTokens() && state.stream().anyMatch(Row::running); step++) {
-                float[][] logits = nextLogits(generation, input, mask, cache);
+                float[][] logits = nextLogits(pass, input, mask, cache);
                 long[][] nextInput = new long[rows][1];
                 long[][] nextMask = new long[rows][1];
                 for (Row row : state) {
@@ -116,9 +117,9 @@ public final class Generator {
         return state.stream().map(Row::result).toList();
     }
 
-    private float[][] nextLogits(NDManager generation, long[][] input, long[][] mask, KvCache cache) {
-        try (NDManager step = generation.newSubManager()) {
-            NDArray logits = model.nextTokenLogits(step.create(input), step.create(mask), cache); // [B, V]
+    private float[][] nextLogits(Step pass, long[][] input, long[][] mask, KvCache cache) {
+        try (NDManager scope = pass.scope().newSubManager()) {
+            NDArray logits = model.nextTokenLogits(pass.in(scope), scope.create(input), scope.create(mask), cache); // [B, V]
             float[] flat = logits.toFloatArray();
             int vocab = (int) logits.getShape().get(1);
             float[][] out = new float[input.length][];

@@ -1,7 +1,7 @@
 package io.peft4j.model;
 
+import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 
 /**
  * A backbone seen as what its forward pass is: embedded inputs, then block after block, then what the head reads.
@@ -32,8 +32,8 @@ public interface BlockStack {
 
         int numBlocks();
 
-        /** Block {@code i}: [B, T, D] → [B, T, D]; its intermediates are allocated in {@code scope}. */
-        NDArray block(int i, NDArray x, NDManager scope);
+        /** Block {@code i}: [B, T, D] → [B, T, D]; its intermediates are allocated in the scope of {@code step}. */
+        NDArray block(int i, NDArray x, Step step);
 
         /** What the head reads from the top block's output {@code top} [B, T, D] (final norm, pooler, virtual tokens dropped). */
         O finish(NDArray top);

@@ -1,11 +1,11 @@
 package io.peft4j.model;
 
+import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.jni.JniUtils;
 import io.peft4j.Peft4jException;
 import io.peft4j.nn.Embedding;
 import io.peft4j.nn.HalfPrecision;
@@ -49,10 +49,10 @@ public abstract class CausalLM extends PretrainedModel {
     protected abstract Object blockContext(NDArray positions);
 
     /** Adds learned position embeddings (GPT-2) to x [B, T, D]; families with rotary positions return x. */
-    protected abstract NDArray embedPositions(NDArray x, NDArray positions);
+    protected abstract NDArray embedPositions(Step step, NDArray x, NDArray positions);
 
     /** Block {@code i}: x [B, T, D] → [B, T, D], with the additive mask [B, 1, T, S+T] and layer i of the cache. */
-    protected abstract NDArray block(int i, NDArray x, NDArray mask, Object context, KvCache cache);
+    protected abstract NDArray block(Step step, int i, NDArray x, NDArray mask, Object context, KvCache cache);
 
     /** The final norm, [B, T, D] → [B, T, D]. */
     protected abstract NDArray finalNorm(NDArray x);
@@ -65,20 +65,19 @@ public abstract class CausalLM extends PretrainedModel {
      * @param positions [B, T] int64 position of each new token
      * @return hidden states [B, T, D]
      */
-    private NDArray decode(NDArray x, NDArray mask, NDArray positions, KvCache cache) {
+    private NDArray decode(Step step, NDArray x, NDArray mask, NDArray positions, KvCache cache) {
         Object context = blockContext(positions);
-        x = embedPositions(x, positions);
-        boolean inference = !JniUtils.isGradMode();
+        x = embedPositions(step, x, positions);
         for (int i = 0; i < numLayers(); i++) {
-            if (!inference) {
-                x = block(i, x, mask, context, cache);
+            if (step.grad()) {
+                x = block(step, i, x, mask, context, cache);
                 continue;
             }
-            NDManager outer = x.getManager();
+            NDManager outer = step.scope();
             try (NDManager blockScope = outer.newSubManager()) { // without autograd a block's intermediates end with it
                 NDArray input = x.duplicate();
                 input.attach(blockScope);
-                NDArray out = block(i, input, mask, context, cache);
+                NDArray out = block(step.in(blockScope), i, input, mask, context, cache);
                 out.attach(outer);
                 x = out;
             }
@@ -99,9 +98,9 @@ public abstract class CausalLM extends PretrainedModel {
     protected abstract Embedding tiedTable();
 
     /** hidden [..., D] → logits [..., V]: x·Eᵀ with a tied table, else the {@code lm_head} layer (or what stands there). */
-    public NDArray lmHead(NDArray hidden) {
+    public NDArray lmHead(Step step, NDArray hidden) {
         Embedding tied = tiedTable();
-        return tied != null ? HalfPrecision.timesTransposed(hidden, tied.weight().array()) : linear("lm_head").forward(hidden);
+        return tied != null ? HalfPrecision.timesTransposed(hidden, tied.weight().array()) : linear("lm_head").forward(step, hidden);
     }
 
     /** The LM head's weight [V, D] when the head is a plain frozen projection (no bias, no adapter, not trained), else null. */
@@ -119,8 +118,8 @@ public abstract class CausalLM extends PretrainedModel {
     }
 
     /** Training / scoring: logits [B, T, V] for {@code inputIds} [B, T] with mask [B, T] (null: all tokens). */
-    public NDArray forward(NDArray inputIds, NDArray attentionMask) {
-        return forward(inputIds, attentionMask, null);
+    public NDArray forward(Step step, NDArray inputIds, NDArray attentionMask) {
+        return forward(step, inputIds, attentionMask, null);
     }
 
     /**
@@ -128,30 +127,30 @@ public abstract class CausalLM extends PretrainedModel {
      * nothing, and nothing is kept). Positions count the attended tokens before each one, so a left-padded row
      * gets the positions it would have alone. The logits of virtual tokens are not returned.
      */
-    public NDArray forward(NDArray inputIds, NDArray attentionMask, KvCache cache) {
-        return lmHead(hiddenStates(inputIds, attentionMask, cache)); // [B, T, V]
+    public NDArray forward(Step step, NDArray inputIds, NDArray attentionMask, KvCache cache) {
+        return lmHead(step, hiddenStates(step, inputIds, attentionMask, cache)); // [B, T, V]
     }
 
     /** Generation: logits [B, V] of the last new position only (the LM head runs on one position per row). */
-    public NDArray nextTokenLogits(NDArray inputIds, NDArray attentionMask, KvCache cache) {
-        NDArray hidden = hiddenStates(inputIds, attentionMask, cache); // [B, T, D]
-        return lmHead(hidden.get(new NDIndex(":, -1, :")));           // [B, V]
+    public NDArray nextTokenLogits(Step step, NDArray inputIds, NDArray attentionMask, KvCache cache) {
+        NDArray hidden = hiddenStates(step, inputIds, attentionMask, cache); // [B, T, D]
+        return lmHead(step, hidden.get(new NDIndex(":, -1, :")));           // [B, V]
     }
 
-    /** The final hidden states [B, T, D] of the new tokens (see {@link #forward(NDArray, NDArray, KvCache)}). */
-    public NDArray hiddenStates(NDArray inputIds, NDArray attentionMask, KvCache cache) {
-        Inputs in = prepare(inputIds, attentionMask, cache);
-        return ownTokens(decode(in.x(), in.mask(), in.positions(), in.cache()), in); // [B, T, D]
+    /** The final hidden states [B, T, D] of the new tokens (see {@link #forward(Step, NDArray, NDArray, KvCache)}). */
+    public NDArray hiddenStates(Step step, NDArray inputIds, NDArray attentionMask, KvCache cache) {
+        Inputs in = prepare(step, inputIds, attentionMask, cache);
+        return ownTokens(decode(step, in.x(), in.mask(), in.positions(), in.cache()), in); // [B, T, D]
     }
 
     /** A pass's embedded inputs [B, n+T, D], additive mask, positions [B, n+T], cache, and the n virtual tokens in front. */
     private record Inputs(NDArray x, NDArray mask, NDArray positions, KvCache cache, int virtual, boolean prefixed) {}
 
-    private Inputs prepare(NDArray inputIds, NDArray attentionMask, KvCache cache) {
-        NDManager step = inputIds.getManager();
+    private Inputs prepare(Step step, NDArray inputIds, NDArray attentionMask, KvCache cache) {
+        NDManager scope = step.scope();
         long batch = inputIds.getShape().get(0);
-        NDArray newMask = attentionMask == null ? step.ones(inputIds.getShape(), DataType.INT64) : attentionMask.toType(DataType.INT64, false);
-        KvCache kv = cache == null ? newCache(step) : cache;
+        NDArray newMask = attentionMask == null ? scope.ones(inputIds.getShape(), DataType.INT64) : attentionMask.toType(DataType.INT64, false);
+        KvCache kv = cache == null ? newCache(scope) : cache;
         PromptSource.Prompts prompts = kv.length() == 0 && promptSource() != null ? promptSource().prompts(step, batch) : null;
         if (prompts != null && prompts.placedTokens() != null) {
             throw new Peft4jException("template-placed pseudo tokens are supported on encoders only; use P-tuning without a template");
@@ -160,11 +159,11 @@ public abstract class CausalLM extends PretrainedModel {
         if (prefixed) {
             kv.seed(prompts.layerPrefixes());                                         // cache: [B, Hkv, P, Dh] per layer
         }
-        NDArray x = inputEmbeddings().forward(inputIds);                              // [B, T, D]
+        NDArray x = inputEmbeddings().forward(step, inputIds);                        // [B, T, D]
         int virtual = prompts == null ? 0 : prompts.inputLength();
         if (virtual > 0) {
             x = prompts.inputPrompts().concat(x, 1);                                  // [B, n+T, D]
-            newMask = step.ones(new Shape(batch, virtual), DataType.INT64).concat(newMask, 1);
+            newMask = scope.ones(new Shape(batch, virtual), DataType.INT64).concat(newMask, 1);
         }
         long time = x.getShape().get(1);
         kv.appendMask(newMask);
@@ -174,7 +173,7 @@ public abstract class CausalLM extends PretrainedModel {
             throw new Peft4jException(total + " positions exceed the model's " + maxPositions() + " (max_position_embeddings / n_positions)");
         }
         NDArray positions = fullMask.cumSum(1).sub(1).get(new NDIndex(":, " + (total - time) + ":"))
-                .maximum(step.zeros(new Shape(), DataType.INT64)); // [B, T], 0 at left padding
+                .maximum(scope.zeros(new Shape(), DataType.INT64)); // [B, T], 0 at left padding
         return new Inputs(x, causalMask(fullMask, time), positions, kv, virtual, prefixed);
     }
 
@@ -182,10 +181,10 @@ public abstract class CausalLM extends PretrainedModel {
      * A pass over {@code inputIds} [B, T] (mask [B, T], null: all tokens) taken block by block for training
      * ({@code io.peft4j.train.StagedBackward}); it finishes with the final norm's output over the input's own tokens [B, T, D].
      */
-    public BlockStack.Pass<NDArray> stagedPass(NDArray inputIds, NDArray attentionMask) {
-        Inputs in = prepare(inputIds, attentionMask, null);
+    public BlockStack.Pass<NDArray> stagedPass(Step step, NDArray inputIds, NDArray attentionMask) {
+        Inputs in = prepare(step, inputIds, attentionMask, null);
         Object context = blockContext(in.positions());
-        NDArray input = embedPositions(in.x(), in.positions());                       // [B, n+T, D]
+        NDArray input = embedPositions(step, in.x(), in.positions());                 // [B, n+T, D]
         boolean inputsTrain = inputModules().stream()
                 .anyMatch(m -> m.namedParameters().values().stream().anyMatch(io.peft4j.nn.Parameter::isTrainable));
         return new BlockStack.Pass<>() {
@@ -210,8 +209,8 @@ public abstract class CausalLM extends PretrainedModel {
             }
 
             @Override
-            public NDArray block(int i, NDArray x, NDManager scope) {
-                return CausalLM.this.block(i, x, in.mask(), context, in.prefixed() ? in.cache() : newCache(scope));
+            public NDArray block(int i, NDArray x, Step blockStep) {
+                return CausalLM.this.block(blockStep, i, x, in.mask(), context, in.prefixed() ? in.cache() : newCache(blockStep.scope()));
             }
 
             @Override

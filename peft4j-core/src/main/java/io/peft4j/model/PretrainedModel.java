@@ -3,6 +3,7 @@ package io.peft4j.model;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.PromptSource;
+import io.peft4j.nn.Step;
 
 /** A pretrained transformer backbone: the root of a module tree whose names are the checkpoint's. */
 public abstract class PretrainedModel extends Module {
@@ -12,6 +13,7 @@ public abstract class PretrainedModel extends Module {
     }
 
     private String nameOrPath = "";
+    private volatile Step.Adapters adapters = Step.Adapters.NONE;
 
     /** Where the weights came from: the HF name in config.json's {@code _name_or_path}, or the directory. */
     public String nameOrPath() {
@@ -20,6 +22,18 @@ public abstract class PretrainedModel extends Module {
 
     public void setNameOrPath(String nameOrPath) {
         this.nameOrPath = nameOrPath;
+    }
+
+    /**
+     * The adapters a pass applies when its caller names none: the active adapter a {@code PeftModel} set, or none. A
+     * caller that serves several adapters at once names them in each pass's {@link Step} instead.
+     */
+    public Step.Adapters adapters() {
+        return adapters;
+    }
+
+    public void setAdapters(Step.Adapters adapters) {
+        this.adapters = adapters;
     }
 
     /** Child name of the installed prompt source (HF PEFT keeps its prompt encoders under this name too). */

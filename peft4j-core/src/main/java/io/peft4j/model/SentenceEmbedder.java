@@ -1,5 +1,6 @@
 package io.peft4j.model;
 
+import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.model.bert.BertModel;
@@ -23,9 +24,9 @@ public final class SentenceEmbedder {
     /** One unit-length vector per text. */
     public float[][] embed(List<String> texts) {
         BatchEncoding batch = tokenizer.encode(texts);
-        try (NDManager step = model.manager().newSubManager(); io.peft4j.nn.NoGrad off = io.peft4j.nn.NoGrad.open()) {
-            NDArray mask = batch.attentionMask(step);
-            NDArray hidden = model.forward(batch.inputIds(step), mask, batch.tokenTypeIds(step)).lastHiddenState(); // [B, T, D]
+        try (NDManager scope = model.manager().newSubManager(); Step step = Step.inference(scope, model.adapters())) {
+            NDArray mask = batch.attentionMask(scope);
+            NDArray hidden = model.forward(step, batch.inputIds(scope), mask, batch.tokenTypeIds(scope)).lastHiddenState(); // [B, T, D]
             float[] flat = Pooling.normalize(pooling.pool(hidden, mask)).toFloatArray();                          // [B, D]
             int d = model.hiddenSize();
             float[][] out = new float[texts.size()][d];

@@ -82,8 +82,8 @@ public class MultiHeadAttention extends Module {
     }
 
     /** Encoder attention: x [B, T, D], additive mask [B, 1, 1|T, T] or null, this layer's prefix or null → [B, T, D]. */
-    public NDArray forward(NDArray x, NDArray mask, KeyValuePrefix prefix) {
-        return forward(x, mask, prefix, null, null, -1);
+    public NDArray forward(Step step, NDArray x, NDArray mask, KeyValuePrefix prefix) {
+        return forward(step, x, mask, prefix, null, null, -1);
     }
 
     /**
@@ -92,11 +92,11 @@ public class MultiHeadAttention extends Module {
      *
      * @param mask additive mask [B, 1, T, S+T] covering the cached positions and the new ones
      */
-    public NDArray forward(NDArray x, NDArray mask, Rotary.Angles angles, KvCache cache, int layer) {
-        return forward(x, mask, null, angles, cache, layer);
+    public NDArray forward(Step step, NDArray x, NDArray mask, Rotary.Angles angles, KvCache cache, int layer) {
+        return forward(step, x, mask, null, angles, cache, layer);
     }
 
-    private NDArray forward(NDArray x, NDArray mask, KeyValuePrefix prefix, Rotary.Angles angles, KvCache cache, int layer) {
+    private NDArray forward(Step step, NDArray x, NDArray mask, KeyValuePrefix prefix, Rotary.Angles angles, KvCache cache, int layer) {
         long batch = x.getShape().get(0);
         long time = x.getShape().get(1);
         Names names = spec.names();
@@ -104,16 +104,16 @@ public class MultiHeadAttention extends Module {
         NDArray k;
         NDArray v;
         if (names.fused()) {
-            NDArray qkv = linear(names.query()).forward(x);                  // [B, T, (H + 2Hkv)·Dh]
+            NDArray qkv = linear(names.query()).forward(step, x);                  // [B, T, (H + 2Hkv)·Dh]
             long qWidth = (long) spec.numHeads() * spec.headDim();
             long kvWidth = (long) spec.numKvHeads() * spec.headDim();
             q = qkv.get(new NDIndex(":, :, :" + qWidth));
             k = qkv.get(new NDIndex(":, :, " + qWidth + ":" + (qWidth + kvWidth)));
             v = qkv.get(new NDIndex(":, :, " + (qWidth + kvWidth) + ":"));
         } else {
-            q = linear(names.query()).forward(x);                            // [B, T, H·Dh]
-            k = linear(names.key()).forward(x);                              // [B, T, Hkv·Dh]
-            v = linear(names.value()).forward(x);                            // [B, T, Hkv·Dh]
+            q = linear(names.query()).forward(step, x);                            // [B, T, H·Dh]
+            k = linear(names.key()).forward(step, x);                              // [B, T, Hkv·Dh]
+            v = linear(names.value()).forward(step, x);                            // [B, T, Hkv·Dh]
         }
         q = splitHeads(q, batch, time, spec.numHeads());                     // [B, H, T, Dh]
         k = splitHeads(k, batch, time, spec.numKvHeads());                   // [B, Hkv, T, Dh]
@@ -140,7 +140,7 @@ public class MultiHeadAttention extends Module {
                 .reshape(batch, spec.numHeads(), time, spec.headDim())      // [B, H, T, Dh]
                 .transpose(0, 2, 1, 3)                                       // [B, T, H, Dh]
                 .reshape(batch, time, (long) spec.numHeads() * spec.headDim()); // [B, T, H·Dh]
-        return names.output() == null ? context : linear(names.output()).forward(context);
+        return names.output() == null ? context : linear(names.output()).forward(step, context);
     }
 
     /** softmax(q·kᵀ + mask), dropout applied: q [B, H, T, Dh] (already scaled), k [B, Hkv, Tk, Dh] → [B, H, T, Tk] */

@@ -30,6 +30,6 @@ public interface PromptSource {
         }
     }
 
-    /** The prompts for a batch of {@code batch} rows, made in {@code step}; null when none apply (adapters disabled). */
-    Prompts prompts(ai.djl.ndarray.NDManager step, long batch);
+    /** The prompts for a batch of {@code batch} rows, made in the step's scope; null when none of the step's adapters is here. */
+    Prompts prompts(Step step, long batch);
 }

@@ -14,7 +14,7 @@ public interface ResidualAdapter {
      * @param sublayerIn  the sub-layer's input, which is also the residual [B, T, D]
      * @return what is added to the residual instead of {@code sublayerOut} [B, T, D]
      */
-    NDArray forward(NDArray sublayerOut, NDArray sublayerIn);
+    NDArray forward(Step step, NDArray sublayerOut, NDArray sublayerIn);
 
     /** Which sub-layer of a block a site belongs to. */
     enum Kind { ATTENTION, FEED_FORWARD }

@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.UnaryOperator;
+import java.util.function.BiFunction;
 
 /**
  * Linear layers and activations applied in order, numbered as in PyTorch's {@code nn.Sequential}: in
@@ -13,7 +13,7 @@ import java.util.function.UnaryOperator;
  */
 public final class Sequential extends Module {
 
-    private final List<UnaryOperator<NDArray>> steps = new ArrayList<>();
+    private final List<BiFunction<Step, NDArray, NDArray>> steps = new ArrayList<>();
 
     /** {@code parts}: {@link Linear} layers and activation names ({@code "relu"}, {@code "tanh"}, ...). */
     public Sequential(NDManager manager, Object... parts) {
@@ -22,9 +22,10 @@ public final class Sequential extends Module {
             if (parts[i] instanceof Linear linear) {
                 addChild(Integer.toString(i), linear);
                 String name = Integer.toString(i);
-                steps.add(x -> linear(name).forward(x));
+                steps.add((step, x) -> linear(name).forward(step, x));
             } else if (parts[i] instanceof String activation) {
-                steps.add(Activations.byName(activation));
+                java.util.function.UnaryOperator<NDArray> f = Activations.byName(activation);
+                steps.add((step, x) -> f.apply(x));
             } else {
                 throw new IllegalArgumentException("a Sequential takes Linear layers and activation names, got " + parts[i]);
             }
@@ -41,10 +42,10 @@ public final class Sequential extends Module {
     }
 
     /** x [..., in] → [..., out] */
-    public NDArray forward(NDArray x) {
+    public NDArray forward(Step step, NDArray x) {
         NDArray h = x;
-        for (UnaryOperator<NDArray> step : steps) {
-            h = step.apply(h);
+        for (BiFunction<Step, NDArray, NDArray> part : steps) {
+            h = part.apply(step, h);
         }
         return h;
     }

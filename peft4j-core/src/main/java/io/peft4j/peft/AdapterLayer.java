@@ -6,21 +6,12 @@ import java.util.Set;
 
 /**
  * A layer a tuner put into the model in place of an original module: it holds one or more named
- * adapters beside the original (its {@code base_layer}) and follows {@link PeftModel}'s commands. Every
- * implementation extends {@link TunerLayer}, which keeps this state.
+ * adapters beside the original (its {@code base_layer}); which of them apply is each pass's {@link io.peft4j.nn.Step}'s
+ * choice. Every implementation extends {@link TunerLayer}, which keeps this state.
  */
 public interface AdapterLayer {
 
-    /** The adapter name that selects no adapter for a row of a mixed batch (HF PEFT's {@code __base__}). */
-    String MIXED_BASE = "__base__";
-
     Set<String> adapterNames();
-
-    /** The adapters applied in forward passes (the active one, or several combined). */
-    void setActiveAdapters(List<String> names);
-
-    /** With adapters disabled the layer computes exactly its base layer (merged adapters are unmerged first). */
-    void setAdaptersDisabled(boolean disabled);
 
     void deleteAdapter(String name);
 
@@ -33,10 +24,10 @@ public interface AdapterLayer {
     List<String> mergedAdapters();
 
     /**
-     * Starts ({@code rows} non-null: one adapter name per batch row, {@link #MIXED_BASE} for none) or ends (null) a
-     * mixed batch. A layer that cannot route rows refuses, so that no row silently gets another row's adapter.
+     * Why this layer cannot run a mixed batch of {@code rows} (one adapter name per row), or null when it can: checked for
+     * every layer before such a batch runs, so that no row silently gets another row's adapter.
      */
-    void setRowAdapters(List<String> rows);
+    String refusesRows(List<String> rows);
 
     /** The original module, with whatever is merged into it. */
     Module baseLayer();

@@ -1,5 +1,6 @@
 package io.peft4j.peft;
 
+import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.Peft4jException;
 import io.peft4j.nn.Module;
@@ -27,9 +28,9 @@ public abstract class AddedModules<M extends Module> extends TunerLayer {
         entries.put(name, addChild(name, module));
     }
 
-    /** The active adapters' modules in order; none while adapters are disabled. */
-    protected List<M> activeModules() {
-        return activeAdapters().stream().map(entries::get).toList();
+    /** The modules of the adapters {@code step} applies, in order. */
+    protected List<M> activeModules(Step step) {
+        return activeAdapters(step).stream().map(entries::get).toList();
     }
 
     protected M entry(String name) {

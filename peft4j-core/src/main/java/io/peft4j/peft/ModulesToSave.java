@@ -1,5 +1,6 @@
 package io.peft4j.peft;
 
+import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.LinearLayer;
@@ -35,22 +36,21 @@ public final class ModulesToSave extends TunerLayer implements LinearLayer {
         copies.put(name, copy);
     }
 
-    /** The first active adapter's copy, or the original. */
-    private Linear current() {
-        List<String> active = activeAdapters();
-        return active.isEmpty() ? original : copies.get(active.get(0));
+    /** The copy of the first of {@code adapters} that has one here, or the original. */
+    private Linear current(List<String> adapters) {
+        return adapters.stream().filter(copies::contains).findFirst().map(copies::get).orElse(original);
     }
 
     @Override
-    public NDArray forward(NDArray x) {
-        List<String> rows = rowAdapters();
+    public NDArray forward(Step step, NDArray x) {
+        List<String> rows = rowAdapters(step);
         if (rows == null) {
-            return current().forward(x);
+            return current(activeAdapters(step)).forward(step, x);
         }
         NDArray y = null; // each row through its adapter's copy (or the original), the rows picked by masks
         for (String name : RowRouting.distinct(rows)) {
             Linear layer = copies.contains(name) ? copies.get(name) : original;
-            NDArray part = layer.forward(x).mul(RowRouting.mask(x, rows, name)); // [B, ..., out]
+            NDArray part = layer.forward(step, x).mul(RowRouting.mask(step, x, rows, name)); // [B, ..., out]
             y = y == null ? part : y.add(part);
         }
         return y;
@@ -96,10 +96,15 @@ public final class ModulesToSave extends TunerLayer implements LinearLayer {
     @Override
     protected void unmergeAdapter(String name) {}
 
-    /** What stands in the model after unloading: the active adapter's copy. */
+    /** The original module (unloading puts {@link #copy} of the active adapter in its place instead). */
     @Override
     public Module baseLayer() {
-        return current();
+        return original;
+    }
+
+    /** Adapter {@code name}'s trained copy, or the original when it has none here. */
+    public Linear copy(String name) {
+        return current(List.of(name));
     }
 
     /** All parameters of the copy for {@code name}, by local name. */

@@ -1,5 +1,6 @@
 package io.peft4j.peft;
 
+import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import io.peft4j.Peft4jException;
 import io.peft4j.io.AtomicFiles;
@@ -20,7 +21,8 @@ import java.util.Map;
 /**
  * A pretrained model with named PEFT adapters, as Hugging Face PEFT's {@code PeftModel}: the model sits
  * under {@code base_model.model}, so parameter names and saved keys are HF PEFT's. Tuner layers replace
- * the targeted modules in place; run the model itself ({@link #model()}) for forward passes.
+ * the targeted modules in place; run the model itself ({@link #model()}) for forward passes. Which adapters a pass
+ * applies is its {@link Step}'s choice; the active adapter set here is the model's default ({@link PretrainedModel#adapters()}).
  */
 public final class PeftModel extends Module {
 
@@ -123,7 +125,7 @@ public final class PeftModel extends Module {
     /** Makes {@code name} the adapter used in forward passes and the one that trains (unless it was loaded for inference). */
     public void setAdapter(String name) {
         PeftConfig config = requireAdapter(name);
-        adapterLayers().forEach(l -> l.setActiveAdapters(List.of(name)));
+        model.setAdapters(Step.Adapters.of(name));
         markTrainable(name, config);
         if (inferenceOnly.contains(name)) {
             freezeAll();
@@ -149,32 +151,34 @@ public final class PeftModel extends Module {
     }
 
     /**
-     * Mixed-batch inference until the returned scope is closed: row i of each batch goes through adapter
-     * {@code adapterPerRow.get(i)} ({@code __base__}: the base model). Not with merged or DoRA adapters.
+     * The selection for a mixed batch, to run in a {@link Step}: row i goes through adapter {@code adapterPerRow.get(i)}
+     * ({@link Step.Adapters#BASE}: the base model). Refused up front, naming why, when a layer cannot route rows (merged,
+     * DoRA or prompt-learning adapters).
      */
-    public AutoCloseable mixedBatch(List<String> adapterPerRow) {
+    public Step.Adapters mixedBatch(List<String> adapterPerRow) {
         for (String n : adapterPerRow) {
-            if (!n.equals(AdapterLayer.MIXED_BASE) && requireAdapter(n) instanceof PromptLearningConfig c) {
+            if (!n.equals(Step.Adapters.BASE) && requireAdapter(n) instanceof PromptLearningConfig c) {
                 throw new Peft4jException("mixed-batch inference is not supported for " + c.peftType() + " adapters ('" + n + "')");
             }
         }
-        List<AdapterLayer> routed = new ArrayList<>();
-        try {
-            for (AdapterLayer layer : adapterLayers()) { // every layer routes its rows, or refuses the batch up front
-                layer.setRowAdapters(adapterPerRow);
-                routed.add(layer);
+        for (AdapterLayer layer : adapterLayers()) {
+            String refusal = layer.refusesRows(adapterPerRow);
+            if (refusal != null) {
+                throw new Peft4jException(refusal);
             }
-        } catch (RuntimeException e) {
-            routed.forEach(l -> l.setRowAdapters(null));
-            throw e;
         }
-        return () -> routed.forEach(l -> l.setRowAdapters(null));
+        return Step.Adapters.perRow(adapterPerRow);
     }
 
-    /** Runs with every adapter switched off until the returned scope is closed. */
+    /**
+     * Runs with every adapter switched off (merged ones unmerged first) until the returned scope is closed: the model's
+     * default selection is none meanwhile (HF's {@code disable_adapter()}).
+     */
     public AutoCloseable disableAdapters() {
-        adapterLayers().forEach(l -> l.setAdaptersDisabled(true));
-        return () -> adapterLayers().forEach(l -> l.setAdaptersDisabled(false));
+        unmerge();
+        Step.Adapters before = model.adapters();
+        model.setAdapters(Step.Adapters.NONE);
+        return () -> model.setAdapters(before);
     }
 
     public void deleteAdapter(String name) {
@@ -184,6 +188,7 @@ public final class PeftModel extends Module {
         inferenceOnly.remove(name);
         if (name.equals(activeAdapter)) {
             activeAdapter = null;
+            model.setAdapters(Step.Adapters.NONE);
             if (!configs.isEmpty()) {
                 setAdapter(configs.keySet().iterator().next());
             }
@@ -207,12 +212,13 @@ public final class PeftModel extends Module {
         merge();
         for (Map.Entry<String, Module> e : model.namedModules().entrySet()) {
             if (e.getValue() instanceof AdapterLayer layer && !e.getKey().contains(".modules_to_save.")) {
-                model.replace(e.getKey(), layer.baseLayer());
+                model.replace(e.getKey(), layer instanceof ModulesToSave copies ? copies.copy(activeAdapter) : layer.baseLayer());
             }
         }
         model.unfreeze(n -> true);
         configs.clear();
         activeAdapter = null;
+        model.setAdapters(Step.Adapters.NONE);
         return model;
     }
 
@@ -238,7 +244,9 @@ public final class PeftModel extends Module {
         PeftConfig config = requireAdapter(name);
         Map<String, NDArray> out = new LinkedHashMap<>();
         if (config instanceof PromptLearningConfig) {
-            out.put(PromptLearningConfig.SAVED_KEY, promptEncoders().get(name).encode(scope));
+            try (Step step = Step.inference(scope, Step.Adapters.NONE)) {
+                out.put(PromptLearningConfig.SAVED_KEY, promptEncoders().get(name).encode(step));
+            }
         }
         for (Map.Entry<String, Parameter> e : namedParameters().entrySet()) {
             String key = e.getKey();

@@ -1,5 +1,6 @@
 package io.peft4j.peft;
 
+import io.peft4j.nn.Step;
 import io.peft4j.Peft4jException;
 import io.peft4j.nn.PromptSource;
 import java.util.List;
@@ -24,16 +25,11 @@ public final class PromptEncoders extends AddedModules<VirtualTokenEncoder> impl
     }
 
     @Override
-    public Prompts prompts(ai.djl.ndarray.NDManager step, long batch) {
-        List<VirtualTokenEncoder> active = activeModules();
-        return active.isEmpty() ? null : active.get(0).prompts(step, batch);
-    }
-
-    @Override
-    public void setActiveAdapters(List<String> names) {
-        if (names.stream().filter(adapterNames()::contains).count() > 1) {
-            throw new Peft4jException("only one prompt-learning adapter can be active at a time, got " + names);
+    public Prompts prompts(Step step, long batch) {
+        List<VirtualTokenEncoder> active = activeModules(step);
+        if (active.size() > 1) {
+            throw new Peft4jException("only one prompt-learning adapter can be active at a time, got " + activeAdapters(step));
         }
-        super.setActiveAdapters(names);
+        return active.isEmpty() ? null : active.get(0).prompts(step, batch);
     }
 }

@@ -1,5 +1,6 @@
 package io.peft4j.peft;
 
+import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import io.peft4j.Peft4jException;
@@ -8,14 +9,14 @@ import java.util.List;
 
 /**
  * Mixed-batch inference: row i of every batch goes through adapter {@code rows.get(i)}, or through none for
- * {@link AdapterLayer#MIXED_BASE} (HF PEFT's {@code adapter_names} argument).
+ * {@link Step.Adapters#BASE} (HF PEFT's {@code adapter_names} argument).
  */
 public final class RowRouting {
 
     private RowRouting() {}
 
-    /** 1 for the rows of adapter {@code name}, else 0, shaped [B, 1, ...] to broadcast over {@code x} [B, ...]. */
-    public static NDArray mask(NDArray x, List<String> rows, String name) {
+    /** 1 for the rows of adapter {@code name}, else 0, shaped [B, 1, ...] to broadcast over {@code x} [B, ...], in the step's scope. */
+    public static NDArray mask(Step step, NDArray x, List<String> rows, String name) {
         long batch = x.getShape().get(0);
         if (rows.size() != batch) {
             throw new Peft4jException("mixed batch: " + rows.size() + " adapter names for " + batch + " rows");
@@ -27,7 +28,7 @@ public final class RowRouting {
         long[] shape = new long[x.getShape().dimension()];
         Arrays.fill(shape, 1);
         shape[0] = batch;
-        return x.getManager().create(select).reshape(new Shape(shape)).duplicate(); // libtorch-owned (autograd may keep it)
+        return step.scope().create(select).reshape(new Shape(shape)).duplicate(); // libtorch-owned (autograd may keep it)
     }
 
     /** The distinct names of {@code rows}, in order of first appearance. */

@@ -3,6 +3,7 @@ package io.peft4j.peft;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.Peft4jException;
 import io.peft4j.nn.Module;
+import io.peft4j.nn.Step;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashSet;
@@ -11,16 +12,13 @@ import java.util.Set;
 
 /**
  * The base of every tuner layer, as HF PEFT's {@code BaseTunerLayer}: it owns the adapter names, which of them are
- * active, whether adapters are disabled, which are merged (unmerged in reverse order), and the adapter of each row of
- * a mixed batch. A layer keeps only its own parts, its forward pass and its merge maths.
+ * merged (unmerged in reverse order), and reads from each pass's {@link Step} which adapters apply, to every row or row
+ * by row. A layer keeps only its own parts, its forward pass and its merge maths.
  */
 public abstract class TunerLayer extends Module implements AdapterLayer {
 
     private final Set<String> names = new LinkedHashSet<>();
     private final List<String> merged = new ArrayList<>();
-    private List<String> active = List.of();
-    private boolean disabled;
-    private List<String> rowAdapters;
 
     protected TunerLayer(NDManager manager) {
         super(manager);
@@ -45,42 +43,44 @@ public abstract class TunerLayer extends Module implements AdapterLayer {
 
     /**
      * Why this layer cannot compute the rows of a mixed batch with their own adapters, or null when it can (then its
-     * forward pass reads {@link #rowAdapters()}). Layers that cannot refuse the batch up front.
+     * forward pass reads {@link #rowAdapters}). Layers that cannot refuse the batch.
      */
     protected String cannotRoute(List<String> rows) {
         return "mixed-batch inference is not supported by " + getClass().getSimpleName() + " adapters (" + String.join(", ", names) + ")";
     }
 
-    /** The adapters a forward pass applies: the active ones that exist here and are not merged; none while disabled. */
-    protected final List<String> activeAdapters() {
-        return disabled ? List.of() : active.stream().filter(n -> names.contains(n) && !merged.contains(n)).toList();
+    /**
+     * The adapters {@code step} applies here: those of its selection that exist here and are not merged (a merged one
+     * is in the base weights already); none for a mixed batch, whose rows {@link #rowAdapters} gives.
+     */
+    protected final List<String> activeAdapters(Step step) {
+        Step.Adapters selected = step.adapters();
+        if (!selected.isMixedBatch()) {
+            for (String m : merged) {
+                if (!selected.active().contains(m)) {
+                    throw new Peft4jException("adapter '" + m + "' is merged into the weights; unmerge it to run without it");
+                }
+            }
+        }
+        return selected.active().stream().filter(n -> names.contains(n) && !merged.contains(n)).toList();
     }
 
-    /** The adapter name of each row while a mixed batch runs ({@link AdapterLayer#MIXED_BASE}: none), else null. */
-    protected final List<String> rowAdapters() {
-        return disabled ? null : rowAdapters;
-    }
-
-    protected final boolean adaptersDisabled() {
-        return disabled;
+    /** The adapter name of each row when {@code step} runs a mixed batch that names an adapter of this layer, else null. */
+    protected final List<String> rowAdapters(Step step) {
+        List<String> rows = step.adapters().rows();
+        if (rows == null || rows.stream().noneMatch(names::contains)) {
+            return null;
+        }
+        String refusal = refusesRows(rows);
+        if (refusal != null) {
+            throw new Peft4jException(refusal);
+        }
+        return rows;
     }
 
     @Override
     public final Set<String> adapterNames() {
         return Collections.unmodifiableSet(names);
-    }
-
-    @Override
-    public void setActiveAdapters(List<String> adapters) {
-        active = List.copyOf(adapters);
-    }
-
-    @Override
-    public final void setAdaptersDisabled(boolean disabled) {
-        if (disabled) {
-            unmerge();
-        }
-        this.disabled = disabled;
     }
 
     @Override
@@ -91,7 +91,6 @@ public abstract class TunerLayer extends Module implements AdapterLayer {
         if (names.remove(name)) {
             removeAdapter(name);
         }
-        active = active.stream().filter(n -> !n.equals(name)).toList();
     }
 
     @Override
@@ -118,16 +117,13 @@ public abstract class TunerLayer extends Module implements AdapterLayer {
     }
 
     @Override
-    public final void setRowAdapters(List<String> rows) {
-        if (rows != null && rows.stream().anyMatch(names::contains)) {
-            if (!merged.isEmpty()) {
-                throw new Peft4jException("mixed-batch inference is not possible while adapters are merged: " + merged);
-            }
-            String reason = cannotRoute(rows);
-            if (reason != null) {
-                throw new Peft4jException(reason);
-            }
+    public final String refusesRows(List<String> rows) {
+        if (rows.stream().noneMatch(names::contains)) {
+            return null;
         }
-        rowAdapters = rows == null ? null : List.copyOf(rows);
+        if (!merged.isEmpty()) {
+            return "mixed-batch inference is not possible while adapters are merged: " + merged;
+        }
+        return cannotRoute(rows);
     }
 }

@@ -1,5 +1,6 @@
 package io.peft4j.peft;
 
+import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -25,20 +26,20 @@ public abstract class VirtualTokenEncoder extends Module {
     }
 
     /**
-     * The encoder's output for all n virtual tokens, [n, X], made in {@code step}: what HF PEFT saves as
+     * The encoder's output for all n virtual tokens, [n, X], made in the step's scope: what HF PEFT saves as
      * {@code prompt_embeddings}.
      */
-    public abstract NDArray encode(NDManager step);
+    public abstract NDArray encode(Step step);
 
-    /** What the model takes for a batch of {@code batch} rows, made in {@code step}. */
-    public abstract PromptSource.Prompts prompts(NDManager step, long batch);
+    /** What the model takes for a batch of {@code batch} rows, made in the step's scope. */
+    public abstract PromptSource.Prompts prompts(Step step, long batch);
 
     /**
      * The table's rows looked up by index in {@code step} (as HF PEFT does with its prompt tokens), so the
      * result and everything computed from it belong to the step, not to the model's long-lived manager. [n, X]
      */
-    protected NDArray rows(NDManager step) {
-        return embedding.forward(step.arange(0, embedding.num(), 1, ai.djl.ndarray.types.DataType.INT64));
+    protected NDArray rows(Step step) {
+        return embedding.forward(step, step.scope().arange(0, embedding.num(), 1, ai.djl.ndarray.types.DataType.INT64));
     }
 
     /** [n, X] → [B, n, X], the same rows for every batch row. */

@@ -7,7 +7,9 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.LinearLayer;
+import io.peft4j.nn.DequantBuffers;
 import io.peft4j.nn.Module;
+import io.peft4j.nn.Step;
 import io.peft4j.nn.Parameter;
 import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
@@ -173,17 +175,17 @@ public final class QuantizedLinear extends Module implements LinearLayer {
     }
 
     /**
-     * x [..., in] → [..., out]. The weight is dequantised into the open {@link DequantBuffers} (a staged training
+     * x [..., in] → [..., out]. The weight is dequantised into the step's {@link DequantBuffers} (a staged training
      * pass) or else into a fresh array freed on return: where autograd needs it for the backward pass it keeps its
      * own reference, so it is freed as soon as the backward pass (or, without one, this call) is done with it.
      */
     @Override
-    public NDArray forward(NDArray x) {
-        DequantBuffers buffers = DequantBuffers.active();
-        try (NDManager scratch = x.getManager().newSubManager()) {
-            NDArray w = buffers != null ? buffers.take(this) : dequantizedWeight(scratch); // [out, in]
+    public NDArray forward(Step step, NDArray x) {
+        try (NDManager scratch = step.scope().newSubManager()) {
+            NDArray w = step.buffers() != null ? step.buffers().take(new Shape(outFeatures, inFeatures), this::dequantizeInto)
+                    : dequantizedWeight(scratch); // [out, in]
             NDArray y = ai.djl.nn.core.Linear.linear(x, w, bias == null ? null : bias.array()).singletonOrThrow();
-            y.attach(x.getManager());
+            y.attach(step.scope());
             return y;
         }
     }

@@ -1,5 +1,6 @@
 package io.peft4j.train;
 
+import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.model.CausalLM;
@@ -47,13 +48,19 @@ public final class CausalLmTask implements TrainingTask<CausalExample> {
     }
 
     /** Logits [B, T, V] and the next labels [B, T]. */
-    private NDArray[] logitsAndLabels(Batch batch, NDManager step) {
-        NDArray logits = model.forward(step.create(batch.ids()), step.create(batch.mask()));   // [B, T, V]
-        return new NDArray[] {logits, step.create(batch.nextLabels())};
+    private NDArray[] logitsAndLabels(Batch batch, Step step) {
+        NDManager m = step.scope();
+        NDArray logits = model.forward(step, m.create(batch.ids()), m.create(batch.mask()));   // [B, T, V]
+        return new NDArray[] {logits, m.create(batch.nextLabels())};
     }
 
     @Override
-    public Loss loss(List<CausalExample> batch, NDManager step) {
+    public Step.Adapters adapters() {
+        return model.adapters();
+    }
+
+    @Override
+    public Loss loss(List<CausalExample> batch, Step step) {
         Batch b = Batch.of(batch);
         NDArray[] pair = logitsAndLabels(b, step);
         return new Loss(Losses.crossEntropy(pair[0], pair[1]), b.tokens());
@@ -61,19 +68,20 @@ public final class CausalLmTask implements TrainingTask<CausalExample> {
 
     /** Taken block by block ({@link StagedBackward}); with checkpointing, activations are recomputed. */
     @Override
-    public Loss lossAndBackward(List<CausalExample> batch, NDManager step, ai.djl.training.GradientCollector gc, double scale,
+    public Loss lossAndBackward(List<CausalExample> batch, Step step, ai.djl.training.GradientCollector gc, double scale,
                                 boolean gradientCheckpointing) {
         Batch b = Batch.of(batch);
-        LmHeadLoss loss = new LmHeadLoss(step.create(b.nextLabels()), b.trainedPositions(), Losses::crossEntropySum);
-        NDArray value = lossAndBackward(step.create(b.ids()), step.create(b.mask()), loss, gc, scale, gradientCheckpointing);
+        NDManager m = step.scope();
+        LmHeadLoss loss = new LmHeadLoss(m.create(b.nextLabels()), b.trainedPositions(), Losses::crossEntropySum);
+        NDArray value = lossAndBackward(step, m.create(b.ids()), m.create(b.mask()), loss, gc, scale, gradientCheckpointing);
         return new Loss(value, b.tokens());
     }
 
     /** The staged pass over token ids [B, T] with mask [B, T] and what the head scores; returns the mean loss. */
-    public NDArray lossAndBackward(NDArray ids, NDArray mask, LmHeadLoss loss, ai.djl.training.GradientCollector gc, double scale,
+    public NDArray lossAndBackward(Step step, NDArray ids, NDArray mask, LmHeadLoss loss, ai.djl.training.GradientCollector gc, double scale,
                                    boolean gradientCheckpointing) {
-        return StagedBackward.run(model.stagedPass(ids, mask), (hidden, buffers) -> loss.lossAndBackward(model, hidden, gc, scale, buffers),
-                gc, ids.getManager(), gradientCheckpointing);
+        return StagedBackward.run(model.stagedPass(step, ids, mask), (hidden, staged) -> loss.lossAndBackward(model, hidden, gc, scale, staged),
+                gc, step, gradientCheckpointing);
     }
 
     @Override
@@ -83,7 +91,7 @@ public final class CausalLmTask implements TrainingTask<CausalExample> {
         long correct = 0;
         for (int i = 0; i < examples.size(); i += batchSize) {
             List<CausalExample> chunk = examples.subList(i, Math.min(examples.size(), i + batchSize));
-            try (NDManager step = model.manager().newSubManager(); io.peft4j.nn.NoGrad off = io.peft4j.nn.NoGrad.open()) {
+            try (NDManager scope = model.manager().newSubManager(); Step step = Step.inference(scope, model.adapters())) {
                 NDArray[] pair = logitsAndLabels(Batch.of(chunk), step);
                 long[] labels = pair[1].toLongArray();
                 long[] predicted = pair[0].argMax(2).toLongArray();

@@ -1,5 +1,6 @@
 package io.peft4j.train;
 
+import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
@@ -11,7 +12,6 @@ import io.peft4j.model.CausalLM;
 import io.peft4j.nn.HalfPrecision;
 import io.peft4j.nn.NoGrad;
 import io.peft4j.nn.Scalars;
-import io.peft4j.quant.DequantBuffers;
 
 /**
  * A causal LM's head and loss over the final hidden states, a few positions at a time, each part's backward pass taken
@@ -35,13 +35,13 @@ public record LmHeadLoss(NDArray labels, long counted, java.util.function.Binary
 
     /**
      * The mean loss of {@code model}'s head over {@code hidden} [B, T, D], backward passes taken into {@code hidden} with
-     * the loss scaled by {@code scale}. Each part is a stage of {@code buffers} (null: none open) of its own.
+     * the loss scaled by {@code scale}. Each part is a stage of the step's dequantisation buffers (if any) of its own.
      */
-    public NDArray lossAndBackward(CausalLM model, NDArray hidden, GradientCollector gc, double scale, DequantBuffers buffers) {
-        NDManager step = hidden.getManager();
+    public NDArray lossAndBackward(CausalLM model, NDArray hidden, GradientCollector gc, double scale, Step step) {
+        NDManager outer = step.scope();
         Shape shape = hidden.getShape();
         NDArray rows = StagedBackward.leaf(hidden.reshape(-1, shape.get(2)));         // [N, D]
-        rows.attach(step);
+        rows.attach(outer);
         NDArray flatLabels = labels.reshape(-1);                                      // [N]
         long n = rows.getShape().get(0);
         long part = positionsPerPart > 0 ? positionsPerPart : Math.max(8, PART_VALUES / model.vocabSize());
@@ -50,18 +50,19 @@ public record LmHeadLoss(NDArray labels, long counted, java.util.function.Binary
         NDList rowGradients = new NDList();                                           // with a frozen head, part by part
         double total = 0;
         for (long from = 0; from < n; from += part) {
-            try (NDManager scope = step.newSubManager()) {                            // the part's logits end with it
+            try (NDManager scope = outer.newSubManager()) {                           // the part's logits end with it
                 rows.tempAttach(scope);
-                if (buffers != null) {
-                    buffers.beginStage();
+                if (step.buffers() != null) {
+                    step.buffers().beginStage();
                 }
+                Step partStep = step.in(scope);
                 NDIndex range = new NDIndex(from + ":" + Math.min(n, from + part));
                 NDArray logits;                                                       // [p, V]
                 if (frozen == null) {
-                    logits = model.lmHead(rows.get(range));
+                    logits = model.lmHead(partStep, rows.get(range));
                 } else {
                     try (NoGrad off = NoGrad.open()) {
-                        logits = model.lmHead(rows.get(range));
+                        logits = model.lmHead(partStep, rows.get(range));
                     }
                     logits.setRequiresGradient(true);
                 }
@@ -73,13 +74,13 @@ public record LmHeadLoss(NDArray labels, long counted, java.util.function.Binary
                     try (NoGrad off = NoGrad.open()) {
                         rowGradient = HalfPrecision.times(logits.getGradient(), frozen); // [p, D]
                     }
-                    rowGradient.attach(step);
+                    rowGradient.attach(outer);
                     rowGradients.add(rowGradient);
                 }
             }
         }
         NDArray gradient = frozen == null ? rows.getGradient() : NDArrays.concat(rowGradients, 0);
         gc.backward(hidden.mul(gradient.reshape(shape)).sum());                      // into the final norm and the blocks
-        return step.create((float) (total * perPosition));
+        return outer.create((float) (total * perPosition));
     }
 }

@@ -1,7 +1,7 @@
 package io.peft4j.train;
 
+import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import io.peft4j.model.bert.BertMultiTaskClassifier;
 import io.peft4j.nn.Scalars;
 import io.peft4j.tokenizer.Tokenizer;
@@ -20,8 +20,10 @@ public final class MultiTaskClassificationTask implements TrainingTask<MultiTask
     public record Example(String task, TextExample example) {}
 
     private final Map<String, SequenceClassificationTask> tasks = new LinkedHashMap<>();
+    private final BertMultiTaskClassifier model;
 
     public MultiTaskClassificationTask(BertMultiTaskClassifier model, Tokenizer tokenizer) {
+        this.model = model;
         for (String task : model.tasks()) {
             tasks.put(task, new SequenceClassificationTask(model.forTask(task), tokenizer));
         }
@@ -39,7 +41,12 @@ public final class MultiTaskClassificationTask implements TrainingTask<MultiTask
     }
 
     @Override
-    public Loss loss(List<Example> batch, NDManager step) {
+    public Step.Adapters adapters() {
+        return model.adapters();
+    }
+
+    @Override
+    public Loss loss(List<Example> batch, Step step) {
         NDArray total = null;
         long tokens = 0;
         for (Map.Entry<String, List<TextExample>> group : byTask(batch).entrySet()) {

@@ -1,5 +1,6 @@
 package io.peft4j.train;
 
+import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.model.TextClassifier;
@@ -30,19 +31,26 @@ public final class SequenceClassificationTask implements TrainingTask<TextExampl
         return template == null ? tokenizer.encode(texts) : tokenizer.encodeTemplate(template, texts);
     }
 
-    private NDArray logits(BatchEncoding enc, NDManager step) {
-        return model.logits(enc.inputIds(step), enc.attentionMask(step), enc.tokenTypeIds(step)); // [B, C]
+    private NDArray logits(BatchEncoding enc, Step step) {
+        NDManager m = step.scope();
+        return model.logits(step, enc.inputIds(m), enc.attentionMask(m), enc.tokenTypeIds(m)); // [B, C]
+    }
+
+    @Override
+    public Step.Adapters adapters() {
+        return model.adapters();
     }
 
     /** Staged ({@link StagedBackward}) for gradient checkpointing and on a quantised model; a plain backward otherwise. */
     @Override
-    public Loss lossAndBackward(List<TextExample> batch, NDManager step, ai.djl.training.GradientCollector gc, double scale, boolean checkpointing) {
+    public Loss lossAndBackward(List<TextExample> batch, Step step, ai.djl.training.GradientCollector gc, double scale, boolean checkpointing) {
         if (!StagedBackward.wanted(model, checkpointing)) {
             return TrainingTask.super.lossAndBackward(batch, step, gc, scale, false);
         }
         BatchEncoding enc = encode(batch.stream().map(TextExample::text).toList());
-        NDArray labels = step.create(batch.stream().mapToLong(TextExample::label).toArray());
-        NDArray value = StagedBackward.crossEntropy(model.logitsPass(enc.inputIds(step), enc.attentionMask(step), enc.tokenTypeIds(step)),
+        NDManager m = step.scope();
+        NDArray labels = m.create(batch.stream().mapToLong(TextExample::label).toArray());
+        NDArray value = StagedBackward.crossEntropy(step, model.logitsPass(step, enc.inputIds(m), enc.attentionMask(m), enc.tokenTypeIds(m)),
                 labels, gc, scale, checkpointing);
         return new Loss(value, tokens(enc));
     }
@@ -56,9 +64,9 @@ public final class SequenceClassificationTask implements TrainingTask<TextExampl
     }
 
     @Override
-    public Loss loss(List<TextExample> batch, NDManager step) {
+    public Loss loss(List<TextExample> batch, Step step) {
         BatchEncoding enc = encode(batch.stream().map(TextExample::text).toList());
-        NDArray labels = step.create(batch.stream().mapToLong(TextExample::label).toArray());
+        NDArray labels = step.scope().create(batch.stream().mapToLong(TextExample::label).toArray());
         return new Loss(Losses.crossEntropy(logits(enc, step), labels), tokens(enc));
     }
 
@@ -67,7 +75,7 @@ public final class SequenceClassificationTask implements TrainingTask<TextExampl
         int[] out = new int[texts.size()];
         for (int i = 0; i < texts.size(); i += batchSize) {
             List<String> chunk = texts.subList(i, Math.min(texts.size(), i + batchSize));
-            try (NDManager step = model.manager().newSubManager()) {
+            try (NDManager scope = model.manager().newSubManager(); Step step = Step.inference(scope, model.adapters())) {
                 long[] argmax = logits(encode(chunk), step).argMax(1).toLongArray();
                 for (int j = 0; j < argmax.length; j++) {
                     out[i + j] = (int) argmax[j];
@@ -84,10 +92,10 @@ public final class SequenceClassificationTask implements TrainingTask<TextExampl
         double lossSum = 0;
         for (int i = 0; i < examples.size(); i += batchSize) {
             List<TextExample> chunk = examples.subList(i, Math.min(examples.size(), i + batchSize));
-            try (NDManager step = model.manager().newSubManager(); io.peft4j.nn.NoGrad off = io.peft4j.nn.NoGrad.open()) {
+            try (NDManager scope = model.manager().newSubManager(); Step step = Step.inference(scope, model.adapters())) {
                 BatchEncoding enc = encode(chunk.stream().map(TextExample::text).toList());
                 NDArray logits = logits(enc, step);
-                lossSum += Losses.crossEntropy(logits, step.create(chunk.stream().mapToLong(TextExample::label).toArray())).getFloat() * chunk.size();
+                lossSum += Losses.crossEntropy(logits, scope.create(chunk.stream().mapToLong(TextExample::label).toArray())).getFloat() * chunk.size();
                 long[] argmax = logits.argMax(1).toLongArray();
                 for (int j = 0; j < argmax.length; j++) {
                     predicted[i + j] = (int) argmax[j];

@@ -1,5 +1,6 @@
 package io.peft4j.train;
 
+import io.peft4j.nn.Step;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -9,7 +10,7 @@ import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 import io.peft4j.Peft4jException;
 import io.peft4j.model.BlockStack;
-import io.peft4j.quant.DequantBuffers;
+import io.peft4j.nn.DequantBuffers;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -37,10 +38,10 @@ public final class StagedBackward {
     public interface HeadLoss<O> {
         /**
          * @param finished what the head reads, computed from an autograd leaf standing for the top block's output
-         * @param buffers  the open dequantisation buffers (the head's quantised layers stage into them), or null
+         * @param step     the step, with its dequantisation buffers (the head's quantised layers stage into them) if any
          * @return the loss value (a scalar, for reporting)
          */
-        NDArray lossAndBackward(O finished, DequantBuffers buffers);
+        NDArray lossAndBackward(O finished, Step step);
     }
 
     private StagedBackward() {}
@@ -52,18 +53,19 @@ public final class StagedBackward {
     }
 
     /** A classifier's staged step: mean cross-entropy of the pass's logits against {@code labels}, its backward scaled. */
-    public static NDArray crossEntropy(BlockStack.Pass<NDArray> pass, NDArray labels, GradientCollector gc, double scale, boolean checkpointing) {
+    public static NDArray crossEntropy(Step step, BlockStack.Pass<NDArray> pass, NDArray labels, GradientCollector gc, double scale, boolean checkpointing) {
         if (pass == null) {
             throw new Peft4jException("this classifier cannot be trained block by block (gradient checkpointing, QLoRA)");
         }
-        return run(pass, (logits, buffers) -> {
+        return run(pass, (logits, staged) -> {
             NDArray loss = Losses.crossEntropy(logits, labels);
             gc.backward(io.peft4j.nn.Scalars.mul(loss, scale));
             return loss;
-        }, gc, labels.getManager(), checkpointing);
+        }, gc, step, checkpointing);
     }
 
-    public static <O> NDArray run(BlockStack.Pass<O> pass, HeadLoss<O> head, GradientCollector gc, NDManager step, boolean checkpointing) {
+    /** Runs {@code pass} and {@code head} in {@code step}, each block in a scope of its own. */
+    public static <O> NDArray run(BlockStack.Pass<O> pass, HeadLoss<O> head, GradientCollector gc, Step step, boolean checkpointing) {
         if (pass.blocksShareAGraph()) {
             if (checkpointing) {
                 throw new Peft4jException("gradient checkpointing does not support prefix tuning (its prefixes enter every layer)");
@@ -72,23 +74,25 @@ public final class StagedBackward {
             for (int i = 0; i < pass.numBlocks(); i++) {
                 h = pass.block(i, h, step);
             }
-            return head.lossAndBackward(pass.finish(h), null);
+            return head.lossAndBackward(pass.finish(h), step);
         }
+        NDManager outer = step.scope();
         NDArray x0 = pass.input();                                                    // [B, T, D], with its graph
-        long seed = step.randomInteger(0, Integer.MAX_VALUE, new Shape(), DataType.INT64).getLong();
+        long seed = outer.randomInteger(0, Integer.MAX_VALUE, new Shape(), DataType.INT64).getLong();
         List<Block> blocks = new ArrayList<>();
-        try (DequantBuffers buffers = DequantBuffers.open(step)) {
+        try (DequantBuffers buffers = new DequantBuffers(outer)) {
+            Step staged = step.with(buffers);
             NDArray h = x0;
             JniUtils.setGradMode(!checkpointing);
             try {
                 for (int i = 0; i < pass.numBlocks(); i++) {                          // forward
-                    NDManager scope = step.newSubManager();
+                    NDManager scope = outer.newSubManager();
                     NDArray input = leaf(h);
                     input.attach(scope);                                              // ops that start from it allocate in the block's scope
                     DequantBuffers.Stage stage = buffers.beginStage();
                     Engine.getInstance().setRandomSeed((int) (seed + i));
-                    NDArray out = pass.block(i, input, scope);
-                    NDManager kept = step.newSubManager();
+                    NDArray out = pass.block(i, input, staged.in(scope));
+                    NDManager kept = outer.newSubManager();
                     input.attach(kept);
                     out.attach(kept);
                     // the intermediates end here: autograd holds its own references to those its backward pass needs
@@ -100,9 +104,9 @@ public final class StagedBackward {
                 JniUtils.setGradMode(true);
             }
             NDArray top = leaf(h);                                                    // [B, T, D]
-            top.attach(step);
+            top.attach(outer);
             buffers.beginStage();                                                     // the head's own quantised layers, if any
-            NDArray value = head.lossAndBackward(pass.finish(top), buffers);
+            NDArray value = head.lossAndBackward(pass.finish(top), staged);
             NDArray grad = top.getGradient();
             for (int i = pass.numBlocks() - 1; i >= 0; i--) {                         // backward, block by block
                 Block b = blocks.get(i);
@@ -110,13 +114,13 @@ public final class StagedBackward {
                 if (checkpointing) {                                                  // run again, with autograd
                     buffers.beginStage();
                     Engine.getInstance().setRandomSeed((int) (seed + i));
-                    out = pass.block(i, b.input(), b.scope());
+                    out = pass.block(i, b.input(), staged.in(b.scope()));
                 } else {
                     buffers.replay(b.stage());                                        // the block's weights back in the buffers
                 }
                 gc.backward(out.mul(grad).sum());
                 grad = b.input().getGradient().duplicate();
-                grad.attach(step);
+                grad.attach(outer);
                 b.scope().close();                                                    // the block's activations end here
             }
             if (pass.inputsTrain()) {

@@ -1,5 +1,6 @@
 package io.peft4j.train;
 
+import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.model.TextClassifier;
@@ -41,27 +42,34 @@ public final class TokenClassificationTask implements TrainingTask<TaggedSentenc
         return tokenizer.encodeWords(batch.stream().map(TaggedSentence::words).toList());
     }
 
-    private NDArray logits(Tokenizer.WordBatch wb, NDManager step) {
-        return model.logits(wb.encoding().inputIds(step), wb.encoding().attentionMask(step), wb.encoding().tokenTypeIds(step)); // [B, T, C]
+    private NDArray logits(Tokenizer.WordBatch wb, Step step) {
+        NDManager m = step.scope();
+        return model.logits(step, wb.encoding().inputIds(m), wb.encoding().attentionMask(m), wb.encoding().tokenTypeIds(m)); // [B, T, C]
     }
 
     @Override
-    public Loss loss(List<TaggedSentence> batch, NDManager step) {
+    public Step.Adapters adapters() {
+        return model.adapters();
+    }
+
+    @Override
+    public Loss loss(List<TaggedSentence> batch, Step step) {
         Tokenizer.WordBatch wb = encode(batch);
-        NDArray labels = step.create(tokenLabels(batch, wb.wordIds()));
+        NDArray labels = step.scope().create(tokenLabels(batch, wb.wordIds()));
         return new Loss(Losses.crossEntropy(logits(wb, step), labels), tokens(wb));
     }
 
     /** Staged ({@link StagedBackward}) for gradient checkpointing and on a quantised model; a plain backward otherwise. */
     @Override
-    public Loss lossAndBackward(List<TaggedSentence> batch, NDManager step, ai.djl.training.GradientCollector gc, double scale, boolean checkpointing) {
+    public Loss lossAndBackward(List<TaggedSentence> batch, Step step, ai.djl.training.GradientCollector gc, double scale, boolean checkpointing) {
         if (!StagedBackward.wanted(model, checkpointing)) {
             return TrainingTask.super.lossAndBackward(batch, step, gc, scale, false);
         }
         Tokenizer.WordBatch wb = encode(batch);
-        NDArray labels = step.create(tokenLabels(batch, wb.wordIds()));
+        NDManager m = step.scope();
+        NDArray labels = m.create(tokenLabels(batch, wb.wordIds()));
         var e = wb.encoding();
-        NDArray value = StagedBackward.crossEntropy(model.logitsPass(e.inputIds(step), e.attentionMask(step), e.tokenTypeIds(step)),
+        NDArray value = StagedBackward.crossEntropy(step, model.logitsPass(step, e.inputIds(m), e.attentionMask(m), e.tokenTypeIds(m)),
                 labels, gc, scale, checkpointing);
         return new Loss(value, tokens(wb));
     }
@@ -82,11 +90,11 @@ public final class TokenClassificationTask implements TrainingTask<TaggedSentenc
         int batches = 0;
         for (int i = 0; i < examples.size(); i += batchSize) {
             List<TaggedSentence> chunk = examples.subList(i, Math.min(examples.size(), i + batchSize));
-            try (NDManager step = model.manager().newSubManager(); io.peft4j.nn.NoGrad off = io.peft4j.nn.NoGrad.open()) {
+            try (NDManager scope = model.manager().newSubManager(); Step step = Step.inference(scope, model.adapters())) {
                 Tokenizer.WordBatch wb = encode(chunk);
                 long[][] labels = tokenLabels(chunk, wb.wordIds());
                 NDArray logits = logits(wb, step);
-                lossSum += Losses.crossEntropy(logits, step.create(labels)).getFloat();
+                lossSum += Losses.crossEntropy(logits, scope.create(labels)).getFloat();
                 batches++;
                 long[] argmax = logits.argMax(2).toLongArray();
                 int length = labels[0].length;

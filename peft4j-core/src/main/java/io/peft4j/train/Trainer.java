@@ -1,5 +1,6 @@
 package io.peft4j.train;
 
+import io.peft4j.nn.Step;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -170,8 +171,8 @@ public final class Trainer<E> {
     private long forwardBackward(List<E> batch, State state) {
         Engine.getInstance().setRandomSeed((int) (args.seed() * 1_000_003L + state.microStep));
         state.microStep++;
-        try (NDManager step = model.manager().newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-            TrainingTask.Loss loss = task.lossAndBackward(batch, step, gc, 1.0 / args.gradientAccumulationSteps(), args.gradientCheckpointing());
+        try (NDManager scope = model.manager().newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            TrainingTask.Loss loss = task.lossAndBackward(batch, Step.training(scope, task.adapters()), gc, 1.0 / args.gradientAccumulationSteps(), args.gradientCheckpointing());
             double value = loss.value().getFloat();
             if (!Double.isFinite(value)) {
                 throw new TrainingDivergedException(String.format(Locale.ROOT,

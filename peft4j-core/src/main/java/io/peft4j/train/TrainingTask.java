@@ -1,7 +1,7 @@
 package io.peft4j.train;
 
+import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import java.util.List;
 
 /** What the {@link Trainer} trains on: a loss for a batch of examples and an evaluation over many. */
@@ -10,15 +10,18 @@ public interface TrainingTask<E> {
     /** The mean loss of a batch (a scalar recorded for autograd) and its real (unpadded) token count. */
     record Loss(NDArray value, long tokens) {}
 
+    /** The adapters a training step applies: the model's active ones ({@code PretrainedModel#adapters()}). */
+    Step.Adapters adapters();
+
     /** Computes the batch's loss in {@code step}. */
-    Loss loss(List<E> batch, NDManager step);
+    Loss loss(List<E> batch, Step step);
 
     /**
      * The loss and its backward pass (scaled by {@code scale}, for gradient accumulation) inside {@code gc}; with
      * {@code gradientCheckpointing} activations are recomputed block by block in the backward pass, which tasks
      * that support it implement by overriding this.
      */
-    default Loss lossAndBackward(List<E> batch, NDManager step, ai.djl.training.GradientCollector gc, double scale, boolean gradientCheckpointing) {
+    default Loss lossAndBackward(List<E> batch, Step step, ai.djl.training.GradientCollector gc, double scale, boolean gradientCheckpointing) {
         if (gradientCheckpointing) {
             throw new io.peft4j.Peft4jException(getClass().getSimpleName() + " does not support gradient checkpointing (causal-LM and classification tasks do)");
         }

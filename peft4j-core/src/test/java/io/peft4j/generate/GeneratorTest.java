@@ -1,5 +1,6 @@
 package io.peft4j.generate;
 
+import io.peft4j.nn.Step;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -60,8 +61,8 @@ class GeneratorTest extends NativeTest {
         try (NDManager scope = manager.newSubManager()) {
             Generator generator = new Generator(Decoders.load(family, scope), null);
             GenerationConfig config = GenerationConfig.builder().maxNewTokens(12).eosTokenIds(List.of()).build();
-            List<Generator.Result> cached = generator.generate(PROMPTS, config, null, true);
-            List<Generator.Result> recomputed = generator.generate(PROMPTS, config, null, false);
+            List<Generator.Result> cached = generator.generate(PROMPTS, Step.Adapters.NONE, config, null, true);
+            List<Generator.Result> recomputed = generator.generate(PROMPTS, Step.Adapters.NONE, config, null, false);
             for (int r = 0; r < PROMPTS.size(); r++) {
                 assertThat(cached.get(r).tokens()).hasSize(12).containsExactly(recomputed.get(r).tokens());
                 assertThat(cached.get(r).finishReason()).isEqualTo(Generator.FinishReason.LENGTH);

@@ -1,5 +1,6 @@
 package io.peft4j.nn;
 
+import io.peft4j.Steps;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
@@ -45,7 +46,7 @@ class HalfPrecisionTest extends NativeTest {
             }
             Linear head = new Linear(scope, IN, OUT, false, 0f);
             head.weight().set(w.duplicate());
-            assertThat(head.forward(scope.create(x, new Shape(N, IN))).toFloatArray()).containsExactly(y);
+            assertThat(head.forward(Steps.in(scope), scope.create(x, new Shape(N, IN))).toFloatArray()).containsExactly(y);
         }
     }
 }

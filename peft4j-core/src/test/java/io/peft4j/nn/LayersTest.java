@@ -1,5 +1,6 @@
 package io.peft4j.nn;
 
+import io.peft4j.Steps;
 import io.peft4j.NativeTest;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
@@ -59,7 +60,7 @@ class LayersTest extends NativeTest {
         Linear linear = new Linear(manager, 5, 3, true, 0.5f);
         linear.bias().set(manager.randomNormal(new Shape(3)));
         float[] x = manager.randomNormal(new Shape(4, 5)).toFloatArray();
-        float[] y = linear.forward(manager.create(x, new Shape(4, 5))).toFloatArray();
+        float[] y = linear.forward(Steps.in(manager), manager.create(x, new Shape(4, 5))).toFloatArray();
         double[][] expected = Reference.linear(Reference.matrix(x, 4, 5, 0),
                 Reference.matrix(linear.weight().array().toFloatArray(), 3, 5, 0), Reference.vector(linear.bias().array().toFloatArray()));
         for (int i = 0; i < 4; i++) {
@@ -67,7 +68,7 @@ class LayersTest extends NativeTest {
                 assertThat((double) y[i * 3 + o]).isCloseTo(expected[i][o], within(1e-5));
             }
         }
-        assertThat(linear.forward(manager.ones(new Shape(2, 7, 5))).getShape()).isEqualTo(new Shape(2, 7, 3));
+        assertThat(linear.forward(Steps.in(manager), manager.ones(new Shape(2, 7, 5))).getShape()).isEqualTo(new Shape(2, 7, 3));
     }
 
     @Test
@@ -99,7 +100,7 @@ class LayersTest extends NativeTest {
     void embeddingLooksUpRows() {
         Embedding e = new Embedding(manager, 10, 4, 1f);
         float[] table = e.weight().array().toFloatArray();
-        float[] out = e.forward(manager.create(new long[][] {{3, 0}, {9, 3}})).toFloatArray();
+        float[] out = e.forward(Steps.in(manager), manager.create(new long[][] {{3, 0}, {9, 3}})).toFloatArray();
         long[] ids = {3, 0, 9, 3};
         for (int i = 0; i < ids.length; i++) {
             for (int d = 0; d < 4; d++) {

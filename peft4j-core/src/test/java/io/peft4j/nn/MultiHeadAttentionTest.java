@@ -1,5 +1,6 @@
 package io.peft4j.nn;
 
+import io.peft4j.Steps;
 import io.peft4j.NativeTest;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
@@ -29,8 +30,8 @@ class MultiHeadAttentionTest extends NativeTest {
         NDArray pk = manager.randomNormal(new Shape(B, H, P, DH));
         NDArray pv = manager.randomNormal(new Shape(B, H, P, DH));
 
-        float[] withPrefix = attention.forward(x, mask, new KeyValuePrefix(pk, pv)).toFloatArray();
-        float[] plain = attention.forward(x, mask, null).toFloatArray();
+        float[] withPrefix = attention.forward(Steps.in(manager), x, mask, new KeyValuePrefix(pk, pv)).toFloatArray();
+        float[] plain = attention.forward(Steps.in(manager), x, mask, null).toFloatArray();
 
         double[][][] expectedWith = reference(attention, x.toFloatArray(), keep, pk.toFloatArray(), pv.toFloatArray(), P);
         double[][][] expectedPlain = reference(attention, x.toFloatArray(), keep, null, null, 0);

@@ -1,5 +1,6 @@
 package io.peft4j.peft;
 
+import io.peft4j.Steps;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.engine.Engine;
@@ -39,7 +40,7 @@ class AdapterLeakTest extends NativeTest {
     private static void steps(BertModel model, NDManager modelManager, int n) {
         for (int i = 0; i < n; i++) {
             try (NDManager step = modelManager.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                gc.backward(model.forward(TinyBert.ids(step), TinyBert.mask(step), null).lastHiddenState().sum());
+                gc.backward(model.forward(Steps.in(step, model), TinyBert.ids(step), TinyBert.mask(step), null).lastHiddenState().sum());
             }
         }
     }

@@ -1,5 +1,6 @@
 package io.peft4j.peft;
 
+import io.peft4j.Steps;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDArray;
@@ -150,7 +151,7 @@ class CausalPeftTest extends NativeTest {
         long[] seq = prompt.clone();
         for (int i = 0; i < n; i++) {
             try (NDManager step = model.manager().newSubManager()) {
-                NDArray logits = model.forward(step.create(new long[][] {seq}), null);
+                NDArray logits = model.forward(Steps.in(step, model), step.create(new long[][] {seq}), null);
                 long next = logits.get(new ai.djl.ndarray.index.NDIndex("0, -1, :")).argMax().getLong();
                 seq = java.util.Arrays.copyOf(seq, seq.length + 1);
                 seq[seq.length - 1] = next;
@@ -162,7 +163,7 @@ class CausalPeftTest extends NativeTest {
     private static float[] logits(CausalLM model, NDManager scope) {
         try (NDManager step = scope.newSubManager()) {
             model.setTraining(false);
-            return model.forward(step.create(new long[][] {{5, 80, 17, 200, 33}, {44, 12, 250, 9, 9}}), null).toFloatArray();
+            return model.forward(Steps.in(step, model), step.create(new long[][] {{5, 80, 17, 200, 33}, {44, 12, 250, 9, 9}}), null).toFloatArray();
         }
     }
 }

@@ -1,5 +1,6 @@
 package io.peft4j.peft;
 
+import io.peft4j.nn.Step;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDManager;
@@ -21,8 +22,12 @@ class ClassifierAdapterTest extends NativeTest {
     Path dir;
 
     static float[] logits(BertClassifier m) {
-        try (NDManager step = m.manager().newSubManager()) {
-            return m.logits(TinyBert.ids(step), TinyBert.mask(step), null).toFloatArray();
+        return logits(m, m.adapters());
+    }
+
+    static float[] logits(BertClassifier m, Step.Adapters adapters) {
+        try (NDManager scope = m.manager().newSubManager()) {
+            return m.logits(Step.training(scope, adapters), TinyBert.ids(scope), TinyBert.mask(scope), null).toFloatArray();
         }
     }
 
@@ -49,15 +54,15 @@ class ClassifierAdapterTest extends NativeTest {
         try (AutoCloseable off = peft.disableAdapters()) {
             base = logits(model);
         }
-        try (AutoCloseable scope = peft.mixedBatch(java.util.List.of("ia3", "default"))) {
-            float[] mixed = logits(model);
+        {
+            float[] mixed = logits(model, peft.mixedBatch(java.util.List.of("ia3", "default")));
             for (int c = 0; c < 3; c++) {
                 assertThat(mixed[c]).isCloseTo(ia3[c], org.assertj.core.api.Assertions.within(1e-5f));
                 assertThat(mixed[3 + c]).isCloseTo(lora[3 + c], org.assertj.core.api.Assertions.within(1e-5f));
             }
         }
-        try (AutoCloseable scope = peft.mixedBatch(java.util.List.of(AdapterLayer.MIXED_BASE, "ia3"))) {
-            float[] mixed = logits(model);
+        {
+            float[] mixed = logits(model, peft.mixedBatch(java.util.List.of(Step.Adapters.BASE, "ia3")));
             for (int c = 0; c < 3; c++) {
                 assertThat(mixed[c]).isCloseTo(base[c], org.assertj.core.api.Assertions.within(1e-5f));
                 assertThat(mixed[3 + c]).isCloseTo(ia3[3 + c], org.assertj.core.api.Assertions.within(1e-5f));

@@ -1,5 +1,6 @@
 package io.peft4j.peft;
 
+import io.peft4j.Steps;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
@@ -33,7 +34,7 @@ class LoraEmbeddingTest extends NativeTest {
         float[] b = peft.namedParameters().get("base_model.model.embeddings.word_embeddings.lora_embedding_B.default").array().toFloatArray();
         float[] table = layer.baseLayer().weight().array().toFloatArray();
         long[] ids = {7, 0, 49};
-        float[] out = layer.forward(manager.create(ids)).toFloatArray();
+        float[] out = layer.forward(Steps.in(manager, model), manager.create(ids)).toFloatArray();
         double s = 2.0; // alpha 6 / r 3
         for (int t = 0; t < ids.length; t++) {
             for (int d = 0; d < 8; d++) {

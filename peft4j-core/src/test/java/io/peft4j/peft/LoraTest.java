@@ -1,5 +1,6 @@
 package io.peft4j.peft;
 
+import io.peft4j.Steps;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
@@ -204,7 +205,7 @@ class LoraTest extends NativeTest {
             // One backward pass: libtorch accumulates into .grad across passes.
             Map<Parameter, double[]> analytic = new java.util.LinkedHashMap<>();
             try (NDManager step = m.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                NDArray loss = model.forward(TinyBert.ids(step), TinyBert.mask(step), null).lastHiddenState().mul(weights).sum();
+                NDArray loss = model.forward(Steps.in(step, model), TinyBert.ids(step), TinyBert.mask(step), null).lastHiddenState().mul(weights).sum();
                 gc.backward(loss);
                 for (Parameter p : List.of(a, b)) {
                     NDArray grad = p.array().getGradient();
@@ -231,7 +232,7 @@ class LoraTest extends NativeTest {
         changed[i] += eps;
         p.set(p.array().getManager().create(changed, p.shape()));
         try (NDManager step = model.manager().newSubManager()) {
-            return model.forward(TinyBert.ids(step), TinyBert.mask(step), null).lastHiddenState().mul(weights).sum().getDouble();
+            return model.forward(Steps.in(step, model), TinyBert.ids(step), TinyBert.mask(step), null).lastHiddenState().mul(weights).sum().getDouble();
         }
     }
 }

@@ -1,5 +1,6 @@
 package io.peft4j.peft;
 
+import io.peft4j.nn.Step;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
@@ -40,9 +41,9 @@ class LoraVariantsTest extends NativeTest {
         float[] bias = base.bias().array().toFloatArray();
         LoraLinear layer = new LoraLinear(base);
         layer.addAdapter("d", 2, 1.5, 0, LoraConfig.InitLoraWeights.TRUE, false, true);
-        layer.setActiveAdapters(List.of("d"));
+        Step step = Step.training(manager, Step.Adapters.of("d"));
         NDArray x = manager.randomNormal(new Shape(3, 5));
-        assertThat(layer.forward(x).toFloatArray()).containsExactly(base.forward(x).toFloatArray());
+        assertThat(layer.forward(step, x).toFloatArray()).containsExactly(base.forward(step, x).toFloatArray());
 
         layer.lora("B", "d").weight().set(manager.randomNormal(new Shape(4, 2)));
         var magnitude = layer.namedParameters().get("lora_magnitude_vector.d.weight");
@@ -51,7 +52,7 @@ class LoraVariantsTest extends NativeTest {
         float[] b = layer.lora("B", "d").weight().array().toFloatArray();
         float[] mag = magnitude.array().toFloatArray();
         float[] xs = x.toFloatArray();
-        float[] y = layer.forward(x).toFloatArray();
+        float[] y = layer.forward(step, x).toFloatArray();
         for (int o = 0; o < 4; o++) {
             double[] row = new double[5]; // W' = W + s·B·A, row o
             double norm = 0;
@@ -69,9 +70,9 @@ class LoraVariantsTest extends NativeTest {
                 assertThat((double) y[n * 4 + o]).isCloseTo(mag[o] / norm * dot + bias[o], within(1e-5));
             }
         }
-        float[] unmerged = layer.forward(x).toFloatArray();
+        float[] unmerged = layer.forward(step, x).toFloatArray();
         layer.merge(List.of("d"));
-        assertThat(LoraTest.maxRelativeDifference(layer.forward(x).toFloatArray(), unmerged)).isLessThan(1e-5);
+        assertThat(LoraTest.maxRelativeDifference(layer.forward(step, x).toFloatArray(), unmerged)).isLessThan(1e-5);
         layer.unmerge();
         float[] restored = base.weight().array().toFloatArray();
         for (int i = 0; i < w.length; i++) {
@@ -126,17 +127,13 @@ class LoraVariantsTest extends NativeTest {
             base = TinyBert.hidden(model);
         }
         float[] mixed;
-        try (AutoCloseable scope = peft.mixedBatch(List.of("other", AdapterLayer.MIXED_BASE))) {
-            mixed = TinyBert.hidden(model);
-        }
+        mixed = TinyBert.hidden(model, peft.mixedBatch(List.of("other", Step.Adapters.BASE)));
         int row = 4 * 8; // each row of the fixed batch is [4 tokens, 8 features]
         for (int i = 0; i < row; i++) {
             assertThat(mixed[i]).isCloseTo(withOther[i], within(1e-5f));
             assertThat(mixed[row + i]).isCloseTo(base[row + i], within(1e-5f));
         }
-        try (AutoCloseable scope = peft.mixedBatch(List.of("default", "default"))) {
-            assertThat(LoraTest.maxRelativeDifference(TinyBert.hidden(model), withDefault)).isLessThan(1e-6);
-        }
+        assertThat(LoraTest.maxRelativeDifference(TinyBert.hidden(model, peft.mixedBatch(List.of("default", "default"))), withDefault)).isLessThan(1e-6);
         peft.merge();
         assertThatThrownBy(() -> peft.mixedBatch(List.of("default", "other"))).isInstanceOf(Peft4jException.class)
                 .hasMessageContaining("merged");

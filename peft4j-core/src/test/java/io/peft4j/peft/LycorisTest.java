@@ -1,5 +1,6 @@
 package io.peft4j.peft;
 
+import io.peft4j.nn.Step;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -186,20 +187,20 @@ class LycorisTest extends NativeTest {
                 l.addAdapter("default", r, 6, 0, 0, false, kind.equals("lokr-both"), kind.equals("lokr-factor") ? 4 : -1, LoKrConfig.InitWeights.TRUE);
                 layer = l;
             }
-            layer.setActiveAdapters(List.of("default"));
+            Step step = Step.training(m, Step.Adapters.of("default"));
             float[] x = new float[5 * in];
             Random random = new Random(2);
             for (int i = 0; i < x.length; i++) {
                 x[i] = (float) random.nextGaussian();
             }
             NDArray input = m.create(x, new Shape(5, in));
-            assertThat(layer.forward(input).toFloatArray()).as("ΔW starts at zero").containsExactly(base.forward(input).toFloatArray());
+            assertThat(layer.forward(step, input).toFloatArray()).as("ΔW starts at zero").containsExactly(base.forward(step, input).toFloatArray());
             randomize(layer, m);
             double scale = 6.0 / r;
             double[][] delta = kind.equals("loha") ? lohaDelta(layer, scale) : lokrDelta(layer, scale);
             double[][] w = matrix(base.weight().array().toFloatArray(), out, in);
             float[] b = base.bias().array().toFloatArray();
-            float[] got = layer.forward(input).toFloatArray();
+            float[] got = layer.forward(step, input).toFloatArray();
             for (int row = 0; row < 5; row++) {
                 for (int o = 0; o < out; o++) {
                     double expected = b[o];
@@ -211,7 +212,7 @@ class LycorisTest extends NativeTest {
             }
             float[] before = base.weight().array().toFloatArray();
             layer.merge(List.of("default"));
-            assertThat(LoraTest.maxRelativeDifference(layer.forward(input).toFloatArray(), got)).isLessThan(1e-5);
+            assertThat(LoraTest.maxRelativeDifference(layer.forward(step, input).toFloatArray(), got)).isLessThan(1e-5);
             layer.unmerge();
             float[] restored = base.weight().array().toFloatArray();
             for (int i = 0; i < before.length; i++) {
@@ -229,8 +230,8 @@ class LycorisTest extends NativeTest {
                 Linear base = new Linear(m, 64, 128, false, 0.3f);
                 LoKrLinear layer = new LoKrLinear(base);
                 layer.addAdapter("default", 4, 4, 0, 0, false, false, -1, init);
-                layer.setActiveAdapters(List.of("default"));
-                boolean unchanged = java.util.Arrays.equals(layer.forward(x).toFloatArray(), base.forward(x).toFloatArray());
+                Step step = Step.training(m, Step.Adapters.of("default"));
+                boolean unchanged = java.util.Arrays.equals(layer.forward(step, x).toFloatArray(), base.forward(step, x).toFloatArray());
                 assertThat(unchanged).as(init.name()).isEqualTo(init != LoKrConfig.InitWeights.FALSE);
                 if (init == LoKrConfig.InitWeights.LYCORIS) {
                     assertThat(layer.namedParameters().get("lokr_w2_b.default").array().abs().sum().getFloat()).isZero();
@@ -388,8 +389,8 @@ class LycorisTest extends NativeTest {
             peft.setAdapter("default");
             float[] loha = logits(model, ids);
             assertThat(LoraTest.maxRelativeDifference(loha, base)).isGreaterThan(1e-4);
-            try (AutoCloseable rows = peft.mixedBatch(List.of("kron", "default"))) {
-                float[] mixed = logits(model, ids);
+            {
+                float[] mixed = logits(model, ids, peft.mixedBatch(List.of("kron", "default")));
                 int half = mixed.length / 2;
                 for (int i = 0; i < half; i++) {
                     assertThat(mixed[i]).isCloseTo(kron[i], org.assertj.core.data.Offset.offset(1e-4f));
@@ -420,8 +421,12 @@ class LycorisTest extends NativeTest {
     }
 
     private static float[] logits(CausalLM model, long[][] ids) {
-        try (NDManager step = model.manager().newSubManager()) {
-            return model.forward(step.create(ids), null).toFloatArray();
+        return logits(model, ids, model.adapters());
+    }
+
+    private static float[] logits(CausalLM model, long[][] ids, Step.Adapters adapters) {
+        try (NDManager scope = model.manager().newSubManager()) {
+            return model.forward(Step.training(scope, adapters), scope.create(ids), null).toFloatArray();
         }
     }
 

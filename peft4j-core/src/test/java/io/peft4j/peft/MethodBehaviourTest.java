@@ -1,5 +1,6 @@
 package io.peft4j.peft;
 
+import io.peft4j.Steps;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -90,7 +91,7 @@ class MethodBehaviourTest extends NativeTest {
     @Test
     void promptTuningStartsFromTheInitTextsTokenEmbeddingsOrVocabularyRows() {
         BertModel model = BertModel.load(ModelFiles.resolve("minilm"), manager);
-        float[][] vocab = rows(model.inputEmbeddings().forward(manager.arange(0, model.inputEmbeddings().num(), 1, DataType.INT64)));
+        float[][] vocab = rows(model.inputEmbeddings().forward(Steps.in(manager), manager.arange(0, model.inputEmbeddings().num(), 1, DataType.INT64)));
         List<Long> ids;
         try (Tokenizer tok = Tokenizer.load(ModelFiles.resolve("minilm").requireTokenizer(), 64)) {
             ids = tok.encodeIds("spam or ham");
@@ -141,11 +142,11 @@ class MethodBehaviourTest extends NativeTest {
     void placedPseudoTokensStandInForWordEmbeddings() {
         BertModel model = TinyBert.model(manager);
         try (NDManager step = manager.newSubManager()) {
-            NDArray words = model.inputEmbeddings().forward(step.create(new long[] {7, 9, 11})); // rows the pseudo tokens will hold
+            NDArray words = model.inputEmbeddings().forward(Steps.in(step), step.create(new long[] {7, 9, 11})); // rows the pseudo tokens will hold
             NDArray placedIds = step.create(new long[][] {{1, -1, -2, 5, -3, 2}});
             NDArray plainIds = step.create(new long[][] {{1, 7, 9, 5, 11, 2}});
-            float[] placed = model.embeddings().forward(placedIds, null, null, words, 0).toFloatArray();
-            float[] plain = model.embeddings().forward(plainIds, null).toFloatArray();
+            float[] placed = model.embeddings().forward(Steps.in(step), placedIds, null, null, words, 0).toFloatArray();
+            float[] plain = model.embeddings().forward(Steps.in(step), plainIds, null).toFloatArray();
             assertThat(placed).containsExactly(plain);
         }
     }

@@ -1,5 +1,6 @@
 package io.peft4j.peft;
 
+import io.peft4j.Steps;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.engine.Engine;
@@ -107,7 +108,7 @@ class MethodContractsTest extends NativeTest {
 
     private static float[] logits(BertClassifier m) {
         try (NDManager step = m.manager().newSubManager()) {
-            return m.logits(TinyBert.ids(step), TinyBert.mask(step), null).toFloatArray();
+            return m.logits(Steps.in(step, m), TinyBert.ids(step), TinyBert.mask(step), null).toFloatArray();
         }
     }
 
@@ -175,7 +176,7 @@ class MethodContractsTest extends NativeTest {
         });
         Map<String, Boolean> reached = new LinkedHashMap<>();
         try (NDManager step = manager.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-            NDArray loss = model.logits(TinyBert.ids(step), TinyBert.mask(step), null).square().sum();
+            NDArray loss = model.logits(Steps.in(step, model), TinyBert.ids(step), TinyBert.mask(step), null).square().sum();
             gc.backward(loss);
             for (Map.Entry<String, Parameter> e : peft.namedParameters().entrySet()) {
                 NDArray p = e.getValue().array();
@@ -199,7 +200,7 @@ class MethodContractsTest extends NativeTest {
         PeftModel.wrap(model, c.config());
         Runnable step = () -> {
             try (NDManager s = manager.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                gc.backward(model.logits(TinyBert.ids(s), TinyBert.mask(s), null).square().sum());
+                gc.backward(model.logits(Steps.in(s, model), TinyBert.ids(s), TinyBert.mask(s), null).square().sum());
             }
         };
         step.run();

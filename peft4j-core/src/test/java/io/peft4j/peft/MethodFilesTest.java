@@ -1,5 +1,6 @@
 package io.peft4j.peft;
 
+import io.peft4j.Steps;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDArray;
@@ -112,7 +113,7 @@ class MethodFilesTest extends NativeTest {
         BertModel model = TinyBert.model(manager);
         PeftModel.load(model, dir);
         try (NDManager step = manager.newSubManager()) {
-            PromptSource.Prompts prompts = model.promptSource().prompts(step, 3);
+            PromptSource.Prompts prompts = model.promptSource().prompts(Steps.in(step, model), 3);
             assertThat(prompts.layerPrefixes()).hasSize(layers);
             for (int l = 0; l < layers; l++) {
                 KeyValuePrefix p = prompts.layerPrefixes().get(l);

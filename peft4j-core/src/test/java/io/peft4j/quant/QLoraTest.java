@@ -1,5 +1,7 @@
 package io.peft4j.quant;
 
+import io.peft4j.nn.Step;
+import io.peft4j.Steps;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
@@ -37,7 +39,7 @@ class QLoraTest extends NativeTest {
             QuantizedLinear q = QuantizedLinear.quantize(dense, QuantType.NF4, 64, true);
             float[] expectedWeight = BlockQuantized.quantize(dense.weight().array().toFloatArray(), new long[] {40, 96}, QuantType.NF4, 64, true).dequantize();
             NDArray x = scope.randomNormal(new Shape(3, 5, 96));
-            float[] y = q.forward(x).toFloatArray();
+            float[] y = q.forward(Steps.in(scope), x).toFloatArray();
             float[] reference = reference(x.toFloatArray(), expectedWeight, dense.bias().array().toFloatArray(), 96, 40);
             for (int i = 0; i < y.length; i++) {
                 assertThat(y[i]).isCloseTo(reference[i], within(1e-5f * (1 + Math.abs(reference[i]))));
@@ -87,8 +89,8 @@ class QLoraTest extends NativeTest {
             NDArray ids = scope.create(new long[][] {{101, 2023, 2003, 1037, 3231, 102}});
             NDArray mask = ids.onesLike();
             NDArray types = scope.zeros(ids.getShape(), ai.djl.ndarray.types.DataType.INT64);
-            float[] expected = roundTripped.forward(ids, mask, types).tokenStates().toFloatArray();
-            float[] actual = quantised.forward(ids, mask, types).tokenStates().toFloatArray();
+            float[] expected = roundTripped.forward(Steps.in(scope), ids, mask, types).tokenStates().toFloatArray();
+            float[] actual = quantised.forward(Steps.in(scope), ids, mask, types).tokenStates().toFloatArray();
             for (int i = 0; i < expected.length; i++) {
                 assertThat(actual[i]).isCloseTo(expected[i], within(1e-4f));
             }
@@ -104,8 +106,8 @@ class QLoraTest extends NativeTest {
             LoraLinear lora = new LoraLinear(q.dequantize());
             for (LoraLinear l : List.of(qlora, lora)) {
                 l.addAdapter("default", 4, 2.0, 0.0, LoraConfig.InitLoraWeights.TRUE, false, false);
-                l.setActiveAdapters(List.of("default"));
             }
+            Step adapted = Step.training(scope, Step.Adapters.of("default"));
             // same A and a non-zero B in both
             var qp = qlora.namedParameters();
             var lp = lora.namedParameters();
@@ -119,12 +121,12 @@ class QLoraTest extends NativeTest {
             NDArray x = scope.randomNormal(new Shape(2, 7, 64));
             float[] yq;
             try (NDManager step = scope.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                NDArray out = qlora.forward(x);
+                NDArray out = qlora.forward(adapted.in(step), x);
                 yq = out.toFloatArray();
                 gc.backward(out.sum());
             }
-            float[] yl = lora.forward(x).toFloatArray();
-            float[] base = q.forward(x).toFloatArray();
+            float[] yl = lora.forward(adapted, x).toFloatArray();
+            float[] base = q.forward(adapted, x).toFloatArray();
             assertThat(Math.abs(yl[0] - base[0])).as("the adapter contributes").isGreaterThan(1e-3f);
             for (int i = 0; i < yq.length; i++) {
                 assertThat(yq[i]).isCloseTo(yl[i], within(1e-5f * (1 + Math.abs(yl[i]))));
@@ -134,7 +136,7 @@ class QLoraTest extends NativeTest {
 
             qlora.merge(List.of("default")); // dequantises the base with a warning, then merges
             assertThat(qlora.baseLayer()).isInstanceOf(Linear.class);
-            float[] merged = qlora.forward(x).toFloatArray();
+            float[] merged = qlora.forward(adapted, x).toFloatArray();
             for (int i = 0; i < merged.length; i++) {
                 assertThat(merged[i]).isCloseTo(yl[i], within(1e-4f * (1 + Math.abs(yl[i]))));
             }
@@ -195,7 +197,7 @@ class QLoraTest extends NativeTest {
 
     private static float[] logits(CausalLM model, NDManager scope) {
         try (NDManager step = scope.newSubManager()) {
-            return model.forward(step.create(new long[][] {{5, 80, 17, 200, 33, 9}}), null).toFloatArray();
+            return model.forward(Steps.in(step, model), step.create(new long[][] {{5, 80, 17, 200, 33, 9}}), null).toFloatArray();
         }
     }
 

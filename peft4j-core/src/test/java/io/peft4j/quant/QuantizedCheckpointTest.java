@@ -1,5 +1,6 @@
 package io.peft4j.quant;
 
+import io.peft4j.Steps;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -49,8 +50,8 @@ class QuantizedCheckpointTest extends NativeTest {
                 }
             });
             long[][] ids = {{3, 17, 99, 4, 250}};
-            float[] expected = quantised.forward(scope.create(ids), null).toFloatArray();
-            assertThat(loaded.forward(scope.create(ids), null).toFloatArray()).containsExactly(expected);
+            float[] expected = quantised.forward(Steps.in(scope, quantised), scope.create(ids), null).toFloatArray();
+            assertThat(loaded.forward(Steps.in(scope, loaded), scope.create(ids), null).toFloatArray()).containsExactly(expected);
         }
     }
 
@@ -111,14 +112,14 @@ class QuantizedCheckpointTest extends NativeTest {
                 assertThat(halved).contains("lm_head.weight"); // untied head
             }
             long[][] ids = {{3, 17, 99, 4, 250, 31}};
-            float[] expected = rounded.forward(scope.create(ids), null).toFloatArray();
-            float[] actual = inHalf.forward(scope.create(ids), null).toFloatArray();
+            float[] expected = rounded.forward(Steps.in(scope, rounded), scope.create(ids), null).toFloatArray();
+            float[] actual = inHalf.forward(Steps.in(scope, inHalf), scope.create(ids), null).toFloatArray();
             for (int i = 0; i < expected.length; i++) {
                 assertThat(actual[i]).as("logit %d", i).isCloseTo(expected[i], org.assertj.core.api.Assertions.within(1e-5f));
             }
             CausalLM loaded = (CausalLM) AutoModel.load(ModelFiles.resolve(save(inHalf, family, half, e -> {}).toString()), scope);
             halved.forEach(name -> assertThat(loaded.namedParameters().get(name).array().getDataType()).as(name).isEqualTo(DataType.FLOAT16));
-            assertThat(loaded.forward(scope.create(ids), null).toFloatArray()).containsExactly(actual);
+            assertThat(loaded.forward(Steps.in(scope, loaded), scope.create(ids), null).toFloatArray()).containsExactly(actual);
         }
     }
 

@@ -1,5 +1,6 @@
 package io.peft4j.train;
 
+import io.peft4j.Steps;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.engine.Engine;
@@ -48,7 +49,7 @@ class AdamW8bitTest extends NativeTest {
         for (int i = 0; i < 300; i++) {
             try (NDManager step = scope.newSubManager()) {
                 try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                    NDArray loss = layer.forward(x).sub(target).square().mean();
+                    NDArray loss = layer.forward(Steps.in(step), x).sub(target).square().mean();
                     gc.backward(loss);
                     last = loss.getFloat();
                 }

@@ -1,5 +1,6 @@
 package io.peft4j.train;
 
+import io.peft4j.nn.Step;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -79,10 +80,11 @@ class BertStagedTrainingTest extends NativeTest {
     }
 
     /** The batch's loss and backward pass taken by {@link StagedBackward} without checkpointing. */
-    private static void staged(BertClassifier classifier, Tokenizer tokenizer, ai.djl.ndarray.NDManager step, ai.djl.training.GradientCollector gc) {
+    private static void staged(BertClassifier classifier, Tokenizer tokenizer, Step step, ai.djl.training.GradientCollector gc) {
         BatchEncoding enc = tokenizer.encode(BATCH.stream().map(TextExample::text).toList());
-        StagedBackward.crossEntropy(classifier.logitsPass(enc.inputIds(step), enc.attentionMask(step), enc.tokenTypeIds(step)),
-                step.create(new long[] {1, 0, 1}), gc, 1.0, false);
+        ai.djl.ndarray.NDManager m = step.scope();
+        StagedBackward.crossEntropy(step, classifier.logitsPass(step, enc.inputIds(m), enc.attentionMask(m), enc.tokenTypeIds(m)),
+                m.create(new long[] {1, 0, 1}), gc, 1.0, false);
     }
 
     private static void compare(Map<String, float[]> plain, Map<String, float[]> other, String what) {

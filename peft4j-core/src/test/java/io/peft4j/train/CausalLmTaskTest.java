@@ -1,5 +1,6 @@
 package io.peft4j.train;
 
+import io.peft4j.Steps;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
@@ -33,7 +34,7 @@ class CausalLmTaskTest extends NativeTest {
             for (CausalExample e : batch) {
                 float[] logits;
                 try (NDManager step = scope.newSubManager()) {
-                    logits = model.forward(step.create(new long[][] {e.inputIds()}), null).toFloatArray(); // [1, T, V]
+                    logits = model.forward(Steps.in(step, model), step.create(new long[][] {e.inputIds()}), null).toFloatArray(); // [1, T, V]
                 }
                 int vocab = model.vocabSize();
                 for (int t = 0; t + 1 < e.inputIds().length; t++) {
@@ -57,10 +58,10 @@ class CausalLmTaskTest extends NativeTest {
             assertThat(count).isEqualTo(6);
             CausalLmTask task = new CausalLmTask(model);
             try (NDManager step = scope.newSubManager()) {
-                assertThat((double) task.loss(batch, step).value().getFloat()).isCloseTo(expected, within(1e-5));
+                assertThat((double) task.loss(batch, Steps.in(step, model)).value().getFloat()).isCloseTo(expected, within(1e-5));
             }
             try (NDManager step = scope.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                NDArray value = task.lossAndBackward(batch, step, gc, 1.0, false).value();
+                NDArray value = task.lossAndBackward(batch, Steps.in(step, model), gc, 1.0, false).value();
                 assertThat((double) value.getFloat()).isCloseTo(expected, within(1e-5));
             }
         }

@@ -1,5 +1,6 @@
 package io.peft4j.train;
 
+import io.peft4j.Steps;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
@@ -74,8 +75,8 @@ class GradientCheckpointingTest extends NativeTest {
                 Map<String, float[]> staged = Gradients.of(peft, (step, gc) -> task.lossAndBackward(batch, step, gc, 1.0, checkpointing));
                 compare(plain, staged, checkpointing ? "checkpointed" : "staged");
                 // the LM head and loss taken 3 positions at a time
-                Map<String, float[]> inParts = Gradients.of(peft, (step, gc) -> task.lossAndBackward(step.create(ids), step.create(mask),
-                        new LmHeadLoss(step.create(nextLabels), 7, Losses::crossEntropySum, 3), gc, 1.0, checkpointing));
+                Map<String, float[]> inParts = Gradients.of(peft, (step, gc) -> task.lossAndBackward(step, step.scope().create(ids), step.scope().create(mask),
+                        new LmHeadLoss(step.scope().create(nextLabels), 7, Losses::crossEntropySum, 3), gc, 1.0, checkpointing));
                 compare(plain, inParts, (checkpointing ? "checkpointed" : "staged") + ", head in parts");
             }
         }
@@ -104,7 +105,7 @@ class GradientCheckpointingTest extends NativeTest {
             for (int i = 0; i < 3; i++) {
                 try (NDManager step = peft.manager().newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                     Engine.getInstance().setRandomSeed(seeds[i]);
-                    losses[i] = task.lossAndBackward(batch, step, gc, 1.0, false).value().getFloat();
+                    losses[i] = task.lossAndBackward(batch, Steps.in(step, model), gc, 1.0, false).value().getFloat();
                 }
             }
             assertThat(losses[1]).as("another seed draws other masks").isNotEqualTo(losses[0]);
@@ -131,9 +132,9 @@ class GradientCheckpointingTest extends NativeTest {
                 try (NDManager step = scope.newSubManager()) {
                     try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                         if (out == plain) {
-                            gc.backward(task.loss(batch, step).value());
+                            gc.backward(task.loss(batch, Steps.in(step, model)).value());
                         } else {
-                            task.lossAndBackward(batch, step, gc, 1.0, false);
+                            task.lossAndBackward(batch, Steps.in(step, model), gc, 1.0, false);
                         }
                     }
                     NDArray g = model.namedParameters().get("transformer.wpe.weight").array().getGradient();

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 import io.peft4j.nn.Parameter;
+import io.peft4j.nn.Step;
 import io.peft4j.peft.PeftModel;
 import java.util.Map;
 import java.util.TreeMap;
@@ -15,11 +16,12 @@ final class Gradients {
 
     private Gradients() {}
 
-    static Map<String, float[]> of(PeftModel peft, BiConsumer<NDManager, GradientCollector> backward) {
+    /** {@code backward} runs in a training step with the model's active adapter. */
+    static Map<String, float[]> of(PeftModel peft, BiConsumer<Step, GradientCollector> backward) {
         Map<String, float[]> out = new TreeMap<>();
-        try (NDManager step = peft.manager().newSubManager()) {
+        try (NDManager scope = peft.manager().newSubManager()) {
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                backward.accept(step, gc);
+                backward.accept(Step.training(scope, peft.model().adapters()), gc);
             }
             for (Map.Entry<String, Parameter> e : peft.namedParameters().entrySet()) {
                 if (e.getValue().isTrainable()) {

@@ -1,5 +1,6 @@
 package io.peft4j.train;
 
+import io.peft4j.nn.Step;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -185,7 +186,12 @@ class TrainerTest extends NativeTest {
             AtomicInteger calls = new AtomicInteger();
             TrainingTask<TextExample> poisoned = new TrainingTask<>() {
                 @Override
-                public Loss loss(List<TextExample> batch, NDManager step) {
+                public Step.Adapters adapters() {
+                    return real.adapters();
+                }
+
+                @Override
+                public Loss loss(List<TextExample> batch, Step step) {
                     Loss l = real.loss(batch, step);
                     return calls.incrementAndGet() == 3 ? new Loss(l.value().mul(Float.NaN), l.tokens()) : l;
                 }

@@ -1,5 +1,6 @@
 package io.peft4j.model.bert;
 
+import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.io.Weights;
@@ -61,13 +62,13 @@ public final class BertClassifier extends BertWithHeads implements TextClassifie
     }
 
     @Override
-    public NDArray logits(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds) {
-        return logits(encode(inputIds, attentionMask, tokenTypeIds));
+    public NDArray logits(Step step, NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds) {
+        return logits(step, encode(step, inputIds, attentionMask, tokenTypeIds));
     }
 
     @Override
-    public BlockStack.Pass<NDArray> logitsPass(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds) {
-        BlockStack.Pass<BertModel.Output> encoder = bert.pass(inputIds, attentionMask, tokenTypeIds, promptSource());
+    public BlockStack.Pass<NDArray> logitsPass(Step step, NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds) {
+        BlockStack.Pass<BertModel.Output> encoder = bert.pass(step, inputIds, attentionMask, tokenTypeIds, promptSource());
         return new BlockStack.Pass<>() {
             @Override
             public NDArray input() {
@@ -90,23 +91,23 @@ public final class BertClassifier extends BertWithHeads implements TextClassifie
             }
 
             @Override
-            public NDArray block(int i, NDArray x, NDManager scope) {
-                return encoder.block(i, x, scope);
+            public NDArray block(int i, NDArray x, Step blockStep) {
+                return encoder.block(i, x, blockStep);
             }
 
             @Override
             public NDArray finish(NDArray top) {
-                return logits(encoder.finish(top));
+                return logits(step, encoder.finish(top));
             }
         };
     }
 
     /** The head over the encoder's output: [B, C] or [B, T, C]. */
-    private NDArray logits(BertModel.Output out) {
+    private NDArray logits(Step step, BertModel.Output out) {
         NDArray features = switch (head) {
             case TOKEN -> out.tokenStates();                                                      // [B, T, D]
             case SEQUENCE -> sequenceFeatures(out);                                               // [B, D]
         };
-        return linear("classifier").forward(dropout.forward(features));                          // [B, (T,) C]
+        return linear("classifier").forward(step, dropout.forward(features));                          // [B, (T,) C]
     }
 }

@@ -1,5 +1,6 @@
 package io.peft4j.model.bert;
 
+import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -34,8 +35,8 @@ public final class BertEmbeddings extends Module {
      * @param tokenTypeIds [B, T] int64, or null for all zeros
      * @return [B, T, D]
      */
-    public NDArray forward(NDArray inputIds, NDArray tokenTypeIds) {
-        return forward(inputIds, tokenTypeIds, null, null, 0);
+    public NDArray forward(Step step, NDArray inputIds, NDArray tokenTypeIds) {
+        return forward(step, inputIds, tokenTypeIds, null, null, 0);
     }
 
     /**
@@ -46,10 +47,10 @@ public final class BertEmbeddings extends Module {
      * @param positionOffset the first position id (the layer-prefix length, as HF BERT counts past keys)
      * @return [B, n+T, D]
      */
-    public NDArray forward(NDArray inputIds, NDArray tokenTypeIds, NDArray inputPrompts, NDArray placedTokens, int positionOffset) {
-        NDManager m = inputIds.getManager();
+    public NDArray forward(Step step, NDArray inputIds, NDArray tokenTypeIds, NDArray inputPrompts, NDArray placedTokens, int positionOffset) {
+        NDManager m = step.scope();
         NDArray types = tokenTypeIds != null ? tokenTypeIds : m.zeros(inputIds.getShape(), DataType.INT64); // [B, T]
-        NDArray words = placedTokens == null ? wordEmbeddings().forward(inputIds) : withPlacedTokens(inputIds, placedTokens); // [B, T, D]
+        NDArray words = placedTokens == null ? wordEmbeddings().forward(step, inputIds) : withPlacedTokens(step, inputIds, placedTokens); // [B, T, D]
         if (inputPrompts != null) {
             words = inputPrompts.concat(words, 1);                                                          // [B, n+T, D]
             types = m.zeros(new Shape(types.getShape().get(0), inputPrompts.getShape().get(1)), DataType.INT64).concat(types, 1);
@@ -62,14 +63,14 @@ public final class BertEmbeddings extends Module {
         }
         NDArray positions = m.arange(positionOffset, positionOffset + (int) time, 1, DataType.INT64).expandDims(0); // [1, T]
         NDArray x = words
-                .add(positionEmbeddings.forward(positions))                             // + [1, T, D]
-                .add(child("token_type_embeddings", EmbeddingLayer.class).forward(types)); // + [B, T, D]
+                .add(positionEmbeddings.forward(step, positions))                       // + [1, T, D]
+                .add(child("token_type_embeddings", EmbeddingLayer.class).forward(step, types)); // + [B, T, D]
         return dropout.forward(layerNorm.forward(x));
     }
 
     /** Word embeddings where ids ≥ 0 and row k of {@code placed} where the id is -(k+1). ids [B, T] → [B, T, D] */
-    private NDArray withPlacedTokens(NDArray inputIds, NDArray placed) {
-        NDArray words = wordEmbeddings().forward(inputIds.clip(0L, Long.MAX_VALUE));         // [B, T, D]
+    private NDArray withPlacedTokens(Step step, NDArray inputIds, NDArray placed) {
+        NDArray words = wordEmbeddings().forward(step, inputIds.clip(0L, Long.MAX_VALUE));   // [B, T, D]
         NDArray isPlaced = inputIds.lt(0L).expandDims(-1).broadcast(words.getShape());       // [B, T, D]
         int rows = (int) placed.getShape().get(0);
         NDArray row = inputIds.neg().sub(1L).clip(0L, (long) rows - 1);                     // [B, T]

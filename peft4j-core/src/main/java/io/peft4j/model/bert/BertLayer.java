@@ -1,5 +1,6 @@
 package io.peft4j.model.bert;
 
+import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.nn.Activations;
@@ -55,11 +56,11 @@ public final class BertLayer extends Module {
         }
 
         /** hidden [B, T, in], residual = the sub-layer's input [B, T, D] → [B, T, D] */
-        public NDArray forward(NDArray hidden, NDArray residual) {
-            NDArray out = dropout.forward(linear("dense").forward(hidden)); // [B, T, D]
+        public NDArray forward(Step step, NDArray hidden, NDArray residual) {
+            NDArray out = dropout.forward(linear("dense").forward(step, hidden)); // [B, T, D]
             ResidualAdapter adapters = adapters();
             if (adapters != null) {
-                out = adapters.forward(out, residual);
+                out = adapters.forward(step, out, residual);
             }
             return layerNorm.forward(out.add(residual));
         }
@@ -82,8 +83,8 @@ public final class BertLayer extends Module {
         }
 
         /** x [B, T, D] → [B, T, D] */
-        public NDArray forward(NDArray x, NDArray mask, KeyValuePrefix prefix) {
-            return output.forward(self.forward(x, mask, prefix), x);
+        public NDArray forward(Step step, NDArray x, NDArray mask, KeyValuePrefix prefix) {
+            return output.forward(step, self.forward(step, x, mask, prefix), x);
         }
     }
 
@@ -98,8 +99,8 @@ public final class BertLayer extends Module {
         }
 
         /** [B, T, D] → [B, T, F] */
-        public NDArray forward(NDArray x) {
-            return activation.apply(linear("dense").forward(x));
+        public NDArray forward(Step step, NDArray x) {
+            return activation.apply(linear("dense").forward(step, x));
         }
     }
 
@@ -124,8 +125,8 @@ public final class BertLayer extends Module {
      * @param prefix this layer's key/value prefix or null
      * @return [B, T, D]
      */
-    public NDArray forward(NDArray x, NDArray mask, KeyValuePrefix prefix) {
-        NDArray attended = attention.forward(x, mask, prefix); // [B, T, D]
-        return output.forward(intermediate.forward(attended), attended);
+    public NDArray forward(Step step, NDArray x, NDArray mask, KeyValuePrefix prefix) {
+        NDArray attended = attention.forward(step, x, mask, prefix); // [B, T, D]
+        return output.forward(step, intermediate.forward(step, attended), attended);
     }
 }

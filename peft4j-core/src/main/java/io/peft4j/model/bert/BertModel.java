@@ -1,5 +1,6 @@
 package io.peft4j.model.bert;
 
+import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -131,8 +132,8 @@ public final class BertModel extends PretrainedModel {
      * @param attentionMask [B, T] (1 = token, 0 = padding), or null for all tokens
      * @param tokenTypeIds  [B, T] int64, or null for all zeros
      */
-    public Output forward(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds) {
-        return forward(inputIds, attentionMask, tokenTypeIds, promptSource());
+    public Output forward(Step step, NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds) {
+        return forward(step, inputIds, attentionMask, tokenTypeIds, promptSource());
     }
 
     /**
@@ -140,18 +141,18 @@ public final class BertModel extends PretrainedModel {
      * prompts come first with token type 0 and the positions after them; with layer prefixes of length P the
      * positions start at P (BERT's {@code past_key_values_length}).
      */
-    public Output forward(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, PromptSource source) {
-        BlockStack.Pass<Output> pass = pass(inputIds, attentionMask, tokenTypeIds, source);
+    public Output forward(Step step, NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, PromptSource source) {
+        BlockStack.Pass<Output> pass = pass(step, inputIds, attentionMask, tokenTypeIds, source);
         NDArray x = pass.input();                                                   // [B, n+T, D]
         for (int i = 0; i < pass.numBlocks(); i++) {
-            x = pass.block(i, x, null);
+            x = pass.block(i, x, step);
         }
         return pass.finish(x);
     }
 
     /** The same pass, block by block ({@code io.peft4j.train.StagedBackward}); it finishes with the encoder's output. */
-    public BlockStack.Pass<Output> pass(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, PromptSource source) {
-        PromptSource.Prompts prompts = source == null ? null : source.prompts(inputIds.getManager(), inputIds.getShape().get(0));
+    public BlockStack.Pass<Output> pass(Step step, NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, PromptSource source) {
+        PromptSource.Prompts prompts = source == null ? null : source.prompts(step, inputIds.getShape().get(0));
         List<KeyValuePrefix> prefixes = prompts == null ? null : prompts.layerPrefixes();
         if (prefixes != null && prefixes.size() != layers.size()) {
             throw new IllegalArgumentException("expected " + layers.size() + " layer prefixes, got " + prefixes.size());
@@ -159,14 +160,14 @@ public final class BertModel extends PretrainedModel {
         int virtual = prompts == null ? 0 : prompts.inputLength();
         NDArray fullMask;
         if (virtual > 0 && attentionMask != null) {
-            NDArray ones = attentionMask.getManager().ones(new ai.djl.ndarray.types.Shape(attentionMask.getShape().get(0), virtual), attentionMask.getDataType());
+            NDArray ones = step.scope().ones(new ai.djl.ndarray.types.Shape(attentionMask.getShape().get(0), virtual), attentionMask.getDataType());
             fullMask = ones.concat(attentionMask, 1);                               // [B, n+T]
         } else {
             fullMask = attentionMask;
         }
         NDArray mask = fullMask == null ? null : additiveMask(fullMask);            // [B, 1, 1, n+T]
-        NDArray x = prompts == null ? embeddings.forward(inputIds, tokenTypeIds)    // [B, T, D]
-                : embeddings.forward(inputIds, tokenTypeIds, prompts.inputPrompts(), prompts.placedTokens(), prompts.prefixLength()); // [B, n+T, D]
+        NDArray x = prompts == null ? embeddings.forward(step, inputIds, tokenTypeIds) // [B, T, D]
+                : embeddings.forward(step, inputIds, tokenTypeIds, prompts.inputPrompts(), prompts.placedTokens(), prompts.prefixLength()); // [B, n+T, D]
         boolean inputsTrain = java.util.stream.Stream.concat(embeddings.namedParameters().values().stream(),
                 source instanceof io.peft4j.nn.Module m ? m.namedParameters().values().stream() : java.util.stream.Stream.empty())
                 .anyMatch(io.peft4j.nn.Parameter::isTrainable);
@@ -192,13 +193,13 @@ public final class BertModel extends PretrainedModel {
             }
 
             @Override
-            public NDArray block(int i, NDArray h, NDManager scope) {
-                return layers.get(i).forward(h, mask, prefixes == null ? null : prefixes.get(i));
+            public NDArray block(int i, NDArray h, Step blockStep) {
+                return layers.get(i).forward(blockStep, h, mask, prefixes == null ? null : prefixes.get(i));
             }
 
             @Override
             public Output finish(NDArray top) {
-                return new Output(top, pooler == null ? null : pooler.forward(top), fullMask, virtual);
+                return new Output(top, pooler == null ? null : pooler.forward(step, top), fullMask, virtual);
             }
         };
     }

@@ -1,5 +1,6 @@
 package io.peft4j.model.bert;
 
+import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.model.TextClassifier;
@@ -52,12 +53,12 @@ public final class BertMultiTaskClassifier extends BertWithHeads {
     }
 
     /** Logits [B, C_task] of one task's head over the shared encoder. */
-    public NDArray logits(String task, NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds) {
+    public NDArray logits(Step step, String task, NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds) {
         if (!numLabels.containsKey(task)) {
             throw new IllegalArgumentException("no task '" + task + "'; tasks: " + numLabels.keySet());
         }
-        NDArray features = sequenceFeatures(encode(inputIds, attentionMask, tokenTypeIds)); // [B, D]
-        return ((LinearLayer) module("heads." + task)).forward(dropout.forward(features));                               // [B, C]
+        NDArray features = sequenceFeatures(encode(step, inputIds, attentionMask, tokenTypeIds)); // [B, D]
+        return ((LinearLayer) module("heads." + task)).forward(step, dropout.forward(features));                               // [B, C]
     }
 
     /** One task's view as a plain classifier (what {@link io.peft4j.train.SequenceClassificationTask} takes). */
@@ -75,8 +76,13 @@ public final class BertMultiTaskClassifier extends BertWithHeads {
             }
 
             @Override
-            public NDArray logits(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds) {
-                return BertMultiTaskClassifier.this.logits(task, inputIds, attentionMask, tokenTypeIds);
+            public NDArray logits(Step step, NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds) {
+                return BertMultiTaskClassifier.this.logits(step, task, inputIds, attentionMask, tokenTypeIds);
+            }
+
+            @Override
+            public Step.Adapters adapters() {
+                return BertMultiTaskClassifier.this.adapters();
             }
         };
     }

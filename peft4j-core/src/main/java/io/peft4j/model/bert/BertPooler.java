@@ -1,5 +1,6 @@
 package io.peft4j.model.bert;
 
+import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
@@ -15,7 +16,7 @@ public final class BertPooler extends Module {
     }
 
     /** [B, T, D] → [B, D] */
-    public NDArray forward(NDArray hidden) {
-        return linear("dense").forward(hidden.get(new NDIndex(":, 0, :"))).tanh();
+    public NDArray forward(Step step, NDArray hidden) {
+        return linear("dense").forward(step, hidden.get(new NDIndex(":, 0, :"))).tanh();
     }
 }

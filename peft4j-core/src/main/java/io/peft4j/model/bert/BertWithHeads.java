@@ -1,5 +1,6 @@
 package io.peft4j.model.bert;
 
+import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import io.peft4j.model.Pooling;
 import io.peft4j.model.PretrainedModel;
@@ -24,8 +25,8 @@ abstract class BertWithHeads extends PretrainedModel {
     }
 
     /** The encoder's output for a batch, with the installed prompt source (if any). */
-    protected BertModel.Output encode(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds) {
-        return bert.forward(inputIds, attentionMask, tokenTypeIds, promptSource());
+    protected BertModel.Output encode(Step step, NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds) {
+        return bert.forward(step, inputIds, attentionMask, tokenTypeIds, promptSource());
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.peft4j.model.gpt2;
 
+import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.io.HfConfig;
@@ -73,9 +74,9 @@ public final class Gpt2LMHeadModel extends CausalLM {
         }
 
         /** x [B, T, D] → [B, T, D] */
-        NDArray forward(NDArray x, NDArray mask, KvCache cache, int index) {
-            NDArray h = x.add(attn.forward(ln1.forward(x), mask, null, cache, index)); // [B, T, D]
-            return h.add(child("mlp", Mlp.class).forward(ln2.forward(h)));
+        NDArray forward(Step step, NDArray x, NDArray mask, KvCache cache, int index) {
+            NDArray h = x.add(attn.forward(step, ln1.forward(x), mask, null, cache, index)); // [B, T, D]
+            return h.add(child("mlp", Mlp.class).forward(step, ln2.forward(h)));
         }
     }
 
@@ -91,8 +92,8 @@ public final class Gpt2LMHeadModel extends CausalLM {
         }
 
         /** [B, T, D] → [B, T, F] → [B, T, D] */
-        NDArray forward(NDArray x) {
-            return linear("c_proj").forward(activation.apply(linear("c_fc").forward(x)));
+        NDArray forward(Step step, NDArray x) {
+            return linear("c_proj").forward(step, activation.apply(linear("c_fc").forward(step, x)));
         }
     }
 
@@ -166,13 +167,13 @@ public final class Gpt2LMHeadModel extends CausalLM {
     }
 
     @Override
-    protected NDArray embedPositions(NDArray x, NDArray positions) {
-        return x.add(transformer.positionEmbeddings().forward(positions)); // [B, T, D]
+    protected NDArray embedPositions(Step step, NDArray x, NDArray positions) {
+        return x.add(transformer.positionEmbeddings().forward(step, positions)); // [B, T, D]
     }
 
     @Override
-    protected NDArray block(int i, NDArray x, NDArray mask, Object context, KvCache cache) {
-        return transformer.h.get(i).forward(x, mask, cache, i);
+    protected NDArray block(Step step, int i, NDArray x, NDArray mask, Object context, KvCache cache) {
+        return transformer.h.get(i).forward(step, x, mask, cache, i);
     }
 
     @Override

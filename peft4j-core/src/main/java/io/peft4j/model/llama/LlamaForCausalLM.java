@@ -1,5 +1,6 @@
 package io.peft4j.model.llama;
 
+import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.io.HfConfig;
@@ -67,10 +68,10 @@ public final class LlamaForCausalLM extends CausalLM {
         }
 
         /** x [B, T, D] → [B, T, D] */
-        NDArray forward(NDArray x, NDArray mask, Rotary.Angles angles, KvCache cache, int index) {
-            NDArray h = x.add(attention.forward(inputNorm.forward(x), mask, angles, cache, index)); // [B, T, D]
+        NDArray forward(Step step, NDArray x, NDArray mask, Rotary.Angles angles, KvCache cache, int index) {
+            NDArray h = x.add(attention.forward(step, inputNorm.forward(x), mask, angles, cache, index)); // [B, T, D]
             Mlp mlp = child("mlp", Mlp.class);
-            return h.add(mlp.forward(postAttentionNorm.forward(h), gatedActivation));
+            return h.add(mlp.forward(step, postAttentionNorm.forward(h), gatedActivation));
         }
     }
 
@@ -84,12 +85,13 @@ public final class LlamaForCausalLM extends CausalLM {
         }
 
         /** [B, T, D] → [B, T, F] → [B, T, D] */
-        NDArray forward(NDArray x, BinaryOperator<NDArray> gatedActivation) {
-            NDManager outer = x.getManager();
+        NDArray forward(Step step, NDArray x, BinaryOperator<NDArray> gatedActivation) {
+            NDManager outer = step.scope();
             try (NDManager scope = outer.newSubManager()) {                  // the [B, T, F] arrays end here (autograd keeps what it saved)
                 x.tempAttach(scope);
-                NDArray gated = gatedActivation.apply(linear("gate_proj").forward(x), linear("up_proj").forward(x)); // [B, T, F]
-                NDArray y = linear("down_proj").forward(gated);
+                Step inner = step.in(scope);
+                NDArray gated = gatedActivation.apply(linear("gate_proj").forward(inner, x), linear("up_proj").forward(inner, x)); // [B, T, F]
+                NDArray y = linear("down_proj").forward(inner, gated);
                 y.attach(outer);
                 return y;
             }
@@ -148,13 +150,13 @@ public final class LlamaForCausalLM extends CausalLM {
     }
 
     @Override
-    protected NDArray embedPositions(NDArray x, NDArray positions) {
+    protected NDArray embedPositions(Step step, NDArray x, NDArray positions) {
         return x; // positions enter through the rotary angles
     }
 
     @Override
-    protected NDArray block(int i, NDArray x, NDArray mask, Object context, KvCache cache) {
-        return backbone.layers.get(i).forward(x, mask, (Rotary.Angles) context, cache, i);
+    protected NDArray block(Step step, int i, NDArray x, NDArray mask, Object context, KvCache cache) {
+        return backbone.layers.get(i).forward(step, x, mask, (Rotary.Angles) context, cache, i);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.peft4j.peft.adapter;
 
+import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -47,9 +48,9 @@ public final class Bottleneck extends Module {
      * @param sublayerIn  [B, T, D]
      * @return sublayerOut + s · up(act(down(h))), h = sublayerOut (serial) or sublayerIn (parallel)
      */
-    NDArray forward(NDArray sublayerOut, NDArray sublayerIn) {
+    NDArray forward(Step step, NDArray sublayerOut, NDArray sublayerIn) {
         NDArray h = parallel ? sublayerIn : sublayerOut;
-        NDArray delta = up.forward(activation.apply(down.forward(h))); // [B, T, D]
+        NDArray delta = up.forward(step, activation.apply(down.forward(step, h))); // [B, T, D]
         return sublayerOut.add(scaling == 1.0 ? delta : Scalars.mul(delta, scaling));
     }
 }

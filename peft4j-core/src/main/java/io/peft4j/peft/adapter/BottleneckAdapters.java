@@ -1,5 +1,6 @@
 package io.peft4j.peft.adapter;
 
+import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import io.peft4j.nn.ResidualAdapter;
 import io.peft4j.peft.AddedModules;
@@ -20,10 +21,10 @@ public final class BottleneckAdapters extends AddedModules<Bottleneck> implement
     }
 
     @Override
-    public NDArray forward(NDArray sublayerOut, NDArray sublayerIn) {
+    public NDArray forward(Step step, NDArray sublayerOut, NDArray sublayerIn) {
         NDArray out = sublayerOut; // [B, T, D]
-        for (Bottleneck b : activeModules()) {
-            out = b.forward(out, sublayerIn);
+        for (Bottleneck b : activeModules(step)) {
+            out = b.forward(step, out, sublayerIn);
         }
         return out;
     }

@@ -1,5 +1,6 @@
 package io.peft4j.peft.ia3;
 
+import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -59,46 +60,46 @@ public final class IA3Linear extends TunerLayer implements LinearLayer {
 
     /** x [..., in] → [..., out] */
     @Override
-    public NDArray forward(NDArray x) {
-        if (rowAdapters() != null) {
-            return mixedBatchForward(x);
+    public NDArray forward(Step step, NDArray x) {
+        List<String> rows = rowAdapters(step);
+        if (rows != null) {
+            return mixedBatchForward(step, x, rows);
         }
-        List<String> use = activeAdapters();
+        List<String> use = activeAdapters(step);
         if (use.isEmpty()) {
-            return base.forward(x);
+            return base.forward(step, x);
         }
         NDArray scale = vector(use.get(0));                      // (out, 1) or (1, in)
         for (String n : use.subList(1, use.size())) {
-            scale = inStepOf(x, scale.mul(vector(n)));
+            scale = inStep(step, scale.mul(vector(n)));
         }
         if (feedforward) {
-            return base.forward(x.mul(scale));                   // [..., in] ⊙ (1, in)
+            return base.forward(step, x.mul(scale));             // [..., in] ⊙ (1, in)
         }
-        return base.forward(x).mul(inStepOf(x, scale.transpose())); // [..., out] ⊙ (1, out)
+        return base.forward(step, x).mul(inStep(step, scale.transpose())); // [..., out] ⊙ (1, out)
     }
 
     /** Each row rescaled by its own adapter's vector (1 for rows without an IA3 adapter here). */
-    private NDArray mixedBatchForward(NDArray x) {
-        List<String> rows = rowAdapters();
+    private NDArray mixedBatchForward(Step step, NDArray x, List<String> rows) {
         NDArray scale = null;                                   // [B, 1, ..., in or out]
         NDArray unscaled = null;                                // [B, 1, ...]: rows that keep 1
         for (String name : RowRouting.distinct(rows)) {
-            NDArray mask = RowRouting.mask(x, rows, name);
+            NDArray mask = RowRouting.mask(step, x, rows, name);
             if (!vectors.contains(name)) {
                 unscaled = unscaled == null ? mask : unscaled.add(mask);
                 continue;
             }
-            NDArray v = feedforward ? vector(name) : inStepOf(x, vector(name).transpose()); // (1, in) or (1, out)
+            NDArray v = feedforward ? vector(name) : inStep(step, vector(name).transpose()); // (1, in) or (1, out)
             NDArray part = mask.mul(v);
             scale = scale == null ? part : scale.add(part);
         }
         if (scale == null) {
-            return base.forward(x);
+            return base.forward(step, x);
         }
         if (unscaled != null) {
             scale = scale.add(unscaled);
         }
-        return feedforward ? base.forward(x.mul(scale)) : base.forward(x).mul(scale);
+        return feedforward ? base.forward(step, x.mul(scale)) : base.forward(step, x).mul(scale);
     }
 
     @Override
@@ -106,9 +107,9 @@ public final class IA3Linear extends TunerLayer implements LinearLayer {
         return null;
     }
 
-    /** An array computed from parameters alone lands in the model's manager; move it to the step of {@code x}. */
-    private static NDArray inStepOf(NDArray x, NDArray computed) {
-        computed.attach(x.getManager());
+    /** An array computed from parameters alone lands in the model's manager; move it into the step's scope. */
+    private static NDArray inStep(Step step, NDArray computed) {
+        computed.attach(step.scope());
         return computed;
     }
 

@@ -1,5 +1,6 @@
 package io.peft4j.peft.lora;
 
+import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -52,11 +53,11 @@ public final class LoraEmbedding extends TunerLayer implements EmbeddingLayer {
     }
 
     @Override
-    public NDArray forward(NDArray ids) {
-        NDArray y = base.forward(ids); // [..., dim]
-        for (String name : activeAdapters()) {
+    public NDArray forward(Step step, NDArray ids) {
+        NDArray y = base.forward(step, ids); // [..., dim]
+        for (String name : activeAdapters(step)) {
             NDArray table = loraA.get(name).array().transpose();                                             // [num, r]
-            table.attach(ids.getManager());                                                                  // a view made from a parameter
+            table.attach(step.scope());                                                                      // a view made from a parameter
             NDArray h = ids.getNDArrayInternal().embedding(ids, table, SparseFormat.DENSE).singletonOrThrow(); // [..., r]
             NDArray hb = ai.djl.nn.core.Linear.linear(h, loraB.get(name).array()).singletonOrThrow();        // h·Bᵀ [..., dim]
             y = y.add(Scalars.mul(hb, scaling.get(name)));

@@ -1,5 +1,6 @@
 package io.peft4j.peft.lora;
 
+import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -135,21 +136,22 @@ public final class LoraLinear extends TunerLayer implements LinearLayer {
     }
 
     @Override
-    public NDArray forward(NDArray x) {
-        NDArray y = ((LinearLayer) base).forward(x); // [..., out]
-        if (rowAdapters() != null) {
-            return y.add(mixedBatchDelta(x, rowAdapters()));
+    public NDArray forward(Step step, NDArray x) {
+        NDArray y = ((LinearLayer) base).forward(step, x); // [..., out]
+        List<String> rows = rowAdapters(step);
+        if (rows != null) {
+            return y.add(mixedBatchDelta(step, x, rows));
         }
-        for (String name : activeAdapters()) {
-            y = y.add(isDora(name) ? doraDelta(name, x, y) : loraDelta(name, x));
+        for (String name : activeAdapters(step)) {
+            y = y.add(isDora(name) ? doraDelta(step, name, x, y) : loraDelta(step, name, x));
         }
         return y;
     }
 
     /** s·B(A(dropout(x))), [..., out]. */
-    private NDArray loraDelta(String name, NDArray x) {
-        NDArray h = loraA.get(name).forward(dropouts.get(name).forward(x)); // [..., r]
-        return Scalars.mul(loraB.get(name).forward(h), scaling.get(name));  // [..., out]
+    private NDArray loraDelta(Step step, String name, NDArray x) {
+        NDArray h = loraA.get(name).forward(step, dropouts.get(name).forward(x)); // [..., r]
+        return Scalars.mul(loraB.get(name).forward(step, h), scaling.get(name));  // [..., out]
     }
 
     /**
@@ -157,8 +159,8 @@ public final class LoraLinear extends TunerLayer implements LinearLayer {
      * g·(W·x' + s·B·A·x') + bias, so the change to the base output is (g − 1)·W·x' + g·s·B·A·x'.
      * x' is x after the adapter's dropout; without dropout W·x' is the base output minus its bias.
      */
-    private NDArray doraDelta(String name, NDArray x, NDArray baseOut) {
-        NDManager m = x.getManager();
+    private NDArray doraDelta(Step step, String name, NDArray x, NDArray baseOut) {
+        NDManager m = step.scope();
         Dropout dropout = dropouts.get(name);
         NDArray xd = dropout.forward(x);
         NDArray wx = xd == x ? (baseBias() == null ? baseOut : baseOut.sub(baseBias().array()))      // [..., out]
@@ -169,22 +171,22 @@ public final class LoraLinear extends TunerLayer implements LinearLayer {
             norm.attach(m);
         }
         NDArray g = magnitudes.get(name).weight.array().div(norm);                        // [out]
-        g.attach(m);                                                                      // made from a parameter: in the model's manager
-        NDArray lora = loraB.get(name).forward(loraA.get(name).forward(xd));              // [..., out]
+        g.attach(m);                                                                      // made from a parameter: into the step's scope
+        NDArray lora = loraB.get(name).forward(step, loraA.get(name).forward(step, xd));  // [..., out]
         return g.sub(Scalars.constant(g, 1)).mul(wx).add(Scalars.mul(lora.mul(g), scaling.get(name)));
     }
 
     /** Each row gets its own adapter's delta (rows of {@code __base__} none): deltas masked by row and summed. */
-    private NDArray mixedBatchDelta(NDArray x, List<String> rows) {
+    private NDArray mixedBatchDelta(Step step, NDArray x, List<String> rows) {
         NDArray total = null;
         for (String name : RowRouting.distinct(rows)) {
             if (!loraA.contains(name)) {
                 continue;
             }
-            NDArray d = loraDelta(name, x).mul(RowRouting.mask(x, rows, name)); // [B, ..., out]
+            NDArray d = loraDelta(step, name, x).mul(RowRouting.mask(step, x, rows, name)); // [B, ..., out]
             total = total == null ? d : total.add(d);
         }
-        return total == null ? x.getManager().zeros(new Shape(1)) : total;
+        return total == null ? step.scope().zeros(new Shape(1)) : total;
     }
 
     /** Rows route to their own adapter's delta; DoRA's column norms are per adapter and are not routed. */

@@ -1,5 +1,6 @@
 package io.peft4j.peft.lycoris;
 
+import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -90,31 +91,30 @@ public abstract class LycorisLayer extends TunerLayer implements LinearLayer {
 
     /** x [..., in] → [..., out] */
     @Override
-    public NDArray forward(NDArray x) {
-        NDManager step = x.getManager();
-        NDArray y = base.forward(x);
-        List<String> rows = rowAdapters();
+    public NDArray forward(Step step, NDArray x) {
+        NDArray y = base.forward(step, x);
+        List<String> rows = rowAdapters(step);
         if (rows != null) {
             for (String name : RowRouting.distinct(rows)) {
                 if (adapterNames().contains(name)) {
-                    y = y.add(update(x, name).mul(RowRouting.mask(x, rows, name)));
+                    y = y.add(update(step, x, name).mul(RowRouting.mask(step, x, rows, name)));
                 }
             }
             return y;
         }
-        for (String name : activeAdapters()) {
+        for (String name : activeAdapters(step)) {
             double moduleDropout = dropouts.get(name)[1];
-            if (isTraining() && moduleDropout > 0 && step.randomUniform(0f, 1f, new Shape(1)).getFloat() <= moduleDropout) {
+            if (isTraining() && moduleDropout > 0 && step.scope().randomUniform(0f, 1f, new Shape(1)).getFloat() <= moduleDropout) {
                 continue; // the adapter sits out this pass
             }
-            y = y.add(update(x, name));
+            y = y.add(update(step, x, name));
         }
         return y;
     }
 
     /** x·(s·ΔW)ᵀ [..., out]. */
-    private NDArray update(NDArray x, String name) {
-        return ai.djl.nn.core.Linear.linear(x, delta(name, x.getManager())).singletonOrThrow();
+    private NDArray update(Step step, NDArray x, String name) {
+        return ai.djl.nn.core.Linear.linear(x, delta(name, step.scope())).singletonOrThrow();
     }
 
     @Override

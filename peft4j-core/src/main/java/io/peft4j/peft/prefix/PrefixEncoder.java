@@ -1,5 +1,6 @@
 package io.peft4j.peft.prefix;
 
+import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
@@ -43,14 +44,14 @@ public final class PrefixEncoder extends VirtualTokenEncoder {
     }
 
     @Override
-    public NDArray encode(NDManager step) {
+    public NDArray encode(Step step) {
         NDArray table = rows(step);                                   // [n, D] or [n, L·2·D]
-        return transform == null ? table : transform.forward(table); // [n, L·2·D]
+        return transform == null ? table : transform.forward(step, table); // [n, L·2·D]
     }
 
     /** Layer l takes slot 2l as keys and 2l+1 as values, each [B, heads, n, D/heads] (HF's layout). */
     @Override
-    public PromptSource.Prompts prompts(NDManager step, long batch) {
+    public PromptSource.Prompts prompts(Step step, long batch) {
         NDArray past = encode(step);                                        // [n, L·2·D]
         long n = past.getShape().get(0);
         NDArray slots = past.reshape(n, 2L * layers, heads, dim / heads) // [n, 2L, heads, Dh]

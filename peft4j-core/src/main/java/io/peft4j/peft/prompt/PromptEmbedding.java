@@ -1,5 +1,6 @@
 package io.peft4j.peft.prompt;
 
+import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.nn.PromptSource;
@@ -13,12 +14,12 @@ public final class PromptEmbedding extends VirtualTokenEncoder {
     }
 
     @Override
-    public NDArray encode(NDManager step) {
+    public NDArray encode(Step step) {
         return rows(step); // [n, D]
     }
 
     @Override
-    public PromptSource.Prompts prompts(NDManager step, long batch) {
+    public PromptSource.Prompts prompts(Step step, long batch) {
         return new PromptSource.Prompts(perRow(encode(step), batch), null, null); // [B, n, D]
     }
 }

@@ -1,5 +1,6 @@
 package io.peft4j.peft.prompt;
 
+import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -34,8 +35,8 @@ public final class PromptTuningTuner extends PromptLearningTuner<PromptTuningCon
             case TEXT -> textIds(config, n);
         };
         if (ids != null) {
-            try (NDManager scope = m.newSubManager()) {
-                NDArray rows = words.forward(scope.create(ids)); // [n, D]
+            try (NDManager scope = m.newSubManager(); Step step = Step.inference(scope, Step.Adapters.NONE)) {
+                NDArray rows = words.forward(step, scope.create(ids)); // [n, D]
                 prompt.embedding().weight().set(rows.duplicate());
             }
         }

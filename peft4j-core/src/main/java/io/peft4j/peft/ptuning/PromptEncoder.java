@@ -1,5 +1,6 @@
 package io.peft4j.peft.ptuning;
 
+import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.nn.BidirectionalLstm;
@@ -39,20 +40,20 @@ public final class PromptEncoder extends VirtualTokenEncoder {
     }
 
     @Override
-    public NDArray encode(NDManager step) {
+    public NDArray encode(Step step) {
         NDArray table = rows(step); // [n, D]
         if (mlp == null) {
             return table;
         }
         if (lstm == null) {
-            return mlp.forward(table);              // [n, D]
+            return mlp.forward(step, table);              // [n, D]
         }
         NDArray states = lstm.forward(table.expandDims(0)); // [1, n, 2H]
-        return mlp.forward(states).squeeze(0);             // [n, D]
+        return mlp.forward(step, states).squeeze(0);             // [n, D]
     }
 
     @Override
-    public PromptSource.Prompts prompts(NDManager step, long batch) {
+    public PromptSource.Prompts prompts(Step step, long batch) {
         NDArray tokens = encode(step); // [n, D]
         return placed ? new PromptSource.Prompts(null, tokens, null) : new PromptSource.Prompts(perRow(tokens, batch), null, null);
     }

@@ -1,5 +1,6 @@
 package io.peft4j.model.bert;
 
+import io.peft4j.Steps;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDArray;
@@ -101,7 +102,7 @@ public class BertOnnxReferenceTest {
     public static void compare(BertModel model, double hiddenTolerance, double embeddingTolerance) {
         try (NDManager step = manager.newSubManager()) {
             NDArray mask = batch.attentionMask(step);
-            NDArray hidden = model.forward(batch.inputIds(step), mask, batch.tokenTypeIds(step)).lastHiddenState();
+            NDArray hidden = model.forward(Steps.in(step), batch.inputIds(step), mask, batch.tokenTypeIds(step)).lastHiddenState();
             float[] ours = hidden.toFloatArray();
             int t = batch.length();
             int d = model.hiddenSize();

@@ -1,5 +1,6 @@
 package io.peft4j.model.bert;
 
+import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import java.nio.file.Files;
@@ -44,8 +45,14 @@ public final class TinyBert {
 
     /** last_hidden_state [2, 4, 8] of the fixed batch, copied to the heap. */
     public static float[] hidden(BertModel model) {
-        try (NDManager step = model.manager().newSubManager()) {
-            return model.forward(ids(step), mask(step), null).lastHiddenState().toFloatArray();
+        return hidden(model, model.adapters());
+    }
+
+    /** As above, with the given adapters. */
+    public static float[] hidden(BertModel model, io.peft4j.nn.Step.Adapters adapters) {
+        try (NDManager scope = model.manager().newSubManager()) {
+            io.peft4j.nn.Step step = io.peft4j.nn.Step.training(scope, adapters);
+            return model.forward(step, ids(scope), mask(scope), null).lastHiddenState().toFloatArray();
         }
     }
 }

@@ -1,5 +1,6 @@
 package io.peft4j.model.decoder;
 
+import io.peft4j.Steps;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDArray;
@@ -26,7 +27,7 @@ class DecoderReferenceTest extends NativeTest {
             NDArray ids = reference.load("input_ids", scope, DataType.INT64);
             NDArray mask = reference.load("attention_mask", scope, DataType.INT64);
             float[] expected = reference.load("logits", scope, DataType.FLOAT32).toFloatArray();
-            float[] actual = model.forward(ids, mask).toFloatArray();
+            float[] actual = model.forward(Steps.in(scope), ids, mask).toFloatArray();
             long[] keep = mask.toLongArray();
             int vocab = model.vocabSize();
             double worst = 0;
