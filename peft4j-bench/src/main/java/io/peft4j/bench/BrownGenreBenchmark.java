@@ -11,7 +11,8 @@ import io.peft4j.cli.FineTune;
 import io.peft4j.cli.data.Datasets;
 import io.peft4j.io.Json;
 import io.peft4j.model.ModelFiles;
-import io.peft4j.model.bert.BertClassifier;
+import io.peft4j.model.BackboneClassifier;
+import io.peft4j.model.bert.BertModel;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
 import io.peft4j.peft.lora.LoraConfig;
@@ -141,13 +142,13 @@ public final class BrownGenreBenchmark {
         try (NDManager manager = NDManager.newBaseManager(); Tokenizer tokenizer = Tokenizer.load(files.requireTokenizer(), maxLength)) {
             BatchEncoding enc = tokenizer.encode(texts);
             long tokens = (long) enc.batchSize() * enc.length();
-            BertClassifier model = BertClassifier.load(files, manager, BertClassifier.Head.SEQUENCE, 15);
+            BackboneClassifier model = BackboneClassifier.load(files, manager, BackboneClassifier.Head.SEQUENCE, 15);
             NDArray labels = manager.create(new long[16]);
             model.freezeAll();
             double frozen = time(() -> {
                 try (NDManager scope = manager.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                     Step step = Step.training(scope, model.adapters());
-                    NDArray embedded = model.bert().embeddings().forward(step, enc.inputIds(scope), enc.tokenTypeIds(scope));
+                    NDArray embedded = ((BertModel) model.backbone()).embeddings().forward(step, enc.inputIds(scope), enc.tokenTypeIds(scope));
                     embedded.setRequiresGradient(true);
                     NDArray logits = forwardFrom(step, model, embedded, enc.attentionMask(scope));
                     gc.backward(Losses.crossEntropy(logits, labels));
@@ -158,7 +159,7 @@ public final class BrownGenreBenchmark {
             double lora = time(() -> {
                 try (NDManager scope = manager.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                     Step step = Step.training(scope, model.adapters());
-                    gc.backward(Losses.crossEntropy(model.logits(step, enc.inputIds(scope), enc.attentionMask(scope), enc.tokenTypeIds(scope)), labels));
+                    gc.backward(Losses.crossEntropy(model.logits(step, io.peft4j.model.ModelInputs.tokens(enc, scope)), labels));
                 }
             });
             // FLOPs of a LoRA step: the frozen linear layers run forward (2·N) and pass gradients back (2·N) per
@@ -166,7 +167,7 @@ public final class BrownGenreBenchmark {
             // negligible. N = linear-layer weights of the encoder.
             int layers = model.numLayers();
             long d = model.hiddenSize();
-            long f = model.bert().config().intermediateSize();
+            long f = ((BertModel) model.backbone()).config().intermediateSize();
             long n = layers * (4 * d * d + 2 * d * f);
             double flops = tokens * (4.0 * n + 2 * 4.0 * layers * enc.length() * d);
             System.out.println();
@@ -179,11 +180,11 @@ public final class BrownGenreBenchmark {
     }
 
     /** The encoder and head from an embeddings output on. */
-    private static NDArray forwardFrom(Step step, BertClassifier model, NDArray embedded, NDArray mask) {
+    private static NDArray forwardFrom(Step step, BackboneClassifier model, NDArray embedded, NDArray mask) {
         NDArray additive = mask.toType(ai.djl.ndarray.types.DataType.FLOAT32, false).expandDims(1).expandDims(1)
                 .neg().add(1f).mul(-3.4e38f);
         NDArray x = embedded;
-        for (var layer : model.bert().layers()) {
+        for (var layer : ((BertModel) model.backbone()).layers()) {
             x = layer.forward(step, x, additive, null);
         }
         NDArray pooled = io.peft4j.model.Pooling.MEAN.pool(x, mask);

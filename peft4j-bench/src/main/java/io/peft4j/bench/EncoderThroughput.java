@@ -43,7 +43,7 @@ public final class EncoderThroughput {
             BertModel model = BertModel.load(files, manager);
             ours = sentencesPerSecond(seconds, () -> {
                 try (NDManager scope = manager.newSubManager(); Step step = Step.inference(scope, model.adapters())) {
-                    NDArray hidden = model.forward(step, batch.inputIds(scope), batch.attentionMask(scope), batch.tokenTypeIds(scope)).lastHiddenState();
+                    NDArray hidden = model.features(step, io.peft4j.model.ModelInputs.tokens(batch.inputIds(scope), batch.attentionMask(scope), batch.tokenTypeIds(scope))).lastHiddenState();
                     hidden.getFloat(0, 0, 0);
                 }
             });

@@ -6,7 +6,7 @@ import io.peft4j.io.AtomicFiles;
 import io.peft4j.io.Json;
 import io.peft4j.io.SafeTensorsReader;
 import io.peft4j.model.ModelFiles;
-import io.peft4j.model.bert.BertClassifier;
+import io.peft4j.model.BackboneClassifier;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.train.data.LabelSet;
 import java.nio.file.Files;
@@ -15,7 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** A classifier adapter directory (from {@code train} or HF PEFT) loaded onto its base model. */
-record AdaptedClassifier(ModelFiles files, BertClassifier classifier, PeftModel peft, LabelSet labels) {
+record AdaptedClassifier(ModelFiles files, BackboneClassifier classifier, PeftModel peft, LabelSet labels) {
 
     static final String LABELS_FILE = "labels.json";
     static final String HEAD_KEY = "base_model.model.classifier.weight";
@@ -33,7 +33,7 @@ record AdaptedClassifier(ModelFiles files, BertClassifier classifier, PeftModel 
             numLabels = (int) r.info(HEAD_KEY).shape()[0];
         }
         ModelFiles files = ModelFiles.resolve(model);
-        BertClassifier classifier = BertClassifier.load(files, manager, BertClassifier.Head.SEQUENCE, numLabels);
+        BackboneClassifier classifier = BackboneClassifier.load(files, manager, BackboneClassifier.Head.SEQUENCE, numLabels);
         PeftModel peft = PeftModel.load(classifier, adapter);
         return new AdaptedClassifier(files, classifier, peft, readLabels(adapter, numLabels));
     }

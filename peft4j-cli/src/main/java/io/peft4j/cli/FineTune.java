@@ -8,7 +8,7 @@ import io.peft4j.io.AtomicFiles;
 import io.peft4j.io.Json;
 import io.peft4j.io.SafeTensorsWriter;
 import io.peft4j.model.ModelFiles;
-import io.peft4j.model.bert.BertClassifier;
+import io.peft4j.model.BackboneClassifier;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.ParameterCount;
 import io.peft4j.peft.PeftModel;
@@ -45,17 +45,17 @@ public final class FineTune {
 
     /** Sequence classification (one label per text). */
     public static Outcome run(Settings s, Splits<TextExample> data, String datasetName, PrintStream progress) {
-        return run(s, data, BertClassifier.Head.SEQUENCE, SequenceClassificationTask::new, datasetName, progress);
+        return run(s, data, BackboneClassifier.Head.SEQUENCE, SequenceClassificationTask::new, datasetName, progress);
     }
 
     /** Makes the task for a model, its tokenizer and the adapter's P-tuning template (null: none). */
     private interface TaskFactory<E> {
-        io.peft4j.train.TrainingTask<E> create(BertClassifier model, Tokenizer tokenizer, io.peft4j.tokenizer.PromptTemplate template);
+        io.peft4j.train.TrainingTask<E> create(BackboneClassifier model, Tokenizer tokenizer, io.peft4j.tokenizer.PromptTemplate template);
     }
 
     /** Token classification (one tag per word). */
     public static Outcome runTokens(Settings s, Splits<io.peft4j.train.TaggedSentence> data, String datasetName, PrintStream progress) {
-        return run(s, data, BertClassifier.Head.TOKEN, (model, tokenizer, template) -> {
+        return run(s, data, BackboneClassifier.Head.TOKEN, (model, tokenizer, template) -> {
             if (template != null) {
                 throw new io.peft4j.Peft4jException("P-tuning templates apply to sequence classification, not token classification");
             }
@@ -63,18 +63,18 @@ public final class FineTune {
         }, datasetName, progress);
     }
 
-    private static <E> Outcome run(Settings s, Splits<E> data, BertClassifier.Head head,
+    private static <E> Outcome run(Settings s, Splits<E> data, BackboneClassifier.Head head,
                                    TaskFactory<E> newTask,
                                    String datasetName, PrintStream progress) {
         long start = System.nanoTime();
         ModelFiles files = ModelFiles.resolve(s.model());
         try (NDManager manager = NDManager.newBaseManager(); Tokenizer tokenizer = Tokenizer.load(files.requireTokenizer(), s.maxLength())) {
             Engine.getInstance().setRandomSeed((int) s.args().seed());
-            BertClassifier classifier = BertClassifier.load(files, manager, head, data.labels().size());
+            BackboneClassifier classifier = BackboneClassifier.load(files, manager, head, data.labels().size());
             if (s.quantize() != null) {
                 io.peft4j.quant.ModelQuantizer.quantize(classifier, s.quantize());         // the head stays in full precision
             }
-            PeftModel peft = PeftModel.wrap(classifier, s.method().config(head == BertClassifier.Head.TOKEN ? TaskType.TOKEN_CLS : TaskType.SEQ_CLS,
+            PeftModel peft = PeftModel.wrap(classifier, s.method().config(head == BackboneClassifier.Head.TOKEN ? TaskType.TOKEN_CLS : TaskType.SEQ_CLS,
                     s.options()));
             Module trained = peft;
             ParameterCount params = trained.parameterCount();

@@ -43,7 +43,7 @@ final class PredictCommand implements Callable<Integer> {
                  io.peft4j.nn.Step step = io.peft4j.nn.Step.inference(scope, adapted.classifier().adapters())) {
                 io.peft4j.tokenizer.PromptTemplate template = FineTune.templateOf(adapted.peft());
                 BatchEncoding enc = template == null ? tokenizer.encode(texts) : tokenizer.encodeTemplate(template, texts);
-                NDArray probs = adapted.classifier().logits(step, enc.inputIds(scope), enc.attentionMask(scope), enc.tokenTypeIds(scope)).softmax(-1);
+                NDArray probs = adapted.classifier().logits(step, io.peft4j.model.ModelInputs.tokens(enc, scope)).softmax(-1);
                 long[] best = probs.argMax(1).toLongArray();
                 float[] p = probs.toFloatArray();
                 int c = adapted.labels().size();

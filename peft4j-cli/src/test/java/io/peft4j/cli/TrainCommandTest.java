@@ -77,8 +77,8 @@ class TrainCommandTest {
         // the merged checkpoint, loaded as a plain classifier, scores the test file as the adapter did
         try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager();
              io.peft4j.tokenizer.Tokenizer tok = io.peft4j.tokenizer.Tokenizer.load(merged.resolve("tokenizer.json"), 32)) {
-            io.peft4j.model.bert.BertClassifier plain = io.peft4j.model.bert.BertClassifier.load(
-                    io.peft4j.model.ModelFiles.resolve(merged.toString()), m, io.peft4j.model.bert.BertClassifier.Head.SEQUENCE, 2);
+            io.peft4j.model.BackboneClassifier plain = io.peft4j.model.BackboneClassifier.load(
+                    io.peft4j.model.ModelFiles.resolve(merged.toString()), m, io.peft4j.model.BackboneClassifier.Head.SEQUENCE, 2);
             var labels = new io.peft4j.train.data.LabelSet(List.of("finance", "food"));
             var examples = io.peft4j.train.data.TextFiles.examples(io.peft4j.train.data.TextFiles.read(test), labels);
             double mergedAccuracy = new io.peft4j.train.SequenceClassificationTask(plain, tok).evaluate(examples, 16).accuracy();

@@ -1,24 +1,25 @@
 package io.peft4j.model;
 
-import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
+import io.peft4j.nn.Step;
+import java.util.function.Function;
 
 /**
  * A backbone seen as what its forward pass is: embedded inputs, then block after block, then what the head reads.
- * Every backbone gives its passes in this form, so the training mechanics that take a pass apart by blocks (staged
- * backward, gradient checkpointing, dequantisation staging: {@code io.peft4j.train.StagedBackward}) live in the train
- * package and work for any family.
+ * Every backbone gives its passes in this form ({@link PretrainedModel#pass}), so the training mechanics that take a
+ * pass apart by blocks (staged backward, gradient checkpointing, dequantisation staging:
+ * {@code io.peft4j.train.StagedBackward}) live in the train package and work for any family.
  */
 public interface BlockStack {
 
     /**
      * One pass over a batch.
      *
-     * @param <O> what the head reads from the top block's output (hidden states, pooled features, ...)
+     * @param <O> what the head reads from the top block's output (features, logits, ...)
      */
     interface Pass<O> {
 
-        /** The blocks' input [B, T, D] (token and virtual-token embeddings, positions added), with its autograd graph. */
+        /** The blocks' input [B, T, D] (token or patch embeddings and virtual tokens, positions added), with its autograd graph. */
         NDArray input();
 
         /** Whether a parameter that makes {@link #input()} trains, so a backward pass must go on into it. */
@@ -35,7 +36,51 @@ public interface BlockStack {
         /** Block {@code i}: [B, T, D] → [B, T, D]; its intermediates are allocated in the scope of {@code step}. */
         NDArray block(int i, NDArray x, Step step);
 
-        /** What the head reads from the top block's output {@code top} [B, T, D] (final norm, pooler, virtual tokens dropped). */
+        /** What the head reads from the top block's output {@code top} [B, T, D] (final norm, pooler, ...). */
         O finish(NDArray top);
+    }
+
+    /** Runs {@code pass} in one go, every block in {@code step}: an ordinary forward pass. */
+    static <O> O run(Pass<O> pass, Step step) {
+        NDArray x = pass.input();
+        for (int i = 0; i < pass.numBlocks(); i++) {
+            x = pass.block(i, x, step);
+        }
+        return pass.finish(x);
+    }
+
+    /** {@code pass} with {@code then} applied to what it finishes with (a head over a backbone's features). */
+    static <A, B> Pass<B> map(Pass<A> pass, Function<A, B> then) {
+        return new Pass<>() {
+            @Override
+            public NDArray input() {
+                return pass.input();
+            }
+
+            @Override
+            public boolean inputsTrain() {
+                return pass.inputsTrain();
+            }
+
+            @Override
+            public boolean blocksShareAGraph() {
+                return pass.blocksShareAGraph();
+            }
+
+            @Override
+            public int numBlocks() {
+                return pass.numBlocks();
+            }
+
+            @Override
+            public NDArray block(int i, NDArray x, Step step) {
+                return pass.block(i, x, step);
+            }
+
+            @Override
+            public B finish(NDArray top) {
+                return then.apply(pass.finish(top));
+            }
+        };
     }
 }

@@ -139,19 +139,22 @@ public abstract class CausalLM extends PretrainedModel {
 
     /** The final hidden states [B, T, D] of the new tokens (see {@link #forward(Step, NDArray, NDArray, KvCache)}). */
     public NDArray hiddenStates(Step step, NDArray inputIds, NDArray attentionMask, KvCache cache) {
-        Inputs in = prepare(step, inputIds, attentionMask, cache);
+        Inputs in = prepare(step, inputIds, attentionMask, cache, promptSource());
         return ownTokens(decode(step, in.x(), in.mask(), in.positions(), in.cache()), in); // [B, T, D]
     }
 
-    /** A pass's embedded inputs [B, n+T, D], additive mask, positions [B, n+T], cache, and the n virtual tokens in front. */
-    private record Inputs(NDArray x, NDArray mask, NDArray positions, KvCache cache, int virtual, boolean prefixed) {}
+    /**
+     * A pass's embedded inputs [B, n+T, D], additive mask over the cache and them, positions [B, n+T], cache, the mask of
+     * the pass's own positions [B, n+T], and the n virtual tokens in front.
+     */
+    private record Inputs(NDArray x, NDArray mask, NDArray positions, KvCache cache, NDArray ownMask, int virtual, boolean prefixed) {}
 
-    private Inputs prepare(Step step, NDArray inputIds, NDArray attentionMask, KvCache cache) {
+    private Inputs prepare(Step step, NDArray inputIds, NDArray attentionMask, KvCache cache, PromptSource source) {
         NDManager scope = step.scope();
         long batch = inputIds.getShape().get(0);
         NDArray newMask = attentionMask == null ? scope.ones(inputIds.getShape(), DataType.INT64) : attentionMask.toType(DataType.INT64, false);
         KvCache kv = cache == null ? newCache(scope) : cache;
-        PromptSource.Prompts prompts = kv.length() == 0 && promptSource() != null ? promptSource().prompts(step, batch) : null;
+        PromptSource.Prompts prompts = kv.length() == 0 && source != null ? source.prompts(step, batch) : null;
         if (prompts != null && prompts.placedTokens() != null) {
             throw new Peft4jException("template-placed pseudo tokens are supported on encoders only; use P-tuning without a template");
         }
@@ -174,15 +177,17 @@ public abstract class CausalLM extends PretrainedModel {
         }
         NDArray positions = fullMask.cumSum(1).sub(1).get(new NDIndex(":, " + (total - time) + ":"))
                 .maximum(scope.zeros(new Shape(), DataType.INT64)); // [B, T], 0 at left padding
-        return new Inputs(x, causalMask(fullMask, time), positions, kv, virtual, prefixed);
+        return new Inputs(x, causalMask(fullMask, time), positions, kv, newMask, virtual, prefixed);
     }
 
     /**
-     * A pass over {@code inputIds} [B, T] (mask [B, T], null: all tokens) taken block by block for training
-     * ({@code io.peft4j.train.StagedBackward}); it finishes with the final norm's output over the input's own tokens [B, T, D].
+     * The pass over token ids taken block by block (for training: {@code io.peft4j.train.StagedBackward}); it finishes
+     * with the final norm's output over the pass's positions, virtual tokens in front, and as the pooled vector the
+     * state of each row's last attended position (what HF's decoder classifiers read).
      */
-    public BlockStack.Pass<NDArray> stagedPass(Step step, NDArray inputIds, NDArray attentionMask) {
-        Inputs in = prepare(step, inputIds, attentionMask, null);
+    @Override
+    public BlockStack.Pass<Features> pass(Step step, ModelInputs inputs, PromptSource source) {
+        Inputs in = prepare(step, inputs.requireTokens("a decoder LM"), inputs.attentionMask(), null, source);
         Object context = blockContext(in.positions());
         NDArray input = embedPositions(step, in.x(), in.positions());                 // [B, n+T, D]
         boolean inputsTrain = inputModules().stream()
@@ -214,10 +219,19 @@ public abstract class CausalLM extends PretrainedModel {
             }
 
             @Override
-            public NDArray finish(NDArray top) {
-                return ownTokens(finalNorm(top), in);                                 // [B, T, D]
+            public Features finish(NDArray top) {
+                NDArray hidden = finalNorm(top);                                      // [B, n+T, D]
+                return new Features(hidden, lastAttended(hidden, in.ownMask()), in.ownMask(), in.virtual());
             }
         };
+    }
+
+    /** Each row's state at its last attended position, for left or right padding: hidden [B, T, D], mask [B, T] → [B, D]. */
+    private static NDArray lastAttended(NDArray hidden, NDArray mask) {
+        long time = mask.getShape().get(1);
+        NDArray position = mask.mul(mask.getManager().arange(1, time + 1, 1, DataType.INT64)).argMax(1); // [B]
+        NDArray pick = position.oneHot((int) time).toType(hidden.getDataType(), false).expandDims(1);    // [B, 1, T]
+        return pick.matMul(hidden).squeeze(1);                                                           // [B, D]
     }
 
     /** The hidden states of the input's own tokens: virtual tokens in front dropped. */

@@ -14,12 +14,15 @@ public enum Pooling {
 
     /**
      * @param hidden        [B, T, D]
-     * @param attentionMask [B, T] of 1/0
+     * @param attentionMask [B, T] of 1/0, or null when every position counts
      * @return [B, D]
      */
     public NDArray pool(NDArray hidden, NDArray attentionMask) {
         if (this == CLS) {
             return hidden.get(new NDIndex(":, 0, :"));
+        }
+        if (attentionMask == null) {
+            return hidden.mean(new int[] {1});
         }
         NDArray mask = attentionMask.toType(DataType.FLOAT32, false).expandDims(2); // [B, T, 1]
         NDArray sum = hidden.mul(mask).sum(new int[] {1});                         // [B, D]

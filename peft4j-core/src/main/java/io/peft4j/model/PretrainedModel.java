@@ -5,7 +5,11 @@ import io.peft4j.nn.Module;
 import io.peft4j.nn.PromptSource;
 import io.peft4j.nn.Step;
 
-/** A pretrained transformer backbone: the root of a module tree whose names are the checkpoint's. */
+/**
+ * A pretrained backbone: the root of a module tree whose names are the checkpoint's. It takes {@link ModelInputs}
+ * (token ids, pixel values, or both, as its modality needs) and gives its forward pass as a {@link BlockStack.Pass}
+ * finishing with {@link Features}, which any head reads.
+ */
 public abstract class PretrainedModel extends Module {
 
     protected PretrainedModel(NDManager manager) {
@@ -52,8 +56,36 @@ public abstract class PretrainedModel extends Module {
         return (PromptSource) children().get(PROMPT_ENCODER);
     }
 
-    /** The token embedding table (HF's {@code get_input_embeddings()}). */
-    public abstract io.peft4j.nn.EmbeddingLayer inputEmbeddings();
+    /** The token embedding table (HF's {@code get_input_embeddings()}), or null for a backbone without token input. */
+    public io.peft4j.nn.EmbeddingLayer inputEmbeddings() {
+        return null;
+    }
+
+    /**
+     * The forward pass over {@code inputs} with the virtual tokens of {@code source} (null: none), block by block: what
+     * every backbone implements. Inputs of a modality the backbone does not take are refused by name.
+     */
+    public abstract BlockStack.Pass<Features> pass(Step step, ModelInputs inputs, PromptSource source);
+
+    /** The pass with this model's installed prompt source. */
+    public BlockStack.Pass<Features> pass(Step step, ModelInputs inputs) {
+        return pass(step, inputs, promptSource());
+    }
+
+    /** An ordinary forward pass: the backbone's features for {@code inputs}. */
+    public Features features(Step step, ModelInputs inputs) {
+        return BlockStack.run(pass(step, inputs), step);
+    }
+
+    /** The dropout before a task head (HF's {@code classifier_dropout}, else {@code hidden_dropout_prob}). */
+    public float classifierDropout() {
+        return 0f;
+    }
+
+    /** The standard deviation new weights (a task head) are drawn with ({@code initializer_range}). */
+    public float initializerRange() {
+        return 0.02f;
+    }
 
     /** The Hugging Face {@code model_type} family, e.g. {@code bert}. */
     public abstract String family();

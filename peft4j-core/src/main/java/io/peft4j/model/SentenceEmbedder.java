@@ -26,7 +26,7 @@ public final class SentenceEmbedder {
         BatchEncoding batch = tokenizer.encode(texts);
         try (NDManager scope = model.manager().newSubManager(); Step step = Step.inference(scope, model.adapters())) {
             NDArray mask = batch.attentionMask(scope);
-            NDArray hidden = model.forward(step, batch.inputIds(scope), mask, batch.tokenTypeIds(scope)).lastHiddenState(); // [B, T, D]
+            NDArray hidden = model.features(step, ModelInputs.tokens(batch.inputIds(scope), mask, batch.tokenTypeIds(scope))).lastHiddenState(); // [B, T, D]
             float[] flat = Pooling.normalize(pooling.pool(hidden, mask)).toFloatArray();                          // [B, D]
             int d = model.hiddenSize();
             float[][] out = new float[texts.size()][d];

@@ -4,6 +4,7 @@ import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.model.CausalLM;
+import io.peft4j.model.ModelInputs;
 import java.util.List;
 
 /**
@@ -80,7 +81,8 @@ public final class CausalLmTask implements TrainingTask<CausalExample> {
     /** The staged pass over token ids [B, T] with mask [B, T] and what the head scores; returns the mean loss. */
     public NDArray lossAndBackward(Step step, NDArray ids, NDArray mask, LmHeadLoss loss, ai.djl.training.GradientCollector gc, double scale,
                                    boolean gradientCheckpointing) {
-        return StagedBackward.run(model.stagedPass(step, ids, mask), (hidden, staged) -> loss.lossAndBackward(model, hidden, gc, scale, staged),
+        return StagedBackward.run(model.pass(step, ModelInputs.tokens(ids, mask, null)),
+                (features, staged) -> loss.lossAndBackward(model, features.tokenStates(), gc, scale, staged),
                 gc, step, gradientCheckpointing);
     }
 

@@ -2,7 +2,7 @@ package io.peft4j.train;
 
 import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
-import io.peft4j.model.bert.BertMultiTaskClassifier;
+import io.peft4j.model.MultiTaskClassifier;
 import io.peft4j.nn.Scalars;
 import io.peft4j.tokenizer.Tokenizer;
 import java.util.ArrayList;
@@ -20,9 +20,9 @@ public final class MultiTaskClassificationTask implements TrainingTask<MultiTask
     public record Example(String task, TextExample example) {}
 
     private final Map<String, SequenceClassificationTask> tasks = new LinkedHashMap<>();
-    private final BertMultiTaskClassifier model;
+    private final MultiTaskClassifier model;
 
-    public MultiTaskClassificationTask(BertMultiTaskClassifier model, Tokenizer tokenizer) {
+    public MultiTaskClassificationTask(MultiTaskClassifier model, Tokenizer tokenizer) {
         this.model = model;
         for (String task : model.tasks()) {
             tasks.put(task, new SequenceClassificationTask(model.forTask(task), tokenizer));

@@ -3,7 +3,8 @@ package io.peft4j.train;
 import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import io.peft4j.model.TextClassifier;
+import io.peft4j.model.Classifier;
+import io.peft4j.model.ModelInputs;
 import io.peft4j.tokenizer.BatchEncoding;
 import io.peft4j.tokenizer.PromptTemplate;
 import io.peft4j.tokenizer.Tokenizer;
@@ -12,16 +13,16 @@ import java.util.List;
 /** Text classification with cross-entropy loss; evaluation reports accuracy and macro-F1. */
 public final class SequenceClassificationTask implements TrainingTask<TextExample> {
 
-    private final TextClassifier model;
+    private final Classifier model;
     private final Tokenizer tokenizer;
     private final PromptTemplate template;
 
-    public SequenceClassificationTask(TextClassifier model, Tokenizer tokenizer) {
+    public SequenceClassificationTask(Classifier model, Tokenizer tokenizer) {
         this(model, tokenizer, null);
     }
 
     /** With a P-tuning {@code template} (null: none) that places the adapter's pseudo tokens around each text. */
-    public SequenceClassificationTask(TextClassifier model, Tokenizer tokenizer, PromptTemplate template) {
+    public SequenceClassificationTask(Classifier model, Tokenizer tokenizer, PromptTemplate template) {
         this.model = model;
         this.tokenizer = tokenizer;
         this.template = template;
@@ -33,7 +34,7 @@ public final class SequenceClassificationTask implements TrainingTask<TextExampl
 
     private NDArray logits(BatchEncoding enc, Step step) {
         NDManager m = step.scope();
-        return model.logits(step, enc.inputIds(m), enc.attentionMask(m), enc.tokenTypeIds(m)); // [B, C]
+        return model.logits(step, ModelInputs.tokens(enc, m)); // [B, C]
     }
 
     @Override
@@ -50,7 +51,7 @@ public final class SequenceClassificationTask implements TrainingTask<TextExampl
         BatchEncoding enc = encode(batch.stream().map(TextExample::text).toList());
         NDManager m = step.scope();
         NDArray labels = m.create(batch.stream().mapToLong(TextExample::label).toArray());
-        NDArray value = StagedBackward.crossEntropy(step, model.logitsPass(step, enc.inputIds(m), enc.attentionMask(m), enc.tokenTypeIds(m)),
+        NDArray value = StagedBackward.crossEntropy(step, model.logitsPass(step, ModelInputs.tokens(enc, m)),
                 labels, gc, scale, checkpointing);
         return new Loss(value, tokens(enc));
     }

@@ -3,7 +3,8 @@ package io.peft4j.train;
 import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import io.peft4j.model.TextClassifier;
+import io.peft4j.model.Classifier;
+import io.peft4j.model.ModelInputs;
 import io.peft4j.tokenizer.Tokenizer;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,10 +16,10 @@ import java.util.List;
  */
 public final class TokenClassificationTask implements TrainingTask<TaggedSentence> {
 
-    private final TextClassifier model;
+    private final Classifier model;
     private final Tokenizer tokenizer;
 
-    public TokenClassificationTask(TextClassifier model, Tokenizer tokenizer) {
+    public TokenClassificationTask(Classifier model, Tokenizer tokenizer) {
         this.model = model;
         this.tokenizer = tokenizer;
     }
@@ -44,7 +45,7 @@ public final class TokenClassificationTask implements TrainingTask<TaggedSentenc
 
     private NDArray logits(Tokenizer.WordBatch wb, Step step) {
         NDManager m = step.scope();
-        return model.logits(step, wb.encoding().inputIds(m), wb.encoding().attentionMask(m), wb.encoding().tokenTypeIds(m)); // [B, T, C]
+        return model.logits(step, ModelInputs.tokens(wb.encoding(), m)); // [B, T, C]
     }
 
     @Override
@@ -69,7 +70,7 @@ public final class TokenClassificationTask implements TrainingTask<TaggedSentenc
         NDManager m = step.scope();
         NDArray labels = m.create(tokenLabels(batch, wb.wordIds()));
         var e = wb.encoding();
-        NDArray value = StagedBackward.crossEntropy(step, model.logitsPass(step, e.inputIds(m), e.attentionMask(m), e.tokenTypeIds(m)),
+        NDArray value = StagedBackward.crossEntropy(step, model.logitsPass(step, ModelInputs.tokens(e, m)),
                 labels, gc, scale, checkpointing);
         return new Loss(value, tokens(wb));
     }

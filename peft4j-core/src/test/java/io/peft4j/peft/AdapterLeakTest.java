@@ -40,7 +40,7 @@ class AdapterLeakTest extends NativeTest {
     private static void steps(BertModel model, NDManager modelManager, int n) {
         for (int i = 0; i < n; i++) {
             try (NDManager step = modelManager.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                gc.backward(model.forward(Steps.in(step, model), TinyBert.ids(step), TinyBert.mask(step), null).lastHiddenState().sum());
+                gc.backward(model.features(Steps.in(step, model), io.peft4j.model.ModelInputs.tokens(TinyBert.ids(step), TinyBert.mask(step), null)).lastHiddenState().sum());
             }
         }
     }

@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.NativeTest;
 import io.peft4j.io.SafeTensorsReader;
-import io.peft4j.model.bert.BertClassifier;
+import io.peft4j.model.BackboneClassifier;
 import io.peft4j.model.bert.TinyBert;
 import io.peft4j.peft.lora.LoraConfig;
 import java.io.IOException;
@@ -21,13 +21,13 @@ class ClassifierAdapterTest extends NativeTest {
     @TempDir
     Path dir;
 
-    static float[] logits(BertClassifier m) {
+    static float[] logits(BackboneClassifier m) {
         return logits(m, m.adapters());
     }
 
-    static float[] logits(BertClassifier m, Step.Adapters adapters) {
+    static float[] logits(BackboneClassifier m, Step.Adapters adapters) {
         try (NDManager scope = m.manager().newSubManager()) {
-            return m.logits(Step.training(scope, adapters), TinyBert.ids(scope), TinyBert.mask(scope), null).toFloatArray();
+            return m.logits(Step.training(scope, adapters), io.peft4j.model.ModelInputs.tokens(TinyBert.ids(scope), TinyBert.mask(scope), null)).toFloatArray();
         }
     }
 
@@ -38,7 +38,7 @@ class ClassifierAdapterTest extends NativeTest {
      */
     @Test
     void mixedBatchRoutesHeadsAndIa3RowByRow() throws Exception {
-        BertClassifier model = new BertClassifier(TinyBert.model(manager), BertClassifier.Head.SEQUENCE, 3);
+        BackboneClassifier model = new BackboneClassifier(TinyBert.model(manager), BackboneClassifier.Head.SEQUENCE, 3);
         PeftModel peft = PeftModel.wrap(model, LoraConfig.builder().r(2).targetModules("query").taskType(TaskType.SEQ_CLS).build());
         LoraTest.randomizeB(peft);
         peft.addAdapter("ia3", io.peft4j.peft.ia3.IA3Config.of(TaskType.SEQ_CLS));
@@ -76,7 +76,7 @@ class ClassifierAdapterTest extends NativeTest {
 
     @Test
     void classifierIsTrainedSavedAndLoadedWithTheAdapter() throws IOException {
-        BertClassifier model = new BertClassifier(TinyBert.model(manager), BertClassifier.Head.SEQUENCE, 3);
+        BackboneClassifier model = new BackboneClassifier(TinyBert.model(manager), BackboneClassifier.Head.SEQUENCE, 3);
         LoraConfig config = LoraConfig.builder().r(2).targetModules("query", "value").taskType(TaskType.SEQ_CLS).build();
         PeftModel peft = PeftModel.wrap(model, config);
         long lora = 2L * 2 * 2 * (8 + 8);
@@ -103,8 +103,8 @@ class ClassifierAdapterTest extends NativeTest {
             assertThat(r.tensors()).hasSize(8 + 2);
         }
 
-        BertClassifier fresh = new BertClassifier(TinyBert.model(manager), BertClassifier.Head.SEQUENCE, 3);
-        fresh.bert().loadStateDict(io.peft4j.io.Weights.of(baseWeights(peft)), true);
+        BackboneClassifier fresh = new BackboneClassifier(TinyBert.model(manager), BackboneClassifier.Head.SEQUENCE, 3);
+        fresh.backbone().loadStateDict(io.peft4j.io.Weights.of(baseWeights(peft)), true);
         PeftModel.load(fresh, dir);
         assertThat(logits(fresh)).containsExactly(adapted);
     }

@@ -7,7 +7,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import io.peft4j.NativeTest;
 import io.peft4j.model.CausalLM;
-import io.peft4j.model.bert.BertClassifier;
+import io.peft4j.model.ModelInputs;
+import io.peft4j.model.BackboneClassifier;
 import io.peft4j.model.bert.TinyBert;
 import io.peft4j.model.decoder.Decoders;
 import io.peft4j.nn.Module;
@@ -43,7 +44,7 @@ class ConcurrentAdaptersTest extends NativeTest {
     @Test
     void encoderClassifierServesFourAdaptersFromFourThreads() throws Exception {
         try (NDManager scope = manager.newSubManager()) {
-            BertClassifier model = new BertClassifier(TinyBert.model(scope), BertClassifier.Head.SEQUENCE, 3);
+            BackboneClassifier model = new BackboneClassifier(TinyBert.model(scope), BackboneClassifier.Head.SEQUENCE, 3);
             PeftModel peft = PeftModel.wrap(model, LoraConfig.builder().r(4).loraAlpha(8).targetModules("query")
                     .taskType(TaskType.SEQ_CLS).build());
             peft.addAdapter("ia3", IA3Config.of(TaskType.SEQ_CLS));
@@ -53,7 +54,7 @@ class ConcurrentAdaptersTest extends NativeTest {
             peft.setTraining(false);
             peft.setAdapter("loha"); // the model's default: the threads name their own adapters instead
             List<String> adapters = List.of("default", "ia3", "loha", "houlsby");
-            assertServedConcurrently(model, adapters, (step, m) -> model.logits(step, TinyBert.ids(m), TinyBert.mask(m), null));
+            assertServedConcurrently(model, adapters, (step, m) -> model.logits(step, ModelInputs.tokens(TinyBert.ids(m), TinyBert.mask(m), null)));
         }
     }
 

@@ -205,7 +205,7 @@ class LoraTest extends NativeTest {
             // One backward pass: libtorch accumulates into .grad across passes.
             Map<Parameter, double[]> analytic = new java.util.LinkedHashMap<>();
             try (NDManager step = m.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                NDArray loss = model.forward(Steps.in(step, model), TinyBert.ids(step), TinyBert.mask(step), null).lastHiddenState().mul(weights).sum();
+                NDArray loss = model.features(Steps.in(step, model), io.peft4j.model.ModelInputs.tokens(TinyBert.ids(step), TinyBert.mask(step), null)).lastHiddenState().mul(weights).sum();
                 gc.backward(loss);
                 for (Parameter p : List.of(a, b)) {
                     NDArray grad = p.array().getGradient();
@@ -232,7 +232,7 @@ class LoraTest extends NativeTest {
         changed[i] += eps;
         p.set(p.array().getManager().create(changed, p.shape()));
         try (NDManager step = model.manager().newSubManager()) {
-            return model.forward(Steps.in(step, model), TinyBert.ids(step), TinyBert.mask(step), null).lastHiddenState().mul(weights).sum().getDouble();
+            return model.features(Steps.in(step, model), io.peft4j.model.ModelInputs.tokens(TinyBert.ids(step), TinyBert.mask(step), null)).lastHiddenState().mul(weights).sum().getDouble();
         }
     }
 }

@@ -14,7 +14,7 @@ import io.peft4j.io.SafeTensorsReader;
 import io.peft4j.io.SafeTensorsWriter;
 import io.peft4j.model.CausalLM;
 import io.peft4j.model.ModelFiles;
-import io.peft4j.model.bert.BertClassifier;
+import io.peft4j.model.BackboneClassifier;
 import io.peft4j.model.bert.BertModel;
 import io.peft4j.model.bert.TinyBert;
 import io.peft4j.model.decoder.Decoders;
@@ -278,7 +278,7 @@ class LycorisTest extends NativeTest {
 
     @Test
     void configTextsAreExactlyHfPefts() throws Exception {
-        BertClassifier model = new BertClassifier(BertModel.load(ModelFiles.resolve("minilm"), manager), BertClassifier.Head.SEQUENCE, 3);
+        BackboneClassifier model = new BackboneClassifier(BertModel.load(ModelFiles.resolve("minilm"), manager), BackboneClassifier.Head.SEQUENCE, 3);
         LoHaConfig loha = LoHaConfig.of(4, 8, TargetModules.of("query", "value"), TaskType.SEQ_CLS);
         loha = loha.withLycoris(loha.lycoris().withDropouts(0.1, 0.05));
         PeftModel.wrap(model, loha).save(dir.resolve("loha"));

@@ -10,7 +10,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.training.GradientCollector;
 import io.peft4j.NativeTest;
 import io.peft4j.io.Weights;
-import io.peft4j.model.bert.BertClassifier;
+import io.peft4j.model.BackboneClassifier;
 import io.peft4j.model.bert.TinyBert;
 import io.peft4j.nn.Parameter;
 import io.peft4j.peft.adapter.BottleneckConfig;
@@ -95,8 +95,8 @@ class MethodContractsTest extends NativeTest {
     private static Map<String, NDArray> baseWeights;
 
     /** A tiny classifier with the same base weights every time (and a zero-bias head made from them). */
-    private static BertClassifier base() {
-        BertClassifier model = new BertClassifier(TinyBert.model(manager), BertClassifier.Head.SEQUENCE, 3);
+    private static BackboneClassifier base() {
+        BackboneClassifier model = new BackboneClassifier(TinyBert.model(manager), BackboneClassifier.Head.SEQUENCE, 3);
         if (baseWeights == null) {
             baseWeights = new TreeMap<>();
             model.namedParameters().forEach((k, p) -> baseWeights.put(k, p.array().duplicate()));
@@ -106,9 +106,9 @@ class MethodContractsTest extends NativeTest {
         return model;
     }
 
-    private static float[] logits(BertClassifier m) {
+    private static float[] logits(BackboneClassifier m) {
         try (NDManager step = m.manager().newSubManager()) {
-            return m.logits(Steps.in(step, m), TinyBert.ids(step), TinyBert.mask(step), null).toFloatArray();
+            return m.logits(Steps.in(step, m), io.peft4j.model.ModelInputs.tokens(TinyBert.ids(step), TinyBert.mask(step), null)).toFloatArray();
         }
     }
 
@@ -127,7 +127,7 @@ class MethodContractsTest extends NativeTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("methods")
     void startsAtTheBaseModelWhereThePaperSaysSo(Case c) {
-        BertClassifier model = base();
+        BackboneClassifier model = base();
         float[] before = logits(model);
         PeftModel peft = PeftModel.wrap(model, c.config());
         float[] after = logits(model);
@@ -147,7 +147,7 @@ class MethodContractsTest extends NativeTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("methods")
     void saveThenLoadGivesTheSameOutputs(Case c) {
-        BertClassifier model = base();
+        BackboneClassifier model = base();
         PeftModel peft = PeftModel.wrap(model, c.config());
         peft.namedParameters().forEach((name, p) -> {
             if (p.isTrainable()) { // move away from the init so the test sees every saved tensor
@@ -157,7 +157,7 @@ class MethodContractsTest extends NativeTest {
         float[] trained = logits(model);
         peft.save(dir);
 
-        BertClassifier fresh = base();
+        BackboneClassifier fresh = base();
         PeftModel loaded = PeftModel.load(fresh, dir);
         assertThat(loaded.configs().get("default").peftType()).isEqualTo(c.config().peftType());
         assertThat(LoraTest.maxRelativeDifference(logits(fresh), trained)).isLessThan(1e-5);
@@ -166,7 +166,7 @@ class MethodContractsTest extends NativeTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("methods")
     void gradientsReachOnlyTheMethodsParameters(Case c) {
-        BertClassifier model = base();
+        BackboneClassifier model = base();
         PeftModel peft = PeftModel.wrap(model, c.config());
         peft.namedParameters().forEach((name, p) -> {
             // a zero factor (bottleneck up-projection, LoHa's w2_b, LoKr's w1) would stop the gradient to the others
@@ -176,7 +176,7 @@ class MethodContractsTest extends NativeTest {
         });
         Map<String, Boolean> reached = new LinkedHashMap<>();
         try (NDManager step = manager.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-            NDArray loss = model.logits(Steps.in(step, model), TinyBert.ids(step), TinyBert.mask(step), null).square().sum();
+            NDArray loss = model.logits(Steps.in(step, model), io.peft4j.model.ModelInputs.tokens(TinyBert.ids(step), TinyBert.mask(step), null)).square().sum();
             gc.backward(loss);
             for (Map.Entry<String, Parameter> e : peft.namedParameters().entrySet()) {
                 NDArray p = e.getValue().array();
@@ -196,11 +196,11 @@ class MethodContractsTest extends NativeTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("methods")
     void trainingStepsLeaveNoArraysInTheModelsManager(Case c) {
-        BertClassifier model = base();
+        BackboneClassifier model = base();
         PeftModel.wrap(model, c.config());
         Runnable step = () -> {
             try (NDManager s = manager.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                gc.backward(model.logits(Steps.in(s, model), TinyBert.ids(s), TinyBert.mask(s), null).square().sum());
+                gc.backward(model.logits(Steps.in(s, model), io.peft4j.model.ModelInputs.tokens(TinyBert.ids(s), TinyBert.mask(s), null)).square().sum());
             }
         };
         step.run();

@@ -9,7 +9,7 @@ import io.peft4j.NativeTest;
 import io.peft4j.io.SafeTensorsWriter;
 import io.peft4j.io.Weights;
 import io.peft4j.model.ModelFiles;
-import io.peft4j.model.bert.BertClassifier;
+import io.peft4j.model.BackboneClassifier;
 import io.peft4j.model.bert.BertModel;
 import io.peft4j.model.bert.TinyBert;
 import io.peft4j.nn.KeyValuePrefix;
@@ -45,8 +45,8 @@ class MethodFilesTest extends NativeTest {
     }
 
     private String savedConfig(TaskType task, PeftConfig config) throws IOException {
-        BertClassifier model = new BertClassifier(BertModel.load(ModelFiles.resolve("minilm"), manager),
-                task == TaskType.TOKEN_CLS ? BertClassifier.Head.TOKEN : BertClassifier.Head.SEQUENCE, 3);
+        BackboneClassifier model = new BackboneClassifier(BertModel.load(ModelFiles.resolve("minilm"), manager),
+                task == TaskType.TOKEN_CLS ? BackboneClassifier.Head.TOKEN : BackboneClassifier.Head.SEQUENCE, 3);
         Path out = dir.resolve(config.peftType());
         PeftModel.wrap(model, config).save(out);
         return Files.readString(out.resolve(PeftConfig.FILE_NAME));

@@ -89,8 +89,8 @@ class QLoraTest extends NativeTest {
             NDArray ids = scope.create(new long[][] {{101, 2023, 2003, 1037, 3231, 102}});
             NDArray mask = ids.onesLike();
             NDArray types = scope.zeros(ids.getShape(), ai.djl.ndarray.types.DataType.INT64);
-            float[] expected = roundTripped.forward(Steps.in(scope), ids, mask, types).tokenStates().toFloatArray();
-            float[] actual = quantised.forward(Steps.in(scope), ids, mask, types).tokenStates().toFloatArray();
+            float[] expected = roundTripped.features(Steps.in(scope), io.peft4j.model.ModelInputs.tokens(ids, mask, types)).tokenStates().toFloatArray();
+            float[] actual = quantised.features(Steps.in(scope), io.peft4j.model.ModelInputs.tokens(ids, mask, types)).tokenStates().toFloatArray();
             for (int i = 0; i < expected.length; i++) {
                 assertThat(actual[i]).isCloseTo(expected[i], within(1e-4f));
             }

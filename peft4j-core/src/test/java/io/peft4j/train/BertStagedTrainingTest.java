@@ -8,7 +8,7 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.NativeTest;
 import io.peft4j.model.ModelFiles;
-import io.peft4j.model.bert.BertClassifier;
+import io.peft4j.model.BackboneClassifier;
 import io.peft4j.peft.PeftConfig;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
@@ -39,7 +39,7 @@ class BertStagedTrainingTest extends NativeTest {
     void stagedAndCheckpointedGradientsEqualPlainOnes(String method) {
         try (NDManager scope = manager.newSubManager(); Tokenizer tokenizer = Tokenizer.load(ModelFiles.resolve("minilm").requireTokenizer(), 16)) {
             Engine.getInstance().setRandomSeed(3);
-            BertClassifier classifier = BertClassifier.load(ModelFiles.resolve("minilm"), scope, BertClassifier.Head.SEQUENCE, 2);
+            BackboneClassifier classifier = BackboneClassifier.load(ModelFiles.resolve("minilm"), scope, BackboneClassifier.Head.SEQUENCE, 2);
             if (method.equals("qlora")) {
                 ModelQuantizer.quantize(classifier, ModelQuantizer.Settings.nf4DoubleQuant());
             }
@@ -67,7 +67,7 @@ class BertStagedTrainingTest extends NativeTest {
     @Test
     void prefixTuningRunsAsOnePassAndRefusesCheckpointing() {
         try (NDManager scope = manager.newSubManager(); Tokenizer tokenizer = Tokenizer.load(ModelFiles.resolve("minilm").requireTokenizer(), 16)) {
-            BertClassifier classifier = BertClassifier.load(ModelFiles.resolve("minilm"), scope, BertClassifier.Head.SEQUENCE, 2);
+            BackboneClassifier classifier = BackboneClassifier.load(ModelFiles.resolve("minilm"), scope, BackboneClassifier.Head.SEQUENCE, 2);
             PeftModel peft = PeftModel.wrap(classifier, PrefixTuningConfig.ptuningV2(3, TaskType.SEQ_CLS));
             peft.setTraining(false);
             SequenceClassificationTask task = new SequenceClassificationTask(classifier, tokenizer);
@@ -80,10 +80,10 @@ class BertStagedTrainingTest extends NativeTest {
     }
 
     /** The batch's loss and backward pass taken by {@link StagedBackward} without checkpointing. */
-    private static void staged(BertClassifier classifier, Tokenizer tokenizer, Step step, ai.djl.training.GradientCollector gc) {
+    private static void staged(BackboneClassifier classifier, Tokenizer tokenizer, Step step, ai.djl.training.GradientCollector gc) {
         BatchEncoding enc = tokenizer.encode(BATCH.stream().map(TextExample::text).toList());
         ai.djl.ndarray.NDManager m = step.scope();
-        StagedBackward.crossEntropy(step, classifier.logitsPass(step, enc.inputIds(m), enc.attentionMask(m), enc.tokenTypeIds(m)),
+        StagedBackward.crossEntropy(step, classifier.logitsPass(step, io.peft4j.model.ModelInputs.tokens(enc, m)),
                 m.create(new long[] {1, 0, 1}), gc, 1.0, false);
     }
 

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.peft4j.NativeTest;
 import io.peft4j.model.ModelFiles;
 import io.peft4j.model.bert.BertModel;
-import io.peft4j.model.bert.BertMultiTaskClassifier;
+import io.peft4j.model.MultiTaskClassifier;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.prefix.PrefixTuningConfig;
 import io.peft4j.tokenizer.Tokenizer;
@@ -48,7 +48,7 @@ class MultiTaskTest extends NativeTest {
     void sharedDeepPromptsAndOneHeadPerTaskTrainTogetherAndSave() {
         ModelFiles files = ModelFiles.resolve("minilm");
         try (Tokenizer tokenizer = Tokenizer.load(files.requireTokenizer(), 32)) {
-            BertMultiTaskClassifier model = new BertMultiTaskClassifier(BertModel.load(files, manager), Map.of("topic", 2, "mood", 2));
+            MultiTaskClassifier model = new MultiTaskClassifier(BertModel.load(files, manager), Map.of("topic", 2, "mood", 2));
             io.peft4j.peft.PeftConfig config = PrefixTuningConfig.ptuningV2(8, null).withModulesToSave(model.tasks());
             PeftModel peft = PeftModel.wrap(model, config);
             long prompts = 8L * 6 * 2 * 384;
@@ -66,7 +66,7 @@ class MultiTaskTest extends NativeTest {
             assertThat(each.get("mood").accuracy()).isGreaterThanOrEqualTo(0.75);
 
             peft.save(dir);
-            BertMultiTaskClassifier fresh = new BertMultiTaskClassifier(BertModel.load(files, manager), Map.of("topic", 2, "mood", 2));
+            MultiTaskClassifier fresh = new MultiTaskClassifier(BertModel.load(files, manager), Map.of("topic", 2, "mood", 2));
             PeftModel.load(fresh, dir);
             Map<String, Evaluation> reloaded = new MultiTaskClassificationTask(fresh, tokenizer).evaluateEach(data, 16);
             for (String t : List.of("topic", "mood")) {

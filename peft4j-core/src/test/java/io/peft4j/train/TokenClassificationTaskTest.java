@@ -6,7 +6,7 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.NativeTest;
 import io.peft4j.model.ModelFiles;
-import io.peft4j.model.bert.BertClassifier;
+import io.peft4j.model.BackboneClassifier;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
 import io.peft4j.peft.lora.LoraConfig;
@@ -45,7 +45,7 @@ class TokenClassificationTaskTest extends NativeTest {
         }
         try (NDManager m = manager.newSubManager(); Tokenizer tokenizer = Tokenizer.load(ModelFiles.resolve("minilm").requireTokenizer(), 16)) {
             Engine.getInstance().setRandomSeed(3);
-            BertClassifier model = BertClassifier.load(ModelFiles.resolve("minilm"), m, BertClassifier.Head.TOKEN, 3);
+            BackboneClassifier model = BackboneClassifier.load(ModelFiles.resolve("minilm"), m, BackboneClassifier.Head.TOKEN, 3);
             PeftModel peft = PeftModel.wrap(model, LoraConfig.builder().r(4).loraAlpha(8).targetModules("query", "value")
                     .taskType(TaskType.TOKEN_CLS).build());
             TokenClassificationTask task = new TokenClassificationTask(model, tokenizer);

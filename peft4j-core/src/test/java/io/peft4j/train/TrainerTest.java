@@ -8,7 +8,7 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.NativeTest;
 import io.peft4j.model.ModelFiles;
-import io.peft4j.model.bert.BertClassifier;
+import io.peft4j.model.BackboneClassifier;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
 import io.peft4j.peft.lora.LoraConfig;
@@ -61,7 +61,7 @@ class TrainerTest extends NativeTest {
     /** A fresh MiniLM classifier with a LoRA adapter; libtorch seeded so adapter initialisation repeats. */
     static PeftModel model(NDManager m, long seed) {
         Engine.getInstance().setRandomSeed((int) seed);
-        BertClassifier classifier = BertClassifier.load(ModelFiles.resolve("minilm"), m, BertClassifier.Head.SEQUENCE, 2);
+        BackboneClassifier classifier = BackboneClassifier.load(ModelFiles.resolve("minilm"), m, BackboneClassifier.Head.SEQUENCE, 2);
         return PeftModel.wrap(classifier, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0.1)
                 .targetModules("query", "value").taskType(TaskType.SEQ_CLS).build());
     }
@@ -73,7 +73,7 @@ class TrainerTest extends NativeTest {
     private byte[] trainAndSave(TrainingArgs a, Path out, TrainingListener listener) throws IOException {
         try (NDManager m = manager.newSubManager()) {
             PeftModel peft = model(m, 7);
-            BertClassifier classifier = (BertClassifier) peft.model();
+            BackboneClassifier classifier = (BackboneClassifier) peft.model();
             new Trainer<>(peft, new SequenceClassificationTask(classifier, tokenizer), a, listener).train(train, eval);
             peft.save(out);
             return Files.readAllBytes(out.resolve("adapter_model.safetensors"));
@@ -84,7 +84,7 @@ class TrainerTest extends NativeTest {
     void learnsTheTaskAndOnlyTheAdapterChanges() {
         try (NDManager m = manager.newSubManager()) {
             PeftModel peft = model(m, 1);
-            BertClassifier classifier = (BertClassifier) peft.model();
+            BackboneClassifier classifier = (BackboneClassifier) peft.model();
             java.util.Map<String, float[]> frozenBefore = new java.util.HashMap<>();
             peft.namedParameters().forEach((k, p) -> {
                 if (!p.isTrainable() && k.contains("layer.0.")) {
@@ -148,7 +148,7 @@ class TrainerTest extends NativeTest {
         List<Double> losses = new ArrayList<>();
         try (NDManager m = manager.newSubManager()) {
             PeftModel peft = model(m, 7);
-            new Trainer<>(peft, new SequenceClassificationTask((BertClassifier) peft.model(), tokenizer),
+            new Trainer<>(peft, new SequenceClassificationTask((BackboneClassifier) peft.model(), tokenizer),
                     args().gradientAccumulationSteps(2).build(), new TrainingListener() {
                         @Override
                         public void onStep(StepInfo info) {
@@ -182,7 +182,7 @@ class TrainerTest extends NativeTest {
     void nanLossStopsWithAClearMessage() {
         try (NDManager m = manager.newSubManager()) {
             PeftModel peft = model(m, 1);
-            SequenceClassificationTask real = new SequenceClassificationTask((BertClassifier) peft.model(), tokenizer);
+            SequenceClassificationTask real = new SequenceClassificationTask((BackboneClassifier) peft.model(), tokenizer);
             AtomicInteger calls = new AtomicInteger();
             TrainingTask<TextExample> poisoned = new TrainingTask<>() {
                 @Override
@@ -211,7 +211,7 @@ class TrainerTest extends NativeTest {
     void emptyDataIsRejected() {
         try (NDManager m = manager.newSubManager()) {
             PeftModel peft = model(m, 1);
-            SequenceClassificationTask task = new SequenceClassificationTask((BertClassifier) peft.model(), tokenizer);
+            SequenceClassificationTask task = new SequenceClassificationTask((BackboneClassifier) peft.model(), tokenizer);
             assertThatThrownBy(() -> new Trainer<>(peft, task, args().build(), null).train(List.of(), eval))
                     .hasMessageContaining("training set is empty");
         }
@@ -222,7 +222,7 @@ class TrainerTest extends NativeTest {
     void trainingStepsDoNotLeakNativeArrays() {
         try (NDManager m = manager.newSubManager()) {
             PeftModel peft = model(m, 1);
-            SequenceClassificationTask task = new SequenceClassificationTask((BertClassifier) peft.model(), tokenizer);
+            SequenceClassificationTask task = new SequenceClassificationTask((BackboneClassifier) peft.model(), tokenizer);
             new Trainer<>(peft, task, args().epochs(1).build(), null).train(train, null);
             int after1 = m.getManagedArrays().size();
             new Trainer<>(peft, task, args().epochs(4).build(), null).train(train, null);

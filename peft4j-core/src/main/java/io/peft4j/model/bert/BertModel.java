@@ -9,6 +9,8 @@ import io.peft4j.io.HfConfig;
 import io.peft4j.io.Weights;
 import io.peft4j.model.ModelFiles;
 import io.peft4j.model.BlockStack;
+import io.peft4j.model.Features;
+import io.peft4j.model.ModelInputs;
 import io.peft4j.model.PretrainedModel;
 import io.peft4j.nn.KeyValuePrefix;
 import io.peft4j.nn.ModuleList;
@@ -21,19 +23,6 @@ import java.util.Set;
  * Parameter names are those of Hugging Face's {@code BertModel}.
  */
 public final class BertModel extends PretrainedModel {
-
-    /**
-     * {@code last_hidden_state} [B, n+T, D] and, when the model has a pooler, {@code pooler_output} [B, D];
-     * {@code attentionMask} [B, n+T] is the mask the states go with (null when none was given) and
-     * {@code virtualTokens} the n prompt positions in front of the input's own (0 without prompt learning).
-     */
-    public record Output(NDArray lastHiddenState, NDArray pooled, NDArray attentionMask, int virtualTokens) {
-
-        /** The states of the input's own tokens, without the virtual ones: [B, T, D]. */
-        public NDArray tokenStates() {
-            return virtualTokens == 0 ? lastHiddenState : lastHiddenState.get(new ai.djl.ndarray.index.NDIndex(":, " + virtualTokens + ":, :"));
-        }
-    }
 
     private final BertConfig config;
     private final BertEmbeddings embeddings;
@@ -127,31 +116,27 @@ public final class BertModel extends PretrainedModel {
         return config.numAttentionHeads();
     }
 
-    /**
-     * @param inputIds      [B, T] int64
-     * @param attentionMask [B, T] (1 = token, 0 = padding), or null for all tokens
-     * @param tokenTypeIds  [B, T] int64, or null for all zeros
-     */
-    public Output forward(Step step, NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds) {
-        return forward(step, inputIds, attentionMask, tokenTypeIds, promptSource());
+    @Override
+    public float classifierDropout() {
+        return config.hiddenDropoutProb();
+    }
+
+    @Override
+    public float initializerRange() {
+        return config.initializerRange();
     }
 
     /**
-     * As above, with the virtual tokens of {@code source} (or none when null). As in Hugging Face, input
-     * prompts come first with token type 0 and the positions after them; with layer prefixes of length P the
-     * positions start at P (BERT's {@code past_key_values_length}).
+     * The encoder's pass over token inputs, finishing with {@code last_hidden_state} and, when the model has a pooler,
+     * {@code pooler_output}. With virtual tokens, as in Hugging Face, input prompts come first with token type 0 and
+     * the positions after them; with layer prefixes of length P the positions start at P (BERT's
+     * {@code past_key_values_length}).
      */
-    public Output forward(Step step, NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, PromptSource source) {
-        BlockStack.Pass<Output> pass = pass(step, inputIds, attentionMask, tokenTypeIds, source);
-        NDArray x = pass.input();                                                   // [B, n+T, D]
-        for (int i = 0; i < pass.numBlocks(); i++) {
-            x = pass.block(i, x, step);
-        }
-        return pass.finish(x);
-    }
-
-    /** The same pass, block by block ({@code io.peft4j.train.StagedBackward}); it finishes with the encoder's output. */
-    public BlockStack.Pass<Output> pass(Step step, NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, PromptSource source) {
+    @Override
+    public BlockStack.Pass<Features> pass(Step step, ModelInputs inputs, PromptSource source) {
+        NDArray inputIds = inputs.requireTokens("a BERT encoder");
+        NDArray attentionMask = inputs.attentionMask();
+        NDArray tokenTypeIds = inputs.tokenTypeIds();
         PromptSource.Prompts prompts = source == null ? null : source.prompts(step, inputIds.getShape().get(0));
         List<KeyValuePrefix> prefixes = prompts == null ? null : prompts.layerPrefixes();
         if (prefixes != null && prefixes.size() != layers.size()) {
@@ -174,7 +159,7 @@ public final class BertModel extends PretrainedModel {
         return new BlockStack.Pass<>() {
             @Override
             public NDArray input() {
-                return x;
+                return x;                                                           // [B, n+T, D]
             }
 
             @Override
@@ -198,8 +183,8 @@ public final class BertModel extends PretrainedModel {
             }
 
             @Override
-            public Output finish(NDArray top) {
-                return new Output(top, pooler == null ? null : pooler.forward(step, top), fullMask, virtual);
+            public Features finish(NDArray top) {
+                return new Features(top, pooler == null ? null : pooler.forward(step, top), fullMask, virtual);
             }
         };
     }

@@ -59,8 +59,8 @@ class BertModelTest extends NativeTest {
         try (NDManager step = manager.newSubManager()) {
             NDArray ids = step.create(new long[][] {{1, 5, 7, 2}, {1, 9, 2, 0}});
             NDArray mask = step.create(new long[][] {{1, 1, 1, 1}, {1, 1, 1, 0}});
-            BertModel.Output a = original.forward(Steps.in(manager), ids, mask, null);
-            BertModel.Output b = loaded.forward(Steps.in(manager), ids, mask, null);
+            io.peft4j.model.Features a = original.features(Steps.in(manager), io.peft4j.model.ModelInputs.tokens(ids, mask, null));
+            io.peft4j.model.Features b = loaded.features(Steps.in(manager), io.peft4j.model.ModelInputs.tokens(ids, mask, null));
             assertThat(b.lastHiddenState().contentEquals(a.lastHiddenState())).isTrue();
             assertThat(b.pooled().getShape().getShape()).containsExactly(2, 8);
             assertThat(b.pooled().contentEquals(a.pooled())).isTrue();
@@ -125,7 +125,7 @@ class BertModelTest extends NativeTest {
         for (int i = 0; i < steps; i++) {
             try (NDManager step = modelManager.newSubManager()) {
                 NDArray m = step.create(mask);
-                NDArray hidden = model.forward(Steps.in(step), step.create(ids), m, null).lastHiddenState();
+                NDArray hidden = model.features(Steps.in(step), io.peft4j.model.ModelInputs.tokens(step.create(ids), m, null)).lastHiddenState();
                 io.peft4j.model.Pooling.normalize(io.peft4j.model.Pooling.MEAN.pool(hidden, m)).toFloatArray();
             }
         }

@@ -102,7 +102,7 @@ public class BertOnnxReferenceTest {
     public static void compare(BertModel model, double hiddenTolerance, double embeddingTolerance) {
         try (NDManager step = manager.newSubManager()) {
             NDArray mask = batch.attentionMask(step);
-            NDArray hidden = model.forward(Steps.in(step), batch.inputIds(step), mask, batch.tokenTypeIds(step)).lastHiddenState();
+            NDArray hidden = model.features(Steps.in(step), io.peft4j.model.ModelInputs.tokens(batch.inputIds(step), mask, batch.tokenTypeIds(step))).lastHiddenState();
             float[] ours = hidden.toFloatArray();
             int t = batch.length();
             int d = model.hiddenSize();

@@ -52,7 +52,7 @@ public final class TinyBert {
     public static float[] hidden(BertModel model, io.peft4j.nn.Step.Adapters adapters) {
         try (NDManager scope = model.manager().newSubManager()) {
             io.peft4j.nn.Step step = io.peft4j.nn.Step.training(scope, adapters);
-            return model.forward(step, ids(scope), mask(scope), null).lastHiddenState().toFloatArray();
+            return model.features(step, io.peft4j.model.ModelInputs.tokens(ids(scope), mask(scope), null)).lastHiddenState().toFloatArray();
         }
     }
 }
