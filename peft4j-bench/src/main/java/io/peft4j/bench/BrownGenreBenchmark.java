@@ -1,6 +1,5 @@
 package io.peft4j.bench;
 
-import io.peft4j.nn.Step;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -10,17 +9,18 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.peft4j.cli.FineTune;
 import io.peft4j.cli.data.Datasets;
 import io.peft4j.io.Json;
-import io.peft4j.model.ModelFiles;
 import io.peft4j.model.BackboneClassifier;
+import io.peft4j.model.ModelFiles;
 import io.peft4j.model.bert.BertModel;
+import io.peft4j.nn.Step;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
 import io.peft4j.peft.lora.LoraConfig;
 import io.peft4j.tokenizer.BatchEncoding;
 import io.peft4j.tokenizer.Tokenizer;
 import io.peft4j.train.Losses;
-import io.peft4j.train.TrainingArgs;
 import io.peft4j.train.TextExample;
+import io.peft4j.train.TrainingArgs;
 import io.peft4j.train.data.Splits;
 import java.io.BufferedReader;
 import java.io.IOException;

@@ -1,6 +1,5 @@
 package io.peft4j.bench;
 
-import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -10,6 +9,7 @@ import io.peft4j.generate.Generator;
 import io.peft4j.model.AutoModel;
 import io.peft4j.model.CausalLM;
 import io.peft4j.model.ModelFiles;
+import io.peft4j.nn.Step;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
 import io.peft4j.peft.lora.LoraConfig;

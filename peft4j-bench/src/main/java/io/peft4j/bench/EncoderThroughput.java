@@ -1,6 +1,5 @@
 package io.peft4j.bench;
 
-import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.onnxruntime.OnnxTensor;
@@ -9,6 +8,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import io.peft4j.model.ModelFiles;
 import io.peft4j.model.bert.BertModel;
+import io.peft4j.nn.Step;
 import io.peft4j.tokenizer.BatchEncoding;
 import io.peft4j.tokenizer.Tokenizer;
 import java.util.ArrayList;

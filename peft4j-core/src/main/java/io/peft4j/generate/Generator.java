@@ -1,11 +1,11 @@
 package io.peft4j.generate;
 
-import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.Peft4jException;
 import io.peft4j.model.CausalLM;
 import io.peft4j.nn.KvCache;
+import io.peft4j.nn.Step;
 import io.peft4j.tokenizer.Tokenizer;
 import java.util.ArrayList;
 import java.util.Arrays;

@@ -1,6 +1,5 @@
 package io.peft4j.model;
 
-import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
@@ -12,6 +11,7 @@ import io.peft4j.nn.HalfPrecision;
 import io.peft4j.nn.KvCache;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.PromptSource;
+import io.peft4j.nn.Step;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

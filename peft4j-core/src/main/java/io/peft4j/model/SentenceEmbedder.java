@@ -1,9 +1,9 @@
 package io.peft4j.model;
 
-import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.model.bert.BertModel;
+import io.peft4j.nn.Step;
 import io.peft4j.tokenizer.BatchEncoding;
 import io.peft4j.tokenizer.Tokenizer;
 import java.util.List;

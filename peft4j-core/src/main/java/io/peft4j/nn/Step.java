@@ -65,7 +65,10 @@ public final class Step implements AutoCloseable {
         return new Step(scope, true, adapters, null, null);
     }
 
-    /** An inference step in {@code scope}: autograd records nothing on this thread until the step is closed. */
+    /**
+     * An inference step in {@code scope}: autograd records nothing on this thread until the step is closed (on this
+     * thread: libtorch's grad mode is per thread).
+     */
     public static Step inference(NDManager scope, Adapters adapters) {
         return new Step(scope, false, adapters, null, NoGrad.open());
     }

@@ -1,9 +1,9 @@
 package io.peft4j.peft;
 
-import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.Peft4jException;
 import io.peft4j.nn.Module;
+import io.peft4j.nn.Step;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;

@@ -1,12 +1,12 @@
 package io.peft4j.peft;
 
-import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.LinearLayer;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.ModuleDict;
 import io.peft4j.nn.Parameter;
+import io.peft4j.nn.Step;
 import java.util.List;
 
 /**

@@ -1,6 +1,5 @@
 package io.peft4j.peft;
 
-import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import io.peft4j.Peft4jException;
 import io.peft4j.io.AtomicFiles;
@@ -10,6 +9,7 @@ import io.peft4j.io.SafeTensorsWriter;
 import io.peft4j.model.PretrainedModel;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.Parameter;
+import io.peft4j.nn.Step;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

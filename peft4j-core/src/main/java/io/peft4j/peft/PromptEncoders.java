@@ -1,8 +1,8 @@
 package io.peft4j.peft;
 
-import io.peft4j.nn.Step;
 import io.peft4j.Peft4jException;
 import io.peft4j.nn.PromptSource;
+import io.peft4j.nn.Step;
 import java.util.List;
 
 /**

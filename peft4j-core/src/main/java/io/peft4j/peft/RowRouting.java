@@ -1,9 +1,9 @@
 package io.peft4j.peft;
 
-import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import io.peft4j.Peft4jException;
+import io.peft4j.nn.Step;
 import java.util.Arrays;
 import java.util.List;
 

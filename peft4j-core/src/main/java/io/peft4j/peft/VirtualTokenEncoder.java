@@ -1,12 +1,12 @@
 package io.peft4j.peft;
 
-import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.peft4j.nn.Embedding;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.PromptSource;
+import io.peft4j.nn.Step;
 
 /**
  * One prompt-learning adapter's encoder: a table of n rows called {@code embedding} (as in HF PEFT),

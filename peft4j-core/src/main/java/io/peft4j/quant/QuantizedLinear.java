@@ -5,12 +5,12 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
+import io.peft4j.nn.DequantBuffers;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.LinearLayer;
-import io.peft4j.nn.DequantBuffers;
 import io.peft4j.nn.Module;
-import io.peft4j.nn.Step;
 import io.peft4j.nn.Parameter;
+import io.peft4j.nn.Step;
 import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 

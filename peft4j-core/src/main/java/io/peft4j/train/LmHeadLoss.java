@@ -1,6 +1,5 @@
 package io.peft4j.train;
 
-import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
@@ -12,6 +11,7 @@ import io.peft4j.model.CausalLM;
 import io.peft4j.nn.HalfPrecision;
 import io.peft4j.nn.NoGrad;
 import io.peft4j.nn.Scalars;
+import io.peft4j.nn.Step;
 
 /**
  * A causal LM's head and loss over the final hidden states, a few positions at a time, each part's backward pass taken

@@ -1,9 +1,9 @@
 package io.peft4j.train;
 
-import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import io.peft4j.model.MultiTaskClassifier;
 import io.peft4j.nn.Scalars;
+import io.peft4j.nn.Step;
 import io.peft4j.tokenizer.Tokenizer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

@@ -1,6 +1,5 @@
 package io.peft4j.train;
 
-import io.peft4j.nn.Step;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -11,6 +10,7 @@ import ai.djl.training.GradientCollector;
 import io.peft4j.Peft4jException;
 import io.peft4j.model.BlockStack;
 import io.peft4j.nn.DequantBuffers;
+import io.peft4j.nn.Step;
 import java.util.ArrayList;
 import java.util.List;
 

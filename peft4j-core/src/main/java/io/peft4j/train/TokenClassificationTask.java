@@ -1,10 +1,10 @@
 package io.peft4j.train;
 
-import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.model.Classifier;
 import io.peft4j.model.ModelInputs;
+import io.peft4j.nn.Step;
 import io.peft4j.tokenizer.Tokenizer;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,6 +1,5 @@
 package io.peft4j.train;
 
-import io.peft4j.nn.Step;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -8,6 +7,7 @@ import ai.djl.training.GradientCollector;
 import io.peft4j.Peft4jException;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.Parameter;
+import io.peft4j.nn.Step;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;

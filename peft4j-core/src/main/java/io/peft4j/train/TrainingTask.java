@@ -1,7 +1,7 @@
 package io.peft4j.train;
 
-import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
+import io.peft4j.nn.Step;
 import java.util.List;
 
 /** What the {@link Trainer} trains on: a loss for a batch of examples and an evaluation over many. */

@@ -4,21 +4,19 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.training.GradientCollector;
 import io.peft4j.NativeTest;
 import io.peft4j.Peft4jException;
 import io.peft4j.model.bert.TinyBert;
 import io.peft4j.model.decoder.Decoders;
-import io.peft4j.nn.Parameter;
 import io.peft4j.nn.Step;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
 import io.peft4j.peft.lora.LoraConfig;
+import io.peft4j.train.Gradients;
 import io.peft4j.train.Losses;
 import io.peft4j.train.StagedBackward;
 import java.util.Map;
@@ -30,17 +28,24 @@ class BackboneHeadsTest extends NativeTest {
 
     private static final int D = TinyPatchBackbone.WIDTH;
 
+    /** A 3-class image classifier over the patch backbone, LoRA (r 2, alpha 4) on its blocks, B and the head copy random. */
+    private static PeftModel loraImageClassifier(NDManager scope) {
+        BackboneClassifier model = new BackboneClassifier(new TinyPatchBackbone(scope), BackboneClassifier.Head.SEQUENCE, 3);
+        PeftModel peft = PeftModel.wrap(model, LoraConfig.builder().r(2).loraAlpha(4).targetModules("proj").taskType(TaskType.SEQ_CLS).build());
+        peft.namedParameters().forEach((k, p) -> {
+            if (k.contains("lora_B") || k.contains("modules_to_save")) {
+                p.set(scope.randomNormal(0, 0.5f, p.shape(), DataType.FLOAT32));
+            }
+        });
+        return peft;
+    }
+
     /** An image classifier with LoRA on its blocks equals the same computation written out in double precision. */
     @Test
     void imageClassifierWithLoraMatchesAPlainJavaForward() {
         try (NDManager scope = manager.newSubManager()) {
-            BackboneClassifier model = new BackboneClassifier(new TinyPatchBackbone(scope), BackboneClassifier.Head.SEQUENCE, 3);
-            PeftModel peft = PeftModel.wrap(model, LoraConfig.builder().r(2).loraAlpha(4).targetModules("proj").taskType(TaskType.SEQ_CLS).build());
-            peft.namedParameters().forEach((k, p) -> {
-                if (k.contains("lora_B") || k.contains("modules_to_save")) {
-                    p.set(scope.randomNormal(0, 0.5f, p.shape(), DataType.FLOAT32));
-                }
-            });
+            PeftModel peft = loraImageClassifier(scope);
+            BackboneClassifier model = (BackboneClassifier) peft.model();
             peft.setTraining(false);
             NDArray pixels = scope.randomNormal(new Shape(2, TinyPatchBackbone.CHANNELS, TinyPatchBackbone.SIDE, TinyPatchBackbone.SIDE));
             float[] logits = model.logits(Step.training(scope, model.adapters()), ModelInputs.pixels(pixels)).toFloatArray();
@@ -94,18 +99,13 @@ class BackboneHeadsTest extends NativeTest {
     @Test
     void stagedGradientsOverPixelsEqualThePlainBackward() {
         try (NDManager scope = manager.newSubManager()) {
-            BackboneClassifier model = new BackboneClassifier(new TinyPatchBackbone(scope), BackboneClassifier.Head.SEQUENCE, 3);
-            PeftModel peft = PeftModel.wrap(model, LoraConfig.builder().r(2).loraAlpha(4).targetModules("proj").taskType(TaskType.SEQ_CLS).build());
-            peft.namedParameters().forEach((k, p) -> {
-                if (k.contains("lora_B")) {
-                    p.set(scope.randomNormal(0, 0.5f, p.shape(), DataType.FLOAT32));
-                }
-            });
+            PeftModel peft = loraImageClassifier(scope);
+            BackboneClassifier model = (BackboneClassifier) peft.model();
             NDArray pixels = scope.randomNormal(new Shape(3, TinyPatchBackbone.CHANNELS, TinyPatchBackbone.SIDE, TinyPatchBackbone.SIDE));
             NDArray labels = scope.create(new long[] {2, 0, 1});
-            Map<String, float[]> plain = gradients(peft, (step, gc) -> gc.backward(Losses.crossEntropy(model.logits(step, ModelInputs.pixels(pixels)), labels)));
+            Map<String, float[]> plain = Gradients.of(peft, (step, gc) -> gc.backward(Losses.crossEntropy(model.logits(step, ModelInputs.pixels(pixels)), labels)));
             for (boolean checkpointing : new boolean[] {false, true}) {
-                Map<String, float[]> staged = gradients(peft, (step, gc) -> StagedBackward.crossEntropy(step,
+                Map<String, float[]> staged = Gradients.of(peft, (step, gc) -> StagedBackward.crossEntropy(step,
                         model.logitsPass(step, ModelInputs.pixels(pixels)), labels, gc, 1.0, checkpointing));
                 assertThat(staged.keySet()).isEqualTo(plain.keySet()).anyMatch(k -> k.contains("lora_A"));
                 plain.forEach((k, g) -> {
@@ -115,24 +115,6 @@ class BackboneHeadsTest extends NativeTest {
                 });
             }
         }
-    }
-
-    /** The gradients {@code backward} leaves on the trainable parameters (then zeroed). */
-    private static Map<String, float[]> gradients(PeftModel peft, java.util.function.BiConsumer<Step, GradientCollector> backward) {
-        Map<String, float[]> out = new TreeMap<>();
-        try (NDManager scope = peft.manager().newSubManager()) {
-            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                backward.accept(Step.training(scope, peft.model().adapters()), gc);
-            }
-            for (Map.Entry<String, Parameter> e : peft.namedParameters().entrySet()) {
-                if (e.getValue().isTrainable()) {
-                    NDArray g = e.getValue().array().getGradient();
-                    out.put(e.getKey(), g.toFloatArray());
-                    g.muli(0);
-                }
-            }
-        }
-        return out;
     }
 
     /** A decoder under the generic head reads each row's last attended token, with left or right padding. */

@@ -12,12 +12,12 @@ import java.util.TreeMap;
 import java.util.function.BiConsumer;
 
 /** The gradients one backward pass leaves on the trainable parameters (then zeroed for the next). */
-final class Gradients {
+public final class Gradients {
 
     private Gradients() {}
 
     /** {@code backward} runs in a training step with the model's active adapter. */
-    static Map<String, float[]> of(PeftModel peft, BiConsumer<Step, GradientCollector> backward) {
+    public static Map<String, float[]> of(PeftModel peft, BiConsumer<Step, GradientCollector> backward) {
         Map<String, float[]> out = new TreeMap<>();
         try (NDManager scope = peft.manager().newSubManager()) {
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {

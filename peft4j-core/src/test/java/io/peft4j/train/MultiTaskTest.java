@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.peft4j.NativeTest;
 import io.peft4j.model.ModelFiles;
-import io.peft4j.model.bert.BertModel;
 import io.peft4j.model.MultiTaskClassifier;
+import io.peft4j.model.bert.BertModel;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.prefix.PrefixTuningConfig;
 import io.peft4j.tokenizer.Tokenizer;

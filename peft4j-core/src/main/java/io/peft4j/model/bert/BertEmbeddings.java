@@ -1,6 +1,5 @@
 package io.peft4j.model.bert;
 
-import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -10,6 +9,7 @@ import io.peft4j.nn.Embedding;
 import io.peft4j.nn.EmbeddingLayer;
 import io.peft4j.nn.LayerNorm;
 import io.peft4j.nn.Module;
+import io.peft4j.nn.Step;
 
 /** Word + absolute position + token type embeddings, then LayerNorm and dropout. */
 public final class BertEmbeddings extends Module {

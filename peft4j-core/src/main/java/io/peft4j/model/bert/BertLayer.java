@@ -1,6 +1,5 @@
 package io.peft4j.model.bert;
 
-import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.nn.Activations;
@@ -11,6 +10,7 @@ import io.peft4j.nn.Linear;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.MultiHeadAttention;
 import io.peft4j.nn.ResidualAdapter;
+import io.peft4j.nn.Step;
 import java.util.function.UnaryOperator;
 
 /**

@@ -1,20 +1,20 @@
 package io.peft4j.model.bert;
 
-import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import io.peft4j.Peft4jException;
 import io.peft4j.io.HfConfig;
 import io.peft4j.io.Weights;
-import io.peft4j.model.ModelFiles;
 import io.peft4j.model.BlockStack;
 import io.peft4j.model.Features;
+import io.peft4j.model.ModelFiles;
 import io.peft4j.model.ModelInputs;
 import io.peft4j.model.PretrainedModel;
 import io.peft4j.nn.KeyValuePrefix;
 import io.peft4j.nn.ModuleList;
 import io.peft4j.nn.PromptSource;
+import io.peft4j.nn.Step;
 import java.util.List;
 import java.util.Set;
 

@@ -1,11 +1,11 @@
 package io.peft4j.model.bert;
 
-import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.Module;
+import io.peft4j.nn.Step;
 
 /** tanh(dense(hidden state of the first token)). */
 public final class BertPooler extends Module {

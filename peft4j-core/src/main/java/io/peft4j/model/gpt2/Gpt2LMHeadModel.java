@@ -1,6 +1,5 @@
 package io.peft4j.model.gpt2;
 
-import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.io.HfConfig;
@@ -17,6 +16,7 @@ import io.peft4j.nn.Linear;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.ModuleList;
 import io.peft4j.nn.MultiHeadAttention;
+import io.peft4j.nn.Step;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;

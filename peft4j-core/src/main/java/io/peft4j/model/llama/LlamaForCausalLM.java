@@ -1,6 +1,5 @@
 package io.peft4j.model.llama;
 
-import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.io.HfConfig;
@@ -18,6 +17,7 @@ import io.peft4j.nn.ModuleList;
 import io.peft4j.nn.MultiHeadAttention;
 import io.peft4j.nn.RmsNorm;
 import io.peft4j.nn.Rotary;
+import io.peft4j.nn.Step;
 import java.util.List;
 import java.util.function.BinaryOperator;
 

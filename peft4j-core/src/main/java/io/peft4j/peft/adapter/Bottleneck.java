@@ -1,6 +1,5 @@
 package io.peft4j.peft.adapter;
 
-import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -8,6 +7,7 @@ import io.peft4j.nn.Activations;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.Scalars;
+import io.peft4j.nn.Step;
 import java.util.function.UnaryOperator;
 
 /** One bottleneck adapter: {@code adapter_down} d→m, a non-linearity, {@code adapter_up} m→d, output scaled by s. */

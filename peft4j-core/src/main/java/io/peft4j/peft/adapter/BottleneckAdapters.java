@@ -1,8 +1,8 @@
 package io.peft4j.peft.adapter;
 
-import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import io.peft4j.nn.ResidualAdapter;
+import io.peft4j.nn.Step;
 import io.peft4j.peft.AddedModules;
 
 /**

@@ -1,6 +1,5 @@
 package io.peft4j.peft.lora;
 
-import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -10,6 +9,7 @@ import io.peft4j.nn.Embedding;
 import io.peft4j.nn.EmbeddingLayer;
 import io.peft4j.nn.ParameterDict;
 import io.peft4j.nn.Scalars;
+import io.peft4j.nn.Step;
 import io.peft4j.peft.TunerLayer;
 import java.util.LinkedHashMap;
 import java.util.Map;

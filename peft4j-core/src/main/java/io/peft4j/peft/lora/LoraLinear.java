@@ -1,6 +1,5 @@
 package io.peft4j.peft.lora;
 
-import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -9,12 +8,13 @@ import io.peft4j.Peft4jException;
 import io.peft4j.nn.Dropout;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.LinearLayer;
-import io.peft4j.quant.QuantizedLinear;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.ModuleDict;
 import io.peft4j.nn.Scalars;
+import io.peft4j.nn.Step;
 import io.peft4j.peft.RowRouting;
 import io.peft4j.peft.TunerLayer;
+import io.peft4j.quant.QuantizedLinear;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;

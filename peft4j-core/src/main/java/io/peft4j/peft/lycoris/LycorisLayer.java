@@ -1,6 +1,5 @@
 package io.peft4j.peft.lycoris;
 
-import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -9,6 +8,7 @@ import io.peft4j.nn.Linear;
 import io.peft4j.nn.LinearLayer;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.Scalars;
+import io.peft4j.nn.Step;
 import io.peft4j.peft.RowRouting;
 import io.peft4j.peft.TunerLayer;
 import java.util.LinkedHashMap;

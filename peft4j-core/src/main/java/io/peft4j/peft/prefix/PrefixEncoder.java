@@ -1,6 +1,5 @@
 package io.peft4j.peft.prefix;
 
-import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
@@ -8,6 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import io.peft4j.nn.KeyValuePrefix;
 import io.peft4j.nn.PromptSource;
 import io.peft4j.nn.Sequential;
+import io.peft4j.nn.Step;
 import io.peft4j.peft.VirtualTokenEncoder;
 import java.util.ArrayList;
 import java.util.List;

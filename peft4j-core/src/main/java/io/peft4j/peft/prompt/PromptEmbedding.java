@@ -1,9 +1,9 @@
 package io.peft4j.peft.prompt;
 
-import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.nn.PromptSource;
+import io.peft4j.nn.Step;
 import io.peft4j.peft.VirtualTokenEncoder;
 
 /** Prompt tuning's encoder: the table (n, D) itself, put before the input embeddings. */

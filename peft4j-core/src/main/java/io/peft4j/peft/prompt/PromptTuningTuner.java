@@ -1,12 +1,12 @@
 package io.peft4j.peft.prompt;
 
-import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import io.peft4j.model.ModelFiles;
 import io.peft4j.model.PretrainedModel;
 import io.peft4j.nn.EmbeddingLayer;
+import io.peft4j.nn.Step;
 import io.peft4j.peft.PromptLearningTuner;
 import io.peft4j.peft.VirtualTokenEncoder;
 import io.peft4j.tokenizer.Tokenizer;

@@ -1,11 +1,11 @@
 package io.peft4j.peft.ptuning;
 
-import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.nn.BidirectionalLstm;
 import io.peft4j.nn.PromptSource;
 import io.peft4j.nn.Sequential;
+import io.peft4j.nn.Step;
 import io.peft4j.peft.VirtualTokenEncoder;
 
 /**

@@ -1,8 +1,8 @@
 package io.peft4j.model.bert;
 
-import io.peft4j.nn.Step;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import io.peft4j.nn.Step;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
