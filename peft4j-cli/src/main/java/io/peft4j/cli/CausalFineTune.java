@@ -58,7 +58,9 @@ final class CausalFineTune {
             ParameterCount params = peft.parameterCount();
             progress.println(method.label() + ": " + params);
             ProgressBar bar = new ProgressBar(progress, method.id());
-            TrainingArgs effective = args.toBuilder().bestMetric("loss").keepBest(eval != null).build();
+            TrainingArgs effective = FineTune.identified(args.toBuilder().bestMetric("loss").keepBest(eval != null).build(), files, peft,
+                    java.util.Map.of("task", "causal-lm", "max_length", Integer.toString(maxLength), "pack", Boolean.toString(pack),
+                            "quantize", String.valueOf(quantize)));
             Trainer.Result result = new Trainer<>(peft, new CausalLmTask(lm), effective, new TrainingListener() {
                 @Override
                 public void onStep(StepInfo info) {

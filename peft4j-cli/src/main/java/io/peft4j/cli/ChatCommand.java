@@ -35,6 +35,7 @@ final class ChatCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
+        io.peft4j.generate.GenerationConfig config = sampling.config(); // checked before anything is loaded
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         try (NDManager manager = NDManager.newBaseManager(); Decoder decoder = model.load(manager)) {
             Generator generator = decoder.generator();
@@ -58,7 +59,14 @@ final class ChatCommand implements Callable<Integer> {
                     continue;
                 }
                 history.add(new ChatTemplate.Message("user", line));
-                Generator.Result answer = generator.generate(List.of(decoder.chatPrompt(history)), sampling.config(), (row, piece) -> {
+                long[] prompt = decoder.chatPrompt(history);
+                String refusal = sampling.inputRefusal(prompt.length, decoder.model());
+                if (refusal != null) {                                // refused up front: nothing runs, the chat goes on
+                    history.remove(history.size() - 1);
+                    out.println("error: " + refusal + "; message not sent (/reset clears the history)");
+                    continue;
+                }
+                Generator.Result answer = generator.generate(List.of(prompt), config, (row, piece) -> {
                     out.print(piece);
                     out.flush();
                 }).get(0);

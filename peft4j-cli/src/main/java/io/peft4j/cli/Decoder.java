@@ -135,8 +135,20 @@ record Decoder(ModelFiles files, CausalLM model, PeftModel peft, Tokenizer token
         @Option(names = "--seed", defaultValue = "42", description = "Sampling seed (default: ${DEFAULT-VALUE}).")
         long seed;
 
+        @Option(names = "--max-input-tokens", defaultValue = "0",
+                description = "Refuse a prompt of more tokens than this (0: as many as the model's context leaves room for).")
+        int maxInputTokens;
+
+        /** Why a prompt of {@code tokens} tokens is refused, or null. */
+        String inputRefusal(int tokens, CausalLM model) {
+            int limit = maxInputTokens > 0 ? Math.min(maxInputTokens, model.maxPositions() - 1) : model.maxPositions() - 1;
+            return tokens <= limit ? null : String.format(java.util.Locale.ROOT,
+                    "the prompt is %,d tokens, over the limit of %,d (--max-input-tokens, and the model's context of %,d)",
+                    tokens, limit, model.maxPositions());
+        }
+
         GenerationConfig config() {
-            if (temperature < 0) {
+            if (!(temperature >= 0) || Double.isInfinite(temperature)) {
                 throw new IllegalArgumentException("--temperature must be 0 (greedy) or positive, got " + temperature);
             }
             return GenerationConfig.builder().maxNewTokens(maxNewTokens).doSample(temperature > 0).temperature(temperature > 0 ? temperature : 1)

@@ -68,6 +68,11 @@ public final class FineTune {
                                    String datasetName, PrintStream progress) {
         long start = System.nanoTime();
         ModelFiles files = ModelFiles.resolve(s.model());
+        String type = io.peft4j.io.HfConfig.read(files.config()).modelType();
+        io.peft4j.model.ModelFamily family = io.peft4j.model.AutoModel.family(type);
+        if (family != null && family.causalLm()) {
+            throw new io.peft4j.Peft4jException(s.model() + " is a " + type + " decoder: use --task causal-lm");
+        }
         try (NDManager manager = NDManager.newBaseManager(); Tokenizer tokenizer = Tokenizer.load(files.requireTokenizer(), s.maxLength())) {
             Engine.getInstance().setRandomSeed((int) s.args().seed());
             BackboneClassifier classifier = BackboneClassifier.load(files, manager, head, data.labels().size());
@@ -94,7 +99,9 @@ public final class FineTune {
                     bar.onEpoch(info);
                 }
             };
-            TrainingArgs args = data.validation().isEmpty() ? s.args().toBuilder().keepBest(false).build() : s.args();
+            TrainingArgs args = identified(data.validation().isEmpty() ? s.args().toBuilder().keepBest(false).build() : s.args(),
+                    files, peft, java.util.Map.of("task", head.name().toLowerCase(java.util.Locale.ROOT) + " classification",
+                            "max_length", Integer.toString(s.maxLength()), "quantize", String.valueOf(s.quantize())));
             Trainer.Result result = new Trainer<>(trained, task, args, listener)
                     .train(data.train(), data.validation().isEmpty() ? null : data.validation());
             Evaluation test = data.test().isEmpty() ? null : task.evaluate(data.test(), args.evalBatchSize());
@@ -104,6 +111,22 @@ public final class FineTune {
             }
             return new Outcome(s.method(), test, result, params, seconds);
         }
+    }
+
+    /**
+     * {@code args} with the run's identity for its checkpoints: the model (directory and config.json's hash), the
+     * adapter's full config, and {@code more} (task, tokenisation): a run resumes only a checkpoint of the same run.
+     */
+    static TrainingArgs identified(TrainingArgs args, ModelFiles files, PeftModel peft, Map<String, String> more) {
+        Map<String, String> id = new java.util.TreeMap<>(more);
+        try {
+            id.put("model", files.dir().toAbsolutePath().normalize() + ", config.json sha256 "
+                    + io.peft4j.train.ContentHash.of(java.nio.file.Files.readString(files.config())).substring(0, 16));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        id.put("method", peft.configs().get(PeftModel.DEFAULT_ADAPTER).toJson());
+        return args.toBuilder().runIdentity(id).build();
     }
 
     /** The P-tuning template the adapter places its pseudo tokens with, or null. */

@@ -33,15 +33,20 @@ final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
+        io.peft4j.generate.GenerationConfig config = sampling.config(); // checked before anything is loaded
         try (NDManager manager = NDManager.newBaseManager(); Decoder decoder = model.load(manager)) {
             Generator generator = decoder.generator();
             Generator.TextStream stream = (row, piece) -> {
                 out.print(piece);
                 out.flush();
             };
-            Generator.Result result = chat
-                    ? generator.generate(List.of(decoder.chatPrompt(List.of(new ChatTemplate.Message("user", prompt)))), sampling.config(), stream).get(0)
-                    : generator.generate(prompt, sampling.config(), stream);
+            long[] ids = chat ? decoder.chatPrompt(List.of(new ChatTemplate.Message("user", prompt)))
+                    : decoder.tokenizer().encodeIds(prompt, true).stream().mapToLong(Long::longValue).toArray();
+            String refusal = sampling.inputRefusal(ids.length, decoder.model());
+            if (refusal != null) {
+                throw new io.peft4j.Peft4jException(refusal);
+            }
+            Generator.Result result = generator.generate(List.of(ids), config, stream).get(0);
             out.println();
             spec.commandLine().getErr().printf("[%d tokens, %s]%n", result.tokens().length, result.finishReason().name().toLowerCase(java.util.Locale.ROOT));
         }

@@ -2,6 +2,7 @@ package io.peft4j.cli;
 
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.peft4j.Peft4jException;
 import io.peft4j.io.AtomicFiles;
 import io.peft4j.io.Json;
 import io.peft4j.io.SafeTensorsWriter;
@@ -40,9 +41,39 @@ final class MergeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         ModelFiles files = ModelFiles.resolve(model);
-        if (!HfConfig.read(files.config()).modelType().equals("bert")) {
-            return mergeDecoder(files);
+        Path target = output.toAbsolutePath().normalize();
+        for (Path source : List.of(files.dir(), adapter)) {
+            Path real = source.toAbsolutePath().normalize();
+            if (target.equals(real) || target.startsWith(real)) {
+                throw new Peft4jException("--output " + output + " is inside " + source + ", which the merge reads; give a new directory");
+            }
         }
+        if (Files.exists(target) && (!Files.isDirectory(target) || !isEmpty(target))) {
+            throw new Peft4jException("--output " + output + " exists and is not an empty directory; give a new directory");
+        }
+        Files.createDirectories(target.getParent());
+        Path staging = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".merging-");
+        try {                                                // written completely, then renamed: never a half-merged model
+            long parameters = HfConfig.read(files.config()).modelType().equals("bert") ? mergeClassifier(staging) : mergeDecoder(files, staging);
+            Files.deleteIfExists(target);                    // an empty directory
+            Files.move(staging, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            PrintWriter out = spec.commandLine().getOut();
+            out.printf("wrote %s (%,d parameters)%n", output, parameters);
+            out.flush();
+        } finally {
+            AtomicFiles.deleteTree(staging);
+        }
+        return 0;
+    }
+
+    private static boolean isEmpty(Path dir) throws IOException {
+        try (var entries = Files.list(dir)) {
+            return entries.findAny().isEmpty();
+        }
+    }
+
+    /** A BERT classifier's merged weights, its config with the labels, and its tokenizer; returns the parameter count. */
+    private long mergeClassifier(Path output) throws IOException {
         try (NDManager manager = NDManager.newBaseManager()) {
             AdaptedClassifier adapted = AdaptedClassifier.load(model, adapter, manager);
             PretrainedModel merged = adapted.peft().mergeAndUnload();
@@ -60,15 +91,12 @@ final class MergeCommand implements Callable<Integer> {
             if (adapted.files().tokenizer() != null) {
                 AtomicFiles.write(output.resolve("tokenizer.json"), tmp -> Files.copy(adapted.files().tokenizer(), tmp));
             }
-            PrintWriter out = spec.commandLine().getOut();
-            out.printf("wrote %s (%,d parameters)%n", output, merged.parameterCount().all());
-            out.flush();
+            return merged.parameterCount().all();
         }
-        return 0;
     }
 
     /** A decoder's merged weights in the HF layout, with the model's config, tokenizer and generation files copied. */
-    private Integer mergeDecoder(ModelFiles files) throws IOException {
+    private long mergeDecoder(ModelFiles files, Path output) throws IOException {
         try (NDManager manager = NDManager.newBaseManager()) {
             CausalLM lm = Decoder.loadModel(files, manager, null);
             PeftModel.load(lm, adapter).mergeAndUnload();
@@ -80,10 +108,7 @@ final class MergeCommand implements Callable<Integer> {
                     AtomicFiles.write(output.resolve(name), tmp -> Files.copy(from, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING));
                 }
             }
-            PrintWriter out = spec.commandLine().getOut();
-            out.printf("wrote %s (%,d parameters)%n", output, lm.parameterCount().all());
-            out.flush();
+            return lm.parameterCount().all();
         }
-        return 0;
     }
 }

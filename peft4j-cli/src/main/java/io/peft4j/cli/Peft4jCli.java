@@ -14,19 +14,38 @@ import picocli.CommandLine.Command;
                 MergeCommand.class, QuantizeCommand.class, GenerateCommand.class, ChatCommand.class, CompareCommand.class, InfoCommand.class, EmbedCommand.class, CommandLine.HelpCommand.class})
 public final class Peft4jCli {
 
+    @CommandLine.Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
+            description = "On an error, print its stack trace too.")
+    boolean verbose;
+
     public static void main(String[] args) {
-        System.exit(commandLine().execute(args));
+        int code;
+        try {
+            code = commandLine().execute(args);
+        } catch (OutOfMemoryError e) {
+            System.err.println("error: out of memory (" + e.getMessage() + "); give the JVM more with -Xmx, or use smaller inputs or batches");
+            code = 1;
+        }
+        System.exit(code);
     }
 
-    /** The command line with peft4j's error handling: bad input prints one clear line, exit code 1. */
+    /**
+     * The command line with peft4j's error handling: every error prints one line, exit code 1. Bad input (a
+     * {@link Peft4jException} or {@link IllegalArgumentException}) says what is wrong; anything else also names its kind,
+     * and {@code --verbose} adds the stack trace.
+     */
     public static CommandLine commandLine() {
-        CommandLine cli = new CommandLine(new Peft4jCli());
+        Peft4jCli root = new Peft4jCli();
+        CommandLine cli = new CommandLine(root);
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
-            if (e instanceof Peft4jException || e instanceof IllegalArgumentException) {
-                commandLine.getErr().println("error: " + e.getMessage());
-                return 1;
+            boolean input = e instanceof Peft4jException || e instanceof IllegalArgumentException;
+            String message = e.getMessage() == null ? "" : e.getMessage().strip().replaceAll(":\\s*\n\\s*", ": ").replaceAll("\\s*\n\\s*", "; ");
+            commandLine.getErr().println("error: " + (input ? message : e.getClass().getSimpleName() + (message.isEmpty() ? "" : ": " + message)
+                    + (root.verbose ? "" : " (--verbose prints the stack trace)")));
+            if (root.verbose) {
+                e.printStackTrace(commandLine.getErr());
             }
-            throw e;
+            return 1;
         });
         return cli;
     }

@@ -100,6 +100,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--pack", description = "causal-lm: concatenate examples into rows of --max-length tokens.")
     boolean pack;
 
+    @Option(names = "--overwrite", description = "Replace what a previous run left in --output (its adapter, checkpoints and metrics).")
+    boolean overwrite;
+
     @Spec
     CommandSpec spec;
 
@@ -108,7 +111,50 @@ final class TrainCommand implements Callable<Integer> {
         if ((dataset == null) == (data == null)) {
             throw new Peft4jException("give either --dataset NAME or --data FILES");
         }
+        checkNumbers();
         Method m = Method.parse(method);
+        try (OutputDirectory claimed = OutputDirectory.claim(output, overwrite)) {
+            return train(m);
+        }
+    }
+
+    /** Numeric options are checked before anything is loaded, each error naming its option. */
+    private void checkNumbers() {
+        if (!java.util.List.of("seq-cls", "token-cls", "causal-lm").contains(task)) {
+            throw new Peft4jException("unknown task '" + task + "': seq-cls, token-cls or causal-lm");
+        }
+        positive("--r", r);
+        positive("--epochs", epochs);
+        positive("--batch-size", batchSize);
+        positive("--max-length", maxLength);
+        positive("--virtual-tokens", virtualTokens);
+        if (!Double.isFinite(alpha) || alpha <= 0) {
+            throw new Peft4jException("--alpha must be a positive finite number, got " + alpha);
+        }
+        if (!(loraDropout >= 0 && loraDropout < 1)) {
+            throw new Peft4jException("--lora-dropout must be in [0, 1), got " + loraDropout);
+        }
+        if (lr != null && !(lr > 0 && Double.isFinite(lr))) {
+            throw new Peft4jException("--lr must be a positive finite number, got " + lr);
+        }
+        if (!(warmupRatio >= 0 && warmupRatio <= 1)) {
+            throw new Peft4jException("--warmup-ratio must be in [0, 1], got " + warmupRatio);
+        }
+        if (!(weightDecay >= 0 && Double.isFinite(weightDecay))) {
+            throw new Peft4jException("--weight-decay must be a finite number ≥ 0, got " + weightDecay);
+        }
+        if (maxTrain < 0 || maxEval < 0 || earlyStopping < 0) {
+            throw new Peft4jException("--max-train, --max-eval and --early-stopping must be ≥ 0");
+        }
+    }
+
+    private static void positive(String option, int value) {
+        if (value < 1) {
+            throw new Peft4jException(option + " must be at least 1, got " + value);
+        }
+    }
+
+    private Integer train(Method m) {
         boolean tokens = switch (task) {
             case "seq-cls", "causal-lm" -> false;
             case "token-cls" -> true;

@@ -73,6 +73,10 @@ public final class Generator {
                 }
             }
         }
+        int width = prompts.stream().mapToInt(p -> p.length).max().orElseThrow();
+        if (width > model.maxPositions()) {
+            throw new IllegalArgumentException("a prompt of " + width + " tokens exceeds the model's context of " + model.maxPositions() + " tokens");
+        }
         if (!config.stopStrings().isEmpty()) {
             requireTokenizer();
         }
@@ -99,7 +103,8 @@ public final class Generator {
                         continue;
                     }
                     long token = sampler.next(logits[row.index], row.history());
-                    row.add(token, eos.contains(token), step == config.maxNewTokens() - 1);
+                    boolean contextFull = width + step + 1 > model.maxPositions(); // no position left to feed it back
+                    row.add(token, eos.contains(token), step == config.maxNewTokens() - 1 || contextFull);
                     nextInput[row.index][0] = token;
                     nextMask[row.index][0] = row.running() ? 1 : 0;
                 }
@@ -117,7 +122,46 @@ public final class Generator {
         return state.stream().map(Row::result).toList();
     }
 
+    /** Attention scores one prefill chunk may hold (bytes): a long prompt enters the cache chunk by chunk. */
+    private static final long PREFILL_SCORES_BYTES = 256L << 20;
+
+    /** The next token's logits per row; with a cache, a long input goes in chunks so that its attention scores stay bounded. */
     private float[][] nextLogits(Step pass, long[][] input, long[][] mask, KvCache cache) {
+        int width = input[0].length;
+        int chunk = cache == null ? width : prefillChunk(input.length, cache.length() + width);
+        for (int from = 0; from + chunk < width; from += chunk) {               // all but the last chunk only fill the cache
+            try (NDManager scope = pass.scope().newSubManager()) {
+                model.nextTokenLogits(pass.in(scope), scope.create(columns(input, from, from + chunk)),
+                        scope.create(columns(mask, from, from + chunk)), cache);
+            }
+        }
+        int last = width - ((width - 1) % chunk + 1);
+        return logitsOf(pass, columns(input, last, width), columns(mask, last, width), cache);
+    }
+
+    /** Query positions per chunk so that [B, H, chunk, keys] fp32 scores fit {@link #PREFILL_SCORES_BYTES}: 16 to 512. */
+    private int prefillChunk(int rows, long keys) {
+        long perQuery = (long) rows * model.numHeads() * keys * Float.BYTES;
+        return (int) Math.max(1, Math.min(maxPrefillChunk, Math.max(16, PREFILL_SCORES_BYTES / Math.max(1, perQuery))));
+    }
+
+    private int maxPrefillChunk = 512;
+
+    /** Caps the prefill chunk (tests use small chunks to compare chunked with whole prefill). */
+    Generator maxPrefillChunk(int positions) {
+        maxPrefillChunk = positions;
+        return this;
+    }
+
+    private static long[][] columns(long[][] a, int from, int to) {
+        long[][] out = new long[a.length][];
+        for (int r = 0; r < a.length; r++) {
+            out[r] = Arrays.copyOfRange(a[r], from, to);
+        }
+        return out;
+    }
+
+    private float[][] logitsOf(Step pass, long[][] input, long[][] mask, KvCache cache) {
         try (NDManager scope = pass.scope().newSubManager()) {
             NDArray logits = model.nextTokenLogits(pass.in(scope), scope.create(input), scope.create(mask), cache); // [B, V]
             float[] flat = logits.toFloatArray();

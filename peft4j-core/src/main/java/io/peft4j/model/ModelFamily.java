@@ -17,4 +17,9 @@ public interface ModelFamily {
     PretrainedModel load(ModelFiles files, NDManager manager, ModelQuantizer.Settings quantize);
 
     ModuleRoles roles();
+
+    /** Whether the family's models are decoder LMs ({@code CausalLM}), trained with {@code --task causal-lm}. */
+    default boolean causalLm() {
+        return false;
+    }
 }

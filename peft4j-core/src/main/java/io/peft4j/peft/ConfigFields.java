@@ -61,7 +61,16 @@ public final class ConfigFields {
         if (!n.isNumber()) {
             throw error(field, "expected a number, found " + n);
         }
-        return n.doubleValue();
+        return finite(field, n);
+    }
+
+    /** A number that must be finite and within ±1e12 (1e400 would read as infinity, and nothing sane is that large). */
+    private double finite(String field, JsonNode n) {
+        double v = n.doubleValue();
+        if (!Double.isFinite(v) || Math.abs(v) > 1e12) {
+            throw error(field, "expected a finite number of sensible size, found " + n.asText());
+        }
+        return v;
     }
 
     public boolean getBoolean(String field, boolean fallback) {
@@ -182,7 +191,7 @@ public final class ConfigFields {
             if (!e.getValue().isNumber()) {
                 throw error(field, "value of '" + e.getKey() + "' must be a number");
             }
-            out.put(e.getKey(), e.getValue().doubleValue());
+            out.put(e.getKey(), finite(field, e.getValue()));
         }
         return out;
     }

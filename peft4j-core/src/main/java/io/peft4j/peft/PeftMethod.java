@@ -29,6 +29,15 @@ public interface PeftMethod {
      */
     List<String> tensorMarkers();
 
+    /**
+     * Checks the saved tensors' shapes (read from the file's header: nothing is loaded) against the sizes {@code config}
+     * sets, before the adapter is allocated, so that a config that does not fit its file (e.g. {@code "r": 100000}
+     * over rank-8 tensors) is refused without allocating gigabytes. Returns the problem, or null; none by default.
+     */
+    default String savedShapesProblem(PeftConfig config, java.util.Map<String, long[]> shapes) {
+        return null;
+    }
+
     /** The command-line methods ({@code train --method}) this method provides; none by default. */
     default List<CliMethod> cliMethods() {
         return List.of();

@@ -277,6 +277,18 @@ public final class PeftModel extends Module {
      * each gets {@code adapter_config.json}, {@code adapter_model.safetensors} (float32) and a README.
      */
     public void save(Path dir) {
+        for (String name : configs.keySet()) { // nothing is written when any adapter holds NaN or ∞
+            try (ai.djl.ndarray.NDManager scope = manager().newSubManager()) {
+                adapterStateDict(name, scope).forEach((key, value) -> {
+                    NDArray magnitudes = value.abs();                 // a parameter's: into the scope
+                    magnitudes.attach(scope);
+                    NDArray largest = magnitudes.max();
+                    if (!Float.isFinite(largest.getFloat())) {
+                        throw new Peft4jException("not saving adapter '" + name + "': " + key + " holds NaN or infinite values");
+                    }
+                });
+            }
+        }
         for (String name : configs.keySet()) {
             Path target = name.equals(DEFAULT_ADAPTER) ? dir : dir.resolve(name);
             PeftConfig config = configs.get(name).forSaving(model.nameOrPath());
@@ -321,6 +333,13 @@ public final class PeftModel extends Module {
             config = config.forSaving(config.baseModelNameOrPath()); // inference mode: the encoder is the saved table (HF)
         }
         try (SafeTensorsReader reader = SafeTensorsReader.open(weightsFile)) {
+            Map<String, long[]> shapes = new LinkedHashMap<>();
+            reader.tensors().keySet().forEach(k -> shapes.put(k, reader.info(k).shape()));
+            String problem = PeftMethods.of(config).savedShapesProblem(config, shapes);
+            if (problem != null) {
+                throw new FormatException(weightsFile, "does not fit " + configFile.getFileName() + ": " + problem);
+            }
+            warnOnAnotherBase(config);
             addAdapter(name, config);
             try {
                 copyIn(reader, name);
@@ -335,6 +354,16 @@ public final class PeftModel extends Module {
             }
         }
     }
+
+    /** An adapter trained on another base model is allowed (HF PEFT allows it) but said: its shapes are checked on loading. */
+    private void warnOnAnotherBase(PeftConfig config) {
+        String trainedOn = config.baseModelNameOrPath();
+        if (trainedOn != null && !trainedOn.isEmpty() && !model.nameOrPath().isEmpty() && !trainedOn.equals(model.nameOrPath())) {
+            LOG.warn("the adapter was trained on '{}', and is loaded onto '{}'", trainedOn, model.nameOrPath());
+        }
+    }
+
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(PeftModel.class);
 
     /** The in-memory parameter name of a saved key: the adapter name put back (by the method's rule) or a module copy's. */
     private static String parameterFor(String key, String name, PeftMethod method, Map<String, Parameter> params) {

@@ -32,6 +32,9 @@ public final class ChatTemplate {
     public static final String PLAIN = "{% for message in messages %}{{ message['role'] | capitalize }}: {{ message['content'] }}\n\n"
             + "{% endfor %}{% if add_generation_prompt %}Assistant:{% endif %}";
 
+    /** The most a rendered conversation may hold (characters): far beyond any model's context. */
+    static final long MAX_OUTPUT_CHARS = 8L << 20;
+
     private static final Jinjava JINJA = newEngine();
 
     private final String template;
@@ -115,6 +118,10 @@ public final class ChatTemplate {
                 throw new Peft4jException("chat template: " + (cause != null ? cause.getMessage() : error.getMessage()));
             }
         }
+        if (!result.getErrors().isEmpty() && result.getOutput().length() == 0 && result.getErrors().stream()
+                .anyMatch(e -> String.valueOf(e.getMessage()).toLowerCase(java.util.Locale.ROOT).contains("limit"))) {
+            throw new Peft4jException("chat template: " + result.getErrors().get(0).getMessage());
+        }
         return result.getOutput();
     }
 
@@ -130,7 +137,10 @@ public final class ChatTemplate {
     }
 
     private static Jinjava newEngine() {
-        Jinjava jinjava = new Jinjava(JinjavaConfig.newBuilder().withTrimBlocks(true).withLstripBlocks(true).withFailOnUnknownTokens(false).build());
+        // bounded: a looping or exploding template ends in a template error, not in an OutOfMemoryError
+        Jinjava jinjava = new Jinjava(JinjavaConfig.newBuilder().withTrimBlocks(true).withLstripBlocks(true).withFailOnUnknownTokens(false)
+                .withMaxOutputSize(MAX_OUTPUT_CHARS).withMaxStringLength(MAX_OUTPUT_CHARS).withMaxRenderDepth(10).withMaxMacroRecursionDepth(20)
+                .withMaxListSize(100_000).withMaxMapSize(100_000).build());
         jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception", ChatTemplate.class, "raiseException", Object.class));
         return jinjava;
     }

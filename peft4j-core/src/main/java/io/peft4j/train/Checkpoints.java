@@ -14,6 +14,8 @@ import io.peft4j.nn.Parameter;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -54,7 +56,7 @@ final class Checkpoints {
     }
 
     /** Saves the state as of position (epoch, nextBatch): where a resumed run continues. */
-    void save(Trainer.State state, int epoch, int nextBatch, String fingerprint, Map<String, NDArray> best) {
+    void save(Trainer.State state, int epoch, int nextBatch, Map<String, String> identity, Map<String, NDArray> best) {
         try {
             Files.createDirectories(dir);
             Path tmp = Files.createTempDirectory(dir, ".checkpoint-");
@@ -68,7 +70,7 @@ final class Checkpoints {
                 if (best != null) {
                     SafeTensorsWriter.write(tmp.resolve("best.safetensors"), best, Map.of());
                 }
-                AtomicFiles.writeString(tmp.resolve("trainer_state.json"), stateJson(state, epoch, nextBatch, fingerprint));
+                AtomicFiles.writeString(tmp.resolve("trainer_state.json"), stateJson(state, epoch, nextBatch, identity));
                 Path current = dir.resolve(CURRENT);
                 Path previous = dir.resolve(PREVIOUS);
                 io.peft4j.io.AtomicFiles.deleteTree(previous);
@@ -85,9 +87,10 @@ final class Checkpoints {
         }
     }
 
-    private String stateJson(Trainer.State s, int epoch, int nextBatch, String fingerprint) {
+    private String stateJson(Trainer.State s, int epoch, int nextBatch, Map<String, String> identity) {
         ObjectNode root = Json.MAPPER.createObjectNode();
-        root.put("fingerprint", fingerprint);
+        ObjectNode run = root.putObject("run");
+        new TreeMap<>(identity).forEach(run::put);
         root.put("epoch", epoch);
         root.put("next_batch", nextBatch);
         root.put("step", s.step);
@@ -115,13 +118,59 @@ final class Checkpoints {
         return root.toPrettyString();
     }
 
+    /** What differs between the checkpoint's run and this one, field by field (inside JSON values too), as "field: was → now". */
+    static List<String> differences(JsonNode saved, Map<String, String> identity) {
+        List<String> out = new ArrayList<>();
+        java.util.Set<String> keys = new java.util.TreeSet<>(identity.keySet());
+        saved.fieldNames().forEachRemaining(keys::add);
+        for (String key : keys) {
+            String was = saved.has(key) ? saved.get(key).asText() : "(none)";
+            String now = identity.getOrDefault(key, "(none)");
+            if (was.equals(now)) {
+                continue;
+            }
+            JsonNode wasJson = jsonObject(was);
+            JsonNode nowJson = jsonObject(now);
+            if (wasJson != null && nowJson != null) {
+                java.util.Set<String> fields = new java.util.TreeSet<>();
+                wasJson.fieldNames().forEachRemaining(fields::add);
+                nowJson.fieldNames().forEachRemaining(fields::add);
+                for (String f : fields) {
+                    if (!wasJson.path(f).equals(nowJson.path(f))) {
+                        out.add(key + "." + f + ": " + shown(wasJson.path(f)) + " → " + shown(nowJson.path(f)));
+                    }
+                }
+            } else {
+                out.add(key + ": " + was + " → " + now);
+            }
+        }
+        return out;
+    }
+
+    private static JsonNode jsonObject(String text) {
+        if (!text.startsWith("{")) {
+            return null;
+        }
+        try {
+            JsonNode node = Json.MAPPER.readTree(text);
+            return node.isObject() ? node : null;
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    private static String shown(JsonNode v) {
+        return v.isMissingNode() ? "(none)" : v.toString();
+    }
+
     /** Loads the latest checkpoint into the parameters and optimizer; returns the progress to continue from. */
-    Trainer.State restore(String fingerprint) {
+    Trainer.State restore(Map<String, String> identity) {
         Path from = latest();
         JsonNode root = Json.readObject(from.resolve("trainer_state.json"));
-        if (!fingerprint.equals(root.path("fingerprint").asText())) {
-            throw new Peft4jException(from + " was written by a different run (" + root.path("fingerprint").asText()
-                    + "); this run is " + fingerprint + ". Use another output directory or delete the checkpoint.");
+        List<String> differences = differences(root.path("run"), identity);
+        if (!differences.isEmpty()) {
+            throw new Peft4jException(dir + " holds a checkpoint of another run (" + String.join("; ", differences)
+                    + "): use another output directory, or start over (train --overwrite)");
         }
         try (SafeTensorsReader r = SafeTensorsReader.open(from.resolve("trainable.safetensors"))) {
             params.forEach((name, p) -> p.set(r.load(name, manager, p.array().getDataType())));

@@ -85,10 +85,10 @@ public final class Trainer<E> {
         int stepsPerEpoch = (batchesPerEpoch + args.gradientAccumulationSteps() - 1) / args.gradientAccumulationSteps();
         long totalSteps = (long) stepsPerEpoch * args.epochs();
         long warmupSteps = (long) Math.ceil(args.warmupRatio() * totalSteps);
-        String fingerprint = fingerprint(train.size(), eval == null ? 0 : eval.size());
+        Map<String, String> identity = identity(train, eval);
 
         Checkpoints checkpoints = args.checkpointDir() == null ? null : new Checkpoints(args.checkpointDir(), params, optimizer, model.manager());
-        State state = checkpoints != null && checkpoints.exists() ? checkpoints.restore(fingerprint) : new State();
+        State state = checkpoints != null && checkpoints.exists() ? checkpoints.restore(identity) : new State();
         Map<String, NDArray> best = checkpoints != null ? checkpoints.restoredBest() : null;
 
         long tokens = 0;
@@ -111,7 +111,7 @@ public final class Trainer<E> {
                         listener.onStep(new TrainingListener.StepInfo(state.epoch, state.step, totalSteps, lastLoss, lr,
                                 tokens / (trainNanos / 1e9)));
                         if (checkpoints != null && args.checkpointEvery() > 0 && state.step % args.checkpointEvery() == 0) {
-                            checkpoints.save(state, state.epoch, state.nextBatch + 1, fingerprint, best);
+                            checkpoints.save(state, state.epoch, state.nextBatch + 1, identity, best);
                         }
                     } else {
                         trainNanos += System.nanoTime() - start;
@@ -127,7 +127,7 @@ public final class Trainer<E> {
                     evaluation = task.evaluate(eval, args.evalBatchSize());
                     model.setTraining(true);
                     double score = evaluation.score(args.bestMetric());
-                    improved = score > state.bestScore;
+                    improved = Double.isFinite(evaluation.loss()) && score > state.bestScore; // a non-finite loss is never the best
                     if (improved) {
                         state.bestScore = score;
                         state.bestEpoch = state.epoch;
@@ -144,7 +144,7 @@ public final class Trainer<E> {
                 listener.onEpoch(info);
                 boolean stop = args.earlyStoppingPatience() > 0 && state.epochsWithoutImprovement >= args.earlyStoppingPatience();
                 if (checkpoints != null) {
-                    checkpoints.save(state, state.epoch + 1, 0, fingerprint, best);
+                    checkpoints.save(state, state.epoch + 1, 0, identity, best);
                 }
                 if (stop) {
                     LOG.info("early stopping after epoch {}: no improvement in {} epochs", state.epoch, args.earlyStoppingPatience());
@@ -209,6 +209,15 @@ public final class Trainer<E> {
             }
             optimizer.step(params, grads, lr, step);
             grads.values().forEach(g -> g.muli(0));
+            for (Map.Entry<String, Parameter> e : params.entrySet()) { // max |p| is NaN or ∞ exactly when some value is
+                NDArray magnitudes = e.getValue().array().abs(); // made from a parameter: into the step's scope
+                magnitudes.attach(step);
+                NDArray largest = magnitudes.max();
+                if (!Float.isFinite(largest.getFloat())) {
+                    throw new TrainingDivergedException(e.getKey() + " is not finite after optimizer step " + optimizer.steps()
+                            + " (learning rate " + lr + "); nothing was saved from this step on: lower the learning rate or check the data");
+                }
+            }
         }
     }
 
@@ -231,9 +240,25 @@ public final class Trainer<E> {
         return out;
     }
 
-    private String fingerprint(int trainSize, int evalSize) {
-        return String.format(Locale.ROOT, "train=%d eval=%d epochs=%d batch=%d accum=%d lr=%s seed=%d params=%d",
-                trainSize, evalSize, args.epochs(), args.batchSize(), args.gradientAccumulationSteps(), args.learningRate(),
-                args.seed(), params.size());
+    /**
+     * Everything that determines this run's result: the caller's part (model, method config, tokenisation), the data's
+     * content, every training argument that changes the result, and the trainable parameters' names and shapes.
+     */
+    private Map<String, String> identity(List<E> train, List<E> eval) {
+        Map<String, String> id = new TreeMap<>(args.runIdentity());
+        id.put("train_data", train.size() + " examples, sha256 " + ContentHash.of(train).substring(0, 16));
+        id.put("eval_data", eval == null ? "none" : eval.size() + " examples, sha256 " + ContentHash.of(eval).substring(0, 16));
+        com.fasterxml.jackson.databind.node.ObjectNode a = io.peft4j.io.Json.MAPPER.createObjectNode(); // compared field by field
+        a.put("epochs", args.epochs()).put("batch_size", args.batchSize()).put("gradient_accumulation_steps", args.gradientAccumulationSteps())
+                .put("learning_rate", args.learningRate()).put("weight_decay", args.weightDecay()).put("warmup_ratio", args.warmupRatio())
+                .put("schedule", args.schedule().name()).put("max_grad_norm", args.maxGradNorm()).put("seed", args.seed())
+                .put("adam_beta1", args.adamBeta1()).put("adam_beta2", args.adamBeta2()).put("adam_epsilon", args.adamEpsilon())
+                .put("keep_best", args.keepBest()).put("best_metric", args.bestMetric())
+                .put("early_stopping_patience", args.earlyStoppingPatience()).put("optimizer", args.optimizer().name());
+        id.put("training_args", a.toString());
+        List<String> shapes = new ArrayList<>();
+        params.forEach((name, p) -> shapes.add(name + p.shape()));
+        id.put("trainable_parameters", params.size() + " tensors, sha256 of names and shapes " + ContentHash.of(shapes).substring(0, 16));
+        return id;
     }
 }

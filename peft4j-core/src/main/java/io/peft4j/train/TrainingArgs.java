@@ -12,6 +12,8 @@ import java.nio.file.Path;
  * @param earlyStoppingPatience epochs without improvement before stopping (0: never stop early)
  * @param optimizer        fp32 AdamW, or AdamW with 8-bit block-wise states (bitsandbytes' adamw_8bit)
  * @param gradientCheckpointing recompute each block's activations in the backward pass (causal LMs)
+ * @param runIdentity      what else determines the result and only the caller knows (model, the method's full config,
+ *                         tokenisation), recorded in checkpoints: a run resumes only a checkpoint of the same run
  */
 public record TrainingArgs(
         int epochs,
@@ -33,7 +35,8 @@ public record TrainingArgs(
         int checkpointEvery,
         int evalBatchSize,
         OptimizerKind optimizer,
-        boolean gradientCheckpointing) {
+        boolean gradientCheckpointing,
+        java.util.Map<String, String> runIdentity) {
 
     /** HF's {@code optim} values: {@code adamw_torch} and {@code adamw_bnb_8bit}. */
     public enum OptimizerKind { ADAMW, ADAMW_8BIT }
@@ -42,9 +45,17 @@ public record TrainingArgs(
         if (epochs < 1 || batchSize < 1 || gradientAccumulationSteps < 1 || evalBatchSize < 1) {
             throw new IllegalArgumentException("epochs, batch sizes and gradient accumulation steps must be positive");
         }
-        if (!(learningRate > 0) || weightDecay < 0 || warmupRatio < 0 || warmupRatio > 1) {
-            throw new IllegalArgumentException("need learning rate > 0, weight decay ≥ 0 and warmup ratio in [0, 1]");
+        if (!(learningRate > 0) || !Double.isFinite(learningRate)) {
+            throw new IllegalArgumentException("the learning rate must be a positive finite number, got " + learningRate);
         }
+        if (!(weightDecay >= 0) || !Double.isFinite(weightDecay) || !(warmupRatio >= 0 && warmupRatio <= 1)) {
+            throw new IllegalArgumentException("need a finite weight decay ≥ 0 (got " + weightDecay + ") and a warmup ratio in [0, 1] (got "
+                    + warmupRatio + ")");
+        }
+        if (!(maxGradNorm >= 0)) {
+            throw new IllegalArgumentException("max gradient norm must be ≥ 0 (0: no clipping), got " + maxGradNorm);
+        }
+        runIdentity = java.util.Map.copyOf(runIdentity);
         new Evaluation(0, 0, 0, 0).score(bestMetric); // validates the metric name
     }
 
@@ -78,6 +89,7 @@ public record TrainingArgs(
         private int evalBatchSize = 64;
         private OptimizerKind optimizer = OptimizerKind.ADAMW;
         private boolean gradientCheckpointing;
+        private java.util.Map<String, String> runIdentity = java.util.Map.of();
 
         private Builder() {}
 
@@ -88,7 +100,7 @@ public record TrainingArgs(
             adamEpsilon = a.adamEpsilon; keepBest = a.keepBest; bestMetric = a.bestMetric;
             earlyStoppingPatience = a.earlyStoppingPatience; checkpointDir = a.checkpointDir; checkpointEvery = a.checkpointEvery;
             evalBatchSize = a.evalBatchSize; optimizer = a.optimizer;
-            gradientCheckpointing = a.gradientCheckpointing;
+            gradientCheckpointing = a.gradientCheckpointing; runIdentity = a.runIdentity;
         }
 
         public Builder epochs(int v) { epochs = v; return this; }
@@ -108,11 +120,12 @@ public record TrainingArgs(
         public Builder evalBatchSize(int v) { evalBatchSize = v; return this; }
         public Builder optimizer(OptimizerKind v) { optimizer = v; return this; }
         public Builder gradientCheckpointing(boolean v) { gradientCheckpointing = v; return this; }
+        public Builder runIdentity(java.util.Map<String, String> v) { runIdentity = v; return this; }
 
         public TrainingArgs build() {
             return new TrainingArgs(epochs, batchSize, learningRate, weightDecay, warmupRatio, schedule, gradientAccumulationSteps,
                     maxGradNorm, seed, adamBeta1, adamBeta2, adamEpsilon, keepBest, bestMetric, earlyStoppingPatience,
-                    checkpointDir, checkpointEvery, evalBatchSize, optimizer, gradientCheckpointing);
+                    checkpointDir, checkpointEvery, evalBatchSize, optimizer, gradientCheckpointing, runIdentity);
         }
     }
 }

@@ -1,6 +1,5 @@
 package io.peft4j.generate;
 
-import io.peft4j.nn.Step;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -8,6 +7,7 @@ import ai.djl.ndarray.NDManager;
 import io.peft4j.NativeTest;
 import io.peft4j.model.CausalLM;
 import io.peft4j.model.decoder.Decoders;
+import io.peft4j.nn.Step;
 import io.peft4j.tokenizer.Tokenizer;
 import java.util.ArrayList;
 import java.util.List;
@@ -150,10 +150,42 @@ class GeneratorTest extends NativeTest {
                     .hasMessageContaining("99999").hasMessageContaining("vocabulary");
             assertThatThrownBy(() -> generator.generate(List.of(new long[0]), GenerationConfig.greedy(2), null))
                     .hasMessageContaining("at least one token");
-            assertThatThrownBy(() -> generator.generate(List.of(new long[30]), GenerationConfig.greedy(5), null))
-                    .hasMessageContaining("32");
+            assertThatThrownBy(() -> generator.generate(List.of(new long[33]), GenerationConfig.greedy(5), null))
+                    .hasMessage("a prompt of 33 tokens exceeds the model's context of 32 tokens");
             assertThatThrownBy(() -> GenerationConfig.builder().topP(0).build()).hasMessageContaining("top_p");
             assertThatThrownBy(() -> GenerationConfig.builder().temperature(0).build()).hasMessageContaining("temperature");
+        }
+    }
+
+    /** Regression: generation that reached the context failed mid-stream; it now stops there, finish reason LENGTH. */
+    @Test
+    void generationStopsCleanlyAtTheContextLimit() {
+        try (NDManager scope = manager.newSubManager()) {
+            Generator generator = new Generator(Decoders.load("gpt2", scope), null); // n_positions 32
+            GenerationConfig config = GenerationConfig.builder().maxNewTokens(10).eosTokenIds(List.of()).build();
+            Generator.Result r = generator.generate(List.of(new long[30]), config, null).get(0);
+            assertThat(r.tokens()).hasSize(3);                                  // fed at positions 30 and 31; the third is never fed back
+            assertThat(r.finishReason()).isEqualTo(Generator.FinishReason.LENGTH);
+        }
+    }
+
+    /** A long prompt enters the cache in chunks (bounded attention memory); the tokens are those of one whole prefill. */
+    @ParameterizedTest
+    @ValueSource(strings = {"llama", "gpt2"})
+    void chunkedPrefillEqualsWholePrefill(String family) {
+        try (NDManager scope = manager.newSubManager()) {
+            CausalLM model = Decoders.load(family, scope);
+            long[] longer = new long[25];
+            for (int i = 0; i < longer.length; i++) {
+                longer[i] = 5 + 7L * i % 200;
+            }
+            List<long[]> prompts = List.of(longer, PROMPTS.get(0));                // left padding inside the first chunks
+            GenerationConfig config = GenerationConfig.builder().maxNewTokens(5).eosTokenIds(List.of()).build();
+            List<Generator.Result> whole = new Generator(model, null).generate(prompts, config, null);
+            List<Generator.Result> chunked = new Generator(model, null).maxPrefillChunk(4).generate(prompts, config, null);
+            for (int r = 0; r < prompts.size(); r++) {
+                assertThat(chunked.get(r).tokens()).containsExactly(whole.get(r).tokens());
+            }
         }
     }
 

@@ -1,10 +1,10 @@
 package io.peft4j.io;
 
-import io.peft4j.NativeTest;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.djl.ndarray.NDManager;
+import io.peft4j.NativeTest;
 import io.peft4j.Peft4jException;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,6 +1,5 @@
 package io.peft4j.nn;
 
-import io.peft4j.Steps;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
@@ -9,6 +8,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.peft4j.NativeTest;
+import io.peft4j.Steps;
 import org.junit.jupiter.api.Test;
 
 /**

@@ -1,7 +1,5 @@
 package io.peft4j.nn;
 
-import io.peft4j.Steps;
-import io.peft4j.NativeTest;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
@@ -9,6 +7,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import io.peft4j.NativeTest;
+import io.peft4j.Steps;
 import org.junit.jupiter.api.Test;
 
 /** Each layer against a plain-Java double-precision computation of its formula. */

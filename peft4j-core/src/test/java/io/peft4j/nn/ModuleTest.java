@@ -1,12 +1,12 @@
 package io.peft4j.nn;
 
-import io.peft4j.NativeTest;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import io.peft4j.NativeTest;
 import io.peft4j.Peft4jException;
 import io.peft4j.io.Weights;
 import java.util.LinkedHashMap;

@@ -1,13 +1,13 @@
 package io.peft4j.nn;
 
-import io.peft4j.Steps;
-import io.peft4j.NativeTest;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import io.peft4j.NativeTest;
+import io.peft4j.Steps;
 import org.junit.jupiter.api.Test;
 
 /** Attention with padding mask and key/value prefixes against a plain-Java computation. */

@@ -1,11 +1,11 @@
 package io.peft4j.peft;
 
-import io.peft4j.Steps;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.NativeTest;
+import io.peft4j.Steps;
 import io.peft4j.generate.GenerationConfig;
 import io.peft4j.generate.Generator;
 import io.peft4j.model.CausalLM;

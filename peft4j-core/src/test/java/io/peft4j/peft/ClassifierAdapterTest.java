@@ -1,6 +1,5 @@
 package io.peft4j.peft;
 
-import io.peft4j.nn.Step;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDManager;
@@ -8,6 +7,7 @@ import io.peft4j.NativeTest;
 import io.peft4j.io.SafeTensorsReader;
 import io.peft4j.model.BackboneClassifier;
 import io.peft4j.model.bert.TinyBert;
+import io.peft4j.nn.Step;
 import io.peft4j.peft.lora.LoraConfig;
 import java.io.IOException;
 import java.nio.file.Files;

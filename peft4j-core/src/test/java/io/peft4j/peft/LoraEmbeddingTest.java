@@ -1,11 +1,11 @@
 package io.peft4j.peft;
 
-import io.peft4j.Steps;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import ai.djl.ndarray.types.DataType;
 import io.peft4j.NativeTest;
+import io.peft4j.Steps;
 import io.peft4j.io.SafeTensorsReader;
 import io.peft4j.model.bert.BertModel;
 import io.peft4j.model.bert.TinyBert;

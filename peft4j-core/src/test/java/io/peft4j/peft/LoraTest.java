@@ -1,6 +1,5 @@
 package io.peft4j.peft;
 
-import io.peft4j.Steps;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
@@ -12,6 +11,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.training.GradientCollector;
 import io.peft4j.NativeTest;
 import io.peft4j.Peft4jException;
+import io.peft4j.Steps;
 import io.peft4j.model.ModelFiles;
 import io.peft4j.model.bert.BertModel;
 import io.peft4j.model.bert.BertOnnxReferenceTest;

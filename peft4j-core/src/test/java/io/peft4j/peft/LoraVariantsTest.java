@@ -1,6 +1,5 @@
 package io.peft4j.peft;
 
-import io.peft4j.nn.Step;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
@@ -15,6 +14,7 @@ import io.peft4j.io.SafeTensorsReader;
 import io.peft4j.model.bert.BertModel;
 import io.peft4j.model.bert.TinyBert;
 import io.peft4j.nn.Linear;
+import io.peft4j.nn.Step;
 import io.peft4j.peft.lora.AdapterCombination;
 import io.peft4j.peft.lora.LoraConfig;
 import io.peft4j.peft.lora.LoraLinear;

@@ -1,6 +1,5 @@
 package io.peft4j.peft;
 
-import io.peft4j.nn.Step;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -12,13 +11,14 @@ import io.peft4j.NativeTest;
 import io.peft4j.Peft4jException;
 import io.peft4j.io.SafeTensorsReader;
 import io.peft4j.io.SafeTensorsWriter;
+import io.peft4j.model.BackboneClassifier;
 import io.peft4j.model.CausalLM;
 import io.peft4j.model.ModelFiles;
-import io.peft4j.model.BackboneClassifier;
 import io.peft4j.model.bert.BertModel;
 import io.peft4j.model.bert.TinyBert;
 import io.peft4j.model.decoder.Decoders;
 import io.peft4j.nn.Linear;
+import io.peft4j.nn.Step;
 import io.peft4j.peft.loha.LoHaConfig;
 import io.peft4j.peft.loha.LoHaLinear;
 import io.peft4j.peft.lokr.LoKrConfig;

@@ -1,6 +1,5 @@
 package io.peft4j.peft;
 
-import io.peft4j.Steps;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -10,6 +9,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.peft4j.NativeTest;
 import io.peft4j.Peft4jException;
+import io.peft4j.Steps;
 import io.peft4j.model.ModelFiles;
 import io.peft4j.model.bert.BertModel;
 import io.peft4j.model.bert.TinyBert;

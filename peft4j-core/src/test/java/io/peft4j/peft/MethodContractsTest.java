@@ -1,6 +1,5 @@
 package io.peft4j.peft;
 
-import io.peft4j.Steps;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.engine.Engine;
@@ -9,6 +8,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.training.GradientCollector;
 import io.peft4j.NativeTest;
+import io.peft4j.Steps;
 import io.peft4j.io.Weights;
 import io.peft4j.model.BackboneClassifier;
 import io.peft4j.model.bert.TinyBert;

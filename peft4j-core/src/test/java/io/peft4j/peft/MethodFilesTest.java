@@ -1,15 +1,15 @@
 package io.peft4j.peft;
 
-import io.peft4j.Steps;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.NativeTest;
+import io.peft4j.Steps;
 import io.peft4j.io.SafeTensorsWriter;
 import io.peft4j.io.Weights;
-import io.peft4j.model.ModelFiles;
 import io.peft4j.model.BackboneClassifier;
+import io.peft4j.model.ModelFiles;
 import io.peft4j.model.bert.BertModel;
 import io.peft4j.model.bert.TinyBert;
 import io.peft4j.nn.KeyValuePrefix;

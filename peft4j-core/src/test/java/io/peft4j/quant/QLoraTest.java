@@ -1,7 +1,5 @@
 package io.peft4j.quant;
 
-import io.peft4j.nn.Step;
-import io.peft4j.Steps;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
@@ -12,12 +10,14 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import io.peft4j.NativeTest;
+import io.peft4j.Steps;
 import io.peft4j.model.CausalLM;
 import io.peft4j.model.decoder.Decoders;
 import io.peft4j.nn.Linear;
+import io.peft4j.nn.Step;
 import io.peft4j.peft.PeftModel;
-import io.peft4j.peft.TaskType;
 import io.peft4j.peft.TargetModules;
+import io.peft4j.peft.TaskType;
 import io.peft4j.peft.lora.LoraConfig;
 import io.peft4j.peft.lora.LoraLinear;
 import io.peft4j.train.CausalExample;

@@ -1,6 +1,5 @@
 package io.peft4j.quant;
 
-import io.peft4j.Steps;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -10,6 +9,7 @@ import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.peft4j.NativeTest;
 import io.peft4j.Peft4jException;
+import io.peft4j.Steps;
 import io.peft4j.io.Json;
 import io.peft4j.io.SafeTensorsWriter;
 import io.peft4j.model.AutoModel;

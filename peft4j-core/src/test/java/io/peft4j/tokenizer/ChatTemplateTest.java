@@ -53,4 +53,12 @@ class ChatTemplateTest {
         assertThat(template.render(List.of(new ChatTemplate.Message("user", "Hi")), true)).isEqualTo("User: Hi\n\nAssistant:");
         assertThat(ChatTemplate.forModel(empty).isPlain()).isTrue();
     }
+
+    /** Regression: a looping template ended in an OutOfMemoryError; its output is bounded and the error is one line. */
+    @org.junit.jupiter.api.Test
+    void anExplodingTemplateIsAnErrorNotAnOutOfMemoryError() {
+        ChatTemplate looping = new ChatTemplate("{% for a in range(1000) %}{% for b in range(1000) %}{{ 'x' * 100 }}{% endfor %}{% endfor %}", null, null);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> looping.render(java.util.List.of(new ChatTemplate.Message("user", "hi")), true))
+                .isInstanceOf(io.peft4j.Peft4jException.class).hasMessageStartingWith("chat template: ");
+    }
 }

@@ -1,14 +1,14 @@
 package io.peft4j.train;
 
-import io.peft4j.nn.Step;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.NativeTest;
-import io.peft4j.model.ModelFiles;
 import io.peft4j.model.BackboneClassifier;
+import io.peft4j.model.ModelFiles;
+import io.peft4j.nn.Step;
 import io.peft4j.peft.PeftConfig;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;

@@ -1,6 +1,5 @@
 package io.peft4j.train;
 
-import io.peft4j.Steps;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
@@ -9,6 +8,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 import io.peft4j.NativeTest;
+import io.peft4j.Steps;
 import io.peft4j.model.CausalLM;
 import io.peft4j.model.decoder.Decoders;
 import io.peft4j.peft.PeftModel;

@@ -1,14 +1,14 @@
 package io.peft4j.train;
 
-import io.peft4j.nn.Step;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.NativeTest;
-import io.peft4j.model.ModelFiles;
 import io.peft4j.model.BackboneClassifier;
+import io.peft4j.model.ModelFiles;
+import io.peft4j.nn.Step;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
 import io.peft4j.peft.lora.LoraConfig;
@@ -228,6 +228,52 @@ class TrainerTest extends NativeTest {
             new Trainer<>(peft, task, args().epochs(4).build(), null).train(train, null);
             int after4 = m.getManagedArrays().size();
             assertThat(after4).isEqualTo(after1);
+        }
+    }
+
+    /**
+     * Regression: a blow-up in the last optimizer step left an adapter of NaN/∞ that was saved with exit 0. Now the step
+     * that makes a parameter non-finite stops the run, and no adapter holding NaN or ∞ is ever written.
+     */
+    @Test
+    void nonFiniteParametersStopTheRunAndAreNeverSaved(@TempDir Path out) {
+        try (NDManager m = manager.newSubManager()) {
+            PeftModel peft = model(m, 7);
+            BackboneClassifier classifier = (BackboneClassifier) peft.model();
+            TrainingArgs blowUp = args().epochs(1).learningRate(1e39).warmupRatio(0).build(); // lr·update overflows fp32
+            assertThatThrownBy(() -> new Trainer<>(peft, new SequenceClassificationTask(classifier, tokenizer), blowUp, null).train(train, null))
+                    .isInstanceOf(TrainingDivergedException.class).hasMessageContaining("is not finite after optimizer step 1");
+            assertThatThrownBy(() -> peft.save(out.resolve("adapter"))).isInstanceOf(io.peft4j.Peft4jException.class)
+                    .hasMessageContaining("not saving adapter 'default'").hasMessageContaining("NaN or infinite");
+            assertThat(out.resolve("adapter")).doesNotExist();
+        }
+    }
+
+    /** Regression: an epoch whose validation loss was NaN could be marked the best one (its accuracy still compared). */
+    @Test
+    void aNonFiniteValidationLossIsNeverTheBest() {
+        try (NDManager m = manager.newSubManager()) {
+            PeftModel peft = model(m, 1);
+            SequenceClassificationTask real = new SequenceClassificationTask((BackboneClassifier) peft.model(), tokenizer);
+            TrainingTask<TextExample> nanEval = new TrainingTask<>() {
+                @Override
+                public Step.Adapters adapters() {
+                    return real.adapters();
+                }
+
+                @Override
+                public Loss loss(List<TextExample> batch, Step step) {
+                    return real.loss(batch, step);
+                }
+
+                @Override
+                public Evaluation evaluate(List<TextExample> examples, int batchSize) {
+                    return new Evaluation(Double.NaN, 1.0, 1.0, examples.size());
+                }
+            };
+            Trainer.Result result = new Trainer<>(peft, nanEval, args().epochs(2).build(), null).train(train, eval);
+            assertThat(result.history()).noneMatch(TrainingListener.EpochInfo::best);
+            assertThat(result.bestEpoch()).isEqualTo(-1);
         }
     }
 }

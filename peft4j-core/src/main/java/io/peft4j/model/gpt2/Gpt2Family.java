@@ -39,4 +39,9 @@ public final class Gpt2Family implements ModelFamily {
     public ModuleRoles roles() {
         return ROLES;
     }
+
+    @Override
+    public boolean causalLm() {
+        return true;
+    }
 }

@@ -40,4 +40,9 @@ public final class LlamaFamily implements ModelFamily {
     public ModuleRoles roles() {
         return ROLES;
     }
+
+    @Override
+    public boolean causalLm() {
+        return true;
+    }
 }

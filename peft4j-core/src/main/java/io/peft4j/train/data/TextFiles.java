@@ -26,7 +26,8 @@ import java.util.Map;
 public final class TextFiles {
 
     /** One row as read: the text and the label as written. */
-    public record Row(String text, String label) {}
+    /** One example as read, with where it was read (file:line, for errors). */
+    public record Row(String text, String label, String origin) {}
 
     private TextFiles() {}
 
@@ -67,6 +68,8 @@ public final class TextFiles {
                 }
                 action.accept(node, number);
             }
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new FormatException(file, "not UTF-8 text (a binary file?)");
         } catch (IOException e) {
             throw new Peft4jException("cannot read " + file + ": " + e, e);
         }
@@ -104,7 +107,7 @@ public final class TextFiles {
         if (label == null || label.isBlank()) {
             throw new FormatException(file, "line " + line + ": missing or empty 'label'");
         }
-        return new Row(text, label.trim());
+        return new Row(text, label.trim(), file + ":" + line);
     }
 
     /** One tagged sentence as read: words and tag names. */
@@ -149,6 +152,12 @@ public final class TextFiles {
 
     /** Rows to examples under {@code labels}. */
     public static List<TextExample> examples(List<Row> rows, LabelSet labels) {
-        return rows.stream().map(r -> new TextExample(r.text(), labels.index(r.label()))).toList();
+        return rows.stream().map(r -> {
+            try {
+                return new TextExample(r.text(), labels.index(r.label()));
+            } catch (Peft4jException e) {
+                throw new Peft4jException(r.origin() + ": " + e.getMessage() + " (the labels the training file has)");
+            }
+        }).toList();
     }
 }

@@ -1,13 +1,13 @@
 package io.peft4j.model.bert;
 
-import io.peft4j.Steps;
-import io.peft4j.NativeTest;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import io.peft4j.NativeTest;
 import io.peft4j.Peft4jException;
+import io.peft4j.Steps;
 import io.peft4j.io.FormatException;
 import io.peft4j.io.SafeTensorsWriter;
 import io.peft4j.model.ModelFiles;

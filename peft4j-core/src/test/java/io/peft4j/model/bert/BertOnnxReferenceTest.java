@@ -1,6 +1,5 @@
 package io.peft4j.model.bert;
 
-import io.peft4j.Steps;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDArray;
@@ -8,6 +7,7 @@ import ai.djl.ndarray.NDManager;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
+import io.peft4j.Steps;
 import io.peft4j.io.SafeTensorsWriter;
 import io.peft4j.model.ModelFiles;
 import io.peft4j.model.Pooling;
@@ -63,7 +63,6 @@ public class BertOnnxReferenceTest {
             reference = (float[][][]) result.get("last_hidden_state").orElseThrow().getValue();
         }
     }
-
 
     @Test
     void batchHasDifferentLengthsAndPadding() {

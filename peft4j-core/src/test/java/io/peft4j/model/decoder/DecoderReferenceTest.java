@@ -1,12 +1,12 @@
 package io.peft4j.model.decoder;
 
-import io.peft4j.Steps;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import io.peft4j.NativeTest;
+import io.peft4j.Steps;
 import io.peft4j.io.SafeTensorsReader;
 import io.peft4j.model.CausalLM;
 import org.junit.jupiter.params.ParameterizedTest;

@@ -27,11 +27,12 @@ class TextFilesTest {
         Path jsonl = write("d.jsonl", "{\"text\": \"good movie\", \"label\": \"pos\"}\n\n{\"text\": \"bad, \\\"awful\\\"\", \"label\": \"neg\"}\n");
         Path csv = write("d.csv", "label,text\n1,\"hello, world\"\n0,\"two\nlines\"\n");
         List<TextFiles.Row> rows = TextFiles.read(jsonl);
-        assertThat(rows).containsExactly(new TextFiles.Row("good movie", "pos"), new TextFiles.Row("bad, \"awful\"", "neg"));
+        assertThat(rows).containsExactly(new TextFiles.Row("good movie", "pos", jsonl + ":1"), new TextFiles.Row("bad, \"awful\"", "neg", jsonl + ":3"));
         LabelSet labels = LabelSet.of(rows.stream().map(TextFiles.Row::label).toList());
         assertThat(labels.names()).containsExactly("neg", "pos");
         assertThat(TextFiles.examples(rows, labels)).containsExactly(new TextExample("good movie", 1), new TextExample("bad, \"awful\"", 0));
-        assertThat(TextFiles.read(csv)).containsExactly(new TextFiles.Row("hello, world", "1"), new TextFiles.Row("two\nlines", "0"));
+        assertThat(TextFiles.read(csv)).extracting(TextFiles.Row::text, TextFiles.Row::label)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("hello, world", "1"), org.assertj.core.groups.Tuple.tuple("two\nlines", "0"));
     }
 
     @Test
