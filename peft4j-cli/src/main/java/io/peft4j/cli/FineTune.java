@@ -122,6 +122,9 @@ public final class FineTune {
         try {
             id.put("model", files.dir().toAbsolutePath().normalize() + ", config.json sha256 "
                     + io.peft4j.train.ContentHash.of(java.nio.file.Files.readString(files.config())).substring(0, 16));
+            if (files.tokenizer() != null) {
+                id.put("tokenizer", "tokenizer.json sha256 " + io.peft4j.train.ContentHash.of(java.nio.file.Files.readString(files.tokenizer())).substring(0, 16));
+            }
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
