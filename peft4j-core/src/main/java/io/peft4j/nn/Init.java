@@ -30,7 +30,7 @@ public final class Init {
     }
 
     /** A float32 matrix of {@code shape}: N(0, std), or a placeholder inside {@link #deferred}. */
-    static NDArray normal(NDManager manager, float std, Shape shape) {
+    public static NDArray normal(NDManager manager, float std, Shape shape) {
         if (!DEFERRED.get()) {
             return manager.randomNormal(0, std, shape, DataType.FLOAT32);
         }

@@ -1,0 +1,85 @@
+package io.peft4j.model.vit;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import io.peft4j.nn.Activations;
+import io.peft4j.nn.Dropout;
+import io.peft4j.nn.LayerNorm;
+import io.peft4j.nn.Linear;
+import io.peft4j.nn.Module;
+import io.peft4j.nn.MultiHeadAttention;
+import io.peft4j.nn.Step;
+import java.util.function.UnaryOperator;
+
+/**
+ * One pre-LN ViT block, named as in Hugging Face: {@code layernorm_before}, {@code attention.attention.{query,key,value}},
+ * {@code attention.output.dense}, {@code layernorm_after}, {@code intermediate.dense}, {@code output.dense}.
+ * {@code h = x + attention(LN(x))}, then {@code h + output(act(intermediate(LN(h))))}.
+ */
+public final class ViTLayer extends Module {
+
+    /** {@code attention}: the self-attention ({@code attention}) and its output projection ({@code output.dense}). */
+    static final class Attention extends Module {
+        final MultiHeadAttention self;
+        final Dense output;
+
+        Attention(NDManager manager, ViTConfig c) {
+            super(manager);
+            self = addChild("attention", new MultiHeadAttention(manager, MultiHeadAttention.Spec.of(MultiHeadAttention.Names.BERT,
+                    c.hiddenSize(), c.numAttentionHeads(), c.qkvBias(), c.attentionProbsDropoutProb(), c.initializerRange())));
+            output = addChild("output", new Dense(manager, c.hiddenSize(), c.hiddenSize(), c));
+        }
+    }
+
+    /** A {@code dense} linear layer and its dropout: {@code attention.output}, {@code intermediate}, {@code output}. */
+    static final class Dense extends Module {
+        private final Dropout dropout;
+
+        Dense(NDManager manager, int in, int out, ViTConfig c) {
+            super(manager);
+            addChild("dense", new Linear(manager, in, out, true, c.initializerRange()));
+            dropout = addChild("dropout", new Dropout(manager, c.hiddenDropoutProb()));
+        }
+
+        NDArray forward(Step step, NDArray x) {
+            return dropout.forward(linear("dense").forward(step, x));
+        }
+    }
+
+    /** {@code intermediate}: {@code dense} and the activation (no dropout, as HF's ViTIntermediate). */
+    static final class Intermediate extends Module {
+        private final UnaryOperator<NDArray> activation;
+
+        Intermediate(NDManager manager, ViTConfig c) {
+            super(manager);
+            addChild("dense", new Linear(manager, c.hiddenSize(), c.intermediateSize(), true, c.initializerRange()));
+            activation = Activations.byName(c.hiddenAct());
+        }
+
+        /** [B, T, D] → [B, T, F] */
+        NDArray forward(Step step, NDArray x) {
+            return activation.apply(linear("dense").forward(step, x));
+        }
+    }
+
+    private final LayerNorm before;
+    private final Attention attention;
+    private final LayerNorm after;
+    private final Intermediate intermediate;
+    private final Dense output;
+
+    ViTLayer(NDManager manager, ViTConfig c) {
+        super(manager);
+        before = addChild("layernorm_before", new LayerNorm(manager, c.hiddenSize(), c.layerNormEps()));
+        attention = addChild("attention", new Attention(manager, c));
+        after = addChild("layernorm_after", new LayerNorm(manager, c.hiddenSize(), c.layerNormEps()));
+        intermediate = addChild("intermediate", new Intermediate(manager, c));
+        output = addChild("output", new Dense(manager, c.intermediateSize(), c.hiddenSize(), c));
+    }
+
+    /** x [B, T, D] → [B, T, D] */
+    NDArray forward(Step step, NDArray x) {
+        NDArray h = x.add(attention.output.forward(step, attention.self.forward(step, before.forward(x), null, null))); // [B, T, D]
+        return h.add(output.forward(step, intermediate.forward(step, after.forward(h))));                            // [B, T, D]
+    }
+}

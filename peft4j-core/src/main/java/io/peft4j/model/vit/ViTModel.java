@@ -1,0 +1,147 @@
+package io.peft4j.model.vit;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import io.peft4j.Peft4jException;
+import io.peft4j.io.HfConfig;
+import io.peft4j.io.Weights;
+import io.peft4j.model.BlockStack;
+import io.peft4j.model.Features;
+import io.peft4j.model.ModelFiles;
+import io.peft4j.model.ModelInputs;
+import io.peft4j.model.PretrainedModel;
+import io.peft4j.nn.LayerNorm;
+import io.peft4j.nn.Module;
+import io.peft4j.nn.ModuleList;
+import io.peft4j.nn.PromptSource;
+import io.peft4j.nn.Step;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The Vision Transformer (Hugging Face's {@code ViTModel}): patch embeddings with a [CLS] token, pre-LN encoder blocks,
+ * a final {@code layernorm}. Its features' pooled vector is the [CLS] state, what {@code ViTForImageClassification}'s
+ * {@code classifier} reads; a checkpoint's {@code pooler} (ViTModel's tanh projection) is not used by it and not loaded.
+ */
+public final class ViTModel extends PretrainedModel {
+
+    private final ViTConfig config;
+    private final ViTEmbeddings embeddings;
+    private final ModuleList<ViTLayer> layers;
+    private final LayerNorm layernorm;
+
+    public ViTModel(NDManager manager, ViTConfig config) {
+        super(manager);
+        this.config = config;
+        embeddings = addChild("embeddings", new ViTEmbeddings(manager, config));
+        layers = addChild("encoder", new Encoder(manager, config)).layer;
+        layernorm = addChild("layernorm", new LayerNorm(manager, config.hiddenSize(), config.layerNormEps()));
+    }
+
+    /** {@code encoder.layer.N}. */
+    private static final class Encoder extends Module {
+        final ModuleList<ViTLayer> layer;
+
+        Encoder(NDManager manager, ViTConfig c) {
+            super(manager);
+            layer = addChild("layer", new ModuleList<>(manager, c.numHiddenLayers(), i -> new ViTLayer(manager, c)));
+        }
+    }
+
+    /** Loads from an HF directory; keys prefixed {@code vit.} (a ViTForImageClassification checkpoint) are accepted. */
+    public static ViTModel load(ModelFiles files, NDManager manager) {
+        HfConfig hf = HfConfig.read(files.config());
+        ViTConfig config = ViTConfig.from(hf);
+        try (Weights raw = files.openWeights()) {
+            Weights weights = raw.keys().stream().anyMatch(k -> k.startsWith("vit."))
+                    ? Weights.renamed(raw, k -> k.startsWith("vit.") ? k.substring(4) : k) : raw;
+            ViTModel model = new ViTModel(manager, config);
+            model.setNameOrPath(hf.getString("_name_or_path", files.dir().toString()));
+            model.loadStateDict(weights, false).missing().stream().findFirst().ifPresent(key -> {
+                throw new Peft4jException(files.weights() + ": missing weight '" + key + "' for a " + config.numHiddenLayers() + "-layer ViT");
+            });
+            return model;
+        }
+    }
+
+    @Override
+    protected Set<String> ignoredCheckpointKeys() {
+        return Set.of("pooler.dense.weight", "pooler.dense.bias");
+    }
+
+    public ViTConfig config() {
+        return config;
+    }
+
+    public List<ViTLayer> layers() {
+        return layers.items();
+    }
+
+    @Override
+    public String family() {
+        return "vit";
+    }
+
+    @Override
+    public int numLayers() {
+        return config.numHiddenLayers();
+    }
+
+    @Override
+    public int hiddenSize() {
+        return config.hiddenSize();
+    }
+
+    @Override
+    public int numHeads() {
+        return config.numAttentionHeads();
+    }
+
+    @Override
+    public float initializerRange() {
+        return config.initializerRange();
+    }
+
+    /** The pass over pixel values [B, C, H, W]: tokens [B, 1+N, D] through the blocks, then the final layernorm. */
+    @Override
+    public BlockStack.Pass<Features> pass(Step step, ModelInputs inputs, PromptSource source) {
+        if (source != null) {
+            throw new Peft4jException("prompt learning is not available on ViT yet (visual prompt tuning comes with the vision methods)");
+        }
+        NDArray x = embeddings.forward(step, inputs.requirePixels("a ViT"));               // [B, 1+N, D]
+        boolean inputsTrain = embeddings.namedParameters().values().stream().anyMatch(io.peft4j.nn.Parameter::isTrainable);
+        return new BlockStack.Pass<>() {
+            @Override
+            public NDArray input() {
+                return x;
+            }
+
+            @Override
+            public boolean inputsTrain() {
+                return inputsTrain;
+            }
+
+            @Override
+            public boolean blocksShareAGraph() {
+                return false;
+            }
+
+            @Override
+            public int numBlocks() {
+                return layers.size();
+            }
+
+            @Override
+            public NDArray block(int i, NDArray h, Step blockStep) {
+                return layers.get(i).forward(blockStep, h);
+            }
+
+            @Override
+            public Features finish(NDArray top) {
+                NDArray hidden = layernorm.forward(top);                                   // [B, 1+N, D]
+                return new Features(hidden, hidden.get(new NDIndex(":, 0, :")), null, 0);   // pooled: the [CLS] state
+            }
+        };
+    }
+}

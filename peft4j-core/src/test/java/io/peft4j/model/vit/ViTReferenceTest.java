@@ -1,0 +1,84 @@
+package io.peft4j.model.vit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import io.peft4j.NativeTest;
+import io.peft4j.io.SafeTensorsReader;
+import io.peft4j.model.AutoModel;
+import io.peft4j.model.BackboneClassifier;
+import io.peft4j.model.ModelFiles;
+import io.peft4j.model.ModelInputs;
+import io.peft4j.nn.Step;
+import io.peft4j.peft.PeftModel;
+import io.peft4j.peft.TaskType;
+import io.peft4j.peft.lora.LoraConfig;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The ViT family against {@code tools/vit_fixtures.py}: a random ViTForImageClassification in HF's layout and the
+ * outputs of an independent double-precision PyTorch implementation of HF's ViT code (a real stride-4 convolution for
+ * the patches, where peft4j multiplies the cut patches).
+ */
+class ViTReferenceTest extends NativeTest {
+
+    private static final Path DIR = Path.of("src/test/resources/vit");
+
+    @Test
+    void logitsAndHiddenStatesMatchTheReference() {
+        try (NDManager scope = manager.newSubManager(); SafeTensorsReader reference = SafeTensorsReader.open(DIR.resolve("reference.safetensors"))) {
+            BackboneClassifier model = BackboneClassifier.load(ModelFiles.resolve(DIR.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
+            assertThat(model.backbone()).isInstanceOf(ViTModel.class);
+            model.setTraining(false);
+            NDArray pixels = reference.load("pixel_values", scope, DataType.FLOAT32);
+            Step step = Step.training(scope, model.adapters());
+            assertClose(model.logits(step, ModelInputs.pixels(pixels)), reference.load("logits", scope, DataType.FLOAT32));
+            assertClose(model.backbone().features(step, ModelInputs.pixels(pixels)).lastHiddenState(),
+                    reference.load("last_hidden_state", scope, DataType.FLOAT32));
+        }
+    }
+
+    /** LoRA takes its default targets from the family's roles (query, value); B = 0 leaves the logits unchanged. */
+    @Test
+    void loraOnViTTargetsQueryAndValueAndStartsAsTheIdentity() {
+        try (NDManager scope = manager.newSubManager(); SafeTensorsReader reference = SafeTensorsReader.open(DIR.resolve("reference.safetensors"))) {
+            BackboneClassifier model = BackboneClassifier.load(ModelFiles.resolve(DIR.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
+            model.setTraining(false);
+            NDArray pixels = reference.load("pixel_values", scope, DataType.FLOAT32);
+            float[] before = model.logits(Step.training(scope, model.adapters()), ModelInputs.pixels(pixels)).toFloatArray();
+            PeftModel peft = PeftModel.wrap(model, LoraConfig.builder().r(4).loraAlpha(8).taskType(TaskType.SEQ_CLS).build());
+            peft.setTraining(false);
+            // 2 layers × (query, value) × r·(in + out), plus the classifier's trained copy (5 × 32 + 5)
+            assertThat(peft.parameterCount().trainable()).isEqualTo(2L * 2 * 4 * (32 + 32) + 5 * 32 + 5);
+            assertThat(peft.namedParameters()).containsKey("base_model.model.vit.encoder.layer.1.attention.attention.value.lora_A.default.weight");
+            assertThat(model.logits(Step.training(scope, model.adapters()), ModelInputs.pixels(pixels)).toFloatArray()).containsExactly(before);
+        }
+    }
+
+    @Test
+    void refusesImagesOfAnotherSizeAndTokenInputs() {
+        try (NDManager scope = manager.newSubManager()) {
+            ViTModel vit = (ViTModel) AutoModel.load(ModelFiles.resolve(DIR.toString()), scope);
+            Step step = Step.training(scope, Step.Adapters.NONE);
+            assertThatThrownBy(() -> vit.features(step, ModelInputs.pixels(scope.zeros(new Shape(1, 3, 16, 16)))))
+                    .hasMessageContaining("this ViT takes pixel_values [batch, 3, 8, 8], got (1, 3, 16, 16)");
+            assertThatThrownBy(() -> vit.features(step, ModelInputs.tokens(scope.zeros(new Shape(1, 4), DataType.INT64), null, null)))
+                    .hasMessage("a ViT takes pixel values (pixel_values); these inputs have token ids only");
+        }
+    }
+
+    private static void assertClose(NDArray actual, NDArray expected) {
+        assertThat(actual.getShape()).isEqualTo(expected.getShape());
+        float[] a = actual.toFloatArray();
+        float[] e = expected.toFloatArray();
+        for (int i = 0; i < a.length; i++) {
+            assertThat((double) a[i]).as("element %d", i).isCloseTo(e[i], within(1e-4));
+        }
+    }
+}

@@ -1,0 +1,111 @@
+#!/usr/bin/python3
+"""Writes the ViT test fixture under peft4j-core/src/test/resources/vit/.
+
+A small random ViTForImageClassification in the exact Hugging Face layout (config.json, model.safetensors with the
+`vit.` prefix and the `classifier`), and reference.safetensors holding pixel values and the last hidden state and
+logits that an independent PyTorch implementation of HF's ViT modelling code computes for them (the patch embedding
+as a real stride-p convolution, exact-erf GELU, pre-LN blocks, the classifier on the [CLS] state).
+
+Run once with Debian's python3-torch (`apt-get install python3-torch`):
+    /usr/bin/python3 tools/vit_fixtures.py
+The Java tests read the committed outputs and need no Python.
+"""
+import json
+import math
+import os
+import struct
+
+import torch
+import torch.nn.functional as F
+
+OUT = os.path.join(os.path.dirname(__file__), "..", "peft4j-core", "src", "test", "resources", "vit")
+torch.manual_seed(1234)
+
+CONFIG = {"architectures": ["ViTForImageClassification"], "model_type": "vit", "hidden_size": 32, "num_hidden_layers": 2,
+          "num_attention_heads": 4, "intermediate_size": 48, "hidden_act": "gelu", "hidden_dropout_prob": 0.0,
+          "attention_probs_dropout_prob": 0.0, "initializer_range": 0.02, "layer_norm_eps": 1e-12, "image_size": 8,
+          "patch_size": 4, "num_channels": 3, "qkv_bias": True, "encoder_stride": 4,
+          "id2label": {str(i): "class_%d" % i for i in range(5)}, "label2id": {"class_%d" % i: i for i in range(5)}}
+
+
+def write_safetensors(path, tensors):
+    header, blobs, offset = {"__metadata__": {"format": "pt"}}, [], 0
+    for name, t in tensors.items():
+        data = t.contiguous().numpy().tobytes()
+        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * ((8 - len(text) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for b in blobs:
+            f.write(b)
+
+
+def weights(c):
+    d, f, p, ch = c["hidden_size"], c["intermediate_size"], c["patch_size"], c["num_channels"]
+    n = (c["image_size"] // p) ** 2
+    r = lambda *s: torch.randn(*s) * 0.2
+    w = {"vit.embeddings.cls_token": r(1, 1, d), "vit.embeddings.position_embeddings": r(1, n + 1, d),
+         "vit.embeddings.patch_embeddings.projection.weight": r(d, ch, p, p),
+         "vit.embeddings.patch_embeddings.projection.bias": r(d)}
+    for i in range(c["num_hidden_layers"]):
+        q = "vit.encoder.layer.%d." % i
+        for name in ("query", "key", "value"):
+            w[q + "attention.attention.%s.weight" % name] = r(d, d)
+            w[q + "attention.attention.%s.bias" % name] = r(d)
+        w[q + "attention.output.dense.weight"] = r(d, d)
+        w[q + "attention.output.dense.bias"] = r(d)
+        w[q + "intermediate.dense.weight"] = r(f, d)
+        w[q + "intermediate.dense.bias"] = r(f)
+        w[q + "output.dense.weight"] = r(d, f)
+        w[q + "output.dense.bias"] = r(d)
+        for norm in ("layernorm_before", "layernorm_after"):
+            w[q + norm + ".weight"] = 1 + r(d)
+            w[q + norm + ".bias"] = r(d)
+    w["vit.layernorm.weight"] = 1 + r(d)
+    w["vit.layernorm.bias"] = r(d)
+    w["classifier.weight"] = r(len(c["id2label"]), d)
+    w["classifier.bias"] = r(len(c["id2label"]))
+    return w
+
+
+def forward(c, w, pixels):
+    d, heads, eps = c["hidden_size"], c["num_attention_heads"], c["layer_norm_eps"]
+    x = F.conv2d(pixels, w["vit.embeddings.patch_embeddings.projection.weight"], w["vit.embeddings.patch_embeddings.projection.bias"],
+                 stride=c["patch_size"])                                          # [B, D, h, w]
+    x = x.flatten(2).transpose(1, 2)                                              # [B, N, D]
+    x = torch.cat([w["vit.embeddings.cls_token"].expand(x.shape[0], -1, -1), x], 1) + w["vit.embeddings.position_embeddings"]
+    b, t = x.shape[0], x.shape[1]
+    for i in range(c["num_hidden_layers"]):
+        q = "vit.encoder.layer.%d." % i
+        h = F.layer_norm(x, (d,), w[q + "layernorm_before.weight"], w[q + "layernorm_before.bias"], eps)
+        proj = lambda name: F.linear(h, w[q + "attention.attention.%s.weight" % name], w[q + "attention.attention.%s.bias" % name]) \
+            .view(b, t, heads, d // heads).transpose(1, 2)
+        scores = proj("query") @ proj("key").transpose(-1, -2) / math.sqrt(d // heads)
+        context = (scores.softmax(-1) @ proj("value")).transpose(1, 2).reshape(b, t, d)
+        x = x + F.linear(context, w[q + "attention.output.dense.weight"], w[q + "attention.output.dense.bias"])
+        h = F.layer_norm(x, (d,), w[q + "layernorm_after.weight"], w[q + "layernorm_after.bias"], eps)
+        h = F.gelu(F.linear(h, w[q + "intermediate.dense.weight"], w[q + "intermediate.dense.bias"]))
+        x = x + F.linear(h, w[q + "output.dense.weight"], w[q + "output.dense.bias"])
+    hidden = F.layer_norm(x, (d,), w["vit.layernorm.weight"], w["vit.layernorm.bias"], eps)
+    return hidden, F.linear(hidden[:, 0, :], w["classifier.weight"], w["classifier.bias"])
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    with open(os.path.join(OUT, "config.json"), "w") as f:
+        json.dump(CONFIG, f, indent=2)
+    w = weights(CONFIG)
+    write_safetensors(os.path.join(OUT, "model.safetensors"), w)
+    pixels = torch.randn(2, CONFIG["num_channels"], CONFIG["image_size"], CONFIG["image_size"])
+    with torch.no_grad():
+        hidden, logits = forward(CONFIG, {k: v.double() for k, v in w.items()}, pixels.double())
+    write_safetensors(os.path.join(OUT, "reference.safetensors"),
+                      {"pixel_values": pixels, "last_hidden_state": hidden.float(), "logits": logits.float()})
+
+
+if __name__ == "__main__":
+    main()
