@@ -8,6 +8,7 @@ import io.peft4j.nn.LayerNorm;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.MultiHeadAttention;
+import io.peft4j.nn.ResidualAdapter;
 import io.peft4j.nn.Step;
 import java.util.function.UnaryOperator;
 
@@ -27,22 +28,48 @@ public final class ViTLayer extends Module {
             super(manager);
             self = addChild("attention", new MultiHeadAttention(manager, MultiHeadAttention.Spec.of(MultiHeadAttention.Names.BERT,
                     c.hiddenSize(), c.numAttentionHeads(), c.qkvBias(), c.attentionProbsDropoutProb(), c.initializerRange())));
-            output = addChild("output", new Dense(manager, c.hiddenSize(), c.hiddenSize(), c));
+            output = addChild("output", new Dense(manager, ResidualAdapter.Kind.ATTENTION, c.hiddenSize(), c));
         }
     }
 
-    /** A {@code dense} linear layer and its dropout: {@code attention.output}, {@code intermediate}, {@code output}. */
-    static final class Dense extends Module {
+    /**
+     * A sub-layer's {@code dense} output projection and its dropout ({@code attention.output}, {@code output}). Residual
+     * adapters (Houlsby, Pfeiffer, AdaptFormer's parallel adapter) installed here act before the residual addition.
+     */
+    public static final class Dense extends Module implements ResidualAdapter.Site {
+        private final ResidualAdapter.Kind kind;
         private final Dropout dropout;
 
-        Dense(NDManager manager, int in, int out, ViTConfig c) {
+        Dense(NDManager manager, ResidualAdapter.Kind kind, int in, ViTConfig c) {
             super(manager);
-            addChild("dense", new Linear(manager, in, out, true, c.initializerRange()));
+            this.kind = kind;
+            addChild("dense", new Linear(manager, in, c.hiddenSize(), true, c.initializerRange()));
             dropout = addChild("dropout", new Dropout(manager, c.hiddenDropoutProb()));
         }
 
-        NDArray forward(Step step, NDArray x) {
-            return dropout.forward(linear("dense").forward(step, x));
+        @Override
+        public ResidualAdapter.Kind kind() {
+            return kind;
+        }
+
+        @Override
+        public ResidualAdapter adapters() {
+            return (ResidualAdapter) children().get(CHILD_NAME);
+        }
+
+        @Override
+        @SuppressWarnings("unchecked")
+        public <M extends Module & ResidualAdapter> M install(M adapters) {
+            M previous = (M) removeChild(CHILD_NAME);
+            addChild(CHILD_NAME, adapters);
+            return previous;
+        }
+
+        /** hidden [B, T, in], residual = the sub-layer's input [B, T, D] → what is added to the residual [B, T, D]. */
+        NDArray forward(Step step, NDArray hidden, NDArray residual) {
+            NDArray out = dropout.forward(linear("dense").forward(step, hidden));
+            ResidualAdapter adapters = adapters();
+            return adapters == null ? out : adapters.forward(step, out, residual);
         }
     }
 
@@ -74,12 +101,12 @@ public final class ViTLayer extends Module {
         attention = addChild("attention", new Attention(manager, c));
         after = addChild("layernorm_after", new LayerNorm(manager, c.hiddenSize(), c.layerNormEps()));
         intermediate = addChild("intermediate", new Intermediate(manager, c));
-        output = addChild("output", new Dense(manager, c.intermediateSize(), c.hiddenSize(), c));
+        output = addChild("output", new Dense(manager, ResidualAdapter.Kind.FEED_FORWARD, c.intermediateSize(), c));
     }
 
     /** x [B, T, D] → [B, T, D] */
     NDArray forward(Step step, NDArray x) {
-        NDArray h = x.add(attention.output.forward(step, attention.self.forward(step, before.forward(x), null, null))); // [B, T, D]
-        return h.add(output.forward(step, intermediate.forward(step, after.forward(h))));                            // [B, T, D]
+        NDArray h = x.add(attention.output.forward(step, attention.self.forward(step, before.forward(x), null, null), x)); // [B, T, D]
+        return h.add(output.forward(step, intermediate.forward(step, after.forward(h)), h));                               // [B, T, D]
     }
 }

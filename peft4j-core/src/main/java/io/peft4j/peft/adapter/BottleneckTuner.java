@@ -1,20 +1,19 @@
 package io.peft4j.peft.adapter;
 
 import io.peft4j.Peft4jException;
+import io.peft4j.model.ModuleRoles;
 import io.peft4j.model.PretrainedModel;
+import io.peft4j.model.Role;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.ResidualAdapter;
 import io.peft4j.peft.Tuner;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Pattern;
 
 /** Installs bottleneck adapters on the residual sub-layers ({@link ResidualAdapter.Site}s) a variant uses. */
 public final class BottleneckTuner implements Tuner<BottleneckConfig> {
 
-    /** A norm's own parameter directly under a site ({@code …output.LayerNorm.weight}). */
-    private static final Pattern SITE_NORM = Pattern.compile("\\.(?i)[^.]*norm[^.]*\\.(weight|bias)");
 
     @Override
     public BottleneckConfig withDefaults(BottleneckConfig config, PretrainedModel model) {
@@ -50,19 +49,27 @@ public final class BottleneckTuner implements Tuner<BottleneckConfig> {
         return sites;
     }
 
-    /** The adapter's own projections, and with {@code train_layer_norms} the norm right below each adapted sub-layer. */
+    /**
+     * The adapter's own projections, and with {@code train_layer_norms} the norms (by the family's roles) of every block
+     * that holds one of the adapter's sites: in a post-LN block (BERT) the norms right after the adapted sub-layers, in
+     * a pre-LN block (ViT) the norms before them, as Houlsby et al. train the layer norms of the adapted layers.
+     */
     @Override
     public boolean isAdapterParameter(PretrainedModel model, String name, String adapter, BottleneckConfig config) {
         if (name.contains("." + ResidualAdapter.Site.CHILD_NAME + "." + adapter + ".")) {
             return true;
         }
-        if (!config.trainLayerNorms()) {
+        ModuleRoles roles = model.roles();
+        if (!config.trainLayerNorms() || !roles.is(Role.NORM, name.substring(0, name.lastIndexOf('.')))) {
+            return false;
+        }
+        int block = roles.blockIndex(name);
+        if (block < 0) {
             return false;
         }
         for (Map.Entry<String, Module> e : model.namedModules().entrySet()) {
             if (e.getValue() instanceof ResidualAdapter.Site site && site.adapters() instanceof BottleneckAdapters slot
-                    && slot.adapterNames().contains(adapter) && name.startsWith(e.getKey() + ".")
-                    && SITE_NORM.matcher(name.substring(e.getKey().length())).matches()) {
+                    && slot.adapterNames().contains(adapter) && roles.blockIndex(e.getKey()) == block) {
                 return true;
             }
         }

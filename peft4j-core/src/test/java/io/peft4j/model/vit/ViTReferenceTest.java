@@ -61,6 +61,35 @@ class ViTReferenceTest extends NativeTest {
         }
     }
 
+    /**
+     * Bottleneck adapters use ViT's residual sites: AdaptFormer's parallel adapter beside each MLP (zero up-projection:
+     * the identity at init) and Houlsby's after attention and MLP, with the norms trained; counts in closed form.
+     */
+    @Test
+    void bottleneckAdaptersSitOnViTsResidualSites() {
+        try (NDManager scope = manager.newSubManager(); SafeTensorsReader reference = SafeTensorsReader.open(DIR.resolve("reference.safetensors"))) {
+            NDArray pixels = reference.load("pixel_values", scope, DataType.FLOAT32);
+            int d = 32, layers = 2, head = 5 * d + 5;
+            BackboneClassifier adaptFormer = BackboneClassifier.load(ModelFiles.resolve(DIR.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
+            adaptFormer.setTraining(false);
+            float[] before = adaptFormer.logits(Step.training(scope, adaptFormer.adapters()), ModelInputs.pixels(pixels)).toFloatArray();
+            PeftModel parallel = PeftModel.wrap(adaptFormer, io.peft4j.peft.adapter.BottleneckConfig.parallel(TaskType.SEQ_CLS));
+            parallel.setTraining(false);
+            int m = 64;                                                             // AdaptFormer's bottleneck: down D·m + m, up m·D + D
+            assertThat(parallel.parameterCount().trainable()).isEqualTo((long) layers * (2L * d * m + m + d) + head);
+            assertThat(adaptFormer.logits(Step.training(scope, adaptFormer.adapters()), ModelInputs.pixels(pixels)).toFloatArray())
+                    .containsExactly(before);
+
+            BackboneClassifier houlsby = BackboneClassifier.load(ModelFiles.resolve(DIR.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
+            PeftModel peft = PeftModel.wrap(houlsby, io.peft4j.peft.adapter.BottleneckConfig.houlsby(TaskType.SEQ_CLS));
+            int h = d / 16;                                                         // reduction factor 16
+            long adapters = (long) layers * 2 * (2L * d * h + h + d);             // after attention and after the MLP
+            long norms = layers * 2L * 2 * d;                                      // layernorm_before and _after of each adapted block
+            assertThat(peft.parameterCount().trainable()).isEqualTo(adapters + norms + head);
+            assertThat(peft.namedParameters()).containsKey("base_model.model.vit.encoder.layer.0.attention.output.adapters.default.adapter_down.weight");
+        }
+    }
+
     @Test
     void refusesImagesOfAnotherSizeAndTokenInputs() {
         try (NDManager scope = manager.newSubManager()) {
