@@ -1,0 +1,204 @@
+package io.peft4j.image;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.peft4j.Peft4jException;
+import io.peft4j.io.FormatException;
+import io.peft4j.io.Json;
+import java.awt.image.BufferedImage;
+import java.awt.image.Raster;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import javax.imageio.ImageIO;
+
+/**
+ * Hugging Face's image processor of a model directory ({@code preprocessor_config.json}), as ViT's, DeiT's and the
+ * ConvNeXt-style ones do it: RGB conversion (grey and palette images become RGB, alpha is dropped), resize (to a
+ * fixed size, or the shortest edge to a length) with Pillow's resampling ({@link PilResample}), center crop, rescale
+ * and normalise in float32. The result is {@code pixel_values} [C, H, W].
+ */
+public final class ImageProcessor {
+
+    private final boolean doResize;
+    private final int height;
+    private final int width;
+    private final int shortestEdge;
+    private final PilResample.Filter resample;
+    private final boolean doCenterCrop;
+    private final int cropHeight;
+    private final int cropWidth;
+    private final boolean doRescale;
+    private final double rescaleFactor;
+    private final boolean doNormalize;
+    private final float[] mean;
+    private final float[] std;
+
+    private ImageProcessor(JsonNode c, Path file) {
+        doResize = c.path("do_resize").asBoolean(true);
+        JsonNode size = c.path("size");
+        if (size.isInt()) {
+            height = width = size.asInt();
+            shortestEdge = 0;
+        } else if (size.has("shortest_edge")) {
+            shortestEdge = size.get("shortest_edge").asInt();
+            height = width = 0;
+        } else {
+            height = size.path("height").asInt(224);
+            width = size.path("width").asInt(224);
+            shortestEdge = 0;
+        }
+        resample = PilResample.Filter.ofCode(c.path("resample").asInt(2));
+        doCenterCrop = c.path("do_center_crop").asBoolean(false);
+        JsonNode crop = c.path("crop_size");
+        cropHeight = crop.isInt() ? crop.asInt() : crop.path("height").asInt(224);
+        cropWidth = crop.isInt() ? crop.asInt() : crop.path("width").asInt(224);
+        doRescale = c.path("do_rescale").asBoolean(true);
+        rescaleFactor = c.path("rescale_factor").asDouble(1 / 255.0);
+        doNormalize = c.path("do_normalize").asBoolean(true);
+        mean = floats(c.path("image_mean"), 0.5f, file, "image_mean");
+        std = floats(c.path("image_std"), 0.5f, file, "image_std");
+        if ((doResize && shortestEdge == 0 && (height <= 0 || width <= 0)) || (doCenterCrop && (cropHeight <= 0 || cropWidth <= 0))) {
+            throw new FormatException(file, "size and crop_size must be positive");
+        }
+    }
+
+    private static float[] floats(JsonNode n, float fallback, Path file, String field) {
+        if (n.isMissingNode() || n.isNull()) {
+            return new float[] {fallback, fallback, fallback};
+        }
+        if (!n.isArray() || n.size() != 3) {
+            throw new FormatException(file, field + " must list 3 numbers (one per RGB channel), found " + n);
+        }
+        float[] out = new float[3];
+        for (int i = 0; i < 3; i++) {
+            out[i] = (float) n.get(i).asDouble();
+        }
+        return out;
+    }
+
+    /** The processor of {@code modelDir}'s {@code preprocessor_config.json}. */
+    public static ImageProcessor forModel(Path modelDir) {
+        Path file = modelDir.resolve("preprocessor_config.json");
+        if (!Files.isRegularFile(file)) {
+            throw new Peft4jException(modelDir + " has no preprocessor_config.json (the image processor's settings)");
+        }
+        return new ImageProcessor(Json.readObject(file), file);
+    }
+
+    /** An 8-bit RGB image: interleaved [height][width][3] values 0..255. */
+    public record RgbImage(int width, int height, int[] pixels) {}
+
+    /** Decodes a PNG, JPEG, BMP or GIF file to RGB (grey replicated, alpha dropped, as Pillow's {@code convert("RGB")}). */
+    public static RgbImage read(Path file) {
+        BufferedImage image;
+        try {
+            image = ImageIO.read(file.toFile());
+        } catch (IOException e) {
+            throw new FormatException(file, "cannot decode the image: " + e.getMessage());
+        }
+        if (image == null) {
+            throw new FormatException(file, "not an image in a format Java reads (PNG, JPEG, BMP, GIF)");
+        }
+        int w = image.getWidth();
+        int h = image.getHeight();
+        int[] out = new int[w * h * 3];
+        Raster raster = image.getRaster();
+        boolean grey = raster.getNumBands() <= 2 && image.getColorModel().getColorSpace().getNumComponents() == 1;
+        int bits = raster.getSampleModel().getSampleSize(0);
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                int o = (y * w + x) * 3;
+                if (grey) { // the stored grey level, not a colour-managed conversion of it
+                    int v = raster.getSample(x, y, 0) >> Math.max(0, bits - 8);
+                    out[o] = out[o + 1] = out[o + 2] = v;
+                } else {
+                    int rgb = image.getRGB(x, y);
+                    out[o] = (rgb >> 16) & 0xFF;
+                    out[o + 1] = (rgb >> 8) & 0xFF;
+                    out[o + 2] = rgb & 0xFF;
+                }
+            }
+        }
+        return new RgbImage(w, h, out);
+    }
+
+    /** {@code pixel_values} [3, H, W] of one image, in float32. */
+    public float[] process(RgbImage image) {
+        int w = image.width();
+        int h = image.height();
+        int[] px = image.pixels();
+        if (doResize) {
+            int newW = width;
+            int newH = height;
+            if (shortestEdge > 0) { // HF: the short side to the length, the long side in proportion (truncated)
+                boolean portrait = h > w;
+                int shortSide = Math.min(w, h);
+                int longSide = Math.max(w, h);
+                int newLong = (int) ((long) shortestEdge * longSide / shortSide);
+                newW = portrait ? shortestEdge : newLong;
+                newH = portrait ? newLong : shortestEdge;
+            }
+            px = PilResample.resize(px, w, h, 3, newW, newH, resample);
+            w = newW;
+            h = newH;
+        }
+        int top = 0;
+        int left = 0;
+        int outH = h;
+        int outW = w;
+        if (doCenterCrop) {
+            if (cropHeight > h || cropWidth > w) {
+                throw new Peft4jException("a " + w + "x" + h + " image is smaller than the crop size " + cropWidth + "x" + cropHeight);
+            }
+            top = (h - cropHeight) / 2;
+            left = (w - cropWidth) / 2;
+            outH = cropHeight;
+            outW = cropWidth;
+        }
+        float[] out = new float[3 * outH * outW];
+        for (int c = 0; c < 3; c++) {
+            for (int y = 0; y < outH; y++) {
+                for (int x = 0; x < outW; x++) {
+                    float v = px[((top + y) * w + left + x) * 3 + c];
+                    if (doRescale) {
+                        v = (float) (v * rescaleFactor); // HF rescales in float64, then stores float32
+                    }
+                    if (doNormalize) {
+                        v = (v - mean[c]) / std[c];    // then normalises in float32
+                    }
+                    out[(c * outH + y) * outW + x] = v;
+                }
+            }
+        }
+        return out;
+    }
+
+    /** {@code pixel_values} [B, 3, H, W] of image files, in {@code manager}; every image must come out at the same size. */
+    public NDArray pixelValues(List<Path> files, NDManager manager) {
+        if (files.isEmpty()) {
+            throw new IllegalArgumentException("no images given");
+        }
+        float[][] each = new float[files.size()][];
+        for (int i = 0; i < each.length; i++) {
+            each[i] = process(read(files.get(i)));
+            if (each[i].length != each[0].length) {
+                throw new Peft4jException(files.get(i) + " comes out at another size than " + files.get(0) + "; set a fixed size or crop_size");
+            }
+        }
+        int perImage = each[0].length;
+        float[] all = new float[each.length * perImage];
+        for (int i = 0; i < each.length; i++) {
+            System.arraycopy(each[i], 0, all, i * perImage, perImage);
+        }
+        int side = doCenterCrop ? cropHeight : height; // the square sizes HF's vision models take
+        int sideW = doCenterCrop ? cropWidth : width;
+        if (side * sideW * 3 != perImage) {
+            throw new Peft4jException("images of varying shape need a fixed size or a center crop to batch");
+        }
+        return manager.create(all, new Shape(each.length, 3, side, sideW));
+    }
+}

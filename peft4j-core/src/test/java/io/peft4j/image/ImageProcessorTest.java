@@ -1,0 +1,86 @@
+package io.peft4j.image;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import io.peft4j.NativeTest;
+import io.peft4j.io.SafeTensorsReader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Image decoding and Hugging Face's image processing against {@code tools/image_fixtures.py}, which computed the
+ * pixel values with Pillow and numpy as transformers does: PNGs bit for bit (same decoded bytes, Pillow's resampling
+ * reproduced to the last rounding), JPEG within what two JPEG decoders differ by.
+ */
+class ImageProcessorTest extends NativeTest {
+
+    private static final Path DIR = Path.of("src/test/resources/images");
+
+    @ParameterizedTest(name = "{0} with {1}")
+    @CsvSource({"rgb.png, vit", "rgb.png, convnext", "grey.png, vit", "grey.png, convnext", "rgba.png, vit", "rgba.png, convnext",
+            "palette.png, vit", "palette.png, convnext"})
+    void pngPixelValuesEqualTransformers(String file, String processor) {
+        assertThat(maxDifference(file, processor)).isLessThanOrEqualTo(1e-6);
+    }
+
+    /**
+     * JPEG decoders may round the inverse DCT differently (Pillow uses libjpeg-turbo, Java its own decoder), so the
+     * decoded RGB values may differ by a few levels and the processed ones by that over the std. (For this file they
+     * were found identical; Java's decoder is pure Java, the same on every CPU.)
+     */
+    @ParameterizedTest(name = "photo.jpg with {0}")
+    @CsvSource({"vit", "convnext"})
+    void jpegPixelValuesEqualTransformersWithinTheDecodersDifference(String processor) {
+        double decoded = decodedJpegDifference();
+        assertThat(decoded).as("decoded RGB, levels").isLessThanOrEqualTo(4);
+        assertThat(maxDifference("photo.jpg", processor)).isLessThanOrEqualTo(decoded / 255 / 0.224 + 1e-6);
+    }
+
+    @Test
+    void badImagesAreRefusedByName() throws Exception {
+        Path text = Files.writeString(Files.createTempDirectory("img").resolve("notes.png"), "not an image");
+        assertThatThrownBy(() -> ImageProcessor.read(text)).hasMessageContaining("notes.png").hasMessageContaining("not an image");
+        assertThatThrownBy(() -> ImageProcessor.forModel(DIR)).hasMessageContaining("has no preprocessor_config.json");
+    }
+
+    @Test
+    void batchesFilesIntoPixelValues() {
+        try (NDManager scope = manager.newSubManager()) {
+            NDArray batch = ImageProcessor.forModel(DIR.resolve("vit")).pixelValues(List.of(DIR.resolve("rgb.png"), DIR.resolve("grey.png")), scope);
+            assertThat(batch.getShape().getShape()).containsExactly(2, 3, 16, 16);
+        }
+    }
+
+    private static double maxDifference(String file, String processor) {
+        float[] actual = ImageProcessor.forModel(DIR.resolve(processor)).process(ImageProcessor.read(DIR.resolve(file)));
+        try (NDManager scope = manager.newSubManager(); SafeTensorsReader reference = SafeTensorsReader.open(DIR.resolve("reference.safetensors"))) {
+            float[] expected = reference.load(file + "/" + processor, scope, DataType.FLOAT32).toFloatArray();
+            assertThat(actual).hasSameSizeAs(expected);
+            double worst = 0;
+            for (int i = 0; i < actual.length; i++) {
+                worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
+            }
+            return worst;
+        }
+    }
+
+    private static double decodedJpegDifference() {
+        ImageProcessor.RgbImage image = ImageProcessor.read(DIR.resolve("photo.jpg"));
+        try (NDManager scope = manager.newSubManager(); SafeTensorsReader reference = SafeTensorsReader.open(DIR.resolve("reference.safetensors"))) {
+            float[] expected = reference.load("photo.jpg/rgb", scope, DataType.FLOAT32).toFloatArray();
+            double worst = 0;
+            for (int i = 0; i < expected.length; i++) {
+                worst = Math.max(worst, Math.abs(image.pixels()[i] - expected[i]));
+            }
+            return worst;
+        }
+    }
+}

@@ -1,0 +1,116 @@
+#!/usr/bin/python3
+"""Writes the image-processing test fixtures under peft4j-core/src/test/resources/images/.
+
+A few small images (RGB, grey, RGBA and palette PNGs and an RGB JPEG, drawn from smooth gradients, shapes and noise so
+that resampling meets edges and texture), two preprocessor configs as Hugging Face writes them (ViT's: fixed size,
+bilinear; ConvNeXt's: shortest edge, bicubic, center crop, ImageNet mean and std), and reference.safetensors with the
+pixel_values that Pillow and numpy compute for each, exactly as transformers' image processors do: convert("RGB"),
+Image.resize, center crop, rescale in float64 stored as float32, normalise in float32. Also the decoded RGB of the
+JPEG, since JPEG decoders may differ.
+
+Run once with Debian's python3-pil and python3-numpy:
+    /usr/bin/python3 tools/image_fixtures.py
+"""
+import json
+import os
+import struct
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+OUT = os.path.join(os.path.dirname(__file__), "..", "peft4j-core", "src", "test", "resources", "images")
+rng = np.random.default_rng(7)
+
+PROCESSORS = {
+    "vit": {"do_resize": True, "size": {"height": 16, "width": 16}, "resample": 2, "do_rescale": True, "rescale_factor": 1 / 255,
+            "do_normalize": True, "image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5], "image_processor_type": "ViTImageProcessor"},
+    "convnext": {"do_resize": True, "size": {"shortest_edge": 20}, "resample": 3, "do_center_crop": True,
+                 "crop_size": {"height": 16, "width": 16}, "do_rescale": True, "rescale_factor": 1 / 255, "do_normalize": True,
+                 "image_mean": [0.485, 0.456, 0.406], "image_std": [0.229, 0.224, 0.225], "image_processor_type": "ConvNextImageProcessor"},
+}
+
+
+def picture(w, h):
+    y, x = np.mgrid[0:h, 0:w]
+    base = np.stack([x * 255 / w, y * 255 / h, (x + y) * 127 / (w + h) + 64], -1)
+    base += rng.normal(0, 18, base.shape)
+    img = Image.fromarray(np.clip(base, 0, 255).astype(np.uint8), "RGB")
+    d = ImageDraw.Draw(img)
+    d.ellipse([w // 5, h // 4, w // 2, h * 3 // 4], fill=(250, 30, 40))
+    d.rectangle([w * 3 // 5, h // 6, w - 3, h // 2], fill=(20, 200, 90))
+    d.line([0, h - 1, w - 1, 0], fill=(255, 255, 255), width=2)
+    return img
+
+
+def images():
+    out = {}
+    out["rgb.png"] = picture(37, 53)
+    out["grey.png"] = picture(64, 48).convert("L")
+    rgba = picture(50, 50).convert("RGBA")
+    alpha = Image.fromarray((np.linspace(0, 255, 50 * 50).reshape(50, 50)).astype(np.uint8), "L")
+    rgba.putalpha(alpha)
+    out["rgba.png"] = rgba
+    out["palette.png"] = picture(30, 41).convert("P", palette=Image.ADAPTIVE, colors=32)
+    out["photo.jpg"] = picture(61, 45)
+    return out
+
+
+def hf_pixels(img, p):
+    img = img.convert("RGB")
+    w, h = img.size
+    if p["do_resize"]:
+        size = p["size"]
+        if "shortest_edge" in size:
+            short, long = (w, h) if w <= h else (h, w)
+            new_short, new_long = size["shortest_edge"], int(size["shortest_edge"] * long / short)
+            new_w, new_h = (new_short, new_long) if w <= h else (new_long, new_short)
+        else:
+            new_w, new_h = size["width"], size["height"]
+        img = img.resize((new_w, new_h), resample=p["resample"])
+    a = np.array(img)                                                    # [H, W, 3] uint8
+    if p.get("do_center_crop"):
+        ch, cw = p["crop_size"]["height"], p["crop_size"]["width"]
+        top, left = (a.shape[0] - ch) // 2, (a.shape[1] - cw) // 2
+        a = a[top:top + ch, left:left + cw]
+    a = (a.astype(np.float64) * p["rescale_factor"]).astype(np.float32)
+    a = (a - np.array(p["image_mean"], dtype=np.float32)) / np.array(p["image_std"], dtype=np.float32)
+    return a.transpose(2, 0, 1).astype(np.float32)                       # [3, H, W]
+
+
+def write_safetensors(path, arrays):
+    header, blobs, offset = {"__metadata__": {"format": "pt"}}, [], 0
+    for name, a in arrays.items():
+        data = np.ascontiguousarray(a).tobytes()
+        header[name] = {"dtype": {np.float32: "F32", np.uint8: "U8"}[a.dtype.type], "shape": list(a.shape),
+                        "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * ((8 - len(text) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for b in blobs:
+            f.write(b)
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    for name, p in PROCESSORS.items():
+        os.makedirs(os.path.join(OUT, name), exist_ok=True)
+        with open(os.path.join(OUT, name, "preprocessor_config.json"), "w") as f:
+            json.dump(p, f, indent=2)
+    reference = {}
+    for file, img in images().items():
+        path = os.path.join(OUT, file)
+        img.save(path, quality=90) if file.endswith(".jpg") else img.save(path)
+        decoded = Image.open(path)
+        for name, p in PROCESSORS.items():
+            reference[file + "/" + name] = hf_pixels(decoded, p)
+        if file.endswith(".jpg"):
+            reference[file + "/rgb"] = np.array(decoded.convert("RGB"), dtype=np.float32)
+    write_safetensors(os.path.join(OUT, "reference.safetensors"), reference)
+
+
+if __name__ == "__main__":
+    main()
