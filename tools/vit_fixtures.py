@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Writes the ViT test fixture under peft4j-core/src/test/resources/vit/.
 
-A small random ViTForImageClassification in the exact Hugging Face layout (config.json, model.safetensors with the
+A small random ViTForImageClassification in the exact Hugging Face layout (config.json, preprocessor_config.json,
+model.safetensors with the
 `vit.` prefix and the `classifier`), and reference.safetensors holding pixel values and the last hidden state and
 logits that an independent PyTorch implementation of HF's ViT modelling code computes for them (the patch embedding
 as a real stride-p convolution, exact-erf GELU, pre-LN blocks, the classifier on the [CLS] state).
@@ -98,6 +99,10 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     with open(os.path.join(OUT, "config.json"), "w") as f:
         json.dump(CONFIG, f, indent=2)
+    with open(os.path.join(OUT, "preprocessor_config.json"), "w") as f:   # as ViTImageProcessor writes it, at 8x8
+        json.dump({"do_normalize": True, "do_rescale": True, "do_resize": True, "image_mean": [0.5, 0.5, 0.5],
+                   "image_processor_type": "ViTImageProcessor", "image_std": [0.5, 0.5, 0.5], "resample": 2,
+                   "rescale_factor": 1 / 255, "size": {"height": 8, "width": 8}}, f, indent=2)
     w = weights(CONFIG)
     write_safetensors(os.path.join(OUT, "model.safetensors"), w)
     pixels = torch.randn(2, CONFIG["num_channels"], CONFIG["image_size"], CONFIG["image_size"])

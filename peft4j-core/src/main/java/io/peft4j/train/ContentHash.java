@@ -9,7 +9,7 @@ import java.util.HexFormat;
 
 /**
  * SHA-256 of what values hold, not of their identity: records by their components, arrays and lists element by
- * element, strings, numbers, booleans and enums by value. Two training sets hash equal exactly when they hold the same
+ * element, strings, numbers, booleans and enums by value, files by their name and bytes. Two training sets hash equal exactly when they hold the same
  * examples in the same order, which is what a resumed run must find again.
  */
 public final class ContentHash {
@@ -37,6 +37,16 @@ public final class ContentHash {
                     feed(d, c.getAccessor().invoke(r));
                 } catch (ReflectiveOperationException e) {
                     throw new IllegalArgumentException("cannot read " + c.getName() + " of " + r.getClass().getSimpleName(), e);
+                }
+            }
+        } else if (v instanceof java.nio.file.Path path) {        // a file by its name and bytes (a Path is also Iterable)
+            d.update((byte) 6);
+            text(d, path.toString());
+            if (java.nio.file.Files.isRegularFile(path)) {
+                try {
+                    d.update(java.nio.file.Files.readAllBytes(path));
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException("cannot read " + path, e);
                 }
             }
         } else if (v.getClass().isArray()) {

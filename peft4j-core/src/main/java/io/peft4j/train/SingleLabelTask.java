@@ -1,0 +1,89 @@
+package io.peft4j.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import io.peft4j.model.Classifier;
+import io.peft4j.model.ModelInputs;
+import io.peft4j.nn.Step;
+import java.util.List;
+
+/**
+ * Classification with one label per example (texts, images), cross-entropy loss; evaluation reports accuracy and
+ * macro-F1. A subclass says how a batch of examples becomes the model's inputs and what each example's label is.
+ */
+public abstract class SingleLabelTask<E> implements TrainingTask<E> {
+
+    protected final Classifier model;
+
+    protected SingleLabelTask(Classifier model) {
+        this.model = model;
+    }
+
+    /** The model's inputs for {@code batch}, made in {@code manager}, and how many tokens (or images) they hold. */
+    protected record Inputs(ModelInputs inputs, long units) {}
+
+    protected abstract Inputs inputs(List<E> batch, NDManager manager);
+
+    protected abstract int label(E example);
+
+    private NDArray labels(List<E> batch, NDManager manager) {
+        return manager.create(batch.stream().mapToLong(this::label).toArray());
+    }
+
+    @Override
+    public Step.Adapters adapters() {
+        return model.adapters();
+    }
+
+    @Override
+    public Loss loss(List<E> batch, Step step) {
+        Inputs in = inputs(batch, step.scope());
+        return new Loss(Losses.crossEntropy(model.logits(step, in.inputs()), labels(batch, step.scope())), in.units());
+    }
+
+    /** Staged ({@link StagedBackward}) for gradient checkpointing and on a quantised model; a plain backward otherwise. */
+    @Override
+    public Loss lossAndBackward(List<E> batch, Step step, ai.djl.training.GradientCollector gc, double scale, boolean checkpointing) {
+        if (!StagedBackward.wanted(model, checkpointing)) {
+            return TrainingTask.super.lossAndBackward(batch, step, gc, scale, false);
+        }
+        Inputs in = inputs(batch, step.scope());
+        NDArray value = StagedBackward.crossEntropy(step, model.logitsPass(step, in.inputs()), labels(batch, step.scope()), gc, scale, checkpointing);
+        return new Loss(value, in.units());
+    }
+
+    /** The predicted class of each example. */
+    public int[] predict(List<E> examples, int batchSize) {
+        int[] out = new int[examples.size()];
+        for (int i = 0; i < examples.size(); i += batchSize) {
+            List<E> chunk = examples.subList(i, Math.min(examples.size(), i + batchSize));
+            try (NDManager scope = model.manager().newSubManager(); Step step = Step.inference(scope, model.adapters())) {
+                long[] argmax = model.logits(step, inputs(chunk, scope).inputs()).argMax(1).toLongArray();
+                for (int j = 0; j < argmax.length; j++) {
+                    out[i + j] = (int) argmax[j];
+                }
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public Evaluation evaluate(List<E> examples, int batchSize) {
+        int[] predicted = new int[examples.size()];
+        int[] truth = examples.stream().mapToInt(this::label).toArray();
+        double lossSum = 0;
+        for (int i = 0; i < examples.size(); i += batchSize) {
+            List<E> chunk = examples.subList(i, Math.min(examples.size(), i + batchSize));
+            try (NDManager scope = model.manager().newSubManager(); Step step = Step.inference(scope, model.adapters())) {
+                NDArray logits = model.logits(step, inputs(chunk, scope).inputs());
+                lossSum += Losses.crossEntropy(logits, labels(chunk, scope)).getFloat() * chunk.size();
+                long[] argmax = logits.argMax(1).toLongArray();
+                for (int j = 0; j < argmax.length; j++) {
+                    predicted[i + j] = (int) argmax[j];
+                }
+            }
+        }
+        return new Evaluation(lossSum / examples.size(), Metrics.accuracy(predicted, truth),
+                Metrics.macroF1(predicted, truth, model.numLabels()), examples.size());
+    }
+}
