@@ -10,6 +10,7 @@ import io.peft4j.nn.Linear;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.MultiHeadAttention;
 import io.peft4j.nn.ResidualAdapter;
+import io.peft4j.nn.ResidualSite;
 import io.peft4j.nn.Step;
 import java.util.function.UnaryOperator;
 
@@ -24,45 +25,21 @@ public final class BertLayer extends Module {
      * {@code dense → dropout → + residual → LayerNorm}, used after attention and after the FFN. Residual
      * adapters (bottleneck, parallel) installed here act between the dropout and the residual addition.
      */
-    public static final class Output extends Module implements ResidualAdapter.Site {
-        private final ResidualAdapter.Kind kind;
+    public static final class Output extends ResidualSite {
         private final LayerNorm layerNorm;
         private final Dropout dropout;
 
         Output(NDManager manager, ResidualAdapter.Kind kind, int in, BertConfig c) {
-            super(manager);
-            this.kind = kind;
+            super(manager, kind);
             addChild("dense", new Linear(manager, in, c.hiddenSize(), true, c.initializerRange()));
             layerNorm = addChild("LayerNorm", new LayerNorm(manager, c.hiddenSize(), c.layerNormEps()));
             dropout = addChild("dropout", new Dropout(manager, c.hiddenDropoutProb()));
         }
 
-        @Override
-        public ResidualAdapter.Kind kind() {
-            return kind;
-        }
-
-        @Override
-        public ResidualAdapter adapters() {
-            return (ResidualAdapter) children().get(CHILD_NAME);
-        }
-
-        @Override
-        @SuppressWarnings("unchecked")
-        public <M extends Module & ResidualAdapter> M install(M adapters) {
-            M previous = (M) removeChild(CHILD_NAME);
-            addChild(CHILD_NAME, adapters);
-            return previous;
-        }
-
         /** hidden [B, T, in], residual = the sub-layer's input [B, T, D] → [B, T, D] */
         public NDArray forward(Step step, NDArray hidden, NDArray residual) {
             NDArray out = dropout.forward(linear("dense").forward(step, hidden)); // [B, T, D]
-            ResidualAdapter adapters = adapters();
-            if (adapters != null) {
-                out = adapters.forward(step, out, residual);
-            }
-            return layerNorm.forward(out.add(residual));
+            return layerNorm.forward(adapt(step, out, residual).add(residual));
         }
     }
 

@@ -9,6 +9,7 @@ import io.peft4j.nn.Linear;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.MultiHeadAttention;
 import io.peft4j.nn.ResidualAdapter;
+import io.peft4j.nn.ResidualSite;
 import io.peft4j.nn.Step;
 import java.util.function.UnaryOperator;
 
@@ -36,40 +37,18 @@ public final class ViTLayer extends Module {
      * A sub-layer's {@code dense} output projection and its dropout ({@code attention.output}, {@code output}). Residual
      * adapters (Houlsby, Pfeiffer, AdaptFormer's parallel adapter) installed here act before the residual addition.
      */
-    public static final class Dense extends Module implements ResidualAdapter.Site {
-        private final ResidualAdapter.Kind kind;
+    public static final class Dense extends ResidualSite {
         private final Dropout dropout;
 
         Dense(NDManager manager, ResidualAdapter.Kind kind, int in, ViTConfig c) {
-            super(manager);
-            this.kind = kind;
+            super(manager, kind);
             addChild("dense", new Linear(manager, in, c.hiddenSize(), true, c.initializerRange()));
             dropout = addChild("dropout", new Dropout(manager, c.hiddenDropoutProb()));
         }
 
-        @Override
-        public ResidualAdapter.Kind kind() {
-            return kind;
-        }
-
-        @Override
-        public ResidualAdapter adapters() {
-            return (ResidualAdapter) children().get(CHILD_NAME);
-        }
-
-        @Override
-        @SuppressWarnings("unchecked")
-        public <M extends Module & ResidualAdapter> M install(M adapters) {
-            M previous = (M) removeChild(CHILD_NAME);
-            addChild(CHILD_NAME, adapters);
-            return previous;
-        }
-
         /** hidden [B, T, in], residual = the sub-layer's input [B, T, D] → what is added to the residual [B, T, D]. */
         NDArray forward(Step step, NDArray hidden, NDArray residual) {
-            NDArray out = dropout.forward(linear("dense").forward(step, hidden));
-            ResidualAdapter adapters = adapters();
-            return adapters == null ? out : adapters.forward(step, out, residual);
+            return adapt(step, dropout.forward(linear("dense").forward(step, hidden)), residual);
         }
     }
 
