@@ -9,7 +9,6 @@ import io.peft4j.io.Json;
 import io.peft4j.io.SafeTensorsWriter;
 import io.peft4j.model.BackboneClassifier;
 import io.peft4j.model.ModelFiles;
-import io.peft4j.nn.Module;
 import io.peft4j.nn.ParameterCount;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
@@ -45,21 +44,34 @@ public final class FineTune {
 
     /** Sequence classification (one label per text). */
     public static Outcome run(Settings s, Splits<TextExample> data, String datasetName, PrintStream progress) {
-        return run(s, data, BackboneClassifier.Head.SEQUENCE, SequenceClassificationTask::new, datasetName, progress);
+        return run(s, data, BackboneClassifier.Head.SEQUENCE, (model, files, peft) -> {
+            Tokenizer tokenizer = Tokenizer.load(files.requireTokenizer(), s.maxLength());
+            return new Prepared<>(new SequenceClassificationTask(model, tokenizer, templateOf(peft)), tokenizer::close);
+        }, datasetName, progress);
     }
 
-    /** Makes the task for a model, its tokenizer and the adapter's P-tuning template (null: none). */
+    /** Image classification (one label per image file), with the model's image processor. */
+    public static Outcome runImages(Settings s, Splits<io.peft4j.train.ImageExample> data, String datasetName, PrintStream progress) {
+        return run(s, data, BackboneClassifier.Head.SEQUENCE, (model, files, peft) -> new Prepared<>(
+                new io.peft4j.train.ImageClassificationTask(model, io.peft4j.image.ImageProcessor.forModel(files.dir())), () -> { }), datasetName, progress);
+    }
+
+    /** A run's task and how to release what it holds (a tokenizer) when the run ends. */
+    private record Prepared<E>(io.peft4j.train.TrainingTask<E> task, Runnable release) {}
+
+    /** Makes the task for a model with its adapter. */
     private interface TaskFactory<E> {
-        io.peft4j.train.TrainingTask<E> create(BackboneClassifier model, Tokenizer tokenizer, io.peft4j.tokenizer.PromptTemplate template);
+        Prepared<E> create(BackboneClassifier model, ModelFiles files, PeftModel peft);
     }
 
     /** Token classification (one tag per word). */
     public static Outcome runTokens(Settings s, Splits<io.peft4j.train.TaggedSentence> data, String datasetName, PrintStream progress) {
-        return run(s, data, BackboneClassifier.Head.TOKEN, (model, tokenizer, template) -> {
-            if (template != null) {
+        return run(s, data, BackboneClassifier.Head.TOKEN, (model, files, peft) -> {
+            if (templateOf(peft) != null) {
                 throw new io.peft4j.Peft4jException("P-tuning templates apply to sequence classification, not token classification");
             }
-            return new io.peft4j.train.TokenClassificationTask(model, tokenizer);
+            Tokenizer tokenizer = Tokenizer.load(files.requireTokenizer(), s.maxLength());
+            return new Prepared<>(new io.peft4j.train.TokenClassificationTask(model, tokenizer), tokenizer::close);
         }, datasetName, progress);
     }
 
@@ -73,7 +85,7 @@ public final class FineTune {
         if (family != null && family.causalLm()) {
             throw new io.peft4j.Peft4jException(s.model() + " is a " + type + " decoder: use --task causal-lm");
         }
-        try (NDManager manager = NDManager.newBaseManager(); Tokenizer tokenizer = Tokenizer.load(files.requireTokenizer(), s.maxLength())) {
+        try (NDManager manager = NDManager.newBaseManager()) {
             Engine.getInstance().setRandomSeed((int) s.args().seed());
             BackboneClassifier classifier = BackboneClassifier.load(files, manager, head, data.labels().size());
             if (s.quantize() != null) {
@@ -81,36 +93,44 @@ public final class FineTune {
             }
             PeftModel peft = PeftModel.wrap(classifier, s.method().config(head == BackboneClassifier.Head.TOKEN ? TaskType.TOKEN_CLS : TaskType.SEQ_CLS,
                     s.options()));
-            Module trained = peft;
-            ParameterCount params = trained.parameterCount();
-            progress.println(s.method().label() + ": " + params);
-            io.peft4j.train.TrainingTask<E> task = newTask.create(classifier, tokenizer, templateOf(peft));
-            List<Double> stepLoss = new ArrayList<>();
-            ProgressBar bar = new ProgressBar(progress, s.method().id());
-            TrainingListener listener = new TrainingListener() {
-                @Override
-                public void onStep(StepInfo info) {
-                    stepLoss.add(info.loss());
-                    bar.onStep(info);
-                }
-
-                @Override
-                public void onEpoch(EpochInfo info) {
-                    bar.onEpoch(info);
-                }
-            };
-            TrainingArgs args = identified(data.validation().isEmpty() ? s.args().toBuilder().keepBest(false).build() : s.args(),
-                    files, peft, java.util.Map.of("task", head.name().toLowerCase(java.util.Locale.ROOT) + " classification",
-                            "max_length", Integer.toString(s.maxLength()), "quantize", String.valueOf(s.quantize())));
-            Trainer.Result result = new Trainer<>(trained, task, args, listener)
-                    .train(data.train(), data.validation().isEmpty() ? null : data.validation());
-            Evaluation test = data.test().isEmpty() ? null : task.evaluate(data.test(), args.evalBatchSize());
-            double seconds = (System.nanoTime() - start) / 1e9;
-            if (s.output() != null) {
-                save(s, peft, data.labels(), datasetName, params, result, test, seconds, stepLoss);
+            Prepared<E> prepared = newTask.create(classifier, files, peft);
+            try {
+                return train(s, data, files, peft, prepared.task(), head, datasetName, progress, start);
+            } finally {
+                prepared.release().run();
             }
-            return new Outcome(s.method(), test, result, params, seconds);
         }
+    }
+
+    private static <E> Outcome train(Settings s, Splits<E> data, ModelFiles files, PeftModel peft, io.peft4j.train.TrainingTask<E> task,
+                                     BackboneClassifier.Head head, String datasetName, PrintStream progress, long start) {
+        ParameterCount params = peft.parameterCount();
+        progress.println(s.method().label() + ": " + params);
+        List<Double> stepLoss = new ArrayList<>();
+        ProgressBar bar = new ProgressBar(progress, s.method().id());
+        TrainingListener listener = new TrainingListener() {
+            @Override
+            public void onStep(StepInfo info) {
+                stepLoss.add(info.loss());
+                bar.onStep(info);
+            }
+
+            @Override
+            public void onEpoch(EpochInfo info) {
+                bar.onEpoch(info);
+            }
+        };
+        TrainingArgs args = identified(data.validation().isEmpty() ? s.args().toBuilder().keepBest(false).build() : s.args(),
+                files, peft, java.util.Map.of("task", head.name().toLowerCase(java.util.Locale.ROOT) + " classification",
+                        "max_length", Integer.toString(s.maxLength()), "quantize", String.valueOf(s.quantize())));
+        Trainer.Result result = new Trainer<>(peft, task, args, listener)
+                .train(data.train(), data.validation().isEmpty() ? null : data.validation());
+        Evaluation test = data.test().isEmpty() ? null : task.evaluate(data.test(), args.evalBatchSize());
+        double seconds = (System.nanoTime() - start) / 1e9;
+        if (s.output() != null) {
+            save(s, peft, data.labels(), datasetName, params, result, test, seconds, stepLoss);
+        }
+        return new Outcome(s.method(), test, result, params, seconds);
     }
 
     /**

@@ -20,7 +20,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--model", defaultValue = "minilm", description = "Bundled alias, HF directory or .onnx file (default: ${DEFAULT-VALUE}).")
     String model;
 
-    @Option(names = "--task", defaultValue = "seq-cls", description = "seq-cls (text,label), token-cls (tokens,tags) or causal-lm (instruction tuning a decoder) (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--task", defaultValue = "seq-cls", description = "seq-cls (text,label), token-cls (tokens,tags), causal-lm (instruction tuning a decoder) or image-cls (folders of <class>/<image>, a ViT) (default: ${DEFAULT-VALUE}).")
     String task;
 
     @Option(names = "--dataset", description = "A named dataset: spam, brown-genre (seq-cls) or brown-pos (token-cls).")
@@ -120,8 +120,8 @@ final class TrainCommand implements Callable<Integer> {
 
     /** Numeric options are checked before anything is loaded, each error naming its option. */
     private void checkNumbers() {
-        if (!java.util.List.of("seq-cls", "token-cls", "causal-lm").contains(task)) {
-            throw new Peft4jException("unknown task '" + task + "': seq-cls, token-cls or causal-lm");
+        if (!java.util.List.of("seq-cls", "token-cls", "causal-lm", "image-cls").contains(task)) {
+            throw new Peft4jException("unknown task '" + task + "': seq-cls, token-cls, causal-lm or image-cls");
         }
         positive("--r", r);
         positive("--epochs", epochs);
@@ -155,11 +155,7 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     private Integer train(Method m) {
-        boolean tokens = switch (task) {
-            case "seq-cls", "causal-lm" -> false;
-            case "token-cls" -> true;
-            default -> throw new Peft4jException("unknown task '" + task + "': seq-cls, token-cls or causal-lm");
-        };
+        boolean tokens = task.equals("token-cls");
         TrainingArgs args = TrainingArgs.builder().epochs(epochs).batchSize(batchSize)
                 .learningRate(lr != null ? lr : m.defaultLr())
                 .warmupRatio(warmupRatio).weightDecay(weightDecay).schedule(schedule).seed(seed)
@@ -187,7 +183,12 @@ final class TrainCommand implements Callable<Integer> {
             return 0;
         }
         String name = dataset != null ? dataset : data.get(0).toString();
-        FineTune.Outcome o = tokens
+        if (task.equals("image-cls") && data == null) {
+            throw new Peft4jException("image-cls needs --data TRAIN_DIR[,VALIDATION_DIR],TEST_DIR (folders of <class>/<image>)");
+        }
+        FineTune.Outcome o = task.equals("image-cls")
+                ? FineTune.runImages(settings, Datasets.imageFolders(data).limitTrain(maxTrain).limitEval(maxEval), name, System.err)
+                : tokens
                 ? FineTune.runTokens(settings, (dataset != null ? Datasets.namedTagged(dataset) : Datasets.taggedFiles(data)).limitTrain(maxTrain).limitEval(maxEval), name, System.err)
                 : FineTune.run(settings, (dataset != null ? Datasets.named(dataset) : Datasets.files(data)).limitTrain(maxTrain).limitEval(maxEval), name, System.err);
         PrintWriter out = spec.commandLine().getOut();

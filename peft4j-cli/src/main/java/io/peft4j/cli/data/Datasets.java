@@ -66,4 +66,62 @@ public final class Datasets {
             default -> throw new Peft4jException("give 1 to 3 data files (train[, validation], test), got " + p.size());
         };
     }
+
+    /**
+     * Image folders as torchvision's ImageFolder reads them, one (train), two (train, test) or three (train,
+     * validation, test) roots of {@code <root>/<class>/<image>}; classes are the training root's folder names, sorted.
+     */
+    public static Splits<io.peft4j.train.ImageExample> imageFolders(List<Path> roots) {
+        if (roots.isEmpty() || roots.size() > 3) {
+            throw new Peft4jException("give 1 to 3 image folders (train[, validation], test), got " + roots.size());
+        }
+        List<String> classes = classes(roots.get(0));
+        LabelSet labels = LabelSet.of(classes);
+        List<io.peft4j.train.ImageExample> train = images(roots.get(0), labels);
+        List<io.peft4j.train.ImageExample> validation = roots.size() == 3 ? images(roots.get(1), labels) : List.of();
+        List<io.peft4j.train.ImageExample> test = roots.size() >= 2 ? images(roots.get(roots.size() - 1), labels) : List.of();
+        return new Splits<>(train, validation, test, labels);
+    }
+
+    private static List<String> classes(Path root) {
+        if (!java.nio.file.Files.isDirectory(root)) {
+            throw new Peft4jException(root + " is not a directory of class folders (<root>/<class>/<image>)");
+        }
+        try (java.util.stream.Stream<Path> dirs = java.nio.file.Files.list(root)) {
+            List<String> out = dirs.filter(java.nio.file.Files::isDirectory).map(p -> p.getFileName().toString()).sorted().toList();
+            if (out.size() < 2) {
+                throw new Peft4jException(root + " needs at least two class folders, found " + out);
+            }
+            return out;
+        } catch (java.io.IOException e) {
+            throw new Peft4jException("cannot list " + root + ": " + e.getMessage());
+        }
+    }
+
+    private static final java.util.Set<String> IMAGE_SUFFIXES = java.util.Set.of("png", "jpg", "jpeg", "bmp", "gif");
+
+    private static List<io.peft4j.train.ImageExample> images(Path root, LabelSet labels) {
+        List<io.peft4j.train.ImageExample> out = new ArrayList<>();
+        for (String name : classes(root)) {
+            int label;
+            try {
+                label = labels.index(name);
+            } catch (Peft4jException e) {
+                throw new Peft4jException(root.resolve(name) + ": class '" + name + "' is not among the training classes " + labels.names());
+            }
+            try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(root.resolve(name))) {
+                List<Path> images = files.filter(p -> {
+                    String f = p.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+                    return IMAGE_SUFFIXES.contains(f.substring(f.lastIndexOf('.') + 1));
+                }).sorted().toList();
+                if (images.isEmpty()) {
+                    throw new Peft4jException(root.resolve(name) + " holds no image (.png, .jpg, .jpeg, .bmp, .gif)");
+                }
+                images.forEach(p -> out.add(new io.peft4j.train.ImageExample(p, label)));
+            } catch (java.io.IOException e) {
+                throw new Peft4jException("cannot list " + root.resolve(name) + ": " + e.getMessage());
+            }
+        }
+        return out;
+    }
 }

@@ -1,0 +1,73 @@
+package io.peft4j.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.peft4j.io.Json;
+import io.peft4j.io.SafeTensorsReader;
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+import java.util.stream.Stream;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code train --task image-cls} on image folders with the ViT fixture of peft4j-core's tests. */
+class ImageTrainCommandTest {
+
+    static final Path VIT = Path.of("../peft4j-core/src/test/resources/vit");
+
+    @TempDir
+    Path dir;
+
+    /** {@code root/red/*.png} and {@code root/blue/*.png}: noisy 12×12 images, each class dominated by its colour. */
+    private Path folder(String name, int perClass, long seed) throws Exception {
+        Random random = new Random(seed);
+        Path root = dir.resolve(name);
+        for (String label : new String[] {"red", "blue"}) {
+            Files.createDirectories(root.resolve(label));
+            for (int i = 0; i < perClass; i++) {
+                BufferedImage image = new BufferedImage(12, 12, BufferedImage.TYPE_INT_RGB);
+                for (int y = 0; y < 12; y++) {
+                    for (int x = 0; x < 12; x++) {
+                        int strong = 150 + random.nextInt(100);
+                        int weak = random.nextInt(110);
+                        int green = random.nextInt(256);
+                        image.setRGB(x, y, label.equals("red") ? strong << 16 | green << 8 | weak : weak << 16 | green << 8 | strong);
+                    }
+                }
+                ImageIO.write(image, "png", root.resolve(label).resolve(i + ".png").toFile());
+            }
+        }
+        return root;
+    }
+
+    @Test
+    void trainsLoraOnAViTFromImageFolders() throws Exception {
+        Path model = dir.resolve("vit");
+        Files.createDirectories(model);
+        try (Stream<Path> files = Files.list(VIT)) {
+            for (Path f : files.filter(p -> !p.getFileName().toString().startsWith("reference")).toList()) {
+                Files.copy(f, model.resolve(f.getFileName()));
+            }
+        }
+        Path train = folder("train", 12, 1);
+        Path test = folder("test", 6, 2);
+        Path out = dir.resolve("run");
+        CliTest.Run run = CliTest.run("train", "--task", "image-cls", "--model", model.toString(), "--data", train + "," + test,
+                "--method", "lora", "--epochs", "6", "--batch-size", "8", "--lr", "1e-2", "--output", out.toString());
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertThat(run.out()).contains("trainable params:", "test accuracy");
+        assertThat(Json.readObject(out.resolve("metrics.json")).path("test").path("accuracy").asDouble()).isGreaterThanOrEqualTo(0.9);
+        try (SafeTensorsReader r = SafeTensorsReader.open(out.resolve("adapter/adapter_model.safetensors"))) {
+            assertThat(r.tensors()).containsKeys("base_model.model.vit.encoder.layer.1.attention.attention.value.lora_B.weight",
+                    "base_model.model.classifier.weight");
+        }
+        assertThat(Files.readString(out.resolve("adapter/labels.json"))).contains("blue", "red");
+
+        CliTest.Run noClasses = CliTest.run("train", "--task", "image-cls", "--model", model.toString(), "--data", model.toString(),
+                "--output", dir.resolve("other").toString());
+        assertThat(noClasses.err()).contains("needs at least two class folders");
+    }
+}
