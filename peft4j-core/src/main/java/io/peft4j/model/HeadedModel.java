@@ -70,4 +70,9 @@ public abstract class HeadedModel extends PretrainedModel {
     public float initializerRange() {
         return backbone.initializerRange();
     }
+
+    @Override
+    public int patchSize() {
+        return backbone.patchSize();
+    }
 }

@@ -77,6 +77,11 @@ public abstract class PretrainedModel extends Module {
         return BlockStack.run(pass(step, inputs), step);
     }
 
+    /** The side of a vision transformer's square patches, or 0 for a backbone that does not cut images into patches. */
+    public int patchSize() {
+        return 0;
+    }
+
     /** The dropout before a task head (HF's {@code classifier_dropout}, else {@code hidden_dropout_prob}). */
     public float classifierDropout() {
         return 0f;

@@ -12,12 +12,23 @@ public interface PromptSource {
     /**
      * What one forward pass gets; each part may be null.
      *
-     * @param inputPrompts [B, n, D] embeddings put before the input's own (prompt tuning, P-tuning)
-     * @param placedTokens [n, D] vectors for pseudo tokens placed by a template: an input id of -(k+1)
-     *                     stands for row k (P-tuning with a template)
-     * @param layerPrefixes one key/value prefix per layer (prefix tuning, P-tuning v2)
+     * @param inputPrompts   [B, n, D] embeddings put before the input's own (prompt tuning, P-tuning)
+     * @param placedTokens   [n, D] vectors for pseudo tokens placed by a template: an input id of -(k+1)
+     *                       stands for row k (P-tuning with a template)
+     * @param layerPrefixes  one key/value prefix per layer (prefix tuning, P-tuning v2)
+     * @param insertedTokens [B, n, D] tokens a vision transformer inserts after its [CLS] token: one group (VPT-shallow)
+     *                       or one per layer, each replacing the previous layer's (VPT-deep)
      */
-    record Prompts(NDArray inputPrompts, NDArray placedTokens, List<KeyValuePrefix> layerPrefixes) {
+    record Prompts(NDArray inputPrompts, NDArray placedTokens, List<KeyValuePrefix> layerPrefixes, List<NDArray> insertedTokens) {
+
+        public Prompts(NDArray inputPrompts, NDArray placedTokens, List<KeyValuePrefix> layerPrefixes) {
+            this(inputPrompts, placedTokens, layerPrefixes, null);
+        }
+
+        /** Visual prompts only. */
+        public static Prompts inserted(List<NDArray> perLayer) {
+            return new Prompts(null, null, null, List.copyOf(perLayer));
+        }
 
         /** Number of positions put in front of the input. */
         public int inputLength() {

@@ -71,6 +71,25 @@ class ImageClassificationTaskTest extends NativeTest {
         }
     }
 
+    /** Visual prompts train too: shallow VPT block by block (its prompts enter with the input), deep VPT in one pass. */
+    @org.junit.jupiter.params.ParameterizedTest(name = "deep {0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+    void visualPromptTuningLowersTheLoss(boolean deep) throws Exception {
+        List<ImageExample> train = images(16, 3);
+        try (NDManager scope = manager.newSubManager()) {
+            Engine.getInstance().setRandomSeed(3);
+            BackboneClassifier model = BackboneClassifier.load(ModelFiles.resolve(VIT.toString()), scope, BackboneClassifier.Head.SEQUENCE, 2);
+            model.freezeAll();
+            PeftModel peft = PeftModel.wrap(model, io.peft4j.peft.vpt.VptConfig.of(4, deep, null)); // prompts only: no head trains
+            ImageClassificationTask task = new ImageClassificationTask(model, ImageProcessor.forModel(VIT));
+            double before = task.evaluate(train, 8).loss();
+            TrainingArgs args = TrainingArgs.builder().epochs(4).batchSize(8).learningRate(5e-2).seed(5).keepBest(false)
+                    .gradientCheckpointing(!deep).build();
+            new Trainer<>(peft, task, args, null).train(train, null);
+            assertThat(task.evaluate(train, 8).loss()).isLessThan(before);
+        }
+    }
+
     @Test
     void aFilesContentIsPartOfTheDataHash() throws Exception {
         List<ImageExample> a = images(2, 9);

@@ -49,6 +49,11 @@ public final class ViTModel extends PretrainedModel {
         }
     }
 
+    /** x [B, 1+k+N, D] with its k prompt tokens after [CLS] replaced by {@code prompts} [B, n, D]: [B, 1+n+N, D]. */
+    private static NDArray withPrompts(NDArray x, NDArray prompts, int k) {
+        return x.get(new NDIndex(":, :1, :")).concat(prompts, 1).concat(x.get(new NDIndex(":, " + (1 + k) + ":, :")), 1);
+    }
+
     /** Loads from an HF directory; keys prefixed {@code vit.} (a ViTForImageClassification checkpoint) are accepted. */
     public static ViTModel load(ModelFiles files, NDManager manager) {
         HfConfig hf = HfConfig.read(files.config());
@@ -103,14 +108,32 @@ public final class ViTModel extends PretrainedModel {
         return config.initializerRange();
     }
 
-    /** The pass over pixel values [B, C, H, W]: tokens [B, 1+N, D] through the blocks, then the final layernorm. */
+    @Override
+    public int patchSize() {
+        return config.patchSize();
+    }
+
+    /**
+     * The pass over pixel values [B, C, H, W]: tokens [B, 1+N, D] through the blocks, then the final layernorm. Visual
+     * prompts (VPT) go after the [CLS] token: [B, 1+n+N, D]; with one group per layer (deep), block i &gt; 0 gets its
+     * own group in place of the previous one.
+     */
     @Override
     public BlockStack.Pass<Features> pass(Step step, ModelInputs inputs, PromptSource source) {
-        if (source != null) {
-            throw new Peft4jException("prompt learning is not available on ViT yet (visual prompt tuning comes with the vision methods)");
+        NDArray pixels = inputs.requirePixels("a ViT");
+        PromptSource.Prompts prompts = source == null ? null : source.prompts(step, pixels.getShape().get(0));
+        if (prompts != null && (prompts.inputPrompts() != null || prompts.placedTokens() != null || prompts.layerPrefixes() != null)) {
+            throw new Peft4jException("a ViT takes visual prompts (VPT); prompt, prefix and P-tuning are for text models");
         }
-        NDArray x = embeddings.forward(step, inputs.requirePixels("a ViT"));               // [B, 1+N, D]
-        boolean inputsTrain = embeddings.namedParameters().values().stream().anyMatch(io.peft4j.nn.Parameter::isTrainable);
+        List<NDArray> inserted = prompts == null ? null : prompts.insertedTokens();
+        if (inserted != null && inserted.size() != 1 && inserted.size() != layers.size()) {
+            throw new IllegalArgumentException("expected 1 or " + layers.size() + " groups of visual prompts, got " + inserted.size());
+        }
+        int n = inserted == null ? 0 : (int) inserted.get(0).getShape().get(1);
+        NDArray embedded = embeddings.forward(step, pixels);                                  // [B, 1+N, D]
+        NDArray x = n == 0 ? embedded : withPrompts(embedded, inserted.get(0), 0);           // [B, 1+n+N, D]
+        boolean inputsTrain = n > 0 || embeddings.namedParameters().values().stream().anyMatch(io.peft4j.nn.Parameter::isTrainable);
+        boolean deep = inserted != null && inserted.size() > 1;
         return new BlockStack.Pass<>() {
             @Override
             public NDArray input() {
@@ -124,7 +147,7 @@ public final class ViTModel extends PretrainedModel {
 
             @Override
             public boolean blocksShareAGraph() {
-                return false;
+                return deep;                                                                  // every block takes its own prompts
             }
 
             @Override
@@ -134,7 +157,7 @@ public final class ViTModel extends PretrainedModel {
 
             @Override
             public NDArray block(int i, NDArray h, Step blockStep) {
-                return layers.get(i).forward(blockStep, h);
+                return layers.get(i).forward(blockStep, deep && i > 0 ? withPrompts(h, inserted.get(i), n) : h);
             }
 
             @Override
