@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes the ViT test fixture under peft4j-core/src/test/resources/vit/.
+"""Writes the ViT and DeiT test fixtures under peft4j-core/src/test/resources/vit/ and .../deit/.
 
 A small random ViTForImageClassification in the exact Hugging Face layout (config.json, preprocessor_config.json,
 model.safetensors with the
@@ -19,7 +19,7 @@ import struct
 import torch
 import torch.nn.functional as F
 
-OUT = os.path.join(os.path.dirname(__file__), "..", "peft4j-core", "src", "test", "resources", "vit")
+RESOURCES = os.path.join(os.path.dirname(__file__), "..", "peft4j-core", "src", "test", "resources")
 torch.manual_seed(1234)
 
 CONFIG = {"architectures": ["ViTForImageClassification"], "model_type": "vit", "hidden_size": 32, "num_hidden_layers": 2,
@@ -48,12 +48,17 @@ def write_safetensors(path, tensors):
 def weights(c):
     d, f, p, ch = c["hidden_size"], c["intermediate_size"], c["patch_size"], c["num_channels"]
     n = (c["image_size"] // p) ** 2
+    t = c["model_type"] + "."
+    special = 2 if c["model_type"] == "deit" else 1
     r = lambda *s: torch.randn(*s) * 0.2
-    w = {"vit.embeddings.cls_token": r(1, 1, d), "vit.embeddings.position_embeddings": r(1, n + 1, d),
-         "vit.embeddings.patch_embeddings.projection.weight": r(d, ch, p, p),
-         "vit.embeddings.patch_embeddings.projection.bias": r(d)}
+    w = {t + "embeddings.cls_token": r(1, 1, d)}
+    if special == 2:
+        w[t + "embeddings.distillation_token"] = r(1, 1, d)
+    w.update({t + "embeddings.position_embeddings": r(1, n + special, d),
+              t + "embeddings.patch_embeddings.projection.weight": r(d, ch, p, p),
+              t + "embeddings.patch_embeddings.projection.bias": r(d)})
     for i in range(c["num_hidden_layers"]):
-        q = "vit.encoder.layer.%d." % i
+        q = t + "encoder.layer.%d." % i
         for name in ("query", "key", "value"):
             w[q + "attention.attention.%s.weight" % name] = r(d, d)
             w[q + "attention.attention.%s.bias" % name] = r(d)
@@ -66,8 +71,8 @@ def weights(c):
         for norm in ("layernorm_before", "layernorm_after"):
             w[q + norm + ".weight"] = 1 + r(d)
             w[q + norm + ".bias"] = r(d)
-    w["vit.layernorm.weight"] = 1 + r(d)
-    w["vit.layernorm.bias"] = r(d)
+    w[t + "layernorm.weight"] = 1 + r(d)
+    w[t + "layernorm.bias"] = r(d)
     w["classifier.weight"] = r(len(c["id2label"]), d)
     w["classifier.bias"] = r(len(c["id2label"]))
     return w
@@ -75,13 +80,17 @@ def weights(c):
 
 def forward(c, w, pixels):
     d, heads, eps = c["hidden_size"], c["num_attention_heads"], c["layer_norm_eps"]
-    x = F.conv2d(pixels, w["vit.embeddings.patch_embeddings.projection.weight"], w["vit.embeddings.patch_embeddings.projection.bias"],
+    m = c["model_type"] + "."
+    x = F.conv2d(pixels, w[m + "embeddings.patch_embeddings.projection.weight"], w[m + "embeddings.patch_embeddings.projection.bias"],
                  stride=c["patch_size"])                                          # [B, D, h, w]
     x = x.flatten(2).transpose(1, 2)                                              # [B, N, D]
-    x = torch.cat([w["vit.embeddings.cls_token"].expand(x.shape[0], -1, -1), x], 1) + w["vit.embeddings.position_embeddings"]
+    front = [w[m + "embeddings.cls_token"].expand(x.shape[0], -1, -1)]
+    if m + "embeddings.distillation_token" in w:
+        front.append(w[m + "embeddings.distillation_token"].expand(x.shape[0], -1, -1))
+    x = torch.cat(front + [x], 1) + w[m + "embeddings.position_embeddings"]
     b, t = x.shape[0], x.shape[1]
     for i in range(c["num_hidden_layers"]):
-        q = "vit.encoder.layer.%d." % i
+        q = m + "encoder.layer.%d." % i
         h = F.layer_norm(x, (d,), w[q + "layernorm_before.weight"], w[q + "layernorm_before.bias"], eps)
         proj = lambda name: F.linear(h, w[q + "attention.attention.%s.weight" % name], w[q + "attention.attention.%s.bias" % name]) \
             .view(b, t, heads, d // heads).transpose(1, 2)
@@ -91,23 +100,30 @@ def forward(c, w, pixels):
         h = F.layer_norm(x, (d,), w[q + "layernorm_after.weight"], w[q + "layernorm_after.bias"], eps)
         h = F.gelu(F.linear(h, w[q + "intermediate.dense.weight"], w[q + "intermediate.dense.bias"]))
         x = x + F.linear(h, w[q + "output.dense.weight"], w[q + "output.dense.bias"])
-    hidden = F.layer_norm(x, (d,), w["vit.layernorm.weight"], w["vit.layernorm.bias"], eps)
+    hidden = F.layer_norm(x, (d,), w[m + "layernorm.weight"], w[m + "layernorm.bias"], eps)
     return hidden, F.linear(hidden[:, 0, :], w["classifier.weight"], w["classifier.bias"])
 
 
 def main():
+    write(dict(CONFIG), "vit")
+    deit = dict(CONFIG, model_type="deit", architectures=["DeiTForImageClassification"])
+    write(deit, "deit")
+
+
+def write(config, name):
+    OUT = os.path.join(RESOURCES, name)
     os.makedirs(OUT, exist_ok=True)
     with open(os.path.join(OUT, "config.json"), "w") as f:
-        json.dump(CONFIG, f, indent=2)
+        json.dump(config, f, indent=2)
     with open(os.path.join(OUT, "preprocessor_config.json"), "w") as f:   # as ViTImageProcessor writes it, at 8x8
         json.dump({"do_normalize": True, "do_rescale": True, "do_resize": True, "image_mean": [0.5, 0.5, 0.5],
                    "image_processor_type": "ViTImageProcessor", "image_std": [0.5, 0.5, 0.5], "resample": 2,
                    "rescale_factor": 1 / 255, "size": {"height": 8, "width": 8}}, f, indent=2)
-    w = weights(CONFIG)
+    w = weights(config)
     write_safetensors(os.path.join(OUT, "model.safetensors"), w)
-    pixels = torch.randn(2, CONFIG["num_channels"], CONFIG["image_size"], CONFIG["image_size"])
+    pixels = torch.randn(2, config["num_channels"], config["image_size"], config["image_size"])
     with torch.no_grad():
-        hidden, logits = forward(CONFIG, {k: v.double() for k, v in w.items()}, pixels.double())
+        hidden, logits = forward(config, {k: v.double() for k, v in w.items()}, pixels.double())
     write_safetensors(os.path.join(OUT, "reference.safetensors"),
                       {"pixel_values": pixels, "last_hidden_state": hidden.float(), "logits": logits.float()})
 

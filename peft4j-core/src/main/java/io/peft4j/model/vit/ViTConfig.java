@@ -3,8 +3,12 @@ package io.peft4j.model.vit;
 import io.peft4j.io.FormatException;
 import io.peft4j.io.HfConfig;
 
-/** The fields of a ViT {@code config.json} ({@code model_type} vit), with Hugging Face's defaults. */
+/**
+ * The fields of a ViT or DeiT {@code config.json} ({@code model_type} vit or deit), with Hugging Face's defaults. DeiT
+ * is a ViT with a {@code distillation_token} after the [CLS] token.
+ */
 public record ViTConfig(
+        String modelType,
         int hiddenSize,
         int numHiddenLayers,
         int numAttentionHeads,
@@ -19,6 +23,16 @@ public record ViTConfig(
         int numChannels,
         boolean qkvBias) {
 
+    /** Whether a {@code distillation_token} follows [CLS] (DeiT). */
+    public boolean distillationToken() {
+        return modelType.equals("deit");
+    }
+
+    /** The tokens before the patches: [CLS], and DeiT's distillation token. */
+    public int specialTokens() {
+        return distillationToken() ? 2 : 1;
+    }
+
     /** Patches per image: (image_size / patch_size)². */
     public int numPatches() {
         return (imageSize / patchSize) * (imageSize / patchSize);
@@ -26,6 +40,7 @@ public record ViTConfig(
 
     public static ViTConfig from(HfConfig c) {
         ViTConfig config = new ViTConfig(
+                c.modelType(),
                 c.getInt("hidden_size", 768),
                 c.getInt("num_hidden_layers", 12),
                 c.getInt("num_attention_heads", 12),

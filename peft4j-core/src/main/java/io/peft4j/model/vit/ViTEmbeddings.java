@@ -11,7 +11,8 @@ import io.peft4j.nn.Step;
 
 /**
  * {@code embeddings}: the image cut into p×p patches, each projected to width D ({@code patch_embeddings.projection},
- * stored as HF's Conv2d weight [D, C, p, p]), the {@code cls_token} in front and {@code position_embeddings} added.
+ * stored as HF's Conv2d weight [D, C, p, p]), the {@code cls_token} (and DeiT's {@code distillation_token}) in front
+ * and {@code position_embeddings} added.
  * The projection is computed as patches · Wᵀ, which is the stride-p convolution exactly, without the CPU-dependent
  * convolution kernels.
  */
@@ -42,6 +43,7 @@ public final class ViTEmbeddings extends Module {
 
     private final ViTConfig config;
     private final Parameter clsToken;
+    private final Parameter distillationToken;
     private final Parameter positionEmbeddings;
     private final PatchEmbeddings patches;
     private final Dropout dropout;
@@ -50,12 +52,15 @@ public final class ViTEmbeddings extends Module {
         super(manager);
         this.config = c;
         clsToken = addParameter("cls_token", Init.normal(manager, c.initializerRange(), new Shape(1, 1, c.hiddenSize())));
-        positionEmbeddings = addParameter("position_embeddings", Init.normal(manager, c.initializerRange(), new Shape(1, c.numPatches() + 1, c.hiddenSize())));
+        distillationToken = c.distillationToken()
+                ? addParameter("distillation_token", Init.normal(manager, c.initializerRange(), new Shape(1, 1, c.hiddenSize()))) : null;
+        positionEmbeddings = addParameter("position_embeddings",
+                Init.normal(manager, c.initializerRange(), new Shape(1, c.numPatches() + c.specialTokens(), c.hiddenSize())));
         patches = addChild("patch_embeddings", new PatchEmbeddings(manager, c));
         dropout = addChild("dropout", new Dropout(manager, c.hiddenDropoutProb()));
     }
 
-    /** pixel_values [B, C, H, W] (H = W = image_size) → [B, 1+N, D]. */
+    /** pixel_values [B, C, H, W] (H = W = image_size) → [B, s+N, D], s the special tokens in front. */
     NDArray forward(Step step, NDArray pixels) {
         Shape s = pixels.getShape();
         int p = config.patchSize();
@@ -71,8 +76,13 @@ public final class ViTEmbeddings extends Module {
         NDArray kernel = patches.projection.weight.array().reshape(config.hiddenSize(), -1); // [D, C·p·p], a view of the parameter
         kernel.attach(step.scope());
         NDArray embedded = ai.djl.nn.core.Linear.linear(rows, kernel, patches.projection.bias.array()).singletonOrThrow(); // [B, N, D]
-        NDArray cls = clsToken.array().broadcast(new Shape(b, 1, config.hiddenSize()));  // [B, 1, D]
-        cls.attach(step.scope());
-        return dropout.forward(cls.concat(embedded, 1).add(positionEmbeddings.array())); // [B, 1+N, D]
+        NDArray front = clsToken.array().broadcast(new Shape(b, 1, config.hiddenSize()));  // [B, 1, D]
+        front.attach(step.scope());
+        if (distillationToken != null) {
+            NDArray distillation = distillationToken.array().broadcast(new Shape(b, 1, config.hiddenSize()));
+            distillation.attach(step.scope());
+            front = front.concat(distillation, 1);                                      // [B, 2, D]
+        }
+        return dropout.forward(front.concat(embedded, 1).add(positionEmbeddings.array())); // [B, s+N, D]
     }
 }

@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Vision Transformers ({@code model_type} vit). As in BERT, {@code output.dense} (the MLP's down projection) also
+ * Vision Transformers ({@code model_type} vit, and deit: DeiT's blocks are ViT's, named the same). As in BERT, {@code output.dense} (the MLP's down projection) also
  * matches {@code attention.output.dense}, as HF PEFT's default IA3 mapping for ViT has it.
  */
 public final class ViTFamily implements ModelFamily {
@@ -29,7 +29,7 @@ public final class ViTFamily implements ModelFamily {
 
     @Override
     public List<String> modelTypes() {
-        return List.of("vit");
+        return List.of("vit", "deit");
     }
 
     @Override

@@ -20,7 +20,8 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * The Vision Transformer (Hugging Face's {@code ViTModel}): patch embeddings with a [CLS] token, pre-LN encoder blocks,
+ * The Vision Transformer (Hugging Face's {@code ViTModel}, and {@code DeiTModel} with its distillation token): patch
+ * embeddings with a [CLS] token, pre-LN encoder blocks,
  * a final {@code layernorm}. Its features' pooled vector is the [CLS] state, what {@code ViTForImageClassification}'s
  * {@code classifier} reads; a checkpoint's {@code pooler} (ViTModel's tanh projection) is not used by it and not loaded.
  */
@@ -49,22 +50,25 @@ public final class ViTModel extends PretrainedModel {
         }
     }
 
-    /** x [B, 1+k+N, D] with its k prompt tokens after [CLS] replaced by {@code prompts} [B, n, D]: [B, 1+n+N, D]. */
-    private static NDArray withPrompts(NDArray x, NDArray prompts, int k) {
-        return x.get(new NDIndex(":, :1, :")).concat(prompts, 1).concat(x.get(new NDIndex(":, " + (1 + k) + ":, :")), 1);
+    /** x [B, s+k+N, D] with its k prompt tokens after the s special tokens replaced by {@code prompts} [B, n, D]: [B, s+n+N, D]. */
+    private NDArray withPrompts(NDArray x, NDArray prompts, int k) {
+        int s = config.specialTokens();
+        return x.get(new NDIndex(":, :" + s + ", :")).concat(prompts, 1).concat(x.get(new NDIndex(":, " + (s + k) + ":, :")), 1);
     }
 
-    /** Loads from an HF directory; keys prefixed {@code vit.} (a ViTForImageClassification checkpoint) are accepted. */
+    /** Loads from an HF directory; keys prefixed {@code vit.} or {@code deit.} (a classification checkpoint) are accepted. */
     public static ViTModel load(ModelFiles files, NDManager manager) {
         HfConfig hf = HfConfig.read(files.config());
         ViTConfig config = ViTConfig.from(hf);
         try (Weights raw = files.openWeights()) {
-            Weights weights = raw.keys().stream().anyMatch(k -> k.startsWith("vit."))
-                    ? Weights.renamed(raw, k -> k.startsWith("vit.") ? k.substring(4) : k) : raw;
+            String prefix = config.modelType() + ".";
+            Weights weights = raw.keys().stream().anyMatch(k -> k.startsWith(prefix))
+                    ? Weights.renamed(raw, k -> k.startsWith(prefix) ? k.substring(prefix.length()) : k) : raw;
             ViTModel model = new ViTModel(manager, config);
             model.setNameOrPath(hf.getString("_name_or_path", files.dir().toString()));
             model.loadStateDict(weights, false).missing().stream().findFirst().ifPresent(key -> {
-                throw new Peft4jException(files.weights() + ": missing weight '" + key + "' for a " + config.numHiddenLayers() + "-layer ViT");
+                throw new Peft4jException(files.weights() + ": missing weight '" + key + "' for a " + config.numHiddenLayers() + "-layer "
+                        + config.modelType());
             });
             return model;
         }
@@ -85,7 +89,7 @@ public final class ViTModel extends PretrainedModel {
 
     @Override
     public String family() {
-        return "vit";
+        return config.modelType();
     }
 
     @Override
@@ -131,7 +135,7 @@ public final class ViTModel extends PretrainedModel {
         }
         int n = inserted == null ? 0 : (int) inserted.get(0).getShape().get(1);
         NDArray embedded = embeddings.forward(step, pixels);                                  // [B, 1+N, D]
-        NDArray x = n == 0 ? embedded : withPrompts(embedded, inserted.get(0), 0);           // [B, 1+n+N, D]
+        NDArray x = n == 0 ? embedded : withPrompts(embedded, inserted.get(0), 0);           // [B, s+n+N, D]
         boolean inputsTrain = n > 0 || embeddings.namedParameters().values().stream().anyMatch(io.peft4j.nn.Parameter::isTrainable);
         boolean deep = inserted != null && inserted.size() > 1;
         return new BlockStack.Pass<>() {

@@ -22,7 +22,7 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
 /**
- * The ViT family against {@code tools/vit_fixtures.py}: a random ViTForImageClassification in HF's layout and the
+ * The ViT family (ViT, DeiT) against {@code tools/vit_fixtures.py}: a random ViT/DeiTForImageClassification in HF's layout and the
  * outputs of an independent double-precision PyTorch implementation of HF's ViT code (a real stride-4 convolution for
  * the patches, where peft4j multiplies the cut patches).
  */
@@ -30,11 +30,15 @@ class ViTReferenceTest extends NativeTest {
 
     private static final Path DIR = Path.of("src/test/resources/vit");
 
-    @Test
-    void logitsAndHiddenStatesMatchTheReference() {
-        try (NDManager scope = manager.newSubManager(); SafeTensorsReader reference = SafeTensorsReader.open(DIR.resolve("reference.safetensors"))) {
-            BackboneClassifier model = BackboneClassifier.load(ModelFiles.resolve(DIR.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
+    /** ViT, and DeiT (its distillation token after [CLS]; the classifier reads [CLS] as DeiTForImageClassification). */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"vit", "deit"})
+    void logitsAndHiddenStatesMatchTheReference(String family) {
+        Path dir = DIR.resolveSibling(family);
+        try (NDManager scope = manager.newSubManager(); SafeTensorsReader reference = SafeTensorsReader.open(dir.resolve("reference.safetensors"))) {
+            BackboneClassifier model = BackboneClassifier.load(ModelFiles.resolve(dir.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
             assertThat(model.backbone()).isInstanceOf(ViTModel.class);
+            assertThat(model.backbone().family()).isEqualTo(family);
             model.setTraining(false);
             NDArray pixels = reference.load("pixel_values", scope, DataType.FLOAT32);
             Step step = Step.training(scope, model.adapters());

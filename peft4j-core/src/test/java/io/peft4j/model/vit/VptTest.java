@@ -21,7 +21,6 @@ import io.peft4j.peft.vpt.VptConfig;
 import java.nio.file.Path;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
 
 /** Visual prompt tuning on the ViT fixture: the insertion written out by hand, counts, save and load. */
@@ -37,11 +36,13 @@ class VptTest extends NativeTest {
      * The logits equal the ViT run by hand: n prompt rows inserted after [CLS] before block 0 and, for deep VPT, the
      * previous layer's n rows replaced by layer i's before block i; the head reads [CLS].
      */
-    @ParameterizedTest(name = "deep {0}")
-    @ValueSource(booleans = {false, true})
-    void promptsGoAfterTheClsTokenAndDeepOnesAreReplacedPerLayer(boolean deep) throws Exception {
-        try (NDManager scope = manager.newSubManager(); SafeTensorsReader reference = SafeTensorsReader.open(DIR.resolve("reference.safetensors"))) {
-            BackboneClassifier model = BackboneClassifier.load(ModelFiles.resolve(DIR.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
+    @ParameterizedTest(name = "{0}, deep {1}")
+    @org.junit.jupiter.params.provider.CsvSource({"vit, false", "vit, true", "deit, false", "deit, true"})
+    void promptsGoAfterTheClsTokenAndDeepOnesAreReplacedPerLayer(String family, boolean deep) throws Exception {
+        Path modelDir = DIR.resolveSibling(family);
+        int special = family.equals("deit") ? 2 : 1;                                           // [CLS] (and the distillation token)
+        try (NDManager scope = manager.newSubManager(); SafeTensorsReader reference = SafeTensorsReader.open(modelDir.resolve("reference.safetensors"))) {
+            BackboneClassifier model = BackboneClassifier.load(ModelFiles.resolve(modelDir.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
             PeftModel peft = PeftModel.wrap(model, VptConfig.of(N, deep, TaskType.SEQ_CLS));
             peft.setTraining(false);
             assertThat(peft.parameterCount().trainable()).isEqualTo((long) (deep ? LAYERS : 1) * N * D + 5 * D + 5);
@@ -56,8 +57,8 @@ class VptTest extends NativeTest {
                 if (i == 0 || deep) {
                     int layer = deep ? i : 0;
                     NDArray rows = table.get(layer * N + ":" + (layer + 1) * N).expandDims(0).repeat(0, 2); // [2, n, D]
-                    NDArray rest = x.get(new NDIndex(":, " + (i == 0 ? 1 : 1 + N) + ":, :"));
-                    x = x.get(new NDIndex(":, :1, :")).concat(rows, 1).concat(rest, 1);
+                    NDArray rest = x.get(new NDIndex(":, " + (i == 0 ? special : special + N) + ":, :"));
+                    x = x.get(new NDIndex(":, :" + special + ", :")).concat(rows, 1).concat(rest, 1);
                 }
                 x = vit.layers().get(i).forward(step, x);
             }
@@ -75,9 +76,9 @@ class VptTest extends NativeTest {
                 }
             }
 
-            peft.save(dir.resolve("vpt"));
-            BackboneClassifier fresh = BackboneClassifier.load(ModelFiles.resolve(DIR.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
-            PeftModel.load(fresh, dir.resolve("vpt"));
+            peft.save(dir.resolve("vpt-" + family + deep));
+            BackboneClassifier fresh = BackboneClassifier.load(ModelFiles.resolve(modelDir.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
+            PeftModel.load(fresh, dir.resolve("vpt-" + family + deep));
             assertThat(fresh.logits(Step.training(scope, fresh.adapters()), ModelInputs.pixels(pixels)).toFloatArray()).containsExactly(logits);
         }
     }
