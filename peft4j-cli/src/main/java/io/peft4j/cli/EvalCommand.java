@@ -33,7 +33,7 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--split", defaultValue = "test", description = "train, validation or test (default: ${DEFAULT-VALUE}).")
     String split;
 
-    @Option(names = "--data", description = "A JSONL/CSV file with text,label (labels as saved with the adapter).")
+    @Option(names = "--data", description = "A JSONL/CSV file with text,label (labels as saved with the adapter); for an image model a folder of <class>/<image>.")
     Path data;
 
     @Option(names = "--max-length", defaultValue = "128", description = "Tokens per text (default: ${DEFAULT-VALUE}).")
@@ -49,6 +49,14 @@ final class EvalCommand implements Callable<Integer> {
         }
         try (NDManager manager = NDManager.newBaseManager()) {
             AdaptedClassifier adapted = AdaptedClassifier.load(model, adapter, manager);
+            if (adapted.classifier().inputEmbeddings() == null) {                 // an image model: --data is an image folder
+                if (data == null) {
+                    throw new Peft4jException("an image model is evaluated on --data DIR, a folder of <class>/<image>");
+                }
+                print(new io.peft4j.train.ImageClassificationTask(adapted.classifier(), io.peft4j.image.ImageProcessor.forModel(adapted.files().dir()))
+                        .evaluate(Datasets.imageFolder(data, adapted.labels()), 64));
+                return 0;
+            }
             List<TextExample> examples;
             if (dataset != null) {
                 Splits<TextExample> s = Datasets.named(dataset);
@@ -62,12 +70,15 @@ final class EvalCommand implements Callable<Integer> {
                 examples = io.peft4j.train.data.TextFiles.examples(io.peft4j.train.data.TextFiles.read(data), adapted.labels());
             }
             try (Tokenizer tokenizer = Tokenizer.load(adapted.files().requireTokenizer(), maxLength)) {
-                Evaluation e = new SequenceClassificationTask(adapted.classifier(), tokenizer, FineTune.templateOf(adapted.peft())).evaluate(examples, 64);
-                PrintWriter out = spec.commandLine().getOut();
-                out.printf(Locale.ROOT, "examples %d, loss %.4f, accuracy %.4f, macro-F1 %.4f%n", e.examples(), e.loss(), e.accuracy(), e.macroF1());
-                out.flush();
+                print(new SequenceClassificationTask(adapted.classifier(), tokenizer, FineTune.templateOf(adapted.peft())).evaluate(examples, 64));
             }
         }
         return 0;
+    }
+
+    private void print(Evaluation e) {
+        PrintWriter out = spec.commandLine().getOut();
+        out.printf(Locale.ROOT, "examples %d, loss %.4f, accuracy %.4f, macro-F1 %.4f%n", e.examples(), e.loss(), e.accuracy(), e.macroF1());
+        out.flush();
     }
 }

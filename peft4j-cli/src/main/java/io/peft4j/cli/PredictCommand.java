@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-@Command(name = "predict", description = "Classify texts with a classifier adapter: label and probability per line.")
+@Command(name = "predict", description = "Classify texts (or, with an image model, image files) with a classifier adapter: label and probability per line.")
 final class PredictCommand implements Callable<Integer> {
 
     @Option(names = "--model", defaultValue = "minilm", description = "Base model (default: ${DEFAULT-VALUE}).")
@@ -27,23 +27,35 @@ final class PredictCommand implements Callable<Integer> {
     @Option(names = "--max-length", defaultValue = "128", description = "Tokens per text (default: ${DEFAULT-VALUE}).")
     int maxLength;
 
-    @Parameters(arity = "1..*", paramLabel = "TEXT")
+    @Parameters(arity = "1..*", paramLabel = "TEXT", description = "Texts, or image files when the model takes images (a ViT).")
     List<String> texts;
 
     @Spec
     CommandSpec spec;
+
+    private io.peft4j.model.ModelInputs textInputs(AdaptedClassifier adapted, NDManager scope) {
+        try (Tokenizer tokenizer = Tokenizer.load(adapted.files().requireTokenizer(), maxLength)) {
+            io.peft4j.tokenizer.PromptTemplate template = FineTune.templateOf(adapted.peft());
+            BatchEncoding enc = template == null ? tokenizer.encode(texts) : tokenizer.encodeTemplate(template, texts);
+            return io.peft4j.model.ModelInputs.tokens(enc, scope);
+        }
+    }
+
+    private io.peft4j.model.ModelInputs imageInputs(AdaptedClassifier adapted, NDManager scope) {
+        io.peft4j.image.ImageProcessor processor = io.peft4j.image.ImageProcessor.forModel(adapted.files().dir());
+        return io.peft4j.model.ModelInputs.pixels(processor.pixelValues(texts.stream().map(Path::of).toList(), scope));
+    }
 
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         try (NDManager manager = NDManager.newBaseManager()) {
             AdaptedClassifier adapted = AdaptedClassifier.load(model, adapter, manager);
-            try (Tokenizer tokenizer = Tokenizer.load(adapted.files().requireTokenizer(), maxLength);
-                 NDManager scope = manager.newSubManager();
+            boolean images = adapted.classifier().inputEmbeddings() == null;          // a backbone without token input
+            try (NDManager scope = manager.newSubManager();
                  io.peft4j.nn.Step step = io.peft4j.nn.Step.inference(scope, adapted.classifier().adapters())) {
-                io.peft4j.tokenizer.PromptTemplate template = FineTune.templateOf(adapted.peft());
-                BatchEncoding enc = template == null ? tokenizer.encode(texts) : tokenizer.encodeTemplate(template, texts);
-                NDArray probs = adapted.classifier().logits(step, io.peft4j.model.ModelInputs.tokens(enc, scope)).softmax(-1);
+                io.peft4j.model.ModelInputs inputs = images ? imageInputs(adapted, scope) : textInputs(adapted, scope);
+                NDArray probs = adapted.classifier().logits(step, inputs).softmax(-1);
                 long[] best = probs.argMax(1).toLongArray();
                 float[] p = probs.toFloatArray();
                 int c = adapted.labels().size();

@@ -66,6 +66,18 @@ class ImageTrainCommandTest {
         }
         assertThat(Files.readString(out.resolve("adapter/labels.json"))).contains("blue", "red");
 
+        // eval and predict take the image folder and image files, with the adapter's labels
+        CliTest.Run eval = CliTest.run("eval", "--model", model.toString(), "--adapter", out.resolve("adapter").toString(), "--data", test.toString());
+        assertThat(eval.exitCode()).as(eval.err()).isZero();
+        double testAccuracy = Json.readObject(out.resolve("metrics.json")).path("test").path("accuracy").asDouble();
+        assertThat(eval.out()).contains("examples 12", String.format(java.util.Locale.ROOT, "accuracy %.4f", testAccuracy));
+        CliTest.Run predict = CliTest.run("predict", "--model", model.toString(), "--adapter", out.resolve("adapter").toString(),
+                test.resolve("red/0.png").toString(), test.resolve("blue/0.png").toString());
+        assertThat(predict.exitCode()).as(predict.err()).isZero();
+        String[] lines = predict.out().trim().split("\n");
+        assertThat(lines[0]).startsWith("red\t");
+        assertThat(lines[1]).startsWith("blue\t");
+
         CliTest.Run noClasses = CliTest.run("train", "--task", "image-cls", "--model", model.toString(), "--data", model.toString(),
                 "--output", dir.resolve("other").toString());
         assertThat(noClasses.err()).contains("needs at least two class folders");

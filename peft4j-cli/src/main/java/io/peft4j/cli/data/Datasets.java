@@ -100,6 +100,11 @@ public final class Datasets {
 
     private static final java.util.Set<String> IMAGE_SUFFIXES = java.util.Set.of("png", "jpg", "jpeg", "bmp", "gif");
 
+    /** One image folder ({@code <root>/<class>/<image>}) labelled with {@code labels} (an adapter's classes). */
+    public static List<io.peft4j.train.ImageExample> imageFolder(Path root, LabelSet labels) {
+        return images(root, labels);
+    }
+
     private static List<io.peft4j.train.ImageExample> images(Path root, LabelSet labels) {
         List<io.peft4j.train.ImageExample> out = new ArrayList<>();
         for (String name : classes(root)) {
