@@ -54,7 +54,8 @@ final class MergeCommand implements Callable<Integer> {
         Files.createDirectories(target.getParent());
         Path staging = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".merging-");
         try {                                                // written completely, then renamed: never a half-merged model
-            long parameters = HfConfig.read(files.config()).modelType().equals("bert") ? mergeClassifier(staging) : mergeDecoder(files, staging);
+            io.peft4j.model.ModelFamily family = io.peft4j.model.AutoModel.family(HfConfig.read(files.config()).modelType());
+            long parameters = family != null && family.causalLm() ? mergeDecoder(files, staging) : mergeClassifier(staging);
             Files.deleteIfExists(target);                    // an empty directory
             Files.move(staging, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
             PrintWriter out = spec.commandLine().getOut();
@@ -72,7 +73,14 @@ final class MergeCommand implements Callable<Integer> {
         }
     }
 
-    /** A BERT classifier's merged weights, its config with the labels, and its tokenizer; returns the parameter count. */
+    /** HF's class for a sequence or image classifier of each family, written into the merged config.json. */
+    private static final Map<String, String> CLASSIFIER_ARCHITECTURES = Map.of("bert", "BertForSequenceClassification",
+            "vit", "ViTForImageClassification", "deit", "DeiTForImageClassification");
+
+    /**
+     * A classifier's merged weights, its config with the labels and HF's classifier class, and its tokenizer or
+     * image-processor settings; returns the parameter count.
+     */
     private long mergeClassifier(Path output) throws IOException {
         try (NDManager manager = NDManager.newBaseManager()) {
             AdaptedClassifier adapted = AdaptedClassifier.load(model, adapter, manager);
@@ -80,7 +88,7 @@ final class MergeCommand implements Callable<Integer> {
             Files.createDirectories(output);
             SafeTensorsWriter.write(output.resolve("model.safetensors"), merged.stateDict(), Map.of("format", "pt"));
             ObjectNode config = (ObjectNode) Json.readObject(adapted.files().config());
-            config.putArray("architectures").add("BertForSequenceClassification");
+            config.putArray("architectures").add(CLASSIFIER_ARCHITECTURES.getOrDefault(merged.family(), merged.family()));
             ObjectNode id2label = config.putObject("id2label");
             ObjectNode label2id = config.putObject("label2id");
             for (int i = 0; i < adapted.labels().size(); i++) {
@@ -90,6 +98,10 @@ final class MergeCommand implements Callable<Integer> {
             AtomicFiles.writeString(output.resolve("config.json"), config.toPrettyString() + "\n");
             if (adapted.files().tokenizer() != null) {
                 AtomicFiles.write(output.resolve("tokenizer.json"), tmp -> Files.copy(adapted.files().tokenizer(), tmp));
+            }
+            Path processor = adapted.files().dir().resolve("preprocessor_config.json");
+            if (Files.isRegularFile(processor)) {
+                AtomicFiles.write(output.resolve("preprocessor_config.json"), tmp -> Files.copy(processor, tmp));
             }
             return merged.parameterCount().all();
         }

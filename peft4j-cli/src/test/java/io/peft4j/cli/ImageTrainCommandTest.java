@@ -78,6 +78,20 @@ class ImageTrainCommandTest {
         assertThat(lines[0]).startsWith("red\t");
         assertThat(lines[1]).startsWith("blue\t");
 
+        // merge writes a ViTForImageClassification whose predictions are the adapter's
+        Path merged = dir.resolve("merged");
+        CliTest.Run merge = CliTest.run("merge", "--model", model.toString(), "--adapter", out.resolve("adapter").toString(), "--output", merged.toString());
+        assertThat(merge.exitCode()).as(merge.err()).isZero();
+        assertThat(Files.readString(merged.resolve("config.json"))).contains("ViTForImageClassification", "\"red\"");
+        assertThat(merged.resolve("preprocessor_config.json")).exists();
+        try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
+            io.peft4j.model.BackboneClassifier plain = io.peft4j.model.BackboneClassifier.load(
+                    io.peft4j.model.ModelFiles.resolve(merged.toString()), m, io.peft4j.model.BackboneClassifier.Head.SEQUENCE, 2);
+            var examples = io.peft4j.cli.data.Datasets.imageFolder(test, new io.peft4j.train.data.LabelSet(java.util.List.of("blue", "red")));
+            var task = new io.peft4j.train.ImageClassificationTask(plain, io.peft4j.image.ImageProcessor.forModel(merged));
+            assertThat(task.evaluate(examples, 16).accuracy()).isEqualTo(testAccuracy);
+        }
+
         CliTest.Run noClasses = CliTest.run("train", "--task", "image-cls", "--model", model.toString(), "--data", model.toString(),
                 "--output", dir.resolve("other").toString());
         assertThat(noClasses.err()).contains("needs at least two class folders");
