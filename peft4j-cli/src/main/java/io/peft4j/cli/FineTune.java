@@ -46,18 +46,19 @@ public final class FineTune {
     public static Outcome run(Settings s, Splits<TextExample> data, String datasetName, PrintStream progress) {
         return run(s, data, BackboneClassifier.Head.SEQUENCE, (model, files, peft) -> {
             Tokenizer tokenizer = Tokenizer.load(files.requireTokenizer(), s.maxLength());
-            return new Prepared<>(new SequenceClassificationTask(model, tokenizer, templateOf(peft)), tokenizer::close);
+            return new Prepared<>(new SequenceClassificationTask(model, tokenizer, templateOf(peft)), tokenizer::close, "sequence classification");
         }, datasetName, progress);
     }
 
-    /** Image classification (one label per image file), with the model's image processor. */
-    public static Outcome runImages(Settings s, Splits<io.peft4j.train.ImageExample> data, String datasetName, PrintStream progress) {
+    /** Image classification (one label per image file), with the model's image processor; {@code augment}: training crops and flips. */
+    public static Outcome runImages(Settings s, Splits<io.peft4j.train.ImageExample> data, boolean augment, String datasetName, PrintStream progress) {
         return run(s, data, BackboneClassifier.Head.SEQUENCE, (model, files, peft) -> new Prepared<>(
-                new io.peft4j.train.ImageClassificationTask(model, io.peft4j.image.ImageProcessor.forModel(files.dir())), () -> { }), datasetName, progress);
+                new io.peft4j.train.ImageClassificationTask(model, io.peft4j.image.ImageProcessor.forModel(files.dir()), augment), () -> { },
+                augment ? "image classification, augmented" : "image classification"), datasetName, progress);
     }
 
-    /** A run's task and how to release what it holds (a tokenizer) when the run ends. */
-    private record Prepared<E>(io.peft4j.train.TrainingTask<E> task, Runnable release) {}
+    /** A run's task, how to release what it holds (a tokenizer) when the run ends, and what it is (for the run's identity). */
+    private record Prepared<E>(io.peft4j.train.TrainingTask<E> task, Runnable release, String description) {}
 
     /** Makes the task for a model with its adapter. */
     private interface TaskFactory<E> {
@@ -71,7 +72,7 @@ public final class FineTune {
                 throw new io.peft4j.Peft4jException("P-tuning templates apply to sequence classification, not token classification");
             }
             Tokenizer tokenizer = Tokenizer.load(files.requireTokenizer(), s.maxLength());
-            return new Prepared<>(new io.peft4j.train.TokenClassificationTask(model, tokenizer), tokenizer::close);
+            return new Prepared<>(new io.peft4j.train.TokenClassificationTask(model, tokenizer), tokenizer::close, "token classification");
         }, datasetName, progress);
     }
 
@@ -95,15 +96,16 @@ public final class FineTune {
                     s.options()));
             Prepared<E> prepared = newTask.create(classifier, files, peft);
             try {
-                return train(s, data, files, peft, prepared.task(), head, datasetName, progress, start);
+                return train(s, data, files, peft, prepared, datasetName, progress, start);
             } finally {
                 prepared.release().run();
             }
         }
     }
 
-    private static <E> Outcome train(Settings s, Splits<E> data, ModelFiles files, PeftModel peft, io.peft4j.train.TrainingTask<E> task,
-                                     BackboneClassifier.Head head, String datasetName, PrintStream progress, long start) {
+    private static <E> Outcome train(Settings s, Splits<E> data, ModelFiles files, PeftModel peft, Prepared<E> prepared,
+                                     String datasetName, PrintStream progress, long start) {
+        io.peft4j.train.TrainingTask<E> task = prepared.task();
         ParameterCount params = peft.parameterCount();
         progress.println(s.method().label() + ": " + params);
         List<Double> stepLoss = new ArrayList<>();
@@ -121,7 +123,7 @@ public final class FineTune {
             }
         };
         TrainingArgs args = identified(data.validation().isEmpty() ? s.args().toBuilder().keepBest(false).build() : s.args(),
-                files, peft, java.util.Map.of("task", head.name().toLowerCase(java.util.Locale.ROOT) + " classification",
+                files, peft, java.util.Map.of("task", prepared.description(),
                         "max_length", Integer.toString(s.maxLength()), "quantize", String.valueOf(s.quantize())));
         Trainer.Result result = new Trainer<>(peft, task, args, listener)
                 .train(data.train(), data.validation().isEmpty() ? null : data.validation());

@@ -100,6 +100,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--pack", description = "causal-lm: concatenate examples into rows of --max-length tokens.")
     boolean pack;
 
+    @Option(names = "--augment", description = "image-cls: train on random resized crops, flipped half the time (torchvision's RandomResizedCrop and RandomHorizontalFlip).")
+    boolean augment;
+
     @Option(names = "--overwrite", description = "Replace what a previous run left in --output (its adapter, checkpoints and metrics).")
     boolean overwrite;
 
@@ -187,7 +190,7 @@ final class TrainCommand implements Callable<Integer> {
             throw new Peft4jException("image-cls needs --data TRAIN_DIR[,VALIDATION_DIR],TEST_DIR (folders of <class>/<image>)");
         }
         FineTune.Outcome o = task.equals("image-cls")
-                ? FineTune.runImages(settings, Datasets.imageFolders(data).limitTrain(maxTrain).limitEval(maxEval), name, System.err)
+                ? FineTune.runImages(settings, Datasets.imageFolders(data).limitTrain(maxTrain).limitEval(maxEval), augment, name, System.err)
                 : tokens
                 ? FineTune.runTokens(settings, (dataset != null ? Datasets.namedTagged(dataset) : Datasets.taggedFiles(data)).limitTrain(maxTrain).limitEval(maxEval), name, System.err)
                 : FineTune.run(settings, (dataset != null ? Datasets.named(dataset) : Datasets.files(data)).limitTrain(maxTrain).limitEval(maxEval), name, System.err);

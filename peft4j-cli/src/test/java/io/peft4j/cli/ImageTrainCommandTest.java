@@ -56,7 +56,7 @@ class ImageTrainCommandTest {
         Path test = folder("test", 6, 2);
         Path out = dir.resolve("run");
         CliTest.Run run = CliTest.run("train", "--task", "image-cls", "--model", model.toString(), "--data", train + "," + test,
-                "--method", "lora", "--epochs", "6", "--batch-size", "8", "--lr", "1e-2", "--output", out.toString());
+                "--method", "lora", "--epochs", "6", "--batch-size", "8", "--lr", "1e-2", "--augment", "--output", out.toString());
         assertThat(run.exitCode()).as(run.err()).isZero();
         assertThat(run.out()).contains("trainable params:", "test accuracy");
         assertThat(Json.readObject(out.resolve("metrics.json")).path("test").path("accuracy").asDouble()).isGreaterThanOrEqualTo(0.9);

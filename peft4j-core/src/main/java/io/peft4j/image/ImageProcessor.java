@@ -126,6 +126,62 @@ public final class ImageProcessor {
         return new RgbImage(w, h, out);
     }
 
+    /** The height and width of what {@link #process} gives when it is fixed (a fixed size or a crop), else null. */
+    private int[] fixedOutput() {
+        return doCenterCrop ? new int[] {cropHeight, cropWidth} : doResize && shortestEdge == 0 ? new int[] {height, width} : null;
+    }
+
+    /**
+     * Training augmentation as torchvision's {@code RandomResizedCrop(size, scale=(0.08, 1), ratio=(3/4, 4/3))} and
+     * {@code RandomHorizontalFlip()}: a random region of 8–100% of the area and aspect 3/4–4/3 (ten tries, else the
+     * whole image clamped to that aspect) resized to the processor's output size with its resampling, flipped with
+     * probability ½, then rescaled and normalised as {@link #process} does.
+     */
+    public float[] processAugmented(RgbImage image, java.util.Random random) {
+        int[] size = fixedOutput();
+        if (size == null) {
+            throw new Peft4jException("augmentation needs a fixed output size (size with height and width, or crop_size)");
+        }
+        int w = image.width();
+        int h = image.height();
+        int[] box = null; // top, left, height, width
+        double area = (double) w * h;
+        for (int attempt = 0; attempt < 10 && box == null; attempt++) {
+            double target = area * (0.08 + random.nextDouble() * 0.92);
+            double aspect = Math.exp(Math.log(3.0 / 4) + random.nextDouble() * (Math.log(4.0 / 3) - Math.log(3.0 / 4)));
+            int cw = (int) Math.round(Math.sqrt(target * aspect));
+            int ch = (int) Math.round(Math.sqrt(target / aspect));
+            if (cw > 0 && cw <= w && ch > 0 && ch <= h) {
+                box = new int[] {random.nextInt(h - ch + 1), random.nextInt(w - cw + 1), ch, cw};
+            }
+        }
+        if (box == null) {
+            double ratio = (double) w / h;
+            int cw = ratio < 3.0 / 4 ? w : ratio > 4.0 / 3 ? (int) Math.round(h * 4.0 / 3) : w;
+            int ch = ratio < 3.0 / 4 ? (int) Math.round(w / (3.0 / 4)) : h;
+            box = new int[] {(h - ch) / 2, (w - cw) / 2, ch, cw};
+        }
+        int[] region = new int[box[2] * box[3] * 3];
+        for (int y = 0; y < box[2]; y++) {
+            System.arraycopy(image.pixels(), ((box[0] + y) * w + box[1]) * 3, region, y * box[3] * 3, box[3] * 3);
+        }
+        int[] px = PilResample.resize(region, box[3], box[2], 3, size[1], size[0], resample);
+        if (random.nextBoolean()) {
+            for (int y = 0; y < size[0]; y++) {
+                for (int x = 0; x < size[1] / 2; x++) {
+                    for (int c = 0; c < 3; c++) {
+                        int a = (y * size[1] + x) * 3 + c;
+                        int b = (y * size[1] + size[1] - 1 - x) * 3 + c;
+                        int t = px[a];
+                        px[a] = px[b];
+                        px[b] = t;
+                    }
+                }
+            }
+        }
+        return normalised(px, size[1], size[0], 0, 0, size[0], size[1]);
+    }
+
     /** {@code pixel_values} [3, H, W] of one image, in float32. */
     public float[] process(RgbImage image) {
         int w = image.width();
@@ -159,6 +215,11 @@ public final class ImageProcessor {
             outH = cropHeight;
             outW = cropWidth;
         }
+        return normalised(px, w, h, top, left, outH, outW);
+    }
+
+    /** The [3, outH, outW] window at (top, left) of 8-bit RGB pixels [h][w][3], rescaled and normalised. */
+    private float[] normalised(int[] px, int w, int h, int top, int left, int outH, int outW) {
         float[] out = new float[3 * outH * outW];
         for (int c = 0; c < 3; c++) {
             for (int y = 0; y < outH; y++) {
@@ -179,26 +240,24 @@ public final class ImageProcessor {
 
     /** {@code pixel_values} [B, 3, H, W] of image files, in {@code manager}; every image must come out at the same size. */
     public NDArray pixelValues(List<Path> files, NDManager manager) {
+        return pixelValues(files, null, manager);
+    }
+
+    /** As above, each image augmented ({@link #processAugmented}) with draws from {@code random}; null: no augmentation. */
+    public NDArray pixelValues(List<Path> files, java.util.Random random, NDManager manager) {
         if (files.isEmpty()) {
             throw new IllegalArgumentException("no images given");
         }
-        float[][] each = new float[files.size()][];
-        for (int i = 0; i < each.length; i++) {
-            each[i] = process(read(files.get(i)));
-            if (each[i].length != each[0].length) {
-                throw new Peft4jException(files.get(i) + " comes out at another size than " + files.get(0) + "; set a fixed size or crop_size");
-            }
-        }
-        int perImage = each[0].length;
-        float[] all = new float[each.length * perImage];
-        for (int i = 0; i < each.length; i++) {
-            System.arraycopy(each[i], 0, all, i * perImage, perImage);
-        }
-        int side = doCenterCrop ? cropHeight : height; // the square sizes HF's vision models take
-        int sideW = doCenterCrop ? cropWidth : width;
-        if (side * sideW * 3 != perImage) {
+        int[] size = fixedOutput();
+        if (size == null) {
             throw new Peft4jException("images of varying shape need a fixed size or a center crop to batch");
         }
-        return manager.create(all, new Shape(each.length, 3, side, sideW));
+        int perImage = 3 * size[0] * size[1];
+        float[] all = new float[files.size() * perImage];
+        for (int i = 0; i < files.size(); i++) {
+            RgbImage image = read(files.get(i));
+            System.arraycopy(random == null ? process(image) : processAugmented(image, random), 0, all, i * perImage, perImage);
+        }
+        return manager.create(all, new Shape(files.size(), 3, size[0], size[1]));
     }
 }

@@ -26,7 +26,7 @@ public final class SequenceClassificationTask extends SingleLabelTask<TextExampl
     }
 
     @Override
-    protected Inputs inputs(List<TextExample> batch, NDManager manager) {
+    protected Inputs inputs(List<TextExample> batch, NDManager manager, boolean training) {
         List<String> texts = batch.stream().map(TextExample::text).toList();
         BatchEncoding enc = template == null ? tokenizer.encode(texts) : tokenizer.encodeTemplate(template, texts);
         long tokens = 0;

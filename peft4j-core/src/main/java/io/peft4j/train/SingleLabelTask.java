@@ -22,7 +22,8 @@ public abstract class SingleLabelTask<E> implements TrainingTask<E> {
     /** The model's inputs for {@code batch}, made in {@code manager}, and how many tokens (or images) they hold. */
     protected record Inputs(ModelInputs inputs, long units) {}
 
-    protected abstract Inputs inputs(List<E> batch, NDManager manager);
+    /** {@code training}: for a training step (augmentation applies), else for evaluation or prediction. */
+    protected abstract Inputs inputs(List<E> batch, NDManager manager, boolean training);
 
     protected abstract int label(E example);
 
@@ -37,7 +38,7 @@ public abstract class SingleLabelTask<E> implements TrainingTask<E> {
 
     @Override
     public Loss loss(List<E> batch, Step step) {
-        Inputs in = inputs(batch, step.scope());
+        Inputs in = inputs(batch, step.scope(), true);
         return new Loss(Losses.crossEntropy(model.logits(step, in.inputs()), labels(batch, step.scope())), in.units());
     }
 
@@ -47,7 +48,7 @@ public abstract class SingleLabelTask<E> implements TrainingTask<E> {
         if (!StagedBackward.wanted(model, checkpointing)) {
             return TrainingTask.super.lossAndBackward(batch, step, gc, scale, false);
         }
-        Inputs in = inputs(batch, step.scope());
+        Inputs in = inputs(batch, step.scope(), true);
         NDArray value = StagedBackward.crossEntropy(step, model.logitsPass(step, in.inputs()), labels(batch, step.scope()), gc, scale, checkpointing);
         return new Loss(value, in.units());
     }
@@ -58,7 +59,7 @@ public abstract class SingleLabelTask<E> implements TrainingTask<E> {
         for (int i = 0; i < examples.size(); i += batchSize) {
             List<E> chunk = examples.subList(i, Math.min(examples.size(), i + batchSize));
             try (NDManager scope = model.manager().newSubManager(); Step step = Step.inference(scope, model.adapters())) {
-                long[] argmax = model.logits(step, inputs(chunk, scope).inputs()).argMax(1).toLongArray();
+                long[] argmax = model.logits(step, inputs(chunk, scope, false).inputs()).argMax(1).toLongArray();
                 for (int j = 0; j < argmax.length; j++) {
                     out[i + j] = (int) argmax[j];
                 }
@@ -75,7 +76,7 @@ public abstract class SingleLabelTask<E> implements TrainingTask<E> {
         for (int i = 0; i < examples.size(); i += batchSize) {
             List<E> chunk = examples.subList(i, Math.min(examples.size(), i + batchSize));
             try (NDManager scope = model.manager().newSubManager(); Step step = Step.inference(scope, model.adapters())) {
-                NDArray logits = model.logits(step, inputs(chunk, scope).inputs());
+                NDArray logits = model.logits(step, inputs(chunk, scope, false).inputs());
                 lossSum += Losses.crossEntropy(logits, labels(chunk, scope)).getFloat() * chunk.size();
                 long[] argmax = logits.argMax(1).toLongArray();
                 for (int j = 0; j < argmax.length; j++) {

@@ -50,6 +50,25 @@ class ImageClassificationTaskTest extends NativeTest {
         return out;
     }
 
+    /** Augmentation follows its random source: the same draws give the same crops and flips, other draws others. */
+    @Test
+    void augmentedBatchesFollowTheirRandomSource() throws Exception {
+        List<ImageExample> some = images(4, 7);
+        List<Path> files = some.stream().map(ImageExample::file).toList();
+        ImageProcessor processor = ImageProcessor.forModel(VIT);
+        try (NDManager scope = manager.newSubManager()) {
+            float[] plain = processor.pixelValues(files, scope).toFloatArray();
+            float[] a = processor.pixelValues(files, new Random(1), scope).toFloatArray();
+            float[] again = processor.pixelValues(files, new Random(1), scope).toFloatArray();
+            float[] b = processor.pixelValues(files, new Random(2), scope).toFloatArray();
+            assertThat(a).hasSize(4 * 3 * 8 * 8).containsExactly(again);
+            assertThat(a).isNotEqualTo(b).isNotEqualTo(plain);
+            for (float v : a) {
+                assertThat(v).isBetween(-1f, 1f); // (x / 255 − 0.5) / 0.5
+            }
+        }
+    }
+
     @Test
     void loraOnAViTLearnsToTellImagesApart() throws Exception {
         List<ImageExample> train = images(24, 1);
@@ -58,7 +77,7 @@ class ImageClassificationTaskTest extends NativeTest {
             Engine.getInstance().setRandomSeed(3);
             BackboneClassifier model = BackboneClassifier.load(ModelFiles.resolve(VIT.toString()), scope, BackboneClassifier.Head.SEQUENCE, 2);
             PeftModel peft = PeftModel.wrap(model, LoraConfig.builder().r(4).loraAlpha(8).taskType(TaskType.SEQ_CLS).build());
-            ImageClassificationTask task = new ImageClassificationTask(model, ImageProcessor.forModel(VIT));
+            ImageClassificationTask task = new ImageClassificationTask(model, ImageProcessor.forModel(VIT), true); // augmented training
             double before = task.evaluate(eval, 8).loss();
             TrainingArgs args = TrainingArgs.builder().epochs(8).batchSize(8).learningRate(1e-2).seed(5).keepBest(false)
                     .gradientCheckpointing(true).build(); // block by block, as QLoRA and checkpointing train
