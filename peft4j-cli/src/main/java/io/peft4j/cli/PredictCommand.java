@@ -43,7 +43,7 @@ final class PredictCommand implements Callable<Integer> {
 
     private io.peft4j.model.ModelInputs imageInputs(AdaptedClassifier adapted, NDManager scope) {
         io.peft4j.image.ImageProcessor processor = io.peft4j.image.ImageProcessor.forModel(adapted.files().dir());
-        return io.peft4j.model.ModelInputs.pixels(processor.pixelValues(texts.stream().map(Path::of).toList(), scope));
+        return io.peft4j.model.ModelInputs.pixels(processor.pixelValues(texts.stream().map(t -> io.peft4j.image.ImageProcessor.read(Path.of(t))).toList(), scope));
     }
 
     @Override

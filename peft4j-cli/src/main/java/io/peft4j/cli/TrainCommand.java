@@ -23,7 +23,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--task", defaultValue = "seq-cls", description = "seq-cls (text,label), token-cls (tokens,tags), causal-lm (instruction tuning a decoder) or image-cls (folders of <class>/<image>, a ViT) (default: ${DEFAULT-VALUE}).")
     String task;
 
-    @Option(names = "--dataset", description = "A named dataset: spam, brown-genre (seq-cls) or brown-pos (token-cls).")
+    @Option(names = "--dataset", description = "A named dataset: spam, brown-genre (seq-cls), brown-pos (token-cls), mnist or fashion-mnist (image-cls).")
     String dataset;
 
     @Option(names = "--data", split = ",", description = "Files train[,validation],test: JSONL/CSV with text,label (seq-cls) or JSONL with tokens,tags (token-cls); "
@@ -186,11 +186,9 @@ final class TrainCommand implements Callable<Integer> {
             return 0;
         }
         String name = dataset != null ? dataset : data.get(0).toString();
-        if (task.equals("image-cls") && data == null) {
-            throw new Peft4jException("image-cls needs --data TRAIN_DIR[,VALIDATION_DIR],TEST_DIR (folders of <class>/<image>)");
-        }
         FineTune.Outcome o = task.equals("image-cls")
-                ? FineTune.runImages(settings, Datasets.imageFolders(data).limitTrain(maxTrain).limitEval(maxEval), augment, name, System.err)
+                ? FineTune.runImages(settings, (dataset != null ? Datasets.namedImages(dataset) : Datasets.imageFolders(data))
+                        .limitTrain(maxTrain).limitEval(maxEval), augment, name, System.err)
                 : tokens
                 ? FineTune.runTokens(settings, (dataset != null ? Datasets.namedTagged(dataset) : Datasets.taggedFiles(data)).limitTrain(maxTrain).limitEval(maxEval), name, System.err)
                 : FineTune.run(settings, (dataset != null ? Datasets.named(dataset) : Datasets.files(data)).limitTrain(maxTrain).limitEval(maxEval), name, System.err);

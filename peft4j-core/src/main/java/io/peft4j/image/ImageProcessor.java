@@ -89,8 +89,24 @@ public final class ImageProcessor {
         return new ImageProcessor(Json.readObject(file), file);
     }
 
-    /** An 8-bit RGB image: interleaved [height][width][3] values 0..255. */
-    public record RgbImage(int width, int height, int[] pixels) {}
+    /** An 8-bit RGB image: interleaved [height][width][3] bytes (values 0..255), compact for datasets held in memory. */
+    public record RgbImage(int width, int height, byte[] rgb) {
+
+        public RgbImage {
+            if (rgb.length != width * height * 3) {
+                throw new IllegalArgumentException("an RGB image of " + width + "x" + height + " needs " + width * height * 3 + " values, got " + rgb.length);
+            }
+        }
+
+        /** The values 0..255 as ints, [height][width][3]. */
+        public int[] pixels() {
+            int[] out = new int[rgb.length];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = rgb[i] & 0xFF;
+            }
+            return out;
+        }
+    }
 
     /** Decodes a PNG, JPEG, BMP or GIF file to RGB (grey replicated, alpha dropped, as Pillow's {@code convert("RGB")}). */
     public static RgbImage read(Path file) {
@@ -105,7 +121,7 @@ public final class ImageProcessor {
         }
         int w = image.getWidth();
         int h = image.getHeight();
-        int[] out = new int[w * h * 3];
+        byte[] out = new byte[w * h * 3];
         Raster raster = image.getRaster();
         boolean grey = raster.getNumBands() <= 2 && image.getColorModel().getColorSpace().getNumComponents() == 1;
         int bits = raster.getSampleModel().getSampleSize(0);
@@ -113,13 +129,13 @@ public final class ImageProcessor {
             for (int x = 0; x < w; x++) {
                 int o = (y * w + x) * 3;
                 if (grey) { // the stored grey level, not a colour-managed conversion of it
-                    int v = raster.getSample(x, y, 0) >> Math.max(0, bits - 8);
+                    byte v = (byte) (raster.getSample(x, y, 0) >> Math.max(0, bits - 8));
                     out[o] = out[o + 1] = out[o + 2] = v;
                 } else {
                     int rgb = image.getRGB(x, y);
-                    out[o] = (rgb >> 16) & 0xFF;
-                    out[o + 1] = (rgb >> 8) & 0xFF;
-                    out[o + 2] = rgb & 0xFF;
+                    out[o] = (byte) (rgb >> 16);
+                    out[o + 1] = (byte) (rgb >> 8);
+                    out[o + 2] = (byte) rgb;
                 }
             }
         }
@@ -161,9 +177,10 @@ public final class ImageProcessor {
             int ch = ratio < 3.0 / 4 ? (int) Math.round(w / (3.0 / 4)) : h;
             box = new int[] {(h - ch) / 2, (w - cw) / 2, ch, cw};
         }
+        int[] all = image.pixels();
         int[] region = new int[box[2] * box[3] * 3];
         for (int y = 0; y < box[2]; y++) {
-            System.arraycopy(image.pixels(), ((box[0] + y) * w + box[1]) * 3, region, y * box[3] * 3, box[3] * 3);
+            System.arraycopy(all, ((box[0] + y) * w + box[1]) * 3, region, y * box[3] * 3, box[3] * 3);
         }
         int[] px = PilResample.resize(region, box[3], box[2], 3, size[1], size[0], resample);
         if (random.nextBoolean()) {
@@ -238,14 +255,14 @@ public final class ImageProcessor {
         return out;
     }
 
-    /** {@code pixel_values} [B, 3, H, W] of image files, in {@code manager}; every image must come out at the same size. */
-    public NDArray pixelValues(List<Path> files, NDManager manager) {
-        return pixelValues(files, null, manager);
+    /** {@code pixel_values} [B, 3, H, W] of images, in {@code manager}; the processor must give a fixed size. */
+    public NDArray pixelValues(List<RgbImage> images, NDManager manager) {
+        return pixelValues(images, null, manager);
     }
 
     /** As above, each image augmented ({@link #processAugmented}) with draws from {@code random}; null: no augmentation. */
-    public NDArray pixelValues(List<Path> files, java.util.Random random, NDManager manager) {
-        if (files.isEmpty()) {
+    public NDArray pixelValues(List<RgbImage> images, java.util.Random random, NDManager manager) {
+        if (images.isEmpty()) {
             throw new IllegalArgumentException("no images given");
         }
         int[] size = fixedOutput();
@@ -253,11 +270,11 @@ public final class ImageProcessor {
             throw new Peft4jException("images of varying shape need a fixed size or a center crop to batch");
         }
         int perImage = 3 * size[0] * size[1];
-        float[] all = new float[files.size() * perImage];
-        for (int i = 0; i < files.size(); i++) {
-            RgbImage image = read(files.get(i));
+        float[] all = new float[images.size() * perImage];
+        for (int i = 0; i < images.size(); i++) {
+            RgbImage image = images.get(i);
             System.arraycopy(random == null ? process(image) : processAugmented(image, random), 0, all, i * perImage, perImage);
         }
-        return manager.create(all, new Shape(files.size(), 3, size[0], size[1]));
+        return manager.create(all, new Shape(images.size(), 3, size[0], size[1]));
     }
 }

@@ -49,6 +49,24 @@ public final class ContentHash {
                     throw new java.io.UncheckedIOException("cannot read " + path, e);
                 }
             }
+        } else if (v instanceof byte[] a) {
+            d.update((byte) 9);
+            d.update(java.nio.ByteBuffer.allocate(4).putInt(a.length).array());
+            d.update(a);
+        } else if (v instanceof int[] a) {                          // primitive arrays in bulk (images are large)
+            d.update((byte) 7);
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(4 + 4 * a.length).putInt(a.length);
+            for (int x : a) {
+                b.putInt(x);
+            }
+            d.update(b.array());
+        } else if (v instanceof long[] a) {
+            d.update((byte) 8);
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(4 + 8 * a.length).putInt(a.length);
+            for (long x : a) {
+                b.putLong(x);
+            }
+            d.update(b.array());
         } else if (v.getClass().isArray()) {
             int n = Array.getLength(v);
             d.update((byte) 2);

@@ -32,7 +32,7 @@ public final class ImageClassificationTask extends SingleLabelTask<ImageExample>
         java.util.Random random = augment && training
                 ? new java.util.Random(manager.randomInteger(0, Long.MAX_VALUE, new ai.djl.ndarray.types.Shape(), ai.djl.ndarray.types.DataType.INT64).getLong())
                 : null;
-        return new Inputs(ModelInputs.pixels(processor.pixelValues(batch.stream().map(ImageExample::file).toList(), random, manager)), batch.size());
+        return new Inputs(ModelInputs.pixels(processor.pixelValues(batch.stream().map(ImageExample::pixels).toList(), random, manager)), batch.size());
     }
 
     @Override

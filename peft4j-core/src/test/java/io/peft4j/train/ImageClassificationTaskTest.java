@@ -54,7 +54,7 @@ class ImageClassificationTaskTest extends NativeTest {
     @Test
     void augmentedBatchesFollowTheirRandomSource() throws Exception {
         List<ImageExample> some = images(4, 7);
-        List<Path> files = some.stream().map(ImageExample::file).toList();
+        List<ImageProcessor.RgbImage> files = some.stream().map(ImageExample::pixels).toList();
         ImageProcessor processor = ImageProcessor.forModel(VIT);
         try (NDManager scope = manager.newSubManager()) {
             float[] plain = processor.pixelValues(files, scope).toFloatArray();

