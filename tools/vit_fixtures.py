@@ -83,11 +83,19 @@ def forward(c, w, pixels):
     m = c["model_type"] + "."
     x = F.conv2d(pixels, w[m + "embeddings.patch_embeddings.projection.weight"], w[m + "embeddings.patch_embeddings.projection.bias"],
                  stride=c["patch_size"])                                          # [B, D, h, w]
+    rows, cols = x.shape[2], x.shape[3]
     x = x.flatten(2).transpose(1, 2)                                              # [B, N, D]
     front = [w[m + "embeddings.cls_token"].expand(x.shape[0], -1, -1)]
     if m + "embeddings.distillation_token" in w:
         front.append(w[m + "embeddings.distillation_token"].expand(x.shape[0], -1, -1))
-    x = torch.cat(front + [x], 1) + w[m + "embeddings.position_embeddings"]
+    positions = w[m + "embeddings.position_embeddings"]
+    special = len(front)
+    n = c["image_size"] // c["patch_size"]
+    if (rows, cols) != (n, n):                                                    # transformers' interpolate_pos_encoding
+        grid = positions[:, special:].reshape(1, n, n, d).permute(0, 3, 1, 2)
+        grid = F.interpolate(grid, size=(rows, cols), mode="bicubic", align_corners=False)
+        positions = torch.cat([positions[:, :special], grid.permute(0, 2, 3, 1).reshape(1, rows * cols, d)], 1)
+    x = torch.cat(front + [x], 1) + positions
     b, t = x.shape[0], x.shape[1]
     for i in range(c["num_hidden_layers"]):
         q = m + "encoder.layer.%d." % i
@@ -105,9 +113,15 @@ def forward(c, w, pixels):
 
 
 def main():
-    write(dict(CONFIG), "vit")
+    vit_weights = write(dict(CONFIG), "vit")
     deit = dict(CONFIG, model_type="deit", architectures=["DeiTForImageClassification"])
     write(deit, "deit")
+    # another image size: 12 x 16 pixels, a 3 x 4 grid of patches, position embeddings interpolated from 2 x 2
+    pixels = torch.randn(2, CONFIG["num_channels"], 12, 16)
+    with torch.no_grad():
+        hidden, logits = forward(CONFIG, {k: v.double() for k, v in vit_weights.items()}, pixels.double())
+    write_safetensors(os.path.join(RESOURCES, "vit", "reference_12x16.safetensors"),
+                      {"pixel_values": pixels, "last_hidden_state": hidden.float(), "logits": logits.float()})
 
 
 def write(config, name):
@@ -126,6 +140,7 @@ def write(config, name):
         hidden, logits = forward(config, {k: v.double() for k, v in w.items()}, pixels.double())
     write_safetensors(os.path.join(OUT, "reference.safetensors"),
                       {"pixel_values": pixels, "last_hidden_state": hidden.float(), "logits": logits.float()})
+    return w
 
 
 if __name__ == "__main__":

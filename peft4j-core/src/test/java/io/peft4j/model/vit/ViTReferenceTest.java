@@ -94,13 +94,27 @@ class ViTReferenceTest extends NativeTest {
         }
     }
 
+    /** Another image size (12×16: a 3×4 grid): the position embeddings are resized as transformers' bicubic interpolation. */
     @Test
-    void refusesImagesOfAnotherSizeAndTokenInputs() {
+    void otherImageSizesInterpolateThePositionEmbeddings() {
+        try (NDManager scope = manager.newSubManager(); SafeTensorsReader reference = SafeTensorsReader.open(DIR.resolve("reference_12x16.safetensors"))) {
+            BackboneClassifier model = BackboneClassifier.load(ModelFiles.resolve(DIR.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
+            model.setTraining(false);
+            NDArray pixels = reference.load("pixel_values", scope, DataType.FLOAT32);
+            Step step = Step.training(scope, model.adapters());
+            assertClose(model.backbone().features(step, ModelInputs.pixels(pixels)).lastHiddenState(),
+                    reference.load("last_hidden_state", scope, DataType.FLOAT32));
+            assertClose(model.logits(step, ModelInputs.pixels(pixels)), reference.load("logits", scope, DataType.FLOAT32));
+        }
+    }
+
+    @Test
+    void refusesSizesThatAreNotWholePatchesAndTokenInputs() {
         try (NDManager scope = manager.newSubManager()) {
             ViTModel vit = (ViTModel) AutoModel.load(ModelFiles.resolve(DIR.toString()), scope);
             Step step = Step.training(scope, Step.Adapters.NONE);
-            assertThatThrownBy(() -> vit.features(step, ModelInputs.pixels(scope.zeros(new Shape(1, 3, 16, 16)))))
-                    .hasMessageContaining("this ViT takes pixel_values [batch, 3, 8, 8], got (1, 3, 16, 16)");
+            assertThatThrownBy(() -> vit.features(step, ModelInputs.pixels(scope.zeros(new Shape(1, 3, 10, 12)))))
+                    .hasMessageContaining("this ViT takes pixel_values [batch, 3, H, W] with H and W multiples of 4, got (1, 3, 10, 12)");
             assertThatThrownBy(() -> vit.features(step, ModelInputs.tokens(scope.zeros(new Shape(1, 4), DataType.INT64), null, null)))
                     .hasMessage("a ViT takes pixel values (pixel_values); these inputs have token ids only");
         }
