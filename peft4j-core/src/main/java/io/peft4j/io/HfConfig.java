@@ -62,6 +62,25 @@ public final class HfConfig {
         return n.doubleValue();
     }
 
+    /** A list of integers ({@code depths}), or {@code fallback} when absent. */
+    public int[] getIntArray(String field, int[] fallback) {
+        if (!has(field)) {
+            return fallback.clone();
+        }
+        JsonNode n = root.get(field);
+        if (!n.isArray() || n.isEmpty()) {
+            throw new FormatException(file, "field '" + field + "' must be a non-empty list of integers, found " + n);
+        }
+        int[] out = new int[n.size()];
+        for (int i = 0; i < out.length; i++) {
+            if (!n.get(i).isIntegralNumber() || !n.get(i).canConvertToInt()) {
+                throw new FormatException(file, "field '" + field + "' must be a list of integers, found " + n);
+            }
+            out[i] = n.get(i).intValue();
+        }
+        return out;
+    }
+
     public String getString(String field, String fallback) {
         return optString(field).orElse(fallback);
     }

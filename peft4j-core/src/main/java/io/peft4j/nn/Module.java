@@ -54,6 +54,18 @@ public abstract class Module {
         return p;
     }
 
+    /**
+     * Registers a buffer: state a checkpoint stores beside the weights (BatchNorm's running statistics) that is loaded
+     * and saved with them but never trains and is not counted as a weight, as PyTorch's buffers.
+     */
+    protected final Parameter addBuffer(String name, NDArray init) {
+        checkName(name);
+        init.attach(manager);
+        Parameter p = new Parameter(init, 0, false);
+        parameters.put(name, p);
+        return p;
+    }
+
     protected final <M extends Module> M addChild(String name, M child) {
         checkName(name);
         children.put(name, child);
@@ -86,6 +98,11 @@ public abstract class Module {
             throw new IllegalStateException(getClass().getSimpleName() + " has no " + type.getSimpleName() + " child '" + name + "'");
         }
         return type.cast(m);
+    }
+
+    /** The convolution (plain or wrapped by a tuner) registered under {@code name}. */
+    protected final ConvLayer conv(String name) {
+        return child(name, ConvLayer.class);
     }
 
     /** The linear layer (plain or wrapped by a tuner) registered under {@code name}. */

@@ -45,7 +45,16 @@ public final class Parameter {
         return trainable;
     }
 
+    /** Whether this is a buffer (running statistics): stored with the weights, never trained, not counted. */
+    public boolean isBuffer() {
+        return weightsPerElement == 0;
+    }
+
+    /** Sets whether this parameter trains; a buffer never does, and asking it to is ignored. */
     public void setTrainable(boolean trainable) {
+        if (isBuffer()) {
+            return;
+        }
         if (trainable && !value.getDataType().isFloating()) {
             throw new io.peft4j.Peft4jException("a " + value.getDataType() + " parameter (quantised weights) cannot train");
         }

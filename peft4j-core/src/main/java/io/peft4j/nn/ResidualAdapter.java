@@ -12,9 +12,10 @@ public interface ResidualAdapter {
     /**
      * @param sublayerOut the sub-layer's output before the residual addition [B, T, D]
      * @param sublayerIn  the sub-layer's input, which is also the residual [B, T, D]
+     * @param grid        where the tokens lie on the image for a vision backbone, null for text
      * @return what is added to the residual instead of {@code sublayerOut} [B, T, D]
      */
-    NDArray forward(Step step, NDArray sublayerOut, NDArray sublayerIn);
+    NDArray forward(Step step, NDArray sublayerOut, NDArray sublayerIn, TokenGrid grid);
 
     /** Which sub-layer of a block a site belongs to. */
     enum Kind { ATTENTION, FEED_FORWARD }
@@ -24,6 +25,9 @@ public interface ResidualAdapter {
         String CHILD_NAME = "adapters";
 
         Kind kind();
+
+        /** The width D of the residual stream here. */
+        int width();
 
         /** The installed adapters, or null. */
         ResidualAdapter adapters();

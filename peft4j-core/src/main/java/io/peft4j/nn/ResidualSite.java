@@ -10,10 +10,17 @@ import ai.djl.ndarray.NDManager;
 public abstract class ResidualSite extends Module implements ResidualAdapter.Site {
 
     private final ResidualAdapter.Kind kind;
+    private final int width;
 
-    protected ResidualSite(NDManager manager, ResidualAdapter.Kind kind) {
+    protected ResidualSite(NDManager manager, ResidualAdapter.Kind kind, int width) {
         super(manager);
         this.kind = kind;
+        this.width = width;
+    }
+
+    @Override
+    public final int width() {
+        return width;
     }
 
     @Override
@@ -34,9 +41,12 @@ public abstract class ResidualSite extends Module implements ResidualAdapter.Sit
         return previous;
     }
 
-    /** The sub-layer's output {@code out} [B, T, D] through the installed adapters (none: unchanged), given its input. */
-    protected final NDArray adapt(Step step, NDArray out, NDArray residual) {
+    /**
+     * The sub-layer's output {@code out} [B, T, D] through the installed adapters (none: unchanged), given its input and
+     * the tokens' image grid (null for text).
+     */
+    protected final NDArray adapt(Step step, NDArray out, NDArray residual, TokenGrid grid) {
         ResidualAdapter adapters = adapters();
-        return adapters == null ? out : adapters.forward(step, out, residual);
+        return adapters == null ? out : adapters.forward(step, out, residual, grid);
     }
 }

@@ -30,7 +30,7 @@ public final class BertLayer extends Module {
         private final Dropout dropout;
 
         Output(NDManager manager, ResidualAdapter.Kind kind, int in, BertConfig c) {
-            super(manager, kind);
+            super(manager, kind, c.hiddenSize());
             addChild("dense", new Linear(manager, in, c.hiddenSize(), true, c.initializerRange()));
             layerNorm = addChild("LayerNorm", new LayerNorm(manager, c.hiddenSize(), c.layerNormEps()));
             dropout = addChild("dropout", new Dropout(manager, c.hiddenDropoutProb()));
@@ -39,7 +39,7 @@ public final class BertLayer extends Module {
         /** hidden [B, T, in], residual = the sub-layer's input [B, T, D] → [B, T, D] */
         public NDArray forward(Step step, NDArray hidden, NDArray residual) {
             NDArray out = dropout.forward(linear("dense").forward(step, hidden)); // [B, T, D]
-            return layerNorm.forward(adapt(step, out, residual).add(residual));
+            return layerNorm.forward(adapt(step, out, residual, null).add(residual));
         }
     }
 

@@ -11,6 +11,7 @@ import io.peft4j.nn.MultiHeadAttention;
 import io.peft4j.nn.ResidualAdapter;
 import io.peft4j.nn.ResidualSite;
 import io.peft4j.nn.Step;
+import io.peft4j.nn.TokenGrid;
 import java.util.function.UnaryOperator;
 
 /**
@@ -41,14 +42,14 @@ public final class ViTLayer extends Module {
         private final Dropout dropout;
 
         Dense(NDManager manager, ResidualAdapter.Kind kind, int in, ViTConfig c) {
-            super(manager, kind);
+            super(manager, kind, c.hiddenSize());
             addChild("dense", new Linear(manager, in, c.hiddenSize(), true, c.initializerRange()));
             dropout = addChild("dropout", new Dropout(manager, c.hiddenDropoutProb()));
         }
 
         /** hidden [B, T, in], residual = the sub-layer's input [B, T, D] → what is added to the residual [B, T, D]. */
-        NDArray forward(Step step, NDArray hidden, NDArray residual) {
-            return adapt(step, dropout.forward(linear("dense").forward(step, hidden)), residual);
+        NDArray forward(Step step, NDArray hidden, NDArray residual, TokenGrid grid) {
+            return adapt(step, dropout.forward(linear("dense").forward(step, hidden)), residual, grid);
         }
     }
 
@@ -83,9 +84,9 @@ public final class ViTLayer extends Module {
         output = addChild("output", new Dense(manager, ResidualAdapter.Kind.FEED_FORWARD, c.intermediateSize(), c));
     }
 
-    /** x [B, T, D] → [B, T, D] */
-    NDArray forward(Step step, NDArray x) {
-        NDArray h = x.add(attention.output.forward(step, attention.self.forward(step, before.forward(x), null, null), x)); // [B, T, D]
-        return h.add(output.forward(step, intermediate.forward(step, after.forward(h)), h));                               // [B, T, D]
+    /** x [B, T, D] → [B, T, D]; {@code grid}: where its tokens lie on the image. */
+    NDArray forward(Step step, NDArray x, TokenGrid grid) {
+        NDArray h = x.add(attention.output.forward(step, attention.self.forward(step, before.forward(x), null, null), x, grid)); // [B, T, D]
+        return h.add(output.forward(step, intermediate.forward(step, after.forward(h)), h, grid));                               // [B, T, D]
     }
 }

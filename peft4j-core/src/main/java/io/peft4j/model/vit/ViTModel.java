@@ -16,6 +16,7 @@ import io.peft4j.nn.Module;
 import io.peft4j.nn.ModuleList;
 import io.peft4j.nn.PromptSource;
 import io.peft4j.nn.Step;
+import io.peft4j.nn.TokenGrid;
 import java.util.List;
 import java.util.Set;
 
@@ -138,6 +139,8 @@ public final class ViTModel extends PretrainedModel {
         NDArray x = n == 0 ? embedded : withPrompts(embedded, inserted.get(0), 0);           // [B, s+n+N, D]
         boolean inputsTrain = n > 0 || embeddings.namedParameters().values().stream().anyMatch(io.peft4j.nn.Parameter::isTrainable);
         boolean deep = inserted != null && inserted.size() > 1;
+        int p = config.patchSize();
+        TokenGrid grid = new TokenGrid(config.specialTokens() + n, (int) pixels.getShape().get(2) / p, (int) pixels.getShape().get(3) / p);
         return new BlockStack.Pass<>() {
             @Override
             public NDArray input() {
@@ -161,7 +164,7 @@ public final class ViTModel extends PretrainedModel {
 
             @Override
             public NDArray block(int i, NDArray h, Step blockStep) {
-                return layers.get(i).forward(blockStep, deep && i > 0 ? withPrompts(h, inserted.get(i), n) : h);
+                return layers.get(i).forward(blockStep, deep && i > 0 ? withPrompts(h, inserted.get(i), n) : h, grid);
             }
 
             @Override

@@ -21,7 +21,7 @@ public final class BottleneckAdapters extends AddedModules<Bottleneck> implement
     }
 
     @Override
-    public NDArray forward(Step step, NDArray sublayerOut, NDArray sublayerIn) {
+    public NDArray forward(Step step, NDArray sublayerOut, NDArray sublayerIn, io.peft4j.nn.TokenGrid grid) {
         NDArray out = sublayerOut; // [B, T, D]
         for (Bottleneck b : activeModules(step)) {
             out = b.forward(step, out, sublayerIn);

@@ -40,7 +40,7 @@ public final class BottleneckTuner implements Tuner<BottleneckConfig> {
             } else {
                 throw new Peft4jException("sub-layer '" + e.getKey() + "' already holds adapters of another kind");
             }
-            slot.add(adapter, new Bottleneck(model.manager(), model.hiddenSize(), config.bottleneckSize(), config));
+            slot.add(adapter, new Bottleneck(model.manager(), site.width(), config.bottleneckSize(), config));
             sites.add(e.getKey());
         }
         if (sites.isEmpty()) {

@@ -60,7 +60,7 @@ class VptTest extends NativeTest {
                     NDArray rest = x.get(new NDIndex(":, " + (i == 0 ? special : special + N) + ":, :"));
                     x = x.get(new NDIndex(":, :" + special + ", :")).concat(rows, 1).concat(rest, 1);
                 }
-                x = vit.layers().get(i).forward(step, x);
+                x = vit.layers().get(i).forward(step, x, null);
             }
             NDArray cls = layernormOf(vit).forward(x).get(new NDIndex(":, 0, :"));
             float[] w = peft.namedParameters().get("base_model.model.classifier.modules_to_save.default.weight").array().toFloatArray();
