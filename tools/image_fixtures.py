@@ -2,8 +2,9 @@
 """Writes the image-processing test fixtures under peft4j-core/src/test/resources/images/.
 
 A few small images (RGB, grey, RGBA and palette PNGs and an RGB JPEG, drawn from smooth gradients, shapes and noise so
-that resampling meets edges and texture), two preprocessor configs as Hugging Face writes them (ViT's: fixed size,
-bilinear; ConvNeXt's: shortest edge, bicubic, center crop, ImageNet mean and std), and reference.safetensors with the
+that resampling meets edges and texture), three preprocessor configs as Hugging Face writes them (ViT's: fixed size,
+bilinear; CLIP's: shortest edge, bicubic, center crop, ImageNet mean and std; ConvNeXt's: the shortest edge to size / crop_pct, then
+a center crop to size), and reference.safetensors with the
 pixel_values that Pillow and numpy compute for each, exactly as transformers' image processors do: convert("RGB"),
 Image.resize, center crop, rescale in float64 stored as float32, normalise in float32. Also the decoded RGB of the
 JPEG, since JPEG decoders may differ.
@@ -24,9 +25,13 @@ rng = np.random.default_rng(7)
 PROCESSORS = {
     "vit": {"do_resize": True, "size": {"height": 16, "width": 16}, "resample": 2, "do_rescale": True, "rescale_factor": 1 / 255,
             "do_normalize": True, "image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5], "image_processor_type": "ViTImageProcessor"},
-    "convnext": {"do_resize": True, "size": {"shortest_edge": 20}, "resample": 3, "do_center_crop": True,
-                 "crop_size": {"height": 16, "width": 16}, "do_rescale": True, "rescale_factor": 1 / 255, "do_normalize": True,
-                 "image_mean": [0.485, 0.456, 0.406], "image_std": [0.229, 0.224, 0.225], "image_processor_type": "ConvNextImageProcessor"},
+    "clip": {"do_resize": True, "size": {"shortest_edge": 20}, "resample": 3, "do_center_crop": True,
+             "crop_size": {"height": 16, "width": 16}, "do_rescale": True, "rescale_factor": 1 / 255, "do_normalize": True,
+             "image_mean": [0.485, 0.456, 0.406], "image_std": [0.229, 0.224, 0.225], "image_processor_type": "CLIPImageProcessor"},
+    # ConvNeXt's (ResNet checkpoints): the shortest edge to int(16 / crop_pct) = 18, then a 16x16 center crop
+    "convnext": {"do_resize": True, "size": {"shortest_edge": 16}, "crop_pct": 0.875, "resample": 3, "do_rescale": True,
+                 "rescale_factor": 1 / 255, "do_normalize": True, "image_mean": [0.485, 0.456, 0.406],
+                 "image_std": [0.229, 0.224, 0.225], "image_processor_type": "ConvNextImageProcessor"},
 }
 
 
@@ -58,6 +63,9 @@ def images():
 def hf_pixels(img, p):
     img = img.convert("RGB")
     w, h = img.size
+    if p["image_processor_type"] == "ConvNextImageProcessor":   # transformers' ConvNextImageProcessor.resize (shortest edge < 384)
+        edge = p["size"]["shortest_edge"]
+        p = dict(p, size={"shortest_edge": int(edge / p["crop_pct"])}, do_center_crop=True, crop_size={"height": edge, "width": edge})
     if p["do_resize"]:
         size = p["size"]
         if "shortest_edge" in size:

@@ -16,10 +16,10 @@ import java.util.List;
 import javax.imageio.ImageIO;
 
 /**
- * Hugging Face's image processor of a model directory ({@code preprocessor_config.json}), as ViT's, DeiT's and the
- * ConvNeXt-style ones do it: RGB conversion (grey and palette images become RGB, alpha is dropped), resize (to a
- * fixed size, or the shortest edge to a length) with Pillow's resampling ({@link PilResample}), center crop, rescale
- * and normalise in float32. The result is {@code pixel_values} [C, H, W].
+ * Hugging Face's image processor of a model directory ({@code preprocessor_config.json}), as ViT's, DeiT's, CLIP's and
+ * ConvNeXt's (ResNet checkpoints) do it: RGB conversion (grey and palette images become RGB, alpha is dropped), resize (to
+ * a fixed size, or the shortest edge to a length; ConvNeXt's below 384 pixels to size / crop_pct) with Pillow's
+ * resampling ({@link PilResample}), center crop, rescale and normalise in float32. The result is {@code pixel_values} [C, H, W].
  */
 public final class ImageProcessor {
 
@@ -40,7 +40,22 @@ public final class ImageProcessor {
     private ImageProcessor(JsonNode c, Path file) {
         doResize = c.path("do_resize").asBoolean(true);
         JsonNode size = c.path("size");
-        if (size.isInt()) {
+        boolean convNext = c.path("image_processor_type").asText("").startsWith("ConvNext")
+                || c.path("feature_extractor_type").asText("").startsWith("ConvNext");
+        if (convNext) { // ConvNextImageProcessor: below 384 px the shortest edge to size / crop_pct, then a size × size crop
+            int edge = size.isInt() ? size.asInt() : size.path("shortest_edge").asInt(384);
+            double cropPct = c.path("crop_pct").isNumber() ? c.get("crop_pct").asDouble() : 224.0 / 256;
+            if (edge <= 0 || cropPct <= 0 || cropPct > 1) {
+                throw new FormatException(file, "ConvNeXt's size.shortest_edge must be positive and crop_pct in (0, 1], found " + size + " and " + cropPct);
+            }
+            if (edge < 384) {
+                shortestEdge = (int) (edge / cropPct);
+                height = width = 0;
+            } else {
+                shortestEdge = 0;
+                height = width = edge;
+            }
+        } else if (size.isInt()) {
             height = width = size.asInt();
             shortestEdge = 0;
         } else if (size.has("shortest_edge")) {
@@ -52,10 +67,15 @@ public final class ImageProcessor {
             shortestEdge = 0;
         }
         resample = PilResample.Filter.ofCode(c.path("resample").asInt(2));
-        doCenterCrop = c.path("do_center_crop").asBoolean(false);
         JsonNode crop = c.path("crop_size");
-        cropHeight = crop.isInt() ? crop.asInt() : crop.path("height").asInt(224);
-        cropWidth = crop.isInt() ? crop.asInt() : crop.path("width").asInt(224);
+        if (convNext) {
+            doCenterCrop = shortestEdge > 0;
+            cropHeight = cropWidth = size.isInt() ? size.asInt() : size.path("shortest_edge").asInt(384);
+        } else {
+            doCenterCrop = c.path("do_center_crop").asBoolean(false);
+            cropHeight = crop.isInt() ? crop.asInt() : crop.path("height").asInt(224);
+            cropWidth = crop.isInt() ? crop.asInt() : crop.path("width").asInt(224);
+        }
         doRescale = c.path("do_rescale").asBoolean(true);
         rescaleFactor = c.path("rescale_factor").asDouble(1 / 255.0);
         doNormalize = c.path("do_normalize").asBoolean(true);

@@ -25,8 +25,8 @@ class ImageProcessorTest extends NativeTest {
     private static final Path DIR = Path.of("src/test/resources/images");
 
     @ParameterizedTest(name = "{0} with {1}")
-    @CsvSource({"rgb.png, vit", "rgb.png, convnext", "grey.png, vit", "grey.png, convnext", "rgba.png, vit", "rgba.png, convnext",
-            "palette.png, vit", "palette.png, convnext"})
+    @CsvSource({"rgb.png, vit", "rgb.png, clip", "rgb.png, convnext", "grey.png, vit", "grey.png, clip", "grey.png, convnext",
+            "rgba.png, vit", "rgba.png, clip", "rgba.png, convnext", "palette.png, vit", "palette.png, clip", "palette.png, convnext"})
     void pngPixelValuesEqualTransformers(String file, String processor) {
         assertThat(maxDifference(file, processor)).isLessThanOrEqualTo(1e-6);
     }
@@ -37,7 +37,7 @@ class ImageProcessorTest extends NativeTest {
      * were found identical; Java's decoder is pure Java, the same on every CPU.)
      */
     @ParameterizedTest(name = "photo.jpg with {0}")
-    @CsvSource({"vit", "convnext"})
+    @CsvSource({"vit", "clip", "convnext"})
     void jpegPixelValuesEqualTransformersWithinTheDecodersDifference(String processor) {
         double decoded = decodedJpegDifference();
         assertThat(decoded).as("decoded RGB, levels").isLessThanOrEqualTo(4);
