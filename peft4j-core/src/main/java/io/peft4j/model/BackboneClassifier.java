@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.io.Weights;
 import io.peft4j.nn.Linear;
+import io.peft4j.nn.LinearLayer;
+import io.peft4j.nn.Module;
 import io.peft4j.nn.Step;
 
 /**
@@ -28,8 +30,14 @@ public final class BackboneClassifier extends HeadedModel implements Classifier 
         }
         this.head = head;
         this.numLabels = numLabels;
-        Linear classifier = addChild("classifier", new Linear(manager(), backbone.hiddenSize(), numLabels, true, backbone.initializerRange()));
+        Linear classifier = new Linear(manager(), backbone.hiddenSize(), numLabels, true, backbone.initializerRange());
         classifier.bias().set(manager().zeros(classifier.bias().shape()));
+        String path = backbone.classifierPath();
+        if (path.contains(".")) {                                  // classifier.1: the linear layer inside HF's Sequential
+            addChild(path.substring(0, path.indexOf('.')), new Container(manager())).put(path.substring(path.indexOf('.') + 1), classifier);
+        } else {
+            addChild(path, classifier);
+        }
     }
 
     /**
@@ -38,15 +46,27 @@ public final class BackboneClassifier extends HeadedModel implements Classifier 
      */
     public static BackboneClassifier load(ModelFiles files, NDManager manager, Head head, int numLabels) {
         BackboneClassifier model = new BackboneClassifier(AutoModel.load(files, manager), head, numLabels);
+        String path = model.classifierPath();
         try (Weights weights = files.openWeights()) {
-            if (weights.keys().contains("classifier.weight") && weights.keys().contains("classifier.bias")
-                    && weights.shape("classifier.weight")[0] == numLabels) {
-                Linear c = (Linear) model.module("classifier");
-                c.weight().set(weights.load("classifier.weight", manager));
-                c.bias().set(weights.load("classifier.bias", manager));
+            if (weights.keys().contains(path + ".weight") && weights.keys().contains(path + ".bias")
+                    && weights.shape(path + ".weight")[0] == numLabels) {
+                Linear c = (Linear) model.module(path);
+                c.weight().set(weights.load(path + ".weight", manager));
+                c.bias().set(weights.load(path + ".bias", manager));
             }
         }
         return model;
+    }
+
+    /** A parameter-free container holding a nested head under its index, as HF's {@code Sequential(Flatten, Linear)}. */
+    private static final class Container extends Module {
+        Container(NDManager manager) {
+            super(manager);
+        }
+
+        void put(String name, Linear linear) {
+            addChild(name, linear);
+        }
     }
 
     public Head head() {
@@ -67,7 +87,7 @@ public final class BackboneClassifier extends HeadedModel implements Classifier 
     public BlockStack.Pass<NDArray> logitsPass(Step step, ModelInputs inputs) {
         return headPass(step, inputs, features -> {
             NDArray x = head == Head.TOKEN ? features.tokenStates() : features.sequenceVector(); // [B, T, D] or [B, D]
-            return linear("classifier").forward(step, dropout.forward(x));                        // [B, (T,) C]
+            return ((LinearLayer) module(classifierPath())).forward(step, dropout.forward(x));   // [B, (T,) C]
         });
     }
 }

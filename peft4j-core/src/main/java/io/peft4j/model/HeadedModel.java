@@ -75,4 +75,9 @@ public abstract class HeadedModel extends PretrainedModel {
     public int patchSize() {
         return backbone.patchSize();
     }
+
+    @Override
+    public String classifierPath() {
+        return backbone.classifierPath();
+    }
 }

@@ -77,6 +77,14 @@ public abstract class PretrainedModel extends Module {
         return BlockStack.run(pass(step, inputs), step);
     }
 
+    /**
+     * Where HF's classification model of this family keeps its linear classifier: {@code classifier}, or inside a
+     * container ({@code classifier.1}: ResNet's {@code Sequential(Flatten, Linear)}).
+     */
+    public String classifierPath() {
+        return "classifier";
+    }
+
     /** The side of a vision transformer's square patches, or 0 for a backbone that does not cut images into patches. */
     public int patchSize() {
         return 0;

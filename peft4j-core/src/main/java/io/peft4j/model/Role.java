@@ -9,5 +9,7 @@ public enum Role {
     /** The list of transformer blocks, as a path ({@code encoder.layer}); block i is {@code <path>.i}. */
     BLOCKS,
     EMBEDDING,
+    /** Convolutions a method may adapt (a convolutional backbone's). */
+    CONV,
     HEAD
 }

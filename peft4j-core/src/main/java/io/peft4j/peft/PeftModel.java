@@ -82,19 +82,22 @@ public final class PeftModel extends Module {
             throw new IllegalArgumentException("invalid adapter name '" + name + "' (letters, digits, '_' and '-')");
         }
         Tuner<C> tuner = tuner(config);
-        C filled = withTaskHeads(tuner.withDefaults(config, model));
+        C filled = withTaskHeads(tuner.withDefaults(config, model), model.classifierPath());
         tuner.inject(model, name, filled);
         wrapModulesToSave(name, filled);
         configs.put(name, filled);
         setAdapter(name);
     }
 
-    /** For classification tasks HF PEFT trains and saves the head in full: it adds classifier and score. */
+    /**
+     * For classification tasks HF PEFT trains and saves the head in full: it adds classifier and score, or the linear
+     * layer of a head nested in a container ({@code classifier.1}, ResNet's).
+     */
     @SuppressWarnings("unchecked")
-    private static <C extends PeftConfig> C withTaskHeads(C config) {
+    private static <C extends PeftConfig> C withTaskHeads(C config, String classifierPath) {
         TaskType task = config.taskType();
         if (task == TaskType.SEQ_CLS || task == TaskType.TOKEN_CLS) {
-            return (C) config.withModulesToSave(List.of("classifier", "score"));
+            return (C) config.withModulesToSave(classifierPath.equals("classifier") ? List.of("classifier", "score") : List.of(classifierPath));
         }
         return config;
     }

@@ -27,8 +27,10 @@ public final class LoraTuner implements Tuner<LoraConfig> {
         if (config.targetModules() != null) {
             return config;
         }
-        // HF PEFT's defaults: the attention's query and value projections
-        return config.toBuilder().targetModules(model.roles().targets(Role.ATTENTION_QUERY, Role.ATTENTION_VALUE)).build();
+        // HF PEFT's defaults: the attention's query and value projections; a convolutional backbone's convolutions
+        boolean attention = !model.roles().of(Role.ATTENTION_QUERY, Role.ATTENTION_VALUE).isEmpty();
+        return config.toBuilder().targetModules(model.roles().targets(attention ? new Role[] {Role.ATTENTION_QUERY, Role.ATTENTION_VALUE}
+                : new Role[] {Role.CONV})).build();
     }
 
     @Override
@@ -52,6 +54,18 @@ public final class LoraTuner implements Tuner<LoraConfig> {
                 matched.add(path);
                 continue;
             }
+            if (module instanceof io.peft4j.nn.Conv2d || module instanceof LoraConv2d) {
+                if (config.useDora()) {
+                    throw new Peft4jException("target module '" + path + "' is a convolution; peft4j supports DoRA on Linear layers only");
+                }
+                LoraConv2d conv = module instanceof LoraConv2d existing ? existing : new LoraConv2d((io.peft4j.nn.Conv2d) module);
+                if (conv != module) {
+                    model.replace(path, conv);
+                }
+                conv.addAdapter(adapter, config.rankFor(path), config.scaling(path), config.loraDropout(), config.initLoraWeights(), config.loraBias());
+                matched.add(path);
+                continue;
+            }
             LoraLinear lora;
             if (module instanceof LoraLinear existing) {
                 lora = existing;
@@ -63,7 +77,7 @@ public final class LoraTuner implements Tuner<LoraConfig> {
                 model.replace(path, lora);
             } else {
                 throw new Peft4jException("target module '" + path + "' is a " + module.getClass().getSimpleName()
-                        + "; LoRA supports Linear and Embedding layers");
+                        + "; LoRA supports Linear, Conv2d and Embedding layers");
             }
             lora.addAdapter(adapter, config.rankFor(path), config.scaling(path), config.loraDropout(),
                     config.initLoraWeights(), config.loraBias(), config.useDora());
