@@ -21,13 +21,19 @@ public record TargetSelection(TargetModules targets, TargetModules exclude, List
     /** Output heads that {@code all-linear} leaves alone. */
     private static final List<String> HEADS = List.of("classifier", "score", "lm_head", "qa_outputs");
 
+    /** A linear layer, plain or already adapted (not a LyCORIS layer standing for a convolution). */
+    private static boolean isLinear(Module module) {
+        Module base = module instanceof AdapterLayer adapted ? adapted.baseLayer() : module;
+        return module instanceof LinearLayer && !(base instanceof io.peft4j.nn.Conv2d);
+    }
+
     /** Whether the module at {@code path} is adapted. */
     public boolean selects(String path, Module module) {
         if (path.isEmpty() || isExcluded(path)) {
             return false;
         }
         boolean matched = targets.isAllLinear()
-                ? module instanceof LinearLayer && !HEADS.contains(path.substring(path.lastIndexOf('.') + 1))
+                ? isLinear(module) && !HEADS.contains(path.substring(path.lastIndexOf('.') + 1))
                 : targets.matches(path);
         if (!matched) {
             return false;

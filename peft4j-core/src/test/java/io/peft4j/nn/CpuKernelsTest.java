@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
  * blocking, ATen's AVX2/AVX-512 vectorised maths): each result is compared with a double-precision Java
  * reference, at sizes that reach the blocked and vectorised paths (and their scalar tails), with tolerances any
  * correct fp32 kernel meets. The fused LSTM op failed such a check on AVX-512 and is no longer used
- * ({@link BidirectionalLstm}); convolutions are not used yet.
+ * ({@link BidirectionalLstm}). Convolutions (oneDNN's direct and depthwise kernels) are checked with their gradients.
  */
 class CpuKernelsTest extends NativeTest {
 
@@ -30,6 +30,70 @@ class CpuKernelsTest extends NativeTest {
             v[i] = (float) (RANDOM.nextGaussian() * scale);
         }
         return v;
+    }
+
+    /**
+     * Conv2d as the vision families use it: a dense 3×3 stride-2 convolution (ResNet's downsampling), a 7×7 stride-2
+     * stem, and a depthwise 5×5 (Mona's), with input and weight gradients of Σ y·g for a random g, against direct
+     * double-precision loops.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource({"16, 32, 3, 2, 1, 1", "3, 24, 7, 2, 3, 1", "24, 24, 5, 1, 2, 24"})
+    void convolutionsAndTheirGradientsMatchDoublePrecision(int in, int out, int k, int stride, int pad, int groups) {
+        int b = 2, h = 13, w = 11;
+        Conv2d.Geometry g = new Conv2d.Geometry(in, out, k, stride, pad, groups);
+        int oh = (h + 2 * pad - k) / stride + 1, ow = (w + 2 * pad - k) / stride + 1;
+        int perGroup = in / groups;
+        float[] x = gaussian(b * in * h * w, 1);
+        float[] wt = gaussian(out * perGroup * k * k, 1 / Math.sqrt(perGroup * k * k));
+        float[] up = gaussian(b * out * oh * ow, 1);
+        double[] y = new double[up.length];
+        double[] gx = new double[x.length];
+        double[] gw = new double[wt.length];
+        for (int n = 0; n < b; n++) {
+            for (int o = 0; o < out; o++) {
+                int group = o / (out / groups);
+                for (int yy = 0; yy < oh; yy++) {
+                    for (int xx = 0; xx < ow; xx++) {
+                        int yi = ((n * out + o) * oh + yy) * ow + xx;
+                        for (int c = 0; c < perGroup; c++) {
+                            int ci = group * perGroup + c;
+                            for (int dy = 0; dy < k; dy++) {
+                                for (int dx = 0; dx < k; dx++) {
+                                    int sy = yy * stride + dy - pad, sx = xx * stride + dx - pad;
+                                    if (sy < 0 || sy >= h || sx < 0 || sx >= w) {
+                                        continue;
+                                    }
+                                    int xi = ((n * in + ci) * h + sy) * w + sx;
+                                    int wi = ((o * perGroup + c) * k + dy) * k + dx;
+                                    y[yi] += (double) x[xi] * wt[wi];
+                                    gx[xi] += (double) wt[wi] * up[yi];
+                                    gw[wi] += (double) x[xi] * up[yi];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        try (NDManager step = manager.newSubManager(); GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+            NDArray xa = step.create(x, new Shape(b, in, h, w));
+            NDArray wa = step.create(wt, g.weightShape());
+            xa.setRequiresGradient(true);
+            wa.setRequiresGradient(true);
+            NDArray ya = Conv2d.apply(xa, wa, null, g);
+            assertThat(ya.getShape()).isEqualTo(new Shape(b, out, oh, ow));
+            assertClose(ya.toFloatArray(), y, 1e-4);
+            collector.backward(ya.mul(step.create(up, ya.getShape())).sum());
+            assertClose(xa.getGradient().toFloatArray(), gx, 1e-4);
+            assertClose(wa.getGradient().toFloatArray(), gw, 1e-3);                      // sums over up to 2·7·6 positions
+        }
+    }
+
+    private static void assertClose(float[] got, double[] expected, double tolerance) {
+        for (int i = 0; i < got.length; i++) {
+            assertThat((double) got[i]).as("element %d", i).isCloseTo(expected[i], org.assertj.core.data.Offset.offset(tolerance));
+        }
     }
 
     /** Linear (addmm), its input and weight gradients, at a size that takes the blocked GEMM path. */

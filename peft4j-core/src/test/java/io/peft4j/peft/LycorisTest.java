@@ -20,9 +20,9 @@ import io.peft4j.model.decoder.Decoders;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.Step;
 import io.peft4j.peft.loha.LoHaConfig;
-import io.peft4j.peft.loha.LoHaLinear;
+import io.peft4j.peft.loha.LoHaLayer;
 import io.peft4j.peft.lokr.LoKrConfig;
-import io.peft4j.peft.lokr.LoKrLinear;
+import io.peft4j.peft.lokr.LoKrLayer;
 import io.peft4j.peft.lycoris.LycorisFields;
 import io.peft4j.peft.lycoris.LycorisLayer;
 import java.nio.file.Files;
@@ -55,7 +55,7 @@ class LycorisTest extends NativeTest {
                 {1536, -1, 32, 48}, {3072, -1, 48, 64}, {4096, -1, 64, 64}, {11008, -1, 86, 128}, {14336, -1, 112, 128},
                 {127, -1, 1, 127}, {128, 4, 4, 32}, {32, 8, 8, 4}, {8, 8, 8, 1}};
         for (int[] c : cases) {
-            assertThat(LoKrLinear.factorization(c[0], c[1])).as("factorization(%d, %d)", c[0], c[1]).containsExactly(c[2], c[3]);
+            assertThat(LoKrLayer.factorization(c[0], c[1])).as("factorization(%d, %d)", c[0], c[1]).containsExactly(c[2], c[3]);
         }
     }
 
@@ -73,25 +73,25 @@ class LycorisTest extends NativeTest {
     @Test
     void tensorShapesAndCountsFollowHf() {
         try (NDManager m = manager.newSubManager()) {
-            LoKrLinear lokr = new LoKrLinear(new Linear(m, 384, 1536, true, 0.02f));
-            lokr.addAdapter("default", 8, 8, 0, 0, false, false, -1, LoKrConfig.InitWeights.TRUE);
+            LoKrLayer lokr = new LoKrLayer(new Linear(m, 384, 1536, true, 0.02f));
+            lokr.addAdapter("default", 8, 8, 0, 0, false, false, -1, LoKrConfig.InitWeights.TRUE, false);
             assertThat(shapes(lokr)).containsOnlyKeys("lokr_w1.default", "lokr_w2_a.default", "lokr_w2_b.default");
             assertThat(shapes(lokr).get("lokr_w1.default")).containsExactly(32, 16);
             assertThat(shapes(lokr).get("lokr_w2_a.default")).containsExactly(48, 8);
             assertThat(shapes(lokr).get("lokr_w2_b.default")).containsExactly(8, 24);
-            lokr.addAdapter("both", 8, 8, 0, 0, false, true, -1, LoKrConfig.InitWeights.TRUE);
+            lokr.addAdapter("both", 8, 8, 0, 0, false, true, -1, LoKrConfig.InitWeights.TRUE, false);
             assertThat(count(lokr, "default")).isEqualTo(1088);
             assertThat(count(lokr, "both")).isEqualTo(960);
-            LoKrLinear wide = new LoKrLinear(new Linear(m, 768, 3072, true, 0.02f));
-            wide.addAdapter("default", 8, 8, 0, 0, false, false, -1, LoKrConfig.InitWeights.TRUE);
-            wide.addAdapter("both", 8, 8, 0, 0, false, true, -1, LoKrConfig.InitWeights.TRUE);
+            LoKrLayer wide = new LoKrLayer(new Linear(m, 768, 3072, true, 0.02f));
+            wide.addAdapter("default", 8, 8, 0, 0, false, false, -1, LoKrConfig.InitWeights.TRUE, false);
+            wide.addAdapter("both", 8, 8, 0, 0, false, true, -1, LoKrConfig.InitWeights.TRUE, false);
             assertThat(count(wide, "default")).isEqualTo(1920);
             assertThat(count(wide, "both")).isEqualTo(1344);
-            LoKrLinear small = new LoKrLinear(new Linear(m, 64, 64, true, 0.02f)); // r = 4 is not < max(8, 8)/2: full w2
-            small.addAdapter("default", 4, 4, 0, 0, false, false, -1, LoKrConfig.InitWeights.TRUE);
+            LoKrLayer small = new LoKrLayer(new Linear(m, 64, 64, true, 0.02f)); // r = 4 is not < max(8, 8)/2: full w2
+            small.addAdapter("default", 4, 4, 0, 0, false, false, -1, LoKrConfig.InitWeights.TRUE, false);
             assertThat(shapes(small)).containsOnlyKeys("lokr_w1.default", "lokr_w2.default");
-            LoHaLinear loha = new LoHaLinear(new Linear(m, 384, 1536, true, 0.02f));
-            loha.addAdapter("default", 8, 8, 0, 0, true);
+            LoHaLayer loha = new LoHaLayer(new Linear(m, 384, 1536, true, 0.02f));
+            loha.addAdapter("default", 8, 8, 0, 0, true, false);
             assertThat(count(loha, "default")).isEqualTo(2L * 8 * (384 + 1536));
             assertThat(shapes(loha).get("hada_w1_a.default")).containsExactly(1536, 8);
             assertThat(shapes(loha).get("hada_w2_b.default")).containsExactly(8, 384);
@@ -179,12 +179,12 @@ class LycorisTest extends NativeTest {
             base.bias().set(m.randomNormal(new Shape(out)));
             LycorisLayer layer;
             if (kind.equals("loha")) {
-                LoHaLinear l = new LoHaLinear(base);
-                l.addAdapter("default", r, 6, 0, 0, true);
+                LoHaLayer l = new LoHaLayer(base);
+                l.addAdapter("default", r, 6, 0, 0, true, false);
                 layer = l;
             } else {
-                LoKrLinear l = new LoKrLinear(base);
-                l.addAdapter("default", r, 6, 0, 0, false, kind.equals("lokr-both"), kind.equals("lokr-factor") ? 4 : -1, LoKrConfig.InitWeights.TRUE);
+                LoKrLayer l = new LoKrLayer(base);
+                l.addAdapter("default", r, 6, 0, 0, false, kind.equals("lokr-both"), kind.equals("lokr-factor") ? 4 : -1, LoKrConfig.InitWeights.TRUE, false);
                 layer = l;
             }
             Step step = Step.training(m, Step.Adapters.of("default"));
@@ -228,8 +228,8 @@ class LycorisTest extends NativeTest {
             NDArray x = m.randomNormal(new Shape(3, 64));
             for (LoKrConfig.InitWeights init : LoKrConfig.InitWeights.values()) {
                 Linear base = new Linear(m, 64, 128, false, 0.3f);
-                LoKrLinear layer = new LoKrLinear(base);
-                layer.addAdapter("default", 4, 4, 0, 0, false, false, -1, init);
+                LoKrLayer layer = new LoKrLayer(base);
+                layer.addAdapter("default", 4, 4, 0, 0, false, false, -1, init, false);
                 Step step = Step.training(m, Step.Adapters.of("default"));
                 boolean unchanged = java.util.Arrays.equals(layer.forward(step, x).toFloatArray(), base.forward(step, x).toFloatArray());
                 assertThat(unchanged).as(init.name()).isEqualTo(init != LoKrConfig.InitWeights.FALSE);
@@ -245,8 +245,8 @@ class LycorisTest extends NativeTest {
     @Test
     void rankDropoutDropsOutputRowsInTrainingOnly() {
         try (NDManager m = manager.newSubManager()) {
-            LoHaLinear layer = new LoHaLinear(new Linear(m, 16, 32, false, 0.3f));
-            layer.addAdapter("default", 2, 2, 0.5, 0, true);
+            LoHaLayer layer = new LoHaLayer(new Linear(m, 16, 32, false, 0.3f));
+            layer.addAdapter("default", 2, 2, 0.5, 0, true, false);
             randomize(layer, m);
             float[] full = layer.delta("default", m).toFloatArray();
             layer.setTraining(true);

@@ -1,23 +1,22 @@
 package io.peft4j.peft.loha;
 
-import io.peft4j.nn.Linear;
 import io.peft4j.peft.lycoris.LycorisTuner;
 
 /** Puts LoHa adapters on the linear layers a {@link LoHaConfig} selects. */
-final class LoHaTuner extends LycorisTuner<LoHaConfig, LoHaLinear> {
+final class LoHaTuner extends LycorisTuner<LoHaConfig, LoHaLayer> {
 
     LoHaTuner() {
-        super("LoHa", LoHaLinear.class, LoHaMethod.MARKERS);
+        super("LoHa", LoHaLayer.class, LoHaMethod.MARKERS);
     }
 
     @Override
-    protected LoHaLinear wrap(Linear base) {
-        return new LoHaLinear(base);
+    protected LoHaLayer wrap(io.peft4j.nn.Module base) {
+        return new LoHaLayer(base);
     }
 
     @Override
-    protected void addAdapter(LoHaLinear layer, String adapter, String path, LoHaConfig config) {
+    protected void addAdapter(LoHaLayer layer, String adapter, String path, LoHaConfig config) {
         layer.addAdapter(adapter, config.lycoris().rankFor(path), config.lycoris().alphaFor(path), config.lycoris().rankDropout(),
-                config.lycoris().moduleDropout(), config.initWeights());
+                config.lycoris().moduleDropout(), config.initWeights(), config.useEffectiveConv2d());
     }
 }

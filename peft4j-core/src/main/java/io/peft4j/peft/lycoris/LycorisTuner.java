@@ -14,7 +14,7 @@ import java.util.Map;
 
 /**
  * Puts a LyCORIS method's layers on the linear layers its config selects, as HF PEFT's {@code LycorisTuner}: default
- * targets per model type are LoRA's, and only {@code nn.Linear} layers are adapted.
+ * targets per model type are LoRA's (a convolutional backbone: its convolutions); {@code nn.Linear} and {@code nn.Conv2d} layers are adapted.
  *
  * @param <C> the method's config
  * @param <L> the method's layer
@@ -37,7 +37,7 @@ public abstract class LycorisTuner<C extends LycorisConfig, L extends LycorisLay
     }
 
     /** A new layer of the method around {@code base}. */
-    protected abstract L wrap(Linear base);
+    protected abstract L wrap(Module base);
 
     /** Adds adapter {@code adapter} to {@code layer} at module {@code path}, as {@code config} says. */
     protected abstract void addAdapter(L layer, String adapter, String path, C config);
@@ -53,8 +53,10 @@ public abstract class LycorisTuner<C extends LycorisConfig, L extends LycorisLay
         if (config.lycoris().targetModules() != null) {
             return config;
         }
-        // HF PEFT's defaults (a copy of LoRA's): the attention's query and value projections
-        return (C) config.withLycoris(config.lycoris().withTargets(model.roles().targets(Role.ATTENTION_QUERY, Role.ATTENTION_VALUE)));
+        // HF PEFT's defaults (a copy of LoRA's): the attention's query and value projections; a convolutional backbone's convolutions
+        boolean attention = !model.roles().of(Role.ATTENTION_QUERY, Role.ATTENTION_VALUE).isEmpty();
+        return (C) config.withLycoris(config.lycoris().withTargets(model.roles().targets(attention
+                ? new Role[] {Role.ATTENTION_QUERY, Role.ATTENTION_VALUE} : new Role[] {Role.CONV})));
     }
 
     @Override
@@ -70,12 +72,12 @@ public abstract class LycorisTuner<C extends LycorisConfig, L extends LycorisLay
             L layer;
             if (layerType.isInstance(module)) {
                 layer = layerType.cast(module);
-            } else if (module instanceof Linear linear) {
-                layer = wrap(linear);
+            } else if (module instanceof Linear || module instanceof io.peft4j.nn.Conv2d) {
+                layer = wrap(module);
                 model.replace(path, layer);
             } else {
                 throw new Peft4jException("target module '" + path + "' is a " + module.getClass().getSimpleName() + "; "
-                        + method + " supports Linear layers");
+                        + method + " supports Linear and Conv2d layers");
             }
             addAdapter(layer, adapter, path, config);
             matched.add(path);
