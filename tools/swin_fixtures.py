@@ -107,7 +107,7 @@ def shift_mask(hp, wp, ws, shift):
     return diff.masked_fill(diff != 0, -100.0).masked_fill(diff == 0, 0.0)
 
 
-def block(c, w, q, x, height, width, heads, ws, shift):
+def block(c, w, q, x, height, width, heads, ws, shift, mona=None):
     eps = c["layer_norm_eps"]
     b, t, d = x.shape
     h = F.layer_norm(x, (d,), w[q + "layernorm_before.weight"], w[q + "layernorm_before.bias"], eps).view(b, height, width, d)
@@ -137,9 +137,12 @@ def block(c, w, q, x, height, width, heads, ws, shift):
         out = torch.roll(out, shifts=(shift, shift), dims=(1, 2))
     out = out[:, :height, :width, :].reshape(b, height * width, d)
     x = x + out
+    if mona:
+        x = mona(q + "attention.output.", x, height, width, 0)
     h = F.layer_norm(x, (d,), w[q + "layernorm_after.weight"], w[q + "layernorm_after.bias"], eps)
     h = F.gelu(F.linear(h, w[q + "intermediate.dense.weight"], w[q + "intermediate.dense.bias"]))
-    return x + F.linear(h, w[q + "output.dense.weight"], w[q + "output.dense.bias"])
+    x = x + F.linear(h, w[q + "output.dense.weight"], w[q + "output.dense.bias"])
+    return mona(q + "output.", x, height, width, 0) if mona else x
 
 
 def merge(w, q, x, height, width):
@@ -151,7 +154,7 @@ def merge(w, q, x, height, width):
     return F.linear(g, w[q + "reduction.weight"])
 
 
-def forward(c, w, pixels):
+def forward(c, w, pixels, mona=None):
     p = c["patch_size"]
     hh, ww = pixels.shape[2], pixels.shape[3]
     pixels = F.pad(pixels, (0, (p - ww % p) % p, 0, (p - hh % p) % p))
@@ -164,7 +167,7 @@ def forward(c, w, pixels):
     for i, (depth, heads) in enumerate(zip(c["depths"], c["num_heads"])):
         ws, shift = windows[i]
         for j in range(depth):
-            x = block(c, w, "swin.encoder.layers.%d.blocks.%d." % (i, j), x, height, width, heads, ws, shift if j % 2 else 0)
+            x = block(c, w, "swin.encoder.layers.%d.blocks.%d." % (i, j), x, height, width, heads, ws, shift if j % 2 else 0, mona)
         if i + 1 < len(c["depths"]):
             x = merge(w, "swin.encoder.layers.%d.downsample." % i, x, height, width)
             height, width = (height + 1) // 2, (width + 1) // 2

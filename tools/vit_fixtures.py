@@ -79,7 +79,8 @@ def weights(c):
     return w
 
 
-def forward(c, w, pixels):
+def forward(c, w, pixels, mona=None):
+    """mona: None, or f(site prefix, x, grid rows, grid cols, leading tokens) -> x applied after each residual addition."""
     d, heads, eps = c["hidden_size"], c["num_attention_heads"], c["layer_norm_eps"]
     m = c["model_type"] + "."
     x = F.conv2d(pixels, w[m + "embeddings.patch_embeddings.projection.weight"], w[m + "embeddings.patch_embeddings.projection.bias"],
@@ -106,9 +107,13 @@ def forward(c, w, pixels):
         scores = proj("query") @ proj("key").transpose(-1, -2) / math.sqrt(d // heads)
         context = (scores.softmax(-1) @ proj("value")).transpose(1, 2).reshape(b, t, d)
         x = x + F.linear(context, w[q + "attention.output.dense.weight"], w[q + "attention.output.dense.bias"])
+        if mona:
+            x = mona(q + "attention.output.", x, rows, cols, special)
         h = F.layer_norm(x, (d,), w[q + "layernorm_after.weight"], w[q + "layernorm_after.bias"], eps)
         h = F.gelu(F.linear(h, w[q + "intermediate.dense.weight"], w[q + "intermediate.dense.bias"]))
         x = x + F.linear(h, w[q + "output.dense.weight"], w[q + "output.dense.bias"])
+        if mona:
+            x = mona(q + "output.", x, rows, cols, special)
     hidden = F.layer_norm(x, (d,), w[m + "layernorm.weight"], w[m + "layernorm.bias"], eps)
     return hidden, F.linear(hidden[:, 0, :], w["classifier.weight"], w["classifier.bias"])
 

@@ -31,8 +31,9 @@ public class BatchNorm2d extends Module {
     public NDArray forward(Step step, NDArray x) {
         long c = weight.size();
         NDManager scope = step.scope();
-        NDArray std = runningVar.array().add(eps).sqrt();                     // [C]
-        std.attach(scope);
+        NDArray variance = runningVar.array().add(eps);                      // made from a buffer: into the step's scope
+        variance.attach(scope);
+        NDArray std = variance.sqrt();                                        // [C]
         NDArray scale = weight.array().div(std);                              // [C]
         scale.attach(scope);
         NDArray shifted = runningMean.array().mul(scale);

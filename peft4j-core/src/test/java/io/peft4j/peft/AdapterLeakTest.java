@@ -37,6 +37,43 @@ class AdapterLeakTest extends NativeTest {
         }
     }
 
+    /**
+     * The vision families and methods: Swin with LoRA and with Mona, ViT with Mona, ResNet with LoRA, LoHa and LoKr on
+     * its convolutions (CP forms included). 30 training steps leave the live array count unchanged.
+     */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource({"swin, lora", "swin, mona", "vit, mona", "resnet, lora", "resnet, loha", "resnet, lokr"})
+    void visionTrainingStepsKeepTheLiveArrayCountFlat(String family, String method) {
+        try (NDManager modelManager = manager.newSubManager()) {
+            io.peft4j.model.BackboneClassifier model = io.peft4j.model.BackboneClassifier.load(
+                    io.peft4j.model.ModelFiles.resolve("src/test/resources/" + family), modelManager, io.peft4j.model.BackboneClassifier.Head.SEQUENCE, 5);
+            io.peft4j.peft.lycoris.LycorisFields convs = io.peft4j.peft.lycoris.LycorisFields.of(2, 4);
+            PeftConfig config = switch (method) {
+                case "lora" -> LoraConfig.builder().r(2).loraAlpha(4).taskType(TaskType.SEQ_CLS).build();
+                case "mona" -> new io.peft4j.peft.mona.MonaConfig(CommonFields.of(TaskType.SEQ_CLS), 8, 0.1);
+                case "loha" -> new io.peft4j.peft.loha.LoHaConfig(CommonFields.of(TaskType.SEQ_CLS), convs, true, true);
+                default -> new io.peft4j.peft.lokr.LoKrConfig(CommonFields.of(TaskType.SEQ_CLS), io.peft4j.peft.lycoris.LycorisFields.of(1, 2), false, -1,
+                        false, io.peft4j.peft.lokr.LoKrConfig.InitWeights.TRUE, true);
+            };
+            PeftModel peft = PeftModel.wrap(model, config);
+            peft.setTraining(true);
+            int size = family.equals("resnet") ? 32 : family.equals("swin") ? 16 : 8;
+            visionSteps(model, modelManager, size, 3);
+            int before = modelManager.getManagedArrays().size();
+            visionSteps(model, modelManager, size, 30);
+            assertThat(modelManager.getManagedArrays()).hasSize(before);
+        }
+    }
+
+    private static void visionSteps(io.peft4j.model.BackboneClassifier model, NDManager modelManager, int size, int n) {
+        for (int i = 0; i < n; i++) {
+            try (NDManager step = modelManager.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                ai.djl.ndarray.NDArray pixels = step.randomNormal(new ai.djl.ndarray.types.Shape(2, 3, size, size));
+                gc.backward(model.logits(Steps.in(step, model), io.peft4j.model.ModelInputs.pixels(pixels)).square().sum());
+            }
+        }
+    }
+
     private static void steps(BertModel model, NDManager modelManager, int n) {
         for (int i = 0; i < n; i++) {
             try (NDManager step = modelManager.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {

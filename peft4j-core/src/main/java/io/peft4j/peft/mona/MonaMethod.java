@@ -1,0 +1,15 @@
+package io.peft4j.peft.mona;
+
+import io.peft4j.nn.ResidualAdapter;
+import io.peft4j.peft.CliMethod;
+import io.peft4j.peft.DeclaredMethod;
+import java.util.List;
+
+/** Mona, multi-cognitive visual adapters, under {@code peft_type} {@code MONA}. */
+public final class MonaMethod extends DeclaredMethod {
+
+    public MonaMethod() {
+        super("MONA", MonaConfig.class, MonaConfig::fromJson, new MonaTuner(), List.of(ResidualAdapter.Site.CHILD_NAME),
+                List.of(CliMethod.of("mona", "Mona", 1e-3, false, (task, o) -> MonaConfig.of(task))));
+    }
+}
