@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes the ViT and DeiT test fixtures under peft4j-core/src/test/resources/vit/ and .../deit/.
+"""Writes the ViT and DeiT test fixtures under peft4j-core/src/test/resources/vit/, .../deit/ and .../deit-distilled/.
 
 A small random ViTForImageClassification in the exact Hugging Face layout (config.json, preprocessor_config.json,
 model.safetensors with the
@@ -127,6 +127,28 @@ def main():
     with torch.no_grad():
         hidden, logits = forward(CONFIG, {k: v.double() for k, v in vit_weights.items()}, pixels.double())
     write_safetensors(os.path.join(RESOURCES, "vit", "reference_12x16.safetensors"),
+                      {"pixel_values": pixels, "last_hidden_state": hidden.float(), "logits": logits.float()})
+    # DeiTForImageClassificationWithTeacher: cls_classifier on [CLS], distillation_classifier on the distillation
+    # token, logits their mean
+    distilled = dict(CONFIG, model_type="deit", architectures=["DeiTForImageClassificationWithTeacher"])
+    out = os.path.join(RESOURCES, "deit-distilled")
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "config.json"), "w") as f:
+        json.dump(distilled, f, indent=2)
+    w = weights(distilled)
+    labels = len(CONFIG["id2label"])
+    del w["classifier.weight"], w["classifier.bias"]
+    for head in ("cls_classifier", "distillation_classifier"):
+        w[head + ".weight"] = torch.randn(labels, CONFIG["hidden_size"]) * 0.2
+        w[head + ".bias"] = torch.randn(labels) * 0.2
+    write_safetensors(os.path.join(out, "model.safetensors"), w)
+    pixels = torch.randn(2, CONFIG["num_channels"], CONFIG["image_size"], CONFIG["image_size"])
+    with torch.no_grad():
+        wd = {k: v.double() for k, v in w.items()}
+        hidden, _ = forward(distilled, dict(wd, **{"classifier.weight": wd["cls_classifier.weight"], "classifier.bias": wd["cls_classifier.bias"]}), pixels.double())
+        logits = (F.linear(hidden[:, 0], wd["cls_classifier.weight"], wd["cls_classifier.bias"])
+                  + F.linear(hidden[:, 1], wd["distillation_classifier.weight"], wd["distillation_classifier.bias"])) / 2
+    write_safetensors(os.path.join(out, "reference.safetensors"),
                       {"pixel_values": pixels, "last_hidden_state": hidden.float(), "logits": logits.float()})
 
 

@@ -77,7 +77,7 @@ public abstract class HeadedModel extends PretrainedModel {
     }
 
     @Override
-    public String classifierPath() {
-        return backbone.classifierPath();
+    public java.util.List<String> classifierPaths() {
+        return backbone.classifierPaths();
     }
 }

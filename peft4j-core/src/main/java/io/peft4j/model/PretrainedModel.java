@@ -78,11 +78,11 @@ public abstract class PretrainedModel extends Module {
     }
 
     /**
-     * Where HF's classification model of this family keeps its linear classifier: {@code classifier}, or inside a
+     * Where HF's classification model of this family keeps its linear classifiers: {@code classifier}, or inside a
      * container ({@code classifier.1}: ResNet's {@code Sequential(Flatten, Linear)}).
      */
-    public String classifierPath() {
-        return "classifier";
+    public java.util.List<String> classifierPaths() {
+        return java.util.List.of("classifier");
     }
 
     /** The side of a vision transformer's square patches, or 0 for a backbone that does not cut images into patches. */

@@ -82,7 +82,7 @@ public final class PeftModel extends Module {
             throw new IllegalArgumentException("invalid adapter name '" + name + "' (letters, digits, '_' and '-')");
         }
         Tuner<C> tuner = tuner(config);
-        C filled = withTaskHeads(tuner.withDefaults(config, model), model.classifierPath());
+        C filled = withTaskHeads(tuner.withDefaults(config, model), model.classifierPaths());
         tuner.inject(model, name, filled);
         wrapModulesToSave(name, filled);
         configs.put(name, filled);
@@ -94,10 +94,10 @@ public final class PeftModel extends Module {
      * layer of a head nested in a container ({@code classifier.1}, ResNet's).
      */
     @SuppressWarnings("unchecked")
-    private static <C extends PeftConfig> C withTaskHeads(C config, String classifierPath) {
+    private static <C extends PeftConfig> C withTaskHeads(C config, List<String> classifierPaths) {
         TaskType task = config.taskType();
         if (task == TaskType.SEQ_CLS || task == TaskType.TOKEN_CLS) {
-            return (C) config.withModulesToSave(classifierPath.equals("classifier") ? List.of("classifier", "score") : List.of(classifierPath));
+            return (C) config.withModulesToSave(classifierPaths.equals(List.of("classifier")) ? List.of("classifier", "score") : classifierPaths);
         }
         return config;
     }

@@ -120,8 +120,8 @@ public final class ResNetModel extends PretrainedModel {
     }
 
     @Override
-    public String classifierPath() {
-        return "classifier.1";
+    public java.util.List<String> classifierPaths() {
+        return java.util.List.of("classifier.1");
     }
 
     @Override

@@ -48,6 +48,38 @@ class ViTReferenceTest extends NativeTest {
         }
     }
 
+    /**
+     * DeiTForImageClassificationWithTeacher: loaded with its two heads (the mean of cls_classifier on [CLS] and
+     * distillation_classifier on the distillation token), both trained and saved in full by a PEFT method.
+     */
+    @Test
+    void deitsDistilledHeadAveragesItsTwoClassifiers(@org.junit.jupiter.api.io.TempDir Path tmp) {
+        Path dir = DIR.resolveSibling("deit-distilled");
+        try (NDManager scope = manager.newSubManager(); SafeTensorsReader reference = SafeTensorsReader.open(dir.resolve("reference.safetensors"))) {
+            BackboneClassifier model = BackboneClassifier.load(ModelFiles.resolve(dir.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
+            assertThat(model.head()).isEqualTo(BackboneClassifier.Head.DISTILLED);
+            model.setTraining(false);
+            NDArray pixels = reference.load("pixel_values", scope, DataType.FLOAT32);
+            assertClose(model.logits(Step.training(scope, model.adapters()), ModelInputs.pixels(pixels)), reference.load("logits", scope, DataType.FLOAT32));
+
+            PeftModel peft = PeftModel.wrap(model, LoraConfig.builder().r(4).loraAlpha(8).taskType(TaskType.SEQ_CLS).build());
+            assertThat(peft.configs().get("default").modulesToSave()).containsExactly("cls_classifier", "distillation_classifier");
+            assertThat(peft.parameterCount().trainable()).isEqualTo(2L * 2 * 4 * (32 + 32) + 2 * (5 * 32 + 5));
+            peft.setTraining(false);
+            peft.namedParameters().forEach((k, p) -> {
+                if (k.contains(".lora_B.") || k.contains("distillation_classifier.modules_to_save")) {
+                    p.set(scope.randomNormal(0, 0.2f, p.shape(), DataType.FLOAT32));
+                }
+            });
+            float[] adapted = model.logits(Step.training(scope, model.adapters()), ModelInputs.pixels(pixels)).toFloatArray();
+            peft.save(tmp.resolve("distilled"));
+            BackboneClassifier fresh = BackboneClassifier.load(ModelFiles.resolve(dir.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
+            fresh.setTraining(false);
+            PeftModel.load(fresh, tmp.resolve("distilled"));
+            assertThat(fresh.logits(Step.training(scope, fresh.adapters()), ModelInputs.pixels(pixels)).toFloatArray()).containsExactly(adapted);
+        }
+    }
+
     /** LoRA takes its default targets from the family's roles (query, value); B = 0 leaves the logits unchanged. */
     @Test
     void loraOnViTTargetsQueryAndValueAndStartsAsTheIdentity() {
