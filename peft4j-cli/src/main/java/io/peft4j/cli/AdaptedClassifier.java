@@ -18,7 +18,9 @@ import java.util.List;
 record AdaptedClassifier(ModelFiles files, BackboneClassifier classifier, PeftModel peft, LabelSet labels) {
 
     static final String LABELS_FILE = "labels.json";
-    static final String HEAD_KEY = "base_model.model.classifier.weight";
+    /** Where a classification adapter keeps its trained head: most families, ResNet's, DeiT's distilled head. */
+    static final List<String> HEAD_KEYS = List.of("base_model.model.classifier.weight", "base_model.model.classifier.1.weight",
+            "base_model.model.cls_classifier.weight");
 
     static AdaptedClassifier load(String model, Path adapter, NDManager manager) {
         Path weights = adapter.resolve(PeftModel.WEIGHTS_NAME);
@@ -27,10 +29,9 @@ record AdaptedClassifier(ModelFiles files, BackboneClassifier classifier, PeftMo
         }
         int numLabels;
         try (SafeTensorsReader r = SafeTensorsReader.open(weights)) {
-            if (!r.contains(HEAD_KEY)) {
-                throw new Peft4jException(weights + ": no '" + HEAD_KEY + "'; not a sequence-classification adapter");
-            }
-            numLabels = (int) r.info(HEAD_KEY).shape()[0];
+            String head = HEAD_KEYS.stream().filter(r::contains).findFirst().orElseThrow(() ->
+                    new Peft4jException(weights + ": no '" + HEAD_KEYS.get(0) + "'; not a sequence-classification adapter"));
+            numLabels = (int) r.info(head).shape()[0];
         }
         ModelFiles files = ModelFiles.resolve(model);
         BackboneClassifier classifier = BackboneClassifier.load(files, manager, BackboneClassifier.Head.SEQUENCE, numLabels);

