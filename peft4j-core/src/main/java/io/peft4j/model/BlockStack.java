@@ -38,6 +38,47 @@ public interface BlockStack {
 
         /** What the head reads from the top block's output {@code top} [B, T, D] (final norm, pooler, ...). */
         O finish(NDArray top);
+
+        /** The pass made of these parts. */
+        static <O> Pass<O> of(NDArray input, boolean inputsTrain, boolean blocksShareAGraph, int numBlocks, Block block,
+                              Function<NDArray, O> finish) {
+            return new Pass<>() {
+                @Override
+                public NDArray input() {
+                    return input;
+                }
+
+                @Override
+                public boolean inputsTrain() {
+                    return inputsTrain;
+                }
+
+                @Override
+                public boolean blocksShareAGraph() {
+                    return blocksShareAGraph;
+                }
+
+                @Override
+                public int numBlocks() {
+                    return numBlocks;
+                }
+
+                @Override
+                public NDArray block(int i, NDArray x, Step step) {
+                    return block.apply(i, x, step);
+                }
+
+                @Override
+                public O finish(NDArray top) {
+                    return finish.apply(top);
+                }
+            };
+        }
+    }
+
+    /** Block {@code i} of a pass over {@code x}, its intermediates allocated in the scope of {@code step}. */
+    interface Block {
+        NDArray apply(int i, NDArray x, Step step);
     }
 
     /** Runs {@code pass} in one go, every block in {@code step}: an ordinary forward pass. */
@@ -51,36 +92,7 @@ public interface BlockStack {
 
     /** {@code pass} with {@code then} applied to what it finishes with (a head over a backbone's features). */
     static <A, B> Pass<B> map(Pass<A> pass, Function<A, B> then) {
-        return new Pass<>() {
-            @Override
-            public NDArray input() {
-                return pass.input();
-            }
-
-            @Override
-            public boolean inputsTrain() {
-                return pass.inputsTrain();
-            }
-
-            @Override
-            public boolean blocksShareAGraph() {
-                return pass.blocksShareAGraph();
-            }
-
-            @Override
-            public int numBlocks() {
-                return pass.numBlocks();
-            }
-
-            @Override
-            public NDArray block(int i, NDArray x, Step step) {
-                return pass.block(i, x, step);
-            }
-
-            @Override
-            public B finish(NDArray top) {
-                return then.apply(pass.finish(top));
-            }
-        };
+        return Pass.of(pass.input(), pass.inputsTrain(), pass.blocksShareAGraph(), pass.numBlocks(), pass::block,
+                top -> then.apply(pass.finish(top)));
     }
 }

@@ -192,38 +192,12 @@ public abstract class CausalLM extends PretrainedModel {
         NDArray input = embedPositions(step, in.x(), in.positions());                 // [B, n+T, D]
         boolean inputsTrain = inputModules().stream()
                 .anyMatch(m -> m.namedParameters().values().stream().anyMatch(io.peft4j.nn.Parameter::isTrainable));
-        return new BlockStack.Pass<>() {
-            @Override
-            public NDArray input() {
-                return input;
-            }
-
-            @Override
-            public boolean inputsTrain() {
-                return inputsTrain;
-            }
-
-            @Override
-            public boolean blocksShareAGraph() {
-                return in.prefixed();
-            }
-
-            @Override
-            public int numBlocks() {
-                return numLayers();
-            }
-
-            @Override
-            public NDArray block(int i, NDArray x, Step blockStep) {
-                return CausalLM.this.block(blockStep, i, x, in.mask(), context, in.prefixed() ? in.cache() : newCache(blockStep.scope()));
-            }
-
-            @Override
-            public Features finish(NDArray top) {
-                NDArray hidden = finalNorm(top);                                      // [B, n+T, D]
-                return new Features(hidden, lastAttended(hidden, in.ownMask()), in.ownMask(), in.virtual());
-            }
-        };
+        return BlockStack.Pass.of(input, inputsTrain, in.prefixed(), numLayers(),
+                (i, x, blockStep) -> block(blockStep, i, x, in.mask(), context, in.prefixed() ? in.cache() : newCache(blockStep.scope())),
+                top -> {
+                    NDArray hidden = finalNorm(top);                                  // [B, n+T, D]
+                    return new Features(hidden, lastAttended(hidden, in.ownMask()), in.ownMask(), in.virtual());
+                });
     }
 
     /** Each row's state at its last attended position, for left or right padding: hidden [B, T, D], mask [B, T] → [B, D]. */

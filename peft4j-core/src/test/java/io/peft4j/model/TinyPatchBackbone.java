@@ -52,37 +52,8 @@ final class TinyPatchBackbone extends PretrainedModel {
     @Override
     public BlockStack.Pass<Features> pass(Step step, ModelInputs inputs, PromptSource source) {
         NDArray x = linear("patch_embed").forward(step, patches(inputs.requirePixels("the patch backbone"))); // [B, P, D]
-        return new BlockStack.Pass<>() {
-            @Override
-            public NDArray input() {
-                return x;
-            }
-
-            @Override
-            public boolean inputsTrain() {
-                return false;
-            }
-
-            @Override
-            public boolean blocksShareAGraph() {
-                return false;
-            }
-
-            @Override
-            public int numBlocks() {
-                return BLOCKS;
-            }
-
-            @Override
-            public NDArray block(int i, NDArray h, Step blockStep) {
-                return blocks.get(i).forward(blockStep, h);
-            }
-
-            @Override
-            public Features finish(NDArray top) {
-                return new Features(top, null, null, 0);                           // heads pool the patches' mean
-            }
-        };
+        return BlockStack.Pass.of(x, false, false, BLOCKS, (i, h, blockStep) -> blocks.get(i).forward(blockStep, h),
+                top -> new Features(top, null, null, 0));                              // heads pool the patches' mean
     }
 
     @Override

@@ -156,37 +156,9 @@ public final class BertModel extends PretrainedModel {
         boolean inputsTrain = java.util.stream.Stream.concat(embeddings.namedParameters().values().stream(),
                 source instanceof io.peft4j.nn.Module m ? m.namedParameters().values().stream() : java.util.stream.Stream.empty())
                 .anyMatch(io.peft4j.nn.Parameter::isTrainable);
-        return new BlockStack.Pass<>() {
-            @Override
-            public NDArray input() {
-                return x;                                                           // [B, n+T, D]
-            }
-
-            @Override
-            public boolean inputsTrain() {
-                return inputsTrain;
-            }
-
-            @Override
-            public boolean blocksShareAGraph() {
-                return prefixes != null;
-            }
-
-            @Override
-            public int numBlocks() {
-                return layers.size();
-            }
-
-            @Override
-            public NDArray block(int i, NDArray h, Step blockStep) {
-                return layers.get(i).forward(blockStep, h, mask, prefixes == null ? null : prefixes.get(i));
-            }
-
-            @Override
-            public Features finish(NDArray top) {
-                return new Features(top, pooler == null ? null : pooler.forward(step, top), fullMask, virtual);
-            }
-        };
+        return BlockStack.Pass.of(x, inputsTrain, prefixes != null, layers.size(),                 // x [B, n+T, D]
+                (i, h, blockStep) -> layers.get(i).forward(blockStep, h, mask, prefixes == null ? null : prefixes.get(i)),
+                top -> new Features(top, pooler == null ? null : pooler.forward(step, top), fullMask, virtual));
     }
 
     /** [B, T] of 1/0 → [B, 1, 1, T] of 0 / float32 minimum, as Hugging Face builds it. */

@@ -154,39 +154,12 @@ public final class ResNetModel extends PretrainedModel {
         List<ResNetLayer> units = new ArrayList<>();
         encoder.stages.items().forEach(stage -> units.addAll(stage.layers.items()));
         boolean inputsTrain = embedder.namedParameters().values().stream().anyMatch(io.peft4j.nn.Parameter::isTrainable);
-        return new BlockStack.Pass<>() {
-            @Override
-            public NDArray input() {
-                return x;
-            }
-
-            @Override
-            public boolean inputsTrain() {
-                return inputsTrain;
-            }
-
-            @Override
-            public boolean blocksShareAGraph() {
-                return false;
-            }
-
-            @Override
-            public int numBlocks() {
-                return units.size();
-            }
-
-            /** Unit i: [B, C, H, W] → [B, C', H', W']. */
-            @Override
-            public NDArray block(int i, NDArray h, Step blockStep) {
-                return units.get(i).forward(blockStep, h);
-            }
-
-            @Override
-            public Features finish(NDArray top) {
-                Shape t = top.getShape();                                                // [B, C, h, w]
-                NDArray tokens = top.reshape(t.get(0), t.get(1), t.get(2) * t.get(3)).transpose(0, 2, 1); // [B, h·w, C]
-                return new Features(tokens, tokens.mean(new int[] {1}), null, 0);          // pooled: global average [B, C]
-            }
-        };
+        return BlockStack.Pass.of(x, inputsTrain, false, units.size(),
+                (i, h, blockStep) -> units.get(i).forward(blockStep, h),              // [B, C, H, W] → [B, C', H', W']
+                top -> {
+                    Shape t = top.getShape();                                         // [B, C, h, w]
+                    NDArray tokens = top.reshape(t.get(0), t.get(1), t.get(2) * t.get(3)).transpose(0, 2, 1); // [B, h·w, C]
+                    return new Features(tokens, tokens.mean(new int[] {1}), null, 0);  // pooled: global average [B, C]
+                });
     }
 }

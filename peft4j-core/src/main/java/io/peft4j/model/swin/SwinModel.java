@@ -149,42 +149,15 @@ public final class SwinModel extends PretrainedModel {
             width = (width + 1) / 2;
         }
         boolean inputsTrain = embeddings.namedParameters().values().stream().anyMatch(io.peft4j.nn.Parameter::isTrainable);
-        return new BlockStack.Pass<>() {
-            @Override
-            public NDArray input() {
-                return x;
-            }
-
-            @Override
-            public boolean inputsTrain() {
-                return inputsTrain;
-            }
-
-            @Override
-            public boolean blocksShareAGraph() {
-                return false;
-            }
-
-            @Override
-            public int numBlocks() {
-                return blocks.size();
-            }
-
-            /** Block i: [B, H·W, C] → the same, or after a stage's last block [B, ⌈H/2⌉·⌈W/2⌉, 2C]. */
-            @Override
-            public NDArray block(int i, NDArray h, Step blockStep) {
-                int[] b = blocks.get(i);
-                Stage stage = encoder.layers.get(b[0]);
-                NDArray out = stage.blocks.get(b[1]).forward(blockStep, h, b[2], b[3]);
-                boolean last = b[1] == config.depths()[b[0]] - 1;
-                return last && stage.downsample != null ? stage.downsample.forward(blockStep, out, b[2], b[3]) : out;
-            }
-
-            @Override
-            public Features finish(NDArray top) {
-                NDArray hidden = layernorm.forward(top);                                  // [B, h·w, C]
-                return new Features(hidden, hidden.mean(new int[] {1}), null, 0);          // pooled: the mean token
-            }
-        };
+        return BlockStack.Pass.of(x, inputsTrain, false, blocks.size(), (i, h, blockStep) -> {    // [B, H·W, C], after a stage's last block [B, ⌈H/2⌉·⌈W/2⌉, 2C]
+            int[] b = blocks.get(i);
+            Stage stage = encoder.layers.get(b[0]);
+            NDArray out = stage.blocks.get(b[1]).forward(blockStep, h, b[2], b[3]);
+            boolean last = b[1] == config.depths()[b[0]] - 1;
+            return last && stage.downsample != null ? stage.downsample.forward(blockStep, out, b[2], b[3]) : out;
+        }, top -> {
+            NDArray hidden = layernorm.forward(top);                                  // [B, h·w, C]
+            return new Features(hidden, hidden.mean(new int[] {1}), null, 0);          // pooled: the mean token
+        });
     }
 }

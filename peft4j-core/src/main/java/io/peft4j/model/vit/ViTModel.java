@@ -141,37 +141,11 @@ public final class ViTModel extends PretrainedModel {
         boolean deep = inserted != null && inserted.size() > 1;
         int p = config.patchSize();
         TokenGrid grid = new TokenGrid(config.specialTokens() + n, (int) pixels.getShape().get(2) / p, (int) pixels.getShape().get(3) / p);
-        return new BlockStack.Pass<>() {
-            @Override
-            public NDArray input() {
-                return x;
-            }
-
-            @Override
-            public boolean inputsTrain() {
-                return inputsTrain;
-            }
-
-            @Override
-            public boolean blocksShareAGraph() {
-                return deep;                                                                  // every block takes its own prompts
-            }
-
-            @Override
-            public int numBlocks() {
-                return layers.size();
-            }
-
-            @Override
-            public NDArray block(int i, NDArray h, Step blockStep) {
-                return layers.get(i).forward(blockStep, deep && i > 0 ? withPrompts(h, inserted.get(i), n) : h, grid);
-            }
-
-            @Override
-            public Features finish(NDArray top) {
-                NDArray hidden = layernorm.forward(top);                                   // [B, 1+N, D]
-                return new Features(hidden, hidden.get(new NDIndex(":, 0, :")), null, 0);   // pooled: the [CLS] state
-            }
-        };
+        return BlockStack.Pass.of(x, inputsTrain, deep, layers.size(),                             // deep: every block takes its own prompts
+                (i, h, blockStep) -> layers.get(i).forward(blockStep, deep && i > 0 ? withPrompts(h, inserted.get(i), n) : h, grid),
+                top -> {
+                    NDArray hidden = layernorm.forward(top);                          // [B, 1+N, D]
+                    return new Features(hidden, hidden.get(new NDIndex(":, 0, :")), null, 0); // pooled: the [CLS] state
+                });
     }
 }
