@@ -40,6 +40,23 @@ public abstract class PretrainedModel extends Module {
         this.adapters = adapters;
     }
 
+    /**
+     * Loads {@code model}'s weights from {@code files}, where a classification checkpoint keeps them under {@code prefix}
+     * (HF's {@code base_model_prefix} plus "."); a weight the model needs and the file lacks is an error naming it and
+     * {@code what} the model is. Returns the model, named after config.json's {@code _name_or_path} or the directory.
+     */
+    protected static <M extends PretrainedModel> M loadWeights(M model, ModelFiles files, String prefix, String what) {
+        try (io.peft4j.io.Weights raw = files.openWeights()) {
+            io.peft4j.io.Weights weights = raw.keys().stream().anyMatch(k -> k.startsWith(prefix))
+                    ? io.peft4j.io.Weights.renamed(raw, k -> k.startsWith(prefix) ? k.substring(prefix.length()) : k) : raw;
+            model.loadStateDict(weights, false).missing().stream().findFirst().ifPresent(key -> {
+                throw new io.peft4j.Peft4jException(files.weights() + ": missing weight '" + key + "' for " + what);
+            });
+        }
+        model.setNameOrPath(io.peft4j.io.HfConfig.read(files.config()).getString("_name_or_path", files.dir().toString()));
+        return model;
+    }
+
     /** Child name of the installed prompt source (HF PEFT keeps its prompt encoders under this name too). */
     public static final String PROMPT_ENCODER = "prompt_encoder";
 

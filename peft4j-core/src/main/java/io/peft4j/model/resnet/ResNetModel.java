@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.peft4j.Peft4jException;
 import io.peft4j.io.HfConfig;
-import io.peft4j.io.Weights;
 import io.peft4j.model.BlockStack;
 import io.peft4j.model.Features;
 import io.peft4j.model.ModelFiles;
@@ -83,19 +82,8 @@ public final class ResNetModel extends PretrainedModel {
 
     /** Loads from an HF directory; keys prefixed {@code resnet.} (a classification checkpoint) are accepted. */
     public static ResNetModel load(ModelFiles files, NDManager manager) {
-        HfConfig hf = HfConfig.read(files.config());
-        ResNetConfig config = ResNetConfig.from(hf);
-        try (Weights raw = files.openWeights()) {
-            Weights weights = raw.keys().stream().anyMatch(k -> k.startsWith("resnet."))
-                    ? Weights.renamed(raw, k -> k.startsWith("resnet.") ? k.substring("resnet.".length()) : k) : raw;
-            ResNetModel model = new ResNetModel(manager, config);
-            model.setNameOrPath(hf.getString("_name_or_path", files.dir().toString()));
-            model.loadStateDict(weights, false).missing().stream().findFirst().ifPresent(key -> {
-                throw new Peft4jException(files.weights() + ": missing weight '" + key + "' for a ResNet with depths "
-                        + java.util.Arrays.toString(config.depths()));
-            });
-            return model;
-        }
+        ResNetConfig config = ResNetConfig.from(HfConfig.read(files.config()));
+        return loadWeights(new ResNetModel(manager, config), files, "resnet.", "a ResNet with depths " + java.util.Arrays.toString(config.depths()));
     }
 
     /** HF's checkpoints store each BatchNorm's {@code num_batches_tracked}, which inference and frozen statistics never read. */

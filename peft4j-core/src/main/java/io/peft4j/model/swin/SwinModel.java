@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.Peft4jException;
 import io.peft4j.io.HfConfig;
-import io.peft4j.io.Weights;
 import io.peft4j.model.BlockStack;
 import io.peft4j.model.Features;
 import io.peft4j.model.ModelFiles;
@@ -66,19 +65,8 @@ public final class SwinModel extends PretrainedModel {
 
     /** Loads from an HF directory; keys prefixed {@code swin.} (a classification checkpoint) are accepted. */
     public static SwinModel load(ModelFiles files, NDManager manager) {
-        HfConfig hf = HfConfig.read(files.config());
-        SwinConfig config = SwinConfig.from(hf);
-        try (Weights raw = files.openWeights()) {
-            Weights weights = raw.keys().stream().anyMatch(k -> k.startsWith("swin."))
-                    ? Weights.renamed(raw, k -> k.startsWith("swin.") ? k.substring("swin.".length()) : k) : raw;
-            SwinModel model = new SwinModel(manager, config);
-            model.setNameOrPath(hf.getString("_name_or_path", files.dir().toString()));
-            model.loadStateDict(weights, false).missing().stream().findFirst().ifPresent(key -> {
-                throw new Peft4jException(files.weights() + ": missing weight '" + key + "' for a Swin with depths "
-                        + java.util.Arrays.toString(config.depths()));
-            });
-            return model;
-        }
+        SwinConfig config = SwinConfig.from(HfConfig.read(files.config()));
+        return loadWeights(new SwinModel(manager, config), files, "swin.", "a Swin with depths " + java.util.Arrays.toString(config.depths()));
     }
 
     /** HF's checkpoints store each block's {@code relative_position_index} buffer; it is computed here instead. */

@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import io.peft4j.Peft4jException;
 import io.peft4j.io.HfConfig;
-import io.peft4j.io.Weights;
 import io.peft4j.model.BlockStack;
 import io.peft4j.model.Features;
 import io.peft4j.model.ModelFiles;
@@ -59,20 +58,8 @@ public final class ViTModel extends PretrainedModel {
 
     /** Loads from an HF directory; keys prefixed {@code vit.} or {@code deit.} (a classification checkpoint) are accepted. */
     public static ViTModel load(ModelFiles files, NDManager manager) {
-        HfConfig hf = HfConfig.read(files.config());
-        ViTConfig config = ViTConfig.from(hf);
-        try (Weights raw = files.openWeights()) {
-            String prefix = config.modelType() + ".";
-            Weights weights = raw.keys().stream().anyMatch(k -> k.startsWith(prefix))
-                    ? Weights.renamed(raw, k -> k.startsWith(prefix) ? k.substring(prefix.length()) : k) : raw;
-            ViTModel model = new ViTModel(manager, config);
-            model.setNameOrPath(hf.getString("_name_or_path", files.dir().toString()));
-            model.loadStateDict(weights, false).missing().stream().findFirst().ifPresent(key -> {
-                throw new Peft4jException(files.weights() + ": missing weight '" + key + "' for a " + config.numHiddenLayers() + "-layer "
-                        + config.modelType());
-            });
-            return model;
-        }
+        ViTConfig config = ViTConfig.from(HfConfig.read(files.config()));
+        return loadWeights(new ViTModel(manager, config), files, config.modelType() + ".", "a " + config.numHiddenLayers() + "-layer " + config.modelType());
     }
 
     @Override
