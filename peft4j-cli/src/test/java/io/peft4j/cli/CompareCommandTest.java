@@ -43,4 +43,26 @@ class CompareCommandTest {
         assertThat(bad.exitCode()).isEqualTo(1);
         assertThat(bad.err()).contains("unknown method 'nonsense'");
     }
+
+    /** fashion-mnist-1k runs on the ViT pretrain-vit writes into the cache: without it, compare says so before any work. */
+    @Test
+    void fashionMnist1kNeedsThePretrainedViTAndPositiveMultiples() {
+        String before = System.getProperty("peft4j.home");
+        System.setProperty("peft4j.home", dir.resolve("empty-cache").toString());
+        try {
+            CliTest.Run missing = CliTest.run("compare", "--task", "fashion-mnist-1k", "--methods", "lora", "--output", dir.resolve("img").toString());
+            assertThat(missing.exitCode()).isEqualTo(1);
+            assertThat(missing.err()).contains("run 'peft4j pretrain-vit' first");
+        } finally {
+            if (before == null) {
+                System.clearProperty("peft4j.home");
+            } else {
+                System.setProperty("peft4j.home", before);
+            }
+        }
+        CliTest.Run grid = CliTest.run("compare", "--task", "fashion-mnist-1k", "--model", ImageTrainCommandTest.VIT.toString(), "--methods", "lora",
+                "--lr-grid", "0,1", "--output", dir.resolve("img").toString());
+        assertThat(grid.exitCode()).isEqualTo(1);
+        assertThat(grid.err()).contains("--lr-grid needs positive multiples, got [0.0, 1.0]");
+    }
 }
