@@ -2,7 +2,8 @@
 """Writes the image-processing test fixtures under peft4j-core/src/test/resources/images/.
 
 A few small images (RGB, grey, RGBA and palette PNGs and an RGB JPEG, drawn from smooth gradients, shapes and noise so
-that resampling meets edges and texture), three preprocessor configs as Hugging Face writes them (ViT's: fixed size,
+that resampling meets edges and texture) and three real photographs from Debian's python3-skimage, made small (a grey
+PNG, an RGB PNG, an RGB JPEG), three preprocessor configs as Hugging Face writes them (ViT's: fixed size,
 bilinear; CLIP's: shortest edge, bicubic, center crop, ImageNet mean and std; ConvNeXt's: the shortest edge to size / crop_pct, then
 a center crop to size), and reference.safetensors with the
 pixel_values that Pillow and numpy compute for each, exactly as transformers' image processors do: convert("RGB"),
@@ -19,6 +20,9 @@ import struct
 import numpy as np
 from PIL import Image, ImageDraw
 
+# where Debian's python3-skimage keeps its sample images (or a copy of that folder: `apt-get download python3-skimage`
+# and `dpkg-deb -x` it, then set SKIMAGE_DATA)
+SKIMAGE_DATA = os.environ.get("SKIMAGE_DATA", "/usr/lib/python3/dist-packages/skimage/data")
 OUT = os.path.join(os.path.dirname(__file__), "..", "peft4j-core", "src", "test", "resources", "images")
 rng = np.random.default_rng(7)
 
@@ -57,6 +61,11 @@ def images():
     out["rgba.png"] = rgba
     out["palette.png"] = picture(30, 41).convert("P", palette=Image.ADAPTIVE, colors=32)
     out["photo.jpg"] = picture(61, 45)
+    # real photographs from Debian's python3-skimage (skimage/data: coffee.png, camera.png, rocket.jpg), made small with
+    # Pillow's Lanczos filter so that the committed fixtures stay a few kilobytes
+    out["photo-coffee.png"] = Image.open(os.path.join(SKIMAGE_DATA, "coffee.png")).convert("RGB").resize((75, 50), Image.LANCZOS)
+    out["photo-camera.png"] = Image.open(os.path.join(SKIMAGE_DATA, "camera.png")).convert("L").resize((48, 48), Image.LANCZOS)
+    out["photo-rocket.jpg"] = Image.open(os.path.join(SKIMAGE_DATA, "rocket.jpg")).convert("RGB").resize((64, 43), Image.LANCZOS)
     return out
 
 
