@@ -30,6 +30,15 @@ public final class HfConfig {
         return root;
     }
 
+    /** The nested object {@code field} (a sub-model's config such as CLIP's {@code text_config}) read the same way; absent: empty. */
+    public HfConfig sub(String field) {
+        JsonNode n = root.get(field);
+        if (n != null && !n.isNull() && !n.isObject()) {
+            throw new FormatException(file, "field '" + field + "' must be an object, found " + n);
+        }
+        return new HfConfig(file, n == null || n.isNull() ? Json.MAPPER.createObjectNode() : n);
+    }
+
     public boolean has(String field) {
         JsonNode n = root.get(field);
         return n != null && !n.isNull();

@@ -87,9 +87,10 @@ public final class Activations {
             case "gelu" -> Activations::gelu;
             case "gelu_new", "gelu_pytorch_tanh", "gelu_fast" -> Activations::geluTanh;
             case "relu" -> ai.djl.nn.Activation::relu;
+            case "quick_gelu" -> x -> x.mul(ai.djl.nn.Activation.sigmoid(Scalars.mul(x, 1.702)));  // CLIP's x·σ(1.702x)
             case "silu", "swish" -> x -> x.mul(ai.djl.nn.Activation.sigmoid(x));
             case "tanh" -> NDArray::tanh;
-            default -> throw new Peft4jException("unsupported activation '" + name + "': expected gelu, gelu_new, relu, silu or tanh");
+            default -> throw new Peft4jException("unsupported activation '" + name + "': expected gelu, gelu_new, quick_gelu, relu, silu or tanh");
         };
     }
 }

@@ -22,6 +22,7 @@ public class MultiHeadAttention extends Module {
         public static final Names BERT = new Names("query", "key", "value", null);
         public static final Names LLAMA = new Names("q_proj", "k_proj", "v_proj", "o_proj");
         public static final Names GPT2 = new Names("c_attn", null, null, "c_proj");
+        public static final Names CLIP = new Names("q_proj", "k_proj", "v_proj", "out_proj");
 
         boolean fused() {
             return key == null;

@@ -1,0 +1,145 @@
+package io.peft4j.model.clip;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import io.peft4j.Peft4jException;
+import io.peft4j.io.HfConfig;
+import io.peft4j.model.BlockStack;
+import io.peft4j.model.Features;
+import io.peft4j.model.ModelFiles;
+import io.peft4j.model.ModelInputs;
+import io.peft4j.model.PretrainedModel;
+import io.peft4j.nn.Linear;
+import io.peft4j.nn.Parameter;
+import io.peft4j.nn.PromptSource;
+import io.peft4j.nn.Step;
+import java.util.Set;
+
+/**
+ * Hugging Face's {@code CLIPModel}: a text tower ({@code text_model}) and an image tower ({@code vision_model}),
+ * {@code text_projection} and {@code visual_projection} (no bias) into one space, and {@code logit_scale}. Image-text
+ * logits are exp(logit_scale) · cos(image, text). As a backbone its pass runs one tower, by the inputs given: pixels the
+ * image tower (pooled: the post-LN class state, what an image head reads), token ids the text tower (pooled: the
+ * end-of-text state); {@link #numLayers()}, {@link #hiddenSize()} and {@link #patchSize()} are the image tower's.
+ */
+public final class ClipModel extends PretrainedModel {
+
+    private final ClipConfig config;
+    private final ClipTextTransformer text;
+    private final ClipVisionTransformer vision;
+    private final Parameter logitScale;
+
+    public ClipModel(NDManager manager, ClipConfig config) {
+        super(manager);
+        this.config = config;
+        text = addChild("text_model", new ClipTextTransformer(manager, config.text()));
+        vision = addChild("vision_model", new ClipVisionTransformer(manager, config.vision()));
+        addChild("text_projection", new Linear(manager, config.text().tower().hiddenSize(), config.projectionDim(), false, 0.02f));
+        addChild("visual_projection", new Linear(manager, config.vision().tower().hiddenSize(), config.projectionDim(), false, 0.02f));
+        logitScale = addParameter("logit_scale", manager.create(2.6592f));
+    }
+
+    public static ClipModel load(ModelFiles files, NDManager manager) {
+        ClipConfig config = ClipConfig.from(HfConfig.read(files.config()));
+        return loadWeights(new ClipModel(manager, config), files, "clip.", "a CLIP model");
+    }
+
+    /** Old checkpoints still hold the towers' position_ids buffers, which are computed here. */
+    @Override
+    protected Set<String> ignoredCheckpointKeys() {
+        return Set.of("text_model.embeddings.position_ids", "vision_model.embeddings.position_ids");
+    }
+
+    public ClipConfig config() {
+        return config;
+    }
+
+    /** HF's {@code get_text_features}: the end-of-text states projected, not normalised [B, P]. */
+    public NDArray textEmbeddings(Step step, NDArray inputIds, NDArray attentionMask) {
+        return linear("text_projection").forward(step, features(step, ModelInputs.tokens(inputIds, attentionMask, null)).pooled());
+    }
+
+    /** HF's {@code get_image_features}: the post-LN class states projected, not normalised [B, P]. */
+    public NDArray imageEmbeddings(Step step, NDArray pixels) {
+        return linear("visual_projection").forward(step, features(step, ModelInputs.pixels(pixels)).pooled());
+    }
+
+    /** exp(logit_scale) · cos(image i, text j): [images, texts], HF's {@code logits_per_image}. */
+    public NDArray logitsPerImage(NDArray imageEmbeddings, NDArray textEmbeddings, Step step) {
+        NDArray scale = logitScale.array().exp();
+        scale.attach(step.scope());
+        return normalised(imageEmbeddings).matMul(normalised(textEmbeddings).transpose()).mul(scale);
+    }
+
+    /** x / ‖x‖ over the last axis, as HF (no epsilon). */
+    public static NDArray normalised(NDArray x) {
+        return x.div(x.square().sum(new int[] {-1}, true).sqrt());
+    }
+
+    @Override
+    public String family() {
+        return "clip";
+    }
+
+    @Override
+    public int numLayers() {
+        return config.vision().tower().numHiddenLayers();
+    }
+
+    @Override
+    public int hiddenSize() {
+        return config.vision().tower().hiddenSize();
+    }
+
+    @Override
+    public int numHeads() {
+        return config.vision().tower().numAttentionHeads();
+    }
+
+    @Override
+    public int patchSize() {
+        return config.vision().patchSize();
+    }
+
+    @Override
+    public io.peft4j.nn.EmbeddingLayer inputEmbeddings() {
+        return (io.peft4j.nn.EmbeddingLayer) module("text_model.embeddings.token_embedding");
+    }
+
+    /** One tower's pass: pixels [B, C, H, W] through the image tower, or token ids [B, T] (with their mask) through the text tower. */
+    @Override
+    public BlockStack.Pass<Features> pass(Step step, ModelInputs inputs, PromptSource source) {
+        if (source != null && source.prompts(step, inputs.batchSize()) != null) {
+            throw new Peft4jException("CLIP takes its prompts from the CLIP prompt-learning methods; prompt, prefix, P-tuning and VPT are not wired into it");
+        }
+        if (inputs.pixelValues() != null && inputs.inputIds() != null) {
+            throw new IllegalArgumentException("a CLIP pass runs one tower: give pixel values (the image tower) or token ids (the text tower), not both");
+        }
+        if (inputs.pixelValues() != null) {
+            NDArray x = vision.embed(step, inputs.pixelValues());                              // [B, 1+N, D]
+            var layers = vision.encoder.layers;
+            return BlockStack.Pass.of(x, trains(vision.embeddings), false, layers.size(), (i, h, blockStep) -> layers.get(i).forward(blockStep, h, null),
+                    top -> new Features(top, vision.pool(top), null, 0));
+        }
+        NDArray ids = inputs.requireTokens("CLIP's text tower");
+        Shape s = ids.getShape();
+        NDArray x = text.embed(step, ids);                                                // [B, T, D]
+        NDArray mask = ClipTextTransformer.causalMask(step.scope(), inputs.attentionMask(), s.get(0), s.get(1)); // [B, 1, T, T]
+        int[] pool = ClipTextTransformer.poolPositions(ids.toType(DataType.INT64, false).toLongArray(), (int) s.get(0), (int) s.get(1),
+                text.eosTokenId());
+        var layers = text.encoder.layers;
+        return BlockStack.Pass.of(x, trains(text.embeddings), false, layers.size(), (i, h, blockStep) -> layers.get(i).forward(blockStep, h, mask),
+                top -> {
+                    NDArray hidden = text.finish(top);                                    // [B, T, D]
+                    NDArray pick = step.scope().create(pool).toType(DataType.INT64, false).oneHot((int) s.get(1)).expandDims(1); // [B, 1, T]
+                    NDArray pooled = pick.toType(hidden.getDataType(), false).matMul(hidden).squeeze(1); // [B, D]
+                    return new Features(hidden, pooled, inputs.attentionMask(), 0);
+                });
+    }
+
+    private static boolean trains(io.peft4j.nn.Module embeddings) {
+        return embeddings.namedParameters().values().stream().anyMatch(Parameter::isTrainable);
+    }
+}
