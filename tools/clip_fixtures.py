@@ -10,7 +10,9 @@ final_layer_norm, the state at each row's first eos_token_id), the vision tower 
 a bias-free stride-p convolution, position embeddings, pre_layrnorm, blocks without a mask, post_layernorm on the
 class state only), the projections, and logits_per_image = exp(logit_scale) · cos(image, text).
 
-The token ids are HF-style: padded on the right with the eos id and an attention mask of 0 there.
+The token ids are HF-style: padded on the right with the eos id and an attention mask of 0 there. tokenizer.json is
+a CLIP-style tokenizer (CLIPConverter's normalizer, split regex, byte level, BPE with "</w>", start and end of text)
+over a tiny vocabulary of a few words, for the commands' tests.
 
 Run once with Debian's python3-torch (`apt-get install python3-torch`):
     /usr/bin/python3 tools/clip_fixtures.py
@@ -122,6 +124,45 @@ def vision(w, pixels):
     return hidden, pooled
 
 
+WORDS = ["a", "photo", "of", "the", "cat", "dog", "car", "bad", "small"]
+
+
+def tokenizer_json():
+    """A CLIP-style tokenizer.json over a tiny vocabulary (ids < 98; 98 and 99 the start and end of text), laid out as
+    transformers' CLIPConverter writes openai/clip-vit-base-patch32's: NFC, whitespace collapsed, lowercase; CLIP's
+    split regex, byte-level; BPE with the "</w>" end-of-word suffix; start and end of text added around each text."""
+    vocab, merges = {}, []
+    def add(token):
+        if token not in vocab:
+            vocab[token] = len(vocab)
+    for c in "abcdefghijklmnopqrstuvwxyz.-":
+        add(c)
+        add(c + "</w>")
+    for word in WORDS:                                   # merge left to right: ((p h) o) t (o</w>) ... into word</w>
+        pieces = list(word[:-1]) + [word[-1] + "</w>"]
+        while len(pieces) > 1:
+            merges.append(pieces[0] + " " + pieces[1])
+            pieces = [pieces[0] + pieces[1]] + pieces[2:]
+            add(pieces[0])
+    assert len(vocab) <= 98, len(vocab)
+    vocab["<|startoftext|>"] = 98                       # in the BPE vocabulary too, as in CLIP's: the unknown token is <|endoftext|>
+    vocab["<|endoftext|>"] = 99
+    special = lambda i, t: {"id": i, "content": t, "single_word": False, "lstrip": False, "rstrip": False, "normalized": True, "special": True}
+    return {"version": "1.0", "truncation": None, "padding": None,
+            "added_tokens": [special(98, "<|startoftext|>"), special(99, "<|endoftext|>")],
+            "normalizer": {"type": "Sequence", "normalizers": [{"type": "NFC"}, {"type": "Replace", "pattern": {"Regex": "\\s+"}, "content": " "},
+                                                                {"type": "Lowercase"}]},
+            "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+                {"type": "Split", "pattern": {"Regex": "<\\|startoftext\\|>|<\\|endoftext\\|>|'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^\\s\\p{L}\\p{N}]+"},
+                 "behavior": "Removed", "invert": True},
+                {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}]},
+            "post_processor": {"type": "RobertaProcessing", "sep": ["<|endoftext|>", 99], "cls": ["<|startoftext|>", 98],
+                               "trim_offsets": False, "add_prefix_space": False},
+            "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
+            "model": {"type": "BPE", "dropout": None, "unk_token": "<|endoftext|>", "continuing_subword_prefix": "",
+                      "end_of_word_suffix": "</w>", "fuse_unk": False, "byte_fallback": False, "vocab": vocab, "merges": merges}}
+
+
 def main():
     out = os.path.join(RESOURCES, "clip")
     os.makedirs(out, exist_ok=True)
@@ -132,6 +173,8 @@ def main():
                    "do_rescale": True, "do_resize": True, "image_mean": [0.48145466, 0.4578275, 0.40821073],
                    "image_processor_type": "CLIPImageProcessor", "image_std": [0.26862954, 0.26130258, 0.27577711],
                    "resample": 3, "rescale_factor": 1 / 255, "size": {"shortest_edge": 8}}, f, indent=2)
+    with open(os.path.join(out, "tokenizer.json"), "w") as f:
+        json.dump(tokenizer_json(), f, indent=1)
     w = weights()
     write_safetensors(os.path.join(out, "model.safetensors"), w)
     # three texts of 7, 4 and 5 tokens (BOS ... EOS), right-padded with the eos id as HF's tokenizer pads

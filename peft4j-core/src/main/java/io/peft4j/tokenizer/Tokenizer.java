@@ -32,6 +32,7 @@ public final class Tokenizer implements AutoCloseable {
         if (maxLength < 2) {
             throw new IllegalArgumentException("maxLength must be at least 2, got " + maxLength);
         }
+        checkUnknownToken(tokenizerJson);
         try {
             HuggingFaceTokenizer.Builder builder = HuggingFaceTokenizer.builder();
             // DJL caps maxLength at its modelMaxLength, 512 unless set: the caller's limit is the model's here
@@ -46,6 +47,19 @@ public final class Tokenizer implements AutoCloseable {
             return new Tokenizer(t, maxLength);
         } catch (IOException | RuntimeException e) {
             throw new Peft4jException(tokenizerJson + ": cannot load tokenizer: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * A BPE or WordPiece model's unknown token must be in its vocabulary: the tokenizers library aborts the process on
+     * the first unknown piece otherwise, so such a file is refused here.
+     */
+    private static void checkUnknownToken(Path tokenizerJson) {
+        com.fasterxml.jackson.databind.JsonNode model = io.peft4j.io.Json.readObject(tokenizerJson).path("model");
+        com.fasterxml.jackson.databind.JsonNode unk = model.path("unk_token");
+        if (unk.isTextual() && model.path("vocab").isObject() && !model.path("vocab").has(unk.asText())) {
+            throw new io.peft4j.io.FormatException(tokenizerJson, "the " + model.path("type").asText("model") + " unk_token '" + unk.asText()
+                    + "' is not in its vocabulary");
         }
     }
 

@@ -59,4 +59,15 @@ class TokenizerTest {
                 .isInstanceOf(Peft4jException.class).hasMessageContaining("/nonexistent/tokenizer.json");
         assertThatThrownBy(() -> tokenizer.encode(List.of())).isInstanceOf(IllegalArgumentException.class);
     }
+
+    /** A BPE file whose unknown token is missing from its vocabulary would abort the JVM in the tokenizers library: refused. */
+    @Test
+    void refusesAnUnknownTokenOutsideTheVocabulary(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        com.fasterxml.jackson.databind.node.ObjectNode json = (com.fasterxml.jackson.databind.node.ObjectNode) io.peft4j.io.Json.readObject(
+                java.nio.file.Path.of("src/test/resources/clip/tokenizer.json"));
+        ((com.fasterxml.jackson.databind.node.ObjectNode) json.path("model").path("vocab")).remove("<|endoftext|>");
+        java.nio.file.Path file = java.nio.file.Files.writeString(dir.resolve("tokenizer.json"), json.toString());
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Tokenizer.load(file, 16))
+                .hasMessageContaining("tokenizer.json").hasMessageContaining("the BPE unk_token '<|endoftext|>' is not in its vocabulary");
+    }
 }
