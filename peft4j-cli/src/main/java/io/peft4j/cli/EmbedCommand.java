@@ -19,7 +19,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-@Command(name = "embed", description = "Print sentence embeddings (unit length) or their cosine similarities.")
+@Command(name = "embed", description = "Print sentence embeddings (unit length) or their cosine similarities; with a CLIP model, of texts and image files in one space.")
 final class EmbedCommand implements Callable<Integer> {
 
     @Option(names = "--model", defaultValue = "minilm", description = "A bundled alias, an HF model directory or an .onnx file (default: ${DEFAULT-VALUE}).")
@@ -34,7 +34,7 @@ final class EmbedCommand implements Callable<Integer> {
     @Option(names = "--similarity", description = "Print the cosine-similarity matrix instead of the vectors.")
     boolean similarity;
 
-    @Parameters(arity = "1..*", paramLabel = "TEXT", description = "Texts to embed.")
+    @Parameters(arity = "1..*", paramLabel = "TEXT", description = "Texts to embed; with a CLIP model also image files (PNG, JPEG, BMP, GIF).")
     List<String> texts;
 
     @Spec
@@ -44,13 +44,19 @@ final class EmbedCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         ModelFiles files = ModelFiles.resolve(model);
-        try (NDManager manager = NDManager.newBaseManager();
-             Tokenizer tokenizer = Tokenizer.load(files.requireTokenizer(), maxLength)) {
+        try (NDManager manager = NDManager.newBaseManager()) {
             PretrainedModel m = AutoModel.load(files, manager);
-            if (!(m instanceof BertModel bert)) {
-                throw new Peft4jException("embed needs an encoder model; " + files.dir() + " is a " + m.family() + " model");
+            int limit = m instanceof io.peft4j.model.clip.ClipModel c ? Math.min(maxLength, c.config().text().maxPositionEmbeddings()) : maxLength;
+            float[][] vectors;
+            try (Tokenizer tokenizer = Tokenizer.load(files.requireTokenizer(), limit)) {
+                if (m instanceof io.peft4j.model.clip.ClipModel clip) {
+                    vectors = clipEmbeddings(clip, files, tokenizer, manager);
+                } else if (m instanceof BertModel bert) {
+                    vectors = new SentenceEmbedder(bert, tokenizer, pooling).embed(texts);
+                } else {
+                    throw new Peft4jException("embed needs an encoder or CLIP model; " + files.dir() + " is a " + m.family() + " model");
+                }
             }
-            float[][] vectors = new SentenceEmbedder(bert, tokenizer, pooling).embed(texts);
             if (similarity) {
                 for (float[] a : vectors) {
                     StringBuilder row = new StringBuilder();
@@ -71,5 +77,34 @@ final class EmbedCommand implements Callable<Integer> {
         }
         out.flush();
         return 0;
+    }
+
+    /** Whether an argument names an image file (by its extension, and it exists). */
+    private static boolean isImage(String arg) {
+        String lower = arg.toLowerCase(Locale.ROOT);
+        return (lower.endsWith(".png") || lower.endsWith(".jpg") || lower.endsWith(".jpeg") || lower.endsWith(".bmp") || lower.endsWith(".gif"))
+                && java.nio.file.Files.isRegularFile(java.nio.file.Path.of(arg));
+    }
+
+    /** CLIP's projected embeddings, unit length, of each argument: an image file through the image tower, else text. */
+    private float[][] clipEmbeddings(io.peft4j.model.clip.ClipModel clip, ModelFiles files, Tokenizer tokenizer, NDManager manager) {
+        clip.setTraining(false);
+        float[][] out = new float[texts.size()][];
+        try (NDManager scope = manager.newSubManager(); io.peft4j.nn.Step step = io.peft4j.nn.Step.inference(scope, clip.adapters())) {
+            io.peft4j.image.ImageProcessor processor = texts.stream().anyMatch(EmbedCommand::isImage)
+                    ? io.peft4j.image.ImageProcessor.forModel(files.dir()) : null;
+            for (int i = 0; i < texts.size(); i++) {
+                String arg = texts.get(i);
+                ai.djl.ndarray.NDArray e;
+                if (isImage(arg)) {
+                    e = clip.imageEmbeddings(step, processor.pixelValues(List.of(io.peft4j.image.ImageProcessor.read(java.nio.file.Path.of(arg))), scope));
+                } else {
+                    long[] ids = tokenizer.encode(List.of(arg)).inputIds()[0];
+                    e = clip.textEmbeddings(step, scope.create(ids, new ai.djl.ndarray.types.Shape(1, ids.length)), null);
+                }
+                out[i] = io.peft4j.model.clip.ClipModel.normalised(e).toFloatArray();
+            }
+        }
+        return out;
     }
 }

@@ -42,4 +42,29 @@ class ZeroShotCommandTest {
                 IMAGES.resolve("rgb.png").toString());
         assertThat(noBraces.err()).contains("is neither imagenet, a template with {} nor a file");
     }
+
+    /** {@code embed} with a CLIP model puts texts and image files in one space: unit vectors, cosines between them. */
+    @Test
+    void embedsTextsAndImagesInOneSpace() {
+        CliTest.Run vectors = CliTest.run("embed", "--model", CLIP.toString(), "a photo of a cat", IMAGES.resolve("rgb.png").toString());
+        assertThat(vectors.exitCode()).as(vectors.err()).isZero();
+        String[] lines = vectors.out().trim().split("\n");
+        assertThat(lines).hasSize(2);
+        double[][] v = new double[2][];
+        for (int i = 0; i < 2; i++) {
+            String[] parts = lines[i].replace("[", "").replace("]", "").split(", ");
+            assertThat(parts).hasSize(16);                                 // the fixture's projection_dim
+            v[i] = java.util.Arrays.stream(parts).mapToDouble(Double::parseDouble).toArray();
+            assertThat(java.util.Arrays.stream(v[i]).map(x -> x * x).sum()).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-4));
+        }
+        double cos = 0;
+        for (int k = 0; k < 16; k++) {
+            cos += v[0][k] * v[1][k];
+        }
+        CliTest.Run similarity = CliTest.run("embed", "--model", CLIP.toString(), "--similarity", "a photo of a cat", IMAGES.resolve("rgb.png").toString());
+        assertThat(similarity.exitCode()).as(similarity.err()).isZero();
+        String[] row = similarity.out().trim().split("\n")[0].trim().split("\\s+");
+        assertThat(Double.parseDouble(row[0])).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-3));
+        assertThat(Double.parseDouble(row[1])).isCloseTo(cos, org.assertj.core.data.Offset.offset(1e-3));
+    }
 }
