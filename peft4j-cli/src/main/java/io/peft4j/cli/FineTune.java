@@ -50,11 +50,17 @@ public final class FineTune {
         }, datasetName, progress);
     }
 
-    /** Image classification (one label per image file), with the model's image processor; {@code augment}: training crops and flips. */
-    public static Outcome runImages(Settings s, Splits<io.peft4j.train.ImageExample> data, boolean augment, String datasetName, PrintStream progress) {
+    /**
+     * Image classification (one label per image file), with the model's image processor; {@code augment}: training crops
+     * and flips; {@code mixing}: mixup and CutMix of training batches.
+     */
+    public static Outcome runImages(Settings s, Splits<io.peft4j.train.ImageExample> data, boolean augment, io.peft4j.train.ImageMixing mixing,
+                                    String datasetName, PrintStream progress) {
+        String description = "image classification" + (augment ? ", augmented" : "")
+                + (mixing.enabled() ? ", mixup " + mixing.mixupAlpha() + ", cutmix " + mixing.cutmixAlpha() : "");
         return run(s, data, BackboneClassifier.Head.SEQUENCE, (model, files, peft) -> new Prepared<>(
-                new io.peft4j.train.ImageClassificationTask(model, io.peft4j.image.ImageProcessor.forModel(files.dir()), augment), () -> { },
-                augment ? "image classification, augmented" : "image classification"), datasetName, progress);
+                new io.peft4j.train.ImageClassificationTask(model, io.peft4j.image.ImageProcessor.forModel(files.dir()), augment, mixing), () -> { },
+                description), datasetName, progress);
     }
 
     /** A run's task, how to release what it holds (a tokenizer) when the run ends, and what it is (for the run's identity). */

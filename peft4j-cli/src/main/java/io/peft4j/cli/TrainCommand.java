@@ -103,6 +103,13 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--augment", description = "image-cls: train on random resized crops, flipped half the time (torchvision's RandomResizedCrop and RandomHorizontalFlip).")
     boolean augment;
 
+    @Option(names = "--mixup", defaultValue = "0", description = "image-cls: mixup with λ ~ Beta(α, α); α, 0: off (default: ${DEFAULT-VALUE}).")
+    double mixup;
+
+    @Option(names = "--cutmix", defaultValue = "0", description = "image-cls: CutMix with λ ~ Beta(α, α); α, 0: off; with --mixup too, "
+            + "each batch takes one of them (default: ${DEFAULT-VALUE}).")
+    double cutmix;
+
     @Option(names = "--overwrite", description = "Replace what a previous run left in --output (its adapter, checkpoints and metrics).")
     boolean overwrite;
 
@@ -188,7 +195,7 @@ final class TrainCommand implements Callable<Integer> {
         String name = dataset != null ? dataset : data.get(0).toString();
         FineTune.Outcome o = task.equals("image-cls")
                 ? FineTune.runImages(settings, (dataset != null ? Datasets.namedImages(dataset) : Datasets.imageFolders(data))
-                        .limitTrain(maxTrain).limitEval(maxEval), augment, name, System.err)
+                        .limitTrain(maxTrain).limitEval(maxEval), augment, mixing(), name, System.err)
                 : tokens
                 ? FineTune.runTokens(settings, (dataset != null ? Datasets.namedTagged(dataset) : Datasets.taggedFiles(data)).limitTrain(maxTrain).limitEval(maxEval), name, System.err)
                 : FineTune.run(settings, (dataset != null ? Datasets.named(dataset) : Datasets.files(data)).limitTrain(maxTrain).limitEval(maxEval), name, System.err);
@@ -200,5 +207,13 @@ final class TrainCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "wrote %s (%.0f s, %,.0f training tokens/s)%n", output, o.seconds(), o.result().tokensPerSecond());
         out.flush();
         return 0;
+    }
+
+    private io.peft4j.train.ImageMixing mixing() {
+        try {
+            return new io.peft4j.train.ImageMixing(mixup, cutmix);
+        } catch (IllegalArgumentException e) {
+            throw new Peft4jException("--mixup and --cutmix " + e.getMessage().substring(e.getMessage().indexOf("must")));
+        }
     }
 }

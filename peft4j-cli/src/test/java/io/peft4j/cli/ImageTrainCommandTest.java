@@ -138,4 +138,24 @@ class ImageTrainCommandTest {
                 "--output", dir.resolve("other").toString());
         assertThat(noClasses.err()).contains("needs at least two class folders");
     }
+
+    /** --mixup and --cutmix train (seeded: the same run twice gives the same adapter) and refuse a negative α in one line. */
+    @Test
+    void mixesBatchesWhenAsked() throws Exception {
+        Path model = copyOf(VIT, "vit");
+        Path train = folder("train", 6, 1);
+        Path test = folder("test", 3, 2);
+        String[] args = {"train", "--task", "image-cls", "--model", model.toString(), "--data", train + "," + test, "--method", "lora",
+                "--epochs", "1", "--batch-size", "4", "--mixup", "0.4", "--cutmix", "1.0", "--output", dir.resolve("mixed").toString()};
+        CliTest.Run run = CliTest.run(args);
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        args[args.length - 1] = dir.resolve("again").toString();
+        assertThat(CliTest.run(args).exitCode()).isZero();
+        assertThat(Files.readAllBytes(dir.resolve("again/adapter/adapter_model.safetensors")))
+                .isEqualTo(Files.readAllBytes(dir.resolve("mixed/adapter/adapter_model.safetensors")));
+        CliTest.Run bad = CliTest.run("train", "--task", "image-cls", "--model", model.toString(), "--data", train + "," + test,
+                "--mixup", "-1", "--output", dir.resolve("bad").toString());
+        assertThat(bad.exitCode()).isNotZero();
+        assertThat(bad.err()).contains("--mixup and --cutmix must be finite and ≥ 0");
+    }
 }

@@ -9,30 +9,43 @@ import java.util.List;
 /**
  * Image classification: each image file decoded and processed as the model's image processor does, one label per
  * image; with {@code augment}, training batches are randomly resized crops, flipped half the time
- * ({@link ImageProcessor#processAugmented}), drawn from libtorch's generator, which the trainer seeds per micro-batch.
+ * ({@link ImageProcessor#processAugmented}), and with {@link ImageMixing} mixed (mixup, CutMix); the draws come from
+ * libtorch's generator, which the trainer seeds per micro-batch.
  */
 public final class ImageClassificationTask extends SingleLabelTask<ImageExample> {
 
     private final ImageProcessor processor;
     private final boolean augment;
+    private final ImageMixing mixing;
 
     public ImageClassificationTask(Classifier model, ImageProcessor processor) {
-        this(model, processor, false);
+        this(model, processor, false, ImageMixing.NONE);
     }
 
     public ImageClassificationTask(Classifier model, ImageProcessor processor, boolean augment) {
+        this(model, processor, augment, ImageMixing.NONE);
+    }
+
+    public ImageClassificationTask(Classifier model, ImageProcessor processor, boolean augment, ImageMixing mixing) {
         super(model);
         this.processor = processor;
         this.augment = augment;
+        this.mixing = mixing;
     }
 
     /** pixel_values [B, 3, H, W]; the throughput unit is the image. */
     @Override
     protected Inputs inputs(List<ImageExample> batch, NDManager manager, boolean training) {
-        java.util.Random random = augment && training
+        boolean mix = training && mixing.enabled() && batch.size() > 1;
+        java.util.Random random = (augment || mix) && training
                 ? new java.util.Random(manager.randomInteger(0, Long.MAX_VALUE, new ai.djl.ndarray.types.Shape(), ai.djl.ndarray.types.DataType.INT64).getLong())
                 : null;
-        return new Inputs(ModelInputs.pixels(processor.pixelValues(batch.stream().map(ImageExample::pixels).toList(), random, manager)), batch.size());
+        ai.djl.ndarray.NDArray pixels = processor.pixelValues(batch.stream().map(ImageExample::pixels).toList(), augment ? random : null, manager);
+        if (!mix) {
+            return new Inputs(ModelInputs.pixels(pixels), batch.size());
+        }
+        ImageMixing.Mixed mixed = mixing.apply(pixels, random);
+        return new Inputs(ModelInputs.pixels(mixed.pixels()), batch.size(), new Mix(mixed.lambda()));
     }
 
     @Override

@@ -19,8 +19,27 @@ public abstract class SingleLabelTask<E> implements TrainingTask<E> {
         this.model = model;
     }
 
-    /** The model's inputs for {@code batch}, made in {@code manager}, and how many tokens (or images) they hold. */
-    protected record Inputs(ModelInputs inputs, long units) {}
+    /**
+     * The model's inputs for {@code batch}, made in {@code manager}, how many tokens (or images) they hold, and how the
+     * examples were mixed (null: not mixed).
+     */
+    protected record Inputs(ModelInputs inputs, long units, Mix mix) {
+        Inputs(ModelInputs inputs, long units) {
+            this(inputs, units, null);
+        }
+    }
+
+    /**
+     * Examples mixed with the batch in reverse order (mixup, CutMix): example i holds λ of itself and 1 − λ of example
+     * B−1−i, and so does its target: the loss is λ·CE(logits, y) + (1 − λ)·CE(logits, reversed y).
+     */
+    public record Mix(double lambda) {
+
+        NDArray loss(NDArray logits, NDArray labels) {
+            NDArray own = io.peft4j.nn.Scalars.mul(Losses.crossEntropy(logits, labels), lambda);
+            return own.add(io.peft4j.nn.Scalars.mul(Losses.crossEntropy(logits, labels.flip(0)), 1 - lambda));
+        }
+    }
 
     /** {@code training}: for a training step (augmentation applies), else for evaluation or prediction. */
     protected abstract Inputs inputs(List<E> batch, NDManager manager, boolean training);
@@ -39,7 +58,9 @@ public abstract class SingleLabelTask<E> implements TrainingTask<E> {
     @Override
     public Loss loss(List<E> batch, Step step) {
         Inputs in = inputs(batch, step.scope(), true);
-        return new Loss(Losses.crossEntropy(model.logits(step, in.inputs()), labels(batch, step.scope())), in.units());
+        NDArray labels = labels(batch, step.scope());
+        NDArray logits = model.logits(step, in.inputs());
+        return new Loss(in.mix() == null ? Losses.crossEntropy(logits, labels) : in.mix().loss(logits, labels), in.units());
     }
 
     /** Staged ({@link StagedBackward}) for gradient checkpointing and on a quantised model; a plain backward otherwise. */
@@ -49,7 +70,9 @@ public abstract class SingleLabelTask<E> implements TrainingTask<E> {
             return TrainingTask.super.lossAndBackward(batch, step, gc, scale, false);
         }
         Inputs in = inputs(batch, step.scope(), true);
-        NDArray value = StagedBackward.crossEntropy(step, model.logitsPass(step, in.inputs()), labels(batch, step.scope()), gc, scale, checkpointing);
+        NDArray labels = labels(batch, step.scope());
+        NDArray value = StagedBackward.classification(step, model.logitsPass(step, in.inputs()),
+                logits -> in.mix() == null ? Losses.crossEntropy(logits, labels) : in.mix().loss(logits, labels), gc, scale, checkpointing);
         return new Loss(value, in.units());
     }
 

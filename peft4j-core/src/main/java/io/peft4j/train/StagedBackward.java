@@ -54,11 +54,17 @@ public final class StagedBackward {
 
     /** A classifier's staged step: mean cross-entropy of the pass's logits against {@code labels}, its backward scaled. */
     public static NDArray crossEntropy(Step step, BlockStack.Pass<NDArray> pass, NDArray labels, GradientCollector gc, double scale, boolean checkpointing) {
+        return classification(step, pass, logits -> Losses.crossEntropy(logits, labels), gc, scale, checkpointing);
+    }
+
+    /** A classifier's staged step with any loss of its logits (mixed targets), its backward scaled. */
+    public static NDArray classification(Step step, BlockStack.Pass<NDArray> pass, java.util.function.Function<NDArray, NDArray> lossOfLogits,
+                                         GradientCollector gc, double scale, boolean checkpointing) {
         if (pass == null) {
             throw new Peft4jException("this classifier cannot be trained block by block (gradient checkpointing, QLoRA)");
         }
         return run(pass, (logits, staged) -> {
-            NDArray loss = Losses.crossEntropy(logits, labels);
+            NDArray loss = lossOfLogits.apply(logits);
             gc.backward(io.peft4j.nn.Scalars.mul(loss, scale));
             return loss;
         }, gc, step, checkpointing);

@@ -117,4 +117,63 @@ class ImageClassificationTaskTest extends NativeTest {
         ImageIO.write(black, "png", a.get(0).file().toFile());
         assertThat(ContentHash.of(a)).as("same names, other pixels").isNotEqualTo(before);
     }
+
+    /**
+     * Mixup and CutMix: the mixed pixels are λ·x + (1 − λ)·x reversed (mixup), or x with a box of x reversed pasted in,
+     * λ the area outside it (CutMix); the loss is λ·CE(y) + (1 − λ)·CE(reversed y), written out here; evaluation is
+     * unmixed; off by default.
+     */
+    @Test
+    void mixupAndCutMixMixPixelsAndTargetsAlike() throws Exception {
+        List<ImageExample> batch = images(4, 9);
+        try (NDManager scope = manager.newSubManager()) {
+            BackboneClassifier model = BackboneClassifier.load(ModelFiles.resolve(VIT.toString()), scope, BackboneClassifier.Head.SEQUENCE, 2);
+            model.setTraining(false);
+            ImageProcessor processor = ImageProcessor.forModel(VIT);
+            float[] x = processor.pixelValues(batch.stream().map(ImageExample::pixels).toList(), scope).toFloatArray();
+            int per = 3 * 8 * 8;
+            for (ImageMixing mixing : List.of(new ImageMixing(0.4, 0), new ImageMixing(0, 1.0))) {
+                ImageClassificationTask task = new ImageClassificationTask(model, processor, false, mixing);
+                Engine.getInstance().setRandomSeed(5);
+                SingleLabelTask.Inputs in = task.inputs(batch, scope, true);
+                double lambda = in.mix().lambda();
+                assertThat(lambda).isBetween(0.0, 1.0);
+                float[] mixed = in.inputs().pixelValues().toFloatArray();
+                int own = 0;
+                for (int b = 0; b < 4; b++) {
+                    for (int k = 0; k < per; k++) {
+                        float mine = x[b * per + k];
+                        float partner = x[(3 - b) * per + k];
+                        if (mixing.mixupAlpha() > 0) {
+                            assertThat((double) mixed[b * per + k]).isCloseTo(lambda * mine + (1 - lambda) * partner, org.assertj.core.data.Offset.offset(1e-5));
+                        } else {
+                            assertThat(mixed[b * per + k]).isIn(mine, partner);     // each pixel from one of the two
+                            own += b == 0 && mixed[k] == mine && mine != partner ? 1 : 0;
+                        }
+                    }
+                }
+                if (mixing.cutmixAlpha() > 0) {                                     // λ: the share of own pixels (each in 3 channels)
+                    long differing = 0;
+                    for (int k = 0; k < per; k++) {
+                        differing += x[k] != x[3 * per + k] ? 1 : 0;
+                    }
+                    assertThat(differing).isEqualTo(per);                           // noise: every pixel differs from its partner
+                    assertThat((double) own / per).isCloseTo(lambda, org.assertj.core.data.Offset.offset(1e-9));
+                }
+                // the loss, written out: λ·CE(logits, y) + (1 − λ)·CE(logits, reversed y)
+                float[] logits = model.logits(io.peft4j.nn.Step.training(scope, model.adapters()), in.inputs()).toFloatArray();
+                double expected = 0;
+                for (int b = 0; b < 4; b++) {
+                    double z = Math.log(Math.exp(logits[2 * b]) + Math.exp(logits[2 * b + 1]));
+                    expected += lambda * (z - logits[2 * b + batch.get(b).label()]) + (1 - lambda) * (z - logits[2 * b + batch.get(3 - b).label()]);
+                }
+                Engine.getInstance().setRandomSeed(5);
+                double loss = task.loss(batch, io.peft4j.nn.Step.training(scope, model.adapters())).value().getFloat();
+                assertThat(loss).isCloseTo(expected / 4, org.assertj.core.data.Offset.offset(1e-5));
+                assertThat(task.inputs(batch, scope, false).mix()).isNull();
+            }
+            assertThat(new ImageClassificationTask(model, processor).inputs(batch, scope, true).mix()).isNull();
+        }
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new ImageMixing(-1, 0)).hasMessageContaining("must be finite and ≥ 0");
+    }
 }
