@@ -2,7 +2,6 @@ package io.peft4j.model.vit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.assertj.core.api.Assertions.within;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -42,8 +41,8 @@ class ViTReferenceTest extends NativeTest {
             model.setTraining(false);
             NDArray pixels = reference.load("pixel_values", scope, DataType.FLOAT32);
             Step step = Step.training(scope, model.adapters());
-            assertClose(model.logits(step, ModelInputs.pixels(pixels)), reference.load("logits", scope, DataType.FLOAT32));
-            assertClose(model.backbone().features(step, ModelInputs.pixels(pixels)).lastHiddenState(),
+            assertMatchesReference(model.logits(step, ModelInputs.pixels(pixels)), reference.load("logits", scope, DataType.FLOAT32));
+            assertMatchesReference(model.backbone().features(step, ModelInputs.pixels(pixels)).lastHiddenState(),
                     reference.load("last_hidden_state", scope, DataType.FLOAT32));
         }
     }
@@ -60,7 +59,7 @@ class ViTReferenceTest extends NativeTest {
             assertThat(model.head()).isEqualTo(BackboneClassifier.Head.DISTILLED);
             model.setTraining(false);
             NDArray pixels = reference.load("pixel_values", scope, DataType.FLOAT32);
-            assertClose(model.logits(Step.training(scope, model.adapters()), ModelInputs.pixels(pixels)), reference.load("logits", scope, DataType.FLOAT32));
+            assertMatchesReference(model.logits(Step.training(scope, model.adapters()), ModelInputs.pixels(pixels)), reference.load("logits", scope, DataType.FLOAT32));
 
             PeftModel peft = PeftModel.wrap(model, LoraConfig.builder().r(4).loraAlpha(8).taskType(TaskType.SEQ_CLS).build());
             assertThat(peft.configs().get("default").modulesToSave()).containsExactly("cls_classifier", "distillation_classifier");
@@ -134,9 +133,9 @@ class ViTReferenceTest extends NativeTest {
             model.setTraining(false);
             NDArray pixels = reference.load("pixel_values", scope, DataType.FLOAT32);
             Step step = Step.training(scope, model.adapters());
-            assertClose(model.backbone().features(step, ModelInputs.pixels(pixels)).lastHiddenState(),
+            assertMatchesReference(model.backbone().features(step, ModelInputs.pixels(pixels)).lastHiddenState(),
                     reference.load("last_hidden_state", scope, DataType.FLOAT32));
-            assertClose(model.logits(step, ModelInputs.pixels(pixels)), reference.load("logits", scope, DataType.FLOAT32));
+            assertMatchesReference(model.logits(step, ModelInputs.pixels(pixels)), reference.load("logits", scope, DataType.FLOAT32));
         }
     }
 
@@ -149,15 +148,6 @@ class ViTReferenceTest extends NativeTest {
                     .hasMessageContaining("this ViT takes pixel_values [batch, 3, H, W] with H and W multiples of 4, got (1, 3, 10, 12)");
             assertThatThrownBy(() -> vit.features(step, ModelInputs.tokens(scope.zeros(new Shape(1, 4), DataType.INT64), null, null)))
                     .hasMessage("a ViT takes pixel values (pixel_values); these inputs have token ids only");
-        }
-    }
-
-    private static void assertClose(NDArray actual, NDArray expected) {
-        assertThat(actual.getShape()).isEqualTo(expected.getShape());
-        float[] a = actual.toFloatArray();
-        float[] e = expected.toFloatArray();
-        for (int i = 0; i < a.length; i++) {
-            assertThat((double) a[i]).as("element %d", i).isCloseTo(e[i], within(1e-4));
         }
     }
 }
