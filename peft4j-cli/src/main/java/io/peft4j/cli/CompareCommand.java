@@ -188,6 +188,9 @@ final class CompareCommand implements Callable<Integer> {
                 "--batch-size", Integer.toString(batchSize), "--seed", Long.toString(seed), "--max-length", Integer.toString(maxLength),
                 "--max-train", Integer.toString(maxTrain), "--max-eval", Integer.toString(maxEval), "--r", Integer.toString(r),
                 "--targets", targets, "--virtual-tokens", Integer.toString(virtualTokens), "--output", dir.toString()));
+        if (kind.equals("image-cls")) {
+            command.add("--new-head");                                                 // a new task: the pretrained model's own head is not it
+        }
         Process p = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .redirectError(ProcessBuilder.Redirect.INHERIT).start();
         int code = p.waitFor();

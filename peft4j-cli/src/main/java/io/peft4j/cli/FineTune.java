@@ -30,11 +30,15 @@ import java.util.Map;
 /** One fine-tuning run of a classifier: the work behind {@code train}, {@code quickstart}, {@code compare} and the benchmarks. */
 public final class FineTune {
 
-    /** {@code quantize}: the encoder's linear layers quantised (QLoRA), or null for full precision. */
+    /**
+     * {@code quantize}: the encoder's linear layers quantised (QLoRA), or null for full precision; {@code newHead}: the
+     * classification head starts from random weights even where the checkpoint has one of the right size (transfer to
+     * a new task with as many classes, e.g. an MNIST model to Fashion-MNIST).
+     */
     public record Settings(String model, Method method, io.peft4j.peft.MethodOptions options, TrainingArgs args, int maxLength, Path output,
-                           io.peft4j.quant.ModelQuantizer.Settings quantize) {
+                           io.peft4j.quant.ModelQuantizer.Settings quantize, boolean newHead) {
         public Settings(String model, Method method, io.peft4j.peft.MethodOptions options, TrainingArgs args, int maxLength, Path output) {
-            this(model, method, options, args, maxLength, output, null);
+            this(model, method, options, args, maxLength, output, null, false);
         }
     }
 
@@ -94,7 +98,9 @@ public final class FineTune {
         }
         try (NDManager manager = NDManager.newBaseManager()) {
             Engine.getInstance().setRandomSeed((int) s.args().seed());
-            BackboneClassifier classifier = BackboneClassifier.load(files, manager, head, data.labels().size());
+            BackboneClassifier classifier = s.newHead()
+                    ? new BackboneClassifier(io.peft4j.model.AutoModel.load(files, manager), head, data.labels().size())
+                    : BackboneClassifier.load(files, manager, head, data.labels().size());
             if (s.quantize() != null) {
                 io.peft4j.quant.ModelQuantizer.quantize(classifier, s.quantize());         // the head stays in full precision
             }
@@ -130,7 +136,7 @@ public final class FineTune {
         };
         TrainingArgs args = identified(data.validation().isEmpty() ? s.args().toBuilder().keepBest(false).build() : s.args(),
                 files, peft, java.util.Map.of("task", prepared.description(),
-                        "max_length", Integer.toString(s.maxLength()), "quantize", String.valueOf(s.quantize())));
+                        "max_length", Integer.toString(s.maxLength()), "quantize", String.valueOf(s.quantize()), "head", s.newHead() ? "new" : "checkpoint's"));
         Trainer.Result result = new Trainer<>(peft, task, args, listener)
                 .train(data.train(), data.validation().isEmpty() ? null : data.validation());
         Evaluation test = data.test().isEmpty() ? null : task.evaluate(data.test(), args.evalBatchSize());

@@ -103,6 +103,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--augment", description = "image-cls: train on random resized crops, flipped half the time (torchvision's RandomResizedCrop and RandomHorizontalFlip).")
     boolean augment;
 
+    @Option(names = "--new-head", description = "Start the classification head from random weights even when the model has one with as many "
+            + "classes (a new task, e.g. an MNIST-pretrained ViT on Fashion-MNIST).")
+    boolean newHead;
+
     @Option(names = "--mixup", defaultValue = "0", description = "image-cls: mixup with λ ~ Beta(α, α); α, 0: off (default: ${DEFAULT-VALUE}).")
     double mixup;
 
@@ -176,7 +180,7 @@ final class TrainCommand implements Callable<Integer> {
                 }).gradientCheckpointing(gradientCheckpointing).build();
         FineTune.Settings settings = new FineTune.Settings(model, m,
                 new io.peft4j.peft.MethodOptions(r, alpha, loraDropout, targets, virtualTokens, template), args, maxLength, output,
-                quantize.settings());
+                quantize.settings(), newHead);
         if (task.equals("causal-lm")) {
             if (data == null) {
                 throw new Peft4jException("causal-lm needs --data TRAIN[,VALIDATION] (Alpaca .json or chat .jsonl)");
