@@ -26,7 +26,7 @@ record ComparisonReport(String title, List<CompareCommand.Row> rows) {
             }
             JsonNode m = r.metrics();
             double acc = m.path("test").path("accuracy").asDouble();
-            md.append(String.format(Locale.ROOT, "| %s | %.4f | %.4f | %s | %,d | %.4f | %,.0f | %,.0f | %,.1f | %.0e |%s%n", r.method().label(), acc,
+            md.append(String.format(Locale.ROOT, "| %s | %.4f | %.4f | %s | %,d | %.4f | %,.0f | %,.0f | %,.1f | %.1e |%s%n", r.method().label(), acc,
                     m.path("test").path("macro_f1").asDouble(),
                     full == null ? "" : String.format(Locale.ROOT, "%+.2f", 100 * (acc - full.path("test").path("accuracy").asDouble())),
                     m.path("trainable_params").asLong(), m.path("trainable_percent").asDouble(), m.path("tokens_per_second").asDouble(),

@@ -23,7 +23,7 @@ class CompareCommandTest {
         CliTest.Run run = CliTest.run(args);
         assertThat(run.exitCode()).as(run.err()).isZero();
         String md = Files.readString(out.resolve("comparison.md"));
-        assertThat(md).contains("| Fixed (linear probe) |", "| (IA)³ |", "| Prompt tuning |", "| 1e-02 |");
+        assertThat(md).contains("| Fixed (linear probe) |", "| (IA)³ |", "| Prompt tuning |", "| 1.0e-02 |");
         List<String> csv = Files.readAllLines(out.resolve("comparison.csv"));
         assertThat(csv).hasSize(4);
         assertThat(csv.get(2)).startsWith("ia3,");
