@@ -39,8 +39,9 @@ final class ProgressBar implements TrainingListener {
     @Override
     public void onEpoch(EpochInfo e) {
         out.printf(Locale.ROOT, (interactive ? "%n" : "") + "%s epoch %d: train loss %.4f%s%n", label, e.epoch() + 1, e.trainLoss(),
-                e.eval() == null ? "" : String.format(Locale.ROOT, ", eval loss %.4f, accuracy %.4f, macro-F1 %.4f%s",
-                        e.eval().loss(), e.eval().accuracy(), e.eval().macroF1(), e.best() ? " (best)" : ""));
+                e.eval() == null ? "" : String.format(Locale.ROOT, ", eval loss %.4f, accuracy %.4f%s%s", e.eval().loss(), e.eval().accuracy(),
+                        Double.isNaN(e.eval().macroF1()) ? "" : String.format(Locale.ROOT, ", macro-F1 %.4f", e.eval().macroF1()), // not for language modelling
+                        e.best() ? " (best)" : ""));
         out.flush();
     }
 
