@@ -18,6 +18,14 @@ public interface ModelFamily {
 
     ModuleRoles roles();
 
+    /** An encoder-sized {@code model} with its linear layers quantised after loading when {@code quantize} is given. */
+    static PretrainedModel quantizedAfterLoading(PretrainedModel model, ModelQuantizer.Settings quantize) {
+        if (quantize != null) {
+            ModelQuantizer.quantize(model, quantize);
+        }
+        return model;
+    }
+
     /** Whether the family's models are decoder LMs ({@code CausalLM}), trained with {@code --task causal-lm}. */
     default boolean causalLm() {
         return false;

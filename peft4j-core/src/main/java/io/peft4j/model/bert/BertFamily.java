@@ -36,11 +36,7 @@ public final class BertFamily implements ModelFamily {
     /** Encoders are small: quantised after loading. */
     @Override
     public PretrainedModel load(ModelFiles files, NDManager manager, ModelQuantizer.Settings quantize) {
-        BertModel bert = BertModel.load(files, manager);
-        if (quantize != null) {
-            ModelQuantizer.quantize(bert, quantize);
-        }
-        return bert;
+        return ModelFamily.quantizedAfterLoading(BertModel.load(files, manager), quantize);
     }
 
     @Override

@@ -35,11 +35,7 @@ public final class ClipFamily implements ModelFamily {
 
     @Override
     public PretrainedModel load(ModelFiles files, NDManager manager, ModelQuantizer.Settings quantize) {
-        ClipModel clip = ClipModel.load(files, manager);
-        if (quantize != null) {
-            ModelQuantizer.quantize(clip, quantize);
-        }
-        return clip;
+        return ModelFamily.quantizedAfterLoading(ClipModel.load(files, manager), quantize);
     }
 
     @Override

@@ -35,11 +35,7 @@ public final class SwinFamily implements ModelFamily {
 
     @Override
     public PretrainedModel load(ModelFiles files, NDManager manager, ModelQuantizer.Settings quantize) {
-        SwinModel swin = SwinModel.load(files, manager);
-        if (quantize != null) {
-            ModelQuantizer.quantize(swin, quantize);
-        }
-        return swin;
+        return ModelFamily.quantizedAfterLoading(SwinModel.load(files, manager), quantize);
     }
 
     @Override

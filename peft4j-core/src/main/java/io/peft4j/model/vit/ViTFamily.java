@@ -34,11 +34,7 @@ public final class ViTFamily implements ModelFamily {
 
     @Override
     public PretrainedModel load(ModelFiles files, NDManager manager, ModelQuantizer.Settings quantize) {
-        ViTModel vit = ViTModel.load(files, manager);
-        if (quantize != null) {
-            ModelQuantizer.quantize(vit, quantize);
-        }
-        return vit;
+        return ModelFamily.quantizedAfterLoading(ViTModel.load(files, manager), quantize);
     }
 
     @Override
