@@ -48,13 +48,14 @@ public interface PeftMethod {
      * removed ({@code lora_A.default.weight} → {@code lora_A.weight}, {@code ia3_l.default} → {@code ia3_l}).
      */
     default String savedKey(String parameter, String adapter) {
+        String dotted = "." + parameter;                        // a marker may be the first segment (CLIP's prompt_learner)
         for (String marker : tensorMarkers()) {
             String inner = "." + marker + "." + adapter + ".";
             String last = "." + marker + "." + adapter;
-            if (parameter.contains(inner)) {
-                return parameter.replace(inner, "." + marker + ".");
+            if (dotted.contains(inner)) {
+                return dotted.replace(inner, "." + marker + ".").substring(1);
             }
-            if (parameter.endsWith(last)) {
+            if (dotted.endsWith(last)) {
                 return parameter.substring(0, parameter.length() - adapter.length() - 1);
             }
         }
@@ -63,15 +64,16 @@ public interface PeftMethod {
 
     /** The parameter a saved key loads into: the adapter name put back after the marker; other keys unchanged. */
     default String parameterName(String savedKey, String adapter) {
+        String dotted = "." + savedKey;
         for (String marker : tensorMarkers()) {
             String segment = "." + marker;
-            int at = savedKey.indexOf(segment + ".");
-            if (at < 0 && savedKey.endsWith(segment)) {
-                at = savedKey.length() - segment.length();
+            int at = dotted.indexOf(segment + ".");
+            if (at < 0 && dotted.endsWith(segment)) {
+                at = dotted.length() - segment.length();
             }
             if (at >= 0) {
                 int end = at + segment.length();
-                return savedKey.substring(0, end) + "." + adapter + savedKey.substring(end);
+                return (dotted.substring(0, end) + "." + adapter + dotted.substring(end)).substring(1);
             }
         }
         return savedKey;

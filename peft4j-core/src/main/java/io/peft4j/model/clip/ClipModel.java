@@ -30,6 +30,7 @@ public final class ClipModel extends PretrainedModel {
     private final ClipTextTransformer text;
     private final ClipVisionTransformer vision;
     private final Parameter logitScale;
+    private java.nio.file.Path tokenizerFile;
 
     public ClipModel(NDManager manager, ClipConfig config) {
         super(manager);
@@ -43,7 +44,61 @@ public final class ClipModel extends PretrainedModel {
 
     public static ClipModel load(ModelFiles files, NDManager manager) {
         ClipConfig config = ClipConfig.from(HfConfig.read(files.config()));
-        return loadWeights(new ClipModel(manager, config), files, "clip.", "a CLIP model");
+        ClipModel clip = loadWeights(new ClipModel(manager, config), files, "clip.", "a CLIP model");
+        clip.tokenizerFile = files.tokenizer();
+        return clip;
+    }
+
+    /** The CLIP tokenizer of the model's directory ({@code tokenizer.json}), up to the text tower's positions. */
+    public io.peft4j.tokenizer.Tokenizer tokenizer() {
+        if (tokenizerFile == null) {
+            throw new Peft4jException("the CLIP model '" + nameOrPath() + "' has no tokenizer.json beside it");
+        }
+        return io.peft4j.tokenizer.Tokenizer.load(tokenizerFile, config.text().maxPositionEmbeddings());
+    }
+
+    /**
+     * CLIP's prompt learners (CoOp, CoCoOp), one per adapter, in the {@code prompt_learner} dict, made on first use.
+     */
+    @SuppressWarnings("unchecked")
+    public io.peft4j.nn.ModuleDict<io.peft4j.nn.Module> promptLearners() {
+        if (!children().containsKey(PROMPT_LEARNER)) {
+            addChild(PROMPT_LEARNER, new io.peft4j.nn.ModuleDict<>(manager()));
+        }
+        return (io.peft4j.nn.ModuleDict<io.peft4j.nn.Module>) children().get(PROMPT_LEARNER);
+    }
+
+    /** The child that holds the prompt learners. */
+    public static final String PROMPT_LEARNER = "prompt_learner";
+
+    /** The token embeddings of ids [N, T]: [N, T, D] (no positions). */
+    public NDArray tokenEmbeddings(Step step, NDArray ids) {
+        return ((io.peft4j.nn.EmbeddingLayer) module("text_model.embeddings.token_embedding")).forward(step, ids);
+    }
+
+    /**
+     * The text tower over token embeddings given directly (CoOp's prompts: learned context among the words' embeddings)
+     * [N, T, D], pooled at {@code eos} (each row's end-of-text position) and projected: [N, P], not normalised. The
+     * causal mask alone applies: what follows a row's end of text cannot reach it.
+     */
+    public NDArray textEmbeddingsOf(Step step, NDArray tokenEmbeddings, int[] eos) {
+        Shape s = tokenEmbeddings.getShape();
+        NDArray x = text.withPositions(step, tokenEmbeddings);                            // [N, T, D]
+        NDArray mask = ClipTextTransformer.causalMask(step.scope(), null, s.get(0), s.get(1)); // [1, 1, T, T]
+        for (int i = 0; i < text.encoder.layers.size(); i++) {
+            x = text.encoder.layers.get(i).forward(step, x, mask);
+        }
+        NDArray hidden = text.finish(x);                                                  // [N, T, D]
+        NDArray pick = step.scope().create(eos).toType(DataType.INT64, false).oneHot((int) s.get(1)).expandDims(1); // [N, 1, T]
+        NDArray pooled = pick.toType(hidden.getDataType(), false).matMul(hidden).squeeze(1);                        // [N, D]
+        return linear("text_projection").forward(step, pooled);
+    }
+
+    /** exp(logit_scale), a scalar in the step's scope. */
+    public NDArray logitScale(Step step) {
+        NDArray scale = logitScale.array().exp();
+        scale.attach(step.scope());
+        return scale;
     }
 
     /** Old checkpoints still hold the towers' position_ids buffers, which are computed here. */
@@ -68,9 +123,7 @@ public final class ClipModel extends PretrainedModel {
 
     /** exp(logit_scale) · cos(image i, text j): [images, texts], HF's {@code logits_per_image}. */
     public NDArray logitsPerImage(NDArray imageEmbeddings, NDArray textEmbeddings, Step step) {
-        NDArray scale = logitScale.array().exp();
-        scale.attach(step.scope());
-        return normalised(imageEmbeddings).matMul(normalised(textEmbeddings).transpose()).mul(scale);
+        return normalised(imageEmbeddings).matMul(normalised(textEmbeddings).transpose()).mul(logitScale(step));
     }
 
     /** x / ‖x‖ over the last axis, as HF (no epsilon). */

@@ -26,9 +26,13 @@ final class ClipTextTransformer extends Module {
 
         /** ids [B, T] → [B, T, D] */
         NDArray forward(Step step, NDArray ids) {
-            NDArray positions = step.scope().arange(0, ids.getShape().get(1), 1, DataType.INT64);
-            return child("token_embedding", io.peft4j.nn.EmbeddingLayer.class).forward(step, ids)
-                    .add(child("position_embedding", Embedding.class).forward(step, positions));
+            return withPositions(step, child("token_embedding", io.peft4j.nn.EmbeddingLayer.class).forward(step, ids));
+        }
+
+        /** token embeddings [B, T, D] + the first T position embeddings → [B, T, D] */
+        NDArray withPositions(Step step, NDArray tokens) {
+            NDArray positions = step.scope().arange(0, tokens.getShape().get(1), 1, DataType.INT64);
+            return tokens.add(child("position_embedding", Embedding.class).forward(step, positions));
         }
     }
 
@@ -69,6 +73,15 @@ final class ClipTextTransformer extends Module {
                     + ids.getShape());
         }
         return embeddings.forward(step, ids);
+    }
+
+    /** Token embeddings [B, T, D] given directly, with their positions added: [B, T, D]. */
+    NDArray withPositions(Step step, NDArray tokens) {
+        if (tokens.getShape().get(1) > config.maxPositionEmbeddings()) {
+            throw new IllegalArgumentException("CLIP's text tower takes at most " + config.maxPositionEmbeddings() + " tokens, got "
+                    + tokens.getShape().get(1));
+        }
+        return embeddings.withPositions(step, tokens);
     }
 
     /** The top block's states [B, T, D] through {@code final_layer_norm}. */
