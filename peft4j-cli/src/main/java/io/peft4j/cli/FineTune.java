@@ -42,7 +42,9 @@ public final class FineTune {
         }
     }
 
-    public record Outcome(Method method, Evaluation test, Trainer.Result result, ParameterCount params, double seconds) {}
+    /** {@code baseToNew}: CoOp's base-to-new accuracies (clip-cls with base-to-new), else null. */
+    public record Outcome(Method method, Evaluation test, Trainer.Result result, ParameterCount params, double seconds,
+                          io.peft4j.peft.coop.BaseToNew.Result baseToNew) {}
 
     private FineTune() {}
 
@@ -67,8 +69,49 @@ public final class FineTune {
                 description), datasetName, progress);
     }
 
-    /** A run's task, how to release what it holds (a tokenizer) when the run ends, and what it is (for the run's identity). */
-    private record Prepared<E>(io.peft4j.train.TrainingTask<E> task, Runnable release, String description) {}
+    /**
+     * A run's task, how to release what it holds (a tokenizer) when the run ends, what it is (for the run's identity), and
+     * what evaluates it on the test set (by default the task itself).
+     */
+    private record Prepared<E>(io.peft4j.train.TrainingTask<E> task, Runnable release, String description,
+                               java.util.function.Supplier<io.peft4j.peft.coop.BaseToNew.Result> baseToNew) {
+        Prepared(io.peft4j.train.TrainingTask<E> task, Runnable release, String description) {
+            this(task, release, description, null);
+        }
+    }
+
+    /**
+     * CoOp or CoCoOp on a CLIP model ({@code train --task clip-cls}): {@code config} names the classes it trains on; with
+     * {@code baseToNew} the data's classes split as CoCoOp's paper does, training on the first half and testing on both.
+     */
+    public static Outcome runClipPrompts(Settings s, Splits<io.peft4j.train.ImageExample> data, boolean baseToNew, boolean augment,
+                                         io.peft4j.train.ImageMixing mixing, String datasetName, PrintStream progress) {
+        long start = System.nanoTime();
+        ModelFiles files = ModelFiles.resolve(s.model());
+        List<String> classes = data.labels().names();
+        int trained = baseToNew ? io.peft4j.peft.coop.BaseToNew.baseCount(classes.size()) : classes.size();
+        Splits<io.peft4j.train.ImageExample> used = baseToNew
+                ? new Splits<>(io.peft4j.peft.coop.BaseToNew.subset(data.train(), 0, trained), io.peft4j.peft.coop.BaseToNew.subset(data.validation(), 0, trained),
+                        List.of(), io.peft4j.train.data.LabelSet.of(classes.subList(0, trained)))
+                : data;
+        try (NDManager manager = NDManager.newBaseManager()) {
+            Engine.getInstance().setRandomSeed((int) s.args().seed());
+            if (!(io.peft4j.model.AutoModel.load(files, manager) instanceof io.peft4j.model.clip.ClipModel clip)) {
+                throw new io.peft4j.Peft4jException(s.model() + " is not a CLIP model: clip-cls learns prompts for CLIP");
+            }
+            io.peft4j.peft.coop.ContextConfig config = (io.peft4j.peft.coop.ContextConfig) s.method().config(null, s.options());
+            config = config.withContext(new io.peft4j.peft.coop.PromptContext(config.context().nCtx(), config.context().ctxInit(), config.context().csc(),
+                    config.context().classTokenPosition(), used.labels().names()));
+            PeftModel peft = PeftModel.wrap(clip, config);
+            io.peft4j.image.ImageProcessor processor = io.peft4j.image.ImageProcessor.forModel(files.dir());
+            Prepared<io.peft4j.train.ImageExample> prepared = new Prepared<>(
+                    new io.peft4j.train.ImageClassificationTask(io.peft4j.peft.coop.PromptedClip.of(clip), processor, augment, mixing), () -> { },
+                    "clip-cls" + (baseToNew ? ", base-to-new" : "") + (augment ? ", augmented" : ""),
+                    baseToNew && !data.test().isEmpty()
+                            ? () -> io.peft4j.peft.coop.BaseToNew.evaluate(clip, processor, classes, data.test(), s.args().evalBatchSize()) : null);
+            return train(s, used, files, peft, prepared, datasetName, progress, start);
+        }
+    }
 
     /** Makes the task for a model with its adapter. */
     private interface TaskFactory<E> {
@@ -140,11 +183,12 @@ public final class FineTune {
         Trainer.Result result = new Trainer<>(peft, task, args, listener)
                 .train(data.train(), data.validation().isEmpty() ? null : data.validation());
         Evaluation test = data.test().isEmpty() ? null : task.evaluate(data.test(), args.evalBatchSize());
+        io.peft4j.peft.coop.BaseToNew.Result baseToNew = prepared.baseToNew() == null ? null : prepared.baseToNew().get();
         double seconds = (System.nanoTime() - start) / 1e9;
         if (s.output() != null) {
-            save(s, peft, data.labels(), datasetName, params, result, test, seconds, stepLoss);
+            save(s, peft, data.labels(), datasetName, params, result, test, baseToNew, seconds, stepLoss);
         }
-        return new Outcome(s.method(), test, result, params, seconds);
+        return new Outcome(s.method(), test, result, params, seconds, baseToNew);
     }
 
     /**
@@ -173,7 +217,8 @@ public final class FineTune {
     }
 
     private static void save(Settings s, PeftModel peft, io.peft4j.train.data.LabelSet labels, String dataset, ParameterCount params,
-                             Trainer.Result result, Evaluation test, double seconds, List<Double> stepLoss) {
+                             Trainer.Result result, Evaluation test, io.peft4j.peft.coop.BaseToNew.Result baseToNew, double seconds,
+                             List<Double> stepLoss) {
         Path adapter = s.output().resolve("adapter");
         peft.save(adapter);
         AdaptedClassifier.writeLabels(adapter, labels);
@@ -211,6 +256,14 @@ public final class FineTune {
             t.put("accuracy", test.accuracy());
             t.put("macro_f1", test.macroF1());
             t.put("examples", test.examples());
+        }
+        if (baseToNew != null) {
+            ObjectNode b = m.putObject("base_to_new");
+            b.put("base_accuracy", baseToNew.base().accuracy());
+            b.put("base_examples", baseToNew.base().examples());
+            b.put("new_accuracy", baseToNew.novel().accuracy());
+            b.put("new_examples", baseToNew.novel().examples());
+            b.put("harmonic_mean", baseToNew.harmonicMean());
         }
         AtomicFiles.writeString(s.output().resolve("metrics.json"), m.toPrettyString() + "\n");
         SvgChart.write(s.output().resolve("curve.svg"), s.method().label() + " on " + dataset, stepLoss, accuracy);

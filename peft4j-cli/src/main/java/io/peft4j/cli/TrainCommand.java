@@ -20,7 +20,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--model", defaultValue = "minilm", description = "Bundled alias, HF directory or .onnx file (default: ${DEFAULT-VALUE}).")
     String model;
 
-    @Option(names = "--task", defaultValue = "seq-cls", description = "seq-cls (text,label), token-cls (tokens,tags), causal-lm (instruction tuning a decoder) or image-cls (folders of <class>/<image>, a ViT) (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--task", defaultValue = "seq-cls", description = "seq-cls (text,label), token-cls (tokens,tags), causal-lm (instruction tuning a decoder), image-cls (folders of <class>/<image>, a vision model) or clip-cls (CoOp, CoCoOp on a CLIP model; the class folders' names are the prompts' class names) (default: ${DEFAULT-VALUE}).")
     String task;
 
     @Option(names = "--dataset", description = "A named dataset: spam, brown-genre (seq-cls), brown-pos (token-cls), mnist or fashion-mnist (image-cls).")
@@ -31,7 +31,7 @@ final class TrainCommand implements Callable<Integer> {
     List<Path> data;
 
     @Option(names = "--method", defaultValue = "lora", description = "full, fixed, bitfit, ln, partial-K, houlsby, pfeiffer, parallel, "
-            + "lora, ia3, prefix, prompt, ptuning or ptuning-v2 (default: ${DEFAULT-VALUE}).")
+            + "lora, ia3, prefix, prompt, ptuning or ptuning-v2, ...; coop or cocoop for clip-cls (default: ${DEFAULT-VALUE}).")
     String method;
 
     @Option(names = "--virtual-tokens", defaultValue = "20", description = "Virtual tokens of prefix, prompt and P-tuning (default: ${DEFAULT-VALUE}).")
@@ -89,6 +89,9 @@ final class TrainCommand implements Callable<Integer> {
     Path output;
 
     @picocli.CommandLine.Mixin
+    ContextOptions context = new ContextOptions();
+
+    @picocli.CommandLine.Mixin
     Decoder.QuantizeOptions quantize = new Decoder.QuantizeOptions();
 
     @Option(names = "--optim", defaultValue = "adamw", description = "adamw (fp32 states) or adamw-8bit (8-bit block-wise states) (default: ${DEFAULT-VALUE}).")
@@ -126,7 +129,7 @@ final class TrainCommand implements Callable<Integer> {
             throw new Peft4jException("give either --dataset NAME or --data FILES");
         }
         checkNumbers();
-        Method m = Method.parse(method);
+        Method m = task.equals("clip-cls") ? context.method(method) : Method.parse(method);
         try (OutputDirectory claimed = OutputDirectory.claim(output, overwrite)) {
             return train(m);
         }
@@ -134,8 +137,11 @@ final class TrainCommand implements Callable<Integer> {
 
     /** Numeric options are checked before anything is loaded, each error naming its option. */
     private void checkNumbers() {
-        if (!java.util.List.of("seq-cls", "token-cls", "causal-lm", "image-cls").contains(task)) {
-            throw new Peft4jException("unknown task '" + task + "': seq-cls, token-cls, causal-lm or image-cls");
+        if (!java.util.List.of("seq-cls", "token-cls", "causal-lm", "image-cls", "clip-cls").contains(task)) {
+            throw new Peft4jException("unknown task '" + task + "': seq-cls, token-cls, causal-lm, image-cls or clip-cls");
+        }
+        if (context.baseToNew && !task.equals("clip-cls")) {
+            throw new Peft4jException("--base-to-new is for --task clip-cls");
         }
         positive("--r", r);
         positive("--epochs", epochs);
@@ -197,7 +203,10 @@ final class TrainCommand implements Callable<Integer> {
             return 0;
         }
         String name = dataset != null ? dataset : data.get(0).toString();
-        FineTune.Outcome o = task.equals("image-cls")
+        FineTune.Outcome o = task.equals("clip-cls")
+                ? FineTune.runClipPrompts(settings, (dataset != null ? Datasets.namedImages(dataset) : Datasets.imageFolders(data))
+                        .limitTrain(maxTrain).limitEval(maxEval), context.baseToNew, augment, mixing(), name, System.err)
+                : task.equals("image-cls")
                 ? FineTune.runImages(settings, (dataset != null ? Datasets.namedImages(dataset) : Datasets.imageFolders(data))
                         .limitTrain(maxTrain).limitEval(maxEval), augment, mixing(), name, System.err)
                 : tokens
@@ -207,6 +216,11 @@ final class TrainCommand implements Callable<Integer> {
         out.println(o.params());
         if (o.test() != null) {
             out.printf(Locale.ROOT, "test accuracy %.4f, macro-F1 %.4f on %d examples%n", o.test().accuracy(), o.test().macroF1(), o.test().examples());
+        }
+        if (o.baseToNew() != null) {
+            out.printf(Locale.ROOT, "base classes: accuracy %.4f on %d examples; new classes: accuracy %.4f on %d examples; harmonic mean %.4f%n",
+                    o.baseToNew().base().accuracy(), o.baseToNew().base().examples(), o.baseToNew().novel().accuracy(), o.baseToNew().novel().examples(),
+                    o.baseToNew().harmonicMean());
         }
         out.printf(Locale.ROOT, "wrote %s (%.0f s, %,.0f training tokens/s)%n", output, o.seconds(), o.result().tokensPerSecond());
         out.flush();
