@@ -58,7 +58,9 @@ public final class BackboneClassifier extends HeadedModel implements Classifier 
      * the distilled heads ({@code DeiTForImageClassificationWithTeacher}) is that distilled head.
      */
     public static BackboneClassifier load(ModelFiles files, NDManager manager, Head head, int numLabels) {
-        PretrainedModel backbone = AutoModel.load(files, manager);
+        PretrainedModel backbone = head == Head.SEQUENCE && "clip".equals(io.peft4j.io.HfConfig.read(files.config()).modelType())
+                ? io.peft4j.model.clip.ClipModel.loadImageTower(files, manager)                   // images: the image tower alone
+                : AutoModel.load(files, manager);
         try (Weights weights = files.openWeights()) {
             boolean distilled = head == Head.SEQUENCE && backbone instanceof io.peft4j.model.vit.ViTModel vit && vit.config().distillationToken()
                     && DISTILLED_HEADS.stream().allMatch(h -> hasHead(weights, h, numLabels));

@@ -39,10 +39,10 @@ class AdapterLeakTest extends NativeTest {
 
     /**
      * The vision families and methods: Swin with LoRA and with Mona, ViT with Mona, ResNet with LoRA, LoHa and LoKr on
-     * its convolutions (CP forms included). 30 training steps leave the live array count unchanged.
+     * its convolutions (CP forms included), LoRA and Mona on CLIP's image tower. 30 training steps leave the live array count unchanged.
      */
     @ParameterizedTest
-    @org.junit.jupiter.params.provider.CsvSource({"swin, lora", "swin, mona", "vit, mona", "resnet, lora", "resnet, loha", "resnet, lokr"})
+    @org.junit.jupiter.params.provider.CsvSource({"swin, lora", "swin, mona", "vit, mona", "resnet, lora", "resnet, loha", "resnet, lokr", "clip, lora", "clip, mona"})
     void visionTrainingStepsKeepTheLiveArrayCountFlat(String family, String method) {
         try (NDManager modelManager = manager.newSubManager()) {
             io.peft4j.model.BackboneClassifier model = io.peft4j.model.BackboneClassifier.load(

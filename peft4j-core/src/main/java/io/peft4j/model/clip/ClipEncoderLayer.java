@@ -7,6 +7,9 @@ import io.peft4j.nn.LayerNorm;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.MultiHeadAttention;
+import io.peft4j.nn.ResidualAdapter;
+import io.peft4j.nn.ResidualSite;
+import io.peft4j.nn.TokenGrid;
 import io.peft4j.nn.Step;
 import java.util.function.UnaryOperator;
 
@@ -16,25 +19,43 @@ import java.util.function.UnaryOperator;
  */
 final class ClipEncoderLayer extends Module {
 
-    /** {@code mlp}. */
-    static final class Mlp extends Module {
+    /**
+     * {@code mlp}, the feed-forward sub-layer, also where residual adapters on it are installed (AdaptFormer's parallel
+     * adapter, Pfeiffer's, Houlsby's second, Mona's second).
+     */
+    static final class Mlp extends ResidualSite {
         private final UnaryOperator<NDArray> activation;
 
         Mlp(NDManager manager, ClipConfig.Tower c) {
-            super(manager);
+            super(manager, ResidualAdapter.Kind.FEED_FORWARD, c.hiddenSize());
             addChild("fc1", new Linear(manager, c.hiddenSize(), c.intermediateSize(), true, 0.02f));
             addChild("fc2", new Linear(manager, c.intermediateSize(), c.hiddenSize(), true, 0.02f));
             activation = Activations.byName(c.hiddenAct());
         }
 
-        /** [B, T, D] → [B, T, D] */
-        NDArray forward(Step step, NDArray x) {
-            return linear("fc2").forward(step, activation.apply(linear("fc1").forward(step, x)));
+        /** x = LN(h) [B, T, D], h the sub-layer's residual input → what is added to h [B, T, D] */
+        NDArray forward(Step step, NDArray x, NDArray h, TokenGrid grid) {
+            return adapt(step, linear("fc2").forward(step, activation.apply(linear("fc1").forward(step, x))), h, grid);
+        }
+    }
+
+    /**
+     * Where residual adapters on the attention sub-layer are installed ({@code self_attn}'s output, before the residual
+     * addition; HF's CLIP has no module there, so this one holds nothing else).
+     */
+    static final class AttentionSite extends ResidualSite {
+        AttentionSite(NDManager manager, int width) {
+            super(manager, ResidualAdapter.Kind.ATTENTION, width);
+        }
+
+        NDArray forward(Step step, NDArray out, NDArray x, TokenGrid grid) {
+            return adapt(step, out, x, grid);
         }
     }
 
     private final LayerNorm norm1;
     private final MultiHeadAttention attention;
+    private final AttentionSite attentionSite;
     private final LayerNorm norm2;
     private final Mlp mlp;
 
@@ -43,13 +64,14 @@ final class ClipEncoderLayer extends Module {
         attention = addChild("self_attn", new MultiHeadAttention(manager, MultiHeadAttention.Spec.of(MultiHeadAttention.Names.CLIP,
                 c.hiddenSize(), c.numAttentionHeads(), true, 0f, 0.02f)));
         norm1 = addChild("layer_norm1", new LayerNorm(manager, c.hiddenSize(), c.layerNormEps()));
+        attentionSite = addChild("attention_site", new AttentionSite(manager, c.hiddenSize()));
         mlp = addChild("mlp", new Mlp(manager, c));
         norm2 = addChild("layer_norm2", new LayerNorm(manager, c.hiddenSize(), c.layerNormEps()));
     }
 
-    /** x [B, T, D], additive mask [B, 1, T, T] or null → [B, T, D] */
-    NDArray forward(Step step, NDArray x, NDArray mask) {
-        NDArray h = x.add(attention.forward(step, norm1.forward(x), mask, null));      // [B, T, D]
-        return h.add(mlp.forward(step, norm2.forward(h)));
+    /** x [B, T, D], additive mask [B, 1, T, T] or null, the image tokens' grid (null for text) → [B, T, D] */
+    NDArray forward(Step step, NDArray x, NDArray mask, TokenGrid grid) {
+        NDArray h = x.add(attentionSite.forward(step, attention.forward(step, norm1.forward(x), mask, null), x, grid)); // [B, T, D]
+        return h.add(mlp.forward(step, norm2.forward(h), h, grid));
     }
 }

@@ -15,6 +15,9 @@ import io.peft4j.nn.Linear;
 import io.peft4j.nn.Parameter;
 import io.peft4j.nn.PromptSource;
 import io.peft4j.nn.Step;
+import io.peft4j.nn.TokenGrid;
+import ai.djl.ndarray.index.NDIndex;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -33,11 +36,18 @@ public final class ClipModel extends PretrainedModel {
     private java.nio.file.Path tokenizerFile;
 
     public ClipModel(NDManager manager, ClipConfig config) {
+        this(manager, config, true);
+    }
+
+    /** {@code withText} false: the image tower alone (an image classifier's backbone), without the text tower and projection. */
+    private ClipModel(NDManager manager, ClipConfig config, boolean withText) {
         super(manager);
         this.config = config;
-        text = addChild("text_model", new ClipTextTransformer(manager, config.text()));
+        text = withText ? addChild("text_model", new ClipTextTransformer(manager, config.text())) : null;
         vision = addChild("vision_model", new ClipVisionTransformer(manager, config.vision()));
-        addChild("text_projection", new Linear(manager, config.text().tower().hiddenSize(), config.projectionDim(), false, 0.02f));
+        if (withText) {
+            addChild("text_projection", new Linear(manager, config.text().tower().hiddenSize(), config.projectionDim(), false, 0.02f));
+        }
         addChild("visual_projection", new Linear(manager, config.vision().tower().hiddenSize(), config.projectionDim(), false, 0.02f));
         logitScale = addParameter("logit_scale", manager.create(2.6592f));
     }
@@ -47,6 +57,26 @@ public final class ClipModel extends PretrainedModel {
         ClipModel clip = loadWeights(new ClipModel(manager, config), files, "clip.", "a CLIP model");
         clip.tokenizerFile = files.tokenizer();
         return clip;
+    }
+
+    /**
+     * The image tower alone (what an image classifier on CLIP uses, as HF's CLIPForImageClassification keeps only
+     * {@code vision_model}): the text tower is neither loaded nor adapted.
+     */
+    public static ClipModel loadImageTower(ModelFiles files, NDManager manager) {
+        ClipConfig config = ClipConfig.from(HfConfig.read(files.config()));
+        return loadWeights(new ClipModel(manager, config, false), files, "clip.", "a CLIP model");
+    }
+
+    ClipVisionTransformer vision() {
+        return vision;
+    }
+
+    private ClipTextTransformer text() {
+        if (text == null) {
+            throw new Peft4jException("this CLIP model was loaded as an image backbone, without its text tower");
+        }
+        return text;
     }
 
     /** The CLIP tokenizer of the model's directory ({@code tokenizer.json}), up to the text tower's positions. */
@@ -73,6 +103,7 @@ public final class ClipModel extends PretrainedModel {
 
     /** The token embeddings of ids [N, T]: [N, T, D] (no positions). */
     public NDArray tokenEmbeddings(Step step, NDArray ids) {
+        text();
         return ((io.peft4j.nn.EmbeddingLayer) module("text_model.embeddings.token_embedding")).forward(step, ids);
     }
 
@@ -83,10 +114,11 @@ public final class ClipModel extends PretrainedModel {
      */
     public NDArray textEmbeddingsOf(Step step, NDArray tokenEmbeddings, int[] eos) {
         Shape s = tokenEmbeddings.getShape();
+        ClipTextTransformer text = text();
         NDArray x = text.withPositions(step, tokenEmbeddings);                            // [N, T, D]
         NDArray mask = ClipTextTransformer.causalMask(step.scope(), null, s.get(0), s.get(1)); // [1, 1, T, T]
         for (int i = 0; i < text.encoder.layers.size(); i++) {
-            x = text.encoder.layers.get(i).forward(step, x, mask);
+            x = text.encoder.layers.get(i).forward(step, x, mask, null);
         }
         NDArray hidden = text.finish(x);                                                  // [N, T, D]
         NDArray pick = step.scope().create(eos).toType(DataType.INT64, false).oneHot((int) s.get(1)).expandDims(1); // [N, 1, T]
@@ -113,6 +145,7 @@ public final class ClipModel extends PretrainedModel {
 
     /** HF's {@code get_text_features}: the end-of-text states projected, not normalised [B, P]. */
     public NDArray textEmbeddings(Step step, NDArray inputIds, NDArray attentionMask) {
+        text();
         return linear("text_projection").forward(step, features(step, ModelInputs.tokens(inputIds, attentionMask, null)).pooled());
     }
 
@@ -161,21 +194,48 @@ public final class ClipModel extends PretrainedModel {
         return (io.peft4j.nn.EmbeddingLayer) module("text_model.embeddings.token_embedding");
     }
 
-    /** One tower's pass: pixels [B, C, H, W] through the image tower, or token ids [B, T] (with their mask) through the text tower. */
+    /**
+     * One tower's pass: pixels [B, C, H, W] through the image tower, or token ids [B, T] (with their mask) through the
+     * text tower. Visual prompts (VPT) go into the image tower after the class token, once its input is normalised
+     * ({@code pre_layrnorm}): [B, 1+n+N, D]; deep VPT gives block i &gt; 0 its own group in place of the previous one.
+     */
     @Override
     public BlockStack.Pass<Features> pass(Step step, ModelInputs inputs, PromptSource source) {
-        if (source != null && source.prompts(step, inputs.batchSize()) != null) {
-            throw new Peft4jException("CLIP takes its prompts from the CLIP prompt-learning methods; prompt, prefix, P-tuning and VPT are not wired into it");
-        }
         if (inputs.pixelValues() != null && inputs.inputIds() != null) {
             throw new IllegalArgumentException("a CLIP pass runs one tower: give pixel values (the image tower) or token ids (the text tower), not both");
         }
-        if (inputs.pixelValues() != null) {
-            NDArray x = vision.embed(step, inputs.pixelValues());                              // [B, 1+N, D]
-            var layers = vision.encoder.layers;
-            return BlockStack.Pass.of(x, trains(vision.embeddings), false, layers.size(), (i, h, blockStep) -> layers.get(i).forward(blockStep, h, null),
-                    top -> new Features(top, vision.pool(top), null, 0));
+        PromptSource.Prompts prompts = source == null ? null : source.prompts(step, inputs.batchSize());
+        if (prompts != null && (prompts.inputPrompts() != null || prompts.placedTokens() != null || prompts.layerPrefixes() != null)) {
+            throw new Peft4jException("CLIP takes visual prompts (VPT) in its image tower and CoOp/CoCoOp contexts in its text tower; "
+                    + "prompt, prefix and P-tuning are not wired into it");
         }
+        return inputs.pixelValues() != null ? imagePass(step, inputs.pixelValues(), prompts == null ? null : prompts.insertedTokens())
+                : textPass(step, inputs);
+    }
+
+    private BlockStack.Pass<Features> imagePass(Step step, NDArray pixels, List<NDArray> inserted) {
+        var layers = vision.encoder.layers;
+        if (inserted != null && inserted.size() != 1 && inserted.size() != layers.size()) {
+            throw new IllegalArgumentException("expected 1 or " + layers.size() + " groups of visual prompts, got " + inserted.size());
+        }
+        int n = inserted == null ? 0 : (int) inserted.get(0).getShape().get(1);
+        NDArray embedded = vision.embed(step, pixels);                                        // [B, 1+N, D]
+        NDArray x = n == 0 ? embedded : withPrompts(embedded, inserted.get(0), 0);             // [B, 1+n+N, D]
+        boolean deep = inserted != null && inserted.size() > 1;
+        int g = config.vision().imageSize() / config.vision().patchSize();
+        TokenGrid grid = new TokenGrid(1 + n, g, g);
+        return BlockStack.Pass.of(x, n > 0 || trains(vision.embeddings), deep, layers.size(),
+                (i, h, blockStep) -> layers.get(i).forward(blockStep, deep && i > 0 ? withPrompts(h, inserted.get(i), n) : h, null, grid),
+                top -> new Features(top, vision.pool(top), null, 0));
+    }
+
+    /** x [B, 1+k+N, D] with its k prompt tokens after the class token replaced by {@code prompts} [B, n, D]: [B, 1+n+N, D]. */
+    private static NDArray withPrompts(NDArray x, NDArray prompts, int k) {
+        return x.get(new NDIndex(":, :1, :")).concat(prompts, 1).concat(x.get(new NDIndex(":, " + (1 + k) + ":, :")), 1);
+    }
+
+    private BlockStack.Pass<Features> textPass(Step step, ModelInputs inputs) {
+        ClipTextTransformer text = text();
         NDArray ids = inputs.requireTokens("CLIP's text tower");
         Shape s = ids.getShape();
         NDArray x = text.embed(step, ids);                                                // [B, T, D]
@@ -183,7 +243,7 @@ public final class ClipModel extends PretrainedModel {
         int[] pool = ClipTextTransformer.poolPositions(ids.toType(DataType.INT64, false).toLongArray(), (int) s.get(0), (int) s.get(1),
                 text.eosTokenId());
         var layers = text.encoder.layers;
-        return BlockStack.Pass.of(x, trains(text.embeddings), false, layers.size(), (i, h, blockStep) -> layers.get(i).forward(blockStep, h, mask),
+        return BlockStack.Pass.of(x, trains(text.embeddings), false, layers.size(), (i, h, blockStep) -> layers.get(i).forward(blockStep, h, mask, null),
                 top -> {
                     NDArray hidden = text.finish(top);                                    // [B, T, D]
                     NDArray pick = step.scope().create(pool).toType(DataType.INT64, false).oneHot((int) s.get(1)).expandDims(1); // [B, 1, T]
