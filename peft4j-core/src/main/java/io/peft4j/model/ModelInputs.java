@@ -29,8 +29,9 @@ public record ModelInputs(NDArray inputIds, NDArray attentionMask, NDArray token
                         + (inputIds == null ? "(none given)" : inputIds.getShape()) + ", got " + perToken.getShape());
             }
         }
-        if (pixelValues != null && pixelValues.getShape().dimension() != 4) {
-            throw new IllegalArgumentException("pixel_values must be [batch, channels, height, width], got " + pixelValues.getShape());
+        if (pixelValues != null && pixelValues.getShape().dimension() != 4 && pixelValues.getShape().dimension() != 5) {
+            throw new IllegalArgumentException("pixel_values must be [batch, channels, height, width] (images) or [batch, frames, channels, "
+                    + "height, width] (clips), got " + pixelValues.getShape());
         }
         if (inputIds != null && pixelValues != null && inputIds.getShape().get(0) != pixelValues.getShape().get(0)) {
             throw new IllegalArgumentException("input_ids have " + inputIds.getShape().get(0) + " rows but pixel_values "
@@ -48,7 +49,7 @@ public record ModelInputs(NDArray inputIds, NDArray attentionMask, NDArray token
         return tokens(batch.inputIds(manager), batch.attentionMask(manager), batch.tokenTypeIds(manager));
     }
 
-    /** Image inputs [B, C, H, W]. */
+    /** Image inputs [B, C, H, W], or clips [B, T, C, H, W] (for a video classifier). */
     public static ModelInputs pixels(NDArray pixelValues) {
         return new ModelInputs(null, null, null, pixelValues);
     }
@@ -69,6 +70,10 @@ public record ModelInputs(NDArray inputIds, NDArray attentionMask, NDArray token
     public NDArray requirePixels(String model) {
         if (pixelValues == null) {
             throw new Peft4jException(model + " takes pixel values (pixel_values); these inputs have token ids only");
+        }
+        if (pixelValues.getShape().dimension() != 4) {
+            throw new IllegalArgumentException(model + " takes images [batch, channels, height, width]; clips " + pixelValues.getShape()
+                    + " go through a video classifier");
         }
         return pixelValues;
     }

@@ -1,5 +1,7 @@
 package io.peft4j.model;
 
+import ai.djl.ndarray.NDArray;
+
 import ai.djl.ndarray.NDManager;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.PromptSource;
@@ -66,6 +68,46 @@ public abstract class PretrainedModel extends Module {
             throw new IllegalStateException("a prompt source is already installed");
         }
         addChild(PROMPT_ENCODER, source);
+    }
+
+    /** Child holding video adapters' temporal embeddings (AIM's {@code temporal_embedding}), one [1, T, D] per adapter. */
+    public static final String TEMPORAL_EMBEDDING = "temporal_embedding";
+
+    /** The temporal embeddings, made on first use. */
+    public io.peft4j.nn.ParameterDict temporalEmbeddings() {
+        if (!children().containsKey(TEMPORAL_EMBEDDING)) {
+            addChild(TEMPORAL_EMBEDDING, new io.peft4j.nn.ParameterDict(manager()));
+        }
+        return (io.peft4j.nn.ParameterDict) children().get(TEMPORAL_EMBEDDING);
+    }
+
+    /**
+     * Frames' tokens [B·T, N, D] with the step's active adapter's temporal embedding [1, T, D] added (frame t's row to
+     * each of its tokens); unchanged when no active adapter has one.
+     */
+    protected NDArray withTemporalEmbedding(Step step, NDArray tokens) {
+        if (!(children().get(TEMPORAL_EMBEDDING) instanceof io.peft4j.nn.ParameterDict table)) {
+            return tokens;
+        }
+        for (String adapter : step.adapters().active()) {
+            if (table.contains(adapter)) {
+                io.peft4j.nn.Parameter p = table.get(adapter);
+                long t = p.shape().get(1);
+                ai.djl.ndarray.types.Shape s = tokens.getShape();
+                if (s.get(0) % t != 0) {
+                    throw new IllegalArgumentException("the adapter's temporal embedding is for clips of " + t + " frames; got " + s.get(0) + " frames");
+                }
+                NDArray row = p.array().reshape(1, t, 1, s.get(2));
+                row.attach(step.scope());
+                return tokens.reshape(s.get(0) / t, t, s.get(1), s.get(2)).add(row).reshape(s);
+            }
+        }
+        return tokens;
+    }
+
+    /** The final LayerNorm of the pooled state (ViT's {@code layernorm}, CLIP's {@code post_layernorm}), or null. */
+    public String finalNormPath() {
+        return null;
     }
 
     /** The installed prompt source, or null. */

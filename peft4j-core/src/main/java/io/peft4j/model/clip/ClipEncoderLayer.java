@@ -17,7 +17,7 @@ import java.util.function.UnaryOperator;
  * One CLIP block, either tower, named as in Hugging Face: {@code layer_norm1}, {@code self_attn.{q,k,v,out}_proj},
  * {@code layer_norm2}, {@code mlp.{fc1,fc2}}. Pre-LN: h = x + attention(LN(x)), then h + fc2(act(fc1(LN(h)))).
  */
-final class ClipEncoderLayer extends Module {
+final class ClipEncoderLayer extends io.peft4j.nn.TransformerBlock {
 
     /**
      * {@code mlp}, the feed-forward sub-layer, also where residual adapters on it are installed (AdaptFormer's parallel
@@ -71,7 +71,26 @@ final class ClipEncoderLayer extends Module {
 
     /** x [B, T, D], additive mask [B, 1, T, T] or null, the image tokens' grid (null for text) → [B, T, D] */
     NDArray forward(Step step, NDArray x, NDArray mask, TokenGrid grid) {
+        NDArray adapted = mask == null ? adapted(step, x) : null;         // block adapters (AIM) adapt the image tower
+        if (adapted != null) {
+            return adapted;
+        }
         NDArray h = x.add(attentionSite.forward(step, attention.forward(step, norm1.forward(x), mask, null), x, grid)); // [B, T, D]
         return h.add(mlp.forward(step, norm2.forward(h), h, grid));
+    }
+
+    @Override
+    public NDArray attention(Step step, NDArray x) {
+        return attentionSite.forward(step, attention.forward(step, norm1.forward(x), null, null), x, null);
+    }
+
+    @Override
+    public NDArray mlpInput(NDArray h) {
+        return norm2.forward(h);
+    }
+
+    @Override
+    public NDArray mlp(Step step, NDArray xn, NDArray h) {
+        return mlp.forward(step, xn, h, null);
     }
 }

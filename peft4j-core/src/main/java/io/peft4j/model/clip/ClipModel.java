@@ -68,6 +68,11 @@ public final class ClipModel extends PretrainedModel {
         return loadWeights(new ClipModel(manager, config, false), files, "clip.", "a CLIP model");
     }
 
+    @Override
+    public String finalNormPath() {
+        return "vision_model.post_layernorm";
+    }
+
     ClipVisionTransformer vision() {
         return vision;
     }
@@ -219,7 +224,7 @@ public final class ClipModel extends PretrainedModel {
             throw new IllegalArgumentException("expected 1 or " + layers.size() + " groups of visual prompts, got " + inserted.size());
         }
         int n = inserted == null ? 0 : (int) inserted.get(0).getShape().get(1);
-        NDArray embedded = vision.embed(step, pixels);                                        // [B, 1+N, D]
+        NDArray embedded = vision.normalise(withTemporalEmbedding(step, vision.embeddings(step, pixels))); // [B, 1+N, D]; AIM: + time before pre-LN
         NDArray x = n == 0 ? embedded : withPrompts(embedded, inserted.get(0), 0);             // [B, 1+n+N, D]
         boolean deep = inserted != null && inserted.size() > 1;
         int g = config.vision().imageSize() / config.vision().patchSize();

@@ -60,12 +60,22 @@ final class ClipVisionTransformer extends Module {
 
     /** The blocks' input [B, 1+N, D]: embeddings through {@code pre_layrnorm}. */
     NDArray embed(Step step, NDArray pixels) {
+        return normalise(embeddings(step, pixels));
+    }
+
+    /** {@code pre_layrnorm} of embeddings [B, 1+N, D]. */
+    NDArray normalise(NDArray embedded) {
+        return preNorm.forward(embedded);
+    }
+
+    /** The embeddings [B, 1+N, D] of pixel values [B, C, H, W], before {@code pre_layrnorm}. */
+    NDArray embeddings(Step step, NDArray pixels) {
         Shape s = pixels.getShape();
         if (s.dimension() != 4 || s.get(1) != config.numChannels() || s.get(2) != config.imageSize() || s.get(3) != config.imageSize()) {
             throw new IllegalArgumentException("CLIP's image tower takes pixel_values [batch, " + config.numChannels() + ", " + config.imageSize()
                     + ", " + config.imageSize() + "], got " + s);
         }
-        return preNorm.forward(embeddings.forward(step, pixels));
+        return embeddings.forward(step, pixels);
     }
 
     /** The pooled vector [B, D] of the top block's states [B, 1+N, D]: the class state through {@code post_layernorm}. */

@@ -19,7 +19,7 @@ import java.util.function.UnaryOperator;
  * {@code attention.output.dense}, {@code layernorm_after}, {@code intermediate.dense}, {@code output.dense}.
  * {@code h = x + attention(LN(x))}, then {@code h + output(act(intermediate(LN(h))))}.
  */
-public final class ViTLayer extends Module {
+public final class ViTLayer extends io.peft4j.nn.TransformerBlock {
 
     /** {@code attention}: the self-attention ({@code attention}) and its output projection ({@code output.dense}). */
     static final class Attention extends Module {
@@ -86,7 +86,26 @@ public final class ViTLayer extends Module {
 
     /** x [B, T, D] → [B, T, D]; {@code grid}: where its tokens lie on the image. */
     NDArray forward(Step step, NDArray x, TokenGrid grid) {
+        NDArray adapted = adapted(step, x);
+        if (adapted != null) {
+            return adapted;
+        }
         NDArray h = x.add(attention.output.forward(step, attention.self.forward(step, before.forward(x), null, null), x, grid)); // [B, T, D]
         return h.add(output.forward(step, intermediate.forward(step, after.forward(h)), h, grid));                               // [B, T, D]
+    }
+
+    @Override
+    public NDArray attention(Step step, NDArray x) {
+        return attention.output.forward(step, attention.self.forward(step, before.forward(x), null, null), x, null);
+    }
+
+    @Override
+    public NDArray mlpInput(NDArray h) {
+        return after.forward(h);
+    }
+
+    @Override
+    public NDArray mlp(Step step, NDArray xn, NDArray h) {
+        return output.forward(step, intermediate.forward(step, xn), h, null);
     }
 }

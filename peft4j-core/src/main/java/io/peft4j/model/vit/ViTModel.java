@@ -122,7 +122,7 @@ public final class ViTModel extends PretrainedModel {
             throw new IllegalArgumentException("expected 1 or " + layers.size() + " groups of visual prompts, got " + inserted.size());
         }
         int n = inserted == null ? 0 : (int) inserted.get(0).getShape().get(1);
-        NDArray embedded = embeddings.forward(step, pixels);                                  // [B, 1+N, D]
+        NDArray embedded = withTemporalEmbedding(step, embeddings.forward(step, pixels));     // [B, 1+N, D]; frames of clips: + their time's row
         NDArray x = n == 0 ? embedded : withPrompts(embedded, inserted.get(0), 0);           // [B, s+n+N, D]
         boolean inputsTrain = n > 0 || embeddings.namedParameters().values().stream().anyMatch(io.peft4j.nn.Parameter::isTrainable);
         boolean deep = inserted != null && inserted.size() > 1;
@@ -134,5 +134,10 @@ public final class ViTModel extends PretrainedModel {
                     NDArray hidden = layernorm.forward(top);                          // [B, 1+N, D]
                     return new Features(hidden, hidden.get(new NDIndex(":, 0, :")), null, 0); // pooled: the [CLS] state
                 });
+    }
+
+    @Override
+    public String finalNormPath() {
+        return "layernorm";
     }
 }

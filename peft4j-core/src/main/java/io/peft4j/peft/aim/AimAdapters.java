@@ -1,0 +1,67 @@
+package io.peft4j.peft.aim;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import io.peft4j.nn.Module;
+import io.peft4j.nn.Scalars;
+import io.peft4j.nn.Step;
+import io.peft4j.nn.TransformerBlock;
+
+/** One block's AIM adapters, one set per adapter name; the block's forward over clips' frames when one is active. */
+final class AimAdapters extends Module implements TransformerBlock.Adapter {
+
+    /** One adapter's three bottlenecks on a block, with the clip length and the joint adapter's scale. */
+    static final class Aim extends Module {
+        final Bottleneck temporal;
+        final Bottleneck spatial;
+        final Bottleneck joint;
+        final int frames;
+        final double scale;
+
+        Aim(NDManager manager, int width, AimConfig config) {
+            super(manager);
+            int hidden = (int) (width * config.mlpRatio());
+            temporal = addChild("T_Adapter", new Bottleneck(manager, width, hidden, false));
+            spatial = addChild("S_Adapter", new Bottleneck(manager, width, hidden, true));
+            joint = addChild("MLP_Adapter", new Bottleneck(manager, width, hidden, false));
+            frames = config.numFrames();
+            scale = config.scale();
+        }
+    }
+
+    AimAdapters(NDManager manager) {
+        super(manager);
+    }
+
+    void add(String name, Aim aim) {
+        addChild(name, aim);
+    }
+
+    /**
+     * The reference block over the frames of clips x [B·T, N, D] (frame-major within each clip):
+     * x += T(attention over the T frames of each token position); x += S(attention over each frame's tokens), S skipping;
+     * x += mlp(LN2(x)) + scale · J(LN2(x)).
+     */
+    @Override
+    public NDArray forward(Step step, TransformerBlock block, NDArray x) {
+        Aim aim = step.adapters().active().stream().filter(children()::containsKey).findFirst().map(a -> (Aim) children().get(a)).orElse(null);
+        if (aim == null) {
+            return null;
+        }
+        Shape s = x.getShape();
+        long t = aim.frames;
+        if (s.get(0) % t != 0) {
+            throw new IllegalArgumentException("AIM adapts clips of " + t + " frames; got " + s.get(0) + " frames");
+        }
+        long b = s.get(0) / t;
+        long n = s.get(1);
+        long d = s.get(2);
+        NDArray xt = x.reshape(b, t, n, d).transpose(0, 2, 1, 3).reshape(b * n, t, d);     // [B·N, T, D]: each token across time
+        xt = aim.temporal.forward(step, block.attention(step, xt));                         // [B·N, T, D]
+        x = x.add(xt.reshape(b, n, t, d).transpose(0, 2, 1, 3).reshape(s));                 // [B·T, N, D]
+        x = x.add(aim.spatial.forward(step, block.attention(step, x)));                     // [B·T, N, D]
+        NDArray xn = block.mlpInput(x);
+        return x.add(block.mlp(step, xn, x)).add(Scalars.mul(aim.joint.forward(step, xn), aim.scale));
+    }
+}

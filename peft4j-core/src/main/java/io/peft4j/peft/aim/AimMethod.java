@@ -1,0 +1,16 @@
+package io.peft4j.peft.aim;
+
+import io.peft4j.model.PretrainedModel;
+import io.peft4j.nn.TransformerBlock;
+import io.peft4j.peft.CliMethod;
+import io.peft4j.peft.DeclaredMethod;
+import java.util.List;
+
+/** AIM, image models adapted to video, under {@code peft_type} {@code AIM} (train --task video-cls). */
+public final class AimMethod extends DeclaredMethod {
+
+    public AimMethod() {
+        super("AIM", AimConfig.class, AimConfig::fromJson, new AimTuner(), List.of(TransformerBlock.Adapter.CHILD_NAME, PretrainedModel.TEMPORAL_EMBEDDING),
+                List.of(CliMethod.of("aim", "AIM", 3e-4, false, (task, o) -> AimConfig.of(8, task))));
+    }
+}

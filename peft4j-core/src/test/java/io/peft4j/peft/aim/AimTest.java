@@ -1,0 +1,135 @@
+package io.peft4j.peft.aim;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
+import io.peft4j.NativeTest;
+import io.peft4j.io.SafeTensorsReader;
+import io.peft4j.model.BackboneClassifier;
+import io.peft4j.model.ModelFiles;
+import io.peft4j.model.ModelInputs;
+import io.peft4j.model.VideoClassifier;
+import io.peft4j.nn.Parameter;
+import io.peft4j.nn.Step;
+import io.peft4j.peft.PeftModel;
+import io.peft4j.peft.TaskType;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * AIM on the ViT fixture (D = 32, 2 blocks, 5 classes) and CLIP's image tower: clip logits against an independent
+ * PyTorch implementation of the reference code's block (tools/aim_fixtures.py), the closed-form count, the identity
+ * at init (the frame-averaged image model), order sensitivity, what trains, save and load.
+ */
+class AimTest extends NativeTest {
+
+    private static final Path FIXTURE = Path.of("src/test/resources/aim/vit");
+
+    private static BackboneClassifier model(String family, NDManager scope) {
+        return BackboneClassifier.load(ModelFiles.resolve("src/test/resources/" + family), scope, BackboneClassifier.Head.SEQUENCE, 5);
+    }
+
+    private static float[] logits(BackboneClassifier model, NDArray clips, NDManager scope) {
+        return new VideoClassifier(model).logits(Step.inference(scope, model.adapters()), ModelInputs.pixels(clips)).toFloatArray();
+    }
+
+    @Test
+    void clipLogitsMatchTheReferenceImplementation() {
+        try (NDManager scope = manager.newSubManager(); SafeTensorsReader reference = SafeTensorsReader.open(FIXTURE.resolve("reference.safetensors"))) {
+            BackboneClassifier model = model("vit", scope);
+            PeftModel.load(model, FIXTURE);
+            NDArray clips = reference.load("pixel_values", scope, DataType.FLOAT32);                       // [2, 3, 3, 8, 8]
+            NDArray actual = new VideoClassifier(model).logits(Step.inference(scope, model.adapters()), ModelInputs.pixels(clips));
+            assertMatchesReference(actual, reference.load("logits", scope, DataType.FLOAT32));
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"vit", "clip"})
+    void startsAsTheFrameAveragedImageModelAndCountsAsByHand(String family) {
+        try (NDManager scope = manager.newSubManager()) {
+            BackboneClassifier model = model(family, scope);
+            NDArray clips = scope.randomNormal(new Shape(2, 4, 3, 8, 8));
+            float[] frameAveraged = logits(model, clips, scope);
+            PeftModel peft = PeftModel.wrap(model, AimConfig.of(4, TaskType.SEQ_CLS));
+            assertThat(logits(model, clips, scope)).containsExactly(frameAveraged, org.assertj.core.data.Offset.offset(1e-5f));
+            int d = 32;
+            int h = d / 4;
+            long perBlock = 3L * (d * h + h + h * d + d);                   // T-, S- and MLP-adapter
+            assertThat(peft.parameterCount().trainable()).isEqualTo(2 * perBlock + 4L * d + 2L * d + (d * 5L + 5)); // + temporal, final LN, head
+        }
+    }
+
+    @Test
+    void framesOrderMattersToAimAndNotToTheImageModel() {
+        try (NDManager scope = manager.newSubManager()) {
+            BackboneClassifier model = model("vit", scope);
+            NDArray clips = scope.randomNormal(new Shape(2, 3, 3, 8, 8));
+            NDArray reversed = clips.flip(1);
+            assertThat(logits(model, reversed, scope)).containsExactly(logits(model, clips, scope), org.assertj.core.data.Offset.offset(1e-5f));
+            PeftModel.load(model, FIXTURE);
+            float[] forward = logits(model, clips, scope);
+            float[] backward = logits(model, reversed, scope);
+            double distance = 0;
+            for (int i = 0; i < forward.length; i++) {
+                distance += Math.abs(forward[i] - backward[i]);
+            }
+            assertThat(distance).isGreaterThan(1e-2);
+            assertThatThrownBy(() -> logits(model, scope.randomNormal(new Shape(1, 4, 3, 8, 8)), scope))
+                    .hasMessageContaining("clips of 3 frames");
+        }
+    }
+
+    @Test
+    void trainsOnlyItsOwnParametersAndSavesAndLoads(@TempDir Path tmp) {
+        try (NDManager scope = manager.newSubManager()) {
+            BackboneClassifier model = model("vit", scope);
+            PeftModel peft = PeftModel.wrap(model, AimConfig.of(3, TaskType.SEQ_CLS));
+            peft.setTraining(true);
+            NDArray clips = scope.randomNormal(new Shape(2, 3, 3, 8, 8));
+            try (NDManager s = scope.newSubManager()) {
+                Map<Parameter, NDArray> grads = new java.util.HashMap<>();
+                try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                    NDArray logits = new VideoClassifier(model).logits(Step.training(s, model.adapters()), ModelInputs.pixels(clips));
+                    gc.backward(io.peft4j.train.Losses.crossEntropy(logits, s.create(new long[] {1, 3})));
+                    model.namedParameters().forEach((k, v) -> {
+                        boolean aim = k.contains(".block_adapters.default.") || k.equals("vit.temporal_embedding.default")
+                                || k.startsWith("vit.layernorm.") || k.startsWith("classifier.modules_to_save.default.");
+                        assertThat(v.isTrainable()).as(k).isEqualTo(aim);
+                        if (v.isTrainable()) {
+                            NDArray grad = v.array().getGradient().duplicate();
+                            grad.attach(s);
+                            grads.put(v, grad);
+                        }
+                    });
+                }
+                grads.forEach((v, grad) -> v.set(v.array().sub(grad.mul(0.5f))));  // D_fc2 leaves zero: now every path has weight
+            }
+            peft.setTraining(false);
+            float[] trained = logits(model, clips, scope);
+            peft.save(tmp);
+            BackboneClassifier fresh = model("vit", scope);
+            PeftModel.load(fresh, tmp);
+            assertThat(logits(fresh, clips, scope)).containsExactly(trained, org.assertj.core.data.Offset.offset(1e-6f));
+        }
+    }
+
+    @Test
+    void refusesModelsWithoutTransformerBlocks() {
+        try (NDManager scope = manager.newSubManager()) {
+            BackboneClassifier resnet = BackboneClassifier.load(ModelFiles.resolve("src/test/resources/resnet"), scope, BackboneClassifier.Head.SEQUENCE, 3);
+            assertThatThrownBy(() -> PeftModel.wrap(resnet, AimConfig.of(8, TaskType.SEQ_CLS)))
+                    .hasMessage("AIM adapts vision transformers (ViT, DeiT, CLIP's image tower); 'resnet' is not one");
+        }
+    }
+}
