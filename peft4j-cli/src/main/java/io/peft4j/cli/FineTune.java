@@ -70,6 +70,19 @@ public final class FineTune {
     }
 
     /**
+     * Video classification (one label per clip of {@code frames} frames) with an image model's processor; AIM takes the
+     * clip length as its {@code num_frames}, other methods see each frame alone.
+     */
+    public static Outcome runVideos(Settings s, Splits<io.peft4j.train.VideoExample> data, int frames, String datasetName, PrintStream progress) {
+        Settings video = s.method().id().equals("aim") ? new Settings(s.model(), new Method(s.method().id(), io.peft4j.peft.CliMethod.of("aim",
+                s.method().label(), s.method().defaultLr(), false, (task, o) -> io.peft4j.peft.aim.AimConfig.of(frames, task))), s.options(), s.args(),
+                s.maxLength(), s.output(), s.quantize(), s.newHead()) : s;
+        return run(video, data, BackboneClassifier.Head.SEQUENCE, (model, files, peft) -> new Prepared<>(
+                new io.peft4j.train.VideoClassificationTask(new io.peft4j.model.VideoClassifier(model), io.peft4j.image.ImageProcessor.forModel(files.dir()),
+                        frames), () -> { }, "video classification, " + frames + " frames"), datasetName, progress);
+    }
+
+    /**
      * A run's task, how to release what it holds (a tokenizer) when the run ends, what it is (for the run's identity), and
      * what evaluates it on the test set (by default the task itself).
      */

@@ -20,10 +20,13 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--model", defaultValue = "minilm", description = "Bundled alias, HF directory or .onnx file (default: ${DEFAULT-VALUE}).")
     String model;
 
-    @Option(names = "--task", defaultValue = "seq-cls", description = "seq-cls (text,label), token-cls (tokens,tags), causal-lm (instruction tuning a decoder), image-cls (folders of <class>/<image>, a vision model) or clip-cls (CoOp, CoCoOp on a CLIP model; the class folders' names are the prompts' class names) (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--task", defaultValue = "seq-cls", description = "seq-cls (text,label), token-cls (tokens,tags), causal-lm (instruction tuning a decoder), image-cls (folders of <class>/<image>, a vision model) clip-cls (CoOp, CoCoOp on a CLIP model; the class folders' names are the prompts' class names) or video-cls (folders of <class>/<clip>, each clip a folder of frames or a video file; a ViT or CLIP) (default: ${DEFAULT-VALUE}).")
     String task;
 
-    @Option(names = "--dataset", description = "A named dataset: spam, brown-genre (seq-cls), brown-pos (token-cls), mnist or fashion-mnist (image-cls).")
+    @Option(names = "--frames", defaultValue = "8", description = "video-cls: frames sampled uniformly from each clip (default: ${DEFAULT-VALUE}).")
+    int frames;
+
+    @Option(names = "--dataset", description = "A named dataset: spam, brown-genre (seq-cls), brown-pos (token-cls), mnist or fashion-mnist (image-cls), moving-mnist (video-cls).")
     String dataset;
 
     @Option(names = "--data", split = ",", description = "Files train[,validation],test: JSONL/CSV with text,label (seq-cls) or JSONL with tokens,tags (token-cls); "
@@ -137,9 +140,10 @@ final class TrainCommand implements Callable<Integer> {
 
     /** Numeric options are checked before anything is loaded, each error naming its option. */
     private void checkNumbers() {
-        if (!java.util.List.of("seq-cls", "token-cls", "causal-lm", "image-cls", "clip-cls").contains(task)) {
-            throw new Peft4jException("unknown task '" + task + "': seq-cls, token-cls, causal-lm, image-cls or clip-cls");
+        if (!java.util.List.of("seq-cls", "token-cls", "causal-lm", "image-cls", "clip-cls", "video-cls").contains(task)) {
+            throw new Peft4jException("unknown task '" + task + "': seq-cls, token-cls, causal-lm, image-cls, clip-cls or video-cls");
         }
+        positive("--frames", frames);
         if (context.baseToNew && !task.equals("clip-cls")) {
             throw new Peft4jException("--base-to-new is for --task clip-cls");
         }
@@ -203,7 +207,10 @@ final class TrainCommand implements Callable<Integer> {
             return 0;
         }
         String name = dataset != null ? dataset : data.get(0).toString();
-        FineTune.Outcome o = task.equals("clip-cls")
+        FineTune.Outcome o = task.equals("video-cls")
+                ? FineTune.runVideos(settings, (dataset != null ? Datasets.namedVideos(dataset) : Datasets.videoFolders(data))
+                        .limitTrain(maxTrain).limitEval(maxEval), frames, name, System.err)
+                : task.equals("clip-cls")
                 ? FineTune.runClipPrompts(settings, (dataset != null ? Datasets.namedImages(dataset) : Datasets.imageFolders(data))
                         .limitTrain(maxTrain).limitEval(maxEval), context.baseToNew, augment, mixing(), name, System.err)
                 : task.equals("image-cls")

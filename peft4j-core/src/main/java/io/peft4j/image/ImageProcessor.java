@@ -139,6 +139,11 @@ public final class ImageProcessor {
         if (image == null) {
             throw new FormatException(file, "not an image in a format Java reads (PNG, JPEG, BMP, GIF)");
         }
+        return rgb(image);
+    }
+
+    /** A decoded image's RGB values (grey replicated, alpha dropped). */
+    public static RgbImage rgb(BufferedImage image) {
         int w = image.getWidth();
         int h = image.getHeight();
         byte[] out = new byte[w * h * 3];

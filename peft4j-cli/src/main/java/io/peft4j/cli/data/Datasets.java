@@ -210,4 +210,54 @@ public final class Datasets {
         }
         return out;
     }
+
+    /** The named video datasets. */
+    public static final List<String> VIDEO_NAMES = List.of("moving-mnist");
+
+    /** A named video dataset: moving-mnist, digits sliding around a square ({@link MovingDigits}). */
+    public static Splits<io.peft4j.train.VideoExample> namedVideos(String name) {
+        if (!name.equals("moving-mnist")) {
+            throw new Peft4jException("unknown video dataset '" + name + "'; known: " + VIDEO_NAMES);
+        }
+        Splits<io.peft4j.train.ImageExample> mnist = namedImages("mnist");
+        return MovingDigits.splits(mnist.train(), mnist.test(), 1000, 500, 20261129L);
+    }
+
+    /**
+     * Video folders: one (train), two (train, test) or three (train, validation, test) roots of
+     * {@code <root>/<class>/<clip>}, each clip a folder of frames or a video file (MP4/MOV, H.264); classes are the
+     * training root's folder names, sorted.
+     */
+    public static Splits<io.peft4j.train.VideoExample> videoFolders(List<Path> roots) {
+        if (roots.isEmpty() || roots.size() > 3) {
+            throw new Peft4jException("give 1 to 3 video folders (train[, validation], test), got " + roots.size());
+        }
+        LabelSet labels = LabelSet.of(classes(roots.get(0)));
+        List<io.peft4j.train.VideoExample> train = clips(roots.get(0), labels);
+        List<io.peft4j.train.VideoExample> validation = roots.size() == 3 ? clips(roots.get(1), labels) : List.of();
+        List<io.peft4j.train.VideoExample> test = roots.size() >= 2 ? clips(roots.get(roots.size() - 1), labels) : List.of();
+        return new Splits<>(train, validation, test, labels);
+    }
+
+    private static List<io.peft4j.train.VideoExample> clips(Path root, LabelSet labels) {
+        List<io.peft4j.train.VideoExample> out = new ArrayList<>();
+        for (String name : classes(root)) {
+            int label;
+            try {
+                label = labels.index(name);
+            } catch (Peft4jException e) {
+                throw new Peft4jException(root.resolve(name) + ": class '" + name + "' is not among the training classes " + labels.names());
+            }
+            try (java.util.stream.Stream<Path> entries = java.nio.file.Files.list(root.resolve(name))) {
+                List<Path> clips = entries.filter(io.peft4j.image.VideoFrames::isClip).sorted().toList();
+                if (clips.isEmpty()) {
+                    throw new Peft4jException(root.resolve(name) + " holds no clip (a folder of frames, or an .mp4, .m4v or .mov file)");
+                }
+                clips.forEach(p -> out.add(new io.peft4j.train.VideoExample(p, label)));
+            } catch (java.io.IOException e) {
+                throw new Peft4jException("cannot list " + root.resolve(name) + ": " + e.getMessage());
+            }
+        }
+        return out;
+    }
 }
