@@ -70,6 +70,32 @@ public final class FineTune {
     }
 
     /**
+     * CLIP's contrastive training on image-text pairs ({@code train --task clip-pairs}) with any method that adapts its
+     * towers (LoRA on q_proj and v_proj of both by default), batches optionally mixed by MixGen.
+     */
+    public static Outcome runPairs(Settings s, Splits<io.peft4j.train.ImageTextExample> data, io.peft4j.train.MixGen mixGen, String datasetName,
+                                   PrintStream progress) {
+        long start = System.nanoTime();
+        ModelFiles files = ModelFiles.resolve(s.model());
+        try (NDManager manager = NDManager.newBaseManager()) {
+            Engine.getInstance().setRandomSeed((int) s.args().seed());
+            if (!(io.peft4j.model.AutoModel.load(files, manager) instanceof io.peft4j.model.clip.ClipModel clip)) {
+                throw new io.peft4j.Peft4jException(s.model() + " is not a CLIP model: clip-pairs trains CLIP on image-text pairs");
+            }
+            PeftModel peft = PeftModel.wrap(clip, s.method().config(null, s.options()));
+            Tokenizer tokenizer = clip.tokenizer();
+            Prepared<io.peft4j.train.ImageTextExample> prepared = new Prepared<>(new io.peft4j.train.ClipContrastiveTask(clip, tokenizer,
+                    io.peft4j.image.ImageProcessor.forModel(files.dir()), mixGen), tokenizer::close,
+                    "clip-pairs" + (mixGen.enabled() ? ", mixgen " + mixGen.pairs() + " pairs, lambda " + mixGen.lambda() : ""));
+            try {
+                return train(s, data, files, peft, prepared, datasetName, progress, start);
+            } finally {
+                prepared.release().run();
+            }
+        }
+    }
+
+    /**
      * Video classification (one label per clip of {@code frames} frames) with an image model's processor; AIM takes the
      * clip length as its {@code num_frames}, other methods see each frame alone.
      */
@@ -234,7 +260,9 @@ public final class FineTune {
                              List<Double> stepLoss) {
         Path adapter = s.output().resolve("adapter");
         peft.save(adapter);
-        AdaptedClassifier.writeLabels(adapter, labels);
+        if (labels != null) {
+            AdaptedClassifier.writeLabels(adapter, labels);
+        }
         ObjectNode m = Json.MAPPER.createObjectNode();
         m.put("model", s.model());
         m.put("dataset", dataset);
@@ -259,7 +287,9 @@ public final class FineTune {
             if (e.eval() != null) {
                 h.put("eval_loss", e.eval().loss());
                 h.put("eval_accuracy", e.eval().accuracy());
-                h.put("eval_macro_f1", e.eval().macroF1());
+                if (Double.isFinite(e.eval().macroF1())) {
+                    h.put("eval_macro_f1", e.eval().macroF1());
+                }
                 accuracy.add(e.eval().accuracy());
             }
         }
@@ -267,7 +297,9 @@ public final class FineTune {
             ObjectNode t = m.putObject("test");
             t.put("loss", test.loss());
             t.put("accuracy", test.accuracy());
-            t.put("macro_f1", test.macroF1());
+            if (Double.isFinite(test.macroF1())) {
+                t.put("macro_f1", test.macroF1());
+            }
             t.put("examples", test.examples());
         }
         if (baseToNew != null) {

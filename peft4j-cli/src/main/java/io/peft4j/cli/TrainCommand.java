@@ -20,8 +20,14 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--model", defaultValue = "minilm", description = "Bundled alias, HF directory or .onnx file (default: ${DEFAULT-VALUE}).")
     String model;
 
-    @Option(names = "--task", defaultValue = "seq-cls", description = "seq-cls (text,label), token-cls (tokens,tags), causal-lm (instruction tuning a decoder), image-cls (folders of <class>/<image>, a vision model) clip-cls (CoOp, CoCoOp on a CLIP model; the class folders' names are the prompts' class names) or video-cls (folders of <class>/<clip>, each clip a folder of frames or a video file; a ViT or CLIP) (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--task", defaultValue = "seq-cls", description = "seq-cls (text,label), token-cls (tokens,tags), causal-lm (instruction tuning a decoder), image-cls (folders of <class>/<image>, a vision model) clip-cls (CoOp, CoCoOp on a CLIP model; the class folders' names are the prompts' class names) clip-pairs (CLIP on image-text pairs, JSONL of image and text) or video-cls (folders of <class>/<clip>, each clip a folder of frames or a video file; a ViT or CLIP) (default: ${DEFAULT-VALUE}).")
     String task;
+
+    @Option(names = "--mixgen", defaultValue = "0", description = "clip-pairs: MixGen, pairs of each batch mixed with the next ones; 0: off (default: ${DEFAULT-VALUE}).")
+    int mixgen;
+
+    @Option(names = "--mixgen-lambda", defaultValue = "0.5", description = "clip-pairs: MixGen's image weight λ (default: ${DEFAULT-VALUE}).")
+    double mixgenLambda;
 
     @Option(names = "--frames", defaultValue = "8", description = "video-cls: frames sampled uniformly from each clip (default: ${DEFAULT-VALUE}).")
     int frames;
@@ -140,8 +146,11 @@ final class TrainCommand implements Callable<Integer> {
 
     /** Numeric options are checked before anything is loaded, each error naming its option. */
     private void checkNumbers() {
-        if (!java.util.List.of("seq-cls", "token-cls", "causal-lm", "image-cls", "clip-cls", "video-cls").contains(task)) {
-            throw new Peft4jException("unknown task '" + task + "': seq-cls, token-cls, causal-lm, image-cls, clip-cls or video-cls");
+        if (!java.util.List.of("seq-cls", "token-cls", "causal-lm", "image-cls", "clip-cls", "clip-pairs", "video-cls").contains(task)) {
+            throw new Peft4jException("unknown task '" + task + "': seq-cls, token-cls, causal-lm, image-cls, clip-cls, clip-pairs or video-cls");
+        }
+        if (mixgen < 0 || !(mixgenLambda >= 0 && mixgenLambda <= 1)) {
+            throw new Peft4jException("--mixgen must be ≥ 0 and --mixgen-lambda in [0, 1]");
         }
         positive("--frames", frames);
         if (context.baseToNew && !task.equals("clip-cls")) {
@@ -207,6 +216,21 @@ final class TrainCommand implements Callable<Integer> {
             return 0;
         }
         String name = dataset != null ? dataset : data.get(0).toString();
+        if (task.equals("clip-pairs")) {
+            if (data == null) {
+                throw new Peft4jException("clip-pairs needs --data TRAIN[,VALIDATION],TEST (JSONL lines of image and text)");
+            }
+            FineTune.Outcome o = FineTune.runPairs(settings, Datasets.imageTextFiles(data).limitTrain(maxTrain).limitEval(maxEval),
+                    new io.peft4j.train.MixGen(mixgen, mixgenLambda), name, System.err);
+            PrintWriter out = spec.commandLine().getOut();
+            out.println(o.params());
+            if (o.test() != null) {
+                out.printf(Locale.ROOT, "test image-to-text recall@1 %.4f, loss %.4f on %d pairs%n", o.test().accuracy(), o.test().loss(), o.test().examples());
+            }
+            out.printf(Locale.ROOT, "wrote %s (%.0f s)%n", output, o.seconds());
+            out.flush();
+            return 0;
+        }
         FineTune.Outcome o = task.equals("video-cls")
                 ? FineTune.runVideos(settings, (dataset != null ? Datasets.namedVideos(dataset) : Datasets.videoFolders(data))
                         .limitTrain(maxTrain).limitEval(maxEval), frames, name, System.err)

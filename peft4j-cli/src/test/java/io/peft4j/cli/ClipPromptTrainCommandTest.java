@@ -90,4 +90,31 @@ class ClipPromptTrainCommandTest {
                 "--data", train + "," + test, "--output", dir.resolve("z").toString());
         assertThat(notClip.err()).contains("is not a CLIP model: clip-cls learns prompts for CLIP");
     }
+
+    /** {@code train --task clip-pairs}: LoRA on both towers with MixGen, captions from a JSONL file beside the images. */
+    @Test
+    void clipPairsTrainsLoraWithMixGen() throws Exception {
+        Path images = folder("pairs", 2, 5);
+        StringBuilder train = new StringBuilder();
+        for (String c : CLASSES) {
+            for (int i = 0; i < 2; i++) {
+                train.append("{\"image\": \"pairs/").append(c).append('/').append(i).append(".png\", \"text\": \"a photo of the ").append(c)
+                        .append("\"}\n");
+            }
+        }
+        Files.writeString(dir.resolve("train.jsonl"), train.toString());
+        Files.writeString(dir.resolve("test.jsonl"), train.toString());
+        Path out = dir.resolve("pairs-out");
+        CliTest.Run run = CliTest.run("train", "--task", "clip-pairs", "--model", ZeroShotCommandTest.CLIP.toString(), "--method", "lora",
+                "--mixgen", "2", "--data", dir.resolve("train.jsonl") + "," + dir.resolve("test.jsonl"), "--epochs", "1", "--batch-size", "4",
+                "--output", out.toString());
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertThat(run.out()).contains(String.format("trainable params: %,d ", 2 * 2 * 2 * 8 * 64))          // q_proj, v_proj of 2 blocks in each tower, r 8
+                .containsPattern("test image-to-text recall@1 [0-9.]+, loss [0-9.]+ on 8 pairs");
+        assertThat(Files.exists(out.resolve("adapter/adapter_model.safetensors"))).isTrue();
+        Files.writeString(dir.resolve("bad.jsonl"), "{\"image\": \"pairs/bad/0.png\"}\n");
+        CliTest.Run bad = CliTest.run("train", "--task", "clip-pairs", "--model", ZeroShotCommandTest.CLIP.toString(),
+                "--data", dir.resolve("bad.jsonl").toString(), "--output", dir.resolve("x").toString());
+        assertThat(bad.err()).contains("bad.jsonl:1: expected {\"image\": PATH, \"text\": CAPTION}");
+    }
 }

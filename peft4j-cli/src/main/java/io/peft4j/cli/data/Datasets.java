@@ -260,4 +260,53 @@ public final class Datasets {
         }
         return out;
     }
+
+    /**
+     * Image-text pairs from one (train), two (train, test) or three (train, validation, test) JSONL files, each line
+     * {@code {"image": PATH, "text": CAPTION}}, a relative path read from the file's folder.
+     */
+    public static Splits<io.peft4j.train.ImageTextExample> imageTextFiles(List<Path> files) {
+        if (files.isEmpty() || files.size() > 3) {
+            throw new Peft4jException("give 1 to 3 JSONL files of image-text pairs (train[, validation], test), got " + files.size());
+        }
+        List<io.peft4j.train.ImageTextExample> train = pairs(files.get(0));
+        List<io.peft4j.train.ImageTextExample> validation = files.size() == 3 ? pairs(files.get(1)) : List.of();
+        List<io.peft4j.train.ImageTextExample> test = files.size() >= 2 ? pairs(files.get(files.size() - 1)) : List.of();
+        return new Splits<>(train, validation, test, null);
+    }
+
+    private static List<io.peft4j.train.ImageTextExample> pairs(Path file) {
+        List<String> lines;
+        try {
+            lines = java.nio.file.Files.readAllLines(file);
+        } catch (java.io.IOException e) {
+            throw new Peft4jException("cannot read " + file + ": " + e.getMessage());
+        }
+        Path dir = file.toAbsolutePath().getParent();
+        List<io.peft4j.train.ImageTextExample> out = new ArrayList<>();
+        for (int i = 0; i < lines.size(); i++) {
+            if (lines.get(i).isBlank()) {
+                continue;
+            }
+            String where = file + ":" + (i + 1) + ": ";
+            com.fasterxml.jackson.databind.JsonNode row;
+            try {
+                row = io.peft4j.io.Json.MAPPER.readTree(lines.get(i));
+            } catch (java.io.IOException e) {
+                throw new Peft4jException(where + "not a JSON object");
+            }
+            if (row == null || !row.path("image").isTextual() || !row.path("text").isTextual() || row.path("text").asText().isBlank()) {
+                throw new Peft4jException(where + "expected {\"image\": PATH, \"text\": CAPTION}");
+            }
+            Path image = dir.resolve(row.path("image").asText());
+            if (!java.nio.file.Files.isRegularFile(image)) {
+                throw new Peft4jException(where + "no image file " + image);
+            }
+            out.add(new io.peft4j.train.ImageTextExample(image, null, row.path("text").asText()));
+        }
+        if (out.isEmpty()) {
+            throw new Peft4jException(file + " holds no image-text pairs");
+        }
+        return out;
+    }
 }
