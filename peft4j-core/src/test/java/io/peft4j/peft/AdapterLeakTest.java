@@ -65,6 +65,42 @@ class AdapterLeakTest extends NativeTest {
         }
     }
 
+    /** AIM over clips (a VideoClassifier on the ViT fixture) and CoCoOp on the CLIP fixture: 30 steps, no growth. */
+    @org.junit.jupiter.params.ParameterizedTest
+    @ValueSource(strings = {"aim", "cocoop"})
+    void videoAndPromptLearningStepsKeepTheLiveArrayCountFlat(String method) {
+        try (NDManager modelManager = manager.newSubManager()) {
+            io.peft4j.model.Classifier classifier;
+            long[] shape;
+            if (method.equals("aim")) {
+                io.peft4j.model.BackboneClassifier model = io.peft4j.model.BackboneClassifier.load(io.peft4j.model.ModelFiles.resolve("src/test/resources/vit"),
+                        modelManager, io.peft4j.model.BackboneClassifier.Head.SEQUENCE, 5);
+                PeftModel.wrap(model, io.peft4j.peft.aim.AimConfig.of(3, TaskType.SEQ_CLS)).setTraining(true);
+                classifier = new io.peft4j.model.VideoClassifier(model);
+                shape = new long[] {2, 3, 3, 8, 8};
+            } else {
+                io.peft4j.model.clip.ClipModel clip = io.peft4j.model.clip.ClipModel.load(io.peft4j.model.ModelFiles.resolve("src/test/resources/clip"), modelManager);
+                PeftModel.wrap(clip, new io.peft4j.peft.coop.CoCoOpConfig(null, new io.peft4j.peft.coop.PromptContext(4, "a photo of a", false, null,
+                        java.util.List.of("cat", "dog")))).setTraining(true);
+                classifier = io.peft4j.peft.coop.PromptedClip.of(clip);
+                shape = new long[] {2, 3, 8, 8};
+            }
+            classifierSteps(classifier, modelManager, shape, 3);
+            int before = modelManager.getManagedArrays().size();
+            classifierSteps(classifier, modelManager, shape, 30);
+            assertThat(modelManager.getManagedArrays()).hasSize(before);
+        }
+    }
+
+    private static void classifierSteps(io.peft4j.model.Classifier model, NDManager modelManager, long[] shape, int n) {
+        for (int i = 0; i < n; i++) {
+            try (NDManager step = modelManager.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                ai.djl.ndarray.NDArray pixels = step.randomNormal(new ai.djl.ndarray.types.Shape(shape));
+                gc.backward(model.logits(io.peft4j.nn.Step.training(step, model.adapters()), io.peft4j.model.ModelInputs.pixels(pixels)).square().sum());
+            }
+        }
+    }
+
     private static void visionSteps(io.peft4j.model.BackboneClassifier model, NDManager modelManager, int size, int n) {
         for (int i = 0; i < n; i++) {
             try (NDManager step = modelManager.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
