@@ -187,7 +187,16 @@ public final class Datasets {
     }
 
     private static List<io.peft4j.train.ImageExample> images(Path root, LabelSet labels) {
-        List<io.peft4j.train.ImageExample> out = new ArrayList<>();
+        return byClass(root, labels, p -> {
+            String f = p.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+            return IMAGE_SUFFIXES.contains(f.substring(f.lastIndexOf('.') + 1));
+        }, "image (.png, .jpg, .jpeg, .bmp, .gif)", io.peft4j.train.ImageExample::new);
+    }
+
+    /** The entries {@code wanted} of each {@code <root>/<class>} folder, in name order, as examples of that class. */
+    private static <E> List<E> byClass(Path root, LabelSet labels, java.util.function.Predicate<Path> wanted, String what,
+                                       java.util.function.BiFunction<Path, Integer, E> example) {
+        List<E> out = new ArrayList<>();
         for (String name : classes(root)) {
             int label;
             try {
@@ -195,15 +204,12 @@ public final class Datasets {
             } catch (Peft4jException e) {
                 throw new Peft4jException(root.resolve(name) + ": class '" + name + "' is not among the training classes " + labels.names());
             }
-            try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(root.resolve(name))) {
-                List<Path> images = files.filter(p -> {
-                    String f = p.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
-                    return IMAGE_SUFFIXES.contains(f.substring(f.lastIndexOf('.') + 1));
-                }).sorted().toList();
-                if (images.isEmpty()) {
-                    throw new Peft4jException(root.resolve(name) + " holds no image (.png, .jpg, .jpeg, .bmp, .gif)");
+            try (java.util.stream.Stream<Path> entries = java.nio.file.Files.list(root.resolve(name))) {
+                List<Path> found = entries.filter(wanted).sorted().toList();
+                if (found.isEmpty()) {
+                    throw new Peft4jException(root.resolve(name) + " holds no " + what);
                 }
-                images.forEach(p -> out.add(new io.peft4j.train.ImageExample(p, label)));
+                found.forEach(p -> out.add(example.apply(p, label)));
             } catch (java.io.IOException e) {
                 throw new Peft4jException("cannot list " + root.resolve(name) + ": " + e.getMessage());
             }
@@ -240,25 +246,8 @@ public final class Datasets {
     }
 
     private static List<io.peft4j.train.VideoExample> clips(Path root, LabelSet labels) {
-        List<io.peft4j.train.VideoExample> out = new ArrayList<>();
-        for (String name : classes(root)) {
-            int label;
-            try {
-                label = labels.index(name);
-            } catch (Peft4jException e) {
-                throw new Peft4jException(root.resolve(name) + ": class '" + name + "' is not among the training classes " + labels.names());
-            }
-            try (java.util.stream.Stream<Path> entries = java.nio.file.Files.list(root.resolve(name))) {
-                List<Path> clips = entries.filter(io.peft4j.image.VideoFrames::isClip).sorted().toList();
-                if (clips.isEmpty()) {
-                    throw new Peft4jException(root.resolve(name) + " holds no clip (a folder of frames, or an .mp4, .m4v or .mov file)");
-                }
-                clips.forEach(p -> out.add(new io.peft4j.train.VideoExample(p, label)));
-            } catch (java.io.IOException e) {
-                throw new Peft4jException("cannot list " + root.resolve(name) + ": " + e.getMessage());
-            }
-        }
-        return out;
+        return byClass(root, labels, io.peft4j.image.VideoFrames::isClip, "clip (a folder of frames, or an .mp4, .m4v or .mov file)",
+                io.peft4j.train.VideoExample::new);
     }
 
     /**
