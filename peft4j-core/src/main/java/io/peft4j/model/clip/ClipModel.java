@@ -92,15 +92,17 @@ public final class ClipModel extends PretrainedModel {
         return io.peft4j.tokenizer.Tokenizer.load(tokenizerFile, config.text().maxPositionEmbeddings());
     }
 
-    /**
-     * CLIP's prompt learners (CoOp, CoCoOp), one per adapter, in the {@code prompt_learner} dict, made on first use.
-     */
-    @SuppressWarnings("unchecked")
-    public io.peft4j.nn.ModuleDict<io.peft4j.nn.Module> promptLearners() {
-        if (!children().containsKey(PROMPT_LEARNER)) {
-            addChild(PROMPT_LEARNER, new io.peft4j.nn.ModuleDict<>(manager()));
+    /** CLIP's prompt learners (CoOp, CoCoOp, one per adapter: {@code prompt_learner}), or null before the first. */
+    public io.peft4j.nn.Module promptLearners() {
+        return children().get(PROMPT_LEARNER);
+    }
+
+    /** Installs the prompt learners' container as {@code prompt_learner}. */
+    public void installPromptLearners(io.peft4j.nn.Module learners) {
+        if (children().containsKey(PROMPT_LEARNER)) {
+            throw new IllegalStateException("prompt learners are already installed");
         }
-        return (io.peft4j.nn.ModuleDict<io.peft4j.nn.Module>) children().get(PROMPT_LEARNER);
+        addChild(PROMPT_LEARNER, learners);
     }
 
     /** The child that holds the prompt learners. */

@@ -4,12 +4,13 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.peft4j.nn.Module;
+import io.peft4j.peft.AddedModules;
 import io.peft4j.nn.Scalars;
 import io.peft4j.nn.Step;
 import io.peft4j.nn.TransformerBlock;
 
 /** One block's AIM adapters, one set per adapter name; the block's forward over clips' frames when one is active. */
-final class AimAdapters extends Module implements TransformerBlock.Adapter {
+final class AimAdapters extends AddedModules<AimAdapters.Aim> implements TransformerBlock.Adapter {
 
     /** One adapter's three bottlenecks on a block, with the clip length and the joint adapter's scale. */
     static final class Aim extends Module {
@@ -34,8 +35,9 @@ final class AimAdapters extends Module implements TransformerBlock.Adapter {
         super(manager);
     }
 
-    void add(String name, Aim aim) {
-        addChild(name, aim);
+    @Override
+    protected String notMergeable() {
+        return "AIM adapters are non-linear modules over a clip's frames and cannot be merged into the base weights";
     }
 
     /**
@@ -45,10 +47,14 @@ final class AimAdapters extends Module implements TransformerBlock.Adapter {
      */
     @Override
     public NDArray forward(Step step, TransformerBlock block, NDArray x) {
-        Aim aim = step.adapters().active().stream().filter(children()::containsKey).findFirst().map(a -> (Aim) children().get(a)).orElse(null);
-        if (aim == null) {
+        java.util.List<Aim> active = activeModules(step);
+        if (active.isEmpty()) {
             return null;
         }
+        if (active.size() > 1) {
+            throw new io.peft4j.Peft4jException("AIM runs one adapter at a time; " + active.size() + " are active");
+        }
+        Aim aim = active.get(0);
         Shape s = x.getShape();
         long t = aim.frames;
         if (s.get(0) % t != 0) {

@@ -52,7 +52,10 @@ final class ContextTuner<C extends ContextConfig> implements Tuner<C> {
             }
         }
         int contextDim = clip.config().text().tower().hiddenSize();
-        clip.promptLearners().put(adapter, new PromptLearner(manager, config, contextDim, clip.config().projectionDim(), init));
+        if (clip.promptLearners() == null) {
+            clip.installPromptLearners(new PromptLearners(manager));
+        }
+        ((PromptLearners) clip.promptLearners()).add(adapter, new PromptLearner(manager, config, contextDim, clip.config().projectionDim(), init));
         if (init != null) {
             init.close();
         }

@@ -47,20 +47,14 @@ public final class PromptedClip implements Classifier {
     }
 
     private static ContextConfig config(ClipModel clip) {
-        String adapter = activeAdapter(clip);
-        return ((PromptLearner) clip.promptLearners().get(adapter)).config();
-    }
-
-    private static String activeAdapter(ClipModel clip) {
-        List<String> active = clip.adapters().active();
-        if (active.size() != 1 || !clip.promptLearners().contains(active.get(0))) {
-            throw new Peft4jException("a prompted CLIP needs exactly one active CoOp or CoCoOp adapter, active: " + active);
-        }
-        return active.get(0);
+        return learner(clip).config();
     }
 
     private static PromptLearner learner(ClipModel clip) {
-        return (PromptLearner) clip.promptLearners().get(activeAdapter(clip));
+        if (!(clip.promptLearners() instanceof PromptLearners learners)) {
+            throw new Peft4jException("a prompted CLIP needs a CoOp or CoCoOp adapter; the model has none");
+        }
+        return learners.active(clip.adapters().active());
     }
 
     public List<String> classNames() {

@@ -121,6 +121,8 @@ class AimTest extends NativeTest {
             BackboneClassifier fresh = model("vit", scope);
             PeftModel.load(fresh, tmp);
             assertThat(logits(fresh, clips, scope)).containsExactly(trained, org.assertj.core.data.Offset.offset(1e-6f));
+            assertThatThrownBy(peft::mergeAndUnload)
+                    .hasMessage("AIM adapters are non-linear modules over a clip's frames and cannot be merged into the base weights");
         }
     }
 

@@ -67,7 +67,7 @@ class CoOpTest extends NativeTest {
                 Step step = Step.inference(scope, Step.Adapters.NONE);
                 float[] expected = zeroShotProbabilities(clip, template, pixels, step, scope).toFloatArray();
                 PeftModel.wrap(clip, coop(16, "a photo of a", csc, position));
-                assertThat(((PromptLearner) clip.promptLearners().get("default")).config().context().nCtx()).isEqualTo(4); // from the phrase
+                assertThat(clip.namedParameters().get("prompt_learner.default.ctx").shape().get(csc ? 1 : 0)).isEqualTo(4); // n_ctx from the phrase
                 PromptedClip prompted = PromptedClip.of(clip);
                 float[] actual = prompted.logits(Step.inference(scope, clip.adapters()), ModelInputs.pixels(pixels)).softmax(-1).toFloatArray();
                 assertThat(actual).containsExactly(expected, org.assertj.core.data.Offset.offset(1e-5f));
@@ -174,6 +174,7 @@ class CoOpTest extends NativeTest {
             PeftModel.load(fresh, tmp);
             float[] loaded = PromptedClip.of(fresh).logits(Step.inference(scope, fresh.adapters()), ModelInputs.pixels(pixels)).toFloatArray();
             assertThat(loaded).containsExactly(trained, org.assertj.core.data.Offset.offset(1e-6f));
+            assertThatThrownBy(peft::merge).hasMessage("CoOp and CoCoOp learn prompt inputs of the text tower and cannot be merged into the weights");
         }
     }
 
