@@ -85,6 +85,11 @@ final class MergeCommand implements Callable<Integer> {
     private long mergeClassifier(Path output) throws IOException {
         try (NDManager manager = NDManager.newBaseManager()) {
             AdaptedClassifier adapted = AdaptedClassifier.load(model, adapter, manager);
+            if (!CLASSIFIER_ARCHITECTURES.containsKey(adapted.peft().model().family())) {
+                throw new Peft4jException("merge writes classifiers of " + String.join(", ", new java.util.TreeSet<>(CLASSIFIER_ARCHITECTURES.keySet()))
+                        + "; a classifier on '" + adapted.peft().model().family() + "' has no HF class that computes what peft4j's does"
+                        + " (HF's CLIPForImageClassification averages the patch states, peft4j's reads the class state)");
+            }
             PretrainedModel merged = adapted.peft().mergeAndUnload();
             Files.createDirectories(output);
             SafeTensorsWriter.write(output.resolve("model.safetensors"), merged.stateDict(), Map.of("format", "pt"));

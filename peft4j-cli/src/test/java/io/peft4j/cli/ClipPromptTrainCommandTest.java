@@ -117,4 +117,21 @@ class ClipPromptTrainCommandTest {
                 "--data", dir.resolve("bad.jsonl").toString(), "--output", dir.resolve("x").toString());
         assertThat(bad.err()).contains("bad.jsonl:1: expected {\"image\": PATH, \"text\": CAPTION}");
     }
+
+    /** An image classifier on CLIP's image tower trains (LoRA on its attention only) and is not merged into an HF class. */
+    @Test
+    void imageClassifierOnClipTrainsAndRefusesToMerge() throws Exception {
+        Path train = folder("train", 3, 6);
+        Path test = folder("test", 1, 7);
+        Path out = dir.resolve("clip-lora");
+        CliTest.Run run = CliTest.run("train", "--task", "image-cls", "--model", ZeroShotCommandTest.CLIP.toString(), "--method", "lora",
+                "--r", "4", "--data", train + "," + test, "--epochs", "1", "--batch-size", "4", "--output", out.toString());
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertThat(run.out()).contains(String.format("trainable params: %,d ", 2 * 2 * 4 * 64 + 32 * 4 + 4));   // image tower's q, v; head
+        CliTest.Run merge = CliTest.run("merge", "--model", ZeroShotCommandTest.CLIP.toString(), "--adapter", out.resolve("adapter").toString(),
+                "--output", dir.resolve("merged").toString());
+        assertThat(merge.exitCode()).isEqualTo(1);
+        assertThat(merge.err()).contains("HF's CLIPForImageClassification averages the patch states");
+        assertThat(Files.exists(dir.resolve("merged"))).isFalse();
+    }
 }
