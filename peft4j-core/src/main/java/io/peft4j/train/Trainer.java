@@ -2,6 +2,8 @@ package io.peft4j.train;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 import io.peft4j.Peft4jException;
@@ -186,21 +188,27 @@ public final class Trainer<E> {
         }
     }
 
-    /** Clip the gradients' global norm, update with AdamW, zero the gradients. */
+    /**
+     * Clip the gradients' global norm, update with AdamW, zero the gradients. The norm and the finiteness check after
+     * the update each read one number back from libtorch (a sync per step, not per parameter); only when a value is
+     * not finite are the parameters gone through one by one to name the culprit.
+     */
     private void optimizerStep(double lr) {
         try (NDManager step = model.manager().newSubManager()) {
             Map<String, NDArray> grads = new TreeMap<>();
-            double sumSquares = 0;
+            NDList squares = new NDList();
             for (Map.Entry<String, Parameter> e : params.entrySet()) {
                 NDArray g = e.getValue().array().getGradient();
                 g.attach(step);
                 grads.put(e.getKey(), g);
-                double squares = g.square().sum().getFloat();
-                if (!Double.isFinite(squares)) {
-                    throw new TrainingDivergedException("the gradient of " + e.getKey() + " is not finite at optimizer step "
-                            + optimizer.steps() + "; lower the learning rate or check the data");
-                }
-                sumSquares += squares;
+                squares.add(g.square().sum());
+            }
+            double sumSquares = NDArrays.stack(squares).sum().getFloat();
+            if (!Double.isFinite(sumSquares)) {
+                String culprit = grads.entrySet().stream().filter(e -> !Double.isFinite(e.getValue().square().sum().getFloat()))
+                        .map(Map.Entry::getKey).findFirst().orElse("a parameter");
+                throw new TrainingDivergedException("the gradient of " + culprit + " is not finite at optimizer step "
+                        + optimizer.steps() + "; lower the learning rate or check the data");
             }
             double norm = Math.sqrt(sumSquares);
             if (args.maxGradNorm() > 0 && norm > args.maxGradNorm()) {
@@ -209,13 +217,20 @@ public final class Trainer<E> {
             }
             optimizer.step(params, grads, lr, step);
             grads.values().forEach(g -> g.muli(0));
-            for (Map.Entry<String, Parameter> e : params.entrySet()) { // max |p| is NaN or ∞ exactly when some value is
-                NDArray magnitudes = e.getValue().array().abs(); // made from a parameter: into the step's scope
+            NDList largest = new NDList();
+            for (Parameter p : params.values()) {                  // max |p| is NaN or ∞ exactly when some value is
+                NDArray magnitudes = p.array().abs();              // made from a parameter: into the step's scope
                 magnitudes.attach(step);
-                NDArray largest = magnitudes.max();
-                if (!Float.isFinite(largest.getFloat())) {
-                    throw new TrainingDivergedException(e.getKey() + " is not finite after optimizer step " + optimizer.steps()
-                            + " (learning rate " + lr + "); nothing was saved from this step on: lower the learning rate or check the data");
+                largest.add(magnitudes.max());
+            }
+            if (!Float.isFinite(NDArrays.stack(largest).max().getFloat())) {
+                for (Map.Entry<String, Parameter> e : params.entrySet()) {
+                    NDArray magnitudes = e.getValue().array().abs();
+                    magnitudes.attach(step);
+                    if (!Float.isFinite(magnitudes.max().getFloat())) {
+                        throw new TrainingDivergedException(e.getKey() + " is not finite after optimizer step " + optimizer.steps()
+                                + " (learning rate " + lr + "); nothing was saved from this step on: lower the learning rate or check the data");
+                    }
                 }
             }
         }
