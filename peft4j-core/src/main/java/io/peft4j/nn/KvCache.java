@@ -2,7 +2,9 @@ package io.peft4j.nn;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import java.util.List;
 
 /**
@@ -10,12 +12,19 @@ import java.util.List;
  * and the attention mask of those S positions ([B, S] int64, 0 = padding). Generation keeps one across steps;
  * a forward pass with prefix tuning starts from one holding the prefixes. Arrays live in the cache's own
  * manager, so closing a step's manager does not free them; close the cache when done.
+ * <p>
+ * Without autograd (generation) each layer's keys and values are written into buffers with room to spare, grown by
+ * doubling, so a decode step copies only its new positions; what a step attends to is a view of the first S+T
+ * positions. Keys or values that carry gradients (prefix tuning in training) are concatenated instead, which autograd
+ * follows.
  */
 public final class KvCache implements AutoCloseable {
 
     private final NDManager manager;
     private final NDArray[] keys;
     private final NDArray[] values;
+    private final int[] held;
+    private final boolean[] buffered;
     private NDArray mask;
 
     /** An empty cache for {@code layers} layers whose arrays go into a new sub-manager of {@code parent}. */
@@ -23,6 +32,8 @@ public final class KvCache implements AutoCloseable {
         this.manager = parent.newSubManager();
         this.keys = new NDArray[layers];
         this.values = new NDArray[layers];
+        this.held = new int[layers];
+        this.buffered = new boolean[layers];
     }
 
     /** Puts one key/value prefix per layer (prefix tuning) in an empty cache as its first, attended positions. */
@@ -58,11 +69,52 @@ public final class KvCache implements AutoCloseable {
         mask = replace(mask, mask == null ? m : mask.concat(m, 1));
     }
 
-    /** Adds layer {@code layer}'s new keys and values [B, kvHeads, T, Dh]; returns everything held, [B, kvHeads, S+T, Dh] each. */
+    /**
+     * Adds layer {@code layer}'s new keys and values [B, kvHeads, T, Dh]; returns everything held, [B, kvHeads, S+T, Dh]
+     * each (views in the new keys' manager when buffered).
+     */
     public KeyValuePrefix append(int layer, NDArray newKeys, NDArray newValues) {
-        keys[layer] = replace(keys[layer], keys[layer] == null ? newKeys : keys[layer].concat(newKeys, 2));
-        values[layer] = replace(values[layer], values[layer] == null ? newValues : values[layer].concat(newValues, 2));
-        return new KeyValuePrefix(keys[layer], values[layer]);
+        boolean grad = newKeys.hasGradient() || newValues.hasGradient();
+        if (grad || keys[layer] != null && !buffered[layer]) {
+            if (buffered[layer]) {                                   // a buffer so far: from now on exactly what it holds
+                keys[layer] = replace(keys[layer], keys[layer].get(new NDIndex(":, :, :{}, :", held[layer])).duplicate());
+                values[layer] = replace(values[layer], values[layer].get(new NDIndex(":, :, :{}, :", held[layer])).duplicate());
+                buffered[layer] = false;
+            }
+            keys[layer] = replace(keys[layer], keys[layer] == null ? newKeys : keys[layer].concat(newKeys, 2));
+            values[layer] = replace(values[layer], values[layer] == null ? newValues : values[layer].concat(newValues, 2));
+            held[layer] = (int) keys[layer].getShape().get(2);
+            return new KeyValuePrefix(keys[layer], values[layer]);
+        }
+        buffered[layer] = true;
+        int s = held[layer];
+        int t = (int) newKeys.getShape().get(2);
+        keys[layer] = room(keys[layer], newKeys, s, s + t);
+        values[layer] = room(values[layer], newValues, s, s + t);
+        NDIndex fresh = new NDIndex(":, :, {}:{}, :", s, s + t);
+        keys[layer].set(fresh, newKeys);
+        values[layer].set(fresh, newValues);
+        held[layer] = s + t;
+        NDIndex all = new NDIndex(":, :, :{}, :", s + t);
+        NDArray k = keys[layer].get(all);                                                   // [B, Hkv, S+T, Dh], a view
+        NDArray v = values[layer].get(all);
+        k.attach(newKeys.getManager());
+        v.attach(newKeys.getManager());
+        return new KeyValuePrefix(k, v);
+    }
+
+    /** {@code buffer} with room for {@code needed} positions (the first {@code used} kept), like {@code like} [B, Hkv, ·, Dh]. */
+    private NDArray room(NDArray buffer, NDArray like, int used, int needed) {
+        long capacity = buffer == null ? 0 : buffer.getShape().get(2);
+        if (capacity >= needed) {
+            return buffer;
+        }
+        Shape s = like.getShape();
+        NDArray grown = manager.zeros(new Shape(s.get(0), s.get(1), Math.max(needed, Math.max(2 * capacity, 64)), s.get(3)), like.getDataType());
+        if (used > 0) {
+            grown.set(new NDIndex(":, :, :{}, :", used), buffer.get(new NDIndex(":, :, :{}, :", used)));
+        }
+        return replace(buffer, grown);
     }
 
     private NDArray replace(NDArray old, NDArray now) {
