@@ -92,17 +92,19 @@ public final class Generator {
              Step pass = Step.inference(generation, adapters);
              KvCache cache = useCache ? model.newCache(generation) : null) {
             TokenSampler sampler = new TokenSampler(config);
+            boolean greedy = !config.doSample() && config.repetitionPenalty() == 1;      // the argmax is taken in libtorch
             long[][] input = leftPadded(prompts);
             long[][] mask = promptMask(prompts, input[0].length);
             for (int step = 0; step < config.maxNewTokens() && state.stream().anyMatch(Row::running); step++) {
-                float[][] logits = nextLogits(pass, input, mask, cache);
+                long[] picked = greedy ? next(pass, input, mask, cache, l -> l.argMax(1).toLongArray()) : null; // [B]
+                float[][] logits = greedy ? null : next(pass, input, mask, cache, Generator::rows);             // [B][V]
                 long[][] nextInput = new long[rows][1];
                 long[][] nextMask = new long[rows][1];
                 for (Row row : state) {
                     if (!row.running()) {
                         continue;
                     }
-                    long token = sampler.next(logits[row.index], row.history());
+                    long token = greedy ? picked[row.index] : sampler.next(logits[row.index], row.history());
                     boolean contextFull = width + step + 1 > model.maxPositions(); // no position left to feed it back
                     row.add(token, eos.contains(token), step == config.maxNewTokens() - 1 || contextFull);
                     nextInput[row.index][0] = token;
@@ -125,8 +127,11 @@ public final class Generator {
     /** Attention scores one prefill chunk may hold (bytes): a long prompt enters the cache chunk by chunk. */
     private static final long PREFILL_SCORES_BYTES = 256L << 20;
 
-    /** The next token's logits per row; with a cache, a long input goes in chunks so that its attention scores stay bounded. */
-    private float[][] nextLogits(Step pass, long[][] input, long[][] mask, KvCache cache) {
+    /**
+     * What {@code read} takes from the next token's logits [B, V]; with a cache, a long input goes in chunks so that its
+     * attention scores stay bounded.
+     */
+    private <T> T next(Step pass, long[][] input, long[][] mask, KvCache cache, java.util.function.Function<NDArray, T> read) {
         int width = input[0].length;
         int chunk = cache == null ? width : prefillChunk(input.length, cache.length() + width);
         for (int from = 0; from + chunk < width; from += chunk) {               // all but the last chunk only fill the cache
@@ -136,7 +141,10 @@ public final class Generator {
             }
         }
         int last = width - ((width - 1) % chunk + 1);
-        return logitsOf(pass, columns(input, last, width), columns(mask, last, width), cache);
+        try (NDManager scope = pass.scope().newSubManager()) {
+            return read.apply(model.nextTokenLogits(pass.in(scope), scope.create(columns(input, last, width)),
+                    scope.create(columns(mask, last, width)), cache));
+        }
     }
 
     /** Query positions per chunk so that [B, H, chunk, keys] fp32 scores fit {@link #PREFILL_SCORES_BYTES}: 16 to 512. */
@@ -161,17 +169,15 @@ public final class Generator {
         return out;
     }
 
-    private float[][] logitsOf(Step pass, long[][] input, long[][] mask, KvCache cache) {
-        try (NDManager scope = pass.scope().newSubManager()) {
-            NDArray logits = model.nextTokenLogits(pass.in(scope), scope.create(input), scope.create(mask), cache); // [B, V]
-            float[] flat = logits.toFloatArray();
-            int vocab = (int) logits.getShape().get(1);
-            float[][] out = new float[input.length][];
-            for (int r = 0; r < input.length; r++) {
-                out[r] = Arrays.copyOfRange(flat, r * vocab, (r + 1) * vocab);
-            }
-            return out;
+    /** logits [B, V] → one float[V] per row. */
+    private static float[][] rows(NDArray logits) {
+        float[] flat = logits.toFloatArray();
+        int vocab = (int) logits.getShape().get(1);
+        float[][] out = new float[(int) logits.getShape().get(0)][];
+        for (int r = 0; r < out.length; r++) {
+            out[r] = Arrays.copyOfRange(flat, r * vocab, (r + 1) * vocab);
         }
+        return out;
     }
 
     private static long[][] leftPadded(List<long[]> prompts) {
