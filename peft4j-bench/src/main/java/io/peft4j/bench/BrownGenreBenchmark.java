@@ -51,6 +51,7 @@ public final class BrownGenreBenchmark {
             new Row("Full fine-tuning", "FULL", List.of(), 5e-5));
 
     public static void main(String[] args) throws Exception {
+        System.out.println(Machine.describe());
         if (args.length > 0 && args[0].equals("--child")) {
             child(args);
             return;

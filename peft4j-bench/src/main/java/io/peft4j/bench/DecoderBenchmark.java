@@ -40,6 +40,7 @@ public final class DecoderBenchmark {
     private DecoderBenchmark() {}
 
     public static void main(String[] args) throws Exception {
+        System.out.println(Machine.describe());
         int promptLength = args.length > 0 ? Integer.parseInt(args[0]) : 512;
         int newTokens = args.length > 1 ? Integer.parseInt(args[1]) : 64;
         Path dir = Files.createTempDirectory("peft4j-llama-bench");

@@ -23,6 +23,7 @@ public final class DequantBenchmark {
     private DequantBenchmark() {}
 
     public static void main(String[] args) {
+        System.out.println(Machine.describe());
         int out = args.length > 0 ? Integer.parseInt(args[0]) : 8192;
         int in = args.length > 1 ? Integer.parseInt(args[1]) : 2048;
         int repeats = args.length > 2 ? Integer.parseInt(args[2]) : 20;

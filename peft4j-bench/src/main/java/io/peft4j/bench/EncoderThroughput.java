@@ -26,6 +26,7 @@ public final class EncoderThroughput {
     static final int SEQ = 128;
 
     public static void main(String[] args) throws OrtException {
+        System.out.println(Machine.describe());
         double seconds = args.length > 0 ? Double.parseDouble(args[0]) : 10;
         ModelFiles files = ModelFiles.resolve("minilm");
         BatchEncoding batch;

@@ -50,6 +50,7 @@ public final class MatmulPeak {
     }
 
     public static void main(String[] args) {
+        System.out.println(Machine.describe());
         System.out.printf(Locale.ROOT, "libtorch threads: %s, cores: %d%n",
                 System.getProperty("ai.djl.pytorch.num_interop_threads", "default"), Runtime.getRuntime().availableProcessors());
         double best = measure(true);

@@ -42,6 +42,7 @@ public final class QLoraBenchmark {
     private QLoraBenchmark() {}
 
     public static void main(String[] args) throws Exception {
+        System.out.println(Machine.describe());
         if (args.length > 0 && args[0].equals("--child")) {
             child(args[1], Path.of(args[2]), Integer.parseInt(args[3]), Integer.parseInt(args[4]), Integer.parseInt(args[5]));
             return;

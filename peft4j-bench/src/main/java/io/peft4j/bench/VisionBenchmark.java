@@ -33,6 +33,7 @@ public final class VisionBenchmark {
     private VisionBenchmark() {}
 
     public static void main(String[] args) {
+        System.out.println(Machine.describe());
         int batch = args.length > 0 ? Integer.parseInt(args[0]) : 8;
         int steps = args.length > 1 ? Integer.parseInt(args[1]) : 6;
         ViTConfig config = new ViTConfig("vit", 384, 12, 6, 1536, "gelu", 0f, 0f, 1e-12f, 0.02f, 224, 16, 3, true);
