@@ -70,6 +70,9 @@ public final class DecoderBenchmark {
             double bound = bandwidth / bytesPerToken;
             double read = readBandwidth(manager);
             System.out.printf(Locale.ROOT, "decode batch 1: %.1f tokens/s; batch 8: %.1f tokens/s (%.2fx)%n", decode1, decode8, decode8 / decode1);
+            double decodeLong = decodeTokensPerSecond(model, List.of(prompt), newTokens);
+            System.out.printf(Locale.ROOT, "decode batch 1 after the %d-token prompt: %.1f tokens/s (%.3f of after 32 tokens)%n",
+                    promptLength, decodeLong, decodeLong / decode1);
             System.out.printf(Locale.ROOT, "memory-bandwidth bound: %.2f GB/s copy bandwidth / %.1f MB fp32 weights per token = %.1f tokens/s; batch-1 decode reaches %.3f of it%n",
                     bandwidth / 1e9, bytesPerToken / 1e6, bound, decode1 / bound);
             System.out.printf(Locale.ROOT, "  (libtorch read-only bandwidth, a sum over 512 MiB: %.2f GB/s, bound %.1f tokens/s, fraction %.3f)%n",

@@ -49,11 +49,62 @@ public final class MatmulPeak {
         return best;
     }
 
+    /**
+     * OpenBLAS's sgemm (bytedeco's build from Maven Central, its own kernels for the CPU it finds) on the same sizes;
+     * returns the best GFLOP/s, or 0 where it cannot be loaded.
+     */
+    public static double measureOpenBlas(boolean print) {
+        try {
+            org.bytedeco.openblas.global.openblas_full.openblas_set_num_threads(Runtime.getRuntime().availableProcessors());
+            if (print) {
+                System.out.println("OpenBLAS " + org.bytedeco.openblas.global.openblas_full.openblas_get_config().getString().strip()
+                        + ", core " + org.bytedeco.openblas.global.openblas_full.openblas_get_corename().getString());
+            }
+        } catch (UnsatisfiedLinkError | RuntimeException e) {
+            System.out.println("OpenBLAS not available: " + e.getMessage());
+            return 0;
+        }
+        double best = 0;
+        java.util.Random random = new java.util.Random(1);
+        for (int n : new int[] {256, 512, 1024, 2048, 4096}) {
+            try (org.bytedeco.javacpp.FloatPointer a = new org.bytedeco.javacpp.FloatPointer((long) n * n);
+                 org.bytedeco.javacpp.FloatPointer b = new org.bytedeco.javacpp.FloatPointer((long) n * n);
+                 org.bytedeco.javacpp.FloatPointer c = new org.bytedeco.javacpp.FloatPointer((long) n * n)) {
+                float[] values = new float[n * n];
+                for (int i = 0; i < values.length; i++) {
+                    values[i] = (float) random.nextGaussian();
+                }
+                a.put(values);
+                b.put(values);
+                Runnable sgemm = () -> org.bytedeco.openblas.global.openblas_full.cblas_sgemm(org.bytedeco.openblas.global.openblas_full.CblasRowMajor,
+                        org.bytedeco.openblas.global.openblas_full.CblasNoTrans, org.bytedeco.openblas.global.openblas_full.CblasNoTrans, n, n, n, 1f, a, n, b, n, 0f, c, n);
+                sgemm.run();
+                sgemm.run();
+                int reps = 0;
+                long start = System.nanoTime();
+                long elapsed;
+                do {
+                    sgemm.run();
+                    reps++;
+                    elapsed = System.nanoTime() - start;
+                } while (elapsed < 1_000_000_000L || reps < 2);
+                double gflops = 2.0 * n * n * n * reps / elapsed;
+                best = Math.max(best, gflops);
+                if (print) {
+                    System.out.printf(Locale.ROOT, "OpenBLAS sgemm %5d x %-5d %8.1f GFLOP/s (%d reps)%n", n, n, gflops, reps);
+                }
+            }
+        }
+        return best;
+    }
+
     public static void main(String[] args) {
         System.out.println(Machine.describe());
         System.out.printf(Locale.ROOT, "libtorch threads: %s, cores: %d%n",
                 System.getProperty("ai.djl.pytorch.num_interop_threads", "default"), Runtime.getRuntime().availableProcessors());
-        double best = measure(true);
-        System.out.printf(Locale.ROOT, "sgemm peak: %.1f GFLOP/s%n", best);
+        double libtorch = measure(true);
+        double openBlas = measureOpenBlas(true);
+        System.out.printf(Locale.ROOT, "sgemm peak: libtorch %.1f GFLOP/s, OpenBLAS %.1f GFLOP/s; the machine's: %.1f GFLOP/s (OpenBLAS/libtorch %.2f)%n",
+                libtorch, openBlas, Math.max(libtorch, openBlas), openBlas / libtorch);
     }
 }
