@@ -1,5 +1,8 @@
 package io.peft4j.bench;
 
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.openblas.global.openblas_full;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -20,28 +23,13 @@ public final class MatmulPeak {
             for (int n : new int[] {256, 512, 1024, 2048, 4096}) {
                 NDArray a = manager.randomNormal(new Shape(n, n));
                 NDArray b = manager.randomNormal(new Shape(n, n));
-                for (int i = 0; i < 2; i++) {
-                    try (NDManager step = manager.newSubManager()) {
-                        a.matMul(b).attach(step);
-                    }
-                }
-                int reps = 0;
-                long start = System.nanoTime();
-                long elapsed;
-                do {
+                best = Math.max(best, gflops("sgemm", n, () -> {
                     try (NDManager step = manager.newSubManager()) {
                         NDArray c = a.matMul(b);
                         c.attach(step);
                         c.getFloat(0, 0); // waits for the result on any device
                     }
-                    reps++;
-                    elapsed = System.nanoTime() - start;
-                } while (elapsed < 1_000_000_000L || reps < 2);
-                double gflops = 2.0 * n * n * n * reps / elapsed;
-                best = Math.max(best, gflops);
-                if (print) {
-                    System.out.printf(Locale.ROOT, "sgemm %5d x %-5d %8.1f GFLOP/s (%d reps)%n", n, n, gflops, reps);
-                }
+                }, print));
                 a.close();
                 b.close();
             }
@@ -55,10 +43,10 @@ public final class MatmulPeak {
      */
     public static double measureOpenBlas(boolean print) {
         try {
-            org.bytedeco.openblas.global.openblas_full.openblas_set_num_threads(Runtime.getRuntime().availableProcessors());
+            openblas_full.openblas_set_num_threads(Runtime.getRuntime().availableProcessors());
             if (print) {
-                System.out.println("OpenBLAS " + org.bytedeco.openblas.global.openblas_full.openblas_get_config().getString().strip()
-                        + ", core " + org.bytedeco.openblas.global.openblas_full.openblas_get_corename().getString());
+                System.out.println("OpenBLAS " + openblas_full.openblas_get_config().getString().strip()
+                        + ", core " + openblas_full.openblas_get_corename().getString());
             }
         } catch (UnsatisfiedLinkError | RuntimeException e) {
             System.out.println("OpenBLAS not available: " + e.getMessage());
@@ -67,35 +55,39 @@ public final class MatmulPeak {
         double best = 0;
         java.util.Random random = new java.util.Random(1);
         for (int n : new int[] {256, 512, 1024, 2048, 4096}) {
-            try (org.bytedeco.javacpp.FloatPointer a = new org.bytedeco.javacpp.FloatPointer((long) n * n);
-                 org.bytedeco.javacpp.FloatPointer b = new org.bytedeco.javacpp.FloatPointer((long) n * n);
-                 org.bytedeco.javacpp.FloatPointer c = new org.bytedeco.javacpp.FloatPointer((long) n * n)) {
+            try (FloatPointer a = new FloatPointer((long) n * n);
+                 FloatPointer b = new FloatPointer((long) n * n);
+                 FloatPointer c = new FloatPointer((long) n * n)) {
                 float[] values = new float[n * n];
                 for (int i = 0; i < values.length; i++) {
                     values[i] = (float) random.nextGaussian();
                 }
                 a.put(values);
                 b.put(values);
-                Runnable sgemm = () -> org.bytedeco.openblas.global.openblas_full.cblas_sgemm(org.bytedeco.openblas.global.openblas_full.CblasRowMajor,
-                        org.bytedeco.openblas.global.openblas_full.CblasNoTrans, org.bytedeco.openblas.global.openblas_full.CblasNoTrans, n, n, n, 1f, a, n, b, n, 0f, c, n);
-                sgemm.run();
-                sgemm.run();
-                int reps = 0;
-                long start = System.nanoTime();
-                long elapsed;
-                do {
-                    sgemm.run();
-                    reps++;
-                    elapsed = System.nanoTime() - start;
-                } while (elapsed < 1_000_000_000L || reps < 2);
-                double gflops = 2.0 * n * n * n * reps / elapsed;
-                best = Math.max(best, gflops);
-                if (print) {
-                    System.out.printf(Locale.ROOT, "OpenBLAS sgemm %5d x %-5d %8.1f GFLOP/s (%d reps)%n", n, n, gflops, reps);
-                }
+                best = Math.max(best, gflops("OpenBLAS sgemm", n, () -> openblas_full.cblas_sgemm(openblas_full.CblasRowMajor,
+                        openblas_full.CblasNoTrans, openblas_full.CblasNoTrans, n, n, n, 1f, a, n, b, n, 0f, c, n), print));
             }
         }
         return best;
+    }
+
+    /** An n×n×n product's GFLOP/s, run twice to warm up, then timed for at least a second. */
+    private static double gflops(String what, int n, Runnable product, boolean print) {
+        product.run();
+        product.run();
+        int reps = 0;
+        long start = System.nanoTime();
+        long elapsed;
+        do {
+            product.run();
+            reps++;
+            elapsed = System.nanoTime() - start;
+        } while (elapsed < 1_000_000_000L || reps < 2);
+        double gflops = 2.0 * n * n * n * reps / elapsed;
+        if (print) {
+            System.out.printf(Locale.ROOT, "%s %5d x %-5d %8.1f GFLOP/s (%d reps)%n", what, n, n, gflops, reps);
+        }
+        return gflops;
     }
 
     public static void main(String[] args) {
