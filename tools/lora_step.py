@@ -12,27 +12,13 @@ DIR holds model.safetensors (the encoder), batch.safetensors (input_ids, attenti
 import json
 import math
 import os
-import struct
 import sys
 import time
 
 import torch
 import torch.nn.functional as F
 
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        size = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(size))
-        data = f.read()
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        dtype = {"F32": torch.float32, "I64": torch.int64}[info["dtype"]]
-        start, end = info["data_offsets"]
-        out[name] = torch.frombuffer(bytearray(data[start:end]), dtype=dtype).reshape(info["shape"])
-    return out
+from mona_fixtures import read_safetensors
 
 
 def main():
