@@ -1,6 +1,7 @@
 package io.peft4j.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import io.peft4j.nn.Step;
 import java.util.function.Function;
 
@@ -85,7 +86,24 @@ public interface BlockStack {
     static <O> O run(Pass<O> pass, Step step) {
         NDArray x = pass.input();
         for (int i = 0; i < pass.numBlocks(); i++) {
-            x = pass.block(i, x, step);
+            if (step.grad()) {
+                x = pass.block(i, x, step);
+                continue;
+            }
+            // Without autograd nothing needs a block's intermediates once it is done: run it in its own scope, from a
+            // copy of its input made there (an op's result belongs to its first operand's manager), keeping only its
+            // output. Otherwise every intermediate of every block lives until the step ends (the peak of an
+            // evaluation batch). The previous block's output is freed too; the pass's own input is left to its owner.
+            try (NDManager block = step.scope().newSubManager()) {
+                NDArray local = x.duplicate();
+                local.attach(block);
+                NDArray out = pass.block(i, local, step.in(block));
+                out.attach(step.scope());
+                if (i > 0) {
+                    x.close();
+                }
+                x = out;
+            }
         }
         return pass.finish(x);
     }
