@@ -82,7 +82,7 @@ public final class PromptedClip implements Classifier {
         PromptLearner learner = learner(clip);
         NDArray image = ClipModel.normalised(clip.imageEmbeddings(step, inputs.pixelValues()));  // [B, P]
         NDArray ctx = learner.contexts(step, image);                                         // [G, n, D], G = 1, classes or B
-        NDArray text = ClipModel.normalised(textFeatures(step, ctx, learner.classSpecific())); // [G', C, P]
+        NDArray text = ClipModel.normalised(textFeatures(step, ctx, learner.classSpecific(), learner.config().context().classTokenPosition())); // [G', C, P]
         NDArray scale = clip.logitScale(step);
         if (text.getShape().get(0) == 1) {
             return image.matMul(text.squeeze(0).transpose()).mul(scale);                     // [B, C]
@@ -94,7 +94,7 @@ public final class PromptedClip implements Classifier {
      * Each class's prompt embeddings with the context placed (SOS, context and name in the configured order, then ".",
      * EOS and padding), through the text tower: [G', C, P], G' = B for CoCoOp, else 1.
      */
-    private NDArray textFeatures(Step step, NDArray ctx, boolean classSpecific) {
+    private NDArray textFeatures(Step step, NDArray ctx, boolean classSpecific, PromptContext.Position position) {
         NDManager scope = step.scope();
         long[] flat = new long[prompts.size() * prompts.length()];
         for (int c = 0; c < prompts.size(); c++) {
@@ -105,7 +105,6 @@ public final class PromptedClip implements Classifier {
         long groups = classSpecific ? 1 : cs.get(0);
         int n = prompts.nCtx();
         int half = n / 2;
-        PromptContext.Position position = config(clip).context().classTokenPosition();
         List<NDArray> perClass = new ArrayList<>();
         for (int c = 0; c < prompts.size(); c++) {
             int len = prompts.nameLengths()[c];
