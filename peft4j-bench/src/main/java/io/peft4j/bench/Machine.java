@@ -7,7 +7,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.TreeSet;
 
-/** The machine a benchmark ran on, printed first by every benchmark: CPU model, cores, vector extensions. */
+/** The machine a benchmark ran on, printed first by every benchmark: CPU model, cores, vector extensions, libtorch's thread pools. */
 final class Machine {
 
     private static final List<String> VECTOR_FLAGS = List.of("avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni",
@@ -15,7 +15,7 @@ final class Machine {
 
     private Machine() {}
 
-    /** "CPU: AMD EPYC ... (2 cores available), vector extensions: avx avx2 fma", or what Linux's /proc does not tell. */
+    /** "CPU: AMD EPYC ... (2 cores available), vector extensions: avx avx2 fma; libtorch threads: intra-op 2, inter-op 2", or what Linux's /proc does not tell. */
     static String describe() {
         String model = "unknown CPU";
         TreeSet<String> vector = new TreeSet<>((a, b) -> VECTOR_FLAGS.indexOf(a) - VECTOR_FLAGS.indexOf(b));
@@ -35,6 +35,7 @@ final class Machine {
             return "CPU: not readable from /proc/cpuinfo (" + e.getMessage() + "), " + Runtime.getRuntime().availableProcessors() + " cores available";
         }
         return "CPU: " + model + " (" + Runtime.getRuntime().availableProcessors() + " cores available), vector extensions: "
-                + (vector.isEmpty() ? "none listed" : String.join(" ", vector));
+                + (vector.isEmpty() ? "none listed" : String.join(" ", vector)) + "; libtorch threads: intra-op "
+                + ai.djl.pytorch.jni.JniUtils.getNumThreads() + ", inter-op " + ai.djl.pytorch.jni.JniUtils.getNumInteropThreads();
     }
 }

@@ -82,24 +82,22 @@ public interface BlockStack {
         NDArray apply(int i, NDArray x, Step step);
     }
 
-    /** Runs {@code pass} in one go, every block in {@code step}: an ordinary forward pass. */
+    /**
+     * Runs {@code pass} in one go: an ordinary forward pass. Each block runs in a scope of its own, from its input
+     * attached there for the block's time (an op's result belongs to its first operand's manager), and only its output
+     * is kept: the block's other arrays are closed when it ends. Autograd holds its own references to the tensors its
+     * backward pass needs (as in PyTorch, where unreferenced tensors go), so with or without autograd nothing else
+     * outlives the block; otherwise every intermediate of every block would live until the step ends (the peak of a
+     * training step or an evaluation batch). The previous block's output is freed too; the pass's input is left to its owner.
+     */
     static <O> O run(Pass<O> pass, Step step) {
         NDArray x = pass.input();
         for (int i = 0; i < pass.numBlocks(); i++) {
-            if (step.grad()) {
-                x = pass.block(i, x, step);
-                continue;
-            }
-            // Without autograd nothing needs a block's intermediates once it is done: run it in its own scope, from a
-            // copy of its input made there (an op's result belongs to its first operand's manager), keeping only its
-            // output. Otherwise every intermediate of every block lives until the step ends (the peak of an
-            // evaluation batch). The previous block's output is freed too; the pass's own input is left to its owner.
             try (NDManager block = step.scope().newSubManager()) {
-                NDArray local = x.duplicate();
-                local.attach(block);
-                NDArray out = pass.block(i, local, step.in(block));
+                x.tempAttach(block);
+                NDArray out = pass.block(i, x, step.in(block));
                 out.attach(step.scope());
-                if (i > 0) {
+                if (i > 0 && out != x) {
                     x.close();
                 }
                 x = out;

@@ -47,7 +47,8 @@ public final class SwinLayer extends Module {
                     index[i * n + j] = (long) (i / window - j / window + window - 1) * (2 * window - 1) + (i % window - j % window + window - 1);
                 }
             }
-            NDArray rows = biasTable.array().get(new NDIndex("{}", step.scope().create(index)));  // [N·N, H]
+            // the index is copied into libtorch's memory: autograd keeps it for the backward pass, after this block's scope
+            NDArray rows = biasTable.array().get(new NDIndex("{}", step.scope().create(index).duplicate()));  // [N·N, H]
             rows.attach(step.scope());
             return rows.reshape(n, n, -1).transpose(2, 0, 1).expandDims(0);                       // [1, H, N, N]
         }

@@ -13,14 +13,16 @@ import io.peft4j.nn.Step;
 import org.junit.jupiter.api.Test;
 
 /**
- * Without autograd a pass keeps only each block's output: after an inference pass the step's scope holds a handful of
- * arrays, not every block's intermediates (what an evaluation batch's peak memory was); the result is the one a pass
- * with autograd computes, whose intermediates do stay (autograd needs them).
+ * A pass keeps only each block's output, with or without autograd: after it the step's scope holds a handful of arrays,
+ * not every block's intermediates (what the peak memory of a training step or an evaluation batch was). Autograd keeps
+ * what its backward pass needs itself: {@code BertStagedTrainingTest} and {@code GradientCheckpointingTest} compare the
+ * gradients of such a pass with those of a staged backward pass, which takes each block's part of the graph separately,
+ * and {@code TrainerTest} trains under constant garbage collection.
  */
-class InferenceScopeTest extends NativeTest {
+class BlockScopeTest extends NativeTest {
 
     @Test
-    void anInferencePassLeavesOnlyWhatItReturns() {
+    void aPassLeavesOnlyWhatItReturns() {
         try (NDManager modelManager = manager.newSubManager()) {
             BertModel model = TinyBert.model(modelManager);
             model.setTraining(false);
@@ -45,8 +47,11 @@ class InferenceScopeTest extends NativeTest {
                 recorded = scope.getManagedArrays().size() - before;
             }
             assertThat(inferred).containsExactly(withGrad, org.assertj.core.data.Offset.offset(1e-6f));
-            assertThat(recorded).as("a pass with autograd keeps its intermediates").isGreaterThan(5 * model.numLayers());
-            assertThat(kept).as("an inference pass keeps about one array per block").isLessThan(recorded / 3);
+            System.out.println("arrays left by a pass: " + kept + " without autograd, " + recorded + " with");
+            // what is left is the embeddings' part and one output per block; one block's intermediates alone are more
+            // than 5 arrays (projections, scores, softmax, norms)
+            assertThat(recorded).as("a pass with autograd keeps about one array per block more").isLessThanOrEqualTo(kept + model.numLayers());
+            assertThat(kept + recorded).as("what the embeddings' part leaves, twice").isLessThan(40);
         }
     }
 }
