@@ -34,6 +34,7 @@ final class Machine {
         } catch (IOException e) {
             return "CPU: not readable from /proc/cpuinfo (" + e.getMessage() + "), " + Runtime.getRuntime().availableProcessors() + " cores available";
         }
+        ai.djl.engine.Engine.getEngine("PyTorch");                       // loads libtorch, whose thread pools are read below
         return "CPU: " + model + " (" + Runtime.getRuntime().availableProcessors() + " cores available), vector extensions: "
                 + (vector.isEmpty() ? "none listed" : String.join(" ", vector)) + "; libtorch threads: intra-op "
                 + ai.djl.pytorch.jni.JniUtils.getNumThreads() + ", inter-op " + ai.djl.pytorch.jni.JniUtils.getNumInteropThreads();
