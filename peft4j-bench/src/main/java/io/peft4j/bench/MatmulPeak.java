@@ -92,8 +92,6 @@ public final class MatmulPeak {
 
     public static void main(String[] args) {
         System.out.println(Machine.describe());
-        System.out.printf(Locale.ROOT, "libtorch threads: %s, cores: %d%n",
-                System.getProperty("ai.djl.pytorch.num_interop_threads", "default"), Runtime.getRuntime().availableProcessors());
         double libtorch = measure(true);
         double openBlas = measureOpenBlas(true);
         System.out.printf(Locale.ROOT, "sgemm peak: libtorch %.1f GFLOP/s, OpenBLAS %.1f GFLOP/s; the machine's: %.1f GFLOP/s (OpenBLAS/libtorch %.2f)%n",

@@ -44,9 +44,7 @@ record Decoder(ModelFiles files, CausalLM model, PeftModel peft, Tokenizer token
 
     /** The prompt ids of a conversation rendered with the model's chat template, ready for the assistant's turn. */
     long[] chatPrompt(List<ChatTemplate.Message> messages) {
-        String text = template.render(messages, true);
-        // templates write BOS themselves; a plain template leaves it to the tokenizer
-        return tokenizer.encodeIds(text, template.isPlain()).stream().mapToLong(Long::longValue).toArray();
+        return template.promptIds(tokenizer, messages);
     }
 
     @Override

@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
         version = "peft4j 0.1.0-SNAPSHOT",
         description = "Parameter-efficient fine-tuning for the JVM.",
         subcommands = {QuickstartCommand.class, TrainCommand.class, EvalCommand.class, PredictCommand.class,
-                MergeCommand.class, QuantizeCommand.class, GenerateCommand.class, ChatCommand.class, CompareCommand.class, InfoCommand.class, EmbedCommand.class, PretrainVitCommand.class, ZeroShotCommand.class, CommandLine.HelpCommand.class})
+                MergeCommand.class, QuantizeCommand.class, GenerateCommand.class, ChatCommand.class, CompareCommand.class, InfoCommand.class, EmbedCommand.class, ServeCommand.class, PretrainVitCommand.class, ZeroShotCommand.class, CommandLine.HelpCommand.class})
 public final class Peft4jCli {
 
     @CommandLine.Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,

@@ -82,33 +82,34 @@ public final class Generator {
         }
         List<Long> eos = config.eosTokenIds() != null ? config.eosTokenIds() : model.eosTokenIds();
         int rows = prompts.size();
-        List<Row> state = new ArrayList<>();
+        List<Continuation> state = new ArrayList<>();
         for (int r = 0; r < rows; r++) {
-            state.add(new Row(r, prompts.get(r), config, stream));
+            int row = r;
+            state.add(new Continuation(prompts.get(r), config, tokenizer, stream == null ? null : piece -> stream.onText(row, piece)));
         }
         boolean wasTraining = model.isTraining();
         model.setTraining(false);
         try (NDManager generation = model.manager().newSubManager();
              Step pass = Step.inference(generation, adapters);
              KvCache cache = useCache ? model.newCache(generation) : null) {
-            TokenSampler sampler = new TokenSampler(config);
             boolean greedy = !config.doSample() && config.repetitionPenalty() == 1;      // the argmax is taken in libtorch
             long[][] input = leftPadded(prompts);
             long[][] mask = promptMask(prompts, input[0].length);
-            for (int step = 0; step < config.maxNewTokens() && state.stream().anyMatch(Row::running); step++) {
+            for (int step = 0; step < config.maxNewTokens() && state.stream().anyMatch(Continuation::running); step++) {
                 long[] picked = greedy ? next(pass, input, mask, cache, l -> l.argMax(1).toLongArray()) : null; // [B]
                 float[][] logits = greedy ? null : next(pass, input, mask, cache, Generator::rows);             // [B][V]
                 long[][] nextInput = new long[rows][1];
                 long[][] nextMask = new long[rows][1];
-                for (Row row : state) {
+                for (int r = 0; r < rows; r++) {
+                    Continuation row = state.get(r);
                     if (!row.running()) {
                         continue;
                     }
-                    long token = greedy ? picked[row.index] : sampler.next(logits[row.index], row.history());
+                    long token = greedy ? picked[r] : row.sample(logits[r]);
                     boolean contextFull = width + step + 1 > model.maxPositions(); // no position left to feed it back
                     row.add(token, eos.contains(token), step == config.maxNewTokens() - 1 || contextFull);
-                    nextInput[row.index][0] = token;
-                    nextMask[row.index][0] = row.running() ? 1 : 0;
+                    nextInput[r][0] = token;
+                    nextMask[r][0] = row.running() ? 1 : 0;
                 }
                 if (useCache) {
                     input = nextInput;
@@ -121,7 +122,7 @@ public final class Generator {
         } finally {
             model.setTraining(wasTraining);
         }
-        return state.stream().map(Row::result).toList();
+        return state.stream().map(Continuation::result).toList();
     }
 
     /** Attention scores one prefill chunk may hold (bytes): a long prompt enters the cache chunk by chunk. */
@@ -212,77 +213,5 @@ public final class Generator {
             throw new Peft4jException("text prompts, text output and stop strings need a tokenizer");
         }
         return tokenizer;
-    }
-
-    /** One row's progress: its tokens, the text streamed so far, and whether and why it ended. */
-    private final class Row {
-        final int index;
-        private final long[] prompt;
-        private final GenerationConfig config;
-        private final TextStream stream;
-        private final List<Long> generated = new ArrayList<>();
-        private final int holdBack;
-        private String text = "";
-        private int streamed;
-        private FinishReason finish;
-
-        Row(int index, long[] prompt, GenerationConfig config, TextStream stream) {
-            this.index = index;
-            this.prompt = prompt;
-            this.config = config;
-            this.stream = stream;
-            this.holdBack = config.stopStrings().stream().mapToInt(String::length).max().orElse(1) - 1;
-        }
-
-        boolean running() {
-            return finish == null;
-        }
-
-        long[] history() {
-            long[] h = Arrays.copyOf(prompt, prompt.length + generated.size());
-            for (int i = 0; i < generated.size(); i++) {
-                h[prompt.length + i] = generated.get(i);
-            }
-            return h;
-        }
-
-        void add(long token, boolean isEos, boolean last) {
-            generated.add(token);
-            if (tokenizer != null) {
-                text = tokenizer.decode(generated.stream().mapToLong(Long::longValue).toArray(), true);
-                for (String stop : config.stopStrings()) {
-                    int at = text.indexOf(stop);
-                    if (at >= 0) {
-                        text = text.substring(0, at);
-                        finish = FinishReason.STOP_STRING;
-                    }
-                }
-            }
-            if (finish == null && isEos) {
-                finish = FinishReason.EOS;
-            } else if (finish == null && last) {
-                finish = FinishReason.LENGTH;
-            }
-            emit();
-        }
-
-        /** Streams new text, keeping back an unfinished character and what could be the start of a stop string. */
-        private void emit() {
-            if (stream == null || tokenizer == null) {
-                return;
-            }
-            int upTo = running() ? text.length() - holdBack : text.length();
-            if (running() && text.endsWith("\uFFFD")) {
-                upTo = Math.min(upTo, text.length() - 1);
-            }
-            if (upTo > streamed) {
-                stream.onText(index, text.substring(streamed, upTo));
-                streamed = upTo;
-            }
-        }
-
-        Result result() {
-            return new Result(generated.stream().mapToLong(Long::longValue).toArray(), text, finish == null ? FinishReason.LENGTH : finish);
-        }
     }
 }

@@ -45,6 +45,14 @@ public abstract class CausalLM extends PretrainedModel {
     /** The largest number of positions the model was trained for, or {@code Integer.MAX_VALUE} when unbounded. */
     public abstract int maxPositions();
 
+    /**
+     * The context a server gives a request: the positions the model was trained for ({@code max_position_embeddings} /
+     * {@code n_positions}, vLLM's default {@code max_model_len}); {@link #maxPositions} where that is the hard limit.
+     */
+    public int contextLength() {
+        return maxPositions();
+    }
+
     /** What every block of one pass shares beyond the mask, computed from the positions (rotary angles), or null. */
     protected abstract Object blockContext(NDArray positions);
 

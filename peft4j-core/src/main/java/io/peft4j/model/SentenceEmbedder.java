@@ -21,10 +21,22 @@ public final class SentenceEmbedder {
         this.pooling = pooling;
     }
 
-    /** One unit-length vector per text. */
+    /** Unit-length vectors, one per text, and the tokens they were computed from. */
+    public record Embeddings(float[][] vectors, long tokens) {}
+
+    /** One unit-length vector per text, with the model's active adapters. */
     public float[][] embed(List<String> texts) {
+        return embed(texts, model.adapters()).vectors();
+    }
+
+    /** One unit-length vector per text, with {@code adapters} (one per row for a mixed batch). */
+    public Embeddings embed(List<String> texts, Step.Adapters adapters) {
         BatchEncoding batch = tokenizer.encode(texts);
-        try (NDManager scope = model.manager().newSubManager(); Step step = Step.inference(scope, model.adapters())) {
+        long tokens = 0;
+        for (int i = 0; i < batch.batchSize(); i++) {
+            tokens += batch.tokens(i);
+        }
+        try (NDManager scope = model.manager().newSubManager(); Step step = Step.inference(scope, adapters)) {
             NDArray mask = batch.attentionMask(scope);
             NDArray hidden = model.features(step, ModelInputs.tokens(batch.inputIds(scope), mask, batch.tokenTypeIds(scope))).lastHiddenState(); // [B, T, D]
             float[] flat = Pooling.normalize(pooling.pool(hidden, mask)).toFloatArray();                          // [B, D]
@@ -33,7 +45,7 @@ public final class SentenceEmbedder {
             for (int i = 0; i < out.length; i++) {
                 System.arraycopy(flat, i * d, out[i], 0, d);
             }
-            return out;
+            return new Embeddings(out, tokens);
         }
     }
 

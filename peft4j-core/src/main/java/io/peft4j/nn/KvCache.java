@@ -118,11 +118,139 @@ public final class KvCache implements AutoCloseable {
     }
 
     private NDArray replace(NDArray old, NDArray now) {
-        now.attach(manager);
+        if (now != null) {
+            now.attach(manager);
+        }
         if (old != null && old != now) {
             old.close();
         }
         return now;
+    }
+
+    /** Rows (B). */
+    public int rows() {
+        return mask == null ? 0 : (int) mask.getShape().get(0);
+    }
+
+    /**
+     * Keeps only {@code rows} (indices into the batch, in the order given) of a buffered cache, then drops the leading
+     * positions that are padding in every row kept: continuous batching, when sequences leave the batch.
+     */
+    public void retainRows(long[] rows) {
+        requireBuffered();
+        if (rows.length == 0) {
+            clear();
+            return;
+        }
+        NDArray index = manager.create(rows).duplicate();                                   // libtorch's memory
+        NDArray kept = mask.get(index);                                                     // [B', S]
+        NDArray use = kept.sum(new int[] {0});
+        long[] columnUse = use.toLongArray();
+        use.close();
+        int lead = 0;
+        while (lead < columnUse.length - 1 && columnUse[lead] == 0) {
+            lead++;
+        }
+        int s = length();
+        for (int l = 0; l < keys.length; l++) {
+            keys[l] = replace(keys[l], rowsFrom(keys[l], index, lead, s));
+            values[l] = replace(values[l], rowsFrom(values[l], index, lead, s));
+            held[l] = s - lead;
+        }
+        NDArray tail = kept.get(new NDIndex(":, {}:", lead));
+        mask = replace(mask, tail.duplicate());
+        tail.close();
+        kept.close();
+        index.close();
+    }
+
+    private NDArray rowsFrom(NDArray buffer, NDArray rows, int from, int to) {
+        NDArray window = buffer.get(new NDIndex(":, :, {}:{}, :", from, to));
+        NDArray picked = window.get(rows);                                                  // [B', Hkv, S', Dh]
+        NDArray out = room(null, picked, 0, to - from);
+        out.set(new NDIndex(":, :, :{}, :", to - from), picked);
+        window.close();
+        picked.close();
+        return out;
+    }
+
+    /**
+     * Appends the rows of {@code other} (a buffered cache of the same model, for instance just filled by a prefill) below
+     * this cache's rows, the shorter of the two left-padded so that both end at the same position (positions follow the
+     * mask, so a row's positions do not change). {@code other} is left empty.
+     */
+    public void join(KvCache other) {
+        if (other.keys.length != keys.length) {
+            throw new IllegalArgumentException("cannot join caches of " + other.keys.length + " and " + keys.length + " layers");
+        }
+        if (mask == null) {
+            for (int l = 0; l < keys.length; l++) {
+                keys[l] = replace(keys[l], other.keys[l]);
+                values[l] = replace(values[l], other.values[l]);
+                held[l] = other.held[l];
+                buffered[l] = other.buffered[l];
+                other.keys[l] = null;
+                other.values[l] = null;
+            }
+            mask = replace(mask, other.mask);
+            other.mask = null;
+            return;
+        }
+        requireBuffered();
+        other.requireBuffered();
+        int s = Math.max(length(), other.length());
+        for (int l = 0; l < keys.length; l++) {
+            keys[l] = replace(keys[l], stacked(keys[l], length(), other.keys[l], other.length(), s));
+            values[l] = replace(values[l], stacked(values[l], length(), other.values[l], other.length(), s));
+            held[l] = s;
+        }
+        NDArray top = leftPadded(mask, s);
+        NDArray bottom = leftPadded(other.mask, s);
+        mask = replace(mask, top.concat(bottom, 0));
+        top.close();
+        bottom.close();
+        other.clear();
+    }
+
+    /** [B1 + B2, Hkv, s, Dh] in a buffer with room to grow: a's first {@code sa} and b's first {@code sb} positions, right-aligned. */
+    private NDArray stacked(NDArray a, int sa, NDArray b, int sb, int s) {
+        Shape as = a.getShape();
+        Shape bs = b.getShape();
+        NDArray out = manager.zeros(new Shape(as.get(0) + bs.get(0), as.get(1), Math.max(64, 2L * s), as.get(3)), a.getDataType());
+        try (NDArray aHeld = a.get(new NDIndex(":, :, :{}, :", sa)); NDArray bHeld = b.get(new NDIndex(":, :, :{}, :", sb))) {
+            out.set(new NDIndex(":{}, :, {}:{}, :", as.get(0), s - sa, s), aHeld);
+            out.set(new NDIndex("{}:, :, {}:{}, :", as.get(0), s - sb, s), bHeld);
+        }
+        return out;
+    }
+
+    private NDArray leftPadded(NDArray m, int s) {
+        int pad = s - (int) m.getShape().get(1);
+        if (pad == 0) {
+            return m.duplicate();
+        }
+        NDArray zeros = manager.zeros(new Shape(m.getShape().get(0), pad), DataType.INT64);
+        NDArray out = zeros.concat(m, 1);
+        zeros.close();
+        return out;
+    }
+
+    private void requireBuffered() {
+        for (int l = 0; l < keys.length; l++) {
+            if (keys[l] != null && !buffered[l]) {
+                throw new IllegalStateException("rows can be joined or dropped only in a cache filled without autograd");
+            }
+        }
+    }
+
+    private void clear() {
+        for (int l = 0; l < keys.length; l++) {
+            keys[l] = replace(keys[l], null);
+            values[l] = replace(values[l], null);
+            held[l] = 0;
+            buffered[l] = false;
+        }
+        mask = replace(mask, null);
     }
 
     @Override

@@ -56,6 +56,11 @@ public final class PeftModel extends Module {
         return peft;
     }
 
+    /** Wraps {@code model} with no adapter yet: adapters are then loaded by name ({@link #loadAdapter}), as a server does. */
+    public static PeftModel empty(PretrainedModel model) {
+        return new PeftModel(model);
+    }
+
     public PretrainedModel model() {
         return model;
     }

@@ -101,6 +101,13 @@ public final class ChatTemplate {
         return template.equals(PLAIN);
     }
 
+    /** The prompt ids of a conversation rendered with this template, ready for the assistant's turn. */
+    public long[] promptIds(Tokenizer tokenizer, List<Message> messages) {
+        String text = render(messages, true);
+        // templates write BOS themselves; a plain template leaves it to the tokenizer
+        return tokenizer.encodeIds(text, isPlain()).stream().mapToLong(Long::longValue).toArray();
+    }
+
     /** The conversation as the model's prompt text; with {@code addGenerationPrompt} ready for the assistant's answer. */
     public String render(List<Message> messages, boolean addGenerationPrompt) {
         Map<String, Object> context = new LinkedHashMap<>();

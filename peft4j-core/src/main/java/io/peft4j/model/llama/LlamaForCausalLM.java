@@ -214,4 +214,9 @@ public final class LlamaForCausalLM extends CausalLM {
     public int maxPositions() {
         return Integer.MAX_VALUE;
     }
+
+    @Override
+    public int contextLength() {
+        return config.maxPositionEmbeddings();
+    }
 }
