@@ -12,6 +12,7 @@ DIR holds model.safetensors (the encoder), batch.safetensors (input_ids, attenti
 import json
 import math
 import os
+import resource
 import sys
 import time
 
@@ -84,6 +85,7 @@ def main():
     for _ in range(steps):
         step()
     elapsed = time.perf_counter() - start
+    print("python peak RSS MiB: %.0f" % (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
     print("%.1f" % (steps * int(mask.sum()) / elapsed))
 
 

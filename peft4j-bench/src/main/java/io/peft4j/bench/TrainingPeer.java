@@ -29,7 +29,7 @@ import java.util.Map;
  * with as many threads as there are cores; skipped with a message where it is missing. Prints both tokens/s and the
  * ratio.
  *
- * <p>Usage: {@code peft4j-bench/run TrainingPeer [steps=8]}
+ * <p>Usage: {@code peft4j-bench/run TrainingPeer [steps=8] [batch=32]} (the PyTorch side also prints its peak RSS)
  */
 public final class TrainingPeer {
 
@@ -40,7 +40,7 @@ public final class TrainingPeer {
         int steps = args.length > 0 ? Integer.parseInt(args[0]) : 8;
         int cores = Runtime.getRuntime().availableProcessors();
         ModelFiles files = ModelFiles.resolve("minilm");
-        List<String> texts = EncoderThroughput.texts();
+        List<String> texts = EncoderThroughput.texts().subList(0, args.length > 1 ? Integer.parseInt(args[1]) : 32);
         Path dir = Files.createTempDirectory("peft4j-training-peer");
         double ours;
         try (NDManager manager = NDManager.newBaseManager(); Tokenizer tokenizer = Tokenizer.load(files.requireTokenizer(), 128)) {
@@ -83,6 +83,7 @@ public final class TrainingPeer {
             return;
         }
         double torch = Double.parseDouble(out.lines().reduce((a, b) -> b).orElseThrow());
+        out.lines().filter(l -> l.startsWith("python peak RSS")).forEach(l -> System.out.println("  PyTorch side's " + l.substring(7)));
         out.lines().filter(l -> l.startsWith("torch sgemm")).forEach(l -> System.out.println("  " + l
                 + " (PyTorch's BLAS is Debian's libblas.so.3: install libopenblas0-pthread for OpenBLAS; the reference BLAS is ~30x slower)"));
         System.out.printf(Locale.ROOT, "PyTorch eager (%s, %d threads), the same step: %.1f tokens/s%n", torchVersion(python), cores, torch);

@@ -28,8 +28,11 @@ final class EmbedCommand implements Callable<Integer> {
     @Option(names = "--pooling", defaultValue = "MEAN", description = "MEAN or CLS (default: ${DEFAULT-VALUE}).")
     Pooling pooling;
 
-    @Option(names = "--max-length", defaultValue = "128", description = "Tokens per text, longer texts are cut (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--max-length", defaultValue = "77", description = "CLIP: tokens per text, longer texts are cut (default: ${DEFAULT-VALUE}); an encoder cuts at its max_position_embeddings, as the server does.")
     int maxLength;
+
+    @Option(names = "--adapter", description = "An adapter directory (LoRA and the other weight methods) to embed with; BERT-family encoders.")
+    java.nio.file.Path adapter;
 
     @Option(names = "--similarity", description = "Print the cosine-similarity matrix instead of the vectors.")
     boolean similarity;
@@ -44,19 +47,8 @@ final class EmbedCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         ModelFiles files = ModelFiles.resolve(model);
-        try (NDManager manager = NDManager.newBaseManager()) {
-            PretrainedModel m = AutoModel.load(files, manager);
-            int limit = m instanceof io.peft4j.model.clip.ClipModel c ? Math.min(maxLength, c.config().text().maxPositionEmbeddings()) : maxLength;
-            float[][] vectors;
-            try (Tokenizer tokenizer = Tokenizer.load(files.requireTokenizer(), limit)) {
-                if (m instanceof io.peft4j.model.clip.ClipModel clip) {
-                    vectors = clipEmbeddings(clip, files, tokenizer, manager);
-                } else if (m instanceof BertModel bert) {
-                    vectors = new SentenceEmbedder(bert, tokenizer, pooling).embed(texts);
-                } else {
-                    throw new Peft4jException("embed needs an encoder or CLIP model; " + files.dir() + " is a " + m.family() + " model");
-                }
-            }
+        float[][] vectors = isClip(files) ? clipEmbeddings(files) : encoderEmbeddings();
+        {
             if (similarity) {
                 for (float[] a : vectors) {
                     StringBuilder row = new StringBuilder();
@@ -77,6 +69,38 @@ final class EmbedCommand implements Callable<Integer> {
         }
         out.flush();
         return 0;
+    }
+
+    /**
+     * A BERT-family encoder's embeddings, with the adapter if given: the code path of the server's /v1/embeddings
+     * ({@link io.peft4j.serve.ServedModel}).
+     */
+    private float[][] encoderEmbeddings() {
+        io.peft4j.serve.ServedModel.Options options = io.peft4j.serve.ServedModel.Options.of(model).withPooling(pooling)
+                .withLimits(1, 1, 1);
+        try (io.peft4j.serve.ServedModel served = io.peft4j.serve.ServedModel.load(adapter == null ? options : options.withAdapter("adapter", adapter))) {
+            if (texts.stream().anyMatch(EmbedCommand::isImage)) {
+                throw new Peft4jException("image files need a CLIP model; " + model + " embeds texts");
+            }
+            return served.embed(texts, adapter == null ? null : "adapter").vectors();
+        }
+    }
+
+    private static boolean isClip(ModelFiles files) {
+        return !files.isOnnx() && files.config() != null && "clip".equals(io.peft4j.io.HfConfig.read(files.config()).modelType());
+    }
+
+    /** A CLIP model's embeddings of texts and images in one space; adapters are for BERT-family encoders. */
+    private float[][] clipEmbeddings(ModelFiles files) {
+        if (adapter != null) {
+            throw new Peft4jException("--adapter works with BERT-family encoders; " + model + " is a CLIP model");
+        }
+        try (NDManager manager = NDManager.newBaseManager()) {
+            io.peft4j.model.clip.ClipModel clip = (io.peft4j.model.clip.ClipModel) AutoModel.load(files, manager);
+            try (Tokenizer tokenizer = Tokenizer.load(files.requireTokenizer(), Math.min(maxLength, clip.config().text().maxPositionEmbeddings()))) {
+                return clipEmbeddings(clip, files, tokenizer, manager);
+            }
+        }
     }
 
     /** Whether an argument names an image file (by its extension, and it exists). */

@@ -1,5 +1,6 @@
 package io.peft4j.cli;
 
+import io.peft4j.serve.ServedModel;
 import io.peft4j.server.OpenAiServer;
 import io.peft4j.server.ServerSettings;
 import java.nio.file.Path;
@@ -66,8 +67,8 @@ final class ServeCommand implements Callable<Integer> {
             named.put(a.substring(0, eq), Path.of(a.substring(eq + 1)));
         }
         String key = apiKey != null ? apiKey : System.getenv("PEFT4J_API_KEY");
-        ServerSettings settings = new ServerSettings(model, servedName, adaptersDir, named, host, port, key, maxBatch, maxQueue,
-                maxLoadedAdapters, Duration.ofSeconds(timeoutSeconds), maxRequestBytes, quantize);
+        ServedModel.Options served = new ServedModel.Options(model, servedName, adaptersDir, named, maxBatch, maxQueue, maxLoadedAdapters, quantize, null);
+        ServerSettings settings = new ServerSettings(served, host, port, key, Duration.ofSeconds(timeoutSeconds), maxRequestBytes);
         OpenAiServer server = OpenAiServer.start(settings);
         System.out.printf("serving %s at http://%s:%d/v1 (Ctrl-C stops)%n", server.modelName(), host, server.port());
         System.out.flush();

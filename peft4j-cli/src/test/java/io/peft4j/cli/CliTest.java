@@ -49,6 +49,31 @@ class CliTest {
         assertThat(m[0][1]).isGreaterThan(0.5).isGreaterThan(m[0][2] + 0.3);
     }
 
+    /** {@code embed --adapter} (the server's code path) equals the library's model with the adapter loaded on it. */
+    @Test
+    void embedTakesAnAdapter(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        String text = "A man is eating food.";
+        float[] expected;
+        try (ai.djl.ndarray.NDManager manager = ai.djl.ndarray.NDManager.newBaseManager();
+             io.peft4j.tokenizer.Tokenizer tokenizer = io.peft4j.tokenizer.Tokenizer.load(io.peft4j.model.ModelFiles.resolve("minilm").requireTokenizer(), 512)) {
+            ai.djl.engine.Engine.getInstance().setRandomSeed(11);
+            io.peft4j.model.bert.BertModel bert = (io.peft4j.model.bert.BertModel) io.peft4j.model.AutoModel.load(io.peft4j.model.ModelFiles.resolve("minilm"), manager);
+            io.peft4j.peft.PeftModel.wrap(bert, io.peft4j.peft.lora.LoraConfig.builder().r(4).targetModules("query", "value")
+                    .initLoraWeights(io.peft4j.peft.lora.LoraConfig.InitLoraWeights.FALSE).build()).save(dir);
+            io.peft4j.model.bert.BertModel fresh = (io.peft4j.model.bert.BertModel) io.peft4j.model.AutoModel.load(io.peft4j.model.ModelFiles.resolve("minilm"), manager);
+            io.peft4j.peft.PeftModel.load(fresh, dir);
+            expected = new io.peft4j.model.SentenceEmbedder(fresh, tokenizer, io.peft4j.model.Pooling.MEAN).embed(java.util.List.of(text))[0];
+        }
+        Run tuned = run("embed", "--model", "minilm", "--adapter", dir.toString(), text);
+        assertThat(tuned.exitCode()).as(tuned.err()).isZero();
+        double[] v = Arrays.stream(tuned.out().trim().replaceAll("[\\[\\]]", "").split(",\\s*")).mapToDouble(Double::parseDouble).toArray();
+        for (int i = 0; i < expected.length; i++) {
+            assertThat(v[i]).isCloseTo(expected[i], within(2e-6));
+        }
+        Run base = run("embed", "--model", "minilm", text);
+        assertThat(base.out()).isNotEqualTo(tuned.out());
+    }
+
     @Test
     void badModelGivesOneClearErrorLine() {
         Run r = run("info", "/no/such/model");

@@ -134,6 +134,12 @@ class LoraVariantsTest extends NativeTest {
             assertThat(mixed[row + i]).isCloseTo(base[row + i], within(1e-5f));
         }
         assertThat(LoraTest.maxRelativeDifference(TinyBert.hidden(model, peft.mixedBatch(List.of("default", "default"))), withDefault)).isLessThan(1e-6);
+        // both adapters in one batch: in query their ranks (2 and 4) differ, so the gathered factors are zero-padded
+        float[] both = TinyBert.hidden(model, peft.mixedBatch(List.of("default", "other")));
+        for (int i = 0; i < row; i++) {
+            assertThat(both[i]).isCloseTo(withDefault[i], within(1e-5f));
+            assertThat(both[row + i]).isCloseTo(withOther[row + i], within(1e-5f));
+        }
         peft.merge();
         assertThatThrownBy(() -> peft.mixedBatch(List.of("default", "other"))).isInstanceOf(Peft4jException.class)
                 .hasMessageContaining("merged");

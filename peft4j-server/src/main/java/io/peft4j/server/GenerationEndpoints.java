@@ -8,6 +8,7 @@ import io.peft4j.generate.ContinuousBatcher;
 import io.peft4j.generate.GenerationConfig;
 import io.peft4j.generate.Generator;
 import io.peft4j.io.Json;
+import io.peft4j.serve.ServedModel;
 import io.peft4j.tokenizer.ChatTemplate;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -56,7 +57,12 @@ final class GenerationEndpoints {
     void chat(Context ctx) {
         RequestFields body = new RequestFields(OpenAiServer.json(ctx));
         requireGenerating();
-        long[] prompt = served.template().promptIds(served.tokenizer(), messages(body));
+        long[] prompt;
+        try {
+            prompt = served.chatPrompt(messages(body));
+        } catch (io.peft4j.Peft4jException e) {                                // the chat template refused the conversation
+            throw ApiException.badRequest("messages", e.getMessage());
+        }
         run(ctx, Kind.CHAT, body, prompt, body.integer("max_completion_tokens", 1, Integer.MAX_VALUE) != null
                 ? body.integer("max_completion_tokens", 1, Integer.MAX_VALUE) : body.integer("max_tokens", 1, Integer.MAX_VALUE));
     }
@@ -139,7 +145,7 @@ final class GenerationEndpoints {
     }
 
     private void run(Context ctx, Kind kind, RequestFields body, long[] prompt, Long maxTokens) {
-        String adapter = served.adapterFor(body.string("model", false));
+        String adapter = OpenAiServer.adapter(served, body.string("model", false));
         String model = body.string("model", false) == null ? served.name() : body.string("model", false);
         Long n = body.integer("n", 1, 128);
         if (n != null && n != 1) {

@@ -10,6 +10,7 @@ import io.peft4j.Peft4jException;
 import io.peft4j.io.Json;
 import io.peft4j.model.SentenceEmbedder;
 import io.peft4j.serve.AdapterPool;
+import io.peft4j.serve.ServedModel;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
@@ -69,7 +70,7 @@ public final class OpenAiServer implements AutoCloseable {
     /** Loads the model and its adapters and starts listening; {@link #port()} tells where. */
     public static OpenAiServer start(ServerSettings settings) {
         ServerMetrics metrics = new ServerMetrics();
-        ServedModel served = ServedModel.load(settings, metrics);
+        ServedModel served = ServedModel.load(settings.served(), metrics);
         try {
             OpenAiServer server = new OpenAiServer(served, settings, metrics);
             server.app.start(settings.host(), settings.port());
@@ -195,7 +196,7 @@ public final class OpenAiServer implements AutoCloseable {
             throw ApiException.badRequest("model", "the served model " + served.name() + " is a decoder: embeddings need an encoder model");
         }
         String model = body.string("model", false);
-        String adapter = served.adapterFor(model);
+        String adapter = adapter(served, model);
         List<String> texts = inputs(body.node("input"));
         String format = body.string("encoding_format", false);
         if (format != null && !format.equals("float") && !format.equals("base64")) {
@@ -229,6 +230,15 @@ public final class OpenAiServer implements AutoCloseable {
         usage.put("prompt_tokens", result.tokens());
         usage.put("total_tokens", result.tokens());
         ctx.json(out);
+    }
+
+    /** The adapter a request's {@code model} names (null: the base); 404 for an unknown name. */
+    static String adapter(ServedModel served, String model) {
+        try {
+            return served.adapterFor(model);
+        } catch (NoSuchElementException e) {
+            throw ApiException.unknownModel(model);
+        }
     }
 
     private static List<String> inputs(JsonNode input) {

@@ -8,6 +8,7 @@ import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.peft4j.generate.ContinuousBatcher;
+import io.peft4j.serve.ServedModel;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -37,7 +38,7 @@ final class ServerMetrics implements ContinuousBatcher.Observer {
 
     /** Binds the gauges that read {@code served}. */
     void watch(ServedModel served) {
-        if (served.batcher() != null) {
+        if (served.generates()) {
             ContinuousBatcher b = served.batcher();
             Gauge.builder("peft4j.queue.length", b, ContinuousBatcher::queued).description("requests waiting for a row").register(registry);
             Gauge.builder("peft4j.running.requests", b, ContinuousBatcher::running).description("requests being prefilled or decoded").register(registry);

@@ -1,6 +1,8 @@
 package io.peft4j.peft.lora;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -176,17 +178,64 @@ public final class LoraLinear extends TunerLayer implements LinearLayer {
         return g.sub(Scalars.constant(g, 1)).mul(wx).add(Scalars.mul(lora.mul(g), scaling.get(name)));
     }
 
-    /** Each row gets its own adapter's delta (rows of {@code __base__} none): deltas masked by row and summed. */
+    /**
+     * Each row gets its own adapter's delta in one batched gather, whatever the number of adapters (the BGMV kernel of
+     * Punica and S-LoRA): the adapters' A [r, in] and B [out, r] stacked (zero-padded to the largest rank), each row's pair
+     * picked by index, then two batched products [B, T, in]·[B, in, r]·[B, r, out], scaled per row (0 for rows of
+     * {@code __base__}). Dropout is not applied: mixed batches are for inference, as HF's {@code adapter_names}.
+     */
     private NDArray mixedBatchDelta(Step step, NDArray x, List<String> rows) {
-        NDArray total = null;
-        for (String name : RowRouting.distinct(rows)) {
-            if (!loraA.contains(name)) {
-                continue;
-            }
-            NDArray d = loraDelta(step, name, x).mul(RowRouting.mask(step, x, rows, name)); // [B, ..., out]
-            total = total == null ? d : total.add(d);
+        List<String> names = RowRouting.distinct(rows).stream().filter(loraA::contains).toList();
+        NDManager m = step.scope();
+        if (names.isEmpty()) {
+            return m.zeros(new Shape(1));
         }
-        return total == null ? step.scope().zeros(new Shape(1)) : total;
+        int rank = names.stream().mapToInt(n -> (int) loraA.get(n).weight().shape().get(0)).max().orElseThrow();
+        NDList as = new NDList();
+        NDList bs = new NDList();
+        NDList biases = new NDList();
+        boolean anyBias = names.stream().anyMatch(n -> loraB.get(n).bias() != null);
+        for (String n : names) {
+            as.add(padRows(loraA.get(n).weight().array(), rank, m));                               // [rank, in]
+            bs.add(padRows(inScope(loraB.get(n).weight().array().transpose(), m), rank, m));       // [rank, out]
+            if (anyBias) {
+                biases.add(loraB.get(n).bias() != null ? loraB.get(n).bias().array() : m.zeros(new Shape(outFeatures())));
+            }
+        }
+        long[] index = new long[rows.size()];
+        float[] scale = new float[rows.size()];
+        for (int i = 0; i < index.length; i++) {
+            int at = names.indexOf(rows.get(i));
+            index[i] = Math.max(at, 0);
+            scale[i] = at < 0 ? 0 : scaling.get(rows.get(i)).floatValue();
+        }
+        NDArray picked = m.create(index).duplicate();                                               // [B], in libtorch's memory
+        // ops on parameters put their results in the model's manager: each is attached to the step's scope
+        NDArray a = inScope(NDArrays.stack(as), m).transpose(0, 2, 1).get(picked);                 // [B, in, rank]
+        NDArray b = inScope(NDArrays.stack(bs), m).get(picked);                                    // [B, rank, out]
+        Shape shape = x.getShape();
+        long batch = shape.get(0);
+        NDArray flat = x.reshape(batch, -1, shape.get(shape.dimension() - 1));                     // [B, T, in]
+        NDArray y = flat.batchMatMul(a).batchMatMul(b);                                            // [B, T, out]
+        if (anyBias) {
+            y = y.add(inScope(NDArrays.stack(biases), m).get(picked).expandDims(1));
+        }
+        NDArray perRow = m.create(scale).duplicate().reshape(batch, 1, 1);
+        long[] out = shape.getShape().clone();
+        out[out.length - 1] = outFeatures();
+        return y.mul(perRow).reshape(new Shape(out));                                              // [B, ..., out]
+    }
+
+    /** {@code w} [r, n] with zero rows below up to {@code rank} rows. */
+    private static NDArray padRows(NDArray w, int rank, NDManager m) {
+        long r = w.getShape().get(0);
+        return r == rank ? w : inScope(w.concat(m.zeros(new Shape(rank - r, w.getShape().get(1))), 0), m);
+    }
+
+    /** {@code made} (a new array, perhaps made from a parameter and so in the model's manager) attached to {@code m}. */
+    private static NDArray inScope(NDArray made, NDManager m) {
+        made.attach(m);
+        return made;
     }
 
     /** Rows route to their own adapter's delta; DoRA's column norms are per adapter and are not routed. */

@@ -1,4 +1,4 @@
-package io.peft4j.server;
+package io.peft4j.serve;
 
 import ai.djl.ndarray.NDManager;
 import io.peft4j.Peft4jException;
@@ -12,7 +12,6 @@ import io.peft4j.model.SentenceEmbedder;
 import io.peft4j.model.bert.BertModel;
 import io.peft4j.quant.ModelQuantizer;
 import io.peft4j.quant.QuantType;
-import io.peft4j.serve.AdapterPool;
 import io.peft4j.tokenizer.ChatTemplate;
 import io.peft4j.tokenizer.Tokenizer;
 import java.nio.file.Path;
@@ -20,10 +19,68 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The base model a server serves and its adapters: a decoder (chat and completions, through a {@link ContinuousBatcher})
- * or an encoder (embeddings, mean-pooled and unit length as sentence-transformers models are).
+ * A base model served with its adapters, what the HTTP server and the LangChain4j models share: a decoder (generation
+ * through a {@link ContinuousBatcher}, each request with its own adapter) or an encoder (embeddings, mean-pooled and
+ * unit length as sentence-transformers models are).
  */
 public final class ServedModel implements AutoCloseable {
+
+    /**
+     * What to serve and how.
+     *
+     * @param model             a bundled alias or an HF model directory
+     * @param servedName        the base model's name (null: the model argument's last path part)
+     * @param adaptersDir       adapters found as its sub-directories, loaded on first use (null: none)
+     * @param adapters          adapters registered at start, name → directory (each checked against the base then)
+     * @param maxBatch          rows decoded together at most
+     * @param maxQueue          requests waiting at most; more are refused
+     * @param maxLoadedAdapters adapters in memory at most (least recently used evicted)
+     * @param quantize          {@code nf4}, {@code fp4} or {@code int8} to quantise the base's linear layers, or null
+     * @param pooling           how an encoder's token states become an embedding (mean, as sentence-transformers models)
+     */
+    public record Options(String model, String servedName, Path adaptersDir, Map<String, Path> adapters, int maxBatch, int maxQueue,
+                          int maxLoadedAdapters, String quantize, Pooling pooling) {
+
+        public Options {
+            adapters = adapters == null ? Map.of() : Map.copyOf(adapters);
+            pooling = pooling == null ? Pooling.MEAN : pooling;
+            if (maxBatch < 1 || maxQueue < 1 || maxLoadedAdapters < 1) {
+                throw new IllegalArgumentException("max batch, max queue and max loaded adapters must be at least 1, got "
+                        + maxBatch + ", " + maxQueue + ", " + maxLoadedAdapters);
+            }
+        }
+
+        /** {@code model} with no adapters yet, batches of 8, a queue of 256, 8 adapters in memory, full precision. */
+        public static Options of(String model) {
+            return new Options(model, null, null, Map.of(), 8, 256, 8, null, Pooling.MEAN);
+        }
+
+        public Options withAdapter(String name, Path dir) {
+            Map<String, Path> more = new java.util.LinkedHashMap<>(adapters);
+            more.put(name, dir);
+            return new Options(model, servedName, adaptersDir, more, maxBatch, maxQueue, maxLoadedAdapters, quantize, pooling);
+        }
+
+        public Options withAdaptersDir(Path dir) {
+            return new Options(model, servedName, dir, adapters, maxBatch, maxQueue, maxLoadedAdapters, quantize, pooling);
+        }
+
+        public Options withLimits(int batch, int queue, int loadedAdapters) {
+            return new Options(model, servedName, adaptersDir, adapters, batch, queue, loadedAdapters, quantize, pooling);
+        }
+
+        public Options withQuantize(String type) {
+            return new Options(model, servedName, adaptersDir, adapters, maxBatch, maxQueue, maxLoadedAdapters, type, pooling);
+        }
+
+        public Options withPooling(Pooling p) {
+            return new Options(model, servedName, adaptersDir, adapters, maxBatch, maxQueue, maxLoadedAdapters, quantize, p);
+        }
+
+        public Options withServedName(String name) {
+            return new Options(model, name, adaptersDir, adapters, maxBatch, maxQueue, maxLoadedAdapters, quantize, pooling);
+        }
+    }
 
     /** Prompts longer than this many tokens are cut by the tokenizer (the context check refuses them before). */
     static final int MAX_PROMPT_TOKENS = 1 << 17;
@@ -41,7 +98,7 @@ public final class ServedModel implements AutoCloseable {
     private final Object embedding = new Object();
 
     private ServedModel(String name, Path dir, NDManager manager, PretrainedModel model, Tokenizer tokenizer, AdapterPool pool,
-                        ContinuousBatcher.Settings batching, ContinuousBatcher.Observer observer) {
+                        ContinuousBatcher.Settings batching, ContinuousBatcher.Observer observer, Pooling pooling) {
         this.name = name;
         this.dir = dir;
         this.manager = manager;
@@ -57,15 +114,20 @@ public final class ServedModel implements AutoCloseable {
             this.decoder = null;
             this.template = null;
             this.batcher = null;
-            this.embedder = new SentenceEmbedder(bert, tokenizer, Pooling.MEAN);
+            this.embedder = new SentenceEmbedder(bert, tokenizer, pooling);
             this.contextLength = bert.config().maxPositionEmbeddings();
         } else {
             throw new Peft4jException(dir + " holds a '" + model.family() + "' model; serve takes a decoder (gpt2, llama, qwen2, mistral) or a BERT-family encoder");
         }
     }
 
-    /** Loads the base model, its tokenizer and the adapters the settings name (each checked against the base now). */
-    public static ServedModel load(ServerSettings settings, ContinuousBatcher.Observer observer) {
+    /** Loads the base model, its tokenizer and the adapters the options name (each checked against the base now). */
+    public static ServedModel load(Options settings) {
+        return load(settings, ContinuousBatcher.Observer.NONE);
+    }
+
+    /** As above, {@code observer} hearing what the batcher does (metrics). */
+    public static ServedModel load(Options settings, ContinuousBatcher.Observer observer) {
         ModelFiles files = ModelFiles.resolve(settings.model());
         NDManager manager = NDManager.newBaseManager();
         try {
@@ -75,7 +137,7 @@ public final class ServedModel implements AutoCloseable {
             AdapterPool pool = new AdapterPool(model, settings.adaptersDir(), settings.maxLoadedAdapters());
             String name = settings.servedName() != null ? settings.servedName() : Path.of(settings.model()).getFileName().toString();
             ServedModel served = new ServedModel(name, files.dir(), manager, model, tokenizer, pool,
-                    new ContinuousBatcher.Settings(settings.maxBatch(), settings.maxQueue(), 256), observer);
+                    new ContinuousBatcher.Settings(settings.maxBatch(), settings.maxQueue(), 256), observer, settings.pooling());
             for (Map.Entry<String, Path> e : settings.adapters().entrySet()) {
                 served.changeAdapters(() -> pool.register(e.getKey(), e.getValue()));
             }
@@ -98,7 +160,7 @@ public final class ServedModel implements AutoCloseable {
     }
 
     /** Runs a change to the adapters (loading, unloading) where no forward pass is running. */
-    void changeAdapters(Runnable change) {
+    public void changeAdapters(Runnable change) {
         if (batcher != null) {
             try {
                 batcher.betweenSteps(() -> {
@@ -119,10 +181,13 @@ public final class ServedModel implements AutoCloseable {
     private static final int EMBED_BATCH = 32;
 
     /** Unit-length embeddings of {@code texts} through {@code adapter} (null: the base), and their token count. */
-    SentenceEmbedder.Embeddings embed(List<String> texts, String adapter) {
+    public SentenceEmbedder.Embeddings embed(List<String> texts, String adapter) {
+        if (embedder == null) {
+            throw new Peft4jException("the served model " + name + " is a decoder: embeddings need an encoder model");
+        }
         synchronized (embedding) {
             if (!pool.acquire(adapter)) {                        // cannot happen: embeddings hold no adapter between calls
-                throw new ApiException(503, "server_error", "model", null, "every adapter slot is in use; retry later");
+                throw new IllegalStateException("every adapter slot is in use; retry later");
             }
             try {
                 float[][] vectors = new float[texts.size()][];
@@ -144,48 +209,57 @@ public final class ServedModel implements AutoCloseable {
         return name;
     }
 
-    Path dir() {
+    public Path dir() {
         return dir;
     }
 
-    AdapterPool adapters() {
+    public AdapterPool adapters() {
         return pool;
     }
 
-    Tokenizer tokenizer() {
+    public Tokenizer tokenizer() {
         return tokenizer;
     }
 
-    /** Null for an encoder. */
-    ContinuousBatcher batcher() {
+    /** The decoder's engine; an encoder has none. */
+    public ContinuousBatcher batcher() {
+        requireDecoder();
         return batcher;
     }
 
-    ChatTemplate template() {
-        return template;
-    }
-
-    boolean generates() {
+    public boolean generates() {
         return decoder != null;
     }
 
-    boolean embeds() {
+    public boolean embeds() {
         return embedder != null;
     }
 
-    int contextLength() {
+    public int contextLength() {
         return contextLength;
     }
 
-    /** The adapter a request's {@code model} names: null for the base, else a known adapter's name; 404 otherwise. */
-    String adapterFor(String model) {
+    /** The adapter a request's {@code model} names: null for the base, else a known adapter's name; NoSuchElementException otherwise. */
+    public String adapterFor(String model) {
         if (model == null || model.equals(name)) {
             return null;
         }
         if (!pool.knows(model)) {
-            throw ApiException.unknownModel(model);
+            throw new java.util.NoSuchElementException("The model `" + model + "` does not exist.");
         }
         return model;
+    }
+
+    /** A decoder's prompt for a conversation, with its chat template. */
+    public long[] chatPrompt(List<ChatTemplate.Message> messages) {
+        requireDecoder();
+        return template.promptIds(tokenizer, messages);
+    }
+
+    private void requireDecoder() {
+        if (decoder == null) {
+            throw new Peft4jException("the served model " + name + " is an encoder: it gives embeddings, not text");
+        }
     }
 
     @Override
