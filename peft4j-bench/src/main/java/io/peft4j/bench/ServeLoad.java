@@ -57,7 +57,8 @@ public final class ServeLoad {
         long maxNanos = (args.length > 4 ? Long.parseLong(args[4]) : 30) * 60_000_000_000L;
         Path dir = Files.createTempDirectory("peft4j-serve-load");
         Path model = dir.resolve("llama");
-        long params = new RandomLlama(32000, 768, 12, 12, 4, 2048).write(model, 1);
+        long params = new RandomLlama(DecoderBenchmark.VOCAB, DecoderBenchmark.HIDDEN, DecoderBenchmark.LAYERS, DecoderBenchmark.HEADS,
+                DecoderBenchmark.KV_HEADS, DecoderBenchmark.FFN).write(model, 1);                // DecoderBenchmark's 128M Llama
         writeWordLevelTokenizer(model.resolve("tokenizer.json"), 32000);
         Path adapterRoot = dir.resolve("adapters");
         try (NDManager manager = NDManager.newBaseManager()) {
@@ -89,6 +90,10 @@ public final class ServeLoad {
             double alone = sequential(client, 8, i -> "a" + (i % adapters));
             System.out.printf(Locale.ROOT, "16 requests: 8 concurrent clients %.1f tokens/s; one at a time %.1f tokens/s; ratio %.2f (target >= 3)%n",
                     together, alone, together / alone);
+        } finally {
+            try (var files = Files.walk(dir)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            }
         }
     }
 

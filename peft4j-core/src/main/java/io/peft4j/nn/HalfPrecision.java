@@ -22,7 +22,7 @@ public final class HalfPrecision {
     /** x [..., in] · Wᵀ → [..., out], in x's manager. Under autograd the widened bands are what the backward pass keeps. */
     public static NDArray timesTransposed(NDArray x, NDArray w) {
         if (w.getDataType() != DataType.FLOAT16) {
-            return ai.djl.nn.core.Linear.linear(x, w).singletonOrThrow();
+            return Dense.linear(x, w, null);
         }
         NDManager outer = x.getManager();
         try (NDManager scratch = outer.newSubManager()) {
@@ -31,7 +31,7 @@ public final class HalfPrecision {
             long rows = rowsPerBand(w);
             for (long from = 0; from < out; from += rows) {
                 try (NDArray wide = widened(w, from, Math.min(out, from + rows), scratch)) { // [rows, in] fp32; autograd keeps its own reference
-                    NDArray part = ai.djl.nn.core.Linear.linear(x, wide).singletonOrThrow();      // [..., rows]
+                    NDArray part = Dense.linear(x, wide, null);                                   // [..., rows]
                     part.attach(scratch);
                     parts.add(part);
                 }

@@ -47,6 +47,6 @@ public class Linear extends Module implements LinearLayer {
             NDArray y = HalfPrecision.timesTransposed(x, weight.array());
             return bias == null ? y : y.add(bias.array());
         }
-        return ai.djl.nn.core.Linear.linear(x, weight.array(), bias == null ? null : bias.array()).singletonOrThrow();
+        return Dense.linear(x, weight.array(), bias == null ? null : bias.array());
     }
 }

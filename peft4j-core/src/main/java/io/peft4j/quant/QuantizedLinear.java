@@ -184,7 +184,7 @@ public final class QuantizedLinear extends Module implements LinearLayer {
         try (NDManager scratch = step.scope().newSubManager()) {
             NDArray w = step.buffers() != null ? step.buffers().take(new Shape(outFeatures, inFeatures), this::dequantizeInto)
                     : dequantizedWeight(scratch); // [out, in]
-            NDArray y = ai.djl.nn.core.Linear.linear(x, w, bias == null ? null : bias.array()).singletonOrThrow();
+            NDArray y = io.peft4j.nn.Dense.linear(x, w, bias == null ? null : bias.array());
             y.attach(step.scope());
             return y;
         }
