@@ -136,7 +136,7 @@ public final class BrownGenreBenchmark {
      * output (the backward through every layer that any adapter needs), and LoRA's MFU.
      */
     private static void stepCosts(int maxLength) {
-        double peak = MatmulPeak.measure(false);
+        double peak = MatmulPeak.machinePeak();
         Splits<TextExample> data = Datasets.named("brown-genre");
         List<String> texts = data.train().subList(0, 16).stream().map(e -> e.text()).toList();
         ModelFiles files = ModelFiles.resolve("minilm");
@@ -174,7 +174,7 @@ public final class BrownGenreBenchmark {
             System.out.println();
             System.out.printf(Locale.ROOT, "batch 16 x %d tokens: frozen forward+backward %.3f s, LoRA (query,value) forward+backward %.3f s, ratio %.3f%n",
                     enc.length(), frozen, lora, lora / frozen);
-            System.out.printf(Locale.ROOT, "LoRA training: %.1f GFLOP/s = MFU %.3f of the sgemm peak %.1f GFLOP/s%n",
+            System.out.printf(Locale.ROOT, "LoRA training: %.1f GFLOP/s = MFU %.3f of the machine's sgemm peak %.1f GFLOP/s (the better of libtorch's and OpenBLAS's)%n",
                     flops / lora / 1e9, flops / lora / 1e9 / peak, peak);
             peft.unmerge();
         }

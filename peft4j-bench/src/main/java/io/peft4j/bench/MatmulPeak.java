@@ -90,6 +90,11 @@ public final class MatmulPeak {
         return gflops;
     }
 
+    /** The machine's sgemm peak: the better of libtorch's and OpenBLAS's (what an MFU is measured against). */
+    public static double machinePeak() {
+        return Math.max(measure(false), measureOpenBlas(false));
+    }
+
     public static void main(String[] args) {
         System.out.println(Machine.describe());
         double libtorch = measure(true);

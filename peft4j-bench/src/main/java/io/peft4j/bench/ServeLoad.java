@@ -38,7 +38,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Load on {@code peft4j serve}'s engine over loopback: a random 128M-parameter Llama with M LoRA adapters (r=8 on
  * q,v, random B), K clients streaming {@code /v1/completions} (each request a random adapter, a 32-token prompt,
  * greedy, a fixed number of new tokens). Prints output tokens/s, p50/p95/p99 time to first token and inter-token
- * latency, the error count and RSS after warm-up and after the run; then, in the same run, a batch of 8 rows with 8
+ * latency, the error count and RSS after warm-up (a tenth as many requests) and after the run; then, in the same run, a batch of 8 rows with 8
  * different adapters against 8 rows with one adapter, and 8 concurrent clients against the same requests one at a time.
  *
  * <p>Usage: {@code peft4j-bench/run ServeLoad [requests=1000] [clients=8] [adapters=8] [newTokens=32] [maxMinutes=30]}
@@ -74,7 +74,7 @@ public final class ServeLoad {
         try (OpenAiServer server = OpenAiServer.start(ServerSettings.of(model.toString()).withPort(0)
                 .withAdapters(adapterRoot, Map.of()).withLimits(Math.max(8, clients), 4096, adapters, Duration.ofMinutes(10)))) {
             Client client = new Client(server.port(), newTokens);
-            run(client, 2 * clients, clients, adapters, Long.MAX_VALUE, new SplittableRandom(1));               // warm-up
+            run(client, Math.max(2 * clients, requests / 10), clients, adapters, Long.MAX_VALUE, new SplittableRandom(1)); // warm-up: a tenth
             double warmRss = residentMib();
             long start = System.nanoTime();
             List<Timing> timings = run(client, requests, clients, adapters, maxNanos, new SplittableRandom(2));

@@ -68,6 +68,13 @@ public final class TrainingPeer {
             ours = new Trainer<>(peft, task, timed, null).train(data, null).tokensPerSecond();
         }
         System.out.printf(Locale.ROOT, "peft4j Trainer, LoRA r=8 (query,value), batch %d x 128: %.1f tokens/s%n", texts.size(), ours);
+        // a LoRA step's FLOPs per token on MiniLM (6 layers, d 384, FFN 1536, 128 tokens): frozen linear layers forward and
+        // input gradients (4·N), attention scores and mixing forward and backward (2·4·layers·T·d), as BrownGenreBenchmark
+        long layers = 6, d = 384, ffn = 1536, t = 128;
+        double flopsPerToken = 4.0 * layers * (4 * d * d + 2 * d * ffn) + 8.0 * layers * t * d;
+        double peak = MatmulPeak.machinePeak();
+        System.out.printf(Locale.ROOT, "  %.1f GFLOP/s = MFU %.3f of the machine's sgemm peak %.1f GFLOP/s (the better of libtorch's and OpenBLAS's)%n",
+                ours * flopsPerToken / 1e9, ours * flopsPerToken / 1e9 / peak, peak);
         Path script = Path.of("tools/lora_step.py");
         Path python = Path.of("/usr/bin/python3");
         if (!Files.isRegularFile(script) || !Files.isExecutable(python)) {

@@ -142,7 +142,10 @@ public final class KvCache implements AutoCloseable {
             clear();
             return;
         }
-        NDArray index = manager.create(rows).duplicate();                                   // libtorch's memory
+        NDArray index;
+        try (NDArray fromJava = manager.create(rows)) {
+            index = fromJava.duplicate();                                                   // libtorch's memory
+        }
         NDArray kept = mask.get(index);                                                     // [B', S]
         NDArray use = kept.sum(new int[] {0});
         long[] columnUse = use.toLongArray();

@@ -167,7 +167,8 @@ final class GenerationEndpoints {
                 .maxNewTokens((int) (maxTokens != null ? maxTokens : context - prompt.length))
                 .doSample(temperature > 0).temperature(temperature > 0 ? temperature : 1)
                 .topP(body.number("top_p", 0, 1, 1)).stopStrings(body.strings("stop", 4))
-                .seed(seed != null ? seed : new java.security.SecureRandom().nextLong()).build();
+                .seed(seed != null ? seed : new java.security.SecureRandom().nextLong())
+                .eosTokenIds(body.bool("ignore_eos", false) ? List.of() : null).build();          // vLLM's ignore_eos
         boolean stream = body.bool("stream", false);
         JsonNode options = body.node("stream_options");
         if (options != null && !stream) {
@@ -272,9 +273,15 @@ final class GenerationEndpoints {
                 delta.put("content", "");
                 send(out, chunk(kind, header, delta, null));
             }
+            long lastWrite = System.nanoTime();
             while (true) {
                 Object event = answer.events.poll(100, TimeUnit.MILLISECONDS);
                 if (event == null) {
+                    if (System.nanoTime() - lastWrite > 1_000_000_000L) {             // an SSE comment: a gone client shows up
+                        out.write(": keep-alive\n\n".getBytes(StandardCharsets.UTF_8));
+                        out.flush();
+                        lastWrite = System.nanoTime();
+                    }
                     if (System.nanoTime() > deadline) {
                         ticket.cancel();
                         send(out, new ApiException(504, "timeout", null, "timeout", "the request took longer than the server's "
@@ -283,6 +290,7 @@ final class GenerationEndpoints {
                     }
                     continue;
                 }
+                lastWrite = System.nanoTime();
                 if (event instanceof String piece) {
                     send(out, chunk(kind, header, text(kind, piece), null));
                 } else if (event instanceof Generator.Result result) {

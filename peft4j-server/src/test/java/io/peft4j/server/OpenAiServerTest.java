@@ -267,6 +267,99 @@ class OpenAiServerTest {
         }
     }
 
+    /** A request the engine cannot take up within the timeout (held between steps) is answered 504; a body over the limit 413. */
+    @Test
+    void slowRequestsTimeOutAndLargeBodiesAreRefused() throws Exception {
+        try (OpenAiServer small = OpenAiServer.start(ServerSettings.of(LLAMA.toString()).withPort(0).withLimits(1, 4, 1, Duration.ofSeconds(1)))) {
+            java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+            small.served().batcher().betweenSteps(() -> {
+                try {
+                    return release.await(30, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            try {
+                HttpResponse<String> slow = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                        URI.create("http://127.0.0.1:" + small.port() + "/v1/completions")).header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\": \"hi\", \"max_tokens\": 4}")).build(), HttpResponse.BodyHandlers.ofString());
+                assertThat(slow.statusCode()).isEqualTo(504);
+                assertThat(slow.body()).contains("\"error\"").contains("longer than");
+            } finally {
+                release.countDown();
+            }
+            String huge = "{\"prompt\": \"" + "x".repeat(5 << 20) + "\"}";
+            HttpResponse<String> big = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                    URI.create("http://127.0.0.1:" + small.port() + "/v1/completions")).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(huge)).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(big.statusCode()).isEqualTo(413);
+            assertThat(big.body()).contains("larger than the server's limit");
+        }
+    }
+
+    /** A streamed request whose client goes away after the first event is cancelled: far fewer tokens than asked for are made. */
+    @Test
+    void aClientThatDisconnectsCancelsItsGeneration() throws Exception {
+        try (OpenAiServer small = OpenAiServer.start(ServerSettings.of(LLAMA.toString()).withPort(0).withLimits(1, 4, 1, Duration.ofSeconds(60)))) {
+            OpenAIClient c = OpenAIOkHttpClient.builder().baseUrl("http://127.0.0.1:" + small.port() + "/v1").apiKey("none").maxRetries(0).build();
+            Completion whole = c.completions().create(CompletionCreateParams.builder().model(small.modelName()).prompt("tell me everything")
+                    .maxTokens(100).temperature(0.0).putAdditionalBodyProperty("ignore_eos", com.openai.core.JsonValue.from(true)).build());
+            assertThat(whole.usage().orElseThrow().completionTokens()).as("the request makes 100 tokens when nobody leaves").isEqualTo(100L);
+            double before = generatedTokens(small);
+            java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+            small.served().batcher().betweenSteps(() -> {
+                held.countDown();
+                try {
+                    return release.await(30, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            assertThat(held.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            try (java.net.Socket socket = new java.net.Socket("127.0.0.1", small.port())) {
+                byte[] body = "{\"prompt\": \"tell me everything\", \"max_tokens\": 100, \"temperature\": 0, \"ignore_eos\": true, \"stream\": true}"
+                        .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                socket.getOutputStream().write(("POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                        + "Content-Length: " + body.length + "\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                socket.getOutputStream().write(body);
+                socket.getOutputStream().flush();
+                long queuedBy = System.nanoTime() + 30_000_000_000L;
+                while (small.served().batcher().queued() == 0 && System.nanoTime() < queuedBy) {
+                    Thread.sleep(5);
+                }
+                assertThat(small.served().batcher().queued()).isEqualTo(1);
+            }                                                                    // the client is gone before any token
+            release.countDown();
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while ((small.served().batcher().running() > 0 || small.served().batcher().queued() > 0) && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            Thread.sleep(50);
+            assertThat(generatedTokens(small) - before).as("tokens generated for a client that left").isLessThan(60);
+        }
+    }
+
+    static double generatedTokens(OpenAiServer server) throws Exception {
+        String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+        return metrics.lines().filter(l -> l.startsWith("peft4j_generated_tokens_total")).mapToDouble(l -> Double.parseDouble(l.split(" ")[1]))
+                .findFirst().orElseThrow();
+    }
+
+    /** {@code --quantize nf4}: the base's linear layers are quantised on load and the server answers from them. */
+    @Test
+    void aQuantisedBaseServes() {
+        try (OpenAiServer q = OpenAiServer.start(ServerSettings.of(LLAMA.toString()).withPort(0)
+                .withServed(io.peft4j.serve.ServedModel.Options.of(LLAMA.toString()).withQuantize("nf4").withAdapter("a", adapters.resolve("a"))))) {
+            OpenAIClient c = OpenAIOkHttpClient.builder().baseUrl("http://127.0.0.1:" + q.port() + "/v1").apiKey("none").maxRetries(0).build();
+            ChatCompletion answer = c.chat().completions().create(chat("a", "hello there", 6));
+            assertThat(answer.usage().orElseThrow().completionTokens()).isBetween(1L, 6L);
+            assertThat(c.chat().completions().create(chat("a", "hello there", 6)).choices().get(0).message().content())
+                    .isEqualTo(answer.choices().get(0).message().content());
+        }
+    }
+
     static HttpResponse<String> post(String path, String json, String key) throws Exception {
         HttpRequest.Builder r = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
                 .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(json));
