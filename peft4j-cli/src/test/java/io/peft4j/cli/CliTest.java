@@ -75,6 +75,16 @@ class CliTest {
     }
 
     @Test
+    void serveRefusesABadAdapterOptionInOneLine() {
+        Run r = run("serve", "--model", "minilm", "--adapter", "no-equals-sign");
+        assertThat(r.exitCode()).isEqualTo(1);
+        assertThat(r.err()).startsWith("error: --adapter takes name=path, got 'no-equals-sign'");
+        Run port = run("serve", "--model", "minilm", "--port", "70000");
+        assertThat(port.exitCode()).isEqualTo(1);
+        assertThat(port.err()).contains("--port must be from 0 to 65535");
+    }
+
+    @Test
     void badModelGivesOneClearErrorLine() {
         Run r = run("info", "/no/such/model");
         assertThat(r.exitCode()).isEqualTo(1);

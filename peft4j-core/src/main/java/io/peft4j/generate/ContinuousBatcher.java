@@ -210,13 +210,6 @@ public final class ContinuousBatcher implements AutoCloseable {
         return runningCount;
     }
 
-    /** Adapters of the rows running now (null for the base model), for callers deciding what may be unloaded. */
-    public List<String> adaptersInUse() {
-        return runningAdapters;
-    }
-
-    private volatile List<String> runningAdapters = List.of();
-
     @Override
     public void close() {
         closed = true;
@@ -270,7 +263,6 @@ public final class ContinuousBatcher implements AutoCloseable {
                 }
                 runningCount = running.size() + (admitting == null ? 0 : 1);
                 deferredCount = deferred.size();
-                runningAdapters = running.stream().map(Sequence::adapter).toList();
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -237,17 +237,7 @@ class OpenAiServerTest {
     void aFullQueueIsAnswered429() throws Exception {
         try (OpenAiServer small = OpenAiServer.start(ServerSettings.of(LLAMA.toString()).withPort(0).withLimits(1, 1, 1, Duration.ofSeconds(60)))) {
             OpenAIClient c = OpenAIOkHttpClient.builder().baseUrl("http://127.0.0.1:" + small.port() + "/v1").apiKey("none").maxRetries(0).build();
-            java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(1);
-            java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
-            small.served().batcher().betweenSteps(() -> {
-                held.countDown();
-                try {
-                    return release.await(60, java.util.concurrent.TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    throw new IllegalStateException(e);
-                }
-            });
-            assertThat(held.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            java.util.concurrent.CountDownLatch release = hold(small);
             ExecutorService pool = Executors.newSingleThreadExecutor();
             try {
                 Future<ChatCompletion> waiting = pool.submit(() -> c.chat().completions().create(chat(small.modelName(), "first", 4)));
@@ -271,14 +261,7 @@ class OpenAiServerTest {
     @Test
     void slowRequestsTimeOutAndLargeBodiesAreRefused() throws Exception {
         try (OpenAiServer small = OpenAiServer.start(ServerSettings.of(LLAMA.toString()).withPort(0).withLimits(1, 4, 1, Duration.ofSeconds(1)))) {
-            java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
-            small.served().batcher().betweenSteps(() -> {
-                try {
-                    return release.await(30, java.util.concurrent.TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    throw new IllegalStateException(e);
-                }
-            });
+            java.util.concurrent.CountDownLatch release = hold(small);
             try {
                 HttpResponse<String> slow = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
                         URI.create("http://127.0.0.1:" + small.port() + "/v1/completions")).header("Content-Type", "application/json")
@@ -306,17 +289,7 @@ class OpenAiServerTest {
                     .maxTokens(100).temperature(0.0).putAdditionalBodyProperty("ignore_eos", com.openai.core.JsonValue.from(true)).build());
             assertThat(whole.usage().orElseThrow().completionTokens()).as("the request makes 100 tokens when nobody leaves").isEqualTo(100L);
             double before = generatedTokens(small);
-            java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(1);
-            java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
-            small.served().batcher().betweenSteps(() -> {
-                held.countDown();
-                try {
-                    return release.await(30, java.util.concurrent.TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    throw new IllegalStateException(e);
-                }
-            });
-            assertThat(held.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            java.util.concurrent.CountDownLatch release = hold(small);
             try (java.net.Socket socket = new java.net.Socket("127.0.0.1", small.port())) {
                 byte[] body = "{\"prompt\": \"tell me everything\", \"max_tokens\": 100, \"temperature\": 0, \"ignore_eos\": true, \"stream\": true}"
                         .getBytes(java.nio.charset.StandardCharsets.UTF_8);
@@ -338,6 +311,22 @@ class OpenAiServerTest {
             Thread.sleep(50);
             assertThat(generatedTokens(small) - before).as("tokens generated for a client that left").isLessThan(60);
         }
+    }
+
+    /** Holds the server's engine between two steps until the returned latch is counted down (at most 60 s). */
+    static java.util.concurrent.CountDownLatch hold(OpenAiServer server) throws InterruptedException {
+        java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        server.served().batcher().betweenSteps(() -> {
+            held.countDown();
+            try {
+                return release.await(60, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        assertThat(held.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        return release;
     }
 
     static double generatedTokens(OpenAiServer server) throws Exception {
