@@ -23,14 +23,17 @@ final class Continuation {
     private int streamed;
     private Generator.FinishReason finish;
 
-    /** {@code tokenizer} null: ids only (no text, no stop strings); {@code stream} null: nothing streamed. */
-    Continuation(long[] prompt, GenerationConfig config, Tokenizer tokenizer, java.util.function.Consumer<String> stream) {
+    /**
+     * {@code tokenizer} null: ids only (no text, no stop strings); {@code stream} null: nothing streamed; {@code seed}:
+     * this sequence's sampler's.
+     */
+    Continuation(long[] prompt, GenerationConfig config, long seed, Tokenizer tokenizer, java.util.function.Consumer<String> stream) {
         this.prompt = prompt;
         this.config = config;
         this.tokenizer = tokenizer;
         this.stream = stream;
         this.holdBack = config.stopStrings().stream().mapToInt(String::length).max().orElse(1) - 1;
-        this.sampler = new TokenSampler(config);
+        this.sampler = new TokenSampler(config, seed);
     }
 
     long[] prompt() {

@@ -326,7 +326,7 @@ public final class ContinuousBatcher implements AutoCloseable {
             return Readiness.ENDED;
         }
         observer.onAdmitted(System.nanoTime() - s.queuedAt);
-        s.continuation = new Continuation(s.request.prompt(), s.request.config(), tokenizer, s.listener::onText);
+        s.continuation = new Continuation(s.request.prompt(), s.request.config(), s.request.config().seed(), tokenizer, s.listener::onText);
         s.prefill = model.newCache(engineScope);
         return Readiness.READY;
     }

@@ -85,7 +85,9 @@ public final class Generator {
         List<Continuation> state = new ArrayList<>();
         for (int r = 0; r < rows; r++) {
             int row = r;
-            state.add(new Continuation(prompts.get(r), config, tokenizer, stream == null ? null : piece -> stream.onText(row, piece)));
+            // row r samples with its own stream: row 0 with the config's seed (as a request alone), the others apart from it
+            state.add(new Continuation(prompts.get(r), config, config.seed() + r * 0x9E3779B97F4A7C15L, tokenizer,
+                    stream == null ? null : piece -> stream.onText(row, piece)));
         }
         boolean wasTraining = model.isTraining();
         model.setTraining(false);

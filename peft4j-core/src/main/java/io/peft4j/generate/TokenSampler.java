@@ -16,9 +16,10 @@ final class TokenSampler {
     private final GenerationConfig config;
     private final SplittableRandom random;
 
-    TokenSampler(GenerationConfig config) {
+    /** Draws with its own generator seeded with {@code seed}. */
+    TokenSampler(GenerationConfig config, long seed) {
         this.config = config;
-        this.random = new SplittableRandom(config.seed());
+        this.random = new SplittableRandom(seed);
     }
 
     /** logits [V] (modified in place), history = the row's tokens so far → the next token id. */

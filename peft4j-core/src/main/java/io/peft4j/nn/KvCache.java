@@ -127,11 +127,6 @@ public final class KvCache implements AutoCloseable {
         return now;
     }
 
-    /** Rows (B). */
-    public int rows() {
-        return mask == null ? 0 : (int) mask.getShape().get(0);
-    }
-
     /**
      * Keeps only {@code rows} (indices into the batch, in the order given) of a buffered cache, then drops the leading
      * positions that are padding in every row kept: continuous batching, when sequences leave the batch.

@@ -13,7 +13,7 @@ class TokenSamplerTest {
 
     @Test
     void repetitionPenaltyDividesPositiveAndMultipliesNegativeLogitsOfSeenTokens() {
-        TokenSampler sampler = new TokenSampler(GenerationConfig.builder().repetitionPenalty(2).build());
+        TokenSampler sampler = new TokenSampler(GenerationConfig.builder().repetitionPenalty(2).build(), 42);
         float[] logits = {3f, -1f, 2.5f, 0.5f};
         long chosen = sampler.next(logits, new long[] {0, 1, 1});
         assertThat(logits).containsExactly(1.5f, -2f, 2.5f, 0.5f);
@@ -41,7 +41,7 @@ class TokenSamplerTest {
     }
 
     private static Map<Long, Integer> sample(GenerationConfig config, double[] probs, int n) {
-        TokenSampler sampler = new TokenSampler(config);
+        TokenSampler sampler = new TokenSampler(config, config.seed());
         Map<Long, Integer> counts = new HashMap<>();
         for (int i = 0; i < n; i++) {
             float[] logits = new float[probs.length];
@@ -55,7 +55,7 @@ class TokenSamplerTest {
 
     @Test
     void greedyTakesTheArgMax() {
-        assertThat(new TokenSampler(GenerationConfig.greedy(1)).next(new float[] {0.1f, 4f, -2f}, new long[] {})).isEqualTo(1);
+        assertThat(new TokenSampler(GenerationConfig.greedy(1), 42).next(new float[] {0.1f, 4f, -2f}, new long[] {})).isEqualTo(1);
         assertThat(List.of(TokenSampler.argMax(new float[] {-1f, -3f}))).containsExactly(0);
     }
 }
