@@ -1,7 +1,6 @@
 package io.peft4j.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.javalin.http.Context;
 import io.peft4j.generate.ContinuousBatcher;
@@ -145,8 +144,9 @@ final class GenerationEndpoints {
     }
 
     private void run(Context ctx, Kind kind, RequestFields body, long[] prompt, Long maxTokens) {
-        String adapter = OpenAiServer.adapter(served, body.string("model", false));
-        String model = body.string("model", false) == null ? served.name() : body.string("model", false);
+        String requested = body.string("model", false);
+        String adapter = OpenAiServer.adapter(served, requested);
+        String model = requested == null ? served.name() : requested;
         Long n = body.integer("n", 1, 128);
         if (n != null && n != 1) {
             throw ApiException.badRequest("n", "only n = 1 is supported");
@@ -175,7 +175,7 @@ final class GenerationEndpoints {
             throw ApiException.badRequest("stream_options", "'stream_options' needs 'stream': true");
         }
         boolean includeUsage = options != null && options.path("include_usage").asBoolean(false);
-        Answer answer = new Answer(System.nanoTime());
+        Answer answer = new Answer(System.nanoTime(), stream);
         ContinuousBatcher.Ticket ticket;
         try {
             ticket = served.batcher().submit(new ContinuousBatcher.Request(prompt, adapter, config), answer);
@@ -349,19 +349,24 @@ final class GenerationEndpoints {
     /** One request's answer as the engine produces it: pieces of text, then the result or an error. */
     private final class Answer implements ContinuousBatcher.Listener {
         final long arrived;
+        final boolean streamed;
         final BlockingQueue<Object> events = new LinkedBlockingQueue<>();
         final CompletableFuture<Generator.Result> done = new CompletableFuture<>();
         volatile int promptTokens;
         private boolean first = true;
 
-        Answer(long arrived) {
+        /** {@code streamed}: pieces of text are queued for the client; otherwise only the result is awaited. */
+        Answer(long arrived, boolean streamed) {
             this.arrived = arrived;
+            this.streamed = streamed;
         }
 
         @Override
         public void onText(String piece) {
             firstToken();
-            events.add(piece);
+            if (streamed) {
+                events.add(piece);
+            }
         }
 
         @Override
