@@ -8,15 +8,45 @@ import io.peft4j.nn.Step;
 import java.util.List;
 
 /**
- * Classification with one label per example (texts, images), cross-entropy loss; evaluation reports accuracy and
- * macro-F1. A subclass says how a batch of examples becomes the model's inputs and what each example's label is.
+ * Classification with one label per example (texts, images); evaluation reports accuracy and macro-F1. A subclass says
+ * how a batch of examples becomes the model's inputs and what each example's label is. The training loss is
+ * cross-entropy unless another {@link ClassificationLoss} (focal, label smoothing, class weights) is set, optionally
+ * blended with distillation from a teacher's logits ({@link #distillFrom}); evaluation reports plain cross-entropy.
  */
 public abstract class SingleLabelTask<E> implements TrainingTask<E> {
 
     protected final Classifier model;
+    private ClassificationLoss loss = ClassificationLoss.CROSS_ENTROPY;
+    private TeacherLogits<E> teacher;
+    private Distillation distillation;
 
     protected SingleLabelTask(Classifier model) {
         this.model = model;
+    }
+
+    /** Trains with {@code loss} instead of cross-entropy; returns this task. */
+    public SingleLabelTask<E> useLoss(ClassificationLoss loss) {
+        this.loss = java.util.Objects.requireNonNull(loss);
+        return this;
+    }
+
+    /** Trains towards {@code teacher}'s logits as well as the labels, weighted by {@code distillation}; returns this task. */
+    public SingleLabelTask<E> distillFrom(TeacherLogits<E> teacher, Distillation distillation) {
+        this.teacher = java.util.Objects.requireNonNull(teacher);
+        this.distillation = java.util.Objects.requireNonNull(distillation);
+        return this;
+    }
+
+    /** The training loss of a batch's logits [B, C]: the configured loss (of mixed targets if mixed), blended with distillation. */
+    private NDArray trainingLoss(NDArray logits, NDArray labels, List<E> batch, Mix mix) {
+        NDArray hard = mix == null ? loss.apply(logits, labels) : mix.loss(logits, labels, loss);
+        if (teacher == null) {
+            return hard;
+        }
+        if (mix != null) {
+            throw new io.peft4j.Peft4jException("distillation does not combine with mixup or CutMix (the teacher saw the images unmixed)");
+        }
+        return distillation.blend(hard, logits, teacher.of(batch, logits.getManager()));
     }
 
     /**
@@ -31,13 +61,13 @@ public abstract class SingleLabelTask<E> implements TrainingTask<E> {
 
     /**
      * Examples mixed with the batch in reverse order (mixup, CutMix): example i holds λ of itself and 1 − λ of example
-     * B−1−i, and so does its target: the loss is λ·CE(logits, y) + (1 − λ)·CE(logits, reversed y).
+     * B−1−i, and so does its target: the loss is λ·L(logits, y) + (1 − λ)·L(logits, reversed y).
      */
     public record Mix(double lambda) {
 
-        NDArray loss(NDArray logits, NDArray labels) {
-            NDArray own = io.peft4j.nn.Scalars.mul(Losses.crossEntropy(logits, labels), lambda);
-            return own.add(io.peft4j.nn.Scalars.mul(Losses.crossEntropy(logits, labels.flip(0)), 1 - lambda));
+        NDArray loss(NDArray logits, NDArray labels, ClassificationLoss loss) {
+            NDArray own = io.peft4j.nn.Scalars.mul(loss.apply(logits, labels), lambda);
+            return own.add(io.peft4j.nn.Scalars.mul(loss.apply(logits, labels.flip(0)), 1 - lambda));
         }
     }
 
@@ -60,7 +90,7 @@ public abstract class SingleLabelTask<E> implements TrainingTask<E> {
         Inputs in = inputs(batch, step.scope(), true);
         NDArray labels = labels(batch, step.scope());
         NDArray logits = model.logits(step, in.inputs());
-        return new Loss(in.mix() == null ? Losses.crossEntropy(logits, labels) : in.mix().loss(logits, labels), in.units());
+        return new Loss(trainingLoss(logits, labels, batch, in.mix()), in.units());
     }
 
     /** Staged ({@link StagedBackward}) for gradient checkpointing and on a quantised model; a plain backward otherwise. */
@@ -72,7 +102,7 @@ public abstract class SingleLabelTask<E> implements TrainingTask<E> {
         Inputs in = inputs(batch, step.scope(), true);
         NDArray labels = labels(batch, step.scope());
         NDArray value = StagedBackward.classification(step, model.logitsPass(step, in.inputs()),
-                logits -> in.mix() == null ? Losses.crossEntropy(logits, labels) : in.mix().loss(logits, labels), gc, scale, checkpointing);
+                logits -> trainingLoss(logits, labels, batch, in.mix()), gc, scale, checkpointing);
         return new Loss(value, in.units());
     }
 
@@ -85,6 +115,23 @@ public abstract class SingleLabelTask<E> implements TrainingTask<E> {
                 long[] argmax = model.logits(step, inputs(chunk, scope, false).inputs()).argMax(1).toLongArray();
                 for (int j = 0; j < argmax.length; j++) {
                     out[i + j] = (int) argmax[j];
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Each example's logits [C], in eval mode with the model's active adapters, batch by batch. */
+    public float[][] logits(List<E> examples, int batchSize) {
+        float[][] out = new float[examples.size()][];
+        for (int i = 0; i < examples.size(); i += batchSize) {
+            List<E> chunk = examples.subList(i, Math.min(examples.size(), i + batchSize));
+            try (NDManager scope = model.manager().newSubManager(); Step step = Step.inference(scope, model.adapters())) {
+                NDArray logits = model.logits(step, inputs(chunk, scope, false).inputs());         // [B, C]
+                int classes = (int) logits.getShape().get(1);
+                float[] flat = logits.toFloatArray();
+                for (int j = 0; j < chunk.size(); j++) {
+                    out[i + j] = java.util.Arrays.copyOfRange(flat, j * classes, (j + 1) * classes);
                 }
             }
         }

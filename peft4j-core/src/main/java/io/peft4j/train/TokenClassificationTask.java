@@ -12,16 +12,24 @@ import java.util.List;
 /**
  * Token classification (POS tagging, NER): the first sub-word token of each word carries the word's tag,
  * every other token is left out of the loss ({@code -100}), as Hugging Face's examples do. Accuracy and
- * macro-F1 are over words (words cut off by truncation are not scored).
+ * macro-F1 are over words (words cut off by truncation are not scored). The training loss is cross-entropy unless another
+ * {@link ClassificationLoss} is set; evaluation reports cross-entropy.
  */
 public final class TokenClassificationTask implements TrainingTask<TaggedSentence> {
 
     private final Classifier model;
     private final Tokenizer tokenizer;
+    private ClassificationLoss loss = ClassificationLoss.CROSS_ENTROPY;
 
     public TokenClassificationTask(Classifier model, Tokenizer tokenizer) {
         this.model = model;
         this.tokenizer = tokenizer;
+    }
+
+    /** Trains with {@code loss} (over the scored tokens) instead of cross-entropy; returns this task. */
+    public TokenClassificationTask useLoss(ClassificationLoss loss) {
+        this.loss = java.util.Objects.requireNonNull(loss);
+        return this;
     }
 
     /** [B, T] labels: each word's tag at its first token, -100 elsewhere. */
@@ -57,7 +65,7 @@ public final class TokenClassificationTask implements TrainingTask<TaggedSentenc
     public Loss loss(List<TaggedSentence> batch, Step step) {
         Tokenizer.WordBatch wb = encode(batch);
         NDArray labels = step.scope().create(tokenLabels(batch, wb.wordIds()));
-        return new Loss(Losses.crossEntropy(logits(wb, step), labels), tokens(wb));
+        return new Loss(loss.apply(logits(wb, step), labels), tokens(wb));
     }
 
     /** Staged ({@link StagedBackward}) for gradient checkpointing and on a quantised model; a plain backward otherwise. */
@@ -70,8 +78,8 @@ public final class TokenClassificationTask implements TrainingTask<TaggedSentenc
         NDManager m = step.scope();
         NDArray labels = m.create(tokenLabels(batch, wb.wordIds()));
         var e = wb.encoding();
-        NDArray value = StagedBackward.crossEntropy(step, model.logitsPass(step, ModelInputs.tokens(e, m)),
-                labels, gc, scale, checkpointing);
+        NDArray value = StagedBackward.classification(step, model.logitsPass(step, ModelInputs.tokens(e, m)),
+                logits -> loss.apply(logits, labels), gc, scale, checkpointing);
         return new Loss(value, tokens(wb));
     }
 
