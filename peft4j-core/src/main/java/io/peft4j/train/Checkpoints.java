@@ -95,6 +95,7 @@ final class Checkpoints {
         root.put("next_batch", nextBatch);
         root.put("step", s.step);
         root.put("micro_step", s.microStep);
+        root.put("train_nanos", s.trainNanos);
         root.put("optimizer_steps", optimizer.steps());
         root.put("best_score", s.bestScore);
         root.put("best_epoch", s.bestEpoch);
@@ -191,6 +192,7 @@ final class Checkpoints {
         s.nextBatch = root.path("next_batch").asInt();
         s.step = root.path("step").asLong();
         s.microStep = root.path("micro_step").asLong();
+        s.trainNanos = root.path("train_nanos").asLong();
         s.bestScore = root.path("best_score").asDouble();
         s.bestEpoch = root.path("best_epoch").asInt();
         s.epochsWithoutImprovement = root.path("epochs_without_improvement").asInt();

@@ -22,8 +22,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The one training loop: shuffled mini-batches, gradient accumulation, gradient-norm clipping, AdamW
- * with a warmup schedule, evaluation each epoch, keep-best, early stopping, NaN/Inf detection and
- * resumable checkpoints. Only the model's trainable parameters change.
+ * with a warmup schedule, evaluation each epoch, keep-best, early stopping, a budget in optimizer steps or training
+ * time, NaN/Inf detection and resumable checkpoints. Only the model's trainable parameters change.
  *
  * <p>Determinism: the data order of epoch e comes from {@code Random(seed, e)} and libtorch's generator
  * (dropout) is reseeded from (seed, micro-batch number) before each micro-batch, so a run resumed from a
@@ -35,7 +35,7 @@ public final class Trainer<E> {
 
     /** What a run produced. */
     public record Result(List<TrainingListener.EpochInfo> history, int bestEpoch, Evaluation best, long steps,
-                         double tokensPerSecond, boolean stoppedEarly) {}
+                         double tokensPerSecond, boolean stoppedEarly, double trainSeconds) {}
 
     private final Module model;
     private final TrainingTask<E> task;
@@ -71,6 +71,7 @@ public final class Trainer<E> {
         double bestScore = Double.NEGATIVE_INFINITY;
         int bestEpoch = -1;
         int epochsWithoutImprovement;
+        long trainNanos;
         double epochLossSum;
         int epochLossCount;
         List<TrainingListener.EpochInfo> history = new ArrayList<>();
@@ -85,7 +86,8 @@ public final class Trainer<E> {
         }
         int batchesPerEpoch = (train.size() + args.batchSize() - 1) / args.batchSize();
         int stepsPerEpoch = (batchesPerEpoch + args.gradientAccumulationSteps() - 1) / args.gradientAccumulationSteps();
-        long totalSteps = (long) stepsPerEpoch * args.epochs();
+        long totalSteps = args.maxSteps() > 0 ? args.maxSteps() : (long) stepsPerEpoch * args.epochs();
+        int epochs = (int) Math.min(Integer.MAX_VALUE, (totalSteps + stepsPerEpoch - 1) / stepsPerEpoch);
         long warmupSteps = (long) Math.ceil(args.warmupRatio() * totalSteps);
         Map<String, String> identity = identity(train, eval);
 
@@ -94,13 +96,14 @@ public final class Trainer<E> {
         Map<String, NDArray> best = checkpoints != null ? checkpoints.restoredBest() : null;
 
         long tokens = 0;
-        long trainNanos = 0;
+        long trainNanos = 0;                                      // this process's, for its throughput
         boolean stoppedEarly = false;
+        boolean budgetSpent = budgetSpent(state, totalSteps);
         model.setTraining(true);
         try {
-            for (; state.epoch < args.epochs(); state.epoch++, state.nextBatch = 0) {
+            for (; state.epoch < epochs && !budgetSpent; state.epoch++, state.nextBatch = 0) {
                 List<List<E>> batches = batches(train, state.epoch);
-                for (; state.nextBatch < batches.size(); state.nextBatch++) {
+                for (; state.nextBatch < batches.size() && !budgetSpent; state.nextBatch++) {
                     List<E> batch = batches.get(state.nextBatch);
                     long start = System.nanoTime();
                     tokens += forwardBackward(batch, state);
@@ -110,13 +113,16 @@ public final class Trainer<E> {
                         optimizerStep(lr);
                         state.step++;
                         trainNanos += System.nanoTime() - start;
+                        state.trainNanos += System.nanoTime() - start;
+                        budgetSpent = budgetSpent(state, totalSteps);
                         listener.onStep(new TrainingListener.StepInfo(state.epoch, state.step, totalSteps, lastLoss, lr,
                                 tokens / (trainNanos / 1e9)));
-                        if (checkpoints != null && args.checkpointEvery() > 0 && state.step % args.checkpointEvery() == 0) {
+                        if (checkpoints != null && args.checkpointEvery() > 0 && state.step % args.checkpointEvery() == 0 && !budgetSpent) {
                             checkpoints.save(state, state.epoch, state.nextBatch + 1, identity, best);
                         }
                     } else {
                         trainNanos += System.nanoTime() - start;
+                        state.trainNanos += System.nanoTime() - start;
                     }
                 }
                 double trainLoss = state.epochLossSum / Math.max(1, state.epochLossCount);
@@ -164,7 +170,12 @@ public final class Trainer<E> {
         Evaluation bestEval = state.bestEpoch < 0 ? null : state.history.stream()
                 .filter(h -> h.epoch() == state.bestEpoch).findFirst().map(TrainingListener.EpochInfo::eval).orElse(null);
         return new Result(List.copyOf(state.history), state.bestEpoch, bestEval, state.step,
-                trainNanos == 0 ? 0 : tokens / (trainNanos / 1e9), stoppedEarly);
+                trainNanos == 0 ? 0 : tokens / (trainNanos / 1e9), stoppedEarly, state.trainNanos / 1e9);
+    }
+
+    /** Whether the run has had its optimizer steps or its training time. */
+    private boolean budgetSpent(State state, long totalSteps) {
+        return state.step >= totalSteps || args.maxTrainSeconds() > 0 && state.trainNanos / 1e9 >= args.maxTrainSeconds();
     }
 
     private double lastLoss;
@@ -269,7 +280,8 @@ public final class Trainer<E> {
                 .put("schedule", args.schedule().name()).put("max_grad_norm", args.maxGradNorm()).put("seed", args.seed())
                 .put("adam_beta1", args.adamBeta1()).put("adam_beta2", args.adamBeta2()).put("adam_epsilon", args.adamEpsilon())
                 .put("keep_best", args.keepBest()).put("best_metric", args.bestMetric())
-                .put("early_stopping_patience", args.earlyStoppingPatience()).put("optimizer", args.optimizer().name());
+                .put("early_stopping_patience", args.earlyStoppingPatience()).put("optimizer", args.optimizer().name())
+                .put("max_steps", args.maxSteps());
         id.put("training_args", a.toString());
         List<String> shapes = new ArrayList<>();
         params.forEach((name, p) -> shapes.add(name + p.shape()));

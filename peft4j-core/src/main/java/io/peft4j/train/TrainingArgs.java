@@ -12,6 +12,10 @@ import java.nio.file.Path;
  * @param earlyStoppingPatience epochs without improvement before stopping (0: never stop early)
  * @param optimizer        fp32 AdamW, or AdamW with 8-bit block-wise states (bitsandbytes' adamw_8bit)
  * @param gradientCheckpointing recompute each block's activations in the backward pass (causal LMs)
+ * @param maxSteps         optimizer steps to train for, running through the data as many times as that takes (the epochs
+ *                         are then ignored, as HF's {@code max_steps}); 0: the epochs decide
+ * @param maxTrainSeconds  a cap on training time (the steps, not the evaluations): training stops after the optimizer step
+ *                         that reaches it and the partial epoch is evaluated; 0: no cap
  * @param runIdentity      what else determines the result and only the caller knows (model, the method's full config,
  *                         tokenisation), recorded in checkpoints: a run resumes only a checkpoint of the same run
  */
@@ -36,6 +40,8 @@ public record TrainingArgs(
         int evalBatchSize,
         OptimizerKind optimizer,
         boolean gradientCheckpointing,
+        long maxSteps,
+        double maxTrainSeconds,
         java.util.Map<String, String> runIdentity) {
 
     /** HF's {@code optim} values: {@code adamw_torch} and {@code adamw_bnb_8bit}. */
@@ -54,6 +60,9 @@ public record TrainingArgs(
         }
         if (!(maxGradNorm >= 0)) {
             throw new IllegalArgumentException("max gradient norm must be ≥ 0 (0: no clipping), got " + maxGradNorm);
+        }
+        if (maxSteps < 0 || !(maxTrainSeconds >= 0) || Double.isInfinite(maxTrainSeconds)) {
+            throw new IllegalArgumentException("max steps and max training seconds must be ≥ 0 (0: no limit), got " + maxSteps + ", " + maxTrainSeconds);
         }
         runIdentity = java.util.Map.copyOf(runIdentity);
         new Evaluation(0, 0, 0, 0).score(bestMetric); // validates the metric name
@@ -89,6 +98,8 @@ public record TrainingArgs(
         private int evalBatchSize = 64;
         private OptimizerKind optimizer = OptimizerKind.ADAMW;
         private boolean gradientCheckpointing;
+        private long maxSteps;
+        private double maxTrainSeconds;
         private java.util.Map<String, String> runIdentity = java.util.Map.of();
 
         private Builder() {}
@@ -100,7 +111,8 @@ public record TrainingArgs(
             adamEpsilon = a.adamEpsilon; keepBest = a.keepBest; bestMetric = a.bestMetric;
             earlyStoppingPatience = a.earlyStoppingPatience; checkpointDir = a.checkpointDir; checkpointEvery = a.checkpointEvery;
             evalBatchSize = a.evalBatchSize; optimizer = a.optimizer;
-            gradientCheckpointing = a.gradientCheckpointing; runIdentity = a.runIdentity;
+            gradientCheckpointing = a.gradientCheckpointing; maxSteps = a.maxSteps; maxTrainSeconds = a.maxTrainSeconds;
+            runIdentity = a.runIdentity;
         }
 
         public Builder epochs(int v) { epochs = v; return this; }
@@ -120,12 +132,15 @@ public record TrainingArgs(
         public Builder evalBatchSize(int v) { evalBatchSize = v; return this; }
         public Builder optimizer(OptimizerKind v) { optimizer = v; return this; }
         public Builder gradientCheckpointing(boolean v) { gradientCheckpointing = v; return this; }
+        public Builder maxSteps(long v) { maxSteps = v; return this; }
+        public Builder maxTrainSeconds(double v) { maxTrainSeconds = v; return this; }
         public Builder runIdentity(java.util.Map<String, String> v) { runIdentity = v; return this; }
 
         public TrainingArgs build() {
             return new TrainingArgs(epochs, batchSize, learningRate, weightDecay, warmupRatio, schedule, gradientAccumulationSteps,
                     maxGradNorm, seed, adamBeta1, adamBeta2, adamEpsilon, keepBest, bestMetric, earlyStoppingPatience,
-                    checkpointDir, checkpointEvery, evalBatchSize, optimizer, gradientCheckpointing, runIdentity);
+                    checkpointDir, checkpointEvery, evalBatchSize, optimizer, gradientCheckpointing, maxSteps, maxTrainSeconds,
+                    runIdentity);
         }
     }
 }

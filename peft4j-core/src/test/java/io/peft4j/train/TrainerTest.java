@@ -178,6 +178,48 @@ class TrainerTest extends NativeTest {
         assertThat(resumed).isEqualTo(uninterrupted);
     }
 
+    /** Runs {@code a} on the 18 training texts (5 batches of 4 an epoch), returning the result and each step's epoch. */
+    private Trainer.Result budgeted(TrainingArgs a, List<Integer> stepEpochs) {
+        try (NDManager m = manager.newSubManager()) {
+            PeftModel peft = model(m, 7);
+            return new Trainer<>(peft, new SequenceClassificationTask((BackboneClassifier) peft.model(), tokenizer), a, new TrainingListener() {
+                @Override
+                public void onStep(StepInfo info) {
+                    stepEpochs.add(info.epoch());
+                    assertThat(info.totalSteps()).isEqualTo(a.maxSteps() > 0 ? a.maxSteps() : 5L * a.epochs());
+                }
+            }).train(train, eval);
+        }
+    }
+
+    /** A budget of 7 optimizer steps: one whole epoch and 2 steps of the next, which is evaluated too, whatever the epochs say. */
+    @Test
+    void aStepBudgetDecidesHowLongTrainingRuns() {
+        List<Integer> epochs = new ArrayList<>();
+        Trainer.Result r = budgeted(args().epochs(1).maxSteps(7).build(), epochs);
+        assertThat(r.steps()).isEqualTo(7);
+        assertThat(epochs).containsExactly(0, 0, 0, 0, 0, 1, 1);
+        assertThat(r.history()).hasSize(2).allSatisfy(h -> assertThat(h.eval()).isNotNull());
+        assertThat(r.trainSeconds()).isPositive();
+    }
+
+    /** A training-time cap stops after the step that reaches it; a resumed run with its time spent trains no more. */
+    @Test
+    void aTimeCapStopsTrainingAndStaysSpentOnResume() {
+        TrainingArgs a = args().maxTrainSeconds(1e-9).checkpointDir(dir.resolve("capped")).build();
+        List<Integer> first = new ArrayList<>();
+        Trainer.Result r = budgeted(a, first);
+        assertThat(r.steps()).isEqualTo(1);
+        assertThat(first).hasSize(1);
+        assertThat(r.history()).hasSize(1);
+        List<Integer> again = new ArrayList<>();
+        Trainer.Result resumed = budgeted(a, again);
+        assertThat(again).isEmpty();
+        assertThat(resumed.steps()).isEqualTo(1);
+        assertThat(resumed.history()).hasSize(1);
+        assertThatThrownBy(() -> args().maxSteps(-1).build()).hasMessageContaining("max steps");
+    }
+
     @Test
     void nanLossStopsWithAClearMessage() {
         try (NDManager m = manager.newSubManager()) {
