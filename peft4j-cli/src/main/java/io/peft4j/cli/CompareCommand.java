@@ -4,8 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.peft4j.Peft4jException;
 import io.peft4j.cli.data.Datasets;
 import io.peft4j.io.AtomicFiles;
-import io.peft4j.model.BundledModels;
 import io.peft4j.io.Json;
+import io.peft4j.model.BundledModels;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.lang.management.ManagementFactory;
@@ -23,15 +23,21 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * Trains several methods on one task with the same seed, epochs and data, each in its own JVM (so peak RSS
- * is the method's own), and writes {@code comparison.md}, {@code comparison.csv} and
- * {@code comparison.svg} (accuracy against trainable %). A method whose {@code <output>/<method>/metrics.json}
- * exists is not trained again; an interrupted method resumes from its checkpoints.
+ * Trains several methods on one task under one protocol, each run in its own JVM (so peak RSS is the run's own), and
+ * writes {@code comparison.md}, {@code comparison.csv} and {@code comparison.svg} (accuracy against trainable %).
  *
- * <p>{@code fashion-mnist-1k} follows the VTAB-1k protocol on the MNIST-pretrained ViT of {@code pretrain-vit}: each
- * method's learning rate is chosen among {@code --lr-grid} multiples of its default by the validation accuracy of runs
- * on 800 of the 1,000 training images (200 held out), then the method trains on all 1,000 at that rate and is tested on
- * the 10,000 test images. The test set plays no part in the choice.
+ * <p>The protocol: each method's learning rate is chosen among {@code --lr-grid} multiples of its default by validation
+ * accuracy (best epoch) at the first seed, never by the test set; the method then runs at that rate with each of
+ * {@code --seeds} seeds, and the table gives the test metrics' mean ± standard deviation over them. Every method gets
+ * the same data, epochs (or {@code --max-steps} optimizer steps) and {@code --time-limit}. {@code kd-<method>} trains
+ * that method distilled from {@code --teacher}, another method of the comparison (its run of the same seed) or a
+ * {@code MODEL[:ADAPTER]}.
+ *
+ * <p>{@code fashion-mnist-1k} follows the VTAB-1k protocol on the MNIST-pretrained ViT of {@code pretrain-vit}: the rate
+ * is chosen by runs on 800 of the 1,000 training images (200 held out), then each seed trains on all 1,000.
+ *
+ * <p>Every run is resumable: one whose {@code metrics.json} exists is not trained again, an interrupted one continues
+ * from its checkpoints.
  */
 @Command(name = "compare", description = "Train several PEFT methods on one task and tabulate accuracy, size, speed and memory.")
 final class CompareCommand implements Callable<Integer> {
@@ -45,23 +51,37 @@ final class CompareCommand implements Callable<Integer> {
     String task;
 
     @Option(names = "--methods", split = ",", required = true, description = "Methods to compare: full, fixed, bitfit, ln, partial-K, houlsby, "
-            + "pfeiffer, parallel, lora, ia3, prefix, prompt, ptuning, ptuning-v2; for images also vpt-shallow, vpt-deep, mona.")
+            + "pfeiffer, parallel, lora, dora, ia3, loha, lokr, prefix, prompt, ptuning, ptuning-v2; for images also vpt-shallow, vpt-deep, mona; "
+            + "kd-<method> for a method distilled from --teacher.")
     List<String> methods;
 
-    @Option(names = "--lr-grid", split = ",", defaultValue = "0.3,1,3", description = "fashion-mnist-1k: the multiples of each method's "
-            + "default learning rate tried on the validation split (default: ${DEFAULT-VALUE}); a method given in --lr uses that rate only.")
+    @Option(names = "--lr-grid", split = ",", defaultValue = "0.3,1,3", description = "Multiples of each method's default learning rate tried, "
+            + "the best chosen by validation accuracy (default: ${DEFAULT-VALUE}); a method given in --lr uses that rate only.")
     List<Double> lrGrid;
 
-    @Option(names = "--lr", split = ",", description = "Learning-rate overrides, e.g. lora=1e-3,prompt=0.1 (default: each method's own).")
+    @Option(names = "--lr", split = ",", description = "Learning-rate overrides, e.g. lora=1e-3,prompt=0.1 (default: each method's own, searched).")
     Map<String, Double> lr = new LinkedHashMap<>();
+
+    @Option(names = "--seeds", defaultValue = "1", description = "Seeds per method at its chosen rate, --seed, --seed+1, ...; the table gives "
+            + "mean ± std (default: ${DEFAULT-VALUE}).")
+    int seeds;
 
     @Option(names = "--epochs", defaultValue = "3", description = "Epochs (default: ${DEFAULT-VALUE}).")
     int epochs;
 
+    @Option(names = "--max-steps", defaultValue = "0", description = "Equal budget: exactly N optimizer steps for every method (--epochs ignored; 0: off).")
+    long maxSteps;
+
+    @Option(names = "--time-limit", defaultValue = "0", description = "Equal budget: at most this many minutes of training for every run (0: off).")
+    double timeLimit;
+
+    @Option(names = "--early-stopping", defaultValue = "0", description = "Stop a run after N epochs without validation improvement (0: off).")
+    int earlyStopping;
+
     @Option(names = "--batch-size", defaultValue = "16", description = "Batch size (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
-    @Option(names = "--seed", defaultValue = "42", description = "Random seed (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seed", defaultValue = "42", description = "First seed (default: ${DEFAULT-VALUE}).")
     long seed;
 
     @Option(names = "--max-length", defaultValue = "128", description = "Tokens per text (default: ${DEFAULT-VALUE}).")
@@ -70,7 +90,10 @@ final class CompareCommand implements Callable<Integer> {
     @Option(names = "--max-train", defaultValue = "0", description = "Use only the first N training examples (0: all).")
     int maxTrain;
 
-    @Option(names = "--max-eval", defaultValue = "0", description = "Use only the first N validation and test examples (0: all).")
+    @Option(names = "--shots", defaultValue = "0", description = "Few-shot: the first K training examples of each class (0: all).")
+    int shots;
+
+    @Option(names = "--max-eval", defaultValue = "0", description = "Use only the first N validation and N test examples (0: all).")
     int maxEval;
 
     @Option(names = "--r", defaultValue = "8", description = "LoRA rank (default: ${DEFAULT-VALUE}).")
@@ -82,29 +105,61 @@ final class CompareCommand implements Callable<Integer> {
     @Option(names = "--virtual-tokens", defaultValue = "20", description = "Virtual tokens of prefix, prompt and P-tuning (default: ${DEFAULT-VALUE}).")
     int virtualTokens;
 
+    @Option(names = "--teacher", description = "For kd-<method>: a method of this comparison (e.g. full: its run of the same seed) or MODEL[:ADAPTER].")
+    String teacher;
+
+    @Option(names = "--kd-alpha", defaultValue = "0.5", description = "For kd-<method>: the labels' weight α (default: ${DEFAULT-VALUE}).")
+    double kdAlpha;
+
+    @Option(names = "--kd-temperature", defaultValue = "2", description = "For kd-<method>: the temperature τ (default: ${DEFAULT-VALUE}).")
+    double kdTemperature;
+
     @Option(names = "--output", description = "Directory for the runs and the tables (default: comparison/<task>).")
     Path output;
 
     @Spec
     CommandSpec spec;
 
-    /** One finished (or failed) method; {@code search}: the validation accuracy of each learning rate tried, or null. */
-    record Row(Method method, JsonNode metrics, String error, Map<Double, Double> search) {
-        Row(Method method, JsonNode metrics, String error) {
-            this(method, metrics, error, null);
+    /** A compared entry: a method, or a method distilled from the teacher ({@code kd-<method>}). */
+    record Entry(String id, Method method, boolean distilled) {
+        static Entry parse(String name) {
+            String id = name.toLowerCase(Locale.ROOT).strip();
+            return id.startsWith("kd-") ? new Entry(id, Method.parse(id.substring(3)), true) : new Entry(id, Method.parse(id), false);
+        }
+
+        String label() {
+            return method.label() + (distilled ? " + distillation" : "");
         }
     }
+
+    /**
+     * One entry's result: the metrics of its run at the chosen rate for each seed (empty when it failed), the validation
+     * accuracy of each rate tried at the first seed, the chosen rate.
+     */
+    record Row(Entry entry, List<JsonNode> runs, String error, Map<Double, Double> search, double rate) {}
 
     /** The VTAB-1k image tasks. */
     static final List<String> IMAGE_TASKS = List.of("fashion-mnist-1k");
 
+    private boolean image;
+    private final Map<String, Map<Long, Path>> runDirs = new LinkedHashMap<>();   // entry id → seed → the run's directory
+
     @Override
     public Integer call() throws IOException, InterruptedException {
-        boolean image = IMAGE_TASKS.contains(task);
+        image = IMAGE_TASKS.contains(task);
         boolean tokens = Datasets.TAGGED_NAMES.contains(task);
         if (!image && !tokens && !Datasets.NAMES.contains(task)) {
             throw new Peft4jException("unknown task '" + task + "'; tasks: " + String.join(", ", Datasets.NAMES) + ", "
                     + String.join(", ", Datasets.TAGGED_NAMES) + ", " + String.join(", ", IMAGE_TASKS));
+        }
+        if (lrGrid.isEmpty() || lrGrid.stream().anyMatch(m -> !(m > 0) || Double.isInfinite(m))) {
+            throw new Peft4jException("--lr-grid needs positive multiples, got " + lrGrid);
+        }
+        if (seeds < 1 || maxSteps < 0 || !(timeLimit >= 0) || earlyStopping < 0 || shots < 0) {
+            throw new Peft4jException("--seeds must be at least 1; --max-steps, --time-limit, --early-stopping and --shots at least 0");
+        }
+        if (shots > 0 && (tokens || image)) {
+            throw new Peft4jException("--shots applies to the text classification tasks (fashion-mnist-1k is already 100 a class)");
         }
         if (model == null) {
             model = image ? BundledModels.cacheRoot().resolve("models").resolve("vit-mnist").toString() : "minilm";
@@ -113,28 +168,20 @@ final class CompareCommand implements Callable<Integer> {
                         + "'peft4j pretrain-vit' first (or give --model)");
             }
         }
-        if (image && (lrGrid.isEmpty() || lrGrid.stream().anyMatch(m -> !(m > 0) || Double.isInfinite(m)))) {
-            throw new Peft4jException("--lr-grid needs positive multiples, got " + lrGrid);
-        }
-        List<Method> parsed = methods.stream().map(Method::parse).toList();
+        List<Entry> entries = methods.stream().map(Entry::parse).toList();
+        checkTeacher(entries);
         for (String m : lr.keySet()) {
-            if (parsed.stream().noneMatch(p -> p.id().equals(m))) {
+            if (entries.stream().noneMatch(p -> p.id().equals(m))) {
                 throw new Peft4jException("--lr names method '" + m + "', which is not among --methods " + methods);
             }
         }
         Path out = output != null ? output : Path.of("comparison", task);
         Files.createDirectories(out);
         List<Row> rows = new ArrayList<>();
-        for (Method m : parsed) {
-            rows.add(image ? searchThenTrain(m, out.resolve(m.id())) : runOne(m, out.resolve(m.id()), tokens ? "token-cls" : "seq-cls", task,
-                    lr.getOrDefault(m.id(), m.defaultLr())));
+        for (Entry e : entries) {
+            rows.add(run(e, out.resolve(e.id()), tokens ? "token-cls" : image ? "image-cls" : "seq-cls"));
         }
-        String title = image
-                ? String.format(Locale.ROOT, "%s on %s (VTAB-1k): %d epoch(s), seed %d, batch %d, lr chosen on 800/200 from x%s of each default",
-                        Path.of(model).getFileName(), task, epochs, seed, batchSize, lrGrid)
-                : String.format(Locale.ROOT, "%s on %s: %d epoch(s), seed %d, %s training examples, %d tokens, batch %d",
-                        model, task, epochs, seed, maxTrain > 0 ? Integer.toString(maxTrain) : "all", maxLength, batchSize);
-        ComparisonReport report = new ComparisonReport(title, rows);
+        ComparisonReport report = new ComparisonReport(title(), protocol(), rows);
         AtomicFiles.writeString(out.resolve("comparison.md"), report.markdown());
         AtomicFiles.writeString(out.resolve("comparison.csv"), report.csv());
         AtomicFiles.writeString(out.resolve("comparison.svg"), report.svg());
@@ -145,60 +192,155 @@ final class CompareCommand implements Callable<Integer> {
         return rows.stream().anyMatch(row -> row.error() != null) ? 1 : 0;
     }
 
-    /**
-     * VTAB-1k for one method: a run on {@code fashion-mnist-1k-tune} per learning rate (in {@code dir/lr-<rate>}), the
-     * rate with the best validation accuracy (the first of equals), then the run on {@code fashion-mnist-1k} at that
-     * rate (in {@code dir/final}), whose test accuracy the table reports.
-     */
-    private Row searchThenTrain(Method m, Path dir) throws IOException, InterruptedException {
-        List<Double> rates = lr.containsKey(m.id()) ? List.of(lr.get(m.id())) : lrGrid.stream().map(x -> x * m.defaultLr()).toList();
+    private void checkTeacher(List<Entry> entries) {
+        boolean distils = entries.stream().anyMatch(Entry::distilled);
+        if (distils != (teacher != null)) {
+            throw new Peft4jException(distils ? "kd-<method> needs --teacher (a method of the comparison, e.g. full, or MODEL[:ADAPTER])"
+                    : "--teacher is for kd-<method> entries, and --methods has none");
+        }
+        if (distils && (image || Datasets.TAGGED_NAMES.contains(task))) {
+            throw new Peft4jException("kd-<method> applies to the text classification tasks (spam, brown-genre)");
+        }
+        if (teacher != null && teacherIsCompared()) {
+            int t = entries.stream().map(Entry::id).toList().indexOf(teacher);
+            int first = entries.stream().filter(Entry::distilled).map(entries::indexOf).min(Integer::compare).orElseThrow();
+            if (t < 0 || t > first) {
+                throw new Peft4jException("--teacher " + teacher + " must come before the kd- entries in --methods " + methods);
+            }
+        }
+        try {
+            new io.peft4j.train.Distillation(kdAlpha, kdTemperature);
+        } catch (IllegalArgumentException e) {
+            throw new Peft4jException("--kd-alpha must be in [0, 1] and --kd-temperature positive, got " + kdAlpha + ", " + kdTemperature);
+        }
+    }
+
+    /** Whether --teacher names a method (no ':' and not a directory), not a model. */
+    private boolean teacherIsCompared() {
+        return !teacher.contains(":") && !Files.isDirectory(Path.of(teacher)) && !teacher.equals("minilm");
+    }
+
+    private String title() {
+        return String.format(Locale.ROOT, "%s on %s", image ? Path.of(model).getFileName() : model, task);
+    }
+
+    /** The protocol, stated in the tables' header. */
+    private String protocol() {
+        List<String> p = new ArrayList<>();
+        p.add(image ? "VTAB-1k: lr chosen on 800/200 of the 1,000 training images, then trained on all 1,000"
+                : shots > 0 ? shots + " training examples a class" : (maxTrain > 0 ? maxTrain : "all") + " training examples");
+        if (!image) {
+            p.add("lr chosen by validation accuracy (best epoch) at seed " + seed);
+        }
+        p.add("lr grid x" + lrGrid.stream().map(g -> String.format(Locale.ROOT, "%s", g)).toList() + " of each method's default");
+        p.add(seeds + " seed(s) from " + seed + (seeds > 1 ? ", mean ± std" : ""));
+        p.add(maxSteps > 0 ? "equal budget of " + maxSteps + " optimizer steps" : epochs + " epoch(s)");
+        if (timeLimit > 0) {
+            p.add("training capped at " + timeLimit + " min a run");
+        }
+        p.add("keep-best on validation accuracy" + (earlyStopping > 0 ? ", early stopping after " + earlyStopping : ""));
+        p.add("batch " + batchSize);
+        if (!image) {
+            p.add(maxLength + " tokens");
+        }
+        if (maxEval > 0) {
+            p.add("first " + maxEval + " validation and test examples");
+        }
+        if (teacher != null) {
+            p.add(String.format(Locale.ROOT, "kd-: α %s, τ %s, teacher %s", kdAlpha, kdTemperature, teacher));
+        }
+        return String.join("; ", p);
+    }
+
+    /** The rate search at the first seed, then the other seeds at the chosen rate. */
+    private Row run(Entry e, Path dir, String kind) throws IOException, InterruptedException {
+        double base = e.method().defaultLr();
+        List<Double> rates = lr.containsKey(e.id()) ? List.of(lr.get(e.id())) : lrGrid.stream().map(x -> x * base).toList();
         Map<Double, Double> search = new LinkedHashMap<>();
+        Map<Double, JsonNode> firstSeed = new LinkedHashMap<>();
         double best = Double.NaN;
         for (double rate : rates) {
-            Row tried = runOne(m, dir.resolve(String.format(Locale.ROOT, "lr-%.2e", rate)), "image-cls", task + "-tune", rate);
-            if (tried.error() != null) {
-                return new Row(m, null, tried.error(), search);
+            Path runDir = image ? dir.resolve(rateDir(rate)) : dir.resolve(rateDir(rate)).resolve("seed-" + seed);
+            JsonNode metrics = runOne(e, runDir, kind, image ? task + "-tune" : task, rate, seed);
+            if (metrics == null) {
+                return new Row(e, List.of(), e.id() + " failed at lr " + rate + "; see the messages above", search, rate);
             }
             double accuracy = -1;
-            for (JsonNode e : tried.metrics().path("epochs")) {
-                accuracy = Math.max(accuracy, e.path("eval_accuracy").asDouble(-1));
+            for (JsonNode ep : metrics.path("epochs")) {
+                accuracy = Math.max(accuracy, ep.path("eval_accuracy").asDouble(-1));
             }
             search.put(rate, accuracy);
+            firstSeed.put(rate, metrics);
             if (Double.isNaN(best) || accuracy > search.get(best)) {
                 best = rate;
             }
         }
-        Row chosen = runOne(m, dir.resolve("final"), "image-cls", task, best);
-        return new Row(m, chosen.metrics(), chosen.error(), search);
+        List<JsonNode> runs = new ArrayList<>();
+        for (int k = 0; k < seeds; k++) {
+            long s = seed + k;
+            Path runDir = image ? dir.resolve(k == 0 ? "final" : "final-seed-" + s) : dir.resolve(rateDir(best)).resolve("seed-" + s);
+            JsonNode metrics = !image && k == 0 ? firstSeed.get(best) : runOne(e, runDir, kind, task, best, s);
+            runDirs.computeIfAbsent(e.id(), x -> new LinkedHashMap<>()).put(s, runDir);   // where a kd- entry finds this teacher
+            if (metrics == null) {
+                return new Row(e, runs, e.id() + " failed at seed " + s + "; see the messages above", search, best);
+            }
+            runs.add(metrics);
+        }
+        return new Row(e, runs, null, rates.size() > 1 ? search : null, best);
     }
 
-    private Row runOne(Method m, Path dir, String kind, String dataset, double rate) throws IOException, InterruptedException {
+    private static String rateDir(double rate) {
+        return String.format(Locale.ROOT, "lr-%.2e", rate);
+    }
+
+    /** One run of {@code train} in its own JVM; its metrics, or null when it failed. */
+    private JsonNode runOne(Entry e, Path dir, String kind, String dataset, double rate, long runSeed) throws IOException, InterruptedException {
         Path metrics = dir.resolve("metrics.json");
-        String label = m.label() + (kind.equals("image-cls") ? String.format(Locale.ROOT, " (%s, lr %.2e)", dataset, rate) : "");
+        String label = String.format(Locale.ROOT, "%s (%s, lr %.2e, seed %d)", e.label(), dataset, rate, runSeed);
         if (Files.isRegularFile(metrics)) {
             System.err.println("== " + label + ": already finished (" + metrics + ")");
-            return new Row(m, Json.readObject(metrics), null);
+            return Json.readObject(metrics);
         }
         System.err.println("== " + label);
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments().stream().filter(a -> !a.startsWith("-agentlib")).toList());
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), Peft4jCli.class.getName(), "train",
-                "--model", model, "--dataset", dataset, "--task", kind, "--method", m.id(),
-                "--lr", Double.toString(rate), "--epochs", Integer.toString(epochs),
-                "--batch-size", Integer.toString(batchSize), "--seed", Long.toString(seed), "--max-length", Integer.toString(maxLength),
+                "--model", model, "--dataset", dataset, "--task", kind, "--method", e.method().id(),
+                "--lr", Double.toString(rate), "--epochs", Integer.toString(epochs), "--max-steps", Long.toString(maxSteps),
+                "--time-limit", Double.toString(timeLimit), "--early-stopping", Integer.toString(earlyStopping),
+                "--batch-size", Integer.toString(batchSize), "--seed", Long.toString(runSeed), "--max-length", Integer.toString(maxLength),
                 "--max-train", Integer.toString(maxTrain), "--max-eval", Integer.toString(maxEval), "--r", Integer.toString(r),
                 "--targets", targets, "--virtual-tokens", Integer.toString(virtualTokens), "--output", dir.toString()));
+        if (shots > 0) {
+            command.addAll(List.of("--shots", Integer.toString(shots)));
+        }
         if (kind.equals("image-cls")) {
             command.add("--new-head");                                                 // a new task: the pretrained model's own head is not it
+        }
+        if (e.distilled()) {
+            command.addAll(List.of("--teacher", teacherSpec(runSeed), "--kd-alpha", Double.toString(kdAlpha),
+                    "--kd-temperature", Double.toString(kdTemperature)));
         }
         Process p = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .redirectError(ProcessBuilder.Redirect.INHERIT).start();
         int code = p.waitFor();
         if (code != 0 || !Files.isRegularFile(metrics)) {
-            String error = m.id() + " failed (exit code " + code + "); see the messages above";
-            System.err.println("== " + error);
-            return new Row(m, null, error);
+            System.err.println("== " + e.id() + " failed (exit code " + code + ")");
+            return null;
         }
-        return new Row(m, Json.readObject(metrics), null);
+        return Json.readObject(metrics);
+    }
+
+    /** The teacher of a kd- run: a compared method's run of the same seed at its chosen rate, or the given MODEL[:ADAPTER]. */
+    private String teacherSpec(long runSeed) {
+        if (!teacherIsCompared()) {
+            return teacher;
+        }
+        Map<Long, Path> bySeed = runDirs.get(teacher);
+        Path dir = bySeed == null ? null : bySeed.get(runSeed);
+        if (dir == null) {
+            throw new Peft4jException("the teacher " + teacher + " has no finished run of seed " + runSeed);
+        }
+        return model + ":" + dir.resolve("adapter");
     }
 }

@@ -4,40 +4,69 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.util.List;
 import java.util.Locale;
 
-/** The tables and the plot of a {@code compare} run. */
-record ComparisonReport(String title, List<CompareCommand.Row> rows) {
+/** The tables and the plot of a {@code compare} run: per entry the mean ± std over its seeds. */
+record ComparisonReport(String title, String protocol, List<CompareCommand.Row> rows) {
 
-    private JsonNode full() {
-        return rows.stream().filter(r -> r.method().id().equals("full") && r.metrics() != null).map(CompareCommand.Row::metrics)
-                .findFirst().orElse(null);
+    /** Mean and sample standard deviation of a metric over a row's runs. */
+    record Stat(double mean, double std) {
+        static Stat of(List<JsonNode> runs, java.util.function.ToDoubleFunction<JsonNode> metric) {
+            double[] v = runs.stream().mapToDouble(metric).toArray();
+            double mean = java.util.Arrays.stream(v).average().orElse(Double.NaN);
+            double ss = java.util.Arrays.stream(v).map(x -> (x - mean) * (x - mean)).sum();
+            return new Stat(mean, v.length > 1 ? Math.sqrt(ss / (v.length - 1)) : 0);
+        }
+
+        String shown(int seeds) {
+            return seeds > 1 ? String.format(Locale.ROOT, "%.4f ± %.4f", mean, std) : String.format(Locale.ROOT, "%.4f", mean);
+        }
+    }
+
+    private static Stat accuracy(CompareCommand.Row r) {
+        return Stat.of(r.runs(), m -> m.path("test").path("accuracy").asDouble());
+    }
+
+    private static Stat macroF1(CompareCommand.Row r) {
+        return Stat.of(r.runs(), m -> m.path("test").path("macro_f1").asDouble());
+    }
+
+    private static double mean(CompareCommand.Row r, String field) {
+        return r.runs().stream().mapToDouble(m -> m.path(field).asDouble()).average().orElse(Double.NaN);
+    }
+
+    private static double max(CompareCommand.Row r, String field) {
+        return r.runs().stream().mapToDouble(m -> m.path(field).asDouble()).max().orElse(Double.NaN);
+    }
+
+    private List<CompareCommand.Row> done() {
+        return rows.stream().filter(r -> r.error() == null).toList();
     }
 
     String markdown() {
-        StringBuilder md = new StringBuilder("# " + title + "\n\n");
-        JsonNode full = full();
+        StringBuilder md = new StringBuilder("# " + title + "\n\nProtocol: " + protocol + ".\n\n");
+        CompareCommand.Row full = done().stream().filter(r -> r.entry().id().equals("full")).findFirst().orElse(null);
         boolean searched = rows.stream().anyMatch(r -> r.search() != null);
-        md.append("| method | test accuracy | macro-F1 | Δ acc vs Full | trainable params | trainable % | ").append(searched ? "images/s" : "tokens/s")
-                .append(" | peak RSS MiB | adapter KiB | lr |").append(searched ? " validation accuracy by lr |\n" : "\n");
-        md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|").append(searched ? "---|\n" : "\n");
+        boolean images = rows.stream().anyMatch(r -> !r.runs().isEmpty() && r.runs().get(0).path("dataset").asText().contains("mnist"));
+        md.append("| method | test accuracy | macro-F1 | Δ acc vs Full | trainable params | trainable % | ").append(images ? "images/s" : "tokens/s")
+                .append(" | peak RSS MiB | adapter KiB | steps | lr |").append(searched ? " validation accuracy by lr |\n" : "\n");
+        md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|").append(searched ? "---|\n" : "\n");
         for (CompareCommand.Row r : rows) {
-            if (r.metrics() == null) {
-                md.append("| ").append(r.method().label()).append(" | failed: ").append(r.error()).append(" |||||||||\n");
+            if (r.error() != null) {
+                md.append("| ").append(r.entry().label()).append(" | failed: ").append(r.error()).append(" ||||||||||\n");
                 continue;
             }
-            JsonNode m = r.metrics();
-            double acc = m.path("test").path("accuracy").asDouble();
-            md.append(String.format(Locale.ROOT, "| %s | %.4f | %.4f | %s | %,d | %.4f | %,.0f | %,.0f | %,.1f | %.1e |%s%n", r.method().label(), acc,
-                    m.path("test").path("macro_f1").asDouble(),
-                    full == null ? "" : String.format(Locale.ROOT, "%+.2f", 100 * (acc - full.path("test").path("accuracy").asDouble())),
-                    m.path("trainable_params").asLong(), m.path("trainable_percent").asDouble(), m.path("tokens_per_second").asDouble(),
-                    m.path("peak_rss_mib").asDouble(), m.path("adapter_bytes").asLong() / 1024.0, m.path("learning_rate").asDouble(),
+            JsonNode m = r.runs().get(0);
+            int n = r.runs().size();
+            Stat acc = accuracy(r);
+            md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %,d | %.4f | %,.0f | %,.0f | %,.1f | %,.0f | %.1e |%s%n", r.entry().label(),
+                    acc.shown(n), macroF1(r).shown(n),
+                    full == null ? "" : String.format(Locale.ROOT, "%+.2f", 100 * (acc.mean() - accuracy(full).mean())),
+                    m.path("trainable_params").asLong(), m.path("trainable_percent").asDouble(), mean(r, "tokens_per_second"),
+                    max(r, "peak_rss_mib"), m.path("adapter_bytes").asLong() / 1024.0, mean(r, "steps"), r.rate(),
                     searched ? " " + search(r) + " |" : ""));
         }
-        md.append(searched ? "\nEach method's lr is the one of its search with the best validation accuracy (200 held-out training images); "
-                + "the test accuracy is then of a run on all 1,000 training images at that lr." : "");
-        md.append("\nΔ acc vs Full is in accuracy points. Test sets: ");
-        rows.stream().filter(r -> r.metrics() != null).findFirst()
-                .ifPresent(r -> md.append(r.metrics().path("test").path("examples").asLong()).append(" examples.\n"));
+        md.append("\nΔ acc vs Full is in accuracy points, of the means. Steps: optimizer steps a run took (the mean over seeds). Test sets: ");
+        done().stream().filter(r -> !r.runs().isEmpty()).findFirst()
+                .ifPresent(r -> md.append(r.runs().get(0).path("test").path("examples").asLong()).append(" examples.\n"));
         return md.toString();
     }
 
@@ -52,20 +81,21 @@ record ComparisonReport(String title, List<CompareCommand.Row> rows) {
     }
 
     String csv() {
-        StringBuilder csv = new StringBuilder("method,label,test_accuracy,test_macro_f1,trainable_params,all_params,trainable_percent,"
-                + "tokens_per_second,peak_rss_mib,adapter_bytes,learning_rate,seconds,error\n");
+        StringBuilder csv = new StringBuilder("method,label,seeds,test_accuracy_mean,test_accuracy_std,test_macro_f1_mean,test_macro_f1_std,"
+                + "trainable_params,all_params,trainable_percent,tokens_per_second,peak_rss_mib,adapter_bytes,learning_rate,steps,train_seconds,error\n");
         for (CompareCommand.Row r : rows) {
-            JsonNode m = r.metrics();
-            if (m == null) {
-                csv.append(r.method().id()).append(",\"").append(r.method().label()).append("\",,,,,,,,,,,\"")
+            if (r.error() != null) {
+                csv.append(r.entry().id()).append(",\"").append(r.entry().label()).append("\",,,,,,,,,,,,,,,\"")
                         .append(r.error().replace("\"", "'")).append("\"\n");
                 continue;
             }
-            csv.append(String.format(Locale.ROOT, "%s,\"%s\",%.6f,%.6f,%d,%d,%.6f,%.1f,%.1f,%d,%s,%.1f,%n", r.method().id(), r.method().label(),
-                    m.path("test").path("accuracy").asDouble(), m.path("test").path("macro_f1").asDouble(), m.path("trainable_params").asLong(),
-                    m.path("all_params").asLong(), m.path("trainable_percent").asDouble(), m.path("tokens_per_second").asDouble(),
-                    m.path("peak_rss_mib").asDouble(), m.path("adapter_bytes").asLong(), m.path("learning_rate").asText(),
-                    m.path("seconds").asDouble()));
+            JsonNode m = r.runs().get(0);
+            Stat acc = accuracy(r);
+            Stat f1 = macroF1(r);
+            csv.append(String.format(Locale.ROOT, "%s,\"%s\",%d,%.6f,%.6f,%.6f,%.6f,%d,%d,%.6f,%.1f,%.1f,%d,%s,%.1f,%.1f,%n", r.entry().id(),
+                    r.entry().label(), r.runs().size(), acc.mean(), acc.std(), f1.mean(), f1.std(), m.path("trainable_params").asLong(),
+                    m.path("all_params").asLong(), m.path("trainable_percent").asDouble(), mean(r, "tokens_per_second"), max(r, "peak_rss_mib"),
+                    m.path("adapter_bytes").asLong(), r.rate(), mean(r, "steps"), mean(r, "train_seconds")));
         }
         return csv.toString();
     }
@@ -78,14 +108,14 @@ record ComparisonReport(String title, List<CompareCommand.Row> rows) {
         svg.append(String.format(Locale.ROOT, "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>%n", w, h));
         svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"20\" text-anchor=\"middle\" font-size=\"13\">%s</text>%n", w / 2, escape(title)));
         svg.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#888\"/>%n", x0, y0, pw, ph));
-        List<CompareCommand.Row> done = rows.stream().filter(r -> r.metrics() != null).toList();
+        List<CompareCommand.Row> done = done();
         if (done.isEmpty()) {
             return svg.append("</svg>\n").toString();
         }
-        double minX = Math.floor(Math.log10(done.stream().mapToDouble(r -> Math.max(1e-4, r.metrics().path("trainable_percent").asDouble())).min().orElse(1e-3)));
-        double maxX = Math.max(minX + 1, Math.ceil(Math.log10(done.stream().mapToDouble(r -> Math.max(1e-4, r.metrics().path("trainable_percent").asDouble())).max().orElse(100))));
-        double minY = Math.floor(10 * done.stream().mapToDouble(r -> r.metrics().path("test").path("accuracy").asDouble()).min().orElse(0)) / 10;
-        double maxY = Math.min(1, Math.ceil(10 * done.stream().mapToDouble(r -> r.metrics().path("test").path("accuracy").asDouble()).max().orElse(1)) / 10);
+        double minX = Math.floor(Math.log10(done.stream().mapToDouble(r -> Math.max(1e-4, r.runs().get(0).path("trainable_percent").asDouble())).min().orElse(1e-3)));
+        double maxX = Math.max(minX + 1, Math.ceil(Math.log10(done.stream().mapToDouble(r -> Math.max(1e-4, r.runs().get(0).path("trainable_percent").asDouble())).max().orElse(100))));
+        double minY = Math.floor(10 * done.stream().mapToDouble(r -> accuracy(r).mean()).min().orElse(0)) / 10;
+        double maxY = Math.min(1, Math.ceil(10 * done.stream().mapToDouble(r -> accuracy(r).mean()).max().orElse(1)) / 10);
         if (maxY - minY < 0.1) {
             maxY = minY + 0.1;
         }
@@ -102,11 +132,11 @@ record ComparisonReport(String title, List<CompareCommand.Row> rows) {
         svg.append(String.format(Locale.ROOT, "<text x=\"16\" y=\"%d\" transform=\"rotate(-90 16 %d)\" text-anchor=\"middle\">test accuracy</text>%n",
                 y0 + ph / 2, y0 + ph / 2));
         for (CompareCommand.Row r : done) {
-            double pct = Math.max(1e-4, r.metrics().path("trainable_percent").asDouble());
+            double pct = Math.max(1e-4, r.runs().get(0).path("trainable_percent").asDouble());
             double x = x0 + (Math.log10(pct) - minX) / (maxX - minX) * pw;
-            double y = y0 + ph - (r.metrics().path("test").path("accuracy").asDouble() - minY) / (maxY - minY) * ph;
+            double y = y0 + ph - (accuracy(r).mean() - minY) / (maxY - minY) * ph;
             svg.append(String.format(Locale.ROOT, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"#1f77b4\"/>%n", x, y));
-            svg.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%.1f\">%s</text>%n", x + 6, y - 4, escape(r.method().id())));
+            svg.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%.1f\">%s</text>%n", x + 6, y - 4, escape(r.entry().id())));
         }
         return svg.append("</svg>\n").toString();
     }

@@ -33,12 +33,12 @@ public final class FineTune {
     /**
      * {@code quantize}: the encoder's linear layers quantised (QLoRA), or null for full precision; {@code newHead}: the
      * classification head starts from random weights even where the checkpoint has one of the right size (transfer to
-     * a new task with as many classes, e.g. an MNIST model to Fashion-MNIST).
+     * a new task with as many classes, e.g. an MNIST model to Fashion-MNIST); {@code plugins}: the loss and a teacher.
      */
     public record Settings(String model, Method method, io.peft4j.peft.MethodOptions options, TrainingArgs args, int maxLength, Path output,
-                           io.peft4j.quant.ModelQuantizer.Settings quantize, boolean newHead) {
+                           io.peft4j.quant.ModelQuantizer.Settings quantize, boolean newHead, TrainingPlugins plugins) {
         public Settings(String model, Method method, io.peft4j.peft.MethodOptions options, TrainingArgs args, int maxLength, Path output) {
-            this(model, method, options, args, maxLength, output, null, false);
+            this(model, method, options, args, maxLength, output, null, false, TrainingPlugins.NONE);
         }
     }
 
@@ -102,7 +102,7 @@ public final class FineTune {
     public static Outcome runVideos(Settings s, Splits<io.peft4j.train.VideoExample> data, int frames, String datasetName, PrintStream progress) {
         Settings video = s.method().id().equals("aim") ? new Settings(s.model(), new Method(s.method().id(), io.peft4j.peft.CliMethod.of("aim",
                 s.method().label(), s.method().defaultLr(), false, (task, o) -> io.peft4j.peft.aim.AimConfig.of(frames, task))), s.options(), s.args(),
-                s.maxLength(), s.output(), s.quantize(), s.newHead()) : s;
+                s.maxLength(), s.output(), s.quantize(), s.newHead(), s.plugins()) : s;
         return run(video, data, BackboneClassifier.Head.SEQUENCE, (model, files, peft) -> new Prepared<>(
                 new io.peft4j.train.VideoClassificationTask(new io.peft4j.model.VideoClassifier(model), io.peft4j.image.ImageProcessor.forModel(files.dir()),
                         frames), () -> { }, "video classification, " + frames + " frames"), datasetName, progress);
@@ -200,6 +200,7 @@ public final class FineTune {
     private static <E> Outcome train(Settings s, Splits<E> data, ModelFiles files, PeftModel peft, Prepared<E> prepared,
                                      String datasetName, PrintStream progress, long start) {
         io.peft4j.train.TrainingTask<E> task = prepared.task();
+        s.plugins().apply(task, data, data.labels() == null ? 0 : data.labels().size(), s.maxLength(), s.args().evalBatchSize(), s.output());
         ParameterCount params = peft.parameterCount();
         progress.println(s.method().label() + ": " + params);
         List<Double> stepLoss = new ArrayList<>();
@@ -216,9 +217,12 @@ public final class FineTune {
                 bar.onEpoch(info);
             }
         };
-        TrainingArgs args = identified(data.validation().isEmpty() ? s.args().toBuilder().keepBest(false).build() : s.args(),
-                files, peft, java.util.Map.of("task", prepared.description(),
-                        "max_length", Integer.toString(s.maxLength()), "quantize", String.valueOf(s.quantize()), "head", s.newHead() ? "new" : "checkpoint's"));
+        Map<String, String> run = new java.util.HashMap<>(Map.of("task", prepared.description(),
+                "max_length", Integer.toString(s.maxLength()), "quantize", String.valueOf(s.quantize()), "head", s.newHead() ? "new" : "checkpoint's"));
+        if (!s.plugins().equals(TrainingPlugins.NONE)) {
+            run.put("plugins", s.plugins().describe());
+        }
+        TrainingArgs args = identified(data.validation().isEmpty() ? s.args().toBuilder().keepBest(false).build() : s.args(), files, peft, run);
         Trainer.Result result = new Trainer<>(peft, task, args, listener)
                 .train(data.train(), data.validation().isEmpty() ? null : data.validation());
         Evaluation test = data.test().isEmpty() ? null : task.evaluate(data.test(), args.evalBatchSize());
@@ -269,12 +273,17 @@ public final class FineTune {
         m.put("method", s.method().id());
         m.put("method_label", s.method().label());
         m.put("learning_rate", s.args().learningRate());
+        m.put("seed", s.args().seed());
+        if (!s.plugins().equals(TrainingPlugins.NONE)) {
+            m.put("plugins", s.plugins().describe());
+        }
         m.put("trainable_params", params.trainable());
         m.put("all_params", params.all());
         m.put("trainable_percent", params.trainablePercent());
         m.put("steps", result.steps());
         m.put("tokens_per_second", result.tokensPerSecond());
         m.put("seconds", seconds);
+        m.put("train_seconds", result.trainSeconds());
         m.put("best_epoch", result.bestEpoch() + 1);
         m.put("adapter_bytes", directoryBytes(adapter));
         m.put("peak_rss_mib", peakRssMib());

@@ -91,6 +91,40 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--max-eval", defaultValue = "0", description = "Use only the first N validation and N test examples (0: all).")
     int maxEval;
 
+    @Option(names = "--shots", defaultValue = "0", description = "seq-cls, image-cls: train on the first K training examples of each class (few-shot; 0: all).")
+    int shots;
+
+    @Option(names = "--max-steps", defaultValue = "0", description = "Train for exactly N optimizer steps, as many epochs as that takes (--epochs is ignored; 0: off).")
+    long maxSteps;
+
+    @Option(names = "--time-limit", defaultValue = "0", description = "Stop training after this many minutes of training steps (evaluation not counted); "
+            + "the partial epoch is evaluated (0: off).")
+    double timeLimit;
+
+    @Option(names = "--focal-gamma", defaultValue = "0", description = "Focal loss (Lin et al. 2017): (1 − p_y)^γ · CE; 0 is cross-entropy, 2 the paper's (default: ${DEFAULT-VALUE}).")
+    double focalGamma;
+
+    @Option(names = "--label-smoothing", defaultValue = "0", description = "Label smoothing ε in [0, 1) (default: ${DEFAULT-VALUE}).")
+    double labelSmoothing;
+
+    @Option(names = {"--class-weights", "--focal-alpha"}, description = "Per-class loss weights (focal loss's α): auto (inversely proportional to "
+            + "the training labels' frequencies) or w1,w2,... one per class.")
+    String classWeights;
+
+    @Option(names = "--teacher", description = "Distil from this classifier, MODEL[:ADAPTER_DIR] (e.g. minilm:runs/brown-full/adapter): "
+            + "loss = α·CE + (1 − α)·τ²·KL(teacher ‖ student); its logits of the training set are kept in <output>/teacher-logits.safetensors.")
+    String teacher;
+
+    @Option(names = "--kd-alpha", defaultValue = "0.5", description = "With --teacher: the labels' weight α (default: ${DEFAULT-VALUE}).")
+    double kdAlpha;
+
+    @Option(names = "--kd-temperature", defaultValue = "2", description = "With --teacher: the temperature τ (default: ${DEFAULT-VALUE}).")
+    double kdTemperature;
+
+    @Option(names = "--teacher-quantize", description = "With --teacher: quantise the teacher's linear layers while loading, nf4, fp4 or int8 "
+            + "(its adapter merged first).")
+    String teacherQuantize;
+
     @Option(names = "--early-stopping", defaultValue = "0", description = "Stop after N epochs without improvement (0: off).")
     int earlyStopping;
 
@@ -176,8 +210,14 @@ final class TrainCommand implements Callable<Integer> {
         if (!(weightDecay >= 0 && Double.isFinite(weightDecay))) {
             throw new Peft4jException("--weight-decay must be a finite number ≥ 0, got " + weightDecay);
         }
-        if (maxTrain < 0 || maxEval < 0 || earlyStopping < 0) {
-            throw new Peft4jException("--max-train, --max-eval and --early-stopping must be ≥ 0");
+        if (maxTrain < 0 || maxEval < 0 || earlyStopping < 0 || shots < 0 || maxSteps < 0 || !(timeLimit >= 0) || Double.isInfinite(timeLimit)) {
+            throw new Peft4jException("--max-train, --max-eval, --early-stopping, --shots, --max-steps and --time-limit must be ≥ 0");
+        }
+        if (teacher == null && teacherQuantize != null) {
+            throw new Peft4jException("--teacher-quantize needs --teacher");
+        }
+        if (shots > 0 && !task.equals("seq-cls") && !task.equals("image-cls")) {
+            throw new Peft4jException("--shots applies to seq-cls and image-cls");
         }
     }
 
@@ -196,10 +236,13 @@ final class TrainCommand implements Callable<Integer> {
                     case "adamw" -> TrainingArgs.OptimizerKind.ADAMW;
                     case "adamw-8bit" -> TrainingArgs.OptimizerKind.ADAMW_8BIT;
                     default -> throw new Peft4jException("unknown --optim '" + optim + "': adamw or adamw-8bit");
-                }).gradientCheckpointing(gradientCheckpointing).build();
+                }).gradientCheckpointing(gradientCheckpointing).maxSteps(maxSteps).maxTrainSeconds(timeLimit * 60).build();
         FineTune.Settings settings = new FineTune.Settings(model, m,
                 new io.peft4j.peft.MethodOptions(r, alpha, loraDropout, targets, virtualTokens, template), args, maxLength, output,
-                quantize.settings(), newHead);
+                quantize.settings(), newHead, plugins());
+        if (task.equals("causal-lm") && !settings.plugins().equals(TrainingPlugins.NONE)) {
+            throw new Peft4jException("--focal-gamma, --label-smoothing, --class-weights and --teacher apply to classification tasks, not causal-lm");
+        }
         if (task.equals("causal-lm")) {
             if (data == null) {
                 throw new Peft4jException("causal-lm needs --data TRAIN[,VALIDATION] (Alpaca .json or chat .jsonl)");
@@ -239,10 +282,11 @@ final class TrainCommand implements Callable<Integer> {
                         .limitTrain(maxTrain).limitEval(maxEval), context.baseToNew, augment, mixing(), name, System.err)
                 : task.equals("image-cls")
                 ? FineTune.runImages(settings, (dataset != null ? Datasets.namedImages(dataset) : Datasets.imageFolders(data))
-                        .limitTrain(maxTrain).limitEval(maxEval), augment, mixing(), name, System.err)
+                        .perClass(shots, io.peft4j.train.ImageExample::label).limitTrain(maxTrain).limitEval(maxEval), augment, mixing(), name, System.err)
                 : tokens
                 ? FineTune.runTokens(settings, (dataset != null ? Datasets.namedTagged(dataset) : Datasets.taggedFiles(data)).limitTrain(maxTrain).limitEval(maxEval), name, System.err)
-                : FineTune.run(settings, (dataset != null ? Datasets.named(dataset) : Datasets.files(data)).limitTrain(maxTrain).limitEval(maxEval), name, System.err);
+                : FineTune.run(settings, (dataset != null ? Datasets.named(dataset) : Datasets.files(data)).perClass(shots, io.peft4j.train.TextExample::label)
+                        .limitTrain(maxTrain).limitEval(maxEval), name, System.err);
         PrintWriter out = spec.commandLine().getOut();
         out.println(o.params());
         if (o.test() != null) {
@@ -256,6 +300,27 @@ final class TrainCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "wrote %s (%.0f s, %,.0f training tokens/s)%n", output, o.seconds(), o.result().tokensPerSecond());
         out.flush();
         return 0;
+    }
+
+    private TrainingPlugins plugins() {
+        io.peft4j.train.Distillation kd;
+        try {
+            kd = new io.peft4j.train.Distillation(kdAlpha, kdTemperature);
+        } catch (IllegalArgumentException e) {
+            throw new Peft4jException("--kd-alpha must be in [0, 1] and --kd-temperature positive, got " + kdAlpha + ", " + kdTemperature);
+        }
+        io.peft4j.quant.ModelQuantizer.Settings q = null;
+        if (teacherQuantize != null) {
+            io.peft4j.quant.QuantType t = io.peft4j.quant.QuantType.parse(teacherQuantize);
+            if (t == io.peft4j.quant.QuantType.INT4) {
+                throw new Peft4jException("--teacher-quantize takes nf4, fp4 or int8");
+            }
+            q = io.peft4j.quant.ModelQuantizer.Settings.of(t, false);
+        }
+        if (teacher != null && (mixup > 0 || cutmix > 0)) {
+            throw new Peft4jException("--teacher does not combine with --mixup or --cutmix (the teacher's logits are of the unmixed images)");
+        }
+        return new TrainingPlugins(focalGamma, labelSmoothing, classWeights, teacher == null ? null : TrainingPlugins.Teacher.parse(teacher, kd, q));
     }
 
     private io.peft4j.train.ImageMixing mixing() {

@@ -19,29 +19,87 @@ class CompareCommandTest {
     void comparesMethodsWritesTablesAndPlotAndSkipsFinishedMethods() throws Exception {
         Path out = dir.resolve("cmp");
         String[] args = {"compare", "--task", "spam", "--methods", "fixed,ia3,prompt", "--epochs", "1", "--max-train", "24",
-                "--max-eval", "16", "--max-length", "32", "--batch-size", "8", "--lr", "ia3=1e-2", "--output", out.toString()};
+                "--max-eval", "16", "--max-length", "32", "--batch-size", "8", "--lr", "ia3=1e-2", "--lr-grid", "1", "--output", out.toString()};
         CliTest.Run run = CliTest.run(args);
         assertThat(run.exitCode()).as(run.err()).isZero();
         String md = Files.readString(out.resolve("comparison.md"));
-        assertThat(md).contains("| Fixed (linear probe) |", "| (IA)³ |", "| Prompt tuning |", "| 1.0e-02 |");
+        assertThat(md).contains("| Fixed (linear probe) |", "| (IA)³ |", "| Prompt tuning |", "| 1.0e-02 |", "Protocol: 24 training examples",
+                "1 seed(s) from 42", "1 epoch(s)");
         List<String> csv = Files.readAllLines(out.resolve("comparison.csv"));
         assertThat(csv).hasSize(4);
         assertThat(csv.get(2)).startsWith("ia3,");
-        assertThat(csv.get(1).split(",")[4]).isEqualTo("770"); // the linear probe: 384·2 + 2
+        assertThat(csv.get(1).split(",")[7]).isEqualTo("770"); // the linear probe: 384·2 + 2
         DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(out.resolve("comparison.svg").toFile());
-        for (String m : List.of("fixed", "ia3", "prompt")) {
-            assertThat(out.resolve(m).resolve("adapter/adapter_model.safetensors")).exists();
+        for (String m : List.of("fixed/lr-2.00e-03", "ia3/lr-1.00e-02", "prompt/lr-3.00e-02")) {
+            assertThat(out.resolve(m).resolve("seed-42/adapter/adapter_model.safetensors")).exists();
         }
 
-        long modified = Files.getLastModifiedTime(out.resolve("ia3/metrics.json")).toMillis();
+        Path ia3 = out.resolve("ia3/lr-1.00e-02/seed-42/metrics.json");
+        long modified = Files.getLastModifiedTime(ia3).toMillis();
         CliTest.Run again = CliTest.run(args);
         assertThat(again.exitCode()).as(again.err()).isZero();
-        assertThat(Files.getLastModifiedTime(out.resolve("ia3/metrics.json")).toMillis()).isEqualTo(modified);
+        assertThat(Files.getLastModifiedTime(ia3).toMillis()).isEqualTo(modified);
         assertThat(Files.readAllLines(out.resolve("comparison.csv"))).isEqualTo(csv);
 
         CliTest.Run bad = CliTest.run("compare", "--task", "spam", "--methods", "lora,nonsense", "--output", dir.resolve("bad").toString());
         assertThat(bad.exitCode()).isEqualTo(1);
         assertThat(bad.err()).contains("unknown method 'nonsense'");
+    }
+
+    /**
+     * The protocol: a learning-rate grid searched on validation accuracy at the first seed, two seeds at the chosen rate
+     * (mean ± std in the table), an equal budget of optimizer steps, and LoRA distilled from the comparison's own Full run.
+     */
+    @Test
+    void searchesRatesOnValidationRunsSeedsUnderOneBudgetAndDistils() throws Exception {
+        Path out = dir.resolve("grid");
+        CliTest.Run run = CliTest.run("compare", "--task", "spam", "--methods", "full,kd-lora", "--teacher", "full", "--lr-grid", "1,20",
+                "--seeds", "2", "--max-steps", "3", "--epochs", "9", "--max-train", "16", "--max-eval", "24", "--max-length", "32", "--batch-size", "8",
+                "--output", out.toString());
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        String md = Files.readString(out.resolve("comparison.md"));
+        assertThat(md).contains("equal budget of 3 optimizer steps", "2 seed(s) from 42, mean ± std", "kd-: α 0.5, τ 2.0, teacher full",
+                "| LoRA + distillation |");
+        List<String> csv = Files.readAllLines(out.resolve("comparison.csv"));
+        for (String[] method : new String[][] {{"full", "5.00e-05", "1.00e-03"}, {"kd-lora", "5.00e-04", "1.00e-02"}}) {
+            // the chosen rate is the one with the better validation accuracy at seed 42 (the first of equals)
+            double low = bestValidation(out.resolve(method[0]).resolve("lr-" + method[1]).resolve("seed-42"));
+            double high = bestValidation(out.resolve(method[0]).resolve("lr-" + method[2]).resolve("seed-42"));
+            String chosen = high > low ? method[2] : method[1];
+            assertThat(out.resolve(method[0]).resolve("lr-" + chosen).resolve("seed-43/metrics.json")).exists();
+            String other = chosen.equals(method[1]) ? method[2] : method[1];
+            assertThat(out.resolve(method[0]).resolve("lr-" + other).resolve("seed-43")).doesNotExist();
+            // mean ± std of the two seeds' test accuracies, as the table says
+            double a = test(out.resolve(method[0]).resolve("lr-" + chosen).resolve("seed-42"));
+            double b = test(out.resolve(method[0]).resolve("lr-" + chosen).resolve("seed-43"));
+            String row = csv.stream().filter(l -> l.startsWith(method[0] + ",")).findFirst().orElseThrow();
+            String[] f = row.split(",");
+            assertThat(f[2]).isEqualTo("2");
+            assertThat(Double.parseDouble(f[3])).isCloseTo((a + b) / 2, org.assertj.core.api.Assertions.within(1e-6));
+            assertThat(Double.parseDouble(f[4])).isCloseTo(Math.abs(a - b) / Math.sqrt(2), org.assertj.core.api.Assertions.within(1e-6));
+            assertThat(Double.parseDouble(f[14])).as("steps").isEqualTo(3.0);
+        }
+        // each distilled seed learnt from the Full run of its own seed
+        for (String seed : List.of("42", "43")) {
+            Path kd = Files.list(out.resolve("kd-lora")).filter(p -> Files.exists(p.resolve("seed-" + seed + "/metrics.json"))).findFirst().orElseThrow()
+                    .resolve("seed-" + seed);
+            assertThat(kd.resolve(TrainingPlugins.TEACHER_LOGITS)).exists();
+            assertThat(io.peft4j.io.Json.readObject(kd.resolve("metrics.json")).path("plugins").asText()).contains("/full/lr-", "/seed-" + seed + "/adapter");
+        }
+        CliTest.Run noTeacher = CliTest.run("compare", "--task", "spam", "--methods", "kd-lora,full", "--teacher", "full", "--output", dir.resolve("x").toString());
+        assertThat(noTeacher.err()).contains("--teacher full must come before the kd- entries");
+    }
+
+    private static double bestValidation(Path run) {
+        double best = -1;
+        for (com.fasterxml.jackson.databind.JsonNode e : io.peft4j.io.Json.readObject(run.resolve("metrics.json")).path("epochs")) {
+            best = Math.max(best, e.path("eval_accuracy").asDouble());
+        }
+        return best;
+    }
+
+    private static double test(Path run) {
+        return io.peft4j.io.Json.readObject(run.resolve("metrics.json")).path("test").path("accuracy").asDouble();
     }
 
     /** fashion-mnist-1k runs on the ViT pretrain-vit writes into the cache: without it, compare says so before any work. */

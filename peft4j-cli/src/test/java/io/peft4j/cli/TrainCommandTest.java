@@ -159,4 +159,40 @@ class TrainCommandTest {
         CliTest.Run neither = CliTest.run("train", "--output", dir.resolve("o").toString());
         assertThat(neither.err()).contains("--dataset NAME or --data FILES");
     }
+
+    /**
+     * The loss plug-ins and distillation through the command line: a focal, smoothed, class-weighted run; then a LoRA
+     * student distilled from it (its logits computed once and kept beside the run); bad plug-in settings are refused.
+     */
+    @Test
+    void trainsWithFocalLossAndDistilsFromATeacher() throws Exception {
+        Path train = jsonl("train.jsonl", 0, 6);
+        Path test = jsonl("test.jsonl", 6, 8);
+        Path teacher = dir.resolve("teacher");
+        CliTest.Run focal = CliTest.run("train", "--data", train + "," + test, "--method", "fixed", "--epochs", "2", "--batch-size", "4", "--lr", "1e-2",
+                "--max-length", "32", "--focal-gamma", "2", "--label-smoothing", "0.1", "--focal-alpha", "auto", "--output", teacher.toString());
+        assertThat(focal.exitCode()).as(focal.err()).isZero();
+        assertThat(Json.readObject(teacher.resolve("metrics.json")).path("plugins").asText())
+                .contains("focal gamma 2.0", "label smoothing 0.1", "class weights auto", "teacher none");
+
+        Path student = dir.resolve("student");
+        String[] distil = {"train", "--data", train + "," + test, "--method", "lora", "--epochs", "1", "--batch-size", "4", "--lr", "2e-3",
+                "--max-length", "32", "--teacher", "minilm:" + teacher.resolve("adapter"), "--kd-alpha", "0.3", "--output", student.toString()};
+        CliTest.Run kd = CliTest.run(distil);
+        assertThat(kd.exitCode()).as(kd.err()).isZero();
+        try (SafeTensorsReader r = SafeTensorsReader.open(student.resolve(TrainingPlugins.TEACHER_LOGITS))) {
+            assertThat(r.info("logits").shape()).containsExactly(12, 2);
+        }
+        assertThat(Json.readObject(student.resolve("metrics.json")).path("plugins").asText()).contains("alpha 0.3", "temperature 2.0");
+
+        CliTest.Run weights = CliTest.run("train", "--data", train + "," + test, "--class-weights", "1,2,3", "--epochs", "1", "--max-length", "32",
+                "--output", dir.resolve("w").toString());
+        assertThat(weights.exitCode()).isEqualTo(1);
+        assertThat(weights.err()).contains("--class-weights gives 3 weights for 2 classes");
+        CliTest.Run noAdapter = CliTest.run("train", "--data", train + "," + test, "--teacher", "minilm:" + dir.resolve("missing"),
+                "--output", dir.resolve("t").toString());
+        assertThat(noAdapter.err()).contains("--teacher takes MODEL[:ADAPTER_DIR]", "is not a directory");
+        CliTest.Run gamma = CliTest.run("train", "--data", train + "," + test, "--focal-gamma", "-1", "--output", dir.resolve("g").toString());
+        assertThat(gamma.err()).contains("--focal-gamma must be ≥ 0");
+    }
 }

@@ -76,6 +76,11 @@ public abstract class SingleLabelTask<E> implements TrainingTask<E> {
 
     protected abstract int label(E example);
 
+    /** Each example's label. */
+    public int[] labels(List<E> examples) {
+        return examples.stream().mapToInt(this::label).toArray();
+    }
+
     private NDArray labels(List<E> batch, NDManager manager) {
         return manager.create(batch.stream().mapToLong(this::label).toArray());
     }

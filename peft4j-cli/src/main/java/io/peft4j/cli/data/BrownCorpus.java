@@ -104,7 +104,7 @@ public final class BrownCorpus {
                 splits.get(split).add(new TextExample(detokenize(words.subList(i, i + PASSAGE_WORDS)), labels.index(doc.genre())));
             }
         });
-        return new Splits<>(shuffled(splits.get(0)), splits.get(1), splits.get(2), labels);
+        return new Splits<>(shuffled(splits.get(0)), shuffled(splits.get(1)), shuffled(splits.get(2)), labels);
     }
 
     /** The 12 coarse tags of Petrov, Das &amp; McDonald's universal tagset. */
@@ -185,7 +185,7 @@ public final class BrownCorpus {
         return s.toString();
     }
 
-    /** A fixed pseudo-random order (by hash of the text), so a training prefix mixes genres. */
+    /** A fixed pseudo-random order (by hash of the text), so a prefix (--max-train, --max-eval) mixes genres. */
     private static List<TextExample> shuffled(List<TextExample> examples) {
         List<TextExample> out = new ArrayList<>(examples);
         out.sort(Comparator.comparing(e -> sha256(e.text())));

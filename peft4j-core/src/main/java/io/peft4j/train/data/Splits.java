@@ -16,6 +16,19 @@ public record Splits<E>(List<E> train, List<E> validation, List<E> test, LabelSe
         return n <= 0 || n >= train.size() ? this : new Splits<>(train.subList(0, n), validation, test, labels);
     }
 
+    /**
+     * The same splits with the training set cut to the first {@code k} examples of each class, in its order (a few-shot
+     * set; k ≤ 0: all). A class with fewer examples keeps them all.
+     */
+    public Splits<E> perClass(int k, java.util.function.ToIntFunction<E> label) {
+        if (k <= 0) {
+            return this;
+        }
+        java.util.Map<Integer, Integer> taken = new java.util.HashMap<>();
+        List<E> kept = train.stream().filter(e -> taken.merge(label.applyAsInt(e), 1, Integer::sum) <= k).toList();
+        return new Splits<>(kept, validation, test, labels);
+    }
+
     /** The same splits with validation and test each cut to their first {@code n} examples (n ≤ 0: all). */
     public Splits<E> limitEval(int n) {
         return n <= 0 ? this : new Splits<>(train, validation.subList(0, Math.min(n, validation.size())),
