@@ -52,7 +52,7 @@ final class CompareCommand implements Callable<Integer> {
 
     @Option(names = "--methods", split = ",", required = true, description = "Methods to compare: full, fixed, bitfit, ln, partial-K, houlsby, "
             + "pfeiffer, parallel, lora, dora, ia3, loha, lokr, prefix, prompt, ptuning, ptuning-v2; for images also vpt-shallow, vpt-deep, mona; "
-            + "kd-<method> for a method distilled from --teacher.")
+            + "kd-<method> for a method distilled from --teacher; <method>@<targets> on other modules than --targets (lora@all-linear).")
     List<String> methods;
 
     @Option(names = "--lr-grid", split = ",", defaultValue = "0.3,1,3", description = "Multiples of each method's default learning rate tried, "
@@ -120,15 +120,25 @@ final class CompareCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    /** A compared entry: a method, or a method distilled from the teacher ({@code kd-<method>}). */
-    record Entry(String id, Method method, boolean distilled) {
+    /**
+     * A compared entry: a method, or a method distilled from the teacher ({@code kd-<method>}), optionally on other target
+     * modules than {@code --targets} ({@code <method>@<targets>}, e.g. {@code lora@all-linear}; targets joined by '+').
+     */
+    record Entry(String id, Method method, boolean distilled, String targets) {
         static Entry parse(String name) {
             String id = name.toLowerCase(Locale.ROOT).strip();
-            return id.startsWith("kd-") ? new Entry(id, Method.parse(id.substring(3)), true) : new Entry(id, Method.parse(id), false);
+            int at = id.indexOf('@');
+            String bare = at < 0 ? id : id.substring(0, at);
+            String targets = at < 0 ? null : id.substring(at + 1).replace('+', ',');
+            if (targets != null && targets.isBlank()) {
+                throw new Peft4jException("'" + name + "': give the target modules after '@', e.g. lora@all-linear or lora@query+key+value");
+            }
+            boolean kd = bare.startsWith("kd-");
+            return new Entry(id, Method.parse(kd ? bare.substring(3) : bare), kd, targets);
         }
 
         String label() {
-            return method.label() + (distilled ? " + distillation" : "");
+            return method.label() + (targets != null ? " (" + targets + ")" : "") + (distilled ? " + distillation" : "");
         }
     }
 
@@ -310,7 +320,7 @@ final class CompareCommand implements Callable<Integer> {
                 "--time-limit", Double.toString(timeLimit), "--early-stopping", Integer.toString(earlyStopping),
                 "--batch-size", Integer.toString(batchSize), "--seed", Long.toString(runSeed), "--max-length", Integer.toString(maxLength),
                 "--max-train", Integer.toString(maxTrain), "--max-eval", Integer.toString(maxEval), "--r", Integer.toString(r),
-                "--targets", targets, "--virtual-tokens", Integer.toString(virtualTokens), "--output", dir.toString()));
+                "--targets", e.targets() != null ? e.targets() : targets, "--virtual-tokens", Integer.toString(virtualTokens), "--output", dir.toString()));
         if (shots > 0) {
             command.addAll(List.of("--shots", Integer.toString(shots)));
         }

@@ -90,6 +90,19 @@ class CompareCommandTest {
         assertThat(noTeacher.err()).contains("--teacher full must come before the kd- entries");
     }
 
+    @Test
+    void entriesNameTheirMethodTargetsAndTeacher() {
+        CompareCommand.Entry all = CompareCommand.Entry.parse("lora@all-linear");
+        assertThat(all.label()).isEqualTo("LoRA (all-linear)");
+        assertThat(all.targets()).isEqualTo("all-linear");
+        CompareCommand.Entry kd = CompareCommand.Entry.parse("kd-dora@query+value");
+        assertThat(kd.method().id()).isEqualTo("dora");
+        assertThat(kd.distilled()).isTrue();
+        assertThat(kd.targets()).isEqualTo("query,value");
+        assertThat(kd.label()).isEqualTo("DoRA (query,value) + distillation");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> CompareCommand.Entry.parse("lora@")).hasMessageContaining("after '@'");
+    }
+
     private static double bestValidation(Path run) {
         double best = -1;
         for (com.fasterxml.jackson.databind.JsonNode e : io.peft4j.io.Json.readObject(run.resolve("metrics.json")).path("epochs")) {

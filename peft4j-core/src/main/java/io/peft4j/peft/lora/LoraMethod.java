@@ -16,7 +16,9 @@ public final class LoraMethod extends DeclaredMethod {
         super("LORA", LoraConfig.class, LoraConfig::fromJson, new LoraTuner(),
                 List.of("lora_A", "lora_B", "lora_embedding_A", "lora_embedding_B", "lora_magnitude_vector"),
                 List.of(CliMethod.of("lora", "LoRA", 5e-4, true, (task, o) -> LoraConfig.builder().r(o.r()).loraAlpha(o.alpha())
-                        .loraDropout(o.dropout()).targetModules(o.targetModules()).taskType(task).build())));
+                                .loraDropout(o.dropout()).targetModules(o.targetModules()).taskType(task).build()),
+                        CliMethod.of("dora", "DoRA", 5e-4, true, (task, o) -> LoraConfig.builder().r(o.r()).loraAlpha(o.alpha())
+                                .loraDropout(o.dropout()).targetModules(o.targetModules()).useDora(true).taskType(task).build())));
     }
 
     /** As every method, and DoRA's magnitude is saved without its {@code .weight} ({@code …lora_magnitude_vector}). */
