@@ -35,10 +35,11 @@ final class CausalFineTune {
     private CausalFineTune() {}
 
     /**
-     * @param data train file and optionally a validation file (Alpaca .json or chat .jsonl)
+     * @param data    train file and optionally a validation file (Alpaca .json or chat .jsonl)
+     * @param teacher a decoder to distil from token by token (same tokenizer), or null
      */
     static Outcome run(String model, ModelQuantizer.Settings quantize, Method method, io.peft4j.peft.MethodOptions options, TrainingArgs args, int maxLength,
-                       boolean pack, List<Path> data, Path output, PrintStream progress) {
+                       boolean pack, List<Path> data, Path output, TrainingPlugins.Teacher teacher, PrintStream progress) {
         if (!method.causalLm()) {
             throw new Peft4jException("method '" + method.id() + "' is not available for causal-lm; use one of "
                     + io.peft4j.peft.PeftMethods.cliMethods().stream().filter(io.peft4j.peft.CliMethod::causalLm).map(io.peft4j.peft.CliMethod::name).sorted().toList());
@@ -58,10 +59,20 @@ final class CausalFineTune {
             ParameterCount params = peft.parameterCount();
             progress.println(method.label() + ": " + params);
             ProgressBar bar = new ProgressBar(progress, method.id());
+            CausalLmTask task = new CausalLmTask(lm);
+            if (teacher != null) {
+                CausalLM teacherLm = Decoder.loadModel(ModelFiles.resolve(teacher.model()), manager, teacher.quantize());
+                if (teacher.adapter() != null) {
+                    PeftModel.load(teacherLm, teacher.adapter());
+                }
+                teacherLm.setTraining(false);
+                task.distillFrom(teacherLm, teacher.distillation());
+            }
             TrainingArgs effective = FineTune.identified(args.toBuilder().bestMetric("loss").keepBest(eval != null).build(), files, peft,
                     java.util.Map.of("task", "causal-lm", "max_length", Integer.toString(maxLength), "pack", Boolean.toString(pack),
-                            "quantize", String.valueOf(quantize)));
-            Trainer.Result result = new Trainer<>(peft, new CausalLmTask(lm), effective, new TrainingListener() {
+                            "quantize", String.valueOf(quantize), "teacher", teacher == null ? "none" : teacher.identity()
+                                    + ", alpha " + teacher.distillation().alpha() + ", temperature " + teacher.distillation().temperature()));
+            Trainer.Result result = new Trainer<>(peft, task, effective, new TrainingListener() {
                 @Override
                 public void onStep(StepInfo info) {
                     bar.onStep(info);

@@ -111,8 +111,9 @@ final class TrainCommand implements Callable<Integer> {
             + "the training labels' frequencies) or w1,w2,... one per class.")
     String classWeights;
 
-    @Option(names = "--teacher", description = "Distil from this classifier, MODEL[:ADAPTER_DIR] (e.g. minilm:runs/brown-full/adapter): "
-            + "loss = α·CE + (1 − α)·τ²·KL(teacher ‖ student); its logits of the training set are kept in <output>/teacher-logits.safetensors.")
+    @Option(names = "--teacher", description = "Distil from MODEL[:ADAPTER_DIR] (e.g. minilm:runs/brown-full/adapter): loss = α·CE + (1 − α)·τ²·"
+            + "KL(teacher ‖ student). seq-cls, image-cls: a classifier, its logits of the training set kept in <output>/teacher-logits.safetensors; "
+            + "causal-lm: a decoder with the student's tokenizer, token by token on each batch.")
     String teacher;
 
     @Option(names = "--kd-alpha", defaultValue = "0.5", description = "With --teacher: the labels' weight α (default: ${DEFAULT-VALUE}).")
@@ -240,15 +241,15 @@ final class TrainCommand implements Callable<Integer> {
         FineTune.Settings settings = new FineTune.Settings(model, m,
                 new io.peft4j.peft.MethodOptions(r, alpha, loraDropout, targets, virtualTokens, template), args, maxLength, output,
                 quantize.settings(), newHead, plugins());
-        if (task.equals("causal-lm") && !settings.plugins().equals(TrainingPlugins.NONE)) {
-            throw new Peft4jException("--focal-gamma, --label-smoothing, --class-weights and --teacher apply to classification tasks, not causal-lm");
+        if (task.equals("causal-lm") && (focalGamma != 0 || labelSmoothing != 0 || classWeights != null)) {
+            throw new Peft4jException("--focal-gamma, --label-smoothing and --class-weights apply to classification tasks, not causal-lm");
         }
         if (task.equals("causal-lm")) {
             if (data == null) {
                 throw new Peft4jException("causal-lm needs --data TRAIN[,VALIDATION] (Alpaca .json or chat .jsonl)");
             }
             CausalFineTune.Outcome o = CausalFineTune.run(model, quantize.settings(), m, new io.peft4j.peft.MethodOptions(r, alpha, loraDropout, targets, virtualTokens, null),
-                    args, maxLength, pack, data, output, System.err);
+                    args, maxLength, pack, data, output, settings.plugins().teacher(), System.err);
             PrintWriter out = spec.commandLine().getOut();
             out.println(o.params());
             if (o.eval() != null) {

@@ -62,6 +62,19 @@ class DecoderCommandsTest {
         CliTest.Run base = CliTest.run("generate", "--model", model.toString(), "--prompt", prompt, "--max-new-tokens", "8");
         assertThat(base.out()).doesNotStartWith("blue sky");
 
+        // a student distilled from that adapter alone (α = 0) on data whose responses say otherwise starts its answer as its
+        // teacher does (where the contexts are the same: after the prompt) and never says what the labels say
+        Path other = dir.resolve("other.json");
+        Files.writeString(other, json.toString().replace("blue sky", "green grass"));
+        Path student = dir.resolve("student");
+        CliTest.Run kd = CliTest.run("train", "--task", "causal-lm", "--model", model.toString(), "--data", other.toString(),
+                "--method", "lora", "--targets", "all-linear", "--epochs", "6", "--batch-size", "4", "--lr", "2e-2", "--max-length", "256",
+                "--teacher", model + ":" + adapter, "--kd-alpha", "0", "--kd-temperature", "1", "--output", student.toString());
+        assertThat(kd.exitCode()).as(kd.err()).isZero();
+        CliTest.Run distilled = CliTest.run("generate", "--model", model.toString(), "--adapter", student.resolve("adapter").toString(),
+                "--prompt", prompt, "--max-new-tokens", "8");
+        assertThat(distilled.out()).startsWith("b").doesNotContain("green");
+
         Path merged = dir.resolve("merged");
         CliTest.Run merge = CliTest.run("merge", "--model", model.toString(), "--adapter", adapter.toString(), "--output", merged.toString());
         assertThat(merge.exitCode()).as(merge.err()).isZero();
@@ -89,6 +102,7 @@ class DecoderCommandsTest {
         CliTest.Run train = CliTest.run("train", "--task", "causal-lm", "--model", model.toString(), "--data", data.toString(),
                 "--epochs", "1", "--batch-size", "2", "--max-length", "32", "--pack", "--output", out.toString());
         assertThat(train.exitCode()).as(train.err()).isZero();
+
         Path merged = dir.resolve("merged");
         assertThat(CliTest.run("merge", "--model", model.toString(), "--adapter", out.resolve("adapter").toString(), "--output", merged.toString()).exitCode()).isZero();
         try (var reader = io.peft4j.io.SafeTensorsReader.open(merged.resolve("model.safetensors"))) {

@@ -10,14 +10,54 @@ import java.util.List;
 /**
  * Next-token prediction: logits at position t are scored against the label at t + 1, prompt and padding
  * labels (-100) left out. Batches are right-padded. Evaluation reports the loss (perplexity = e^loss) and,
- * as accuracy, the share of trained tokens predicted exactly; macro-F1 is not defined here (NaN).
+ * as accuracy, the share of trained tokens predicted exactly; macro-F1 is not defined here (NaN). With a teacher
+ * ({@link #distillFrom}) the training loss is token-level distillation over the trained positions; evaluation reports
+ * cross-entropy.
  */
 public final class CausalLmTask implements TrainingTask<CausalExample> {
 
     private final CausalLM model;
+    private CausalLM teacher;
+    private Distillation distillation;
 
     public CausalLmTask(CausalLM model) {
         this.model = model;
+    }
+
+    /**
+     * Trains towards {@code teacher}'s next-token distributions as well as the labels (it runs without autograd, with its
+     * own active adapters, on each batch: its logits are never all held, only a part at a time); returns this task.
+     */
+    public CausalLmTask distillFrom(CausalLM teacher, Distillation distillation) {
+        if (teacher.vocabSize() != model.vocabSize()) {
+            throw new io.peft4j.Peft4jException("the teacher's vocabulary has " + teacher.vocabSize() + " tokens, the student's "
+                    + model.vocabSize() + ": distillation needs one tokenizer");
+        }
+        this.teacher = teacher;
+        this.distillation = java.util.Objects.requireNonNull(distillation);
+        return this;
+    }
+
+    /** The teacher's final hidden states [B·T, D] of a batch, without autograd. */
+    private NDArray teacherRows(Step step, NDArray ids, NDArray mask) {
+        try (Step off = Step.inference(step.scope(), teacher.adapters())) {
+            NDArray hidden = teacher.hiddenStates(off, ids, mask, null);                                     // [B, T, D]
+            return hidden.reshape(-1, hidden.getShape().get(2));
+        }
+    }
+
+    /** The part loss: cross-entropy summed, blended with the teacher's KL at the trained positions when there is a teacher. */
+    private LmHeadLoss.PartSum partSum(Step step, NDArray teacherRows) {
+        if (teacher == null) {
+            return (logits, labels, rows) -> Losses.crossEntropySum(logits, labels);
+        }
+        return (logits, labels, rows) -> {
+            NDArray teacherLogits;
+            try (Step off = Step.inference(logits.getManager(), teacher.adapters())) {
+                teacherLogits = teacher.lmHead(off, teacherRows.get(rows));                                   // [p, V]
+            }
+            return distillation.blendSum(Losses.crossEntropySum(logits, labels), logits, teacherLogits, labels.neq(Losses.IGNORE_INDEX));
+        };
     }
 
     /**
@@ -64,7 +104,19 @@ public final class CausalLmTask implements TrainingTask<CausalExample> {
     public Loss loss(List<CausalExample> batch, Step step) {
         Batch b = Batch.of(batch);
         NDArray[] pair = logitsAndLabels(b, step);
-        return new Loss(Losses.crossEntropy(pair[0], pair[1]), b.tokens());
+        if (teacher == null) {
+            return new Loss(Losses.crossEntropy(pair[0], pair[1]), b.tokens());
+        }
+        NDManager m = step.scope();
+        NDArray teacherLogits;
+        try (Step off = Step.inference(m, teacher.adapters())) {
+            teacherLogits = teacher.forward(off, m.create(b.ids()), m.create(b.mask()));                     // [B, T, V]
+        }
+        NDArray trained = pair[1].neq(Losses.IGNORE_INDEX);
+        NDArray hard = Losses.crossEntropy(pair[0], pair[1]);
+        NDArray soft = distillation.divergence(pair[0], teacherLogits, trained);
+        return new Loss(io.peft4j.nn.Scalars.mul(hard, distillation.alpha()).add(io.peft4j.nn.Scalars.mul(soft,
+                (1 - distillation.alpha()) * distillation.temperature() * distillation.temperature())), b.tokens());
     }
 
     /** Taken block by block ({@link StagedBackward}); with checkpointing, activations are recomputed. */
@@ -73,8 +125,10 @@ public final class CausalLmTask implements TrainingTask<CausalExample> {
                                 boolean gradientCheckpointing) {
         Batch b = Batch.of(batch);
         NDManager m = step.scope();
-        LmHeadLoss loss = new LmHeadLoss(m.create(b.nextLabels()), b.trainedPositions(), Losses::crossEntropySum);
-        NDArray value = lossAndBackward(step, m.create(b.ids()), m.create(b.mask()), loss, gc, scale, gradientCheckpointing);
+        NDArray ids = m.create(b.ids());
+        NDArray mask = m.create(b.mask());
+        LmHeadLoss loss = new LmHeadLoss(m.create(b.nextLabels()), b.trainedPositions(), partSum(step, teacher == null ? null : teacherRows(step, ids, mask)));
+        NDArray value = lossAndBackward(step, ids, mask, loss, gc, scale, gradientCheckpointing);
         return new Loss(value, b.tokens());
     }
 

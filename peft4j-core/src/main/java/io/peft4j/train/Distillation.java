@@ -26,8 +26,22 @@ public record Distillation(double alpha, double temperature) {
 
     /** α·{@code hard} + (1 − α)·τ²·mean KL of student logits [N, C] from teacher logits [N, C]; a scalar. */
     public NDArray blend(NDArray hard, NDArray student, NDArray teacher) {
-        NDArray soft = Scalars.mul(divergence(student, teacher, null), (1 - alpha) * temperature * temperature);
+        return mix(hard, divergence(student, teacher, null));
+    }
+
+    /** α·{@code hard} + (1 − α)·τ²·{@code divergence}. */
+    private NDArray mix(NDArray hard, NDArray divergence) {
+        NDArray soft = Scalars.mul(divergence, (1 - alpha) * temperature * temperature);
         return alpha == 0 ? soft : Scalars.mul(hard, alpha).add(soft);
+    }
+
+    /**
+     * Token-level, summed (for a loss that divides by the counted positions itself): α·{@code hardSum} + (1 − α)·τ²·Σ KL
+     * over the rows of logits [N, V] where {@code mask} [N] is 1.
+     */
+    public NDArray blendSum(NDArray hardSum, NDArray student, NDArray teacher, NDArray mask) {
+        NDArray m = mask.reshape(-1).toType(student.getDataType(), false);                            // [N]
+        return mix(hardSum, perRow(student, teacher).mul(m).sum());
     }
 
     /**
@@ -35,14 +49,19 @@ public record Distillation(double alpha, double temperature) {
      * when null); a scalar.
      */
     public NDArray divergence(NDArray student, NDArray teacher, NDArray mask) {
-        long classes = student.getShape().get(student.getShape().dimension() - 1);
-        NDArray logPs = Scalars.mul(student.reshape(-1, classes), 1 / temperature).logSoftmax(-1);    // [N, C]
-        NDArray logPt = Scalars.mul(teacher.reshape(-1, classes), 1 / temperature).logSoftmax(-1);    // [N, C]
-        NDArray perRow = logPt.exp().mul(logPt.sub(logPs)).sum(new int[] {1});                        // [N]
+        NDArray perRow = perRow(student, teacher);                                                    // [N]
         if (mask == null) {
             return perRow.mean();
         }
         NDArray m = mask.reshape(-1).toType(perRow.getDataType(), false);                             // [N]
         return perRow.mul(m).sum().div(Scalars.maximum(m.sum(), 1));
+    }
+
+    /** KL of each row: logits [..., C] → [N]. */
+    private NDArray perRow(NDArray student, NDArray teacher) {
+        long classes = student.getShape().get(student.getShape().dimension() - 1);
+        NDArray logPs = Scalars.mul(student.reshape(-1, classes), 1 / temperature).logSoftmax(-1);    // [N, C]
+        NDArray logPt = Scalars.mul(teacher.reshape(-1, classes), 1 / temperature).logSoftmax(-1);    // [N, C]
+        return logPt.exp().mul(logPt.sub(logPs)).sum(new int[] {1});                                  // [N]
     }
 }

@@ -21,15 +21,22 @@ import io.peft4j.nn.Step;
  *
  * @param labels           the label of each position [B, T] (positions without a loss carry one {@code sum} leaves out)
  * @param counted          how many positions count: the loss is the mean of {@code sum} over them
- * @param sum              the loss summed over some positions: logits [N, V], labels [N] → scalar
+ * @param sum              the loss summed over a part of the positions: logits [p, V], labels [p], the part's rows → scalar
  * @param positionsPerPart positions per part of the head pass (0: as many as 8 MiB of fp32 logits hold, at least 8)
  */
-public record LmHeadLoss(NDArray labels, long counted, java.util.function.BinaryOperator<NDArray> sum, int positionsPerPart) {
+public record LmHeadLoss(NDArray labels, long counted, PartSum sum, int positionsPerPart) {
+
+    /** A loss summed over one part of the positions. */
+    @FunctionalInterface
+    public interface PartSum {
+        /** @param rows the part's rows of the flattened [B·T] positions */
+        NDArray apply(NDArray logits, NDArray labels, NDIndex rows);
+    }
 
     /** Logit values per part of the head pass by default (8 MiB of fp32). */
     private static final long PART_VALUES = 1 << 21;
 
-    public LmHeadLoss(NDArray labels, long counted, java.util.function.BinaryOperator<NDArray> sum) {
+    public LmHeadLoss(NDArray labels, long counted, PartSum sum) {
         this(labels, counted, sum, 0);
     }
 
@@ -66,7 +73,7 @@ public record LmHeadLoss(NDArray labels, long counted, java.util.function.Binary
                     }
                     logits.setRequiresGradient(true);
                 }
-                NDArray partSum = sum.apply(logits, flatLabels.get(range));          // scalar
+                NDArray partSum = sum.apply(logits, flatLabels.get(range), range);   // scalar
                 total += partSum.getFloat();
                 gc.backward(Scalars.mul(partSum, scale * perPosition));
                 if (frozen != null) {

@@ -66,4 +66,93 @@ class CausalLmTaskTest extends NativeTest {
             }
         }
     }
+
+    /** log softmax(z/τ) of one position's logits, in doubles. */
+    private static double[] logSoftmax(float[] logits, int offset, int vocab, double tau) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (int v = 0; v < vocab; v++) {
+            max = Math.max(max, logits[offset + v] / tau);
+        }
+        double z = 0;
+        for (int v = 0; v < vocab; v++) {
+            z += Math.exp(logits[offset + v] / tau - max);
+        }
+        double[] out = new double[vocab];
+        for (int v = 0; v < vocab; v++) {
+            out[v] = logits[offset + v] / tau - max - Math.log(z);
+        }
+        return out;
+    }
+
+    /**
+     * Token-level distillation: α·CE + (1 − α)·τ²·KL(teacher ‖ student) averaged over the trained positions, against the
+     * formula in doubles over each model's logits of each example alone; the staged pass (the one training takes, the
+     * teacher's logits made a part at a time) gives the same value and the same gradients as the whole-logits one.
+     */
+    @Test
+    void distillationIsTheTokenLevelBlendOverTrainedPositions() {
+        try (NDManager scope = manager.newSubManager()) {
+            Engine.getInstance().setRandomSeed(3);
+            CausalLM student = Decoders.load("llama", scope);
+            PeftModel peft = PeftModel.wrap(student, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0).taskType(TaskType.CAUSAL_LM).build());
+            CausalLM teacher = Decoders.load("llama", scope);
+            teacher.namedParameters().get("model.norm.weight").array().muli(1.7f);          // a teacher that predicts otherwise
+            long ig = CausalExample.IGNORED;
+            List<CausalExample> batch = List.of(
+                    new CausalExample(new long[] {5, 17, 3, 9, 30, 2}, new long[] {ig, ig, 3, 9, 30, 2}),
+                    new CausalExample(new long[] {8, 1, 44}, new long[] {8, 1, 44}));
+            double alpha = 0.3;
+            double tau = 2;
+            double ce = 0;
+            double kl = 0;
+            int count = 0;
+            int vocab = student.vocabSize();
+            for (CausalExample e : batch) {
+                float[] s;
+                float[] t;
+                try (NDManager step = scope.newSubManager()) {
+                    s = student.forward(Steps.in(step, student), step.create(new long[][] {e.inputIds()}), null).toFloatArray();
+                    t = teacher.forward(Steps.in(step, teacher), step.create(new long[][] {e.inputIds()}), null).toFloatArray();
+                }
+                for (int p = 0; p + 1 < e.inputIds().length; p++) {
+                    if (e.labels()[p + 1] == ig) {
+                        continue;
+                    }
+                    ce -= logSoftmax(s, p * vocab, vocab, 1)[(int) e.labels()[p + 1]];
+                    double[] ls = logSoftmax(s, p * vocab, vocab, tau);
+                    double[] lt = logSoftmax(t, p * vocab, vocab, tau);
+                    for (int v = 0; v < vocab; v++) {
+                        kl += Math.exp(lt[v]) * (lt[v] - ls[v]);
+                    }
+                    count++;
+                }
+            }
+            double expected = (alpha * ce + (1 - alpha) * tau * tau * kl) / count;
+            assertThat(kl).as("the teacher differs").isGreaterThan(1e-3);
+            CausalLmTask task = new CausalLmTask(student).distillFrom(teacher, new Distillation(alpha, tau));
+            try (NDManager step = scope.newSubManager()) {
+                assertThat((double) task.loss(batch, Steps.in(step, student)).value().getFloat()).isCloseTo(expected, within(1e-5));
+            }
+            java.util.Map<String, float[]> whole = Gradients.of(peft, (step, gc) -> gc.backward(task.loss(batch, step).value()));
+            float[] staged = new float[1];
+            java.util.Map<String, float[]> parts = Gradients.of(peft, (step, gc) -> staged[0] = task.lossAndBackward(batch, step, gc, 1.0, false).value().getFloat());
+            assertThat((double) staged[0]).isCloseTo(expected, within(1e-5));
+            assertThat(parts.keySet()).isEqualTo(whole.keySet());
+            whole.forEach((name, g) -> {
+                float[] other = parts.get(name);
+                for (int i = 0; i < g.length; i++) {
+                    assertThat(other[i]).as("%s[%d]", name, i).isCloseTo(g[i], within(1e-5f + 1e-4f * Math.abs(g[i])));
+                }
+            });
+            assertThat(whole.values().stream().anyMatch(g -> java.util.Arrays.stream(toDoubles(g)).anyMatch(x -> x != 0))).isTrue();
+        }
+    }
+
+    private static double[] toDoubles(float[] a) {
+        double[] out = new double[a.length];
+        for (int i = 0; i < a.length; i++) {
+            out[i] = a[i];
+        }
+        return out;
+    }
 }
