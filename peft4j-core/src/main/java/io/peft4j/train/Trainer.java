@@ -43,6 +43,9 @@ public final class Trainer<E> {
     private final TrainingListener listener;
     private final Map<String, Parameter> params = new TreeMap<>();
     private final Optimizer optimizer;
+    private Replicas replicas;
+    private long exchangedBytes;
+    private long exchangeNanos;
 
     public Trainer(Module model, TrainingTask<E> task, TrainingArgs args, TrainingListener listener) {
         this.model = model;
@@ -60,6 +63,29 @@ public final class Trainer<E> {
         optimizer = args.optimizer() == TrainingArgs.OptimizerKind.ADAMW_8BIT
                 ? new AdamW8bit(args.adamBeta1(), args.adamBeta2(), args.adamEpsilon(), args.weightDecay())
                 : new AdamW(args.adamBeta1(), args.adamBeta2(), args.adamEpsilon(), args.weightDecay());
+    }
+
+    /**
+     * Trains as one of {@code replicas}: each global batch of {@code batchSize × count} examples is cut into one slice of
+     * {@code batchSize} per replica, each slice's gradient weighted by its share of the batch, and the gradients summed
+     * across replicas before each step — the same update as one process with the global batch, for losses that are a
+     * mean over examples. Only rank 0 writes checkpoints; all resume from them. Returns this trainer.
+     */
+    public Trainer<E> replicated(Replicas replicas) {
+        if (args.maxTrainSeconds() > 0) {
+            throw new Peft4jException("a time limit would stop replicas at different steps; use max steps with data parallelism");
+        }
+        this.replicas = replicas;
+        return this;
+    }
+
+    /** Bytes of gradients this replica sent to the others so far, and the time spent exchanging them (0 when alone). */
+    public long exchangedBytes() {
+        return exchangedBytes;
+    }
+
+    public double exchangeSeconds() {
+        return exchangeNanos / 1e9;
     }
 
     /** Mutable progress, saved in checkpoints. */
@@ -84,7 +110,8 @@ public final class Trainer<E> {
         if (eval != null && eval.isEmpty()) {
             throw new Peft4jException("the evaluation set is empty");
         }
-        int batchesPerEpoch = (train.size() + args.batchSize() - 1) / args.batchSize();
+        int globalBatch = args.batchSize() * (replicas == null ? 1 : replicas.count());
+        int batchesPerEpoch = (train.size() + globalBatch - 1) / globalBatch;
         int stepsPerEpoch = (batchesPerEpoch + args.gradientAccumulationSteps() - 1) / args.gradientAccumulationSteps();
         long totalSteps = args.maxSteps() > 0 ? args.maxSteps() : (long) stepsPerEpoch * args.epochs();
         int epochs = (int) Math.min(Integer.MAX_VALUE, (totalSteps + stepsPerEpoch - 1) / stepsPerEpoch);
@@ -92,6 +119,7 @@ public final class Trainer<E> {
         Map<String, String> identity = identity(train, eval);
 
         Checkpoints checkpoints = args.checkpointDir() == null ? null : new Checkpoints(args.checkpointDir(), params, optimizer, model.manager());
+        boolean writes = replicas == null || replicas.rank() == 0;
         State state = checkpoints != null && checkpoints.exists() ? checkpoints.restore(identity) : new State();
         Map<String, NDArray> best = checkpoints != null ? checkpoints.restoredBest() : null;
 
@@ -104,9 +132,10 @@ public final class Trainer<E> {
             for (; state.epoch < epochs && !budgetSpent; state.epoch++, state.nextBatch = 0) {
                 List<List<E>> batches = batches(train, state.epoch);
                 for (; state.nextBatch < batches.size() && !budgetSpent; state.nextBatch++) {
-                    List<E> batch = batches.get(state.nextBatch);
+                    List<E> global = batches.get(state.nextBatch);
+                    List<E> batch = slice(global);
                     long start = System.nanoTime();
-                    tokens += forwardBackward(batch, state);
+                    tokens += batch.isEmpty() ? 0 : forwardBackward(batch, state, batch.size() / (double) global.size());
                     boolean stepNow = (state.nextBatch + 1) % args.gradientAccumulationSteps() == 0 || state.nextBatch == batches.size() - 1;
                     if (stepNow) {
                         double lr = args.learningRate() * args.schedule().factor(state.step, warmupSteps, totalSteps);
@@ -117,7 +146,7 @@ public final class Trainer<E> {
                         budgetSpent = budgetSpent(state, totalSteps);
                         listener.onStep(new TrainingListener.StepInfo(state.epoch, state.step, totalSteps, lastLoss, lr,
                                 tokens / (trainNanos / 1e9)));
-                        if (checkpoints != null && args.checkpointEvery() > 0 && state.step % args.checkpointEvery() == 0 && !budgetSpent) {
+                        if (checkpoints != null && writes && args.checkpointEvery() > 0 && state.step % args.checkpointEvery() == 0 && !budgetSpent) {
                             checkpoints.save(state, state.epoch, state.nextBatch + 1, identity, best);
                         }
                     } else {
@@ -151,7 +180,7 @@ public final class Trainer<E> {
                 state.history.add(info);
                 listener.onEpoch(info);
                 boolean stop = args.earlyStoppingPatience() > 0 && state.epochsWithoutImprovement >= args.earlyStoppingPatience();
-                if (checkpoints != null) {
+                if (checkpoints != null && writes) {
                     checkpoints.save(state, state.epoch + 1, 0, identity, best);
                 }
                 if (stop) {
@@ -180,12 +209,25 @@ public final class Trainer<E> {
 
     private double lastLoss;
 
-    /** Forward and backward of one micro-batch (the gradient accumulates in the parameters); returns its tokens. */
-    private long forwardBackward(List<E> batch, State state) {
+    /** This replica's slice of a global batch (all of it when alone). */
+    private List<E> slice(List<E> global) {
+        if (replicas == null) {
+            return global;
+        }
+        int from = Math.min(global.size(), replicas.rank() * args.batchSize());
+        return global.subList(from, Math.min(global.size(), from + args.batchSize()));
+    }
+
+    /**
+     * Forward and backward of one micro-batch (the gradient accumulates in the parameters), weighted by its share of the
+     * global batch; returns its tokens.
+     */
+    private long forwardBackward(List<E> batch, State state, double share) {
         Engine.getInstance().setRandomSeed((int) (args.seed() * 1_000_003L + state.microStep));
         state.microStep++;
-        try (NDManager scope = model.manager().newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-            TrainingTask.Loss loss = task.lossAndBackward(batch, Step.training(scope, task.adapters()), gc, 1.0 / args.gradientAccumulationSteps(), args.gradientCheckpointing());
+        try (NDManager scope = model.manager().newSubManager(); GradientCollector gc = io.peft4j.nn.Autograd.open()) {   // this thread's only
+            TrainingTask.Loss loss = task.lossAndBackward(batch, Step.training(scope, task.adapters()), gc, share / args.gradientAccumulationSteps(),
+                    args.gradientCheckpointing());
             double value = loss.value().getFloat();
             if (!Double.isFinite(value)) {
                 throw new TrainingDivergedException(String.format(Locale.ROOT,
@@ -205,15 +247,19 @@ public final class Trainer<E> {
      * not finite are the parameters gone through one by one to name the culprit.
      */
     private void optimizerStep(double lr) {
-        try (NDManager step = model.manager().newSubManager()) {
+        try (NDManager step = model.manager().newSubManager(); io.peft4j.nn.NoGrad off = io.peft4j.nn.NoGrad.open()) {   // any thread's grad mode
             Map<String, NDArray> grads = new TreeMap<>();
             NDList squares = new NDList();
             for (Map.Entry<String, Parameter> e : params.entrySet()) {
                 NDArray g = e.getValue().array().getGradient();
                 g.attach(step);
                 grads.put(e.getKey(), g);
-                squares.add(g.square().sum());
             }
+            List<NDArray> own = new ArrayList<>(grads.values());              // the parameters' gradients, zeroed after the step
+            if (replicas != null) {
+                sumAcrossReplicas(grads, step);
+            }
+            grads.values().forEach(g -> squares.add(g.square().sum()));
             double sumSquares = NDArrays.stack(squares).sum().getFloat();
             if (!Double.isFinite(sumSquares)) {
                 String culprit = grads.entrySet().stream().filter(e -> !Double.isFinite(e.getValue().square().sum().getFloat()))
@@ -227,7 +273,7 @@ public final class Trainer<E> {
                 grads.values().forEach(g -> g.muli(scale));
             }
             optimizer.step(params, grads, lr, step);
-            grads.values().forEach(g -> g.muli(0));
+            own.forEach(g -> g.muli(0));
             NDList largest = new NDList();
             for (Parameter p : params.values()) {                  // max |p| is NaN or ∞ exactly when some value is
                 NDArray magnitudes = p.array().abs();              // made from a parameter: into the step's scope
@@ -247,12 +293,39 @@ public final class Trainer<E> {
         }
     }
 
+    /** Replaces each gradient by its sum over the replicas (made in {@code step}): all flattened into one exchange, in name order. */
+    private void sumAcrossReplicas(Map<String, NDArray> grads, NDManager step) {
+        int total = 0;
+        for (NDArray g : grads.values()) {
+            total += (int) g.size();
+        }
+        float[] flat = new float[total];
+        int at = 0;
+        for (NDArray g : grads.values()) {
+            float[] v = g.toFloatArray();
+            System.arraycopy(v, 0, flat, at, v.length);
+            at += v.length;
+        }
+        long start = System.nanoTime();
+        float[] summed = replicas.sum(flat);
+        exchangeNanos += System.nanoTime() - start;
+        exchangedBytes += (long) total * Float.BYTES;
+        at = 0;
+        for (Map.Entry<String, NDArray> e : grads.entrySet()) {
+            int n = (int) e.getValue().size();
+            e.setValue(step.create(java.util.Arrays.copyOfRange(summed, at, at + n), e.getValue().getShape()));
+            at += n;
+        }
+    }
+
+    /** The epoch's global batches: the data shuffled by (seed, epoch), cut into batches of {@code batchSize × replicas}. */
     private List<List<E>> batches(List<E> train, int epoch) {
         List<E> order = new ArrayList<>(train);
         Collections.shuffle(order, new Random(args.seed() * 1_000_003L + epoch));
+        int size = args.batchSize() * (replicas == null ? 1 : replicas.count());
         List<List<E>> out = new ArrayList<>();
-        for (int i = 0; i < order.size(); i += args.batchSize()) {
-            out.add(order.subList(i, Math.min(order.size(), i + args.batchSize())));
+        for (int i = 0; i < order.size(); i += size) {
+            out.add(order.subList(i, Math.min(order.size(), i + size)));
         }
         return out;
     }
