@@ -15,14 +15,14 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** A classifier adapter directory (from {@code train} or HF PEFT) loaded onto its base model. */
-record AdaptedClassifier(ModelFiles files, BackboneClassifier classifier, PeftModel peft, LabelSet labels) {
+public record AdaptedClassifier(ModelFiles files, BackboneClassifier classifier, PeftModel peft, LabelSet labels) {
 
     static final String LABELS_FILE = "labels.json";
     /** Where a classification adapter keeps its trained head: most families, ResNet's, DeiT's distilled head. */
     static final List<String> HEAD_KEYS = List.of("base_model.model.classifier.weight", "base_model.model.classifier.1.weight",
             "base_model.model.cls_classifier.weight");
 
-    static AdaptedClassifier load(String model, Path adapter, NDManager manager) {
+    public static AdaptedClassifier load(String model, Path adapter, NDManager manager) {
         Path weights = adapter.resolve(PeftModel.WEIGHTS_NAME);
         if (!Files.isRegularFile(weights)) {
             throw new Peft4jException(adapter + ": no " + PeftModel.WEIGHTS_NAME + " (is this an adapter directory?)");

@@ -40,7 +40,7 @@ import picocli.CommandLine.Spec;
  * from its checkpoints.
  */
 @Command(name = "compare", description = "Train several PEFT methods on one task and tabulate accuracy, size, speed and memory.")
-final class CompareCommand implements Callable<Integer> {
+public final class CompareCommand implements Callable<Integer> {
 
     @Option(names = "--model", description = "Bundled alias, HF directory or .onnx file (default: minilm; for fashion-mnist-1k the "
             + "ViT that pretrain-vit wrote into the cache).")
@@ -124,8 +124,8 @@ final class CompareCommand implements Callable<Integer> {
      * A compared entry: a method, or a method distilled from the teacher ({@code kd-<method>}), optionally on other target
      * modules than {@code --targets} ({@code <method>@<targets>}, e.g. {@code lora@all-linear}; targets joined by '+').
      */
-    record Entry(String id, Method method, boolean distilled, String targets) {
-        static Entry parse(String name) {
+    public record Entry(String id, Method method, boolean distilled, String targets) {
+        public static Entry parse(String name) {
             String id = name.toLowerCase(Locale.ROOT).strip();
             int at = id.indexOf('@');
             String bare = at < 0 ? id : id.substring(0, at);
@@ -137,7 +137,7 @@ final class CompareCommand implements Callable<Integer> {
             return new Entry(id, Method.parse(kd ? bare.substring(3) : bare), kd, targets);
         }
 
-        String label() {
+        public String label() {
             return method.label() + (targets != null ? " (" + targets + ")" : "") + (distilled ? " + distillation" : "");
         }
     }
@@ -146,7 +146,7 @@ final class CompareCommand implements Callable<Integer> {
      * One entry's result: the metrics of its run at the chosen rate for each seed (empty when it failed), the validation
      * accuracy of each rate tried at the first seed, the chosen rate.
      */
-    record Row(Entry entry, List<JsonNode> runs, String error, Map<Double, Double> search, double rate) {}
+    public record Row(Entry entry, List<JsonNode> runs, String error, Map<Double, Double> search, double rate) {}
 
     /** The VTAB-1k image tasks. */
     static final List<String> IMAGE_TASKS = List.of("fashion-mnist-1k");
@@ -275,10 +275,7 @@ final class CompareCommand implements Callable<Integer> {
             if (metrics == null) {
                 return new Row(e, List.of(), e.id() + " failed at lr " + rate + "; see the messages above", search, rate);
             }
-            double accuracy = -1;
-            for (JsonNode ep : metrics.path("epochs")) {
-                accuracy = Math.max(accuracy, ep.path("eval_accuracy").asDouble(-1));
-            }
+            double accuracy = bestValidation(metrics);
             search.put(rate, accuracy);
             firstSeed.put(rate, metrics);
             if (Double.isNaN(best) || accuracy > search.get(best)) {
@@ -297,6 +294,37 @@ final class CompareCommand implements Callable<Integer> {
             runs.add(metrics);
         }
         return new Row(e, runs, null, rates.size() > 1 ? search : null, best);
+    }
+
+    /** A run's best validation accuracy over its epochs (what keep-best kept), -1 without validation. */
+    public static double bestValidation(JsonNode metrics) {
+        double accuracy = -1;
+        for (JsonNode ep : metrics.path("epochs")) {
+            accuracy = Math.max(accuracy, ep.path("eval_accuracy").asDouble(-1));
+        }
+        return accuracy;
+    }
+
+    /**
+     * An entry's row from runs made all at once (a distributed sweep): {@code runs} rate → seed → metrics; the rate is the
+     * one with the best validation accuracy at {@code firstSeed} (the first of equals, in the map's order), and the row
+     * holds every seed's run at that rate.
+     */
+    public static Row select(Entry e, Map<Double, Map<Long, JsonNode>> runs, long firstSeed) {
+        Map<Double, Double> search = new LinkedHashMap<>();
+        double best = Double.NaN;
+        for (Map.Entry<Double, Map<Long, JsonNode>> r : runs.entrySet()) {
+            JsonNode first = r.getValue().get(firstSeed);
+            if (first == null) {
+                return new Row(e, List.of(), e.id() + " has no run of seed " + firstSeed + " at lr " + r.getKey(), search, r.getKey());
+            }
+            search.put(r.getKey(), bestValidation(first));
+            if (Double.isNaN(best) || search.get(r.getKey()) > search.get(best)) {
+                best = r.getKey();
+            }
+        }
+        List<JsonNode> chosen = new ArrayList<>(new java.util.TreeMap<>(runs.get(best)).values());
+        return new Row(e, chosen, null, runs.size() > 1 ? search : null, best);
     }
 
     private static String rateDir(double rate) {

@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.Locale;
 
 /** The tables and the plot of a {@code compare} run: per entry the mean ± std over its seeds. */
-record ComparisonReport(String title, String protocol, List<CompareCommand.Row> rows) {
+public record ComparisonReport(String title, String protocol, List<CompareCommand.Row> rows) {
 
     /** Mean and sample standard deviation of a metric over a row's runs. */
     record Stat(double mean, double std) {
@@ -41,7 +41,7 @@ record ComparisonReport(String title, String protocol, List<CompareCommand.Row> 
         return rows.stream().filter(r -> r.error() == null).toList();
     }
 
-    String markdown() {
+    public String markdown() {
         StringBuilder md = new StringBuilder("# " + title + "\n\nProtocol: " + protocol + ".\n\n");
         CompareCommand.Row full = done().stream().filter(r -> r.entry().id().equals("full")).findFirst().orElse(null);
         boolean searched = rows.stream().anyMatch(r -> r.search() != null);
@@ -80,7 +80,7 @@ record ComparisonReport(String title, String protocol, List<CompareCommand.Row> 
         return String.join(", ", parts);
     }
 
-    String csv() {
+    public String csv() {
         StringBuilder csv = new StringBuilder("method,label,seeds,test_accuracy_mean,test_accuracy_std,test_macro_f1_mean,test_macro_f1_std,"
                 + "trainable_params,all_params,trainable_percent,tokens_per_second,peak_rss_mib,adapter_bytes,learning_rate,steps,train_seconds,error\n");
         for (CompareCommand.Row r : rows) {
@@ -101,7 +101,7 @@ record ComparisonReport(String title, String protocol, List<CompareCommand.Row> 
     }
 
     /** Test accuracy (y) against trainable % on a log axis (x), one labelled point per method. */
-    String svg() {
+    public String svg() {
         int w = 760, h = 460, x0 = 70, y0 = 40, pw = 640, ph = 360;
         StringBuilder svg = new StringBuilder(String.format(Locale.ROOT,
                 "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" font-family=\"sans-serif\" font-size=\"11\">%n", w, h));
