@@ -51,10 +51,11 @@ public final class DataParallelTraining {
      * @param batchSize       examples per task per step: the global batch is {@code batchSize × workers}
      * @param maxSteps        optimizer steps (0: the epochs decide)
      * @param checkpointEvery optimizer steps between checkpoints (0: at each epoch's end)
+     * @param quantize        nf4, fp4 or int8 to quantise the base's linear layers (QLoRA), or null
      */
     public record Job(String model, String method, int r, double alpha, double loraDropout, List<String> targets, List<String> dataFiles,
                       String output, int workers, int batchSize, int epochs, long maxSteps, double learningRate, long seed, int maxLength,
-                      int checkpointEvery) implements Serializable {
+                      int checkpointEvery, String quantize) implements Serializable {
 
         public Job {
             if (workers < 1 || batchSize < 1 || epochs < 1 || maxSteps < 0 || maxLength < 1 || checkpointEvery < 0) {
@@ -135,6 +136,10 @@ public final class DataParallelTraining {
             synchronized (CONSTRUCTION) {                                   // every replica starts from the same adapter
                 Engine.getInstance().setRandomSeed((int) job.seed());
                 classifier = BackboneClassifier.load(ModelFiles.resolve(job.model()), manager, BackboneClassifier.Head.SEQUENCE, data.labels().size());
+                if (job.quantize() != null) {
+                    io.peft4j.quant.ModelQuantizer.quantize(classifier, io.peft4j.quant.ModelQuantizer.Settings.of(
+                            io.peft4j.quant.QuantType.parse(job.quantize()), true));         // the head stays in full precision
+                }
                 peft = PeftModel.wrap(classifier, method.config(TaskType.SEQ_CLS,
                         new MethodOptions(job.r(), job.alpha(), job.loraDropout(), job.targets(), 20, null)));
             }

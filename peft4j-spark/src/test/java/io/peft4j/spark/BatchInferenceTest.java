@@ -181,4 +181,29 @@ class BatchInferenceTest {
             assertThat(texts).as("the rows do not all say the same").hasSizeGreaterThan(1);
         }
     }
+
+    /** The spark-submit entry point on JSON lines in, JSON lines out (the session spark-submit would make is this test's). */
+    @Test
+    void theEntryPointEmbedsAFileIntoAnother() throws Exception {
+        Path input = Files.write(dir.resolve("in.jsonl"), List.of("{\"text\": \"" + TEXTS.get(0) + "\"}", "{\"text\": \"" + TEXTS.get(1) + "\"}"));
+        Path output = dir.resolve("out.jsonl");
+        int code = new picocli.CommandLine(new SparkJob()).execute("infer", "--input", input.toString(), "--output", output.toString(),
+                "--model", "minilm", "--task", "embed", "--output-column", "vector");
+        assertThat(code).isZero();
+        List<Row> rows = spark.read().json(output.toString()).collectAsList();
+        assertThat(rows).hasSize(2);
+        try (ServedModel local = ServedModel.load(ServedModel.Options.of("minilm"))) {
+            for (Row r : rows) {
+                List<Double> vector = r.getList(r.fieldIndex("vector"));
+                float[] expected = local.embed(List.of(r.getString(r.fieldIndex("text"))), null).vectors()[0];
+                assertThat(vector).hasSize(384);
+                for (int d = 0; d < 384; d++) {
+                    assertThat(vector.get(d)).isCloseTo(expected[d], within(2e-5));
+                }
+            }
+        }
+        int bad = new picocli.CommandLine(new SparkJob()).execute("infer", "--input", input.toString(), "--output", dir.resolve("x").toString(),
+                "--model", "minilm", "--task", "translate");
+        assertThat(bad).isEqualTo(1);
+    }
 }

@@ -49,7 +49,7 @@ class DataParallelTrainingTest {
 
     private static DataParallelTraining.Job job(Path model, Path train, Path test, Path output) {
         return new DataParallelTraining.Job(model.toString(), "lora", 8, 16, 0.0, List.of("query", "value"), List.of(train.toString(), test.toString()),
-                output.toString(), 2, 4, 1, 10, 5e-4, 7, 32, 2);
+                output.toString(), 2, 4, 1, 10, 5e-4, 7, 32, 2, null);
     }
 
     static Map<String, float[]> tensors(Path adapter) {
