@@ -45,7 +45,6 @@ public final class Trainer<E> {
     private final Optimizer optimizer;
     private Replicas replicas;
     private long exchangedBytes;
-    private long exchangeNanos;
 
     public Trainer(Module model, TrainingTask<E> task, TrainingArgs args, TrainingListener listener) {
         this.model = model;
@@ -79,13 +78,9 @@ public final class Trainer<E> {
         return this;
     }
 
-    /** Bytes of gradients this replica sent to the others so far, and the time spent exchanging them (0 when alone). */
+    /** Bytes of gradients this replica sent to the others so far (0 when alone). */
     public long exchangedBytes() {
         return exchangedBytes;
-    }
-
-    public double exchangeSeconds() {
-        return exchangeNanos / 1e9;
     }
 
     /** Mutable progress, saved in checkpoints. */
@@ -306,9 +301,7 @@ public final class Trainer<E> {
             System.arraycopy(v, 0, flat, at, v.length);
             at += v.length;
         }
-        long start = System.nanoTime();
         float[] summed = replicas.sum(flat);
-        exchangeNanos += System.nanoTime() - start;
         exchangedBytes += (long) total * Float.BYTES;
         at = 0;
         for (Map.Entry<String, NDArray> e : grads.entrySet()) {

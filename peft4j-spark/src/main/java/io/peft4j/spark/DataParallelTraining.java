@@ -66,8 +66,11 @@ public final class DataParallelTraining {
         }
     }
 
-    /** What task 0 reports: optimizer steps, the last step's loss, gradient bytes it sent and seconds spent exchanging them. */
-    public record Summary(long steps, double lastLoss, long exchangedBytes, double exchangeSeconds, double trainSeconds) implements Serializable {}
+    /**
+     * What task 0 reports: optimizer steps, the last epoch's mean loss, gradient bytes it sent, seconds its exchanges took
+     * (waiting for the other tasks included), and its training seconds in all.
+     */
+    public record Summary(long steps, double lastLoss, long exchangedBytes, double syncSeconds, double trainSeconds) implements Serializable {}
 
     /** Test hook (local mode, one JVM): the replica of this rank fails once right after this optimizer step. */
     static final AtomicReference<long[]> FAIL_ONCE = new AtomicReference<>();
@@ -155,12 +158,12 @@ public final class DataParallelTraining {
             }).replicated(replicas);
             Trainer.Result result = trainer.train(data.train(), null);
             double lastLoss = result.history().isEmpty() ? Double.NaN : result.history().get(result.history().size() - 1).trainLoss();
-            Summary summary = new Summary(result.steps(), lastLoss, trainer.exchangedBytes(), trainer.exchangeSeconds(), result.trainSeconds());
+            Summary summary = new Summary(result.steps(), lastLoss, trainer.exchangedBytes(), replicas.syncSeconds(), result.trainSeconds());
             if (replicas.rank() == 0) {
                 peft.save(output.resolve("adapter"));
                 ObjectNode m = Json.MAPPER.createObjectNode();
                 m.put("workers", job.workers()).put("batch_size_per_worker", job.batchSize()).put("steps", summary.steps())
-                        .put("exchanged_bytes", summary.exchangedBytes()).put("exchange_seconds", summary.exchangeSeconds())
+                        .put("exchanged_bytes", summary.exchangedBytes()).put("sync_seconds", summary.syncSeconds())
                         .put("train_seconds", summary.trainSeconds()).put("last_epoch_loss", summary.lastLoss());
                 AtomicFiles.writeString(output.resolve("metrics.json"), m.toPrettyString() + "\n");
             }

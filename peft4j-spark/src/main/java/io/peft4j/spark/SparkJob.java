@@ -152,8 +152,8 @@ public final class SparkJob {
         public Integer call() {
             DataParallelTraining.Summary s = DataParallelTraining.run(session("train"), new DataParallelTraining.Job(model, method, r, alpha,
                     loraDropout, targets, data, output, workers, batchSize, epochs, maxSteps, lr, seed, maxLength, checkpointEvery, quantize));
-            System.out.printf(Locale.ROOT, "%d steps; %,d gradient bytes sent per worker (%.2f s exchanging, %.2f s training); wrote %s%n",
-                    s.steps(), s.exchangedBytes(), s.exchangeSeconds(), s.trainSeconds(), output);
+            System.out.printf(Locale.ROOT, "%d steps; %,d gradient bytes sent per worker (%.2f s in exchanges, %.2f s training in all); wrote %s%n",
+                    s.steps(), s.exchangedBytes(), s.syncSeconds(), s.trainSeconds(), output);
             return 0;
         }
     }

@@ -117,7 +117,9 @@ class BatchInferenceTest {
         try (NDManager m = NDManager.newBaseManager()) {
             Engine.getInstance().setRandomSeed(9);
             BackboneClassifier classifier = BackboneClassifier.load(ModelFiles.resolve("minilm"), m, BackboneClassifier.Head.SEQUENCE, 2);
-            classifier.namedParameters().get("classifier.weight").array().muli(50);       // a random but confident head
+            try (io.peft4j.nn.NoGrad off = io.peft4j.nn.NoGrad.open()) {                  // in place on a parameter: whatever this thread's grad mode
+                classifier.namedParameters().get("classifier.weight").array().muli(50);   // a random but confident head
+            }
             adapter = randomLora(classifier, TaskType.SEQ_CLS, dir.resolve("classifier-lora"), "query", "value");
             Files.writeString(adapter.resolve("labels.json"), "{\"labels\": [\"food\", \"finance\"]}");
         }
