@@ -29,33 +29,15 @@ import java.util.concurrent.CompletableFuture;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
-import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Embeddings, classes and generations over a Dataset on Spark equal the single-machine results row for row, mixed adapters included. */
-class BatchInferenceTest {
+class BatchInferenceTest extends SparkTest {
 
     static final Path LLAMA = Path.of("../peft4j-core/src/test/resources/decoders/llama").toAbsolutePath().normalize();
 
-    static SparkSession spark;
-
-    @TempDir
-    static Path dir;
-
-    @BeforeAll
-    static void start() {
-        spark = SparkFixtures.spark();
-    }
-
-    @AfterAll
-    static void stop() {
-        spark.stop();
-    }
 
     /** LoRA on q and v (or the model's defaults) with lora_B drawn at random, so the adapter changes the outputs; saved to {@code out}. */
     static Path randomLora(Module model, TaskType task, Path out, String... targets) {

@@ -19,33 +19,15 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import org.apache.spark.sql.SparkSession;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Two barrier tasks with batch 4 each against one process with batch 8, 10 steps from the same adapter, dropout off:
  * the adapters agree within 1e-5; a run whose second task fails after step 5 is run again by Spark, resumes from task
  * 0's checkpoint and ends with the adapter of the run that did not fail.
  */
-class DataParallelTrainingTest {
+class DataParallelTrainingTest extends SparkTest {
 
-    static SparkSession spark;
-
-    @TempDir
-    static Path dir;
-
-    @BeforeAll
-    static void start() {
-        spark = SparkFixtures.spark();
-    }
-
-    @AfterAll
-    static void stop() {
-        spark.stop();
-    }
 
     private static DataParallelTraining.Job job(Path model, Path train, Path test, Path output) {
         return new DataParallelTraining.Job(model.toString(), "lora", 8, 16, 0.0, List.of("query", "value"), List.of(train.toString(), test.toString()),

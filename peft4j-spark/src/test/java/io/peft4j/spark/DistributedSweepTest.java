@@ -11,29 +11,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import org.apache.spark.sql.SparkSession;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** A sweep of three configurations on Spark gives the metrics of the same three runs made one by one with {@code peft4j train}. */
-class DistributedSweepTest {
+class DistributedSweepTest extends SparkTest {
 
-    static SparkSession spark;
-
-    @TempDir
-    static Path dir;
-
-    @BeforeAll
-    static void start() {
-        spark = SparkFixtures.spark();
-    }
-
-    @AfterAll
-    static void stop() {
-        spark.stop();
-    }
 
     @Test
     void aSweepOfThreeConfigurationsMatchesThreeSeparateRuns() throws Exception {
