@@ -13,8 +13,7 @@ import org.apache.spark.sql.SparkSession;
  * Per-step gradient communication against compute in data-parallel training on Spark (local mode, 2 workers): LoRA
  * r=8 on query and value of MiniLM (the quickstart's adapter) and the same adapter over an NF4-quantised base (QLoRA),
  * on brown-genre. Prints bytes each worker sends a step, the time a step's exchange takes (waiting for the other worker
- * and Spark's barrier round trip, which its tasks poll once a second), the rest of the step (compute), and what a 10 Gb/s
- * network would take for the bytes the exchange moves.
+ * included), the rest of the step (compute), and what a 10 Gb/s network would take for the bytes one way.
  *
  * <p>Usage: {@code CommunicationBenchmark [steps] [batch per worker] [max length]} (defaults 10, 8, 64).
  */
@@ -45,8 +44,8 @@ public final class CommunicationBenchmark {
             double sync = 1000 * s.syncSeconds() / s.steps();
             double compute = 1000 * (s.trainSeconds() - s.syncSeconds()) / s.steps();
             long bytes = s.exchangedBytes() / s.steps();
-            // allGather: each worker receives the other's array, as base64 (4/3 the bytes)
-            double network = 1000 * bytes * 4.0 / 3 / (10e9 / 8);
+            // worker 1 sends its array to worker 0 and receives the sum: the bytes once each way
+            double network = 1000 * bytes / (10e9 / 8);
             System.out.printf(Locale.ROOT, "%-28s %,12d %14.1f %16.1f %13.1f%% %17.2f%n", quantize == null ? "LoRA r=8 q,v (MiniLM)"
                     : "QLoRA NF4 r=8 q,v (MiniLM)", bytes, sync, compute, 100 * sync / (sync + compute), network);
         }

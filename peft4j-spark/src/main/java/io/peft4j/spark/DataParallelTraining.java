@@ -34,8 +34,8 @@ import scala.jdk.javaapi.CollectionConverters;
 /**
  * Data-parallel training of one adapter on a text classifier in Spark's barrier execution mode: {@code workers} tasks
  * start together, each loads the frozen base and the training data, and every optimizer step each computes the
- * gradients of its slice of the global batch; the adapter's gradients are summed across tasks through the barrier
- * context ({@link BarrierReplicas}) and every task applies the same AdamW update, so the adapters stay identical. Task 0
+ * gradients of its slice of the global batch; the adapter's gradients are summed across tasks (over connections the
+ * tasks set up through the barrier context, {@link BarrierReplicas}) and every task applies the same AdamW update, so the adapters stay identical. Task 0
  * writes the checkpoints (into {@code output/checkpoints}, which must be on storage every executor sees), the adapter and
  * {@code metrics.json}. If a task fails, the whole barrier stage fails (Spark does not retry a barrier result stage
  * itself); the job then runs it again, up to {@code spark.task.maxFailures} attempts, and the tasks resume from the last
@@ -125,15 +125,14 @@ public final class DataParallelTraining {
     /** One task: the whole training loop as replica {@code partitionId} of the stage. */
     static Summary trainReplica(Job job) {
         BarrierTaskContext context = BarrierTaskContext.get();
-        BarrierReplicas replicas = new BarrierReplicas(context);
         Splits<TextExample> data = Datasets.files(job.dataFiles().stream().map(Path::of).toList());
         Method method = Method.parse(job.method());
         Path output = Path.of(job.output());
         TrainingArgs args = TrainingArgs.builder().epochs(job.epochs()).maxSteps(job.maxSteps()).batchSize(job.batchSize())
                 .learningRate(job.learningRate()).seed(job.seed()).keepBest(false).checkpointDir(output.resolve("checkpoints"))
                 .checkpointEvery(job.checkpointEvery()).build();
-        try (NDManager manager = NDManager.newBaseManager(); Tokenizer tokenizer = Tokenizer.load(ModelFiles.resolve(job.model()).requireTokenizer(),
-                job.maxLength())) {
+        try (BarrierReplicas replicas = new BarrierReplicas(context); NDManager manager = NDManager.newBaseManager();
+             Tokenizer tokenizer = Tokenizer.load(ModelFiles.resolve(job.model()).requireTokenizer(), job.maxLength())) {
             PeftModel peft;
             BackboneClassifier classifier;
             synchronized (CONSTRUCTION) {                                   // every replica starts from the same adapter
