@@ -36,6 +36,12 @@ public record DistributedSweep(List<String> methods, List<Double> lrMultiples, L
             throw new Peft4jException("a sweep needs at least one method, learning-rate multiple and seed");
         }
         methods = List.copyOf(methods);
+        for (String m : methods) {
+            if (CompareCommand.Entry.parse(m).distilled()) {
+                throw new Peft4jException("'" + m + "': a sweep runs its grid all at once, so no run can be another's teacher; "
+                        + "give train's --teacher MODEL:ADAPTER in the train arguments instead");
+            }
+        }
         lrMultiples = List.copyOf(lrMultiples);
         seeds = List.copyOf(seeds);
         trainArgs = List.copyOf(trainArgs);
