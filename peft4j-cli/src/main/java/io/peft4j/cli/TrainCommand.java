@@ -217,6 +217,9 @@ final class TrainCommand implements Callable<Integer> {
         if (teacher == null && teacherQuantize != null) {
             throw new Peft4jException("--teacher-quantize needs --teacher");
         }
+        if (teacher != null && !java.util.List.of("seq-cls", "image-cls", "causal-lm").contains(task)) {
+            throw new Peft4jException("--teacher applies to seq-cls, image-cls and causal-lm, not " + task);
+        }
         if (shots > 0 && !task.equals("seq-cls") && !task.equals("image-cls")) {
             throw new Peft4jException("--shots applies to seq-cls and image-cls");
         }
