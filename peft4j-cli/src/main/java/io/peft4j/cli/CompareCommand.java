@@ -152,6 +152,7 @@ public final class CompareCommand implements Callable<Integer> {
     static final List<String> IMAGE_TASKS = List.of("fashion-mnist-1k");
 
     private boolean image;
+    private boolean teacherCompared;                                             // --teacher names an entry of --methods, not a model
     private final Map<String, Map<Long, Path>> runDirs = new LinkedHashMap<>();   // entry id → seed → the run's directory
 
     @Override
@@ -211,10 +212,11 @@ public final class CompareCommand implements Callable<Integer> {
         if (distils && (image || Datasets.TAGGED_NAMES.contains(task))) {
             throw new Peft4jException("kd-<method> applies to the text classification tasks (spam, brown-genre)");
         }
-        if (teacher != null && teacherIsCompared()) {
-            int t = entries.stream().map(Entry::id).toList().indexOf(teacher);
+        int t = teacher == null ? -1 : entries.stream().map(Entry::id).toList().indexOf(teacher);
+        teacherCompared = t >= 0;
+        if (teacherCompared) {
             int first = entries.stream().filter(Entry::distilled).map(entries::indexOf).min(Integer::compare).orElseThrow();
-            if (t < 0 || t > first) {
+            if (t > first) {
                 throw new Peft4jException("--teacher " + teacher + " must come before the kd- entries in --methods " + methods);
             }
         }
@@ -225,10 +227,6 @@ public final class CompareCommand implements Callable<Integer> {
         }
     }
 
-    /** Whether --teacher names a method (no ':' and not a directory), not a model. */
-    private boolean teacherIsCompared() {
-        return !teacher.contains(":") && !Files.isDirectory(Path.of(teacher)) && !teacher.equals("minilm");
-    }
 
     private String title() {
         return String.format(Locale.ROOT, "%s on %s", image ? Path.of(model).getFileName() : model, task);
@@ -371,7 +369,7 @@ public final class CompareCommand implements Callable<Integer> {
 
     /** The teacher of a kd- run: a compared method's run of the same seed at its chosen rate, or the given MODEL[:ADAPTER]. */
     private String teacherSpec(long runSeed) {
-        if (!teacherIsCompared()) {
+        if (!teacherCompared) {
             return teacher;
         }
         Map<Long, Path> bySeed = runDirs.get(teacher);
