@@ -27,7 +27,7 @@ import picocli.CommandLine.Spec;
  * writes {@code comparison.md}, {@code comparison.csv} and {@code comparison.svg} (accuracy against trainable %).
  *
  * <p>The protocol: each method's learning rate is chosen among {@code --lr-grid} multiples of its default by validation
- * accuracy (best epoch) at the first seed, never by the test set; the method then runs at that rate with each of
+ * accuracy (best epoch) at the first seed, never by the test set (a rate whose run fails, e.g. diverges, is not chosen); the method then runs at that rate with each of
  * {@code --seeds} seeds, and the table gives the test metrics' mean ± standard deviation over them. Every method gets
  * the same data, epochs (or {@code --max-steps} optimizer steps) and {@code --time-limit}. {@code kd-<method>} trains
  * that method distilled from {@code --teacher}, another method of the comparison (its run of the same seed) or a
@@ -271,7 +271,8 @@ public final class CompareCommand implements Callable<Integer> {
             Path runDir = image ? dir.resolve(rateDir(rate)) : dir.resolve(rateDir(rate)).resolve("seed-" + seed);
             JsonNode metrics = runOne(e, runDir, kind, image ? task + "-tune" : task, rate, seed);
             if (metrics == null) {
-                return new Row(e, List.of(), e.id() + " failed at lr " + rate + "; see the messages above", search, rate);
+                search.put(rate, Double.NaN);                                   // e.g. diverged: a rate the search does not choose
+                continue;
             }
             double accuracy = bestValidation(metrics);
             search.put(rate, accuracy);
@@ -279,6 +280,9 @@ public final class CompareCommand implements Callable<Integer> {
             if (Double.isNaN(best) || accuracy > search.get(best)) {
                 best = rate;
             }
+        }
+        if (Double.isNaN(best)) {
+            return new Row(e, List.of(), e.id() + " failed at every rate tried " + rates + "; see the messages above", search, Double.NaN);
         }
         List<JsonNode> runs = new ArrayList<>();
         for (int k = 0; k < seeds; k++) {

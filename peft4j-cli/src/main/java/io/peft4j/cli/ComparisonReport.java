@@ -76,7 +76,8 @@ public record ComparisonReport(String title, String protocol, List<CompareComman
             return "";
         }
         List<String> parts = new java.util.ArrayList<>();
-        r.search().forEach((rate, accuracy) -> parts.add(String.format(Locale.ROOT, "%.1e: %.4f", rate, accuracy)));
+        r.search().forEach((rate, accuracy) -> parts.add(Double.isNaN(accuracy) ? String.format(Locale.ROOT, "%.1e: failed", rate)
+                : String.format(Locale.ROOT, "%.1e: %.4f", rate, accuracy)));
         return String.join(", ", parts);
     }
 

@@ -90,6 +90,17 @@ class CompareCommandTest {
         assertThat(noTeacher.err()).contains("--teacher full must come before the kd- entries");
     }
 
+    /** A rate whose run diverges is shown as failed in the search and not chosen; the method still has its row. */
+    @Test
+    void aDivergingRateIsNotChosen() throws Exception {
+        Path out = dir.resolve("diverging");
+        CliTest.Run run = CliTest.run("compare", "--task", "spam", "--methods", "fixed", "--lr-grid", "1,1e300", "--epochs", "1",
+                "--max-train", "16", "--max-eval", "8", "--max-length", "16", "--batch-size", "8", "--output", out.toString());
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        String md = Files.readString(out.resolve("comparison.md"));
+        assertThat(md).contains("2.0e+297: failed", "| 2.0e-03 |").doesNotContain("failed: ");
+    }
+
     @Test
     void entriesNameTheirMethodTargetsAndTeacher() {
         CompareCommand.Entry all = CompareCommand.Entry.parse("lora@all-linear");
