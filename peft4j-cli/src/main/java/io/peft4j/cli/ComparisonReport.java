@@ -67,7 +67,27 @@ public record ComparisonReport(String title, String protocol, List<CompareComman
         md.append("\nΔ acc vs Full is in accuracy points, of the means. Steps: optimizer steps a run took (the mean over seeds). Test sets: ");
         done().stream().filter(r -> !r.runs().isEmpty()).findFirst()
                 .ifPresent(r -> md.append(r.runs().get(0).path("test").path("examples").asLong()).append(" examples.\n"));
+        md.append(machines());
         return md.toString();
+    }
+
+    /**
+     * "Runs made on: CPU A (12 runs); CPU B (3 runs)." for the runs in the table: tokens/s and peak RSS are each run's own, so
+     * they compare across rows only where the runs shared a CPU. Runs whose metrics do not name theirs count as "CPU not recorded".
+     */
+    private String machines() {
+        java.util.Map<String, Integer> runs = new java.util.TreeMap<>();
+        for (CompareCommand.Row r : done()) {
+            for (JsonNode m : r.runs()) {
+                runs.merge(m.path("cpu").asText("CPU not recorded"), 1, Integer::sum);
+            }
+        }
+        if (runs.isEmpty()) {
+            return "";
+        }
+        List<String> parts = new java.util.ArrayList<>();
+        runs.forEach((cpu, n) -> parts.add(cpu + " (" + n + (n == 1 ? " run)" : " runs)")));
+        return "Runs made on: " + String.join("; ", parts) + ".\n";
     }
 
     /** "3.0e-04: 0.7100, 1.0e-03: 0.7450" for the rates a method tried, or empty. */

@@ -287,6 +287,7 @@ public final class FineTune {
         m.put("best_epoch", result.bestEpoch() + 1);
         m.put("adapter_bytes", directoryBytes(adapter));
         m.put("peak_rss_mib", peakRssMib());
+        m.put("cpu", Cpu.describe());                                     // where tokens/s and peak RSS were measured
         ArrayNode history = m.putArray("epochs");
         List<Double> accuracy = new ArrayList<>();
         for (TrainingListener.EpochInfo e : result.history()) {

@@ -2,6 +2,7 @@ package io.peft4j.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.peft4j.io.Json;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -30,6 +31,12 @@ class CompareCommandTest {
         assertThat(csv.get(2)).startsWith("ia3,");
         assertThat(csv.get(1).split(",")[7]).isEqualTo("770"); // the linear probe: 384·2 + 2
         DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(out.resolve("comparison.svg").toFile());
+        // each run records its CPU (the /proc/cpuinfo model name), and the table says which CPUs its runs were made on
+        String cpuName = Files.readAllLines(Path.of("/proc/cpuinfo")).stream().filter(l -> l.startsWith("model name")).findFirst()
+                .map(l -> l.substring(l.indexOf(':') + 1).strip()).orElseThrow();
+        String cpu = Json.readObject(out.resolve("ia3/lr-1.00e-02/seed-42/metrics.json")).path("cpu").asText();
+        assertThat(cpu).startsWith(cpuName + " (");
+        assertThat(md).contains("Runs made on: " + cpu + " (3 runs).");
         for (String m : List.of("fixed/lr-2.00e-03", "ia3/lr-1.00e-02", "prompt/lr-3.00e-02")) {
             assertThat(out.resolve(m).resolve("seed-42/adapter/adapter_model.safetensors")).exists();
         }
