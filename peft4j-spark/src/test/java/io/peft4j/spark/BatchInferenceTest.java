@@ -124,6 +124,9 @@ class BatchInferenceTest extends SparkTest {
         assertThatThrownBy(() -> BatchInference.apply(spark, texts(TEXTS, TEXTS), BatchInference.Settings.of(BatchInference.Task.CLASSIFY, "minilm")))
                 .hasMessageContaining("classification adapter");
         assertThatThrownBy(() -> BatchInference.apply(spark, texts(TEXTS, TEXTS), s.withColumns("body", "topic"))).hasMessageContaining("no column 'body'");
+        // generating with an encoder fails the job with the executors' one-line reason, not a NullPointerException
+        assertThatThrownBy(() -> BatchInference.apply(spark, texts(TEXTS, TEXTS), BatchInference.Settings.of(BatchInference.Task.GENERATE, "minilm")).collectAsList())
+                .hasMessageContaining("the served model minilm is an encoder: it gives embeddings, not text");
     }
 
     @Test
