@@ -3,16 +3,22 @@ package io.peft4j.bench;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.training.GradientCollector;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.peft4j.cli.FineTune;
+import io.peft4j.cli.Method;
 import io.peft4j.cli.data.Datasets;
 import io.peft4j.io.Json;
 import io.peft4j.model.BackboneClassifier;
 import io.peft4j.model.ModelFiles;
+import io.peft4j.model.ModelInputs;
+import io.peft4j.model.Pooling;
 import io.peft4j.model.bert.BertModel;
+import io.peft4j.nn.LinearLayer;
 import io.peft4j.nn.Step;
+import io.peft4j.peft.MethodOptions;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
 import io.peft4j.peft.lora.LoraConfig;
@@ -27,6 +33,7 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -89,7 +96,7 @@ public final class BrownGenreBenchmark {
         System.out.println("== " + row.name());
         Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         String last = null;
-        java.util.ArrayDeque<String> tail = new java.util.ArrayDeque<>();
+        ArrayDeque<String> tail = new ArrayDeque<>();
         try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream()))) {
             String line;
             while ((line = in.readLine()) != null) {
@@ -111,13 +118,13 @@ public final class BrownGenreBenchmark {
     }
 
     private static void child(String[] args) throws IOException {
-        io.peft4j.cli.Method method = io.peft4j.cli.Method.parse(args[1]);
+        Method method = Method.parse(args[1]);
         List<String> targets = args[2].isEmpty() ? List.of() : List.of(args[2].split(","));
         double lr = Double.parseDouble(args[3]);
         Splits<TextExample> data = Datasets.named("brown-genre").limitTrain(Integer.parseInt(args[4]));
         TrainingArgs training = TrainingArgs.builder().epochs(Integer.parseInt(args[5])).batchSize(16).learningRate(lr)
                 .warmupRatio(0.06).weightDecay(0.01).seed(42).build();
-        FineTune.Outcome o = FineTune.run(new FineTune.Settings("minilm", method, new io.peft4j.peft.MethodOptions(8, 16, 0.1, targets, 20, null), training,
+        FineTune.Outcome o = FineTune.run(new FineTune.Settings("minilm", method, new MethodOptions(8, 16, 0.1, targets, 20, null), training,
                 Integer.parseInt(args[6]), null), data, "brown-genre", System.out);
         ObjectNode r = Json.MAPPER.createObjectNode();
         r.put("accuracy", o.test().accuracy());
@@ -160,7 +167,7 @@ public final class BrownGenreBenchmark {
             double lora = time(() -> {
                 try (NDManager scope = manager.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                     Step step = Step.training(scope, model.adapters());
-                    gc.backward(Losses.crossEntropy(model.logits(step, io.peft4j.model.ModelInputs.tokens(enc, scope)), labels));
+                    gc.backward(Losses.crossEntropy(model.logits(step, ModelInputs.tokens(enc, scope)), labels));
                 }
             });
             // FLOPs of a LoRA step: the frozen linear layers run forward (2·N) and pass gradients back (2·N) per
@@ -182,14 +189,14 @@ public final class BrownGenreBenchmark {
 
     /** The encoder and head from an embeddings output on. */
     private static NDArray forwardFrom(Step step, BackboneClassifier model, NDArray embedded, NDArray mask) {
-        NDArray additive = mask.toType(ai.djl.ndarray.types.DataType.FLOAT32, false).expandDims(1).expandDims(1)
+        NDArray additive = mask.toType(DataType.FLOAT32, false).expandDims(1).expandDims(1)
                 .neg().add(1f).mul(-3.4e38f);
         NDArray x = embedded;
         for (var layer : ((BertModel) model.backbone()).layers()) {
             x = layer.forward(step, x, additive, null);
         }
-        NDArray pooled = io.peft4j.model.Pooling.MEAN.pool(x, mask);
-        return ((io.peft4j.nn.LinearLayer) model.module("classifier")).forward(step, pooled);
+        NDArray pooled = Pooling.MEAN.pool(x, mask);
+        return ((LinearLayer) model.module("classifier")).forward(step, pooled);
     }
 
     private static double time(Runnable step) {

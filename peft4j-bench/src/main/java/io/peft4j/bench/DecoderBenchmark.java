@@ -20,6 +20,7 @@ import io.peft4j.train.TrainingArgs;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
@@ -56,7 +57,7 @@ public final class DecoderBenchmark {
             double prefill = prefillTokensPerSecond(model, prompt);
             System.out.printf(Locale.ROOT, "prefill: %d tokens, %.1f tokens/s%n", promptLength, prefill);
 
-            long[] shortPrompt = java.util.Arrays.copyOf(prompt, 32);
+            long[] shortPrompt = Arrays.copyOf(prompt, 32);
             double decode1 = decodeTokensPerSecond(model, List.of(shortPrompt), newTokens);
             List<long[]> eight = new ArrayList<>();
             for (int i = 0; i < 8; i++) {
@@ -151,8 +152,8 @@ public final class DecoderBenchmark {
     static double copyBandwidth() {
         float[] source = new float[128 * 1024 * 1024];
         float[] target = new float[source.length];
-        java.util.Arrays.fill(source, 1f);
-        java.util.Arrays.fill(target, 0f); // both touched before timing: no page faults inside
+        Arrays.fill(source, 1f);
+        Arrays.fill(target, 0f); // both touched before timing: no page faults inside
         return 2.0 * source.length * 4 / seconds(() -> System.arraycopy(source, 0, target, 0, source.length), 5);
     }
 

@@ -9,7 +9,9 @@ import io.peft4j.nn.Linear;
 import io.peft4j.quant.BlockQuantized;
 import io.peft4j.quant.QuantType;
 import io.peft4j.quant.QuantizedLinear;
+import java.util.Arrays;
 import java.util.Locale;
+import java.util.function.Function;
 
 /**
  * Dequantising one NF4 + double-quantised weight of a 1B Llama's MLP (8192 x 2048): QuantizedLinear's Java kernel
@@ -82,7 +84,7 @@ public final class DequantBenchmark {
     }
 
     /** Median milliseconds of {@code repeats} runs (after two warm-up runs), each in its own scope. */
-    private static double time(int repeats, java.util.function.Function<NDManager, NDArray> work) {
+    private static double time(int repeats, Function<NDManager, NDArray> work) {
         double[] ms = new double[repeats];
         for (int r = -2; r < repeats; r++) {
             try (NDManager scope = NDManager.newBaseManager()) {
@@ -93,7 +95,7 @@ public final class DequantBenchmark {
                 }
             }
         }
-        java.util.Arrays.sort(ms);
+        Arrays.sort(ms);
         return ms[repeats / 2];
     }
 }

@@ -7,6 +7,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import io.peft4j.model.ModelFiles;
+import io.peft4j.model.ModelInputs;
 import io.peft4j.model.bert.BertModel;
 import io.peft4j.nn.Step;
 import io.peft4j.tokenizer.BatchEncoding;
@@ -44,7 +45,7 @@ public final class EncoderThroughput {
             BertModel model = BertModel.load(files, manager);
             ours = sentencesPerSecond(seconds, () -> {
                 try (NDManager scope = manager.newSubManager(); Step step = Step.inference(scope, model.adapters())) {
-                    NDArray hidden = model.features(step, io.peft4j.model.ModelInputs.tokens(batch.inputIds(scope), batch.attentionMask(scope), batch.tokenTypeIds(scope))).lastHiddenState();
+                    NDArray hidden = model.features(step, ModelInputs.tokens(batch.inputIds(scope), batch.attentionMask(scope), batch.tokenTypeIds(scope))).lastHiddenState();
                     hidden.getFloat(0, 0, 0);
                 }
             });

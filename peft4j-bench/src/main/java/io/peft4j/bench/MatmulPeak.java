@@ -1,5 +1,5 @@
 package io.peft4j.bench;
-
+import java.util.Random;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.openblas.global.openblas_full;
 
@@ -53,7 +53,7 @@ public final class MatmulPeak {
             return 0;
         }
         double best = 0;
-        java.util.Random random = new java.util.Random(1);
+        Random random = new Random(1);
         for (int n : new int[] {256, 512, 1024, 2048, 4096}) {
             try (FloatPointer a = new FloatPointer((long) n * n);
                  FloatPointer b = new FloatPointer((long) n * n);

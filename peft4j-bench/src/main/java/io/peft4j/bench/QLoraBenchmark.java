@@ -15,6 +15,7 @@ import io.peft4j.train.CausalLmTask;
 import io.peft4j.train.Trainer;
 import io.peft4j.train.TrainingArgs;
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -141,7 +142,7 @@ public final class QLoraBenchmark {
                     return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
                 }
             }
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             return -1;
         }
         return -1;

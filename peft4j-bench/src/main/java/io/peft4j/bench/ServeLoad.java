@@ -1,5 +1,6 @@
 package io.peft4j.bench;
 
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -14,6 +15,7 @@ import io.peft4j.server.OpenAiServer;
 import io.peft4j.server.ServerSettings;
 import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -25,6 +27,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -63,7 +66,7 @@ public final class ServeLoad {
         Path adapterRoot = dir.resolve("adapters");
         try (NDManager manager = NDManager.newBaseManager()) {
             for (int i = 0; i < adapters; i++) {
-                ai.djl.engine.Engine.getInstance().setRandomSeed(100 + i);
+                Engine.getInstance().setRandomSeed(100 + i);
                 PeftModel.wrap(AutoModel.load(ModelFiles.resolve(model.toString()), manager), LoraConfig.builder().r(8).loraAlpha(16)
                         .targetModules("q_proj", "v_proj").initLoraWeights(LoraConfig.InitLoraWeights.FALSE).taskType(TaskType.CAUSAL_LM)
                         .build()).save(adapterRoot.resolve("a" + i));
@@ -92,7 +95,7 @@ public final class ServeLoad {
                     together, alone, together / alone);
         } finally {
             try (var files = Files.walk(dir)) {
-                files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+                files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
             }
         }
     }
@@ -210,7 +213,7 @@ public final class ServeLoad {
             body.put("model", adapter).put("prompt", prompt).put("max_tokens", newTokens).put("temperature", 0).put("stream", true);
             long start = System.nanoTime();
             try {
-                HttpResponse<java.io.InputStream> r = http.send(HttpRequest.newBuilder(uri).header("Content-Type", "application/json")
+                HttpResponse<InputStream> r = http.send(HttpRequest.newBuilder(uri).header("Content-Type", "application/json")
                         .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(), HttpResponse.BodyHandlers.ofInputStream());
                 if (r.statusCode() != 200) {
                     return new Timing(0, List.of(), 0, "HTTP " + r.statusCode() + ": " + new String(r.body().readAllBytes(), StandardCharsets.UTF_8));

@@ -21,6 +21,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.stream.IntStream;
 
 /**
  * The same LoRA training step in peft4j and in PyTorch eager, in one run: all-MiniLM-L6-v2, batch 32 × 128 real tokens,
@@ -52,7 +53,7 @@ public final class TrainingPeer {
             Map<String, NDArray> inputs = new LinkedHashMap<>();
             inputs.put("input_ids", batch.inputIds(manager));
             inputs.put("attention_mask", batch.attentionMask(manager));
-            inputs.put("labels", manager.create(java.util.stream.IntStream.range(0, texts.size()).mapToLong(i -> i % 15).toArray()));
+            inputs.put("labels", manager.create(IntStream.range(0, texts.size()).mapToLong(i -> i % 15).toArray()));
             SafeTensorsWriter.write(dir.resolve("batch.safetensors"), inputs, Map.of("format", "pt"));
             Files.copy(files.config(), dir.resolve("config.json"));
             PeftModel peft = PeftModel.wrap(model, LoraConfig.builder().r(8).loraAlpha(16).loraDropout(0.1).targetModules("query", "value")

@@ -9,6 +9,9 @@ import io.peft4j.io.Json;
 import io.peft4j.model.CausalLM;
 import io.peft4j.model.ModelFiles;
 import io.peft4j.nn.ParameterCount;
+import io.peft4j.peft.CliMethod;
+import io.peft4j.peft.MethodOptions;
+import io.peft4j.peft.PeftMethods;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
 import io.peft4j.quant.ModelQuantizer;
@@ -25,6 +28,8 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 
 /** Instruction tuning of a decoder: {@code train --task causal-lm}. */
 final class CausalFineTune {
@@ -38,11 +43,11 @@ final class CausalFineTune {
      * @param data    train file and optionally a validation file (Alpaca .json or chat .jsonl)
      * @param teacher a decoder to distil from token by token (same tokenizer), or null
      */
-    static Outcome run(String model, ModelQuantizer.Settings quantize, Method method, io.peft4j.peft.MethodOptions options, TrainingArgs args, int maxLength,
+    static Outcome run(String model, ModelQuantizer.Settings quantize, Method method, MethodOptions options, TrainingArgs args, int maxLength,
                        boolean pack, List<Path> data, Path output, TrainingPlugins.Teacher teacher, PrintStream progress) {
         if (!method.causalLm()) {
             throw new Peft4jException("method '" + method.id() + "' is not available for causal-lm; use one of "
-                    + io.peft4j.peft.PeftMethods.cliMethods().stream().filter(io.peft4j.peft.CliMethod::causalLm).map(io.peft4j.peft.CliMethod::name).sorted().toList());
+                    + PeftMethods.cliMethods().stream().filter(CliMethod::causalLm).map(CliMethod::name).sorted().toList());
         }
         if (data.isEmpty() || data.size() > 2) {
             throw new Peft4jException("causal-lm takes --data TRAIN[,VALIDATION]");
@@ -69,7 +74,7 @@ final class CausalFineTune {
                 task.distillFrom(teacherLm, teacher.distillation());
             }
             TrainingArgs effective = FineTune.identified(args.toBuilder().bestMetric("loss").keepBest(eval != null).build(), files, peft,
-                    java.util.Map.of("task", "causal-lm", "max_length", Integer.toString(maxLength), "pack", Boolean.toString(pack),
+                    Map.of("task", "causal-lm", "max_length", Integer.toString(maxLength), "pack", Boolean.toString(pack),
                             "quantize", String.valueOf(quantize), "teacher", teacher == null ? "none" : teacher.identity()
                                     + ", alpha " + teacher.distillation().alpha() + ", temperature " + teacher.distillation().temperature()));
             Trainer.Result result = new Trainer<>(peft, task, effective, new TrainingListener() {
@@ -93,7 +98,7 @@ final class CausalFineTune {
     /** Tokenised examples; those left with no trained token after cutting to {@code maxLength} are dropped (and counted). */
     private static List<CausalExample> examples(Path file, CausalLM lm, Tokenizer tokenizer, ChatTemplate template, int maxLength,
                                                 boolean pack, PrintStream progress) {
-        boolean alpaca = !file.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".jsonl");
+        boolean alpaca = !file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".jsonl");
         Long eos = (alpaca || template.isPlain()) && !lm.eosTokenIds().isEmpty() ? lm.eosTokenIds().get(0) : null;
         List<CausalExample> out = new ArrayList<>();
         int dropped = 0;

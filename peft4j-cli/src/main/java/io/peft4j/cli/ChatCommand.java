@@ -1,6 +1,7 @@
 package io.peft4j.cli;
 
 import ai.djl.ndarray.NDManager;
+import io.peft4j.generate.GenerationConfig;
 import io.peft4j.generate.Generator;
 import io.peft4j.tokenizer.ChatTemplate;
 import java.io.BufferedReader;
@@ -35,7 +36,7 @@ final class ChatCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
-        io.peft4j.generate.GenerationConfig config = sampling.config(); // checked before anything is loaded
+        GenerationConfig config = sampling.config(); // checked before anything is loaded
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         try (NDManager manager = NDManager.newBaseManager(); Decoder decoder = model.load(manager)) {
             Generator generator = decoder.generator();

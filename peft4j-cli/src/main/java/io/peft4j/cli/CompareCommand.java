@@ -6,6 +6,7 @@ import io.peft4j.cli.data.Datasets;
 import io.peft4j.io.AtomicFiles;
 import io.peft4j.io.Json;
 import io.peft4j.model.BundledModels;
+import io.peft4j.train.Distillation;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.lang.management.ManagementFactory;
@@ -16,6 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -221,7 +223,7 @@ public final class CompareCommand implements Callable<Integer> {
             }
         }
         try {
-            new io.peft4j.train.Distillation(kdAlpha, kdTemperature);
+            new Distillation(kdAlpha, kdTemperature);
         } catch (IllegalArgumentException e) {
             throw new Peft4jException("--kd-alpha must be in [0, 1] and --kd-temperature positive, got " + kdAlpha + ", " + kdTemperature);
         }
@@ -325,7 +327,7 @@ public final class CompareCommand implements Callable<Integer> {
                 best = r.getKey();
             }
         }
-        List<JsonNode> chosen = new ArrayList<>(new java.util.TreeMap<>(runs.get(best)).values());
+        List<JsonNode> chosen = new ArrayList<>(new TreeMap<>(runs.get(best)).values());
         return new Row(e, chosen, null, runs.size() > 1 ? search : null, best);
     }
 

@@ -1,18 +1,23 @@
 package io.peft4j.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.ToDoubleFunction;
 
 /** The tables and the plot of a {@code compare} run: per entry the mean ± std over its seeds. */
 public record ComparisonReport(String title, String protocol, List<CompareCommand.Row> rows) {
 
     /** Mean and sample standard deviation of a metric over a row's runs. */
     record Stat(double mean, double std) {
-        static Stat of(List<JsonNode> runs, java.util.function.ToDoubleFunction<JsonNode> metric) {
+        static Stat of(List<JsonNode> runs, ToDoubleFunction<JsonNode> metric) {
             double[] v = runs.stream().mapToDouble(metric).toArray();
-            double mean = java.util.Arrays.stream(v).average().orElse(Double.NaN);
-            double ss = java.util.Arrays.stream(v).map(x -> (x - mean) * (x - mean)).sum();
+            double mean = Arrays.stream(v).average().orElse(Double.NaN);
+            double ss = Arrays.stream(v).map(x -> (x - mean) * (x - mean)).sum();
             return new Stat(mean, v.length > 1 ? Math.sqrt(ss / (v.length - 1)) : 0);
         }
 
@@ -76,7 +81,7 @@ public record ComparisonReport(String title, String protocol, List<CompareComman
      * they compare across rows only where the runs shared a CPU. Runs whose metrics do not name theirs count as "CPU not recorded".
      */
     private String machines() {
-        java.util.Map<String, Integer> runs = new java.util.TreeMap<>();
+        Map<String, Integer> runs = new TreeMap<>();
         for (CompareCommand.Row r : done()) {
             for (JsonNode m : r.runs()) {
                 runs.merge(m.path("cpu").asText("CPU not recorded"), 1, Integer::sum);
@@ -85,7 +90,7 @@ public record ComparisonReport(String title, String protocol, List<CompareComman
         if (runs.isEmpty()) {
             return "";
         }
-        List<String> parts = new java.util.ArrayList<>();
+        List<String> parts = new ArrayList<>();
         runs.forEach((cpu, n) -> parts.add(cpu + " (" + n + (n == 1 ? " run)" : " runs)")));
         return "Runs made on: " + String.join("; ", parts) + ".\n";
     }
@@ -95,7 +100,7 @@ public record ComparisonReport(String title, String protocol, List<CompareComman
         if (r.search() == null) {
             return "";
         }
-        List<String> parts = new java.util.ArrayList<>();
+        List<String> parts = new ArrayList<>();
         r.search().forEach((rate, accuracy) -> parts.add(Double.isNaN(accuracy) ? String.format(Locale.ROOT, "%.1e: failed", rate)
                 : String.format(Locale.ROOT, "%.1e: %.4f", rate, accuracy)));
         return String.join(", ", parts);

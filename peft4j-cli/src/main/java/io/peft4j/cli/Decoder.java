@@ -15,6 +15,9 @@ import io.peft4j.tokenizer.ChatTemplate;
 import io.peft4j.tokenizer.Tokenizer;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import picocli.CommandLine;
 import picocli.CommandLine.Option;
 
 /** A decoder model directory loaded for generation: model (with an optional adapter), tokenizer and chat template. */
@@ -60,7 +63,7 @@ record Decoder(ModelFiles files, CausalLM model, PeftModel peft, Tokenizer token
         @Option(names = "--adapter", description = "Adapter directory (HF PEFT or peft4j) to apply.")
         Path adapter;
 
-        @picocli.CommandLine.Mixin
+        @CommandLine.Mixin
         QuantizeOptions quantize = new QuantizeOptions();
 
         Decoder load(NDManager manager) {
@@ -105,7 +108,7 @@ record Decoder(ModelFiles files, CausalLM model, PeftModel peft, Tokenizer token
             if (!unquantizedDtype.equals("fp16") && !unquantizedDtype.equals("fp32")) {
                 throw new IllegalArgumentException("--unquantized-dtype takes fp16 or fp32, got '" + unquantizedDtype + "'");
             }
-            java.util.Set<String> skip = keep.equals(List.of("none")) ? java.util.Set.of() : java.util.Set.copyOf(keep);
+            Set<String> skip = keep.equals(List.of("none")) ? Set.of() : Set.copyOf(keep);
             return new ModelQuantizer.Settings(t, blockSize, doubleQuant, skip, unquantizedDtype.equals("fp16"));
         }
     }
@@ -140,7 +143,7 @@ record Decoder(ModelFiles files, CausalLM model, PeftModel peft, Tokenizer token
         /** Why a prompt of {@code tokens} tokens is refused, or null. */
         String inputRefusal(int tokens, CausalLM model) {
             int limit = maxInputTokens > 0 ? Math.min(maxInputTokens, model.maxPositions() - 1) : model.maxPositions() - 1;
-            return tokens <= limit ? null : String.format(java.util.Locale.ROOT,
+            return tokens <= limit ? null : String.format(Locale.ROOT,
                     "the prompt is %,d tokens, over the limit of %,d (--max-input-tokens, and the model's context of %,d)",
                     tokens, limit, model.maxPositions());
         }

@@ -1,15 +1,24 @@
 package io.peft4j.cli;
 
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import io.peft4j.Peft4jException;
+import io.peft4j.image.ImageProcessor;
+import io.peft4j.io.HfConfig;
 import io.peft4j.model.AutoModel;
 import io.peft4j.model.ModelFiles;
 import io.peft4j.model.Pooling;
 import io.peft4j.model.PretrainedModel;
 import io.peft4j.model.SentenceEmbedder;
 import io.peft4j.model.bert.BertModel;
+import io.peft4j.model.clip.ClipModel;
+import io.peft4j.nn.Step;
+import io.peft4j.serve.ServedModel;
 import io.peft4j.tokenizer.Tokenizer;
 import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -32,7 +41,7 @@ final class EmbedCommand implements Callable<Integer> {
     int maxLength;
 
     @Option(names = "--adapter", description = "An adapter directory (LoRA and the other weight methods) to embed with; BERT-family encoders.")
-    java.nio.file.Path adapter;
+    Path adapter;
 
     @Option(names = "--similarity", description = "Print the cosine-similarity matrix instead of the vectors.")
     boolean similarity;
@@ -76,9 +85,9 @@ final class EmbedCommand implements Callable<Integer> {
      * ({@link io.peft4j.serve.ServedModel}).
      */
     private float[][] encoderEmbeddings() {
-        io.peft4j.serve.ServedModel.Options options = io.peft4j.serve.ServedModel.Options.of(model).withPooling(pooling)
+        ServedModel.Options options = ServedModel.Options.of(model).withPooling(pooling)
                 .withLimits(1, 1, 1);
-        try (io.peft4j.serve.ServedModel served = io.peft4j.serve.ServedModel.load(adapter == null ? options : options.withAdapter("adapter", adapter))) {
+        try (ServedModel served = ServedModel.load(adapter == null ? options : options.withAdapter("adapter", adapter))) {
             if (texts.stream().anyMatch(EmbedCommand::isImage)) {
                 throw new Peft4jException("image files need a CLIP model; " + model + " embeds texts");
             }
@@ -87,7 +96,7 @@ final class EmbedCommand implements Callable<Integer> {
     }
 
     private static boolean isClip(ModelFiles files) {
-        return !files.isOnnx() && files.config() != null && "clip".equals(io.peft4j.io.HfConfig.read(files.config()).modelType());
+        return !files.isOnnx() && files.config() != null && "clip".equals(HfConfig.read(files.config()).modelType());
     }
 
     /** A CLIP model's embeddings of texts and images in one space; adapters are for BERT-family encoders. */
@@ -96,7 +105,7 @@ final class EmbedCommand implements Callable<Integer> {
             throw new Peft4jException("--adapter works with BERT-family encoders; " + model + " is a CLIP model");
         }
         try (NDManager manager = NDManager.newBaseManager()) {
-            io.peft4j.model.clip.ClipModel clip = (io.peft4j.model.clip.ClipModel) AutoModel.load(files, manager);
+            ClipModel clip = (ClipModel) AutoModel.load(files, manager);
             try (Tokenizer tokenizer = Tokenizer.load(files.requireTokenizer(), Math.min(maxLength, clip.config().text().maxPositionEmbeddings()))) {
                 return clipEmbeddings(clip, files, tokenizer, manager);
             }
@@ -107,26 +116,26 @@ final class EmbedCommand implements Callable<Integer> {
     private static boolean isImage(String arg) {
         String lower = arg.toLowerCase(Locale.ROOT);
         return (lower.endsWith(".png") || lower.endsWith(".jpg") || lower.endsWith(".jpeg") || lower.endsWith(".bmp") || lower.endsWith(".gif"))
-                && java.nio.file.Files.isRegularFile(java.nio.file.Path.of(arg));
+                && Files.isRegularFile(Path.of(arg));
     }
 
     /** CLIP's projected embeddings, unit length, of each argument: an image file through the image tower, else text. */
-    private float[][] clipEmbeddings(io.peft4j.model.clip.ClipModel clip, ModelFiles files, Tokenizer tokenizer, NDManager manager) {
+    private float[][] clipEmbeddings(ClipModel clip, ModelFiles files, Tokenizer tokenizer, NDManager manager) {
         clip.setTraining(false);
         float[][] out = new float[texts.size()][];
-        try (NDManager scope = manager.newSubManager(); io.peft4j.nn.Step step = io.peft4j.nn.Step.inference(scope, clip.adapters())) {
-            io.peft4j.image.ImageProcessor processor = texts.stream().anyMatch(EmbedCommand::isImage)
-                    ? io.peft4j.image.ImageProcessor.forModel(files.dir()) : null;
+        try (NDManager scope = manager.newSubManager(); Step step = Step.inference(scope, clip.adapters())) {
+            ImageProcessor processor = texts.stream().anyMatch(EmbedCommand::isImage)
+                    ? ImageProcessor.forModel(files.dir()) : null;
             for (int i = 0; i < texts.size(); i++) {
                 String arg = texts.get(i);
-                ai.djl.ndarray.NDArray e;
+                NDArray e;
                 if (isImage(arg)) {
-                    e = clip.imageEmbeddings(step, processor.pixelValues(List.of(io.peft4j.image.ImageProcessor.read(java.nio.file.Path.of(arg))), scope));
+                    e = clip.imageEmbeddings(step, processor.pixelValues(List.of(ImageProcessor.read(Path.of(arg))), scope));
                 } else {
                     long[] ids = tokenizer.encode(List.of(arg)).inputIds()[0];
-                    e = clip.textEmbeddings(step, scope.create(ids, new ai.djl.ndarray.types.Shape(1, ids.length)), null);
+                    e = clip.textEmbeddings(step, scope.create(ids, new Shape(1, ids.length)), null);
                 }
-                out[i] = io.peft4j.model.clip.ClipModel.normalised(e).toFloatArray();
+                out[i] = ClipModel.normalised(e).toFloatArray();
             }
         }
         return out;

@@ -3,11 +3,14 @@ package io.peft4j.cli;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.Peft4jException;
 import io.peft4j.cli.data.Datasets;
+import io.peft4j.image.ImageProcessor;
 import io.peft4j.tokenizer.Tokenizer;
 import io.peft4j.train.Evaluation;
+import io.peft4j.train.ImageClassificationTask;
 import io.peft4j.train.SequenceClassificationTask;
 import io.peft4j.train.TextExample;
 import io.peft4j.train.data.Splits;
+import io.peft4j.train.data.TextFiles;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
@@ -53,7 +56,7 @@ final class EvalCommand implements Callable<Integer> {
                 if (data == null) {
                     throw new Peft4jException("an image model is evaluated on --data DIR, a folder of <class>/<image>");
                 }
-                print(new io.peft4j.train.ImageClassificationTask(adapted.classifier(), io.peft4j.image.ImageProcessor.forModel(adapted.files().dir()))
+                print(new ImageClassificationTask(adapted.classifier(), ImageProcessor.forModel(adapted.files().dir()))
                         .evaluate(Datasets.imageFolder(data, adapted.labels()), 64));
                 return 0;
             }
@@ -67,7 +70,7 @@ final class EvalCommand implements Callable<Integer> {
                     default -> throw new Peft4jException("unknown split '" + split + "': train, validation or test");
                 };
             } else {
-                examples = io.peft4j.train.data.TextFiles.examples(io.peft4j.train.data.TextFiles.read(data), adapted.labels());
+                examples = TextFiles.examples(TextFiles.read(data), adapted.labels());
             }
             try (Tokenizer tokenizer = Tokenizer.load(adapted.files().requireTokenizer(), maxLength)) {
                 print(new SequenceClassificationTask(adapted.classifier(), tokenizer, FineTune.templateOf(adapted.peft())).evaluate(examples, 64));

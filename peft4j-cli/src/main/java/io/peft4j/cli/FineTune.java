@@ -4,28 +4,65 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.peft4j.Peft4jException;
+import io.peft4j.image.ImageProcessor;
 import io.peft4j.io.AtomicFiles;
+import io.peft4j.io.HfConfig;
 import io.peft4j.io.Json;
 import io.peft4j.io.SafeTensorsWriter;
+import io.peft4j.model.AutoModel;
 import io.peft4j.model.BackboneClassifier;
+import io.peft4j.model.ModelFamily;
 import io.peft4j.model.ModelFiles;
+import io.peft4j.model.VideoClassifier;
+import io.peft4j.model.clip.ClipModel;
 import io.peft4j.nn.ParameterCount;
+import io.peft4j.peft.CliMethod;
+import io.peft4j.peft.MethodOptions;
+import io.peft4j.peft.PeftConfig;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
+import io.peft4j.peft.aim.AimConfig;
+import io.peft4j.peft.coop.BaseToNew;
+import io.peft4j.peft.coop.ContextConfig;
+import io.peft4j.peft.coop.PromptContext;
+import io.peft4j.peft.coop.PromptedClip;
 import io.peft4j.peft.lora.LoraConfig;
+import io.peft4j.peft.ptuning.PromptEncoderConfig;
+import io.peft4j.quant.ModelQuantizer;
+import io.peft4j.tokenizer.PromptTemplate;
 import io.peft4j.tokenizer.Tokenizer;
+import io.peft4j.train.ClipContrastiveTask;
+import io.peft4j.train.ContentHash;
 import io.peft4j.train.Evaluation;
+import io.peft4j.train.ImageClassificationTask;
+import io.peft4j.train.ImageExample;
+import io.peft4j.train.ImageMixing;
+import io.peft4j.train.ImageTextExample;
+import io.peft4j.train.MixGen;
 import io.peft4j.train.SequenceClassificationTask;
+import io.peft4j.train.TaggedSentence;
 import io.peft4j.train.TextExample;
+import io.peft4j.train.TokenClassificationTask;
 import io.peft4j.train.Trainer;
 import io.peft4j.train.TrainingArgs;
 import io.peft4j.train.TrainingListener;
+import io.peft4j.train.TrainingTask;
+import io.peft4j.train.VideoClassificationTask;
+import io.peft4j.train.VideoExample;
+import io.peft4j.train.data.LabelSet;
 import io.peft4j.train.data.Splits;
+import java.io.IOException;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Supplier;
 
 /** One fine-tuning run of a classifier: the work behind {@code train}, {@code quickstart}, {@code compare} and the benchmarks. */
 public final class FineTune {
@@ -35,16 +72,16 @@ public final class FineTune {
      * classification head starts from random weights even where the checkpoint has one of the right size (transfer to
      * a new task with as many classes, e.g. an MNIST model to Fashion-MNIST); {@code plugins}: the loss and a teacher.
      */
-    public record Settings(String model, Method method, io.peft4j.peft.MethodOptions options, TrainingArgs args, int maxLength, Path output,
-                           io.peft4j.quant.ModelQuantizer.Settings quantize, boolean newHead, TrainingPlugins plugins) {
-        public Settings(String model, Method method, io.peft4j.peft.MethodOptions options, TrainingArgs args, int maxLength, Path output) {
+    public record Settings(String model, Method method, MethodOptions options, TrainingArgs args, int maxLength, Path output,
+                           ModelQuantizer.Settings quantize, boolean newHead, TrainingPlugins plugins) {
+        public Settings(String model, Method method, MethodOptions options, TrainingArgs args, int maxLength, Path output) {
             this(model, method, options, args, maxLength, output, null, false, TrainingPlugins.NONE);
         }
     }
 
     /** {@code baseToNew}: CoOp's base-to-new accuracies (clip-cls with base-to-new), else null. */
     public record Outcome(Method method, Evaluation test, Trainer.Result result, ParameterCount params, double seconds,
-                          io.peft4j.peft.coop.BaseToNew.Result baseToNew) {}
+                          BaseToNew.Result baseToNew) {}
 
     private FineTune() {}
 
@@ -60,12 +97,12 @@ public final class FineTune {
      * Image classification (one label per image file), with the model's image processor; {@code augment}: training crops
      * and flips; {@code mixing}: mixup and CutMix of training batches.
      */
-    public static Outcome runImages(Settings s, Splits<io.peft4j.train.ImageExample> data, boolean augment, io.peft4j.train.ImageMixing mixing,
+    public static Outcome runImages(Settings s, Splits<ImageExample> data, boolean augment, ImageMixing mixing,
                                     String datasetName, PrintStream progress) {
         String description = "image classification" + (augment ? ", augmented" : "")
                 + (mixing.enabled() ? ", mixup " + mixing.mixupAlpha() + ", cutmix " + mixing.cutmixAlpha() : "");
         return run(s, data, BackboneClassifier.Head.SEQUENCE, (model, files, peft) -> new Prepared<>(
-                new io.peft4j.train.ImageClassificationTask(model, io.peft4j.image.ImageProcessor.forModel(files.dir()), augment, mixing), () -> { },
+                new ImageClassificationTask(model, ImageProcessor.forModel(files.dir()), augment, mixing), () -> { },
                 description), datasetName, progress);
     }
 
@@ -73,19 +110,19 @@ public final class FineTune {
      * CLIP's contrastive training on image-text pairs ({@code train --task clip-pairs}) with any method that adapts its
      * towers (LoRA on q_proj and v_proj of both by default), batches optionally mixed by MixGen.
      */
-    public static Outcome runPairs(Settings s, Splits<io.peft4j.train.ImageTextExample> data, io.peft4j.train.MixGen mixGen, String datasetName,
+    public static Outcome runPairs(Settings s, Splits<ImageTextExample> data, MixGen mixGen, String datasetName,
                                    PrintStream progress) {
         long start = System.nanoTime();
         ModelFiles files = ModelFiles.resolve(s.model());
         try (NDManager manager = NDManager.newBaseManager()) {
             Engine.getInstance().setRandomSeed((int) s.args().seed());
-            if (!(io.peft4j.model.AutoModel.load(files, manager) instanceof io.peft4j.model.clip.ClipModel clip)) {
-                throw new io.peft4j.Peft4jException(s.model() + " is not a CLIP model: clip-pairs trains CLIP on image-text pairs");
+            if (!(AutoModel.load(files, manager) instanceof ClipModel clip)) {
+                throw new Peft4jException(s.model() + " is not a CLIP model: clip-pairs trains CLIP on image-text pairs");
             }
             PeftModel peft = PeftModel.wrap(clip, s.method().config(null, s.options()));
             Tokenizer tokenizer = clip.tokenizer();
-            Prepared<io.peft4j.train.ImageTextExample> prepared = new Prepared<>(new io.peft4j.train.ClipContrastiveTask(clip, tokenizer,
-                    io.peft4j.image.ImageProcessor.forModel(files.dir()), mixGen), tokenizer::close,
+            Prepared<ImageTextExample> prepared = new Prepared<>(new ClipContrastiveTask(clip, tokenizer,
+                    ImageProcessor.forModel(files.dir()), mixGen), tokenizer::close,
                     "clip-pairs" + (mixGen.enabled() ? ", mixgen " + mixGen.pairs() + " pairs, lambda " + mixGen.lambda() : ""));
             try {
                 return train(s, data, files, peft, prepared, datasetName, progress, start);
@@ -99,12 +136,12 @@ public final class FineTune {
      * Video classification (one label per clip of {@code frames} frames) with an image model's processor; AIM takes the
      * clip length as its {@code num_frames}, other methods see each frame alone.
      */
-    public static Outcome runVideos(Settings s, Splits<io.peft4j.train.VideoExample> data, int frames, String datasetName, PrintStream progress) {
-        Settings video = s.method().id().equals("aim") ? new Settings(s.model(), new Method(s.method().id(), io.peft4j.peft.CliMethod.of("aim",
-                s.method().label(), s.method().defaultLr(), false, (task, o) -> io.peft4j.peft.aim.AimConfig.of(frames, task))), s.options(), s.args(),
+    public static Outcome runVideos(Settings s, Splits<VideoExample> data, int frames, String datasetName, PrintStream progress) {
+        Settings video = s.method().id().equals("aim") ? new Settings(s.model(), new Method(s.method().id(), CliMethod.of("aim",
+                s.method().label(), s.method().defaultLr(), false, (task, o) -> AimConfig.of(frames, task))), s.options(), s.args(),
                 s.maxLength(), s.output(), s.quantize(), s.newHead(), s.plugins()) : s;
         return run(video, data, BackboneClassifier.Head.SEQUENCE, (model, files, peft) -> new Prepared<>(
-                new io.peft4j.train.VideoClassificationTask(new io.peft4j.model.VideoClassifier(model), io.peft4j.image.ImageProcessor.forModel(files.dir()),
+                new VideoClassificationTask(new VideoClassifier(model), ImageProcessor.forModel(files.dir()),
                         frames), () -> { }, "video classification, " + frames + " frames"), datasetName, progress);
     }
 
@@ -112,9 +149,9 @@ public final class FineTune {
      * A run's task, how to release what it holds (a tokenizer) when the run ends, what it is (for the run's identity), and
      * what evaluates it on the test set (by default the task itself).
      */
-    private record Prepared<E>(io.peft4j.train.TrainingTask<E> task, Runnable release, String description,
-                               java.util.function.Supplier<io.peft4j.peft.coop.BaseToNew.Result> baseToNew) {
-        Prepared(io.peft4j.train.TrainingTask<E> task, Runnable release, String description) {
+    private record Prepared<E>(TrainingTask<E> task, Runnable release, String description,
+                               Supplier<BaseToNew.Result> baseToNew) {
+        Prepared(TrainingTask<E> task, Runnable release, String description) {
             this(task, release, description, null);
         }
     }
@@ -123,31 +160,31 @@ public final class FineTune {
      * CoOp or CoCoOp on a CLIP model ({@code train --task clip-cls}): {@code config} names the classes it trains on; with
      * {@code baseToNew} the data's classes split as CoCoOp's paper does, training on the first half and testing on both.
      */
-    public static Outcome runClipPrompts(Settings s, Splits<io.peft4j.train.ImageExample> data, boolean baseToNew, boolean augment,
-                                         io.peft4j.train.ImageMixing mixing, String datasetName, PrintStream progress) {
+    public static Outcome runClipPrompts(Settings s, Splits<ImageExample> data, boolean baseToNew, boolean augment,
+                                         ImageMixing mixing, String datasetName, PrintStream progress) {
         long start = System.nanoTime();
         ModelFiles files = ModelFiles.resolve(s.model());
         List<String> classes = data.labels().names();
-        int trained = baseToNew ? io.peft4j.peft.coop.BaseToNew.baseCount(classes.size()) : classes.size();
-        Splits<io.peft4j.train.ImageExample> used = baseToNew
-                ? new Splits<>(io.peft4j.peft.coop.BaseToNew.subset(data.train(), 0, trained), io.peft4j.peft.coop.BaseToNew.subset(data.validation(), 0, trained),
-                        List.of(), io.peft4j.train.data.LabelSet.of(classes.subList(0, trained)))
+        int trained = baseToNew ? BaseToNew.baseCount(classes.size()) : classes.size();
+        Splits<ImageExample> used = baseToNew
+                ? new Splits<>(BaseToNew.subset(data.train(), 0, trained), BaseToNew.subset(data.validation(), 0, trained),
+                        List.of(), LabelSet.of(classes.subList(0, trained)))
                 : data;
         try (NDManager manager = NDManager.newBaseManager()) {
             Engine.getInstance().setRandomSeed((int) s.args().seed());
-            if (!(io.peft4j.model.AutoModel.load(files, manager) instanceof io.peft4j.model.clip.ClipModel clip)) {
-                throw new io.peft4j.Peft4jException(s.model() + " is not a CLIP model: clip-cls learns prompts for CLIP");
+            if (!(AutoModel.load(files, manager) instanceof ClipModel clip)) {
+                throw new Peft4jException(s.model() + " is not a CLIP model: clip-cls learns prompts for CLIP");
             }
-            io.peft4j.peft.coop.ContextConfig config = (io.peft4j.peft.coop.ContextConfig) s.method().config(null, s.options());
-            config = config.withContext(new io.peft4j.peft.coop.PromptContext(config.context().nCtx(), config.context().ctxInit(), config.context().csc(),
+            ContextConfig config = (ContextConfig) s.method().config(null, s.options());
+            config = config.withContext(new PromptContext(config.context().nCtx(), config.context().ctxInit(), config.context().csc(),
                     config.context().classTokenPosition(), used.labels().names()));
             PeftModel peft = PeftModel.wrap(clip, config);
-            io.peft4j.image.ImageProcessor processor = io.peft4j.image.ImageProcessor.forModel(files.dir());
-            Prepared<io.peft4j.train.ImageExample> prepared = new Prepared<>(
-                    new io.peft4j.train.ImageClassificationTask(io.peft4j.peft.coop.PromptedClip.of(clip), processor, augment, mixing), () -> { },
+            ImageProcessor processor = ImageProcessor.forModel(files.dir());
+            Prepared<ImageExample> prepared = new Prepared<>(
+                    new ImageClassificationTask(PromptedClip.of(clip), processor, augment, mixing), () -> { },
                     "clip-cls" + (baseToNew ? ", base-to-new" : "") + (augment ? ", augmented" : ""),
                     baseToNew && !data.test().isEmpty()
-                            ? () -> io.peft4j.peft.coop.BaseToNew.evaluate(clip, processor, classes, data.test(), s.args().evalBatchSize()) : null);
+                            ? () -> BaseToNew.evaluate(clip, processor, classes, data.test(), s.args().evalBatchSize()) : null);
             return train(s, used, files, peft, prepared, datasetName, progress, start);
         }
     }
@@ -158,13 +195,13 @@ public final class FineTune {
     }
 
     /** Token classification (one tag per word). */
-    public static Outcome runTokens(Settings s, Splits<io.peft4j.train.TaggedSentence> data, String datasetName, PrintStream progress) {
+    public static Outcome runTokens(Settings s, Splits<TaggedSentence> data, String datasetName, PrintStream progress) {
         return run(s, data, BackboneClassifier.Head.TOKEN, (model, files, peft) -> {
             if (templateOf(peft) != null) {
-                throw new io.peft4j.Peft4jException("P-tuning templates apply to sequence classification, not token classification");
+                throw new Peft4jException("P-tuning templates apply to sequence classification, not token classification");
             }
             Tokenizer tokenizer = Tokenizer.load(files.requireTokenizer(), s.maxLength());
-            return new Prepared<>(new io.peft4j.train.TokenClassificationTask(model, tokenizer), tokenizer::close, "token classification");
+            return new Prepared<>(new TokenClassificationTask(model, tokenizer), tokenizer::close, "token classification");
         }, datasetName, progress);
     }
 
@@ -173,18 +210,18 @@ public final class FineTune {
                                    String datasetName, PrintStream progress) {
         long start = System.nanoTime();
         ModelFiles files = ModelFiles.resolve(s.model());
-        String type = io.peft4j.io.HfConfig.read(files.config()).modelType();
-        io.peft4j.model.ModelFamily family = io.peft4j.model.AutoModel.family(type);
+        String type = HfConfig.read(files.config()).modelType();
+        ModelFamily family = AutoModel.family(type);
         if (family != null && family.causalLm()) {
-            throw new io.peft4j.Peft4jException(s.model() + " is a " + type + " decoder: use --task causal-lm");
+            throw new Peft4jException(s.model() + " is a " + type + " decoder: use --task causal-lm");
         }
         try (NDManager manager = NDManager.newBaseManager()) {
             Engine.getInstance().setRandomSeed((int) s.args().seed());
             BackboneClassifier classifier = s.newHead()
-                    ? new BackboneClassifier(io.peft4j.model.AutoModel.load(files, manager), head, data.labels().size())
+                    ? new BackboneClassifier(AutoModel.load(files, manager), head, data.labels().size())
                     : BackboneClassifier.load(files, manager, head, data.labels().size());
             if (s.quantize() != null) {
-                io.peft4j.quant.ModelQuantizer.quantize(classifier, s.quantize());         // the head stays in full precision
+                ModelQuantizer.quantize(classifier, s.quantize());         // the head stays in full precision
             }
             PeftModel peft = PeftModel.wrap(classifier, s.method().config(head == BackboneClassifier.Head.TOKEN ? TaskType.TOKEN_CLS : TaskType.SEQ_CLS,
                     s.options()));
@@ -199,7 +236,7 @@ public final class FineTune {
 
     private static <E> Outcome train(Settings s, Splits<E> data, ModelFiles files, PeftModel peft, Prepared<E> prepared,
                                      String datasetName, PrintStream progress, long start) {
-        io.peft4j.train.TrainingTask<E> task = prepared.task();
+        TrainingTask<E> task = prepared.task();
         s.plugins().apply(task, data, data.labels() == null ? 0 : data.labels().size(), s.maxLength(), s.args().evalBatchSize(), s.output());
         ParameterCount params = peft.parameterCount();
         progress.println(s.method().label() + ": " + params);
@@ -217,7 +254,7 @@ public final class FineTune {
                 bar.onEpoch(info);
             }
         };
-        Map<String, String> run = new java.util.HashMap<>(Map.of("task", prepared.description(),
+        Map<String, String> run = new HashMap<>(Map.of("task", prepared.description(),
                 "max_length", Integer.toString(s.maxLength()), "quantize", String.valueOf(s.quantize()), "head", s.newHead() ? "new" : "checkpoint's"));
         if (!s.plugins().equals(TrainingPlugins.NONE)) {
             run.put("plugins", s.plugins().describe());
@@ -226,7 +263,7 @@ public final class FineTune {
         Trainer.Result result = new Trainer<>(peft, task, args, listener)
                 .train(data.train(), data.validation().isEmpty() ? null : data.validation());
         Evaluation test = data.test().isEmpty() ? null : task.evaluate(data.test(), args.evalBatchSize());
-        io.peft4j.peft.coop.BaseToNew.Result baseToNew = prepared.baseToNew() == null ? null : prepared.baseToNew().get();
+        BaseToNew.Result baseToNew = prepared.baseToNew() == null ? null : prepared.baseToNew().get();
         double seconds = (System.nanoTime() - start) / 1e9;
         if (s.output() != null) {
             save(s, peft, data.labels(), datasetName, params, result, test, baseToNew, seconds, stepLoss);
@@ -239,28 +276,28 @@ public final class FineTune {
      * adapter's full config, and {@code more} (task, tokenisation): a run resumes only a checkpoint of the same run.
      */
     static TrainingArgs identified(TrainingArgs args, ModelFiles files, PeftModel peft, Map<String, String> more) {
-        Map<String, String> id = new java.util.TreeMap<>(more);
+        Map<String, String> id = new TreeMap<>(more);
         try {
             id.put("model", files.dir().toAbsolutePath().normalize() + ", config.json sha256 "
-                    + io.peft4j.train.ContentHash.of(java.nio.file.Files.readString(files.config())).substring(0, 16));
+                    + ContentHash.of(Files.readString(files.config())).substring(0, 16));
             if (files.tokenizer() != null) {
-                id.put("tokenizer", "tokenizer.json sha256 " + io.peft4j.train.ContentHash.of(java.nio.file.Files.readString(files.tokenizer())).substring(0, 16));
+                id.put("tokenizer", "tokenizer.json sha256 " + ContentHash.of(Files.readString(files.tokenizer())).substring(0, 16));
             }
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
         id.put("method", peft.configs().get(PeftModel.DEFAULT_ADAPTER).toJson());
         return args.toBuilder().runIdentity(id).build();
     }
 
     /** The P-tuning template the adapter places its pseudo tokens with, or null. */
-    static io.peft4j.tokenizer.PromptTemplate templateOf(PeftModel peft) {
-        return peft.configs().get(PeftModel.DEFAULT_ADAPTER) instanceof io.peft4j.peft.ptuning.PromptEncoderConfig c && c.template() != null
-                ? io.peft4j.tokenizer.PromptTemplate.parse(c.template()) : null;
+    static PromptTemplate templateOf(PeftModel peft) {
+        return peft.configs().get(PeftModel.DEFAULT_ADAPTER) instanceof PromptEncoderConfig c && c.template() != null
+                ? PromptTemplate.parse(c.template()) : null;
     }
 
-    private static void save(Settings s, PeftModel peft, io.peft4j.train.data.LabelSet labels, String dataset, ParameterCount params,
-                             Trainer.Result result, Evaluation test, io.peft4j.peft.coop.BaseToNew.Result baseToNew, double seconds,
+    private static void save(Settings s, PeftModel peft, LabelSet labels, String dataset, ParameterCount params,
+                             Trainer.Result result, Evaluation test, BaseToNew.Result baseToNew, double seconds,
                              List<Double> stepLoss) {
         Path adapter = s.output().resolve("adapter");
         peft.save(adapter);
@@ -327,11 +364,11 @@ public final class FineTune {
     /** Bytes of the adapter's tensors and config (the files a user keeps), without the model card. */
     static long directoryBytes(Path dir) {
         long total = 0;
-        for (String f : List.of(PeftModel.WEIGHTS_NAME, io.peft4j.peft.PeftConfig.FILE_NAME)) {
+        for (String f : List.of(PeftModel.WEIGHTS_NAME, PeftConfig.FILE_NAME)) {
             try {
-                total += java.nio.file.Files.size(dir.resolve(f));
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException(e);
+                total += Files.size(dir.resolve(f));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
             }
         }
         return total;
@@ -340,12 +377,12 @@ public final class FineTune {
     /** This process's peak resident memory (VmHWM, Linux) in MiB, or -1 where /proc is not available. */
     public static double peakRssMib() {
         try {
-            for (String line : java.nio.file.Files.readAllLines(Path.of("/proc/self/status"))) {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
                 if (line.startsWith("VmHWM:")) {
                     return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
                 }
             }
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             return -1;
         }
         return -1;

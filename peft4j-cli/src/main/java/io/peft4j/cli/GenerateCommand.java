@@ -1,10 +1,13 @@
 package io.peft4j.cli;
 
 import ai.djl.ndarray.NDManager;
+import io.peft4j.Peft4jException;
+import io.peft4j.generate.GenerationConfig;
 import io.peft4j.generate.Generator;
 import io.peft4j.tokenizer.ChatTemplate;
 import java.io.PrintWriter;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -33,7 +36,7 @@ final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        io.peft4j.generate.GenerationConfig config = sampling.config(); // checked before anything is loaded
+        GenerationConfig config = sampling.config(); // checked before anything is loaded
         try (NDManager manager = NDManager.newBaseManager(); Decoder decoder = model.load(manager)) {
             Generator generator = decoder.generator();
             Generator.TextStream stream = (row, piece) -> {
@@ -44,11 +47,11 @@ final class GenerateCommand implements Callable<Integer> {
                     : decoder.tokenizer().encodeIds(prompt, true).stream().mapToLong(Long::longValue).toArray();
             String refusal = sampling.inputRefusal(ids.length, decoder.model());
             if (refusal != null) {
-                throw new io.peft4j.Peft4jException(refusal);
+                throw new Peft4jException(refusal);
             }
             Generator.Result result = generator.generate(List.of(ids), config, stream).get(0);
             out.println();
-            spec.commandLine().getErr().printf("[%d tokens, %s]%n", result.tokens().length, result.finishReason().name().toLowerCase(java.util.Locale.ROOT));
+            spec.commandLine().getErr().printf("[%d tokens, %s]%n", result.tokens().length, result.finishReason().name().toLowerCase(Locale.ROOT));
         }
         out.flush();
         return 0;

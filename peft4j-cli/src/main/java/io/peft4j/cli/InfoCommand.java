@@ -6,10 +6,13 @@ import io.peft4j.model.ModelFiles;
 import io.peft4j.model.PretrainedModel;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.Parameter;
+import io.peft4j.quant.QuantizedLinear;
 import java.io.PrintWriter;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -25,7 +28,7 @@ final class InfoCommand implements Callable<Integer> {
     @Option(names = "--depth", description = "Deepest module level to print (default: all).")
     int depth = Integer.MAX_VALUE;
 
-    @picocli.CommandLine.Mixin
+    @CommandLine.Mixin
     Decoder.QuantizeOptions quantize = new Decoder.QuantizeOptions();
 
     @Spec
@@ -63,9 +66,9 @@ final class InfoCommand implements Callable<Integer> {
         }
         long quantizedWeights = 0;
         long quantizedBytes = 0;
-        Map<String, Long> rest = new java.util.TreeMap<>();                // weights outside quantised layers, by type
+        Map<String, Long> rest = new TreeMap<>();                // weights outside quantised layers, by type
         for (Module module : m.namedModules().values()) {
-            if (module instanceof io.peft4j.quant.QuantizedLinear q) {
+            if (module instanceof QuantizedLinear q) {
                 quantizedWeights += (long) q.inFeatures() * q.outFeatures();
                 quantizedBytes += q.storageBytes();
             } else {

@@ -6,15 +6,20 @@ import io.peft4j.Peft4jException;
 import io.peft4j.io.AtomicFiles;
 import io.peft4j.io.Json;
 import io.peft4j.io.SafeTensorsWriter;
+import io.peft4j.model.AutoModel;
+import io.peft4j.model.BackboneClassifier;
 import io.peft4j.model.PretrainedModel;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeSet;
 import io.peft4j.io.HfConfig;
 import io.peft4j.model.CausalLM;
+import io.peft4j.model.ModelFamily;
 import io.peft4j.model.ModelFiles;
 import io.peft4j.peft.PeftModel;
 import java.util.concurrent.Callable;
@@ -54,10 +59,10 @@ final class MergeCommand implements Callable<Integer> {
         Files.createDirectories(target.getParent());
         Path staging = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".merging-");
         try {                                                // written completely, then renamed: never a half-merged model
-            io.peft4j.model.ModelFamily family = io.peft4j.model.AutoModel.family(HfConfig.read(files.config()).modelType());
+            ModelFamily family = AutoModel.family(HfConfig.read(files.config()).modelType());
             long parameters = family != null && family.causalLm() ? mergeDecoder(files, staging) : mergeClassifier(staging);
             Files.deleteIfExists(target);                    // an empty directory
-            Files.move(staging, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
             PrintWriter out = spec.commandLine().getOut();
             out.printf("wrote %s (%,d parameters)%n", output, parameters);
             out.flush();
@@ -86,7 +91,7 @@ final class MergeCommand implements Callable<Integer> {
         try (NDManager manager = NDManager.newBaseManager()) {
             AdaptedClassifier adapted = AdaptedClassifier.load(model, adapter, manager);
             if (!CLASSIFIER_ARCHITECTURES.containsKey(adapted.peft().model().family())) {
-                throw new Peft4jException("merge writes classifiers of " + String.join(", ", new java.util.TreeSet<>(CLASSIFIER_ARCHITECTURES.keySet()))
+                throw new Peft4jException("merge writes classifiers of " + String.join(", ", new TreeSet<>(CLASSIFIER_ARCHITECTURES.keySet()))
                         + "; a classifier on '" + adapted.peft().model().family() + "' has no HF class that computes what peft4j's does"
                         + " (HF's CLIPForImageClassification averages the patch states, peft4j's reads the class state)");
             }
@@ -94,7 +99,7 @@ final class MergeCommand implements Callable<Integer> {
             Files.createDirectories(output);
             SafeTensorsWriter.write(output.resolve("model.safetensors"), merged.stateDict(), Map.of("format", "pt"));
             ObjectNode config = (ObjectNode) Json.readObject(adapted.files().config());
-            boolean distilled = merged instanceof io.peft4j.model.BackboneClassifier b && b.head() == io.peft4j.model.BackboneClassifier.Head.DISTILLED;
+            boolean distilled = merged instanceof BackboneClassifier b && b.head() == BackboneClassifier.Head.DISTILLED;
             config.putArray("architectures").add(distilled ? "DeiTForImageClassificationWithTeacher"
                     : CLASSIFIER_ARCHITECTURES.getOrDefault(merged.family(), merged.family()));
             ObjectNode id2label = config.putObject("id2label");
@@ -125,7 +130,7 @@ final class MergeCommand implements Callable<Integer> {
             for (String name : List.of("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja")) {
                 Path from = files.dir().resolve(name);
                 if (Files.isRegularFile(from)) {
-                    AtomicFiles.write(output.resolve(name), tmp -> Files.copy(from, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING));
+                    AtomicFiles.write(output.resolve(name), tmp -> Files.copy(from, tmp, StandardCopyOption.REPLACE_EXISTING));
                 }
             }
             return lm.parameterCount().all();

@@ -2,7 +2,11 @@ package io.peft4j.cli;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import io.peft4j.image.ImageProcessor;
+import io.peft4j.model.ModelInputs;
+import io.peft4j.nn.Step;
 import io.peft4j.tokenizer.BatchEncoding;
+import io.peft4j.tokenizer.PromptTemplate;
 import io.peft4j.tokenizer.Tokenizer;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -33,17 +37,17 @@ final class PredictCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    private io.peft4j.model.ModelInputs textInputs(AdaptedClassifier adapted, NDManager scope) {
+    private ModelInputs textInputs(AdaptedClassifier adapted, NDManager scope) {
         try (Tokenizer tokenizer = Tokenizer.load(adapted.files().requireTokenizer(), maxLength)) {
-            io.peft4j.tokenizer.PromptTemplate template = FineTune.templateOf(adapted.peft());
+            PromptTemplate template = FineTune.templateOf(adapted.peft());
             BatchEncoding enc = template == null ? tokenizer.encode(texts) : tokenizer.encodeTemplate(template, texts);
-            return io.peft4j.model.ModelInputs.tokens(enc, scope);
+            return ModelInputs.tokens(enc, scope);
         }
     }
 
-    private io.peft4j.model.ModelInputs imageInputs(AdaptedClassifier adapted, NDManager scope) {
-        io.peft4j.image.ImageProcessor processor = io.peft4j.image.ImageProcessor.forModel(adapted.files().dir());
-        return io.peft4j.model.ModelInputs.pixels(processor.pixelValues(texts.stream().map(t -> io.peft4j.image.ImageProcessor.read(Path.of(t))).toList(), scope));
+    private ModelInputs imageInputs(AdaptedClassifier adapted, NDManager scope) {
+        ImageProcessor processor = ImageProcessor.forModel(adapted.files().dir());
+        return ModelInputs.pixels(processor.pixelValues(texts.stream().map(t -> ImageProcessor.read(Path.of(t))).toList(), scope));
     }
 
     @Override
@@ -53,8 +57,8 @@ final class PredictCommand implements Callable<Integer> {
             AdaptedClassifier adapted = AdaptedClassifier.load(model, adapter, manager);
             boolean images = adapted.classifier().inputEmbeddings() == null;          // a backbone without token input
             try (NDManager scope = manager.newSubManager();
-                 io.peft4j.nn.Step step = io.peft4j.nn.Step.inference(scope, adapted.classifier().adapters())) {
-                io.peft4j.model.ModelInputs inputs = images ? imageInputs(adapted, scope) : textInputs(adapted, scope);
+                 Step step = Step.inference(scope, adapted.classifier().adapters())) {
+                ModelInputs inputs = images ? imageInputs(adapted, scope) : textInputs(adapted, scope);
                 NDArray probs = adapted.classifier().logits(step, inputs).softmax(-1);
                 long[] best = probs.argMax(1).toLongArray();
                 float[] p = probs.toFloatArray();

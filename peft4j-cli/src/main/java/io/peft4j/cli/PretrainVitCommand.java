@@ -20,6 +20,7 @@ import io.peft4j.train.ImageExample;
 import io.peft4j.train.Schedule;
 import io.peft4j.train.Trainer;
 import io.peft4j.train.TrainingArgs;
+import io.peft4j.train.TrainingListener;
 import io.peft4j.train.data.Splits;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -99,7 +100,7 @@ final class PretrainVitCommand implements Callable<Integer> {
                         .schedule(Schedule.COSINE).weightDecay(0.05).seed(seed).keepBest(false).checkpointDir(dir.resolve("checkpoints"))
                         .checkpointEvery(200).runIdentity(Map.of("model", "vit-mnist " + hidden + "x" + layers + "x" + heads, "data", "mnist")).build();
                 ProgressBar bar = new ProgressBar(System.err, "pretrain-vit");
-                Trainer.Result result = new Trainer<>(model, task, args, new io.peft4j.train.TrainingListener() {
+                Trainer.Result result = new Trainer<>(model, task, args, new TrainingListener() {
                     @Override
                     public void onStep(StepInfo info) {
                         bar.onStep(info);

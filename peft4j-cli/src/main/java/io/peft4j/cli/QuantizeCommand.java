@@ -3,6 +3,7 @@ package io.peft4j.cli;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.peft4j.Peft4jException;
+import io.peft4j.io.AtomicFiles;
 import io.peft4j.io.Json;
 import io.peft4j.io.SafeTensorsWriter;
 import io.peft4j.model.CausalLM;
@@ -81,7 +82,7 @@ final class QuantizeCommand implements Callable<Integer> {
                     settings.doubleQuant() ? " with double quantisation" : "", Files.size(target.resolve("model.safetensors")));
             out.flush();
         } finally {
-            io.peft4j.io.AtomicFiles.deleteTree(staging);
+            AtomicFiles.deleteTree(staging);
         }
         return 0;
     }

@@ -1,6 +1,7 @@
 package io.peft4j.cli;
 
 import io.peft4j.cli.data.Datasets;
+import io.peft4j.peft.MethodOptions;
 import io.peft4j.train.TrainingArgs;
 import io.peft4j.train.TextExample;
 import io.peft4j.train.data.Splits;
@@ -48,9 +49,9 @@ final class QuickstartCommand implements Callable<Integer> {
         TrainingArgs base = TrainingArgs.builder().epochs(epochs).batchSize(16).warmupRatio(0.06).weightDecay(0.01).seed(seed).build();
         Method loraMethod = Method.parse("lora");
         Method fixedMethod = Method.parse("fixed");
-        FineTune.Outcome lora = FineTune.run(new FineTune.Settings("minilm", loraMethod, io.peft4j.peft.MethodOptions.DEFAULT,
+        FineTune.Outcome lora = FineTune.run(new FineTune.Settings("minilm", loraMethod, MethodOptions.DEFAULT,
                 base.toBuilder().learningRate(loraMethod.defaultLr()).build(), maxLength, output.resolve("lora")), data, "spam", System.err);
-        FineTune.Outcome fixed = FineTune.run(new FineTune.Settings("minilm", fixedMethod, io.peft4j.peft.MethodOptions.DEFAULT,
+        FineTune.Outcome fixed = FineTune.run(new FineTune.Settings("minilm", fixedMethod, MethodOptions.DEFAULT,
                 base.toBuilder().learningRate(fixedMethod.defaultLr()).build(), maxLength, output.resolve("fixed")), data, "spam", System.err);
         PrintWriter out = spec.commandLine().getOut();
         out.println();

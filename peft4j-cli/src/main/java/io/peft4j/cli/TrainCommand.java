@@ -2,13 +2,22 @@ package io.peft4j.cli;
 
 import io.peft4j.Peft4jException;
 import io.peft4j.cli.data.Datasets;
+import io.peft4j.peft.MethodOptions;
+import io.peft4j.quant.ModelQuantizer;
+import io.peft4j.quant.QuantType;
+import io.peft4j.train.Distillation;
+import io.peft4j.train.ImageExample;
+import io.peft4j.train.ImageMixing;
+import io.peft4j.train.MixGen;
 import io.peft4j.train.Schedule;
+import io.peft4j.train.TextExample;
 import io.peft4j.train.TrainingArgs;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -132,10 +141,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--output", required = true, description = "Directory for the adapter, metrics.json, curve.svg and checkpoints.")
     Path output;
 
-    @picocli.CommandLine.Mixin
+    @CommandLine.Mixin
     ContextOptions context = new ContextOptions();
 
-    @picocli.CommandLine.Mixin
+    @CommandLine.Mixin
     Decoder.QuantizeOptions quantize = new Decoder.QuantizeOptions();
 
     @Option(names = "--optim", defaultValue = "adamw", description = "adamw (fp32 states) or adamw-8bit (8-bit block-wise states) (default: ${DEFAULT-VALUE}).")
@@ -181,7 +190,7 @@ final class TrainCommand implements Callable<Integer> {
 
     /** Numeric options are checked before anything is loaded, each error naming its option. */
     private void checkNumbers() {
-        if (!java.util.List.of("seq-cls", "token-cls", "causal-lm", "image-cls", "clip-cls", "clip-pairs", "video-cls").contains(task)) {
+        if (!List.of("seq-cls", "token-cls", "causal-lm", "image-cls", "clip-cls", "clip-pairs", "video-cls").contains(task)) {
             throw new Peft4jException("unknown task '" + task + "': seq-cls, token-cls, causal-lm, image-cls, clip-cls, clip-pairs or video-cls");
         }
         if (mixgen < 0 || !(mixgenLambda >= 0 && mixgenLambda <= 1)) {
@@ -217,7 +226,7 @@ final class TrainCommand implements Callable<Integer> {
         if (teacher == null && teacherQuantize != null) {
             throw new Peft4jException("--teacher-quantize needs --teacher");
         }
-        if (teacher != null && !java.util.List.of("seq-cls", "image-cls", "causal-lm").contains(task)) {
+        if (teacher != null && !List.of("seq-cls", "image-cls", "causal-lm").contains(task)) {
             throw new Peft4jException("--teacher applies to seq-cls, image-cls and causal-lm, not " + task);
         }
         if (shots > 0 && !task.equals("seq-cls") && !task.equals("image-cls")) {
@@ -242,7 +251,7 @@ final class TrainCommand implements Callable<Integer> {
                     default -> throw new Peft4jException("unknown --optim '" + optim + "': adamw or adamw-8bit");
                 }).gradientCheckpointing(gradientCheckpointing).maxSteps(maxSteps).maxTrainSeconds(timeLimit * 60).build();
         FineTune.Settings settings = new FineTune.Settings(model, m,
-                new io.peft4j.peft.MethodOptions(r, alpha, loraDropout, targets, virtualTokens, template), args, maxLength, output,
+                new MethodOptions(r, alpha, loraDropout, targets, virtualTokens, template), args, maxLength, output,
                 quantize.settings(), newHead, plugins());
         if (task.equals("causal-lm") && (focalGamma != 0 || labelSmoothing != 0 || classWeights != null)) {
             throw new Peft4jException("--focal-gamma, --label-smoothing and --class-weights apply to classification tasks, not causal-lm");
@@ -251,7 +260,7 @@ final class TrainCommand implements Callable<Integer> {
             if (data == null) {
                 throw new Peft4jException("causal-lm needs --data TRAIN[,VALIDATION] (Alpaca .json or chat .jsonl)");
             }
-            CausalFineTune.Outcome o = CausalFineTune.run(model, quantize.settings(), m, new io.peft4j.peft.MethodOptions(r, alpha, loraDropout, targets, virtualTokens, null),
+            CausalFineTune.Outcome o = CausalFineTune.run(model, quantize.settings(), m, new MethodOptions(r, alpha, loraDropout, targets, virtualTokens, null),
                     args, maxLength, pack, data, output, settings.plugins().teacher(), System.err);
             PrintWriter out = spec.commandLine().getOut();
             out.println(o.params());
@@ -268,7 +277,7 @@ final class TrainCommand implements Callable<Integer> {
                 throw new Peft4jException("clip-pairs needs --data TRAIN[,VALIDATION],TEST (JSONL lines of image and text)");
             }
             FineTune.Outcome o = FineTune.runPairs(settings, Datasets.imageTextFiles(data).limitTrain(maxTrain).limitEval(maxEval),
-                    new io.peft4j.train.MixGen(mixgen, mixgenLambda), name, System.err);
+                    new MixGen(mixgen, mixgenLambda), name, System.err);
             PrintWriter out = spec.commandLine().getOut();
             out.println(o.params());
             if (o.test() != null) {
@@ -286,10 +295,10 @@ final class TrainCommand implements Callable<Integer> {
                         .limitTrain(maxTrain).limitEval(maxEval), context.baseToNew, augment, mixing(), name, System.err)
                 : task.equals("image-cls")
                 ? FineTune.runImages(settings, (dataset != null ? Datasets.namedImages(dataset) : Datasets.imageFolders(data))
-                        .perClass(shots, io.peft4j.train.ImageExample::label).limitTrain(maxTrain).limitEval(maxEval), augment, mixing(), name, System.err)
+                        .perClass(shots, ImageExample::label).limitTrain(maxTrain).limitEval(maxEval), augment, mixing(), name, System.err)
                 : tokens
                 ? FineTune.runTokens(settings, (dataset != null ? Datasets.namedTagged(dataset) : Datasets.taggedFiles(data)).limitTrain(maxTrain).limitEval(maxEval), name, System.err)
-                : FineTune.run(settings, (dataset != null ? Datasets.named(dataset) : Datasets.files(data)).perClass(shots, io.peft4j.train.TextExample::label)
+                : FineTune.run(settings, (dataset != null ? Datasets.named(dataset) : Datasets.files(data)).perClass(shots, TextExample::label)
                         .limitTrain(maxTrain).limitEval(maxEval), name, System.err);
         PrintWriter out = spec.commandLine().getOut();
         out.println(o.params());
@@ -307,19 +316,19 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     private TrainingPlugins plugins() {
-        io.peft4j.train.Distillation kd;
+        Distillation kd;
         try {
-            kd = new io.peft4j.train.Distillation(kdAlpha, kdTemperature);
+            kd = new Distillation(kdAlpha, kdTemperature);
         } catch (IllegalArgumentException e) {
             throw new Peft4jException("--kd-alpha must be in [0, 1] and --kd-temperature positive, got " + kdAlpha + ", " + kdTemperature);
         }
-        io.peft4j.quant.ModelQuantizer.Settings q = null;
+        ModelQuantizer.Settings q = null;
         if (teacherQuantize != null) {
-            io.peft4j.quant.QuantType t = io.peft4j.quant.QuantType.parse(teacherQuantize);
-            if (t == io.peft4j.quant.QuantType.INT4) {
+            QuantType t = QuantType.parse(teacherQuantize);
+            if (t == QuantType.INT4) {
                 throw new Peft4jException("--teacher-quantize takes nf4, fp4 or int8");
             }
-            q = io.peft4j.quant.ModelQuantizer.Settings.of(t, false);
+            q = ModelQuantizer.Settings.of(t, false);
         }
         if (teacher != null && (mixup > 0 || cutmix > 0)) {
             throw new Peft4jException("--teacher does not combine with --mixup or --cutmix (the teacher's logits are of the unmixed images)");
@@ -327,9 +336,9 @@ final class TrainCommand implements Callable<Integer> {
         return new TrainingPlugins(focalGamma, labelSmoothing, classWeights, teacher == null ? null : TrainingPlugins.Teacher.parse(teacher, kd, q));
     }
 
-    private io.peft4j.train.ImageMixing mixing() {
+    private ImageMixing mixing() {
         try {
-            return new io.peft4j.train.ImageMixing(mixup, cutmix);
+            return new ImageMixing(mixup, cutmix);
         } catch (IllegalArgumentException e) {
             throw new Peft4jException("--mixup and --cutmix " + e.getMessage().substring(e.getMessage().indexOf("must")));
         }

@@ -2,8 +2,10 @@ package io.peft4j.cli;
 
 import ai.djl.ndarray.NDManager;
 import io.peft4j.Peft4jException;
+import io.peft4j.image.ImageProcessor;
 import io.peft4j.model.BackboneClassifier;
 import io.peft4j.model.ModelFiles;
+import io.peft4j.peft.PeftModel;
 import io.peft4j.quant.ModelQuantizer;
 import io.peft4j.tokenizer.Tokenizer;
 import io.peft4j.train.ClassificationLoss;
@@ -24,6 +26,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.Supplier;
 
 /**
  * The training parts that plug into any classification run: the loss (focal, label smoothing, class weights) and
@@ -61,7 +64,7 @@ public record TrainingPlugins(double focalGamma, double labelSmoothing, String c
         /** What determines its logits: the model's config and the adapter's weights (by content), the quantisation. */
         String identity() {
             ModelFiles files = ModelFiles.resolve(model);
-            List<Object> parts = adapter == null ? List.of(files.config()) : List.of(files.config(), adapter.resolve(io.peft4j.peft.PeftModel.WEIGHTS_NAME));
+            List<Object> parts = adapter == null ? List.of(files.config()) : List.of(files.config(), adapter.resolve(PeftModel.WEIGHTS_NAME));
             return model + (adapter == null ? "" : ":" + adapter.toAbsolutePath().normalize()) + ", quantize " + quantize
                     + ", sha256 " + ContentHash.of(parts).substring(0, 16);
         }
@@ -135,7 +138,7 @@ public record TrainingPlugins(double focalGamma, double labelSmoothing, String c
             throw new Peft4jException("--teacher applies to seq-cls and image-cls");
         }
         Path file = output != null ? output.resolve(TEACHER_LOGITS) : null;
-        java.util.function.Supplier<float[][]> pass = () -> teacherLogits(data.train(), classes, maxLength, batchSize);
+        Supplier<float[][]> pass = () -> teacherLogits(data.train(), classes, maxLength, batchSize);
         String identity = teacher.identity() + ", max_length " + maxLength + ", data sha256 " + ContentHash.of(data.train()).substring(0, 16);
         TeacherLogits<E> logits = file != null ? TeacherLogits.cached(file, identity, data.train(), pass) : new TeacherLogits<>(data.train(), pass.get());
         if (logits.classes() != classes) {
@@ -152,7 +155,7 @@ public record TrainingPlugins(double focalGamma, double labelSmoothing, String c
         try (NDManager manager = NDManager.newBaseManager()) {
             ModelFiles files = ModelFiles.resolve(teacher.model());
             BackboneClassifier classifier;
-            io.peft4j.peft.PeftModel peft = null;
+            PeftModel peft = null;
             if (teacher.adapter() == null) {
                 classifier = BackboneClassifier.load(files, manager, BackboneClassifier.Head.SEQUENCE, classes);
             } else {
@@ -173,7 +176,7 @@ public record TrainingPlugins(double focalGamma, double labelSmoothing, String c
                             .logits((List<TextExample>) examples, batchSize);
                 }
             }
-            return new ImageClassificationTask(classifier, io.peft4j.image.ImageProcessor.forModel(files.dir()))
+            return new ImageClassificationTask(classifier, ImageProcessor.forModel(files.dir()))
                     .logits((List<ImageExample>) examples, batchSize);
         }
     }

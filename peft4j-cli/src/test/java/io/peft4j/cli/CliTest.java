@@ -3,9 +3,22 @@ package io.peft4j.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDManager;
+import io.peft4j.model.AutoModel;
+import io.peft4j.model.ModelFiles;
+import io.peft4j.model.Pooling;
+import io.peft4j.model.SentenceEmbedder;
+import io.peft4j.model.bert.BertModel;
+import io.peft4j.peft.PeftModel;
+import io.peft4j.peft.lora.LoraConfig;
+import io.peft4j.tokenizer.Tokenizer;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 import org.junit.jupiter.api.Test;
 
@@ -51,18 +64,18 @@ class CliTest {
 
     /** {@code embed --adapter} (the server's code path) equals the library's model with the adapter loaded on it. */
     @Test
-    void embedTakesAnAdapter(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+    void embedTakesAnAdapter(@TempDir Path dir) {
         String text = "A man is eating food.";
         float[] expected;
-        try (ai.djl.ndarray.NDManager manager = ai.djl.ndarray.NDManager.newBaseManager();
-             io.peft4j.tokenizer.Tokenizer tokenizer = io.peft4j.tokenizer.Tokenizer.load(io.peft4j.model.ModelFiles.resolve("minilm").requireTokenizer(), 512)) {
-            ai.djl.engine.Engine.getInstance().setRandomSeed(11);
-            io.peft4j.model.bert.BertModel bert = (io.peft4j.model.bert.BertModel) io.peft4j.model.AutoModel.load(io.peft4j.model.ModelFiles.resolve("minilm"), manager);
-            io.peft4j.peft.PeftModel.wrap(bert, io.peft4j.peft.lora.LoraConfig.builder().r(4).targetModules("query", "value")
-                    .initLoraWeights(io.peft4j.peft.lora.LoraConfig.InitLoraWeights.FALSE).build()).save(dir);
-            io.peft4j.model.bert.BertModel fresh = (io.peft4j.model.bert.BertModel) io.peft4j.model.AutoModel.load(io.peft4j.model.ModelFiles.resolve("minilm"), manager);
-            io.peft4j.peft.PeftModel.load(fresh, dir);
-            expected = new io.peft4j.model.SentenceEmbedder(fresh, tokenizer, io.peft4j.model.Pooling.MEAN).embed(java.util.List.of(text))[0];
+        try (NDManager manager = NDManager.newBaseManager();
+             Tokenizer tokenizer = Tokenizer.load(ModelFiles.resolve("minilm").requireTokenizer(), 512)) {
+            Engine.getInstance().setRandomSeed(11);
+            BertModel bert = (BertModel) AutoModel.load(ModelFiles.resolve("minilm"), manager);
+            PeftModel.wrap(bert, LoraConfig.builder().r(4).targetModules("query", "value")
+                    .initLoraWeights(LoraConfig.InitLoraWeights.FALSE).build()).save(dir);
+            BertModel fresh = (BertModel) AutoModel.load(ModelFiles.resolve("minilm"), manager);
+            PeftModel.load(fresh, dir);
+            expected = new SentenceEmbedder(fresh, tokenizer, Pooling.MEAN).embed(List.of(text))[0];
         }
         Run tuned = run("embed", "--model", "minilm", "--adapter", dir.toString(), text);
         assertThat(tuned.exitCode()).as(tuned.err()).isZero();

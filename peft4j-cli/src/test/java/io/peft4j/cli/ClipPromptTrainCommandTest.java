@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;
 import javax.imageio.ImageIO;
+import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -67,7 +68,7 @@ class ClipPromptTrainCommandTest {
         double b = metrics.path("base_to_new").path("base_accuracy").asDouble();
         double n = metrics.path("base_to_new").path("new_accuracy").asDouble();
         assertThat(metrics.path("base_to_new").path("harmonic_mean").asDouble())
-                .isCloseTo(b + n == 0 ? 0 : 2 * b * n / (b + n), org.assertj.core.data.Offset.offset(1e-9));
+                .isCloseTo(b + n == 0 ? 0 : 2 * b * n / (b + n), Offset.offset(1e-9));
     }
 
     @Test

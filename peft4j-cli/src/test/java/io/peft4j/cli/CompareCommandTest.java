@@ -2,11 +2,13 @@ package io.peft4j.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.peft4j.io.Json;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import javax.xml.parsers.DocumentBuilderFactory;
+import org.assertj.core.api.Assertions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -82,8 +84,8 @@ class CompareCommandTest {
             String row = csv.stream().filter(l -> l.startsWith(method[0] + ",")).findFirst().orElseThrow();
             String[] f = row.split(",");
             assertThat(f[2]).isEqualTo("2");
-            assertThat(Double.parseDouble(f[3])).isCloseTo((a + b) / 2, org.assertj.core.api.Assertions.within(1e-6));
-            assertThat(Double.parseDouble(f[4])).isCloseTo(Math.abs(a - b) / Math.sqrt(2), org.assertj.core.api.Assertions.within(1e-6));
+            assertThat(Double.parseDouble(f[3])).isCloseTo((a + b) / 2, Assertions.within(1e-6));
+            assertThat(Double.parseDouble(f[4])).isCloseTo(Math.abs(a - b) / Math.sqrt(2), Assertions.within(1e-6));
             assertThat(Double.parseDouble(f[14])).as("steps").isEqualTo(3.0);
         }
         // each distilled seed learnt from the Full run of its own seed
@@ -91,7 +93,7 @@ class CompareCommandTest {
             Path kd = Files.list(out.resolve("kd-lora")).filter(p -> Files.exists(p.resolve("seed-" + seed + "/metrics.json"))).findFirst().orElseThrow()
                     .resolve("seed-" + seed);
             assertThat(kd.resolve(TrainingPlugins.TEACHER_LOGITS)).exists();
-            assertThat(io.peft4j.io.Json.readObject(kd.resolve("metrics.json")).path("plugins").asText()).contains("/full/lr-", "/seed-" + seed + "/adapter");
+            assertThat(Json.readObject(kd.resolve("metrics.json")).path("plugins").asText()).contains("/full/lr-", "/seed-" + seed + "/adapter");
         }
         CliTest.Run noTeacher = CliTest.run("compare", "--task", "spam", "--methods", "kd-lora,full", "--teacher", "full", "--output", dir.resolve("x").toString());
         assertThat(noTeacher.err()).contains("--teacher full must come before the kd- entries");
@@ -118,19 +120,19 @@ class CompareCommandTest {
         assertThat(kd.distilled()).isTrue();
         assertThat(kd.targets()).isEqualTo("query,value");
         assertThat(kd.label()).isEqualTo("DoRA (query,value) + distillation");
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> CompareCommand.Entry.parse("lora@")).hasMessageContaining("after '@'");
+        Assertions.assertThatThrownBy(() -> CompareCommand.Entry.parse("lora@")).hasMessageContaining("after '@'");
     }
 
     private static double bestValidation(Path run) {
         double best = -1;
-        for (com.fasterxml.jackson.databind.JsonNode e : io.peft4j.io.Json.readObject(run.resolve("metrics.json")).path("epochs")) {
+        for (JsonNode e : Json.readObject(run.resolve("metrics.json")).path("epochs")) {
             best = Math.max(best, e.path("eval_accuracy").asDouble());
         }
         return best;
     }
 
     private static double test(Path run) {
-        return io.peft4j.io.Json.readObject(run.resolve("metrics.json")).path("test").path("accuracy").asDouble();
+        return Json.readObject(run.resolve("metrics.json")).path("test").path("accuracy").asDouble();
     }
 
     /** fashion-mnist-1k runs on the ViT pretrain-vit writes into the cache: without it, compare says so before any work. */

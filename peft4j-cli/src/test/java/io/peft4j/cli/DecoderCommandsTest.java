@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.peft4j.io.Json;
+import io.peft4j.io.SafeTensorsReader;
 import java.io.ByteArrayInputStream;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -105,7 +106,7 @@ class DecoderCommandsTest {
 
         Path merged = dir.resolve("merged");
         assertThat(CliTest.run("merge", "--model", model.toString(), "--adapter", out.resolve("adapter").toString(), "--output", merged.toString()).exitCode()).isZero();
-        try (var reader = io.peft4j.io.SafeTensorsReader.open(merged.resolve("model.safetensors"))) {
+        try (var reader = SafeTensorsReader.open(merged.resolve("model.safetensors"))) {
             assertThat(reader.info("transformer.h.0.mlp.c_fc.weight").shape()).containsExactly(64, 256); // Conv1D (in, out)
         }
         CliTest.Run a = CliTest.run("generate", "--model", model.toString(), "--adapter", out.resolve("adapter").toString(), "--prompt", "hi", "--max-new-tokens", "6");
@@ -124,7 +125,7 @@ class DecoderCommandsTest {
                 "--quantize", "nf4", "--double-quant", "--optim", "adamw-8bit", "--gradient-checkpointing", "--targets", "all-linear", "--epochs", "6", "--batch-size", "4", "--lr", "2e-2",
                 "--max-length", "256", "--output", out.toString());
         assertThat(train.exitCode()).as(train.err()).isZero();
-        assertThat(io.peft4j.io.SafeTensorsReader.open(out.resolve("adapter/adapter_model.safetensors")).tensors().keySet())
+        assertThat(SafeTensorsReader.open(out.resolve("adapter/adapter_model.safetensors")).tensors().keySet())
                 .allMatch(k -> k.contains("lora_"));
         String prompt = "Below is an instruction that describes a task. Write a response that appropriately completes the request.\n\n"
                 + "### Instruction:\nSay the colour\n\n### Response:\n";

@@ -2,9 +2,13 @@ package io.peft4j.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.peft4j.io.AtomicFiles;
 import io.peft4j.io.Json;
 import io.peft4j.io.SafeTensorsReader;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -76,7 +80,7 @@ class GuardedRunsTest {
         Path data = jsonl("train.jsonl", 0, 4, null);
         Path out = dir.resolve("run");
         assertThat(CliTest.run(train(data, out)).exitCode()).isZero();
-        io.peft4j.io.AtomicFiles.deleteTree(out.resolve("checkpoints"));
+        AtomicFiles.deleteTree(out.resolve("checkpoints"));
         CliTest.Run again = CliTest.run(train(data, out));
         assertThat(again.exitCode()).isEqualTo(1);
         assertThat(again.err()).contains("already holds a finished adapter", "--overwrite");
@@ -197,9 +201,9 @@ class GuardedRunsTest {
         assertThat(tooLong.err()).contains("over the limit of 31").contains("the model's context of 32").hasLineCount(1);
         CliTest.Run capped = CliTest.run("generate", "--model", model.toString(), "--prompt", "one two three four", "--max-input-tokens", "2");
         assertThat(capped.err()).contains("over the limit of 2 (--max-input-tokens");
-        java.io.InputStream stdin = System.in;
+        InputStream stdin = System.in;
         try {
-            System.setIn(new java.io.ByteArrayInputStream((huge + "\nhello\n").getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            System.setIn(new ByteArrayInputStream((huge + "\nhello\n").getBytes(StandardCharsets.UTF_8)));
             CliTest.Run chat = CliTest.run("chat", "--model", model.toString(), "--max-new-tokens", "2");
             assertThat(chat.exitCode()).as(chat.err()).isZero();
             assertThat(chat.out()).contains("error: the prompt is ").contains("message not sent");

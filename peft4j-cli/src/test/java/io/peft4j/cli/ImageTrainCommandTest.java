@@ -2,16 +2,27 @@ package io.peft4j.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ai.djl.ndarray.NDManager;
+import io.peft4j.cli.data.Datasets;
+import io.peft4j.image.ImageProcessor;
 import io.peft4j.io.Json;
 import io.peft4j.io.SafeTensorsReader;
+import io.peft4j.model.BackboneClassifier;
+import io.peft4j.model.ModelFiles;
+import io.peft4j.train.ImageClassificationTask;
+import io.peft4j.train.data.LabelSet;
 import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
 import java.util.Random;
 import java.util.stream.Stream;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /** {@code train --task image-cls} on image folders with the ViT fixture of peft4j-core's tests. */
 class ImageTrainCommandTest {
@@ -60,8 +71,8 @@ class ImageTrainCommandTest {
      * ResNet learn the colour task; a mergeable adapter merges into the family's HF classification model, whose
      * accuracy is the adapter's.
      */
-    @org.junit.jupiter.params.ParameterizedTest
-    @org.junit.jupiter.params.provider.CsvSource({"swin, mona, SwinForImageClassification", "swin, lora, SwinForImageClassification",
+    @ParameterizedTest
+    @CsvSource({"swin, mona, SwinForImageClassification", "swin, lora, SwinForImageClassification",
             "resnet, lora, ResNetForImageClassification"})
     void trainsMethodsOnSwinAndResNet(String family, String method, String architecture) throws Exception {
         Path model = copyOf(VIT.resolveSibling(family), family);
@@ -82,11 +93,11 @@ class ImageTrainCommandTest {
         }
         assertThat(merge.exitCode()).as(merge.err()).isZero();
         assertThat(Files.readString(merged.resolve("config.json"))).contains(architecture, "\"red\"");
-        try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
-            io.peft4j.model.BackboneClassifier plain = io.peft4j.model.BackboneClassifier.load(
-                    io.peft4j.model.ModelFiles.resolve(merged.toString()), m, io.peft4j.model.BackboneClassifier.Head.SEQUENCE, 2);
-            var examples = io.peft4j.cli.data.Datasets.imageFolder(test, new io.peft4j.train.data.LabelSet(java.util.List.of("blue", "red")));
-            var task = new io.peft4j.train.ImageClassificationTask(plain, io.peft4j.image.ImageProcessor.forModel(merged));
+        try (NDManager m = NDManager.newBaseManager()) {
+            BackboneClassifier plain = BackboneClassifier.load(
+                    ModelFiles.resolve(merged.toString()), m, BackboneClassifier.Head.SEQUENCE, 2);
+            var examples = Datasets.imageFolder(test, new LabelSet(List.of("blue", "red")));
+            var task = new ImageClassificationTask(plain, ImageProcessor.forModel(merged));
             assertThat(task.evaluate(examples, 16).accuracy()).isEqualTo(testAccuracy);
         }
     }
@@ -112,7 +123,7 @@ class ImageTrainCommandTest {
         CliTest.Run eval = CliTest.run("eval", "--model", model.toString(), "--adapter", out.resolve("adapter").toString(), "--data", test.toString());
         assertThat(eval.exitCode()).as(eval.err()).isZero();
         double testAccuracy = Json.readObject(out.resolve("metrics.json")).path("test").path("accuracy").asDouble();
-        assertThat(eval.out()).contains("examples 12", String.format(java.util.Locale.ROOT, "accuracy %.4f", testAccuracy));
+        assertThat(eval.out()).contains("examples 12", String.format(Locale.ROOT, "accuracy %.4f", testAccuracy));
         CliTest.Run predict = CliTest.run("predict", "--model", model.toString(), "--adapter", out.resolve("adapter").toString(),
                 test.resolve("red/0.png").toString(), test.resolve("blue/0.png").toString());
         assertThat(predict.exitCode()).as(predict.err()).isZero();
@@ -126,11 +137,11 @@ class ImageTrainCommandTest {
         assertThat(merge.exitCode()).as(merge.err()).isZero();
         assertThat(Files.readString(merged.resolve("config.json"))).contains("ViTForImageClassification", "\"red\"");
         assertThat(merged.resolve("preprocessor_config.json")).exists();
-        try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
-            io.peft4j.model.BackboneClassifier plain = io.peft4j.model.BackboneClassifier.load(
-                    io.peft4j.model.ModelFiles.resolve(merged.toString()), m, io.peft4j.model.BackboneClassifier.Head.SEQUENCE, 2);
-            var examples = io.peft4j.cli.data.Datasets.imageFolder(test, new io.peft4j.train.data.LabelSet(java.util.List.of("blue", "red")));
-            var task = new io.peft4j.train.ImageClassificationTask(plain, io.peft4j.image.ImageProcessor.forModel(merged));
+        try (NDManager m = NDManager.newBaseManager()) {
+            BackboneClassifier plain = BackboneClassifier.load(
+                    ModelFiles.resolve(merged.toString()), m, BackboneClassifier.Head.SEQUENCE, 2);
+            var examples = Datasets.imageFolder(test, new LabelSet(List.of("blue", "red")));
+            var task = new ImageClassificationTask(plain, ImageProcessor.forModel(merged));
             assertThat(task.evaluate(examples, 16).accuracy()).isEqualTo(testAccuracy);
         }
 

@@ -2,14 +2,22 @@ package io.peft4j.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.peft4j.io.Json;
 import io.peft4j.io.SafeTensorsReader;
+import io.peft4j.model.BackboneClassifier;
+import io.peft4j.model.ModelFiles;
+import io.peft4j.tokenizer.Tokenizer;
+import io.peft4j.train.SequenceClassificationTask;
+import io.peft4j.train.data.LabelSet;
+import io.peft4j.train.data.TextFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import javax.xml.parsers.DocumentBuilderFactory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -63,7 +71,7 @@ class TrainCommandTest {
         CliTest.Run eval = CliTest.run("eval", "--adapter", adapterDir.toString(), "--data", test.toString(), "--max-length", "32");
         assertThat(eval.exitCode()).as(eval.err()).isZero();
         double testAccuracy = metrics.path("test").path("accuracy").asDouble();
-        assertThat(eval.out()).contains(String.format(java.util.Locale.ROOT, "accuracy %.4f", testAccuracy));
+        assertThat(eval.out()).contains(String.format(Locale.ROOT, "accuracy %.4f", testAccuracy));
         CliTest.Run predict = CliTest.run("predict", "--adapter", adapterDir.toString(), "--max-length", "32",
                 "We fried potatoes in butter", "The bank raised its interest rates");
         assertThat(predict.exitCode()).as(predict.err()).isZero();
@@ -75,13 +83,13 @@ class TrainCommandTest {
         assertThat(merge.exitCode()).as(merge.err()).isZero();
         assertThat(Files.readString(merged.resolve("config.json"))).contains("BertForSequenceClassification", "\"finance\"");
         // the merged checkpoint, loaded as a plain classifier, scores the test file as the adapter did
-        try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager();
-             io.peft4j.tokenizer.Tokenizer tok = io.peft4j.tokenizer.Tokenizer.load(merged.resolve("tokenizer.json"), 32)) {
-            io.peft4j.model.BackboneClassifier plain = io.peft4j.model.BackboneClassifier.load(
-                    io.peft4j.model.ModelFiles.resolve(merged.toString()), m, io.peft4j.model.BackboneClassifier.Head.SEQUENCE, 2);
-            var labels = new io.peft4j.train.data.LabelSet(List.of("finance", "food"));
-            var examples = io.peft4j.train.data.TextFiles.examples(io.peft4j.train.data.TextFiles.read(test), labels);
-            double mergedAccuracy = new io.peft4j.train.SequenceClassificationTask(plain, tok).evaluate(examples, 16).accuracy();
+        try (NDManager m = NDManager.newBaseManager();
+             Tokenizer tok = Tokenizer.load(merged.resolve("tokenizer.json"), 32)) {
+            BackboneClassifier plain = BackboneClassifier.load(
+                    ModelFiles.resolve(merged.toString()), m, BackboneClassifier.Head.SEQUENCE, 2);
+            var labels = new LabelSet(List.of("finance", "food"));
+            var examples = TextFiles.examples(TextFiles.read(test), labels);
+            double mergedAccuracy = new SequenceClassificationTask(plain, tok).evaluate(examples, 16).accuracy();
             assertThat(mergedAccuracy).isEqualTo(testAccuracy);
         }
 

@@ -3,6 +3,8 @@ package io.peft4j.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
+import java.util.Arrays;
+import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.Test;
 
 /** {@code peft4j zero-shot} on the CLIP fixture of peft4j-core's tests with two of its test images. */
@@ -29,7 +31,7 @@ class ZeroShotCommandTest {
                 previous = p;
                 sum += p;
             }
-            assertThat(sum).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-3));
+            assertThat(sum).isCloseTo(1.0, Offset.offset(1e-3));
             assertThat(f[3]).startsWith(f[1] + "=");
         }
         CliTest.Run imagenet = CliTest.run("zero-shot", "--model", CLIP.toString(), "--labels", "cat,dog", IMAGES.resolve("rgb.png").toString());
@@ -54,8 +56,8 @@ class ZeroShotCommandTest {
         for (int i = 0; i < 2; i++) {
             String[] parts = lines[i].replace("[", "").replace("]", "").split(", ");
             assertThat(parts).hasSize(16);                                 // the fixture's projection_dim
-            v[i] = java.util.Arrays.stream(parts).mapToDouble(Double::parseDouble).toArray();
-            assertThat(java.util.Arrays.stream(v[i]).map(x -> x * x).sum()).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-4));
+            v[i] = Arrays.stream(parts).mapToDouble(Double::parseDouble).toArray();
+            assertThat(Arrays.stream(v[i]).map(x -> x * x).sum()).isCloseTo(1.0, Offset.offset(1e-4));
         }
         double cos = 0;
         for (int k = 0; k < 16; k++) {
@@ -64,7 +66,7 @@ class ZeroShotCommandTest {
         CliTest.Run similarity = CliTest.run("embed", "--model", CLIP.toString(), "--similarity", "a photo of a cat", IMAGES.resolve("rgb.png").toString());
         assertThat(similarity.exitCode()).as(similarity.err()).isZero();
         String[] row = similarity.out().trim().split("\n")[0].trim().split("\\s+");
-        assertThat(Double.parseDouble(row[0])).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-3));
-        assertThat(Double.parseDouble(row[1])).isCloseTo(cos, org.assertj.core.data.Offset.offset(1e-3));
+        assertThat(Double.parseDouble(row[0])).isCloseTo(1.0, Offset.offset(1e-3));
+        assertThat(Double.parseDouble(row[1])).isCloseTo(cos, Offset.offset(1e-3));
     }
 }

@@ -4,6 +4,7 @@ import io.peft4j.tokenizer.Tokenizer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * One sequence's progress in generation: its tokens, its text so far (special tokens skipped, cut before a stop
@@ -15,7 +16,7 @@ final class Continuation {
     private final long[] prompt;
     private final GenerationConfig config;
     private final Tokenizer tokenizer;
-    private final java.util.function.Consumer<String> stream;
+    private final Consumer<String> stream;
     private final List<Long> generated = new ArrayList<>();
     private final int holdBack;
     private final TokenSampler sampler;
@@ -27,7 +28,7 @@ final class Continuation {
      * {@code tokenizer} null: ids only (no text, no stop strings); {@code stream} null: nothing streamed; {@code seed}:
      * this sequence's sampler's.
      */
-    Continuation(long[] prompt, GenerationConfig config, long seed, Tokenizer tokenizer, java.util.function.Consumer<String> stream) {
+    Continuation(long[] prompt, GenerationConfig config, long seed, Tokenizer tokenizer, Consumer<String> stream) {
         this.prompt = prompt;
         this.config = config;
         this.tokenizer = tokenizer;

@@ -7,9 +7,12 @@ import io.peft4j.model.CausalLM;
 import io.peft4j.nn.KvCache;
 import io.peft4j.nn.Step;
 import io.peft4j.tokenizer.Tokenizer;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Iterator;
 import java.util.List;
+import java.util.NoSuchElementException;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -65,7 +68,7 @@ public final class ContinuousBatcher implements AutoCloseable {
             @Override
             public boolean acquire(String name) {
                 if (name != null) {
-                    throw new java.util.NoSuchElementException("The model `" + name + "` does not exist.");
+                    throw new NoSuchElementException("The model `" + name + "` does not exist.");
                 }
                 return true;
             }
@@ -137,7 +140,7 @@ public final class ContinuousBatcher implements AutoCloseable {
     private final BlockingQueue<Runnable> tasks = new LinkedBlockingQueue<>();
     private final List<Sequence> running = new ArrayList<>();
     /** Requests taken from the queue whose adapter could not be made ready yet (every slot in use), oldest first. */
-    private final java.util.ArrayDeque<Sequence> deferred = new java.util.ArrayDeque<>();
+    private final ArrayDeque<Sequence> deferred = new ArrayDeque<>();
     private final Thread engine;
     private volatile boolean closed;
     private volatile int runningCount;
@@ -290,7 +293,7 @@ public final class ContinuousBatcher implements AutoCloseable {
 
     /** The next request to prefill: a deferred one whose adapter can now be readied, else the queue's next; or null. */
     private Sequence admitNext(NDManager engineScope) throws InterruptedException {
-        for (java.util.Iterator<Sequence> it = deferred.iterator(); it.hasNext(); ) {
+        for (Iterator<Sequence> it = deferred.iterator(); it.hasNext(); ) {
             Sequence s = it.next();
             Readiness r = ready(s, engineScope);
             if (r != Readiness.WAIT) {

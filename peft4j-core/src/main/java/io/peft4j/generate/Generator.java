@@ -10,6 +10,7 @@ import io.peft4j.tokenizer.Tokenizer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * Text generation with a {@link CausalLM}: the prompt is run once, then one token per step with a
@@ -134,7 +135,7 @@ public final class Generator {
      * What {@code read} takes from the next token's logits [B, V]; with a cache, a long input goes in chunks so that its
      * attention scores stay bounded.
      */
-    private <T> T next(Step pass, long[][] input, long[][] mask, KvCache cache, java.util.function.Function<NDArray, T> read) {
+    private <T> T next(Step pass, long[][] input, long[][] mask, KvCache cache, Function<NDArray, T> read) {
         int width = input[0].length;
         int chunk = cache == null ? width : prefillChunk(input.length, cache.length() + width);
         for (int from = 0; from + chunk < width; from += chunk) {               // all but the last chunk only fill the cache

@@ -3,6 +3,7 @@ package io.peft4j.image;
 import io.peft4j.io.FormatException;
 import java.io.BufferedInputStream;
 import java.io.DataInputStream;
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -43,7 +44,7 @@ public final class Idx {
                 out.add(new ImageProcessor.RgbImage(cols, rows, rgb));
             }
             return out;
-        } catch (java.io.EOFException e) {
+        } catch (EOFException e) {
             throw new FormatException(file, "ends before the images its header announces");
         } catch (IOException e) {
             throw new FormatException(file, "cannot read: " + e.getMessage());
@@ -66,7 +67,7 @@ public final class Idx {
                 out[i] = in.readUnsignedByte();
             }
             return out;
-        } catch (java.io.EOFException e) {
+        } catch (EOFException e) {
             throw new FormatException(file, "ends before the labels its header announces");
         } catch (IOException e) {
             throw new FormatException(file, "cannot read: " + e.getMessage());

@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Random;
 import javax.imageio.ImageIO;
 
 /**
@@ -178,7 +179,7 @@ public final class ImageProcessor {
      * whole image clamped to that aspect) resized to the processor's output size with its resampling, flipped with
      * probability ½, then rescaled and normalised as {@link #process} does.
      */
-    public float[] processAugmented(RgbImage image, java.util.Random random) {
+    public float[] processAugmented(RgbImage image, Random random) {
         int[] size = fixedOutput();
         if (size == null) {
             throw new Peft4jException("augmentation needs a fixed output size (size with height and width, or crop_size)");
@@ -286,7 +287,7 @@ public final class ImageProcessor {
     }
 
     /** As above, each image augmented ({@link #processAugmented}) with draws from {@code random}; null: no augmentation. */
-    public NDArray pixelValues(List<RgbImage> images, java.util.Random random, NDManager manager) {
+    public NDArray pixelValues(List<RgbImage> images, Random random, NDManager manager) {
         if (images.isEmpty()) {
             throw new IllegalArgumentException("no images given");
         }

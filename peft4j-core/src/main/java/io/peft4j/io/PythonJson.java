@@ -1,5 +1,6 @@
 package io.peft4j.io;
 
+import java.math.BigDecimal;
 import java.util.Collection;
 import java.util.Map;
 import java.util.TreeMap;
@@ -115,7 +116,7 @@ public final class PythonJson {
         if (d == 0) {
             return (1 / d < 0) ? "-0.0" : "0.0";
         }
-        java.math.BigDecimal exact = new java.math.BigDecimal(Double.toString(d)).stripTrailingZeros();
+        BigDecimal exact = new BigDecimal(Double.toString(d)).stripTrailingZeros();
         String digits = exact.unscaledValue().abs().toString();
         int exponent = digits.length() - 1 - exact.scale(); // d = digits[0].digits[1:] × 10^exponent
         String sign = d < 0 ? "-" : "";

@@ -4,9 +4,11 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.ShortBuffer;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -31,7 +33,7 @@ final class RawTensors {
      * returns an alias when the type does not change (even when asked to copy), and an alias of a
      * memory-mapped view crashes the JVM once the mapping is released; so same-type views are cloned.
      */
-    static NDArray owned(NDArray view, ai.djl.ndarray.types.DataType target) {
+    static NDArray owned(NDArray view, DataType target) {
         return view.getDataType() == target ? view.duplicate() : view.toType(target, false);
     }
 
@@ -40,7 +42,7 @@ final class RawTensors {
 
     /** BF16 → F32 (the 16 high bits of a float) or I16 → I32, exactly, as a flat array. */
     private static NDArray widen(ByteBuffer src, DType dtype, NDManager manager) {
-        java.nio.ShortBuffer in = src.order(ByteOrder.LITTLE_ENDIAN).asShortBuffer();
+        ShortBuffer in = src.order(ByteOrder.LITTLE_ENDIAN).asShortBuffer();
         List<NDArray> chunks = new ArrayList<>();
         while (in.hasRemaining()) {
             int n = Math.min(in.remaining(), WIDEN_CHUNK);

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.peft4j.Peft4jException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collections;
@@ -122,7 +123,7 @@ public final class SafeTensorsCheckpoint implements Weights {
     private SafeTensorsReader reader(String key) {
         SafeTensorsReader r = keyToShard.get(key);
         if (r == null) {
-            throw new io.peft4j.Peft4jException(source + ": no tensor named '" + key + "'");
+            throw new Peft4jException(source + ": no tensor named '" + key + "'");
         }
         return r;
     }

@@ -16,6 +16,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.Iterator;
@@ -176,7 +178,7 @@ public final class SafeTensorsReader implements AutoCloseable {
         }
         if (end - begin != expected) {
             throw new FormatException(file, where + ": " + (end - begin) + " bytes in data_offsets but shape "
-                    + java.util.Arrays.toString(shape) + " of " + dtype + " needs " + expected);
+                    + Arrays.toString(shape) + " of " + dtype + " needs " + expected);
         }
         return new TensorInfo(key, dtype, shape, begin, end);
     }
@@ -200,7 +202,7 @@ public final class SafeTensorsReader implements AutoCloseable {
         return out;
     }
 
-    private static void checkNoOverlap(Path file, java.util.Collection<TensorInfo> infos) {
+    private static void checkNoOverlap(Path file, Collection<TensorInfo> infos) {
         List<TensorInfo> sorted = new ArrayList<>(infos);
         sorted.removeIf(t -> t.byteLength() == 0);
         sorted.sort(Comparator.comparingLong(TensorInfo::begin));

@@ -12,9 +12,12 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -68,7 +71,7 @@ public final class SafeTensorsWriter {
                 json.writeEndObject();
             }
             long offset = 0;
-            java.util.Set<String> seen = new java.util.HashSet<>();
+            Set<String> seen = new HashSet<>();
             for (Entry e : sorted) {
                 if (!seen.add(e.name())) {
                     throw new FormatException(file, "duplicate tensor name '" + e.name() + "'");
@@ -80,7 +83,7 @@ public final class SafeTensorsWriter {
                 long length = numel * e.dtype().size();
                 if (e.data().remaining() != length) {
                     throw new FormatException(file, "tensor '" + e.name() + "' has " + e.data().remaining()
-                            + " bytes of data but shape " + java.util.Arrays.toString(e.shape()) + " of " + e.dtype() + " needs " + length);
+                            + " bytes of data but shape " + Arrays.toString(e.shape()) + " of " + e.dtype() + " needs " + length);
                 }
                 json.writeObjectFieldStart(e.name());
                 json.writeStringField("dtype", e.dtype().name());

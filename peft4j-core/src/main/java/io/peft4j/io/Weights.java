@@ -2,8 +2,12 @@ package io.peft4j.io;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Predicate;
+import java.util.function.UnaryOperator;
 
 /**
  * Named tensors to load a module from — a safetensors checkpoint, an ONNX file's initializers or an
@@ -25,8 +29,8 @@ public interface Weights extends AutoCloseable {
     default void close() {}
 
     /** The same weights under new names ({@code rename} must be one-to-one over {@link #keys()}). */
-    static Weights renamed(Weights inner, java.util.function.UnaryOperator<String> rename) {
-        Map<String, String> newToOld = new java.util.LinkedHashMap<>();
+    static Weights renamed(Weights inner, UnaryOperator<String> rename) {
+        Map<String, String> newToOld = new LinkedHashMap<>();
         for (String key : inner.keys()) {
             newToOld.put(rename.apply(key), key);
         }
@@ -54,8 +58,8 @@ public interface Weights extends AutoCloseable {
     }
 
     /** Only the keys {@code keep} accepts. */
-    static Weights filtered(Weights inner, java.util.function.Predicate<String> keep) {
-        Set<String> kept = new java.util.LinkedHashSet<>();
+    static Weights filtered(Weights inner, Predicate<String> keep) {
+        Set<String> kept = new LinkedHashSet<>();
         inner.keys().stream().filter(keep).forEach(kept::add);
         return new Weights() {
             @Override
@@ -84,7 +88,7 @@ public interface Weights extends AutoCloseable {
      * The same weights with the 2-d tensors {@code which} selects transposed (GPT-2's Conv1D stores (in, out);
      * peft4j's Linear keeps PyTorch's (out, in)).
      */
-    static Weights transposed(Weights inner, java.util.function.Predicate<String> which) {
+    static Weights transposed(Weights inner, Predicate<String> which) {
         return new Weights() {
             @Override
             public String source() {

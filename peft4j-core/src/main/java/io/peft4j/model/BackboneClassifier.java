@@ -2,11 +2,17 @@ package io.peft4j.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import io.peft4j.io.HfConfig;
 import io.peft4j.io.Weights;
+import io.peft4j.model.clip.ClipModel;
+import io.peft4j.model.vit.ViTModel;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.LinearLayer;
 import io.peft4j.nn.Module;
+import io.peft4j.nn.Scalars;
 import io.peft4j.nn.Step;
+import java.util.List;
 
 /**
  * Hugging Face's {@code *ForSequenceClassification} / {@code *ForTokenClassification} / {@code *ForImageClassification}
@@ -26,7 +32,7 @@ public final class BackboneClassifier extends HeadedModel implements Classifier 
         DISTILLED
     }
 
-    private static final java.util.List<String> DISTILLED_HEADS = java.util.List.of("cls_classifier", "distillation_classifier");
+    private static final List<String> DISTILLED_HEADS = List.of("cls_classifier", "distillation_classifier");
 
     private final Head head;
     private final int numLabels;
@@ -36,7 +42,7 @@ public final class BackboneClassifier extends HeadedModel implements Classifier 
         if (numLabels < 2) {
             throw new IllegalArgumentException("a classifier needs at least 2 labels, got " + numLabels);
         }
-        if (head == Head.DISTILLED && !(backbone instanceof io.peft4j.model.vit.ViTModel vit && vit.config().distillationToken())) {
+        if (head == Head.DISTILLED && !(backbone instanceof ViTModel vit && vit.config().distillationToken())) {
             throw new IllegalArgumentException("a distilled head needs a backbone with a distillation token (DeiT), not '" + backbone.family() + "'");
         }
         this.head = head;
@@ -58,11 +64,11 @@ public final class BackboneClassifier extends HeadedModel implements Classifier 
      * the distilled heads ({@code DeiTForImageClassificationWithTeacher}) is that distilled head.
      */
     public static BackboneClassifier load(ModelFiles files, NDManager manager, Head head, int numLabels) {
-        PretrainedModel backbone = head == Head.SEQUENCE && "clip".equals(io.peft4j.io.HfConfig.read(files.config()).modelType())
-                ? io.peft4j.model.clip.ClipModel.loadImageTower(files, manager)                   // images: the image tower alone
+        PretrainedModel backbone = head == Head.SEQUENCE && "clip".equals(HfConfig.read(files.config()).modelType())
+                ? ClipModel.loadImageTower(files, manager)                   // images: the image tower alone
                 : AutoModel.load(files, manager);
         try (Weights weights = files.openWeights()) {
-            boolean distilled = head == Head.SEQUENCE && backbone instanceof io.peft4j.model.vit.ViTModel vit && vit.config().distillationToken()
+            boolean distilled = head == Head.SEQUENCE && backbone instanceof ViTModel vit && vit.config().distillationToken()
                     && DISTILLED_HEADS.stream().allMatch(h -> hasHead(weights, h, numLabels));
             BackboneClassifier model = new BackboneClassifier(backbone, distilled ? Head.DISTILLED : head, numLabels);
             for (String path : model.classifierPaths()) {
@@ -81,7 +87,7 @@ public final class BackboneClassifier extends HeadedModel implements Classifier 
     }
 
     @Override
-    public java.util.List<String> classifierPaths() {
+    public List<String> classifierPaths() {
         return head == Head.DISTILLED ? DISTILLED_HEADS : backbone.classifierPaths();
     }
 
@@ -120,9 +126,9 @@ public final class BackboneClassifier extends HeadedModel implements Classifier 
         return headPass(step, inputs, features -> {
             if (head == Head.DISTILLED) {
                 NDArray states = features.lastHiddenState();                                      // [B, T, D]
-                NDArray cls = classifier(0).forward(step, states.get(new ai.djl.ndarray.index.NDIndex(":, 0, :")));
-                NDArray distillation = classifier(1).forward(step, states.get(new ai.djl.ndarray.index.NDIndex(":, 1, :")));
-                return io.peft4j.nn.Scalars.div(cls.add(distillation), 2);                      // [B, C]
+                NDArray cls = classifier(0).forward(step, states.get(new NDIndex(":, 0, :")));
+                NDArray distillation = classifier(1).forward(step, states.get(new NDIndex(":, 1, :")));
+                return Scalars.div(cls.add(distillation), 2);                      // [B, C]
             }
             NDArray x = head == Head.TOKEN ? features.tokenStates() : features.sequenceVector(); // [B, T, D] or [B, D]
             return classifier(0).forward(step, dropout.forward(x));                           // [B, (T,) C]

@@ -10,6 +10,8 @@ import io.peft4j.nn.Embedding;
 import io.peft4j.nn.HalfPrecision;
 import io.peft4j.nn.KvCache;
 import io.peft4j.nn.Linear;
+import io.peft4j.nn.Module;
+import io.peft4j.nn.Parameter;
 import io.peft4j.nn.PromptSource;
 import io.peft4j.nn.Step;
 import java.util.ArrayList;
@@ -94,10 +96,10 @@ public abstract class CausalLM extends PretrainedModel {
     }
 
     /** The modules that make the blocks' input: the token embeddings and any virtual tokens (GPT-2 adds its position table). */
-    protected List<io.peft4j.nn.Module> inputModules() {
-        List<io.peft4j.nn.Module> out = new ArrayList<>(List.of((io.peft4j.nn.Module) inputEmbeddings()));
+    protected List<Module> inputModules() {
+        List<Module> out = new ArrayList<>(List.of((Module) inputEmbeddings()));
         if (promptSource() != null) {
-            out.add((io.peft4j.nn.Module) promptSource());
+            out.add((Module) promptSource());
         }
         return out;
     }
@@ -199,7 +201,7 @@ public abstract class CausalLM extends PretrainedModel {
         Object context = blockContext(in.positions());
         NDArray input = embedPositions(step, in.x(), in.positions());                 // [B, n+T, D]
         boolean inputsTrain = inputModules().stream()
-                .anyMatch(m -> m.namedParameters().values().stream().anyMatch(io.peft4j.nn.Parameter::isTrainable));
+                .anyMatch(m -> m.namedParameters().values().stream().anyMatch(Parameter::isTrainable));
         return BlockStack.Pass.of(input, inputsTrain, in.prefixed(), numLayers(),
                 (i, x, blockStep) -> block(blockStep, i, x, in.mask(), context, in.prefixed() ? in.cache() : newCache(blockStep.scope())),
                 top -> {

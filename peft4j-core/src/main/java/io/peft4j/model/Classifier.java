@@ -1,6 +1,7 @@
 package io.peft4j.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import io.peft4j.nn.Step;
 
 /** A model with a classification head over a backbone's features, whatever the backbone's inputs (tokens, pixels). */
@@ -9,7 +10,7 @@ public interface Classifier {
     int numLabels();
 
     /** The model's long-lived manager (step managers are made below it). */
-    ai.djl.ndarray.NDManager manager();
+    NDManager manager();
 
     /** The adapters a step applies when its caller names none ({@link PretrainedModel#adapters()}). */
     Step.Adapters adapters();

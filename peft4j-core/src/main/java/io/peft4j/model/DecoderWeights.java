@@ -1,5 +1,6 @@
 package io.peft4j.model;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.peft4j.Peft4jException;
 import io.peft4j.io.HfConfig;
 import io.peft4j.io.Weights;
@@ -10,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.function.Predicate;
 
 /** Loading a decoder checkpoint: every parameter must be there; buffers the model recomputes may be. */
@@ -30,7 +32,7 @@ public final class DecoderWeights {
         if (quantize != null) {
             QuantizedCheckpoint.storedType(weights).filter(t -> t != quantize.type()).ifPresent(t -> {
                 throw new Peft4jException(files.weights() + " is already quantised to " + t + "; load it without --quantize (or with "
-                        + t.name().toLowerCase(java.util.Locale.ROOT) + ")");
+                        + t.name().toLowerCase(Locale.ROOT) + ")");
             });
             quantized.addAll(ModelQuantizer.quantizeFromCheckpoint(model, weights, quantize));
         }
@@ -66,8 +68,8 @@ public final class DecoderWeights {
     }
 
     public static List<Long> eosIds(HfConfig c) {
-        com.fasterxml.jackson.databind.JsonNode n = c.json().get("eos_token_id");
-        java.util.ArrayList<Long> ids = new java.util.ArrayList<>();
+        JsonNode n = c.json().get("eos_token_id");
+        ArrayList<Long> ids = new ArrayList<>();
         if (n != null && n.isArray()) {
             n.forEach(e -> ids.add(e.asLong()));
         } else if (n != null && n.isIntegralNumber()) {

@@ -2,7 +2,9 @@ package io.peft4j.model;
 
 import io.peft4j.nn.Dropout;
 import io.peft4j.nn.EmbeddingLayer;
+import io.peft4j.nn.PromptSource;
 import io.peft4j.nn.Step;
+import java.util.List;
 import java.util.function.Function;
 
 /**
@@ -32,7 +34,7 @@ public abstract class HeadedModel extends PretrainedModel {
     }
 
     @Override
-    public BlockStack.Pass<Features> pass(Step step, ModelInputs inputs, io.peft4j.nn.PromptSource source) {
+    public BlockStack.Pass<Features> pass(Step step, ModelInputs inputs, PromptSource source) {
         return backbone.pass(step, inputs, source);
     }
 
@@ -77,7 +79,7 @@ public abstract class HeadedModel extends PretrainedModel {
     }
 
     @Override
-    public java.util.List<String> classifierPaths() {
+    public List<String> classifierPaths() {
         return backbone.classifierPaths();
     }
 }

@@ -3,9 +3,17 @@ package io.peft4j.model;
 import ai.djl.ndarray.NDArray;
 
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import io.peft4j.Peft4jException;
+import io.peft4j.io.HfConfig;
+import io.peft4j.io.Weights;
+import io.peft4j.nn.EmbeddingLayer;
 import io.peft4j.nn.Module;
+import io.peft4j.nn.Parameter;
+import io.peft4j.nn.ParameterDict;
 import io.peft4j.nn.PromptSource;
 import io.peft4j.nn.Step;
+import java.util.List;
 
 /**
  * A pretrained backbone: the root of a module tree whose names are the checkpoint's. It takes {@link ModelInputs}
@@ -48,14 +56,14 @@ public abstract class PretrainedModel extends Module {
      * {@code what} the model is. Returns the model, named after config.json's {@code _name_or_path} or the directory.
      */
     protected static <M extends PretrainedModel> M loadWeights(M model, ModelFiles files, String prefix, String what) {
-        try (io.peft4j.io.Weights raw = files.openWeights()) {
-            io.peft4j.io.Weights weights = raw.keys().stream().anyMatch(k -> k.startsWith(prefix))
-                    ? io.peft4j.io.Weights.renamed(raw, k -> k.startsWith(prefix) ? k.substring(prefix.length()) : k) : raw;
+        try (Weights raw = files.openWeights()) {
+            Weights weights = raw.keys().stream().anyMatch(k -> k.startsWith(prefix))
+                    ? Weights.renamed(raw, k -> k.startsWith(prefix) ? k.substring(prefix.length()) : k) : raw;
             model.loadStateDict(weights, false).missing().stream().findFirst().ifPresent(key -> {
-                throw new io.peft4j.Peft4jException(files.weights() + ": missing weight '" + key + "' for " + what);
+                throw new Peft4jException(files.weights() + ": missing weight '" + key + "' for " + what);
             });
         }
-        model.setNameOrPath(io.peft4j.io.HfConfig.read(files.config()).getString("_name_or_path", files.dir().toString()));
+        model.setNameOrPath(HfConfig.read(files.config()).getString("_name_or_path", files.dir().toString()));
         return model;
     }
 
@@ -74,11 +82,11 @@ public abstract class PretrainedModel extends Module {
     public static final String TEMPORAL_EMBEDDING = "temporal_embedding";
 
     /** The temporal embeddings, made on first use. */
-    public io.peft4j.nn.ParameterDict temporalEmbeddings() {
+    public ParameterDict temporalEmbeddings() {
         if (!children().containsKey(TEMPORAL_EMBEDDING)) {
-            addChild(TEMPORAL_EMBEDDING, new io.peft4j.nn.ParameterDict(manager()));
+            addChild(TEMPORAL_EMBEDDING, new ParameterDict(manager()));
         }
-        return (io.peft4j.nn.ParameterDict) children().get(TEMPORAL_EMBEDDING);
+        return (ParameterDict) children().get(TEMPORAL_EMBEDDING);
     }
 
     /**
@@ -86,14 +94,14 @@ public abstract class PretrainedModel extends Module {
      * each of its tokens); unchanged when no active adapter has one.
      */
     protected NDArray withTemporalEmbedding(Step step, NDArray tokens) {
-        if (!(children().get(TEMPORAL_EMBEDDING) instanceof io.peft4j.nn.ParameterDict table)) {
+        if (!(children().get(TEMPORAL_EMBEDDING) instanceof ParameterDict table)) {
             return tokens;
         }
         for (String adapter : step.adapters().active()) {
             if (table.contains(adapter)) {
-                io.peft4j.nn.Parameter p = table.get(adapter);
+                Parameter p = table.get(adapter);
                 long t = p.shape().get(1);
-                ai.djl.ndarray.types.Shape s = tokens.getShape();
+                Shape s = tokens.getShape();
                 if (s.get(0) % t != 0) {
                     throw new IllegalArgumentException("the adapter's temporal embedding is for clips of " + t + " frames; got " + s.get(0) + " frames");
                 }
@@ -116,7 +124,7 @@ public abstract class PretrainedModel extends Module {
     }
 
     /** The token embedding table (HF's {@code get_input_embeddings()}), or null for a backbone without token input. */
-    public io.peft4j.nn.EmbeddingLayer inputEmbeddings() {
+    public EmbeddingLayer inputEmbeddings() {
         return null;
     }
 
@@ -140,8 +148,8 @@ public abstract class PretrainedModel extends Module {
      * Where HF's classification model of this family keeps its linear classifiers: {@code classifier}, or inside a
      * container ({@code classifier.1}: ResNet's {@code Sequential(Flatten, Linear)}).
      */
-    public java.util.List<String> classifierPaths() {
-        return java.util.List.of("classifier");
+    public List<String> classifierPaths() {
+        return List.of("classifier");
     }
 
     /** The side of a vision transformer's square patches, or 0 for a backbone that does not cut images into patches. */
@@ -166,7 +174,7 @@ public abstract class PretrainedModel extends Module {
     public ModuleRoles roles() {
         ModelFamily family = AutoModel.family(family());
         if (family == null) {
-            throw new io.peft4j.Peft4jException("no model family registered for model type '" + family() + "'");
+            throw new Peft4jException("no model family registered for model type '" + family() + "'");
         }
         return family.roles();
     }

@@ -2,6 +2,7 @@ package io.peft4j.nn;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.nn.Activation;
 import io.peft4j.Peft4jException;
 import ai.djl.pytorch.jni.JniUtils;
 import java.util.function.BinaryOperator;
@@ -46,7 +47,7 @@ public final class Activations {
      */
     static NDArray swiGlu(NDArray gate, NDArray up) {
         if (!JniUtils.isGradMode()) {
-            return gate.mul(ai.djl.nn.Activation.sigmoid(gate)).mul(up);
+            return gate.mul(Activation.sigmoid(gate)).mul(up);
         }
         NDManager outer = gate.getManager();
         try (NDManager scope = outer.newSubManager()) {
@@ -56,7 +57,7 @@ public final class Activations {
             NDArray dUp;
             JniUtils.setGradMode(false);
             try {
-                NDArray sigmoid = ai.djl.nn.Activation.sigmoid(gate);
+                NDArray sigmoid = Activation.sigmoid(gate);
                 dUp = gate.mul(sigmoid);                                     // silu(gate)
                 dGate = sigmoid.neg().addi(1).muli(gate).addi(1).muli(sigmoid).muli(up); // (1 + gate · (1 − σ)) · σ · up
                 sigmoid.close();
@@ -86,9 +87,9 @@ public final class Activations {
         return switch (name) {
             case "gelu" -> Activations::gelu;
             case "gelu_new", "gelu_pytorch_tanh", "gelu_fast" -> Activations::geluTanh;
-            case "relu" -> ai.djl.nn.Activation::relu;
-            case "quick_gelu" -> x -> x.mul(ai.djl.nn.Activation.sigmoid(Scalars.mul(x, 1.702)));  // CLIP's x·σ(1.702x)
-            case "silu", "swish" -> x -> x.mul(ai.djl.nn.Activation.sigmoid(x));
+            case "relu" -> Activation::relu;
+            case "quick_gelu" -> x -> x.mul(Activation.sigmoid(Scalars.mul(x, 1.702)));  // CLIP's x·σ(1.702x)
+            case "silu", "swish" -> x -> x.mul(Activation.sigmoid(x));
             case "tanh" -> NDArray::tanh;
             default -> throw new Peft4jException("unsupported activation '" + name + "': expected gelu, gelu_new, quick_gelu, relu, silu or tanh");
         };

@@ -5,6 +5,9 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Activation;
+import ai.djl.nn.core.Linear;
+import ai.djl.nn.norm.Dropout;
 
 /**
  * A bidirectional, batch-first LSTM with PyTorch's {@code nn.LSTM} parameter names, init and equations:
@@ -44,7 +47,7 @@ public final class BidirectionalLstm extends Module {
         NDArray input = x;
         for (int k = 0; k < layers; k++) {
             if (k > 0 && isTraining() && dropout > 0) {
-                input = ai.djl.nn.norm.Dropout.dropout(input, dropout, true).singletonOrThrow();
+                input = Dropout.dropout(input, dropout, true).singletonOrThrow();
             }
             input = direction(input, k, false).concat(direction(input, k, true), 2); // [B, T, 2H]
         }
@@ -59,18 +62,18 @@ public final class BidirectionalLstm extends Module {
         NDArray bIh = localParameters().get("bias_ih_l" + k + suffix).array();
         NDArray bHh = localParameters().get("bias_hh_l" + k + suffix).array();
         int time = (int) x.getShape().get(1);
-        NDArray inputGates = ai.djl.nn.core.Linear.linear(x, wIh, bIh).singletonOrThrow().add(bHh); // [B, T, 4H]
+        NDArray inputGates = Linear.linear(x, wIh, bIh).singletonOrThrow().add(bHh); // [B, T, 4H]
         NDArray h = x.getManager().zeros(new Shape(x.getShape().get(0), hidden)); // [B, H]
         NDArray c = h;
         NDArray[] states = new NDArray[time];
         for (int s = 0; s < time; s++) {
             int t = reverse ? time - 1 - s : s;
-            NDArray gates = inputGates.get(":, {}, :", t).add(ai.djl.nn.core.Linear.linear(h, wHh).singletonOrThrow()); // [B, 4H]
+            NDArray gates = inputGates.get(":, {}, :", t).add(Linear.linear(h, wHh).singletonOrThrow()); // [B, 4H]
             NDList g = gates.split(4, 1);
-            NDArray in = ai.djl.nn.Activation.sigmoid(g.get(0));
-            NDArray forget = ai.djl.nn.Activation.sigmoid(g.get(1));
+            NDArray in = Activation.sigmoid(g.get(0));
+            NDArray forget = Activation.sigmoid(g.get(1));
             NDArray cell = g.get(2).tanh();
-            NDArray out = ai.djl.nn.Activation.sigmoid(g.get(3));
+            NDArray out = Activation.sigmoid(g.get(3));
             c = forget.mul(c).add(in.mul(cell));
             h = out.mul(c.tanh());
             states[t] = h;

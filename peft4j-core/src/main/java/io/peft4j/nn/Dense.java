@@ -2,6 +2,7 @@ package io.peft4j.nn;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.core.Linear;
 
 /** The dense product of every linear layer: x · Wᵀ (+ b), in the layout libtorch computes fastest for the number of rows. */
 public final class Dense {
@@ -23,7 +24,7 @@ public final class Dense {
         long in = w.getShape().get(1);
         long rows = x.size() / in;
         if (rows < MIN_FEW_ROWS || rows > MAX_FEW_ROWS) {
-            return ai.djl.nn.core.Linear.linear(x, w, b).singletonOrThrow();
+            return Linear.linear(x, w, b).singletonOrThrow();
         }
         Shape shape = x.getShape();
         NDArray wx = w.matMul(x.reshape(rows, in).transpose());                 // [out, rows], in W's manager

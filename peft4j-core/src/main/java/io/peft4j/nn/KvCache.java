@@ -46,7 +46,7 @@ public final class KvCache implements AutoCloseable {
             append(l, prefixes.get(l).keys(), prefixes.get(l).values());
         }
         KeyValuePrefix first = prefixes.get(0);
-        appendMask(manager.ones(new ai.djl.ndarray.types.Shape(first.keys().getShape().get(0), first.length()), DataType.INT64));
+        appendMask(manager.ones(new Shape(first.keys().getShape().get(0), first.length()), DataType.INT64));
     }
 
     public int layers() {

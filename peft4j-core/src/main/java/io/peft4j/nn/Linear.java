@@ -43,7 +43,7 @@ public class Linear extends Module implements LinearLayer {
 
     @Override
     public NDArray forward(Step step, NDArray x) {
-        if (weight.array().getDataType() == ai.djl.ndarray.types.DataType.FLOAT16) { // a quantised model's LM head
+        if (weight.array().getDataType() == DataType.FLOAT16) { // a quantised model's LM head
             NDArray y = HalfPrecision.timesTransposed(x, weight.array());
             return bias == null ? y : y.add(bias.array());
         }

@@ -1,8 +1,10 @@
 package io.peft4j.nn;
 
 import ai.djl.ndarray.NDManager;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 
 /** Children keyed by name, as in {@code lora_A.default}; entries can be added and removed. */
 public final class ModuleDict<M extends Module> extends Module {
@@ -31,7 +33,7 @@ public final class ModuleDict<M extends Module> extends Module {
         removeChild(name);
     }
 
-    public java.util.Set<String> keys() {
-        return java.util.Collections.unmodifiableSet(items.keySet());
+    public Set<String> keys() {
+        return Collections.unmodifiableSet(items.keySet());
     }
 }

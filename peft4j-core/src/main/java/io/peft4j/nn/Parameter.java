@@ -2,6 +2,7 @@ package io.peft4j.nn;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
+import io.peft4j.Peft4jException;
 
 /**
  * A named tensor owned by a {@link Module}, living in the model's long-lived manager. A trainable
@@ -56,7 +57,7 @@ public final class Parameter {
             return;
         }
         if (trainable && !value.getDataType().isFloating()) {
-            throw new io.peft4j.Peft4jException("a " + value.getDataType() + " parameter (quantised weights) cannot train");
+            throw new Peft4jException("a " + value.getDataType() + " parameter (quantised weights) cannot train");
         }
         this.trainable = trainable;
         value.setRequiresGradient(trainable);

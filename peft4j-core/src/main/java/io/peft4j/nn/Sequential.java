@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BiFunction;
+import java.util.function.UnaryOperator;
 
 /**
  * Linear layers and activations applied in order, numbered as in PyTorch's {@code nn.Sequential}: in
@@ -24,7 +25,7 @@ public final class Sequential extends Module {
                 String name = Integer.toString(i);
                 steps.add((step, x) -> linear(name).forward(step, x));
             } else if (parts[i] instanceof String activation) {
-                java.util.function.UnaryOperator<NDArray> f = Activations.byName(activation);
+                UnaryOperator<NDArray> f = Activations.byName(activation);
                 steps.add((step, x) -> f.apply(x));
             } else {
                 throw new IllegalArgumentException("a Sequential takes Linear layers and activation names, got " + parts[i]);

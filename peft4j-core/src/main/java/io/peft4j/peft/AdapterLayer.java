@@ -1,7 +1,9 @@
 package io.peft4j.peft;
 
 import io.peft4j.nn.Module;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -36,13 +38,13 @@ public interface AdapterLayer {
      * The modules of {@code model} a tuner may target, by path: every module outside tuner layers, and the tuner layers
      * themselves (a method may add another adapter to one), but nothing inside them (base layers, adapter parts, copies).
      */
-    static java.util.Map<String, Module> targetableModules(Module model) {
-        java.util.Map<String, Module> out = new java.util.LinkedHashMap<>();
+    static Map<String, Module> targetableModules(Module model) {
+        Map<String, Module> out = new LinkedHashMap<>();
         collect("", model, out);
         return out;
     }
 
-    private static void collect(String path, Module module, java.util.Map<String, Module> out) {
+    private static void collect(String path, Module module, Map<String, Module> out) {
         out.put(path, module);
         if (!(module instanceof AdapterLayer)) {
             module.children().forEach((name, child) -> collect(path.isEmpty() ? name : path + "." + name, child, out));

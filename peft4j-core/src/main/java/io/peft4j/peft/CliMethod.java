@@ -1,5 +1,7 @@
 package io.peft4j.peft;
 
+import java.util.function.BiFunction;
+
 /**
  * A method as {@code train --method} and {@code compare --methods} name it, with its label in tables, the learning rate
  * its paper (or HF PEFT's examples) uses by default, whether it trains decoders ({@code --task causal-lm}), and the
@@ -23,7 +25,7 @@ public interface CliMethod {
     PeftConfig config(String id, TaskType task, MethodOptions options);
 
     /** A method with one name. */
-    static CliMethod of(String name, String label, double defaultLr, boolean causalLm, java.util.function.BiFunction<TaskType, MethodOptions, PeftConfig> config) {
+    static CliMethod of(String name, String label, double defaultLr, boolean causalLm, BiFunction<TaskType, MethodOptions, PeftConfig> config) {
         return new CliMethod() {
             @Override
             public String name() {

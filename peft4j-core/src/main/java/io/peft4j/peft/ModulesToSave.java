@@ -1,6 +1,7 @@
 package io.peft4j.peft;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.LinearLayer;
 import io.peft4j.nn.Module;
@@ -8,6 +9,7 @@ import io.peft4j.nn.ModuleDict;
 import io.peft4j.nn.Parameter;
 import io.peft4j.nn.Step;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Hugging Face PEFT's {@code ModulesToSaveWrapper} for a linear module (a classification head): the
@@ -29,7 +31,7 @@ public final class ModulesToSave extends TunerLayer implements LinearLayer {
     public void addAdapter(String name) {
         registerAdapter(name);
         Linear copy = new Linear(manager(), original.inFeatures(), original.outFeatures(), original.bias() != null, 0f);
-        copy.weight().set(original.weight().array().toType(ai.djl.ndarray.types.DataType.FLOAT32, true)); // trained in fp32, also from an fp16 head
+        copy.weight().set(original.weight().array().toType(DataType.FLOAT32, true)); // trained in fp32, also from an fp16 head
         if (original.bias() != null) {
             copy.bias().set(original.bias().array().duplicate());
         }
@@ -108,7 +110,7 @@ public final class ModulesToSave extends TunerLayer implements LinearLayer {
     }
 
     /** All parameters of the copy for {@code name}, by local name. */
-    public java.util.Map<String, Parameter> copyParameters(String name) {
+    public Map<String, Parameter> copyParameters(String name) {
         return copies.get(name).namedParameters();
     }
 }

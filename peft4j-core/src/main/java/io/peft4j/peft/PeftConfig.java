@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.peft4j.io.FormatException;
 import io.peft4j.io.Json;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * The configuration of one adapter, stored as {@code adapter_config.json} in Hugging Face PEFT's format.
@@ -27,10 +28,10 @@ public interface PeftConfig {
     String baseModelNameOrPath();
 
     /** Modules trained in full and saved with the adapter (HF's {@code modules_to_save}), or null. */
-    java.util.List<String> modulesToSave();
+    List<String> modulesToSave();
 
     /** The same config with {@code names} added to {@code modules_to_save}. */
-    PeftConfig withModulesToSave(java.util.List<String> names);
+    PeftConfig withModulesToSave(List<String> names);
 
     /** The same config with the base model's name filled in and {@code inference_mode} true, as HF saves it. */
     PeftConfig forSaving(String baseModelNameOrPath);

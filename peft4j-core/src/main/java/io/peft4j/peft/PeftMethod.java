@@ -3,6 +3,7 @@ package io.peft4j.peft;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 /**
  * One PEFT method as its folder declares it: the {@code peft_type} of its {@code adapter_config.json}, its config class
@@ -34,7 +35,7 @@ public interface PeftMethod {
      * sets, before the adapter is allocated, so that a config that does not fit its file (e.g. {@code "r": 100000}
      * over rank-8 tensors) is refused without allocating gigabytes. Returns the problem, or null; none by default.
      */
-    default String savedShapesProblem(PeftConfig config, java.util.Map<String, long[]> shapes) {
+    default String savedShapesProblem(PeftConfig config, Map<String, long[]> shapes) {
         return null;
     }
 

@@ -1,12 +1,15 @@
 package io.peft4j.peft;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import io.peft4j.Peft4jException;
 import io.peft4j.io.AtomicFiles;
 import io.peft4j.io.FormatException;
 import io.peft4j.io.SafeTensorsReader;
 import io.peft4j.io.SafeTensorsWriter;
 import io.peft4j.model.PretrainedModel;
+import io.peft4j.nn.Linear;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.Parameter;
 import io.peft4j.nn.Step;
@@ -14,9 +17,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A pretrained model with named PEFT adapters, as Hugging Face PEFT's {@code PeftModel}: the model sits
@@ -40,7 +48,7 @@ public final class PeftModel extends Module {
     private final PretrainedModel model;
     private final Map<String, PeftConfig> configs = new LinkedHashMap<>();
     /** Adapters loaded for inference (HF's {@code is_trainable=False}): nothing trains while one of them is active. */
-    private final java.util.Set<String> inferenceOnly = new java.util.HashSet<>();
+    private final Set<String> inferenceOnly = new HashSet<>();
     private String activeAdapter;
 
     private PeftModel(PretrainedModel model) {
@@ -66,7 +74,7 @@ public final class PeftModel extends Module {
     }
 
     public Map<String, PeftConfig> configs() {
-        return java.util.Collections.unmodifiableMap(configs);
+        return Collections.unmodifiableMap(configs);
     }
 
     public String activeAdapter() {
@@ -119,7 +127,7 @@ public final class PeftModel extends Module {
             }
             if (e.getValue() instanceof ModulesToSave wrapper) {
                 wrapper.addAdapter(name);
-            } else if (e.getValue() instanceof io.peft4j.nn.Linear linear) {
+            } else if (e.getValue() instanceof Linear linear) {
                 ModulesToSave wrapper = new ModulesToSave(linear);
                 model.replace(path, wrapper);
                 wrapper.addAdapter(name);
@@ -248,7 +256,7 @@ public final class PeftModel extends Module {
     // ---- saving and loading in Hugging Face PEFT's format ----
 
     /** The adapter's tensors under the keys HF PEFT writes (adapter name removed). */
-    public Map<String, NDArray> adapterStateDict(String name, ai.djl.ndarray.NDManager scope) {
+    public Map<String, NDArray> adapterStateDict(String name, NDManager scope) {
         PeftConfig config = requireAdapter(name);
         Map<String, NDArray> out = new LinkedHashMap<>();
         if (config instanceof PromptLearningConfig) {
@@ -286,7 +294,7 @@ public final class PeftModel extends Module {
      */
     public void save(Path dir) {
         for (String name : configs.keySet()) { // nothing is written when any adapter holds NaN or ∞
-            try (ai.djl.ndarray.NDManager scope = manager().newSubManager()) {
+            try (NDManager scope = manager().newSubManager()) {
                 adapterStateDict(name, scope).forEach((key, value) -> {
                     NDArray magnitudes = value.abs();                 // a parameter's: into the scope
                     magnitudes.attach(scope);
@@ -300,7 +308,7 @@ public final class PeftModel extends Module {
         for (String name : configs.keySet()) {
             Path target = name.equals(DEFAULT_ADAPTER) ? dir : dir.resolve(name);
             PeftConfig config = configs.get(name).forSaving(model.nameOrPath());
-            try (ai.djl.ndarray.NDManager scope = manager().newSubManager()) {
+            try (NDManager scope = manager().newSubManager()) {
                 SafeTensorsWriter.write(target.resolve(WEIGHTS_NAME), adapterStateDict(name, scope), Map.of("format", "pt"));
             }
             AtomicFiles.writeString(target.resolve(PeftConfig.FILE_NAME), config.toJson());
@@ -371,7 +379,7 @@ public final class PeftModel extends Module {
         }
     }
 
-    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(PeftModel.class);
+    private static final Logger LOG = LoggerFactory.getLogger(PeftModel.class);
 
     /** The in-memory parameter name of a saved key: the adapter name put back (by the method's rule) or a module copy's. */
     private static String parameterFor(String key, String name, PeftMethod method, Map<String, Parameter> params) {
@@ -391,7 +399,7 @@ public final class PeftModel extends Module {
     private void copyIn(SafeTensorsReader reader, String name) {
         Map<String, Parameter> params = namedParameters();
         Map<String, long[]> expected = new LinkedHashMap<>();
-        try (ai.djl.ndarray.NDManager scope = manager().newSubManager()) {
+        try (NDManager scope = manager().newSubManager()) {
             adapterStateDict(name, scope).forEach((k, v) -> expected.put(k, v.getShape().getShape()));
         }
         List<String> problems = new ArrayList<>();
@@ -421,7 +429,7 @@ public final class PeftModel extends Module {
         }
         fileToParam.forEach((key, param) -> {
             Parameter p = params.get(param);
-            p.set(reader.load(key, p.array().getManager(), ai.djl.ndarray.types.DataType.FLOAT32));
+            p.set(reader.load(key, p.array().getManager(), DataType.FLOAT32));
         });
     }
 }

@@ -1,5 +1,6 @@
 package io.peft4j.peft;
 
+import ai.djl.ndarray.NDManager;
 import io.peft4j.Peft4jException;
 import io.peft4j.nn.PromptSource;
 import io.peft4j.nn.Step;
@@ -11,7 +12,7 @@ import java.util.List;
  */
 public final class PromptEncoders extends AddedModules<VirtualTokenEncoder> implements PromptSource {
 
-    public PromptEncoders(ai.djl.ndarray.NDManager manager) {
+    public PromptEncoders(NDManager manager) {
         super(manager);
     }
 

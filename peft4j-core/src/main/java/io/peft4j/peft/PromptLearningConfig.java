@@ -1,5 +1,6 @@
 package io.peft4j.peft;
 
+import io.peft4j.Peft4jException;
 import io.peft4j.model.PretrainedModel;
 import java.util.Map;
 
@@ -46,7 +47,7 @@ public interface PromptLearningConfig extends ConfigWithCommonFields {
 
         private static void check(String field, Integer set, int actual) {
             if (set != null && set != actual) {
-                throw new io.peft4j.Peft4jException("config " + field + " is " + set + " but the base model has " + actual);
+                throw new Peft4jException("config " + field + " is " + set + " but the base model has " + actual);
             }
         }
 

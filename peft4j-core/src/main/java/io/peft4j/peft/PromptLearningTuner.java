@@ -1,5 +1,6 @@
 package io.peft4j.peft;
 
+import io.peft4j.Peft4jException;
 import io.peft4j.model.PretrainedModel;
 import java.util.List;
 
@@ -21,7 +22,7 @@ public abstract class PromptLearningTuner<C extends PromptLearningConfig> implem
             encoders = new PromptEncoders(model.manager());
             model.installPromptSource(encoders);
         } else {
-            throw new io.peft4j.Peft4jException("the model already has a prompt source of another kind");
+            throw new Peft4jException("the model already has a prompt source of another kind");
         }
         encoders.add(adapter, encoder(model, config));
         return List.of(PretrainedModel.PROMPT_ENCODER);

@@ -5,6 +5,7 @@ import ai.djl.ndarray.types.Shape;
 import io.peft4j.Peft4jException;
 import io.peft4j.nn.Step;
 import java.util.Arrays;
+import java.util.LinkedHashSet;
 import java.util.List;
 
 /**
@@ -33,6 +34,6 @@ public final class RowRouting {
 
     /** The distinct names of {@code rows}, in order of first appearance. */
     public static List<String> distinct(List<String> rows) {
-        return List.copyOf(new java.util.LinkedHashSet<>(rows));
+        return List.copyOf(new LinkedHashSet<>(rows));
     }
 }

@@ -1,5 +1,6 @@
 package io.peft4j.peft;
 
+import io.peft4j.nn.Conv2d;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.LinearLayer;
 import io.peft4j.nn.Module;
@@ -24,7 +25,7 @@ public record TargetSelection(TargetModules targets, TargetModules exclude, List
     /** A linear layer, plain or already adapted (not a LyCORIS layer standing for a convolution). */
     private static boolean isLinear(Module module) {
         Module base = module instanceof AdapterLayer adapted ? adapted.baseLayer() : module;
-        return module instanceof LinearLayer && !(base instanceof io.peft4j.nn.Conv2d);
+        return module instanceof LinearLayer && !(base instanceof Conv2d);
     }
 
     /** Whether the module at {@code path} is adapted. */

@@ -2,6 +2,7 @@ package io.peft4j.peft;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.peft4j.nn.Embedding;
 import io.peft4j.nn.Module;
@@ -39,7 +40,7 @@ public abstract class VirtualTokenEncoder extends Module {
      * result and everything computed from it belong to the step, not to the model's long-lived manager. [n, X]
      */
     protected NDArray rows(Step step) {
-        return embedding.forward(step, step.scope().arange(0, embedding.num(), 1, ai.djl.ndarray.types.DataType.INT64));
+        return embedding.forward(step, step.scope().arange(0, embedding.num(), 1, DataType.INT64));
     }
 
     /** [n, X] → [B, n, X], the same rows for every batch row. */

@@ -131,7 +131,7 @@ public final class ModelQuantizer {
             NDArray bias = linear.bias() != null ? weights.load(path + ".bias", model.manager()) : null;
             QuantizedLinear quantized;
             try (NDManager scratch = model.manager().newSubManager()) {
-                NDArray w = weights.load(key, scratch).toType(ai.djl.ndarray.types.DataType.FLOAT32, false);
+                NDArray w = weights.load(key, scratch).toType(DataType.FLOAT32, false);
                 quantized = QuantizedLinear.quantize(model.manager(), w, s.type(), s.blockSize(), s.doubleQuant(), bias);
             }
             model.replace(path, quantized);

@@ -3,6 +3,7 @@ package io.peft4j.quant;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.peft4j.Peft4jException;
@@ -10,9 +11,13 @@ import io.peft4j.io.Json;
 import io.peft4j.io.Weights;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.Module;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 
@@ -58,9 +63,9 @@ public final class QuantizedCheckpoint {
         BlockQuantized q = layer.quantized();
         String p = path + ".weight";
         Map<String, NDArray> out = new LinkedHashMap<>();
-        out.put(p, Uint8.of(manager, q.codes(), new ai.djl.ndarray.types.Shape(q.codes().length, 1)));
+        out.put(p, Uint8.of(manager, q.codes(), new Shape(q.codes().length, 1)));
         ObjectNode state = Json.MAPPER.createObjectNode();
-        state.put("quant_type", q.type().name().toLowerCase(java.util.Locale.ROOT));
+        state.put("quant_type", q.type().name().toLowerCase(Locale.ROOT));
         state.put("blocksize", q.blockSize());
         state.put("dtype", "float32");
         state.putArray("shape").add(q.shape()[0]).add(q.shape()[1]);
@@ -85,7 +90,7 @@ public final class QuantizedCheckpoint {
 
     /** bitsandbytes' name for its types, peft4j's for the others. */
     private static String stateSuffix(QuantType type) {
-        String name = type.name().toLowerCase(java.util.Locale.ROOT);
+        String name = type.name().toLowerCase(Locale.ROOT);
         return (type == QuantType.NF4 || type == QuantType.FP4 ? "bitsandbytes__" : "peft4j__") + name;
     }
 
@@ -99,8 +104,8 @@ public final class QuantizedCheckpoint {
      * Replaces each linear layer of {@code model} whose weight {@code weights} stores quantised by a
      * {@link QuantizedLinear} over the stored codes (no requantisation); returns the paths replaced.
      */
-    public static java.util.List<String> load(Module model, Weights weights) {
-        java.util.List<String> done = new java.util.ArrayList<>();
+    public static List<String> load(Module model, Weights weights) {
+        List<String> done = new ArrayList<>();
         Map<String, Linear> linears = new LinkedHashMap<>();
         model.namedModules().forEach((path, m) -> {
             if (m instanceof Linear l) {
@@ -136,11 +141,11 @@ public final class QuantizedCheckpoint {
         JsonNode state;
         try {
             state = Json.MAPPER.readTree(new String(weights.load(stateKey, scratch).toByteArray(), StandardCharsets.UTF_8));
-        } catch (java.io.IOException | RuntimeException ex) {
+        } catch (IOException | RuntimeException ex) {
             throw new Peft4jException(where + ": unreadable quant_state (" + ex.getMessage() + ")", ex);
         }
         QuantType type = QuantType.parse(state.path("quant_type").asText(""));
-        if (!stateKey.endsWith("__" + type.name().toLowerCase(java.util.Locale.ROOT))) {
+        if (!stateKey.endsWith("__" + type.name().toLowerCase(Locale.ROOT))) {
             throw new Peft4jException(where + ": quant_state key " + stateKey + " and quant_type '" + type + "' disagree");
         }
         long[] stored = {state.path("shape").path(0).asLong(-1), state.path("shape").path(1).asLong(-1)};
@@ -200,7 +205,7 @@ public final class QuantizedCheckpoint {
     /** config.json's {@code quantization_config} for these settings (transformers' BitsAndBytesConfig for NF4/FP4). */
     public static ObjectNode quantizationConfig(ModelQuantizer.Settings s) {
         ObjectNode c = Json.MAPPER.createObjectNode();
-        String type = s.type().name().toLowerCase(java.util.Locale.ROOT);
+        String type = s.type().name().toLowerCase(Locale.ROOT);
         boolean bnb = s.type() == QuantType.NF4 || s.type() == QuantType.FP4;
         c.put("quant_method", bnb ? "bitsandbytes" : "peft4j");
         if (bnb) {

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
+import io.peft4j.nn.Dense;
 import io.peft4j.nn.DequantBuffers;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.LinearLayer;
@@ -13,6 +14,7 @@ import io.peft4j.nn.Parameter;
 import io.peft4j.nn.Step;
 import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
+import java.util.Arrays;
 
 /**
  * A frozen linear layer stored block-wise quantised: {@code weight} holds only the packed codes (uint8, two 4-bit
@@ -41,7 +43,7 @@ public final class QuantizedLinear extends Module implements LinearLayer {
                             BlockQuantized.DoubleQuant dq, NDArray bias) {
         super(manager);
         if (shape.length != 2) {
-            throw new IllegalArgumentException("a linear weight is [out, in], got " + java.util.Arrays.toString(shape));
+            throw new IllegalArgumentException("a linear weight is [out, in], got " + Arrays.toString(shape));
         }
         this.type = type;
         this.blockSize = blockSize;
@@ -184,7 +186,7 @@ public final class QuantizedLinear extends Module implements LinearLayer {
         try (NDManager scratch = step.scope().newSubManager()) {
             NDArray w = step.buffers() != null ? step.buffers().take(new Shape(outFeatures, inFeatures), this::dequantizeInto)
                     : dequantizedWeight(scratch); // [out, in]
-            NDArray y = io.peft4j.nn.Dense.linear(x, w, bias == null ? null : bias.array());
+            NDArray y = Dense.linear(x, w, bias == null ? null : bias.array());
             y.attach(step.scope());
             return y;
         }

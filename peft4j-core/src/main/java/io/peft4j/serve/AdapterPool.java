@@ -14,6 +14,8 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.NoSuchElementException;
+import java.util.Objects;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -79,7 +81,7 @@ public final class AdapterPool implements ContinuousBatcher.Router {
             throw new IllegalArgumentException("an adapter named '" + name + "' is already registered");
         }
         if (!Files.isRegularFile(dir.resolve(PeftConfig.FILE_NAME))) {
-            throw new java.util.NoSuchElementException("no adapter found at " + path + " (it needs " + PeftConfig.FILE_NAME + ")");
+            throw new NoSuchElementException("no adapter found at " + path + " (it needs " + PeftConfig.FILE_NAME + ")");
         }
         registered.put(name, dir);
         try {
@@ -96,7 +98,7 @@ public final class AdapterPool implements ContinuousBatcher.Router {
     /** Forgets {@code name} and frees its memory; refused while a request uses it. Between forward passes, as {@link #register}. */
     public synchronized void unregister(String name) {
         if (!registered.containsKey(name) && found(name) == null) {
-            throw new java.util.NoSuchElementException("the adapter '" + name + "' cannot be found");
+            throw new NoSuchElementException("the adapter '" + name + "' cannot be found");
         }
         if (pins.getOrDefault(name, 0) > 0) {
             throw new IllegalStateException("the adapter '" + name + "' is serving " + pins.get(name) + " request(s); unload it when they are done");
@@ -147,7 +149,7 @@ public final class AdapterPool implements ContinuousBatcher.Router {
         } else {
             Path dir = registered.containsKey(name) ? registered.get(name) : found(name);
             if (dir == null) {
-                throw new java.util.NoSuchElementException("The model `" + name + "` does not exist.");
+                throw new NoSuchElementException("The model `" + name + "` does not exist.");
             }
             if (!makeRoom()) {
                 return false;
@@ -169,7 +171,7 @@ public final class AdapterPool implements ContinuousBatcher.Router {
 
     @Override
     public synchronized Step.Adapters rows(List<String> names) {
-        if (names.stream().allMatch(java.util.Objects::isNull)) {
+        if (names.stream().allMatch(Objects::isNull)) {
             return Step.Adapters.NONE;
         }
         return peft.mixedBatch(names.stream().map(n -> n == null ? Step.Adapters.BASE : n).toList());

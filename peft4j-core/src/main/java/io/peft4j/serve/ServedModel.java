@@ -15,8 +15,13 @@ import io.peft4j.quant.QuantType;
 import io.peft4j.tokenizer.ChatTemplate;
 import io.peft4j.tokenizer.Tokenizer;
 import java.nio.file.Path;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.NoSuchElementException;
+import java.util.Set;
+import java.util.concurrent.CompletionException;
 
 /**
  * A base model served with its adapters, what the HTTP server and the LangChain4j models share: a decoder (generation
@@ -56,7 +61,7 @@ public final class ServedModel implements AutoCloseable {
         }
 
         public Options withAdapter(String name, Path dir) {
-            Map<String, Path> more = new java.util.LinkedHashMap<>(adapters);
+            Map<String, Path> more = new LinkedHashMap<>(adapters);
             more.put(name, dir);
             return new Options(model, servedName, adaptersDir, more, maxBatch, maxQueue, maxLoadedAdapters, quantize, pooling);
         }
@@ -156,7 +161,7 @@ public final class ServedModel implements AutoCloseable {
         if (t == QuantType.INT4) {
             throw new IllegalArgumentException("--quantize takes nf4, fp4 or int8");
         }
-        return new ModelQuantizer.Settings(t, 64, false, java.util.Set.of("lm_head", "classifier", "score"), true);
+        return new ModelQuantizer.Settings(t, 64, false, Set.of("lm_head", "classifier", "score"), true);
     }
 
     /** Runs a change to the adapters (loading, unloading) where no forward pass is running. */
@@ -167,7 +172,7 @@ public final class ServedModel implements AutoCloseable {
                     change.run();
                     return null;
                 }).join();
-            } catch (java.util.concurrent.CompletionException e) {
+            } catch (CompletionException e) {
                 throw e.getCause() instanceof RuntimeException r ? r : e;
             }
         } else {
@@ -194,7 +199,7 @@ public final class ServedModel implements AutoCloseable {
                 long tokens = 0;
                 for (int from = 0; from < texts.size(); from += EMBED_BATCH) {
                     List<String> chunk = texts.subList(from, Math.min(texts.size(), from + EMBED_BATCH));
-                    SentenceEmbedder.Embeddings e = embedder.embed(chunk, pool.rows(java.util.Collections.nCopies(chunk.size(), adapter)));
+                    SentenceEmbedder.Embeddings e = embedder.embed(chunk, pool.rows(Collections.nCopies(chunk.size(), adapter)));
                     System.arraycopy(e.vectors(), 0, vectors, from, chunk.size());
                     tokens += e.tokens();
                 }
@@ -245,7 +250,7 @@ public final class ServedModel implements AutoCloseable {
             return null;
         }
         if (!pool.knows(model)) {
-            throw new java.util.NoSuchElementException("The model `" + model + "` does not exist.");
+            throw new NoSuchElementException("The model `" + model + "` does not exist.");
         }
         return model;
     }

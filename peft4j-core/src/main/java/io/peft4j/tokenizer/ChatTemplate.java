@@ -8,10 +8,12 @@ import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
 import io.peft4j.Peft4jException;
 import io.peft4j.io.Json;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -65,7 +67,7 @@ public final class ChatTemplate {
     private static String read(Path file) {
         try {
             return Files.readString(file);
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             throw new Peft4jException("cannot read " + file + ": " + e.getMessage(), e);
         }
     }
@@ -126,7 +128,7 @@ public final class ChatTemplate {
             }
         }
         if (!result.getErrors().isEmpty() && result.getOutput().length() == 0 && result.getErrors().stream()
-                .anyMatch(e -> String.valueOf(e.getMessage()).toLowerCase(java.util.Locale.ROOT).contains("limit"))) {
+                .anyMatch(e -> String.valueOf(e.getMessage()).toLowerCase(Locale.ROOT).contains("limit"))) {
             throw new Peft4jException("chat template: " + result.getErrors().get(0).getMessage());
         }
         return result.getOutput();

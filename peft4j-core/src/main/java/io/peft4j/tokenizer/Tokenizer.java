@@ -3,12 +3,17 @@ package io.peft4j.tokenizer;
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import ai.djl.util.PairList;
+import com.fasterxml.jackson.databind.JsonNode;
 import io.peft4j.Peft4jException;
+import io.peft4j.io.FormatException;
+import io.peft4j.io.Json;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A Hugging Face {@code tokenizer.json} tokenizer (the Rust implementation through DJL). Batches are
@@ -36,7 +41,7 @@ public final class Tokenizer implements AutoCloseable {
         try {
             HuggingFaceTokenizer.Builder builder = HuggingFaceTokenizer.builder();
             // DJL caps maxLength at its modelMaxLength, 512 unless set: the caller's limit is the model's here
-            builder.configure(java.util.Map.of("modelMaxLength", Integer.toString(maxLength)));
+            builder.configure(Map.of("modelMaxLength", Integer.toString(maxLength)));
             HuggingFaceTokenizer t = builder
                     .optTokenizerPath(tokenizerJson)
                     .optAddSpecialTokens(true)
@@ -55,10 +60,10 @@ public final class Tokenizer implements AutoCloseable {
      * the first unknown piece otherwise, so such a file is refused here.
      */
     private static void checkUnknownToken(Path tokenizerJson) {
-        com.fasterxml.jackson.databind.JsonNode model = io.peft4j.io.Json.readObject(tokenizerJson).path("model");
-        com.fasterxml.jackson.databind.JsonNode unk = model.path("unk_token");
+        JsonNode model = Json.readObject(tokenizerJson).path("model");
+        JsonNode unk = model.path("unk_token");
         if (unk.isTextual() && model.path("vocab").isObject() && !model.path("vocab").has(unk.asText())) {
-            throw new io.peft4j.io.FormatException(tokenizerJson, "the " + model.path("type").asText("model") + " unk_token '" + unk.asText()
+            throw new FormatException(tokenizerJson, "the " + model.path("type").asText("model") + " unk_token '" + unk.asText()
                     + "' is not in its vocabulary");
         }
     }
@@ -107,7 +112,7 @@ public final class Tokenizer implements AutoCloseable {
             long[] e = encodings[i].getIds();
             long[] w = encodings[i].getWordIds();
             long[] special = encodings[i].getSpecialTokenMask();
-            java.util.Arrays.fill(words[i], -1);
+            Arrays.fill(words[i], -1);
             for (int t = 0; t < e.length; t++) {
                 ids[i][t] = e[t];
                 mask[i][t] = encodings[i].getAttentionMask()[t];
@@ -158,7 +163,7 @@ public final class Tokenizer implements AutoCloseable {
                 throw new IllegalArgumentException("template needs " + fixed + " tokens, more than maxLength " + maxLength);
             }
             if (parts.get(inputIndex).length > room) {
-                parts.set(inputIndex, java.util.Arrays.copyOf(parts.get(inputIndex), room));
+                parts.set(inputIndex, Arrays.copyOf(parts.get(inputIndex), room));
             }
             long[] row = new long[fixed + parts.get(inputIndex).length];
             int at = 0;
@@ -180,7 +185,7 @@ public final class Tokenizer implements AutoCloseable {
         long[][] mask = new long[rows.size()][longest];
         for (int i = 0; i < rows.size(); i++) {
             System.arraycopy(rows.get(i), 0, ids[i], 0, rows.get(i).length);
-            java.util.Arrays.fill(mask[i], 0, rows.get(i).length, 1);
+            Arrays.fill(mask[i], 0, rows.get(i).length, 1);
         }
         return new BatchEncoding(ids, mask, new long[rows.size()][longest]);
     }
@@ -201,7 +206,7 @@ public final class Tokenizer implements AutoCloseable {
 
     /** The token ids of a text, with the special tokens the tokenizer's post-processor adds (e.g. BOS) when asked. */
     public List<Long> encodeIds(String text, boolean addSpecialTokens) {
-        return java.util.Arrays.stream(tokenizer.encode(text, addSpecialTokens, false).getIds()).boxed().toList();
+        return Arrays.stream(tokenizer.encode(text, addSpecialTokens, false).getIds()).boxed().toList();
     }
 
     public String decode(long[] ids, boolean skipSpecialTokens) {

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import io.peft4j.nn.Parameter;
 import io.peft4j.quant.BlockQuantized;
+import io.peft4j.quant.Uint8;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -85,7 +86,7 @@ public final class AdamW8bit implements Optimizer {
         Map<String, NDArray> out = new LinkedHashMap<>();
         for (String kind : new String[] {"m", "v"}) {
             (kind.equals("m") ? m : v).forEach((name, s) -> {
-                out.put(kind + "." + name, io.peft4j.quant.Uint8.of(manager, s.codes()));
+                out.put(kind + "." + name, Uint8.of(manager, s.codes()));
                 out.put(kind + "_absmax." + name, manager.create(s.absmax()));
             });
         }

@@ -2,10 +2,15 @@ package io.peft4j.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.training.GradientCollector;
+import io.peft4j.Peft4jException;
 import io.peft4j.model.CausalLM;
 import io.peft4j.model.ModelInputs;
+import io.peft4j.nn.Scalars;
 import io.peft4j.nn.Step;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * Next-token prediction: logits at position t are scored against the label at t + 1, prompt and padding
@@ -30,11 +35,11 @@ public final class CausalLmTask implements TrainingTask<CausalExample> {
      */
     public CausalLmTask distillFrom(CausalLM teacher, Distillation distillation) {
         if (teacher.vocabSize() != model.vocabSize()) {
-            throw new io.peft4j.Peft4jException("the teacher's vocabulary has " + teacher.vocabSize() + " tokens, the student's "
+            throw new Peft4jException("the teacher's vocabulary has " + teacher.vocabSize() + " tokens, the student's "
                     + model.vocabSize() + ": distillation needs one tokenizer");
         }
         this.teacher = teacher;
-        this.distillation = java.util.Objects.requireNonNull(distillation);
+        this.distillation = Objects.requireNonNull(distillation);
         return this;
     }
 
@@ -73,10 +78,10 @@ public final class CausalLmTask implements TrainingTask<CausalExample> {
             long tokens = 0;
             for (int r = 0; r < examples.size(); r++) {
                 CausalExample e = examples.get(r);
-                java.util.Arrays.fill(nextLabels[r], CausalExample.IGNORED);
+                Arrays.fill(nextLabels[r], CausalExample.IGNORED);
                 System.arraycopy(e.inputIds(), 0, ids[r], 0, e.inputIds().length);
                 System.arraycopy(e.labels(), 1, nextLabels[r], 0, e.labels().length - 1);
-                java.util.Arrays.fill(mask[r], 0, e.inputIds().length, 1L);
+                Arrays.fill(mask[r], 0, e.inputIds().length, 1L);
                 tokens += e.inputIds().length;
             }
             return new Batch(ids, mask, nextLabels, tokens);
@@ -84,7 +89,7 @@ public final class CausalLmTask implements TrainingTask<CausalExample> {
 
         /** Positions whose next token is trained. */
         long trainedPositions() {
-            return java.util.Arrays.stream(nextLabels).flatMapToLong(java.util.Arrays::stream).filter(l -> l != CausalExample.IGNORED).count();
+            return Arrays.stream(nextLabels).flatMapToLong(Arrays::stream).filter(l -> l != CausalExample.IGNORED).count();
         }
     }
 
@@ -115,13 +120,13 @@ public final class CausalLmTask implements TrainingTask<CausalExample> {
         NDArray trained = pair[1].neq(Losses.IGNORE_INDEX);
         NDArray hard = Losses.crossEntropy(pair[0], pair[1]);
         NDArray soft = distillation.divergence(pair[0], teacherLogits, trained);
-        return new Loss(io.peft4j.nn.Scalars.mul(hard, distillation.alpha()).add(io.peft4j.nn.Scalars.mul(soft,
+        return new Loss(Scalars.mul(hard, distillation.alpha()).add(Scalars.mul(soft,
                 (1 - distillation.alpha()) * distillation.temperature() * distillation.temperature())), b.tokens());
     }
 
     /** Taken block by block ({@link StagedBackward}); with checkpointing, activations are recomputed. */
     @Override
-    public Loss lossAndBackward(List<CausalExample> batch, Step step, ai.djl.training.GradientCollector gc, double scale,
+    public Loss lossAndBackward(List<CausalExample> batch, Step step, GradientCollector gc, double scale,
                                 boolean gradientCheckpointing) {
         Batch b = Batch.of(batch);
         NDManager m = step.scope();
@@ -133,7 +138,7 @@ public final class CausalLmTask implements TrainingTask<CausalExample> {
     }
 
     /** The staged pass over token ids [B, T] with mask [B, T] and what the head scores; returns the mean loss. */
-    public NDArray lossAndBackward(Step step, NDArray ids, NDArray mask, LmHeadLoss loss, ai.djl.training.GradientCollector gc, double scale,
+    public NDArray lossAndBackward(Step step, NDArray ids, NDArray mask, LmHeadLoss loss, GradientCollector gc, double scale,
                                    boolean gradientCheckpointing) {
         return StagedBackward.run(model.pass(step, ModelInputs.tokens(ids, mask, null)),
                 (features, staged) -> loss.lossAndBackward(model, features.tokenStates(), gc, scale, staged),

@@ -17,7 +17,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * Resumable training state in {@code <dir>/checkpoint}: the trainable parameters, AdamW's moments, the
@@ -73,14 +75,14 @@ final class Checkpoints {
                 AtomicFiles.writeString(tmp.resolve("trainer_state.json"), stateJson(state, epoch, nextBatch, identity));
                 Path current = dir.resolve(CURRENT);
                 Path previous = dir.resolve(PREVIOUS);
-                io.peft4j.io.AtomicFiles.deleteTree(previous);
+                AtomicFiles.deleteTree(previous);
                 if (Files.exists(current)) {
                     Files.move(current, previous);
                 }
                 Files.move(tmp, current);
-                io.peft4j.io.AtomicFiles.deleteTree(previous);
+                AtomicFiles.deleteTree(previous);
             } finally {
-                io.peft4j.io.AtomicFiles.deleteTree(tmp);
+                AtomicFiles.deleteTree(tmp);
             }
         } catch (IOException e) {
             throw new Peft4jException("cannot write checkpoint in " + dir + ": " + e, e);
@@ -122,7 +124,7 @@ final class Checkpoints {
     /** What differs between the checkpoint's run and this one, field by field (inside JSON values too), as "field: was → now". */
     static List<String> differences(JsonNode saved, Map<String, String> identity) {
         List<String> out = new ArrayList<>();
-        java.util.Set<String> keys = new java.util.TreeSet<>(identity.keySet());
+        Set<String> keys = new TreeSet<>(identity.keySet());
         saved.fieldNames().forEachRemaining(keys::add);
         for (String key : keys) {
             String was = saved.has(key) ? saved.get(key).asText() : "(none)";
@@ -133,7 +135,7 @@ final class Checkpoints {
             JsonNode wasJson = jsonObject(was);
             JsonNode nowJson = jsonObject(now);
             if (wasJson != null && nowJson != null) {
-                java.util.Set<String> fields = new java.util.TreeSet<>();
+                Set<String> fields = new TreeSet<>();
                 wasJson.fieldNames().forEachRemaining(fields::add);
                 nowJson.fieldNames().forEachRemaining(fields::add);
                 for (String f : fields) {

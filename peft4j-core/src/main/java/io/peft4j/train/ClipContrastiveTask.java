@@ -3,6 +3,7 @@ package io.peft4j.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import io.peft4j.Peft4jException;
 import io.peft4j.image.ImageProcessor;
 import io.peft4j.model.clip.ClipModel;
 import io.peft4j.nn.Step;
@@ -57,7 +58,7 @@ public final class ClipContrastiveTask implements TrainingTask<ImageTextExample>
     @Override
     public Loss loss(List<ImageTextExample> batch, Step step) {
         if (batch.size() < 2) {
-            throw new io.peft4j.Peft4jException("contrastive training needs at least 2 pairs per batch");
+            throw new Peft4jException("contrastive training needs at least 2 pairs per batch");
         }
         NDArray[] e = embeddings(batch, step, true);
         return new Loss(symmetricLoss(clip.logitsPerImage(e[0], e[1], step)), batch.size());

@@ -1,8 +1,13 @@
 package io.peft4j.train;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.reflect.Array;
 import java.lang.reflect.RecordComponent;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
@@ -39,30 +44,30 @@ public final class ContentHash {
                     throw new IllegalArgumentException("cannot read " + c.getName() + " of " + r.getClass().getSimpleName(), e);
                 }
             }
-        } else if (v instanceof java.nio.file.Path path) {        // a file by its name and bytes (a Path is also Iterable)
+        } else if (v instanceof Path path) {        // a file by its name and bytes (a Path is also Iterable)
             d.update((byte) 6);
             text(d, path.toString());
-            if (java.nio.file.Files.isRegularFile(path)) {
+            if (Files.isRegularFile(path)) {
                 try {
-                    d.update(java.nio.file.Files.readAllBytes(path));
-                } catch (java.io.IOException e) {
-                    throw new java.io.UncheckedIOException("cannot read " + path, e);
+                    d.update(Files.readAllBytes(path));
+                } catch (IOException e) {
+                    throw new UncheckedIOException("cannot read " + path, e);
                 }
             }
         } else if (v instanceof byte[] a) {
             d.update((byte) 9);
-            d.update(java.nio.ByteBuffer.allocate(4).putInt(a.length).array());
+            d.update(ByteBuffer.allocate(4).putInt(a.length).array());
             d.update(a);
         } else if (v instanceof int[] a) {                          // primitive arrays in bulk (images are large)
             d.update((byte) 7);
-            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(4 + 4 * a.length).putInt(a.length);
+            ByteBuffer b = ByteBuffer.allocate(4 + 4 * a.length).putInt(a.length);
             for (int x : a) {
                 b.putInt(x);
             }
             d.update(b.array());
         } else if (v instanceof long[] a) {
             d.update((byte) 8);
-            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(4 + 8 * a.length).putInt(a.length);
+            ByteBuffer b = ByteBuffer.allocate(4 + 8 * a.length).putInt(a.length);
             for (long x : a) {
                 b.putLong(x);
             }

@@ -1,10 +1,14 @@
 package io.peft4j.train;
 
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import io.peft4j.image.ImageProcessor;
 import io.peft4j.model.Classifier;
 import io.peft4j.model.ModelInputs;
 import java.util.List;
+import java.util.Random;
 
 /**
  * Image classification: each image file decoded and processed as the model's image processor does, one label per
@@ -37,10 +41,10 @@ public final class ImageClassificationTask extends SingleLabelTask<ImageExample>
     @Override
     protected Inputs inputs(List<ImageExample> batch, NDManager manager, boolean training) {
         boolean mix = training && mixing.enabled() && batch.size() > 1;
-        java.util.Random random = (augment || mix) && training
-                ? new java.util.Random(manager.randomInteger(0, Long.MAX_VALUE, new ai.djl.ndarray.types.Shape(), ai.djl.ndarray.types.DataType.INT64).getLong())
+        Random random = (augment || mix) && training
+                ? new Random(manager.randomInteger(0, Long.MAX_VALUE, new Shape(), DataType.INT64).getLong())
                 : null;
-        ai.djl.ndarray.NDArray pixels = processor.pixelValues(batch.stream().map(ImageExample::pixels).toList(), augment ? random : null, manager);
+        NDArray pixels = processor.pixelValues(batch.stream().map(ImageExample::pixels).toList(), augment ? random : null, manager);
         if (!mix) {
             return new Inputs(ModelInputs.pixels(pixels), batch.size());
         }

@@ -2,10 +2,15 @@ package io.peft4j.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.training.GradientCollector;
+import io.peft4j.Peft4jException;
 import io.peft4j.model.Classifier;
 import io.peft4j.model.ModelInputs;
+import io.peft4j.nn.Scalars;
 import io.peft4j.nn.Step;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * Classification with one label per example (texts, images); evaluation reports accuracy and macro-F1. A subclass says
@@ -26,14 +31,14 @@ public abstract class SingleLabelTask<E> implements TrainingTask<E> {
 
     /** Trains with {@code loss} instead of cross-entropy; returns this task. */
     public SingleLabelTask<E> useLoss(ClassificationLoss loss) {
-        this.loss = java.util.Objects.requireNonNull(loss);
+        this.loss = Objects.requireNonNull(loss);
         return this;
     }
 
     /** Trains towards {@code teacher}'s logits as well as the labels, weighted by {@code distillation}; returns this task. */
     public SingleLabelTask<E> distillFrom(TeacherLogits<E> teacher, Distillation distillation) {
-        this.teacher = java.util.Objects.requireNonNull(teacher);
-        this.distillation = java.util.Objects.requireNonNull(distillation);
+        this.teacher = Objects.requireNonNull(teacher);
+        this.distillation = Objects.requireNonNull(distillation);
         return this;
     }
 
@@ -44,7 +49,7 @@ public abstract class SingleLabelTask<E> implements TrainingTask<E> {
             return hard;
         }
         if (mix != null) {
-            throw new io.peft4j.Peft4jException("distillation does not combine with mixup or CutMix (the teacher saw the images unmixed)");
+            throw new Peft4jException("distillation does not combine with mixup or CutMix (the teacher saw the images unmixed)");
         }
         return distillation.blend(hard, logits, teacher.of(batch, logits.getManager()));
     }
@@ -66,8 +71,8 @@ public abstract class SingleLabelTask<E> implements TrainingTask<E> {
     public record Mix(double lambda) {
 
         NDArray loss(NDArray logits, NDArray labels, ClassificationLoss loss) {
-            NDArray own = io.peft4j.nn.Scalars.mul(loss.apply(logits, labels), lambda);
-            return own.add(io.peft4j.nn.Scalars.mul(loss.apply(logits, labels.flip(0)), 1 - lambda));
+            NDArray own = Scalars.mul(loss.apply(logits, labels), lambda);
+            return own.add(Scalars.mul(loss.apply(logits, labels.flip(0)), 1 - lambda));
         }
     }
 
@@ -100,7 +105,7 @@ public abstract class SingleLabelTask<E> implements TrainingTask<E> {
 
     /** Staged ({@link StagedBackward}) for gradient checkpointing and on a quantised model; a plain backward otherwise. */
     @Override
-    public Loss lossAndBackward(List<E> batch, Step step, ai.djl.training.GradientCollector gc, double scale, boolean checkpointing) {
+    public Loss lossAndBackward(List<E> batch, Step step, GradientCollector gc, double scale, boolean checkpointing) {
         if (!StagedBackward.wanted(model, checkpointing)) {
             return TrainingTask.super.lossAndBackward(batch, step, gc, scale, false);
         }
@@ -136,7 +141,7 @@ public abstract class SingleLabelTask<E> implements TrainingTask<E> {
                 int classes = (int) logits.getShape().get(1);
                 float[] flat = logits.toFloatArray();
                 for (int j = 0; j < chunk.size(); j++) {
-                    out[i + j] = java.util.Arrays.copyOfRange(flat, j * classes, (j + 1) * classes);
+                    out[i + j] = Arrays.copyOfRange(flat, j * classes, (j + 1) * classes);
                 }
             }
         }

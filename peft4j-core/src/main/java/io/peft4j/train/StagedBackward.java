@@ -10,9 +10,13 @@ import ai.djl.training.GradientCollector;
 import io.peft4j.Peft4jException;
 import io.peft4j.model.BlockStack;
 import io.peft4j.nn.DequantBuffers;
+import io.peft4j.nn.Module;
+import io.peft4j.nn.Scalars;
 import io.peft4j.nn.Step;
+import io.peft4j.quant.QuantizedLinear;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * A training step's forward and backward pass taken block by block over any backbone's {@link BlockStack.Pass}: each
@@ -48,8 +52,8 @@ public final class StagedBackward {
 
     /** Whether a step is to be staged: for gradient checkpointing, or when {@code model} has quantised layers (QLoRA). */
     public static boolean wanted(Object model, boolean checkpointing) {
-        return checkpointing || model instanceof io.peft4j.nn.Module m
-                && m.namedModules().values().stream().anyMatch(io.peft4j.quant.QuantizedLinear.class::isInstance);
+        return checkpointing || model instanceof Module m
+                && m.namedModules().values().stream().anyMatch(QuantizedLinear.class::isInstance);
     }
 
     /** A classifier's staged step: mean cross-entropy of the pass's logits against {@code labels}, its backward scaled. */
@@ -58,14 +62,14 @@ public final class StagedBackward {
     }
 
     /** A classifier's staged step with any loss of its logits (mixed targets), its backward scaled. */
-    public static NDArray classification(Step step, BlockStack.Pass<NDArray> pass, java.util.function.Function<NDArray, NDArray> lossOfLogits,
+    public static NDArray classification(Step step, BlockStack.Pass<NDArray> pass, Function<NDArray, NDArray> lossOfLogits,
                                          GradientCollector gc, double scale, boolean checkpointing) {
         if (pass == null) {
             throw new Peft4jException("this classifier cannot be trained block by block (gradient checkpointing, QLoRA)");
         }
         return run(pass, (logits, staged) -> {
             NDArray loss = lossOfLogits.apply(logits);
-            gc.backward(io.peft4j.nn.Scalars.mul(loss, scale));
+            gc.backward(Scalars.mul(loss, scale));
             return loss;
         }, gc, step, checkpointing);
     }

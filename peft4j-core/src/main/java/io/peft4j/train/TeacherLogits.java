@@ -2,6 +2,7 @@ package io.peft4j.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import io.peft4j.Peft4jException;
 import io.peft4j.io.DType;
 import io.peft4j.io.SafeTensorsReader;
@@ -98,6 +99,6 @@ public final class TeacherLogits<E> {
             }
             System.arraycopy(row, 0, flat, i * classes, classes);
         }
-        return manager.create(flat, new ai.djl.ndarray.types.Shape(batch.size(), classes)).duplicate();
+        return manager.create(flat, new Shape(batch.size(), classes)).duplicate();
     }
 }

@@ -2,12 +2,14 @@ package io.peft4j.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.training.GradientCollector;
 import io.peft4j.model.Classifier;
 import io.peft4j.model.ModelInputs;
 import io.peft4j.nn.Step;
 import io.peft4j.tokenizer.Tokenizer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * Token classification (POS tagging, NER): the first sub-word token of each word carries the word's tag,
@@ -28,7 +30,7 @@ public final class TokenClassificationTask implements TrainingTask<TaggedSentenc
 
     /** Trains with {@code loss} (over the scored tokens) instead of cross-entropy; returns this task. */
     public TokenClassificationTask useLoss(ClassificationLoss loss) {
-        this.loss = java.util.Objects.requireNonNull(loss);
+        this.loss = Objects.requireNonNull(loss);
         return this;
     }
 
@@ -70,7 +72,7 @@ public final class TokenClassificationTask implements TrainingTask<TaggedSentenc
 
     /** Staged ({@link StagedBackward}) for gradient checkpointing and on a quantised model; a plain backward otherwise. */
     @Override
-    public Loss lossAndBackward(List<TaggedSentence> batch, Step step, ai.djl.training.GradientCollector gc, double scale, boolean checkpointing) {
+    public Loss lossAndBackward(List<TaggedSentence> batch, Step step, GradientCollector gc, double scale, boolean checkpointing) {
         if (!StagedBackward.wanted(model, checkpointing)) {
             return TrainingTask.super.lossAndBackward(batch, step, gc, scale, false);
         }

@@ -6,11 +6,16 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.peft4j.Peft4jException;
+import io.peft4j.io.Json;
+import io.peft4j.nn.Autograd;
 import io.peft4j.nn.Module;
+import io.peft4j.nn.NoGrad;
 import io.peft4j.nn.Parameter;
 import io.peft4j.nn.Step;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
@@ -220,7 +225,7 @@ public final class Trainer<E> {
     private long forwardBackward(List<E> batch, State state, double share) {
         Engine.getInstance().setRandomSeed((int) (args.seed() * 1_000_003L + state.microStep));
         state.microStep++;
-        try (NDManager scope = model.manager().newSubManager(); GradientCollector gc = io.peft4j.nn.Autograd.open()) {   // this thread's only
+        try (NDManager scope = model.manager().newSubManager(); GradientCollector gc = Autograd.open()) {   // this thread's only
             TrainingTask.Loss loss = task.lossAndBackward(batch, Step.training(scope, task.adapters()), gc, share / args.gradientAccumulationSteps(),
                     args.gradientCheckpointing());
             double value = loss.value().getFloat();
@@ -242,7 +247,7 @@ public final class Trainer<E> {
      * not finite are the parameters gone through one by one to name the culprit.
      */
     private void optimizerStep(double lr) {
-        try (NDManager step = model.manager().newSubManager(); io.peft4j.nn.NoGrad off = io.peft4j.nn.NoGrad.open()) {   // any thread's grad mode
+        try (NDManager step = model.manager().newSubManager(); NoGrad off = NoGrad.open()) {   // any thread's grad mode
             Map<String, NDArray> grads = new TreeMap<>();
             NDList squares = new NDList();
             for (Map.Entry<String, Parameter> e : params.entrySet()) {
@@ -306,7 +311,7 @@ public final class Trainer<E> {
         at = 0;
         for (Map.Entry<String, NDArray> e : grads.entrySet()) {
             int n = (int) e.getValue().size();
-            e.setValue(step.create(java.util.Arrays.copyOfRange(summed, at, at + n), e.getValue().getShape()));
+            e.setValue(step.create(Arrays.copyOfRange(summed, at, at + n), e.getValue().getShape()));
             at += n;
         }
     }
@@ -340,7 +345,7 @@ public final class Trainer<E> {
         Map<String, String> id = new TreeMap<>(args.runIdentity());
         id.put("train_data", train.size() + " examples, sha256 " + ContentHash.of(train).substring(0, 16));
         id.put("eval_data", eval == null ? "none" : eval.size() + " examples, sha256 " + ContentHash.of(eval).substring(0, 16));
-        com.fasterxml.jackson.databind.node.ObjectNode a = io.peft4j.io.Json.MAPPER.createObjectNode(); // compared field by field
+        ObjectNode a = Json.MAPPER.createObjectNode(); // compared field by field
         a.put("epochs", args.epochs()).put("batch_size", args.batchSize()).put("gradient_accumulation_steps", args.gradientAccumulationSteps())
                 .put("learning_rate", args.learningRate()).put("weight_decay", args.weightDecay()).put("warmup_ratio", args.warmupRatio())
                 .put("schedule", args.schedule().name()).put("max_grad_norm", args.maxGradNorm()).put("seed", args.seed())

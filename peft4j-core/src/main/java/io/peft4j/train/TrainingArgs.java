@@ -1,6 +1,7 @@
 package io.peft4j.train;
 
 import java.nio.file.Path;
+import java.util.Map;
 
 /**
  * Training settings with Hugging Face {@code TrainingArguments}' defaults where they exist (AdamW
@@ -42,7 +43,7 @@ public record TrainingArgs(
         boolean gradientCheckpointing,
         long maxSteps,
         double maxTrainSeconds,
-        java.util.Map<String, String> runIdentity) {
+        Map<String, String> runIdentity) {
 
     /** HF's {@code optim} values: {@code adamw_torch} and {@code adamw_bnb_8bit}. */
     public enum OptimizerKind { ADAMW, ADAMW_8BIT }
@@ -64,7 +65,7 @@ public record TrainingArgs(
         if (maxSteps < 0 || !(maxTrainSeconds >= 0) || Double.isInfinite(maxTrainSeconds)) {
             throw new IllegalArgumentException("max steps and max training seconds must be ≥ 0 (0: no limit), got " + maxSteps + ", " + maxTrainSeconds);
         }
-        runIdentity = java.util.Map.copyOf(runIdentity);
+        runIdentity = Map.copyOf(runIdentity);
         new Evaluation(0, 0, 0, 0).score(bestMetric); // validates the metric name
     }
 
@@ -100,7 +101,7 @@ public record TrainingArgs(
         private boolean gradientCheckpointing;
         private long maxSteps;
         private double maxTrainSeconds;
-        private java.util.Map<String, String> runIdentity = java.util.Map.of();
+        private Map<String, String> runIdentity = Map.of();
 
         private Builder() {}
 
@@ -134,7 +135,7 @@ public record TrainingArgs(
         public Builder gradientCheckpointing(boolean v) { gradientCheckpointing = v; return this; }
         public Builder maxSteps(long v) { maxSteps = v; return this; }
         public Builder maxTrainSeconds(double v) { maxTrainSeconds = v; return this; }
-        public Builder runIdentity(java.util.Map<String, String> v) { runIdentity = v; return this; }
+        public Builder runIdentity(Map<String, String> v) { runIdentity = v; return this; }
 
         public TrainingArgs build() {
             return new TrainingArgs(epochs, batchSize, learningRate, weightDecay, warmupRatio, schedule, gradientAccumulationSteps,

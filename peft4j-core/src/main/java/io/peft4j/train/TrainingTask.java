@@ -1,6 +1,9 @@
 package io.peft4j.train;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.training.GradientCollector;
+import io.peft4j.Peft4jException;
+import io.peft4j.nn.Scalars;
 import io.peft4j.nn.Step;
 import java.util.List;
 
@@ -21,12 +24,12 @@ public interface TrainingTask<E> {
      * {@code gradientCheckpointing} activations are recomputed block by block in the backward pass, which tasks
      * that support it implement by overriding this.
      */
-    default Loss lossAndBackward(List<E> batch, Step step, ai.djl.training.GradientCollector gc, double scale, boolean gradientCheckpointing) {
+    default Loss lossAndBackward(List<E> batch, Step step, GradientCollector gc, double scale, boolean gradientCheckpointing) {
         if (gradientCheckpointing) {
-            throw new io.peft4j.Peft4jException(getClass().getSimpleName() + " does not support gradient checkpointing (causal-LM and classification tasks do)");
+            throw new Peft4jException(getClass().getSimpleName() + " does not support gradient checkpointing (causal-LM and classification tasks do)");
         }
         Loss loss = loss(batch, step);
-        gc.backward(io.peft4j.nn.Scalars.mul(loss.value(), scale));
+        gc.backward(Scalars.mul(loss.value(), scale));
         return loss;
     }
 

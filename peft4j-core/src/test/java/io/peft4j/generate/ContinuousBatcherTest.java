@@ -3,6 +3,7 @@ package io.peft4j.generate;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.NativeTest;
 import io.peft4j.model.CausalLM;
@@ -34,7 +35,7 @@ class ContinuousBatcherTest extends NativeTest {
     static void saveAdapters(Path dir, NDManager scope) {
         for (String name : List.of("a", "b")) {
             CausalLM model = Decoders.load("llama", scope);
-            ai.djl.engine.Engine.getInstance().setRandomSeed(name.equals("a") ? 1 : 2);
+            Engine.getInstance().setRandomSeed(name.equals("a") ? 1 : 2);
             PeftModel.wrap(model, LoraConfig.builder().r(4).loraAlpha(16).targetModules("q_proj", "v_proj", "down_proj")
                     .initLoraWeights(LoraConfig.InitLoraWeights.FALSE).taskType(TaskType.CAUSAL_LM).build()).save(dir.resolve(name));
         }

@@ -4,14 +4,23 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.djl.ndarray.NDManager;
+import ai.djl.pytorch.jni.JniUtils;
 import io.peft4j.NativeTest;
 import io.peft4j.model.CausalLM;
 import io.peft4j.model.decoder.Decoders;
 import io.peft4j.nn.Step;
+import io.peft4j.peft.PeftModel;
+import io.peft4j.peft.TaskType;
+import io.peft4j.peft.lora.LoraConfig;
 import io.peft4j.tokenizer.Tokenizer;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -25,23 +34,23 @@ class GeneratorTest extends NativeTest {
      * (unless loaded trainable) and generation records no graph on any thread.
      */
     @Test
-    void loadedAdaptersAreFrozenAndGenerationOnAnyThreadRecordsNoGraph(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    void loadedAdaptersAreFrozenAndGenerationOnAnyThreadRecordsNoGraph(@TempDir Path dir) throws Exception {
         try (NDManager scope = manager.newSubManager();
              Tokenizer tokenizer = Tokenizer.load(Decoders.dir("llama").resolve("tokenizer.json"), 64)) {
-            io.peft4j.peft.PeftModel.wrap(Decoders.load("llama", scope), io.peft4j.peft.lora.LoraConfig.builder().r(2)
-                    .targetModules("q_proj", "v_proj").taskType(io.peft4j.peft.TaskType.CAUSAL_LM).build()).save(dir);
+            PeftModel.wrap(Decoders.load("llama", scope), LoraConfig.builder().r(2)
+                    .targetModules("q_proj", "v_proj").taskType(TaskType.CAUSAL_LM).build()).save(dir);
             CausalLM model = Decoders.load("llama", scope);
-            assertThat(io.peft4j.peft.PeftModel.load(model, dir).parameterCount().trainable()).isZero();
-            assertThat(io.peft4j.peft.PeftModel.load(Decoders.load("llama", scope), dir, true).parameterCount().trainable()).isEqualTo(2L * (2 * (64 + 64) + 2 * (64 + 32))); // 2 layers: q 64→64, v 64→32, r=2
+            assertThat(PeftModel.load(model, dir).parameterCount().trainable()).isZero();
+            assertThat(PeftModel.load(Decoders.load("llama", scope), dir, true).parameterCount().trainable()).isEqualTo(2L * (2 * (64 + 64) + 2 * (64 + 32))); // 2 layers: q 64→64, v 64→32, r=2
             Generator generator = new Generator(model, tokenizer);
-            java.util.concurrent.atomic.AtomicInteger pieces = new java.util.concurrent.atomic.AtomicInteger();
-            java.util.concurrent.atomic.AtomicBoolean gradMode = new java.util.concurrent.atomic.AtomicBoolean();
-            java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+            AtomicInteger pieces = new AtomicInteger();
+            AtomicBoolean gradMode = new AtomicBoolean();
+            AtomicReference<Throwable> failure = new AtomicReference<>();
             Thread worker = new Thread(() -> {
                 try {
                     generator.generate(PROMPTS, GenerationConfig.builder().maxNewTokens(4).eosTokenIds(List.of()).build(), (row, piece) -> {
                         pieces.incrementAndGet();
-                        gradMode.compareAndSet(false, ai.djl.pytorch.jni.JniUtils.isGradMode());
+                        gradMode.compareAndSet(false, JniUtils.isGradMode());
                     });
                 } catch (Throwable t) {
                     failure.set(t);

@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.IntStream;
 import javax.imageio.ImageIO;
+import org.assertj.core.data.Offset;
 import org.jcodec.api.awt.AWTSequenceEncoder;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -67,9 +68,9 @@ class VideoFramesTest {
             int[] px = frames.get(i).pixels();
             int centre = (16 * 32 + 16) * 3;
             assertThat(frames.get(i).width()).isEqualTo(32);
-            assertThat(px[centre]).isCloseTo(colours[i].getRed(), org.assertj.core.data.Offset.offset(12));
-            assertThat(px[centre + 1]).isCloseTo(colours[i].getGreen(), org.assertj.core.data.Offset.offset(12));
-            assertThat(px[centre + 2]).isCloseTo(colours[i].getBlue(), org.assertj.core.data.Offset.offset(12));
+            assertThat(px[centre]).isCloseTo(colours[i].getRed(), Offset.offset(12));
+            assertThat(px[centre + 1]).isCloseTo(colours[i].getGreen(), Offset.offset(12));
+            assertThat(px[centre + 2]).isCloseTo(colours[i].getBlue(), Offset.offset(12));
         }
         Path corrupt = dir.resolve("corrupt.mp4");
         Files.write(corrupt, new byte[] {0, 1, 2, 3, 4, 5, 6, 7});

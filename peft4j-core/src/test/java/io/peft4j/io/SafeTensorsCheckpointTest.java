@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import io.peft4j.NativeTest;
 import io.peft4j.Peft4jException;
 import java.io.IOException;
@@ -22,7 +23,7 @@ class SafeTensorsCheckpointTest extends NativeTest {
         SafeTensorsWriter.write(dir.resolve("model-00001-of-00002.safetensors"),
                 Map.of("a.weight", manager.create(new float[] {1, 2}), "a.bias", manager.create(new float[] {3})), Map.of("format", "pt"));
         SafeTensorsWriter.write(dir.resolve("model-00002-of-00002.safetensors"),
-                Map.of("b.weight", manager.create(new float[] {4, 5, 6}).toType(ai.djl.ndarray.types.DataType.FLOAT16, false)),
+                Map.of("b.weight", manager.create(new float[] {4, 5, 6}).toType(DataType.FLOAT16, false)),
                 Map.of("format", "pt"));
     }
 

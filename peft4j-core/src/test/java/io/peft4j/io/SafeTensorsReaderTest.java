@@ -15,6 +15,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -155,8 +156,8 @@ class SafeTensorsReaderTest extends NativeTest {
     void rejectsTruncatedFiles() throws IOException {
         assertRejected("short.safetensors", new byte[] {1, 2, 3}, "truncated", "3 bytes");
         byte[] whole = file(GOOD, new byte[8]);
-        assertRejected("cut-data.safetensors", java.util.Arrays.copyOf(whole, whole.length - 3), "'w'", "past the data area");
-        assertRejected("cut-header.safetensors", java.util.Arrays.copyOf(whole, 20), "header length", "past the end");
+        assertRejected("cut-data.safetensors", Arrays.copyOf(whole, whole.length - 3), "'w'", "past the data area");
+        assertRejected("cut-header.safetensors", Arrays.copyOf(whole, 20), "header length", "past the end");
     }
 
     @Test
@@ -250,7 +251,7 @@ class SafeTensorsReaderTest extends NativeTest {
                     b[random.nextInt(b.length)] = (byte) random.nextInt(256);
                 }
             }
-            case 1 -> b = java.util.Arrays.copyOf(b, random.nextInt(b.length)); // truncate
+            case 1 -> b = Arrays.copyOf(b, random.nextInt(b.length)); // truncate
             case 2 -> { // replace a header digit with another digit
                 int pos = 8 + random.nextInt(b.length - 8 - 28);
                 if (Character.isDigit(b[pos])) {

@@ -11,8 +11,10 @@ import io.peft4j.NativeTest;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -37,7 +39,7 @@ class SafeTensorsWriterTest extends NativeTest {
         tensors.put("a.f32", manager.create(new float[] {-1f}));
         tensors.put("c.i64", manager.create(new long[] {5L}));
         Path p = dir.resolve("out.safetensors");
-        List<SafeTensorsWriter.Entry> entries = new java.util.ArrayList<>();
+        List<SafeTensorsWriter.Entry> entries = new ArrayList<>();
         tensors.forEach((name, a) -> entries.add(new SafeTensorsWriter.Entry(name, DType.of(a.getDataType()), a.getShape().getShape(),
                 a.toByteBuffer().order(ByteOrder.LITTLE_ENDIAN))));
         ByteBuffer bf16 = ByteBuffer.allocate(2).order(ByteOrder.LITTLE_ENDIAN).putShort(0, (short) 0x3F80);
@@ -52,7 +54,7 @@ class SafeTensorsWriterTest extends NativeTest {
                 + "\"z.u8\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[22,23]}}";
         String padded = json + " ".repeat((8 - json.length() % 8) % 8);
         ByteBuffer expected = ByteBuffer.allocate(8 + padded.length() + 23).order(ByteOrder.LITTLE_ENDIAN);
-        expected.putLong(padded.length()).put(padded.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        expected.putLong(padded.length()).put(padded.getBytes(StandardCharsets.US_ASCII));
         expected.putLong(5L).putFloat(-1f).putFloat(1f).putFloat(2f).putShort((short) 0x3F80).put((byte) 9);
         assertThat(Files.readAllBytes(p)).isEqualTo(expected.array());
     }

@@ -10,6 +10,7 @@ import io.peft4j.NativeTest;
 import io.peft4j.model.bert.BertModel;
 import io.peft4j.model.bert.TinyBert;
 import io.peft4j.nn.Step;
+import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -46,7 +47,7 @@ class BlockScopeTest extends NativeTest {
                 withGrad = hidden.toFloatArray();
                 recorded = scope.getManagedArrays().size() - before;
             }
-            assertThat(inferred).containsExactly(withGrad, org.assertj.core.data.Offset.offset(1e-6f));
+            assertThat(inferred).containsExactly(withGrad, Offset.offset(1e-6f));
             System.out.println("arrays left by a pass: " + kept + " without autograd, " + recorded + " with");
             // what is left is the embeddings' part and one output per block; one block's intermediates alone are more
             // than 5 arrays (projections, scores, softmax, norms)

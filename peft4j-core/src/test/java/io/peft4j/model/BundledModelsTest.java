@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.peft4j.Peft4jException;
+import java.net.URI;
 import java.net.URL;
 import java.net.URLClassLoader;
 import java.nio.file.Files;
@@ -35,7 +36,7 @@ class BundledModelsTest {
         // the real jar (a test dependency) laid out as in a Maven repository
         URL resource = getClass().getClassLoader().getResource("all-minilm-l6-v2-tokenizer.json");
         String url = resource.toString();
-        Path jar = Path.of(new java.net.URI(url.substring("jar:".length(), url.indexOf("!/"))));
+        Path jar = Path.of(new URI(url.substring("jar:".length(), url.indexOf("!/"))));
         String[] gav = coordinates.split(":");
         Path inRepo = dir.resolve("repo").resolve(gav[0].replace('.', '/')).resolve(gav[1]).resolve(gav[2]).resolve(gav[1] + "-" + gav[2] + ".jar");
         Files.createDirectories(inRepo.getParent());

@@ -6,12 +6,17 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Activation;
+import ai.djl.nn.core.Linear;
 import ai.djl.training.GradientCollector;
 import io.peft4j.NativeTest;
 import java.util.Random;
 import java.util.function.DoubleUnaryOperator;
 import java.util.function.UnaryOperator;
+import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * The audit of the libtorch kernels peft4j calls whose implementation libtorch chooses by CPU (MKL/oneDNN GEMM
@@ -40,8 +45,8 @@ class CpuKernelsTest extends NativeTest {
      * direct double-precision loops. oneDNN's kernels missed the stem's, the lora_A's and the 17-channel case by
      * errors of order 1 on a Zen 5.
      */
-    @org.junit.jupiter.params.ParameterizedTest
-    @org.junit.jupiter.params.provider.CsvSource({"16, 32, 3, 2, 1, 1", "3, 24, 7, 2, 3, 1", "24, 24, 5, 1, 2, 24", "16, 8, 3, 1, 1, 1",
+    @ParameterizedTest
+    @CsvSource({"16, 32, 3, 2, 1, 1", "3, 24, 7, 2, 3, 1", "24, 24, 5, 1, 2, 24", "16, 8, 3, 1, 1, 1",
             "17, 16, 3, 1, 1, 1", "3, 24, 4, 4, 0, 1", "6, 12, 3, 2, 1, 3"})
     void convolutionsAndTheirGradientsMatchDoublePrecision(int in, int out, int k, int stride, int pad, int groups) {
         int b = 2, h = 13, w = 11;
@@ -96,7 +101,7 @@ class CpuKernelsTest extends NativeTest {
 
     private static void assertClose(float[] got, double[] expected, double tolerance) {
         for (int i = 0; i < got.length; i++) {
-            assertThat((double) got[i]).as("element %d", i).isCloseTo(expected[i], org.assertj.core.data.Offset.offset(tolerance));
+            assertThat((double) got[i]).as("element %d", i).isCloseTo(expected[i], Offset.offset(tolerance));
         }
     }
 
@@ -113,11 +118,11 @@ class CpuKernelsTest extends NativeTest {
             NDArray wa = step.create(w, new Shape(out, in));
             xa.setRequiresGradient(true);
             wa.setRequiresGradient(true);
-            NDArray y = ai.djl.nn.core.Linear.linear(xa, wa, step.create(b)).singletonOrThrow();
+            NDArray y = Linear.linear(xa, wa, step.create(b)).singletonOrThrow();
             float[] got = y.toFloatArray();
             for (int i = 0; i < n; i++) {
                 for (int o = 0; o < out; o++) {
-                    assertThat((double) got[i * out + o]).isCloseTo(expected[i][o], org.assertj.core.data.Offset.offset(1e-4));
+                    assertThat((double) got[i * out + o]).isCloseTo(expected[i][o], Offset.offset(1e-4));
                 }
             }
             collector.backward(y.sum()); // d/dx[i][k] = Σ_o w[o][k]; d/dw[o][k] = Σ_i x[i][k]
@@ -132,8 +137,8 @@ class CpuKernelsTest extends NativeTest {
                 for (int i = 0; i < n; i++) {
                     colX += x[i * in + k];
                 }
-                assertThat((double) gx[k]).isCloseTo(colW, org.assertj.core.data.Offset.offset(1e-4));
-                assertThat((double) gw[k]).isCloseTo(colX, org.assertj.core.data.Offset.offset(1e-4));
+                assertThat((double) gx[k]).isCloseTo(colW, Offset.offset(1e-4));
+                assertThat((double) gw[k]).isCloseTo(colX, Offset.offset(1e-4));
             }
         }
     }
@@ -153,7 +158,7 @@ class CpuKernelsTest extends NativeTest {
                         for (int k = 0; k < d; k++) {
                             sum += (double) a[(bh * t + i) * d + k] * b[(bh * d + k) * s + j];
                         }
-                        assertThat((double) got[(bh * t + i) * s + j]).isCloseTo(sum, org.assertj.core.data.Offset.offset(1e-4));
+                        assertThat((double) got[(bh * t + i) * s + j]).isCloseTo(sum, Offset.offset(1e-4));
                     }
                 }
             }
@@ -176,8 +181,8 @@ class CpuKernelsTest extends NativeTest {
                 }
                 double[] p = Reference.softmax(row);
                 for (int c = 0; c < cols; c++) {
-                    assertThat((double) soft[r * cols + c]).isCloseTo(p[c], org.assertj.core.data.Offset.offset(1e-6 + 1e-5 * p[c]));
-                    assertThat((double) logSoft[r * cols + c]).isCloseTo(Math.log(p[c]), org.assertj.core.data.Offset.offset(1e-4));
+                    assertThat((double) soft[r * cols + c]).isCloseTo(p[c], Offset.offset(1e-6 + 1e-5 * p[c]));
+                    assertThat((double) logSoft[r * cols + c]).isCloseTo(Math.log(p[c]), Offset.offset(1e-4));
                 }
             }
         }
@@ -187,14 +192,14 @@ class CpuKernelsTest extends NativeTest {
     @Test
     void elementwiseFunctionsMatchDoublePrecision() {
         float[] v = gaussian(1003, 3);
-        check(v, x -> ai.djl.nn.Activation.sigmoid(x), z -> 1 / (1 + Math.exp(-z)), 1e-6, 1e-6);
+        check(v, x -> Activation.sigmoid(x), z -> 1 / (1 + Math.exp(-z)), 1e-6, 1e-6);
         check(v, NDArray::tanh, Math::tanh, 1e-6, 1e-6);
         check(v, NDArray::exp, Math::exp, 0, 2e-6);
         check(v, NDArray::sin, Math::sin, 2e-6, 0);
         check(v, NDArray::cos, Math::cos, 2e-6, 0);
         check(v, NDArray::erf, Reference::erf, 1e-6, 0);
         check(v, x -> x.abs().sqrt(), z -> Math.sqrt(Math.abs(z)), 0, 1e-6);
-        check(v, ai.djl.nn.Activation::gelu, Reference::gelu, 1e-5, 1e-6);
+        check(v, Activation::gelu, Reference::gelu, 1e-5, 1e-6);
     }
 
     private void check(float[] v, UnaryOperator<NDArray> op, DoubleUnaryOperator reference, double absTol, double relTol) {
@@ -202,7 +207,7 @@ class CpuKernelsTest extends NativeTest {
             float[] got = op.apply(step.create(v)).toFloatArray();
             for (int i = 0; i < v.length; i++) {
                 double want = reference.applyAsDouble(v[i]);
-                assertThat((double) got[i]).as("at %s", v[i]).isCloseTo(want, org.assertj.core.data.Offset.offset(absTol + relTol * Math.abs(want)));
+                assertThat((double) got[i]).as("at %s", v[i]).isCloseTo(want, Offset.offset(absTol + relTol * Math.abs(want)));
             }
         }
     }
@@ -222,7 +227,7 @@ class CpuKernelsTest extends NativeTest {
                 }
                 double scale = 1 / Math.sqrt(ms / dim + 1e-6);
                 for (int c = 0; c < dim; c++) {
-                    assertThat((double) got[r * dim + c]).isCloseTo(v[r * dim + c] * scale, org.assertj.core.data.Offset.offset(1e-5));
+                    assertThat((double) got[r * dim + c]).isCloseTo(v[r * dim + c] * scale, Offset.offset(1e-5));
                 }
             }
         }

@@ -2,9 +2,11 @@ package io.peft4j.nn;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
 import io.peft4j.NativeTest;
 import org.junit.jupiter.api.Test;
 
@@ -45,7 +47,7 @@ class KvCacheTest extends NativeTest {
             cache.append(0, first, first);
             NDArray trained = scope.randomNormal(new Shape(1, 1, 2, 2));
             trained.setRequiresGradient(true);
-            try (ai.djl.training.GradientCollector gc = ai.djl.engine.Engine.getInstance().newGradientCollector()) {
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                 KeyValuePrefix held = cache.append(0, Scalars.mul(trained, 2), Scalars.mul(trained, 2)); // a libtorch-made constant: autograd keeps it
                 assertThat(held.keys().getShape()).isEqualTo(new Shape(1, 1, 5, 2));
                 float[] k = held.keys().toFloatArray();

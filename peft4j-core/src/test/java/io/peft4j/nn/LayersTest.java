@@ -3,10 +3,12 @@ package io.peft4j.nn;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Activation;
 import io.peft4j.NativeTest;
 import io.peft4j.Steps;
 import org.junit.jupiter.api.Test;
@@ -37,12 +39,12 @@ class LayersTest extends NativeTest {
         gate.setRequiresGradient(true);
         up.setRequiresGradient(true);
         float[] out;
-        try (var gc = ai.djl.engine.Engine.getInstance().newGradientCollector()) {
+        try (var gc = Engine.getInstance().newGradientCollector()) {
             NDArray y = Activations.gatedByName("silu").apply(gate, up);
             out = y.toFloatArray();
             gc.backward(y.mul(manager.create(w, shape)).sum());
         }
-        float[] plain = gate.mul(ai.djl.nn.Activation.sigmoid(gate)).mul(up).toFloatArray(); // silu(g)·u op by op
+        float[] plain = gate.mul(Activation.sigmoid(gate)).mul(up).toFloatArray(); // silu(g)·u op by op
         assertThat(out).containsExactly(plain);
         float[] dGate = gate.getGradient().toFloatArray();
         float[] dUp = up.getGradient().toFloatArray();

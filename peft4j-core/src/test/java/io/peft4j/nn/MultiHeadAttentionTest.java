@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.peft4j.NativeTest;
 import io.peft4j.Steps;
@@ -25,7 +26,7 @@ class MultiHeadAttentionTest extends NativeTest {
         }
         NDArray x = manager.randomNormal(new Shape(B, T, D));
         long[][] keep = {{1, 1, 1}, {1, 1, 0}}; // second row: last token is padding
-        NDArray mask = manager.create(keep).toType(ai.djl.ndarray.types.DataType.FLOAT32, false)
+        NDArray mask = manager.create(keep).toType(DataType.FLOAT32, false)
                 .neg().add(1).mul(-1e9f).reshape(B, 1, 1, T);
         NDArray pk = manager.randomNormal(new Shape(B, H, P, DH));
         NDArray pv = manager.randomNormal(new Shape(B, H, P, DH));

@@ -3,14 +3,33 @@ package io.peft4j.peft;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import io.peft4j.NativeTest;
 import io.peft4j.Steps;
+import io.peft4j.model.BackboneClassifier;
+import io.peft4j.model.Classifier;
+import io.peft4j.model.ModelFiles;
+import io.peft4j.model.ModelInputs;
+import io.peft4j.model.VideoClassifier;
 import io.peft4j.model.bert.BertModel;
 import io.peft4j.model.bert.TinyBert;
+import io.peft4j.model.clip.ClipModel;
+import io.peft4j.nn.Step;
+import io.peft4j.peft.aim.AimConfig;
+import io.peft4j.peft.coop.CoCoOpConfig;
+import io.peft4j.peft.coop.PromptContext;
+import io.peft4j.peft.coop.PromptedClip;
+import io.peft4j.peft.loha.LoHaConfig;
+import io.peft4j.peft.lokr.LoKrConfig;
 import io.peft4j.peft.lora.LoraConfig;
+import io.peft4j.peft.lycoris.LycorisFields;
+import io.peft4j.peft.mona.MonaConfig;
+import java.util.List;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -42,18 +61,18 @@ class AdapterLeakTest extends NativeTest {
      * its convolutions (CP forms included), LoRA and Mona on CLIP's image tower. 30 training steps leave the live array count unchanged.
      */
     @ParameterizedTest
-    @org.junit.jupiter.params.provider.CsvSource({"swin, lora", "swin, mona", "vit, mona", "resnet, lora", "resnet, loha", "resnet, lokr", "clip, lora", "clip, mona"})
+    @CsvSource({"swin, lora", "swin, mona", "vit, mona", "resnet, lora", "resnet, loha", "resnet, lokr", "clip, lora", "clip, mona"})
     void visionTrainingStepsKeepTheLiveArrayCountFlat(String family, String method) {
         try (NDManager modelManager = manager.newSubManager()) {
-            io.peft4j.model.BackboneClassifier model = io.peft4j.model.BackboneClassifier.load(
-                    io.peft4j.model.ModelFiles.resolve("src/test/resources/" + family), modelManager, io.peft4j.model.BackboneClassifier.Head.SEQUENCE, 5);
-            io.peft4j.peft.lycoris.LycorisFields convs = io.peft4j.peft.lycoris.LycorisFields.of(2, 4);
+            BackboneClassifier model = BackboneClassifier.load(
+                    ModelFiles.resolve("src/test/resources/" + family), modelManager, BackboneClassifier.Head.SEQUENCE, 5);
+            LycorisFields convs = LycorisFields.of(2, 4);
             PeftConfig config = switch (method) {
                 case "lora" -> LoraConfig.builder().r(2).loraAlpha(4).taskType(TaskType.SEQ_CLS).build();
-                case "mona" -> new io.peft4j.peft.mona.MonaConfig(CommonFields.of(TaskType.SEQ_CLS), 8, 0.1);
-                case "loha" -> new io.peft4j.peft.loha.LoHaConfig(CommonFields.of(TaskType.SEQ_CLS), convs, true, true);
-                default -> new io.peft4j.peft.lokr.LoKrConfig(CommonFields.of(TaskType.SEQ_CLS), io.peft4j.peft.lycoris.LycorisFields.of(1, 2), false, -1,
-                        false, io.peft4j.peft.lokr.LoKrConfig.InitWeights.TRUE, true);
+                case "mona" -> new MonaConfig(CommonFields.of(TaskType.SEQ_CLS), 8, 0.1);
+                case "loha" -> new LoHaConfig(CommonFields.of(TaskType.SEQ_CLS), convs, true, true);
+                default -> new LoKrConfig(CommonFields.of(TaskType.SEQ_CLS), LycorisFields.of(1, 2), false, -1,
+                        false, LoKrConfig.InitWeights.TRUE, true);
             };
             PeftModel peft = PeftModel.wrap(model, config);
             peft.setTraining(true);
@@ -66,23 +85,23 @@ class AdapterLeakTest extends NativeTest {
     }
 
     /** AIM over clips (a VideoClassifier on the ViT fixture) and CoCoOp on the CLIP fixture: 30 steps, no growth. */
-    @org.junit.jupiter.params.ParameterizedTest
+    @ParameterizedTest
     @ValueSource(strings = {"aim", "cocoop"})
     void videoAndPromptLearningStepsKeepTheLiveArrayCountFlat(String method) {
         try (NDManager modelManager = manager.newSubManager()) {
-            io.peft4j.model.Classifier classifier;
+            Classifier classifier;
             long[] shape;
             if (method.equals("aim")) {
-                io.peft4j.model.BackboneClassifier model = io.peft4j.model.BackboneClassifier.load(io.peft4j.model.ModelFiles.resolve("src/test/resources/vit"),
-                        modelManager, io.peft4j.model.BackboneClassifier.Head.SEQUENCE, 5);
-                PeftModel.wrap(model, io.peft4j.peft.aim.AimConfig.of(3, TaskType.SEQ_CLS)).setTraining(true);
-                classifier = new io.peft4j.model.VideoClassifier(model);
+                BackboneClassifier model = BackboneClassifier.load(ModelFiles.resolve("src/test/resources/vit"),
+                        modelManager, BackboneClassifier.Head.SEQUENCE, 5);
+                PeftModel.wrap(model, AimConfig.of(3, TaskType.SEQ_CLS)).setTraining(true);
+                classifier = new VideoClassifier(model);
                 shape = new long[] {2, 3, 3, 8, 8};
             } else {
-                io.peft4j.model.clip.ClipModel clip = io.peft4j.model.clip.ClipModel.load(io.peft4j.model.ModelFiles.resolve("src/test/resources/clip"), modelManager);
-                PeftModel.wrap(clip, new io.peft4j.peft.coop.CoCoOpConfig(null, new io.peft4j.peft.coop.PromptContext(4, "a photo of a", false, null,
-                        java.util.List.of("cat", "dog")))).setTraining(true);
-                classifier = io.peft4j.peft.coop.PromptedClip.of(clip);
+                ClipModel clip = ClipModel.load(ModelFiles.resolve("src/test/resources/clip"), modelManager);
+                PeftModel.wrap(clip, new CoCoOpConfig(null, new PromptContext(4, "a photo of a", false, null,
+                        List.of("cat", "dog")))).setTraining(true);
+                classifier = PromptedClip.of(clip);
                 shape = new long[] {2, 3, 8, 8};
             }
             classifierSteps(classifier, modelManager, shape, 3);
@@ -92,20 +111,20 @@ class AdapterLeakTest extends NativeTest {
         }
     }
 
-    private static void classifierSteps(io.peft4j.model.Classifier model, NDManager modelManager, long[] shape, int n) {
+    private static void classifierSteps(Classifier model, NDManager modelManager, long[] shape, int n) {
         for (int i = 0; i < n; i++) {
             try (NDManager step = modelManager.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                ai.djl.ndarray.NDArray pixels = step.randomNormal(new ai.djl.ndarray.types.Shape(shape));
-                gc.backward(model.logits(io.peft4j.nn.Step.training(step, model.adapters()), io.peft4j.model.ModelInputs.pixels(pixels)).square().sum());
+                NDArray pixels = step.randomNormal(new Shape(shape));
+                gc.backward(model.logits(Step.training(step, model.adapters()), ModelInputs.pixels(pixels)).square().sum());
             }
         }
     }
 
-    private static void visionSteps(io.peft4j.model.BackboneClassifier model, NDManager modelManager, int size, int n) {
+    private static void visionSteps(BackboneClassifier model, NDManager modelManager, int size, int n) {
         for (int i = 0; i < n; i++) {
             try (NDManager step = modelManager.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                ai.djl.ndarray.NDArray pixels = step.randomNormal(new ai.djl.ndarray.types.Shape(2, 3, size, size));
-                gc.backward(model.logits(Steps.in(step, model), io.peft4j.model.ModelInputs.pixels(pixels)).square().sum());
+                NDArray pixels = step.randomNormal(new Shape(2, 3, size, size));
+                gc.backward(model.logits(Steps.in(step, model), ModelInputs.pixels(pixels)).square().sum());
             }
         }
     }
@@ -113,7 +132,7 @@ class AdapterLeakTest extends NativeTest {
     private static void steps(BertModel model, NDManager modelManager, int n) {
         for (int i = 0; i < n; i++) {
             try (NDManager step = modelManager.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                gc.backward(model.features(Steps.in(step, model), io.peft4j.model.ModelInputs.tokens(TinyBert.ids(step), TinyBert.mask(step), null)).lastHiddenState().sum());
+                gc.backward(model.features(Steps.in(step, model), ModelInputs.tokens(TinyBert.ids(step), TinyBert.mask(step), null)).lastHiddenState().sum());
             }
         }
     }

@@ -4,10 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import io.peft4j.NativeTest;
 import io.peft4j.Steps;
 import io.peft4j.generate.GenerationConfig;
 import io.peft4j.generate.Generator;
+import io.peft4j.io.SafeTensorsReader;
 import io.peft4j.model.CausalLM;
 import io.peft4j.model.decoder.Decoders;
 import io.peft4j.nn.Parameter;
@@ -21,8 +23,12 @@ import io.peft4j.train.Trainer;
 import io.peft4j.train.TrainingArgs;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
+import org.assertj.core.api.Assertions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -73,7 +79,7 @@ class CausalPeftTest extends NativeTest {
             peft.merge();
             float[] merged = logits(model, scope);
             for (int i = 0; i < adapted.length; i++) {
-                assertThat(merged[i]).isCloseTo(adapted[i], org.assertj.core.api.Assertions.within(1e-4f + 1e-5f * Math.abs(adapted[i])));
+                assertThat(merged[i]).isCloseTo(adapted[i], Assertions.within(1e-4f + 1e-5f * Math.abs(adapted[i])));
             }
         }
     }
@@ -87,8 +93,8 @@ class CausalPeftTest extends NativeTest {
             train(model, peft, 1e-2, 1);
             float[] trained = logits(model, scope);
             peft.save(dir);
-            Map<String, long[]> keys = io.peft4j.io.SafeTensorsReader.open(dir.resolve(PeftModel.WEIGHTS_NAME)).tensors().entrySet().stream()
-                    .collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, e -> e.getValue().shape()));
+            Map<String, long[]> keys = SafeTensorsReader.open(dir.resolve(PeftModel.WEIGHTS_NAME)).tensors().entrySet().stream()
+                    .collect(Collectors.toMap(Map.Entry::getKey, e -> e.getValue().shape()));
             String first = family.equals("gpt2") ? "base_model.model.transformer.h.0.attn.c_attn.lora_A.weight"
                     : "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight";
             assertThat(keys).containsKey(first);
@@ -119,7 +125,7 @@ class CausalPeftTest extends NativeTest {
     void promptTuningTrainsTheVirtualTokensOnly() {
         try (NDManager scope = manager.newSubManager()) {
             CausalLM model = Decoders.load("mistral", scope);
-            Map<String, NDArray> base = new java.util.HashMap<>();
+            Map<String, NDArray> base = new HashMap<>();
             model.namedParameters().forEach((k, p) -> base.put(k, p.array().duplicate()));
             PeftModel peft = PeftModel.wrap(model, PromptTuningConfig.random(4, TaskType.CAUSAL_LM));
             assertThat(peft.parameterCount().trainable()).isEqualTo(4L * 64);
@@ -152,12 +158,12 @@ class CausalPeftTest extends NativeTest {
         for (int i = 0; i < n; i++) {
             try (NDManager step = model.manager().newSubManager()) {
                 NDArray logits = model.forward(Steps.in(step, model), step.create(new long[][] {seq}), null);
-                long next = logits.get(new ai.djl.ndarray.index.NDIndex("0, -1, :")).argMax().getLong();
-                seq = java.util.Arrays.copyOf(seq, seq.length + 1);
+                long next = logits.get(new NDIndex("0, -1, :")).argMax().getLong();
+                seq = Arrays.copyOf(seq, seq.length + 1);
                 seq[seq.length - 1] = next;
             }
         }
-        return java.util.Arrays.copyOfRange(seq, prompt.length, seq.length);
+        return Arrays.copyOfRange(seq, prompt.length, seq.length);
     }
 
     private static float[] logits(CausalLM model, NDManager scope) {

@@ -2,16 +2,26 @@ package io.peft4j.peft;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.NativeTest;
+import io.peft4j.Peft4jException;
 import io.peft4j.io.SafeTensorsReader;
+import io.peft4j.io.Weights;
 import io.peft4j.model.BackboneClassifier;
+import io.peft4j.model.ModelInputs;
 import io.peft4j.model.bert.TinyBert;
 import io.peft4j.nn.Step;
+import io.peft4j.peft.adapter.BottleneckConfig;
+import io.peft4j.peft.ia3.IA3Config;
 import io.peft4j.peft.lora.LoraConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.assertj.core.api.Assertions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -27,7 +37,7 @@ class ClassifierAdapterTest extends NativeTest {
 
     static float[] logits(BackboneClassifier m, Step.Adapters adapters) {
         try (NDManager scope = m.manager().newSubManager()) {
-            return m.logits(Step.training(scope, adapters), io.peft4j.model.ModelInputs.tokens(TinyBert.ids(scope), TinyBert.mask(scope), null)).toFloatArray();
+            return m.logits(Step.training(scope, adapters), ModelInputs.tokens(TinyBert.ids(scope), TinyBert.mask(scope), null)).toFloatArray();
         }
     }
 
@@ -41,7 +51,7 @@ class ClassifierAdapterTest extends NativeTest {
         BackboneClassifier model = new BackboneClassifier(TinyBert.model(manager), BackboneClassifier.Head.SEQUENCE, 3);
         PeftModel peft = PeftModel.wrap(model, LoraConfig.builder().r(2).targetModules("query").taskType(TaskType.SEQ_CLS).build());
         LoraTest.randomizeB(peft);
-        peft.addAdapter("ia3", io.peft4j.peft.ia3.IA3Config.of(TaskType.SEQ_CLS));
+        peft.addAdapter("ia3", IA3Config.of(TaskType.SEQ_CLS));
         peft.namedParameters().forEach((k, p) -> {
             if (k.contains(".ia3_l.") || k.contains(".modules_to_save.ia3.")) {
                 p.set(manager.randomUniform(0.5f, 1.5f, p.shape()));
@@ -55,22 +65,22 @@ class ClassifierAdapterTest extends NativeTest {
             base = logits(model);
         }
         {
-            float[] mixed = logits(model, peft.mixedBatch(java.util.List.of("ia3", "default")));
+            float[] mixed = logits(model, peft.mixedBatch(List.of("ia3", "default")));
             for (int c = 0; c < 3; c++) {
-                assertThat(mixed[c]).isCloseTo(ia3[c], org.assertj.core.api.Assertions.within(1e-5f));
-                assertThat(mixed[3 + c]).isCloseTo(lora[3 + c], org.assertj.core.api.Assertions.within(1e-5f));
+                assertThat(mixed[c]).isCloseTo(ia3[c], Assertions.within(1e-5f));
+                assertThat(mixed[3 + c]).isCloseTo(lora[3 + c], Assertions.within(1e-5f));
             }
         }
         {
-            float[] mixed = logits(model, peft.mixedBatch(java.util.List.of(Step.Adapters.BASE, "ia3")));
+            float[] mixed = logits(model, peft.mixedBatch(List.of(Step.Adapters.BASE, "ia3")));
             for (int c = 0; c < 3; c++) {
-                assertThat(mixed[c]).isCloseTo(base[c], org.assertj.core.api.Assertions.within(1e-5f));
-                assertThat(mixed[3 + c]).isCloseTo(ia3[3 + c], org.assertj.core.api.Assertions.within(1e-5f));
+                assertThat(mixed[c]).isCloseTo(base[c], Assertions.within(1e-5f));
+                assertThat(mixed[3 + c]).isCloseTo(ia3[3 + c], Assertions.within(1e-5f));
             }
         }
-        peft.addAdapter("houlsby", io.peft4j.peft.adapter.BottleneckConfig.houlsby(TaskType.SEQ_CLS));
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> peft.mixedBatch(java.util.List.of("houlsby", "default")))
-                .isInstanceOf(io.peft4j.Peft4jException.class).hasMessageContaining("mixed-batch inference is not supported by BottleneckAdapters");
+        peft.addAdapter("houlsby", BottleneckConfig.houlsby(TaskType.SEQ_CLS));
+        Assertions.assertThatThrownBy(() -> peft.mixedBatch(List.of("houlsby", "default")))
+                .isInstanceOf(Peft4jException.class).hasMessageContaining("mixed-batch inference is not supported by BottleneckAdapters");
         assertThat(logits(model)).as("a refused mixed batch leaves no routing behind").isNotEmpty();
     }
 
@@ -104,13 +114,13 @@ class ClassifierAdapterTest extends NativeTest {
         }
 
         BackboneClassifier fresh = new BackboneClassifier(TinyBert.model(manager), BackboneClassifier.Head.SEQUENCE, 3);
-        fresh.backbone().loadStateDict(io.peft4j.io.Weights.of(baseWeights(peft)), true);
+        fresh.backbone().loadStateDict(Weights.of(baseWeights(peft)), true);
         PeftModel.load(fresh, dir);
         assertThat(logits(fresh)).containsExactly(adapted);
     }
 
-    private static java.util.Map<String, ai.djl.ndarray.NDArray> baseWeights(PeftModel peft) {
-        java.util.Map<String, ai.djl.ndarray.NDArray> out = new java.util.TreeMap<>();
+    private static Map<String, NDArray> baseWeights(PeftModel peft) {
+        Map<String, NDArray> out = new TreeMap<>();
         peft.namedParameters().forEach((name, p) -> {
             String prefix = "base_model.model.bert.";
             if (name.startsWith(prefix) && !name.contains(".lora_")) {

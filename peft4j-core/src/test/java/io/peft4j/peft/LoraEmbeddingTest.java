@@ -4,9 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import io.peft4j.NativeTest;
 import io.peft4j.Steps;
 import io.peft4j.io.SafeTensorsReader;
+import io.peft4j.io.Weights;
 import io.peft4j.model.bert.BertModel;
 import io.peft4j.model.bert.TinyBert;
 import io.peft4j.peft.lora.LoraEmbedding;
@@ -29,7 +31,7 @@ class LoraEmbeddingTest extends NativeTest {
 
         LoraEmbedding layer = (LoraEmbedding) model.module("embeddings.word_embeddings");
         peft.namedParameters().get("base_model.model.embeddings.word_embeddings.lora_embedding_A.default")
-                .set(manager.randomNormal(0, 1, new ai.djl.ndarray.types.Shape(3, 50), DataType.FLOAT32));
+                .set(manager.randomNormal(0, 1, new Shape(3, 50), DataType.FLOAT32));
         float[] a = peft.namedParameters().get("base_model.model.embeddings.word_embeddings.lora_embedding_A.default").array().toFloatArray();
         float[] b = peft.namedParameters().get("base_model.model.embeddings.word_embeddings.lora_embedding_B.default").array().toFloatArray();
         float[] table = layer.baseLayer().weight().array().toFloatArray();
@@ -56,7 +58,7 @@ class LoraEmbeddingTest extends NativeTest {
             assertThat(r.info("base_model.model.embeddings.word_embeddings.lora_embedding_B").shape()).containsExactly(8, 3);
         }
         BertModel fresh = TinyBert.model(manager);
-        fresh.loadStateDict(io.peft4j.io.Weights.of(LoraVariantsTest.baseWeights(peft)), true);
+        fresh.loadStateDict(Weights.of(LoraVariantsTest.baseWeights(peft)), true);
         PeftModel.load(fresh, dir);
         // the base weights went through merge and unmerge: equal up to float rounding
         assertThat(LoraTest.maxRelativeDifference(TinyBert.hidden(fresh), adapted)).isLessThan(1e-6);

@@ -8,17 +8,21 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import io.peft4j.NativeTest;
 import io.peft4j.Peft4jException;
 import io.peft4j.Steps;
 import io.peft4j.model.ModelFiles;
+import io.peft4j.model.ModelInputs;
 import io.peft4j.model.bert.BertModel;
 import io.peft4j.model.bert.BertOnnxReferenceTest;
 import io.peft4j.model.bert.TinyBert;
 import io.peft4j.nn.Parameter;
 import io.peft4j.peft.lora.LoraConfig;
 import io.peft4j.peft.lora.LoraLinear;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -89,7 +93,7 @@ class LoraTest extends NativeTest {
     @Test
     void mergedForwardEqualsUnmergedAndUnmergeRestoresWeights() {
         BertModel model = TinyBert.model(manager);
-        Map<String, float[]> before = new java.util.HashMap<>();
+        Map<String, float[]> before = new HashMap<>();
         model.stateDict().forEach((k, v) -> before.put(k, v.toFloatArray()));
         PeftModel peft = PeftModel.wrap(model, config(4, "query", "key", "value", "dense"));
         randomizeB(peft);
@@ -199,13 +203,13 @@ class LoraTest extends NativeTest {
             PeftModel peft = PeftModel.wrap(model, config(2, "query", "value"));
             randomizeB(peft);
             peft.namedParameters().values().forEach(p -> p.set(p.array().toType(DataType.FLOAT64, false)));
-            NDArray weights = m.randomNormal(0, 1, new ai.djl.ndarray.types.Shape(2, 4, 8), DataType.FLOAT64);
+            NDArray weights = m.randomNormal(0, 1, new Shape(2, 4, 8), DataType.FLOAT64);
             Parameter a = peft.namedParameters().get("base_model.model.encoder.layer.0.attention.self.query.lora_A.default.weight");
             Parameter b = peft.namedParameters().get("base_model.model.encoder.layer.1.attention.self.value.lora_B.default.weight");
             // One backward pass: libtorch accumulates into .grad across passes.
-            Map<Parameter, double[]> analytic = new java.util.LinkedHashMap<>();
+            Map<Parameter, double[]> analytic = new LinkedHashMap<>();
             try (NDManager step = m.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                NDArray loss = model.features(Steps.in(step, model), io.peft4j.model.ModelInputs.tokens(TinyBert.ids(step), TinyBert.mask(step), null)).lastHiddenState().mul(weights).sum();
+                NDArray loss = model.features(Steps.in(step, model), ModelInputs.tokens(TinyBert.ids(step), TinyBert.mask(step), null)).lastHiddenState().mul(weights).sum();
                 gc.backward(loss);
                 for (Parameter p : List.of(a, b)) {
                     NDArray grad = p.array().getGradient();
@@ -232,7 +236,7 @@ class LoraTest extends NativeTest {
         changed[i] += eps;
         p.set(p.array().getManager().create(changed, p.shape()));
         try (NDManager step = model.manager().newSubManager()) {
-            return model.features(Steps.in(step, model), io.peft4j.model.ModelInputs.tokens(TinyBert.ids(step), TinyBert.mask(step), null)).lastHiddenState().mul(weights).sum().getDouble();
+            return model.features(Steps.in(step, model), ModelInputs.tokens(TinyBert.ids(step), TinyBert.mask(step), null)).lastHiddenState().mul(weights).sum().getDouble();
         }
     }
 }

@@ -11,6 +11,7 @@ import ai.djl.ndarray.types.Shape;
 import io.peft4j.NativeTest;
 import io.peft4j.Peft4jException;
 import io.peft4j.io.SafeTensorsReader;
+import io.peft4j.io.Weights;
 import io.peft4j.model.bert.BertModel;
 import io.peft4j.model.bert.TinyBert;
 import io.peft4j.nn.Linear;
@@ -20,6 +21,8 @@ import io.peft4j.peft.lora.LoraConfig;
 import io.peft4j.peft.lora.LoraLinear;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -97,13 +100,13 @@ class LoraVariantsTest extends NativeTest {
             assertThat(r.info("base_model.model.encoder.layer.0.attention.self.query.lora_magnitude_vector").shape()).containsExactly(8);
         }
         BertModel fresh = TinyBert.model(manager);
-        fresh.loadStateDict(io.peft4j.io.Weights.of(baseWeights(peft)), true);
+        fresh.loadStateDict(Weights.of(baseWeights(peft)), true);
         PeftModel.load(fresh, dir);
         assertThat(TinyBert.hidden(fresh)).containsExactly(adapted);
     }
 
-    static java.util.Map<String, NDArray> baseWeights(PeftModel peft) {
-        java.util.Map<String, NDArray> out = new java.util.TreeMap<>();
+    static Map<String, NDArray> baseWeights(PeftModel peft) {
+        Map<String, NDArray> out = new TreeMap<>();
         peft.namedParameters().forEach((name, p) -> {
             if (!name.contains(".lora_")) {
                 out.put(name.substring("base_model.model.".length()).replace(".base_layer.", "."), p.array());

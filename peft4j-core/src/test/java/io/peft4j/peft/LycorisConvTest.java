@@ -11,9 +11,12 @@ import io.peft4j.io.SafeTensorsReader;
 import io.peft4j.model.BackboneClassifier;
 import io.peft4j.model.ModelFiles;
 import io.peft4j.model.ModelInputs;
+import io.peft4j.nn.Conv2d;
+import io.peft4j.nn.Parameter;
 import io.peft4j.nn.Step;
 import io.peft4j.peft.loha.LoHaConfig;
 import io.peft4j.peft.lokr.LoKrConfig;
+import io.peft4j.peft.lycoris.LycorisFields;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.io.TempDir;
@@ -44,14 +47,14 @@ class LycorisConvTest extends NativeTest {
             int r = kind.equals("lokr-full") ? 2 : kind.startsWith("lokr") ? 1 : 2;      // LoKr: r < max(4, 4)/2 for w2's low-rank forms
             TargetModules target = TargetModules.of(CONV);
             PeftConfig config = kind.startsWith("loha")
-                    ? new LoHaConfig(CommonFields.of(TaskType.SEQ_CLS), io.peft4j.peft.lycoris.LycorisFields.of(r, 2.0 * r).withTargets(target), true, effective)
-                    : new LoKrConfig(CommonFields.of(TaskType.SEQ_CLS), io.peft4j.peft.lycoris.LycorisFields.of(r, 2.0 * r).withTargets(target), false, -1, false,
+                    ? new LoHaConfig(CommonFields.of(TaskType.SEQ_CLS), LycorisFields.of(r, 2.0 * r).withTargets(target), true, effective)
+                    : new LoKrConfig(CommonFields.of(TaskType.SEQ_CLS), LycorisFields.of(r, 2.0 * r).withTargets(target), false, -1, false,
                             LoKrConfig.InitWeights.TRUE, effective);
             PeftModel peft = PeftModel.wrap(model, config);
             peft.setTraining(false);
             assertThat(logits(model, scope, pixels)).as("the identity at init").containsExactly(base);
 
-            Map<String, io.peft4j.nn.Parameter> p = peft.namedParameters();
+            Map<String, Parameter> p = peft.namedParameters();
             String at = "base_model.model." + CONV + ".";
             long factors = p.entrySet().stream().filter(e -> e.getKey().startsWith(at) && !e.getKey().contains("base_layer"))
                     .mapToLong(e -> e.getValue().size()).sum();
@@ -87,7 +90,7 @@ class LycorisConvTest extends NativeTest {
             assertThat(logits(fresh, scope, pixels)).containsExactly(adapted);
 
             peft.merge();
-            float[] after = ((io.peft4j.nn.Conv2d) model.module(CONV + ".base_layer")).weight().array().toFloatArray();
+            float[] after = ((Conv2d) model.module(CONV + ".base_layer")).weight().array().toFloatArray();
             for (int i = 0; i < after.length; i++) {
                 assertThat((double) after[i] - before[i]).as("ΔW element %d", i).isCloseTo(expected[i], within(1e-5));
             }
@@ -99,7 +102,7 @@ class LycorisConvTest extends NativeTest {
     }
 
     /** s·ΔW [8, 8, 3, 3] flattened, from HF's formulas over the factors' values. */
-    private static double[] expectedDelta(String kind, Map<String, io.peft4j.nn.Parameter> p, String at, double s) {
+    private static double[] expectedDelta(String kind, Map<String, Parameter> p, String at, double s) {
         int out = 8, in = 8, k = 3;
         double[] d = new double[out * in * k * k];
         for (int o = 0; o < out; o++) {
@@ -122,7 +125,7 @@ class LycorisConvTest extends NativeTest {
     }
 
     /** ΔW_n[o, i, h, w]: Σ_r w_a[o, r]·w_b[r, (i, h, w)], or the CP form Σ_{a,b} t[a, b, h, w]·w_b[b, i]·w_a[a, o]. */
-    private static double lohaHalf(String kind, Map<String, io.peft4j.nn.Parameter> p, String at, String n, int o, int i, int h, int w) {
+    private static double lohaHalf(String kind, Map<String, Parameter> p, String at, String n, int o, int i, int h, int w) {
         float[] a = values(p, at + "hada_w" + n + "_a.default");
         float[] b = values(p, at + "hada_w" + n + "_b.default");
         int r = 2;
@@ -143,7 +146,7 @@ class LycorisConvTest extends NativeTest {
     }
 
     /** w2[p, q, h, w] of LoKr: the full tensor, w2_a·w2_b, or Σ_{a,b} t2[a, b, h, w]·w2_a[a, p]·w2_b[b, q]. */
-    private static double lokrW2(String kind, Map<String, io.peft4j.nn.Parameter> p, String at, int pi, int q, int h, int w) {
+    private static double lokrW2(String kind, Map<String, Parameter> p, String at, int pi, int q, int h, int w) {
         if (kind.equals("lokr-full")) {
             return values(p, at + "lokr_w2.default")[((pi * 4 + q) * 3 + h) * 3 + w];
         }
@@ -156,7 +159,7 @@ class LycorisConvTest extends NativeTest {
         return t[h * 3 + w] * a[pi] * b[q];
     }
 
-    private static float[] values(Map<String, io.peft4j.nn.Parameter> p, String key) {
+    private static float[] values(Map<String, Parameter> p, String key) {
         return p.get(key).array().toFloatArray();
     }
 

@@ -11,6 +11,7 @@ import io.peft4j.NativeTest;
 import io.peft4j.Peft4jException;
 import io.peft4j.io.SafeTensorsReader;
 import io.peft4j.io.SafeTensorsWriter;
+import io.peft4j.io.Weights;
 import io.peft4j.model.BackboneClassifier;
 import io.peft4j.model.CausalLM;
 import io.peft4j.model.ModelFiles;
@@ -18,6 +19,7 @@ import io.peft4j.model.bert.BertModel;
 import io.peft4j.model.bert.TinyBert;
 import io.peft4j.model.decoder.Decoders;
 import io.peft4j.nn.Linear;
+import io.peft4j.nn.Module;
 import io.peft4j.nn.Step;
 import io.peft4j.peft.loha.LoHaConfig;
 import io.peft4j.peft.loha.LoHaLayer;
@@ -27,11 +29,13 @@ import io.peft4j.peft.lycoris.LycorisFields;
 import io.peft4j.peft.lycoris.LycorisLayer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
+import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -104,7 +108,7 @@ class LycorisTest extends NativeTest {
     }
 
     /** Every factor set to random values, so that ΔW is not zero. */
-    private static void randomize(io.peft4j.nn.Module module, NDManager m) {
+    private static void randomize(Module module, NDManager m) {
         module.namedParameters().forEach((k, p) -> {
             if (k.contains("hada_") || k.contains("lokr_")) {
                 p.set(m.randomNormal(0, 0.5f, p.shape(), DataType.FLOAT32));
@@ -207,7 +211,7 @@ class LycorisTest extends NativeTest {
                     for (int i = 0; i < in; i++) {
                         expected += x[row * in + i] * (w[o][i] + delta[o][i]);
                     }
-                    assertThat((double) got[row * out + o]).isCloseTo(expected, org.assertj.core.data.Offset.offset(1e-4 * (1 + Math.abs(expected))));
+                    assertThat((double) got[row * out + o]).isCloseTo(expected, Offset.offset(1e-4 * (1 + Math.abs(expected))));
                 }
             }
             float[] before = base.weight().array().toFloatArray();
@@ -216,7 +220,7 @@ class LycorisTest extends NativeTest {
             layer.unmerge();
             float[] restored = base.weight().array().toFloatArray();
             for (int i = 0; i < before.length; i++) {
-                assertThat(restored[i]).isCloseTo(before[i], org.assertj.core.data.Offset.offset(1e-5f));
+                assertThat(restored[i]).isCloseTo(before[i], Offset.offset(1e-5f));
             }
         }
     }
@@ -231,7 +235,7 @@ class LycorisTest extends NativeTest {
                 LoKrLayer layer = new LoKrLayer(base);
                 layer.addAdapter("default", 4, 4, 0, 0, false, false, -1, init, false);
                 Step step = Step.training(m, Step.Adapters.of("default"));
-                boolean unchanged = java.util.Arrays.equals(layer.forward(step, x).toFloatArray(), base.forward(step, x).toFloatArray());
+                boolean unchanged = Arrays.equals(layer.forward(step, x).toFloatArray(), base.forward(step, x).toFloatArray());
                 assertThat(unchanged).as(init.name()).isEqualTo(init != LoKrConfig.InitWeights.FALSE);
                 if (init == LoKrConfig.InitWeights.LYCORIS) {
                     assertThat(layer.namedParameters().get("lokr_w2_b.default").array().abs().sum().getFloat()).isZero();
@@ -263,12 +267,12 @@ class LycorisTest extends NativeTest {
                     double f = dropped[o * 16] / full[o * 16];
                     factor = Double.isNaN(factor) ? f : factor;
                     for (int i = 0; i < 16; i++) {
-                        assertThat((double) dropped[o * 16 + i]).isCloseTo(full[o * 16 + i] * factor, org.assertj.core.data.Offset.offset(1e-5));
+                        assertThat((double) dropped[o * 16 + i]).isCloseTo(full[o * 16 + i] * factor, Offset.offset(1e-5));
                     }
                 }
             }
             assertThat(kept).isBetween(1, 31);
-            assertThat(factor).isCloseTo(32.0 / kept, org.assertj.core.data.Offset.offset(1e-4)); // the mask divided by its mean
+            assertThat(factor).isCloseTo(32.0 / kept, Offset.offset(1e-4)); // the mask divided by its mean
             layer.setTraining(false);
             assertThat(layer.delta("default", m).toFloatArray()).containsExactly(full);
         }
@@ -357,7 +361,7 @@ class LycorisTest extends NativeTest {
         PeftModel.load(base, adapter);
         // only layer 0's value has a non-zero ΔW: the same as folding HF's formula into that weight by hand
         BertModel folded = TinyBert.model(manager);
-        folded.loadStateDict(io.peft4j.io.Weights.of(weights), true);
+        folded.loadStateDict(Weights.of(weights), true);
         double[][] a = product(matrix(tensors.get(value + "hada_w1_a").toFloatArray(), 8, 4), matrix(tensors.get(value + "hada_w1_b").toFloatArray(), 4, 8));
         double[][] b = product(matrix(tensors.get(value + "hada_w2_a").toFloatArray(), 8, 4), matrix(tensors.get(value + "hada_w2_b").toFloatArray(), 4, 8));
         var w = folded.namedParameters().get("encoder.layer.0.attention.self.value.weight");
@@ -393,8 +397,8 @@ class LycorisTest extends NativeTest {
                 float[] mixed = logits(model, ids, peft.mixedBatch(List.of("kron", "default")));
                 int half = mixed.length / 2;
                 for (int i = 0; i < half; i++) {
-                    assertThat(mixed[i]).isCloseTo(kron[i], org.assertj.core.data.Offset.offset(1e-4f));
-                    assertThat(mixed[half + i]).isCloseTo(loha[half + i], org.assertj.core.data.Offset.offset(1e-4f));
+                    assertThat(mixed[i]).isCloseTo(kron[i], Offset.offset(1e-4f));
+                    assertThat(mixed[half + i]).isCloseTo(loha[half + i], Offset.offset(1e-4f));
                 }
             }
             peft.save(dir.resolve(family));

@@ -3,10 +3,12 @@ package io.peft4j.peft;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
 import io.peft4j.NativeTest;
 import io.peft4j.Peft4jException;
 import io.peft4j.Steps;
@@ -14,6 +16,7 @@ import io.peft4j.model.ModelFiles;
 import io.peft4j.model.bert.BertModel;
 import io.peft4j.model.bert.TinyBert;
 import io.peft4j.nn.BidirectionalLstm;
+import io.peft4j.nn.Linear;
 import io.peft4j.peft.adapter.BottleneckConfig;
 import io.peft4j.peft.ia3.IA3Config;
 import io.peft4j.peft.prompt.PromptTuningConfig;
@@ -21,9 +24,12 @@ import io.peft4j.tokenizer.BatchEncoding;
 import io.peft4j.tokenizer.PromptTemplate;
 import io.peft4j.tokenizer.Tokenizer;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.TreeMap;
+import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.Test;
 
 /** Method details beyond the shared contracts: merging (IA3), prompt initialisation, templates, the LSTM encoder. */
@@ -40,14 +46,14 @@ class MethodBehaviourTest extends NativeTest {
         String vector = "base_model.model.encoder.layer.0.attention.self.key.ia3_l.default";
         float[] l = {0, 1.5f, 0.5f, 2, 1, 1, 0.25f, 3}; // (out = 8, 1)
         peft.namedParameters().get(vector).set(manager.create(l, new Shape(8, 1)));
-        io.peft4j.nn.Linear key = (io.peft4j.nn.Linear) ((AdapterLayer) model.module("encoder.layer.0.attention.self.key")).baseLayer();
+        Linear key = (Linear) ((AdapterLayer) model.module("encoder.layer.0.attention.self.key")).baseLayer();
         float[] w = key.weight().array().toFloatArray();
         peft.merge();
         peft.unmerge();
         float[] after = key.weight().array().toFloatArray();
         for (int i = 0; i < w.length; i++) {
             double expected = (double) (w[i] * l[i / 8]) / (l[i / 8] + 1e-8);
-            assertThat((double) after[i]).as("weight %d", i).isCloseTo(expected, org.assertj.core.data.Offset.offset(1e-6));
+            assertThat((double) after[i]).as("weight %d", i).isCloseTo(expected, Offset.offset(1e-6));
         }
     }
 
@@ -72,7 +78,7 @@ class MethodBehaviourTest extends NativeTest {
             if (before.containsKey(base)) {
                 float[] now = p.array().toFloatArray();
                 for (int i = 0; i < now.length; i++) {
-                    assertThat(now[i]).as(k).isCloseTo(before.get(base)[i], org.assertj.core.data.Offset.offset(1e-5f));
+                    assertThat(now[i]).as(k).isCloseTo(before.get(base)[i], Offset.offset(1e-5f));
                 }
             }
         });
@@ -105,7 +111,7 @@ class MethodBehaviourTest extends NativeTest {
         text.addAdapter("sampled", PromptTuningConfig.random(4, null).withInit(PromptTuningConfig.Init.SAMPLE_VOCAB, null, null));
         float[][] sampled = rows(text.namedParameters().get("base_model.model.prompt_encoder.sampled.embedding.weight").array());
         for (float[] row : sampled) {
-            assertThat(java.util.Arrays.stream(vocab).anyMatch(v -> java.util.Arrays.equals(v, row))).isTrue();
+            assertThat(Arrays.stream(vocab).anyMatch(v -> Arrays.equals(v, row))).isTrue();
         }
     }
 
@@ -160,7 +166,7 @@ class MethodBehaviourTest extends NativeTest {
     void bidirectionalLstmFollowsPytorchsEquations() {
         int in = 3, hidden = 2, time = 4, batch = 2, layers = 2;
         BidirectionalLstm lstm = new BidirectionalLstm(manager, in, hidden, layers, 0.5);
-        java.util.Random r = new java.util.Random(3);
+        Random r = new Random(3);
         float[] flat = new float[batch * time * in];
         for (int i = 0; i < flat.length; i++) {
             flat[i] = (float) r.nextGaussian();
@@ -188,12 +194,12 @@ class MethodBehaviourTest extends NativeTest {
                 }
                 for (int t = 0; t < time; t++) {
                     for (int j = 0; j < 2 * hidden; j++) {
-                        assertThat((double) got[(b * time + t) * 2 * hidden + j]).isCloseTo(x[t][j], org.assertj.core.data.Offset.offset(1e-5));
+                        assertThat((double) got[(b * time + t) * 2 * hidden + j]).isCloseTo(x[t][j], Offset.offset(1e-5));
                     }
                 }
             }
         }
-        try (NDManager step = manager.newSubManager(); ai.djl.training.GradientCollector collector = ai.djl.engine.Engine.getInstance().newGradientCollector()) {
+        try (NDManager step = manager.newSubManager(); GradientCollector collector = Engine.getInstance().newGradientCollector()) {
             lstm.namedParameters().values().forEach(par -> par.setTrainable(true));
             lstm.setTraining(true);
             collector.backward(lstm.forward(step.create(flat, new Shape(batch, time, in))).sum());

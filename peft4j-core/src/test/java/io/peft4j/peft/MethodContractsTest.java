@@ -11,10 +11,13 @@ import io.peft4j.NativeTest;
 import io.peft4j.Steps;
 import io.peft4j.io.Weights;
 import io.peft4j.model.BackboneClassifier;
+import io.peft4j.model.ModelInputs;
 import io.peft4j.model.bert.TinyBert;
 import io.peft4j.nn.Parameter;
 import io.peft4j.peft.adapter.BottleneckConfig;
 import io.peft4j.peft.ia3.IA3Config;
+import io.peft4j.peft.loha.LoHaConfig;
+import io.peft4j.peft.lokr.LoKrConfig;
 import io.peft4j.peft.prefix.PrefixTuningConfig;
 import io.peft4j.peft.prompt.PromptTuningConfig;
 import io.peft4j.peft.ptuning.PromptEncoderConfig;
@@ -68,9 +71,9 @@ class MethodContractsTest extends NativeTest {
                         n -> n.contains("layer.1.")),
                 new Case("fixed", SelectiveConfig.of(SelectiveConfig.Selection.FIXED, seq), 0, AtInit.EXACT, n -> false),
                 new Case("ia3", IA3Config.of(seq), L * (D + D + D + F), AtInit.EXACT, n -> n.contains(".ia3_l.")),
-                new Case("loha", io.peft4j.peft.loha.LoHaConfig.of(2, 4, TargetModules.of("query", "value"), seq), L * 2 * (2L * 2 * (D + D)),
+                new Case("loha", LoHaConfig.of(2, 4, TargetModules.of("query", "value"), seq), L * 2 * (2L * 2 * (D + D)),
                         AtInit.EXACT, n -> n.contains(".hada_")), // 2r(in + out) per matrix
-                new Case("lokr", io.peft4j.peft.lokr.LoKrConfig.of(1, 4, TargetModules.of("query", "value"), seq), L * 2 * (2L * 2 + 1 * (4 + 4)),
+                new Case("lokr", LoKrConfig.of(1, 4, TargetModules.of("query", "value"), seq), L * 2 * (2L * 2 + 1 * (4 + 4)),
                         AtInit.EXACT, n -> n.contains(".lokr_")), // 8 = 2·4: w1 [2, 2], and r = 1 < 4/2 so w2 = w2_a [4, 1] · w2_b [1, 4]
                 new Case("houlsby", BottleneckConfig.houlsby(seq).withBottleneckSize(4), L * (2 * adapter + 2 * 2 * D), AtInit.NEAR,
                         n -> n.contains(".adapters.") || n.contains("output.LayerNorm")),
@@ -108,7 +111,7 @@ class MethodContractsTest extends NativeTest {
 
     private static float[] logits(BackboneClassifier m) {
         try (NDManager step = m.manager().newSubManager()) {
-            return m.logits(Steps.in(step, m), io.peft4j.model.ModelInputs.tokens(TinyBert.ids(step), TinyBert.mask(step), null)).toFloatArray();
+            return m.logits(Steps.in(step, m), ModelInputs.tokens(TinyBert.ids(step), TinyBert.mask(step), null)).toFloatArray();
         }
     }
 
@@ -176,7 +179,7 @@ class MethodContractsTest extends NativeTest {
         });
         Map<String, Boolean> reached = new LinkedHashMap<>();
         try (NDManager step = manager.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-            NDArray loss = model.logits(Steps.in(step, model), io.peft4j.model.ModelInputs.tokens(TinyBert.ids(step), TinyBert.mask(step), null)).square().sum();
+            NDArray loss = model.logits(Steps.in(step, model), ModelInputs.tokens(TinyBert.ids(step), TinyBert.mask(step), null)).square().sum();
             gc.backward(loss);
             for (Map.Entry<String, Parameter> e : peft.namedParameters().entrySet()) {
                 NDArray p = e.getValue().array();
@@ -200,7 +203,7 @@ class MethodContractsTest extends NativeTest {
         PeftModel.wrap(model, c.config());
         Runnable step = () -> {
             try (NDManager s = manager.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                gc.backward(model.logits(Steps.in(s, model), io.peft4j.model.ModelInputs.tokens(TinyBert.ids(s), TinyBert.mask(s), null)).square().sum());
+                gc.backward(model.logits(Steps.in(s, model), ModelInputs.tokens(TinyBert.ids(s), TinyBert.mask(s), null)).square().sum());
             }
         };
         step.run();

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import io.peft4j.NativeTest;
 import io.peft4j.Steps;
 import io.peft4j.io.SafeTensorsWriter;
@@ -81,12 +82,12 @@ class MethodFilesTest extends NativeTest {
         Map<String, NDArray> rescaled = new TreeMap<>(weights);
         for (int layer = 0; layer < 2; layer++) {
             String key = "encoder.layer." + layer + ".attention.self.key";
-            NDArray l = manager.randomUniform(0.5f, 1.5f, new ai.djl.ndarray.types.Shape(8, 1));
+            NDArray l = manager.randomUniform(0.5f, 1.5f, new Shape(8, 1));
             adapter.put("base_model.model." + key + ".ia3_l", l);
             rescaled.put(key + ".weight", weights.get(key + ".weight").mul(l));                 // rows scaled
             rescaled.put(key + ".bias", weights.get(key + ".bias").mul(l.reshape(8)));
             String ff = "encoder.layer." + layer + ".output.dense";
-            NDArray lf = manager.randomUniform(0.5f, 1.5f, new ai.djl.ndarray.types.Shape(1, 16));
+            NDArray lf = manager.randomUniform(0.5f, 1.5f, new Shape(1, 16));
             adapter.put("base_model.model." + ff + ".ia3_l", lf);
             rescaled.put(ff + ".weight", weights.get(ff + ".weight").mul(lf));                  // input columns scaled
         }
@@ -107,7 +108,7 @@ class MethodFilesTest extends NativeTest {
         for (int i = 0; i < values.length; i++) {
             values[i] = i;
         }
-        NDArray table = manager.create(values, new ai.djl.ndarray.types.Shape(n, layers * 2L * d));
+        NDArray table = manager.create(values, new Shape(n, layers * 2L * d));
         SafeTensorsWriter.write(dir.resolve(PeftModel.WEIGHTS_NAME), Map.of(PromptLearningConfig.SAVED_KEY, table), Map.of("format", "pt"));
         Files.writeString(dir.resolve(PeftConfig.FILE_NAME), "{\"peft_type\": \"PREFIX_TUNING\", \"num_virtual_tokens\": 2}");
         BertModel model = TinyBert.model(manager);

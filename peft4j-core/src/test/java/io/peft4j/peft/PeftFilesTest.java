@@ -11,6 +11,7 @@ import io.peft4j.io.FormatException;
 import io.peft4j.io.SafeTensorsReader;
 import io.peft4j.io.SafeTensorsWriter;
 import io.peft4j.io.TensorInfo;
+import io.peft4j.io.Weights;
 import io.peft4j.model.ModelFiles;
 import io.peft4j.model.bert.BertModel;
 import io.peft4j.model.bert.TinyBert;
@@ -89,7 +90,7 @@ class PeftFilesTest extends NativeTest {
 
         // The expected model: the same base with W + (alpha/r)·B·A written into each query weight.
         BertModel expected = TinyBert.model(manager);
-        expected.loadStateDict(io.peft4j.io.Weights.of(base.stateDict()), true);
+        expected.loadStateDict(Weights.of(base.stateDict()), true);
         for (int layer = 0; layer < 2; layer++) {
             String path = "encoder.layer." + layer + ".attention.self.query";
             Linear q = (Linear) expected.module(path);
@@ -135,7 +136,7 @@ class PeftFilesTest extends NativeTest {
         assertThat(dir.resolve("other").resolve("adapter_config.json")).exists();
 
         BertModel fresh = TinyBert.model(manager);
-        fresh.loadStateDict(io.peft4j.io.Weights.of(stripAdapters(peft)), true);
+        fresh.loadStateDict(Weights.of(stripAdapters(peft)), true);
         PeftModel loaded = PeftModel.load(fresh, dir);
         assertThat(TinyBert.hidden(fresh)).containsExactly(first);
         loaded.loadAdapter(dir.resolve("other"), "other", false);

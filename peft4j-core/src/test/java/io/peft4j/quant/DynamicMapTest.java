@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.DataType;
 import io.peft4j.NativeTest;
 import io.peft4j.io.SafeTensorsReader;
 import java.nio.file.Path;
+import org.assertj.core.api.Assertions;
 import org.junit.jupiter.api.Test;
 
 class DynamicMapTest extends NativeTest {
@@ -26,7 +27,7 @@ class DynamicMapTest extends NativeTest {
             float[] actual = DynamicMap.signed();
             assertThat(actual).hasSize(256);
             for (int i = 0; i < 256; i++) {
-                assertThat((double) actual[i]).as("entry %d", i).isCloseTo(expected[i], org.assertj.core.api.Assertions.within(3e-7 * Math.abs(expected[i])));
+                assertThat((double) actual[i]).as("entry %d", i).isCloseTo(expected[i], Assertions.within(3e-7 * Math.abs(expected[i])));
             }
         }
     }

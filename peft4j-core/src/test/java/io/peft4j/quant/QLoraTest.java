@@ -7,11 +7,16 @@ import static org.assertj.core.api.Assertions.within;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import io.peft4j.NativeTest;
 import io.peft4j.Steps;
+import io.peft4j.model.AutoModel;
 import io.peft4j.model.CausalLM;
+import io.peft4j.model.ModelFiles;
+import io.peft4j.model.ModelInputs;
+import io.peft4j.model.bert.BertModel;
 import io.peft4j.model.decoder.Decoders;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.Step;
@@ -27,6 +32,8 @@ import io.peft4j.train.TrainingArgs;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** QuantizedLinear and LoRA on top of it (QLoRA) against the same computations over the dequantised weight. */
 class QLoraTest extends NativeTest {
@@ -44,7 +51,7 @@ class QLoraTest extends NativeTest {
             for (int i = 0; i < y.length; i++) {
                 assertThat(y[i]).isCloseTo(reference[i], within(1e-5f * (1 + Math.abs(reference[i]))));
             }
-            assertThat(q.localParameters().values()).noneMatch(p -> p.array().getDataType() == ai.djl.ndarray.types.DataType.FLOAT32
+            assertThat(q.localParameters().values()).noneMatch(p -> p.array().getDataType() == DataType.FLOAT32
                     && p.size() >= 96 * 40);
             assertThat(q.parameterCount().all()).isEqualTo(96 * 40 + 40); // two 4-bit weights per stored byte, plus the bias
             assertThat(q.storageBytes() * 8.0 / (96 * 40)).isCloseTo(4.127, within(0.06)); // small layer: 60 blocks, one nested group
@@ -74,23 +81,23 @@ class QLoraTest extends NativeTest {
     @Test
     void quantisedEncoderComputesWithItsRoundTrippedWeights() {
         try (NDManager scope = manager.newSubManager()) {
-            io.peft4j.model.ModelFiles files = io.peft4j.model.ModelFiles.resolve("minilm");
-            var quantised = (io.peft4j.model.bert.BertModel) io.peft4j.model.AutoModel.load(files, scope, ModelQuantizer.Settings.nf4DoubleQuant());
-            var roundTripped = io.peft4j.model.bert.BertModel.load(files, scope);
+            ModelFiles files = ModelFiles.resolve("minilm");
+            var quantised = (BertModel) AutoModel.load(files, scope, ModelQuantizer.Settings.nf4DoubleQuant());
+            var roundTripped = BertModel.load(files, scope);
             roundTripped.namedParameters().forEach((name, p) -> {
                 if (name.startsWith("encoder.") && name.endsWith(".weight") && p.shape().dimension() == 2) {
                     p.set(scope.create(BlockQuantized.quantize(p.array().toFloatArray(), p.shape().getShape(), QuantType.NF4, 64, true).dequantize(),
                             p.shape()));
                 } else if (name.startsWith("embeddings.") && p.shape().dimension() == 2) { // the tables, held in fp16
-                    p.set(p.array().toType(ai.djl.ndarray.types.DataType.FLOAT16, false).toType(ai.djl.ndarray.types.DataType.FLOAT32, false));
+                    p.set(p.array().toType(DataType.FLOAT16, false).toType(DataType.FLOAT32, false));
                 }
             });
             assertThat(quantised.namedModules().values().stream().filter(QuantizedLinear.class::isInstance).count()).isEqualTo(6 * 6);
             NDArray ids = scope.create(new long[][] {{101, 2023, 2003, 1037, 3231, 102}});
             NDArray mask = ids.onesLike();
-            NDArray types = scope.zeros(ids.getShape(), ai.djl.ndarray.types.DataType.INT64);
-            float[] expected = roundTripped.features(Steps.in(scope), io.peft4j.model.ModelInputs.tokens(ids, mask, types)).tokenStates().toFloatArray();
-            float[] actual = quantised.features(Steps.in(scope), io.peft4j.model.ModelInputs.tokens(ids, mask, types)).tokenStates().toFloatArray();
+            NDArray types = scope.zeros(ids.getShape(), DataType.INT64);
+            float[] expected = roundTripped.features(Steps.in(scope), ModelInputs.tokens(ids, mask, types)).tokenStates().toFloatArray();
+            float[] actual = quantised.features(Steps.in(scope), ModelInputs.tokens(ids, mask, types)).tokenStates().toFloatArray();
             for (int i = 0; i < expected.length; i++) {
                 assertThat(actual[i]).isCloseTo(expected[i], within(1e-4f));
             }
@@ -181,13 +188,13 @@ class QLoraTest extends NativeTest {
         }
     }
 
-    @org.junit.jupiter.params.ParameterizedTest
-    @org.junit.jupiter.params.provider.ValueSource(strings = {"gpt2", "qwen2", "mistral"})
+    @ParameterizedTest
+    @ValueSource(strings = {"gpt2", "qwen2", "mistral"})
     void quantisingWhileLoadingEqualsQuantisingTheLoadedModel(String family) {
         try (NDManager scope = manager.newSubManager()) {
             CausalLM loaded = Decoders.load(family, scope);
             ModelQuantizer.quantize(loaded, ModelQuantizer.Settings.of(QuantType.FP4, false));
-            CausalLM direct = (CausalLM) io.peft4j.model.AutoModel.load(io.peft4j.model.ModelFiles.resolve(Decoders.dir(family).toString()), scope,
+            CausalLM direct = (CausalLM) AutoModel.load(ModelFiles.resolve(Decoders.dir(family).toString()), scope,
                     ModelQuantizer.Settings.of(QuantType.FP4, false));
             long dense = direct.namedModules().entrySet().stream().filter(e -> e.getValue() instanceof Linear && !e.getKey().endsWith("lm_head")).count();
             assertThat(dense).as("linear layers left unquantised").isZero();

@@ -5,8 +5,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.peft4j.NativeTest;
 import io.peft4j.Peft4jException;
 import io.peft4j.Steps;
@@ -16,12 +18,17 @@ import io.peft4j.model.AutoModel;
 import io.peft4j.model.CausalLM;
 import io.peft4j.model.ModelFiles;
 import io.peft4j.model.decoder.Decoders;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
+import org.assertj.core.api.Assertions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -98,7 +105,7 @@ class QuantizedCheckpointTest extends NativeTest {
             ModelQuantizer.Settings full = new ModelQuantizer.Settings(QuantType.NF4, 64, true, ModelQuantizer.Settings.HEADS, false);
             CausalLM inHalf = (CausalLM) AutoModel.load(files, scope, half);
             CausalLM rounded = (CausalLM) AutoModel.load(files, scope, full);
-            java.util.List<String> halved = new java.util.ArrayList<>();
+            List<String> halved = new ArrayList<>();
             rounded.namedParameters().forEach((name, p) -> {
                 DataType held = inHalf.namedParameters().get(name).array().getDataType();
                 if (held == DataType.FLOAT16) {
@@ -115,7 +122,7 @@ class QuantizedCheckpointTest extends NativeTest {
             float[] expected = rounded.forward(Steps.in(scope, rounded), scope.create(ids), null).toFloatArray();
             float[] actual = inHalf.forward(Steps.in(scope, inHalf), scope.create(ids), null).toFloatArray();
             for (int i = 0; i < expected.length; i++) {
-                assertThat(actual[i]).as("logit %d", i).isCloseTo(expected[i], org.assertj.core.api.Assertions.within(1e-5f));
+                assertThat(actual[i]).as("logit %d", i).isCloseTo(expected[i], Assertions.within(1e-5f));
             }
             CausalLM loaded = (CausalLM) AutoModel.load(ModelFiles.resolve(save(inHalf, family, half, e -> {}).toString()), scope);
             halved.forEach(name -> assertThat(loaded.namedParameters().get(name).array().getDataType()).as(name).isEqualTo(DataType.FLOAT16));
@@ -129,7 +136,7 @@ class QuantizedCheckpointTest extends NativeTest {
             CausalLM model = Decoders.load("qwen2", scope);
             Map<String, NDArray> sd = new LinkedHashMap<>(model.checkpointStateDict());
             NDArray head = sd.get("lm_head.weight").duplicate();
-            head.set(new ai.djl.ndarray.index.NDIndex("0, 0"), 1e6f);
+            head.set(new NDIndex("0, 0"), 1e6f);
             sd.put("lm_head.weight", head);
             Path out = Files.createDirectories(dir.resolve("huge"));
             SafeTensorsWriter.write(out.resolve("model.safetensors"), sd, Map.of("format", "pt"));
@@ -176,13 +183,13 @@ class QuantizedCheckpointTest extends NativeTest {
             Map<String, NDArray> sd = new LinkedHashMap<>(QuantizedCheckpoint.stateDict(model, model.checkpointStateDict(), model.manager()));
             edit.accept(sd);
             SafeTensorsWriter.write(out.resolve("model.safetensors"), sd, Map.of("format", "pt"));
-            var config = (com.fasterxml.jackson.databind.node.ObjectNode) Json.readObject(Decoders.dir(family).resolve("config.json"));
+            var config = (ObjectNode) Json.readObject(Decoders.dir(family).resolve("config.json"));
             config.set("quantization_config", QuantizedCheckpoint.quantizationConfig(settings));
             Files.writeString(out.resolve("config.json"), config.toPrettyString());
             Files.copy(Decoders.dir(family).resolve("tokenizer.json"), out.resolve("tokenizer.json"));
             return out;
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 }

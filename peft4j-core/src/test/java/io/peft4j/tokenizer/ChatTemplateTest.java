@@ -4,11 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.peft4j.Peft4jException;
 import io.peft4j.io.Json;
 import io.peft4j.model.decoder.Decoders;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.assertj.core.api.Assertions;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -38,7 +41,7 @@ class ChatTemplateTest {
         assertThat(checked).isEqualTo(6);
     }
 
-    @org.junit.jupiter.api.Test
+    @Test
     void longPromptsAreNotCutAtDjlsDefault512Tokens() {
         try (Tokenizer tokenizer = Tokenizer.load(Decoders.dir("gpt2").resolve("tokenizer.json"), 4096)) {
             assertThat(tokenizer.encodeIds("word ".repeat(900))).hasSizeGreaterThan(900);
@@ -55,10 +58,10 @@ class ChatTemplateTest {
     }
 
     /** Regression: a looping template ended in an OutOfMemoryError; its output is bounded and the error is one line. */
-    @org.junit.jupiter.api.Test
+    @Test
     void anExplodingTemplateIsAnErrorNotAnOutOfMemoryError() {
         ChatTemplate looping = new ChatTemplate("{% for a in range(1000) %}{% for b in range(1000) %}{{ 'x' * 100 }}{% endfor %}{% endfor %}", null, null);
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> looping.render(java.util.List.of(new ChatTemplate.Message("user", "hi")), true))
-                .isInstanceOf(io.peft4j.Peft4jException.class).hasMessageStartingWith("chat template: ");
+        Assertions.assertThatThrownBy(() -> looping.render(List.of(new ChatTemplate.Message("user", "hi")), true))
+                .isInstanceOf(Peft4jException.class).hasMessageStartingWith("chat template: ");
     }
 }

@@ -3,13 +3,18 @@ package io.peft4j.tokenizer;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.peft4j.Peft4jException;
+import io.peft4j.io.Json;
 import io.peft4j.model.ModelFiles;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.assertj.core.api.Assertions;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The bundled all-MiniLM-L6-v2 tokenizer (BERT uncased WordPiece vocabulary). */
 class TokenizerTest {
@@ -62,12 +67,12 @@ class TokenizerTest {
 
     /** A BPE file whose unknown token is missing from its vocabulary would abort the JVM in the tokenizers library: refused. */
     @Test
-    void refusesAnUnknownTokenOutsideTheVocabulary(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
-        com.fasterxml.jackson.databind.node.ObjectNode json = (com.fasterxml.jackson.databind.node.ObjectNode) io.peft4j.io.Json.readObject(
-                java.nio.file.Path.of("src/test/resources/clip/tokenizer.json"));
-        ((com.fasterxml.jackson.databind.node.ObjectNode) json.path("model").path("vocab")).remove("<|endoftext|>");
-        java.nio.file.Path file = java.nio.file.Files.writeString(dir.resolve("tokenizer.json"), json.toString());
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Tokenizer.load(file, 16))
+    void refusesAnUnknownTokenOutsideTheVocabulary(@TempDir Path dir) throws Exception {
+        ObjectNode json = (ObjectNode) Json.readObject(
+                Path.of("src/test/resources/clip/tokenizer.json"));
+        ((ObjectNode) json.path("model").path("vocab")).remove("<|endoftext|>");
+        Path file = Files.writeString(dir.resolve("tokenizer.json"), json.toString());
+        Assertions.assertThatThrownBy(() -> Tokenizer.load(file, 16))
                 .hasMessageContaining("tokenizer.json").hasMessageContaining("the BPE unk_token '<|endoftext|>' is not in its vocabulary");
     }
 }

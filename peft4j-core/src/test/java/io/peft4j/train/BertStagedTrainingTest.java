@@ -5,9 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
+import ai.djl.training.GradientCollector;
 import io.peft4j.NativeTest;
 import io.peft4j.model.BackboneClassifier;
 import io.peft4j.model.ModelFiles;
+import io.peft4j.model.ModelInputs;
 import io.peft4j.nn.Step;
 import io.peft4j.peft.PeftConfig;
 import io.peft4j.peft.PeftModel;
@@ -20,6 +22,7 @@ import io.peft4j.tokenizer.BatchEncoding;
 import io.peft4j.tokenizer.Tokenizer;
 import java.util.List;
 import java.util.Map;
+import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -80,10 +83,10 @@ class BertStagedTrainingTest extends NativeTest {
     }
 
     /** The batch's loss and backward pass taken by {@link StagedBackward} without checkpointing. */
-    private static void staged(BackboneClassifier classifier, Tokenizer tokenizer, Step step, ai.djl.training.GradientCollector gc) {
+    private static void staged(BackboneClassifier classifier, Tokenizer tokenizer, Step step, GradientCollector gc) {
         BatchEncoding enc = tokenizer.encode(BATCH.stream().map(TextExample::text).toList());
-        ai.djl.ndarray.NDManager m = step.scope();
-        StagedBackward.crossEntropy(step, classifier.logitsPass(step, io.peft4j.model.ModelInputs.tokens(enc, m)),
+        NDManager m = step.scope();
+        StagedBackward.crossEntropy(step, classifier.logitsPass(step, ModelInputs.tokens(enc, m)),
                 m.create(new long[] {1, 0, 1}), gc, 1.0, false);
     }
 
@@ -94,7 +97,7 @@ class BertStagedTrainingTest extends NativeTest {
             float[] a = plain.get(k);
             float[] b = other.get(k);
             for (int i = 0; i < a.length; i++) {
-                assertThat((double) b[i]).as(k + " (" + what + ")").isCloseTo(a[i], org.assertj.core.data.Offset.offset(1e-5 + 1e-4 * Math.abs(a[i])));
+                assertThat((double) b[i]).as(k + " (" + what + ")").isCloseTo(a[i], Offset.offset(1e-5 + 1e-4 * Math.abs(a[i])));
                 largest = Math.max(largest, Math.abs(a[i]));
             }
         }

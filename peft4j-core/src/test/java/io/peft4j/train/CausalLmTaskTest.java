@@ -14,7 +14,9 @@ import io.peft4j.model.decoder.Decoders;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
 import io.peft4j.peft.lora.LoraConfig;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** The next-token loss against a plain-Java cross-entropy over the model's own logits of each example alone. */
@@ -133,9 +135,9 @@ class CausalLmTaskTest extends NativeTest {
             try (NDManager step = scope.newSubManager()) {
                 assertThat((double) task.loss(batch, Steps.in(step, student)).value().getFloat()).isCloseTo(expected, within(1e-5));
             }
-            java.util.Map<String, float[]> whole = Gradients.of(peft, (step, gc) -> gc.backward(task.loss(batch, step).value()));
+            Map<String, float[]> whole = Gradients.of(peft, (step, gc) -> gc.backward(task.loss(batch, step).value()));
             float[] staged = new float[1];
-            java.util.Map<String, float[]> parts = Gradients.of(peft, (step, gc) -> staged[0] = task.lossAndBackward(batch, step, gc, 1.0, false).value().getFloat());
+            Map<String, float[]> parts = Gradients.of(peft, (step, gc) -> staged[0] = task.lossAndBackward(batch, step, gc, 1.0, false).value().getFloat());
             assertThat((double) staged[0]).isCloseTo(expected, within(1e-5));
             assertThat(parts.keySet()).isEqualTo(whole.keySet());
             whole.forEach((name, g) -> {
@@ -144,7 +146,7 @@ class CausalLmTaskTest extends NativeTest {
                     assertThat(other[i]).as("%s[%d]", name, i).isCloseTo(g[i], within(1e-5f + 1e-4f * Math.abs(g[i])));
                 }
             });
-            assertThat(whole.values().stream().anyMatch(g -> java.util.Arrays.stream(toDoubles(g)).anyMatch(x -> x != 0))).isTrue();
+            assertThat(whole.values().stream().anyMatch(g -> Arrays.stream(toDoubles(g)).anyMatch(x -> x != 0))).isTrue();
         }
     }
 

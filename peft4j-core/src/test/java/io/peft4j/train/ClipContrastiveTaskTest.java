@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -90,10 +91,10 @@ class ClipContrastiveTaskTest extends NativeTest {
                 textToImage += -Math.log(Math.exp(logits[i][i]) / cols) / n;
                 hits += best == i ? 1 : 0;
             }
-            assertThat(loss).isCloseTo((imageToText + textToImage) / 2, org.assertj.core.data.Offset.offset(1e-4));
+            assertThat(loss).isCloseTo((imageToText + textToImage) / 2, Offset.offset(1e-4));
             Evaluation eval = task.evaluate(pairs, 3);                              // batches of 3 and 1: recall over all 4
             assertThat(eval.accuracy()).isEqualTo(hits / 4.0);
-            assertThat(eval.loss()).isCloseTo((imageToText + textToImage) / 2, org.assertj.core.data.Offset.offset(1e-4));
+            assertThat(eval.loss()).isCloseTo((imageToText + textToImage) / 2, Offset.offset(1e-4));
         }
     }
 }

@@ -15,6 +15,7 @@ import io.peft4j.peft.PeftModel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
@@ -155,7 +156,7 @@ class DistillationTest extends NativeTest {
             TextExample e = clean.get(i);
             noisy.add(i % 5 < 2 ? new TextExample(e.text(), 1 - e.label()) : e);
         }
-        List<TextExample> heldOut = java.util.Arrays.stream(HELD_OUT).map(t -> new TextExample(t, 0)).toList();
+        List<TextExample> heldOut = Arrays.stream(HELD_OUT).map(t -> new TextExample(t, 0)).toList();
         try (NDManager m = manager.newSubManager()) {
             SequenceClassificationTask teacher = train(m, clean, null, 3);
             int[] teacherSays = argmax(teacher.logits(heldOut, 8));

@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -86,7 +87,7 @@ class GradientCheckpointingTest extends NativeTest {
      * Regression: the staged pass re-seeded libtorch from the first input token, overriding the trainer's per-micro-batch
      * seed, so every step with the same BOS token drew the same dropout masks. Now the masks follow the generator's seed.
      */
-    @org.junit.jupiter.api.Test
+    @Test
     void dropoutMasksFollowTheTrainersSeed() {
         try (NDManager scope = manager.newSubManager()) {
             CausalLM model = Decoders.load("llama", scope);
@@ -118,7 +119,7 @@ class GradientCheckpointingTest extends NativeTest {
      * used to try and match libtorch's error text): GPT-2's trainable position table gets its gradient, which equals the
      * plain backward pass's.
      */
-    @org.junit.jupiter.api.Test
+    @Test
     void trainablePositionTableGetsItsGradient() {
         try (NDManager scope = manager.newSubManager()) {
             CausalLM model = Decoders.load("gpt2", scope);

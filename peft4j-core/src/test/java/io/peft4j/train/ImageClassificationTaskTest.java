@@ -8,17 +8,23 @@ import io.peft4j.NativeTest;
 import io.peft4j.image.ImageProcessor;
 import io.peft4j.model.BackboneClassifier;
 import io.peft4j.model.ModelFiles;
+import io.peft4j.nn.Step;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
 import io.peft4j.peft.lora.LoraConfig;
+import io.peft4j.peft.vpt.VptConfig;
 import java.awt.image.BufferedImage;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import javax.imageio.ImageIO;
+import org.assertj.core.api.Assertions;
+import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Image classification end to end in the library: PNG files, the model's image processor, LoRA on the ViT fixture. */
 class ImageClassificationTaskTest extends NativeTest {
@@ -91,15 +97,15 @@ class ImageClassificationTaskTest extends NativeTest {
     }
 
     /** Visual prompts train too: shallow VPT block by block (its prompts enter with the input), deep VPT in one pass. */
-    @org.junit.jupiter.params.ParameterizedTest(name = "deep {0}")
-    @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+    @ParameterizedTest(name = "deep {0}")
+    @ValueSource(booleans = {false, true})
     void visualPromptTuningLowersTheLoss(boolean deep) throws Exception {
         List<ImageExample> train = images(16, 3);
         try (NDManager scope = manager.newSubManager()) {
             Engine.getInstance().setRandomSeed(3);
             BackboneClassifier model = BackboneClassifier.load(ModelFiles.resolve(VIT.toString()), scope, BackboneClassifier.Head.SEQUENCE, 2);
             model.freezeAll();
-            PeftModel peft = PeftModel.wrap(model, io.peft4j.peft.vpt.VptConfig.of(4, deep, null)); // prompts only: no head trains
+            PeftModel peft = PeftModel.wrap(model, VptConfig.of(4, deep, null)); // prompts only: no head trains
             ImageClassificationTask task = new ImageClassificationTask(model, ImageProcessor.forModel(VIT));
             double before = task.evaluate(train, 8).loss();
             TrainingArgs args = TrainingArgs.builder().epochs(4).batchSize(8).learningRate(5e-2).seed(5).keepBest(false)
@@ -145,7 +151,7 @@ class ImageClassificationTaskTest extends NativeTest {
                         float mine = x[b * per + k];
                         float partner = x[(3 - b) * per + k];
                         if (mixing.mixupAlpha() > 0) {
-                            assertThat((double) mixed[b * per + k]).isCloseTo(lambda * mine + (1 - lambda) * partner, org.assertj.core.data.Offset.offset(1e-5));
+                            assertThat((double) mixed[b * per + k]).isCloseTo(lambda * mine + (1 - lambda) * partner, Offset.offset(1e-5));
                         } else {
                             assertThat(mixed[b * per + k]).isIn(mine, partner);     // each pixel from one of the two
                             own += b == 0 && mixed[k] == mine && mine != partner ? 1 : 0;
@@ -158,22 +164,22 @@ class ImageClassificationTaskTest extends NativeTest {
                         differing += x[k] != x[3 * per + k] ? 1 : 0;
                     }
                     assertThat(differing).isEqualTo(per);                           // noise: every pixel differs from its partner
-                    assertThat((double) own / per).isCloseTo(lambda, org.assertj.core.data.Offset.offset(1e-9));
+                    assertThat((double) own / per).isCloseTo(lambda, Offset.offset(1e-9));
                 }
                 // the loss, written out: λ·CE(logits, y) + (1 − λ)·CE(logits, reversed y)
-                float[] logits = model.logits(io.peft4j.nn.Step.training(scope, model.adapters()), in.inputs()).toFloatArray();
+                float[] logits = model.logits(Step.training(scope, model.adapters()), in.inputs()).toFloatArray();
                 double expected = 0;
                 for (int b = 0; b < 4; b++) {
                     double z = Math.log(Math.exp(logits[2 * b]) + Math.exp(logits[2 * b + 1]));
                     expected += lambda * (z - logits[2 * b + batch.get(b).label()]) + (1 - lambda) * (z - logits[2 * b + batch.get(3 - b).label()]);
                 }
                 Engine.getInstance().setRandomSeed(5);
-                double loss = task.loss(batch, io.peft4j.nn.Step.training(scope, model.adapters())).value().getFloat();
-                assertThat(loss).isCloseTo(expected / 4, org.assertj.core.data.Offset.offset(1e-5));
+                double loss = task.loss(batch, Step.training(scope, model.adapters())).value().getFloat();
+                assertThat(loss).isCloseTo(expected / 4, Offset.offset(1e-5));
                 assertThat(task.inputs(batch, scope, false).mix()).isNull();
             }
             assertThat(new ImageClassificationTask(model, processor).inputs(batch, scope, true).mix()).isNull();
         }
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new ImageMixing(-1, 0)).hasMessageContaining("must be finite and ≥ 0");
+        Assertions.assertThatThrownBy(() -> new ImageMixing(-1, 0)).hasMessageContaining("must be finite and ≥ 0");
     }
 }

@@ -6,6 +6,7 @@ import io.peft4j.NativeTest;
 import io.peft4j.model.ModelFiles;
 import io.peft4j.model.MultiTaskClassifier;
 import io.peft4j.model.bert.BertModel;
+import io.peft4j.peft.PeftConfig;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.prefix.PrefixTuningConfig;
 import io.peft4j.tokenizer.Tokenizer;
@@ -13,6 +14,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -49,7 +51,7 @@ class MultiTaskTest extends NativeTest {
         ModelFiles files = ModelFiles.resolve("minilm");
         try (Tokenizer tokenizer = Tokenizer.load(files.requireTokenizer(), 32)) {
             MultiTaskClassifier model = new MultiTaskClassifier(BertModel.load(files, manager), Map.of("topic", 2, "mood", 2));
-            io.peft4j.peft.PeftConfig config = PrefixTuningConfig.ptuningV2(8, null).withModulesToSave(model.tasks());
+            PeftConfig config = PrefixTuningConfig.ptuningV2(8, null).withModulesToSave(model.tasks());
             PeftModel peft = PeftModel.wrap(model, config);
             long prompts = 8L * 6 * 2 * 384;
             long heads = 2 * (384L * 2 + 2);
@@ -71,7 +73,7 @@ class MultiTaskTest extends NativeTest {
             Map<String, Evaluation> reloaded = new MultiTaskClassificationTask(fresh, tokenizer).evaluateEach(data, 16);
             for (String t : List.of("topic", "mood")) {
                 assertThat(reloaded.get(t).accuracy()).isEqualTo(each.get(t).accuracy());
-                assertThat(reloaded.get(t).loss()).isCloseTo(each.get(t).loss(), org.assertj.core.data.Offset.offset(1e-4));
+                assertThat(reloaded.get(t).loss()).isCloseTo(each.get(t).loss(), Offset.offset(1e-4));
             }
         }
     }

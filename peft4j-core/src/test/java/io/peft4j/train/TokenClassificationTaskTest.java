@@ -12,6 +12,7 @@ import io.peft4j.peft.TaskType;
 import io.peft4j.peft.lora.LoraConfig;
 import io.peft4j.tokenizer.Tokenizer;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -28,8 +29,8 @@ class TokenClassificationTaskTest extends NativeTest {
             assertThat(wb.wordIds()[0]).contains(0L, 1L);
             long[] second = wb.wordIds()[1]; // [CLS] hi [SEP] then padding
             assertThat(second).hasSize(wb.encoding().length());
-            assertThat(java.util.Arrays.copyOfRange(second, 0, 3)).containsExactly(-1, 0, -1);
-            assertThat(java.util.Arrays.copyOfRange(second, 3, second.length)).containsOnly(-1L);
+            assertThat(Arrays.copyOfRange(second, 0, 3)).containsExactly(-1, 0, -1);
+            assertThat(Arrays.copyOfRange(second, 3, second.length)).containsOnly(-1L);
         }
     }
 

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.NativeTest;
+import io.peft4j.Peft4jException;
 import io.peft4j.model.BackboneClassifier;
 import io.peft4j.model.ModelFiles;
 import io.peft4j.nn.Step;
@@ -17,7 +18,10 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -85,7 +89,7 @@ class TrainerTest extends NativeTest {
         try (NDManager m = manager.newSubManager()) {
             PeftModel peft = model(m, 1);
             BackboneClassifier classifier = (BackboneClassifier) peft.model();
-            java.util.Map<String, float[]> frozenBefore = new java.util.HashMap<>();
+            Map<String, float[]> frozenBefore = new HashMap<>();
             peft.namedParameters().forEach((k, p) -> {
                 if (!p.isTrainable() && k.contains("layer.0.")) {
                     frozenBefore.put(k, p.array().toFloatArray());
@@ -105,7 +109,7 @@ class TrainerTest extends NativeTest {
             assertThat(result.best().accuracy()).isGreaterThanOrEqualTo(5 / 6.0);
             assertThat(result.best().loss()).isLessThan(before);
             assertThat(stepLosses).hasSize(4 * 5);
-            frozenBefore.forEach((k, v) -> assertThat(java.util.Arrays.equals(peft.namedParameters().get(k).array().toFloatArray(), v)).as(k).isTrue());
+            frozenBefore.forEach((k, v) -> assertThat(Arrays.equals(peft.namedParameters().get(k).array().toFloatArray(), v)).as(k).isTrue());
         }
     }
 
@@ -285,7 +289,7 @@ class TrainerTest extends NativeTest {
             TrainingArgs blowUp = args().epochs(1).learningRate(1e39).warmupRatio(0).build(); // lr·update overflows fp32
             assertThatThrownBy(() -> new Trainer<>(peft, new SequenceClassificationTask(classifier, tokenizer), blowUp, null).train(train, null))
                     .isInstanceOf(TrainingDivergedException.class).hasMessageContaining("is not finite after optimizer step 1");
-            assertThatThrownBy(() -> peft.save(out.resolve("adapter"))).isInstanceOf(io.peft4j.Peft4jException.class)
+            assertThatThrownBy(() -> peft.save(out.resolve("adapter"))).isInstanceOf(Peft4jException.class)
                     .hasMessageContaining("not saving adapter 'default'").hasMessageContaining("NaN or infinite");
             assertThat(out.resolve("adapter")).doesNotExist();
         }

@@ -2,8 +2,10 @@ package io.peft4j.langchain4j;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import dev.langchain4j.data.embedding.Embedding;
+import dev.langchain4j.data.message.UserMessage;
 import dev.langchain4j.data.segment.TextSegment;
 import dev.langchain4j.model.chat.request.ChatRequest;
 import dev.langchain4j.model.chat.response.ChatResponse;
@@ -54,7 +56,7 @@ class LangChain4jModelsTest {
     static void train(Path dir) {
         try (NDManager manager = NDManager.newBaseManager(); Tokenizer tokenizer = Tokenizer.load(LLAMA.resolve("tokenizer.json"), 128)) {
             CausalLM model = (CausalLM) AutoModel.load(ModelFiles.resolve(LLAMA.toString()), manager);
-            ai.djl.engine.Engine.getInstance().setRandomSeed(5);
+            Engine.getInstance().setRandomSeed(5);
             PeftModel peft = PeftModel.wrap(model, LoraConfig.builder().r(8).loraAlpha(16).loraDropout(0)
                     .targetModules("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj").taskType(TaskType.CAUSAL_LM).build());
             long[] prompt = ChatTemplate.forModel(LLAMA).promptIds(tokenizer, List.of(new ChatTemplate.Message("user", QUESTION)));
@@ -84,7 +86,7 @@ class LangChain4jModelsTest {
             StringBuilder partial = new StringBuilder();
             CompletableFuture<ChatResponse> complete = new CompletableFuture<>();
             new Peft4jStreamingChatModel(served, "capitals").chat(ChatRequest.builder()
-                    .messages(dev.langchain4j.data.message.UserMessage.from(QUESTION)).build(), new StreamingChatResponseHandler() {
+                    .messages(UserMessage.from(QUESTION)).build(), new StreamingChatResponseHandler() {
                 @Override
                 public void onPartialResponse(String piece) {
                     partial.append(piece);
@@ -105,10 +107,10 @@ class LangChain4jModelsTest {
             assertThat(response.aiMessage().text()).isEqualTo(ANSWER);
             assertThat(response.finishReason()).isEqualTo(FinishReason.STOP);
             assertThat(response.tokenUsage().outputTokenCount()).isEqualTo(new Peft4jChatModel(served, "capitals")
-                    .chat(ChatRequest.builder().messages(dev.langchain4j.data.message.UserMessage.from(QUESTION)).build()).tokenUsage().outputTokenCount());
+                    .chat(ChatRequest.builder().messages(UserMessage.from(QUESTION)).build()).tokenUsage().outputTokenCount());
 
             ChatResponse cut = new Peft4jChatModel(served, "capitals").chat(ChatRequest.builder()
-                    .messages(dev.langchain4j.data.message.UserMessage.from(QUESTION)).maxOutputTokens(1).build());
+                    .messages(UserMessage.from(QUESTION)).maxOutputTokens(1).build());
             assertThat(cut.finishReason()).isEqualTo(FinishReason.LENGTH);
             assertThat(cut.tokenUsage().outputTokenCount()).isEqualTo(1);
         }

@@ -3,6 +3,7 @@ package io.peft4j.server;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.javalin.http.Context;
+import io.peft4j.Peft4jException;
 import io.peft4j.generate.ContinuousBatcher;
 import io.peft4j.generate.GenerationConfig;
 import io.peft4j.generate.Generator;
@@ -12,9 +13,11 @@ import io.peft4j.tokenizer.ChatTemplate;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.NoSuchElementException;
 import java.util.UUID;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -22,6 +25,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.stream.StreamSupport;
 
 /**
  * {@code POST /v1/chat/completions} and {@code POST /v1/completions}: a request becomes one row of the continuous batch,
@@ -59,7 +63,7 @@ final class GenerationEndpoints {
         long[] prompt;
         try {
             prompt = served.chatPrompt(messages(body));
-        } catch (io.peft4j.Peft4jException e) {                                // the chat template refused the conversation
+        } catch (Peft4jException e) {                                // the chat template refused the conversation
             throw ApiException.badRequest("messages", e.getMessage());
         }
         run(ctx, Kind.CHAT, body, prompt, body.integer("max_completion_tokens", 1, Integer.MAX_VALUE) != null
@@ -133,7 +137,7 @@ final class GenerationEndpoints {
         if (p != null && p.isTextual()) {
             return served.tokenizer().encodeIds(p.asText(), true).stream().mapToLong(Long::longValue).toArray();
         }
-        if (p != null && p.isArray() && !p.isEmpty() && java.util.stream.StreamSupport.stream(p.spliterator(), false).allMatch(JsonNode::isIntegralNumber)) {
+        if (p != null && p.isArray() && !p.isEmpty() && StreamSupport.stream(p.spliterator(), false).allMatch(JsonNode::isIntegralNumber)) {
             long[] ids = new long[p.size()];
             for (int i = 0; i < ids.length; i++) {
                 ids[i] = p.get(i).asLong();
@@ -167,7 +171,7 @@ final class GenerationEndpoints {
                 .maxNewTokens((int) (maxTokens != null ? maxTokens : context - prompt.length))
                 .doSample(temperature > 0).temperature(temperature > 0 ? temperature : 1)
                 .topP(body.number("top_p", 0, 1, 1)).stopStrings(body.strings("stop", 4))
-                .seed(seed != null ? seed : new java.security.SecureRandom().nextLong())
+                .seed(seed != null ? seed : new SecureRandom().nextLong())
                 .eosTokenIds(body.bool("ignore_eos", false) ? List.of() : null).build();          // vLLM's ignore_eos
         boolean stream = body.bool("stream", false);
         JsonNode options = body.node("stream_options");
@@ -224,7 +228,7 @@ final class GenerationEndpoints {
         if (cause instanceof ApiException a) {
             return a;
         }
-        if (cause instanceof java.util.NoSuchElementException) {
+        if (cause instanceof NoSuchElementException) {
             return new ApiException(404, "invalid_request_error", "model", "model_not_found", cause.getMessage());
         }
         return new ApiException(500, "server_error", null, null, String.valueOf(cause.getMessage()));

@@ -11,9 +11,12 @@ import io.peft4j.io.Json;
 import io.peft4j.model.SentenceEmbedder;
 import io.peft4j.serve.AdapterPool;
 import io.peft4j.serve.ServedModel;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -104,7 +107,7 @@ public final class OpenAiServer implements AutoCloseable {
     static JsonNode json(Context ctx) {
         try {
             return Json.MAPPER.readTree(ctx.bodyAsBytes());
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             throw ApiException.badRequest(null, "the request body is not valid JSON: " + e.getMessage().lines().findFirst().orElse(""));
         }
     }
@@ -118,8 +121,8 @@ public final class OpenAiServer implements AutoCloseable {
             return;
         }
         String header = ctx.header("Authorization");
-        if (header == null || !java.security.MessageDigest.isEqual(header.getBytes(java.nio.charset.StandardCharsets.UTF_8),
-                ("Bearer " + settings.apiKey()).getBytes(java.nio.charset.StandardCharsets.UTF_8))) {
+        if (header == null || !MessageDigest.isEqual(header.getBytes(StandardCharsets.UTF_8),
+                ("Bearer " + settings.apiKey()).getBytes(StandardCharsets.UTF_8))) {
             answer(ctx, new ApiException(401, "invalid_request_error", null, "invalid_api_key",
                     header == null ? "missing API key: send 'Authorization: Bearer KEY'" : "incorrect API key provided"));
             ctx.skipRemainingHandlers();

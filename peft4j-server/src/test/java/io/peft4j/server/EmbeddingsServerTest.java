@@ -3,6 +3,7 @@ package io.peft4j.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import com.openai.client.OpenAIClient;
 import com.openai.client.okhttp.OpenAIOkHttpClient;
@@ -18,6 +19,8 @@ import io.peft4j.peft.lora.LoraConfig;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -48,11 +51,11 @@ class EmbeddingsServerTest {
     @Test
     void embeddingsAreUnitVectorsThatKnowMeaningAndAnAdapterChangesThem(@TempDir Path adapters) {
         try (NDManager manager = NDManager.newBaseManager()) {
-            ai.djl.engine.Engine.getInstance().setRandomSeed(3);
+            Engine.getInstance().setRandomSeed(3);
             PeftModel.wrap(AutoModel.load(ModelFiles.resolve("minilm"), manager), LoraConfig.builder().r(4).targetModules("query", "value")
                     .initLoraWeights(LoraConfig.InitLoraWeights.FALSE).taskType(TaskType.FEATURE_EXTRACTION).build()).save(adapters.resolve("tuned"));
         }
-        try (OpenAiServer server = OpenAiServer.start(ServerSettings.of("minilm").withPort(0).withAdapters(adapters, java.util.Map.of())
+        try (OpenAiServer server = OpenAiServer.start(ServerSettings.of("minilm").withPort(0).withAdapters(adapters, Map.of())
                 .withLimits(2, 4, 2, Duration.ofSeconds(60)))) {
             OpenAIClient client = OpenAIOkHttpClient.builder().baseUrl("http://127.0.0.1:" + server.port() + "/v1").apiKey("none").maxRetries(0).build();
             CreateEmbeddingResponse floats = client.embeddings().create(EmbeddingCreateParams.builder().model("minilm")
@@ -61,7 +64,7 @@ class EmbeddingsServerTest {
             assertThat(v).hasSize(3);
             assertThat(v.get(0)).hasSize(384);
             for (float[] e : v) {
-                assertThat(dot(e, e)).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-5));
+                assertThat(dot(e, e)).isCloseTo(1.0, Offset.offset(1e-5));
             }
             assertThat(dot(v.get(0), v.get(1))).as("two sentences about eating").isGreaterThan(dot(v.get(0), v.get(2)) + 0.3);
             assertThat(floats.usage().promptTokens()).isGreaterThan(3L * 5);
@@ -77,7 +80,7 @@ class EmbeddingsServerTest {
             assertThat(dot(tuned, v.get(0))).as("the adapter moves the embedding").isLessThan(0.9999);
             float[] again = vectors(client.embeddings().create(EmbeddingCreateParams.builder().model("minilm").input(TEXTS.get(0))
                     .encodingFormat(EmbeddingCreateParams.EncodingFormat.FLOAT).build())).get(0);
-            assertThat(again).containsExactly(v.get(0), org.assertj.core.data.Offset.offset(1e-6f));
+            assertThat(again).containsExactly(v.get(0), Offset.offset(1e-6f));
 
             assertThatThrownBy(() -> client.chat().completions().create(ChatCompletionCreateParams.builder().model("minilm")
                     .addUserMessage("hi").build())).isInstanceOf(BadRequestException.class).hasMessageContaining("encoder");

@@ -3,9 +3,11 @@ package io.peft4j.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import com.openai.client.OpenAIClient;
 import com.openai.client.okhttp.OpenAIOkHttpClient;
+import com.openai.core.JsonValue;
 import com.openai.core.http.StreamResponse;
 import com.openai.errors.BadRequestException;
 import com.openai.errors.NotFoundException;
@@ -23,18 +25,24 @@ import io.peft4j.model.ModelFiles;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
 import io.peft4j.peft.lora.LoraConfig;
+import io.peft4j.serve.ServedModel;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -61,7 +69,7 @@ class OpenAiServerTest {
         try (NDManager manager = NDManager.newBaseManager()) {
             int seed = 1;
             for (String name : List.of("a", "b", "c")) {
-                ai.djl.engine.Engine.getInstance().setRandomSeed(seed++);
+                Engine.getInstance().setRandomSeed(seed++);
                 PeftModel.wrap(AutoModel.load(ModelFiles.resolve(LLAMA.toString()), manager), LoraConfig.builder().r(4).loraAlpha(16)
                         .targetModules("q_proj", "v_proj", "down_proj").initLoraWeights(LoraConfig.InitLoraWeights.FALSE)
                         .taskType(TaskType.CAUSAL_LM).build()).save(adapters.resolve(name));
@@ -178,9 +186,9 @@ class OpenAiServerTest {
     @Test
     void adaptersLoadAndUnloadAtRunTime() throws Exception {
         Path copy = adapters.resolve("nested").resolve("d");
-        java.nio.file.Files.createDirectories(copy);
+        Files.createDirectories(copy);
         for (String f : List.of("adapter_config.json", "adapter_model.safetensors")) {
-            java.nio.file.Files.copy(adapters.resolve("b").resolve(f), copy.resolve(f));
+            Files.copy(adapters.resolve("b").resolve(f), copy.resolve(f));
         }
         assertThatThrownBy(() -> answer("d", "hi", 4)).isInstanceOf(NotFoundException.class);
         HttpResponse<String> load = post("/v1/load_lora_adapter", "{\"lora_name\": \"d\", \"lora_path\": \"" + copy + "\"}", KEY);
@@ -237,7 +245,7 @@ class OpenAiServerTest {
     void aFullQueueIsAnswered429() throws Exception {
         try (OpenAiServer small = OpenAiServer.start(ServerSettings.of(LLAMA.toString()).withPort(0).withLimits(1, 1, 1, Duration.ofSeconds(60)))) {
             OpenAIClient c = OpenAIOkHttpClient.builder().baseUrl("http://127.0.0.1:" + small.port() + "/v1").apiKey("none").maxRetries(0).build();
-            java.util.concurrent.CountDownLatch release = hold(small);
+            CountDownLatch release = hold(small);
             ExecutorService pool = Executors.newSingleThreadExecutor();
             try {
                 Future<ChatCompletion> waiting = pool.submit(() -> c.chat().completions().create(chat(small.modelName(), "first", 4)));
@@ -261,7 +269,7 @@ class OpenAiServerTest {
     @Test
     void slowRequestsTimeOutAndLargeBodiesAreRefused() throws Exception {
         try (OpenAiServer small = OpenAiServer.start(ServerSettings.of(LLAMA.toString()).withPort(0).withLimits(1, 4, 1, Duration.ofSeconds(1)))) {
-            java.util.concurrent.CountDownLatch release = hold(small);
+            CountDownLatch release = hold(small);
             try {
                 HttpResponse<String> slow = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
                         URI.create("http://127.0.0.1:" + small.port() + "/v1/completions")).header("Content-Type", "application/json")
@@ -286,15 +294,15 @@ class OpenAiServerTest {
         try (OpenAiServer small = OpenAiServer.start(ServerSettings.of(LLAMA.toString()).withPort(0).withLimits(1, 4, 1, Duration.ofSeconds(60)))) {
             OpenAIClient c = OpenAIOkHttpClient.builder().baseUrl("http://127.0.0.1:" + small.port() + "/v1").apiKey("none").maxRetries(0).build();
             Completion whole = c.completions().create(CompletionCreateParams.builder().model(small.modelName()).prompt("tell me everything")
-                    .maxTokens(100).temperature(0.0).putAdditionalBodyProperty("ignore_eos", com.openai.core.JsonValue.from(true)).build());
+                    .maxTokens(100).temperature(0.0).putAdditionalBodyProperty("ignore_eos", JsonValue.from(true)).build());
             assertThat(whole.usage().orElseThrow().completionTokens()).as("the request makes 100 tokens when nobody leaves").isEqualTo(100L);
             double before = generatedTokens(small);
-            java.util.concurrent.CountDownLatch release = hold(small);
-            try (java.net.Socket socket = new java.net.Socket("127.0.0.1", small.port())) {
+            CountDownLatch release = hold(small);
+            try (Socket socket = new Socket("127.0.0.1", small.port())) {
                 byte[] body = "{\"prompt\": \"tell me everything\", \"max_tokens\": 100, \"temperature\": 0, \"ignore_eos\": true, \"stream\": true}"
-                        .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                        .getBytes(StandardCharsets.UTF_8);
                 socket.getOutputStream().write(("POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-                        + "Content-Length: " + body.length + "\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                        + "Content-Length: " + body.length + "\r\n\r\n").getBytes(StandardCharsets.UTF_8));
                 socket.getOutputStream().write(body);
                 socket.getOutputStream().flush();
                 long queuedBy = System.nanoTime() + 30_000_000_000L;
@@ -314,18 +322,18 @@ class OpenAiServerTest {
     }
 
     /** Holds the server's engine between two steps until the returned latch is counted down (at most 60 s). */
-    static java.util.concurrent.CountDownLatch hold(OpenAiServer server) throws InterruptedException {
-        java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(1);
-        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    static CountDownLatch hold(OpenAiServer server) throws InterruptedException {
+        CountDownLatch held = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
         server.served().batcher().betweenSteps(() -> {
             held.countDown();
             try {
-                return release.await(60, java.util.concurrent.TimeUnit.SECONDS);
+                return release.await(60, TimeUnit.SECONDS);
             } catch (InterruptedException e) {
                 throw new IllegalStateException(e);
             }
         });
-        assertThat(held.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(held.await(30, TimeUnit.SECONDS)).isTrue();
         return release;
     }
 
@@ -340,7 +348,7 @@ class OpenAiServerTest {
     @Test
     void aQuantisedBaseServes() {
         try (OpenAiServer q = OpenAiServer.start(ServerSettings.of(LLAMA.toString()).withPort(0)
-                .withServed(io.peft4j.serve.ServedModel.Options.of(LLAMA.toString()).withQuantize("nf4").withAdapter("a", adapters.resolve("a"))))) {
+                .withServed(ServedModel.Options.of(LLAMA.toString()).withQuantize("nf4").withAdapter("a", adapters.resolve("a"))))) {
             OpenAIClient c = OpenAIOkHttpClient.builder().baseUrl("http://127.0.0.1:" + q.port() + "/v1").apiKey("none").maxRetries(0).build();
             ChatCompletion answer = c.chat().completions().create(chat("a", "hello there", 6));
             assertThat(answer.usage().orElseThrow().completionTokens()).isBetween(1L, 6L);

@@ -13,11 +13,18 @@ import io.peft4j.train.TextExample;
 import java.io.File;
 import java.io.Serializable;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.NoSuchElementException;
+import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.spark.SparkFiles;
@@ -64,7 +71,7 @@ public final class BatchInference {
         }
 
         public static Settings of(Task task, String model) {
-            return new Settings(task, model, Map.of(), null, null, "text", task.name().toLowerCase(java.util.Locale.ROOT), 16, 64, 512);
+            return new Settings(task, model, Map.of(), null, null, "text", task.name().toLowerCase(Locale.ROOT), 16, 64, 512);
         }
 
         public Settings withAdapter(String name, String dir) {
@@ -104,7 +111,7 @@ public final class BatchInference {
         if (columns.contains(s.outputColumn())) {
             throw new Peft4jException("the input already has a column '" + s.outputColumn() + "'");
         }
-        java.util.Set<String> names = new java.util.HashSet<>();
+        Set<String> names = new HashSet<>();
         for (String dir : s.adapters().values()) {
             if (!names.add(new File(dir).getName())) {
                 throw new Peft4jException("two adapter directories are named " + new File(dir).getName() + ": shipped files need distinct names");
@@ -123,7 +130,7 @@ public final class BatchInference {
     private static final class Batched implements Iterator<Row> {
         private final Settings s;
         private final Iterator<Row> rows;
-        private final java.util.ArrayDeque<Row> ready = new java.util.ArrayDeque<>();
+        private final ArrayDeque<Row> ready = new ArrayDeque<>();
 
         Batched(Settings s, Iterator<Row> rows) {
             this.s = s;
@@ -153,7 +160,7 @@ public final class BatchInference {
         @Override
         public Row next() {
             if (!hasNext()) {
-                throw new java.util.NoSuchElementException();
+                throw new NoSuchElementException();
             }
             return ready.poll();
         }
@@ -194,7 +201,7 @@ public final class BatchInference {
     private static final Map<String, Object> LOADED = new ConcurrentHashMap<>();
 
     private static ServedModel served(Settings s) {
-        return (ServedModel) LOADED.computeIfAbsent("served " + s.model() + " " + new java.util.TreeMap<>(s.adapters()) + " " + s.batchSize(), k -> {
+        return (ServedModel) LOADED.computeIfAbsent("served " + s.model() + " " + new TreeMap<>(s.adapters()) + " " + s.batchSize(), k -> {
             ServedModel.Options o = ServedModel.Options.of(s.model()).withLimits(s.batchSize(), Math.max(256, s.batchSize()),
                     Math.max(1, s.adapters().size()));
             for (Map.Entry<String, String> a : s.adapters().entrySet()) {
@@ -217,7 +224,7 @@ public final class BatchInference {
                 out[rows.get(j)] = vectors[j];
             }
         }
-        return java.util.Arrays.asList(out);
+        return Arrays.asList(out);
     }
 
     private static List<Object> generate(Settings s, List<String> texts, List<String> adapters) {
@@ -277,6 +284,6 @@ public final class BatchInference {
                 out[group.getValue().get(j)] = c.adapted().labels().names().get(best);
             }
         }
-        return java.util.Arrays.asList(out);
+        return Arrays.asList(out);
     }
 }

@@ -1,6 +1,7 @@
 package io.peft4j.spark;
 
 import io.peft4j.cli.data.Datasets;
+import io.peft4j.io.Json;
 import io.peft4j.train.TextExample;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -55,7 +56,7 @@ public final class CommunicationBenchmark {
     private static void write(Path file, List<TextExample> examples, List<String> labels) throws Exception {
         List<String> lines = new ArrayList<>();
         for (TextExample e : examples) {
-            lines.add(io.peft4j.io.Json.MAPPER.createObjectNode().put("text", e.text()).put("label", labels.get(e.label())).toString());
+            lines.add(Json.MAPPER.createObjectNode().put("text", e.text()).put("label", labels.get(e.label())).toString());
         }
         Files.write(file, lines);
     }

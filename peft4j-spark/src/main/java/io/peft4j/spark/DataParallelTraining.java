@@ -13,6 +13,8 @@ import io.peft4j.model.ModelFiles;
 import io.peft4j.peft.MethodOptions;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
+import io.peft4j.quant.ModelQuantizer;
+import io.peft4j.quant.QuantType;
 import io.peft4j.tokenizer.Tokenizer;
 import io.peft4j.train.SequenceClassificationTask;
 import io.peft4j.train.TextExample;
@@ -26,10 +28,16 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.IntStream;
 import org.apache.spark.BarrierTaskContext;
+import org.apache.spark.SparkException;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.collection.Iterator;
 import scala.jdk.javaapi.CollectionConverters;
+import scala.reflect.ClassTag$;
+import scala.runtime.AbstractFunction1;
 
 /**
  * Data-parallel training of one adapter on a text classifier in Spark's barrier execution mode: {@code workers} tasks
@@ -91,11 +99,11 @@ public final class DataParallelTraining {
             JavaRDD<Integer> ranks = jsc.parallelize(IntStream.range(0, job.workers()).boxed().toList(), job.workers());
             try {
                 List<Summary> summaries = ranks.rdd().barrier()
-                        .mapPartitions(new TrainPartition(job), false, scala.reflect.ClassTag$.MODULE$.apply(Summary.class))
+                        .mapPartitions(new TrainPartition(job), false, ClassTag$.MODULE$.apply(Summary.class))
                         .toJavaRDD().collect();
                 return summaries.get(0);
             } catch (Exception e) {                                      // a SparkException, undeclared by Scala
-                if (!(e instanceof org.apache.spark.SparkException) || attempt >= attempts) {
+                if (!(e instanceof SparkException) || attempt >= attempts) {
                     throw e instanceof RuntimeException r ? r : new Peft4jException("data-parallel training failed after " + attempt
                             + " attempt(s): " + e.getMessage().lines().findFirst().orElse(""), e);
                 }
@@ -105,11 +113,11 @@ public final class DataParallelTraining {
         }
     }
 
-    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(DataParallelTraining.class);
+    private static final Logger LOG = LoggerFactory.getLogger(DataParallelTraining.class);
 
     /** A barrier task's work (a Scala function, as RDDBarrier takes one). */
-    private static final class TrainPartition extends scala.runtime.AbstractFunction1<scala.collection.Iterator<Integer>,
-            scala.collection.Iterator<Summary>> implements Serializable {
+    private static final class TrainPartition extends AbstractFunction1<Iterator<Integer>,
+            Iterator<Summary>> implements Serializable {
         private final Job job;
 
         TrainPartition(Job job) {
@@ -117,7 +125,7 @@ public final class DataParallelTraining {
         }
 
         @Override
-        public scala.collection.Iterator<Summary> apply(scala.collection.Iterator<Integer> ignored) {
+        public Iterator<Summary> apply(Iterator<Integer> ignored) {
             return CollectionConverters.asScala(List.of(trainReplica(job)).iterator());
         }
     }
@@ -139,8 +147,8 @@ public final class DataParallelTraining {
                 Engine.getInstance().setRandomSeed((int) job.seed());
                 classifier = BackboneClassifier.load(ModelFiles.resolve(job.model()), manager, BackboneClassifier.Head.SEQUENCE, data.labels().size());
                 if (job.quantize() != null) {
-                    io.peft4j.quant.ModelQuantizer.quantize(classifier, io.peft4j.quant.ModelQuantizer.Settings.of(
-                            io.peft4j.quant.QuantType.parse(job.quantize()), true));         // the head stays in full precision
+                    ModelQuantizer.quantize(classifier, ModelQuantizer.Settings.of(
+                            QuantType.parse(job.quantize()), true));         // the head stays in full precision
                 }
                 peft = PeftModel.wrap(classifier, method.config(TaskType.SEQ_CLS,
                         new MethodOptions(job.r(), job.alpha(), job.loraDropout(), job.targets(), 20, null)));

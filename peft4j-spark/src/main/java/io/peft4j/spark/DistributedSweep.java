@@ -8,6 +8,7 @@ import io.peft4j.cli.Peft4jCli;
 import io.peft4j.io.AtomicFiles;
 import io.peft4j.io.Json;
 import java.io.File;
+import java.io.IOException;
 import java.io.Serializable;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -108,7 +109,7 @@ public record DistributedSweep(List<String> methods, List<Double> lrMultiples, L
     private static JsonNode parse(String json) {
         try {
             return Json.MAPPER.readTree(json);
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             throw new Peft4jException("a run's metrics are not JSON: " + e.getMessage(), e);
         }
     }

@@ -1,6 +1,8 @@
 package io.peft4j.spark;
 
 import io.peft4j.Peft4jException;
+import io.peft4j.cli.CompareCommand;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -82,7 +84,7 @@ public final class SparkJob {
             for (String a : adapters) {
                 int eq = a.indexOf('=');
                 String dir = eq < 0 ? a : a.substring(eq + 1);
-                s = s.withAdapter(eq < 0 ? java.nio.file.Path.of(dir).getFileName().toString() : a.substring(0, eq), dir);
+                s = s.withAdapter(eq < 0 ? Path.of(dir).getFileName().toString() : a.substring(0, eq), dir);
             }
             if (adapterColumn != null) {
                 s = s.withAdapterColumn(adapterColumn);
@@ -121,7 +123,7 @@ public final class SparkJob {
 
         @Override
         public Integer call() {
-            List<io.peft4j.cli.CompareCommand.Row> rows = new DistributedSweep(methods, lrGrid, seeds, trainArgs, output)
+            List<CompareCommand.Row> rows = new DistributedSweep(methods, lrGrid, seeds, trainArgs, output)
                     .run(session("sweep"), "sweep " + String.join(" ", trainArgs));
             System.out.println("wrote " + output + "/comparison.md");
             return rows.stream().anyMatch(r -> r.error() != null) ? 1 : 0;

@@ -13,7 +13,9 @@ import io.peft4j.generate.Generator;
 import io.peft4j.model.AutoModel;
 import io.peft4j.model.BackboneClassifier;
 import io.peft4j.model.ModelFiles;
+import io.peft4j.model.PretrainedModel;
 import io.peft4j.nn.Module;
+import io.peft4j.nn.NoGrad;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
 import io.peft4j.peft.lora.LoraConfig;
@@ -24,7 +26,10 @@ import io.peft4j.train.TextExample;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -32,6 +37,7 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
 
 /** Embeddings, classes and generations over a Dataset on Spark equal the single-machine results row for row, mixed adapters included. */
 class BatchInferenceTest extends SparkTest {
@@ -42,7 +48,7 @@ class BatchInferenceTest extends SparkTest {
     /** LoRA on q and v (or the model's defaults) with lora_B drawn at random, so the adapter changes the outputs; saved to {@code out}. */
     static Path randomLora(Module model, TaskType task, Path out, String... targets) {
         Engine.getInstance().setRandomSeed(5);
-        PeftModel peft = PeftModel.wrap((io.peft4j.model.PretrainedModel) model, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0)
+        PeftModel peft = PeftModel.wrap((PretrainedModel) model, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0)
                 .targetModules(targets).taskType(task).build());
         peft.namedParameters().forEach((name, p) -> {
             if (name.contains("lora_B")) {
@@ -99,7 +105,7 @@ class BatchInferenceTest extends SparkTest {
         try (NDManager m = NDManager.newBaseManager()) {
             Engine.getInstance().setRandomSeed(9);
             BackboneClassifier classifier = BackboneClassifier.load(ModelFiles.resolve("minilm"), m, BackboneClassifier.Head.SEQUENCE, 2);
-            try (io.peft4j.nn.NoGrad off = io.peft4j.nn.NoGrad.open()) {                  // in place on a parameter: whatever this thread's grad mode
+            try (NoGrad off = NoGrad.open()) {                  // in place on a parameter: whatever this thread's grad mode
                 classifier.namedParameters().get("classifier.weight").array().muli(50);   // a random but confident head
             }
             adapter = randomLora(classifier, TaskType.SEQ_CLS, dir.resolve("classifier-lora"), "query", "value");
@@ -107,12 +113,12 @@ class BatchInferenceTest extends SparkTest {
         }
         BatchInference.Settings s = BatchInference.Settings.of(BatchInference.Task.CLASSIFY, "minilm").withAdapter("topic", adapter.toString())
                 .withLimits(4, 1);
-        List<Row> out = BatchInference.apply(spark, texts(TEXTS, java.util.Collections.nCopies(TEXTS.size(), "")), s).collectAsList();
+        List<Row> out = BatchInference.apply(spark, texts(TEXTS, Collections.nCopies(TEXTS.size(), "")), s).collectAsList();
         try (NDManager m = NDManager.newBaseManager()) {
             AdaptedClassifier local = AdaptedClassifier.load("minilm", adapter, m);
             try (Tokenizer tokenizer = Tokenizer.load(local.files().requireTokenizer(), 512)) {
                 SequenceClassificationTask task = new SequenceClassificationTask(local.classifier(), tokenizer);
-                java.util.Set<String> seen = new java.util.HashSet<>();
+                Set<String> seen = new HashSet<>();
                 for (Row r : out) {
                     float[] logits = task.logits(List.of(new TextExample(TEXTS.get(r.getInt(0)), 0)), 1)[0];
                     String expected = logits[0] >= logits[1] ? "food" : "finance";
@@ -142,7 +148,7 @@ class BatchInferenceTest extends SparkTest {
         List<Row> out = BatchInference.apply(spark, texts(prompts, adapters), s).collectAsList();
         assertThat(out).hasSize(prompts.size());
         try (ServedModel local = ServedModel.load(ServedModel.Options.of(LLAMA.toString()).withAdapter("lora", adapter).withLimits(1, 4, 1))) {
-            java.util.Set<String> texts = new java.util.HashSet<>();
+            Set<String> texts = new HashSet<>();
             for (Row r : out) {
                 int i = r.getInt(0);
                 CompletableFuture<String> alone = new CompletableFuture<>();
@@ -174,7 +180,7 @@ class BatchInferenceTest extends SparkTest {
     void theEntryPointEmbedsAFileIntoAnother() throws Exception {
         Path input = Files.write(dir.resolve("in.jsonl"), List.of("{\"text\": \"" + TEXTS.get(0) + "\"}", "{\"text\": \"" + TEXTS.get(1) + "\"}"));
         Path output = dir.resolve("out.jsonl");
-        int code = new picocli.CommandLine(new SparkJob()).execute("infer", "--input", input.toString(), "--output", output.toString(),
+        int code = new CommandLine(new SparkJob()).execute("infer", "--input", input.toString(), "--output", output.toString(),
                 "--model", "minilm", "--task", "embed", "--output-column", "vector");
         assertThat(code).isZero();
         List<Row> rows = spark.read().json(output.toString()).collectAsList();
@@ -189,7 +195,7 @@ class BatchInferenceTest extends SparkTest {
                 }
             }
         }
-        int bad = new picocli.CommandLine(new SparkJob()).execute("infer", "--input", input.toString(), "--output", dir.resolve("x").toString(),
+        int bad = new CommandLine(new SparkJob()).execute("infer", "--input", input.toString(), "--output", dir.resolve("x").toString(),
                 "--model", "minilm", "--task", "translate");
         assertThat(bad).isEqualTo(1);
     }

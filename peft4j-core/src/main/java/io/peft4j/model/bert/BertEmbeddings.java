@@ -1,9 +1,11 @@
 package io.peft4j.model.bert;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import io.peft4j.Peft4jException;
 import io.peft4j.nn.Dropout;
 import io.peft4j.nn.Embedding;
 import io.peft4j.nn.EmbeddingLayer;
@@ -58,7 +60,7 @@ public final class BertEmbeddings extends Module {
         long time = words.getShape().get(1);
         EmbeddingLayer positionEmbeddings = child("position_embeddings", EmbeddingLayer.class);
         if (positionOffset + time > positionEmbeddings.num()) {
-            throw new io.peft4j.Peft4jException("sequence length " + (positionOffset + time) + " (virtual tokens included) exceeds max_position_embeddings "
+            throw new Peft4jException("sequence length " + (positionOffset + time) + " (virtual tokens included) exceeds max_position_embeddings "
                     + positionEmbeddings.num());
         }
         NDArray positions = m.arange(positionOffset, positionOffset + (int) time, 1, DataType.INT64).expandDims(0); // [1, T]
@@ -75,6 +77,6 @@ public final class BertEmbeddings extends Module {
         int rows = (int) placed.getShape().get(0);
         NDArray row = inputIds.neg().sub(1L).clip(0L, (long) rows - 1);                     // [B, T]
         NDArray fromPlaced = row.oneHot(rows).toType(placed.getDataType(), false).matMul(placed); // [B, T, D]
-        return ai.djl.ndarray.NDArrays.where(isPlaced, fromPlaced, words);
+        return NDArrays.where(isPlaced, fromPlaced, words);
     }
 }

@@ -3,6 +3,7 @@ package io.peft4j.model.bert;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import io.peft4j.Peft4jException;
 import io.peft4j.io.HfConfig;
 import io.peft4j.io.Weights;
@@ -11,12 +12,16 @@ import io.peft4j.model.Features;
 import io.peft4j.model.ModelFiles;
 import io.peft4j.model.ModelInputs;
 import io.peft4j.model.PretrainedModel;
+import io.peft4j.nn.EmbeddingLayer;
 import io.peft4j.nn.KeyValuePrefix;
+import io.peft4j.nn.Module;
 import io.peft4j.nn.ModuleList;
+import io.peft4j.nn.Parameter;
 import io.peft4j.nn.PromptSource;
 import io.peft4j.nn.Step;
 import java.util.List;
 import java.util.Set;
+import java.util.stream.Stream;
 
 /**
  * The BERT encoder family (BERT, MiniLM, BGE, E5): embeddings, post-LN encoder blocks, optional pooler.
@@ -39,7 +44,7 @@ public final class BertModel extends PretrainedModel {
     }
 
     /** {@code encoder.layer.N}. */
-    private static final class Encoder extends io.peft4j.nn.Module {
+    private static final class Encoder extends Module {
         final ModuleList<BertLayer> layer;
 
         Encoder(NDManager manager, BertConfig c) {
@@ -88,7 +93,7 @@ public final class BertModel extends PretrainedModel {
     }
 
     @Override
-    public io.peft4j.nn.EmbeddingLayer inputEmbeddings() {
+    public EmbeddingLayer inputEmbeddings() {
         return embeddings.wordEmbeddings();
     }
 
@@ -145,7 +150,7 @@ public final class BertModel extends PretrainedModel {
         int virtual = prompts == null ? 0 : prompts.inputLength();
         NDArray fullMask;
         if (virtual > 0 && attentionMask != null) {
-            NDArray ones = step.scope().ones(new ai.djl.ndarray.types.Shape(attentionMask.getShape().get(0), virtual), attentionMask.getDataType());
+            NDArray ones = step.scope().ones(new Shape(attentionMask.getShape().get(0), virtual), attentionMask.getDataType());
             fullMask = ones.concat(attentionMask, 1);                               // [B, n+T]
         } else {
             fullMask = attentionMask;
@@ -153,9 +158,9 @@ public final class BertModel extends PretrainedModel {
         NDArray mask = fullMask == null ? null : additiveMask(fullMask);            // [B, 1, 1, n+T]
         NDArray x = prompts == null ? embeddings.forward(step, inputIds, tokenTypeIds) // [B, T, D]
                 : embeddings.forward(step, inputIds, tokenTypeIds, prompts.inputPrompts(), prompts.placedTokens(), prompts.prefixLength()); // [B, n+T, D]
-        boolean inputsTrain = java.util.stream.Stream.concat(embeddings.namedParameters().values().stream(),
-                source instanceof io.peft4j.nn.Module m ? m.namedParameters().values().stream() : java.util.stream.Stream.empty())
-                .anyMatch(io.peft4j.nn.Parameter::isTrainable);
+        boolean inputsTrain = Stream.concat(embeddings.namedParameters().values().stream(),
+                source instanceof Module m ? m.namedParameters().values().stream() : Stream.empty())
+                .anyMatch(Parameter::isTrainable);
         return BlockStack.Pass.of(x, inputsTrain, prefixes != null, layers.size(),                 // x [B, n+T, D]
                 (i, h, blockStep) -> layers.get(i).forward(blockStep, h, mask, prefixes == null ? null : prefixes.get(i)),
                 top -> new Features(top, pooler == null ? null : pooler.forward(step, top), fullMask, virtual));

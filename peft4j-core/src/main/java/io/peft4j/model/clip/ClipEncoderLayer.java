@@ -10,6 +10,7 @@ import io.peft4j.nn.MultiHeadAttention;
 import io.peft4j.nn.ResidualAdapter;
 import io.peft4j.nn.ResidualSite;
 import io.peft4j.nn.TokenGrid;
+import io.peft4j.nn.TransformerBlock;
 import io.peft4j.nn.Step;
 import java.util.function.UnaryOperator;
 
@@ -17,7 +18,7 @@ import java.util.function.UnaryOperator;
  * One CLIP block, either tower, named as in Hugging Face: {@code layer_norm1}, {@code self_attn.{q,k,v,out}_proj},
  * {@code layer_norm2}, {@code mlp.{fc1,fc2}}. Pre-LN: h = x + attention(LN(x)), then h + fc2(act(fc1(LN(h)))).
  */
-final class ClipEncoderLayer extends io.peft4j.nn.TransformerBlock {
+final class ClipEncoderLayer extends TransformerBlock {
 
     /**
      * {@code mlp}, the feed-forward sub-layer, also where residual adapters on it are installed (AdaptFormer's parallel

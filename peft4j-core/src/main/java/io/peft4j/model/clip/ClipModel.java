@@ -11,11 +11,15 @@ import io.peft4j.model.Features;
 import io.peft4j.model.ModelFiles;
 import io.peft4j.model.ModelInputs;
 import io.peft4j.model.PretrainedModel;
+import io.peft4j.nn.EmbeddingLayer;
 import io.peft4j.nn.Linear;
+import io.peft4j.nn.Module;
 import io.peft4j.nn.Parameter;
 import io.peft4j.nn.PromptSource;
 import io.peft4j.nn.Step;
 import io.peft4j.nn.TokenGrid;
+import io.peft4j.tokenizer.Tokenizer;
+import java.nio.file.Path;
 import ai.djl.ndarray.index.NDIndex;
 import java.util.List;
 import java.util.Set;
@@ -33,7 +37,7 @@ public final class ClipModel extends PretrainedModel {
     private final ClipTextTransformer text;
     private final ClipVisionTransformer vision;
     private final Parameter logitScale;
-    private java.nio.file.Path tokenizerFile;
+    private Path tokenizerFile;
 
     public ClipModel(NDManager manager, ClipConfig config) {
         this(manager, config, true);
@@ -85,20 +89,20 @@ public final class ClipModel extends PretrainedModel {
     }
 
     /** The CLIP tokenizer of the model's directory ({@code tokenizer.json}), up to the text tower's positions. */
-    public io.peft4j.tokenizer.Tokenizer tokenizer() {
+    public Tokenizer tokenizer() {
         if (tokenizerFile == null) {
             throw new Peft4jException("the CLIP model '" + nameOrPath() + "' has no tokenizer.json beside it");
         }
-        return io.peft4j.tokenizer.Tokenizer.load(tokenizerFile, config.text().maxPositionEmbeddings());
+        return Tokenizer.load(tokenizerFile, config.text().maxPositionEmbeddings());
     }
 
     /** CLIP's prompt learners (CoOp, CoCoOp, one per adapter: {@code prompt_learner}), or null before the first. */
-    public io.peft4j.nn.Module promptLearners() {
+    public Module promptLearners() {
         return children().get(PROMPT_LEARNER);
     }
 
     /** Installs the prompt learners' container as {@code prompt_learner}. */
-    public void installPromptLearners(io.peft4j.nn.Module learners) {
+    public void installPromptLearners(Module learners) {
         if (children().containsKey(PROMPT_LEARNER)) {
             throw new IllegalStateException("prompt learners are already installed");
         }
@@ -111,7 +115,7 @@ public final class ClipModel extends PretrainedModel {
     /** The token embeddings of ids [N, T]: [N, T, D] (no positions). */
     public NDArray tokenEmbeddings(Step step, NDArray ids) {
         text();
-        return ((io.peft4j.nn.EmbeddingLayer) module("text_model.embeddings.token_embedding")).forward(step, ids);
+        return ((EmbeddingLayer) module("text_model.embeddings.token_embedding")).forward(step, ids);
     }
 
     /**
@@ -197,8 +201,8 @@ public final class ClipModel extends PretrainedModel {
     }
 
     @Override
-    public io.peft4j.nn.EmbeddingLayer inputEmbeddings() {
-        return (io.peft4j.nn.EmbeddingLayer) module("text_model.embeddings.token_embedding");
+    public EmbeddingLayer inputEmbeddings() {
+        return (EmbeddingLayer) module("text_model.embeddings.token_embedding");
     }
 
     /**
@@ -259,7 +263,7 @@ public final class ClipModel extends PretrainedModel {
                 });
     }
 
-    private static boolean trains(io.peft4j.nn.Module embeddings) {
+    private static boolean trains(Module embeddings) {
         return embeddings.namedParameters().values().stream().anyMatch(Parameter::isTrainable);
     }
 }

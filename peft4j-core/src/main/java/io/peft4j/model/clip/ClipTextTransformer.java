@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.peft4j.nn.Embedding;
+import io.peft4j.nn.EmbeddingLayer;
 import io.peft4j.nn.LayerNorm;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.ModuleList;
@@ -26,7 +27,7 @@ final class ClipTextTransformer extends Module {
 
         /** ids [B, T] → [B, T, D] */
         NDArray forward(Step step, NDArray ids) {
-            return withPositions(step, child("token_embedding", io.peft4j.nn.EmbeddingLayer.class).forward(step, ids));
+            return withPositions(step, child("token_embedding", EmbeddingLayer.class).forward(step, ids));
         }
 
         /** token embeddings [B, T, D] + the first T position embeddings → [B, T, D] */

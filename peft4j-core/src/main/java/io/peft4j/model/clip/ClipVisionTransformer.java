@@ -2,6 +2,7 @@ package io.peft4j.model.clip;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import io.peft4j.nn.Conv2d;
 import io.peft4j.nn.Embedding;
@@ -80,6 +81,6 @@ final class ClipVisionTransformer extends Module {
 
     /** The pooled vector [B, D] of the top block's states [B, 1+N, D]: the class state through {@code post_layernorm}. */
     NDArray pool(NDArray top) {
-        return postNorm.forward(top.get(new ai.djl.ndarray.index.NDIndex(":, 0, :")));
+        return postNorm.forward(top.get(new NDIndex(":, 0, :")));
     }
 }

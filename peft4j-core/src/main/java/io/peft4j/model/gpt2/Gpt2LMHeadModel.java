@@ -10,6 +10,7 @@ import io.peft4j.model.ModelFiles;
 import io.peft4j.nn.Activations;
 import io.peft4j.nn.Embedding;
 import io.peft4j.nn.EmbeddingLayer;
+import io.peft4j.nn.Init;
 import io.peft4j.nn.KvCache;
 import io.peft4j.nn.LayerNorm;
 import io.peft4j.nn.Linear;
@@ -17,6 +18,8 @@ import io.peft4j.nn.Module;
 import io.peft4j.nn.ModuleList;
 import io.peft4j.nn.MultiHeadAttention;
 import io.peft4j.nn.Step;
+import io.peft4j.quant.ModelQuantizer;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -122,10 +125,10 @@ public final class Gpt2LMHeadModel extends CausalLM {
     }
 
     /** As above, quantising the linear layers while loading when {@code quantize} is given (null: fp32). */
-    public static Gpt2LMHeadModel load(ModelFiles files, NDManager manager, io.peft4j.quant.ModelQuantizer.Settings quantize) {
+    public static Gpt2LMHeadModel load(ModelFiles files, NDManager manager, ModelQuantizer.Settings quantize) {
         HfConfig hf = HfConfig.read(files.config());
         Gpt2Config config = Gpt2Config.from(hf);
-        Gpt2LMHeadModel model = io.peft4j.nn.Init.deferred(() -> new Gpt2LMHeadModel(manager, config)); // weights come from the checkpoint
+        Gpt2LMHeadModel model = Init.deferred(() -> new Gpt2LMHeadModel(manager, config)); // weights come from the checkpoint
         model.setNameOrPath(hf.getString("_name_or_path", files.dir().toString()));
         model.eosTokenIds = DecoderWeights.eosTokenIds(files, hf);
         try (Weights raw = files.openWeights()) {
@@ -155,9 +158,9 @@ public final class Gpt2LMHeadModel extends CausalLM {
     }
 
     @Override
-    protected java.util.List<io.peft4j.nn.Module> inputModules() {
-        java.util.List<io.peft4j.nn.Module> out = new java.util.ArrayList<>(super.inputModules());
-        out.add((io.peft4j.nn.Module) transformer.positionEmbeddings());
+    protected List<Module> inputModules() {
+        List<Module> out = new ArrayList<>(super.inputModules());
+        out.add((Module) transformer.positionEmbeddings());
         return out;
     }
 

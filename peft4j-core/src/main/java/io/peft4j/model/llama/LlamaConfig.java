@@ -3,6 +3,7 @@ package io.peft4j.model.llama;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.peft4j.io.FormatException;
 import io.peft4j.io.HfConfig;
+import io.peft4j.model.DecoderWeights;
 import io.peft4j.nn.Rotary;
 import java.util.List;
 
@@ -59,7 +60,7 @@ public record LlamaConfig(
                 c.getBoolean("tie_word_embeddings", false),
                 c.getString("hidden_act", "silu"),
                 c.getInt("max_position_embeddings", type.equals("llama") ? 2048 : 32768),
-                io.peft4j.model.DecoderWeights.eosIds(c),
+                DecoderWeights.eosIds(c),
                 (float) c.getDouble("initializer_range", 0.02));
     }
 

@@ -10,6 +10,7 @@ import io.peft4j.model.ModelFiles;
 import io.peft4j.nn.Activations;
 import io.peft4j.nn.Embedding;
 import io.peft4j.nn.EmbeddingLayer;
+import io.peft4j.nn.Init;
 import io.peft4j.nn.KvCache;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.Module;
@@ -18,6 +19,7 @@ import io.peft4j.nn.MultiHeadAttention;
 import io.peft4j.nn.RmsNorm;
 import io.peft4j.nn.Rotary;
 import io.peft4j.nn.Step;
+import io.peft4j.quant.ModelQuantizer;
 import java.util.List;
 import java.util.function.BinaryOperator;
 
@@ -122,10 +124,10 @@ public final class LlamaForCausalLM extends CausalLM {
     }
 
     /** As above, quantising the linear layers while loading when {@code quantize} is given (null: fp32). */
-    public static LlamaForCausalLM load(ModelFiles files, NDManager manager, io.peft4j.quant.ModelQuantizer.Settings quantize) {
+    public static LlamaForCausalLM load(ModelFiles files, NDManager manager, ModelQuantizer.Settings quantize) {
         HfConfig hf = HfConfig.read(files.config());
         LlamaConfig config = LlamaConfig.from(hf);
-        LlamaForCausalLM model = io.peft4j.nn.Init.deferred(() -> new LlamaForCausalLM(manager, config)); // weights come from the checkpoint
+        LlamaForCausalLM model = Init.deferred(() -> new LlamaForCausalLM(manager, config)); // weights come from the checkpoint
         model.setNameOrPath(hf.getString("_name_or_path", files.dir().toString()));
         model.eosTokenIds = DecoderWeights.eosTokenIds(files, hf);
         try (Weights weights = files.openWeights()) {

@@ -1,6 +1,7 @@
 package io.peft4j.model.resnet;
 
 import ai.djl.ndarray.NDManager;
+import io.peft4j.Peft4jException;
 import io.peft4j.model.ModelFamily;
 import io.peft4j.model.ModelFiles;
 import io.peft4j.model.ModuleRoles;
@@ -31,7 +32,7 @@ public final class ResNetFamily implements ModelFamily {
     @Override
     public PretrainedModel load(ModelFiles files, NDManager manager, ModelQuantizer.Settings quantize) {
         if (quantize != null) {
-            throw new io.peft4j.Peft4jException("a ResNet has no linear layers to quantise (its weights are convolutions)");
+            throw new Peft4jException("a ResNet has no linear layers to quantise (its weights are convolutions)");
         }
         return ResNetModel.load(files, manager);
     }

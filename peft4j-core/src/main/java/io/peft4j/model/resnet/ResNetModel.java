@@ -3,6 +3,7 @@ package io.peft4j.model.resnet;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.pooling.Pool;
 import io.peft4j.Peft4jException;
 import io.peft4j.io.HfConfig;
 import io.peft4j.model.BlockStack;
@@ -13,9 +14,11 @@ import io.peft4j.model.PretrainedModel;
 import io.peft4j.nn.BatchNorm2d;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.ModuleList;
+import io.peft4j.nn.Parameter;
 import io.peft4j.nn.PromptSource;
 import io.peft4j.nn.Step;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -41,7 +44,7 @@ public final class ResNetModel extends PretrainedModel {
         /** [B, C, H, W] → [B, E, H/4, W/4] */
         NDArray forward(Step step, NDArray pixels) {
             NDArray x = embedder.forward(step, pixels);
-            return ai.djl.nn.pooling.Pool.maxPool2d(x, new Shape(3, 3), new Shape(2, 2), new Shape(1, 1), false);
+            return Pool.maxPool2d(x, new Shape(3, 3), new Shape(2, 2), new Shape(1, 1), false);
         }
     }
 
@@ -83,7 +86,7 @@ public final class ResNetModel extends PretrainedModel {
     /** Loads from an HF directory; keys prefixed {@code resnet.} (a classification checkpoint) are accepted. */
     public static ResNetModel load(ModelFiles files, NDManager manager) {
         ResNetConfig config = ResNetConfig.from(HfConfig.read(files.config()));
-        return loadWeights(new ResNetModel(manager, config), files, "resnet.", "a ResNet with depths " + java.util.Arrays.toString(config.depths()));
+        return loadWeights(new ResNetModel(manager, config), files, "resnet.", "a ResNet with depths " + Arrays.toString(config.depths()));
     }
 
     /** HF's checkpoints store each BatchNorm's {@code num_batches_tracked}, which inference and frozen statistics never read. */
@@ -108,8 +111,8 @@ public final class ResNetModel extends PretrainedModel {
     }
 
     @Override
-    public java.util.List<String> classifierPaths() {
-        return java.util.List.of("classifier.1");
+    public List<String> classifierPaths() {
+        return List.of("classifier.1");
     }
 
     @Override
@@ -141,7 +144,7 @@ public final class ResNetModel extends PretrainedModel {
         NDArray x = embedder.forward(step, pixels);                                      // [B, E, H/4, W/4]
         List<ResNetLayer> units = new ArrayList<>();
         encoder.stages.items().forEach(stage -> units.addAll(stage.layers.items()));
-        boolean inputsTrain = embedder.namedParameters().values().stream().anyMatch(io.peft4j.nn.Parameter::isTrainable);
+        boolean inputsTrain = embedder.namedParameters().values().stream().anyMatch(Parameter::isTrainable);
         return BlockStack.Pass.of(x, inputsTrain, false, units.size(),
                 (i, h, blockStep) -> units.get(i).forward(blockStep, h),              // [B, C, H, W] → [B, C', H', W']
                 top -> {

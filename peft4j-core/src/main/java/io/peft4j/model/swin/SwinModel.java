@@ -12,9 +12,11 @@ import io.peft4j.model.PretrainedModel;
 import io.peft4j.nn.LayerNorm;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.ModuleList;
+import io.peft4j.nn.Parameter;
 import io.peft4j.nn.PromptSource;
 import io.peft4j.nn.Step;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -66,7 +68,7 @@ public final class SwinModel extends PretrainedModel {
     /** Loads from an HF directory; keys prefixed {@code swin.} (a classification checkpoint) are accepted. */
     public static SwinModel load(ModelFiles files, NDManager manager) {
         SwinConfig config = SwinConfig.from(HfConfig.read(files.config()));
-        return loadWeights(new SwinModel(manager, config), files, "swin.", "a Swin with depths " + java.util.Arrays.toString(config.depths()));
+        return loadWeights(new SwinModel(manager, config), files, "swin.", "a Swin with depths " + Arrays.toString(config.depths()));
     }
 
     /** HF's checkpoints store each block's {@code relative_position_index} buffer; it is computed here instead. */
@@ -136,7 +138,7 @@ public final class SwinModel extends PretrainedModel {
             height = (height + 1) / 2;
             width = (width + 1) / 2;
         }
-        boolean inputsTrain = embeddings.namedParameters().values().stream().anyMatch(io.peft4j.nn.Parameter::isTrainable);
+        boolean inputsTrain = embeddings.namedParameters().values().stream().anyMatch(Parameter::isTrainable);
         return BlockStack.Pass.of(x, inputsTrain, false, blocks.size(), (i, h, blockStep) -> {    // [B, H·W, C], after a stage's last block [B, ⌈H/2⌉·⌈W/2⌉, 2C]
             int[] b = blocks.get(i);
             Stage stage = encoder.layers.get(b[0]);

@@ -2,7 +2,9 @@ package io.peft4j.model.vit;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.core.Linear;
 import io.peft4j.nn.Dropout;
 import io.peft4j.nn.Init;
 import io.peft4j.nn.Module;
@@ -80,7 +82,7 @@ public final class ViTEmbeddings extends Module {
                 .reshape(b, (long) rowsOfPatches * colsOfPatches, (long) config.numChannels() * p * p); // [B, N, C·p·p], patch r·cols + c
         NDArray kernel = patches.projection.weight.array().reshape(config.hiddenSize(), -1); // [D, C·p·p], a view of the parameter
         kernel.attach(step.scope());
-        NDArray embedded = ai.djl.nn.core.Linear.linear(rows, kernel, patches.projection.bias.array()).singletonOrThrow(); // [B, N, D]
+        NDArray embedded = Linear.linear(rows, kernel, patches.projection.bias.array()).singletonOrThrow(); // [B, N, D]
         NDArray front = clsToken.array().broadcast(new Shape(b, 1, config.hiddenSize()));  // [B, 1, D]
         front.attach(step.scope());
         if (distillationToken != null) {
@@ -101,9 +103,9 @@ public final class ViTEmbeddings extends Module {
         int special = config.specialTokens();
         int d = config.hiddenSize();
         NDManager m = step.scope();
-        NDArray front = table.get(new ai.djl.ndarray.index.NDIndex(":, :" + special + ", :"));          // [1, s, D]
+        NDArray front = table.get(new NDIndex(":, :" + special + ", :"));          // [1, s, D]
         front.attach(m);
-        NDArray grid = table.get(new ai.djl.ndarray.index.NDIndex(":, " + special + ":, :")).reshape(n, n * d); // [n, n·D], row-major patches
+        NDArray grid = table.get(new NDIndex(":, " + special + ":, :")).reshape(n, n * d); // [n, n·D], row-major patches
         grid.attach(m);
         NDArray byRows = m.create(bicubic(n, rows), new Shape(rows, n)).matMul(grid)                   // [rows, n·D]
                 .reshape(rows, n, d).transpose(1, 0, 2).reshape(n, (long) rows * d);                  // [n, rows·D]

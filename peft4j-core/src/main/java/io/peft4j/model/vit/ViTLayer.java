@@ -12,6 +12,7 @@ import io.peft4j.nn.ResidualAdapter;
 import io.peft4j.nn.ResidualSite;
 import io.peft4j.nn.Step;
 import io.peft4j.nn.TokenGrid;
+import io.peft4j.nn.TransformerBlock;
 import java.util.function.UnaryOperator;
 
 /**
@@ -19,7 +20,7 @@ import java.util.function.UnaryOperator;
  * {@code attention.output.dense}, {@code layernorm_after}, {@code intermediate.dense}, {@code output.dense}.
  * {@code h = x + attention(LN(x))}, then {@code h + output(act(intermediate(LN(h))))}.
  */
-public final class ViTLayer extends io.peft4j.nn.TransformerBlock {
+public final class ViTLayer extends TransformerBlock {
 
     /** {@code attention}: the self-attention ({@code attention}) and its output projection ({@code output.dense}). */
     static final class Attention extends Module {

@@ -13,6 +13,7 @@ import io.peft4j.model.PretrainedModel;
 import io.peft4j.nn.LayerNorm;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.ModuleList;
+import io.peft4j.nn.Parameter;
 import io.peft4j.nn.PromptSource;
 import io.peft4j.nn.Step;
 import io.peft4j.nn.TokenGrid;
@@ -124,7 +125,7 @@ public final class ViTModel extends PretrainedModel {
         int n = inserted == null ? 0 : (int) inserted.get(0).getShape().get(1);
         NDArray embedded = withTemporalEmbedding(step, embeddings.forward(step, pixels));     // [B, 1+N, D]; frames of clips: + their time's row
         NDArray x = n == 0 ? embedded : withPrompts(embedded, inserted.get(0), 0);           // [B, s+n+N, D]
-        boolean inputsTrain = n > 0 || embeddings.namedParameters().values().stream().anyMatch(io.peft4j.nn.Parameter::isTrainable);
+        boolean inputsTrain = n > 0 || embeddings.namedParameters().values().stream().anyMatch(Parameter::isTrainable);
         boolean deep = inserted != null && inserted.size() > 1;
         int p = config.patchSize();
         TokenGrid grid = new TokenGrid(config.specialTokens() + n, (int) pixels.getShape().get(2) / p, (int) pixels.getShape().get(3) / p);

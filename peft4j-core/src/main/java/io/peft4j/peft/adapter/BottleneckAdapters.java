@@ -1,8 +1,10 @@
 package io.peft4j.peft.adapter;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import io.peft4j.nn.ResidualAdapter;
 import io.peft4j.nn.Step;
+import io.peft4j.nn.TokenGrid;
 import io.peft4j.peft.AddedModules;
 
 /**
@@ -11,7 +13,7 @@ import io.peft4j.peft.AddedModules;
  */
 public final class BottleneckAdapters extends AddedModules<Bottleneck> implements ResidualAdapter {
 
-    BottleneckAdapters(ai.djl.ndarray.NDManager manager) {
+    BottleneckAdapters(NDManager manager) {
         super(manager);
     }
 
@@ -21,7 +23,7 @@ public final class BottleneckAdapters extends AddedModules<Bottleneck> implement
     }
 
     @Override
-    public NDArray forward(Step step, NDArray sublayerOut, NDArray sublayerIn, io.peft4j.nn.TokenGrid grid) {
+    public NDArray forward(Step step, NDArray sublayerOut, NDArray sublayerIn, TokenGrid grid) {
         NDArray out = sublayerOut; // [B, T, D]
         for (Bottleneck b : activeModules(step)) {
             out = b.forward(step, out, sublayerIn);

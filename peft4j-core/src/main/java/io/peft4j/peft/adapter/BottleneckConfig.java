@@ -1,7 +1,10 @@
 package io.peft4j.peft.adapter;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.peft4j.Peft4jException;
+import io.peft4j.io.FormatException;
 import io.peft4j.io.PythonJson;
+import io.peft4j.nn.Activations;
 import io.peft4j.peft.CommonFields;
 import io.peft4j.peft.ConfigFields;
 import io.peft4j.peft.ConfigWithCommonFields;
@@ -47,7 +50,7 @@ public record BottleneckConfig(CommonFields common, Variant adapterType, Integer
         if (reductionFactor <= 0) {
             throw new IllegalArgumentException("reduction_factor must be positive, got " + reductionFactor);
         }
-        io.peft4j.nn.Activations.byName(nonLinearity);
+        Activations.byName(nonLinearity);
     }
 
     /** Houlsby: both sub-layers, swish, near-identity normal init, LayerNorms trained. */
@@ -112,8 +115,8 @@ public record BottleneckConfig(CommonFields common, Variant adapterType, Integer
                     f.getBoolean("train_layer_norms", false));
             f.warnUnknown();
             return c;
-        } catch (IllegalArgumentException | io.peft4j.Peft4jException e) {
-            throw new io.peft4j.io.FormatException(file, e.getMessage(), e);
+        } catch (IllegalArgumentException | Peft4jException e) {
+            throw new FormatException(file, e.getMessage(), e);
         }
     }
 }

@@ -3,8 +3,10 @@ package io.peft4j.peft.aim;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import io.peft4j.Peft4jException;
 import io.peft4j.nn.Module;
 import io.peft4j.peft.AddedModules;
+import java.util.List;
 import io.peft4j.nn.Scalars;
 import io.peft4j.nn.Step;
 import io.peft4j.nn.TransformerBlock;
@@ -47,12 +49,12 @@ final class AimAdapters extends AddedModules<AimAdapters.Aim> implements Transfo
      */
     @Override
     public NDArray forward(Step step, TransformerBlock block, NDArray x) {
-        java.util.List<Aim> active = activeModules(step);
+        List<Aim> active = activeModules(step);
         if (active.isEmpty()) {
             return null;
         }
         if (active.size() > 1) {
-            throw new io.peft4j.Peft4jException("AIM runs one adapter at a time; " + active.size() + " are active");
+            throw new Peft4jException("AIM runs one adapter at a time; " + active.size() + " are active");
         }
         Aim aim = active.get(0);
         Shape s = x.getShape();

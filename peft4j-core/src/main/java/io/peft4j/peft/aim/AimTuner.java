@@ -1,5 +1,6 @@
 package io.peft4j.peft.aim;
 
+import ai.djl.ndarray.types.Shape;
 import io.peft4j.Peft4jException;
 import io.peft4j.model.HeadedModel;
 import io.peft4j.model.PretrainedModel;
@@ -52,7 +53,7 @@ final class AimTuner implements Tuner<AimConfig> {
         if (blocks.isEmpty()) {
             throw new Peft4jException("model family '" + model.family() + "' has no blocks that take AIM");
         }
-        backbone.temporalEmbeddings().put(adapter, model.manager().zeros(new ai.djl.ndarray.types.Shape(1, config.numFrames(), backbone.hiddenSize())));
+        backbone.temporalEmbeddings().put(adapter, model.manager().zeros(new Shape(1, config.numFrames(), backbone.hiddenSize())));
         return blocks;
     }
 

@@ -1,5 +1,6 @@
 package io.peft4j.peft.coop;
 
+import io.peft4j.Peft4jException;
 import io.peft4j.image.ImageProcessor;
 import io.peft4j.model.clip.ClipModel;
 import io.peft4j.train.Evaluation;
@@ -41,7 +42,7 @@ public final class BaseToNew {
     public static Result evaluate(ClipModel clip, ImageProcessor processor, List<String> classNames, List<ImageExample> test, int batchSize) {
         int base = baseCount(classNames.size());
         if (subset(test, 0, base).isEmpty() || subset(test, base, classNames.size()).isEmpty()) {
-            throw new io.peft4j.Peft4jException("base-to-new evaluation needs test images of both base classes " + classNames.subList(0, base)
+            throw new Peft4jException("base-to-new evaluation needs test images of both base classes " + classNames.subList(0, base)
                     + " and new classes " + classNames.subList(base, classNames.size()));
         }
         Evaluation onBase = new ImageClassificationTask(PromptedClip.of(clip, classNames.subList(0, base)), processor)

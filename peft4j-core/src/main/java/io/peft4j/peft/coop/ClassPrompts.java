@@ -3,6 +3,7 @@ package io.peft4j.peft.coop;
 import io.peft4j.Peft4jException;
 import io.peft4j.tokenizer.Tokenizer;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 
 /**
@@ -13,7 +14,7 @@ import java.util.List;
 public record ClassPrompts(List<String> classNames, int nCtx, long[][] ids, int[] nameLengths, int[] eos) {
 
     public static ClassPrompts of(Tokenizer tokenizer, List<String> classNames, int nCtx, int maxPositions) {
-        String placeholders = String.join(" ", java.util.Collections.nCopies(nCtx, "X"));
+        String placeholders = String.join(" ", Collections.nCopies(nCtx, "X"));
         List<Long> x = tokenizer.encodeIds("X", false);
         if (x.size() != 1) {
             throw new Peft4jException("the tokenizer splits the placeholder 'X' into " + x.size() + " tokens; CoOp needs a CLIP tokenizer");

@@ -1,6 +1,7 @@
 package io.peft4j.peft.coop;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.peft4j.io.FormatException;
 import io.peft4j.io.PythonJson;
 import io.peft4j.peft.CommonFields;
 import io.peft4j.peft.ConfigFields;
@@ -8,6 +9,7 @@ import io.peft4j.peft.ConfigWithCommonFields;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * CoCoOp, conditional context optimisation (Zhou et al., CVPR 2022), a peft4j method in HF PEFT's file layout
@@ -19,7 +21,7 @@ public record CoCoOpConfig(CommonFields common, PromptContext context) implement
 
     public CoCoOpConfig {
         common = common == null ? CommonFields.DEFAULT : common;
-        java.util.Objects.requireNonNull(context, "context");
+        Objects.requireNonNull(context, "context");
         if (context.csc()) {
             throw new IllegalArgumentException("CoCoOp learns one context for all classes (csc must be false)");
         }
@@ -63,7 +65,7 @@ public record CoCoOpConfig(CommonFields common, PromptContext context) implement
             f.warnUnknown();
             return c;
         } catch (IllegalArgumentException e) {
-            throw new io.peft4j.io.FormatException(file, e.getMessage(), e);
+            throw new FormatException(file, e.getMessage(), e);
         }
     }
 }

@@ -1,6 +1,7 @@
 package io.peft4j.peft.coop;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.peft4j.io.FormatException;
 import io.peft4j.io.PythonJson;
 import io.peft4j.peft.CommonFields;
 import io.peft4j.peft.ConfigFields;
@@ -8,6 +9,7 @@ import io.peft4j.peft.ConfigWithCommonFields;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * CoOp, context optimisation (Zhou et al., IJCV 2022), a peft4j method in HF PEFT's file layout ({@code peft_type}
@@ -18,7 +20,7 @@ public record CoOpConfig(CommonFields common, PromptContext context) implements 
 
     public CoOpConfig {
         common = common == null ? CommonFields.DEFAULT : common;
-        java.util.Objects.requireNonNull(context, "context");
+        Objects.requireNonNull(context, "context");
     }
 
     @Override
@@ -56,7 +58,7 @@ public record CoOpConfig(CommonFields common, PromptContext context) implements 
             f.warnUnknown();
             return c;
         } catch (IllegalArgumentException e) {
-            throw new io.peft4j.io.FormatException(file, e.getMessage(), e);
+            throw new FormatException(file, e.getMessage(), e);
         }
     }
 }

@@ -2,6 +2,7 @@ package io.peft4j.peft.coop;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.nn.Activation;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.Sequential;
@@ -21,6 +22,6 @@ final class MetaNet extends Module {
 
     /** normalised image features [B, P] → the context shift [B, D] */
     NDArray forward(Step step, NDArray features) {
-        return linear2.forward(step, ai.djl.nn.Activation.relu(linear1.forward(step, features)));
+        return linear2.forward(step, Activation.relu(linear1.forward(step, features)));
     }
 }

@@ -2,6 +2,7 @@ package io.peft4j.peft.coop;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.Parameter;
@@ -23,7 +24,7 @@ public final class PromptLearner extends Module {
         this.config = config;
         PromptContext c = config.context();
         Shape shape = c.csc() ? new Shape(c.classNames().size(), c.nCtx(), contextDim) : new Shape(c.nCtx(), contextDim);
-        NDArray start = init == null ? manager.randomNormal(0f, 0.02f, shape, ai.djl.ndarray.types.DataType.FLOAT32)
+        NDArray start = init == null ? manager.randomNormal(0f, 0.02f, shape, DataType.FLOAT32)
                 : init.broadcast(shape).duplicate();
         ctx = addParameter("ctx", start);
         metaNet = config.conditional() ? addChild("meta_net", new MetaNet(manager, imageDim, contextDim)) : null;

@@ -1,6 +1,8 @@
 package io.peft4j.peft.coop;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
@@ -121,7 +123,7 @@ public final class PromptedClip implements Classifier {
             };
             perClass.add(prompt.expandDims(1));                                                                 // [G, 1, T, D]
         }
-        NDArray all = ai.djl.ndarray.NDArrays.concat(new ai.djl.ndarray.NDList(perClass), 1);                                   // [G, C, T, D]
+        NDArray all = NDArrays.concat(new NDList(perClass), 1);                                   // [G, C, T, D]
         int[] eos = new int[(int) (groups * prompts.size())];
         for (int i = 0; i < eos.length; i++) {
             eos[i] = prompts.eos()[i % prompts.size()];

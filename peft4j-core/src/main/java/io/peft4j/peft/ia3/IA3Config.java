@@ -1,6 +1,7 @@
 package io.peft4j.peft.ia3;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.peft4j.io.FormatException;
 import io.peft4j.io.PythonJson;
 import io.peft4j.peft.CommonFields;
 import io.peft4j.peft.ConfigFields;
@@ -68,7 +69,7 @@ public record IA3Config(CommonFields common, TargetModules targetModules, Target
             c = new IA3Config(common, f.getTargets("target_modules"), f.getTargets("feedforward_modules"), f.getTargets("exclude_modules"),
                     f.getBoolean("fan_in_fan_out", false), f.getBoolean("init_ia3_weights", true));
         } catch (IllegalArgumentException e) {
-            throw new io.peft4j.io.FormatException(file, e.getMessage(), e);
+            throw new FormatException(file, e.getMessage(), e);
         }
         f.warnUnknown();
         return c;

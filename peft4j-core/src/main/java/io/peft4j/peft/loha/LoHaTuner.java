@@ -1,5 +1,6 @@
 package io.peft4j.peft.loha;
 
+import io.peft4j.nn.Module;
 import io.peft4j.peft.lycoris.LycorisTuner;
 
 /** Puts LoHa adapters on the linear layers a {@link LoHaConfig} selects. */
@@ -10,7 +11,7 @@ final class LoHaTuner extends LycorisTuner<LoHaConfig, LoHaLayer> {
     }
 
     @Override
-    protected LoHaLayer wrap(io.peft4j.nn.Module base) {
+    protected LoHaLayer wrap(Module base) {
         return new LoHaLayer(base);
     }
 

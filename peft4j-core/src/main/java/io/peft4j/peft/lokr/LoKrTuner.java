@@ -1,5 +1,6 @@
 package io.peft4j.peft.lokr;
 
+import io.peft4j.nn.Module;
 import io.peft4j.peft.lycoris.LycorisTuner;
 
 /** Puts LoKr adapters on the linear layers a {@link LoKrConfig} selects. */
@@ -10,7 +11,7 @@ final class LoKrTuner extends LycorisTuner<LoKrConfig, LoKrLayer> {
     }
 
     @Override
-    protected LoKrLayer wrap(io.peft4j.nn.Module base) {
+    protected LoKrLayer wrap(Module base) {
         return new LoKrLayer(base);
     }
 

@@ -4,10 +4,13 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.peft4j.Peft4jException;
+import io.peft4j.nn.Module;
+import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TargetModules;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -29,7 +32,7 @@ public final class AdapterCombination {
      * Adds adapter {@code name} to {@code peft}, combined from weighted existing LoRA adapters (HF PEFT's
      * {@code add_weighted_adapter}); {@code svdRank} may be null. The active adapter stays active.
      */
-    public static void addWeightedAdapter(io.peft4j.peft.PeftModel peft, List<String> adapters, List<Double> weights, String name,
+    public static void addWeightedAdapter(PeftModel peft, List<String> adapters, List<Double> weights, String name,
                                           Type type, Integer svdRank) {
         if (adapters.isEmpty() || adapters.size() != weights.size()) {
             throw new IllegalArgumentException("need one weight per adapter, got " + adapters.size() + " adapters and " + weights.size() + " weights");
@@ -45,7 +48,7 @@ public final class AdapterCombination {
         Type effective = adapters.size() == 1 ? Type.LINEAR : type;
         String previous = peft.activeAdapter();
         peft.addAdapter(name, config(loras, effective, svdRank));
-        for (io.peft4j.nn.Module m : peft.model().namedModules().values()) {
+        for (Module m : peft.model().namedModules().values()) {
             if (m instanceof LoraLinear layer && layer.adapterNames().contains(name)) {
                 combine(layer, name, adapters, weights, effective);
             }
@@ -85,8 +88,8 @@ public final class AdapterCombination {
             configs.forEach(c -> names.addAll(c.targetModules().names()));
             targets = new TargetModules(new ArrayList<>(names), null);
         }
-        return configs.get(0).toBuilder().r(rank).loraAlpha(rank).useRslora(false).rankPattern(java.util.Map.of())
-                .alphaPattern(java.util.Map.of()).targetModules(targets).loraDropout(0).build();
+        return configs.get(0).toBuilder().r(rank).loraAlpha(rank).useRslora(false).rankPattern(Map.of())
+                .alphaPattern(Map.of()).targetModules(targets).loraDropout(0).build();
     }
 
     /** Sets the factors of {@code target} in one layer from the given adapters with weights. */

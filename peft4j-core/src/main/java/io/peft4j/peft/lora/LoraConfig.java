@@ -1,6 +1,7 @@
 package io.peft4j.peft.lora;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.peft4j.io.FormatException;
 import io.peft4j.io.PythonJson;
 import io.peft4j.peft.ConfigFields;
 import io.peft4j.peft.PeftConfig;
@@ -11,6 +12,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -125,7 +127,7 @@ public record LoraConfig(
         m.put("arrow_config", null);
         m.put("auto_mapping", null);
         m.put("base_model_name_or_path", baseModelNameOrPath);
-        m.put("bias", bias.name().toLowerCase(java.util.Locale.ROOT));
+        m.put("bias", bias.name().toLowerCase(Locale.ROOT));
         m.put("corda_config", null);
         m.put("ensure_weight_tying", false);
         m.put("eva_config", null);
@@ -211,7 +213,7 @@ public record LoraConfig(
         try {
             return b.build();
         } catch (IllegalArgumentException e) {
-            throw new io.peft4j.io.FormatException(file, e.getMessage(), e);
+            throw new FormatException(file, e.getMessage(), e);
         }
     }
 

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
+import ai.djl.nn.core.Linear;
 import io.peft4j.nn.Embedding;
 import io.peft4j.nn.EmbeddingLayer;
 import io.peft4j.nn.ParameterDict;
@@ -59,7 +60,7 @@ public final class LoraEmbedding extends TunerLayer implements EmbeddingLayer {
             NDArray table = loraA.get(name).array().transpose();                                             // [num, r]
             table.attach(step.scope());                                                                      // a view made from a parameter
             NDArray h = ids.getNDArrayInternal().embedding(ids, table, SparseFormat.DENSE).singletonOrThrow(); // [..., r]
-            NDArray hb = ai.djl.nn.core.Linear.linear(h, loraB.get(name).array()).singletonOrThrow();        // h·Bᵀ [..., dim]
+            NDArray hb = Linear.linear(h, loraB.get(name).array()).singletonOrThrow();        // h·Bᵀ [..., dim]
             y = y.add(Scalars.mul(hb, scaling.get(name)));
         }
         return y;

@@ -12,6 +12,7 @@ import io.peft4j.nn.Linear;
 import io.peft4j.nn.LinearLayer;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.ModuleDict;
+import io.peft4j.nn.Parameter;
 import io.peft4j.nn.Scalars;
 import io.peft4j.nn.Step;
 import io.peft4j.peft.RowRouting;
@@ -20,6 +21,8 @@ import io.peft4j.quant.QuantizedLinear;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A linear layer with LoRA adapters: {@code y = base(x) + Σ_active B(A(dropout(x))) · s}. Children are
@@ -48,7 +51,7 @@ public final class LoraLinear extends TunerLayer implements LinearLayer {
 
     /** DoRA's magnitude m (out,), stored as {@code lora_magnitude_vector.<name>.weight} as in HF PEFT. */
     public static final class DoraMagnitude extends Module {
-        final io.peft4j.nn.Parameter weight;
+        final Parameter weight;
 
         DoraMagnitude(NDArray init) {
             super(init.getManager());
@@ -330,7 +333,7 @@ public final class LoraLinear extends TunerLayer implements LinearLayer {
         return base instanceof QuantizedLinear q ? q.dequantizedWeight(scope) : ((Linear) base).weight().array();
     }
 
-    private io.peft4j.nn.Parameter baseBias() {
+    private Parameter baseBias() {
         return base instanceof QuantizedLinear q ? q.bias() : ((Linear) base).bias();
     }
 
@@ -348,5 +351,5 @@ public final class LoraLinear extends TunerLayer implements LinearLayer {
         return (Linear) base;
     }
 
-    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(LoraLinear.class);
+    private static final Logger LOG = LoggerFactory.getLogger(LoraLinear.class);
 }

@@ -2,6 +2,7 @@ package io.peft4j.peft.lora;
 
 import io.peft4j.Peft4jException;
 import io.peft4j.model.PretrainedModel;
+import io.peft4j.nn.Conv2d;
 import io.peft4j.nn.Embedding;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.Module;
@@ -10,6 +11,7 @@ import io.peft4j.peft.AdapterLayer;
 import io.peft4j.model.Role;
 import io.peft4j.peft.TargetSelection;
 import io.peft4j.peft.Tuner;
+import io.peft4j.quant.QuantizedLinear;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -54,11 +56,11 @@ public final class LoraTuner implements Tuner<LoraConfig> {
                 matched.add(path);
                 continue;
             }
-            if (module instanceof io.peft4j.nn.Conv2d || module instanceof LoraConv2d) {
+            if (module instanceof Conv2d || module instanceof LoraConv2d) {
                 if (config.useDora()) {
                     throw new Peft4jException("target module '" + path + "' is a convolution; peft4j supports DoRA on Linear layers only");
                 }
-                LoraConv2d conv = module instanceof LoraConv2d existing ? existing : new LoraConv2d((io.peft4j.nn.Conv2d) module);
+                LoraConv2d conv = module instanceof LoraConv2d existing ? existing : new LoraConv2d((Conv2d) module);
                 if (conv != module) {
                     model.replace(path, conv);
                 }
@@ -72,7 +74,7 @@ public final class LoraTuner implements Tuner<LoraConfig> {
             } else if (module instanceof Linear linear) {
                 lora = new LoraLinear(linear);
                 model.replace(path, lora);
-            } else if (module instanceof io.peft4j.quant.QuantizedLinear quantized) { // QLoRA
+            } else if (module instanceof QuantizedLinear quantized) { // QLoRA
                 lora = new LoraLinear(quantized);
                 model.replace(path, lora);
             } else {

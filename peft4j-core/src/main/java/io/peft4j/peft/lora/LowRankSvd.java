@@ -1,5 +1,7 @@
 package io.peft4j.peft.lora;
 
+import java.util.Arrays;
+
 /**
  * The singular value decomposition of a matrix given as a product of thin factors, ΔW = B·A with
  * B (m × R) and A (R × n), R small — the form every LoRA delta and sum of LoRA deltas has. QR of both
@@ -29,7 +31,7 @@ final class LowRankSvd {
         for (int i = 0; i < r; i++) {
             order[i] = i;
         }
-        java.util.Arrays.sort(order, (x, y) -> Double.compare(s[y], s[x]));
+        Arrays.sort(order, (x, y) -> Double.compare(s[y], s[x]));
         double[][] u = new double[m][r];
         double[][] vt = new double[r][n];
         double[] sorted = new double[r];

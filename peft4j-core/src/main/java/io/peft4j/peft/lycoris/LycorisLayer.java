@@ -4,11 +4,13 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import io.peft4j.Peft4jException;
 import io.peft4j.nn.Conv2d;
 import io.peft4j.nn.ConvLayer;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.LinearLayer;
 import io.peft4j.nn.Module;
+import io.peft4j.nn.Parameter;
 import io.peft4j.nn.Scalars;
 import io.peft4j.nn.Step;
 import io.peft4j.peft.RowRouting;
@@ -38,7 +40,7 @@ public abstract class LycorisLayer extends TunerLayer implements LinearLayer, Co
             throw new IllegalArgumentException("LyCORIS methods adapt Linear and Conv2d layers, not " + base.getClass().getSimpleName());
         }
         if (base instanceof Conv2d conv && conv.geometry().groups() != 1) {
-            throw new io.peft4j.Peft4jException("LyCORIS methods on grouped convolutions (groups " + conv.geometry().groups() + ") are not supported");
+            throw new Peft4jException("LyCORIS methods on grouped convolutions (groups " + conv.geometry().groups() + ") are not supported");
         }
         this.base = addChild("base_layer", base);
     }
@@ -197,7 +199,7 @@ public abstract class LycorisLayer extends TunerLayer implements LinearLayer, Co
         boolean training = isTraining();
         setTraining(false); // the full ΔW, no rank dropout
         try (NDManager scratch = manager().newSubManager()) {
-            io.peft4j.nn.Parameter weight = base instanceof Conv2d conv ? conv.weight() : ((Linear) base).weight();
+            Parameter weight = base instanceof Conv2d conv ? conv.weight() : ((Linear) base).weight();
             NDArray delta = delta(name, scratch).reshape(weight.shape());
             weight.set((sign > 0 ? delta : delta.neg()).add(weight.array()));
         } finally {

@@ -2,6 +2,7 @@ package io.peft4j.peft.lycoris;
 
 import io.peft4j.Peft4jException;
 import io.peft4j.model.PretrainedModel;
+import io.peft4j.nn.Conv2d;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.Module;
 import io.peft4j.peft.AdapterLayer;
@@ -72,7 +73,7 @@ public abstract class LycorisTuner<C extends LycorisConfig, L extends LycorisLay
             L layer;
             if (layerType.isInstance(module)) {
                 layer = layerType.cast(module);
-            } else if (module instanceof Linear || module instanceof io.peft4j.nn.Conv2d) {
+            } else if (module instanceof Linear || module instanceof Conv2d) {
                 layer = wrap(module);
                 model.replace(path, layer);
             } else {

@@ -13,6 +13,7 @@ import io.peft4j.nn.LayerNorm;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.Parameter;
+import io.peft4j.nn.Scalars;
 import io.peft4j.nn.Step;
 import io.peft4j.nn.TokenGrid;
 
@@ -43,7 +44,7 @@ final class Mona extends Module {
         /** p [B, n, H, W] → [B, n, H, W] */
         NDArray forward(Step step, NDArray p) {
             NDArray mixed = conv("conv1").forward(step, p).add(conv("conv2").forward(step, p)).add(conv("conv3").forward(step, p));
-            NDArray q = io.peft4j.nn.Scalars.div(mixed, 3).add(p);                         // the mean of the three, plus p
+            NDArray q = Scalars.div(mixed, 3).add(p);                         // the mean of the three, plus p
             return q.add(conv("projector").forward(step, q));
         }
     }

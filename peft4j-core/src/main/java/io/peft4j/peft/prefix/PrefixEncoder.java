@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import io.peft4j.nn.KeyValuePrefix;
+import io.peft4j.nn.Linear;
 import io.peft4j.nn.PromptSource;
 import io.peft4j.nn.Sequential;
 import io.peft4j.nn.Step;
@@ -36,7 +37,7 @@ public final class PrefixEncoder extends VirtualTokenEncoder {
             if (table != null) {
                 embedding.weight().set(manager.zeros(table.getShape()));
             } else {
-                io.peft4j.nn.Linear last = (io.peft4j.nn.Linear) transform.module("2");
+                Linear last = (Linear) transform.module("2");
                 last.weight().set(manager.zeros(last.weight().shape()));
                 last.bias().set(manager.zeros(last.bias().shape()));
             }

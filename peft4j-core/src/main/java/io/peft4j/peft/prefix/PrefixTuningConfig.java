@@ -1,6 +1,7 @@
 package io.peft4j.peft.prefix;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.peft4j.io.FormatException;
 import io.peft4j.io.PythonJson;
 import io.peft4j.peft.CommonFields;
 import io.peft4j.peft.ConfigFields;
@@ -75,7 +76,7 @@ public record PrefixTuningConfig(CommonFields common, Shape shape, Integer encod
             f.warnUnknown();
             return c;
         } catch (IllegalArgumentException e) {
-            throw new io.peft4j.io.FormatException(file, e.getMessage(), e);
+            throw new FormatException(file, e.getMessage(), e);
         }
     }
 }

@@ -1,5 +1,6 @@
 package io.peft4j.peft.prefix;
 
+import io.peft4j.model.CausalLM;
 import io.peft4j.model.PretrainedModel;
 import io.peft4j.peft.PromptLearningTuner;
 import io.peft4j.peft.VirtualTokenEncoder;
@@ -10,7 +11,7 @@ public final class PrefixTuningTuner extends PromptLearningTuner<PrefixTuningCon
     @Override
     public PrefixTuningConfig withDefaults(PrefixTuningConfig config, PretrainedModel model) {
         // grouped-query attention: prefixes are keys and values, laid out for the key/value heads (as HF PEFT does)
-        var shape = model instanceof io.peft4j.model.CausalLM lm
+        var shape = model instanceof CausalLM lm
                 ? config.shape().filledFrom(model, lm.headDim() * lm.numKeyValueHeads(), lm.numKeyValueHeads())
                 : config.shape().filledFrom(model);
         return config.withShape(shape, config.encoderHiddenSize() == null ? shape.tokenDim() : config.encoderHiddenSize());

@@ -3,6 +3,8 @@ package io.peft4j.peft.prompt;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import io.peft4j.Peft4jException;
 import io.peft4j.model.ModelFiles;
 import io.peft4j.model.PretrainedModel;
 import io.peft4j.nn.EmbeddingLayer;
@@ -31,7 +33,7 @@ public final class PromptTuningTuner extends PromptLearningTuner<PromptTuningCon
         EmbeddingLayer words = model.inputEmbeddings();
         long[] ids = switch (config.promptTuningInit()) {
             case RANDOM -> null;
-            case SAMPLE_VOCAB -> m.randomInteger(0, words.num(), new ai.djl.ndarray.types.Shape(n), DataType.INT64).toLongArray();
+            case SAMPLE_VOCAB -> m.randomInteger(0, words.num(), new Shape(n), DataType.INT64).toLongArray();
             case TEXT -> textIds(config, n);
         };
         if (ids != null) {
@@ -49,7 +51,7 @@ public final class PromptTuningTuner extends PromptLearningTuner<PromptTuningCon
         try (Tokenizer tokenizer = Tokenizer.load(files.requireTokenizer(), 512)) {
             List<Long> tokens = tokenizer.encodeIds(config.promptTuningInitText());
             if (tokens.isEmpty()) {
-                throw new io.peft4j.Peft4jException("prompt_tuning_init_text '" + config.promptTuningInitText() + "' has no tokens");
+                throw new Peft4jException("prompt_tuning_init_text '" + config.promptTuningInitText() + "' has no tokens");
             }
             long[] ids = new long[n];
             for (int i = 0; i < n; i++) {

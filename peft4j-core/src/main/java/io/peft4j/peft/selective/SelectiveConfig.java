@@ -1,6 +1,7 @@
 package io.peft4j.peft.selective;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.peft4j.io.FormatException;
 import io.peft4j.io.PythonJson;
 import io.peft4j.peft.CommonFields;
 import io.peft4j.peft.ConfigFields;
@@ -89,7 +90,7 @@ public record SelectiveConfig(CommonFields common, Selection selection, int numT
         try {
             return new SelectiveConfig(common, selection, k, layers == null ? null : layers.intValue());
         } catch (IllegalArgumentException e) {
-            throw new io.peft4j.io.FormatException(file, e.getMessage(), e);
+            throw new FormatException(file, e.getMessage(), e);
         }
     }
 }

@@ -1,5 +1,6 @@
 package io.peft4j.peft.selective;
 
+import io.peft4j.Peft4jException;
 import io.peft4j.model.PretrainedModel;
 import io.peft4j.model.Role;
 import io.peft4j.peft.Tuner;
@@ -11,7 +12,7 @@ public final class SelectiveTuner implements Tuner<SelectiveConfig> {
     @Override
     public SelectiveConfig withDefaults(SelectiveConfig config, PretrainedModel model) {
         if (config.selection() == SelectiveConfig.Selection.PARTIAL && config.numTrainableLayers() > model.numLayers()) {
-            throw new io.peft4j.Peft4jException("partial tuning of the last " + config.numTrainableLayers() + " blocks, but the model has "
+            throw new Peft4jException("partial tuning of the last " + config.numTrainableLayers() + " blocks, but the model has "
                     + model.numLayers());
         }
         return config.numLayers() == null ? config.withNumLayers(model.numLayers()) : config;

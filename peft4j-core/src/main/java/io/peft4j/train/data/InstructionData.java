@@ -9,6 +9,7 @@ import io.peft4j.tokenizer.Tokenizer;
 import io.peft4j.train.CausalExample;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
@@ -164,7 +165,7 @@ public final class InstructionData {
             }
         }
         if (filled > 0) {
-            out.add(new CausalExample(java.util.Arrays.copyOf(ids, filled), java.util.Arrays.copyOf(labels, filled)));
+            out.add(new CausalExample(Arrays.copyOf(ids, filled), Arrays.copyOf(labels, filled)));
         }
         return out;
     }

@@ -1,6 +1,9 @@
 package io.peft4j.train.data;
 
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.function.ToIntFunction;
 
 /** A labelled dataset split three ways, with its label names (texts, or tagged sentences). */
 public record Splits<E>(List<E> train, List<E> validation, List<E> test, LabelSet labels) {
@@ -20,11 +23,11 @@ public record Splits<E>(List<E> train, List<E> validation, List<E> test, LabelSe
      * The same splits with the training set cut to the first {@code k} examples of each class, in its order (a few-shot
      * set; k ≤ 0: all). A class with fewer examples keeps them all.
      */
-    public Splits<E> perClass(int k, java.util.function.ToIntFunction<E> label) {
+    public Splits<E> perClass(int k, ToIntFunction<E> label) {
         if (k <= 0) {
             return this;
         }
-        java.util.Map<Integer, Integer> taken = new java.util.HashMap<>();
+        Map<Integer, Integer> taken = new HashMap<>();
         List<E> kept = train.stream().filter(e -> taken.merge(label.applyAsInt(e), 1, Integer::sum) <= k).toList();
         return new Splits<>(kept, validation, test, labels);
     }

@@ -8,15 +8,19 @@ import com.fasterxml.jackson.dataformat.csv.CsvSchema;
 import io.peft4j.Peft4jException;
 import io.peft4j.io.FormatException;
 import io.peft4j.io.Json;
+import io.peft4j.train.TaggedSentence;
 import io.peft4j.train.TextExample;
 import java.io.BufferedReader;
 import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.function.ObjIntConsumer;
 
 /**
  * Labelled texts from JSONL ({@code {"text": ..., "label": ...}} per line) or CSV with a header row
@@ -33,7 +37,7 @@ public final class TextFiles {
 
     /** Reads a file by its extension (.jsonl / .json lines, or .csv). */
     public static List<Row> read(Path file) {
-        String name = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+        String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
         List<Row> rows = name.endsWith(".csv") ? readCsv(file) : readJsonl(file);
         if (rows.isEmpty()) {
             throw new FormatException(file, "no examples");
@@ -48,7 +52,7 @@ public final class TextFiles {
     }
 
     /** Calls {@code action} with the line number and object of every non-blank line of a JSONL file. */
-    public static void forEachJsonLine(Path file, java.util.function.ObjIntConsumer<JsonNode> action) {
+    public static void forEachJsonLine(Path file, ObjIntConsumer<JsonNode> action) {
         try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
             String line;
             int number = 0;
@@ -68,7 +72,7 @@ public final class TextFiles {
                 }
                 action.accept(node, number);
             }
-        } catch (java.nio.charset.CharacterCodingException e) {
+        } catch (CharacterCodingException e) {
             throw new FormatException(file, "not UTF-8 text (a binary file?)");
         } catch (IOException e) {
             throw new Peft4jException("cannot read " + file + ": " + e, e);
@@ -145,8 +149,8 @@ public final class TextFiles {
     }
 
     /** Tagged rows to sentences under {@code labels}. */
-    public static List<io.peft4j.train.TaggedSentence> sentences(List<TaggedRow> rows, LabelSet labels) {
-        return rows.stream().map(r -> new io.peft4j.train.TaggedSentence(r.tokens(),
+    public static List<TaggedSentence> sentences(List<TaggedRow> rows, LabelSet labels) {
+        return rows.stream().map(r -> new TaggedSentence(r.tokens(),
                 r.tags().stream().mapToInt(labels::index).toArray())).toList();
     }
 

@@ -9,8 +9,12 @@ import io.peft4j.NativeTest;
 import io.peft4j.Peft4jException;
 import io.peft4j.Steps;
 import io.peft4j.io.FormatException;
+import io.peft4j.io.HfConfig;
 import io.peft4j.io.SafeTensorsWriter;
+import io.peft4j.model.Features;
 import io.peft4j.model.ModelFiles;
+import io.peft4j.model.ModelInputs;
+import io.peft4j.model.Pooling;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -52,15 +56,15 @@ class BertModelTest extends NativeTest {
 
     @Test
     void taskCheckpointWithBertPrefixAndPoolerLoads() throws IOException {
-        BertModel original = new BertModel(manager, BertConfig.from(io.peft4j.io.HfConfig.read(write("c.json", TINY_CONFIG))), true);
+        BertModel original = new BertModel(manager, BertConfig.from(HfConfig.read(write("c.json", TINY_CONFIG))), true);
         writeCheckpoint(original, "bert.", TINY_CONFIG);
         BertModel loaded = BertModel.load(ModelFiles.resolve(dir.toString()), manager);
         assertThat(loaded.hasPooler()).isTrue();
         try (NDManager step = manager.newSubManager()) {
             NDArray ids = step.create(new long[][] {{1, 5, 7, 2}, {1, 9, 2, 0}});
             NDArray mask = step.create(new long[][] {{1, 1, 1, 1}, {1, 1, 1, 0}});
-            io.peft4j.model.Features a = original.features(Steps.in(manager), io.peft4j.model.ModelInputs.tokens(ids, mask, null));
-            io.peft4j.model.Features b = loaded.features(Steps.in(manager), io.peft4j.model.ModelInputs.tokens(ids, mask, null));
+            Features a = original.features(Steps.in(manager), ModelInputs.tokens(ids, mask, null));
+            Features b = loaded.features(Steps.in(manager), ModelInputs.tokens(ids, mask, null));
             assertThat(b.lastHiddenState().contentEquals(a.lastHiddenState())).isTrue();
             assertThat(b.pooled().getShape().getShape()).containsExactly(2, 8);
             assertThat(b.pooled().contentEquals(a.pooled())).isTrue();
@@ -69,7 +73,7 @@ class BertModelTest extends NativeTest {
 
     @Test
     void missingOrMisshapenWeightsAreNamed() throws IOException {
-        BertConfig config = BertConfig.from(io.peft4j.io.HfConfig.read(write("c.json", TINY_CONFIG)));
+        BertConfig config = BertConfig.from(HfConfig.read(write("c.json", TINY_CONFIG)));
         BertModel original = new BertModel(manager, config, false);
         Map<String, NDArray> state = new LinkedHashMap<>(original.stateDict());
         state.remove("encoder.layer.1.output.dense.weight");
@@ -89,16 +93,16 @@ class BertModelTest extends NativeTest {
     @Test
     void badConfigsNameTheField() throws IOException {
         Path noVocab = write("a.json", "{\"model_type\": \"bert\"}");
-        assertThatThrownBy(() -> BertConfig.from(io.peft4j.io.HfConfig.read(noVocab)))
+        assertThatThrownBy(() -> BertConfig.from(HfConfig.read(noVocab)))
                 .isInstanceOf(FormatException.class).hasMessageContainingAll("a.json", "'vocab_size'");
         Path heads = write("b.json", TINY_CONFIG.replace("\"num_attention_heads\": 2", "\"num_attention_heads\": 3"));
-        assertThatThrownBy(() -> BertConfig.from(io.peft4j.io.HfConfig.read(heads)))
+        assertThatThrownBy(() -> BertConfig.from(HfConfig.read(heads)))
                 .isInstanceOf(FormatException.class).hasMessageContaining("not a multiple of num_attention_heads 3");
         Path text = write("c.json", TINY_CONFIG.replace("\"hidden_size\": 8", "\"hidden_size\": \"eight\""));
-        assertThatThrownBy(() -> BertConfig.from(io.peft4j.io.HfConfig.read(text)))
+        assertThatThrownBy(() -> BertConfig.from(HfConfig.read(text)))
                 .isInstanceOf(FormatException.class).hasMessageContaining("'hidden_size' must be an integer");
         Path broken = write("d.json", "{\"vocab_size\": 5,");
-        assertThatThrownBy(() -> io.peft4j.io.HfConfig.read(broken))
+        assertThatThrownBy(() -> HfConfig.read(broken))
                 .isInstanceOf(FormatException.class).hasMessageContainingAll("d.json", "malformed JSON");
         assertThatThrownBy(() -> ModelFiles.resolve(dir.resolve("nothing-here").toString()))
                 .isInstanceOf(Peft4jException.class).hasMessageContaining("nothing-here");
@@ -125,8 +129,8 @@ class BertModelTest extends NativeTest {
         for (int i = 0; i < steps; i++) {
             try (NDManager step = modelManager.newSubManager()) {
                 NDArray m = step.create(mask);
-                NDArray hidden = model.features(Steps.in(step), io.peft4j.model.ModelInputs.tokens(step.create(ids), m, null)).lastHiddenState();
-                io.peft4j.model.Pooling.normalize(io.peft4j.model.Pooling.MEAN.pool(hidden, m)).toFloatArray();
+                NDArray hidden = model.features(Steps.in(step), ModelInputs.tokens(step.create(ids), m, null)).lastHiddenState();
+                Pooling.normalize(Pooling.MEAN.pool(hidden, m)).toFloatArray();
             }
         }
     }

@@ -4,19 +4,23 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import io.peft4j.Steps;
 import io.peft4j.io.SafeTensorsWriter;
 import io.peft4j.model.ModelFiles;
+import io.peft4j.model.ModelInputs;
 import io.peft4j.model.Pooling;
 import io.peft4j.tokenizer.BatchEncoding;
 import io.peft4j.tokenizer.Tokenizer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -67,7 +71,7 @@ public class BertOnnxReferenceTest {
     @Test
     void batchHasDifferentLengthsAndPadding() {
         assertThat(SENTENCES).hasSizeGreaterThanOrEqualTo(8);
-        assertThat(java.util.stream.IntStream.range(0, batch.batchSize()).map(batch::tokens).distinct().count()).isGreaterThanOrEqualTo(8);
+        assertThat(IntStream.range(0, batch.batchSize()).map(batch::tokens).distinct().count()).isGreaterThanOrEqualTo(8);
         assertThat(batch.tokens(4)).isLessThan(batch.length());
     }
 
@@ -90,8 +94,8 @@ public class BertOnnxReferenceTest {
 
         // Half-precision weights are computed in fp32 after loading; the error is that of rounding the weights.
         try (NDManager scratch = manager.newSubManager()) {
-            Map<String, NDArray> half = new java.util.LinkedHashMap<>();
-            fromOnnx.stateDict().forEach((k, v) -> half.put(k, v.toType(ai.djl.ndarray.types.DataType.FLOAT16, false)));
+            Map<String, NDArray> half = new LinkedHashMap<>();
+            fromOnnx.stateDict().forEach((k, v) -> half.put(k, v.toType(DataType.FLOAT16, false)));
             SafeTensorsWriter.write(dir.resolve("model.safetensors"), half, Map.of("format", "pt"));
         }
         compare(BertModel.load(ModelFiles.resolve(dir.toString()), manager), 2e-2, 1e-3);
@@ -101,7 +105,7 @@ public class BertOnnxReferenceTest {
     public static void compare(BertModel model, double hiddenTolerance, double embeddingTolerance) {
         try (NDManager step = manager.newSubManager()) {
             NDArray mask = batch.attentionMask(step);
-            NDArray hidden = model.features(Steps.in(step), io.peft4j.model.ModelInputs.tokens(batch.inputIds(step), mask, batch.tokenTypeIds(step))).lastHiddenState();
+            NDArray hidden = model.features(Steps.in(step), ModelInputs.tokens(batch.inputIds(step), mask, batch.tokenTypeIds(step))).lastHiddenState();
             float[] ours = hidden.toFloatArray();
             int t = batch.length();
             int d = model.hiddenSize();

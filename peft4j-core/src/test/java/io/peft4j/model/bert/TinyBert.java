@@ -2,7 +2,11 @@ package io.peft4j.model.bert;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import io.peft4j.io.HfConfig;
+import io.peft4j.model.ModelInputs;
 import io.peft4j.nn.Step;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -21,11 +25,11 @@ public final class TinyBert {
         try {
             Path tmp = Files.createTempFile("tiny-bert", ".json");
             Files.writeString(tmp, CONFIG);
-            BertConfig c = BertConfig.from(io.peft4j.io.HfConfig.read(tmp));
+            BertConfig c = BertConfig.from(HfConfig.read(tmp));
             Files.delete(tmp);
             return c;
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 
@@ -49,10 +53,10 @@ public final class TinyBert {
     }
 
     /** As above, with the given adapters. */
-    public static float[] hidden(BertModel model, io.peft4j.nn.Step.Adapters adapters) {
+    public static float[] hidden(BertModel model, Step.Adapters adapters) {
         try (NDManager scope = model.manager().newSubManager()) {
-            io.peft4j.nn.Step step = io.peft4j.nn.Step.training(scope, adapters);
-            return model.features(step, io.peft4j.model.ModelInputs.tokens(ids(scope), mask(scope), null)).lastHiddenState().toFloatArray();
+            Step step = Step.training(scope, adapters);
+            return model.features(step, ModelInputs.tokens(ids(scope), mask(scope), null)).lastHiddenState().toFloatArray();
         }
     }
 }

@@ -19,6 +19,7 @@ import io.peft4j.peft.lora.LoraConfig;
 import io.peft4j.peft.vpt.VptConfig;
 import java.nio.file.Path;
 import java.util.Map;
+import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -58,7 +59,7 @@ class ClipAdaptersTest extends NativeTest {
             PeftModel peft = PeftModel.wrap(classifier, BottleneckConfig.parallel(TaskType.SEQ_CLS));
             assertThat(peft.parameterCount().trainable()).isEqualTo(2 * (32 * 64 + 64 + 64 * 32 + 32) + 32 * 3 + 3); // m = 64 beside each MLP
             float[] after = classifier.logits(Step.inference(scope, classifier.adapters()), ModelInputs.pixels(pixels)).toFloatArray();
-            assertThat(after).containsExactly(before, org.assertj.core.data.Offset.offset(1e-6f));
+            assertThat(after).containsExactly(before, Offset.offset(1e-6f));
         }
     }
 
@@ -79,7 +80,7 @@ class ClipAdaptersTest extends NativeTest {
                 }
             }
             Step adapted = Step.inference(scope, clip.adapters());
-            assertThat(clip.imageEmbeddings(adapted, pixels).toFloatArray()).containsExactly(image, org.assertj.core.data.Offset.offset(1e-6f));
+            assertThat(clip.imageEmbeddings(adapted, pixels).toFloatArray()).containsExactly(image, Offset.offset(1e-6f));
             float[] changed = clip.textEmbeddings(adapted, ids, null).toFloatArray();
             double distance = 0;
             for (int i = 0; i < text.length; i++) {

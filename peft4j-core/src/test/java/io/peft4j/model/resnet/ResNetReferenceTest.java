@@ -18,9 +18,11 @@ import io.peft4j.nn.Step;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
 import io.peft4j.peft.lora.LoraConfig;
+import io.peft4j.peft.selective.SelectiveConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -48,7 +50,7 @@ class ResNetReferenceTest extends NativeTest {
             // the running statistics are buffers: loaded, not counted as weights, never trained
             long weights = 8 * 3 * 49 + 2 * 8;                                     // the stem's convolution and BatchNorm affine
             assertThat(model.backbone().parameterCount().all()).isGreaterThan(weights);
-            PeftModel full = PeftModel.wrap(model, io.peft4j.peft.selective.SelectiveConfig.of(io.peft4j.peft.selective.SelectiveConfig.Selection.FULL, TaskType.SEQ_CLS));
+            PeftModel full = PeftModel.wrap(model, SelectiveConfig.of(SelectiveConfig.Selection.FULL, TaskType.SEQ_CLS));
             assertThat(full.namedParameters().entrySet().stream().filter(e -> e.getKey().endsWith("running_mean"))
                     .allMatch(e -> !e.getValue().isTrainable())).isTrue();
             long frozenHead = 5L * ("resnet".equals(name) ? 32 : 16) + 5;          // the head's original beside its trained copy
@@ -62,7 +64,7 @@ class ResNetReferenceTest extends NativeTest {
      * [out, r, 1, 1], the head as classifier.1's copy) loads back to the same logits.
      */
     @Test
-    void loraOnConvolutionsCountsMergesSavesAndLoads(@org.junit.jupiter.api.io.TempDir Path tmp) {
+    void loraOnConvolutionsCountsMergesSavesAndLoads(@TempDir Path tmp) {
         try (NDManager scope = manager.newSubManager(); SafeTensorsReader reference = SafeTensorsReader.open(DIR.resolve("reference.safetensors"))) {
             NDArray pixels = reference.load("pixel_values", scope, DataType.FLOAT32);
             BackboneClassifier model = BackboneClassifier.load(ModelFiles.resolve(DIR.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);

@@ -16,9 +16,13 @@ import io.peft4j.model.ModelInputs;
 import io.peft4j.nn.Step;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
+import io.peft4j.peft.adapter.BottleneckConfig;
 import io.peft4j.peft.lora.LoraConfig;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The ViT family (ViT, DeiT) against {@code tools/vit_fixtures.py}: a random ViT/DeiTForImageClassification in HF's layout and the
@@ -30,8 +34,8 @@ class ViTReferenceTest extends NativeTest {
     private static final Path DIR = Path.of("src/test/resources/vit");
 
     /** ViT, and DeiT (its distillation token after [CLS]; the classifier reads [CLS] as DeiTForImageClassification). */
-    @org.junit.jupiter.params.ParameterizedTest
-    @org.junit.jupiter.params.provider.ValueSource(strings = {"vit", "deit"})
+    @ParameterizedTest
+    @ValueSource(strings = {"vit", "deit"})
     void logitsAndHiddenStatesMatchTheReference(String family) {
         Path dir = DIR.resolveSibling(family);
         try (NDManager scope = manager.newSubManager(); SafeTensorsReader reference = SafeTensorsReader.open(dir.resolve("reference.safetensors"))) {
@@ -52,7 +56,7 @@ class ViTReferenceTest extends NativeTest {
      * distillation_classifier on the distillation token), both trained and saved in full by a PEFT method.
      */
     @Test
-    void deitsDistilledHeadAveragesItsTwoClassifiers(@org.junit.jupiter.api.io.TempDir Path tmp) {
+    void deitsDistilledHeadAveragesItsTwoClassifiers(@TempDir Path tmp) {
         Path dir = DIR.resolveSibling("deit-distilled");
         try (NDManager scope = manager.newSubManager(); SafeTensorsReader reference = SafeTensorsReader.open(dir.resolve("reference.safetensors"))) {
             BackboneClassifier model = BackboneClassifier.load(ModelFiles.resolve(dir.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
@@ -108,7 +112,7 @@ class ViTReferenceTest extends NativeTest {
             BackboneClassifier adaptFormer = BackboneClassifier.load(ModelFiles.resolve(DIR.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
             adaptFormer.setTraining(false);
             float[] before = adaptFormer.logits(Step.training(scope, adaptFormer.adapters()), ModelInputs.pixels(pixels)).toFloatArray();
-            PeftModel parallel = PeftModel.wrap(adaptFormer, io.peft4j.peft.adapter.BottleneckConfig.parallel(TaskType.SEQ_CLS));
+            PeftModel parallel = PeftModel.wrap(adaptFormer, BottleneckConfig.parallel(TaskType.SEQ_CLS));
             parallel.setTraining(false);
             int m = 64;                                                             // AdaptFormer's bottleneck: down D·m + m, up m·D + D
             assertThat(parallel.parameterCount().trainable()).isEqualTo((long) layers * (2L * d * m + m + d) + head);
@@ -116,7 +120,7 @@ class ViTReferenceTest extends NativeTest {
                     .containsExactly(before);
 
             BackboneClassifier houlsby = BackboneClassifier.load(ModelFiles.resolve(DIR.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
-            PeftModel peft = PeftModel.wrap(houlsby, io.peft4j.peft.adapter.BottleneckConfig.houlsby(TaskType.SEQ_CLS));
+            PeftModel peft = PeftModel.wrap(houlsby, BottleneckConfig.houlsby(TaskType.SEQ_CLS));
             int h = d / 16;                                                         // reduction factor 16
             long adapters = (long) layers * 2 * (2L * d * h + h + d);             // after attention and after the MLP
             long norms = layers * 2L * 2 * d;                                      // layernorm_before and _after of each adapted block

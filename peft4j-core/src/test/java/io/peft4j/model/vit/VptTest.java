@@ -14,6 +14,7 @@ import io.peft4j.model.BackboneClassifier;
 import io.peft4j.model.ModelFiles;
 import io.peft4j.model.ModelInputs;
 import io.peft4j.model.bert.TinyBert;
+import io.peft4j.nn.LayerNorm;
 import io.peft4j.nn.Step;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
@@ -21,6 +22,7 @@ import io.peft4j.peft.vpt.VptConfig;
 import java.nio.file.Path;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.Test;
 
 /** Visual prompt tuning on the ViT fixture: the insertion written out by hand, counts, save and load. */
@@ -37,7 +39,7 @@ class VptTest extends NativeTest {
      * previous layer's n rows replaced by layer i's before block i; the head reads [CLS].
      */
     @ParameterizedTest(name = "{0}, deep {1}")
-    @org.junit.jupiter.params.provider.CsvSource({"vit, false", "vit, true", "deit, false", "deit, true"})
+    @CsvSource({"vit, false", "vit, true", "deit, false", "deit, true"})
     void promptsGoAfterTheClsTokenAndDeepOnesAreReplacedPerLayer(String family, boolean deep) throws Exception {
         Path modelDir = DIR.resolveSibling(family);
         int special = family.equals("deit") ? 2 : 1;                                           // [CLS] (and the distillation token)
@@ -95,7 +97,7 @@ class VptTest extends NativeTest {
         return (ViTEmbeddings) vit.children().get("embeddings");
     }
 
-    private static io.peft4j.nn.LayerNorm layernormOf(ViTModel vit) {
-        return (io.peft4j.nn.LayerNorm) vit.children().get("layernorm");
+    private static LayerNorm layernormOf(ViTModel vit) {
+        return (LayerNorm) vit.children().get("layernorm");
     }
 }

@@ -19,8 +19,11 @@ import io.peft4j.nn.Parameter;
 import io.peft4j.nn.Step;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
+import io.peft4j.train.Losses;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.Map;
+import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -62,7 +65,7 @@ class AimTest extends NativeTest {
             NDArray clips = scope.randomNormal(new Shape(2, 4, 3, 8, 8));
             float[] frameAveraged = logits(model, clips, scope);
             PeftModel peft = PeftModel.wrap(model, AimConfig.of(4, TaskType.SEQ_CLS));
-            assertThat(logits(model, clips, scope)).containsExactly(frameAveraged, org.assertj.core.data.Offset.offset(1e-5f));
+            assertThat(logits(model, clips, scope)).containsExactly(frameAveraged, Offset.offset(1e-5f));
             int d = 32;
             int h = d / 4;
             long perBlock = 3L * (d * h + h + h * d + d);                   // T-, S- and MLP-adapter
@@ -76,7 +79,7 @@ class AimTest extends NativeTest {
             BackboneClassifier model = model("vit", scope);
             NDArray clips = scope.randomNormal(new Shape(2, 3, 3, 8, 8));
             NDArray reversed = clips.flip(1);
-            assertThat(logits(model, reversed, scope)).containsExactly(logits(model, clips, scope), org.assertj.core.data.Offset.offset(1e-5f));
+            assertThat(logits(model, reversed, scope)).containsExactly(logits(model, clips, scope), Offset.offset(1e-5f));
             PeftModel.load(model, FIXTURE);
             float[] forward = logits(model, clips, scope);
             float[] backward = logits(model, reversed, scope);
@@ -98,10 +101,10 @@ class AimTest extends NativeTest {
             peft.setTraining(true);
             NDArray clips = scope.randomNormal(new Shape(2, 3, 3, 8, 8));
             try (NDManager s = scope.newSubManager()) {
-                Map<Parameter, NDArray> grads = new java.util.HashMap<>();
+                Map<Parameter, NDArray> grads = new HashMap<>();
                 try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                     NDArray logits = new VideoClassifier(model).logits(Step.training(s, model.adapters()), ModelInputs.pixels(clips));
-                    gc.backward(io.peft4j.train.Losses.crossEntropy(logits, s.create(new long[] {1, 3})));
+                    gc.backward(Losses.crossEntropy(logits, s.create(new long[] {1, 3})));
                     model.namedParameters().forEach((k, v) -> {
                         boolean aim = k.contains(".block_adapters.default.") || k.equals("vit.temporal_embedding.default")
                                 || k.startsWith("vit.layernorm.") || k.startsWith("classifier.modules_to_save.default.");
@@ -120,7 +123,7 @@ class AimTest extends NativeTest {
             peft.save(tmp);
             BackboneClassifier fresh = model("vit", scope);
             PeftModel.load(fresh, tmp);
-            assertThat(logits(fresh, clips, scope)).containsExactly(trained, org.assertj.core.data.Offset.offset(1e-6f));
+            assertThat(logits(fresh, clips, scope)).containsExactly(trained, Offset.offset(1e-6f));
             assertThatThrownBy(peft::mergeAndUnload)
                     .hasMessage("AIM adapters are non-linear modules over a clip's frames and cannot be merged into the base weights");
         }

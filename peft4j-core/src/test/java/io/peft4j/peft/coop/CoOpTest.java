@@ -21,10 +21,13 @@ import io.peft4j.peft.CommonFields;
 import io.peft4j.peft.PeftConfig;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.tokenizer.Tokenizer;
+import io.peft4j.train.Losses;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -70,7 +73,7 @@ class CoOpTest extends NativeTest {
                 assertThat(clip.namedParameters().get("prompt_learner.default.ctx").shape().get(csc ? 1 : 0)).isEqualTo(4); // n_ctx from the phrase
                 PromptedClip prompted = PromptedClip.of(clip);
                 float[] actual = prompted.logits(Step.inference(scope, clip.adapters()), ModelInputs.pixels(pixels)).softmax(-1).toFloatArray();
-                assertThat(actual).containsExactly(expected, org.assertj.core.data.Offset.offset(1e-5f));
+                assertThat(actual).containsExactly(expected, Offset.offset(1e-5f));
             }
         }
     }
@@ -126,7 +129,7 @@ class CoOpTest extends NativeTest {
                 float[] one = PromptedClip.of(clip).logits(Step.inference(scope, clip.adapters()),
                         ModelInputs.pixels(pixels.get(b + ":" + (b + 1)))).toFloatArray();
                 for (int c = 0; c < 3; c++) {
-                    assertThat(logits[b * 3 + c]).isCloseTo(one[c], org.assertj.core.data.Offset.offset(1e-4f));
+                    assertThat(logits[b * 3 + c]).isCloseTo(one[c], Offset.offset(1e-4f));
                 }
             }
             peft.setAdapter("default");
@@ -144,10 +147,10 @@ class CoOpTest extends NativeTest {
             NDArray labels = scope.create(new long[] {0, 1, 2, 1});
             for (int i = 0; i < 3; i++) {                                   // a few plain SGD steps on what trains
                 try (NDManager s = scope.newSubManager()) {
-                    Map<Parameter, NDArray> grads = new java.util.HashMap<>();
+                    Map<Parameter, NDArray> grads = new HashMap<>();
                     try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                         NDArray logits = PromptedClip.of(clip).logits(Step.training(s, clip.adapters()), ModelInputs.pixels(pixels));
-                        gc.backward(io.peft4j.train.Losses.crossEntropy(logits, labels));
+                        gc.backward(Losses.crossEntropy(logits, labels));
                         clip.namedParameters().forEach((k, v) -> {
                             assertThat(v.isTrainable()).as(k).isEqualTo(k.startsWith("prompt_learner.default."));
                             if (v.isTrainable()) {
@@ -173,7 +176,7 @@ class CoOpTest extends NativeTest {
             ClipModel fresh = clip(scope);
             PeftModel.load(fresh, tmp);
             float[] loaded = PromptedClip.of(fresh).logits(Step.inference(scope, fresh.adapters()), ModelInputs.pixels(pixels)).toFloatArray();
-            assertThat(loaded).containsExactly(trained, org.assertj.core.data.Offset.offset(1e-6f));
+            assertThat(loaded).containsExactly(trained, Offset.offset(1e-6f));
             assertThatThrownBy(peft::merge).hasMessage("CoOp and CoCoOp learn prompt inputs of the text tower and cannot be merged into the weights");
         }
     }

@@ -20,6 +20,7 @@ import io.peft4j.peft.TaskType;
 import io.peft4j.train.Gradients;
 import java.nio.file.Path;
 import java.util.Map;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -95,7 +96,7 @@ class MonaTest extends NativeTest {
         }
     }
 
-    @org.junit.jupiter.api.Test
+    @Test
     void monaNeedsAVisionBackbone() {
         try (NDManager scope = manager.newSubManager()) {
             assertThatThrownBy(() -> PeftModel.wrap(TinyBert.model(scope), MonaConfig.of(TaskType.FEATURE_EXTRACTION)))

@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.assertj.core.groups.Tuple;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -32,7 +33,7 @@ class TextFilesTest {
         assertThat(labels.names()).containsExactly("neg", "pos");
         assertThat(TextFiles.examples(rows, labels)).containsExactly(new TextExample("good movie", 1), new TextExample("bad, \"awful\"", 0));
         assertThat(TextFiles.read(csv)).extracting(TextFiles.Row::text, TextFiles.Row::label)
-                .containsExactly(org.assertj.core.groups.Tuple.tuple("hello, world", "1"), org.assertj.core.groups.Tuple.tuple("two\nlines", "0"));
+                .containsExactly(Tuple.tuple("hello, world", "1"), Tuple.tuple("two\nlines", "0"));
     }
 
     @Test
