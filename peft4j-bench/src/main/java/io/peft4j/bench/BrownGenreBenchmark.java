@@ -31,7 +31,6 @@ import io.peft4j.train.data.Splits;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -67,32 +66,65 @@ public final class BrownGenreBenchmark {
         int epochs = args.length > 1 ? Integer.parseInt(args[1]) : 1;
         int maxLength = args.length > 2 ? Integer.parseInt(args[2]) : 128;
         Splits<TextExample> data = Datasets.named("brown-genre");
-        System.out.printf(Locale.ROOT, "brown-genre: %d train passages (using %d), %d validation, %d test; %d epoch(s), %d tokens, batch 16, seed 42%n",
-                data.train().size(), Math.min(maxTrain, data.train().size()), data.validation().size(), data.test().size(), epochs, maxLength);
+        System.out.printf(
+                Locale.ROOT,
+                "brown-genre: %d train passages (using %d), %d validation, %d test; %d epoch(s), %d tokens, batch 16, seed 42%n",
+                data.train().size(),
+                Math.min(maxTrain, data.train().size()),
+                data.validation().size(),
+                data.test().size(),
+                epochs,
+                maxLength);
         List<JsonNode> results = new ArrayList<>();
         for (Row row : ROWS) {
             results.add(runChild(row, maxTrain, epochs, maxLength));
         }
         System.out.println();
-        System.out.printf(Locale.ROOT, "| %-24s | %8s | %8s | %12s | %10s | %10s | %12s |%n", "method", "accuracy", "macro-F1",
-                "trainable", "trainable%", "tokens/s", "peak RSS MiB");
-        System.out.println("|" + "-".repeat(26) + "|" + "-".repeat(10) + "|" + "-".repeat(10) + "|" + "-".repeat(14) + "|"
-                + "-".repeat(12) + "|" + "-".repeat(12) + "|" + "-".repeat(14) + "|");
+        System.out.printf(
+                Locale.ROOT,
+                "| %-24s | %8s | %8s | %12s | %10s | %10s | %12s |%n",
+                "method",
+                "accuracy",
+                "macro-F1",
+                "trainable",
+                "trainable%",
+                "tokens/s",
+                "peak RSS MiB");
+        System.out.println("|" + "-".repeat(26) + "|" + "-".repeat(10) + "|" + "-".repeat(10) + "|" + "-".repeat(14)
+                + "|" + "-".repeat(12) + "|" + "-".repeat(12) + "|" + "-".repeat(14) + "|");
         for (int i = 0; i < ROWS.size(); i++) {
             JsonNode r = results.get(i);
-            System.out.printf(Locale.ROOT, "| %-24s | %8.4f | %8.4f | %,12d | %9.4f%% | %,10.0f | %,12.0f |%n", ROWS.get(i).name(),
-                    r.path("accuracy").asDouble(), r.path("macro_f1").asDouble(), r.path("trainable").asLong(),
-                    r.path("trainable_percent").asDouble(), r.path("tokens_per_second").asDouble(), r.path("peak_rss_mib").asDouble());
+            System.out.printf(
+                    Locale.ROOT,
+                    "| %-24s | %8.4f | %8.4f | %,12d | %9.4f%% | %,10.0f | %,12.0f |%n",
+                    ROWS.get(i).name(),
+                    r.path("accuracy").asDouble(),
+                    r.path("macro_f1").asDouble(),
+                    r.path("trainable").asLong(),
+                    r.path("trainable_percent").asDouble(),
+                    r.path("tokens_per_second").asDouble(),
+                    r.path("peak_rss_mib").asDouble());
         }
         stepCosts(maxLength);
     }
 
     /** Runs one method in a fresh JVM (same classpath) and reads the JSON line it prints last. */
-    private static JsonNode runChild(Row row, int maxTrain, int epochs, int maxLength) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx6g", "-Dai.djl.offline=true", "-cp", System.getProperty("java.class.path"), BrownGenreBenchmark.class.getName(),
-                "--child", row.method(), String.join(",", row.targets()), Double.toString(row.lr()), Integer.toString(maxTrain),
-                Integer.toString(epochs), Integer.toString(maxLength)));
+    private static JsonNode runChild(Row row, int maxTrain, int epochs, int maxLength)
+            throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx6g",
+                "-Dai.djl.offline=true",
+                "-cp",
+                System.getProperty("java.class.path"),
+                BrownGenreBenchmark.class.getName(),
+                "--child",
+                row.method(),
+                String.join(",", row.targets()),
+                Double.toString(row.lr()),
+                Integer.toString(maxTrain),
+                Integer.toString(epochs),
+                Integer.toString(maxLength)));
         System.out.println("== " + row.name());
         Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         String last = null;
@@ -112,7 +144,8 @@ public final class BrownGenreBenchmark {
             }
         }
         if (p.waitFor() != 0 || last == null) {
-            throw new IllegalStateException(row.name() + " failed with exit code " + p.exitValue() + ":\n" + String.join("\n", tail));
+            throw new IllegalStateException(
+                    row.name() + " failed with exit code " + p.exitValue() + ":\n" + String.join("\n", tail));
         }
         return Json.MAPPER.readTree(last);
     }
@@ -122,10 +155,25 @@ public final class BrownGenreBenchmark {
         List<String> targets = args[2].isEmpty() ? List.of() : List.of(args[2].split(","));
         double lr = Double.parseDouble(args[3]);
         Splits<TextExample> data = Datasets.named("brown-genre").limitTrain(Integer.parseInt(args[4]));
-        TrainingArgs training = TrainingArgs.builder().epochs(Integer.parseInt(args[5])).batchSize(16).learningRate(lr)
-                .warmupRatio(0.06).weightDecay(0.01).seed(42).build();
-        FineTune.Outcome o = FineTune.run(new FineTune.Settings("minilm", method, new MethodOptions(8, 16, 0.1, targets, 20, null), training,
-                Integer.parseInt(args[6]), null), data, "brown-genre", System.out);
+        TrainingArgs training = TrainingArgs.builder()
+                .epochs(Integer.parseInt(args[5]))
+                .batchSize(16)
+                .learningRate(lr)
+                .warmupRatio(0.06)
+                .weightDecay(0.01)
+                .seed(42)
+                .build();
+        FineTune.Outcome o = FineTune.run(
+                new FineTune.Settings(
+                        "minilm",
+                        method,
+                        new MethodOptions(8, 16, 0.1, targets, 20, null),
+                        training,
+                        Integer.parseInt(args[6]),
+                        null),
+                data,
+                "brown-genre",
+                System.out);
         ObjectNode r = Json.MAPPER.createObjectNode();
         r.put("accuracy", o.test().accuracy());
         r.put("macro_f1", o.test().macroF1());
@@ -136,7 +184,6 @@ public final class BrownGenreBenchmark {
         System.out.println(r.toString());
     }
 
-
     /**
      * One batch of 16 × maxLength tokens: the time of a LoRA (query,value) training step (forward, backward,
      * no optimizer) against a forward+backward of the frozen model with the gradient taken at the embeddings
@@ -145,27 +192,39 @@ public final class BrownGenreBenchmark {
     private static void stepCosts(int maxLength) {
         double peak = MatmulPeak.machinePeak();
         Splits<TextExample> data = Datasets.named("brown-genre");
-        List<String> texts = data.train().subList(0, 16).stream().map(e -> e.text()).toList();
+        List<String> texts =
+                data.train().subList(0, 16).stream().map(e -> e.text()).toList();
         ModelFiles files = ModelFiles.resolve("minilm");
-        try (NDManager manager = NDManager.newBaseManager(); Tokenizer tokenizer = Tokenizer.load(files.requireTokenizer(), maxLength)) {
+        try (NDManager manager = NDManager.newBaseManager();
+                Tokenizer tokenizer = Tokenizer.load(files.requireTokenizer(), maxLength)) {
             BatchEncoding enc = tokenizer.encode(texts);
             long tokens = (long) enc.batchSize() * enc.length();
             BackboneClassifier model = BackboneClassifier.load(files, manager, BackboneClassifier.Head.SEQUENCE, 15);
             NDArray labels = manager.create(new long[16]);
             model.freezeAll();
             double frozen = time(() -> {
-                try (NDManager scope = manager.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                try (NDManager scope = manager.newSubManager();
+                        GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                     Step step = Step.training(scope, model.adapters());
-                    NDArray embedded = ((BertModel) model.backbone()).embeddings().forward(step, enc.inputIds(scope), enc.tokenTypeIds(scope));
+                    NDArray embedded = ((BertModel) model.backbone())
+                            .embeddings()
+                            .forward(step, enc.inputIds(scope), enc.tokenTypeIds(scope));
                     embedded.setRequiresGradient(true);
                     NDArray logits = forwardFrom(step, model, embedded, enc.attentionMask(scope));
                     gc.backward(Losses.crossEntropy(logits, labels));
                 }
             });
-            PeftModel peft = PeftModel.wrap(model, LoraConfig.builder().r(8).loraAlpha(16).targetModules("query", "value")
-                    .taskType(TaskType.SEQ_CLS).build());
+            PeftModel peft = PeftModel.wrap(
+                    model,
+                    LoraConfig.builder()
+                            .r(8)
+                            .loraAlpha(16)
+                            .targetModules("query", "value")
+                            .taskType(TaskType.SEQ_CLS)
+                            .build());
             double lora = time(() -> {
-                try (NDManager scope = manager.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                try (NDManager scope = manager.newSubManager();
+                        GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                     Step step = Step.training(scope, model.adapters());
                     gc.backward(Losses.crossEntropy(model.logits(step, ModelInputs.tokens(enc, scope)), labels));
                 }
@@ -179,18 +238,31 @@ public final class BrownGenreBenchmark {
             long n = layers * (4 * d * d + 2 * d * f);
             double flops = tokens * (4.0 * n + 2 * 4.0 * layers * enc.length() * d);
             System.out.println();
-            System.out.printf(Locale.ROOT, "batch 16 x %d tokens: frozen forward+backward %.3f s, LoRA (query,value) forward+backward %.3f s, ratio %.3f%n",
-                    enc.length(), frozen, lora, lora / frozen);
-            System.out.printf(Locale.ROOT, "LoRA training: %.1f GFLOP/s = MFU %.3f of the machine's sgemm peak %.1f GFLOP/s (the better of libtorch's and OpenBLAS's)%n",
-                    flops / lora / 1e9, flops / lora / 1e9 / peak, peak);
+            System.out.printf(
+                    Locale.ROOT,
+                    "batch 16 x %d tokens: frozen forward+backward %.3f s, LoRA (query,value) forward+backward %.3f s, ratio %.3f%n",
+                    enc.length(),
+                    frozen,
+                    lora,
+                    lora / frozen);
+            System.out.printf(
+                    Locale.ROOT,
+                    "LoRA training: %.1f GFLOP/s = MFU %.3f of the machine's sgemm peak %.1f GFLOP/s (the better of libtorch's and OpenBLAS's)%n",
+                    flops / lora / 1e9,
+                    flops / lora / 1e9 / peak,
+                    peak);
             peft.unmerge();
         }
     }
 
     /** The encoder and head from an embeddings output on. */
     private static NDArray forwardFrom(Step step, BackboneClassifier model, NDArray embedded, NDArray mask) {
-        NDArray additive = mask.toType(DataType.FLOAT32, false).expandDims(1).expandDims(1)
-                .neg().add(1f).mul(-3.4e38f);
+        NDArray additive = mask.toType(DataType.FLOAT32, false)
+                .expandDims(1)
+                .expandDims(1)
+                .neg()
+                .add(1f)
+                .mul(-3.4e38f);
         NDArray x = embedded;
         for (var layer : ((BertModel) model.backbone()).layers()) {
             x = layer.forward(step, x, additive, null);

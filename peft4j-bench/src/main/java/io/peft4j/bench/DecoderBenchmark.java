@@ -49,8 +49,16 @@ public final class DecoderBenchmark {
             new RandomLlama(VOCAB, HIDDEN, LAYERS, HEADS, KV_HEADS, FFN).write(dir, 1);
             CausalLM model = (CausalLM) AutoModel.load(ModelFiles.resolve(dir.toString()), manager);
             long params = model.parameterCount().all();
-            System.out.printf(Locale.ROOT, "Llama-architecture model: %,d parameters (hidden %d, %d layers, %d heads / %d key-value heads, FFN %d, vocab %d, tied embeddings)%n",
-                    params, HIDDEN, LAYERS, HEADS, KV_HEADS, FFN, VOCAB);
+            System.out.printf(
+                    Locale.ROOT,
+                    "Llama-architecture model: %,d parameters (hidden %d, %d layers, %d heads / %d key-value heads, FFN %d, vocab %d, tied embeddings)%n",
+                    params,
+                    HIDDEN,
+                    LAYERS,
+                    HEADS,
+                    KV_HEADS,
+                    FFN,
+                    VOCAB);
             Random random = new Random(1);
             long[] prompt = random.longs(promptLength, 0, VOCAB).toArray();
 
@@ -70,25 +78,60 @@ public final class DecoderBenchmark {
             double bandwidth = copyBandwidth();
             double bound = bandwidth / bytesPerToken;
             double read = readBandwidth(manager);
-            System.out.printf(Locale.ROOT, "decode batch 1: %.1f tokens/s; batch 8: %.1f tokens/s (%.2fx)%n", decode1, decode8, decode8 / decode1);
+            System.out.printf(
+                    Locale.ROOT,
+                    "decode batch 1: %.1f tokens/s; batch 8: %.1f tokens/s (%.2fx)%n",
+                    decode1,
+                    decode8,
+                    decode8 / decode1);
             double decodeLong = decodeTokensPerSecond(model, List.of(prompt), newTokens);
-            System.out.printf(Locale.ROOT, "decode batch 1 after the %d-token prompt: %.1f tokens/s (%.3f of after 32 tokens)%n",
-                    promptLength, decodeLong, decodeLong / decode1);
-            System.out.printf(Locale.ROOT, "memory-bandwidth bound: %.2f GB/s copy bandwidth / %.1f MB fp32 weights per token = %.1f tokens/s; batch-1 decode reaches %.3f of it%n",
-                    bandwidth / 1e9, bytesPerToken / 1e6, bound, decode1 / bound);
-            System.out.printf(Locale.ROOT, "  (libtorch read-only bandwidth, a sum over 512 MiB: %.2f GB/s, bound %.1f tokens/s, fraction %.3f)%n",
-                    read / 1e9, read / bytesPerToken, decode1 / (read / bytesPerToken));
+            System.out.printf(
+                    Locale.ROOT,
+                    "decode batch 1 after the %d-token prompt: %.1f tokens/s (%.3f of after 32 tokens)%n",
+                    promptLength,
+                    decodeLong,
+                    decodeLong / decode1);
+            System.out.printf(
+                    Locale.ROOT,
+                    "memory-bandwidth bound: %.2f GB/s copy bandwidth / %.1f MB fp32 weights per token = %.1f tokens/s; batch-1 decode reaches %.3f of it%n",
+                    bandwidth / 1e9,
+                    bytesPerToken / 1e6,
+                    bound,
+                    decode1 / bound);
+            System.out.printf(
+                    Locale.ROOT,
+                    "  (libtorch read-only bandwidth, a sum over 512 MiB: %.2f GB/s, bound %.1f tokens/s, fraction %.3f)%n",
+                    read / 1e9,
+                    read / bytesPerToken,
+                    decode1 / (read / bytesPerToken));
 
             double peak = MatmulPeak.machinePeak();
-            PeftModel peft = PeftModel.wrap(model, LoraConfig.builder().r(8).loraAlpha(16).loraDropout(0).taskType(TaskType.CAUSAL_LM).build());
+            PeftModel peft = PeftModel.wrap(
+                    model,
+                    LoraConfig.builder()
+                            .r(8)
+                            .loraAlpha(16)
+                            .loraDropout(0)
+                            .taskType(TaskType.CAUSAL_LM)
+                            .build());
             double train = trainingTokensPerSecond(model, peft, random);
             // a LoRA step's FLOPs per token: frozen linear layers forward (2·N) and gradient to their inputs (2·N),
-            // attention scores and mixing (4·T·d per layer forward, causal so half on average: 2·T·d) twice; N = linear weights incl. LM head
-            long n = (long) LAYERS * (2L * HIDDEN * HIDDEN + 2L * HIDDEN * (HIDDEN / HEADS * KV_HEADS) + 3L * HIDDEN * FFN) + (long) VOCAB * HIDDEN;
+            // attention scores and mixing (4·T·d per layer forward, causal so half on average: 2·T·d) twice; N = linear
+            // weights incl. LM head
+            long n = (long) LAYERS
+                            * (2L * HIDDEN * HIDDEN + 2L * HIDDEN * (HIDDEN / HEADS * KV_HEADS) + 3L * HIDDEN * FFN)
+                    + (long) VOCAB * HIDDEN;
             int t = TRAIN_LENGTH;
             double flopsPerToken = 4.0 * n + 2 * 2.0 * LAYERS * t * HIDDEN;
-            System.out.printf(Locale.ROOT, "LoRA (q_proj,v_proj, r=8) training: batch %d x %d tokens, %.1f tokens/s, %.1f GFLOP/s = MFU %.3f of the machine's sgemm peak %.1f GFLOP/s (the better of libtorch's and OpenBLAS's)%n",
-                    TRAIN_BATCH, t, train, train * flopsPerToken / 1e9, train * flopsPerToken / 1e9 / peak, peak);
+            System.out.printf(
+                    Locale.ROOT,
+                    "LoRA (q_proj,v_proj, r=8) training: batch %d x %d tokens, %.1f tokens/s, %.1f GFLOP/s = MFU %.3f of the machine's sgemm peak %.1f GFLOP/s (the better of libtorch's and OpenBLAS's)%n",
+                    TRAIN_BATCH,
+                    t,
+                    train,
+                    train * flopsPerToken / 1e9,
+                    train * flopsPerToken / 1e9 / peak,
+                    peak);
 
             double unmerged = decodeTokensPerSecond(model, List.of(shortPrompt), newTokens);
             peft.merge();
@@ -98,8 +141,14 @@ public final class DecoderBenchmark {
             try (AutoCloseable off = peft.disableAdapters()) {
                 base = decodeTokensPerSecond(model, List.of(shortPrompt), newTokens);
             }
-            System.out.printf(Locale.ROOT, "decode batch 1: no adapter %.1f tokens/s, unmerged LoRA %.1f (%.3f), merged LoRA %.1f (%.3f)%n",
-                    base, unmerged, unmerged / base, merged, merged / base);
+            System.out.printf(
+                    Locale.ROOT,
+                    "decode batch 1: no adapter %.1f tokens/s, unmerged LoRA %.1f (%.3f), merged LoRA %.1f (%.3f)%n",
+                    base,
+                    unmerged,
+                    unmerged / base,
+                    merged,
+                    merged / base);
         } finally {
             try (var files = Files.list(dir)) {
                 for (Path f : files.toList()) {
@@ -112,11 +161,12 @@ public final class DecoderBenchmark {
 
     static final int TRAIN_BATCH = 4, TRAIN_LENGTH = 128;
 
-
     private static double prefillTokensPerSecond(CausalLM model, long[] prompt) {
         Runnable run = () -> {
-            try (NDManager scope = model.manager().newSubManager(); Step step = Step.inference(scope, model.adapters())) {
-                model.nextTokenLogits(step, scope.create(new long[][] {prompt}), null, null).toFloatArray();
+            try (NDManager scope = model.manager().newSubManager();
+                    Step step = Step.inference(scope, model.adapters())) {
+                model.nextTokenLogits(step, scope.create(new long[][] {prompt}), null, null)
+                        .toFloatArray();
             }
         };
         run.run(); // warm-up
@@ -126,7 +176,10 @@ public final class DecoderBenchmark {
     /** New tokens per second after the prompt: (time for 1 + n tokens − time for 1 token) / n, rows counted. */
     static double decodeTokensPerSecond(CausalLM model, List<long[]> prompts, int n) {
         Generator generator = new Generator(model, null);
-        GenerationConfig one = GenerationConfig.builder().maxNewTokens(1).eosTokenIds(List.of()).build();
+        GenerationConfig one = GenerationConfig.builder()
+                .maxNewTokens(1)
+                .eosTokenIds(List.of())
+                .build();
         GenerationConfig many = one.toBuilder().maxNewTokens(1 + n).build();
         generator.generate(prompts, one, null); // warm-up
         double prefillOnly = seconds(() -> generator.generate(prompts, one, null), 3);
@@ -140,9 +193,17 @@ public final class DecoderBenchmark {
             long[] ids = random.longs(TRAIN_LENGTH, 0, VOCAB).toArray();
             data.add(new CausalExample(ids, ids.clone()));
         }
-        TrainingArgs args = TrainingArgs.builder().epochs(1).batchSize(TRAIN_BATCH).learningRate(1e-4).keepBest(false).bestMetric("loss").build();
+        TrainingArgs args = TrainingArgs.builder()
+                .epochs(1)
+                .batchSize(TRAIN_BATCH)
+                .learningRate(1e-4)
+                .keepBest(false)
+                .bestMetric("loss")
+                .build();
         new Trainer<>(peft, new CausalLmTask(model), args, null).train(data.subList(0, TRAIN_BATCH), null); // warm-up
-        return new Trainer<>(peft, new CausalLmTask(model), args, null).train(data, null).tokensPerSecond();
+        return new Trainer<>(peft, new CausalLmTask(model), args, null)
+                .train(data, null)
+                .tokensPerSecond();
     }
 
     /**
@@ -161,13 +222,17 @@ public final class DecoderBenchmark {
     static double readBandwidth(NDManager manager) {
         try (NDManager scope = manager.newSubManager()) {
             NDArray source = scope.ones(new Shape(128L * 1024 * 1024), DataType.FLOAT32);
-            return source.size() * 4.0 / seconds(() -> {
-                try (NDManager step = scope.newSubManager()) {
-                    NDArray sum = source.sum();
-                    sum.attach(step);
-                    sum.getFloat();
-                }
-            }, 5);
+            return source.size()
+                    * 4.0
+                    / seconds(
+                            () -> {
+                                try (NDManager step = scope.newSubManager()) {
+                                    NDArray sum = source.sum();
+                                    sum.attach(step);
+                                    sum.getFloat();
+                                }
+                            },
+                            5);
         }
     }
 

@@ -49,28 +49,48 @@ public final class DequantBenchmark {
             });
             try (NDManager scope = manager.newSubManager()) {
                 float[] a = q.dequantizedWeight(scope).toFloatArray();
-                float[] b = libtorchDequantize(codes, pairs, scales, out, in, scope).toFloatArray();
+                float[] b =
+                        libtorchDequantize(codes, pairs, scales, out, in, scope).toFloatArray();
                 for (int i = 0; i < a.length; i++) {
                     if (Float.compare(a[i], b[i]) != 0) {
-                        throw new IllegalStateException("the two dequantisations differ at " + i + ": " + a[i] + " vs " + b[i]);
+                        throw new IllegalStateException(
+                                "the two dequantisations differ at " + i + ": " + a[i] + " vs " + b[i]);
                     }
                 }
             }
             long n = (long) out * in;
-            System.out.printf(Locale.ROOT, "NF4 + double quant, %d x %d (%,d weights), median of %d runs, %d threads%n", out, in, n, repeats,
+            System.out.printf(
+                    Locale.ROOT,
+                    "NF4 + double quant, %d x %d (%,d weights), median of %d runs, %d threads%n",
+                    out,
+                    in,
+                    n,
+                    repeats,
                     Runtime.getRuntime().availableProcessors());
-            System.out.printf(Locale.ROOT, "Java kernel (QuantizedLinear):   %8.2f ms  %6.2f ns/weight%n", kernel, kernel * 1e6 / n);
-            System.out.printf(Locale.ROOT, "libtorch ops (gather formulation): %6.2f ms  %6.2f ns/weight  (%.1fx the kernel's time)%n",
-                    torch, torch * 1e6 / n, torch / kernel);
+            System.out.printf(
+                    Locale.ROOT,
+                    "Java kernel (QuantizedLinear):   %8.2f ms  %6.2f ns/weight%n",
+                    kernel,
+                    kernel * 1e6 / n);
+            System.out.printf(
+                    Locale.ROOT,
+                    "libtorch ops (gather formulation): %6.2f ms  %6.2f ns/weight  (%.1fx the kernel's time)%n",
+                    torch,
+                    torch * 1e6 / n,
+                    torch / kernel);
             System.out.printf(Locale.ROOT, "matmul [%d, %d] x W^T for scale:  %6.2f ms%n", tokens, in, matmul);
         }
     }
 
     /** The libtorch formulation: codes → int64 → rows of the pair table → flattened → times each block's absmax. */
-    private static NDArray libtorchDequantize(NDArray codes, NDArray pairs, NDArray scales, int out, int in, NDManager scope) {
+    private static NDArray libtorchDequantize(
+            NDArray codes, NDArray pairs, NDArray scales, int out, int in, NDManager scope) {
         NDArray ids = codes.toType(DataType.INT64, true);
         ids.attach(scope);
-        NDArray values = ids.getNDArrayInternal().embedding(ids, pairs, SparseFormat.DENSE).singletonOrThrow().reshape(-1, 64); // [blocks, 64]
+        NDArray values = ids.getNDArrayInternal()
+                .embedding(ids, pairs, SparseFormat.DENSE)
+                .singletonOrThrow()
+                .reshape(-1, 64); // [blocks, 64]
         return values.mul(scales.expandDims(1)).reshape(out, in);
     }
 

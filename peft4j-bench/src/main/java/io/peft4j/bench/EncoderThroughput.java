@@ -35,17 +35,31 @@ public final class EncoderThroughput {
             batch = tokenizer.encode(texts());
         }
         if (batch.length() != SEQ || batch.tokens(BATCH - 1) != SEQ) {
-            throw new IllegalStateException("expected " + BATCH + " x " + SEQ + " real tokens, got length " + batch.length());
+            throw new IllegalStateException(
+                    "expected " + BATCH + " x " + SEQ + " real tokens, got length " + batch.length());
         }
         int cores = Runtime.getRuntime().availableProcessors();
-        System.out.printf(Locale.ROOT, "all-MiniLM-L6-v2 forward, batch %d x %d tokens, %d cores, %.0f s per engine%n", BATCH, SEQ, cores, seconds);
+        System.out.printf(
+                Locale.ROOT,
+                "all-MiniLM-L6-v2 forward, batch %d x %d tokens, %d cores, %.0f s per engine%n",
+                BATCH,
+                SEQ,
+                cores,
+                seconds);
 
         double ours;
         try (NDManager manager = NDManager.newBaseManager()) {
             BertModel model = BertModel.load(files, manager);
             ours = sentencesPerSecond(seconds, () -> {
-                try (NDManager scope = manager.newSubManager(); Step step = Step.inference(scope, model.adapters())) {
-                    NDArray hidden = model.features(step, ModelInputs.tokens(batch.inputIds(scope), batch.attentionMask(scope), batch.tokenTypeIds(scope))).lastHiddenState();
+                try (NDManager scope = manager.newSubManager();
+                        Step step = Step.inference(scope, model.adapters())) {
+                    NDArray hidden = model.features(
+                                    step,
+                                    ModelInputs.tokens(
+                                            batch.inputIds(scope),
+                                            batch.attentionMask(scope),
+                                            batch.tokenTypeIds(scope)))
+                            .lastHiddenState();
                     hidden.getFloat(0, 0, 0);
                 }
             });
@@ -60,9 +74,10 @@ public final class EncoderThroughput {
         try (OrtSession session = env.createSession(files.weights().toString(), options)) {
             ort = sentencesPerSecond(seconds, () -> {
                 try (OnnxTensor ids = OnnxTensor.createTensor(env, batch.inputIds());
-                     OnnxTensor mask = OnnxTensor.createTensor(env, batch.attentionMask());
-                     OnnxTensor types = OnnxTensor.createTensor(env, batch.tokenTypeIds());
-                     OrtSession.Result r = session.run(Map.of("input_ids", ids, "attention_mask", mask, "token_type_ids", types))) {
+                        OnnxTensor mask = OnnxTensor.createTensor(env, batch.attentionMask());
+                        OnnxTensor types = OnnxTensor.createTensor(env, batch.tokenTypeIds());
+                        OrtSession.Result r = session.run(
+                                Map.of("input_ids", ids, "attention_mask", mask, "token_type_ids", types))) {
                     r.get(0);
                 } catch (OrtException e) {
                     throw new IllegalStateException(e);
@@ -75,8 +90,10 @@ public final class EncoderThroughput {
 
     /** 32 texts, each long enough to fill 128 tokens. */
     static List<String> texts() {
-        String[] words = ("parameter efficient fine tuning trains a small added part of a large frozen pretrained model "
-                + "low rank adapters prefix tuning prompt tuning bottleneck adapters and bias tuning compared on real data").split(" ");
+        String[] words =
+                ("parameter efficient fine tuning trains a small added part of a large frozen pretrained model "
+                                + "low rank adapters prefix tuning prompt tuning bottleneck adapters and bias tuning compared on real data")
+                        .split(" ");
         List<String> texts = new ArrayList<>();
         for (int i = 0; i < BATCH; i++) {
             StringBuilder s = new StringBuilder();

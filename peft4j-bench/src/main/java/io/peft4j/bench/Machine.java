@@ -12,7 +12,7 @@ final class Machine {
     /** "CPU: AMD EPYC (family 25 model 1, 2 cores available), vector extensions: avx avx2 fma; libtorch threads: intra-op 2, inter-op 2". */
     static String describe() {
         String cpu = Cpu.describe();
-        Engine.getEngine("PyTorch");                       // loads libtorch, whose thread pools are read below
+        Engine.getEngine("PyTorch"); // loads libtorch, whose thread pools are read below
         return "CPU: " + cpu + "; libtorch threads: intra-op " + JniUtils.getNumThreads() + ", inter-op "
                 + JniUtils.getNumInteropThreads();
     }

@@ -1,12 +1,12 @@
 package io.peft4j.bench;
-import java.util.Random;
-import org.bytedeco.javacpp.FloatPointer;
-import org.bytedeco.openblas.global.openblas_full;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import java.util.Locale;
+import java.util.Random;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.openblas.global.openblas_full;
 
 /**
  * The sgemm probe: the largest float32 matmul throughput libtorch reaches on this machine, the peak
@@ -23,13 +23,19 @@ public final class MatmulPeak {
             for (int n : new int[] {256, 512, 1024, 2048, 4096}) {
                 NDArray a = manager.randomNormal(new Shape(n, n));
                 NDArray b = manager.randomNormal(new Shape(n, n));
-                best = Math.max(best, gflops("sgemm", n, () -> {
-                    try (NDManager step = manager.newSubManager()) {
-                        NDArray c = a.matMul(b);
-                        c.attach(step);
-                        c.getFloat(0, 0); // waits for the result on any device
-                    }
-                }, print));
+                best = Math.max(
+                        best,
+                        gflops(
+                                "sgemm",
+                                n,
+                                () -> {
+                                    try (NDManager step = manager.newSubManager()) {
+                                        NDArray c = a.matMul(b);
+                                        c.attach(step);
+                                        c.getFloat(0, 0); // waits for the result on any device
+                                    }
+                                },
+                                print));
                 a.close();
                 b.close();
             }
@@ -45,8 +51,9 @@ public final class MatmulPeak {
         try {
             openblas_full.openblas_set_num_threads(Runtime.getRuntime().availableProcessors());
             if (print) {
-                System.out.println("OpenBLAS " + openblas_full.openblas_get_config().getString().strip()
-                        + ", core " + openblas_full.openblas_get_corename().getString());
+                System.out.println("OpenBLAS "
+                        + openblas_full.openblas_get_config().getString().strip() + ", core "
+                        + openblas_full.openblas_get_corename().getString());
             }
         } catch (UnsatisfiedLinkError | RuntimeException e) {
             System.out.println("OpenBLAS not available: " + e.getMessage());
@@ -56,16 +63,35 @@ public final class MatmulPeak {
         Random random = new Random(1);
         for (int n : new int[] {256, 512, 1024, 2048, 4096}) {
             try (FloatPointer a = new FloatPointer((long) n * n);
-                 FloatPointer b = new FloatPointer((long) n * n);
-                 FloatPointer c = new FloatPointer((long) n * n)) {
+                    FloatPointer b = new FloatPointer((long) n * n);
+                    FloatPointer c = new FloatPointer((long) n * n)) {
                 float[] values = new float[n * n];
                 for (int i = 0; i < values.length; i++) {
                     values[i] = (float) random.nextGaussian();
                 }
                 a.put(values);
                 b.put(values);
-                best = Math.max(best, gflops("OpenBLAS sgemm", n, () -> openblas_full.cblas_sgemm(openblas_full.CblasRowMajor,
-                        openblas_full.CblasNoTrans, openblas_full.CblasNoTrans, n, n, n, 1f, a, n, b, n, 0f, c, n), print));
+                best = Math.max(
+                        best,
+                        gflops(
+                                "OpenBLAS sgemm",
+                                n,
+                                () -> openblas_full.cblas_sgemm(
+                                        openblas_full.CblasRowMajor,
+                                        openblas_full.CblasNoTrans,
+                                        openblas_full.CblasNoTrans,
+                                        n,
+                                        n,
+                                        n,
+                                        1f,
+                                        a,
+                                        n,
+                                        b,
+                                        n,
+                                        0f,
+                                        c,
+                                        n),
+                                print));
             }
         }
         return best;
@@ -99,7 +125,12 @@ public final class MatmulPeak {
         System.out.println(Machine.describe());
         double libtorch = measure(true);
         double openBlas = measureOpenBlas(true);
-        System.out.printf(Locale.ROOT, "sgemm peak: libtorch %.1f GFLOP/s, OpenBLAS %.1f GFLOP/s; the machine's: %.1f GFLOP/s (OpenBLAS/libtorch %.2f)%n",
-                libtorch, openBlas, Math.max(libtorch, openBlas), openBlas / libtorch);
+        System.out.printf(
+                Locale.ROOT,
+                "sgemm peak: libtorch %.1f GFLOP/s, OpenBLAS %.1f GFLOP/s; the machine's: %.1f GFLOP/s (OpenBLAS/libtorch %.2f)%n",
+                libtorch,
+                openBlas,
+                Math.max(libtorch, openBlas),
+                openBlas / libtorch);
     }
 }

@@ -45,7 +45,12 @@ public final class QLoraBenchmark {
     public static void main(String[] args) throws Exception {
         System.out.println(Machine.describe());
         if (args.length > 0 && args[0].equals("--child")) {
-            child(args[1], Path.of(args[2]), Integer.parseInt(args[3]), Integer.parseInt(args[4]), Integer.parseInt(args[5]));
+            child(
+                    args[1],
+                    Path.of(args[2]),
+                    Integer.parseInt(args[3]),
+                    Integer.parseInt(args[4]),
+                    Integer.parseInt(args[5]));
             return;
         }
         int steps = args.length > 0 ? Integer.parseInt(args[0]) : 4;
@@ -54,22 +59,48 @@ public final class QLoraBenchmark {
         Path dir = Files.createTempDirectory("peft4j-qlora-bench");
         try {
             long params = new RandomLlama(VOCAB, HIDDEN, LAYERS, HEADS, KV_HEADS, FFN).write(dir, 2);
-            System.out.printf(Locale.ROOT, "Llama-architecture model: %,d parameters (hidden %d, %d layers, %d/%d heads, FFN %d, vocab %d), fp32 checkpoint %.2f GB%n",
-                    params, HIDDEN, LAYERS, HEADS, KV_HEADS, FFN, VOCAB, 4.0 * params / 1e9);
-            System.out.printf(Locale.ROOT, "LoRA r=8 on q_proj,v_proj; batch %d x %d tokens; %d optimizer steps after one warm-up step%n", batch, length, steps);
+            System.out.printf(
+                    Locale.ROOT,
+                    "Llama-architecture model: %,d parameters (hidden %d, %d layers, %d/%d heads, FFN %d, vocab %d), fp32 checkpoint %.2f GB%n",
+                    params,
+                    HIDDEN,
+                    LAYERS,
+                    HEADS,
+                    KV_HEADS,
+                    FFN,
+                    VOCAB,
+                    4.0 * params / 1e9);
+            System.out.printf(
+                    Locale.ROOT,
+                    "LoRA r=8 on q_proj,v_proj; batch %d x %d tokens; %d optimizer steps after one warm-up step%n",
+                    batch,
+                    length,
+                    steps);
             Map<String, double[]> results = new LinkedHashMap<>();
             for (String config : CONFIGS) {
                 results.put(config, runChild(config, dir, steps, length, batch));
                 double[] r = results.get(config);
-                System.out.printf(Locale.ROOT, "%-32s peak RSS %8.0f MiB   %6.1f tokens/s   (load %.0f s)%n", config, r[0], r[1], r[2]);
+                System.out.printf(
+                        Locale.ROOT,
+                        "%-32s peak RSS %8.0f MiB   %6.1f tokens/s   (load %.0f s)%n",
+                        config,
+                        r[0],
+                        r[1],
+                        r[2]);
             }
             double[] base = results.get("lora-fp32");
             double[] qlora = results.get("qlora");
             double[] lean = results.get("qlora+checkpointing+adamw8bit");
-            System.out.printf(Locale.ROOT, "QLoRA peak RSS / fp32 LoRA peak RSS: %.3f (target <= 0.35); with checkpointing + 8-bit AdamW: %.3f%n",
-                    qlora[0] / base[0], lean[0] / base[0]);
-            System.out.printf(Locale.ROOT, "QLoRA tokens/s / fp32 LoRA tokens/s: %.3f (target >= 0.7); with checkpointing + 8-bit AdamW: %.3f%n",
-                    qlora[1] / base[1], lean[1] / base[1]);
+            System.out.printf(
+                    Locale.ROOT,
+                    "QLoRA peak RSS / fp32 LoRA peak RSS: %.3f (target <= 0.35); with checkpointing + 8-bit AdamW: %.3f%n",
+                    qlora[0] / base[0],
+                    lean[0] / base[0]);
+            System.out.printf(
+                    Locale.ROOT,
+                    "QLoRA tokens/s / fp32 LoRA tokens/s: %.3f (target >= 0.7); with checkpointing + 8-bit AdamW: %.3f%n",
+                    qlora[1] / base[1],
+                    lean[1] / base[1]);
         } finally {
             try (var files = Files.list(dir)) {
                 for (Path f : files.toList()) {
@@ -83,13 +114,26 @@ public final class QLoraBenchmark {
     /** [peak RSS MiB, tokens/s, load seconds] from a child JVM's last line. */
     private static double[] runChild(String config, Path dir, int steps, int length, int batch) throws Exception {
         // the heap starts as the peft4j launcher starts it (-Xms64m)
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xms64m", "-Xmx2g", "-Dai.djl.offline=true", "-cp", System.getProperty("java.class.path"), QLoraBenchmark.class.getName(),
-                "--child", config, dir.toString(), Integer.toString(steps), Integer.toString(length), Integer.toString(batch)));
+        List<String> command = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xms64m",
+                "-Xmx2g",
+                "-Dai.djl.offline=true",
+                "-cp",
+                System.getProperty("java.class.path"),
+                QLoraBenchmark.class.getName(),
+                "--child",
+                config,
+                dir.toString(),
+                Integer.toString(steps),
+                Integer.toString(length),
+                Integer.toString(batch)));
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
         // glibc keeps freed native blocks in its arenas, so RSS would show what was once allocated rather than what
         // is live; the same settings for every configuration make the peaks comparable
-        builder.environment().putAll(Map.of("MALLOC_ARENA_MAX", "2", "MALLOC_MMAP_THRESHOLD_", "65536", "MALLOC_TRIM_THRESHOLD_", "0"));
+        builder.environment()
+                .putAll(Map.of(
+                        "MALLOC_ARENA_MAX", "2", "MALLOC_MMAP_THRESHOLD_", "65536", "MALLOC_TRIM_THRESHOLD_", "0"));
         Process p = builder.start();
         String last = null;
         try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream()))) {
@@ -113,24 +157,46 @@ public final class QLoraBenchmark {
         boolean quantized = config.startsWith("qlora");
         boolean lean = config.contains("checkpointing");
         try (NDManager manager = NDManager.newBaseManager()) {
-            CausalLM model = (CausalLM) AutoModel.load(ModelFiles.resolve(dir.toString()), manager,
+            CausalLM model = (CausalLM) AutoModel.load(
+                    ModelFiles.resolve(dir.toString()),
+                    manager,
                     quantized ? ModelQuantizer.Settings.of(QuantType.NF4, true) : null);
             double load = (System.nanoTime() - start) / 1e9;
-            System.out.printf(Locale.ROOT, "loaded: resident %.0f MiB, peak so far %.0f MiB, Java heap used %.0f MiB of %.0f MiB committed%n",
-                    residentMib(), FineTune.peakRssMib(), (Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory()) / 1048576.0,
+            System.out.printf(
+                    Locale.ROOT,
+                    "loaded: resident %.0f MiB, peak so far %.0f MiB, Java heap used %.0f MiB of %.0f MiB committed%n",
+                    residentMib(),
+                    FineTune.peakRssMib(),
+                    (Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory()) / 1048576.0,
                     Runtime.getRuntime().totalMemory() / 1048576.0);
-            PeftModel peft = PeftModel.wrap(model, LoraConfig.builder().r(8).loraAlpha(16).loraDropout(0).taskType(TaskType.CAUSAL_LM).build());
+            PeftModel peft = PeftModel.wrap(
+                    model,
+                    LoraConfig.builder()
+                            .r(8)
+                            .loraAlpha(16)
+                            .loraDropout(0)
+                            .taskType(TaskType.CAUSAL_LM)
+                            .build());
             Random random = new Random(3);
             List<CausalExample> data = new ArrayList<>();
             for (int i = 0; i < (steps + 1) * batch; i++) {
                 long[] ids = random.longs(length, 0, VOCAB).toArray();
                 data.add(new CausalExample(ids, ids.clone()));
             }
-            TrainingArgs args = TrainingArgs.builder().epochs(1).batchSize(batch).learningRate(1e-4).keepBest(false).bestMetric("loss")
-                    .optimizer(lean ? TrainingArgs.OptimizerKind.ADAMW_8BIT : TrainingArgs.OptimizerKind.ADAMW).gradientCheckpointing(lean).build();
+            TrainingArgs args = TrainingArgs.builder()
+                    .epochs(1)
+                    .batchSize(batch)
+                    .learningRate(1e-4)
+                    .keepBest(false)
+                    .bestMetric("loss")
+                    .optimizer(lean ? TrainingArgs.OptimizerKind.ADAMW_8BIT : TrainingArgs.OptimizerKind.ADAMW)
+                    .gradientCheckpointing(lean)
+                    .build();
             CausalLmTask task = new CausalLmTask(model);
             new Trainer<>(peft, task, args, null).train(data.subList(0, batch), null); // warm-up
-            double tokensPerSecond = new Trainer<>(peft, task, args, null).train(data.subList(batch, data.size()), null).tokensPerSecond();
+            double tokensPerSecond = new Trainer<>(peft, task, args, null)
+                    .train(data.subList(batch, data.size()), null)
+                    .tokensPerSecond();
             System.out.printf(Locale.ROOT, "RESULT %.1f %.2f %.1f%n", FineTune.peakRssMib(), tokensPerSecond, load);
         }
     }
@@ -147,5 +213,4 @@ public final class QLoraBenchmark {
         }
         return -1;
     }
-
 }

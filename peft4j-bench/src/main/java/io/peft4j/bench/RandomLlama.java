@@ -23,10 +23,21 @@ record RandomLlama(int vocab, int hidden, int layers, int heads, int kvHeads, in
     long write(Path dir, int shards) {
         ObjectNode c = Json.MAPPER.createObjectNode();
         c.putArray("architectures").add("LlamaForCausalLM");
-        c.put("model_type", "llama").put("vocab_size", vocab).put("hidden_size", hidden).put("intermediate_size", ffn)
-                .put("num_hidden_layers", layers).put("num_attention_heads", heads).put("num_key_value_heads", kvHeads)
-                .put("rms_norm_eps", 1e-5).put("rope_theta", 500000.0).put("tie_word_embeddings", true).put("hidden_act", "silu")
-                .put("max_position_embeddings", 4096).put("bos_token_id", 1).put("eos_token_id", 2).put("torch_dtype", "float32");
+        c.put("model_type", "llama")
+                .put("vocab_size", vocab)
+                .put("hidden_size", hidden)
+                .put("intermediate_size", ffn)
+                .put("num_hidden_layers", layers)
+                .put("num_attention_heads", heads)
+                .put("num_key_value_heads", kvHeads)
+                .put("rms_norm_eps", 1e-5)
+                .put("rope_theta", 500000.0)
+                .put("tie_word_embeddings", true)
+                .put("hidden_act", "silu")
+                .put("max_position_embeddings", 4096)
+                .put("bos_token_id", 1)
+                .put("eos_token_id", 2)
+                .put("torch_dtype", "float32");
         AtomicFiles.writeString(dir.resolve("config.json"), c.toPrettyString());
         long total = 0;
         ObjectNode map = Json.MAPPER.createObjectNode();

@@ -60,24 +60,50 @@ public final class ServeLoad {
         long maxNanos = (args.length > 4 ? Long.parseLong(args[4]) : 30) * 60_000_000_000L;
         Path dir = Files.createTempDirectory("peft4j-serve-load");
         Path model = dir.resolve("llama");
-        long params = new RandomLlama(DecoderBenchmark.VOCAB, DecoderBenchmark.HIDDEN, DecoderBenchmark.LAYERS, DecoderBenchmark.HEADS,
-                DecoderBenchmark.KV_HEADS, DecoderBenchmark.FFN).write(model, 1);                // DecoderBenchmark's 128M Llama
+        long params = new RandomLlama(
+                        DecoderBenchmark.VOCAB,
+                        DecoderBenchmark.HIDDEN,
+                        DecoderBenchmark.LAYERS,
+                        DecoderBenchmark.HEADS,
+                        DecoderBenchmark.KV_HEADS,
+                        DecoderBenchmark.FFN)
+                .write(model, 1); // DecoderBenchmark's 128M Llama
         writeWordLevelTokenizer(model.resolve("tokenizer.json"), 32000);
         Path adapterRoot = dir.resolve("adapters");
         try (NDManager manager = NDManager.newBaseManager()) {
             for (int i = 0; i < adapters; i++) {
                 Engine.getInstance().setRandomSeed(100 + i);
-                PeftModel.wrap(AutoModel.load(ModelFiles.resolve(model.toString()), manager), LoraConfig.builder().r(8).loraAlpha(16)
-                        .targetModules("q_proj", "v_proj").initLoraWeights(LoraConfig.InitLoraWeights.FALSE).taskType(TaskType.CAUSAL_LM)
-                        .build()).save(adapterRoot.resolve("a" + i));
+                PeftModel.wrap(
+                                AutoModel.load(ModelFiles.resolve(model.toString()), manager),
+                                LoraConfig.builder()
+                                        .r(8)
+                                        .loraAlpha(16)
+                                        .targetModules("q_proj", "v_proj")
+                                        .initLoraWeights(LoraConfig.InitLoraWeights.FALSE)
+                                        .taskType(TaskType.CAUSAL_LM)
+                                        .build())
+                        .save(adapterRoot.resolve("a" + i));
             }
         }
-        System.out.printf(Locale.ROOT, "random Llama: %,d parameters; %d LoRA adapters (r=8, q,v); %d clients, %d new tokens a request%n",
-                params, adapters, clients, newTokens);
-        try (OpenAiServer server = OpenAiServer.start(ServerSettings.of(model.toString()).withPort(0)
-                .withAdapters(adapterRoot, Map.of()).withLimits(Math.max(8, clients), 4096, adapters, Duration.ofMinutes(10)))) {
+        System.out.printf(
+                Locale.ROOT,
+                "random Llama: %,d parameters; %d LoRA adapters (r=8, q,v); %d clients, %d new tokens a request%n",
+                params,
+                adapters,
+                clients,
+                newTokens);
+        try (OpenAiServer server = OpenAiServer.start(ServerSettings.of(model.toString())
+                .withPort(0)
+                .withAdapters(adapterRoot, Map.of())
+                .withLimits(Math.max(8, clients), 4096, adapters, Duration.ofMinutes(10)))) {
             Client client = new Client(server.port(), newTokens);
-            run(client, Math.max(2 * clients, requests / 10), clients, adapters, Long.MAX_VALUE, new SplittableRandom(1)); // warm-up: a tenth
+            run(
+                    client,
+                    Math.max(2 * clients, requests / 10),
+                    clients,
+                    adapters,
+                    Long.MAX_VALUE,
+                    new SplittableRandom(1)); // warm-up: a tenth
             double warmRss = residentMib();
             long start = System.nanoTime();
             List<Timing> timings = run(client, requests, clients, adapters, maxNanos, new SplittableRandom(2));
@@ -87,12 +113,20 @@ public final class ServeLoad {
 
             double mixed = throughput(client, 8, i -> "a" + (i % adapters));
             double single = throughput(client, 8, i -> "a0");
-            System.out.printf(Locale.ROOT, "8 rows, 8 different adapters: %.1f tokens/s; 8 rows, one adapter: %.1f tokens/s; ratio %.3f (target >= 0.8)%n",
-                    mixed, single, mixed / single);
+            System.out.printf(
+                    Locale.ROOT,
+                    "8 rows, 8 different adapters: %.1f tokens/s; 8 rows, one adapter: %.1f tokens/s; ratio %.3f (target >= 0.8)%n",
+                    mixed,
+                    single,
+                    mixed / single);
             double together = throughput(client, 8, i -> "a" + (i % adapters));
             double alone = sequential(client, 8, i -> "a" + (i % adapters));
-            System.out.printf(Locale.ROOT, "16 requests: 8 concurrent clients %.1f tokens/s; one at a time %.1f tokens/s; ratio %.2f (target >= 3)%n",
-                    together, alone, together / alone);
+            System.out.printf(
+                    Locale.ROOT,
+                    "16 requests: 8 concurrent clients %.1f tokens/s; one at a time %.1f tokens/s; ratio %.2f (target >= 3)%n",
+                    together,
+                    alone,
+                    together / alone);
         } finally {
             try (var files = Files.walk(dir)) {
                 files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
@@ -129,12 +163,15 @@ public final class ServeLoad {
         long start = System.nanoTime();
         int tokens = 0;
         for (int i = 0; i < 2 * rows; i++) {
-            tokens += client.complete(adapter.of(i), prompt(new SplittableRandom(i))).tokens();
+            tokens += client.complete(adapter.of(i), prompt(new SplittableRandom(i)))
+                    .tokens();
         }
         return tokens / ((System.nanoTime() - start) / 1e9);
     }
 
-    private static List<Timing> run(Client client, int requests, int clients, int adapters, long maxNanos, SplittableRandom seeds) throws Exception {
+    private static List<Timing> run(
+            Client client, int requests, int clients, int adapters, long maxNanos, SplittableRandom seeds)
+            throws Exception {
         List<Timing> out = Collections.synchronizedList(new ArrayList<>());
         AtomicInteger next = new AtomicInteger();
         long deadline = System.nanoTime() + Math.min(maxNanos, Long.MAX_VALUE / 2);
@@ -186,20 +223,43 @@ public final class ServeLoad {
         }
         Collections.sort(first);
         Collections.sort(gaps);
-        System.out.printf(Locale.ROOT, "%d requests in %.1f s: %.1f output tokens/s, %d errors%n", timings.size(), seconds, tokens / seconds, errors);
-        System.out.printf(Locale.ROOT, "time to first token ms: p50 %.1f, p95 %.1f, p99 %.1f%n", pct(first, 50), pct(first, 95), pct(first, 99));
-        System.out.printf(Locale.ROOT, "inter-token latency ms: p50 %.1f, p95 %.1f, p99 %.1f%n", pct(gaps, 50), pct(gaps, 95), pct(gaps, 99));
-        System.out.printf(Locale.ROOT, "RSS: %.0f MiB after warm-up, %.0f MiB after the run (%+.1f%%)%n", warmRss, afterRss,
+        System.out.printf(
+                Locale.ROOT,
+                "%d requests in %.1f s: %.1f output tokens/s, %d errors%n",
+                timings.size(),
+                seconds,
+                tokens / seconds,
+                errors);
+        System.out.printf(
+                Locale.ROOT,
+                "time to first token ms: p50 %.1f, p95 %.1f, p99 %.1f%n",
+                pct(first, 50),
+                pct(first, 95),
+                pct(first, 99));
+        System.out.printf(
+                Locale.ROOT,
+                "inter-token latency ms: p50 %.1f, p95 %.1f, p99 %.1f%n",
+                pct(gaps, 50),
+                pct(gaps, 95),
+                pct(gaps, 99));
+        System.out.printf(
+                Locale.ROOT,
+                "RSS: %.0f MiB after warm-up, %.0f MiB after the run (%+.1f%%)%n",
+                warmRss,
+                afterRss,
                 100 * (afterRss - warmRss) / warmRss);
     }
 
     private static double pct(List<Long> sorted, int p) {
-        return sorted.isEmpty() ? Double.NaN : sorted.get(Math.min(sorted.size() - 1, (int) Math.ceil(p / 100.0 * sorted.size()) - 1)) / 1e6;
+        return sorted.isEmpty()
+                ? Double.NaN
+                : sorted.get(Math.min(sorted.size() - 1, (int) Math.ceil(p / 100.0 * sorted.size()) - 1)) / 1e6;
     }
 
     /** A streaming completions client over java.net.http, timing each server-sent event. */
     static final class Client {
-        private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+        private final HttpClient http =
+                HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
         private final URI uri;
         private final int newTokens;
 
@@ -210,13 +270,26 @@ public final class ServeLoad {
 
         Timing complete(String adapter, String prompt) {
             ObjectNode body = Json.MAPPER.createObjectNode();
-            body.put("model", adapter).put("prompt", prompt).put("max_tokens", newTokens).put("temperature", 0).put("stream", true);
+            body.put("model", adapter)
+                    .put("prompt", prompt)
+                    .put("max_tokens", newTokens)
+                    .put("temperature", 0)
+                    .put("stream", true);
             long start = System.nanoTime();
             try {
-                HttpResponse<InputStream> r = http.send(HttpRequest.newBuilder(uri).header("Content-Type", "application/json")
-                        .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(), HttpResponse.BodyHandlers.ofInputStream());
+                HttpResponse<InputStream> r = http.send(
+                        HttpRequest.newBuilder(uri)
+                                .header("Content-Type", "application/json")
+                                .POST(HttpRequest.BodyPublishers.ofString(body.toString()))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofInputStream());
                 if (r.statusCode() != 200) {
-                    return new Timing(0, List.of(), 0, "HTTP " + r.statusCode() + ": " + new String(r.body().readAllBytes(), StandardCharsets.UTF_8));
+                    return new Timing(
+                            0,
+                            List.of(),
+                            0,
+                            "HTTP " + r.statusCode() + ": "
+                                    + new String(r.body().readAllBytes(), StandardCharsets.UTF_8));
                 }
                 long first = -1;
                 long last = start;
@@ -229,7 +302,8 @@ public final class ServeLoad {
                         }
                         JsonNode event = Json.MAPPER.readTree(line.substring(6));
                         if (event.has("error")) {
-                            return new Timing(0, List.of(), 0, event.get("error").toString());
+                            return new Timing(
+                                    0, List.of(), 0, event.get("error").toString());
                         }
                         String text = event.path("choices").path(0).path("text").asText("");
                         if (text.isEmpty()) {
@@ -242,7 +316,7 @@ public final class ServeLoad {
                             gaps.add(now - last);
                         }
                         last = now;
-                        pieces += text.trim().split("\\s+").length;           // word-level tokens: one word each
+                        pieces += text.trim().split("\\s+").length; // word-level tokens: one word each
                     }
                 }
                 return new Timing(first, gaps, pieces, null);
@@ -264,8 +338,14 @@ public final class ServeLoad {
         var added = t.putArray("added_tokens");
         String[] special = {"<unk>", "<s>", "</s>"};
         for (int i = 0; i < special.length; i++) {
-            added.addObject().put("id", i).put("content", special[i]).put("single_word", false).put("lstrip", false)
-                    .put("rstrip", false).put("normalized", false).put("special", true);
+            added.addObject()
+                    .put("id", i)
+                    .put("content", special[i])
+                    .put("single_word", false)
+                    .put("lstrip", false)
+                    .put("rstrip", false)
+                    .put("normalized", false)
+                    .put("special", true);
         }
         t.putNull("normalizer");
         t.putObject("pre_tokenizer").put("type", "Whitespace");

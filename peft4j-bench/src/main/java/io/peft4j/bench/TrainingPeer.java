@@ -44,7 +44,8 @@ public final class TrainingPeer {
         List<String> texts = EncoderThroughput.texts().subList(0, args.length > 1 ? Integer.parseInt(args[1]) : 32);
         Path dir = Files.createTempDirectory("peft4j-training-peer");
         double ours;
-        try (NDManager manager = NDManager.newBaseManager(); Tokenizer tokenizer = Tokenizer.load(files.requireTokenizer(), 128)) {
+        try (NDManager manager = NDManager.newBaseManager();
+                Tokenizer tokenizer = Tokenizer.load(files.requireTokenizer(), 128)) {
             BatchEncoding batch = tokenizer.encode(texts);
             BackboneClassifier model = BackboneClassifier.load(files, manager, BackboneClassifier.Head.SEQUENCE, 15);
             Map<String, NDArray> weights = new LinkedHashMap<>();
@@ -53,48 +54,95 @@ public final class TrainingPeer {
             Map<String, NDArray> inputs = new LinkedHashMap<>();
             inputs.put("input_ids", batch.inputIds(manager));
             inputs.put("attention_mask", batch.attentionMask(manager));
-            inputs.put("labels", manager.create(IntStream.range(0, texts.size()).mapToLong(i -> i % 15).toArray()));
+            inputs.put(
+                    "labels",
+                    manager.create(IntStream.range(0, texts.size())
+                            .mapToLong(i -> i % 15)
+                            .toArray()));
             SafeTensorsWriter.write(dir.resolve("batch.safetensors"), inputs, Map.of("format", "pt"));
             Files.copy(files.config(), dir.resolve("config.json"));
-            PeftModel peft = PeftModel.wrap(model, LoraConfig.builder().r(8).loraAlpha(16).loraDropout(0.1).targetModules("query", "value")
-                    .taskType(TaskType.SEQ_CLS).build());
+            PeftModel peft = PeftModel.wrap(
+                    model,
+                    LoraConfig.builder()
+                            .r(8)
+                            .loraAlpha(16)
+                            .loraDropout(0.1)
+                            .targetModules("query", "value")
+                            .taskType(TaskType.SEQ_CLS)
+                            .build());
             List<TextExample> data = new ArrayList<>();
             for (int i = 0; i < texts.size(); i++) {
                 data.add(new TextExample(texts.get(i), i % 15));
             }
             SequenceClassificationTask task = new SequenceClassificationTask(model, tokenizer);
-            TrainingArgs warm = TrainingArgs.builder().epochs(2).batchSize(texts.size()).learningRate(5e-4).weightDecay(0.01).keepBest(false).build();
-            new Trainer<>(peft, task, warm, null).train(data, null);                     // warm-up: 2 steps
+            TrainingArgs warm = TrainingArgs.builder()
+                    .epochs(2)
+                    .batchSize(texts.size())
+                    .learningRate(5e-4)
+                    .weightDecay(0.01)
+                    .keepBest(false)
+                    .build();
+            new Trainer<>(peft, task, warm, null).train(data, null); // warm-up: 2 steps
             TrainingArgs timed = warm.toBuilder().epochs(steps).build();
             ours = new Trainer<>(peft, task, timed, null).train(data, null).tokensPerSecond();
         }
-        System.out.printf(Locale.ROOT, "peft4j Trainer, LoRA r=8 (query,value), batch %d x 128: %.1f tokens/s%n", texts.size(), ours);
-        // a LoRA step's FLOPs per token on MiniLM (6 layers, d 384, FFN 1536, 128 tokens): frozen linear layers forward and
-        // input gradients (4·N), attention scores and mixing forward and backward (2·4·layers·T·d), as BrownGenreBenchmark
+        System.out.printf(
+                Locale.ROOT,
+                "peft4j Trainer, LoRA r=8 (query,value), batch %d x 128: %.1f tokens/s%n",
+                texts.size(),
+                ours);
+        // a LoRA step's FLOPs per token on MiniLM (6 layers, d 384, FFN 1536, 128 tokens): frozen linear layers forward
+        // and
+        // input gradients (4·N), attention scores and mixing forward and backward (2·4·layers·T·d), as
+        // BrownGenreBenchmark
         long layers = 6, d = 384, ffn = 1536, t = 128;
         double flopsPerToken = 4.0 * layers * (4 * d * d + 2 * d * ffn) + 8.0 * layers * t * d;
         double peak = MatmulPeak.machinePeak();
-        System.out.printf(Locale.ROOT, "  %.1f GFLOP/s = MFU %.3f of the machine's sgemm peak %.1f GFLOP/s (the better of libtorch's and OpenBLAS's)%n",
-                ours * flopsPerToken / 1e9, ours * flopsPerToken / 1e9 / peak, peak);
+        System.out.printf(
+                Locale.ROOT,
+                "  %.1f GFLOP/s = MFU %.3f of the machine's sgemm peak %.1f GFLOP/s (the better of libtorch's and OpenBLAS's)%n",
+                ours * flopsPerToken / 1e9,
+                ours * flopsPerToken / 1e9 / peak,
+                peak);
         Path script = Path.of("tools/lora_step.py");
         Path python = Path.of("/usr/bin/python3");
         if (!Files.isRegularFile(script) || !Files.isExecutable(python)) {
-            System.out.println("PyTorch side skipped: run from the repository root with Debian's python3-torch installed "
-                    + "(apt-get install python3-torch libopenblas0-pthread)");
+            System.out.println(
+                    "PyTorch side skipped: run from the repository root with Debian's python3-torch installed "
+                            + "(apt-get install python3-torch libopenblas0-pthread)");
             return;
         }
-        Process p = new ProcessBuilder(python.toString(), script.toString(), dir.toString(), "2", Integer.toString(steps), Integer.toString(cores))
-                .redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(
+                        python.toString(),
+                        script.toString(),
+                        dir.toString(),
+                        "2",
+                        Integer.toString(steps),
+                        Integer.toString(cores))
+                .redirectErrorStream(true)
+                .start();
         String out = new String(p.getInputStream().readAllBytes()).strip();
         if (p.waitFor() != 0) {
-            System.out.println("PyTorch side failed (is python3-torch installed?): " + out.lines().reduce((a, b) -> b).orElse(""));
+            System.out.println("PyTorch side failed (is python3-torch installed?): "
+                    + out.lines().reduce((a, b) -> b).orElse(""));
             return;
         }
         double torch = Double.parseDouble(out.lines().reduce((a, b) -> b).orElseThrow());
-        out.lines().filter(l -> l.startsWith("python peak RSS")).forEach(l -> System.out.println("  PyTorch side's " + l.substring(7)));
-        out.lines().filter(l -> l.startsWith("torch sgemm")).forEach(l -> System.out.println("  " + l
-                + " (PyTorch's BLAS is Debian's libblas.so.3: install libopenblas0-pthread for OpenBLAS; the reference BLAS is ~30x slower)"));
-        System.out.printf(Locale.ROOT, "PyTorch eager (%s, %d threads), the same step: %.1f tokens/s%n", torchVersion(python), cores, torch);
+        out.lines()
+                .filter(l -> l.startsWith("python peak RSS"))
+                .forEach(l -> System.out.println("  PyTorch side's " + l.substring(7)));
+        out.lines()
+                .filter(l -> l.startsWith("torch sgemm"))
+                .forEach(
+                        l -> System.out.println(
+                                "  " + l
+                                        + " (PyTorch's BLAS is Debian's libblas.so.3: install libopenblas0-pthread for OpenBLAS; the reference BLAS is ~30x slower)"));
+        System.out.printf(
+                Locale.ROOT,
+                "PyTorch eager (%s, %d threads), the same step: %.1f tokens/s%n",
+                torchVersion(python),
+                cores,
+                torch);
         System.out.printf(Locale.ROOT, "ratio peft4j / PyTorch eager: %.3f%n", ours / torch);
         try (var f = Files.list(dir)) {
             for (Path path : f.toList()) {

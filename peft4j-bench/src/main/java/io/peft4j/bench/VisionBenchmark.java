@@ -37,11 +37,25 @@ public final class VisionBenchmark {
         int batch = args.length > 0 ? Integer.parseInt(args[0]) : 8;
         int steps = args.length > 1 ? Integer.parseInt(args[1]) : 6;
         ViTConfig config = new ViTConfig("vit", 384, 12, 6, 1536, "gelu", 0f, 0f, 1e-12f, 0.02f, 224, 16, 3, true);
-        System.out.printf(Locale.ROOT, "ViT-Small/16 (random weights), batch %d of 3x224x224 images, %d timed steps after 2 warm-up steps, %d threads%n",
-                batch, steps, Runtime.getRuntime().availableProcessors());
+        System.out.printf(
+                Locale.ROOT,
+                "ViT-Small/16 (random weights), batch %d of 3x224x224 images, %d timed steps after 2 warm-up steps, %d threads%n",
+                batch,
+                steps,
+                Runtime.getRuntime().availableProcessors());
         double frozen = imagesPerSecond(config, null, batch, steps, "frozen forward+backward");
-        double lora = imagesPerSecond(config, LoraConfig.builder().r(8).loraAlpha(16).taskType(TaskType.SEQ_CLS).build(), batch, steps, "LoRA q,v r=8");
-        double mona = imagesPerSecond(config, new MonaConfig(CommonFields.of(TaskType.SEQ_CLS), 64, 0.1), batch, steps, "Mona n=64");
+        double lora = imagesPerSecond(
+                config,
+                LoraConfig.builder()
+                        .r(8)
+                        .loraAlpha(16)
+                        .taskType(TaskType.SEQ_CLS)
+                        .build(),
+                batch,
+                steps,
+                "LoRA q,v r=8");
+        double mona = imagesPerSecond(
+                config, new MonaConfig(CommonFields.of(TaskType.SEQ_CLS), 64, 0.1), batch, steps, "Mona n=64");
         System.out.printf(Locale.ROOT, "LoRA / frozen: %.3f; Mona / frozen: %.3f%n", lora / frozen, mona / frozen);
     }
 
@@ -49,31 +63,41 @@ public final class VisionBenchmark {
     private static double imagesPerSecond(ViTConfig config, PeftConfig method, int batch, int steps, String label) {
         try (NDManager manager = NDManager.newBaseManager()) {
             Engine.getInstance().setRandomSeed(1);
-            BackboneClassifier model = new BackboneClassifier(new ViTModel(manager, config), BackboneClassifier.Head.SEQUENCE, 10);
+            BackboneClassifier model =
+                    new BackboneClassifier(new ViTModel(manager, config), BackboneClassifier.Head.SEQUENCE, 10);
             if (method != null) {
                 PeftModel.wrap(model, method);
             } else {
                 model.namedParameters().forEach((name, p) -> p.setTrainable(name.startsWith("classifier.")));
             }
             model.setTraining(true);
-            long trainable = model.namedParameters().values().stream().filter(Parameter::isTrainable).mapToLong(Parameter::size).sum();
+            long trainable = model.namedParameters().values().stream()
+                    .filter(Parameter::isTrainable)
+                    .mapToLong(Parameter::size)
+                    .sum();
             long start = 0;
             for (int i = 0; i < steps + 2; i++) {
                 if (i == 2) {
                     start = System.nanoTime();
                 }
-                try (NDManager scope = manager.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                try (NDManager scope = manager.newSubManager();
+                        GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                     NDArray pixels = scope.randomNormal(new Shape(batch, 3, 224, 224));
                     pixels.setRequiresGradient(method == null);
                     NDArray labels = scope.randomInteger(0, 10, new Shape(batch), DataType.INT64);
                     NDArray logits = model.logits(Step.training(scope, model.adapters()), ModelInputs.pixels(pixels));
-                    NDArray loss = logits.logSoftmax(-1).mul(labels.oneHot(10)).sum().neg().div(batch);
+                    NDArray loss = logits.logSoftmax(-1)
+                            .mul(labels.oneHot(10))
+                            .sum()
+                            .neg()
+                            .div(batch);
                     gc.backward(loss);
                 }
             }
             double seconds = (System.nanoTime() - start) / 1e9;
             double rate = (double) batch * steps / seconds;
-            System.out.printf(Locale.ROOT, "%-24s %,10d trainable parameters  %6.2f images/s%n", label, trainable, rate);
+            System.out.printf(
+                    Locale.ROOT, "%-24s %,10d trainable parameters  %6.2f images/s%n", label, trainable, rate);
             return rate;
         }
     }

@@ -19,7 +19,9 @@ public record AdaptedClassifier(ModelFiles files, BackboneClassifier classifier,
 
     static final String LABELS_FILE = "labels.json";
     /** Where a classification adapter keeps its trained head: most families, ResNet's, DeiT's distilled head. */
-    static final List<String> HEAD_KEYS = List.of("base_model.model.classifier.weight", "base_model.model.classifier.1.weight",
+    static final List<String> HEAD_KEYS = List.of(
+            "base_model.model.classifier.weight",
+            "base_model.model.classifier.1.weight",
             "base_model.model.cls_classifier.weight");
 
     public static AdaptedClassifier load(String model, Path adapter, NDManager manager) {
@@ -29,12 +31,16 @@ public record AdaptedClassifier(ModelFiles files, BackboneClassifier classifier,
         }
         int numLabels;
         try (SafeTensorsReader r = SafeTensorsReader.open(weights)) {
-            String head = HEAD_KEYS.stream().filter(r::contains).findFirst().orElseThrow(() ->
-                    new Peft4jException(weights + ": no '" + HEAD_KEYS.get(0) + "'; not a sequence-classification adapter"));
+            String head = HEAD_KEYS.stream()
+                    .filter(r::contains)
+                    .findFirst()
+                    .orElseThrow(() -> new Peft4jException(
+                            weights + ": no '" + HEAD_KEYS.get(0) + "'; not a sequence-classification adapter"));
             numLabels = (int) r.info(head).shape()[0];
         }
         ModelFiles files = ModelFiles.resolve(model);
-        BackboneClassifier classifier = BackboneClassifier.load(files, manager, BackboneClassifier.Head.SEQUENCE, numLabels);
+        BackboneClassifier classifier =
+                BackboneClassifier.load(files, manager, BackboneClassifier.Head.SEQUENCE, numLabels);
         PeftModel peft = PeftModel.load(classifier, adapter);
         return new AdaptedClassifier(files, classifier, peft, readLabels(adapter, numLabels));
     }
@@ -51,8 +57,8 @@ public record AdaptedClassifier(ModelFiles files, BackboneClassifier classifier,
         }
         Json.readObject(file).path("labels").forEach(n -> names.add(n.asText()));
         if (names.size() != numLabels) {
-            throw new Peft4jException(file + " names " + names.size() + " labels but the adapter's classifier has " + numLabels
-                    + " classes; the file does not belong to this adapter");
+            throw new Peft4jException(file + " names " + names.size() + " labels but the adapter's classifier has "
+                    + numLabels + " classes; the file does not belong to this adapter");
         }
         return new LabelSet(names);
     }

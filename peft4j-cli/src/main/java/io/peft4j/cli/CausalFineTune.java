@@ -43,51 +43,85 @@ final class CausalFineTune {
      * @param data    train file and optionally a validation file (Alpaca .json or chat .jsonl)
      * @param teacher a decoder to distil from token by token (same tokenizer), or null
      */
-    static Outcome run(String model, ModelQuantizer.Settings quantize, Method method, MethodOptions options, TrainingArgs args, int maxLength,
-                       boolean pack, List<Path> data, Path output, TrainingPlugins.Teacher teacher, PrintStream progress) {
+    static Outcome run(
+            String model,
+            ModelQuantizer.Settings quantize,
+            Method method,
+            MethodOptions options,
+            TrainingArgs args,
+            int maxLength,
+            boolean pack,
+            List<Path> data,
+            Path output,
+            TrainingPlugins.Teacher teacher,
+            PrintStream progress) {
         if (!method.causalLm()) {
             throw new Peft4jException("method '" + method.id() + "' is not available for causal-lm; use one of "
-                    + PeftMethods.cliMethods().stream().filter(CliMethod::causalLm).map(CliMethod::name).sorted().toList());
+                    + PeftMethods.cliMethods().stream()
+                            .filter(CliMethod::causalLm)
+                            .map(CliMethod::name)
+                            .sorted()
+                            .toList());
         }
         if (data.isEmpty() || data.size() > 2) {
             throw new Peft4jException("causal-lm takes --data TRAIN[,VALIDATION]");
         }
         long start = System.nanoTime();
         ModelFiles files = ModelFiles.resolve(model);
-        try (NDManager manager = NDManager.newBaseManager(); Tokenizer tokenizer = Tokenizer.load(files.requireTokenizer(), maxLength)) {
+        try (NDManager manager = NDManager.newBaseManager();
+                Tokenizer tokenizer = Tokenizer.load(files.requireTokenizer(), maxLength)) {
             Engine.getInstance().setRandomSeed((int) args.seed());
             CausalLM lm = Decoder.loadModel(files, manager, quantize);
             ChatTemplate template = ChatTemplate.forModel(files.dir());
             List<CausalExample> train = examples(data.get(0), lm, tokenizer, template, maxLength, pack, progress);
-            List<CausalExample> eval = data.size() == 2 ? examples(data.get(1), lm, tokenizer, template, maxLength, false, progress) : null;
+            List<CausalExample> eval = data.size() == 2
+                    ? examples(data.get(1), lm, tokenizer, template, maxLength, false, progress)
+                    : null;
             PeftModel peft = PeftModel.wrap(lm, method.config(TaskType.CAUSAL_LM, options));
             ParameterCount params = peft.parameterCount();
             progress.println(method.label() + ": " + params);
             ProgressBar bar = new ProgressBar(progress, method.id());
             CausalLmTask task = new CausalLmTask(lm);
             if (teacher != null) {
-                CausalLM teacherLm = Decoder.loadModel(ModelFiles.resolve(teacher.model()), manager, teacher.quantize());
+                CausalLM teacherLm =
+                        Decoder.loadModel(ModelFiles.resolve(teacher.model()), manager, teacher.quantize());
                 if (teacher.adapter() != null) {
                     PeftModel.load(teacherLm, teacher.adapter());
                 }
                 teacherLm.setTraining(false);
                 task.distillFrom(teacherLm, teacher.distillation());
             }
-            TrainingArgs effective = FineTune.identified(args.toBuilder().bestMetric("loss").keepBest(eval != null).build(), files, peft,
-                    Map.of("task", "causal-lm", "max_length", Integer.toString(maxLength), "pack", Boolean.toString(pack),
-                            "quantize", String.valueOf(quantize), "teacher", teacher == null ? "none" : teacher.identity()
-                                    + ", alpha " + teacher.distillation().alpha() + ", temperature " + teacher.distillation().temperature()));
+            TrainingArgs effective = FineTune.identified(
+                    args.toBuilder().bestMetric("loss").keepBest(eval != null).build(),
+                    files,
+                    peft,
+                    Map.of(
+                            "task",
+                            "causal-lm",
+                            "max_length",
+                            Integer.toString(maxLength),
+                            "pack",
+                            Boolean.toString(pack),
+                            "quantize",
+                            String.valueOf(quantize),
+                            "teacher",
+                            teacher == null
+                                    ? "none"
+                                    : teacher.identity() + ", alpha "
+                                            + teacher.distillation().alpha() + ", temperature "
+                                            + teacher.distillation().temperature()));
             Trainer.Result result = new Trainer<>(peft, task, effective, new TrainingListener() {
-                @Override
-                public void onStep(StepInfo info) {
-                    bar.onStep(info);
-                }
+                        @Override
+                        public void onStep(StepInfo info) {
+                            bar.onStep(info);
+                        }
 
-                @Override
-                public void onEpoch(EpochInfo info) {
-                    bar.onEpoch(info);
-                }
-            }).train(train, eval);
+                        @Override
+                        public void onEpoch(EpochInfo info) {
+                            bar.onEpoch(info);
+                        }
+                    })
+                    .train(train, eval);
             double seconds = (System.nanoTime() - start) / 1e9;
             peft.save(output.resolve("adapter"));
             writeMetrics(output, model, method, params, result, seconds, train.size());
@@ -96,10 +130,18 @@ final class CausalFineTune {
     }
 
     /** Tokenised examples; those left with no trained token after cutting to {@code maxLength} are dropped (and counted). */
-    private static List<CausalExample> examples(Path file, CausalLM lm, Tokenizer tokenizer, ChatTemplate template, int maxLength,
-                                                boolean pack, PrintStream progress) {
+    private static List<CausalExample> examples(
+            Path file,
+            CausalLM lm,
+            Tokenizer tokenizer,
+            ChatTemplate template,
+            int maxLength,
+            boolean pack,
+            PrintStream progress) {
         boolean alpaca = !file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".jsonl");
-        Long eos = (alpaca || template.isPlain()) && !lm.eosTokenIds().isEmpty() ? lm.eosTokenIds().get(0) : null;
+        Long eos = (alpaca || template.isPlain()) && !lm.eosTokenIds().isEmpty()
+                ? lm.eosTokenIds().get(0)
+                : null;
         List<CausalExample> out = new ArrayList<>();
         int dropped = 0;
         for (List<InstructionData.Segment> segments : InstructionData.read(file, template)) {
@@ -111,7 +153,8 @@ final class CausalFineTune {
             }
         }
         if (dropped > 0) {
-            progress.printf("%s: %d example(s) dropped: no response token left within %d tokens%n", file, dropped, maxLength);
+            progress.printf(
+                    "%s: %d example(s) dropped: no response token left within %d tokens%n", file, dropped, maxLength);
         }
         if (out.isEmpty()) {
             throw new Peft4jException(file + ": no example has a response within " + maxLength + " tokens");
@@ -119,7 +162,14 @@ final class CausalFineTune {
         return pack ? InstructionData.pack(out, maxLength) : out;
     }
 
-    private static void writeMetrics(Path output, String model, Method method, ParameterCount params, Trainer.Result result, double seconds, int examples) {
+    private static void writeMetrics(
+            Path output,
+            String model,
+            Method method,
+            ParameterCount params,
+            Trainer.Result result,
+            double seconds,
+            int examples) {
         ObjectNode m = Json.MAPPER.createObjectNode();
         m.put("model", model);
         m.put("task", "causal-lm");

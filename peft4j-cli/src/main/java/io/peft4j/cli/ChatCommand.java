@@ -14,11 +14,14 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
-@Command(name = "chat", description = "Chat with a decoder model in the terminal: one line per message, answers streamed; /reset clears, /exit or end of input quits.")
+@Command(
+        name = "chat",
+        description =
+                "Chat with a decoder model in the terminal: one line per message, answers streamed; /reset clears, /exit or end of input quits.")
 final class ChatCommand implements Callable<Integer> {
 
     @Mixin
@@ -38,7 +41,8 @@ final class ChatCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         GenerationConfig config = sampling.config(); // checked before anything is loaded
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-        try (NDManager manager = NDManager.newBaseManager(); Decoder decoder = model.load(manager)) {
+        try (NDManager manager = NDManager.newBaseManager();
+                Decoder decoder = model.load(manager)) {
             Generator generator = decoder.generator();
             List<ChatTemplate.Message> history = new ArrayList<>();
             if (system != null) {
@@ -62,15 +66,17 @@ final class ChatCommand implements Callable<Integer> {
                 history.add(new ChatTemplate.Message("user", line));
                 long[] prompt = decoder.chatPrompt(history);
                 String refusal = sampling.inputRefusal(prompt.length, decoder.model());
-                if (refusal != null) {                                // refused up front: nothing runs, the chat goes on
+                if (refusal != null) { // refused up front: nothing runs, the chat goes on
                     history.remove(history.size() - 1);
                     out.println("error: " + refusal + "; message not sent (/reset clears the history)");
                     continue;
                 }
-                Generator.Result answer = generator.generate(List.of(prompt), config, (row, piece) -> {
-                    out.print(piece);
-                    out.flush();
-                }).get(0);
+                Generator.Result answer = generator
+                        .generate(List.of(prompt), config, (row, piece) -> {
+                            out.print(piece);
+                            out.flush();
+                        })
+                        .get(0);
                 out.println();
                 history.add(new ChatTemplate.Message("assistant", answer.text().strip()));
             }

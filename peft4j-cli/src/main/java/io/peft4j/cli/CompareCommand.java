@@ -41,43 +41,75 @@ import picocli.CommandLine.Spec;
  * <p>Every run is resumable: one whose {@code metrics.json} exists is not trained again, an interrupted one continues
  * from its checkpoints.
  */
-@Command(name = "compare", description = "Train several PEFT methods on one task and tabulate accuracy, size, speed and memory.")
+@Command(
+        name = "compare",
+        description = "Train several PEFT methods on one task and tabulate accuracy, size, speed and memory.")
 public final class CompareCommand implements Callable<Integer> {
 
-    @Option(names = "--model", description = "Bundled alias, HF directory or .onnx file (default: minilm; for fashion-mnist-1k the "
-            + "ViT that pretrain-vit wrote into the cache).")
+    @Option(
+            names = "--model",
+            description = "Bundled alias, HF directory or .onnx file (default: minilm; for fashion-mnist-1k the "
+                    + "ViT that pretrain-vit wrote into the cache).")
     String model;
 
-    @Option(names = "--task", required = true, description = "A named dataset: spam, brown-genre (sequence classification), brown-pos (token "
-            + "classification) or fashion-mnist-1k (image classification, VTAB-1k).")
+    @Option(
+            names = "--task",
+            required = true,
+            description = "A named dataset: spam, brown-genre (sequence classification), brown-pos (token "
+                    + "classification) or fashion-mnist-1k (image classification, VTAB-1k).")
     String task;
 
-    @Option(names = "--methods", split = ",", required = true, description = "Methods to compare: full, fixed, bitfit, ln, partial-K, houlsby, "
-            + "pfeiffer, parallel, lora, dora, ia3, loha, lokr, prefix, prompt, ptuning, ptuning-v2; for images also vpt-shallow, vpt-deep, mona; "
-            + "kd-<method> for a method distilled from --teacher; <method>@<targets> on other modules than --targets (lora@all-linear).")
+    @Option(
+            names = "--methods",
+            split = ",",
+            required = true,
+            description =
+                    "Methods to compare: full, fixed, bitfit, ln, partial-K, houlsby, "
+                            + "pfeiffer, parallel, lora, dora, ia3, loha, lokr, prefix, prompt, ptuning, ptuning-v2; for images also vpt-shallow, vpt-deep, mona; "
+                            + "kd-<method> for a method distilled from --teacher; <method>@<targets> on other modules than --targets (lora@all-linear).")
     List<String> methods;
 
-    @Option(names = "--lr-grid", split = ",", defaultValue = "0.3,1,3", description = "Multiples of each method's default learning rate tried, "
-            + "the best chosen by validation accuracy (default: ${DEFAULT-VALUE}); a method given in --lr uses that rate only.")
+    @Option(
+            names = "--lr-grid",
+            split = ",",
+            defaultValue = "0.3,1,3",
+            description =
+                    "Multiples of each method's default learning rate tried, "
+                            + "the best chosen by validation accuracy (default: ${DEFAULT-VALUE}); a method given in --lr uses that rate only.")
     List<Double> lrGrid;
 
-    @Option(names = "--lr", split = ",", description = "Learning-rate overrides, e.g. lora=1e-3,prompt=0.1 (default: each method's own, searched).")
+    @Option(
+            names = "--lr",
+            split = ",",
+            description = "Learning-rate overrides, e.g. lora=1e-3,prompt=0.1 (default: each method's own, searched).")
     Map<String, Double> lr = new LinkedHashMap<>();
 
-    @Option(names = "--seeds", defaultValue = "1", description = "Seeds per method at its chosen rate, --seed, --seed+1, ...; the table gives "
-            + "mean ± std (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--seeds",
+            defaultValue = "1",
+            description = "Seeds per method at its chosen rate, --seed, --seed+1, ...; the table gives "
+                    + "mean ± std (default: ${DEFAULT-VALUE}).")
     int seeds;
 
     @Option(names = "--epochs", defaultValue = "3", description = "Epochs (default: ${DEFAULT-VALUE}).")
     int epochs;
 
-    @Option(names = "--max-steps", defaultValue = "0", description = "Equal budget: exactly N optimizer steps for every method (--epochs ignored; 0: off).")
+    @Option(
+            names = "--max-steps",
+            defaultValue = "0",
+            description = "Equal budget: exactly N optimizer steps for every method (--epochs ignored; 0: off).")
     long maxSteps;
 
-    @Option(names = "--time-limit", defaultValue = "0", description = "Equal budget: at most this many minutes of training for every run (0: off).")
+    @Option(
+            names = "--time-limit",
+            defaultValue = "0",
+            description = "Equal budget: at most this many minutes of training for every run (0: off).")
     double timeLimit;
 
-    @Option(names = "--early-stopping", defaultValue = "0", description = "Stop a run after N epochs without validation improvement (0: off).")
+    @Option(
+            names = "--early-stopping",
+            defaultValue = "0",
+            description = "Stop a run after N epochs without validation improvement (0: off).")
     int earlyStopping;
 
     @Option(names = "--batch-size", defaultValue = "16", description = "Batch size (default: ${DEFAULT-VALUE}).")
@@ -92,28 +124,49 @@ public final class CompareCommand implements Callable<Integer> {
     @Option(names = "--max-train", defaultValue = "0", description = "Use only the first N training examples (0: all).")
     int maxTrain;
 
-    @Option(names = "--shots", defaultValue = "0", description = "Few-shot: the first K training examples of each class (0: all).")
+    @Option(
+            names = "--shots",
+            defaultValue = "0",
+            description = "Few-shot: the first K training examples of each class (0: all).")
     int shots;
 
-    @Option(names = "--max-eval", defaultValue = "0", description = "Use only the first N validation and N test examples (0: all).")
+    @Option(
+            names = "--max-eval",
+            defaultValue = "0",
+            description = "Use only the first N validation and N test examples (0: all).")
     int maxEval;
 
     @Option(names = "--r", defaultValue = "8", description = "LoRA rank (default: ${DEFAULT-VALUE}).")
     int r;
 
-    @Option(names = "--targets", defaultValue = "query,value", description = "LoRA target modules (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--targets",
+            defaultValue = "query,value",
+            description = "LoRA target modules (default: ${DEFAULT-VALUE}).")
     String targets;
 
-    @Option(names = "--virtual-tokens", defaultValue = "20", description = "Virtual tokens of prefix, prompt and P-tuning (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--virtual-tokens",
+            defaultValue = "20",
+            description = "Virtual tokens of prefix, prompt and P-tuning (default: ${DEFAULT-VALUE}).")
     int virtualTokens;
 
-    @Option(names = "--teacher", description = "For kd-<method>: a method of this comparison (e.g. full: its run of the same seed) or MODEL[:ADAPTER].")
+    @Option(
+            names = "--teacher",
+            description =
+                    "For kd-<method>: a method of this comparison (e.g. full: its run of the same seed) or MODEL[:ADAPTER].")
     String teacher;
 
-    @Option(names = "--kd-alpha", defaultValue = "0.5", description = "For kd-<method>: the labels' weight α (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--kd-alpha",
+            defaultValue = "0.5",
+            description = "For kd-<method>: the labels' weight α (default: ${DEFAULT-VALUE}).")
     double kdAlpha;
 
-    @Option(names = "--kd-temperature", defaultValue = "2", description = "For kd-<method>: the temperature τ (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--kd-temperature",
+            defaultValue = "2",
+            description = "For kd-<method>: the temperature τ (default: ${DEFAULT-VALUE}).")
     double kdTemperature;
 
     @Option(names = "--output", description = "Directory for the runs and the tables (default: comparison/<task>).")
@@ -133,14 +186,17 @@ public final class CompareCommand implements Callable<Integer> {
             String bare = at < 0 ? id : id.substring(0, at);
             String targets = at < 0 ? null : id.substring(at + 1).replace('+', ',');
             if (targets != null && targets.isBlank()) {
-                throw new Peft4jException("'" + name + "': give the target modules after '@', e.g. lora@all-linear or lora@query+key+value");
+                throw new Peft4jException("'" + name
+                        + "': give the target modules after '@', e.g. lora@all-linear or lora@query+key+value");
             }
             boolean kd = bare.startsWith("kd-");
             return new Entry(id, Method.parse(kd ? bare.substring(3) : bare), kd, targets);
         }
 
         public String label() {
-            return method.label() + (targets != null ? " (" + targets + ")" : "") + (distilled ? " + distillation" : "");
+            return method.label()
+                    + (targets != null ? " (" + targets + ")" : "")
+                    + (distilled ? " + distillation" : "");
         }
     }
 
@@ -154,8 +210,8 @@ public final class CompareCommand implements Callable<Integer> {
     static final List<String> IMAGE_TASKS = List.of("fashion-mnist-1k");
 
     private boolean image;
-    private boolean teacherCompared;                                             // --teacher names an entry of --methods, not a model
-    private final Map<String, Map<Long, Path>> runDirs = new LinkedHashMap<>();   // entry id → seed → the run's directory
+    private boolean teacherCompared; // --teacher names an entry of --methods, not a model
+    private final Map<String, Map<Long, Path>> runDirs = new LinkedHashMap<>(); // entry id → seed → the run's directory
 
     @Override
     public Integer call() throws IOException, InterruptedException {
@@ -169,16 +225,24 @@ public final class CompareCommand implements Callable<Integer> {
             throw new Peft4jException("--lr-grid needs positive multiples, got " + lrGrid);
         }
         if (seeds < 1 || maxSteps < 0 || !(timeLimit >= 0) || earlyStopping < 0 || shots < 0) {
-            throw new Peft4jException("--seeds must be at least 1; --max-steps, --time-limit, --early-stopping and --shots at least 0");
+            throw new Peft4jException(
+                    "--seeds must be at least 1; --max-steps, --time-limit, --early-stopping and --shots at least 0");
         }
         if (shots > 0 && (tokens || image)) {
-            throw new Peft4jException("--shots applies to the text classification tasks (fashion-mnist-1k is already 100 a class)");
+            throw new Peft4jException(
+                    "--shots applies to the text classification tasks (fashion-mnist-1k is already 100 a class)");
         }
         if (model == null) {
-            model = image ? BundledModels.cacheRoot().resolve("models").resolve("vit-mnist").toString() : "minilm";
+            model = image
+                    ? BundledModels.cacheRoot()
+                            .resolve("models")
+                            .resolve("vit-mnist")
+                            .toString()
+                    : "minilm";
             if (image && !Files.isRegularFile(Path.of(model, "model.safetensors"))) {
-                throw new Peft4jException("fashion-mnist-1k compares methods on the MNIST-pretrained ViT, which is not in the cache yet: run "
-                        + "'peft4j pretrain-vit' first (or give --model)");
+                throw new Peft4jException(
+                        "fashion-mnist-1k compares methods on the MNIST-pretrained ViT, which is not in the cache yet: run "
+                                + "'peft4j pretrain-vit' first (or give --model)");
             }
         }
         List<Entry> entries = methods.stream().map(Entry::parse).toList();
@@ -208,8 +272,10 @@ public final class CompareCommand implements Callable<Integer> {
     private void checkTeacher(List<Entry> entries) {
         boolean distils = entries.stream().anyMatch(Entry::distilled);
         if (distils != (teacher != null)) {
-            throw new Peft4jException(distils ? "kd-<method> needs --teacher (a method of the comparison, e.g. full, or MODEL[:ADAPTER])"
-                    : "--teacher is for kd-<method> entries, and --methods has none");
+            throw new Peft4jException(
+                    distils
+                            ? "kd-<method> needs --teacher (a method of the comparison, e.g. full, or MODEL[:ADAPTER])"
+                            : "--teacher is for kd-<method> entries, and --methods has none");
         }
         if (distils && (image || Datasets.TAGGED_NAMES.contains(task))) {
             throw new Peft4jException("kd-<method> applies to the text classification tasks (spam, brown-genre)");
@@ -217,18 +283,23 @@ public final class CompareCommand implements Callable<Integer> {
         int t = teacher == null ? -1 : entries.stream().map(Entry::id).toList().indexOf(teacher);
         teacherCompared = t >= 0;
         if (teacherCompared) {
-            int first = entries.stream().filter(Entry::distilled).map(entries::indexOf).min(Integer::compare).orElseThrow();
+            int first = entries.stream()
+                    .filter(Entry::distilled)
+                    .map(entries::indexOf)
+                    .min(Integer::compare)
+                    .orElseThrow();
             if (t > first) {
-                throw new Peft4jException("--teacher " + teacher + " must come before the kd- entries in --methods " + methods);
+                throw new Peft4jException(
+                        "--teacher " + teacher + " must come before the kd- entries in --methods " + methods);
             }
         }
         try {
             new Distillation(kdAlpha, kdTemperature);
         } catch (IllegalArgumentException e) {
-            throw new Peft4jException("--kd-alpha must be in [0, 1] and --kd-temperature positive, got " + kdAlpha + ", " + kdTemperature);
+            throw new Peft4jException("--kd-alpha must be in [0, 1] and --kd-temperature positive, got " + kdAlpha
+                    + ", " + kdTemperature);
         }
     }
-
 
     private String title() {
         return String.format(Locale.ROOT, "%s on %s", image ? Path.of(model).getFileName() : model, task);
@@ -237,18 +308,24 @@ public final class CompareCommand implements Callable<Integer> {
     /** The protocol, stated in the tables' header. */
     private String protocol() {
         List<String> p = new ArrayList<>();
-        p.add(image ? "VTAB-1k: lr chosen on 800/200 of the 1,000 training images, then trained on all 1,000"
-                : shots > 0 ? shots + " training examples a class" : (maxTrain > 0 ? maxTrain : "all") + " training examples");
+        p.add(
+                image
+                        ? "VTAB-1k: lr chosen on 800/200 of the 1,000 training images, then trained on all 1,000"
+                        : shots > 0
+                                ? shots + " training examples a class"
+                                : (maxTrain > 0 ? maxTrain : "all") + " training examples");
         if (!image) {
             p.add("lr chosen by validation accuracy (best epoch) at seed " + seed);
         }
-        p.add("lr grid x" + lrGrid.stream().map(g -> String.format(Locale.ROOT, "%s", g)).toList() + " of each method's default");
+        p.add("lr grid x"
+                + lrGrid.stream().map(g -> String.format(Locale.ROOT, "%s", g)).toList() + " of each method's default");
         p.add(seeds + " seed(s) from " + seed + (seeds > 1 ? ", mean ± std" : ""));
         p.add(maxSteps > 0 ? "equal budget of " + maxSteps + " optimizer steps" : epochs + " epoch(s)");
         if (timeLimit > 0) {
             p.add("training capped at " + timeLimit + " min a run");
         }
-        p.add("keep-best on validation accuracy" + (earlyStopping > 0 ? ", early stopping after " + earlyStopping : ""));
+        p.add("keep-best on validation accuracy"
+                + (earlyStopping > 0 ? ", early stopping after " + earlyStopping : ""));
         p.add("batch " + batchSize);
         if (!image) {
             p.add(maxLength + " tokens");
@@ -265,15 +342,19 @@ public final class CompareCommand implements Callable<Integer> {
     /** The rate search at the first seed, then the other seeds at the chosen rate. */
     private Row run(Entry e, Path dir, String kind) throws IOException, InterruptedException {
         double base = e.method().defaultLr();
-        List<Double> rates = lr.containsKey(e.id()) ? List.of(lr.get(e.id())) : lrGrid.stream().map(x -> x * base).toList();
+        List<Double> rates = lr.containsKey(e.id())
+                ? List.of(lr.get(e.id()))
+                : lrGrid.stream().map(x -> x * base).toList();
         Map<Double, Double> search = new LinkedHashMap<>();
         Map<Double, JsonNode> firstSeed = new LinkedHashMap<>();
         double best = Double.NaN;
         for (double rate : rates) {
-            Path runDir = image ? dir.resolve(rateDir(rate)) : dir.resolve(rateDir(rate)).resolve("seed-" + seed);
+            Path runDir = image
+                    ? dir.resolve(rateDir(rate))
+                    : dir.resolve(rateDir(rate)).resolve("seed-" + seed);
             JsonNode metrics = runOne(e, runDir, kind, image ? task + "-tune" : task, rate, seed);
             if (metrics == null) {
-                search.put(rate, Double.NaN);                                   // e.g. diverged: a rate the search does not choose
+                search.put(rate, Double.NaN); // e.g. diverged: a rate the search does not choose
                 continue;
             }
             double accuracy = bestValidation(metrics);
@@ -284,14 +365,22 @@ public final class CompareCommand implements Callable<Integer> {
             }
         }
         if (Double.isNaN(best)) {
-            return new Row(e, List.of(), e.id() + " failed at every rate tried " + rates + "; see the messages above", search, Double.NaN);
+            return new Row(
+                    e,
+                    List.of(),
+                    e.id() + " failed at every rate tried " + rates + "; see the messages above",
+                    search,
+                    Double.NaN);
         }
         List<JsonNode> runs = new ArrayList<>();
         for (int k = 0; k < seeds; k++) {
             long s = seed + k;
-            Path runDir = image ? dir.resolve(k == 0 ? "final" : "final-seed-" + s) : dir.resolve(rateDir(best)).resolve("seed-" + s);
+            Path runDir = image
+                    ? dir.resolve(k == 0 ? "final" : "final-seed-" + s)
+                    : dir.resolve(rateDir(best)).resolve("seed-" + s);
             JsonNode metrics = !image && k == 0 ? firstSeed.get(best) : runOne(e, runDir, kind, task, best, s);
-            runDirs.computeIfAbsent(e.id(), x -> new LinkedHashMap<>()).put(s, runDir);   // where a kd- entry finds this teacher
+            runDirs.computeIfAbsent(e.id(), x -> new LinkedHashMap<>())
+                    .put(s, runDir); // where a kd- entry finds this teacher
             if (metrics == null) {
                 return new Row(e, runs, e.id() + " failed at seed " + s + "; see the messages above", search, best);
             }
@@ -320,7 +409,12 @@ public final class CompareCommand implements Callable<Integer> {
         for (Map.Entry<Double, Map<Long, JsonNode>> r : runs.entrySet()) {
             JsonNode first = r.getValue().get(firstSeed);
             if (first == null) {
-                return new Row(e, List.of(), e.id() + " has no run of seed " + firstSeed + " at lr " + r.getKey(), search, r.getKey());
+                return new Row(
+                        e,
+                        List.of(),
+                        e.id() + " has no run of seed " + firstSeed + " at lr " + r.getKey(),
+                        search,
+                        r.getKey());
             }
             search.put(r.getKey(), bestValidation(first));
             if (Double.isNaN(best) || search.get(r.getKey()) > search.get(best)) {
@@ -336,7 +430,8 @@ public final class CompareCommand implements Callable<Integer> {
     }
 
     /** One run of {@code train} in its own JVM; its metrics, or null when it failed. */
-    private JsonNode runOne(Entry e, Path dir, String kind, String dataset, double rate, long runSeed) throws IOException, InterruptedException {
+    private JsonNode runOne(Entry e, Path dir, String kind, String dataset, double rate, long runSeed)
+            throws IOException, InterruptedException {
         Path metrics = dir.resolve("metrics.json");
         String label = String.format(Locale.ROOT, "%s (%s, lr %.2e, seed %d)", e.label(), dataset, rate, runSeed);
         if (Files.isRegularFile(metrics)) {
@@ -344,27 +439,71 @@ public final class CompareCommand implements Callable<Integer> {
             return Json.readObject(metrics);
         }
         System.err.println("== " + label);
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-        command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments().stream().filter(a -> !a.startsWith("-agentlib")).toList());
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), Peft4jCli.class.getName(), "train",
-                "--model", model, "--dataset", dataset, "--task", kind, "--method", e.method().id(),
-                "--lr", Double.toString(rate), "--epochs", Integer.toString(epochs), "--max-steps", Long.toString(maxSteps),
-                "--time-limit", Double.toString(timeLimit), "--early-stopping", Integer.toString(earlyStopping),
-                "--batch-size", Integer.toString(batchSize), "--seed", Long.toString(runSeed), "--max-length", Integer.toString(maxLength),
-                "--max-train", Integer.toString(maxTrain), "--max-eval", Integer.toString(maxEval), "--r", Integer.toString(r),
-                "--targets", e.targets() != null ? e.targets() : targets, "--virtual-tokens", Integer.toString(virtualTokens), "--output", dir.toString()));
+        List<String> command = new ArrayList<>(
+                List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
+                .filter(a -> !a.startsWith("-agentlib"))
+                .toList());
+        command.addAll(List.of(
+                "-cp",
+                System.getProperty("java.class.path"),
+                Peft4jCli.class.getName(),
+                "train",
+                "--model",
+                model,
+                "--dataset",
+                dataset,
+                "--task",
+                kind,
+                "--method",
+                e.method().id(),
+                "--lr",
+                Double.toString(rate),
+                "--epochs",
+                Integer.toString(epochs),
+                "--max-steps",
+                Long.toString(maxSteps),
+                "--time-limit",
+                Double.toString(timeLimit),
+                "--early-stopping",
+                Integer.toString(earlyStopping),
+                "--batch-size",
+                Integer.toString(batchSize),
+                "--seed",
+                Long.toString(runSeed),
+                "--max-length",
+                Integer.toString(maxLength),
+                "--max-train",
+                Integer.toString(maxTrain),
+                "--max-eval",
+                Integer.toString(maxEval),
+                "--r",
+                Integer.toString(r),
+                "--targets",
+                e.targets() != null ? e.targets() : targets,
+                "--virtual-tokens",
+                Integer.toString(virtualTokens),
+                "--output",
+                dir.toString()));
         if (shots > 0) {
             command.addAll(List.of("--shots", Integer.toString(shots)));
         }
         if (kind.equals("image-cls")) {
-            command.add("--new-head");                                                 // a new task: the pretrained model's own head is not it
+            command.add("--new-head"); // a new task: the pretrained model's own head is not it
         }
         if (e.distilled()) {
-            command.addAll(List.of("--teacher", teacherSpec(runSeed), "--kd-alpha", Double.toString(kdAlpha),
-                    "--kd-temperature", Double.toString(kdTemperature)));
+            command.addAll(List.of(
+                    "--teacher",
+                    teacherSpec(runSeed),
+                    "--kd-alpha",
+                    Double.toString(kdAlpha),
+                    "--kd-temperature",
+                    Double.toString(kdTemperature)));
         }
-        Process p = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        Process p = new ProcessBuilder(command)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start();
         int code = p.waitFor();
         if (code != 0 || !Files.isRegularFile(metrics)) {
             System.err.println("== " + e.id() + " failed (exit code " + code + ")");

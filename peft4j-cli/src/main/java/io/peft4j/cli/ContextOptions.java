@@ -13,19 +13,32 @@ import picocli.CommandLine.Option;
 /** {@code train --task clip-cls}: CoOp's and CoCoOp's prompt options, and base-to-new evaluation. */
 final class ContextOptions {
 
-    @Option(names = "--n-ctx", defaultValue = "16", description = "clip-cls: learned context vectors (default: ${DEFAULT-VALUE}; with --ctx-init its token count).")
+    @Option(
+            names = "--n-ctx",
+            defaultValue = "16",
+            description =
+                    "clip-cls: learned context vectors (default: ${DEFAULT-VALUE}; with --ctx-init its token count).")
     int nCtx;
 
-    @Option(names = "--ctx-init", description = "clip-cls: the phrase the context starts from, e.g. \"a photo of a\" (default: random).")
+    @Option(
+            names = "--ctx-init",
+            description = "clip-cls: the phrase the context starts from, e.g. \"a photo of a\" (default: random).")
     String ctxInit;
 
     @Option(names = "--csc", description = "clip-cls, coop: a context per class (class-specific context).")
     boolean csc;
 
-    @Option(names = "--class-token-position", defaultValue = "end", description = "clip-cls: where the class name goes among the context: end, middle or front (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--class-token-position",
+            defaultValue = "end",
+            description =
+                    "clip-cls: where the class name goes among the context: end, middle or front (default: ${DEFAULT-VALUE}).")
     String classTokenPosition;
 
-    @Option(names = "--base-to-new", description = "clip-cls: train on the first half of the classes and report accuracy on base and new classes and their harmonic mean.")
+    @Option(
+            names = "--base-to-new",
+            description =
+                    "clip-cls: train on the first half of the classes and report accuracy on base and new classes and their harmonic mean.")
     boolean baseToNew;
 
     /**
@@ -41,16 +54,33 @@ final class ContextOptions {
         try {
             position = PromptContext.Position.parse(classTokenPosition);
         } catch (IllegalArgumentException e) {
-            throw new Peft4jException("--class-token-position must be end, middle or front, got '" + classTokenPosition + "'");
+            throw new Peft4jException(
+                    "--class-token-position must be end, middle or front, got '" + classTokenPosition + "'");
         }
-        PromptContext context = new PromptContext(nCtx, ctxInit, csc, position, List.of("placeholder-a", "placeholder-b"));
+        PromptContext context =
+                new PromptContext(nCtx, ctxInit, csc, position, List.of("placeholder-a", "placeholder-b"));
         return switch (id) {
-            case "coop" -> new Method(id, CliMethod.of("coop", "CoOp", 2e-3, false, (task, o) -> new CoOpConfig(CommonFields.DEFAULT, context)));
+            case "coop" ->
+                new Method(
+                        id,
+                        CliMethod.of(
+                                "coop",
+                                "CoOp",
+                                2e-3,
+                                false,
+                                (task, o) -> new CoOpConfig(CommonFields.DEFAULT, context)));
             case "cocoop" -> {
                 if (csc) {
                     throw new Peft4jException("--csc is CoOp's: CoCoOp learns one context for all classes");
                 }
-                yield new Method(id, CliMethod.of("cocoop", "CoCoOp", 2e-3, false, (task, o) -> new CoCoOpConfig(CommonFields.DEFAULT, context)));
+                yield new Method(
+                        id,
+                        CliMethod.of(
+                                "cocoop",
+                                "CoCoOp",
+                                2e-3,
+                                false,
+                                (task, o) -> new CoCoOpConfig(CommonFields.DEFAULT, context)));
             }
             default -> throw new Peft4jException("clip-cls trains coop or cocoop, not '" + name + "'");
         };

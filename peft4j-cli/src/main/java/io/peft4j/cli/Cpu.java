@@ -10,8 +10,8 @@ import java.util.TreeSet;
 /** The CPU a run or benchmark ran on, as Linux's /proc/cpuinfo tells it: kept in each run's metrics, printed by the benchmarks. */
 public final class Cpu {
 
-    private static final List<String> VECTOR_FLAGS = List.of("avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni",
-            "avx512_bf16", "amx_tile");
+    private static final List<String> VECTOR_FLAGS =
+            List.of("avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16", "amx_tile");
 
     private Cpu() {}
 
@@ -52,7 +52,8 @@ public final class Cpu {
                 }
             }
         }
-        return name + " (" + (family != null ? "family " + family + " model " + model + ", " : "") + cores + " cores available), vector extensions: "
+        return name + " (" + (family != null ? "family " + family + " model " + model + ", " : "") + cores
+                + " cores available), vector extensions: "
                 + (vector.isEmpty() ? "none listed" : String.join(" ", vector));
     }
 }

@@ -9,9 +9,7 @@ import io.peft4j.io.HfConfig;
 import io.peft4j.model.AutoModel;
 import io.peft4j.model.ModelFiles;
 import io.peft4j.model.Pooling;
-import io.peft4j.model.PretrainedModel;
 import io.peft4j.model.SentenceEmbedder;
-import io.peft4j.model.bert.BertModel;
 import io.peft4j.model.clip.ClipModel;
 import io.peft4j.nn.Step;
 import io.peft4j.serve.ServedModel;
@@ -28,25 +26,41 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-@Command(name = "embed", description = "Print sentence embeddings (unit length) or their cosine similarities; with a CLIP model, of texts and image files in one space.")
+@Command(
+        name = "embed",
+        description =
+                "Print sentence embeddings (unit length) or their cosine similarities; with a CLIP model, of texts and image files in one space.")
 final class EmbedCommand implements Callable<Integer> {
 
-    @Option(names = "--model", defaultValue = "minilm", description = "A bundled alias, an HF model directory or an .onnx file (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--model",
+            defaultValue = "minilm",
+            description = "A bundled alias, an HF model directory or an .onnx file (default: ${DEFAULT-VALUE}).")
     String model;
 
     @Option(names = "--pooling", defaultValue = "MEAN", description = "MEAN or CLS (default: ${DEFAULT-VALUE}).")
     Pooling pooling;
 
-    @Option(names = "--max-length", defaultValue = "77", description = "CLIP: tokens per text, longer texts are cut (default: ${DEFAULT-VALUE}); an encoder cuts at its max_position_embeddings, as the server does.")
+    @Option(
+            names = "--max-length",
+            defaultValue = "77",
+            description =
+                    "CLIP: tokens per text, longer texts are cut (default: ${DEFAULT-VALUE}); an encoder cuts at its max_position_embeddings, as the server does.")
     int maxLength;
 
-    @Option(names = "--adapter", description = "An adapter directory (LoRA and the other weight methods) to embed with; BERT-family encoders.")
+    @Option(
+            names = "--adapter",
+            description =
+                    "An adapter directory (LoRA and the other weight methods) to embed with; BERT-family encoders.")
     Path adapter;
 
     @Option(names = "--similarity", description = "Print the cosine-similarity matrix instead of the vectors.")
     boolean similarity;
 
-    @Parameters(arity = "1..*", paramLabel = "TEXT", description = "Texts to embed; with a CLIP model also image files (PNG, JPEG, BMP, GIF).")
+    @Parameters(
+            arity = "1..*",
+            paramLabel = "TEXT",
+            description = "Texts to embed; with a CLIP model also image files (PNG, JPEG, BMP, GIF).")
     List<String> texts;
 
     @Spec
@@ -85,9 +99,10 @@ final class EmbedCommand implements Callable<Integer> {
      * ({@link io.peft4j.serve.ServedModel}).
      */
     private float[][] encoderEmbeddings() {
-        ServedModel.Options options = ServedModel.Options.of(model).withPooling(pooling)
-                .withLimits(1, 1, 1);
-        try (ServedModel served = ServedModel.load(adapter == null ? options : options.withAdapter("adapter", adapter))) {
+        ServedModel.Options options =
+                ServedModel.Options.of(model).withPooling(pooling).withLimits(1, 1, 1);
+        try (ServedModel served =
+                ServedModel.load(adapter == null ? options : options.withAdapter("adapter", adapter))) {
             if (texts.stream().anyMatch(EmbedCommand::isImage)) {
                 throw new Peft4jException("image files need a CLIP model; " + model + " embeds texts");
             }
@@ -96,7 +111,9 @@ final class EmbedCommand implements Callable<Integer> {
     }
 
     private static boolean isClip(ModelFiles files) {
-        return !files.isOnnx() && files.config() != null && "clip".equals(HfConfig.read(files.config()).modelType());
+        return !files.isOnnx()
+                && files.config() != null
+                && "clip".equals(HfConfig.read(files.config()).modelType());
     }
 
     /** A CLIP model's embeddings of texts and images in one space; adapters are for BERT-family encoders. */
@@ -106,7 +123,9 @@ final class EmbedCommand implements Callable<Integer> {
         }
         try (NDManager manager = NDManager.newBaseManager()) {
             ClipModel clip = (ClipModel) AutoModel.load(files, manager);
-            try (Tokenizer tokenizer = Tokenizer.load(files.requireTokenizer(), Math.min(maxLength, clip.config().text().maxPositionEmbeddings()))) {
+            try (Tokenizer tokenizer = Tokenizer.load(
+                    files.requireTokenizer(),
+                    Math.min(maxLength, clip.config().text().maxPositionEmbeddings()))) {
                 return clipEmbeddings(clip, files, tokenizer, manager);
             }
         }
@@ -115,7 +134,11 @@ final class EmbedCommand implements Callable<Integer> {
     /** Whether an argument names an image file (by its extension, and it exists). */
     private static boolean isImage(String arg) {
         String lower = arg.toLowerCase(Locale.ROOT);
-        return (lower.endsWith(".png") || lower.endsWith(".jpg") || lower.endsWith(".jpeg") || lower.endsWith(".bmp") || lower.endsWith(".gif"))
+        return (lower.endsWith(".png")
+                        || lower.endsWith(".jpg")
+                        || lower.endsWith(".jpeg")
+                        || lower.endsWith(".bmp")
+                        || lower.endsWith(".gif"))
                 && Files.isRegularFile(Path.of(arg));
     }
 
@@ -123,14 +146,16 @@ final class EmbedCommand implements Callable<Integer> {
     private float[][] clipEmbeddings(ClipModel clip, ModelFiles files, Tokenizer tokenizer, NDManager manager) {
         clip.setTraining(false);
         float[][] out = new float[texts.size()][];
-        try (NDManager scope = manager.newSubManager(); Step step = Step.inference(scope, clip.adapters())) {
-            ImageProcessor processor = texts.stream().anyMatch(EmbedCommand::isImage)
-                    ? ImageProcessor.forModel(files.dir()) : null;
+        try (NDManager scope = manager.newSubManager();
+                Step step = Step.inference(scope, clip.adapters())) {
+            ImageProcessor processor =
+                    texts.stream().anyMatch(EmbedCommand::isImage) ? ImageProcessor.forModel(files.dir()) : null;
             for (int i = 0; i < texts.size(); i++) {
                 String arg = texts.get(i);
                 NDArray e;
                 if (isImage(arg)) {
-                    e = clip.imageEmbeddings(step, processor.pixelValues(List.of(ImageProcessor.read(Path.of(arg))), scope));
+                    e = clip.imageEmbeddings(
+                            step, processor.pixelValues(List.of(ImageProcessor.read(Path.of(arg))), scope));
                 } else {
                     long[] ids = tokenizer.encode(List.of(arg)).inputIds()[0];
                     e = clip.textEmbeddings(step, scope.create(ids, new Shape(1, ids.length)), null);

@@ -33,10 +33,16 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--dataset", description = "A named dataset: spam.")
     String dataset;
 
-    @Option(names = "--split", defaultValue = "test", description = "train, validation or test (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--split",
+            defaultValue = "test",
+            description = "train, validation or test (default: ${DEFAULT-VALUE}).")
     String split;
 
-    @Option(names = "--data", description = "A JSONL/CSV file with text,label (labels as saved with the adapter); for an image model a folder of <class>/<image>.")
+    @Option(
+            names = "--data",
+            description =
+                    "A JSONL/CSV file with text,label (labels as saved with the adapter); for an image model a folder of <class>/<image>.")
     Path data;
 
     @Option(names = "--max-length", defaultValue = "128", description = "Tokens per text (default: ${DEFAULT-VALUE}).")
@@ -52,11 +58,13 @@ final class EvalCommand implements Callable<Integer> {
         }
         try (NDManager manager = NDManager.newBaseManager()) {
             AdaptedClassifier adapted = AdaptedClassifier.load(model, adapter, manager);
-            if (adapted.classifier().inputEmbeddings() == null) {                 // an image model: --data is an image folder
+            if (adapted.classifier().inputEmbeddings() == null) { // an image model: --data is an image folder
                 if (data == null) {
                     throw new Peft4jException("an image model is evaluated on --data DIR, a folder of <class>/<image>");
                 }
-                print(new ImageClassificationTask(adapted.classifier(), ImageProcessor.forModel(adapted.files().dir()))
+                print(new ImageClassificationTask(
+                                adapted.classifier(),
+                                ImageProcessor.forModel(adapted.files().dir()))
                         .evaluate(Datasets.imageFolder(data, adapted.labels()), 64));
                 return 0;
             }
@@ -73,7 +81,9 @@ final class EvalCommand implements Callable<Integer> {
                 examples = TextFiles.examples(TextFiles.read(data), adapted.labels());
             }
             try (Tokenizer tokenizer = Tokenizer.load(adapted.files().requireTokenizer(), maxLength)) {
-                print(new SequenceClassificationTask(adapted.classifier(), tokenizer, FineTune.templateOf(adapted.peft())).evaluate(examples, 64));
+                print(new SequenceClassificationTask(
+                                adapted.classifier(), tokenizer, FineTune.templateOf(adapted.peft()))
+                        .evaluate(examples, 64));
             }
         }
         return 0;
@@ -81,7 +91,13 @@ final class EvalCommand implements Callable<Integer> {
 
     private void print(Evaluation e) {
         PrintWriter out = spec.commandLine().getOut();
-        out.printf(Locale.ROOT, "examples %d, loss %.4f, accuracy %.4f, macro-F1 %.4f%n", e.examples(), e.loss(), e.accuracy(), e.macroF1());
+        out.printf(
+                Locale.ROOT,
+                "examples %d, loss %.4f, accuracy %.4f, macro-F1 %.4f%n",
+                e.examples(),
+                e.loss(),
+                e.accuracy(),
+                e.macroF1());
         out.flush();
     }
 }

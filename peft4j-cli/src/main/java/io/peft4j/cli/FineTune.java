@@ -9,7 +9,6 @@ import io.peft4j.image.ImageProcessor;
 import io.peft4j.io.AtomicFiles;
 import io.peft4j.io.HfConfig;
 import io.peft4j.io.Json;
-import io.peft4j.io.SafeTensorsWriter;
 import io.peft4j.model.AutoModel;
 import io.peft4j.model.BackboneClassifier;
 import io.peft4j.model.ModelFamily;
@@ -27,7 +26,6 @@ import io.peft4j.peft.coop.BaseToNew;
 import io.peft4j.peft.coop.ContextConfig;
 import io.peft4j.peft.coop.PromptContext;
 import io.peft4j.peft.coop.PromptedClip;
-import io.peft4j.peft.lora.LoraConfig;
 import io.peft4j.peft.ptuning.PromptEncoderConfig;
 import io.peft4j.quant.ModelQuantizer;
 import io.peft4j.tokenizer.PromptTemplate;
@@ -72,58 +70,98 @@ public final class FineTune {
      * classification head starts from random weights even where the checkpoint has one of the right size (transfer to
      * a new task with as many classes, e.g. an MNIST model to Fashion-MNIST); {@code plugins}: the loss and a teacher.
      */
-    public record Settings(String model, Method method, MethodOptions options, TrainingArgs args, int maxLength, Path output,
-                           ModelQuantizer.Settings quantize, boolean newHead, TrainingPlugins plugins) {
-        public Settings(String model, Method method, MethodOptions options, TrainingArgs args, int maxLength, Path output) {
+    public record Settings(
+            String model,
+            Method method,
+            MethodOptions options,
+            TrainingArgs args,
+            int maxLength,
+            Path output,
+            ModelQuantizer.Settings quantize,
+            boolean newHead,
+            TrainingPlugins plugins) {
+        public Settings(
+                String model, Method method, MethodOptions options, TrainingArgs args, int maxLength, Path output) {
             this(model, method, options, args, maxLength, output, null, false, TrainingPlugins.NONE);
         }
     }
 
     /** {@code baseToNew}: CoOp's base-to-new accuracies (clip-cls with base-to-new), else null. */
-    public record Outcome(Method method, Evaluation test, Trainer.Result result, ParameterCount params, double seconds,
-                          BaseToNew.Result baseToNew) {}
+    public record Outcome(
+            Method method,
+            Evaluation test,
+            Trainer.Result result,
+            ParameterCount params,
+            double seconds,
+            BaseToNew.Result baseToNew) {}
 
     private FineTune() {}
 
     /** Sequence classification (one label per text). */
     public static Outcome run(Settings s, Splits<TextExample> data, String datasetName, PrintStream progress) {
-        return run(s, data, BackboneClassifier.Head.SEQUENCE, (model, files, peft) -> {
-            Tokenizer tokenizer = Tokenizer.load(files.requireTokenizer(), s.maxLength());
-            return new Prepared<>(new SequenceClassificationTask(model, tokenizer, templateOf(peft)), tokenizer::close, "sequence classification");
-        }, datasetName, progress);
+        return run(
+                s,
+                data,
+                BackboneClassifier.Head.SEQUENCE,
+                (model, files, peft) -> {
+                    Tokenizer tokenizer = Tokenizer.load(files.requireTokenizer(), s.maxLength());
+                    return new Prepared<>(
+                            new SequenceClassificationTask(model, tokenizer, templateOf(peft)),
+                            tokenizer::close,
+                            "sequence classification");
+                },
+                datasetName,
+                progress);
     }
 
     /**
      * Image classification (one label per image file), with the model's image processor; {@code augment}: training crops
      * and flips; {@code mixing}: mixup and CutMix of training batches.
      */
-    public static Outcome runImages(Settings s, Splits<ImageExample> data, boolean augment, ImageMixing mixing,
-                                    String datasetName, PrintStream progress) {
+    public static Outcome runImages(
+            Settings s,
+            Splits<ImageExample> data,
+            boolean augment,
+            ImageMixing mixing,
+            String datasetName,
+            PrintStream progress) {
         String description = "image classification" + (augment ? ", augmented" : "")
                 + (mixing.enabled() ? ", mixup " + mixing.mixupAlpha() + ", cutmix " + mixing.cutmixAlpha() : "");
-        return run(s, data, BackboneClassifier.Head.SEQUENCE, (model, files, peft) -> new Prepared<>(
-                new ImageClassificationTask(model, ImageProcessor.forModel(files.dir()), augment, mixing), () -> { },
-                description), datasetName, progress);
+        return run(
+                s,
+                data,
+                BackboneClassifier.Head.SEQUENCE,
+                (model, files, peft) -> new Prepared<>(
+                        new ImageClassificationTask(model, ImageProcessor.forModel(files.dir()), augment, mixing),
+                        () -> {},
+                        description),
+                datasetName,
+                progress);
     }
 
     /**
      * CLIP's contrastive training on image-text pairs ({@code train --task clip-pairs}) with any method that adapts its
      * towers (LoRA on q_proj and v_proj of both by default), batches optionally mixed by MixGen.
      */
-    public static Outcome runPairs(Settings s, Splits<ImageTextExample> data, MixGen mixGen, String datasetName,
-                                   PrintStream progress) {
+    public static Outcome runPairs(
+            Settings s, Splits<ImageTextExample> data, MixGen mixGen, String datasetName, PrintStream progress) {
         long start = System.nanoTime();
         ModelFiles files = ModelFiles.resolve(s.model());
         try (NDManager manager = NDManager.newBaseManager()) {
             Engine.getInstance().setRandomSeed((int) s.args().seed());
             if (!(AutoModel.load(files, manager) instanceof ClipModel clip)) {
-                throw new Peft4jException(s.model() + " is not a CLIP model: clip-pairs trains CLIP on image-text pairs");
+                throw new Peft4jException(
+                        s.model() + " is not a CLIP model: clip-pairs trains CLIP on image-text pairs");
             }
             PeftModel peft = PeftModel.wrap(clip, s.method().config(null, s.options()));
             Tokenizer tokenizer = clip.tokenizer();
-            Prepared<ImageTextExample> prepared = new Prepared<>(new ClipContrastiveTask(clip, tokenizer,
-                    ImageProcessor.forModel(files.dir()), mixGen), tokenizer::close,
-                    "clip-pairs" + (mixGen.enabled() ? ", mixgen " + mixGen.pairs() + " pairs, lambda " + mixGen.lambda() : ""));
+            Prepared<ImageTextExample> prepared = new Prepared<>(
+                    new ClipContrastiveTask(clip, tokenizer, ImageProcessor.forModel(files.dir()), mixGen),
+                    tokenizer::close,
+                    "clip-pairs"
+                            + (mixGen.enabled()
+                                    ? ", mixgen " + mixGen.pairs() + " pairs, lambda " + mixGen.lambda()
+                                    : ""));
             try {
                 return train(s, data, files, peft, prepared, datasetName, progress, start);
             } finally {
@@ -136,21 +174,46 @@ public final class FineTune {
      * Video classification (one label per clip of {@code frames} frames) with an image model's processor; AIM takes the
      * clip length as its {@code num_frames}, other methods see each frame alone.
      */
-    public static Outcome runVideos(Settings s, Splits<VideoExample> data, int frames, String datasetName, PrintStream progress) {
-        Settings video = s.method().id().equals("aim") ? new Settings(s.model(), new Method(s.method().id(), CliMethod.of("aim",
-                s.method().label(), s.method().defaultLr(), false, (task, o) -> AimConfig.of(frames, task))), s.options(), s.args(),
-                s.maxLength(), s.output(), s.quantize(), s.newHead(), s.plugins()) : s;
-        return run(video, data, BackboneClassifier.Head.SEQUENCE, (model, files, peft) -> new Prepared<>(
-                new VideoClassificationTask(new VideoClassifier(model), ImageProcessor.forModel(files.dir()),
-                        frames), () -> { }, "video classification, " + frames + " frames"), datasetName, progress);
+    public static Outcome runVideos(
+            Settings s, Splits<VideoExample> data, int frames, String datasetName, PrintStream progress) {
+        Settings video = s.method().id().equals("aim")
+                ? new Settings(
+                        s.model(),
+                        new Method(
+                                s.method().id(),
+                                CliMethod.of(
+                                        "aim",
+                                        s.method().label(),
+                                        s.method().defaultLr(),
+                                        false,
+                                        (task, o) -> AimConfig.of(frames, task))),
+                        s.options(),
+                        s.args(),
+                        s.maxLength(),
+                        s.output(),
+                        s.quantize(),
+                        s.newHead(),
+                        s.plugins())
+                : s;
+        return run(
+                video,
+                data,
+                BackboneClassifier.Head.SEQUENCE,
+                (model, files, peft) -> new Prepared<>(
+                        new VideoClassificationTask(
+                                new VideoClassifier(model), ImageProcessor.forModel(files.dir()), frames),
+                        () -> {},
+                        "video classification, " + frames + " frames"),
+                datasetName,
+                progress);
     }
 
     /**
      * A run's task, how to release what it holds (a tokenizer) when the run ends, what it is (for the run's identity), and
      * what evaluates it on the test set (by default the task itself).
      */
-    private record Prepared<E>(TrainingTask<E> task, Runnable release, String description,
-                               Supplier<BaseToNew.Result> baseToNew) {
+    private record Prepared<E>(
+            TrainingTask<E> task, Runnable release, String description, Supplier<BaseToNew.Result> baseToNew) {
         Prepared(TrainingTask<E> task, Runnable release, String description) {
             this(task, release, description, null);
         }
@@ -160,15 +223,24 @@ public final class FineTune {
      * CoOp or CoCoOp on a CLIP model ({@code train --task clip-cls}): {@code config} names the classes it trains on; with
      * {@code baseToNew} the data's classes split as CoCoOp's paper does, training on the first half and testing on both.
      */
-    public static Outcome runClipPrompts(Settings s, Splits<ImageExample> data, boolean baseToNew, boolean augment,
-                                         ImageMixing mixing, String datasetName, PrintStream progress) {
+    public static Outcome runClipPrompts(
+            Settings s,
+            Splits<ImageExample> data,
+            boolean baseToNew,
+            boolean augment,
+            ImageMixing mixing,
+            String datasetName,
+            PrintStream progress) {
         long start = System.nanoTime();
         ModelFiles files = ModelFiles.resolve(s.model());
         List<String> classes = data.labels().names();
         int trained = baseToNew ? BaseToNew.baseCount(classes.size()) : classes.size();
         Splits<ImageExample> used = baseToNew
-                ? new Splits<>(BaseToNew.subset(data.train(), 0, trained), BaseToNew.subset(data.validation(), 0, trained),
-                        List.of(), LabelSet.of(classes.subList(0, trained)))
+                ? new Splits<>(
+                        BaseToNew.subset(data.train(), 0, trained),
+                        BaseToNew.subset(data.validation(), 0, trained),
+                        List.of(),
+                        LabelSet.of(classes.subList(0, trained)))
                 : data;
         try (NDManager manager = NDManager.newBaseManager()) {
             Engine.getInstance().setRandomSeed((int) s.args().seed());
@@ -176,15 +248,26 @@ public final class FineTune {
                 throw new Peft4jException(s.model() + " is not a CLIP model: clip-cls learns prompts for CLIP");
             }
             ContextConfig config = (ContextConfig) s.method().config(null, s.options());
-            config = config.withContext(new PromptContext(config.context().nCtx(), config.context().ctxInit(), config.context().csc(),
-                    config.context().classTokenPosition(), used.labels().names()));
+            config = config.withContext(new PromptContext(
+                    config.context().nCtx(),
+                    config.context().ctxInit(),
+                    config.context().csc(),
+                    config.context().classTokenPosition(),
+                    used.labels().names()));
             PeftModel peft = PeftModel.wrap(clip, config);
             ImageProcessor processor = ImageProcessor.forModel(files.dir());
             Prepared<ImageExample> prepared = new Prepared<>(
-                    new ImageClassificationTask(PromptedClip.of(clip), processor, augment, mixing), () -> { },
+                    new ImageClassificationTask(PromptedClip.of(clip), processor, augment, mixing),
+                    () -> {},
                     "clip-cls" + (baseToNew ? ", base-to-new" : "") + (augment ? ", augmented" : ""),
                     baseToNew && !data.test().isEmpty()
-                            ? () -> BaseToNew.evaluate(clip, processor, classes, data.test(), s.args().evalBatchSize()) : null);
+                            ? () -> BaseToNew.evaluate(
+                                    clip,
+                                    processor,
+                                    classes,
+                                    data.test(),
+                                    s.args().evalBatchSize())
+                            : null);
             return train(s, used, files, peft, prepared, datasetName, progress, start);
         }
     }
@@ -196,18 +279,30 @@ public final class FineTune {
 
     /** Token classification (one tag per word). */
     public static Outcome runTokens(Settings s, Splits<TaggedSentence> data, String datasetName, PrintStream progress) {
-        return run(s, data, BackboneClassifier.Head.TOKEN, (model, files, peft) -> {
-            if (templateOf(peft) != null) {
-                throw new Peft4jException("P-tuning templates apply to sequence classification, not token classification");
-            }
-            Tokenizer tokenizer = Tokenizer.load(files.requireTokenizer(), s.maxLength());
-            return new Prepared<>(new TokenClassificationTask(model, tokenizer), tokenizer::close, "token classification");
-        }, datasetName, progress);
+        return run(
+                s,
+                data,
+                BackboneClassifier.Head.TOKEN,
+                (model, files, peft) -> {
+                    if (templateOf(peft) != null) {
+                        throw new Peft4jException(
+                                "P-tuning templates apply to sequence classification, not token classification");
+                    }
+                    Tokenizer tokenizer = Tokenizer.load(files.requireTokenizer(), s.maxLength());
+                    return new Prepared<>(
+                            new TokenClassificationTask(model, tokenizer), tokenizer::close, "token classification");
+                },
+                datasetName,
+                progress);
     }
 
-    private static <E> Outcome run(Settings s, Splits<E> data, BackboneClassifier.Head head,
-                                   TaskFactory<E> newTask,
-                                   String datasetName, PrintStream progress) {
+    private static <E> Outcome run(
+            Settings s,
+            Splits<E> data,
+            BackboneClassifier.Head head,
+            TaskFactory<E> newTask,
+            String datasetName,
+            PrintStream progress) {
         long start = System.nanoTime();
         ModelFiles files = ModelFiles.resolve(s.model());
         String type = HfConfig.read(files.config()).modelType();
@@ -218,13 +313,19 @@ public final class FineTune {
         try (NDManager manager = NDManager.newBaseManager()) {
             Engine.getInstance().setRandomSeed((int) s.args().seed());
             BackboneClassifier classifier = s.newHead()
-                    ? new BackboneClassifier(AutoModel.load(files, manager), head, data.labels().size())
-                    : BackboneClassifier.load(files, manager, head, data.labels().size());
+                    ? new BackboneClassifier(
+                            AutoModel.load(files, manager), head, data.labels().size())
+                    : BackboneClassifier.load(
+                            files, manager, head, data.labels().size());
             if (s.quantize() != null) {
-                ModelQuantizer.quantize(classifier, s.quantize());         // the head stays in full precision
+                ModelQuantizer.quantize(classifier, s.quantize()); // the head stays in full precision
             }
-            PeftModel peft = PeftModel.wrap(classifier, s.method().config(head == BackboneClassifier.Head.TOKEN ? TaskType.TOKEN_CLS : TaskType.SEQ_CLS,
-                    s.options()));
+            PeftModel peft = PeftModel.wrap(
+                    classifier,
+                    s.method()
+                            .config(
+                                    head == BackboneClassifier.Head.TOKEN ? TaskType.TOKEN_CLS : TaskType.SEQ_CLS,
+                                    s.options()));
             Prepared<E> prepared = newTask.create(classifier, files, peft);
             try {
                 return train(s, data, files, peft, prepared, datasetName, progress, start);
@@ -234,10 +335,24 @@ public final class FineTune {
         }
     }
 
-    private static <E> Outcome train(Settings s, Splits<E> data, ModelFiles files, PeftModel peft, Prepared<E> prepared,
-                                     String datasetName, PrintStream progress, long start) {
+    private static <E> Outcome train(
+            Settings s,
+            Splits<E> data,
+            ModelFiles files,
+            PeftModel peft,
+            Prepared<E> prepared,
+            String datasetName,
+            PrintStream progress,
+            long start) {
         TrainingTask<E> task = prepared.task();
-        s.plugins().apply(task, data, data.labels() == null ? 0 : data.labels().size(), s.maxLength(), s.args().evalBatchSize(), s.output());
+        s.plugins()
+                .apply(
+                        task,
+                        data,
+                        data.labels() == null ? 0 : data.labels().size(),
+                        s.maxLength(),
+                        s.args().evalBatchSize(),
+                        s.output());
         ParameterCount params = peft.parameterCount();
         progress.println(s.method().label() + ": " + params);
         List<Double> stepLoss = new ArrayList<>();
@@ -254,16 +369,30 @@ public final class FineTune {
                 bar.onEpoch(info);
             }
         };
-        Map<String, String> run = new HashMap<>(Map.of("task", prepared.description(),
-                "max_length", Integer.toString(s.maxLength()), "quantize", String.valueOf(s.quantize()), "head", s.newHead() ? "new" : "checkpoint's"));
+        Map<String, String> run = new HashMap<>(Map.of(
+                "task",
+                prepared.description(),
+                "max_length",
+                Integer.toString(s.maxLength()),
+                "quantize",
+                String.valueOf(s.quantize()),
+                "head",
+                s.newHead() ? "new" : "checkpoint's"));
         if (!s.plugins().equals(TrainingPlugins.NONE)) {
             run.put("plugins", s.plugins().describe());
         }
-        TrainingArgs args = identified(data.validation().isEmpty() ? s.args().toBuilder().keepBest(false).build() : s.args(), files, peft, run);
+        TrainingArgs args = identified(
+                data.validation().isEmpty()
+                        ? s.args().toBuilder().keepBest(false).build()
+                        : s.args(),
+                files,
+                peft,
+                run);
         Trainer.Result result = new Trainer<>(peft, task, args, listener)
                 .train(data.train(), data.validation().isEmpty() ? null : data.validation());
         Evaluation test = data.test().isEmpty() ? null : task.evaluate(data.test(), args.evalBatchSize());
-        BaseToNew.Result baseToNew = prepared.baseToNew() == null ? null : prepared.baseToNew().get();
+        BaseToNew.Result baseToNew =
+                prepared.baseToNew() == null ? null : prepared.baseToNew().get();
         double seconds = (System.nanoTime() - start) / 1e9;
         if (s.output() != null) {
             save(s, peft, data.labels(), datasetName, params, result, test, baseToNew, seconds, stepLoss);
@@ -278,10 +407,16 @@ public final class FineTune {
     static TrainingArgs identified(TrainingArgs args, ModelFiles files, PeftModel peft, Map<String, String> more) {
         Map<String, String> id = new TreeMap<>(more);
         try {
-            id.put("model", files.dir().toAbsolutePath().normalize() + ", config.json sha256 "
-                    + ContentHash.of(Files.readString(files.config())).substring(0, 16));
+            id.put(
+                    "model",
+                    files.dir().toAbsolutePath().normalize() + ", config.json sha256 "
+                            + ContentHash.of(Files.readString(files.config())).substring(0, 16));
             if (files.tokenizer() != null) {
-                id.put("tokenizer", "tokenizer.json sha256 " + ContentHash.of(Files.readString(files.tokenizer())).substring(0, 16));
+                id.put(
+                        "tokenizer",
+                        "tokenizer.json sha256 "
+                                + ContentHash.of(Files.readString(files.tokenizer()))
+                                        .substring(0, 16));
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -293,12 +428,21 @@ public final class FineTune {
     /** The P-tuning template the adapter places its pseudo tokens with, or null. */
     static PromptTemplate templateOf(PeftModel peft) {
         return peft.configs().get(PeftModel.DEFAULT_ADAPTER) instanceof PromptEncoderConfig c && c.template() != null
-                ? PromptTemplate.parse(c.template()) : null;
+                ? PromptTemplate.parse(c.template())
+                : null;
     }
 
-    private static void save(Settings s, PeftModel peft, LabelSet labels, String dataset, ParameterCount params,
-                             Trainer.Result result, Evaluation test, BaseToNew.Result baseToNew, double seconds,
-                             List<Double> stepLoss) {
+    private static void save(
+            Settings s,
+            PeftModel peft,
+            LabelSet labels,
+            String dataset,
+            ParameterCount params,
+            Trainer.Result result,
+            Evaluation test,
+            BaseToNew.Result baseToNew,
+            double seconds,
+            List<Double> stepLoss) {
         Path adapter = s.output().resolve("adapter");
         peft.save(adapter);
         if (labels != null) {
@@ -324,7 +468,7 @@ public final class FineTune {
         m.put("best_epoch", result.bestEpoch() + 1);
         m.put("adapter_bytes", directoryBytes(adapter));
         m.put("peak_rss_mib", peakRssMib());
-        m.put("cpu", Cpu.describe());                                     // where tokens/s and peak RSS were measured
+        m.put("cpu", Cpu.describe()); // where tokens/s and peak RSS were measured
         ArrayNode history = m.putArray("epochs");
         List<Double> accuracy = new ArrayList<>();
         for (TrainingListener.EpochInfo e : result.history()) {

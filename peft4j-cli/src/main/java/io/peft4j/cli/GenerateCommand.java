@@ -11,11 +11,14 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
-@Command(name = "generate", description = "Generate text with a decoder model (HF directory), optionally with an adapter; streams the output.")
+@Command(
+        name = "generate",
+        description =
+                "Generate text with a decoder model (HF directory), optionally with an adapter; streams the output.")
 final class GenerateCommand implements Callable<Integer> {
 
     @Mixin
@@ -37,21 +40,30 @@ final class GenerateCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         GenerationConfig config = sampling.config(); // checked before anything is loaded
-        try (NDManager manager = NDManager.newBaseManager(); Decoder decoder = model.load(manager)) {
+        try (NDManager manager = NDManager.newBaseManager();
+                Decoder decoder = model.load(manager)) {
             Generator generator = decoder.generator();
             Generator.TextStream stream = (row, piece) -> {
                 out.print(piece);
                 out.flush();
             };
-            long[] ids = chat ? decoder.chatPrompt(List.of(new ChatTemplate.Message("user", prompt)))
-                    : decoder.tokenizer().encodeIds(prompt, true).stream().mapToLong(Long::longValue).toArray();
+            long[] ids = chat
+                    ? decoder.chatPrompt(List.of(new ChatTemplate.Message("user", prompt)))
+                    : decoder.tokenizer().encodeIds(prompt, true).stream()
+                            .mapToLong(Long::longValue)
+                            .toArray();
             String refusal = sampling.inputRefusal(ids.length, decoder.model());
             if (refusal != null) {
                 throw new Peft4jException(refusal);
             }
-            Generator.Result result = generator.generate(List.of(ids), config, stream).get(0);
+            Generator.Result result =
+                    generator.generate(List.of(ids), config, stream).get(0);
             out.println();
-            spec.commandLine().getErr().printf("[%d tokens, %s]%n", result.tokens().length, result.finishReason().name().toLowerCase(Locale.ROOT));
+            spec.commandLine()
+                    .getErr()
+                    .printf(
+                            "[%d tokens, %s]%n",
+                            result.tokens().length, result.finishReason().name().toLowerCase(Locale.ROOT));
         }
         out.flush();
         return 0;

@@ -22,7 +22,10 @@ import picocli.CommandLine.Spec;
 @Command(name = "info", description = "Show a model's family, size and parameter-name tree.")
 final class InfoCommand implements Callable<Integer> {
 
-    @Parameters(index = "0", paramLabel = "MODEL", description = "A bundled alias (minilm), an HF model directory or an .onnx file.")
+    @Parameters(
+            index = "0",
+            paramLabel = "MODEL",
+            description = "A bundled alias (minilm), an HF model directory or an .onnx file.")
     String model;
 
     @Option(names = "--depth", description = "Deepest module level to print (default: all).")
@@ -66,27 +69,36 @@ final class InfoCommand implements Callable<Integer> {
         }
         long quantizedWeights = 0;
         long quantizedBytes = 0;
-        Map<String, Long> rest = new TreeMap<>();                // weights outside quantised layers, by type
+        Map<String, Long> rest = new TreeMap<>(); // weights outside quantised layers, by type
         for (Module module : m.namedModules().values()) {
             if (module instanceof QuantizedLinear q) {
                 quantizedWeights += (long) q.inFeatures() * q.outFeatures();
                 quantizedBytes += q.storageBytes();
             } else {
-                module.localParameters().values().forEach(p -> rest.merge(p.array().getDataType().name().toLowerCase(Locale.ROOT), p.size(), Long::sum));
+                module.localParameters()
+                        .values()
+                        .forEach(p -> rest.merge(
+                                p.array().getDataType().name().toLowerCase(Locale.ROOT), p.size(), Long::sum));
             }
         }
         out.printf(Locale.ROOT, "memory:     %.1f MiB of weights%n", bytes / 1048576.0);
         if (quantizedWeights > 0) {
             StringBuilder others = new StringBuilder();
-            rest.forEach((type, n) -> others.append(others.length() == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%,d %s", n, type)));
-            out.printf(Locale.ROOT, "quantised:  %,d linear weights at %.3f bits per weight (the rest: %s)%n",
-                    quantizedWeights, quantizedBytes * 8.0 / quantizedWeights, others);
+            rest.forEach((type, n) -> others.append(others.length() == 0 ? "" : ", ")
+                    .append(String.format(Locale.ROOT, "%,d %s", n, type)));
+            out.printf(
+                    Locale.ROOT,
+                    "quantised:  %,d linear weights at %.3f bits per weight (the rest: %s)%n",
+                    quantizedWeights,
+                    quantizedBytes * 8.0 / quantizedWeights,
+                    others);
         }
     }
 
     private void printTree(PrintWriter out, Module module, String indent, int level) {
         for (Map.Entry<String, Parameter> p : module.localParameters().entrySet()) {
-            out.printf(Locale.ROOT, "%s%s %s%n", indent, p.getKey(), p.getValue().shape());
+            out.printf(
+                    Locale.ROOT, "%s%s %s%n", indent, p.getKey(), p.getValue().shape());
         }
         if (level >= depth) {
             return;

@@ -16,7 +16,8 @@ import java.util.Locale;
 public record Method(String id, CliMethod method) {
 
     /** The names {@code train --method} and {@code compare --methods} accept. */
-    public static final List<String> NAMES = PeftMethods.cliMethods().stream().map(CliMethod::name).toList();
+    public static final List<String> NAMES =
+            PeftMethods.cliMethods().stream().map(CliMethod::name).toList();
 
     public static Method parse(String name) {
         String id = name.toLowerCase(Locale.ROOT).strip();

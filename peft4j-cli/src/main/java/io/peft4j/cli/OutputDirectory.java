@@ -56,7 +56,8 @@ final class OutputDirectory implements AutoCloseable {
         }
         if (lock == null) {
             close(channel);
-            throw new Peft4jException("another run is writing to " + dir + "; wait for it to finish or use another --output");
+            throw new Peft4jException(
+                    "another run is writing to " + dir + "; wait for it to finish or use another --output");
         }
         OutputDirectory claimed = new OutputDirectory(channel, lock);
         try {
@@ -65,7 +66,8 @@ final class OutputDirectory implements AutoCloseable {
                     AtomicFiles.deleteTree(dir.resolve(name));
                 }
             } else if (Files.exists(dir.resolve("adapter")) && !Files.exists(dir.resolve("checkpoints"))) {
-                throw new Peft4jException(dir + " already holds a finished adapter; use --overwrite to replace it, or another --output");
+                throw new Peft4jException(
+                        dir + " already holds a finished adapter; use --overwrite to replace it, or another --output");
             }
         } catch (IOException e) {
             claimed.close();

@@ -10,11 +10,28 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         version = "peft4j 0.1.0-SNAPSHOT",
         description = "Parameter-efficient fine-tuning for the JVM.",
-        subcommands = {QuickstartCommand.class, TrainCommand.class, EvalCommand.class, PredictCommand.class,
-                MergeCommand.class, QuantizeCommand.class, GenerateCommand.class, ChatCommand.class, CompareCommand.class, InfoCommand.class, EmbedCommand.class, ServeCommand.class, PretrainVitCommand.class, ZeroShotCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {
+            QuickstartCommand.class,
+            TrainCommand.class,
+            EvalCommand.class,
+            PredictCommand.class,
+            MergeCommand.class,
+            QuantizeCommand.class,
+            GenerateCommand.class,
+            ChatCommand.class,
+            CompareCommand.class,
+            InfoCommand.class,
+            EmbedCommand.class,
+            ServeCommand.class,
+            PretrainVitCommand.class,
+            ZeroShotCommand.class,
+            CommandLine.HelpCommand.class
+        })
 public final class Peft4jCli {
 
-    @CommandLine.Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
+    @CommandLine.Option(
+            names = "--verbose",
+            scope = CommandLine.ScopeType.INHERIT,
             description = "On an error, print its stack trace too.")
     boolean verbose;
 
@@ -23,7 +40,8 @@ public final class Peft4jCli {
         try {
             code = commandLine().execute(args);
         } catch (OutOfMemoryError e) {
-            System.err.println("error: out of memory (" + e.getMessage() + "); give the JVM more with -Xmx, or use smaller inputs or batches");
+            System.err.println("error: out of memory (" + e.getMessage()
+                    + "); give the JVM more with -Xmx, or use smaller inputs or batches");
             code = 1;
         }
         System.exit(code);
@@ -39,9 +57,17 @@ public final class Peft4jCli {
         CommandLine cli = new CommandLine(root);
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             boolean input = e instanceof Peft4jException || e instanceof IllegalArgumentException;
-            String message = e.getMessage() == null ? "" : e.getMessage().strip().replaceAll(":\\s*\n\\s*", ": ").replaceAll("\\s*\n\\s*", "; ");
-            commandLine.getErr().println("error: " + (input ? message : e.getClass().getSimpleName() + (message.isEmpty() ? "" : ": " + message)
-                    + (root.verbose ? "" : " (--verbose prints the stack trace)")));
+            String message = e.getMessage() == null
+                    ? ""
+                    : e.getMessage().strip().replaceAll(":\\s*\n\\s*", ": ").replaceAll("\\s*\n\\s*", "; ");
+            commandLine
+                    .getErr()
+                    .println("error: "
+                            + (input
+                                    ? message
+                                    : e.getClass().getSimpleName()
+                                            + (message.isEmpty() ? "" : ": " + message)
+                                            + (root.verbose ? "" : " (--verbose prints the stack trace)")));
             if (root.verbose) {
                 e.printStackTrace(commandLine.getErr());
             }

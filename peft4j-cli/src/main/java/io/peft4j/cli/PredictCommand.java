@@ -19,7 +19,10 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-@Command(name = "predict", description = "Classify texts (or, with an image model, image files) with a classifier adapter: label and probability per line.")
+@Command(
+        name = "predict",
+        description =
+                "Classify texts (or, with an image model, image files) with a classifier adapter: label and probability per line.")
 final class PredictCommand implements Callable<Integer> {
 
     @Option(names = "--model", defaultValue = "minilm", description = "Base model (default: ${DEFAULT-VALUE}).")
@@ -31,7 +34,10 @@ final class PredictCommand implements Callable<Integer> {
     @Option(names = "--max-length", defaultValue = "128", description = "Tokens per text (default: ${DEFAULT-VALUE}).")
     int maxLength;
 
-    @Parameters(arity = "1..*", paramLabel = "TEXT", description = "Texts, or image files when the model takes images (a ViT).")
+    @Parameters(
+            arity = "1..*",
+            paramLabel = "TEXT",
+            description = "Texts, or image files when the model takes images (a ViT).")
     List<String> texts;
 
     @Spec
@@ -47,7 +53,8 @@ final class PredictCommand implements Callable<Integer> {
 
     private ModelInputs imageInputs(AdaptedClassifier adapted, NDManager scope) {
         ImageProcessor processor = ImageProcessor.forModel(adapted.files().dir());
-        return ModelInputs.pixels(processor.pixelValues(texts.stream().map(t -> ImageProcessor.read(Path.of(t))).toList(), scope));
+        return ModelInputs.pixels(processor.pixelValues(
+                texts.stream().map(t -> ImageProcessor.read(Path.of(t))).toList(), scope));
     }
 
     @Override
@@ -55,16 +62,21 @@ final class PredictCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         try (NDManager manager = NDManager.newBaseManager()) {
             AdaptedClassifier adapted = AdaptedClassifier.load(model, adapter, manager);
-            boolean images = adapted.classifier().inputEmbeddings() == null;          // a backbone without token input
+            boolean images = adapted.classifier().inputEmbeddings() == null; // a backbone without token input
             try (NDManager scope = manager.newSubManager();
-                 Step step = Step.inference(scope, adapted.classifier().adapters())) {
+                    Step step = Step.inference(scope, adapted.classifier().adapters())) {
                 ModelInputs inputs = images ? imageInputs(adapted, scope) : textInputs(adapted, scope);
                 NDArray probs = adapted.classifier().logits(step, inputs).softmax(-1);
                 long[] best = probs.argMax(1).toLongArray();
                 float[] p = probs.toFloatArray();
                 int c = adapted.labels().size();
                 for (int i = 0; i < texts.size(); i++) {
-                    out.printf(Locale.ROOT, "%s\t%.4f\t%s%n", adapted.labels().name((int) best[i]), p[i * c + (int) best[i]], texts.get(i));
+                    out.printf(
+                            Locale.ROOT,
+                            "%s\t%.4f\t%s%n",
+                            adapted.labels().name((int) best[i]),
+                            p[i * c + (int) best[i]],
+                            texts.get(i));
                 }
             }
         }

@@ -28,8 +28,18 @@ final class ProgressBar implements TrainingListener {
         int done = (int) (width * s.step() / Math.max(1, s.totalSteps()));
         double elapsed = (System.nanoTime() - start) / 1e9;
         double left = elapsed / Math.max(1, s.step()) * (s.totalSteps() - s.step());
-        out.printf(Locale.ROOT, (interactive ? "\r" : "") + "%s [%s%s] %d/%d loss %.4f lr %.2e %,.0f tok/s eta %s   ", label, "#".repeat(done),
-                ".".repeat(width - done), s.step(), s.totalSteps(), s.loss(), s.learningRate(), s.tokensPerSecond(), time(left));
+        out.printf(
+                Locale.ROOT,
+                (interactive ? "\r" : "") + "%s [%s%s] %d/%d loss %.4f lr %.2e %,.0f tok/s eta %s   ",
+                label,
+                "#".repeat(done),
+                ".".repeat(width - done),
+                s.step(),
+                s.totalSteps(),
+                s.loss(),
+                s.learningRate(),
+                s.tokensPerSecond(),
+                time(left));
         if (!interactive) {
             out.println();
         }
@@ -38,10 +48,26 @@ final class ProgressBar implements TrainingListener {
 
     @Override
     public void onEpoch(EpochInfo e) {
-        out.printf(Locale.ROOT, (interactive ? "%n" : "") + "%s epoch %d: train loss %.4f%s%n", label, e.epoch() + 1, e.trainLoss(),
-                e.eval() == null ? "" : String.format(Locale.ROOT, ", eval loss %.4f, accuracy %.4f%s%s", e.eval().loss(), e.eval().accuracy(),
-                        Double.isNaN(e.eval().macroF1()) ? "" : String.format(Locale.ROOT, ", macro-F1 %.4f", e.eval().macroF1()), // not for language modelling
-                        e.best() ? " (best)" : ""));
+        out.printf(
+                Locale.ROOT,
+                (interactive ? "%n" : "") + "%s epoch %d: train loss %.4f%s%n",
+                label,
+                e.epoch() + 1,
+                e.trainLoss(),
+                e.eval() == null
+                        ? ""
+                        : String.format(
+                                Locale.ROOT,
+                                ", eval loss %.4f, accuracy %.4f%s%s",
+                                e.eval().loss(),
+                                e.eval().accuracy(),
+                                Double.isNaN(e.eval().macroF1())
+                                        ? ""
+                                        : String.format(
+                                                Locale.ROOT,
+                                                ", macro-F1 %.4f",
+                                                e.eval().macroF1()), // not for language modelling
+                                e.best() ? " (best)" : ""));
         out.flush();
     }
 

@@ -26,8 +26,10 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-@Command(name = "quantize", description = "Quantise a decoder's linear layers and write the quantised checkpoint directory "
-        + "(NF4/FP4 in bitsandbytes' Hugging Face layout); train, generate and chat load it as it is.")
+@Command(
+        name = "quantize",
+        description = "Quantise a decoder's linear layers and write the quantised checkpoint directory "
+                + "(NF4/FP4 in bitsandbytes' Hugging Face layout); train, generate and chat load it as it is.")
 final class QuantizeCommand implements Callable<Integer> {
 
     @Option(names = "--model", required = true, description = "Decoder checkpoint directory (or bundled model name).")
@@ -36,15 +38,26 @@ final class QuantizeCommand implements Callable<Integer> {
     @Mixin
     Decoder.QuantizeOptions quantize;
 
-    @Option(names = "--output", required = true, description = "New directory for config.json (with quantization_config), model.safetensors and the tokenizer files.")
+    @Option(
+            names = "--output",
+            required = true,
+            description =
+                    "New directory for config.json (with quantization_config), model.safetensors and the tokenizer files.")
     Path output;
 
     @Spec
     CommandSpec spec;
 
     /** Files copied from the source directory as they are. */
-    static final List<String> COPIED = List.of("generation_config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-            "chat_template.jinja", "vocab.json", "merges.txt", "tokenizer.model");
+    static final List<String> COPIED = List.of(
+            "generation_config.json",
+            "tokenizer.json",
+            "tokenizer_config.json",
+            "special_tokens_map.json",
+            "chat_template.jinja",
+            "vocab.json",
+            "merges.txt",
+            "tokenizer.model");
 
     @Override
     public Integer call() throws IOException {
@@ -61,9 +74,13 @@ final class QuantizeCommand implements Callable<Integer> {
         Path staging = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".partial-");
         try (NDManager manager = NDManager.newBaseManager()) {
             CausalLM lm = Decoder.loadModel(files, manager, settings);
-            long layers = lm.namedModules().values().stream().filter(QuantizedLinear.class::isInstance).count();
-            SafeTensorsWriter.write(staging.resolve("model.safetensors"),
-                    QuantizedCheckpoint.stateDict(lm, lm.checkpointStateDict(), manager), Map.of("format", "pt"));
+            long layers = lm.namedModules().values().stream()
+                    .filter(QuantizedLinear.class::isInstance)
+                    .count();
+            SafeTensorsWriter.write(
+                    staging.resolve("model.safetensors"),
+                    QuantizedCheckpoint.stateDict(lm, lm.checkpointStateDict(), manager),
+                    Map.of("format", "pt"));
             ObjectNode config = (ObjectNode) Json.readObject(files.config());
             config.set("quantization_config", QuantizedCheckpoint.quantizationConfig(settings));
             Files.writeString(staging.resolve("config.json"), config.toPrettyString() + "\n");
@@ -78,8 +95,13 @@ final class QuantizeCommand implements Callable<Integer> {
             }
             Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
             PrintWriter out = spec.commandLine().getOut();
-            out.printf("wrote %s: %d linear layers quantised to %s%s, %,d bytes%n", target, layers, settings.type(),
-                    settings.doubleQuant() ? " with double quantisation" : "", Files.size(target.resolve("model.safetensors")));
+            out.printf(
+                    "wrote %s: %d linear layers quantised to %s%s, %,d bytes%n",
+                    target,
+                    layers,
+                    settings.type(),
+                    settings.doubleQuant() ? " with double quantisation" : "",
+                    Files.size(target.resolve("model.safetensors")));
             out.flush();
         } finally {
             AtomicFiles.deleteTree(staging);

@@ -2,8 +2,8 @@ package io.peft4j.cli;
 
 import io.peft4j.cli.data.Datasets;
 import io.peft4j.peft.MethodOptions;
-import io.peft4j.train.TrainingArgs;
 import io.peft4j.train.TextExample;
+import io.peft4j.train.TrainingArgs;
 import io.peft4j.train.data.Splits;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -19,10 +19,15 @@ import picocli.CommandLine.Spec;
  * The README's main job: LoRA (r=8 on query and value, plus the classifier) against the frozen-backbone
  * linear probe on the SpamAssassin corpus with all-MiniLM-L6-v2, same seed and budget, test accuracy side by side.
  */
-@Command(name = "quickstart", description = "Fine-tune all-MiniLM-L6-v2 on SpamAssassin with LoRA and with a linear probe; compare.")
+@Command(
+        name = "quickstart",
+        description = "Fine-tune all-MiniLM-L6-v2 on SpamAssassin with LoRA and with a linear probe; compare.")
 final class QuickstartCommand implements Callable<Integer> {
 
-    @Option(names = "--output", defaultValue = "runs/quickstart", description = "Where both runs are written (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--output",
+            defaultValue = "runs/quickstart",
+            description = "Where both runs are written (default: ${DEFAULT-VALUE}).")
     Path output;
 
     @Option(names = "--max-train", defaultValue = "0", description = "Training messages used (default: all).")
@@ -31,7 +36,10 @@ final class QuickstartCommand implements Callable<Integer> {
     @Option(names = "--epochs", defaultValue = "1", description = "Epochs (default: ${DEFAULT-VALUE}).")
     int epochs;
 
-    @Option(names = "--max-length", defaultValue = "64", description = "Tokens per message (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--max-length",
+            defaultValue = "64",
+            description = "Tokens per message (default: ${DEFAULT-VALUE}).")
     int maxLength;
 
     @Option(names = "--seed", defaultValue = "42", description = "Random seed (default: ${DEFAULT-VALUE}).")
@@ -44,24 +52,66 @@ final class QuickstartCommand implements Callable<Integer> {
     public Integer call() {
         long start = System.nanoTime();
         Splits<TextExample> data = Datasets.named("spam").limitTrain(maxTrain);
-        System.err.printf(Locale.ROOT, "spam: %d train, %d validation, %d test messages; %d epoch(s), %d tokens each%n",
-                data.train().size(), data.validation().size(), data.test().size(), epochs, maxLength);
-        TrainingArgs base = TrainingArgs.builder().epochs(epochs).batchSize(16).warmupRatio(0.06).weightDecay(0.01).seed(seed).build();
+        System.err.printf(
+                Locale.ROOT,
+                "spam: %d train, %d validation, %d test messages; %d epoch(s), %d tokens each%n",
+                data.train().size(),
+                data.validation().size(),
+                data.test().size(),
+                epochs,
+                maxLength);
+        TrainingArgs base = TrainingArgs.builder()
+                .epochs(epochs)
+                .batchSize(16)
+                .warmupRatio(0.06)
+                .weightDecay(0.01)
+                .seed(seed)
+                .build();
         Method loraMethod = Method.parse("lora");
         Method fixedMethod = Method.parse("fixed");
-        FineTune.Outcome lora = FineTune.run(new FineTune.Settings("minilm", loraMethod, MethodOptions.DEFAULT,
-                base.toBuilder().learningRate(loraMethod.defaultLr()).build(), maxLength, output.resolve("lora")), data, "spam", System.err);
-        FineTune.Outcome fixed = FineTune.run(new FineTune.Settings("minilm", fixedMethod, MethodOptions.DEFAULT,
-                base.toBuilder().learningRate(fixedMethod.defaultLr()).build(), maxLength, output.resolve("fixed")), data, "spam", System.err);
+        FineTune.Outcome lora = FineTune.run(
+                new FineTune.Settings(
+                        "minilm",
+                        loraMethod,
+                        MethodOptions.DEFAULT,
+                        base.toBuilder().learningRate(loraMethod.defaultLr()).build(),
+                        maxLength,
+                        output.resolve("lora")),
+                data,
+                "spam",
+                System.err);
+        FineTune.Outcome fixed = FineTune.run(
+                new FineTune.Settings(
+                        "minilm",
+                        fixedMethod,
+                        MethodOptions.DEFAULT,
+                        base.toBuilder().learningRate(fixedMethod.defaultLr()).build(),
+                        maxLength,
+                        output.resolve("fixed")),
+                data,
+                "spam",
+                System.err);
         PrintWriter out = spec.commandLine().getOut();
         out.println();
-        out.printf(Locale.ROOT, "%-24s %14s %10s %10s %12s%n", "method", "trainable", "accuracy", "macro-F1", "tokens/s");
+        out.printf(
+                Locale.ROOT, "%-24s %14s %10s %10s %12s%n", "method", "trainable", "accuracy", "macro-F1", "tokens/s");
         for (FineTune.Outcome o : List.of(lora, fixed)) {
-            out.printf(Locale.ROOT, "%-24s %,14d %10.4f %10.4f %,12.0f%n",
-                    o.method() == loraMethod ? "LoRA r=8 (query,value)" : o.method().label(),
-                    o.params().trainable(), o.test().accuracy(), o.test().macroF1(), o.result().tokensPerSecond());
+            out.printf(
+                    Locale.ROOT,
+                    "%-24s %,14d %10.4f %10.4f %,12.0f%n",
+                    o.method() == loraMethod
+                            ? "LoRA r=8 (query,value)"
+                            : o.method().label(),
+                    o.params().trainable(),
+                    o.test().accuracy(),
+                    o.test().macroF1(),
+                    o.result().tokensPerSecond());
         }
-        out.printf(Locale.ROOT, "test set: %d messages; runs in %s; total %.1f min%n", lora.test().examples(), output,
+        out.printf(
+                Locale.ROOT,
+                "test set: %d messages; runs in %s; total %.1f min%n",
+                lora.test().examples(),
+                output,
                 (System.nanoTime() - start) / 6e10);
         out.flush();
         return 0;

@@ -56,7 +56,8 @@ public record TrainingPlugins(double focalGamma, double labelSmoothing, String c
             String model = colon < 0 ? spec : spec.substring(0, colon);
             Path adapter = colon < 0 ? null : Path.of(spec.substring(colon + 1));
             if (model.isBlank() || adapter != null && !Files.isDirectory(adapter)) {
-                throw new Peft4jException("--teacher takes MODEL[:ADAPTER_DIR], got '" + spec + "'" + (adapter != null ? " (" + adapter + " is not a directory)" : ""));
+                throw new Peft4jException("--teacher takes MODEL[:ADAPTER_DIR], got '" + spec + "'"
+                        + (adapter != null ? " (" + adapter + " is not a directory)" : ""));
             }
             return new Teacher(model, adapter, distillation, quantize);
         }
@@ -64,20 +65,27 @@ public record TrainingPlugins(double focalGamma, double labelSmoothing, String c
         /** What determines its logits: the model's config and the adapter's weights (by content), the quantisation. */
         String identity() {
             ModelFiles files = ModelFiles.resolve(model);
-            List<Object> parts = adapter == null ? List.of(files.config()) : List.of(files.config(), adapter.resolve(PeftModel.WEIGHTS_NAME));
-            return model + (adapter == null ? "" : ":" + adapter.toAbsolutePath().normalize()) + ", quantize " + quantize
+            List<Object> parts = adapter == null
+                    ? List.of(files.config())
+                    : List.of(files.config(), adapter.resolve(PeftModel.WEIGHTS_NAME));
+            return model
+                    + (adapter == null ? "" : ":" + adapter.toAbsolutePath().normalize()) + ", quantize " + quantize
                     + ", sha256 " + ContentHash.of(parts).substring(0, 16);
         }
     }
 
     public TrainingPlugins {
-        if (classWeights != null && !classWeights.equals("auto") && !classWeights.matches("[0-9.eE+-]+(,[0-9.eE+-]+)*")) {
-            throw new Peft4jException("--class-weights takes auto or one number per class (w1,w2,...), got '" + classWeights + "'");
+        if (classWeights != null
+                && !classWeights.equals("auto")
+                && !classWeights.matches("[0-9.eE+-]+(,[0-9.eE+-]+)*")) {
+            throw new Peft4jException(
+                    "--class-weights takes auto or one number per class (w1,w2,...), got '" + classWeights + "'");
         }
         try {
             new ClassificationLoss(focalGamma, labelSmoothing, null);
         } catch (IllegalArgumentException e) {
-            throw new Peft4jException("--focal-gamma must be ≥ 0 and --label-smoothing in [0, 1), got " + focalGamma + ", " + labelSmoothing);
+            throw new Peft4jException("--focal-gamma must be ≥ 0 and --label-smoothing in [0, 1), got " + focalGamma
+                    + ", " + labelSmoothing);
         }
     }
 
@@ -89,7 +97,8 @@ public record TrainingPlugins(double focalGamma, double labelSmoothing, String c
         } else if (classWeights != null) {
             String[] parts = classWeights.split(",");
             if (parts.length != classes) {
-                throw new Peft4jException("--class-weights gives " + parts.length + " weights for " + classes + " classes");
+                throw new Peft4jException(
+                        "--class-weights gives " + parts.length + " weights for " + classes + " classes");
             }
             weights = new float[classes];
             for (int c = 0; c < classes; c++) {
@@ -105,9 +114,17 @@ public record TrainingPlugins(double focalGamma, double labelSmoothing, String c
 
     /** A description for the run's identity (a resumed run must use the same loss and teacher). */
     String describe() {
-        return String.format(Locale.ROOT, "focal gamma %s, label smoothing %s, class weights %s, teacher %s", focalGamma, labelSmoothing, classWeights,
-                teacher == null ? "none" : teacher.identity() + ", alpha " + teacher.distillation().alpha() + ", temperature "
-                        + teacher.distillation().temperature());
+        return String.format(
+                Locale.ROOT,
+                "focal gamma %s, label smoothing %s, class weights %s, teacher %s",
+                focalGamma,
+                labelSmoothing,
+                classWeights,
+                teacher == null
+                        ? "none"
+                        : teacher.identity() + ", alpha "
+                                + teacher.distillation().alpha() + ", temperature "
+                                + teacher.distillation().temperature());
     }
 
     /**
@@ -117,7 +134,8 @@ public record TrainingPlugins(double focalGamma, double labelSmoothing, String c
     @SuppressWarnings("unchecked")
     <E> void apply(TrainingTask<E> task, Splits<E> data, int classes, int maxLength, int batchSize, Path output) {
         if (task instanceof TokenClassificationTask t) {
-            int[] tags = ((List<TaggedSentence>) data.train()).stream().flatMapToInt(s -> Arrays.stream(s.tags())).toArray();
+            int[] tags = ((List<TaggedSentence>) data.train())
+                    .stream().flatMapToInt(s -> Arrays.stream(s.tags())).toArray();
             t.useLoss(loss(tags, classes));
             if (teacher != null) {
                 throw new Peft4jException("--teacher applies to seq-cls and image-cls, not token classification");
@@ -126,7 +144,8 @@ public record TrainingPlugins(double focalGamma, double labelSmoothing, String c
         }
         if (!(task instanceof SingleLabelTask<E> single)) {
             if (!equals(NONE)) {
-                throw new Peft4jException("--loss options and --teacher apply to classification tasks (seq-cls, token-cls, image-cls, video-cls)");
+                throw new Peft4jException(
+                        "--loss options and --teacher apply to classification tasks (seq-cls, token-cls, image-cls, video-cls)");
             }
             return;
         }
@@ -139,8 +158,11 @@ public record TrainingPlugins(double focalGamma, double labelSmoothing, String c
         }
         Path file = output != null ? output.resolve(TEACHER_LOGITS) : null;
         Supplier<float[][]> pass = () -> teacherLogits(data.train(), classes, maxLength, batchSize);
-        String identity = teacher.identity() + ", max_length " + maxLength + ", data sha256 " + ContentHash.of(data.train()).substring(0, 16);
-        TeacherLogits<E> logits = file != null ? TeacherLogits.cached(file, identity, data.train(), pass) : new TeacherLogits<>(data.train(), pass.get());
+        String identity = teacher.identity() + ", max_length " + maxLength + ", data sha256 "
+                + ContentHash.of(data.train()).substring(0, 16);
+        TeacherLogits<E> logits = file != null
+                ? TeacherLogits.cached(file, identity, data.train(), pass)
+                : new TeacherLogits<>(data.train(), pass.get());
         if (logits.classes() != classes) {
             throw new Peft4jException("the teacher has " + logits.classes() + " classes, the data " + classes);
         }
@@ -150,8 +172,8 @@ public record TrainingPlugins(double focalGamma, double labelSmoothing, String c
     /** One pass of the teacher over the examples, without autograd. */
     @SuppressWarnings("unchecked")
     private <E> float[][] teacherLogits(List<E> examples, int classes, int maxLength, int batchSize) {
-        System.err.println("teacher: " + teacher.model() + (teacher.adapter() == null ? "" : ":" + teacher.adapter()) + " on "
-                + examples.size() + " training examples");
+        System.err.println("teacher: " + teacher.model() + (teacher.adapter() == null ? "" : ":" + teacher.adapter())
+                + " on " + examples.size() + " training examples");
         try (NDManager manager = NDManager.newBaseManager()) {
             ModelFiles files = ModelFiles.resolve(teacher.model());
             BackboneClassifier classifier;
@@ -165,14 +187,15 @@ public record TrainingPlugins(double focalGamma, double labelSmoothing, String c
             }
             if (teacher.quantize() != null) {
                 if (peft != null) {
-                    peft.mergeAndUnload();                                         // the adapter into the weights, then quantised with them
+                    peft.mergeAndUnload(); // the adapter into the weights, then quantised with them
                     peft = null;
                 }
                 ModelQuantizer.quantize(classifier, teacher.quantize());
             }
             if (examples.get(0) instanceof TextExample) {
                 try (Tokenizer tokenizer = Tokenizer.load(files.requireTokenizer(), maxLength)) {
-                    return new SequenceClassificationTask(classifier, tokenizer, peft == null ? null : FineTune.templateOf(peft))
+                    return new SequenceClassificationTask(
+                                    classifier, tokenizer, peft == null ? null : FineTune.templateOf(peft))
                             .logits((List<TextExample>) examples, batchSize);
                 }
             }

@@ -20,7 +20,10 @@ class AdaptedClassifierTest {
         assertThat(AdaptedClassifier.readLabels(dir, 2).names()).containsExactly("0", "1");
         Files.writeString(dir.resolve(AdaptedClassifier.LABELS_FILE), "{\"labels\": [\"ham\", \"spam\"]}");
         assertThat(AdaptedClassifier.readLabels(dir, 2).names()).containsExactly("ham", "spam");
-        assertThatThrownBy(() -> AdaptedClassifier.readLabels(dir, 3)).isInstanceOf(Peft4jException.class)
-                .hasMessageContaining("labels.json").hasMessageContaining("2 labels").hasMessageContaining("3 classes");
+        assertThatThrownBy(() -> AdaptedClassifier.readLabels(dir, 3))
+                .isInstanceOf(Peft4jException.class)
+                .hasMessageContaining("labels.json")
+                .hasMessageContaining("2 labels")
+                .hasMessageContaining("3 classes");
     }
 }

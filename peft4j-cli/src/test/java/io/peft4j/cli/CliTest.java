@@ -18,9 +18,9 @@ import java.io.StringWriter;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
-import org.junit.jupiter.api.Test;
 
 class CliTest {
 
@@ -40,22 +40,39 @@ class CliTest {
     void infoDescribesTheBundledModel() {
         Run r = run("info", "minilm");
         assertThat(r.exitCode()).as(r.err()).isZero();
-        assertThat(r.out()).contains("family:     bert", "layers:     6", "width:      384", "heads:      12", "parameters: 22,565,376");
-        assertThat(r.out()).contains("encoder (10,646,784)", "\n  layer (10,646,784)", "query (147,840)", "weight (384, 384)");
+        assertThat(r.out())
+                .contains(
+                        "family:     bert",
+                        "layers:     6",
+                        "width:      384",
+                        "heads:      12",
+                        "parameters: 22,565,376");
+        assertThat(r.out())
+                .contains("encoder (10,646,784)", "\n  layer (10,646,784)", "query (147,840)", "weight (384, 384)");
     }
 
     @Test
     void embedPrintsUnitVectorsAndMeaningfulSimilarities() {
         Run vectors = run("embed", "--model", "minilm", "A man is eating food.");
         assertThat(vectors.exitCode()).as(vectors.err()).isZero();
-        double[] v = Arrays.stream(vectors.out().trim().replaceAll("[\\[\\]]", "").split(",\\s*")).mapToDouble(Double::parseDouble).toArray();
+        double[] v = Arrays.stream(
+                        vectors.out().trim().replaceAll("[\\[\\]]", "").split(",\\s*"))
+                .mapToDouble(Double::parseDouble)
+                .toArray();
         assertThat(v).hasSize(384);
         assertThat(Math.sqrt(Arrays.stream(v).map(x -> x * x).sum())).isCloseTo(1.0, within(1e-4));
 
-        Run sim = run("embed", "--similarity", "A man is eating food.", "A man is eating a piece of bread.", "The stock market fell sharply today.");
+        Run sim = run(
+                "embed",
+                "--similarity",
+                "A man is eating food.",
+                "A man is eating a piece of bread.",
+                "The stock market fell sharply today.");
         assertThat(sim.exitCode()).as(sim.err()).isZero();
         double[][] m = Arrays.stream(sim.out().trim().split("\n"))
-                .map(line -> Arrays.stream(line.trim().split("\\s+")).mapToDouble(Double::parseDouble).toArray())
+                .map(line -> Arrays.stream(line.trim().split("\\s+"))
+                        .mapToDouble(Double::parseDouble)
+                        .toArray())
                 .toArray(double[][]::new);
         assertThat(m[0][0]).isCloseTo(1.0, within(1e-4));
         assertThat(m[0][1]).isCloseTo(m[1][0], within(1e-4));
@@ -68,18 +85,27 @@ class CliTest {
         String text = "A man is eating food.";
         float[] expected;
         try (NDManager manager = NDManager.newBaseManager();
-             Tokenizer tokenizer = Tokenizer.load(ModelFiles.resolve("minilm").requireTokenizer(), 512)) {
+                Tokenizer tokenizer =
+                        Tokenizer.load(ModelFiles.resolve("minilm").requireTokenizer(), 512)) {
             Engine.getInstance().setRandomSeed(11);
             BertModel bert = (BertModel) AutoModel.load(ModelFiles.resolve("minilm"), manager);
-            PeftModel.wrap(bert, LoraConfig.builder().r(4).targetModules("query", "value")
-                    .initLoraWeights(LoraConfig.InitLoraWeights.FALSE).build()).save(dir);
+            PeftModel.wrap(
+                            bert,
+                            LoraConfig.builder()
+                                    .r(4)
+                                    .targetModules("query", "value")
+                                    .initLoraWeights(LoraConfig.InitLoraWeights.FALSE)
+                                    .build())
+                    .save(dir);
             BertModel fresh = (BertModel) AutoModel.load(ModelFiles.resolve("minilm"), manager);
             PeftModel.load(fresh, dir);
             expected = new SentenceEmbedder(fresh, tokenizer, Pooling.MEAN).embed(List.of(text))[0];
         }
         Run tuned = run("embed", "--model", "minilm", "--adapter", dir.toString(), text);
         assertThat(tuned.exitCode()).as(tuned.err()).isZero();
-        double[] v = Arrays.stream(tuned.out().trim().replaceAll("[\\[\\]]", "").split(",\\s*")).mapToDouble(Double::parseDouble).toArray();
+        double[] v = Arrays.stream(tuned.out().trim().replaceAll("[\\[\\]]", "").split(",\\s*"))
+                .mapToDouble(Double::parseDouble)
+                .toArray();
         for (int i = 0; i < expected.length; i++) {
             assertThat(v[i]).isCloseTo(expected[i], within(2e-6));
         }

@@ -20,7 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ClipPromptTrainCommandTest {
 
-    private static final List<String> CLASSES = List.of("bad", "car", "cat", "dog"); // sorted: base bad, car; new cat, dog
+    private static final List<String> CLASSES =
+            List.of("bad", "car", "cat", "dog"); // sorted: base bad, car; new cat, dog
 
     @TempDir
     Path dir;
@@ -43,7 +44,10 @@ class ClipPromptTrainCommandTest {
                         image.setRGB(x, y, rgb[0] << 16 | rgb[1] << 8 | rgb[2]);
                     }
                 }
-                ImageIO.write(image, "png", root.resolve(CLASSES.get(c)).resolve(i + ".png").toFile());
+                ImageIO.write(
+                        image,
+                        "png",
+                        root.resolve(CLASSES.get(c)).resolve(i + ".png").toFile());
             }
         }
         return root;
@@ -54,15 +58,33 @@ class ClipPromptTrainCommandTest {
         Path train = folder("train", 6, 1);
         Path test = folder("test", 3, 2);
         Path out = dir.resolve("coop");
-        CliTest.Run run = CliTest.run("train", "--task", "clip-cls", "--model", ZeroShotCommandTest.CLIP.toString(), "--method", "coop",
-                "--ctx-init", "a photo of a", "--base-to-new", "--data", train + "," + test, "--epochs", "2", "--batch-size", "4",
-                "--output", out.toString());
+        CliTest.Run run = CliTest.run(
+                "train",
+                "--task",
+                "clip-cls",
+                "--model",
+                ZeroShotCommandTest.CLIP.toString(),
+                "--method",
+                "coop",
+                "--ctx-init",
+                "a photo of a",
+                "--base-to-new",
+                "--data",
+                train + "," + test,
+                "--epochs",
+                "2",
+                "--batch-size",
+                "4",
+                "--output",
+                out.toString());
         assertThat(run.exitCode()).as(run.err()).isZero();
-        assertThat(run.out()).contains("trainable params: 128 ").containsPattern("base classes: accuracy [0-9.]+ on 6 examples; new classes: accuracy "
-                + "[0-9.]+ on 6 examples; harmonic mean [0-9.]+");
+        assertThat(run.out())
+                .contains("trainable params: 128 ")
+                .containsPattern("base classes: accuracy [0-9.]+ on 6 examples; new classes: accuracy "
+                        + "[0-9.]+ on 6 examples; harmonic mean [0-9.]+");
         JsonNode config = Json.readObject(out.resolve("adapter/adapter_config.json"));
         assertThat(config.path("peft_type").asText()).isEqualTo("COOP");
-        assertThat(config.path("n_ctx").asInt()).isEqualTo(4);                       // "a photo of a": 4 tokens of width 32
+        assertThat(config.path("n_ctx").asInt()).isEqualTo(4); // "a photo of a": 4 tokens of width 32
         assertThat(config.path("class_names").toString()).isEqualTo("[\"bad\",\"car\"]");
         JsonNode metrics = Json.readObject(out.resolve("metrics.json"));
         double b = metrics.path("base_to_new").path("base_accuracy").asDouble();
@@ -75,20 +97,70 @@ class ClipPromptTrainCommandTest {
     void cocoopTrainsOnAllClassesAndTheOptionsAreChecked() throws Exception {
         Path train = folder("train", 4, 3);
         Path test = folder("test", 2, 4);
-        CliTest.Run run = CliTest.run("train", "--task", "clip-cls", "--model", ZeroShotCommandTest.CLIP.toString(), "--method", "cocoop",
-                "--n-ctx", "2", "--class-token-position", "front", "--data", train + "," + test, "--epochs", "1", "--batch-size", "4",
-                "--output", dir.resolve("cocoop").toString());
+        CliTest.Run run = CliTest.run(
+                "train",
+                "--task",
+                "clip-cls",
+                "--model",
+                ZeroShotCommandTest.CLIP.toString(),
+                "--method",
+                "cocoop",
+                "--n-ctx",
+                "2",
+                "--class-token-position",
+                "front",
+                "--data",
+                train + "," + test,
+                "--epochs",
+                "1",
+                "--batch-size",
+                "4",
+                "--output",
+                dir.resolve("cocoop").toString());
         assertThat(run.exitCode()).as(run.err()).isZero();
-        assertThat(run.out()).contains("trainable params: " + (2 * 32 + 16 + 1 + 32 + 32) + " ").contains("on 8 examples");
+        assertThat(run.out())
+                .contains("trainable params: " + (2 * 32 + 16 + 1 + 32 + 32) + " ")
+                .contains("on 8 examples");
 
-        CliTest.Run lora = CliTest.run("train", "--task", "clip-cls", "--model", ZeroShotCommandTest.CLIP.toString(), "--method", "lora",
-                "--data", train + "," + test, "--output", dir.resolve("x").toString());
+        CliTest.Run lora = CliTest.run(
+                "train",
+                "--task",
+                "clip-cls",
+                "--model",
+                ZeroShotCommandTest.CLIP.toString(),
+                "--method",
+                "lora",
+                "--data",
+                train + "," + test,
+                "--output",
+                dir.resolve("x").toString());
         assertThat(lora.err()).contains("clip-cls trains coop or cocoop, not 'lora'");
-        CliTest.Run csc = CliTest.run("train", "--task", "clip-cls", "--model", ZeroShotCommandTest.CLIP.toString(), "--method", "cocoop", "--csc",
-                "--data", train + "," + test, "--output", dir.resolve("y").toString());
+        CliTest.Run csc = CliTest.run(
+                "train",
+                "--task",
+                "clip-cls",
+                "--model",
+                ZeroShotCommandTest.CLIP.toString(),
+                "--method",
+                "cocoop",
+                "--csc",
+                "--data",
+                train + "," + test,
+                "--output",
+                dir.resolve("y").toString());
         assertThat(csc.err()).contains("--csc is CoOp's: CoCoOp learns one context for all classes");
-        CliTest.Run notClip = CliTest.run("train", "--task", "clip-cls", "--model", ImageTrainCommandTest.VIT.toString(), "--method", "coop",
-                "--data", train + "," + test, "--output", dir.resolve("z").toString());
+        CliTest.Run notClip = CliTest.run(
+                "train",
+                "--task",
+                "clip-cls",
+                "--model",
+                ImageTrainCommandTest.VIT.toString(),
+                "--method",
+                "coop",
+                "--data",
+                train + "," + test,
+                "--output",
+                dir.resolve("z").toString());
         assertThat(notClip.err()).contains("is not a CLIP model: clip-cls learns prompts for CLIP");
     }
 
@@ -99,23 +171,54 @@ class ClipPromptTrainCommandTest {
         StringBuilder train = new StringBuilder();
         for (String c : CLASSES) {
             for (int i = 0; i < 2; i++) {
-                train.append("{\"image\": \"pairs/").append(c).append('/').append(i).append(".png\", \"text\": \"a photo of the ").append(c)
+                train.append("{\"image\": \"pairs/")
+                        .append(c)
+                        .append('/')
+                        .append(i)
+                        .append(".png\", \"text\": \"a photo of the ")
+                        .append(c)
                         .append("\"}\n");
             }
         }
         Files.writeString(dir.resolve("train.jsonl"), train.toString());
         Files.writeString(dir.resolve("test.jsonl"), train.toString());
         Path out = dir.resolve("pairs-out");
-        CliTest.Run run = CliTest.run("train", "--task", "clip-pairs", "--model", ZeroShotCommandTest.CLIP.toString(), "--method", "lora",
-                "--mixgen", "2", "--data", dir.resolve("train.jsonl") + "," + dir.resolve("test.jsonl"), "--epochs", "1", "--batch-size", "4",
-                "--output", out.toString());
+        CliTest.Run run = CliTest.run(
+                "train",
+                "--task",
+                "clip-pairs",
+                "--model",
+                ZeroShotCommandTest.CLIP.toString(),
+                "--method",
+                "lora",
+                "--mixgen",
+                "2",
+                "--data",
+                dir.resolve("train.jsonl") + "," + dir.resolve("test.jsonl"),
+                "--epochs",
+                "1",
+                "--batch-size",
+                "4",
+                "--output",
+                out.toString());
         assertThat(run.exitCode()).as(run.err()).isZero();
-        assertThat(run.out()).contains(String.format("trainable params: %,d ", 2 * 2 * 2 * 8 * 64))          // q_proj, v_proj of 2 blocks in each tower, r 8
+        assertThat(run.out())
+                .contains(String.format(
+                        "trainable params: %,d ", 2 * 2 * 2 * 8 * 64)) // q_proj, v_proj of 2 blocks in each tower, r 8
                 .containsPattern("test image-to-text recall@1 [0-9.]+, loss [0-9.]+ on 8 pairs");
-        assertThat(Files.exists(out.resolve("adapter/adapter_model.safetensors"))).isTrue();
+        assertThat(Files.exists(out.resolve("adapter/adapter_model.safetensors")))
+                .isTrue();
         Files.writeString(dir.resolve("bad.jsonl"), "{\"image\": \"pairs/bad/0.png\"}\n");
-        CliTest.Run bad = CliTest.run("train", "--task", "clip-pairs", "--model", ZeroShotCommandTest.CLIP.toString(),
-                "--data", dir.resolve("bad.jsonl").toString(), "--output", dir.resolve("x").toString());
+        CliTest.Run bad = CliTest.run(
+                "train",
+                "--task",
+                "clip-pairs",
+                "--model",
+                ZeroShotCommandTest.CLIP.toString(),
+                "--data",
+                dir.resolve("bad.jsonl").toString(),
+                "--output",
+                dir.resolve("x").toString());
         assertThat(bad.err()).contains("bad.jsonl:1: expected {\"image\": PATH, \"text\": CAPTION}");
     }
 
@@ -125,12 +228,36 @@ class ClipPromptTrainCommandTest {
         Path train = folder("train", 3, 6);
         Path test = folder("test", 1, 7);
         Path out = dir.resolve("clip-lora");
-        CliTest.Run run = CliTest.run("train", "--task", "image-cls", "--model", ZeroShotCommandTest.CLIP.toString(), "--method", "lora",
-                "--r", "4", "--data", train + "," + test, "--epochs", "1", "--batch-size", "4", "--output", out.toString());
+        CliTest.Run run = CliTest.run(
+                "train",
+                "--task",
+                "image-cls",
+                "--model",
+                ZeroShotCommandTest.CLIP.toString(),
+                "--method",
+                "lora",
+                "--r",
+                "4",
+                "--data",
+                train + "," + test,
+                "--epochs",
+                "1",
+                "--batch-size",
+                "4",
+                "--output",
+                out.toString());
         assertThat(run.exitCode()).as(run.err()).isZero();
-        assertThat(run.out()).contains(String.format("trainable params: %,d ", 2 * 2 * 4 * 64 + 32 * 4 + 4));   // image tower's q, v; head
-        CliTest.Run merge = CliTest.run("merge", "--model", ZeroShotCommandTest.CLIP.toString(), "--adapter", out.resolve("adapter").toString(),
-                "--output", dir.resolve("merged").toString());
+        assertThat(run.out())
+                .contains(String.format(
+                        "trainable params: %,d ", 2 * 2 * 4 * 64 + 32 * 4 + 4)); // image tower's q, v; head
+        CliTest.Run merge = CliTest.run(
+                "merge",
+                "--model",
+                ZeroShotCommandTest.CLIP.toString(),
+                "--adapter",
+                out.resolve("adapter").toString(),
+                "--output",
+                dir.resolve("merged").toString());
         assertThat(merge.exitCode()).isEqualTo(1);
         assertThat(merge.err()).contains("HF's CLIPForImageClassification averages the patch states");
         assertThat(Files.exists(dir.resolve("merged"))).isFalse();

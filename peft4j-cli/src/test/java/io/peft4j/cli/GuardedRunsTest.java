@@ -34,15 +34,26 @@ class GuardedRunsTest {
     }
 
     private static String[] train(Path data, Path out, String... more) {
-        List<String> args = new ArrayList<>(List.of("train", "--data", data.toString(), "--epochs", "1", "--batch-size", "4",
-                "--max-length", "16", "--output", out.toString()));
+        List<String> args = new ArrayList<>(List.of(
+                "train",
+                "--data",
+                data.toString(),
+                "--epochs",
+                "1",
+                "--batch-size",
+                "4",
+                "--max-length",
+                "16",
+                "--output",
+                out.toString()));
         args.addAll(List.of(more));
         return args.toArray(String[]::new);
     }
 
     private static long rank(Path out) throws IOException {
         try (SafeTensorsReader r = SafeTensorsReader.open(out.resolve("adapter/adapter_model.safetensors"))) {
-            return r.info("base_model.model.bert.encoder.layer.0.attention.self.query.lora_A.weight").shape()[0];
+            return r.info("base_model.model.bert.encoder.layer.0.attention.self.query.lora_A.weight")
+                    .shape()[0];
         }
     }
 
@@ -61,17 +72,23 @@ class GuardedRunsTest {
 
         CliTest.Run otherRank = CliTest.run(train(data, out, "--r", "8"));
         assertThat(otherRank.exitCode()).isEqualTo(1);
-        assertThat(otherRank.err()).contains("holds a checkpoint of another run", "method.r: 4 → 8", "--overwrite").hasLineCount(1);
+        assertThat(otherRank.err())
+                .contains("holds a checkpoint of another run", "method.r: 4 → 8", "--overwrite")
+                .hasLineCount(1);
         Path sameSize = jsonl("other.jsonl", 0, 4, "A completely different sentence about soup");
         CliTest.Run otherData = CliTest.run(train(sameSize, out, "--r", "4"));
         assertThat(otherData.exitCode()).isEqualTo(1);
         assertThat(otherData.err()).contains("train_data: 8 examples, sha256 ").doesNotContain("method.");
-        assertThat(Files.readAllBytes(out.resolve("adapter/adapter_model.safetensors"))).isEqualTo(adapter);
+        assertThat(Files.readAllBytes(out.resolve("adapter/adapter_model.safetensors")))
+                .isEqualTo(adapter);
 
         CliTest.Run overwrite = CliTest.run(train(data, out, "--r", "8", "--overwrite"));
         assertThat(overwrite.exitCode()).as(overwrite.err()).isZero();
         assertThat(rank(out)).isEqualTo(8);
-        assertThat(Json.readObject(out.resolve("adapter/adapter_config.json")).path("r").asInt()).isEqualTo(8);
+        assertThat(Json.readObject(out.resolve("adapter/adapter_config.json"))
+                        .path("r")
+                        .asInt())
+                .isEqualTo(8);
     }
 
     /** A finished adapter whose checkpoints are gone is not replaced either. */
@@ -96,9 +113,13 @@ class GuardedRunsTest {
             CliTest.Run second = CliTest.run(train(data, out));
             assertThat(second.exitCode()).isEqualTo(1);
             assertThat(second.err()).contains("another run is writing to");
-            assertThat((System.nanoTime() - start) / 1e9).as("refused before loading anything").isLessThan(10);
+            assertThat((System.nanoTime() - start) / 1e9)
+                    .as("refused before loading anything")
+                    .isLessThan(10);
         }
-        assertThat(CliTest.run(train(data, out)).exitCode()).as("the lock ends with its run").isZero();
+        assertThat(CliTest.run(train(data, out)).exitCode())
+                .as("the lock ends with its run")
+                .isZero();
     }
 
     /** Regression: an --output that is a file was discovered only after training. Now before anything is loaded. */
@@ -116,10 +137,13 @@ class GuardedRunsTest {
     void numericOptionsAreCheckedByName() throws IOException {
         Path data = jsonl("train.jsonl", 0, 4, null);
         Path out = dir.resolve("never");
-        assertThat(CliTest.run(train(data, out, "--lora-dropout", "NaN")).err()).isEqualTo("error: --lora-dropout must be in [0, 1), got NaN\n");
-        assertThat(CliTest.run(train(data, out, "--alpha", "NaN")).err()).isEqualTo("error: --alpha must be a positive finite number, got NaN\n");
+        assertThat(CliTest.run(train(data, out, "--lora-dropout", "NaN")).err())
+                .isEqualTo("error: --lora-dropout must be in [0, 1), got NaN\n");
+        assertThat(CliTest.run(train(data, out, "--alpha", "NaN")).err())
+                .isEqualTo("error: --alpha must be a positive finite number, got NaN\n");
         assertThat(CliTest.run(train(data, out, "--r", "0")).err()).isEqualTo("error: --r must be at least 1, got 0\n");
-        assertThat(CliTest.run(train(data, out, "--lr", "Infinity")).err()).isEqualTo("error: --lr must be a positive finite number, got Infinity\n");
+        assertThat(CliTest.run(train(data, out, "--lr", "Infinity")).err())
+                .isEqualTo("error: --lr must be a positive finite number, got Infinity\n");
         assertThat(out).as("nothing is created for a refused run").doesNotExist();
     }
 
@@ -127,10 +151,13 @@ class GuardedRunsTest {
     @Test
     void badDataNamesTheFileAndLine() throws IOException {
         Path data = jsonl("train.jsonl", 0, 4, null);
-        Path binary = Files.write(dir.resolve("binary.jsonl"), new byte[] {(byte) 0xff, (byte) 0xfe, 0, 1, (byte) 0xc3, 0x28});
+        Path binary = Files.write(
+                dir.resolve("binary.jsonl"), new byte[] {(byte) 0xff, (byte) 0xfe, 0, 1, (byte) 0xc3, 0x28});
         CliTest.Run r = CliTest.run(train(binary, dir.resolve("b")));
         assertThat(r.err()).isEqualTo("error: " + binary + ": not UTF-8 text (a binary file?)\n");
-        Path test = Files.writeString(dir.resolve("test.jsonl"), "{\"text\": \"Soup\", \"label\": \"food\"}\n{\"text\": \"Cars\", \"label\": \"sports\"}\n");
+        Path test = Files.writeString(
+                dir.resolve("test.jsonl"),
+                "{\"text\": \"Soup\", \"label\": \"food\"}\n{\"text\": \"Cars\", \"label\": \"sports\"}\n");
         CliTest.Run unknown = CliTest.run(train(Path.of(data + "," + test), dir.resolve("u")));
         assertThat(unknown.exitCode()).isEqualTo(1);
         assertThat(unknown.err()).contains(test + ":2: unknown label 'sports'").hasLineCount(1);
@@ -162,10 +189,13 @@ class GuardedRunsTest {
         assertThat(intoAdapter.err()).contains("is inside " + adapter + ", which the merge reads");
         Path occupied = Files.createDirectories(dir.resolve("occupied"));
         Files.writeString(occupied.resolve("model-00001-of-00002.safetensors"), "old shard");
-        CliTest.Run intoOccupied = CliTest.run("merge", "--adapter", adapter.toString(), "--output", occupied.toString());
+        CliTest.Run intoOccupied =
+                CliTest.run("merge", "--adapter", adapter.toString(), "--output", occupied.toString());
         assertThat(intoOccupied.err()).contains("exists and is not an empty directory");
         Path fresh = dir.resolve("merged");
-        assertThat(CliTest.run("merge", "--adapter", adapter.toString(), "--output", fresh.toString()).exitCode()).isZero();
+        assertThat(CliTest.run("merge", "--adapter", adapter.toString(), "--output", fresh.toString())
+                        .exitCode())
+                .isZero();
         try (Stream<Path> left = Files.list(dir)) {
             assertThat(left.map(p -> p.getFileName().toString())).noneMatch(n -> n.contains(".merging-"));
         }
@@ -192,14 +222,19 @@ class GuardedRunsTest {
      */
     @Test
     void promptsAreBoundedAndSamplingNumbersChecked() throws IOException {
-        Path model = decoder("gpt2");                                                // a context of 32 positions
-        CliTest.Run nan = CliTest.run("generate", "--model", model.toString(), "--prompt", "hi", "--temperature", "NaN");
+        Path model = decoder("gpt2"); // a context of 32 positions
+        CliTest.Run nan =
+                CliTest.run("generate", "--model", model.toString(), "--prompt", "hi", "--temperature", "NaN");
         assertThat(nan.err()).isEqualTo("error: --temperature must be 0 (greedy) or positive, got NaN\n");
         String huge = "word ".repeat(20_000);
         CliTest.Run tooLong = CliTest.run("generate", "--model", model.toString(), "--prompt", huge);
         assertThat(tooLong.exitCode()).isEqualTo(1);
-        assertThat(tooLong.err()).contains("over the limit of 31").contains("the model's context of 32").hasLineCount(1);
-        CliTest.Run capped = CliTest.run("generate", "--model", model.toString(), "--prompt", "one two three four", "--max-input-tokens", "2");
+        assertThat(tooLong.err())
+                .contains("over the limit of 31")
+                .contains("the model's context of 32")
+                .hasLineCount(1);
+        CliTest.Run capped = CliTest.run(
+                "generate", "--model", model.toString(), "--prompt", "one two three four", "--max-input-tokens", "2");
         assertThat(capped.err()).contains("over the limit of 2 (--max-input-tokens");
         InputStream stdin = System.in;
         try {
@@ -207,7 +242,9 @@ class GuardedRunsTest {
             CliTest.Run chat = CliTest.run("chat", "--model", model.toString(), "--max-new-tokens", "2");
             assertThat(chat.exitCode()).as(chat.err()).isZero();
             assertThat(chat.out()).contains("error: the prompt is ").contains("message not sent");
-            assertThat(chat.out().split("> ", -1)).as("the chat went on to the next line").hasSize(4);
+            assertThat(chat.out().split("> ", -1))
+                    .as("the chat went on to the next line")
+                    .hasSize(4);
         } finally {
             System.setIn(stdin);
         }
@@ -220,7 +257,8 @@ class GuardedRunsTest {
         String adapter = dir.resolve("some-adapter").toString();
         CliTest.Run quiet = CliTest.run("merge", "--adapter", adapter, "--output", underAFile.toString());
         assertThat(quiet.err()).hasLineCount(1).contains("--verbose");
-        CliTest.Run verbose = CliTest.run("merge", "--adapter", adapter, "--output", underAFile.toString(), "--verbose");
+        CliTest.Run verbose =
+                CliTest.run("merge", "--adapter", adapter, "--output", underAFile.toString(), "--verbose");
         assertThat(verbose.err().lines().count()).isGreaterThan(3);
         assertThat(verbose.err()).contains("\tat ");
     }

@@ -20,14 +20,30 @@ class PretrainVitCommandTest {
     @Test
     void writesALoadableViTAndDoesNotTrainItTwice() throws Exception {
         Path out = dir.resolve("vit-mnist");
-        String[] args = {"pretrain-vit", "--output", out.toString(), "--hidden", "16", "--layers", "1", "--heads", "2", "--epochs", "1",
-                "--batch-size", "32", "--max-train", "64"};
+        String[] args = {
+            "pretrain-vit",
+            "--output",
+            out.toString(),
+            "--hidden",
+            "16",
+            "--layers",
+            "1",
+            "--heads",
+            "2",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "32",
+            "--max-train",
+            "64"
+        };
         CliTest.Run run = CliTest.run(args);
         assertThat(run.exitCode()).as(run.err()).isZero();
         assertThat(run.out()).contains("wrote " + out, "MNIST test accuracy");
         assertThat(out.resolve("checkpoints")).doesNotExist();
         try (NDManager m = NDManager.newBaseManager()) {
-            BackboneClassifier model = BackboneClassifier.load(ModelFiles.resolve(out.toString()), m, BackboneClassifier.Head.SEQUENCE, 10);
+            BackboneClassifier model = BackboneClassifier.load(
+                    ModelFiles.resolve(out.toString()), m, BackboneClassifier.Head.SEQUENCE, 10);
             assertThat(model.backbone()).isInstanceOf(ViTModel.class);
             assertThat(model.patchSize()).isEqualTo(4);
         }

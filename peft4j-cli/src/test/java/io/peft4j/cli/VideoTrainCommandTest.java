@@ -41,10 +41,14 @@ class VideoTrainCommandTest {
                 Files.createDirectories(clip);
                 for (int f = 0; f < 6; f++) {
                     int level = 30 + 40 * (label.equals("brighter") ? f : 5 - f);
-                    ImageIO.write(frame(level), "png", clip.resolve(String.format("%03d.png", f)).toFile());
+                    ImageIO.write(
+                            frame(level),
+                            "png",
+                            clip.resolve(String.format("%03d.png", f)).toFile());
                 }
             }
-            AWTSequenceEncoder video = AWTSequenceEncoder.createSequenceEncoder(classDir.resolve("video.mp4").toFile(), 6);
+            AWTSequenceEncoder video = AWTSequenceEncoder.createSequenceEncoder(
+                    classDir.resolve("video.mp4").toFile(), 6);
             for (int f = 0; f < 6; f++) {
                 video.encodeImage(frame(30 + 40 * (label.equals("brighter") ? f : 5 - f)));
             }
@@ -58,27 +62,80 @@ class VideoTrainCommandTest {
         Path train = folder("train", 3);
         Path test = folder("test", 1);
         Path out = dir.resolve("aim");
-        CliTest.Run aim = CliTest.run("train", "--task", "video-cls", "--model", ImageTrainCommandTest.VIT.toString(), "--method", "aim",
-                "--frames", "4", "--data", train + "," + test, "--epochs", "1", "--batch-size", "4", "--output", out.toString());
+        CliTest.Run aim = CliTest.run(
+                "train",
+                "--task",
+                "video-cls",
+                "--model",
+                ImageTrainCommandTest.VIT.toString(),
+                "--method",
+                "aim",
+                "--frames",
+                "4",
+                "--data",
+                train + "," + test,
+                "--epochs",
+                "1",
+                "--batch-size",
+                "4",
+                "--output",
+                out.toString());
         assertThat(aim.exitCode()).as(aim.err()).isZero();
         int d = 32;
-        long expected = 2 * 3L * (d * 8 + 8 + 8 * d + d) + 4L * d + 2L * d + (2L * d + 2);     // adapters, temporal, final LN, head
-        assertThat(aim.out()).contains(String.format("trainable params: %,d ", expected)).contains("on 4 examples");
+        long expected =
+                2 * 3L * (d * 8 + 8 + 8 * d + d) + 4L * d + 2L * d + (2L * d + 2); // adapters, temporal, final LN, head
+        assertThat(aim.out())
+                .contains(String.format("trainable params: %,d ", expected))
+                .contains("on 4 examples");
         JsonNode config = Json.readObject(out.resolve("adapter/adapter_config.json"));
         assertThat(config.path("peft_type").asText()).isEqualTo("AIM");
         assertThat(config.path("num_frames").asInt()).isEqualTo(4);
 
-        CliTest.Run lora = CliTest.run("train", "--task", "video-cls", "--model", ImageTrainCommandTest.VIT.toString(), "--method", "lora",
-                "--frames", "4", "--data", train + "," + test, "--epochs", "1", "--batch-size", "4", "--output", dir.resolve("lora").toString());
+        CliTest.Run lora = CliTest.run(
+                "train",
+                "--task",
+                "video-cls",
+                "--model",
+                ImageTrainCommandTest.VIT.toString(),
+                "--method",
+                "lora",
+                "--frames",
+                "4",
+                "--data",
+                train + "," + test,
+                "--epochs",
+                "1",
+                "--batch-size",
+                "4",
+                "--output",
+                dir.resolve("lora").toString());
         assertThat(lora.exitCode()).as(lora.err()).isZero();
 
-        CliTest.Run frames = CliTest.run("train", "--task", "video-cls", "--model", ImageTrainCommandTest.VIT.toString(), "--frames", "0",
-                "--data", train + "," + test, "--output", dir.resolve("x").toString());
+        CliTest.Run frames = CliTest.run(
+                "train",
+                "--task",
+                "video-cls",
+                "--model",
+                ImageTrainCommandTest.VIT.toString(),
+                "--frames",
+                "0",
+                "--data",
+                train + "," + test,
+                "--output",
+                dir.resolve("x").toString());
         assertThat(frames.err()).contains("--frames must be at least 1, got 0");
         Files.createDirectories(dir.resolve("empty/a"));
         Files.createDirectories(dir.resolve("empty/b"));
-        CliTest.Run empty = CliTest.run("train", "--task", "video-cls", "--model", ImageTrainCommandTest.VIT.toString(),
-                "--data", dir.resolve("empty").toString(), "--output", dir.resolve("y").toString());
+        CliTest.Run empty = CliTest.run(
+                "train",
+                "--task",
+                "video-cls",
+                "--model",
+                ImageTrainCommandTest.VIT.toString(),
+                "--data",
+                dir.resolve("empty").toString(),
+                "--output",
+                dir.resolve("y").toString());
         assertThat(empty.err()).contains("holds no clip");
     }
 }

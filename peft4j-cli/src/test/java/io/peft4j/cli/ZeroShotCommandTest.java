@@ -15,14 +15,22 @@ class ZeroShotCommandTest {
 
     @Test
     void printsEachImagesLabelsByProbability() {
-        CliTest.Run run = CliTest.run("zero-shot", "--model", CLIP.toString(), "--labels", "cat,dog,car", "--templates", "a photo of a {}.",
-                IMAGES.resolve("rgb.png").toString(), IMAGES.resolve("photo-coffee.png").toString());
+        CliTest.Run run = CliTest.run(
+                "zero-shot",
+                "--model",
+                CLIP.toString(),
+                "--labels",
+                "cat,dog,car",
+                "--templates",
+                "a photo of a {}.",
+                IMAGES.resolve("rgb.png").toString(),
+                IMAGES.resolve("photo-coffee.png").toString());
         assertThat(run.exitCode()).as(run.err()).isZero();
         String[] lines = run.out().trim().split("\n");
         assertThat(lines).hasSize(2);
         for (String line : lines) {
             String[] f = line.split("\t");
-            assertThat(f).hasSize(6);                                  // file, best, its p, then label=p for the three labels
+            assertThat(f).hasSize(6); // file, best, its p, then label=p for the three labels
             double sum = 0;
             double previous = 1;
             for (int i = 3; i < 6; i++) {
@@ -34,13 +42,32 @@ class ZeroShotCommandTest {
             assertThat(sum).isCloseTo(1.0, Offset.offset(1e-3));
             assertThat(f[3]).startsWith(f[1] + "=");
         }
-        CliTest.Run imagenet = CliTest.run("zero-shot", "--model", CLIP.toString(), "--labels", "cat,dog", IMAGES.resolve("rgb.png").toString());
+        CliTest.Run imagenet = CliTest.run(
+                "zero-shot",
+                "--model",
+                CLIP.toString(),
+                "--labels",
+                "cat,dog",
+                IMAGES.resolve("rgb.png").toString());
         assertThat(imagenet.exitCode()).as(imagenet.err()).isZero();
 
-        CliTest.Run notClip = CliTest.run("zero-shot", "--model", ImageTrainCommandTest.VIT.toString(), "--labels", "a,b", IMAGES.resolve("rgb.png").toString());
+        CliTest.Run notClip = CliTest.run(
+                "zero-shot",
+                "--model",
+                ImageTrainCommandTest.VIT.toString(),
+                "--labels",
+                "a,b",
+                IMAGES.resolve("rgb.png").toString());
         assertThat(notClip.exitCode()).isEqualTo(1);
         assertThat(notClip.err()).contains("zero-shot needs a CLIP model");
-        CliTest.Run noBraces = CliTest.run("zero-shot", "--model", CLIP.toString(), "--labels", "a,b", "--templates", "missing.txt",
+        CliTest.Run noBraces = CliTest.run(
+                "zero-shot",
+                "--model",
+                CLIP.toString(),
+                "--labels",
+                "a,b",
+                "--templates",
+                "missing.txt",
                 IMAGES.resolve("rgb.png").toString());
         assertThat(noBraces.err()).contains("is neither imagenet, a template with {} nor a file");
     }
@@ -48,14 +75,19 @@ class ZeroShotCommandTest {
     /** {@code embed} with a CLIP model puts texts and image files in one space: unit vectors, cosines between them. */
     @Test
     void embedsTextsAndImagesInOneSpace() {
-        CliTest.Run vectors = CliTest.run("embed", "--model", CLIP.toString(), "a photo of a cat", IMAGES.resolve("rgb.png").toString());
+        CliTest.Run vectors = CliTest.run(
+                "embed",
+                "--model",
+                CLIP.toString(),
+                "a photo of a cat",
+                IMAGES.resolve("rgb.png").toString());
         assertThat(vectors.exitCode()).as(vectors.err()).isZero();
         String[] lines = vectors.out().trim().split("\n");
         assertThat(lines).hasSize(2);
         double[][] v = new double[2][];
         for (int i = 0; i < 2; i++) {
             String[] parts = lines[i].replace("[", "").replace("]", "").split(", ");
-            assertThat(parts).hasSize(16);                                 // the fixture's projection_dim
+            assertThat(parts).hasSize(16); // the fixture's projection_dim
             v[i] = Arrays.stream(parts).mapToDouble(Double::parseDouble).toArray();
             assertThat(Arrays.stream(v[i]).map(x -> x * x).sum()).isCloseTo(1.0, Offset.offset(1e-4));
         }
@@ -63,7 +95,13 @@ class ZeroShotCommandTest {
         for (int k = 0; k < 16; k++) {
             cos += v[0][k] * v[1][k];
         }
-        CliTest.Run similarity = CliTest.run("embed", "--model", CLIP.toString(), "--similarity", "a photo of a cat", IMAGES.resolve("rgb.png").toString());
+        CliTest.Run similarity = CliTest.run(
+                "embed",
+                "--model",
+                CLIP.toString(),
+                "--similarity",
+                "a photo of a cat",
+                IMAGES.resolve("rgb.png").toString());
         assertThat(similarity.exitCode()).as(similarity.err()).isZero();
         String[] row = similarity.out().trim().split("\n")[0].trim().split("\\s+");
         assertThat(Double.parseDouble(row[0])).isCloseTo(1.0, Offset.offset(1e-3));

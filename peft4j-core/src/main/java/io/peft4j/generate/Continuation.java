@@ -33,7 +33,8 @@ final class Continuation {
         this.config = config;
         this.tokenizer = tokenizer;
         this.stream = stream;
-        this.holdBack = config.stopStrings().stream().mapToInt(String::length).max().orElse(1) - 1;
+        this.holdBack =
+                config.stopStrings().stream().mapToInt(String::length).max().orElse(1) - 1;
         this.sampler = new TokenSampler(config, seed);
     }
 
@@ -66,7 +67,8 @@ final class Continuation {
     void add(long token, boolean isEos, boolean last) {
         generated.add(token);
         if (tokenizer != null) {
-            text = tokenizer.decode(generated.stream().mapToLong(Long::longValue).toArray(), true);
+            text = tokenizer.decode(
+                    generated.stream().mapToLong(Long::longValue).toArray(), true);
             for (String stop : config.stopStrings()) {
                 int at = text.indexOf(stop);
                 if (at >= 0) {
@@ -98,6 +100,9 @@ final class Continuation {
     }
 
     Generator.Result result() {
-        return new Generator.Result(generated.stream().mapToLong(Long::longValue).toArray(), text, finish == null ? Generator.FinishReason.LENGTH : finish);
+        return new Generator.Result(
+                generated.stream().mapToLong(Long::longValue).toArray(),
+                text,
+                finish == null ? Generator.FinishReason.LENGTH : finish);
     }
 }

@@ -40,8 +40,9 @@ public final class ContinuousBatcher implements AutoCloseable {
     public record Settings(int maxBatch, int maxQueue, int prefillChunk) {
         public Settings {
             if (maxBatch < 1 || maxQueue < 0 || prefillChunk < 1) {
-                throw new IllegalArgumentException("maxBatch and prefillChunk must be at least 1 and maxQueue at least 0, got "
-                        + maxBatch + ", " + prefillChunk + ", " + maxQueue);
+                throw new IllegalArgumentException(
+                        "maxBatch and prefillChunk must be at least 1 and maxQueue at least 0, got " + maxBatch + ", "
+                                + prefillChunk + ", " + maxQueue);
             }
         }
 
@@ -141,6 +142,7 @@ public final class ContinuousBatcher implements AutoCloseable {
     private final List<Sequence> running = new ArrayList<>();
     /** Requests taken from the queue whose adapter could not be made ready yet (every slot in use), oldest first. */
     private final ArrayDeque<Sequence> deferred = new ArrayDeque<>();
+
     private final Thread engine;
     private volatile boolean closed;
     private volatile int runningCount;
@@ -170,12 +172,13 @@ public final class ContinuousBatcher implements AutoCloseable {
             throw new IllegalArgumentException("the prompt has no tokens");
         }
         if (prompt.length >= model.contextLength()) {
-            throw new IllegalArgumentException("the prompt has " + prompt.length + " tokens; the model's context is " + model.contextLength()
-                    + " tokens, which leaves no room to generate");
+            throw new IllegalArgumentException("the prompt has " + prompt.length + " tokens; the model's context is "
+                    + model.contextLength() + " tokens, which leaves no room to generate");
         }
         for (long id : prompt) {
             if (id < 0 || id >= model.vocabSize()) {
-                throw new IllegalArgumentException("token id " + id + " is outside the model's vocabulary of " + model.vocabSize());
+                throw new IllegalArgumentException(
+                        "token id " + id + " is outside the model's vocabulary of " + model.vocabSize());
             }
         }
         if (!request.config().stopStrings().isEmpty() && tokenizer == null) {
@@ -231,9 +234,9 @@ public final class ContinuousBatcher implements AutoCloseable {
         final Ticket ticket = new Ticket();
         final long queuedAt = System.nanoTime();
         Continuation continuation;
-        KvCache prefill;     // while its prompt is being prefilled; null once in the batch
+        KvCache prefill; // while its prompt is being prefilled; null once in the batch
         int prefilled;
-        long last;           // the last token, fed in the next decode step
+        long last; // the last token, fed in the next decode step
 
         Sequence(Request request, Listener listener) {
             this.request = request;
@@ -249,7 +252,8 @@ public final class ContinuousBatcher implements AutoCloseable {
         boolean wasTraining = model.isTraining();
         model.setTraining(false);
         Sequence admitting = null;
-        try (NDManager engineScope = model.manager().newSubManager(); KvCache batch = model.newCache(engineScope)) {
+        try (NDManager engineScope = model.manager().newSubManager();
+                KvCache batch = model.newCache(engineScope)) {
             while (!closed) {
                 for (Runnable task; (task = tasks.poll()) != null; ) {
                     task.run();
@@ -289,7 +293,11 @@ public final class ContinuousBatcher implements AutoCloseable {
     }
 
     /** Whether a request taken for a row is ready to prefill, waits for an adapter slot, or has ended. */
-    private enum Readiness { READY, WAIT, ENDED }
+    private enum Readiness {
+        READY,
+        WAIT,
+        ENDED
+    }
 
     /** The next request to prefill: a deferred one whose adapter can now be readied, else the queue's next; or null. */
     private Sequence admitNext(NDManager engineScope) throws InterruptedException {
@@ -303,7 +311,8 @@ public final class ContinuousBatcher implements AutoCloseable {
                 return s;
             }
         }
-        Sequence next = running.isEmpty() && deferred.isEmpty() ? waiting.poll(50, TimeUnit.MILLISECONDS) : waiting.poll();
+        Sequence next =
+                running.isEmpty() && deferred.isEmpty() ? waiting.poll(50, TimeUnit.MILLISECONDS) : waiting.poll();
         if (next == null) {
             return null;
         }
@@ -329,7 +338,8 @@ public final class ContinuousBatcher implements AutoCloseable {
             return Readiness.ENDED;
         }
         observer.onAdmitted(System.nanoTime() - s.queuedAt);
-        s.continuation = new Continuation(s.request.prompt(), s.request.config(), s.request.config().seed(), tokenizer, s.listener::onText);
+        s.continuation = new Continuation(
+                s.request.prompt(), s.request.config(), s.request.config().seed(), tokenizer, s.listener::onText);
         s.prefill = model.newCache(engineScope);
         return Readiness.READY;
     }
@@ -343,7 +353,8 @@ public final class ContinuousBatcher implements AutoCloseable {
         Arrays.fill(mask[0], 1);
         List<String> rows = new ArrayList<>();
         rows.add(s.adapter());
-        try (NDManager scope = model.manager().newSubManager(); Step step = Step.inference(scope, router.rows(rows))) {
+        try (NDManager scope = model.manager().newSubManager();
+                Step step = Step.inference(scope, router.rows(rows))) {
             NDArray logits = model.nextTokenLogits(step, scope.create(ids), scope.create(mask), s.prefill); // [1, V]
             s.prefilled = to;
             if (to < prompt.length) {
@@ -378,8 +389,9 @@ public final class ContinuousBatcher implements AutoCloseable {
             mask[r][0] = 1;
             adapters.add(running.get(r).adapter());
         }
-        try (NDManager scope = model.manager().newSubManager(); Step step = Step.inference(scope, router.rows(adapters))) {
-            NDArray logits = model.nextTokenLogits(step, scope.create(ids), scope.create(mask), batch);   // [B, V]
+        try (NDManager scope = model.manager().newSubManager();
+                Step step = Step.inference(scope, router.rows(adapters))) {
+            NDArray logits = model.nextTokenLogits(step, scope.create(ids), scope.create(mask), batch); // [B, V]
             long[] argmax = logits.argMax(1).toLongArray();
             for (int r = 0; r < rows; r++) {
                 Sequence s = running.get(r);
@@ -425,8 +437,9 @@ public final class ContinuousBatcher implements AutoCloseable {
         GenerationConfig c = s.request.config();
         List<Long> eos = c.eosTokenIds() != null ? c.eosTokenIds() : model.eosTokenIds();
         int seen = s.request.prompt().length + s.continuation.generatedCount();
-        boolean contextFull = seen + 1 >= model.contextLength();                        // no position left to feed it back
-        s.continuation.add(token, eos.contains(token), s.continuation.generatedCount() + 1 >= c.maxNewTokens() || contextFull);
+        boolean contextFull = seen + 1 >= model.contextLength(); // no position left to feed it back
+        s.continuation.add(
+                token, eos.contains(token), s.continuation.generatedCount() + 1 >= c.maxNewTokens() || contextFull);
         s.last = token;
     }
 

@@ -16,8 +16,16 @@ import java.util.List;
  * @param stopStrings       texts that end a row; the text is cut before them
  * @param seed              seed of the sampler, so a sampled run can be repeated
  */
-public record GenerationConfig(int maxNewTokens, boolean doSample, double temperature, int topK, double topP,
-                               double repetitionPenalty, List<Long> eosTokenIds, List<String> stopStrings, long seed) {
+public record GenerationConfig(
+        int maxNewTokens,
+        boolean doSample,
+        double temperature,
+        int topK,
+        double topP,
+        double repetitionPenalty,
+        List<Long> eosTokenIds,
+        List<String> stopStrings,
+        long seed) {
 
     public GenerationConfig {
         if (maxNewTokens < 1) {
@@ -33,7 +41,8 @@ public record GenerationConfig(int maxNewTokens, boolean doSample, double temper
             throw new IllegalArgumentException("top_p must be in (0, 1], got " + topP);
         }
         if (!(repetitionPenalty > 0) || Double.isInfinite(repetitionPenalty)) {
-            throw new IllegalArgumentException("repetition_penalty must be a positive number, got " + repetitionPenalty);
+            throw new IllegalArgumentException(
+                    "repetition_penalty must be a positive number, got " + repetitionPenalty);
         }
         eosTokenIds = eosTokenIds == null ? null : List.copyOf(eosTokenIds);
         stopStrings = stopStrings == null ? List.of() : List.copyOf(stopStrings);
@@ -52,8 +61,16 @@ public record GenerationConfig(int maxNewTokens, boolean doSample, double temper
     }
 
     public Builder toBuilder() {
-        return new Builder().maxNewTokens(maxNewTokens).doSample(doSample).temperature(temperature).topK(topK).topP(topP)
-                .repetitionPenalty(repetitionPenalty).eosTokenIds(eosTokenIds).stopStrings(stopStrings).seed(seed);
+        return new Builder()
+                .maxNewTokens(maxNewTokens)
+                .doSample(doSample)
+                .temperature(temperature)
+                .topK(topK)
+                .topP(topP)
+                .repetitionPenalty(repetitionPenalty)
+                .eosTokenIds(eosTokenIds)
+                .stopStrings(stopStrings)
+                .seed(seed);
     }
 
     /** Defaults: 128 new tokens, greedy, temperature 1, no top-k, top-p or repetition penalty, seed 42. */
@@ -68,18 +85,54 @@ public record GenerationConfig(int maxNewTokens, boolean doSample, double temper
         private List<String> stopStrings = List.of();
         private long seed = 42;
 
-        public Builder maxNewTokens(int v) { maxNewTokens = v; return this; }
-        public Builder doSample(boolean v) { doSample = v; return this; }
-        public Builder temperature(double v) { temperature = v; return this; }
-        public Builder topK(int v) { topK = v; return this; }
-        public Builder topP(double v) { topP = v; return this; }
-        public Builder repetitionPenalty(double v) { repetitionPenalty = v; return this; }
-        public Builder eosTokenIds(List<Long> v) { eosTokenIds = v; return this; }
-        public Builder stopStrings(List<String> v) { stopStrings = v; return this; }
-        public Builder seed(long v) { seed = v; return this; }
+        public Builder maxNewTokens(int v) {
+            maxNewTokens = v;
+            return this;
+        }
+
+        public Builder doSample(boolean v) {
+            doSample = v;
+            return this;
+        }
+
+        public Builder temperature(double v) {
+            temperature = v;
+            return this;
+        }
+
+        public Builder topK(int v) {
+            topK = v;
+            return this;
+        }
+
+        public Builder topP(double v) {
+            topP = v;
+            return this;
+        }
+
+        public Builder repetitionPenalty(double v) {
+            repetitionPenalty = v;
+            return this;
+        }
+
+        public Builder eosTokenIds(List<Long> v) {
+            eosTokenIds = v;
+            return this;
+        }
+
+        public Builder stopStrings(List<String> v) {
+            stopStrings = v;
+            return this;
+        }
+
+        public Builder seed(long v) {
+            seed = v;
+            return this;
+        }
 
         public GenerationConfig build() {
-            return new GenerationConfig(maxNewTokens, doSample, temperature, topK, topP, repetitionPenalty, eosTokenIds, stopStrings, seed);
+            return new GenerationConfig(
+                    maxNewTokens, doSample, temperature, topK, topP, repetitionPenalty, eosTokenIds, stopStrings, seed);
         }
     }
 }

@@ -20,7 +20,11 @@ import java.util.function.Function;
 public final class Generator {
 
     /** Why a row ended. */
-    public enum FinishReason { EOS, STOP_STRING, LENGTH }
+    public enum FinishReason {
+        EOS,
+        STOP_STRING,
+        LENGTH
+    }
 
     /**
      * One row's output: the generated token ids (an ending EOS included), their text (special tokens
@@ -46,7 +50,8 @@ public final class Generator {
     /** Generates a continuation of one text prompt (tokenised with the tokenizer's special tokens). */
     public Result generate(String prompt, GenerationConfig config, TextStream stream) {
         List<Long> ids = requireTokenizer().encodeIds(prompt, true);
-        return generate(List.of(ids.stream().mapToLong(Long::longValue).toArray()), config, stream).get(0);
+        return generate(List.of(ids.stream().mapToLong(Long::longValue).toArray()), config, stream)
+                .get(0);
     }
 
     /** Generates a continuation of each prompt (token ids), all rows in one batch, with the model's active adapter. */
@@ -55,7 +60,8 @@ public final class Generator {
     }
 
     /** As above with the given adapters (one per row for a mixed batch), whatever the model's active one is. */
-    public List<Result> generate(List<long[]> prompts, Step.Adapters adapters, GenerationConfig config, TextStream stream) {
+    public List<Result> generate(
+            List<long[]> prompts, Step.Adapters adapters, GenerationConfig config, TextStream stream) {
         return generate(prompts, adapters, config, stream, true);
     }
 
@@ -63,20 +69,27 @@ public final class Generator {
      * As above; with {@code useCache} false every step recomputes the whole sequence instead (slow — the
      * reference that cached decoding is tested against). Generation records no autograd graph, on whichever thread.
      */
-    List<Result> generate(List<long[]> prompts, Step.Adapters adapters, GenerationConfig config, TextStream stream, boolean useCache) {
+    List<Result> generate(
+            List<long[]> prompts,
+            Step.Adapters adapters,
+            GenerationConfig config,
+            TextStream stream,
+            boolean useCache) {
         if (prompts.isEmpty() || prompts.stream().anyMatch(p -> p.length == 0)) {
             throw new IllegalArgumentException("every prompt needs at least one token");
         }
         for (long[] p : prompts) {
             for (long id : p) {
                 if (id < 0 || id >= model.vocabSize()) {
-                    throw new IllegalArgumentException("token id " + id + " is outside the model's vocabulary of " + model.vocabSize());
+                    throw new IllegalArgumentException(
+                            "token id " + id + " is outside the model's vocabulary of " + model.vocabSize());
                 }
             }
         }
         int width = prompts.stream().mapToInt(p -> p.length).max().orElseThrow();
         if (width > model.maxPositions()) {
-            throw new IllegalArgumentException("a prompt of " + width + " tokens exceeds the model's context of " + model.maxPositions() + " tokens");
+            throw new IllegalArgumentException("a prompt of " + width + " tokens exceeds the model's context of "
+                    + model.maxPositions() + " tokens");
         }
         if (!config.stopStrings().isEmpty()) {
             requireTokenizer();
@@ -86,21 +99,27 @@ public final class Generator {
         List<Continuation> state = new ArrayList<>();
         for (int r = 0; r < rows; r++) {
             int row = r;
-            // row r samples with its own stream: row 0 with the config's seed (as a request alone), the others apart from it
-            state.add(new Continuation(prompts.get(r), config, config.seed() + r * 0x9E3779B97F4A7C15L, tokenizer,
+            // row r samples with its own stream: row 0 with the config's seed (as a request alone), the others apart
+            // from it
+            state.add(new Continuation(
+                    prompts.get(r),
+                    config,
+                    config.seed() + r * 0x9E3779B97F4A7C15L,
+                    tokenizer,
                     stream == null ? null : piece -> stream.onText(row, piece)));
         }
         boolean wasTraining = model.isTraining();
         model.setTraining(false);
         try (NDManager generation = model.manager().newSubManager();
-             Step pass = Step.inference(generation, adapters);
-             KvCache cache = useCache ? model.newCache(generation) : null) {
-            boolean greedy = !config.doSample() && config.repetitionPenalty() == 1;      // the argmax is taken in libtorch
+                Step pass = Step.inference(generation, adapters);
+                KvCache cache = useCache ? model.newCache(generation) : null) {
+            boolean greedy = !config.doSample() && config.repetitionPenalty() == 1; // the argmax is taken in libtorch
             long[][] input = leftPadded(prompts);
             long[][] mask = promptMask(prompts, input[0].length);
             for (int step = 0; step < config.maxNewTokens() && state.stream().anyMatch(Continuation::running); step++) {
-                long[] picked = greedy ? next(pass, input, mask, cache, l -> l.argMax(1).toLongArray()) : null; // [B]
-                float[][] logits = greedy ? null : next(pass, input, mask, cache, Generator::rows);             // [B][V]
+                long[] picked =
+                        greedy ? next(pass, input, mask, cache, l -> l.argMax(1).toLongArray()) : null; // [B]
+                float[][] logits = greedy ? null : next(pass, input, mask, cache, Generator::rows); // [B][V]
                 long[][] nextInput = new long[rows][1];
                 long[][] nextMask = new long[rows][1];
                 for (int r = 0; r < rows; r++) {
@@ -138,16 +157,22 @@ public final class Generator {
     private <T> T next(Step pass, long[][] input, long[][] mask, KvCache cache, Function<NDArray, T> read) {
         int width = input[0].length;
         int chunk = cache == null ? width : prefillChunk(input.length, cache.length() + width);
-        for (int from = 0; from + chunk < width; from += chunk) {               // all but the last chunk only fill the cache
+        for (int from = 0; from + chunk < width; from += chunk) { // all but the last chunk only fill the cache
             try (NDManager scope = pass.scope().newSubManager()) {
-                model.nextTokenLogits(pass.in(scope), scope.create(columns(input, from, from + chunk)),
-                        scope.create(columns(mask, from, from + chunk)), cache);
+                model.nextTokenLogits(
+                        pass.in(scope),
+                        scope.create(columns(input, from, from + chunk)),
+                        scope.create(columns(mask, from, from + chunk)),
+                        cache);
             }
         }
         int last = width - ((width - 1) % chunk + 1);
         try (NDManager scope = pass.scope().newSubManager()) {
-            return read.apply(model.nextTokenLogits(pass.in(scope), scope.create(columns(input, last, width)),
-                    scope.create(columns(mask, last, width)), cache));
+            return read.apply(model.nextTokenLogits(
+                    pass.in(scope),
+                    scope.create(columns(input, last, width)),
+                    scope.create(columns(mask, last, width)),
+                    cache));
         }
     }
 

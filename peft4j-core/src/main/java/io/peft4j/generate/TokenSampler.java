@@ -94,7 +94,10 @@ final class TokenSampler {
 
     /** Zeroes the tail of the distribution outside the top-p nucleus and renormalises. */
     private static void keepNucleus(double[] probs, double topP) {
-        Integer[] ascending = IntStream.range(0, probs.length).boxed().sorted(Comparator.comparingDouble(v -> probs[v])).toArray(Integer[]::new);
+        Integer[] ascending = IntStream.range(0, probs.length)
+                .boxed()
+                .sorted(Comparator.comparingDouble(v -> probs[v]))
+                .toArray(Integer[]::new);
         double cumulative = 0;
         double kept = 0;
         for (int i = 0; i < ascending.length; i++) {

@@ -25,7 +25,8 @@ public final class Idx {
         try (DataInputStream in = open(file)) {
             int magic = in.readInt();
             if (magic != IMAGES) {
-                throw new FormatException(file, String.format("not an IDX image file (magic 0x%08x, expected 0x%08x)", magic, IMAGES));
+                throw new FormatException(
+                        file, String.format("not an IDX image file (magic 0x%08x, expected 0x%08x)", magic, IMAGES));
             }
             int count = in.readInt();
             int rows = in.readInt();
@@ -56,7 +57,8 @@ public final class Idx {
         try (DataInputStream in = open(file)) {
             int magic = in.readInt();
             if (magic != LABELS) {
-                throw new FormatException(file, String.format("not an IDX label file (magic 0x%08x, expected 0x%08x)", magic, LABELS));
+                throw new FormatException(
+                        file, String.format("not an IDX label file (magic 0x%08x, expected 0x%08x)", magic, LABELS));
             }
             int count = in.readInt();
             if (count < 0) {
@@ -76,6 +78,7 @@ public final class Idx {
 
     private static DataInputStream open(Path file) throws IOException {
         InputStream raw = new BufferedInputStream(Files.newInputStream(file), 1 << 16);
-        return new DataInputStream(file.toString().endsWith(".gz") ? new BufferedInputStream(new GZIPInputStream(raw), 1 << 16) : raw);
+        return new DataInputStream(
+                file.toString().endsWith(".gz") ? new BufferedInputStream(new GZIPInputStream(raw), 1 << 16) : raw);
     }
 }

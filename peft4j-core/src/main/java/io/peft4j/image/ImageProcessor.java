@@ -43,11 +43,15 @@ public final class ImageProcessor {
         JsonNode size = c.path("size");
         boolean convNext = c.path("image_processor_type").asText("").startsWith("ConvNext")
                 || c.path("feature_extractor_type").asText("").startsWith("ConvNext");
-        if (convNext) { // ConvNextImageProcessor: below 384 px the shortest edge to size / crop_pct, then a size × size crop
+        if (convNext) { // ConvNextImageProcessor: below 384 px the shortest edge to size / crop_pct, then a size × size
+            // crop
             int edge = size.isInt() ? size.asInt() : size.path("shortest_edge").asInt(384);
             double cropPct = c.path("crop_pct").isNumber() ? c.get("crop_pct").asDouble() : 224.0 / 256;
             if (edge <= 0 || cropPct <= 0 || cropPct > 1) {
-                throw new FormatException(file, "ConvNeXt's size.shortest_edge must be positive and crop_pct in (0, 1], found " + size + " and " + cropPct);
+                throw new FormatException(
+                        file,
+                        "ConvNeXt's size.shortest_edge must be positive and crop_pct in (0, 1], found " + size + " and "
+                                + cropPct);
             }
             if (edge < 384) {
                 shortestEdge = (int) (edge / cropPct);
@@ -71,7 +75,8 @@ public final class ImageProcessor {
         JsonNode crop = c.path("crop_size");
         if (convNext) {
             doCenterCrop = shortestEdge > 0;
-            cropHeight = cropWidth = size.isInt() ? size.asInt() : size.path("shortest_edge").asInt(384);
+            cropHeight = cropWidth =
+                    size.isInt() ? size.asInt() : size.path("shortest_edge").asInt(384);
         } else {
             doCenterCrop = c.path("do_center_crop").asBoolean(false);
             cropHeight = crop.isInt() ? crop.asInt() : crop.path("height").asInt(224);
@@ -82,7 +87,8 @@ public final class ImageProcessor {
         doNormalize = c.path("do_normalize").asBoolean(true);
         mean = floats(c.path("image_mean"), 0.5f, file, "image_mean");
         std = floats(c.path("image_std"), 0.5f, file, "image_std");
-        if ((doResize && shortestEdge == 0 && (height <= 0 || width <= 0)) || (doCenterCrop && (cropHeight <= 0 || cropWidth <= 0))) {
+        if ((doResize && shortestEdge == 0 && (height <= 0 || width <= 0))
+                || (doCenterCrop && (cropHeight <= 0 || cropWidth <= 0))) {
             throw new FormatException(file, "size and crop_size must be positive");
         }
     }
@@ -115,7 +121,8 @@ public final class ImageProcessor {
 
         public RgbImage {
             if (rgb.length != width * height * 3) {
-                throw new IllegalArgumentException("an RGB image of " + width + "x" + height + " needs " + width * height * 3 + " values, got " + rgb.length);
+                throw new IllegalArgumentException("an RGB image of " + width + "x" + height + " needs "
+                        + width * height * 3 + " values, got " + rgb.length);
             }
         }
 
@@ -149,7 +156,8 @@ public final class ImageProcessor {
         int h = image.getHeight();
         byte[] out = new byte[w * h * 3];
         Raster raster = image.getRaster();
-        boolean grey = raster.getNumBands() <= 2 && image.getColorModel().getColorSpace().getNumComponents() == 1;
+        boolean grey = raster.getNumBands() <= 2
+                && image.getColorModel().getColorSpace().getNumComponents() == 1;
         int bits = raster.getSampleModel().getSampleSize(0);
         for (int y = 0; y < h; y++) {
             for (int x = 0; x < w; x++) {
@@ -170,7 +178,9 @@ public final class ImageProcessor {
 
     /** The height and width of what {@link #process} gives when it is fixed (a fixed size or a crop), else null. */
     private int[] fixedOutput() {
-        return doCenterCrop ? new int[] {cropHeight, cropWidth} : doResize && shortestEdge == 0 ? new int[] {height, width} : null;
+        return doCenterCrop
+                ? new int[] {cropHeight, cropWidth}
+                : doResize && shortestEdge == 0 ? new int[] {height, width} : null;
     }
 
     /**
@@ -182,7 +192,8 @@ public final class ImageProcessor {
     public float[] processAugmented(RgbImage image, Random random) {
         int[] size = fixedOutput();
         if (size == null) {
-            throw new Peft4jException("augmentation needs a fixed output size (size with height and width, or crop_size)");
+            throw new Peft4jException(
+                    "augmentation needs a fixed output size (size with height and width, or crop_size)");
         }
         int w = image.width();
         int h = image.height();
@@ -251,7 +262,8 @@ public final class ImageProcessor {
         int outW = w;
         if (doCenterCrop) {
             if (cropHeight > h || cropWidth > w) {
-                throw new Peft4jException("a " + w + "x" + h + " image is smaller than the crop size " + cropWidth + "x" + cropHeight);
+                throw new Peft4jException(
+                        "a " + w + "x" + h + " image is smaller than the crop size " + cropWidth + "x" + cropHeight);
             }
             top = (h - cropHeight) / 2;
             left = (w - cropWidth) / 2;
@@ -272,7 +284,7 @@ public final class ImageProcessor {
                         v = (float) (v * rescaleFactor); // HF rescales in float64, then stores float32
                     }
                     if (doNormalize) {
-                        v = (v - mean[c]) / std[c];    // then normalises in float32
+                        v = (v - mean[c]) / std[c]; // then normalises in float32
                     }
                     out[(c * outH + y) * outW + x] = v;
                 }
@@ -299,7 +311,8 @@ public final class ImageProcessor {
         float[] all = new float[images.size() * perImage];
         for (int i = 0; i < images.size(); i++) {
             RgbImage image = images.get(i);
-            System.arraycopy(random == null ? process(image) : processAugmented(image, random), 0, all, i * perImage, perImage);
+            System.arraycopy(
+                    random == null ? process(image) : processAugmented(image, random), 0, all, i * perImage, perImage);
         }
         return manager.create(all, new Shape(images.size(), 3, size[0], size[1]));
     }

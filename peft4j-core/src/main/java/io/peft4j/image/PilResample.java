@@ -10,7 +10,9 @@ public final class PilResample {
 
     /** Pillow's resampling filters, by their {@code resample} codes in {@code preprocessor_config.json}. */
     public enum Filter {
-        NEAREST(0, 0), BILINEAR(2, 1), BICUBIC(3, 2);
+        NEAREST(0, 0),
+        BILINEAR(2, 1),
+        BICUBIC(3, 2);
 
         final int code;
         final double support;
@@ -38,7 +40,8 @@ public final class PilResample {
                     return f;
                 }
             }
-            throw new IllegalArgumentException("resample " + code + " is not supported (0 nearest, 2 bilinear, 3 bicubic)");
+            throw new IllegalArgumentException(
+                    "resample " + code + " is not supported (0 nearest, 2 bilinear, 3 bicubic)");
         }
     }
 
@@ -56,7 +59,8 @@ public final class PilResample {
     }
 
     /** One pass along x ({@code alongX}) or y, from {@code inSize} to {@code outSize} positions. */
-    private static int[] pass(int[] in, int width, int height, int channels, int outSize, Filter filter, boolean alongX) {
+    private static int[] pass(
+            int[] in, int width, int height, int channels, int outSize, Filter filter, boolean alongX) {
         int inSize = alongX ? width : height;
         double scale = (double) inSize / outSize;
         double filterScale = Math.max(scale, 1.0);

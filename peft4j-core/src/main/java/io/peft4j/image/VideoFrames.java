@@ -50,7 +50,9 @@ public final class VideoFrames {
 
     private static List<Path> frameFiles(Path dir) {
         try (Stream<Path> files = Files.list(dir)) {
-            List<Path> out = files.filter(f -> IMAGE_SUFFIXES.contains(suffix(f))).sorted().toList();
+            List<Path> out = files.filter(f -> IMAGE_SUFFIXES.contains(suffix(f)))
+                    .sorted()
+                    .toList();
             if (out.isEmpty()) {
                 throw new Peft4jException(dir + " holds no frames (PNG, JPEG, BMP or GIF files)");
             }

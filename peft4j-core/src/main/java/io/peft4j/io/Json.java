@@ -11,8 +11,7 @@ import java.nio.file.Path;
 /** Reads JSON files into trees, turning every failure into a {@link FormatException} naming the file. */
 public final class Json {
 
-    public static final ObjectMapper MAPPER =
-            new ObjectMapper().enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+    public static final ObjectMapper MAPPER = new ObjectMapper().enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
     private Json() {}
 

@@ -240,7 +240,11 @@ public final class OnnxWeights implements Weights {
                         int length = in.readRawVarint32();
                         int start = in.getTotalBytesRead();
                         in.skipRawBytes(length);
-                        raw = buffer.duplicate().position(start).limit(start + length).slice().order(ByteOrder.LITTLE_ENDIAN);
+                        raw = buffer.duplicate()
+                                .position(start)
+                                .limit(start + length)
+                                .slice()
+                                .order(ByteOrder.LITTLE_ENDIAN);
                     }
                     case 14 -> external = in.readInt32() == 1;
                     default -> in.skipField(tag);
@@ -250,7 +254,8 @@ public final class OnnxWeights implements Weights {
                 throw new FormatException(file, "initializer without a name");
             }
             if (external) {
-                throw new FormatException(file, "initializer '" + name + "' uses external data, which is not supported");
+                throw new FormatException(
+                        file, "initializer '" + name + "' uses external data, which is not supported");
             }
             long[] shape = dims.stream().mapToLong(Long::longValue).toArray();
             DType dtype = dtype(name, dataType);
@@ -263,8 +268,10 @@ public final class OnnxWeights implements Weights {
             }
             ByteBuffer data = raw != null ? raw : packTyped(name, dtype, typed);
             if (data.remaining() != numel * dtype.size()) {
-                throw new FormatException(file, "initializer '" + name + "' has " + data.remaining()
-                        + " bytes but dims " + dims + " of " + dtype + " need " + numel * dtype.size());
+                throw new FormatException(
+                        file,
+                        "initializer '" + name + "' has " + data.remaining() + " bytes but dims " + dims + " of "
+                                + dtype + " need " + numel * dtype.size());
             }
             return new Initializer(name, shape, dtype, data);
         }
@@ -281,7 +288,9 @@ public final class OnnxWeights implements Weights {
                 case 10 -> DType.F16;
                 case 11 -> DType.F64;
                 case 16 -> DType.BF16;
-                default -> throw new FormatException(file, "initializer '" + name + "' has unsupported ONNX data type " + onnxType);
+                default ->
+                    throw new FormatException(
+                            file, "initializer '" + name + "' has unsupported ONNX data type " + onnxType);
             };
         }
 
@@ -292,7 +301,9 @@ public final class OnnxWeights implements Weights {
                     case F32 -> out.putFloat(v.floatValue());
                     case I64 -> out.putLong(v.longValue());
                     case I32 -> out.putInt(v.intValue());
-                    default -> throw new FormatException(file, "initializer '" + name + "': typed storage of " + dtype + " is not supported");
+                    default ->
+                        throw new FormatException(
+                                file, "initializer '" + name + "': typed storage of " + dtype + " is not supported");
                 }
             }
             return out.flip();

@@ -56,5 +56,4 @@ final class RawTensors {
         }
         return chunks.size() == 1 ? chunks.get(0) : NDArrays.concat(new NDList(chunks));
     }
-
 }

@@ -26,7 +26,8 @@ public final class SafeTensorsCheckpoint implements Weights {
     private final Map<String, SafeTensorsReader> keyToShard;
     private final Map<String, SafeTensorsReader> shards;
 
-    private SafeTensorsCheckpoint(String source, Map<String, SafeTensorsReader> keyToShard, Map<String, SafeTensorsReader> shards) {
+    private SafeTensorsCheckpoint(
+            String source, Map<String, SafeTensorsReader> keyToShard, Map<String, SafeTensorsReader> shards) {
         this.source = source;
         this.keyToShard = keyToShard;
         this.shards = shards;
@@ -57,7 +58,8 @@ public final class SafeTensorsCheckpoint implements Weights {
         for (String key : reader.tensors().keySet()) {
             keys.put(key, reader);
         }
-        return new SafeTensorsCheckpoint(file.toString(), keys, Map.of(file.getFileName().toString(), reader));
+        return new SafeTensorsCheckpoint(
+                file.toString(), keys, Map.of(file.getFileName().toString(), reader));
     }
 
     private static SafeTensorsCheckpoint openIndex(Path index) {
@@ -75,15 +77,19 @@ public final class SafeTensorsCheckpoint implements Weights {
                 }
                 String shardName = e.getValue().textValue();
                 if (shardName.contains("/") || shardName.contains("\\") || shardName.equals("..")) {
-                    throw new FormatException(index, "shard '" + shardName + "' must be a file name in the checkpoint directory");
+                    throw new FormatException(
+                            index, "shard '" + shardName + "' must be a file name in the checkpoint directory");
                 }
                 Path shardPath = index.resolveSibling(shardName);
                 if (!Files.isRegularFile(shardPath)) {
-                    throw new FormatException(index, "shard '" + shardName + "' listed for '" + e.getKey() + "' does not exist");
+                    throw new FormatException(
+                            index, "shard '" + shardName + "' listed for '" + e.getKey() + "' does not exist");
                 }
                 SafeTensorsReader shard = shards.computeIfAbsent(shardName, n -> SafeTensorsReader.open(shardPath));
                 if (!shard.contains(e.getKey())) {
-                    throw new FormatException(index, "tensor '" + e.getKey() + "' is listed in shard '" + shardName + "' but not stored there");
+                    throw new FormatException(
+                            index,
+                            "tensor '" + e.getKey() + "' is listed in shard '" + shardName + "' but not stored there");
                 }
                 keys.put(e.getKey(), shard);
             }

@@ -35,8 +35,7 @@ public final class SafeTensorsReader implements AutoCloseable {
     /** The reference implementation refuses headers over 100 MB; so do we. */
     static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
 
-    private static final ObjectMapper JSON =
-            new ObjectMapper().enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+    private static final ObjectMapper JSON = new ObjectMapper().enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
     private final Path file;
     private final FileChannel channel;
@@ -45,7 +44,11 @@ public final class SafeTensorsReader implements AutoCloseable {
     private final Map<String, TensorInfo> tensors;
 
     private SafeTensorsReader(
-            Path file, FileChannel channel, long dataStart, Map<String, String> metadata, Map<String, TensorInfo> tensors) {
+            Path file,
+            FileChannel channel,
+            long dataStart,
+            Map<String, String> metadata,
+            Map<String, TensorInfo> tensors) {
         this.file = file;
         this.channel = channel;
         this.dataStart = dataStart;
@@ -75,7 +78,8 @@ public final class SafeTensorsReader implements AutoCloseable {
         try {
             fileSize = channel.size();
             if (fileSize < 8) {
-                throw new FormatException(file, "truncated: " + fileSize + " bytes, expected at least the 8-byte header length");
+                throw new FormatException(
+                        file, "truncated: " + fileSize + " bytes, expected at least the 8-byte header length");
             }
             readFully(channel, lengthBytes, 0);
         } catch (IOException e) {
@@ -83,7 +87,8 @@ public final class SafeTensorsReader implements AutoCloseable {
         }
         long headerLength = lengthBytes.getLong(0);
         if (headerLength < 2 || headerLength > MAX_HEADER_BYTES) {
-            throw new FormatException(file, "header length " + headerLength + " is outside [2, " + MAX_HEADER_BYTES + "]");
+            throw new FormatException(
+                    file, "header length " + headerLength + " is outside [2, " + MAX_HEADER_BYTES + "]");
         }
         if (headerLength > fileSize - 8) {
             throw new FormatException(
@@ -154,17 +159,22 @@ public final class SafeTensorsReader implements AutoCloseable {
         }
         DType dtype = DType.parse(dtypeNode.textValue())
                 .orElseThrow(() -> new FormatException(
-                        file, where + ": unknown dtype '" + dtypeNode.textValue() + "', expected one of F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL"));
+                        file,
+                        where + ": unknown dtype '" + dtypeNode.textValue()
+                                + "', expected one of F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL"));
         long[] shape = longArray(file, where, value, "shape", -1);
         long[] offsets = longArray(file, where, value, "data_offsets", 2);
         long begin = offsets[0];
         long end = offsets[1];
         if (begin > end) {
-            throw new FormatException(file, where + ": data_offsets [" + begin + ", " + end + "] end before they begin");
+            throw new FormatException(
+                    file, where + ": data_offsets [" + begin + ", " + end + "] end before they begin");
         }
         if (end > dataSize) {
             throw new FormatException(
-                    file, where + ": data_offsets [" + begin + ", " + end + "] run past the data area (" + dataSize + " bytes)");
+                    file,
+                    where + ": data_offsets [" + begin + ", " + end + "] run past the data area (" + dataSize
+                            + " bytes)");
         }
         long expected;
         try {
@@ -177,8 +187,10 @@ public final class SafeTensorsReader implements AutoCloseable {
             throw new FormatException(file, where + ": shape overflows");
         }
         if (end - begin != expected) {
-            throw new FormatException(file, where + ": " + (end - begin) + " bytes in data_offsets but shape "
-                    + Arrays.toString(shape) + " of " + dtype + " needs " + expected);
+            throw new FormatException(
+                    file,
+                    where + ": " + (end - begin) + " bytes in data_offsets but shape " + Arrays.toString(shape) + " of "
+                            + dtype + " needs " + expected);
         }
         return new TensorInfo(key, dtype, shape, begin, end);
     }
@@ -189,13 +201,15 @@ public final class SafeTensorsReader implements AutoCloseable {
             throw new FormatException(file, where + ": missing array field '" + field + "'");
         }
         if (requiredLength >= 0 && node.size() != requiredLength) {
-            throw new FormatException(file, where + ": '" + field + "' must have " + requiredLength + " entries, has " + node.size());
+            throw new FormatException(
+                    file, where + ": '" + field + "' must have " + requiredLength + " entries, has " + node.size());
         }
         long[] out = new long[node.size()];
         for (int i = 0; i < out.length; i++) {
             JsonNode v = node.get(i);
             if (!v.isIntegralNumber() || !v.canConvertToLong() || v.longValue() < 0) {
-                throw new FormatException(file, where + ": '" + field + "' must hold non-negative integers, found " + v);
+                throw new FormatException(
+                        file, where + ": '" + field + "' must hold non-negative integers, found " + v);
             }
             out[i] = v.longValue();
         }
@@ -210,8 +224,10 @@ public final class SafeTensorsReader implements AutoCloseable {
             TensorInfo prev = sorted.get(i - 1);
             TensorInfo cur = sorted.get(i);
             if (cur.begin() < prev.end()) {
-                throw new FormatException(file, "tensors '" + prev.name() + "' " + "[" + prev.begin() + ", " + prev.end()
-                        + ") and '" + cur.name() + "' [" + cur.begin() + ", " + cur.end() + ") overlap");
+                throw new FormatException(
+                        file,
+                        "tensors '" + prev.name() + "' " + "[" + prev.begin() + ", " + prev.end() + ") and '"
+                                + cur.name() + "' [" + cur.begin() + ", " + cur.end() + ") overlap");
             }
         }
     }
@@ -255,7 +271,10 @@ public final class SafeTensorsReader implements AutoCloseable {
     public ByteBuffer bytes(String key) {
         TensorInfo info = info(key);
         if (info.byteLength() > Integer.MAX_VALUE) {
-            throw new FormatException(file, "tensor '" + key + "' is " + info.byteLength() + " bytes; tensors of 2 GiB or more are not supported");
+            throw new FormatException(
+                    file,
+                    "tensor '" + key + "' is " + info.byteLength()
+                            + " bytes; tensors of 2 GiB or more are not supported");
         }
         try {
             return channel.map(FileChannel.MapMode.READ_ONLY, dataStart + info.begin(), info.byteLength())

@@ -37,7 +37,9 @@ public final class SafeTensorsWriter {
     public static void write(Path file, Map<String, NDArray> tensors, Map<String, String> metadata) {
         List<Entry> entries = new ArrayList<>(tensors.size());
         tensors.forEach((name, array) -> entries.add(new Entry(
-                name, DType.of(array.getDataType()), array.getShape().getShape(),
+                name,
+                DType.of(array.getDataType()),
+                array.getShape().getShape(),
                 array.toByteBuffer().order(ByteOrder.LITTLE_ENDIAN))));
         writeEntries(file, entries, metadata);
     }
@@ -45,11 +47,13 @@ public final class SafeTensorsWriter {
     public static void writeEntries(Path file, List<Entry> entries, Map<String, String> metadata) {
         List<Entry> sorted = new ArrayList<>(entries);
         // Same order as safetensors' Rust serializer: larger dtype alignment first, then name.
-        sorted.sort(Comparator.comparingInt((Entry e) -> -alignmentRank(e.dtype())).thenComparing(Entry::name));
+        sorted.sort(
+                Comparator.comparingInt((Entry e) -> -alignmentRank(e.dtype())).thenComparing(Entry::name));
         byte[] header = header(file, sorted, metadata);
         AtomicFiles.write(file, path -> {
             try (FileChannel out = FileChannel.open(path, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW)) {
-                ByteBuffer length = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
+                ByteBuffer length =
+                        ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
                 writeFully(out, length);
                 writeFully(out, ByteBuffer.wrap(header));
                 for (Entry e : sorted) {
@@ -82,8 +86,10 @@ public final class SafeTensorsWriter {
                 }
                 long length = numel * e.dtype().size();
                 if (e.data().remaining() != length) {
-                    throw new FormatException(file, "tensor '" + e.name() + "' has " + e.data().remaining()
-                            + " bytes of data but shape " + Arrays.toString(e.shape()) + " of " + e.dtype() + " needs " + length);
+                    throw new FormatException(
+                            file,
+                            "tensor '" + e.name() + "' has " + e.data().remaining() + " bytes of data but shape "
+                                    + Arrays.toString(e.shape()) + " of " + e.dtype() + " needs " + length);
                 }
                 json.writeObjectFieldStart(e.name());
                 json.writeStringField("dtype", e.dtype().name());
@@ -134,5 +140,4 @@ public final class SafeTensorsWriter {
             out.write(buf);
         }
     }
-
 }

@@ -17,13 +17,17 @@ public final class AutoModel {
 
     private static List<ModelFamily> load() {
         List<ModelFamily> out = new ArrayList<>();
-        ServiceLoader.load(ModelFamily.class, ModelFamily.class.getClassLoader()).forEach(out::add);
+        ServiceLoader.load(ModelFamily.class, ModelFamily.class.getClassLoader())
+                .forEach(out::add);
         return List.copyOf(out);
     }
 
     /** The family that reads {@code modelType}, or null. */
     public static ModelFamily family(String modelType) {
-        return FAMILIES.stream().filter(f -> f.modelTypes().contains(modelType)).findFirst().orElse(null);
+        return FAMILIES.stream()
+                .filter(f -> f.modelTypes().contains(modelType))
+                .findFirst()
+                .orElse(null);
     }
 
     public static PretrainedModel load(ModelFiles files, NDManager manager) {

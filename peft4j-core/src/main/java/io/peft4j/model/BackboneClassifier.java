@@ -27,7 +27,8 @@ public final class BackboneClassifier extends HeadedModel implements Classifier 
 
     /** Where the classifier reads from. */
     public enum Head {
-        SEQUENCE, TOKEN,
+        SEQUENCE,
+        TOKEN,
         /** DeiT with teacher: the mean of {@code cls_classifier}([CLS]) and {@code distillation_classifier}(distillation token). */
         DISTILLED
     }
@@ -42,16 +43,21 @@ public final class BackboneClassifier extends HeadedModel implements Classifier 
         if (numLabels < 2) {
             throw new IllegalArgumentException("a classifier needs at least 2 labels, got " + numLabels);
         }
-        if (head == Head.DISTILLED && !(backbone instanceof ViTModel vit && vit.config().distillationToken())) {
-            throw new IllegalArgumentException("a distilled head needs a backbone with a distillation token (DeiT), not '" + backbone.family() + "'");
+        if (head == Head.DISTILLED
+                && !(backbone instanceof ViTModel vit && vit.config().distillationToken())) {
+            throw new IllegalArgumentException(
+                    "a distilled head needs a backbone with a distillation token (DeiT), not '" + backbone.family()
+                            + "'");
         }
         this.head = head;
         this.numLabels = numLabels;
         for (String path : classifierPaths()) {
-            Linear classifier = new Linear(manager(), backbone.hiddenSize(), numLabels, true, backbone.initializerRange());
+            Linear classifier =
+                    new Linear(manager(), backbone.hiddenSize(), numLabels, true, backbone.initializerRange());
             classifier.bias().set(manager().zeros(classifier.bias().shape()));
-            if (path.contains(".")) {                              // classifier.1: the linear layer inside HF's Sequential
-                addChild(path.substring(0, path.indexOf('.')), new Container(manager())).put(path.substring(path.indexOf('.') + 1), classifier);
+            if (path.contains(".")) { // classifier.1: the linear layer inside HF's Sequential
+                addChild(path.substring(0, path.indexOf('.')), new Container(manager()))
+                        .put(path.substring(path.indexOf('.') + 1), classifier);
             } else {
                 addChild(path, classifier);
             }
@@ -64,11 +70,14 @@ public final class BackboneClassifier extends HeadedModel implements Classifier 
      * the distilled heads ({@code DeiTForImageClassificationWithTeacher}) is that distilled head.
      */
     public static BackboneClassifier load(ModelFiles files, NDManager manager, Head head, int numLabels) {
-        PretrainedModel backbone = head == Head.SEQUENCE && "clip".equals(HfConfig.read(files.config()).modelType())
-                ? ClipModel.loadImageTower(files, manager)                   // images: the image tower alone
+        PretrainedModel backbone = head == Head.SEQUENCE
+                        && "clip".equals(HfConfig.read(files.config()).modelType())
+                ? ClipModel.loadImageTower(files, manager) // images: the image tower alone
                 : AutoModel.load(files, manager);
         try (Weights weights = files.openWeights()) {
-            boolean distilled = head == Head.SEQUENCE && backbone instanceof ViTModel vit && vit.config().distillationToken()
+            boolean distilled = head == Head.SEQUENCE
+                    && backbone instanceof ViTModel vit
+                    && vit.config().distillationToken()
                     && DISTILLED_HEADS.stream().allMatch(h -> hasHead(weights, h, numLabels));
             BackboneClassifier model = new BackboneClassifier(backbone, distilled ? Head.DISTILLED : head, numLabels);
             for (String path : model.classifierPaths()) {
@@ -83,7 +92,9 @@ public final class BackboneClassifier extends HeadedModel implements Classifier 
     }
 
     private static boolean hasHead(Weights weights, String path, int numLabels) {
-        return weights.keys().contains(path + ".weight") && weights.keys().contains(path + ".bias") && weights.shape(path + ".weight")[0] == numLabels;
+        return weights.keys().contains(path + ".weight")
+                && weights.keys().contains(path + ".bias")
+                && weights.shape(path + ".weight")[0] == numLabels;
     }
 
     @Override
@@ -125,13 +136,13 @@ public final class BackboneClassifier extends HeadedModel implements Classifier 
     public BlockStack.Pass<NDArray> logitsPass(Step step, ModelInputs inputs) {
         return headPass(step, inputs, features -> {
             if (head == Head.DISTILLED) {
-                NDArray states = features.lastHiddenState();                                      // [B, T, D]
+                NDArray states = features.lastHiddenState(); // [B, T, D]
                 NDArray cls = classifier(0).forward(step, states.get(new NDIndex(":, 0, :")));
                 NDArray distillation = classifier(1).forward(step, states.get(new NDIndex(":, 1, :")));
-                return Scalars.div(cls.add(distillation), 2);                      // [B, C]
+                return Scalars.div(cls.add(distillation), 2); // [B, C]
             }
             NDArray x = head == Head.TOKEN ? features.tokenStates() : features.sequenceVector(); // [B, T, D] or [B, D]
-            return classifier(0).forward(step, dropout.forward(x));                           // [B, (T,) C]
+            return classifier(0).forward(step, dropout.forward(x)); // [B, (T,) C]
         });
     }
 }

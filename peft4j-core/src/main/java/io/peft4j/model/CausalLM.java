@@ -110,7 +110,9 @@ public abstract class CausalLM extends PretrainedModel {
     /** hidden [..., D] → logits [..., V]: x·Eᵀ with a tied table, else the {@code lm_head} layer (or what stands there). */
     public NDArray lmHead(Step step, NDArray hidden) {
         Embedding tied = tiedTable();
-        return tied != null ? HalfPrecision.timesTransposed(hidden, tied.weight().array()) : linear("lm_head").forward(step, hidden);
+        return tied != null
+                ? HalfPrecision.timesTransposed(hidden, tied.weight().array())
+                : linear("lm_head").forward(step, hidden);
     }
 
     /** The LM head's weight [V, D] when the head is a plain frozen projection (no bias, no adapter, not trained), else null. */
@@ -119,7 +121,11 @@ public abstract class CausalLM extends PretrainedModel {
         if (tied != null) {
             return tied.weight().isTrainable() ? null : tied.weight().array();
         }
-        return linear("lm_head") instanceof Linear head && head.bias() == null && !head.weight().isTrainable() ? head.weight().array() : null;
+        return linear("lm_head") instanceof Linear head
+                        && head.bias() == null
+                        && !head.weight().isTrainable()
+                ? head.weight().array()
+                : null;
     }
 
     /** A cache for generation whose arrays live under {@code parent}. */
@@ -144,7 +150,7 @@ public abstract class CausalLM extends PretrainedModel {
     /** Generation: logits [B, V] of the last new position only (the LM head runs on one position per row). */
     public NDArray nextTokenLogits(Step step, NDArray inputIds, NDArray attentionMask, KvCache cache) {
         NDArray hidden = hiddenStates(step, inputIds, attentionMask, cache); // [B, T, D]
-        return lmHead(step, hidden.get(new NDIndex(":, -1, :")));           // [B, V]
+        return lmHead(step, hidden.get(new NDIndex(":, -1, :"))); // [B, V]
     }
 
     /** The final hidden states [B, T, D] of the new tokens (see {@link #forward(Step, NDArray, NDArray, KvCache)}). */
@@ -157,35 +163,48 @@ public abstract class CausalLM extends PretrainedModel {
      * A pass's embedded inputs [B, n+T, D], additive mask over the cache and them, positions [B, n+T], cache, the mask of
      * the pass's own positions [B, n+T], and the n virtual tokens in front.
      */
-    private record Inputs(NDArray x, NDArray mask, NDArray positions, KvCache cache, NDArray ownMask, int virtual, boolean prefixed) {}
+    private record Inputs(
+            NDArray x,
+            NDArray mask,
+            NDArray positions,
+            KvCache cache,
+            NDArray ownMask,
+            int virtual,
+            boolean prefixed) {}
 
     private Inputs prepare(Step step, NDArray inputIds, NDArray attentionMask, KvCache cache, PromptSource source) {
         NDManager scope = step.scope();
         long batch = inputIds.getShape().get(0);
-        NDArray newMask = attentionMask == null ? scope.ones(inputIds.getShape(), DataType.INT64) : attentionMask.toType(DataType.INT64, false);
+        NDArray newMask = attentionMask == null
+                ? scope.ones(inputIds.getShape(), DataType.INT64)
+                : attentionMask.toType(DataType.INT64, false);
         KvCache kv = cache == null ? newCache(scope) : cache;
         PromptSource.Prompts prompts = kv.length() == 0 && source != null ? source.prompts(step, batch) : null;
         if (prompts != null && prompts.placedTokens() != null) {
-            throw new Peft4jException("template-placed pseudo tokens are supported on encoders only; use P-tuning without a template");
+            throw new Peft4jException(
+                    "template-placed pseudo tokens are supported on encoders only; use P-tuning without a template");
         }
         boolean prefixed = prompts != null && prompts.layerPrefixes() != null;
         if (prefixed) {
-            kv.seed(prompts.layerPrefixes());                                         // cache: [B, Hkv, P, Dh] per layer
+            kv.seed(prompts.layerPrefixes()); // cache: [B, Hkv, P, Dh] per layer
         }
-        NDArray x = inputEmbeddings().forward(step, inputIds);                        // [B, T, D]
+        NDArray x = inputEmbeddings().forward(step, inputIds); // [B, T, D]
         int virtual = prompts == null ? 0 : prompts.inputLength();
         if (virtual > 0) {
-            x = prompts.inputPrompts().concat(x, 1);                                  // [B, n+T, D]
+            x = prompts.inputPrompts().concat(x, 1); // [B, n+T, D]
             newMask = scope.ones(new Shape(batch, virtual), DataType.INT64).concat(newMask, 1);
         }
         long time = x.getShape().get(1);
         kv.appendMask(newMask);
-        NDArray fullMask = kv.mask();                                                 // [B, S+T]
+        NDArray fullMask = kv.mask(); // [B, S+T]
         long total = fullMask.getShape().get(1);
         if (total > maxPositions()) {
-            throw new Peft4jException(total + " positions exceed the model's " + maxPositions() + " (max_position_embeddings / n_positions)");
+            throw new Peft4jException(total + " positions exceed the model's " + maxPositions()
+                    + " (max_position_embeddings / n_positions)");
         }
-        NDArray positions = fullMask.cumSum(1).sub(1).get(new NDIndex(":, " + (total - time) + ":"))
+        NDArray positions = fullMask.cumSum(1)
+                .sub(1)
+                .get(new NDIndex(":, " + (total - time) + ":"))
                 .maximum(scope.zeros(new Shape(), DataType.INT64)); // [B, T], 0 at left padding
         return new Inputs(x, causalMask(fullMask, time), positions, kv, newMask, virtual, prefixed);
     }
@@ -199,13 +218,18 @@ public abstract class CausalLM extends PretrainedModel {
     public BlockStack.Pass<Features> pass(Step step, ModelInputs inputs, PromptSource source) {
         Inputs in = prepare(step, inputs.requireTokens("a decoder LM"), inputs.attentionMask(), null, source);
         Object context = blockContext(in.positions());
-        NDArray input = embedPositions(step, in.x(), in.positions());                 // [B, n+T, D]
+        NDArray input = embedPositions(step, in.x(), in.positions()); // [B, n+T, D]
         boolean inputsTrain = inputModules().stream()
                 .anyMatch(m -> m.namedParameters().values().stream().anyMatch(Parameter::isTrainable));
-        return BlockStack.Pass.of(input, inputsTrain, in.prefixed(), numLayers(),
-                (i, x, blockStep) -> block(blockStep, i, x, in.mask(), context, in.prefixed() ? in.cache() : newCache(blockStep.scope())),
+        return BlockStack.Pass.of(
+                input,
+                inputsTrain,
+                in.prefixed(),
+                numLayers(),
+                (i, x, blockStep) -> block(
+                        blockStep, i, x, in.mask(), context, in.prefixed() ? in.cache() : newCache(blockStep.scope())),
                 top -> {
-                    NDArray hidden = finalNorm(top);                                  // [B, n+T, D]
+                    NDArray hidden = finalNorm(top); // [B, n+T, D]
                     return new Features(hidden, lastAttended(hidden, in.ownMask()), in.ownMask(), in.virtual());
                 });
     }
@@ -213,16 +237,17 @@ public abstract class CausalLM extends PretrainedModel {
     /** Each row's state at its last attended position, for left or right padding: hidden [B, T, D], mask [B, T] → [B, D]. */
     private static NDArray lastAttended(NDArray hidden, NDArray mask) {
         long time = mask.getShape().get(1);
-        NDArray position = mask.mul(mask.getManager().arange(1, time + 1, 1, DataType.INT64)).argMax(1); // [B]
-        NDArray pick = position.oneHot((int) time).toType(hidden.getDataType(), false).expandDims(1);    // [B, 1, T]
-        return pick.matMul(hidden).squeeze(1);                                                           // [B, D]
+        NDArray position = mask.mul(mask.getManager().arange(1, time + 1, 1, DataType.INT64))
+                .argMax(1); // [B]
+        NDArray pick =
+                position.oneHot((int) time).toType(hidden.getDataType(), false).expandDims(1); // [B, 1, T]
+        return pick.matMul(hidden).squeeze(1); // [B, D]
     }
 
     /** The hidden states of the input's own tokens: virtual tokens in front dropped. */
     private static NDArray ownTokens(NDArray hidden, Inputs in) {
         return in.virtual() > 0 ? hidden.get(new NDIndex(":, " + in.virtual() + ":, :")) : hidden;
     }
-
 
     /**
      * [B, S] key mask of 1/0 and T new queries (the last T keys) → additive [B, 1, T, S]: 0 where key j is a
@@ -231,10 +256,12 @@ public abstract class CausalLM extends PretrainedModel {
     static NDArray causalMask(NDArray keyMask, long queries) {
         NDManager m = keyMask.getManager();
         long keys = keyMask.getShape().get(1);
-        NDArray keyIndex = m.arange(0, keys, 1, DataType.INT64).reshape(1, keys);                     // [1, S]
-        NDArray queryIndex = m.arange(keys - queries, keys, 1, DataType.INT64).reshape(queries, 1);  // [T, 1]
-        NDArray causal = keyIndex.lte(queryIndex).toType(DataType.FLOAT32, false);                    // [T, S]
-        NDArray allowed = keyMask.toType(DataType.FLOAT32, false).reshape(keyMask.getShape().get(0), 1, 1, keys).mul(causal); // [B, 1, T, S]
+        NDArray keyIndex = m.arange(0, keys, 1, DataType.INT64).reshape(1, keys); // [1, S]
+        NDArray queryIndex = m.arange(keys - queries, keys, 1, DataType.INT64).reshape(queries, 1); // [T, 1]
+        NDArray causal = keyIndex.lte(queryIndex).toType(DataType.FLOAT32, false); // [T, S]
+        NDArray allowed = keyMask.toType(DataType.FLOAT32, false)
+                .reshape(keyMask.getShape().get(0), 1, 1, keys)
+                .mul(causal); // [B, 1, T, S]
         return allowed.neg().add(1f).mul(-Float.MAX_VALUE);
     }
 

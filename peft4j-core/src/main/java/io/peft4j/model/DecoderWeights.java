@@ -26,28 +26,41 @@ public final class DecoderWeights {
      * {@link ModelQuantizer#quantizeFromCheckpoint}). A quantised model holds its embedding tables and LM head in
      * fp16 unless {@code quantize} says otherwise ({@link ModelQuantizer#loadInHalf}).
      */
-    public static void load(Module model, Weights weights, ModelFiles files, Predicate<String> ignorable, ModelQuantizer.Settings quantize) {
+    public static void load(
+            Module model,
+            Weights weights,
+            ModelFiles files,
+            Predicate<String> ignorable,
+            ModelQuantizer.Settings quantize) {
         List<String> quantized = new ArrayList<>(QuantizedCheckpoint.load(model, weights));
         boolean storedQuantized = !quantized.isEmpty();
         if (quantize != null) {
-            QuantizedCheckpoint.storedType(weights).filter(t -> t != quantize.type()).ifPresent(t -> {
-                throw new Peft4jException(files.weights() + " is already quantised to " + t + "; load it without --quantize (or with "
-                        + t.name().toLowerCase(Locale.ROOT) + ")");
-            });
+            QuantizedCheckpoint.storedType(weights)
+                    .filter(t -> t != quantize.type())
+                    .ifPresent(t -> {
+                        throw new Peft4jException(files.weights() + " is already quantised to " + t
+                                + "; load it without --quantize (or with "
+                                + t.name().toLowerCase(Locale.ROOT) + ")");
+                    });
             quantized.addAll(ModelQuantizer.quantizeFromCheckpoint(model, weights, quantize));
         }
         if (quantize != null ? quantize.unquantizedFp16() : storedQuantized) {
-            quantized.addAll(ModelQuantizer.loadInHalf(model, weights));            // embedding tables and LM head in fp16
+            quantized.addAll(ModelQuantizer.loadInHalf(model, weights)); // embedding tables and LM head in fp16
         }
         Predicate<String> inQuantized = key -> quantized.stream().anyMatch(p -> key.startsWith(p + "."));
-        Module.LoadReport report = model.loadStateDict(quantized.isEmpty() ? weights : Weights.filtered(weights, inQuantized.negate()), false);
-        List<String> missing = report.missing().stream().filter(inQuantized.negate()).toList();
+        Module.LoadReport report = model.loadStateDict(
+                quantized.isEmpty() ? weights : Weights.filtered(weights, inQuantized.negate()), false);
+        List<String> missing =
+                report.missing().stream().filter(inQuantized.negate()).toList();
         if (!missing.isEmpty()) {
-            throw new Peft4jException(files.weights() + ": missing weights " + preview(missing) + " for this " + files.config() + "'s model");
+            throw new Peft4jException(files.weights() + ": missing weights " + preview(missing) + " for this "
+                    + files.config() + "'s model");
         }
-        List<String> unexpected = report.unexpected().stream().filter(ignorable.negate()).toList();
+        List<String> unexpected =
+                report.unexpected().stream().filter(ignorable.negate()).toList();
         if (!unexpected.isEmpty()) {
-            throw new Peft4jException(files.weights() + ": unexpected weights " + preview(unexpected) + " (does config.json match the checkpoint?)");
+            throw new Peft4jException(files.weights() + ": unexpected weights " + preview(unexpected)
+                    + " (does config.json match the checkpoint?)");
         }
     }
 

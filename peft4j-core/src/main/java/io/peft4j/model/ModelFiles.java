@@ -53,7 +53,9 @@ public record ModelFiles(Path dir, Path config, Path weights, Path tokenizer) {
             return dir.resolve(SafeTensorsCheckpoint.SINGLE);
         }
         try (Stream<Path> files = Files.list(dir)) {
-            List<Path> onnx = files.filter(p -> p.getFileName().toString().endsWith(".onnx")).sorted().toList();
+            List<Path> onnx = files.filter(p -> p.getFileName().toString().endsWith(".onnx"))
+                    .sorted()
+                    .toList();
             if (onnx.size() == 1) {
                 return onnx.get(0);
             }

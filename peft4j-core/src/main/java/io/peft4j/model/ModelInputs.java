@@ -29,13 +29,19 @@ public record ModelInputs(NDArray inputIds, NDArray attentionMask, NDArray token
                         + (inputIds == null ? "(none given)" : inputIds.getShape()) + ", got " + perToken.getShape());
             }
         }
-        if (pixelValues != null && pixelValues.getShape().dimension() != 4 && pixelValues.getShape().dimension() != 5) {
-            throw new IllegalArgumentException("pixel_values must be [batch, channels, height, width] (images) or [batch, frames, channels, "
-                    + "height, width] (clips), got " + pixelValues.getShape());
+        if (pixelValues != null
+                && pixelValues.getShape().dimension() != 4
+                && pixelValues.getShape().dimension() != 5) {
+            throw new IllegalArgumentException(
+                    "pixel_values must be [batch, channels, height, width] (images) or [batch, frames, channels, "
+                            + "height, width] (clips), got " + pixelValues.getShape());
         }
-        if (inputIds != null && pixelValues != null && inputIds.getShape().get(0) != pixelValues.getShape().get(0)) {
-            throw new IllegalArgumentException("input_ids have " + inputIds.getShape().get(0) + " rows but pixel_values "
-                    + pixelValues.getShape().get(0));
+        if (inputIds != null
+                && pixelValues != null
+                && inputIds.getShape().get(0) != pixelValues.getShape().get(0)) {
+            throw new IllegalArgumentException(
+                    "input_ids have " + inputIds.getShape().get(0) + " rows but pixel_values "
+                            + pixelValues.getShape().get(0));
         }
     }
 
@@ -72,8 +78,8 @@ public record ModelInputs(NDArray inputIds, NDArray attentionMask, NDArray token
             throw new Peft4jException(model + " takes pixel values (pixel_values); these inputs have token ids only");
         }
         if (pixelValues.getShape().dimension() != 4) {
-            throw new IllegalArgumentException(model + " takes images [batch, channels, height, width]; clips " + pixelValues.getShape()
-                    + " go through a video classifier");
+            throw new IllegalArgumentException(model + " takes images [batch, channels, height, width]; clips "
+                    + pixelValues.getShape() + " go through a video classifier");
         }
         return pixelValues;
     }

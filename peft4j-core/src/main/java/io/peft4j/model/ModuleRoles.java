@@ -43,7 +43,8 @@ public record ModuleRoles(Map<Role, List<String>> names, boolean conv1dProjectio
     /** The index of the block a parameter or module path lies in, or -1. */
     public int blockIndex(String path) {
         for (String blocks : names.getOrDefault(Role.BLOCKS, List.of())) {
-            Matcher m = Pattern.compile("(^|.*\\.)" + Pattern.quote(blocks) + "\\.(\\d+)(\\..*|$)").matcher(path);
+            Matcher m = Pattern.compile("(^|.*\\.)" + Pattern.quote(blocks) + "\\.(\\d+)(\\..*|$)")
+                    .matcher(path);
             if (m.matches()) {
                 return Integer.parseInt(m.group(2));
             }

@@ -28,7 +28,8 @@ public final class MultiTaskClassifier extends HeadedModel {
         Heads heads = addChild("heads", new Heads(manager()));
         tasks.forEach((task, labels) -> {
             if (!task.matches("[A-Za-z0-9_-]+") || labels < 2) {
-                throw new IllegalArgumentException("task '" + task + "' needs a plain name and at least 2 labels, got " + labels);
+                throw new IllegalArgumentException(
+                        "task '" + task + "' needs a plain name and at least 2 labels, got " + labels);
             }
             heads.add(task, new Linear(manager(), backbone.hiddenSize(), labels, true, backbone.initializerRange()));
             numLabels.put(task, labels);
@@ -80,8 +81,11 @@ public final class MultiTaskClassifier extends HeadedModel {
             /** Logits [B, C_task] of the task's head over the shared backbone. */
             @Override
             public BlockStack.Pass<NDArray> logitsPass(Step step, ModelInputs inputs) {
-                return headPass(step, inputs, features ->
-                        ((LinearLayer) module("heads." + task)).forward(step, dropout.forward(features.sequenceVector()))); // [B, C]
+                return headPass(
+                        step,
+                        inputs,
+                        features -> ((LinearLayer) module("heads." + task))
+                                .forward(step, dropout.forward(features.sequenceVector()))); // [B, C]
             }
         };
     }

@@ -25,8 +25,8 @@ public enum Pooling {
             return hidden.mean(new int[] {1});
         }
         NDArray mask = attentionMask.toType(DataType.FLOAT32, false).expandDims(2); // [B, T, 1]
-        NDArray sum = hidden.mul(mask).sum(new int[] {1});                         // [B, D]
-        NDArray count = Scalars.maximum(mask.sum(new int[] {1}), 1e-9);                    // [B, 1]
+        NDArray sum = hidden.mul(mask).sum(new int[] {1}); // [B, D]
+        NDArray count = Scalars.maximum(mask.sum(new int[] {1}), 1e-9); // [B, 1]
         return sum.div(count);
     }
 

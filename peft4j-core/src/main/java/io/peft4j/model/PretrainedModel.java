@@ -1,7 +1,6 @@
 package io.peft4j.model;
 
 import ai.djl.ndarray.NDArray;
-
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.peft4j.Peft4jException;
@@ -58,12 +57,14 @@ public abstract class PretrainedModel extends Module {
     protected static <M extends PretrainedModel> M loadWeights(M model, ModelFiles files, String prefix, String what) {
         try (Weights raw = files.openWeights()) {
             Weights weights = raw.keys().stream().anyMatch(k -> k.startsWith(prefix))
-                    ? Weights.renamed(raw, k -> k.startsWith(prefix) ? k.substring(prefix.length()) : k) : raw;
+                    ? Weights.renamed(raw, k -> k.startsWith(prefix) ? k.substring(prefix.length()) : k)
+                    : raw;
             model.loadStateDict(weights, false).missing().stream().findFirst().ifPresent(key -> {
                 throw new Peft4jException(files.weights() + ": missing weight '" + key + "' for " + what);
             });
         }
-        model.setNameOrPath(HfConfig.read(files.config()).getString("_name_or_path", files.dir().toString()));
+        model.setNameOrPath(HfConfig.read(files.config())
+                .getString("_name_or_path", files.dir().toString()));
         return model;
     }
 
@@ -103,11 +104,14 @@ public abstract class PretrainedModel extends Module {
                 long t = p.shape().get(1);
                 Shape s = tokens.getShape();
                 if (s.get(0) % t != 0) {
-                    throw new IllegalArgumentException("the adapter's temporal embedding is for clips of " + t + " frames; got " + s.get(0) + " frames");
+                    throw new IllegalArgumentException("the adapter's temporal embedding is for clips of " + t
+                            + " frames; got " + s.get(0) + " frames");
                 }
                 NDArray row = p.array().reshape(1, t, 1, s.get(2));
                 row.attach(step.scope());
-                return tokens.reshape(s.get(0) / t, t, s.get(1), s.get(2)).add(row).reshape(s);
+                return tokens.reshape(s.get(0) / t, t, s.get(1), s.get(2))
+                        .add(row)
+                        .reshape(s);
             }
         }
         return tokens;

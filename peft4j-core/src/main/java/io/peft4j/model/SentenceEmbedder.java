@@ -36,10 +36,13 @@ public final class SentenceEmbedder {
         for (int i = 0; i < batch.batchSize(); i++) {
             tokens += batch.tokens(i);
         }
-        try (NDManager scope = model.manager().newSubManager(); Step step = Step.inference(scope, adapters)) {
+        try (NDManager scope = model.manager().newSubManager();
+                Step step = Step.inference(scope, adapters)) {
             NDArray mask = batch.attentionMask(scope);
-            NDArray hidden = model.features(step, ModelInputs.tokens(batch.inputIds(scope), mask, batch.tokenTypeIds(scope))).lastHiddenState(); // [B, T, D]
-            float[] flat = Pooling.normalize(pooling.pool(hidden, mask)).toFloatArray();                          // [B, D]
+            NDArray hidden = model.features(
+                            step, ModelInputs.tokens(batch.inputIds(scope), mask, batch.tokenTypeIds(scope)))
+                    .lastHiddenState(); // [B, T, D]
+            float[] flat = Pooling.normalize(pooling.pool(hidden, mask)).toFloatArray(); // [B, D]
             int d = model.hiddenSize();
             float[][] out = new float[texts.size()][d];
             for (int i = 0; i < out.length; i++) {

@@ -41,10 +41,12 @@ public final class VideoClassifier implements Classifier {
         NDArray clips = inputs.pixelValues();
         Shape s = clips == null ? null : clips.getShape();
         if (s == null || s.dimension() != 5) {
-            throw new IllegalArgumentException("a video classifier takes clips [batch, frames, channels, height, width], got " + s);
+            throw new IllegalArgumentException(
+                    "a video classifier takes clips [batch, frames, channels, height, width], got " + s);
         }
-        NDArray logits = frames.logits(step, ModelInputs.pixels(clips.reshape(s.get(0) * s.get(1), s.get(2), s.get(3), s.get(4)))); // [B·T, K]
-        return logits.reshape(s.get(0), s.get(1), -1).mean(new int[] {1});                                                          // [B, K]
+        NDArray logits = frames.logits(
+                step, ModelInputs.pixels(clips.reshape(s.get(0) * s.get(1), s.get(2), s.get(3), s.get(4)))); // [B·T, K]
+        return logits.reshape(s.get(0), s.get(1), -1).mean(new int[] {1}); // [B, K]
     }
 
     @Override

@@ -3,8 +3,8 @@ package io.peft4j.nn;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Activation;
-import io.peft4j.Peft4jException;
 import ai.djl.pytorch.jni.JniUtils;
+import io.peft4j.Peft4jException;
 import java.util.function.BinaryOperator;
 import java.util.function.UnaryOperator;
 
@@ -20,7 +20,8 @@ public final class Activations {
 
     /** GELU's tanh approximation (GPT-2's {@code gelu_new}): ½x(1 + tanh(√(2/π)(x + 0.044715x³))). */
     public static NDArray geluTanh(NDArray x) {
-        NDArray inner = Scalars.mul(x.add(Scalars.mul(x.pow(Scalars.constant(x, 3)), 0.044715)), Math.sqrt(2 / Math.PI));
+        NDArray inner =
+                Scalars.mul(x.add(Scalars.mul(x.pow(Scalars.constant(x, 3)), 0.044715)), Math.sqrt(2 / Math.PI));
         return Scalars.mul(x, 0.5).mul(Scalars.add(inner.tanh(), 1));
     }
 
@@ -51,28 +52,34 @@ public final class Activations {
         }
         NDManager outer = gate.getManager();
         try (NDManager scope = outer.newSubManager()) {
-            gate.tempAttach(scope);                                          // ops starting from them allocate in the scope
+            gate.tempAttach(scope); // ops starting from them allocate in the scope
             up.tempAttach(scope);
             NDArray dGate;
             NDArray dUp;
             JniUtils.setGradMode(false);
             try {
                 NDArray sigmoid = Activation.sigmoid(gate);
-                dUp = gate.mul(sigmoid);                                     // silu(gate)
-                dGate = sigmoid.neg().addi(1).muli(gate).addi(1).muli(sigmoid).muli(up); // (1 + gate · (1 − σ)) · σ · up
+                dUp = gate.mul(sigmoid); // silu(gate)
+                dGate = sigmoid.neg()
+                        .addi(1)
+                        .muli(gate)
+                        .addi(1)
+                        .muli(sigmoid)
+                        .muli(up); // (1 + gate · (1 − σ)) · σ · up
                 sigmoid.close();
             } finally {
                 JniUtils.setGradMode(true);
             }
-            // in place where autograd allows it (a product by a constant keeps only the constant), to hold few arrays at once
-            NDArray sum = gate.sub(gate.stopGradient()).muli(dGate);        // 0, with the gate's gradient
-            NDArray upTerm = up.sub(up.stopGradient()).muli(dUp);           // 0, with up's gradient
+            // in place where autograd allows it (a product by a constant keeps only the constant), to hold few arrays
+            // at once
+            NDArray sum = gate.sub(gate.stopGradient()).muli(dGate); // 0, with the gate's gradient
+            NDArray upTerm = up.sub(up.stopGradient()).muli(dUp); // 0, with up's gradient
             sum.addi(upTerm);
             upTerm.close();
             JniUtils.setGradMode(false);
             NDArray value;
             try {
-                value = dUp.mul(up);                                         // silu(gate) · up
+                value = dUp.mul(up); // silu(gate) · up
             } finally {
                 JniUtils.setGradMode(true);
             }
@@ -88,10 +95,12 @@ public final class Activations {
             case "gelu" -> Activations::gelu;
             case "gelu_new", "gelu_pytorch_tanh", "gelu_fast" -> Activations::geluTanh;
             case "relu" -> Activation::relu;
-            case "quick_gelu" -> x -> x.mul(Activation.sigmoid(Scalars.mul(x, 1.702)));  // CLIP's x·σ(1.702x)
+            case "quick_gelu" -> x -> x.mul(Activation.sigmoid(Scalars.mul(x, 1.702))); // CLIP's x·σ(1.702x)
             case "silu", "swish" -> x -> x.mul(Activation.sigmoid(x));
             case "tanh" -> NDArray::tanh;
-            default -> throw new Peft4jException("unsupported activation '" + name + "': expected gelu, gelu_new, quick_gelu, relu, silu or tanh");
+            default ->
+                throw new Peft4jException("unsupported activation '" + name
+                        + "': expected gelu, gelu_new, quick_gelu, relu, silu or tanh");
         };
     }
 }

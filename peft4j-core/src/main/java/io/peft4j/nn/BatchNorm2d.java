@@ -31,14 +31,14 @@ public class BatchNorm2d extends Module {
     public NDArray forward(Step step, NDArray x) {
         long c = weight.size();
         NDManager scope = step.scope();
-        NDArray variance = runningVar.array().add(eps);                      // made from a buffer: into the step's scope
+        NDArray variance = runningVar.array().add(eps); // made from a buffer: into the step's scope
         variance.attach(scope);
-        NDArray std = variance.sqrt();                                        // [C]
-        NDArray scale = weight.array().div(std);                              // [C]
+        NDArray std = variance.sqrt(); // [C]
+        NDArray scale = weight.array().div(std); // [C]
         scale.attach(scope);
         NDArray shifted = runningMean.array().mul(scale);
         shifted.attach(scope);
-        NDArray shift = bias.array().sub(shifted);                            // [C]
+        NDArray shift = bias.array().sub(shifted); // [C]
         shift.attach(scope);
         return x.mul(scale.reshape(1, c, 1, 1)).add(shift.reshape(1, c, 1, 1)); // [B, C, H, W]
     }

@@ -34,8 +34,11 @@ public final class BidirectionalLstm extends Module {
         for (int k = 0; k < layers; k++) {
             int in = k == 0 ? input : 2 * hidden;
             for (String suffix : DIRECTIONS) {
-                addParameter("weight_ih_l" + k + suffix, manager.randomUniform(-bound, bound, new Shape(4L * hidden, in)));
-                addParameter("weight_hh_l" + k + suffix, manager.randomUniform(-bound, bound, new Shape(4L * hidden, hidden)));
+                addParameter(
+                        "weight_ih_l" + k + suffix, manager.randomUniform(-bound, bound, new Shape(4L * hidden, in)));
+                addParameter(
+                        "weight_hh_l" + k + suffix,
+                        manager.randomUniform(-bound, bound, new Shape(4L * hidden, hidden)));
                 addParameter("bias_ih_l" + k + suffix, manager.randomUniform(-bound, bound, new Shape(4L * hidden)));
                 addParameter("bias_hh_l" + k + suffix, manager.randomUniform(-bound, bound, new Shape(4L * hidden)));
             }
@@ -68,7 +71,8 @@ public final class BidirectionalLstm extends Module {
         NDArray[] states = new NDArray[time];
         for (int s = 0; s < time; s++) {
             int t = reverse ? time - 1 - s : s;
-            NDArray gates = inputGates.get(":, {}, :", t).add(Linear.linear(h, wHh).singletonOrThrow()); // [B, 4H]
+            NDArray gates =
+                    inputGates.get(":, {}, :", t).add(Linear.linear(h, wHh).singletonOrThrow()); // [B, 4H]
             NDList g = gates.split(4, 1);
             NDArray in = Activation.sigmoid(g.get(0));
             NDArray forget = Activation.sigmoid(g.get(1));

@@ -22,7 +22,8 @@ public class Conv2d extends Module implements ConvLayer {
     public record Geometry(int in, int out, int kernel, int stride, int padding, int groups) {
         public Geometry {
             if (in % groups != 0 || out % groups != 0) {
-                throw new IllegalArgumentException("channels " + in + " → " + out + " are not multiples of groups " + groups);
+                throw new IllegalArgumentException(
+                        "channels " + in + " → " + out + " are not multiples of groups " + groups);
             }
         }
 
@@ -42,8 +43,11 @@ public class Conv2d extends Module implements ConvLayer {
         this.geometry = geometry;
         long fanIn = (long) geometry.in() / geometry.groups() * geometry.kernel() * geometry.kernel();
         double bound = 1 / Math.sqrt(fanIn);
-        this.weight = addParameter("weight", manager.randomUniform((float) -bound, (float) bound, geometry.weightShape()));
-        this.bias = bias ? addParameter("bias", manager.randomUniform((float) -bound, (float) bound, new Shape(geometry.out()))) : null;
+        this.weight =
+                addParameter("weight", manager.randomUniform((float) -bound, (float) bound, geometry.weightShape()));
+        this.bias = bias
+                ? addParameter("bias", manager.randomUniform((float) -bound, (float) bound, new Shape(geometry.out())))
+                : null;
     }
 
     @Override
@@ -69,26 +73,34 @@ public class Conv2d extends Module implements ConvLayer {
     public static NDArray apply(NDArray x, NDArray weight, NDArray bias, Geometry g) {
         Shape s = x.getShape();
         if (s.dimension() != 4 || s.get(1) != g.in()) {
-            throw new IllegalArgumentException("a convolution of " + g.in() + " input channels takes [batch, " + g.in() + ", H, W], got " + s);
+            throw new IllegalArgumentException(
+                    "a convolution of " + g.in() + " input channels takes [batch, " + g.in() + ", H, W], got " + s);
         }
         int k = g.kernel(), stride = g.stride(), pad = g.padding(), groups = g.groups();
         long batch = s.get(0), oh = (s.get(2) + 2L * pad - k) / stride + 1, ow = (s.get(3) + 2L * pad - k) / stride + 1;
         if (oh < 1 || ow < 1) {
-            throw new IllegalArgumentException("a " + k + "×" + k + " convolution with padding " + pad + " needs an image of at least that size, got " + s);
+            throw new IllegalArgumentException("a " + k + "×" + k + " convolution with padding " + pad
+                    + " needs an image of at least that size, got " + s);
         }
-        NDArray padded = pad == 0 ? x : x.pad(new Shape(pad, pad, pad, pad), 0);               // [B, in, H+2p, W+2p]
+        NDArray padded = pad == 0 ? x : x.pad(new Shape(pad, pad, pad, pad), 0); // [B, in, H+2p, W+2p]
         NDList taps = new NDList(k * k);
         for (int dy = 0; dy < k; dy++) {
-            for (int dx = 0; dx < k; dx++) {                                                      // the input under tap (dy, dx)
-                taps.add(padded.get(new NDIndex(":, :, {}:{}:{}, {}:{}:{}", dy, dy + (oh - 1) * stride + 1, stride,
-                        dx, dx + (ow - 1) * stride + 1, stride)));                                // [B, in, OH, OW]
+            for (int dx = 0; dx < k; dx++) { // the input under tap (dy, dx)
+                taps.add(padded.get(new NDIndex(
+                        ":, :, {}:{}:{}, {}:{}:{}",
+                        dy,
+                        dy + (oh - 1) * stride + 1,
+                        stride,
+                        dx,
+                        dx + (ow - 1) * stride + 1,
+                        stride))); // [B, in, OH, OW]
             }
         }
         long perGroup = (long) g.in() / groups * k * k;
-        NDArray columns = NDArrays.stack(taps, 2).reshape(batch, groups, perGroup, oh * ow);      // [B, G, in/G·k·k, OH·OW]
-        NDArray kernels = weight.reshape(groups, g.out() / groups, perGroup);                     // [G, out/G, in/G·k·k]
-        kernels.attach(x.getManager());                                                           // a view made in the weight's manager
-        NDArray y = kernels.matMul(columns).reshape(batch, g.out(), oh, ow);                      // [B, out, OH, OW]
+        NDArray columns = NDArrays.stack(taps, 2).reshape(batch, groups, perGroup, oh * ow); // [B, G, in/G·k·k, OH·OW]
+        NDArray kernels = weight.reshape(groups, g.out() / groups, perGroup); // [G, out/G, in/G·k·k]
+        kernels.attach(x.getManager()); // a view made in the weight's manager
+        NDArray y = kernels.matMul(columns).reshape(batch, g.out(), oh, ow); // [B, out, OH, OW]
         if (bias == null) {
             return y;
         }

@@ -9,6 +9,7 @@ public final class Dense {
 
     /** Rows from which x·Wᵀ is computed as (W·xᵀ)ᵀ up to {@link #MAX_FEW_ROWS}. */
     private static final long MIN_FEW_ROWS = 2;
+
     private static final long MAX_FEW_ROWS = 64;
 
     private Dense() {}
@@ -27,14 +28,14 @@ public final class Dense {
             return Linear.linear(x, w, b).singletonOrThrow();
         }
         Shape shape = x.getShape();
-        NDArray wx = w.matMul(x.reshape(rows, in).transpose());                 // [out, rows], in W's manager
+        NDArray wx = w.matMul(x.reshape(rows, in).transpose()); // [out, rows], in W's manager
         wx.attach(x.getManager());
-        NDArray y = wx.transpose();                                             // [rows, out]
+        NDArray y = wx.transpose(); // [rows, out]
         if (b != null) {
             y = y.add(b);
         }
         long[] out = shape.getShape().clone();
         out[out.length - 1] = w.getShape().get(0);
-        return y.reshape(new Shape(out));                                       // [..., out]
+        return y.reshape(new Shape(out)); // [..., out]
     }
 }

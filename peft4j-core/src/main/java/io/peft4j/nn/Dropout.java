@@ -25,7 +25,8 @@ public class Dropout extends Module {
             return x;
         }
         // x · keep / (1 − p) with a boolean mask: autograd keeps the mask at one byte an element for the backward pass,
-        // where libtorch's CPU dropout keeps a float one (a LoRA layer's dropout then keeps 5 bytes an input element, not 8)
+        // where libtorch's CPU dropout keeps a float one (a LoRA layer's dropout then keeps 5 bytes an input element,
+        // not 8)
         NDArray keep = x.getManager().randomUniform(0f, 1f, x.getShape()).gte(p);
         return Scalars.mul(x.mul(keep), 1.0 / (1 - p));
     }

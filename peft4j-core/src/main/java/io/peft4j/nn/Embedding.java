@@ -33,7 +33,9 @@ public class Embedding extends Module implements EmbeddingLayer {
     /** ids [...] → rows [..., dim], in fp32 (also from a table held in fp16). */
     @Override
     public NDArray forward(Step step, NDArray ids) {
-        NDArray rows = ids.getNDArrayInternal().embedding(ids, weight.array(), SparseFormat.DENSE).singletonOrThrow();
+        NDArray rows = ids.getNDArrayInternal()
+                .embedding(ids, weight.array(), SparseFormat.DENSE)
+                .singletonOrThrow();
         return rows.getDataType() == DataType.FLOAT16 ? rows.toType(DataType.FLOAT32, false) : rows;
     }
 }

@@ -30,8 +30,12 @@ public final class HalfPrecision {
             long out = w.getShape().get(0);
             long rows = rowsPerBand(w);
             for (long from = 0; from < out; from += rows) {
-                try (NDArray wide = widened(w, from, Math.min(out, from + rows), scratch)) { // [rows, in] fp32; autograd keeps its own reference
-                    NDArray part = Dense.linear(x, wide, null);                                   // [..., rows]
+                try (NDArray wide = widened(
+                        w,
+                        from,
+                        Math.min(out, from + rows),
+                        scratch)) { // [rows, in] fp32; autograd keeps its own reference
+                    NDArray part = Dense.linear(x, wide, null); // [..., rows]
                     part.attach(scratch);
                     parts.add(part);
                 }
@@ -54,8 +58,9 @@ public final class HalfPrecision {
             NDArray sum = null;
             for (long from = 0; from < out; from += rows) {
                 long to = Math.min(out, from + rows);
-                try (NDArray wide = widened(w, from, to, scratch); NDArray gBand = g.get(new NDIndex(":, " + from + ":" + to))) {
-                    NDArray term = gBand.matMul(wide);                                     // [N, in]
+                try (NDArray wide = widened(w, from, to, scratch);
+                        NDArray gBand = g.get(new NDIndex(":, " + from + ":" + to))) {
+                    NDArray term = gBand.matMul(wide); // [N, in]
                     term.attach(scratch);
                     if (sum == null) {
                         sum = term;

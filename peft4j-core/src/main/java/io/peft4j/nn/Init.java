@@ -34,7 +34,8 @@ public final class Init {
         if (!DEFERRED.get()) {
             return manager.randomNormal(0, std, shape, DataType.FLOAT32);
         }
-        try (NDManager scratch = manager.newSubManager()) { // the one zero lives on in the view, not as an array of its own
+        try (NDManager scratch =
+                manager.newSubManager()) { // the one zero lives on in the view, not as an array of its own
             NDArray placeholder = scratch.zeros(new Shape(1), DataType.FLOAT32).broadcast(shape);
             placeholder.attach(manager);
             return placeholder;

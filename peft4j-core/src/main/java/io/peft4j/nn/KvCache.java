@@ -39,8 +39,8 @@ public final class KvCache implements AutoCloseable {
     /** Puts one key/value prefix per layer (prefix tuning) in an empty cache as its first, attended positions. */
     public void seed(List<KeyValuePrefix> prefixes) {
         if (length() != 0 || prefixes.size() != keys.length) {
-            throw new IllegalStateException("can only seed an empty cache with one prefix per layer (" + keys.length + "), got "
-                    + prefixes.size() + " for a cache of length " + length());
+            throw new IllegalStateException("can only seed an empty cache with one prefix per layer (" + keys.length
+                    + "), got " + prefixes.size() + " for a cache of length " + length());
         }
         for (int l = 0; l < prefixes.size(); l++) {
             append(l, prefixes.get(l).keys(), prefixes.get(l).values());
@@ -76,13 +76,22 @@ public final class KvCache implements AutoCloseable {
     public KeyValuePrefix append(int layer, NDArray newKeys, NDArray newValues) {
         boolean grad = newKeys.hasGradient() || newValues.hasGradient();
         if (grad || keys[layer] != null && !buffered[layer]) {
-            if (buffered[layer]) {                                   // a buffer so far: from now on exactly what it holds
-                keys[layer] = replace(keys[layer], keys[layer].get(new NDIndex(":, :, :{}, :", held[layer])).duplicate());
-                values[layer] = replace(values[layer], values[layer].get(new NDIndex(":, :, :{}, :", held[layer])).duplicate());
+            if (buffered[layer]) { // a buffer so far: from now on exactly what it holds
+                keys[layer] = replace(
+                        keys[layer],
+                        keys[layer]
+                                .get(new NDIndex(":, :, :{}, :", held[layer]))
+                                .duplicate());
+                values[layer] = replace(
+                        values[layer],
+                        values[layer]
+                                .get(new NDIndex(":, :, :{}, :", held[layer]))
+                                .duplicate());
                 buffered[layer] = false;
             }
             keys[layer] = replace(keys[layer], keys[layer] == null ? newKeys : keys[layer].concat(newKeys, 2));
-            values[layer] = replace(values[layer], values[layer] == null ? newValues : values[layer].concat(newValues, 2));
+            values[layer] =
+                    replace(values[layer], values[layer] == null ? newValues : values[layer].concat(newValues, 2));
             held[layer] = (int) keys[layer].getShape().get(2);
             return new KeyValuePrefix(keys[layer], values[layer]);
         }
@@ -96,7 +105,7 @@ public final class KvCache implements AutoCloseable {
         values[layer].set(fresh, newValues);
         held[layer] = s + t;
         NDIndex all = new NDIndex(":, :, :{}, :", s + t);
-        NDArray k = keys[layer].get(all);                                                   // [B, Hkv, S+T, Dh], a view
+        NDArray k = keys[layer].get(all); // [B, Hkv, S+T, Dh], a view
         NDArray v = values[layer].get(all);
         k.attach(newKeys.getManager());
         v.attach(newKeys.getManager());
@@ -110,7 +119,9 @@ public final class KvCache implements AutoCloseable {
             return buffer;
         }
         Shape s = like.getShape();
-        NDArray grown = manager.zeros(new Shape(s.get(0), s.get(1), Math.max(needed, Math.max(2 * capacity, 64)), s.get(3)), like.getDataType());
+        NDArray grown = manager.zeros(
+                new Shape(s.get(0), s.get(1), Math.max(needed, Math.max(2 * capacity, 64)), s.get(3)),
+                like.getDataType());
         if (used > 0) {
             grown.set(new NDIndex(":, :, :{}, :", used), buffer.get(new NDIndex(":, :, :{}, :", used)));
         }
@@ -139,9 +150,9 @@ public final class KvCache implements AutoCloseable {
         }
         NDArray index;
         try (NDArray fromJava = manager.create(rows)) {
-            index = fromJava.duplicate();                                                   // libtorch's memory
+            index = fromJava.duplicate(); // libtorch's memory
         }
-        NDArray kept = mask.get(index);                                                     // [B', S]
+        NDArray kept = mask.get(index); // [B', S]
         NDArray use = kept.sum(new int[] {0});
         long[] columnUse = use.toLongArray();
         use.close();
@@ -164,7 +175,7 @@ public final class KvCache implements AutoCloseable {
 
     private NDArray rowsFrom(NDArray buffer, NDArray rows, int from, int to) {
         NDArray window = buffer.get(new NDIndex(":, :, {}:{}, :", from, to));
-        NDArray picked = window.get(rows);                                                  // [B', Hkv, S', Dh]
+        NDArray picked = window.get(rows); // [B', Hkv, S', Dh]
         NDArray out = room(null, picked, 0, to - from);
         out.set(new NDIndex(":, :, :{}, :", to - from), picked);
         window.close();
@@ -179,7 +190,8 @@ public final class KvCache implements AutoCloseable {
      */
     public void join(KvCache other) {
         if (other.keys.length != keys.length) {
-            throw new IllegalArgumentException("cannot join caches of " + other.keys.length + " and " + keys.length + " layers");
+            throw new IllegalArgumentException(
+                    "cannot join caches of " + other.keys.length + " and " + keys.length + " layers");
         }
         if (mask == null) {
             for (int l = 0; l < keys.length; l++) {
@@ -214,8 +226,10 @@ public final class KvCache implements AutoCloseable {
     private NDArray stacked(NDArray a, int sa, NDArray b, int sb, int s) {
         Shape as = a.getShape();
         Shape bs = b.getShape();
-        NDArray out = manager.zeros(new Shape(as.get(0) + bs.get(0), as.get(1), Math.max(64, 2L * s), as.get(3)), a.getDataType());
-        try (NDArray aHeld = a.get(new NDIndex(":, :, :{}, :", sa)); NDArray bHeld = b.get(new NDIndex(":, :, :{}, :", sb))) {
+        NDArray out = manager.zeros(
+                new Shape(as.get(0) + bs.get(0), as.get(1), Math.max(64, 2L * s), as.get(3)), a.getDataType());
+        try (NDArray aHeld = a.get(new NDIndex(":, :, :{}, :", sa));
+                NDArray bHeld = b.get(new NDIndex(":, :, :{}, :", sb))) {
             out.set(new NDIndex(":{}, :, {}:{}, :", as.get(0), s - sa, s), aHeld);
             out.set(new NDIndex("{}:, :, {}:{}, :", as.get(0), s - sb, s), bHeld);
         }
@@ -236,7 +250,8 @@ public final class KvCache implements AutoCloseable {
     private void requireBuffered() {
         for (int l = 0; l < keys.length; l++) {
             if (keys[l] != null && !buffered[l]) {
-                throw new IllegalStateException("rows can be joined or dropped only in a cache filled without autograd");
+                throw new IllegalStateException(
+                        "rows can be joined or dropped only in a cache filled without autograd");
             }
         }
     }

@@ -24,6 +24,7 @@ public class LayerNorm extends Module {
 
     /** [..., dim] → [..., dim] */
     public NDArray forward(NDArray x) {
-        return ai.djl.nn.norm.LayerNorm.layerNorm(x, weight.shape(), weight.array(), bias.array(), eps).singletonOrThrow();
+        return ai.djl.nn.norm.LayerNorm.layerNorm(x, weight.shape(), weight.array(), bias.array(), eps)
+                .singletonOrThrow();
     }
 }

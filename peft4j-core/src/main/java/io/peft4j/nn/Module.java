@@ -87,7 +87,8 @@ public abstract class Module {
             throw new IllegalArgumentException("invalid local name '" + name + "'");
         }
         if (parameters.containsKey(name) || children.containsKey(name)) {
-            throw new IllegalArgumentException("name '" + name + "' is already used in " + getClass().getSimpleName());
+            throw new IllegalArgumentException(
+                    "name '" + name + "' is already used in " + getClass().getSimpleName());
         }
     }
 
@@ -95,7 +96,8 @@ public abstract class Module {
     protected final <T> T child(String name, Class<T> type) {
         Module m = children.get(name);
         if (!type.isInstance(m)) {
-            throw new IllegalStateException(getClass().getSimpleName() + " has no " + type.getSimpleName() + " child '" + name + "'");
+            throw new IllegalStateException(
+                    getClass().getSimpleName() + " has no " + type.getSimpleName() + " child '" + name + "'");
         }
         return type.cast(m);
     }
@@ -117,7 +119,8 @@ public abstract class Module {
             for (String part : path.split("\\.")) {
                 m = m.children.get(part);
                 if (m == null) {
-                    throw new Peft4jException("no module '" + path + "' in " + getClass().getSimpleName());
+                    throw new Peft4jException(
+                            "no module '" + path + "' in " + getClass().getSimpleName());
                 }
             }
         }
@@ -211,7 +214,8 @@ public abstract class Module {
             }
         }
         if (!wrongShape.isEmpty() || (strict && (!missing.isEmpty() || !unexpected.isEmpty()))) {
-            StringBuilder msg = new StringBuilder("cannot load " + weights.source() + " into " + getClass().getSimpleName() + ":");
+            StringBuilder msg = new StringBuilder(
+                    "cannot load " + weights.source() + " into " + getClass().getSimpleName() + ":");
             if (!wrongShape.isEmpty()) {
                 msg.append("\n  wrong shape: ").append(String.join("; ", wrongShape));
             }
@@ -226,7 +230,8 @@ public abstract class Module {
         for (Map.Entry<String, Parameter> e : params.entrySet()) {
             if (weights.keys().contains(e.getKey())) {
                 Parameter p = e.getValue();
-                p.set(weights.load(e.getKey(), p.array().getManager()).toType(p.array().getDataType(), false));
+                p.set(weights.load(e.getKey(), p.array().getManager())
+                        .toType(p.array().getDataType(), false));
             }
         }
         return new LoadReport(List.copyOf(missing), List.copyOf(unexpected));

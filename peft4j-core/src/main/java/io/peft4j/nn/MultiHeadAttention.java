@@ -30,19 +30,29 @@ public class MultiHeadAttention extends Module {
     }
 
     /** The sizes and biases of one attention: D = hidden, H query heads and Hkv key/value heads of width Dh. */
-    public record Spec(Names names, int hidden, int numHeads, int numKvHeads, int headDim, boolean qkvBias, boolean outputBias,
-                       float dropout, float initStd) {
+    public record Spec(
+            Names names,
+            int hidden,
+            int numHeads,
+            int numKvHeads,
+            int headDim,
+            boolean qkvBias,
+            boolean outputBias,
+            float dropout,
+            float initStd) {
 
         public Spec {
             if (numHeads % numKvHeads != 0) {
-                throw new IllegalArgumentException(numHeads + " attention heads cannot be grouped over " + numKvHeads + " key/value heads");
+                throw new IllegalArgumentException(
+                        numHeads + " attention heads cannot be grouped over " + numKvHeads + " key/value heads");
             }
         }
 
         /** Equal heads for queries and keys, Dh = D / H, one bias setting for all projections. */
         public static Spec of(Names names, int hidden, int numHeads, boolean bias, float dropout, float initStd) {
             if (hidden % numHeads != 0) {
-                throw new IllegalArgumentException("hidden size " + hidden + " is not a multiple of the number of heads " + numHeads);
+                throw new IllegalArgumentException(
+                        "hidden size " + hidden + " is not a multiple of the number of heads " + numHeads);
             }
             return new Spec(names, hidden, numHeads, numHeads, hidden / numHeads, bias, bias, dropout, initStd);
         }
@@ -70,7 +80,8 @@ public class MultiHeadAttention extends Module {
         this.probsDropout = addChild("dropout", new Dropout(manager, spec.dropout()));
     }
 
-    public MultiHeadAttention(NDManager manager, Names names, int hidden, int numHeads, boolean bias, float dropout, float initStd) {
+    public MultiHeadAttention(
+            NDManager manager, Names names, int hidden, int numHeads, boolean bias, float dropout, float initStd) {
         this(manager, Spec.of(names, hidden, numHeads, bias, dropout, initStd));
     }
 
@@ -97,7 +108,8 @@ public class MultiHeadAttention extends Module {
         return forward(step, x, mask, null, angles, cache, layer);
     }
 
-    private NDArray forward(Step step, NDArray x, NDArray mask, KeyValuePrefix prefix, Rotary.Angles angles, KvCache cache, int layer) {
+    private NDArray forward(
+            Step step, NDArray x, NDArray mask, KeyValuePrefix prefix, Rotary.Angles angles, KvCache cache, int layer) {
         long batch = x.getShape().get(0);
         long time = x.getShape().get(1);
         Names names = spec.names();
@@ -105,41 +117,43 @@ public class MultiHeadAttention extends Module {
         NDArray k;
         NDArray v;
         if (names.fused()) {
-            NDArray qkv = linear(names.query()).forward(step, x);                  // [B, T, (H + 2Hkv)·Dh]
+            NDArray qkv = linear(names.query()).forward(step, x); // [B, T, (H + 2Hkv)·Dh]
             long qWidth = (long) spec.numHeads() * spec.headDim();
             long kvWidth = (long) spec.numKvHeads() * spec.headDim();
             q = qkv.get(new NDIndex(":, :, :" + qWidth));
             k = qkv.get(new NDIndex(":, :, " + qWidth + ":" + (qWidth + kvWidth)));
             v = qkv.get(new NDIndex(":, :, " + (qWidth + kvWidth) + ":"));
         } else {
-            q = linear(names.query()).forward(step, x);                            // [B, T, H·Dh]
-            k = linear(names.key()).forward(step, x);                              // [B, T, Hkv·Dh]
-            v = linear(names.value()).forward(step, x);                            // [B, T, Hkv·Dh]
+            q = linear(names.query()).forward(step, x); // [B, T, H·Dh]
+            k = linear(names.key()).forward(step, x); // [B, T, Hkv·Dh]
+            v = linear(names.value()).forward(step, x); // [B, T, Hkv·Dh]
         }
-        q = splitHeads(q, batch, time, spec.numHeads());                     // [B, H, T, Dh]
-        k = splitHeads(k, batch, time, spec.numKvHeads());                   // [B, Hkv, T, Dh]
-        v = splitHeads(v, batch, time, spec.numKvHeads());                   // [B, Hkv, T, Dh]
+        q = splitHeads(q, batch, time, spec.numHeads()); // [B, H, T, Dh]
+        k = splitHeads(k, batch, time, spec.numKvHeads()); // [B, Hkv, T, Dh]
+        v = splitHeads(v, batch, time, spec.numKvHeads()); // [B, Hkv, T, Dh]
         if (angles != null) {
             q = angles.apply(q);
             k = angles.apply(k);
         }
         if (cache != null) {
             KeyValuePrefix all = cache.append(layer, k, v);
-            k = all.keys();                                                  // [B, Hkv, S+T, Dh]
+            k = all.keys(); // [B, Hkv, S+T, Dh]
             v = all.values();
         } else if (prefix != null) {
-            k = prefix.keys().concat(k, 2);                                  // [B, Hkv, P+T, Dh]
+            k = prefix.keys().concat(k, 2); // [B, Hkv, P+T, Dh]
             v = prefix.values().concat(v, 2);
             if (mask != null) {
-                Shape m = mask.getShape();                                   // [B, 1, Tq|1, T]
-                NDArray open = mask.getManager().zeros(new Shape(m.get(0), m.get(1), m.get(2), prefix.length()), mask.getDataType());
-                mask = open.concat(mask, 3);                                 // [B, 1, Tq|1, P+T]
+                Shape m = mask.getShape(); // [B, 1, Tq|1, T]
+                NDArray open = mask.getManager()
+                        .zeros(new Shape(m.get(0), m.get(1), m.get(2), prefix.length()), mask.getDataType());
+                mask = open.concat(mask, 3); // [B, 1, Tq|1, P+T]
             }
         }
         NDArray probs = attentionProbabilities(Scalars.div(q, Math.sqrt(spec.headDim())), k, mask); // [B, H, T, Tk]
-        NDArray context = grouped(probs).matMul(v)                          // [B, Hkv, g·T, Dh]
-                .reshape(batch, spec.numHeads(), time, spec.headDim())      // [B, H, T, Dh]
-                .transpose(0, 2, 1, 3)                                       // [B, T, H, Dh]
+        NDArray context = grouped(probs)
+                .matMul(v) // [B, Hkv, g·T, Dh]
+                .reshape(batch, spec.numHeads(), time, spec.headDim()) // [B, H, T, Dh]
+                .transpose(0, 2, 1, 3) // [B, T, H, Dh]
                 .reshape(batch, time, (long) spec.numHeads() * spec.headDim()); // [B, T, H·Dh]
         return names.output() == null ? context : linear(names.output()).forward(step, context);
     }
@@ -147,7 +161,8 @@ public class MultiHeadAttention extends Module {
     /** softmax(q·kᵀ + mask), dropout applied: q [B, H, T, Dh] (already scaled), k [B, Hkv, Tk, Dh] → [B, H, T, Tk] */
     private NDArray attentionProbabilities(NDArray q, NDArray k, NDArray mask) {
         Shape qs = q.getShape();
-        NDArray scores = grouped(q).matMul(k.transpose(0, 1, 3, 2))          // [B, Hkv, g·T, Tk]
+        NDArray scores = grouped(q)
+                .matMul(k.transpose(0, 1, 3, 2)) // [B, Hkv, g·T, Tk]
                 .reshape(qs.get(0), qs.get(1), qs.get(2), k.getShape().get(2)); // [B, H, T, Tk]
         if (mask != null) {
             scores = scores.add(mask);

@@ -12,7 +12,11 @@ public record ParameterCount(long trainable, long all) {
     /** {@code trainable params: 294,912 || all params: 124,734,720 || trainable%: 0.2364} */
     @Override
     public String toString() {
-        return String.format(Locale.ROOT, "trainable params: %,d || all params: %,d || trainable%%: %.4f",
-                trainable, all, trainablePercent());
+        return String.format(
+                Locale.ROOT,
+                "trainable params: %,d || all params: %,d || trainable%%: %.4f",
+                trainable,
+                all,
+                trainablePercent());
     }
 }

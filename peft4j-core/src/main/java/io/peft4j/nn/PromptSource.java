@@ -19,7 +19,11 @@ public interface PromptSource {
      * @param insertedTokens [B, n, D] tokens a vision transformer inserts after its [CLS] token: one group (VPT-shallow)
      *                       or one per layer, each replacing the previous layer's (VPT-deep)
      */
-    record Prompts(NDArray inputPrompts, NDArray placedTokens, List<KeyValuePrefix> layerPrefixes, List<NDArray> insertedTokens) {
+    record Prompts(
+            NDArray inputPrompts,
+            NDArray placedTokens,
+            List<KeyValuePrefix> layerPrefixes,
+            List<NDArray> insertedTokens) {
 
         public Prompts(NDArray inputPrompts, NDArray placedTokens, List<KeyValuePrefix> layerPrefixes) {
             this(inputPrompts, placedTokens, layerPrefixes, null);
@@ -37,7 +41,9 @@ public interface PromptSource {
 
         /** Number of key/value positions put in front of each layer's own. */
         public int prefixLength() {
-            return layerPrefixes == null || layerPrefixes.isEmpty() ? 0 : (int) layerPrefixes.get(0).length();
+            return layerPrefixes == null || layerPrefixes.isEmpty()
+                    ? 0
+                    : (int) layerPrefixes.get(0).length();
         }
     }
 

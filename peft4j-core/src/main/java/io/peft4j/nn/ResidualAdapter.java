@@ -18,7 +18,10 @@ public interface ResidualAdapter {
     NDArray forward(Step step, NDArray sublayerOut, NDArray sublayerIn, TokenGrid grid);
 
     /** Which sub-layer of a block a site belongs to. */
-    enum Kind { ATTENTION, FEED_FORWARD }
+    enum Kind {
+        ATTENTION,
+        FEED_FORWARD
+    }
 
     /** A place in a block where residual adapters can be installed, under the child name {@code adapters}. */
     interface Site {

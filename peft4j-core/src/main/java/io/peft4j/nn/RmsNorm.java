@@ -18,7 +18,7 @@ public class RmsNorm extends Module {
 
     /** [..., dim] → [..., dim] */
     public NDArray forward(NDArray x) {
-        NDArray meanSquare = x.square().mean(new int[] {-1}, true);       // [..., 1]
+        NDArray meanSquare = x.square().mean(new int[] {-1}, true); // [..., 1]
         return x.div(Scalars.add(meanSquare, eps).sqrt()).mul(weight.array());
     }
 }

@@ -14,7 +14,8 @@ import io.peft4j.Peft4jException;
 public final class Rotary {
 
     /** {@code rope_scaling} of config.json; null fields are absent. */
-    public record Scaling(String type, double factor, Double lowFreqFactor, Double highFreqFactor, Integer originalMaxPositions) {}
+    public record Scaling(
+            String type, double factor, Double lowFreqFactor, Double highFreqFactor, Integer originalMaxPositions) {}
 
     /** cos and sin for one batch of positions, each [B, 1, T, Dh], broadcast over heads. */
     public record Angles(NDArray cos, NDArray sin) {
@@ -54,7 +55,8 @@ public final class Rotary {
             }
             case "llama3" -> {
                 if (s.lowFreqFactor() == null || s.highFreqFactor() == null || s.originalMaxPositions() == null) {
-                    throw new Peft4jException("rope_scaling llama3 needs low_freq_factor, high_freq_factor and original_max_position_embeddings");
+                    throw new Peft4jException(
+                            "rope_scaling llama3 needs low_freq_factor, high_freq_factor and original_max_position_embeddings");
                 }
                 double oldContext = s.originalMaxPositions();
                 double lowWavelen = oldContext / s.lowFreqFactor();
@@ -62,16 +64,19 @@ public final class Rotary {
                 for (int i = 0; i < inv.length; i++) {
                     double wavelen = 2 * Math.PI / inv[i];
                     if (wavelen < highWavelen) {
-                        out[i] = inv[i];                                    // high frequencies kept
+                        out[i] = inv[i]; // high frequencies kept
                     } else if (wavelen > lowWavelen) {
-                        out[i] = (float) (inv[i] / s.factor());             // low frequencies scaled
-                    } else {                                                // smooth interpolation between
-                        double smooth = (oldContext / wavelen - s.lowFreqFactor()) / (s.highFreqFactor() - s.lowFreqFactor());
+                        out[i] = (float) (inv[i] / s.factor()); // low frequencies scaled
+                    } else { // smooth interpolation between
+                        double smooth =
+                                (oldContext / wavelen - s.lowFreqFactor()) / (s.highFreqFactor() - s.lowFreqFactor());
                         out[i] = (float) ((1 - smooth) * inv[i] / s.factor() + smooth * inv[i]);
                     }
                 }
             }
-            default -> throw new Peft4jException("rope_scaling type '" + s.type() + "' is not supported; supported: default, linear, llama3");
+            default ->
+                throw new Peft4jException(
+                        "rope_scaling type '" + s.type() + "' is not supported; supported: default, linear, llama3");
         }
         return out;
     }
@@ -83,9 +88,9 @@ public final class Rotary {
     /** positions [B, T] int64 → cos/sin [B, 1, T, Dh] in float32. */
     public Angles angles(NDArray positions) {
         NDManager m = positions.getManager();
-        NDArray inv = m.create(inverseFrequencies);                                   // [Dh/2]
+        NDArray inv = m.create(inverseFrequencies); // [Dh/2]
         NDArray freqs = positions.toType(DataType.FLOAT32, false).expandDims(2).mul(inv); // [B, T, Dh/2]
-        NDArray emb = freqs.concat(freqs, 2).expandDims(1);                             // [B, 1, T, Dh]
+        NDArray emb = freqs.concat(freqs, 2).expandDims(1); // [B, 1, T, Dh]
         return new Angles(emb.cos(), emb.sin());
     }
 }

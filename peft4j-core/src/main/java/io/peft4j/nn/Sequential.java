@@ -28,7 +28,8 @@ public final class Sequential extends Module {
                 UnaryOperator<NDArray> f = Activations.byName(activation);
                 steps.add((step, x) -> f.apply(x));
             } else {
-                throw new IllegalArgumentException("a Sequential takes Linear layers and activation names, got " + parts[i]);
+                throw new IllegalArgumentException(
+                        "a Sequential takes Linear layers and activation names, got " + parts[i]);
             }
         }
     }

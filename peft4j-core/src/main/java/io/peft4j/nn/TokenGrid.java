@@ -9,7 +9,8 @@ public record TokenGrid(int leading, int height, int width) {
 
     public TokenGrid {
         if (leading < 0 || height <= 0 || width <= 0) {
-            throw new IllegalArgumentException("invalid token grid: " + leading + " leading tokens, " + height + "×" + width + " patches");
+            throw new IllegalArgumentException(
+                    "invalid token grid: " + leading + " leading tokens, " + height + "×" + width + " patches");
         }
     }
 

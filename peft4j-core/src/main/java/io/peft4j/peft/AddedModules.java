@@ -36,7 +36,8 @@ public abstract class AddedModules<M extends Module> extends TunerLayer {
     protected M entry(String name) {
         M m = entries.get(name);
         if (m == null) {
-            throw new Peft4jException("no adapter named '" + name + "' in " + getClass().getSimpleName());
+            throw new Peft4jException(
+                    "no adapter named '" + name + "' in " + getClass().getSimpleName());
         }
         return m;
     }

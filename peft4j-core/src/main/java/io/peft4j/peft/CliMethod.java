@@ -25,7 +25,12 @@ public interface CliMethod {
     PeftConfig config(String id, TaskType task, MethodOptions options);
 
     /** A method with one name. */
-    static CliMethod of(String name, String label, double defaultLr, boolean causalLm, BiFunction<TaskType, MethodOptions, PeftConfig> config) {
+    static CliMethod of(
+            String name,
+            String label,
+            double defaultLr,
+            boolean causalLm,
+            BiFunction<TaskType, MethodOptions, PeftConfig> config) {
         return new CliMethod() {
             @Override
             public String name() {

@@ -9,8 +9,12 @@ import java.util.Map;
  * method configs: {@code task_type}, {@code base_model_name_or_path}, {@code revision},
  * {@code inference_mode}, plus {@code modules_to_save}.
  */
-public record CommonFields(TaskType taskType, String baseModelNameOrPath, String revision, boolean inferenceMode,
-                           List<String> modulesToSave) {
+public record CommonFields(
+        TaskType taskType,
+        String baseModelNameOrPath,
+        String revision,
+        boolean inferenceMode,
+        List<String> modulesToSave) {
 
     public static final CommonFields DEFAULT = new CommonFields(null, null, null, false, null);
 
@@ -46,7 +50,11 @@ public record CommonFields(TaskType taskType, String baseModelNameOrPath, String
 
     public static CommonFields read(ConfigFields f) {
         f.ignore("peft_type", "peft_version", "auto_mapping");
-        return new CommonFields(f.getEnum("task_type", TaskType.class, null), f.getString("base_model_name_or_path", null),
-                f.getString("revision", null), f.getBoolean("inference_mode", false), f.getStrings("modules_to_save"));
+        return new CommonFields(
+                f.getEnum("task_type", TaskType.class, null),
+                f.getString("base_model_name_or_path", null),
+                f.getString("revision", null),
+                f.getBoolean("inference_mode", false),
+                f.getStrings("modules_to_save"));
     }
 }

@@ -214,7 +214,9 @@ public final class ConfigFields {
         boolean isDefault = n == null // absent: the default applies
                 || (defaultValue instanceof Boolean b && n.isBoolean() && n.booleanValue() == b)
                 || (defaultValue instanceof Integer i && n.isIntegralNumber() && n.intValue() == i)
-                || (defaultValue instanceof String s && n.isTextual() && n.textValue().equals(s))
+                || (defaultValue instanceof String s
+                        && n.isTextual()
+                        && n.textValue().equals(s))
                 || (defaultValue == Map.of() && n.isObject() && n.isEmpty());
         if (!isDefault) {
             throw error(field, "value " + n + " is not supported by peft4j");

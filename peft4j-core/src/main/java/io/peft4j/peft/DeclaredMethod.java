@@ -23,8 +23,13 @@ public abstract class DeclaredMethod implements PeftMethod {
      * @param markers    the child names of its tensors ({@link #tensorMarkers()})
      * @param cliMethods the command-line methods it offers
      */
-    protected <C extends PeftConfig> DeclaredMethod(String peftType, Class<C> configType, BiFunction<JsonNode, Path, C> reader, Tuner<C> tuner,
-                                                    List<String> markers, List<CliMethod> cliMethods) {
+    protected <C extends PeftConfig> DeclaredMethod(
+            String peftType,
+            Class<C> configType,
+            BiFunction<JsonNode, Path, C> reader,
+            Tuner<C> tuner,
+            List<String> markers,
+            List<CliMethod> cliMethods) {
         this.peftType = peftType;
         this.configType = configType;
         this.reader = reader;

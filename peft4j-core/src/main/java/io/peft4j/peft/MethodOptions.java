@@ -6,7 +6,8 @@ import java.util.List;
  * The command-line options a {@link CliMethod} builds its config from: rank, alpha and dropout (LoRA, LoHa, LoKr),
  * target modules (null: the model family's default), virtual tokens and a P-tuning template.
  */
-public record MethodOptions(int r, double alpha, double dropout, List<String> targets, int virtualTokens, String template) {
+public record MethodOptions(
+        int r, double alpha, double dropout, List<String> targets, int virtualTokens, String template) {
 
     public static final MethodOptions DEFAULT = new MethodOptions(8, 16, 0.1, List.of("query", "value"), 20, null);
 
@@ -15,7 +16,8 @@ public record MethodOptions(int r, double alpha, double dropout, List<String> ta
         if (targets == null) {
             return null;
         }
-        return targets.equals(List.of(TargetModules.ALL_LINEAR)) ? TargetModules.regex(TargetModules.ALL_LINEAR)
+        return targets.equals(List.of(TargetModules.ALL_LINEAR))
+                ? TargetModules.regex(TargetModules.ALL_LINEAR)
                 : TargetModules.of(targets.toArray(String[]::new));
     }
 }

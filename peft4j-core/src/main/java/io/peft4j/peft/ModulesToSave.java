@@ -31,7 +31,10 @@ public final class ModulesToSave extends TunerLayer implements LinearLayer {
     public void addAdapter(String name) {
         registerAdapter(name);
         Linear copy = new Linear(manager(), original.inFeatures(), original.outFeatures(), original.bias() != null, 0f);
-        copy.weight().set(original.weight().array().toType(DataType.FLOAT32, true)); // trained in fp32, also from an fp16 head
+        copy.weight()
+                .set(original.weight()
+                        .array()
+                        .toType(DataType.FLOAT32, true)); // trained in fp32, also from an fp16 head
         if (original.bias() != null) {
             copy.bias().set(original.bias().array().duplicate());
         }
@@ -40,7 +43,11 @@ public final class ModulesToSave extends TunerLayer implements LinearLayer {
 
     /** The copy of the first of {@code adapters} that has one here, or the original. */
     private Linear current(List<String> adapters) {
-        return adapters.stream().filter(copies::contains).findFirst().map(copies::get).orElse(original);
+        return adapters.stream()
+                .filter(copies::contains)
+                .findFirst()
+                .map(copies::get)
+                .orElse(original);
     }
 
     @Override

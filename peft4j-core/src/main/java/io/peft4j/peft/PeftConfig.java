@@ -48,8 +48,12 @@ public interface PeftConfig {
         }
         PeftMethod method = PeftMethods.byPeftType(type.textValue());
         if (method == null) {
-            throw new FormatException(file, "unknown peft_type '" + type.textValue() + "'; peft4j reads "
-                    + PeftMethods.all().stream().map(PeftMethod::peftType).toList());
+            throw new FormatException(
+                    file,
+                    "unknown peft_type '" + type.textValue() + "'; peft4j reads "
+                            + PeftMethods.all().stream()
+                                    .map(PeftMethod::peftType)
+                                    .toList());
         }
         return method.readConfig(root, file);
     }

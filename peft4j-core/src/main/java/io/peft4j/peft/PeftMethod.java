@@ -49,7 +49,7 @@ public interface PeftMethod {
      * removed ({@code lora_A.default.weight} → {@code lora_A.weight}, {@code ia3_l.default} → {@code ia3_l}).
      */
     default String savedKey(String parameter, String adapter) {
-        String dotted = "." + parameter;                        // a marker may be the first segment (CLIP's prompt_learner)
+        String dotted = "." + parameter; // a marker may be the first segment (CLIP's prompt_learner)
         for (String marker : tensorMarkers()) {
             String inner = "." + marker + "." + adapter + ".";
             String last = "." + marker + "." + adapter;

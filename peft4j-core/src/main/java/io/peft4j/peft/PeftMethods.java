@@ -31,13 +31,19 @@ public final class PeftMethods {
 
     /** The method of a {@code peft_type}, or null when none is registered. */
     public static PeftMethod byPeftType(String peftType) {
-        return ALL.stream().filter(m -> m.peftType().equals(peftType)).findFirst().orElse(null);
+        return ALL.stream()
+                .filter(m -> m.peftType().equals(peftType))
+                .findFirst()
+                .orElse(null);
     }
 
     /** The method whose config {@code config} is. */
     public static PeftMethod of(PeftConfig config) {
-        return ALL.stream().filter(m -> m.configType().isInstance(config)).findFirst()
-                .orElseThrow(() -> new Peft4jException("no PEFT method registered for " + config.getClass().getSimpleName()));
+        return ALL.stream()
+                .filter(m -> m.configType().isInstance(config))
+                .findFirst()
+                .orElseThrow(() -> new Peft4jException(
+                        "no PEFT method registered for " + config.getClass().getSimpleName()));
     }
 
     /** Every command-line method, in registration order. */

@@ -49,6 +49,7 @@ public final class PeftModel extends Module {
     private final Map<String, PeftConfig> configs = new LinkedHashMap<>();
     /** Adapters loaded for inference (HF's {@code is_trainable=False}): nothing trains while one of them is active. */
     private final Set<String> inferenceOnly = new HashSet<>();
+
     private String activeAdapter;
 
     private PeftModel(PretrainedModel model) {
@@ -110,7 +111,8 @@ public final class PeftModel extends Module {
     private static <C extends PeftConfig> C withTaskHeads(C config, List<String> classifierPaths) {
         TaskType task = config.taskType();
         if (task == TaskType.SEQ_CLS || task == TaskType.TOKEN_CLS) {
-            return (C) config.withModulesToSave(classifierPaths.equals(List.of("classifier")) ? List.of("classifier", "score") : classifierPaths);
+            return (C) config.withModulesToSave(
+                    classifierPaths.equals(List.of("classifier")) ? List.of("classifier", "score") : classifierPaths);
         }
         return config;
     }
@@ -132,8 +134,8 @@ public final class PeftModel extends Module {
                 model.replace(path, wrapper);
                 wrapper.addAdapter(name);
             } else {
-                throw new Peft4jException("modules_to_save entry '" + path + "' is a " + e.getValue().getClass().getSimpleName()
-                        + "; peft4j supports Linear modules there");
+                throw new Peft4jException("modules_to_save entry '" + path + "' is a "
+                        + e.getValue().getClass().getSimpleName() + "; peft4j supports Linear modules there");
             }
         }
     }
@@ -174,7 +176,8 @@ public final class PeftModel extends Module {
     public Step.Adapters mixedBatch(List<String> adapterPerRow) {
         for (String n : adapterPerRow) {
             if (!n.equals(Step.Adapters.BASE) && requireAdapter(n) instanceof PromptLearningConfig c) {
-                throw new Peft4jException("mixed-batch inference is not supported for " + c.peftType() + " adapters ('" + n + "')");
+                throw new Peft4jException(
+                        "mixed-batch inference is not supported for " + c.peftType() + " adapters ('" + n + "')");
             }
         }
         for (AdapterLayer layer : adapterLayers()) {
@@ -214,7 +217,8 @@ public final class PeftModel extends Module {
     /** Merges the active adapter into the base weights (forward passes then cost nothing extra). */
     public void merge() {
         if (requireAdapter(activeAdapter) instanceof PromptLearningConfig c) {
-            throw new Peft4jException("adapter '" + activeAdapter + "' is " + c.peftType() + ": its virtual tokens cannot be merged into the weights");
+            throw new Peft4jException("adapter '" + activeAdapter + "' is " + c.peftType()
+                    + ": its virtual tokens cannot be merged into the weights");
         }
         adapterLayers().forEach(l -> l.merge(List.of(activeAdapter)));
     }
@@ -228,7 +232,9 @@ public final class PeftModel extends Module {
         merge();
         for (Map.Entry<String, Module> e : model.namedModules().entrySet()) {
             if (e.getValue() instanceof AdapterLayer layer && !e.getKey().contains(".modules_to_save.")) {
-                model.replace(e.getKey(), layer instanceof ModulesToSave copies ? copies.copy(activeAdapter) : layer.baseLayer());
+                model.replace(
+                        e.getKey(),
+                        layer instanceof ModulesToSave copies ? copies.copy(activeAdapter) : layer.baseLayer());
             }
         }
         model.unfreeze(n -> true);
@@ -261,17 +267,25 @@ public final class PeftModel extends Module {
         Map<String, NDArray> out = new LinkedHashMap<>();
         if (config instanceof PromptLearningConfig) {
             try (Step step = Step.inference(scope, Step.Adapters.NONE)) {
-                out.put(PromptLearningConfig.SAVED_KEY, promptEncoders().get(name).encode(step));
+                out.put(
+                        PromptLearningConfig.SAVED_KEY,
+                        promptEncoders().get(name).encode(step));
             }
         }
         for (Map.Entry<String, Parameter> e : namedParameters().entrySet()) {
             String key = e.getKey();
             String inModel = key.substring("base_model.model.".length());
             if (key.contains(".modules_to_save." + name + ".")) {
-                out.put(key.replace(".modules_to_save." + name + ".", "."), e.getValue().array());
-            } else if (!key.contains(".modules_to_save.") && !key.contains(".original_module.")
-                    && !(config instanceof PromptLearningConfig) && isAdapterParameter(inModel, name, config)) {
-                out.put("base_model.model." + PeftMethods.of(config).savedKey(inModel, name), e.getValue().array());
+                out.put(
+                        key.replace(".modules_to_save." + name + ".", "."),
+                        e.getValue().array());
+            } else if (!key.contains(".modules_to_save.")
+                    && !key.contains(".original_module.")
+                    && !(config instanceof PromptLearningConfig)
+                    && isAdapterParameter(inModel, name, config)) {
+                out.put(
+                        "base_model.model." + PeftMethods.of(config).savedKey(inModel, name),
+                        e.getValue().array());
             }
         }
         return out;
@@ -296,11 +310,12 @@ public final class PeftModel extends Module {
         for (String name : configs.keySet()) { // nothing is written when any adapter holds NaN or ∞
             try (NDManager scope = manager().newSubManager()) {
                 adapterStateDict(name, scope).forEach((key, value) -> {
-                    NDArray magnitudes = value.abs();                 // a parameter's: into the scope
+                    NDArray magnitudes = value.abs(); // a parameter's: into the scope
                     magnitudes.attach(scope);
                     NDArray largest = magnitudes.max();
                     if (!Float.isFinite(largest.getFloat())) {
-                        throw new Peft4jException("not saving adapter '" + name + "': " + key + " holds NaN or infinite values");
+                        throw new Peft4jException(
+                                "not saving adapter '" + name + "': " + key + " holds NaN or infinite values");
                     }
                 });
             }
@@ -309,7 +324,8 @@ public final class PeftModel extends Module {
             Path target = name.equals(DEFAULT_ADAPTER) ? dir : dir.resolve(name);
             PeftConfig config = configs.get(name).forSaving(model.nameOrPath());
             try (NDManager scope = manager().newSubManager()) {
-                SafeTensorsWriter.write(target.resolve(WEIGHTS_NAME), adapterStateDict(name, scope), Map.of("format", "pt"));
+                SafeTensorsWriter.write(
+                        target.resolve(WEIGHTS_NAME), adapterStateDict(name, scope), Map.of("format", "pt"));
             }
             AtomicFiles.writeString(target.resolve(PeftConfig.FILE_NAME), config.toJson());
             AtomicFiles.writeString(target.resolve("README.md"), modelCard(name, config));
@@ -342,11 +358,13 @@ public final class PeftModel extends Module {
         Path configFile = dir.resolve(PeftConfig.FILE_NAME);
         Path weightsFile = dir.resolve(WEIGHTS_NAME);
         if (!Files.isRegularFile(configFile) || !Files.isRegularFile(weightsFile)) {
-            throw new Peft4jException(dir + ": an adapter directory needs " + PeftConfig.FILE_NAME + " and " + WEIGHTS_NAME);
+            throw new Peft4jException(
+                    dir + ": an adapter directory needs " + PeftConfig.FILE_NAME + " and " + WEIGHTS_NAME);
         }
         PeftConfig config = PeftConfig.read(configFile);
         if (config instanceof PromptLearningConfig) {
-            config = config.forSaving(config.baseModelNameOrPath()); // inference mode: the encoder is the saved table (HF)
+            config = config.forSaving(
+                    config.baseModelNameOrPath()); // inference mode: the encoder is the saved table (HF)
         }
         try (SafeTensorsReader reader = SafeTensorsReader.open(weightsFile)) {
             Map<String, long[]> shapes = new LinkedHashMap<>();
@@ -374,7 +392,10 @@ public final class PeftModel extends Module {
     /** An adapter trained on another base model is allowed (HF PEFT allows it) but said: its shapes are checked on loading. */
     private void warnOnAnotherBase(PeftConfig config) {
         String trainedOn = config.baseModelNameOrPath();
-        if (trainedOn != null && !trainedOn.isEmpty() && !model.nameOrPath().isEmpty() && !trainedOn.equals(model.nameOrPath())) {
+        if (trainedOn != null
+                && !trainedOn.isEmpty()
+                && !model.nameOrPath().isEmpty()
+                && !trainedOn.equals(model.nameOrPath())) {
             LOG.warn("the adapter was trained on '{}', and is loaded onto '{}'", trainedOn, model.nameOrPath());
         }
     }
@@ -387,7 +408,8 @@ public final class PeftModel extends Module {
             return "base_model.model." + PretrainedModel.PROMPT_ENCODER + "." + name + ".embedding.weight";
         }
         String prefix = "base_model.model.";
-        String parameter = key.startsWith(prefix) ? prefix + method.parameterName(key.substring(prefix.length()), name) : key;
+        String parameter =
+                key.startsWith(prefix) ? prefix + method.parameterName(key.substring(prefix.length()), name) : key;
         if (!parameter.equals(key)) {
             return parameter;
         }
@@ -400,7 +422,8 @@ public final class PeftModel extends Module {
         Map<String, Parameter> params = namedParameters();
         Map<String, long[]> expected = new LinkedHashMap<>();
         try (NDManager scope = manager().newSubManager()) {
-            adapterStateDict(name, scope).forEach((k, v) -> expected.put(k, v.getShape().getShape()));
+            adapterStateDict(name, scope)
+                    .forEach((k, v) -> expected.put(k, v.getShape().getShape()));
         }
         List<String> problems = new ArrayList<>();
         Map<String, String> fileToParam = new LinkedHashMap<>();
@@ -414,7 +437,8 @@ public final class PeftModel extends Module {
             long[] modelShape = params.get(param).shape().getShape();
             if (!Arrays.equals(fileShape, modelShape)) {
                 problems.add("'" + key + "' has shape " + Arrays.toString(fileShape) + " but the model's "
-                        + param.replace(".lora_A." + name, "").replace(".lora_B." + name, "") + " needs " + Arrays.toString(modelShape));
+                        + param.replace(".lora_A." + name, "").replace(".lora_B." + name, "") + " needs "
+                        + Arrays.toString(modelShape));
                 continue;
             }
             fileToParam.put(key, param);
@@ -425,7 +449,8 @@ public final class PeftModel extends Module {
             }
         }
         if (!problems.isEmpty()) {
-            throw new FormatException(reader.file(), "adapter does not fit the base model:\n  " + String.join("\n  ", problems));
+            throw new FormatException(
+                    reader.file(), "adapter does not fit the base model:\n  " + String.join("\n  ", problems));
         }
         fileToParam.forEach((key, param) -> {
             Parameter p = params.get(param);

@@ -29,7 +29,8 @@ public final class PromptEncoders extends AddedModules<VirtualTokenEncoder> impl
     public Prompts prompts(Step step, long batch) {
         List<VirtualTokenEncoder> active = activeModules(step);
         if (active.size() > 1) {
-            throw new Peft4jException("only one prompt-learning adapter can be active at a time, got " + activeAdapters(step));
+            throw new Peft4jException(
+                    "only one prompt-learning adapter can be active at a time, got " + activeAdapters(step));
         }
         return active.isEmpty() ? null : active.get(0).prompts(step, batch);
     }

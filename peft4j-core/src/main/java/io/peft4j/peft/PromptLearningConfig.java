@@ -19,7 +19,12 @@ public interface PromptLearningConfig extends ConfigWithCommonFields {
      * HF's {@code PromptLearningConfig} fields: n virtual tokens and the model sizes they are laid out for
      * ({@code token_dim} D; for grouped-query attention the key/value width). Null sizes are filled from the model.
      */
-    record Shape(int numVirtualTokens, Integer tokenDim, Integer numTransformerSubmodules, Integer numAttentionHeads, Integer numLayers) {
+    record Shape(
+            int numVirtualTokens,
+            Integer tokenDim,
+            Integer numTransformerSubmodules,
+            Integer numAttentionHeads,
+            Integer numLayers) {
 
         public Shape {
             if (numVirtualTokens <= 0) {
@@ -41,8 +46,12 @@ public interface PromptLearningConfig extends ConfigWithCommonFields {
             check("token_dim", tokenDim, modelTokenDim);
             check("num_attention_heads", numAttentionHeads, modelHeads);
             check("num_layers", numLayers, model.numLayers());
-            return new Shape(numVirtualTokens, modelTokenDim, numTransformerSubmodules == null ? 1 : numTransformerSubmodules,
-                    modelHeads, model.numLayers());
+            return new Shape(
+                    numVirtualTokens,
+                    modelTokenDim,
+                    numTransformerSubmodules == null ? 1 : numTransformerSubmodules,
+                    modelHeads,
+                    model.numLayers());
         }
 
         private static void check(String field, Integer set, int actual) {
@@ -64,7 +73,11 @@ public interface PromptLearningConfig extends ConfigWithCommonFields {
             if (n == null) {
                 throw f.error("num_virtual_tokens", "required");
             }
-            return new Shape(n, optional(f, "token_dim"), optional(f, "num_transformer_submodules"), optional(f, "num_attention_heads"),
+            return new Shape(
+                    n,
+                    optional(f, "token_dim"),
+                    optional(f, "num_transformer_submodules"),
+                    optional(f, "num_attention_heads"),
                     optional(f, "num_layers"));
         }
 

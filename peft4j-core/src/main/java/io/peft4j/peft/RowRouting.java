@@ -29,7 +29,10 @@ public final class RowRouting {
         long[] shape = new long[x.getShape().dimension()];
         Arrays.fill(shape, 1);
         shape[0] = batch;
-        return step.scope().create(select).reshape(new Shape(shape)).duplicate(); // libtorch-owned (autograd may keep it)
+        return step.scope()
+                .create(select)
+                .reshape(new Shape(shape))
+                .duplicate(); // libtorch-owned (autograd may keep it)
     }
 
     /** The distinct names of {@code rows}, in order of first appearance. */

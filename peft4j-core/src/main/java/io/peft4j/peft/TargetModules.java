@@ -32,7 +32,8 @@ public record TargetModules(List<String> names, String regex) {
     }
 
     public boolean isAllLinear() {
-        return ALL_LINEAR.equals(regex) || (names != null && names.size() == 1 && names.get(0).equals(ALL_LINEAR));
+        return ALL_LINEAR.equals(regex)
+                || (names != null && names.size() == 1 && names.get(0).equals(ALL_LINEAR));
     }
 
     public boolean matches(String path) {

@@ -16,8 +16,12 @@ import java.util.regex.Pattern;
  * {@code exclude_modules} and {@code modules_to_save}, limited to {@code layers_to_transform} (read after a
  * {@code layers_pattern} name) when the targets are a list or {@code all-linear}.
  */
-public record TargetSelection(TargetModules targets, TargetModules exclude, List<Integer> layersToTransform, List<String> layersPattern,
-                              List<String> modulesToSave) {
+public record TargetSelection(
+        TargetModules targets,
+        TargetModules exclude,
+        List<Integer> layersToTransform,
+        List<String> layersPattern,
+        List<String> modulesToSave) {
 
     /** Output heads that {@code all-linear} leaves alone. */
     private static final List<String> HEADS = List.of("classifier", "score", "lm_head", "qa_outputs");
@@ -48,8 +52,11 @@ public record TargetSelection(TargetModules targets, TargetModules exclude, List
         if (exclude != null && exclude.matches(path)) {
             return true;
         }
-        return modulesToSave != null && modulesToSave.stream()
-                .anyMatch(m -> Pattern.compile("(^|.*\\.)" + m + "($|\\..*)").matcher(path).matches());
+        return modulesToSave != null
+                && modulesToSave.stream()
+                        .anyMatch(m -> Pattern.compile("(^|.*\\.)" + m + "($|\\..*)")
+                                .matcher(path)
+                                .matches());
     }
 
     /** HF's layer-index rule: the first numbered segment after a layers_pattern name (or any name). */
@@ -76,7 +83,12 @@ public record TargetSelection(TargetModules targets, TargetModules exclude, List
 
     /** A message for targets that matched nothing, naming some of the model's linear layers. */
     public static String matchedNothing(TargetModules targets, Module model) {
-        return "target modules " + targets.toJsonValue() + " matched no linear layer of the model; its linear layers include "
-                + model.namedModules().entrySet().stream().filter(e -> e.getValue() instanceof Linear).map(Map.Entry::getKey).limit(8).toList();
+        return "target modules " + targets.toJsonValue()
+                + " matched no linear layer of the model; its linear layers include "
+                + model.namedModules().entrySet().stream()
+                        .filter(e -> e.getValue() instanceof Linear)
+                        .map(Map.Entry::getKey)
+                        .limit(8)
+                        .toList();
     }
 }

@@ -2,5 +2,10 @@ package io.peft4j.peft;
 
 /** Hugging Face PEFT's {@code task_type} values. */
 public enum TaskType {
-    SEQ_CLS, SEQ_2_SEQ_LM, CAUSAL_LM, TOKEN_CLS, QUESTION_ANS, FEATURE_EXTRACTION
+    SEQ_CLS,
+    SEQ_2_SEQ_LM,
+    CAUSAL_LM,
+    TOKEN_CLS,
+    QUESTION_ANS,
+    FEATURE_EXTRACTION
 }

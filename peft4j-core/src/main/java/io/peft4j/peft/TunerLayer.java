@@ -46,7 +46,8 @@ public abstract class TunerLayer extends Module implements AdapterLayer {
      * forward pass reads {@link #rowAdapters}). Layers that cannot refuse the batch.
      */
     protected String cannotRoute(List<String> rows) {
-        return "mixed-batch inference is not supported by " + getClass().getSimpleName() + " adapters (" + String.join(", ", names) + ")";
+        return "mixed-batch inference is not supported by " + getClass().getSimpleName() + " adapters ("
+                + String.join(", ", names) + ")";
     }
 
     /**
@@ -58,11 +59,14 @@ public abstract class TunerLayer extends Module implements AdapterLayer {
         if (!selected.isMixedBatch()) {
             for (String m : merged) {
                 if (!selected.active().contains(m)) {
-                    throw new Peft4jException("adapter '" + m + "' is merged into the weights; unmerge it to run without it");
+                    throw new Peft4jException(
+                            "adapter '" + m + "' is merged into the weights; unmerge it to run without it");
                 }
             }
         }
-        return selected.active().stream().filter(n -> names.contains(n) && !merged.contains(n)).toList();
+        return selected.active().stream()
+                .filter(n -> names.contains(n) && !merged.contains(n))
+                .toList();
     }
 
     /** The adapter name of each row when {@code step} runs a mixed batch that names an adapter of this layer, else null. */

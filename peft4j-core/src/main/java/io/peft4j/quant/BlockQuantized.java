@@ -14,7 +14,8 @@ import java.util.Arrays;
  * @param absmax       one fp32 constant per block, or null when double-quantised
  * @param doubleQuant  the 8-bit constants, or null
  */
-public record BlockQuantized(QuantType type, int blockSize, long[] shape, byte[] codes, float[] absmax, DoubleQuant doubleQuant) {
+public record BlockQuantized(
+        QuantType type, int blockSize, long[] shape, byte[] codes, float[] absmax, DoubleQuant doubleQuant) {
 
     /** Block size of the absmax double quantisation (bitsandbytes'). */
     public static final int CONSTANT_BLOCK = 256;
@@ -40,12 +41,14 @@ public record BlockQuantized(QuantType type, int blockSize, long[] shape, byte[]
         return n;
     }
 
-    public static BlockQuantized quantize(float[] values, long[] shape, QuantType type, int blockSize, boolean doubleQuant) {
+    public static BlockQuantized quantize(
+            float[] values, long[] shape, QuantType type, int blockSize, boolean doubleQuant) {
         return quantize(FloatBuffer.wrap(values), shape, type, blockSize, doubleQuant);
     }
 
     /** As above, reading the values from position 0 of {@code values} (e.g. a tensor's own memory, not copied to the heap). */
-    public static BlockQuantized quantize(FloatBuffer values, long[] shape, QuantType type, int blockSize, boolean doubleQuant) {
+    public static BlockQuantized quantize(
+            FloatBuffer values, long[] shape, QuantType type, int blockSize, boolean doubleQuant) {
         byte[] codes = new byte[codeBytes(Arrays.stream(shape).reduce(1, (a, b) -> a * b), type)];
         float[] absmax = encode(values, shape, type, blockSize, ByteBuffer.wrap(codes));
         if (!doubleQuant) {
@@ -70,10 +73,12 @@ public record BlockQuantized(QuantType type, int blockSize, long[] shape, byte[]
         }
         long n = Arrays.stream(shape).reduce(1, (a, b) -> a * b);
         if (n != values.capacity()) {
-            throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " has " + n + " elements, got " + values.capacity() + " values");
+            throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " has " + n + " elements, got "
+                    + values.capacity() + " values");
         }
         if (codes.capacity() < codeBytes(n, type)) {
-            throw new IllegalArgumentException(n + " values need " + codeBytes(n, type) + " bytes of codes, got " + codes.capacity());
+            throw new IllegalArgumentException(
+                    n + " values need " + codeBytes(n, type) + " bytes of codes, got " + codes.capacity());
         }
         float[] absmax = new float[(int) ((n + blockSize - 1) / blockSize)];
         scaleAndEncode(values, (int) n, blockSize, type.codeBook(), type.bits() == 4, absmax, codes);
@@ -85,8 +90,9 @@ public record BlockQuantized(QuantType type, int blockSize, long[] shape, byte[]
      * bitsandbytes' default backend does), clamped to [-1, 1], encoded, and written to {@code codes} (two per byte
      * when {@code packed}).
      */
-    private static void scaleAndEncode(FloatBuffer values, int n, int blockSize, CodeBook book, boolean packed, float[] absmax, ByteBuffer codes) {
-        byte[] blockCodes = new byte[blockSize + 1];                        // + 1: the pad of an odd count
+    private static void scaleAndEncode(
+            FloatBuffer values, int n, int blockSize, CodeBook book, boolean packed, float[] absmax, ByteBuffer codes) {
+        byte[] blockCodes = new byte[blockSize + 1]; // + 1: the pad of an odd count
         byte pad = (byte) book.encode(0f);
         for (int b = 0; b < absmax.length; b++) {
             int from = b * blockSize;
@@ -110,7 +116,7 @@ public record BlockQuantized(QuantType type, int blockSize, long[] shape, byte[]
                 continue;
             }
             blockCodes[count] = pad;
-            for (int j = 0; j < (count + 1) / 2; j++) {                      // blocks are even-sized, so a block starts a byte
+            for (int j = 0; j < (count + 1) / 2; j++) { // blocks are even-sized, so a block starts a byte
                 codes.put(from / 2 + j, (byte) (blockCodes[2 * j] << 4 | blockCodes[2 * j + 1]));
             }
         }
@@ -129,7 +135,14 @@ public record BlockQuantized(QuantType type, int blockSize, long[] shape, byte[]
         int blocks = (centred.length + CONSTANT_BLOCK - 1) / CONSTANT_BLOCK;
         float[] absmax2 = new float[blocks];
         byte[] codes = new byte[centred.length];
-        scaleAndEncode(FloatBuffer.wrap(centred), centred.length, CONSTANT_BLOCK, DynamicMap.CODE_BOOK, false, absmax2, ByteBuffer.wrap(codes));
+        scaleAndEncode(
+                FloatBuffer.wrap(centred),
+                centred.length,
+                CONSTANT_BLOCK,
+                DynamicMap.CODE_BOOK,
+                false,
+                absmax2,
+                ByteBuffer.wrap(codes));
         return new DoubleQuant(codes, absmax2, offset);
     }
 
@@ -138,8 +151,14 @@ public record BlockQuantized(QuantType type, int blockSize, long[] shape, byte[]
      * values), written into {@code codes} and {@code absmax} (one per block of {@code blockSize}).
      */
     public static void quantizeDynamic(float[] values, boolean signed, int blockSize, byte[] codes, float[] absmax) {
-        scaleAndEncode(FloatBuffer.wrap(values), values.length, blockSize, signed ? DynamicMap.CODE_BOOK : DynamicMap.UNSIGNED_CODE_BOOK,
-                false, absmax, ByteBuffer.wrap(codes));
+        scaleAndEncode(
+                FloatBuffer.wrap(values),
+                values.length,
+                blockSize,
+                signed ? DynamicMap.CODE_BOOK : DynamicMap.UNSIGNED_CODE_BOOK,
+                false,
+                absmax,
+                ByteBuffer.wrap(codes));
     }
 
     /** The inverse of {@link #quantizeDynamic}: code value × block absmax, into {@code out}. */

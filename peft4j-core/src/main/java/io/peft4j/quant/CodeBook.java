@@ -10,15 +10,19 @@ import java.util.stream.IntStream;
 final class CodeBook {
 
     private final float[] values;
-    private final int[] ascending;   // code indices by increasing value
+    private final int[] ascending; // code indices by increasing value
     private final float[] midpoints; // between consecutive values in that order
 
     CodeBook(float[] values) {
         this.values = values.clone();
         // by value, -0 equal to 0 (as torch.argsort sees them), ties by index
-        this.ascending = IntStream.range(0, values.length).boxed()
-                .sorted((a, b) -> Float.compare(values[a] + 0f, values[b] + 0f) != 0 ? Float.compare(values[a] + 0f, values[b] + 0f) : Integer.compare(a, b))
-                .mapToInt(Integer::intValue).toArray();
+        this.ascending = IntStream.range(0, values.length)
+                .boxed()
+                .sorted((a, b) -> Float.compare(values[a] + 0f, values[b] + 0f) != 0
+                        ? Float.compare(values[a] + 0f, values[b] + 0f)
+                        : Integer.compare(a, b))
+                .mapToInt(Integer::intValue)
+                .toArray();
         this.midpoints = new float[values.length - 1];
         for (int i = 0; i < midpoints.length; i++) {
             midpoints[i] = (values[ascending[i]] + values[ascending[i + 1]]) / 2f;

@@ -41,8 +41,8 @@ final class Dequantizer {
     void dequantize(ByteBuffer codes, BlockScale blockScale, int n, FloatBuffer out) {
         int blocks = (n + blockSize - 1) / blockSize;
         if (codes.capacity() < BlockQuantized.codeBytes(n, type) || out.capacity() < n) {
-            throw new IllegalArgumentException(n + " values need " + BlockQuantized.codeBytes(n, type) + " bytes of codes and room for " + n
-                    + ", got " + codes.capacity() + " and " + out.capacity());
+            throw new IllegalArgumentException(n + " values need " + BlockQuantized.codeBytes(n, type)
+                    + " bytes of codes and room for " + n + ", got " + codes.capacity() + " and " + out.capacity());
         }
         int tasks = (blocks + BLOCKS_PER_TASK - 1) / BLOCKS_PER_TASK;
         IntStream range = IntStream.range(0, tasks);
@@ -59,7 +59,7 @@ final class Dequantizer {
         float[] values = new float[blockSize];
         for (int b = from; b < to; b++) {
             int first = b * blockSize;
-            int count = Math.min(blockSize, n - first);                     // the last block may be partial
+            int count = Math.min(blockSize, n - first); // the last block may be partial
             float scale = blockScale.of(b);
             if (packed) {
                 int byteCount = (count + 1) / 2;
@@ -67,7 +67,7 @@ final class Dequantizer {
                 for (int j = 0; j < byteCount; j++) {
                     int pair = (bytes[j] & 0xFF) << 1;
                     values[2 * j] = table[pair] * scale;
-                    values[2 * j + 1] = table[pair + 1] * scale;                // past the end when n is odd: not written out
+                    values[2 * j + 1] = table[pair + 1] * scale; // past the end when n is odd: not written out
                 }
             } else {
                 codes.get(first, bytes, 0, count);

@@ -2,13 +2,13 @@ package io.peft4j.quant;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import io.peft4j.Peft4jException;
 import io.peft4j.io.Weights;
 import io.peft4j.nn.Embedding;
 import io.peft4j.nn.Linear;
-import io.peft4j.nn.Parameter;
-import ai.djl.ndarray.types.DataType;
 import io.peft4j.nn.Module;
+import io.peft4j.nn.Parameter;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -32,7 +32,8 @@ public final class ModelQuantizer {
      * What to quantise: the data type, block size, double quantisation, module names to skip, and whether the
      * embedding tables and an unquantised {@code lm_head} are held in fp16 (else fp32).
      */
-    public record Settings(QuantType type, int blockSize, boolean doubleQuant, Set<String> skip, boolean unquantizedFp16) {
+    public record Settings(
+            QuantType type, int blockSize, boolean doubleQuant, Set<String> skip, boolean unquantizedFp16) {
         public static final Set<String> HEADS = Set.of("lm_head", "classifier", "score");
 
         public static Settings of(QuantType type, boolean doubleQuant) {
@@ -90,7 +91,9 @@ public final class ModelQuantizer {
             String path = e.getKey();
             if (e.getValue() instanceof Embedding table) {
                 out.put(path + ".weight", table.weight());
-            } else if (e.getValue() instanceof Linear head && path.substring(path.lastIndexOf('.') + 1).equals("lm_head") && head.bias() == null) {
+            } else if (e.getValue() instanceof Linear head
+                    && path.substring(path.lastIndexOf('.') + 1).equals("lm_head")
+                    && head.bias() == null) {
                 out.put(path + ".weight", head.weight());
             }
         }
@@ -100,12 +103,13 @@ public final class ModelQuantizer {
     /** w in fp16 (in w's manager); values beyond fp16's range fail, naming the tensor. */
     private static NDArray half(String name, NDArray w) {
         float largest;
-        try (NDArray abs = w.abs(); NDArray max = abs.max()) {
+        try (NDArray abs = w.abs();
+                NDArray max = abs.max()) {
             largest = max.getFloat();
         }
         if (!(largest <= 65504f)) {
-            throw new Peft4jException("'" + name + "' holds values up to " + largest + ", beyond fp16's range (65504): keep it in fp32"
-                    + " (--unquantized-dtype fp32)");
+            throw new Peft4jException("'" + name + "' holds values up to " + largest
+                    + ", beyond fp16's range (65504): keep it in fp32" + " (--unquantized-dtype fp32)");
         }
         return w.toType(DataType.FLOAT16, false);
     }
@@ -132,7 +136,8 @@ public final class ModelQuantizer {
             QuantizedLinear quantized;
             try (NDManager scratch = model.manager().newSubManager()) {
                 NDArray w = weights.load(key, scratch).toType(DataType.FLOAT32, false);
-                quantized = QuantizedLinear.quantize(model.manager(), w, s.type(), s.blockSize(), s.doubleQuant(), bias);
+                quantized =
+                        QuantizedLinear.quantize(model.manager(), w, s.type(), s.blockSize(), s.doubleQuant(), bias);
             }
             model.replace(path, quantized);
             linear.weight().array().close();
@@ -143,8 +148,8 @@ public final class ModelQuantizer {
 
     private static void requireShape(Weights weights, String key, long[] expected) {
         if (!Arrays.equals(weights.shape(key), expected)) {
-            throw new Peft4jException(weights.source() + ": '" + key + "' has shape " + Arrays.toString(weights.shape(key))
-                    + ", the model needs " + Arrays.toString(expected));
+            throw new Peft4jException(weights.source() + ": '" + key + "' has shape "
+                    + Arrays.toString(weights.shape(key)) + ", the model needs " + Arrays.toString(expected));
         }
     }
 
@@ -152,7 +157,8 @@ public final class ModelQuantizer {
         Map<String, Linear> out = new LinkedHashMap<>();
         for (Map.Entry<String, Module> e : model.namedModules().entrySet()) {
             String path = e.getKey();
-            if (e.getValue() instanceof Linear linear && !s.skip().contains(path.substring(path.lastIndexOf('.') + 1))) {
+            if (e.getValue() instanceof Linear linear
+                    && !s.skip().contains(path.substring(path.lastIndexOf('.') + 1))) {
                 out.put(path, linear);
             }
         }

@@ -96,7 +96,9 @@ public final class QuantizedCheckpoint {
 
     /** The quantisation of a checkpoint's first quantised layer, or empty when {@code weights} holds none. */
     public static Optional<QuantType> storedType(Weights weights) {
-        return weights.keys().stream().filter(k -> k.contains(STATE)).findFirst()
+        return weights.keys().stream()
+                .filter(k -> k.contains(STATE))
+                .findFirst()
                 .map(k -> QuantType.parse(k.substring(k.lastIndexOf("__") + 2)));
     }
 
@@ -114,14 +116,22 @@ public final class QuantizedCheckpoint {
         });
         for (Map.Entry<String, Linear> e : linears.entrySet()) {
             String path = e.getKey();
-            String stateKey = weights.keys().stream().filter(k -> k.startsWith(path + STATE)).findFirst().orElse(null);
+            String stateKey = weights.keys().stream()
+                    .filter(k -> k.startsWith(path + STATE))
+                    .findFirst()
+                    .orElse(null);
             if (stateKey == null) {
                 continue;
             }
             Linear linear = e.getValue();
             NDArray bias = null;
             try (NDManager scratch = model.manager().newSubManager()) {
-                BlockQuantized q = read(weights, path + ".weight", stateKey, new long[] {linear.outFeatures(), linear.inFeatures()}, scratch);
+                BlockQuantized q = read(
+                        weights,
+                        path + ".weight",
+                        stateKey,
+                        new long[] {linear.outFeatures(), linear.inFeatures()},
+                        scratch);
                 if (linear.bias() != null) {
                     if (!weights.keys().contains(path + ".bias")) {
                         throw new Peft4jException(weights.source() + ": missing weights [" + path + ".bias]");
@@ -140,17 +150,22 @@ public final class QuantizedCheckpoint {
         String where = weights.source() + ": " + p;
         JsonNode state;
         try {
-            state = Json.MAPPER.readTree(new String(weights.load(stateKey, scratch).toByteArray(), StandardCharsets.UTF_8));
+            state = Json.MAPPER.readTree(
+                    new String(weights.load(stateKey, scratch).toByteArray(), StandardCharsets.UTF_8));
         } catch (IOException | RuntimeException ex) {
             throw new Peft4jException(where + ": unreadable quant_state (" + ex.getMessage() + ")", ex);
         }
         QuantType type = QuantType.parse(state.path("quant_type").asText(""));
         if (!stateKey.endsWith("__" + type.name().toLowerCase(Locale.ROOT))) {
-            throw new Peft4jException(where + ": quant_state key " + stateKey + " and quant_type '" + type + "' disagree");
+            throw new Peft4jException(
+                    where + ": quant_state key " + stateKey + " and quant_type '" + type + "' disagree");
         }
-        long[] stored = {state.path("shape").path(0).asLong(-1), state.path("shape").path(1).asLong(-1)};
+        long[] stored = {
+            state.path("shape").path(0).asLong(-1), state.path("shape").path(1).asLong(-1)
+        };
         if (!Arrays.equals(stored, shape)) {
-            throw new Peft4jException(where + " is quantised with shape " + Arrays.toString(stored) + ", the model needs " + Arrays.toString(shape));
+            throw new Peft4jException(where + " is quantised with shape " + Arrays.toString(stored)
+                    + ", the model needs " + Arrays.toString(shape));
         }
         int blockSize = state.path("blocksize").asInt(-1);
         long n = shape[0] * shape[1];
@@ -158,29 +173,41 @@ public final class QuantizedCheckpoint {
         byte[] codes = weights.load(p, scratch).toByteArray();
         long expectedBytes = type.bits() == 4 ? (n + 1) / 2 : n;
         if (codes.length != expectedBytes || blockSize < 32 || blockSize > 4096 || Integer.bitCount(blockSize) != 1) {
-            throw new Peft4jException(where + ": " + codes.length + " code bytes and block size " + blockSize + " do not fit "
-                    + n + " " + type + " weights (" + expectedBytes + " bytes, block a power of two from 32 to 4096)");
+            throw new Peft4jException(
+                    where + ": " + codes.length + " code bytes and block size " + blockSize + " do not fit " + n + " "
+                            + type + " weights (" + expectedBytes + " bytes, block a power of two from 32 to 4096)");
         }
         requireTable(weights, p + ".quant_map", type.code(), scratch);
         NDArray absmax = require(weights, p + ".absmax", scratch);
         if (absmax.size() != blocks) {
-            throw new Peft4jException(where + ".absmax has " + absmax.size() + " constants, " + blocks + " blocks need one each");
+            throw new Peft4jException(
+                    where + ".absmax has " + absmax.size() + " constants, " + blocks + " blocks need one each");
         }
         if (!state.has("nested_offset")) {
-            return new BlockQuantized(type, blockSize, shape, codes, absmax.toType(DataType.FLOAT32, false).toFloatArray(), null);
+            return new BlockQuantized(
+                    type,
+                    blockSize,
+                    shape,
+                    codes,
+                    absmax.toType(DataType.FLOAT32, false).toFloatArray(),
+                    null);
         }
         requireTable(weights, p + ".nested_quant_map", DynamicMap.signed(), scratch);
         if (state.path("nested_blocksize").asInt(-1) != BlockQuantized.CONSTANT_BLOCK) {
-            throw new Peft4jException(where + ": nested_blocksize " + state.path("nested_blocksize") + " is not supported (only "
-                    + BlockQuantized.CONSTANT_BLOCK + ")");
+            throw new Peft4jException(where + ": nested_blocksize " + state.path("nested_blocksize")
+                    + " is not supported (only " + BlockQuantized.CONSTANT_BLOCK + ")");
         }
-        float[] nested = require(weights, p + ".nested_absmax", scratch).toType(DataType.FLOAT32, false).toFloatArray();
+        float[] nested = require(weights, p + ".nested_absmax", scratch)
+                .toType(DataType.FLOAT32, false)
+                .toFloatArray();
         if (nested.length != (blocks + BlockQuantized.CONSTANT_BLOCK - 1) / BlockQuantized.CONSTANT_BLOCK) {
-            throw new Peft4jException(where + ".nested_absmax has " + nested.length + " constants for " + blocks + " block constants");
+            throw new Peft4jException(
+                    where + ".nested_absmax has " + nested.length + " constants for " + blocks + " block constants");
         }
         byte[] constantCodes = absmax.toType(DataType.UINT8, false).toByteArray();
-        return new BlockQuantized(type, blockSize, shape, codes, null,
-                new BlockQuantized.DoubleQuant(constantCodes, nested, (float) state.path("nested_offset").asDouble()));
+        return new BlockQuantized(
+                type, blockSize, shape, codes, null, new BlockQuantized.DoubleQuant(constantCodes, nested, (float)
+                        state.path("nested_offset").asDouble()));
     }
 
     private static NDArray require(Weights weights, String key, NDManager scratch) {
@@ -192,13 +219,15 @@ public final class QuantizedCheckpoint {
 
     /** The stored code book must be peft4j's (to 1e-6): the codes index it. */
     private static void requireTable(Weights weights, String key, float[] expected, NDManager scratch) {
-        float[] stored = require(weights, key, scratch).toType(DataType.FLOAT32, false).toFloatArray();
+        float[] stored =
+                require(weights, key, scratch).toType(DataType.FLOAT32, false).toFloatArray();
         boolean same = stored.length == expected.length;
         for (int i = 0; same && i < stored.length; i++) {
             same = Math.abs(stored[i] - expected[i]) <= 1e-6f;
         }
         if (!same) {
-            throw new Peft4jException(weights.source() + ": " + key + " is not the code book peft4j uses for this type");
+            throw new Peft4jException(
+                    weights.source() + ": " + key + " is not the code book peft4j uses for this type");
         }
     }
 

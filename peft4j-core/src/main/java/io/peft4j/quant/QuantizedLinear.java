@@ -39,8 +39,15 @@ public final class QuantizedLinear extends Module implements LinearLayer {
      * @param dq     the double-quantised constants, or null
      * @param bias   fp32 [out] or null, taken over
      */
-    private QuantizedLinear(NDManager manager, QuantType type, int blockSize, long[] shape, NDArray codes, float[] absmax,
-                            BlockQuantized.DoubleQuant dq, NDArray bias) {
+    private QuantizedLinear(
+            NDManager manager,
+            QuantType type,
+            int blockSize,
+            long[] shape,
+            NDArray codes,
+            float[] absmax,
+            BlockQuantized.DoubleQuant dq,
+            NDArray bias) {
         super(manager);
         if (shape.length != 2) {
             throw new IllegalArgumentException("a linear weight is [out, in], got " + Arrays.toString(shape));
@@ -74,18 +81,29 @@ public final class QuantizedLinear extends Module implements LinearLayer {
      * The weight is read in place and the codes are written straight into the layer's own array, so no copy of
      * either passes through the Java heap (whose pages would stay resident).
      */
-    static QuantizedLinear quantize(NDManager manager, NDArray w, QuantType type, int blockSize, boolean doubleQuant, NDArray bias) {
+    static QuantizedLinear quantize(
+            NDManager manager, NDArray w, QuantType type, int blockSize, boolean doubleQuant, NDArray bias) {
         long[] shape = w.getShape().getShape();
-        NDArray codes = manager.create(new Shape(BlockQuantized.codeBytes(w.size(), type)), DataType.UINT8); // uninitialised: written next
+        NDArray codes = manager.create(
+                new Shape(BlockQuantized.codeBytes(w.size(), type)), DataType.UINT8); // uninitialised: written next
         float[] absmax = BlockQuantized.encode(view(w).asFloatBuffer(), shape, type, blockSize, view(codes));
-        return doubleQuant ? new QuantizedLinear(manager, type, blockSize, shape, codes, null, BlockQuantized.quantizeConstants(absmax), bias)
+        return doubleQuant
+                ? new QuantizedLinear(
+                        manager, type, blockSize, shape, codes, null, BlockQuantized.quantizeConstants(absmax), bias)
                 : new QuantizedLinear(manager, type, blockSize, shape, codes, absmax, null, bias);
     }
 
     /** A layer over an [out, in] quantised weight and an fp32 bias [out] (or null), both taken over by {@code manager}. */
     public static QuantizedLinear of(NDManager manager, BlockQuantized weight, NDArray bias) {
-        return new QuantizedLinear(manager, weight.type(), weight.blockSize(), weight.shape(), Uint8.of(manager, weight.codes()),
-                weight.absmax(), weight.doubleQuant(), bias);
+        return new QuantizedLinear(
+                manager,
+                weight.type(),
+                weight.blockSize(),
+                weight.shape(),
+                Uint8.of(manager, weight.codes()),
+                weight.absmax(),
+                weight.doubleQuant(),
+                bias);
     }
 
     /** The array's own memory (a contiguous CPU array), not a copy. */
@@ -125,7 +143,8 @@ public final class QuantizedLinear extends Module implements LinearLayer {
         long bytes = 0;
         for (var e : localParameters().entrySet()) {
             if (!e.getKey().equals("bias")) {
-                bytes += e.getValue().size() * e.getValue().array().getDataType().getNumOfBytes();
+                bytes +=
+                        e.getValue().size() * e.getValue().array().getDataType().getNumOfBytes();
             }
         }
         return bytes + (doubleQuant ? 4 : 0);
@@ -140,7 +159,13 @@ public final class QuantizedLinear extends Module implements LinearLayer {
             return new BlockQuantized(type, blockSize, shape, codes, absmax.toFloatArray(), null);
         }
         float[] nested = localParameters().get("weight_nested_absmax").array().toFloatArray();
-        return new BlockQuantized(type, blockSize, shape, codes, null, new BlockQuantized.DoubleQuant(absmax.toByteArray(), nested, offset));
+        return new BlockQuantized(
+                type,
+                blockSize,
+                shape,
+                codes,
+                null,
+                new BlockQuantized.DoubleQuant(absmax.toByteArray(), nested, offset));
     }
 
     /** The dequantised weight [out, in] in fp32, made in {@code scope}. */
@@ -156,7 +181,10 @@ public final class QuantizedLinear extends Module implements LinearLayer {
             throw new IllegalArgumentException("a " + outFeatures + "x" + inFeatures + " fp32 array is needed, got "
                     + target.getDataType() + " " + target.getShape());
         }
-        kernel.dequantize(view(localParameters().get("weight").array()), blockScale(), Math.multiplyExact(inFeatures, outFeatures),
+        kernel.dequantize(
+                view(localParameters().get("weight").array()),
+                blockScale(),
+                Math.multiplyExact(inFeatures, outFeatures),
                 view(target).asFloatBuffer());
     }
 
@@ -170,7 +198,8 @@ public final class QuantizedLinear extends Module implements LinearLayer {
             FloatBuffer absmax = stored.asFloatBuffer();
             return absmax::get;
         }
-        FloatBuffer nested = view(localParameters().get("weight_nested_absmax").array()).asFloatBuffer();
+        FloatBuffer nested =
+                view(localParameters().get("weight_nested_absmax").array()).asFloatBuffer();
         CodeBook map = DynamicMap.CODE_BOOK;
         float mean = offset;
         return b -> map.value(stored.get(b) & 0xFF) * nested.get(b / BlockQuantized.CONSTANT_BLOCK) + mean;
@@ -184,7 +213,8 @@ public final class QuantizedLinear extends Module implements LinearLayer {
     @Override
     public NDArray forward(Step step, NDArray x) {
         try (NDManager scratch = step.scope().newSubManager()) {
-            NDArray w = step.buffers() != null ? step.buffers().take(new Shape(outFeatures, inFeatures), this::dequantizeInto)
+            NDArray w = step.buffers() != null
+                    ? step.buffers().take(new Shape(outFeatures, inFeatures), this::dequantizeInto)
                     : dequantizedWeight(scratch); // [out, in]
             NDArray y = Dense.linear(x, w, bias == null ? null : bias.array());
             y.attach(step.scope());

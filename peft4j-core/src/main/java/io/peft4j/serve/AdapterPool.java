@@ -38,7 +38,8 @@ public final class AdapterPool implements ContinuousBatcher.Router {
     private final Path root;
     private final int maxLoaded;
     private final Map<String, Path> registered = new TreeMap<>();
-    private final LinkedHashMap<String, Boolean> loaded = new LinkedHashMap<>(16, 0.75f, true); // access order: LRU first
+    private final LinkedHashMap<String, Boolean> loaded =
+            new LinkedHashMap<>(16, 0.75f, true); // access order: LRU first
     private final Map<String, Integer> pins = new HashMap<>();
     private long hits;
     private long misses;
@@ -81,12 +82,14 @@ public final class AdapterPool implements ContinuousBatcher.Router {
             throw new IllegalArgumentException("an adapter named '" + name + "' is already registered");
         }
         if (!Files.isRegularFile(dir.resolve(PeftConfig.FILE_NAME))) {
-            throw new NoSuchElementException("no adapter found at " + path + " (it needs " + PeftConfig.FILE_NAME + ")");
+            throw new NoSuchElementException(
+                    "no adapter found at " + path + " (it needs " + PeftConfig.FILE_NAME + ")");
         }
         registered.put(name, dir);
         try {
             if (!acquire(name)) {
-                throw new IllegalStateException("all " + maxLoaded + " loaded adapters are in use; retry when requests have finished");
+                throw new IllegalStateException(
+                        "all " + maxLoaded + " loaded adapters are in use; retry when requests have finished");
             }
             release(name);
         } catch (RuntimeException e) {
@@ -101,7 +104,8 @@ public final class AdapterPool implements ContinuousBatcher.Router {
             throw new NoSuchElementException("the adapter '" + name + "' cannot be found");
         }
         if (pins.getOrDefault(name, 0) > 0) {
-            throw new IllegalStateException("the adapter '" + name + "' is serving " + pins.get(name) + " request(s); unload it when they are done");
+            throw new IllegalStateException("the adapter '" + name + "' is serving " + pins.get(name)
+                    + " request(s); unload it when they are done");
         }
         unload(name);
         registered.remove(name);
@@ -117,7 +121,8 @@ public final class AdapterPool implements ContinuousBatcher.Router {
         Map<String, Path> all = new TreeMap<>(registered);
         if (root != null) {
             try (Stream<Path> dirs = Files.list(root)) {
-                dirs.filter(d -> Files.isRegularFile(d.resolve(PeftConfig.FILE_NAME)) && NAME.matcher(d.getFileName().toString()).matches())
+                dirs.filter(d -> Files.isRegularFile(d.resolve(PeftConfig.FILE_NAME))
+                                && NAME.matcher(d.getFileName().toString()).matches())
                         .forEach(d -> all.putIfAbsent(d.getFileName().toString(), d));
             } catch (IOException e) {
                 throw new Peft4jException("cannot list the adapters directory " + root + ": " + e.getMessage());
@@ -145,7 +150,7 @@ public final class AdapterPool implements ContinuousBatcher.Router {
         }
         if (loaded.containsKey(name)) {
             hits++;
-            loaded.get(name);                                                 // touch: most recently used
+            loaded.get(name); // touch: most recently used
         } else {
             Path dir = registered.containsKey(name) ? registered.get(name) : found(name);
             if (dir == null) {
@@ -174,13 +179,17 @@ public final class AdapterPool implements ContinuousBatcher.Router {
         if (names.stream().allMatch(Objects::isNull)) {
             return Step.Adapters.NONE;
         }
-        return peft.mixedBatch(names.stream().map(n -> n == null ? Step.Adapters.BASE : n).toList());
+        return peft.mixedBatch(
+                names.stream().map(n -> n == null ? Step.Adapters.BASE : n).toList());
     }
 
     /** Evicts the least recently used adapters no request uses until one more fits; false when every loaded one is in use. */
     private boolean makeRoom() {
         while (loaded.size() >= maxLoaded) {
-            String victim = loaded.keySet().stream().filter(n -> pins.getOrDefault(n, 0) <= 0).findFirst().orElse(null);
+            String victim = loaded.keySet().stream()
+                    .filter(n -> pins.getOrDefault(n, 0) <= 0)
+                    .findFirst()
+                    .orElse(null);
             if (victim == null) {
                 return false;
             }
@@ -206,7 +215,8 @@ public final class AdapterPool implements ContinuousBatcher.Router {
 
     private static void requireName(String name) {
         if (name == null || !NAME.matcher(name).matches()) {
-            throw new IllegalArgumentException("an adapter name takes letters, digits, '.', '_' and '-' (up to 128), got '" + name + "'");
+            throw new IllegalArgumentException(
+                    "an adapter name takes letters, digits, '.', '_' and '-' (up to 128), got '" + name + "'");
         }
     }
 }

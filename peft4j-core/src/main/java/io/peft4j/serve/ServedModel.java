@@ -43,15 +43,24 @@ public final class ServedModel implements AutoCloseable {
      * @param quantize          {@code nf4}, {@code fp4} or {@code int8} to quantise the base's linear layers, or null
      * @param pooling           how an encoder's token states become an embedding (mean, as sentence-transformers models)
      */
-    public record Options(String model, String servedName, Path adaptersDir, Map<String, Path> adapters, int maxBatch, int maxQueue,
-                          int maxLoadedAdapters, String quantize, Pooling pooling) {
+    public record Options(
+            String model,
+            String servedName,
+            Path adaptersDir,
+            Map<String, Path> adapters,
+            int maxBatch,
+            int maxQueue,
+            int maxLoadedAdapters,
+            String quantize,
+            Pooling pooling) {
 
         public Options {
             adapters = adapters == null ? Map.of() : Map.copyOf(adapters);
             pooling = pooling == null ? Pooling.MEAN : pooling;
             if (maxBatch < 1 || maxQueue < 1 || maxLoadedAdapters < 1) {
-                throw new IllegalArgumentException("max batch, max queue and max loaded adapters must be at least 1, got "
-                        + maxBatch + ", " + maxQueue + ", " + maxLoadedAdapters);
+                throw new IllegalArgumentException(
+                        "max batch, max queue and max loaded adapters must be at least 1, got " + maxBatch + ", "
+                                + maxQueue + ", " + maxLoadedAdapters);
             }
         }
 
@@ -63,27 +72,33 @@ public final class ServedModel implements AutoCloseable {
         public Options withAdapter(String name, Path dir) {
             Map<String, Path> more = new LinkedHashMap<>(adapters);
             more.put(name, dir);
-            return new Options(model, servedName, adaptersDir, more, maxBatch, maxQueue, maxLoadedAdapters, quantize, pooling);
+            return new Options(
+                    model, servedName, adaptersDir, more, maxBatch, maxQueue, maxLoadedAdapters, quantize, pooling);
         }
 
         public Options withAdaptersDir(Path dir) {
-            return new Options(model, servedName, dir, adapters, maxBatch, maxQueue, maxLoadedAdapters, quantize, pooling);
+            return new Options(
+                    model, servedName, dir, adapters, maxBatch, maxQueue, maxLoadedAdapters, quantize, pooling);
         }
 
         public Options withLimits(int batch, int queue, int loadedAdapters) {
-            return new Options(model, servedName, adaptersDir, adapters, batch, queue, loadedAdapters, quantize, pooling);
+            return new Options(
+                    model, servedName, adaptersDir, adapters, batch, queue, loadedAdapters, quantize, pooling);
         }
 
         public Options withQuantize(String type) {
-            return new Options(model, servedName, adaptersDir, adapters, maxBatch, maxQueue, maxLoadedAdapters, type, pooling);
+            return new Options(
+                    model, servedName, adaptersDir, adapters, maxBatch, maxQueue, maxLoadedAdapters, type, pooling);
         }
 
         public Options withPooling(Pooling p) {
-            return new Options(model, servedName, adaptersDir, adapters, maxBatch, maxQueue, maxLoadedAdapters, quantize, p);
+            return new Options(
+                    model, servedName, adaptersDir, adapters, maxBatch, maxQueue, maxLoadedAdapters, quantize, p);
         }
 
         public Options withServedName(String name) {
-            return new Options(model, name, adaptersDir, adapters, maxBatch, maxQueue, maxLoadedAdapters, quantize, pooling);
+            return new Options(
+                    model, name, adaptersDir, adapters, maxBatch, maxQueue, maxLoadedAdapters, quantize, pooling);
         }
     }
 
@@ -102,8 +117,16 @@ public final class ServedModel implements AutoCloseable {
     private final int contextLength;
     private final Object embedding = new Object();
 
-    private ServedModel(String name, Path dir, NDManager manager, PretrainedModel model, Tokenizer tokenizer, AdapterPool pool,
-                        ContinuousBatcher.Settings batching, ContinuousBatcher.Observer observer, Pooling pooling) {
+    private ServedModel(
+            String name,
+            Path dir,
+            NDManager manager,
+            PretrainedModel model,
+            Tokenizer tokenizer,
+            AdapterPool pool,
+            ContinuousBatcher.Settings batching,
+            ContinuousBatcher.Observer observer,
+            Pooling pooling) {
         this.name = name;
         this.dir = dir;
         this.manager = manager;
@@ -122,7 +145,8 @@ public final class ServedModel implements AutoCloseable {
             this.embedder = new SentenceEmbedder(bert, tokenizer, pooling);
             this.contextLength = bert.config().maxPositionEmbeddings();
         } else {
-            throw new Peft4jException(dir + " holds a '" + model.family() + "' model; serve takes a decoder (gpt2, llama, qwen2, mistral) or a BERT-family encoder");
+            throw new Peft4jException(dir + " holds a '" + model.family()
+                    + "' model; serve takes a decoder (gpt2, llama, qwen2, mistral) or a BERT-family encoder");
         }
     }
 
@@ -140,9 +164,19 @@ public final class ServedModel implements AutoCloseable {
             int limit = model instanceof BertModel bert ? bert.config().maxPositionEmbeddings() : MAX_PROMPT_TOKENS;
             Tokenizer tokenizer = Tokenizer.load(files.requireTokenizer(), limit);
             AdapterPool pool = new AdapterPool(model, settings.adaptersDir(), settings.maxLoadedAdapters());
-            String name = settings.servedName() != null ? settings.servedName() : Path.of(settings.model()).getFileName().toString();
-            ServedModel served = new ServedModel(name, files.dir(), manager, model, tokenizer, pool,
-                    new ContinuousBatcher.Settings(settings.maxBatch(), settings.maxQueue(), 256), observer, settings.pooling());
+            String name = settings.servedName() != null
+                    ? settings.servedName()
+                    : Path.of(settings.model()).getFileName().toString();
+            ServedModel served = new ServedModel(
+                    name,
+                    files.dir(),
+                    manager,
+                    model,
+                    tokenizer,
+                    pool,
+                    new ContinuousBatcher.Settings(settings.maxBatch(), settings.maxQueue(), 256),
+                    observer,
+                    settings.pooling());
             for (Map.Entry<String, Path> e : settings.adapters().entrySet()) {
                 served.changeAdapters(() -> pool.register(e.getKey(), e.getValue()));
             }
@@ -169,9 +203,10 @@ public final class ServedModel implements AutoCloseable {
         if (batcher != null) {
             try {
                 batcher.betweenSteps(() -> {
-                    change.run();
-                    return null;
-                }).join();
+                            change.run();
+                            return null;
+                        })
+                        .join();
             } catch (CompletionException e) {
                 throw e.getCause() instanceof RuntimeException r ? r : e;
             }
@@ -191,7 +226,7 @@ public final class ServedModel implements AutoCloseable {
             throw new Peft4jException("the served model " + name + " is a decoder: embeddings need an encoder model");
         }
         synchronized (embedding) {
-            if (!pool.acquire(adapter)) {                        // cannot happen: embeddings hold no adapter between calls
+            if (!pool.acquire(adapter)) { // cannot happen: embeddings hold no adapter between calls
                 throw new IllegalStateException("every adapter slot is in use; retry later");
             }
             try {
@@ -199,7 +234,8 @@ public final class ServedModel implements AutoCloseable {
                 long tokens = 0;
                 for (int from = 0; from < texts.size(); from += EMBED_BATCH) {
                     List<String> chunk = texts.subList(from, Math.min(texts.size(), from + EMBED_BATCH));
-                    SentenceEmbedder.Embeddings e = embedder.embed(chunk, pool.rows(Collections.nCopies(chunk.size(), adapter)));
+                    SentenceEmbedder.Embeddings e =
+                            embedder.embed(chunk, pool.rows(Collections.nCopies(chunk.size(), adapter)));
                     System.arraycopy(e.vectors(), 0, vectors, from, chunk.size());
                     tokens += e.tokens();
                 }

@@ -31,8 +31,9 @@ public final class ChatTemplate {
     }
 
     /** Used when a tokenizer has no chat template: "Role: content" paragraphs, then "Assistant:" to answer. */
-    public static final String PLAIN = "{% for message in messages %}{{ message['role'] | capitalize }}: {{ message['content'] }}\n\n"
-            + "{% endfor %}{% if add_generation_prompt %}Assistant:{% endif %}";
+    public static final String PLAIN =
+            "{% for message in messages %}{{ message['role'] | capitalize }}: {{ message['content'] }}\n\n"
+                    + "{% endfor %}{% if add_generation_prompt %}Assistant:{% endif %}";
 
     /** The most a rendered conversation may hold (characters): far beyond any model's context. */
     static final long MAX_OUTPUT_CHARS = 8L << 20;
@@ -61,7 +62,8 @@ public final class ChatTemplate {
         JsonNode config = Json.readObject(file);
         Path jinja = modelDir.resolve("chat_template.jinja");
         String template = Files.isRegularFile(jinja) ? read(jinja) : templateOf(config.get("chat_template"));
-        return new ChatTemplate(template == null ? PLAIN : template, token(config.get("bos_token")), token(config.get("eos_token")));
+        return new ChatTemplate(
+                template == null ? PLAIN : template, token(config.get("bos_token")), token(config.get("eos_token")));
     }
 
     private static String read(Path file) {
@@ -107,7 +109,9 @@ public final class ChatTemplate {
     public long[] promptIds(Tokenizer tokenizer, List<Message> messages) {
         String text = render(messages, true);
         // templates write BOS themselves; a plain template leaves it to the tokenizer
-        return tokenizer.encodeIds(text, isPlain()).stream().mapToLong(Long::longValue).toArray();
+        return tokenizer.encodeIds(text, isPlain()).stream()
+                .mapToLong(Long::longValue)
+                .toArray();
     }
 
     /** The conversation as the model's prompt text; with {@code addGenerationPrompt} ready for the assistant's answer. */
@@ -124,12 +128,18 @@ public final class ChatTemplate {
                 while (cause != null && !(cause instanceof TemplateException) && cause.getCause() != cause) {
                     cause = cause.getCause();
                 }
-                throw new Peft4jException("chat template: " + (cause != null ? cause.getMessage() : error.getMessage()));
+                throw new Peft4jException(
+                        "chat template: " + (cause != null ? cause.getMessage() : error.getMessage()));
             }
         }
-        if (!result.getErrors().isEmpty() && result.getOutput().length() == 0 && result.getErrors().stream()
-                .anyMatch(e -> String.valueOf(e.getMessage()).toLowerCase(Locale.ROOT).contains("limit"))) {
-            throw new Peft4jException("chat template: " + result.getErrors().get(0).getMessage());
+        if (!result.getErrors().isEmpty()
+                && result.getOutput().length() == 0
+                && result.getErrors().stream()
+                        .anyMatch(e -> String.valueOf(e.getMessage())
+                                .toLowerCase(Locale.ROOT)
+                                .contains("limit"))) {
+            throw new Peft4jException(
+                    "chat template: " + result.getErrors().get(0).getMessage());
         }
         return result.getOutput();
     }
@@ -147,10 +157,20 @@ public final class ChatTemplate {
 
     private static Jinjava newEngine() {
         // bounded: a looping or exploding template ends in a template error, not in an OutOfMemoryError
-        Jinjava jinjava = new Jinjava(JinjavaConfig.newBuilder().withTrimBlocks(true).withLstripBlocks(true).withFailOnUnknownTokens(false)
-                .withMaxOutputSize(MAX_OUTPUT_CHARS).withMaxStringLength(MAX_OUTPUT_CHARS).withMaxRenderDepth(10).withMaxMacroRecursionDepth(20)
-                .withMaxListSize(100_000).withMaxMapSize(100_000).build());
-        jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception", ChatTemplate.class, "raiseException", Object.class));
+        Jinjava jinjava = new Jinjava(JinjavaConfig.newBuilder()
+                .withTrimBlocks(true)
+                .withLstripBlocks(true)
+                .withFailOnUnknownTokens(false)
+                .withMaxOutputSize(MAX_OUTPUT_CHARS)
+                .withMaxStringLength(MAX_OUTPUT_CHARS)
+                .withMaxRenderDepth(10)
+                .withMaxMacroRecursionDepth(20)
+                .withMaxListSize(100_000)
+                .withMaxMapSize(100_000)
+                .build());
+        jinjava.getGlobalContext()
+                .registerFunction(new ELFunctionDefinition(
+                        "", "raise_exception", ChatTemplate.class, "raiseException", Object.class));
         return jinjava;
     }
 }

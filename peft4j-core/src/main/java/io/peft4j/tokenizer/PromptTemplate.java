@@ -62,6 +62,8 @@ public record PromptTemplate(List<Segment> segments) {
 
     /** The number of pseudo tokens the template places. */
     public int pseudoTokens() {
-        return segments.stream().mapToInt(s -> s instanceof Pseudo p ? p.count() : 0).sum();
+        return segments.stream()
+                .mapToInt(s -> s instanceof Pseudo p ? p.count() : 0)
+                .sum();
     }
 }

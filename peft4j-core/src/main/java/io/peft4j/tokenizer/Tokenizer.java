@@ -42,8 +42,7 @@ public final class Tokenizer implements AutoCloseable {
             HuggingFaceTokenizer.Builder builder = HuggingFaceTokenizer.builder();
             // DJL caps maxLength at its modelMaxLength, 512 unless set: the caller's limit is the model's here
             builder.configure(Map.of("modelMaxLength", Integer.toString(maxLength)));
-            HuggingFaceTokenizer t = builder
-                    .optTokenizerPath(tokenizerJson)
+            HuggingFaceTokenizer t = builder.optTokenizerPath(tokenizerJson)
                     .optAddSpecialTokens(true)
                     .optPadding(true)
                     .optTruncation(true)
@@ -62,9 +61,13 @@ public final class Tokenizer implements AutoCloseable {
     private static void checkUnknownToken(Path tokenizerJson) {
         JsonNode model = Json.readObject(tokenizerJson).path("model");
         JsonNode unk = model.path("unk_token");
-        if (unk.isTextual() && model.path("vocab").isObject() && !model.path("vocab").has(unk.asText())) {
-            throw new FormatException(tokenizerJson, "the " + model.path("type").asText("model") + " unk_token '" + unk.asText()
-                    + "' is not in its vocabulary");
+        if (unk.isTextual()
+                && model.path("vocab").isObject()
+                && !model.path("vocab").has(unk.asText())) {
+            throw new FormatException(
+                    tokenizerJson,
+                    "the " + model.path("type").asText("model") + " unk_token '" + unk.asText()
+                            + "' is not in its vocabulary");
         }
     }
 
@@ -83,7 +86,8 @@ public final class Tokenizer implements AutoCloseable {
     /** Encodes a batch of text pairs (token type 0 for the first text, 1 for the second). */
     public BatchEncoding encodePairs(List<String> first, List<String> second) {
         if (first.size() != second.size() || first.isEmpty()) {
-            throw new IllegalArgumentException("pairs need two non-empty lists of equal length, got " + first.size() + " and " + second.size());
+            throw new IllegalArgumentException(
+                    "pairs need two non-empty lists of equal length, got " + first.size() + " and " + second.size());
         }
         return BatchEncoding.of(tokenizer.batchEncode(new PairList<>(first, second)));
     }
@@ -160,7 +164,8 @@ public final class Tokenizer implements AutoCloseable {
             }
             int room = maxLength - fixed;
             if (room < 0) {
-                throw new IllegalArgumentException("template needs " + fixed + " tokens, more than maxLength " + maxLength);
+                throw new IllegalArgumentException(
+                        "template needs " + fixed + " tokens, more than maxLength " + maxLength);
             }
             if (parts.get(inputIndex).length > room) {
                 parts.set(inputIndex, Arrays.copyOf(parts.get(inputIndex), room));
@@ -206,7 +211,9 @@ public final class Tokenizer implements AutoCloseable {
 
     /** The token ids of a text, with the special tokens the tokenizer's post-processor adds (e.g. BOS) when asked. */
     public List<Long> encodeIds(String text, boolean addSpecialTokens) {
-        return Arrays.stream(tokenizer.encode(text, addSpecialTokens, false).getIds()).boxed().toList();
+        return Arrays.stream(tokenizer.encode(text, addSpecialTokens, false).getIds())
+                .boxed()
+                .toList();
     }
 
     public String decode(long[] ids, boolean skipSpecialTokens) {

@@ -7,7 +7,8 @@ public record CausalExample(long[] inputIds, long[] labels) {
 
     public CausalExample {
         if (inputIds.length == 0 || inputIds.length != labels.length) {
-            throw new IllegalArgumentException("an example needs as many labels as input ids (" + inputIds.length + " vs " + labels.length + ")");
+            throw new IllegalArgumentException(
+                    "an example needs as many labels as input ids (" + inputIds.length + " vs " + labels.length + ")");
         }
     }
 

@@ -46,7 +46,7 @@ public final class CausalLmTask implements TrainingTask<CausalExample> {
     /** The teacher's final hidden states [B·T, D] of a batch, without autograd. */
     private NDArray teacherRows(Step step, NDArray ids, NDArray mask) {
         try (Step off = Step.inference(step.scope(), teacher.adapters())) {
-            NDArray hidden = teacher.hiddenStates(off, ids, mask, null);                                     // [B, T, D]
+            NDArray hidden = teacher.hiddenStates(off, ids, mask, null); // [B, T, D]
             return hidden.reshape(-1, hidden.getShape().get(2));
         }
     }
@@ -59,9 +59,10 @@ public final class CausalLmTask implements TrainingTask<CausalExample> {
         return (logits, labels, rows) -> {
             NDArray teacherLogits;
             try (Step off = Step.inference(logits.getManager(), teacher.adapters())) {
-                teacherLogits = teacher.lmHead(off, teacherRows.get(rows));                                   // [p, V]
+                teacherLogits = teacher.lmHead(off, teacherRows.get(rows)); // [p, V]
             }
-            return distillation.blendSum(Losses.crossEntropySum(logits, labels), logits, teacherLogits, labels.neq(Losses.IGNORE_INDEX));
+            return distillation.blendSum(
+                    Losses.crossEntropySum(logits, labels), logits, teacherLogits, labels.neq(Losses.IGNORE_INDEX));
         };
     }
 
@@ -71,7 +72,8 @@ public final class CausalLmTask implements TrainingTask<CausalExample> {
      */
     private record Batch(long[][] ids, long[][] mask, long[][] nextLabels, long tokens) {
         static Batch of(List<CausalExample> examples) {
-            int length = examples.stream().mapToInt(e -> e.inputIds().length).max().orElseThrow();
+            int length =
+                    examples.stream().mapToInt(e -> e.inputIds().length).max().orElseThrow();
             long[][] ids = new long[examples.size()][length];
             long[][] mask = new long[examples.size()][length];
             long[][] nextLabels = new long[examples.size()][length];
@@ -89,14 +91,17 @@ public final class CausalLmTask implements TrainingTask<CausalExample> {
 
         /** Positions whose next token is trained. */
         long trainedPositions() {
-            return Arrays.stream(nextLabels).flatMapToLong(Arrays::stream).filter(l -> l != CausalExample.IGNORED).count();
+            return Arrays.stream(nextLabels)
+                    .flatMapToLong(Arrays::stream)
+                    .filter(l -> l != CausalExample.IGNORED)
+                    .count();
         }
     }
 
     /** Logits [B, T, V] and the next labels [B, T]. */
     private NDArray[] logitsAndLabels(Batch batch, Step step) {
         NDManager m = step.scope();
-        NDArray logits = model.forward(step, m.create(batch.ids()), m.create(batch.mask()));   // [B, T, V]
+        NDArray logits = model.forward(step, m.create(batch.ids()), m.create(batch.mask())); // [B, T, V]
         return new NDArray[] {logits, m.create(batch.nextLabels())};
     }
 
@@ -115,34 +120,50 @@ public final class CausalLmTask implements TrainingTask<CausalExample> {
         NDManager m = step.scope();
         NDArray teacherLogits;
         try (Step off = Step.inference(m, teacher.adapters())) {
-            teacherLogits = teacher.forward(off, m.create(b.ids()), m.create(b.mask()));                     // [B, T, V]
+            teacherLogits = teacher.forward(off, m.create(b.ids()), m.create(b.mask())); // [B, T, V]
         }
         NDArray trained = pair[1].neq(Losses.IGNORE_INDEX);
         NDArray hard = Losses.crossEntropy(pair[0], pair[1]);
         NDArray soft = distillation.divergence(pair[0], teacherLogits, trained);
-        return new Loss(Scalars.mul(hard, distillation.alpha()).add(Scalars.mul(soft,
-                (1 - distillation.alpha()) * distillation.temperature() * distillation.temperature())), b.tokens());
+        return new Loss(
+                Scalars.mul(hard, distillation.alpha())
+                        .add(Scalars.mul(
+                                soft,
+                                (1 - distillation.alpha()) * distillation.temperature() * distillation.temperature())),
+                b.tokens());
     }
 
     /** Taken block by block ({@link StagedBackward}); with checkpointing, activations are recomputed. */
     @Override
-    public Loss lossAndBackward(List<CausalExample> batch, Step step, GradientCollector gc, double scale,
-                                boolean gradientCheckpointing) {
+    public Loss lossAndBackward(
+            List<CausalExample> batch, Step step, GradientCollector gc, double scale, boolean gradientCheckpointing) {
         Batch b = Batch.of(batch);
         NDManager m = step.scope();
         NDArray ids = m.create(b.ids());
         NDArray mask = m.create(b.mask());
-        LmHeadLoss loss = new LmHeadLoss(m.create(b.nextLabels()), b.trainedPositions(), partSum(step, teacher == null ? null : teacherRows(step, ids, mask)));
+        LmHeadLoss loss = new LmHeadLoss(
+                m.create(b.nextLabels()),
+                b.trainedPositions(),
+                partSum(step, teacher == null ? null : teacherRows(step, ids, mask)));
         NDArray value = lossAndBackward(step, ids, mask, loss, gc, scale, gradientCheckpointing);
         return new Loss(value, b.tokens());
     }
 
     /** The staged pass over token ids [B, T] with mask [B, T] and what the head scores; returns the mean loss. */
-    public NDArray lossAndBackward(Step step, NDArray ids, NDArray mask, LmHeadLoss loss, GradientCollector gc, double scale,
-                                   boolean gradientCheckpointing) {
-        return StagedBackward.run(model.pass(step, ModelInputs.tokens(ids, mask, null)),
+    public NDArray lossAndBackward(
+            Step step,
+            NDArray ids,
+            NDArray mask,
+            LmHeadLoss loss,
+            GradientCollector gc,
+            double scale,
+            boolean gradientCheckpointing) {
+        return StagedBackward.run(
+                model.pass(step, ModelInputs.tokens(ids, mask, null)),
                 (features, staged) -> loss.lossAndBackward(model, features.tokenStates(), gc, scale, staged),
-                gc, step, gradientCheckpointing);
+                gc,
+                step,
+                gradientCheckpointing);
     }
 
     @Override
@@ -152,7 +173,8 @@ public final class CausalLmTask implements TrainingTask<CausalExample> {
         long correct = 0;
         for (int i = 0; i < examples.size(); i += batchSize) {
             List<CausalExample> chunk = examples.subList(i, Math.min(examples.size(), i + batchSize));
-            try (NDManager scope = model.manager().newSubManager(); Step step = Step.inference(scope, model.adapters())) {
+            try (NDManager scope = model.manager().newSubManager();
+                    Step step = Step.inference(scope, model.adapters())) {
                 NDArray[] pair = logitsAndLabels(Batch.of(chunk), step);
                 long[] labels = pair[1].toLongArray();
                 long[] predicted = pair[0].argMax(2).toLongArray();

@@ -72,7 +72,8 @@ final class Checkpoints {
                 if (best != null) {
                     SafeTensorsWriter.write(tmp.resolve("best.safetensors"), best, Map.of());
                 }
-                AtomicFiles.writeString(tmp.resolve("trainer_state.json"), stateJson(state, epoch, nextBatch, identity));
+                AtomicFiles.writeString(
+                        tmp.resolve("trainer_state.json"), stateJson(state, epoch, nextBatch, identity));
                 Path current = dir.resolve(CURRENT);
                 Path previous = dir.resolve(PREVIOUS);
                 AtomicFiles.deleteTree(previous);
@@ -202,9 +203,17 @@ final class Checkpoints {
         s.epochLossCount = root.path("epoch_loss_count").asInt();
         for (JsonNode e : root.path("history")) {
             JsonNode ev = e.get("eval");
-            Evaluation evaluation = ev == null ? null : new Evaluation(ev.path("loss").asDouble(), ev.path("accuracy").asDouble(),
-                    ev.path("macro_f1").asDouble(), ev.path("examples").asInt());
-            s.history.add(new TrainingListener.EpochInfo(e.path("epoch").asInt(), e.path("train_loss").asDouble(), evaluation,
+            Evaluation evaluation = ev == null
+                    ? null
+                    : new Evaluation(
+                            ev.path("loss").asDouble(),
+                            ev.path("accuracy").asDouble(),
+                            ev.path("macro_f1").asDouble(),
+                            ev.path("examples").asInt());
+            s.history.add(new TrainingListener.EpochInfo(
+                    e.path("epoch").asInt(),
+                    e.path("train_loss").asDouble(),
+                    evaluation,
                     e.path("best").asBoolean()));
         }
         return s;

@@ -22,7 +22,8 @@ public record ClassificationLoss(double gamma, double smoothing, float[] weights
 
     public ClassificationLoss {
         if (!(gamma >= 0) || !(smoothing >= 0 && smoothing < 1)) {
-            throw new IllegalArgumentException("focal gamma must be at least 0 and label smoothing in [0, 1), got " + gamma + ", " + smoothing);
+            throw new IllegalArgumentException(
+                    "focal gamma must be at least 0 and label smoothing in [0, 1), got " + gamma + ", " + smoothing);
         }
         if (weights != null) {
             for (float w : weights) {
@@ -58,14 +59,14 @@ public record ClassificationLoss(double gamma, double smoothing, float[] weights
         if (weights != null && weights.length != classes) {
             throw new IllegalArgumentException(weights.length + " class weights for " + classes + " classes");
         }
-        NDArray logp = logits.reshape(-1, classes).logSoftmax(-1);                          // [N, C]
-        NDArray flat = labels.reshape(-1);                                                   // [N]
-        NDArray valid = flat.neq(Losses.IGNORE_INDEX);                                       // [N]
-        NDArray safe = flat.mul(valid.toType(DataType.INT64, false));                        // ignored → class 0
-        NDArray picked = logp.gather(safe.expandDims(1), 1).reshape(-1);                    // [N] log p_y
-        NDArray loss = picked.neg();                                                         // [N]
+        NDArray logp = logits.reshape(-1, classes).logSoftmax(-1); // [N, C]
+        NDArray flat = labels.reshape(-1); // [N]
+        NDArray valid = flat.neq(Losses.IGNORE_INDEX); // [N]
+        NDArray safe = flat.mul(valid.toType(DataType.INT64, false)); // ignored → class 0
+        NDArray picked = logp.gather(safe.expandDims(1), 1).reshape(-1); // [N] log p_y
+        NDArray loss = picked.neg(); // [N]
         if (smoothing > 0) {
-            NDArray uniform = logp.mean(new int[] {1}).neg();                                // [N] mean_c −log p_c
+            NDArray uniform = logp.mean(new int[] {1}).neg(); // [N] mean_c −log p_c
             loss = Scalars.mul(loss, 1 - smoothing).add(Scalars.mul(uniform, smoothing));
         }
         if (gamma > 0) {
@@ -73,9 +74,9 @@ public record ClassificationLoss(double gamma, double smoothing, float[] weights
             NDArray rest = Scalars.maximum(Scalars.add(picked.exp().neg(), 1), 1e-12);
             loss = loss.mul(Scalars.mul(rest.log(), gamma).exp());
         }
-        NDArray w = valid.toType(logp.getDataType(), false);                                 // [N]
+        NDArray w = valid.toType(logp.getDataType(), false); // [N]
         if (weights != null) {
-            NDArray table = logits.getManager().create(weights).duplicate();                 // libtorch's memory: autograd keeps it
+            NDArray table = logits.getManager().create(weights).duplicate(); // libtorch's memory: autograd keeps it
             w = w.mul(table.get(safe));
         }
         return loss.mul(w).sum().div(Scalars.maximum(w.sum(), 1e-12));

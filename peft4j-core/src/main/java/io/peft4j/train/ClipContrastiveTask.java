@@ -39,7 +39,8 @@ public final class ClipContrastiveTask implements TrainingTask<ImageTextExample>
     /** Image and text embeddings [B, P] of a batch (mixed by MixGen in training). */
     private NDArray[] embeddings(List<ImageTextExample> batch, Step step, boolean training) {
         NDManager scope = step.scope();
-        NDArray pixels = processor.pixelValues(batch.stream().map(ImageTextExample::pixels).toList(), scope);  // [B, 3, H, W]
+        NDArray pixels = processor.pixelValues(
+                batch.stream().map(ImageTextExample::pixels).toList(), scope); // [B, 3, H, W]
         List<String> texts = batch.stream().map(ImageTextExample::text).toList();
         if (training && mixGen.enabled()) {
             MixGen.Mixed mixed = mixGen.apply(pixels, texts);
@@ -47,12 +48,16 @@ public final class ClipContrastiveTask implements TrainingTask<ImageTextExample>
             texts = mixed.texts();
         }
         BatchEncoding enc = tokenizer.encode(texts);
-        return new NDArray[] {clip.imageEmbeddings(step, pixels), clip.textEmbeddings(step, enc.inputIds(scope), enc.attentionMask(scope))};
+        return new NDArray[] {
+            clip.imageEmbeddings(step, pixels), clip.textEmbeddings(step, enc.inputIds(scope), enc.attentionMask(scope))
+        };
     }
 
     private static NDArray symmetricLoss(NDArray logits) {
         NDArray diagonal = logits.getManager().arange(0, (int) logits.getShape().get(0), 1, DataType.INT64);
-        return Losses.crossEntropy(logits, diagonal).add(Losses.crossEntropy(logits.transpose(), diagonal)).div(2);
+        return Losses.crossEntropy(logits, diagonal)
+                .add(Losses.crossEntropy(logits.transpose(), diagonal))
+                .div(2);
     }
 
     @Override
@@ -66,12 +71,14 @@ public final class ClipContrastiveTask implements TrainingTask<ImageTextExample>
 
     @Override
     public Evaluation evaluate(List<ImageTextExample> examples, int batchSize) {
-        try (NDManager scope = clip.manager().newSubManager(); Step step = Step.inference(scope, clip.adapters())) {
+        try (NDManager scope = clip.manager().newSubManager();
+                Step step = Step.inference(scope, clip.adapters())) {
             NDArray images = null;
             NDArray texts = null;
             for (int i = 0; i < examples.size(); i += batchSize) {
                 try (Step chunk = Step.inference(scope.newSubManager(), clip.adapters())) {
-                    NDArray[] e = embeddings(examples.subList(i, Math.min(examples.size(), i + batchSize)), chunk, false);
+                    NDArray[] e =
+                            embeddings(examples.subList(i, Math.min(examples.size(), i + batchSize)), chunk, false);
                     e[0].attach(scope);
                     e[1].attach(scope);
                     images = images == null ? e[0] : images.concat(e[0], 0);
@@ -79,13 +86,14 @@ public final class ClipContrastiveTask implements TrainingTask<ImageTextExample>
                     chunk.scope().close();
                 }
             }
-            NDArray logits = clip.logitsPerImage(images, texts, step);                        // [N, N]
+            NDArray logits = clip.logitsPerImage(images, texts, step); // [N, N]
             long[] best = logits.argMax(1).toLongArray();
             int hits = 0;
             for (int i = 0; i < best.length; i++) {
                 hits += best[i] == i ? 1 : 0;
             }
-            return new Evaluation(symmetricLoss(logits).getFloat(), (double) hits / examples.size(), Double.NaN, examples.size());
+            return new Evaluation(
+                    symmetricLoss(logits).getFloat(), (double) hits / examples.size(), Double.NaN, examples.size());
         }
     }
 }

@@ -41,10 +41,11 @@ public final class ContentHash {
                 try {
                     feed(d, c.getAccessor().invoke(r));
                 } catch (ReflectiveOperationException e) {
-                    throw new IllegalArgumentException("cannot read " + c.getName() + " of " + r.getClass().getSimpleName(), e);
+                    throw new IllegalArgumentException(
+                            "cannot read " + c.getName() + " of " + r.getClass().getSimpleName(), e);
                 }
             }
-        } else if (v instanceof Path path) {        // a file by its name and bytes (a Path is also Iterable)
+        } else if (v instanceof Path path) { // a file by its name and bytes (a Path is also Iterable)
             d.update((byte) 6);
             text(d, path.toString());
             if (Files.isRegularFile(path)) {
@@ -58,7 +59,7 @@ public final class ContentHash {
             d.update((byte) 9);
             d.update(ByteBuffer.allocate(4).putInt(a.length).array());
             d.update(a);
-        } else if (v instanceof int[] a) {                          // primitive arrays in bulk (images are large)
+        } else if (v instanceof int[] a) { // primitive arrays in bulk (images are large)
             d.update((byte) 7);
             ByteBuffer b = ByteBuffer.allocate(4 + 4 * a.length).putInt(a.length);
             for (int x : a) {
@@ -85,11 +86,16 @@ public final class ContentHash {
                 feed(d, item);
             }
             d.update((byte) 4);
-        } else if (v instanceof CharSequence || v instanceof Number || v instanceof Boolean || v instanceof Enum<?> || v instanceof Character) {
+        } else if (v instanceof CharSequence
+                || v instanceof Number
+                || v instanceof Boolean
+                || v instanceof Enum<?>
+                || v instanceof Character) {
             d.update((byte) 5);
             text(d, v.getClass().getSimpleName() + ":" + v);
         } else {
-            throw new IllegalArgumentException("cannot hash the content of a " + v.getClass().getName());
+            throw new IllegalArgumentException(
+                    "cannot hash the content of a " + v.getClass().getName());
         }
     }
 

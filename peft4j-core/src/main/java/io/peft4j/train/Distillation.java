@@ -19,8 +19,9 @@ public record Distillation(double alpha, double temperature) {
 
     public Distillation {
         if (!(alpha >= 0 && alpha <= 1) || !(temperature > 0) || Double.isInfinite(temperature)) {
-            throw new IllegalArgumentException("distillation needs alpha in [0, 1] and a positive finite temperature, got " + alpha + ", "
-                    + temperature);
+            throw new IllegalArgumentException(
+                    "distillation needs alpha in [0, 1] and a positive finite temperature, got " + alpha + ", "
+                            + temperature);
         }
     }
 
@@ -40,7 +41,7 @@ public record Distillation(double alpha, double temperature) {
      * over the rows of logits [N, V] where {@code mask} [N] is 1.
      */
     public NDArray blendSum(NDArray hardSum, NDArray student, NDArray teacher, NDArray mask) {
-        NDArray m = mask.reshape(-1).toType(student.getDataType(), false);                            // [N]
+        NDArray m = mask.reshape(-1).toType(student.getDataType(), false); // [N]
         return mix(hardSum, perRow(student, teacher).mul(m).sum());
     }
 
@@ -49,19 +50,21 @@ public record Distillation(double alpha, double temperature) {
      * when null); a scalar.
      */
     public NDArray divergence(NDArray student, NDArray teacher, NDArray mask) {
-        NDArray perRow = perRow(student, teacher);                                                    // [N]
+        NDArray perRow = perRow(student, teacher); // [N]
         if (mask == null) {
             return perRow.mean();
         }
-        NDArray m = mask.reshape(-1).toType(perRow.getDataType(), false);                             // [N]
+        NDArray m = mask.reshape(-1).toType(perRow.getDataType(), false); // [N]
         return perRow.mul(m).sum().div(Scalars.maximum(m.sum(), 1));
     }
 
     /** KL of each row: logits [..., C] → [N]. */
     private NDArray perRow(NDArray student, NDArray teacher) {
         long classes = student.getShape().get(student.getShape().dimension() - 1);
-        NDArray logPs = Scalars.mul(student.reshape(-1, classes), 1 / temperature).logSoftmax(-1);    // [N, C]
-        NDArray logPt = Scalars.mul(teacher.reshape(-1, classes), 1 / temperature).logSoftmax(-1);    // [N, C]
-        return logPt.exp().mul(logPt.sub(logPs)).sum(new int[] {1});                                  // [N]
+        NDArray logPs =
+                Scalars.mul(student.reshape(-1, classes), 1 / temperature).logSoftmax(-1); // [N, C]
+        NDArray logPt =
+                Scalars.mul(teacher.reshape(-1, classes), 1 / temperature).logSoftmax(-1); // [N, C]
+        return logPt.exp().mul(logPt.sub(logPs)).sum(new int[] {1}); // [N]
     }
 }

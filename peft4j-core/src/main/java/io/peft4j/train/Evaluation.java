@@ -9,7 +9,8 @@ public record Evaluation(double loss, double accuracy, double macroF1, int examp
             case "accuracy" -> accuracy;
             case "macro_f1" -> macroF1;
             case "loss" -> -loss;
-            default -> throw new IllegalArgumentException("unknown metric '" + metric + "': accuracy, macro_f1 or loss");
+            default ->
+                throw new IllegalArgumentException("unknown metric '" + metric + "': accuracy, macro_f1 or loss");
         };
     }
 }

@@ -42,9 +42,11 @@ public final class ImageClassificationTask extends SingleLabelTask<ImageExample>
     protected Inputs inputs(List<ImageExample> batch, NDManager manager, boolean training) {
         boolean mix = training && mixing.enabled() && batch.size() > 1;
         Random random = (augment || mix) && training
-                ? new Random(manager.randomInteger(0, Long.MAX_VALUE, new Shape(), DataType.INT64).getLong())
+                ? new Random(manager.randomInteger(0, Long.MAX_VALUE, new Shape(), DataType.INT64)
+                        .getLong())
                 : null;
-        NDArray pixels = processor.pixelValues(batch.stream().map(ImageExample::pixels).toList(), augment ? random : null, manager);
+        NDArray pixels = processor.pixelValues(
+                batch.stream().map(ImageExample::pixels).toList(), augment ? random : null, manager);
         if (!mix) {
             return new Inputs(ModelInputs.pixels(pixels), batch.size());
         }

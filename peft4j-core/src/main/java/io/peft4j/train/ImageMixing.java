@@ -19,7 +19,8 @@ public record ImageMixing(double mixupAlpha, double cutmixAlpha) {
 
     public ImageMixing {
         if (!(mixupAlpha >= 0 && cutmixAlpha >= 0) || Double.isInfinite(mixupAlpha) || Double.isInfinite(cutmixAlpha)) {
-            throw new IllegalArgumentException("mixup and CutMix alphas must be finite and ≥ 0 (0: off), got " + mixupAlpha + " and " + cutmixAlpha);
+            throw new IllegalArgumentException("mixup and CutMix alphas must be finite and ≥ 0 (0: off), got "
+                    + mixupAlpha + " and " + cutmixAlpha);
         }
     }
 
@@ -40,7 +41,7 @@ public record ImageMixing(double mixupAlpha, double cutmixAlpha) {
         Shape s = pixels.getShape();
         int h = (int) s.get(2);
         int w = (int) s.get(3);
-        double cut = Math.sqrt(1 - lambda);                                     // the box's side ratio
+        double cut = Math.sqrt(1 - lambda); // the box's side ratio
         int cutH = (int) (h * cut);
         int cutW = (int) (w * cut);
         int cy = random.nextInt(h);
@@ -55,9 +56,10 @@ public record ImageMixing(double mixupAlpha, double cutmixAlpha) {
                 box[y * w + x] = 1f;
             }
         }
-        NDArray mask = pixels.getManager().create(box, new Shape(1, 1, h, w));   // 1 where the partner shows
+        NDArray mask = pixels.getManager().create(box, new Shape(1, 1, h, w)); // 1 where the partner shows
         NDArray mixed = pixels.mul(mask.neg().add(1f)).add(partner.mul(mask));
-        return new Mixed(mixed, 1 - (double) (bottom - top) * (right - left) / ((double) h * w)); // λ: the image's own share
+        return new Mixed(
+                mixed, 1 - (double) (bottom - top) * (right - left) / ((double) h * w)); // λ: the image's own share
     }
 
     /** X / (X + Y) with X, Y ~ Gamma(α, 1): a Beta(α, α) draw. */

@@ -47,24 +47,24 @@ public record LmHeadLoss(NDArray labels, long counted, PartSum sum, int position
     public NDArray lossAndBackward(CausalLM model, NDArray hidden, GradientCollector gc, double scale, Step step) {
         NDManager outer = step.scope();
         Shape shape = hidden.getShape();
-        NDArray rows = StagedBackward.leaf(hidden.reshape(-1, shape.get(2)));         // [N, D]
+        NDArray rows = StagedBackward.leaf(hidden.reshape(-1, shape.get(2))); // [N, D]
         rows.attach(outer);
-        NDArray flatLabels = labels.reshape(-1);                                      // [N]
+        NDArray flatLabels = labels.reshape(-1); // [N]
         long n = rows.getShape().get(0);
         long part = positionsPerPart > 0 ? positionsPerPart : Math.max(8, PART_VALUES / model.vocabSize());
         double perPosition = 1.0 / Math.max(1, counted);
         NDArray frozen = model.frozenHeadWeight();
-        NDList rowGradients = new NDList();                                           // with a frozen head, part by part
+        NDList rowGradients = new NDList(); // with a frozen head, part by part
         double total = 0;
         for (long from = 0; from < n; from += part) {
-            try (NDManager scope = outer.newSubManager()) {                           // the part's logits end with it
+            try (NDManager scope = outer.newSubManager()) { // the part's logits end with it
                 rows.tempAttach(scope);
                 if (step.buffers() != null) {
                     step.buffers().beginStage();
                 }
                 Step partStep = step.in(scope);
                 NDIndex range = new NDIndex(from + ":" + Math.min(n, from + part));
-                NDArray logits;                                                       // [p, V]
+                NDArray logits; // [p, V]
                 if (frozen == null) {
                     logits = model.lmHead(partStep, rows.get(range));
                 } else {
@@ -73,7 +73,7 @@ public record LmHeadLoss(NDArray labels, long counted, PartSum sum, int position
                     }
                     logits.setRequiresGradient(true);
                 }
-                NDArray partSum = sum.apply(logits, flatLabels.get(range), range);   // scalar
+                NDArray partSum = sum.apply(logits, flatLabels.get(range), range); // scalar
                 total += partSum.getFloat();
                 gc.backward(Scalars.mul(partSum, scale * perPosition));
                 if (frozen != null) {
@@ -87,7 +87,7 @@ public record LmHeadLoss(NDArray labels, long counted, PartSum sum, int position
             }
         }
         NDArray gradient = frozen == null ? rows.getGradient() : NDArrays.concat(rowGradients, 0);
-        gc.backward(hidden.mul(gradient.reshape(shape)).sum());                      // into the final norm and the blocks
+        gc.backward(hidden.mul(gradient.reshape(shape)).sum()); // into the final norm and the blocks
         return outer.create((float) (total * perPosition));
     }
 }

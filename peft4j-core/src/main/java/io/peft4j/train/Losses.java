@@ -27,11 +27,11 @@ public final class Losses {
     /** Cross-entropy summed over the labels that are not {@link #IGNORE_INDEX}: logits [..., C], labels [...] → scalar. */
     public static NDArray crossEntropySum(NDArray logits, NDArray labels) {
         long classes = logits.getShape().get(logits.getShape().dimension() - 1);
-        NDArray logp = logits.reshape(-1, classes).logSoftmax(-1);             // [N, C]
-        NDArray flat = labels.reshape(-1);                                      // [N]
-        NDArray valid = flat.neq(IGNORE_INDEX);                                 // [N]
-        NDArray safe = flat.mul(valid.toType(DataType.INT64, false));           // ignored → class 0
-        NDArray picked = logp.gather(safe.expandDims(1), 1).reshape(-1);       // [N]
+        NDArray logp = logits.reshape(-1, classes).logSoftmax(-1); // [N, C]
+        NDArray flat = labels.reshape(-1); // [N]
+        NDArray valid = flat.neq(IGNORE_INDEX); // [N]
+        NDArray safe = flat.mul(valid.toType(DataType.INT64, false)); // ignored → class 0
+        NDArray picked = logp.gather(safe.expandDims(1), 1).reshape(-1); // [N]
         return picked.mul(valid.toType(logp.getDataType(), false)).sum().neg();
     }
 }

@@ -47,7 +47,8 @@ public final class Metrics {
 
     private static void check(int[] predicted, int[] truth) {
         if (predicted.length != truth.length || truth.length == 0) {
-            throw new IllegalArgumentException("need equally many predictions and labels, got " + predicted.length + " and " + truth.length);
+            throw new IllegalArgumentException(
+                    "need equally many predictions and labels, got " + predicted.length + " and " + truth.length);
         }
     }
 }

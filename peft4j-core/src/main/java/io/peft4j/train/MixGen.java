@@ -35,7 +35,9 @@ public record MixGen(int pairs, double lambda) {
         if (m == 0) {
             return new Mixed(pixels, texts);
         }
-        NDArray mixed = pixels.get(":" + m).mul((float) lambda).add(pixels.get(m + ":" + 2 * m).mul((float) (1 - lambda))); // [M, C, H, W]
+        NDArray mixed = pixels.get(":" + m)
+                .mul((float) lambda)
+                .add(pixels.get(m + ":" + 2 * m).mul((float) (1 - lambda))); // [M, C, H, W]
         List<String> out = new ArrayList<>(texts);
         for (int i = 0; i < m; i++) {
             out.set(i, texts.get(i) + " " + texts.get(i + m));

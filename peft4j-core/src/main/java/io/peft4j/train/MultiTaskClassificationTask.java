@@ -33,7 +33,8 @@ public final class MultiTaskClassificationTask implements TrainingTask<MultiTask
         Map<String, List<TextExample>> out = new LinkedHashMap<>();
         for (Example e : examples) {
             if (!tasks.containsKey(e.task())) {
-                throw new IllegalArgumentException("example of unknown task '" + e.task() + "'; tasks: " + tasks.keySet());
+                throw new IllegalArgumentException(
+                        "example of unknown task '" + e.task() + "'; tasks: " + tasks.keySet());
             }
             out.computeIfAbsent(e.task(), t -> new ArrayList<>()).add(e.example());
         }
@@ -51,7 +52,8 @@ public final class MultiTaskClassificationTask implements TrainingTask<MultiTask
         long tokens = 0;
         for (Map.Entry<String, List<TextExample>> group : byTask(batch).entrySet()) {
             Loss l = tasks.get(group.getKey()).loss(group.getValue(), step);
-            NDArray weighted = Scalars.mul(l.value(), (double) group.getValue().size() / batch.size()); // the mean over the whole batch
+            NDArray weighted = Scalars.mul(
+                    l.value(), (double) group.getValue().size() / batch.size()); // the mean over the whole batch
             total = total == null ? weighted : total.add(weighted);
             tokens += l.tokens();
         }

@@ -49,7 +49,8 @@ public abstract class SingleLabelTask<E> implements TrainingTask<E> {
             return hard;
         }
         if (mix != null) {
-            throw new Peft4jException("distillation does not combine with mixup or CutMix (the teacher saw the images unmixed)");
+            throw new Peft4jException(
+                    "distillation does not combine with mixup or CutMix (the teacher saw the images unmixed)");
         }
         return distillation.blend(hard, logits, teacher.of(batch, logits.getManager()));
     }
@@ -111,8 +112,13 @@ public abstract class SingleLabelTask<E> implements TrainingTask<E> {
         }
         Inputs in = inputs(batch, step.scope(), true);
         NDArray labels = labels(batch, step.scope());
-        NDArray value = StagedBackward.classification(step, model.logitsPass(step, in.inputs()),
-                logits -> trainingLoss(logits, labels, batch, in.mix()), gc, scale, checkpointing);
+        NDArray value = StagedBackward.classification(
+                step,
+                model.logitsPass(step, in.inputs()),
+                logits -> trainingLoss(logits, labels, batch, in.mix()),
+                gc,
+                scale,
+                checkpointing);
         return new Loss(value, in.units());
     }
 
@@ -121,8 +127,11 @@ public abstract class SingleLabelTask<E> implements TrainingTask<E> {
         int[] out = new int[examples.size()];
         for (int i = 0; i < examples.size(); i += batchSize) {
             List<E> chunk = examples.subList(i, Math.min(examples.size(), i + batchSize));
-            try (NDManager scope = model.manager().newSubManager(); Step step = Step.inference(scope, model.adapters())) {
-                long[] argmax = model.logits(step, inputs(chunk, scope, false).inputs()).argMax(1).toLongArray();
+            try (NDManager scope = model.manager().newSubManager();
+                    Step step = Step.inference(scope, model.adapters())) {
+                long[] argmax = model.logits(step, inputs(chunk, scope, false).inputs())
+                        .argMax(1)
+                        .toLongArray();
                 for (int j = 0; j < argmax.length; j++) {
                     out[i + j] = (int) argmax[j];
                 }
@@ -136,8 +145,9 @@ public abstract class SingleLabelTask<E> implements TrainingTask<E> {
         float[][] out = new float[examples.size()][];
         for (int i = 0; i < examples.size(); i += batchSize) {
             List<E> chunk = examples.subList(i, Math.min(examples.size(), i + batchSize));
-            try (NDManager scope = model.manager().newSubManager(); Step step = Step.inference(scope, model.adapters())) {
-                NDArray logits = model.logits(step, inputs(chunk, scope, false).inputs());         // [B, C]
+            try (NDManager scope = model.manager().newSubManager();
+                    Step step = Step.inference(scope, model.adapters())) {
+                NDArray logits = model.logits(step, inputs(chunk, scope, false).inputs()); // [B, C]
                 int classes = (int) logits.getShape().get(1);
                 float[] flat = logits.toFloatArray();
                 for (int j = 0; j < chunk.size(); j++) {
@@ -155,7 +165,8 @@ public abstract class SingleLabelTask<E> implements TrainingTask<E> {
         double lossSum = 0;
         for (int i = 0; i < examples.size(); i += batchSize) {
             List<E> chunk = examples.subList(i, Math.min(examples.size(), i + batchSize));
-            try (NDManager scope = model.manager().newSubManager(); Step step = Step.inference(scope, model.adapters())) {
+            try (NDManager scope = model.manager().newSubManager();
+                    Step step = Step.inference(scope, model.adapters())) {
                 NDArray logits = model.logits(step, inputs(chunk, scope, false).inputs());
                 lossSum += Losses.crossEntropy(logits, labels(chunk, scope)).getFloat() * chunk.size();
                 long[] argmax = logits.argMax(1).toLongArray();
@@ -164,7 +175,10 @@ public abstract class SingleLabelTask<E> implements TrainingTask<E> {
                 }
             }
         }
-        return new Evaluation(lossSum / examples.size(), Metrics.accuracy(predicted, truth),
-                Metrics.macroF1(predicted, truth, model.numLabels()), examples.size());
+        return new Evaluation(
+                lossSum / examples.size(),
+                Metrics.accuracy(predicted, truth),
+                Metrics.macroF1(predicted, truth, model.numLabels()),
+                examples.size());
     }
 }

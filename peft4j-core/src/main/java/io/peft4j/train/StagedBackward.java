@@ -52,33 +52,53 @@ public final class StagedBackward {
 
     /** Whether a step is to be staged: for gradient checkpointing, or when {@code model} has quantised layers (QLoRA). */
     public static boolean wanted(Object model, boolean checkpointing) {
-        return checkpointing || model instanceof Module m
-                && m.namedModules().values().stream().anyMatch(QuantizedLinear.class::isInstance);
+        return checkpointing
+                || model instanceof Module m
+                        && m.namedModules().values().stream().anyMatch(QuantizedLinear.class::isInstance);
     }
 
     /** A classifier's staged step: mean cross-entropy of the pass's logits against {@code labels}, its backward scaled. */
-    public static NDArray crossEntropy(Step step, BlockStack.Pass<NDArray> pass, NDArray labels, GradientCollector gc, double scale, boolean checkpointing) {
+    public static NDArray crossEntropy(
+            Step step,
+            BlockStack.Pass<NDArray> pass,
+            NDArray labels,
+            GradientCollector gc,
+            double scale,
+            boolean checkpointing) {
         return classification(step, pass, logits -> Losses.crossEntropy(logits, labels), gc, scale, checkpointing);
     }
 
     /** A classifier's staged step with any loss of its logits (mixed targets), its backward scaled. */
-    public static NDArray classification(Step step, BlockStack.Pass<NDArray> pass, Function<NDArray, NDArray> lossOfLogits,
-                                         GradientCollector gc, double scale, boolean checkpointing) {
+    public static NDArray classification(
+            Step step,
+            BlockStack.Pass<NDArray> pass,
+            Function<NDArray, NDArray> lossOfLogits,
+            GradientCollector gc,
+            double scale,
+            boolean checkpointing) {
         if (pass == null) {
-            throw new Peft4jException("this classifier cannot be trained block by block (gradient checkpointing, QLoRA)");
+            throw new Peft4jException(
+                    "this classifier cannot be trained block by block (gradient checkpointing, QLoRA)");
         }
-        return run(pass, (logits, staged) -> {
-            NDArray loss = lossOfLogits.apply(logits);
-            gc.backward(Scalars.mul(loss, scale));
-            return loss;
-        }, gc, step, checkpointing);
+        return run(
+                pass,
+                (logits, staged) -> {
+                    NDArray loss = lossOfLogits.apply(logits);
+                    gc.backward(Scalars.mul(loss, scale));
+                    return loss;
+                },
+                gc,
+                step,
+                checkpointing);
     }
 
     /** Runs {@code pass} and {@code head} in {@code step}, each block in a scope of its own. */
-    public static <O> NDArray run(BlockStack.Pass<O> pass, HeadLoss<O> head, GradientCollector gc, Step step, boolean checkpointing) {
+    public static <O> NDArray run(
+            BlockStack.Pass<O> pass, HeadLoss<O> head, GradientCollector gc, Step step, boolean checkpointing) {
         if (pass.blocksShareAGraph()) {
             if (checkpointing) {
-                throw new Peft4jException("gradient checkpointing does not support prefix tuning (its prefixes enter every layer)");
+                throw new Peft4jException(
+                        "gradient checkpointing does not support prefix tuning (its prefixes enter every layer)");
             }
             NDArray h = pass.input();
             for (int i = 0; i < pass.numBlocks(); i++) {
@@ -87,18 +107,19 @@ public final class StagedBackward {
             return head.lossAndBackward(pass.finish(h), step);
         }
         NDManager outer = step.scope();
-        NDArray x0 = pass.input();                                                    // [B, T, D], with its graph
-        long seed = outer.randomInteger(0, Integer.MAX_VALUE, new Shape(), DataType.INT64).getLong();
+        NDArray x0 = pass.input(); // [B, T, D], with its graph
+        long seed = outer.randomInteger(0, Integer.MAX_VALUE, new Shape(), DataType.INT64)
+                .getLong();
         List<Block> blocks = new ArrayList<>();
         try (DequantBuffers buffers = new DequantBuffers(outer)) {
             Step staged = step.with(buffers);
             NDArray h = x0;
             JniUtils.setGradMode(!checkpointing);
             try {
-                for (int i = 0; i < pass.numBlocks(); i++) {                          // forward
+                for (int i = 0; i < pass.numBlocks(); i++) { // forward
                     NDManager scope = outer.newSubManager();
                     NDArray input = leaf(h);
-                    input.attach(scope);                                              // ops that start from it allocate in the block's scope
+                    input.attach(scope); // ops that start from it allocate in the block's scope
                     DequantBuffers.Stage stage = buffers.beginStage();
                     Engine.getInstance().setRandomSeed((int) (seed + i));
                     NDArray out = pass.block(i, input, staged.in(scope));
@@ -113,28 +134,28 @@ public final class StagedBackward {
             } finally {
                 JniUtils.setGradMode(true);
             }
-            NDArray top = leaf(h);                                                    // [B, T, D]
+            NDArray top = leaf(h); // [B, T, D]
             top.attach(outer);
-            buffers.beginStage();                                                     // the head's own quantised layers, if any
+            buffers.beginStage(); // the head's own quantised layers, if any
             NDArray value = head.lossAndBackward(pass.finish(top), staged);
             NDArray grad = top.getGradient();
-            for (int i = pass.numBlocks() - 1; i >= 0; i--) {                         // backward, block by block
+            for (int i = pass.numBlocks() - 1; i >= 0; i--) { // backward, block by block
                 Block b = blocks.get(i);
                 NDArray out = b.output();
-                if (checkpointing) {                                                  // run again, with autograd
+                if (checkpointing) { // run again, with autograd
                     buffers.beginStage();
                     Engine.getInstance().setRandomSeed((int) (seed + i));
                     out = pass.block(i, b.input(), staged.in(b.scope()));
                 } else {
-                    buffers.replay(b.stage());                                        // the block's weights back in the buffers
+                    buffers.replay(b.stage()); // the block's weights back in the buffers
                 }
                 gc.backward(out.mul(grad).sum());
                 grad = b.input().getGradient().duplicate();
                 grad.attach(outer);
-                b.scope().close();                                                    // the block's activations end here
+                b.scope().close(); // the block's activations end here
             }
             if (pass.inputsTrain()) {
-                gc.backward(x0.mul(grad).sum());                                      // into embeddings / virtual tokens
+                gc.backward(x0.mul(grad).sum()); // into embeddings / virtual tokens
             }
             return value;
         }

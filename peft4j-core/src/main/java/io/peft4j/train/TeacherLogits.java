@@ -33,12 +33,14 @@ public final class TeacherLogits<E> {
     /** {@code logits[i]}: the teacher's logits [C] for {@code examples.get(i)}. */
     public TeacherLogits(List<E> examples, float[][] logits) {
         if (examples.size() != logits.length || logits.length == 0) {
-            throw new Peft4jException("teacher logits for " + logits.length + " examples, but " + examples.size() + " examples");
+            throw new Peft4jException(
+                    "teacher logits for " + logits.length + " examples, but " + examples.size() + " examples");
         }
         classes = logits[0].length;
         for (int i = 0; i < logits.length; i++) {
             if (logits[i].length != classes) {
-                throw new Peft4jException("teacher logits of example " + i + " have " + logits[i].length + " classes, the first " + classes);
+                throw new Peft4jException("teacher logits of example " + i + " have " + logits[i].length
+                        + " classes, the first " + classes);
             }
             for (float v : logits[i]) {
                 if (!Float.isFinite(v)) {
@@ -53,11 +55,15 @@ public final class TeacherLogits<E> {
      * The logits in {@code file} if it holds them for this {@code identity} and these examples; otherwise {@code compute}d
      * and written there (atomically). {@code identity} names the teacher and the data (model, adapter, their hashes).
      */
-    public static <E> TeacherLogits<E> cached(Path file, String identity, List<E> examples, Supplier<float[][]> compute) {
+    public static <E> TeacherLogits<E> cached(
+            Path file, String identity, List<E> examples, Supplier<float[][]> compute) {
         if (Files.isRegularFile(file)) {
             try (SafeTensorsReader r = SafeTensorsReader.open(file)) {
                 String saved = r.metadata().get(IDENTITY);
-                if (!identity.equals(saved) || !r.contains(TENSOR) || r.info(TENSOR).dtype() != DType.F32 || r.info(TENSOR).shape().length != 2
+                if (!identity.equals(saved)
+                        || !r.contains(TENSOR)
+                        || r.info(TENSOR).dtype() != DType.F32
+                        || r.info(TENSOR).shape().length != 2
                         || r.info(TENSOR).shape()[0] != examples.size()) {
                     throw new Peft4jException(file + " holds the logits of another teacher or other examples (" + saved
                             + "); delete it to recompute them");
@@ -74,14 +80,18 @@ public final class TeacherLogits<E> {
         }
         float[][] logits = compute.get();
         TeacherLogits<E> made = new TeacherLogits<>(examples, logits);
-        ByteBuffer data = ByteBuffer.allocate(logits.length * made.classes * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer data =
+                ByteBuffer.allocate(logits.length * made.classes * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
         for (float[] row : logits) {
             for (float v : row) {
                 data.putFloat(v);
             }
         }
-        SafeTensorsWriter.writeEntries(file, List.of(new SafeTensorsWriter.Entry(TENSOR, DType.F32, new long[] {logits.length, made.classes},
-                data.flip())), Map.of(IDENTITY, identity));
+        SafeTensorsWriter.writeEntries(
+                file,
+                List.of(new SafeTensorsWriter.Entry(
+                        TENSOR, DType.F32, new long[] {logits.length, made.classes}, data.flip())),
+                Map.of(IDENTITY, identity));
         return made;
     }
 

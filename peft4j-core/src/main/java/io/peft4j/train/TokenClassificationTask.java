@@ -72,7 +72,8 @@ public final class TokenClassificationTask implements TrainingTask<TaggedSentenc
 
     /** Staged ({@link StagedBackward}) for gradient checkpointing and on a quantised model; a plain backward otherwise. */
     @Override
-    public Loss lossAndBackward(List<TaggedSentence> batch, Step step, GradientCollector gc, double scale, boolean checkpointing) {
+    public Loss lossAndBackward(
+            List<TaggedSentence> batch, Step step, GradientCollector gc, double scale, boolean checkpointing) {
         if (!StagedBackward.wanted(model, checkpointing)) {
             return TrainingTask.super.lossAndBackward(batch, step, gc, scale, false);
         }
@@ -80,8 +81,13 @@ public final class TokenClassificationTask implements TrainingTask<TaggedSentenc
         NDManager m = step.scope();
         NDArray labels = m.create(tokenLabels(batch, wb.wordIds()));
         var e = wb.encoding();
-        NDArray value = StagedBackward.classification(step, model.logitsPass(step, ModelInputs.tokens(e, m)),
-                logits -> loss.apply(logits, labels), gc, scale, checkpointing);
+        NDArray value = StagedBackward.classification(
+                step,
+                model.logitsPass(step, ModelInputs.tokens(e, m)),
+                logits -> loss.apply(logits, labels),
+                gc,
+                scale,
+                checkpointing);
         return new Loss(value, tokens(wb));
     }
 
@@ -101,7 +107,8 @@ public final class TokenClassificationTask implements TrainingTask<TaggedSentenc
         int batches = 0;
         for (int i = 0; i < examples.size(); i += batchSize) {
             List<TaggedSentence> chunk = examples.subList(i, Math.min(examples.size(), i + batchSize));
-            try (NDManager scope = model.manager().newSubManager(); Step step = Step.inference(scope, model.adapters())) {
+            try (NDManager scope = model.manager().newSubManager();
+                    Step step = Step.inference(scope, model.adapters())) {
                 Tokenizer.WordBatch wb = encode(chunk);
                 long[][] labels = tokenLabels(chunk, wb.wordIds());
                 NDArray logits = logits(wb, step);
@@ -121,6 +128,10 @@ public final class TokenClassificationTask implements TrainingTask<TaggedSentenc
         }
         int[] p = predicted.stream().mapToInt(Integer::intValue).toArray();
         int[] y = truth.stream().mapToInt(Integer::intValue).toArray();
-        return new Evaluation(lossSum / Math.max(1, batches), Metrics.accuracy(p, y), Metrics.macroF1(p, y, model.numLabels()), y.length);
+        return new Evaluation(
+                lossSum / Math.max(1, batches),
+                Metrics.accuracy(p, y),
+                Metrics.macroF1(p, y, model.numLabels()),
+                y.length);
     }
 }

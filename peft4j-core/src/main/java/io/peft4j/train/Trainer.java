@@ -39,8 +39,14 @@ public final class Trainer<E> {
     private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
 
     /** What a run produced. */
-    public record Result(List<TrainingListener.EpochInfo> history, int bestEpoch, Evaluation best, long steps,
-                         double tokensPerSecond, boolean stoppedEarly, double trainSeconds) {}
+    public record Result(
+            List<TrainingListener.EpochInfo> history,
+            int bestEpoch,
+            Evaluation best,
+            long steps,
+            double tokensPerSecond,
+            boolean stoppedEarly,
+            double trainSeconds) {}
 
     private final Module model;
     private final TrainingTask<E> task;
@@ -77,7 +83,8 @@ public final class Trainer<E> {
      */
     public Trainer<E> replicated(Replicas replicas) {
         if (args.maxTrainSeconds() > 0) {
-            throw new Peft4jException("a time limit would stop replicas at different steps; use max steps with data parallelism");
+            throw new Peft4jException(
+                    "a time limit would stop replicas at different steps; use max steps with data parallelism");
         }
         this.replicas = replicas;
         return this;
@@ -118,13 +125,15 @@ public final class Trainer<E> {
         long warmupSteps = (long) Math.ceil(args.warmupRatio() * totalSteps);
         Map<String, String> identity = identity(train, eval);
 
-        Checkpoints checkpoints = args.checkpointDir() == null ? null : new Checkpoints(args.checkpointDir(), params, optimizer, model.manager());
+        Checkpoints checkpoints = args.checkpointDir() == null
+                ? null
+                : new Checkpoints(args.checkpointDir(), params, optimizer, model.manager());
         boolean writes = replicas == null || replicas.rank() == 0;
         State state = checkpoints != null && checkpoints.exists() ? checkpoints.restore(identity) : new State();
         Map<String, NDArray> best = checkpoints != null ? checkpoints.restoredBest() : null;
 
         long tokens = 0;
-        long trainNanos = 0;                                      // this process's, for its throughput
+        long trainNanos = 0; // this process's, for its throughput
         boolean stoppedEarly = false;
         boolean budgetSpent = budgetSpent(state, totalSteps);
         model.setTraining(true);
@@ -135,8 +144,10 @@ public final class Trainer<E> {
                     List<E> global = batches.get(state.nextBatch);
                     List<E> batch = slice(global);
                     long start = System.nanoTime();
-                    tokens += batch.isEmpty() ? 0 : forwardBackward(batch, state, batch.size() / (double) global.size());
-                    boolean stepNow = (state.nextBatch + 1) % args.gradientAccumulationSteps() == 0 || state.nextBatch == batches.size() - 1;
+                    tokens +=
+                            batch.isEmpty() ? 0 : forwardBackward(batch, state, batch.size() / (double) global.size());
+                    boolean stepNow = (state.nextBatch + 1) % args.gradientAccumulationSteps() == 0
+                            || state.nextBatch == batches.size() - 1;
                     if (stepNow) {
                         double lr = args.learningRate() * args.schedule().factor(state.step, warmupSteps, totalSteps);
                         optimizerStep(lr);
@@ -144,9 +155,13 @@ public final class Trainer<E> {
                         trainNanos += System.nanoTime() - start;
                         state.trainNanos += System.nanoTime() - start;
                         budgetSpent = budgetSpent(state, totalSteps);
-                        listener.onStep(new TrainingListener.StepInfo(state.epoch, state.step, totalSteps, lastLoss, lr,
-                                tokens / (trainNanos / 1e9)));
-                        if (checkpoints != null && writes && args.checkpointEvery() > 0 && state.step % args.checkpointEvery() == 0 && !budgetSpent) {
+                        listener.onStep(new TrainingListener.StepInfo(
+                                state.epoch, state.step, totalSteps, lastLoss, lr, tokens / (trainNanos / 1e9)));
+                        if (checkpoints != null
+                                && writes
+                                && args.checkpointEvery() > 0
+                                && state.step % args.checkpointEvery() == 0
+                                && !budgetSpent) {
                             checkpoints.save(state, state.epoch, state.nextBatch + 1, identity, best);
                         }
                     } else {
@@ -164,7 +179,8 @@ public final class Trainer<E> {
                     evaluation = task.evaluate(eval, args.evalBatchSize());
                     model.setTraining(true);
                     double score = evaluation.score(args.bestMetric());
-                    improved = Double.isFinite(evaluation.loss()) && score > state.bestScore; // a non-finite loss is never the best
+                    improved = Double.isFinite(evaluation.loss())
+                            && score > state.bestScore; // a non-finite loss is never the best
                     if (improved) {
                         state.bestScore = score;
                         state.bestEpoch = state.epoch;
@@ -176,15 +192,20 @@ public final class Trainer<E> {
                         state.epochsWithoutImprovement++;
                     }
                 }
-                TrainingListener.EpochInfo info = new TrainingListener.EpochInfo(state.epoch, trainLoss, evaluation, improved);
+                TrainingListener.EpochInfo info =
+                        new TrainingListener.EpochInfo(state.epoch, trainLoss, evaluation, improved);
                 state.history.add(info);
                 listener.onEpoch(info);
-                boolean stop = args.earlyStoppingPatience() > 0 && state.epochsWithoutImprovement >= args.earlyStoppingPatience();
+                boolean stop = args.earlyStoppingPatience() > 0
+                        && state.epochsWithoutImprovement >= args.earlyStoppingPatience();
                 if (checkpoints != null && writes) {
                     checkpoints.save(state, state.epoch + 1, 0, identity, best);
                 }
                 if (stop) {
-                    LOG.info("early stopping after epoch {}: no improvement in {} epochs", state.epoch, args.earlyStoppingPatience());
+                    LOG.info(
+                            "early stopping after epoch {}: no improvement in {} epochs",
+                            state.epoch,
+                            args.earlyStoppingPatience());
                     stoppedEarly = true;
                     break;
                 }
@@ -196,15 +217,27 @@ public final class Trainer<E> {
         if (best != null) {
             best.forEach((name, value) -> params.get(name).set(value));
         }
-        Evaluation bestEval = state.bestEpoch < 0 ? null : state.history.stream()
-                .filter(h -> h.epoch() == state.bestEpoch).findFirst().map(TrainingListener.EpochInfo::eval).orElse(null);
-        return new Result(List.copyOf(state.history), state.bestEpoch, bestEval, state.step,
-                trainNanos == 0 ? 0 : tokens / (trainNanos / 1e9), stoppedEarly, state.trainNanos / 1e9);
+        Evaluation bestEval = state.bestEpoch < 0
+                ? null
+                : state.history.stream()
+                        .filter(h -> h.epoch() == state.bestEpoch)
+                        .findFirst()
+                        .map(TrainingListener.EpochInfo::eval)
+                        .orElse(null);
+        return new Result(
+                List.copyOf(state.history),
+                state.bestEpoch,
+                bestEval,
+                state.step,
+                trainNanos == 0 ? 0 : tokens / (trainNanos / 1e9),
+                stoppedEarly,
+                state.trainNanos / 1e9);
     }
 
     /** Whether the run has had its optimizer steps or its training time. */
     private boolean budgetSpent(State state, long totalSteps) {
-        return state.step >= totalSteps || args.maxTrainSeconds() > 0 && state.trainNanos / 1e9 >= args.maxTrainSeconds();
+        return state.step >= totalSteps
+                || args.maxTrainSeconds() > 0 && state.trainNanos / 1e9 >= args.maxTrainSeconds();
     }
 
     private double lastLoss;
@@ -225,14 +258,24 @@ public final class Trainer<E> {
     private long forwardBackward(List<E> batch, State state, double share) {
         Engine.getInstance().setRandomSeed((int) (args.seed() * 1_000_003L + state.microStep));
         state.microStep++;
-        try (NDManager scope = model.manager().newSubManager(); GradientCollector gc = Autograd.open()) {   // this thread's only
-            TrainingTask.Loss loss = task.lossAndBackward(batch, Step.training(scope, task.adapters()), gc, share / args.gradientAccumulationSteps(),
+        try (NDManager scope = model.manager().newSubManager();
+                GradientCollector gc = Autograd.open()) { // this thread's only
+            TrainingTask.Loss loss = task.lossAndBackward(
+                    batch,
+                    Step.training(scope, task.adapters()),
+                    gc,
+                    share / args.gradientAccumulationSteps(),
                     args.gradientCheckpointing());
             double value = loss.value().getFloat();
             if (!Double.isFinite(value)) {
-                throw new TrainingDivergedException(String.format(Locale.ROOT,
+                throw new TrainingDivergedException(String.format(
+                        Locale.ROOT,
                         "loss is %s at epoch %d, batch %d (optimizer step %d); lower the learning rate (now %g) or check the data",
-                        value, state.epoch + 1, state.nextBatch + 1, state.step, args.learningRate()));
+                        value,
+                        state.epoch + 1,
+                        state.nextBatch + 1,
+                        state.step,
+                        args.learningRate()));
             }
             state.epochLossSum += value;
             state.epochLossCount++;
@@ -247,7 +290,8 @@ public final class Trainer<E> {
      * not finite are the parameters gone through one by one to name the culprit.
      */
     private void optimizerStep(double lr) {
-        try (NDManager step = model.manager().newSubManager(); NoGrad off = NoGrad.open()) {   // any thread's grad mode
+        try (NDManager step = model.manager().newSubManager();
+                NoGrad off = NoGrad.open()) { // any thread's grad mode
             Map<String, NDArray> grads = new TreeMap<>();
             NDList squares = new NDList();
             for (Map.Entry<String, Parameter> e : params.entrySet()) {
@@ -255,15 +299,19 @@ public final class Trainer<E> {
                 g.attach(step);
                 grads.put(e.getKey(), g);
             }
-            List<NDArray> own = new ArrayList<>(grads.values());              // the parameters' gradients, zeroed after the step
+            List<NDArray> own = new ArrayList<>(grads.values()); // the parameters' gradients, zeroed after the step
             if (replicas != null) {
                 sumAcrossReplicas(grads, step);
             }
             grads.values().forEach(g -> squares.add(g.square().sum()));
             double sumSquares = NDArrays.stack(squares).sum().getFloat();
             if (!Double.isFinite(sumSquares)) {
-                String culprit = grads.entrySet().stream().filter(e -> !Double.isFinite(e.getValue().square().sum().getFloat()))
-                        .map(Map.Entry::getKey).findFirst().orElse("a parameter");
+                String culprit = grads.entrySet().stream()
+                        .filter(e ->
+                                !Double.isFinite(e.getValue().square().sum().getFloat()))
+                        .map(Map.Entry::getKey)
+                        .findFirst()
+                        .orElse("a parameter");
                 throw new TrainingDivergedException("the gradient of " + culprit + " is not finite at optimizer step "
                         + optimizer.steps() + "; lower the learning rate or check the data");
             }
@@ -275,8 +323,8 @@ public final class Trainer<E> {
             optimizer.step(params, grads, lr, step);
             own.forEach(g -> g.muli(0));
             NDList largest = new NDList();
-            for (Parameter p : params.values()) {                  // max |p| is NaN or ∞ exactly when some value is
-                NDArray magnitudes = p.array().abs();              // made from a parameter: into the step's scope
+            for (Parameter p : params.values()) { // max |p| is NaN or ∞ exactly when some value is
+                NDArray magnitudes = p.array().abs(); // made from a parameter: into the step's scope
                 magnitudes.attach(step);
                 largest.add(magnitudes.max());
             }
@@ -285,8 +333,9 @@ public final class Trainer<E> {
                     NDArray magnitudes = e.getValue().array().abs();
                     magnitudes.attach(step);
                     if (!Float.isFinite(magnitudes.max().getFloat())) {
-                        throw new TrainingDivergedException(e.getKey() + " is not finite after optimizer step " + optimizer.steps()
-                                + " (learning rate " + lr + "); nothing was saved from this step on: lower the learning rate or check the data");
+                        throw new TrainingDivergedException(e.getKey() + " is not finite after optimizer step "
+                                + optimizer.steps() + " (learning rate " + lr
+                                + "); nothing was saved from this step on: lower the learning rate or check the data");
                     }
                 }
             }
@@ -311,7 +360,8 @@ public final class Trainer<E> {
         at = 0;
         for (Map.Entry<String, NDArray> e : grads.entrySet()) {
             int n = (int) e.getValue().size();
-            e.setValue(step.create(Arrays.copyOfRange(summed, at, at + n), e.getValue().getShape()));
+            e.setValue(step.create(
+                    Arrays.copyOfRange(summed, at, at + n), e.getValue().getShape()));
             at += n;
         }
     }
@@ -343,20 +393,40 @@ public final class Trainer<E> {
      */
     private Map<String, String> identity(List<E> train, List<E> eval) {
         Map<String, String> id = new TreeMap<>(args.runIdentity());
-        id.put("train_data", train.size() + " examples, sha256 " + ContentHash.of(train).substring(0, 16));
-        id.put("eval_data", eval == null ? "none" : eval.size() + " examples, sha256 " + ContentHash.of(eval).substring(0, 16));
+        id.put(
+                "train_data",
+                train.size() + " examples, sha256 " + ContentHash.of(train).substring(0, 16));
+        id.put(
+                "eval_data",
+                eval == null
+                        ? "none"
+                        : eval.size() + " examples, sha256 "
+                                + ContentHash.of(eval).substring(0, 16));
         ObjectNode a = Json.MAPPER.createObjectNode(); // compared field by field
-        a.put("epochs", args.epochs()).put("batch_size", args.batchSize()).put("gradient_accumulation_steps", args.gradientAccumulationSteps())
-                .put("learning_rate", args.learningRate()).put("weight_decay", args.weightDecay()).put("warmup_ratio", args.warmupRatio())
-                .put("schedule", args.schedule().name()).put("max_grad_norm", args.maxGradNorm()).put("seed", args.seed())
-                .put("adam_beta1", args.adamBeta1()).put("adam_beta2", args.adamBeta2()).put("adam_epsilon", args.adamEpsilon())
-                .put("keep_best", args.keepBest()).put("best_metric", args.bestMetric())
-                .put("early_stopping_patience", args.earlyStoppingPatience()).put("optimizer", args.optimizer().name())
+        a.put("epochs", args.epochs())
+                .put("batch_size", args.batchSize())
+                .put("gradient_accumulation_steps", args.gradientAccumulationSteps())
+                .put("learning_rate", args.learningRate())
+                .put("weight_decay", args.weightDecay())
+                .put("warmup_ratio", args.warmupRatio())
+                .put("schedule", args.schedule().name())
+                .put("max_grad_norm", args.maxGradNorm())
+                .put("seed", args.seed())
+                .put("adam_beta1", args.adamBeta1())
+                .put("adam_beta2", args.adamBeta2())
+                .put("adam_epsilon", args.adamEpsilon())
+                .put("keep_best", args.keepBest())
+                .put("best_metric", args.bestMetric())
+                .put("early_stopping_patience", args.earlyStoppingPatience())
+                .put("optimizer", args.optimizer().name())
                 .put("max_steps", args.maxSteps());
         id.put("training_args", a.toString());
         List<String> shapes = new ArrayList<>();
         params.forEach((name, p) -> shapes.add(name + p.shape()));
-        id.put("trainable_parameters", params.size() + " tensors, sha256 of names and shapes " + ContentHash.of(shapes).substring(0, 16));
+        id.put(
+                "trainable_parameters",
+                params.size() + " tensors, sha256 of names and shapes "
+                        + ContentHash.of(shapes).substring(0, 16));
         return id;
     }
 }

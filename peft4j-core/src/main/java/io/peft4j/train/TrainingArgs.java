@@ -46,24 +46,29 @@ public record TrainingArgs(
         Map<String, String> runIdentity) {
 
     /** HF's {@code optim} values: {@code adamw_torch} and {@code adamw_bnb_8bit}. */
-    public enum OptimizerKind { ADAMW, ADAMW_8BIT }
+    public enum OptimizerKind {
+        ADAMW,
+        ADAMW_8BIT
+    }
 
     public TrainingArgs {
         if (epochs < 1 || batchSize < 1 || gradientAccumulationSteps < 1 || evalBatchSize < 1) {
             throw new IllegalArgumentException("epochs, batch sizes and gradient accumulation steps must be positive");
         }
         if (!(learningRate > 0) || !Double.isFinite(learningRate)) {
-            throw new IllegalArgumentException("the learning rate must be a positive finite number, got " + learningRate);
+            throw new IllegalArgumentException(
+                    "the learning rate must be a positive finite number, got " + learningRate);
         }
         if (!(weightDecay >= 0) || !Double.isFinite(weightDecay) || !(warmupRatio >= 0 && warmupRatio <= 1)) {
-            throw new IllegalArgumentException("need a finite weight decay ≥ 0 (got " + weightDecay + ") and a warmup ratio in [0, 1] (got "
-                    + warmupRatio + ")");
+            throw new IllegalArgumentException("need a finite weight decay ≥ 0 (got " + weightDecay
+                    + ") and a warmup ratio in [0, 1] (got " + warmupRatio + ")");
         }
         if (!(maxGradNorm >= 0)) {
             throw new IllegalArgumentException("max gradient norm must be ≥ 0 (0: no clipping), got " + maxGradNorm);
         }
         if (maxSteps < 0 || !(maxTrainSeconds >= 0) || Double.isInfinite(maxTrainSeconds)) {
-            throw new IllegalArgumentException("max steps and max training seconds must be ≥ 0 (0: no limit), got " + maxSteps + ", " + maxTrainSeconds);
+            throw new IllegalArgumentException("max steps and max training seconds must be ≥ 0 (0: no limit), got "
+                    + maxSteps + ", " + maxTrainSeconds);
         }
         runIdentity = Map.copyOf(runIdentity);
         new Evaluation(0, 0, 0, 0).score(bestMetric); // validates the metric name
@@ -106,41 +111,155 @@ public record TrainingArgs(
         private Builder() {}
 
         private Builder(TrainingArgs a) {
-            epochs = a.epochs; batchSize = a.batchSize; learningRate = a.learningRate; weightDecay = a.weightDecay;
-            warmupRatio = a.warmupRatio; schedule = a.schedule; gradientAccumulationSteps = a.gradientAccumulationSteps;
-            maxGradNorm = a.maxGradNorm; seed = a.seed; adamBeta1 = a.adamBeta1; adamBeta2 = a.adamBeta2;
-            adamEpsilon = a.adamEpsilon; keepBest = a.keepBest; bestMetric = a.bestMetric;
-            earlyStoppingPatience = a.earlyStoppingPatience; checkpointDir = a.checkpointDir; checkpointEvery = a.checkpointEvery;
-            evalBatchSize = a.evalBatchSize; optimizer = a.optimizer;
-            gradientCheckpointing = a.gradientCheckpointing; maxSteps = a.maxSteps; maxTrainSeconds = a.maxTrainSeconds;
+            epochs = a.epochs;
+            batchSize = a.batchSize;
+            learningRate = a.learningRate;
+            weightDecay = a.weightDecay;
+            warmupRatio = a.warmupRatio;
+            schedule = a.schedule;
+            gradientAccumulationSteps = a.gradientAccumulationSteps;
+            maxGradNorm = a.maxGradNorm;
+            seed = a.seed;
+            adamBeta1 = a.adamBeta1;
+            adamBeta2 = a.adamBeta2;
+            adamEpsilon = a.adamEpsilon;
+            keepBest = a.keepBest;
+            bestMetric = a.bestMetric;
+            earlyStoppingPatience = a.earlyStoppingPatience;
+            checkpointDir = a.checkpointDir;
+            checkpointEvery = a.checkpointEvery;
+            evalBatchSize = a.evalBatchSize;
+            optimizer = a.optimizer;
+            gradientCheckpointing = a.gradientCheckpointing;
+            maxSteps = a.maxSteps;
+            maxTrainSeconds = a.maxTrainSeconds;
             runIdentity = a.runIdentity;
         }
 
-        public Builder epochs(int v) { epochs = v; return this; }
-        public Builder batchSize(int v) { batchSize = v; return this; }
-        public Builder learningRate(double v) { learningRate = v; return this; }
-        public Builder weightDecay(double v) { weightDecay = v; return this; }
-        public Builder warmupRatio(double v) { warmupRatio = v; return this; }
-        public Builder schedule(Schedule v) { schedule = v; return this; }
-        public Builder gradientAccumulationSteps(int v) { gradientAccumulationSteps = v; return this; }
-        public Builder maxGradNorm(double v) { maxGradNorm = v; return this; }
-        public Builder seed(long v) { seed = v; return this; }
-        public Builder keepBest(boolean v) { keepBest = v; return this; }
-        public Builder bestMetric(String v) { bestMetric = v; return this; }
-        public Builder earlyStoppingPatience(int v) { earlyStoppingPatience = v; return this; }
-        public Builder checkpointDir(Path v) { checkpointDir = v; return this; }
-        public Builder checkpointEvery(int v) { checkpointEvery = v; return this; }
-        public Builder evalBatchSize(int v) { evalBatchSize = v; return this; }
-        public Builder optimizer(OptimizerKind v) { optimizer = v; return this; }
-        public Builder gradientCheckpointing(boolean v) { gradientCheckpointing = v; return this; }
-        public Builder maxSteps(long v) { maxSteps = v; return this; }
-        public Builder maxTrainSeconds(double v) { maxTrainSeconds = v; return this; }
-        public Builder runIdentity(Map<String, String> v) { runIdentity = v; return this; }
+        public Builder epochs(int v) {
+            epochs = v;
+            return this;
+        }
+
+        public Builder batchSize(int v) {
+            batchSize = v;
+            return this;
+        }
+
+        public Builder learningRate(double v) {
+            learningRate = v;
+            return this;
+        }
+
+        public Builder weightDecay(double v) {
+            weightDecay = v;
+            return this;
+        }
+
+        public Builder warmupRatio(double v) {
+            warmupRatio = v;
+            return this;
+        }
+
+        public Builder schedule(Schedule v) {
+            schedule = v;
+            return this;
+        }
+
+        public Builder gradientAccumulationSteps(int v) {
+            gradientAccumulationSteps = v;
+            return this;
+        }
+
+        public Builder maxGradNorm(double v) {
+            maxGradNorm = v;
+            return this;
+        }
+
+        public Builder seed(long v) {
+            seed = v;
+            return this;
+        }
+
+        public Builder keepBest(boolean v) {
+            keepBest = v;
+            return this;
+        }
+
+        public Builder bestMetric(String v) {
+            bestMetric = v;
+            return this;
+        }
+
+        public Builder earlyStoppingPatience(int v) {
+            earlyStoppingPatience = v;
+            return this;
+        }
+
+        public Builder checkpointDir(Path v) {
+            checkpointDir = v;
+            return this;
+        }
+
+        public Builder checkpointEvery(int v) {
+            checkpointEvery = v;
+            return this;
+        }
+
+        public Builder evalBatchSize(int v) {
+            evalBatchSize = v;
+            return this;
+        }
+
+        public Builder optimizer(OptimizerKind v) {
+            optimizer = v;
+            return this;
+        }
+
+        public Builder gradientCheckpointing(boolean v) {
+            gradientCheckpointing = v;
+            return this;
+        }
+
+        public Builder maxSteps(long v) {
+            maxSteps = v;
+            return this;
+        }
+
+        public Builder maxTrainSeconds(double v) {
+            maxTrainSeconds = v;
+            return this;
+        }
+
+        public Builder runIdentity(Map<String, String> v) {
+            runIdentity = v;
+            return this;
+        }
 
         public TrainingArgs build() {
-            return new TrainingArgs(epochs, batchSize, learningRate, weightDecay, warmupRatio, schedule, gradientAccumulationSteps,
-                    maxGradNorm, seed, adamBeta1, adamBeta2, adamEpsilon, keepBest, bestMetric, earlyStoppingPatience,
-                    checkpointDir, checkpointEvery, evalBatchSize, optimizer, gradientCheckpointing, maxSteps, maxTrainSeconds,
+            return new TrainingArgs(
+                    epochs,
+                    batchSize,
+                    learningRate,
+                    weightDecay,
+                    warmupRatio,
+                    schedule,
+                    gradientAccumulationSteps,
+                    maxGradNorm,
+                    seed,
+                    adamBeta1,
+                    adamBeta2,
+                    adamEpsilon,
+                    keepBest,
+                    bestMetric,
+                    earlyStoppingPatience,
+                    checkpointDir,
+                    checkpointEvery,
+                    evalBatchSize,
+                    optimizer,
+                    gradientCheckpointing,
+                    maxSteps,
+                    maxTrainSeconds,
                     runIdentity);
         }
     }

@@ -24,9 +24,11 @@ public interface TrainingTask<E> {
      * {@code gradientCheckpointing} activations are recomputed block by block in the backward pass, which tasks
      * that support it implement by overriding this.
      */
-    default Loss lossAndBackward(List<E> batch, Step step, GradientCollector gc, double scale, boolean gradientCheckpointing) {
+    default Loss lossAndBackward(
+            List<E> batch, Step step, GradientCollector gc, double scale, boolean gradientCheckpointing) {
         if (gradientCheckpointing) {
-            throw new Peft4jException(getClass().getSimpleName() + " does not support gradient checkpointing (causal-LM and classification tasks do)");
+            throw new Peft4jException(getClass().getSimpleName()
+                    + " does not support gradient checkpointing (causal-LM and classification tasks do)");
         }
         Loss loss = loss(batch, step);
         gc.backward(Scalars.mul(loss.value(), scale));

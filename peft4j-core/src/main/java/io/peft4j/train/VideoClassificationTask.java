@@ -32,9 +32,10 @@ public final class VideoClassificationTask extends SingleLabelTask<VideoExample>
     protected Inputs inputs(List<VideoExample> batch, NDManager manager, boolean training) {
         List<ImageProcessor.RgbImage> all = new ArrayList<>(batch.size() * frames);
         batch.forEach(e -> all.addAll(e.frames(frames)));
-        NDArray pixels = processor.pixelValues(all, manager);                                // [B·T, 3, H, W]
+        NDArray pixels = processor.pixelValues(all, manager); // [B·T, 3, H, W]
         Shape s = pixels.getShape();
-        return new Inputs(ModelInputs.pixels(pixels.reshape(batch.size(), frames, s.get(1), s.get(2), s.get(3))), batch.size());
+        return new Inputs(
+                ModelInputs.pixels(pixels.reshape(batch.size(), frames, s.get(1), s.get(2), s.get(3))), batch.size());
     }
 
     @Override

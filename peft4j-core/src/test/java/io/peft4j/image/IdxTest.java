@@ -30,7 +30,8 @@ class IdxTest {
             out.write(data);
         }
         Path file = dir.resolve(name + (gzip ? ".gz" : ""));
-        try (OutputStream out = gzip ? new GZIPOutputStream(Files.newOutputStream(file)) : Files.newOutputStream(file)) {
+        try (OutputStream out =
+                gzip ? new GZIPOutputStream(Files.newOutputStream(file)) : Files.newOutputStream(file)) {
             out.write(bytes.toByteArray());
         }
         return file;
@@ -39,22 +40,29 @@ class IdxTest {
     @Test
     void readsImagesAsRgbAndLabels() throws Exception {
         for (boolean gzip : new boolean[] {false, true}) {
-            byte[] pixels = {0, 10, (byte) 200, 30, 40, (byte) 255, 1, 2, 3, 4, 5, 6}; // two images of 2 rows × 3 columns
+            byte[] pixels = {0, 10, (byte) 200, 30, 40, (byte) 255, 1, 2, 3, 4, 5, 6
+            }; // two images of 2 rows × 3 columns
             List<ImageProcessor.RgbImage> images = Idx.images(write("img", 0x803, new int[] {2, 2, 3}, pixels, gzip));
             assertThat(images).hasSize(2);
             assertThat(images.get(0).width()).isEqualTo(3);
             assertThat(images.get(0).height()).isEqualTo(2);
-            assertThat(images.get(0).pixels()).startsWith(0, 0, 0, 10, 10, 10, 200, 200, 200).endsWith(255, 255, 255);
+            assertThat(images.get(0).pixels())
+                    .startsWith(0, 0, 0, 10, 10, 10, 200, 200, 200)
+                    .endsWith(255, 255, 255);
             assertThat(images.get(1).pixels()).startsWith(1, 1, 1, 2, 2, 2);
-            assertThat(Idx.labels(write("lab", 0x801, new int[] {3}, new byte[] {5, 0, 9}, gzip))).containsExactly(5, 0, 9);
+            assertThat(Idx.labels(write("lab", 0x801, new int[] {3}, new byte[] {5, 0, 9}, gzip)))
+                    .containsExactly(5, 0, 9);
         }
     }
 
     @Test
     void refusesOtherFilesAndShortOnes() throws Exception {
         Path labels = write("lab", 0x801, new int[] {3}, new byte[] {5, 0, 9}, false);
-        assertThatThrownBy(() -> Idx.images(labels)).isInstanceOf(FormatException.class).hasMessageContaining("not an IDX image file (magic 0x00000801");
+        assertThatThrownBy(() -> Idx.images(labels))
+                .isInstanceOf(FormatException.class)
+                .hasMessageContaining("not an IDX image file (magic 0x00000801");
         Path shortFile = write("short", 0x803, new int[] {5, 2, 2}, new byte[] {1, 2, 3}, false);
-        assertThatThrownBy(() -> Idx.images(shortFile)).hasMessageContaining("ends before the images its header announces");
+        assertThatThrownBy(() -> Idx.images(shortFile))
+                .hasMessageContaining("ends before the images its header announces");
     }
 }

@@ -11,9 +11,9 @@ import io.peft4j.io.SafeTensorsReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.api.Test;
 
 /**
  * Image decoding and Hugging Face's image processing against {@code tools/image_fixtures.py}, which computed the
@@ -26,10 +26,26 @@ class ImageProcessorTest extends NativeTest {
     private static final Path DIR = Path.of("src/test/resources/images");
 
     @ParameterizedTest(name = "{0} with {1}")
-    @CsvSource({"rgb.png, vit", "rgb.png, clip", "rgb.png, convnext", "grey.png, vit", "grey.png, clip", "grey.png, convnext",
-            "rgba.png, vit", "rgba.png, clip", "rgba.png, convnext", "palette.png, vit", "palette.png, clip", "palette.png, convnext",
-            "photo-coffee.png, vit", "photo-coffee.png, clip", "photo-coffee.png, convnext", "photo-camera.png, vit", "photo-camera.png, clip",
-            "photo-camera.png, convnext"})
+    @CsvSource({
+        "rgb.png, vit",
+        "rgb.png, clip",
+        "rgb.png, convnext",
+        "grey.png, vit",
+        "grey.png, clip",
+        "grey.png, convnext",
+        "rgba.png, vit",
+        "rgba.png, clip",
+        "rgba.png, convnext",
+        "palette.png, vit",
+        "palette.png, clip",
+        "palette.png, convnext",
+        "photo-coffee.png, vit",
+        "photo-coffee.png, clip",
+        "photo-coffee.png, convnext",
+        "photo-camera.png, vit",
+        "photo-camera.png, clip",
+        "photo-camera.png, convnext"
+    })
     void pngPixelValuesEqualTransformers(String file, String processor) {
         assertThat(maxDifference(file, processor)).isLessThanOrEqualTo(1e-6);
     }
@@ -40,8 +56,14 @@ class ImageProcessorTest extends NativeTest {
      * were found identical; Java's decoder is pure Java, the same on every CPU.)
      */
     @ParameterizedTest(name = "{0} with {1}")
-    @CsvSource({"photo.jpg, vit", "photo.jpg, clip", "photo.jpg, convnext", "photo-rocket.jpg, vit", "photo-rocket.jpg, clip",
-            "photo-rocket.jpg, convnext"})
+    @CsvSource({
+        "photo.jpg, vit",
+        "photo.jpg, clip",
+        "photo.jpg, convnext",
+        "photo-rocket.jpg, vit",
+        "photo-rocket.jpg, clip",
+        "photo-rocket.jpg, convnext"
+    })
     void jpegPixelValuesEqualTransformersWithinTheDecodersDifference(String file, String processor) {
         double decoded = decodedJpegDifference(file);
         assertThat(decoded).as("decoded RGB, levels").isLessThanOrEqualTo(4);
@@ -51,22 +73,33 @@ class ImageProcessorTest extends NativeTest {
     @Test
     void badImagesAreRefusedByName() throws Exception {
         Path text = Files.writeString(Files.createTempDirectory("img").resolve("notes.png"), "not an image");
-        assertThatThrownBy(() -> ImageProcessor.read(text)).hasMessageContaining("notes.png").hasMessageContaining("not an image");
+        assertThatThrownBy(() -> ImageProcessor.read(text))
+                .hasMessageContaining("notes.png")
+                .hasMessageContaining("not an image");
         assertThatThrownBy(() -> ImageProcessor.forModel(DIR)).hasMessageContaining("has no preprocessor_config.json");
     }
 
     @Test
     void batchesFilesIntoPixelValues() {
         try (NDManager scope = manager.newSubManager()) {
-            NDArray batch = ImageProcessor.forModel(DIR.resolve("vit")).pixelValues(List.of(ImageProcessor.read(DIR.resolve("rgb.png")), ImageProcessor.read(DIR.resolve("grey.png"))), scope);
+            NDArray batch = ImageProcessor.forModel(DIR.resolve("vit"))
+                    .pixelValues(
+                            List.of(
+                                    ImageProcessor.read(DIR.resolve("rgb.png")),
+                                    ImageProcessor.read(DIR.resolve("grey.png"))),
+                            scope);
             assertThat(batch.getShape().getShape()).containsExactly(2, 3, 16, 16);
         }
     }
 
     private static double maxDifference(String file, String processor) {
-        float[] actual = ImageProcessor.forModel(DIR.resolve(processor)).process(ImageProcessor.read(DIR.resolve(file)));
-        try (NDManager scope = manager.newSubManager(); SafeTensorsReader reference = SafeTensorsReader.open(DIR.resolve("reference.safetensors"))) {
-            float[] expected = reference.load(file + "/" + processor, scope, DataType.FLOAT32).toFloatArray();
+        float[] actual =
+                ImageProcessor.forModel(DIR.resolve(processor)).process(ImageProcessor.read(DIR.resolve(file)));
+        try (NDManager scope = manager.newSubManager();
+                SafeTensorsReader reference = SafeTensorsReader.open(DIR.resolve("reference.safetensors"))) {
+            float[] expected = reference
+                    .load(file + "/" + processor, scope, DataType.FLOAT32)
+                    .toFloatArray();
             assertThat(actual).hasSameSizeAs(expected);
             double worst = 0;
             for (int i = 0; i < actual.length; i++) {
@@ -78,8 +111,10 @@ class ImageProcessorTest extends NativeTest {
 
     private static double decodedJpegDifference(String file) {
         ImageProcessor.RgbImage image = ImageProcessor.read(DIR.resolve(file));
-        try (NDManager scope = manager.newSubManager(); SafeTensorsReader reference = SafeTensorsReader.open(DIR.resolve("reference.safetensors"))) {
-            float[] expected = reference.load(file + "/rgb", scope, DataType.FLOAT32).toFloatArray();
+        try (NDManager scope = manager.newSubManager();
+                SafeTensorsReader reference = SafeTensorsReader.open(DIR.resolve("reference.safetensors"))) {
+            float[] expected =
+                    reference.load(file + "/rgb", scope, DataType.FLOAT32).toFloatArray();
             int[] decoded = image.pixels();
             double worst = 0;
             for (int i = 0; i < expected.length; i++) {

@@ -24,9 +24,10 @@ class VideoFramesTest {
     @Test
     void samplesTheMiddleFrameOfEachSegment() {
         List<Integer> frames = IntStream.range(0, 32).boxed().toList();
-        assertThat(VideoFrames.uniform(frames, 8)).containsExactly(2, 6, 10, 14, 18, 22, 26, 30);      // ⌊(i + ½)·32/8⌋
+        assertThat(VideoFrames.uniform(frames, 8)).containsExactly(2, 6, 10, 14, 18, 22, 26, 30); // ⌊(i + ½)·32/8⌋
         assertThat(VideoFrames.uniform(frames, 3)).containsExactly(5, 16, 26);
-        assertThat(VideoFrames.uniform(List.of(0, 1, 2), 6)).containsExactly(0, 0, 1, 1, 2, 2);           // short clips repeat frames
+        assertThat(VideoFrames.uniform(List.of(0, 1, 2), 6))
+                .containsExactly(0, 0, 1, 1, 2, 2); // short clips repeat frames
         assertThatThrownBy(() -> VideoFrames.uniform(frames, 0)).hasMessage("a clip needs at least 1 frame, got 0");
     }
 
@@ -36,11 +37,11 @@ class VideoFramesTest {
         Files.createDirectories(clip);
         for (int i = 0; i < 4; i++) {
             BufferedImage image = new BufferedImage(4, 4, BufferedImage.TYPE_INT_RGB);
-            image.setRGB(0, 0, i * 60);                                                   // frame i's first pixel: blue = 60·i
+            image.setRGB(0, 0, i * 60); // frame i's first pixel: blue = 60·i
             ImageIO.write(image, "png", clip.resolve("frame_" + i + ".png").toFile());
         }
         Files.writeString(clip.resolve("notes.txt"), "not a frame");
-        List<ImageProcessor.RgbImage> frames = VideoFrames.read(clip, 2);                  // frames 1 and 3
+        List<ImageProcessor.RgbImage> frames = VideoFrames.read(clip, 2); // frames 1 and 3
         assertThat(frames).extracting(f -> f.rgb()[2] & 0xFF).containsExactly(60, 180);
         Path empty = dir.resolve("empty");
         Files.createDirectories(empty);

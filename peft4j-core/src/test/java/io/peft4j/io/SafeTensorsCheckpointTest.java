@@ -3,7 +3,6 @@ package io.peft4j.io;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import io.peft4j.NativeTest;
 import io.peft4j.Peft4jException;
@@ -20,9 +19,12 @@ class SafeTensorsCheckpointTest extends NativeTest {
     Path dir;
 
     private void writeShards() {
-        SafeTensorsWriter.write(dir.resolve("model-00001-of-00002.safetensors"),
-                Map.of("a.weight", manager.create(new float[] {1, 2}), "a.bias", manager.create(new float[] {3})), Map.of("format", "pt"));
-        SafeTensorsWriter.write(dir.resolve("model-00002-of-00002.safetensors"),
+        SafeTensorsWriter.write(
+                dir.resolve("model-00001-of-00002.safetensors"),
+                Map.of("a.weight", manager.create(new float[] {1, 2}), "a.bias", manager.create(new float[] {3})),
+                Map.of("format", "pt"));
+        SafeTensorsWriter.write(
+                dir.resolve("model-00002-of-00002.safetensors"),
                 Map.of("b.weight", manager.create(new float[] {4, 5, 6}).toType(DataType.FLOAT16, false)),
                 Map.of("format", "pt"));
     }
@@ -48,22 +50,28 @@ class SafeTensorsCheckpointTest extends NativeTest {
     void indexNamingAMissingShardOrTensorFails() throws IOException {
         writeShards();
         writeIndex("{\"weight_map\":{\"a.weight\":\"model-00003-of-00002.safetensors\"}}");
-        assertThatThrownBy(() -> SafeTensorsCheckpoint.open(dir)).isInstanceOf(FormatException.class)
-                .hasMessageContainingAll(SafeTensorsCheckpoint.INDEX, "model-00003-of-00002.safetensors", "does not exist");
+        assertThatThrownBy(() -> SafeTensorsCheckpoint.open(dir))
+                .isInstanceOf(FormatException.class)
+                .hasMessageContainingAll(
+                        SafeTensorsCheckpoint.INDEX, "model-00003-of-00002.safetensors", "does not exist");
         writeIndex("{\"weight_map\":{\"c.weight\":\"model-00001-of-00002.safetensors\"}}");
-        assertThatThrownBy(() -> SafeTensorsCheckpoint.open(dir)).isInstanceOf(FormatException.class)
+        assertThatThrownBy(() -> SafeTensorsCheckpoint.open(dir))
+                .isInstanceOf(FormatException.class)
                 .hasMessageContainingAll("'c.weight'", "not stored there");
         writeIndex("{\"weight_map\":{\"a.weight\":\"../model-00001-of-00002.safetensors\"}}");
-        assertThatThrownBy(() -> SafeTensorsCheckpoint.open(dir)).isInstanceOf(FormatException.class)
+        assertThatThrownBy(() -> SafeTensorsCheckpoint.open(dir))
+                .isInstanceOf(FormatException.class)
                 .hasMessageContaining("must be a file name");
         writeIndex("{\"weight_map\": [");
-        assertThatThrownBy(() -> SafeTensorsCheckpoint.open(dir)).isInstanceOf(FormatException.class)
+        assertThatThrownBy(() -> SafeTensorsCheckpoint.open(dir))
+                .isInstanceOf(FormatException.class)
                 .hasMessageContainingAll(SafeTensorsCheckpoint.INDEX, "malformed JSON");
     }
 
     @Test
     void directoryWithoutCheckpointFails() {
-        assertThatThrownBy(() -> SafeTensorsCheckpoint.open(dir)).isInstanceOf(Peft4jException.class)
+        assertThatThrownBy(() -> SafeTensorsCheckpoint.open(dir))
+                .isInstanceOf(Peft4jException.class)
                 .hasMessageContaining("no model.safetensors");
     }
 }

@@ -51,17 +51,23 @@ class SafeTensorsReaderTest extends NativeTest {
     @Test
     void readsEveryDtypeFromHandBuiltBytes() throws IOException {
         ByteArrayOutputStream data = new ByteArrayOutputStream();
-        ByteBuffer f32 = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putFloat(1.5f).putFloat(-2f);
-        data.write(f32.array());                              // f32 [0, 8)
-        data.write(le(0x3C00, 0xC000, 0x3800));               // f16 1, -2, 0.5 [8, 14)
-        data.write(le(0x3F80, 0xC020));                       // bf16 1, -2.5 [14, 18)
-        ByteBuffer i64 = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(-7).putLong(1L << 40);
-        data.write(i64.array());                              // i64 [18, 34)
+        ByteBuffer f32 = ByteBuffer.allocate(8)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .putFloat(1.5f)
+                .putFloat(-2f);
+        data.write(f32.array()); // f32 [0, 8)
+        data.write(le(0x3C00, 0xC000, 0x3800)); // f16 1, -2, 0.5 [8, 14)
+        data.write(le(0x3F80, 0xC020)); // bf16 1, -2.5 [14, 18)
+        ByteBuffer i64 = ByteBuffer.allocate(16)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .putLong(-7)
+                .putLong(1L << 40);
+        data.write(i64.array()); // i64 [18, 34)
         ByteBuffer i32 = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(123456);
-        data.write(i32.array());                              // i32 [34, 38)
-        data.write(new byte[] {-5, 7});                       // i8 [38, 40)
-        data.write(new byte[] {(byte) 250});                  // u8 [40, 41)
-        data.write(new byte[] {1, 0, 1});                     // bool [41, 44)
+        data.write(i32.array()); // i32 [34, 38)
+        data.write(new byte[] {-5, 7}); // i8 [38, 40)
+        data.write(new byte[] {(byte) 250}); // u8 [40, 41)
+        data.write(new byte[] {1, 0, 1}); // bool [41, 44)
         String header = "{\"__metadata__\":{\"format\":\"pt\"},"
                 + "\"f32\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
                 + "\"f16\":{\"dtype\":\"F16\",\"shape\":[3],\"data_offsets\":[8,14]},"
@@ -98,7 +104,9 @@ class SafeTensorsReaderTest extends NativeTest {
         for (int i = 0; i < 4096; i++) {
             data.putFloat(i);
         }
-        Path p = write("own.safetensors", file("{\"w\":{\"dtype\":\"F32\",\"shape\":[4096],\"data_offsets\":[0,16384]}}", data.array()));
+        Path p = write(
+                "own.safetensors",
+                file("{\"w\":{\"dtype\":\"F32\",\"shape\":[4096],\"data_offsets\":[0,16384]}}", data.array()));
         NDArray w;
         try (SafeTensorsReader r = SafeTensorsReader.open(p)) {
             w = r.load("w", manager, null);
@@ -123,7 +131,11 @@ class SafeTensorsReaderTest extends NativeTest {
         try (RandomAccessFile raf = new RandomAccessFile(p.toFile(), "rw")) {
             raf.write(head); // a sparse file: the padding takes no disk space
             raf.seek(head.length + offset);
-            ByteBuffer w = ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN).putFloat(3f).putFloat(-1f).putFloat(0.25f);
+            ByteBuffer w = ByteBuffer.allocate(12)
+                    .order(ByteOrder.LITTLE_ENDIAN)
+                    .putFloat(3f)
+                    .putFloat(-1f)
+                    .putFloat(0.25f);
             raf.write(w.array());
         }
         try (SafeTensorsReader r = SafeTensorsReader.open(p)) {
@@ -133,7 +145,9 @@ class SafeTensorsReaderTest extends NativeTest {
 
     @Test
     void emptyTensorsAndEmptyFilesAreValid() throws IOException {
-        Path p = write("empty.safetensors", file("{\"e\":{\"dtype\":\"F32\",\"shape\":[0,4],\"data_offsets\":[0,0]}}", new byte[0]));
+        Path p = write(
+                "empty.safetensors",
+                file("{\"e\":{\"dtype\":\"F32\",\"shape\":[0,4],\"data_offsets\":[0,0]}}", new byte[0]));
         try (SafeTensorsReader r = SafeTensorsReader.open(p)) {
             assertThat(r.load("e", manager, null).getShape().getShape()).containsExactly(0, 4);
         }
@@ -171,12 +185,22 @@ class SafeTensorsReaderTest extends NativeTest {
 
     @Test
     void rejectsOffsetsOutOfRangeOrReversed() throws IOException {
-        assertRejected("range.safetensors", file("{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]}}", new byte[8]),
-                "'w'", "[8, 16]", "past the data area (8 bytes)");
-        assertRejected("reversed.safetensors", file("{\"w\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[8,0]}}", new byte[8]),
-                "'w'", "end before they begin");
-        assertRejected("negative.safetensors", file("{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[-8,0]}}", new byte[8]),
-                "'w'", "non-negative");
+        assertRejected(
+                "range.safetensors",
+                file("{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]}}", new byte[8]),
+                "'w'",
+                "[8, 16]",
+                "past the data area (8 bytes)");
+        assertRejected(
+                "reversed.safetensors",
+                file("{\"w\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[8,0]}}", new byte[8]),
+                "'w'",
+                "end before they begin");
+        assertRejected(
+                "negative.safetensors",
+                file("{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[-8,0]}}", new byte[8]),
+                "'w'",
+                "non-negative");
     }
 
     @Test
@@ -188,16 +212,30 @@ class SafeTensorsReaderTest extends NativeTest {
 
     @Test
     void rejectsByteLengthThatDoesNotMatchTheShape() throws IOException {
-        assertRejected("size.safetensors", file("{\"w\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", new byte[8]),
-                "'w'", "8 bytes", "[3]", "needs 12");
-        assertRejected("overflow.safetensors",
-                file("{\"w\":{\"dtype\":\"F32\",\"shape\":[4611686018427387904,4],\"data_offsets\":[0,8]}}", new byte[8]), "'w'", "overflows");
+        assertRejected(
+                "size.safetensors",
+                file("{\"w\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", new byte[8]),
+                "'w'",
+                "8 bytes",
+                "[3]",
+                "needs 12");
+        assertRejected(
+                "overflow.safetensors",
+                file(
+                        "{\"w\":{\"dtype\":\"F32\",\"shape\":[4611686018427387904,4],\"data_offsets\":[0,8]}}",
+                        new byte[8]),
+                "'w'",
+                "overflows");
     }
 
     @Test
     void rejectsUnknownDtype() throws IOException {
-        assertRejected("dtype.safetensors", file("{\"w\":{\"dtype\":\"F128\",\"shape\":[2],\"data_offsets\":[0,8]}}", new byte[8]),
-                "'w'", "unknown dtype 'F128'", "F32");
+        assertRejected(
+                "dtype.safetensors",
+                file("{\"w\":{\"dtype\":\"F128\",\"shape\":[2],\"data_offsets\":[0,8]}}", new byte[8]),
+                "'w'",
+                "unknown dtype 'F128'",
+                "F32");
     }
 
     @Test
@@ -211,10 +249,18 @@ class SafeTensorsReaderTest extends NativeTest {
     void rejectsMalformedJsonAndFields() throws IOException {
         assertRejected("json.safetensors", file("{\"w\":{\"dtype\":", new byte[8]), "not valid JSON");
         assertRejected("array.safetensors", file("[1, 2]", new byte[8]), "must be a JSON object");
-        assertRejected("noshape.safetensors", file("{\"w\":{\"dtype\":\"F32\",\"data_offsets\":[0,8]}}", new byte[8]), "'w'", "'shape'");
-        assertRejected("offsets3.safetensors", file("{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,4,8]}}", new byte[8]),
-                "'w'", "'data_offsets' must have 2 entries");
-        assertRejected("meta.safetensors", file("{\"__metadata__\":{\"format\":1}}", new byte[0]), "__metadata__", "'format'");
+        assertRejected(
+                "noshape.safetensors",
+                file("{\"w\":{\"dtype\":\"F32\",\"data_offsets\":[0,8]}}", new byte[8]),
+                "'w'",
+                "'shape'");
+        assertRejected(
+                "offsets3.safetensors",
+                file("{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,4,8]}}", new byte[8]),
+                "'w'",
+                "'data_offsets' must have 2 entries");
+        assertRejected(
+                "meta.safetensors", file("{\"__metadata__\":{\"format\":1}}", new byte[0]), "__metadata__", "'format'");
         assertRejected("notobj.safetensors", file("{\"w\":7}", new byte[0]), "'w'", "expected an object");
     }
 
@@ -231,7 +277,8 @@ class SafeTensorsReaderTest extends NativeTest {
         for (int i = 0; i < 2000; i++) {
             byte[] bytes = mutate(valid, random);
             Path p = write("fuzz.safetensors", bytes);
-            try (SafeTensorsReader r = SafeTensorsReader.open(p); NDManager scratch = manager.newSubManager()) {
+            try (SafeTensorsReader r = SafeTensorsReader.open(p);
+                    NDManager scratch = manager.newSubManager()) {
                 for (String key : r.tensors().keySet()) {
                     r.load(key, scratch, null);
                 }

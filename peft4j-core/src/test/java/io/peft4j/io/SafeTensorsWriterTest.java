@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.peft4j.NativeTest;
@@ -40,7 +39,10 @@ class SafeTensorsWriterTest extends NativeTest {
         tensors.put("c.i64", manager.create(new long[] {5L}));
         Path p = dir.resolve("out.safetensors");
         List<SafeTensorsWriter.Entry> entries = new ArrayList<>();
-        tensors.forEach((name, a) -> entries.add(new SafeTensorsWriter.Entry(name, DType.of(a.getDataType()), a.getShape().getShape(),
+        tensors.forEach((name, a) -> entries.add(new SafeTensorsWriter.Entry(
+                name,
+                DType.of(a.getDataType()),
+                a.getShape().getShape(),
                 a.toByteBuffer().order(ByteOrder.LITTLE_ENDIAN))));
         ByteBuffer bf16 = ByteBuffer.allocate(2).order(ByteOrder.LITTLE_ENDIAN).putShort(0, (short) 0x3F80);
         entries.add(new SafeTensorsWriter.Entry("d.bf16", DType.BF16, new long[] {1}, bf16));
@@ -55,7 +57,12 @@ class SafeTensorsWriterTest extends NativeTest {
         String padded = json + " ".repeat((8 - json.length() % 8) % 8);
         ByteBuffer expected = ByteBuffer.allocate(8 + padded.length() + 23).order(ByteOrder.LITTLE_ENDIAN);
         expected.putLong(padded.length()).put(padded.getBytes(StandardCharsets.US_ASCII));
-        expected.putLong(5L).putFloat(-1f).putFloat(1f).putFloat(2f).putShort((short) 0x3F80).put((byte) 9);
+        expected.putLong(5L)
+                .putFloat(-1f)
+                .putFloat(1f)
+                .putFloat(2f)
+                .putShort((short) 0x3F80)
+                .put((byte) 9);
         assertThat(Files.readAllBytes(p)).isEqualTo(expected.array());
     }
 
@@ -63,8 +70,8 @@ class SafeTensorsWriterTest extends NativeTest {
     void roundTripsEveryDtype() {
         Map<String, NDArray> tensors = new LinkedHashMap<>();
         NDArray base = manager.create(new float[] {0f, 1f, -2f, 3f, 4f, -5f}, new Shape(2, 3));
-        for (DataType t : List.of(DataType.FLOAT64, DataType.FLOAT32, DataType.FLOAT16,
-                DataType.INT64, DataType.INT32, DataType.INT8)) {
+        for (DataType t : List.of(
+                DataType.FLOAT64, DataType.FLOAT32, DataType.FLOAT16, DataType.INT64, DataType.INT32, DataType.INT8)) {
             tensors.put(t.name(), base.toType(t, false));
         }
         tensors.put("UINT8", base.abs().toType(DataType.UINT8, false));
@@ -86,9 +93,12 @@ class SafeTensorsWriterTest extends NativeTest {
     void failedWriteLeavesNothingOnDisk() throws IOException {
         Path p = dir.resolve("bad.safetensors");
         ByteBuffer tooShort = ByteBuffer.allocate(4);
-        List<SafeTensorsWriter.Entry> entries = List.of(new SafeTensorsWriter.Entry("w", DType.F32, new long[] {2}, tooShort));
+        List<SafeTensorsWriter.Entry> entries =
+                List.of(new SafeTensorsWriter.Entry("w", DType.F32, new long[] {2}, tooShort));
         assertThatThrownBy(() -> SafeTensorsWriter.writeEntries(p, entries, Map.of()))
-                .isInstanceOf(FormatException.class).hasMessageContaining("'w'").hasMessageContaining("needs 8");
+                .isInstanceOf(FormatException.class)
+                .hasMessageContaining("'w'")
+                .hasMessageContaining("needs 8");
         try (var files = Files.list(dir)) {
             assertThat(files).isEmpty();
         }

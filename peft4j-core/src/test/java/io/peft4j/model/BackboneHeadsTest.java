@@ -30,8 +30,16 @@ class BackboneHeadsTest extends NativeTest {
 
     /** A 3-class image classifier over the patch backbone, LoRA (r 2, alpha 4) on its blocks, B and the head copy random. */
     private static PeftModel loraImageClassifier(NDManager scope) {
-        BackboneClassifier model = new BackboneClassifier(new TinyPatchBackbone(scope), BackboneClassifier.Head.SEQUENCE, 3);
-        PeftModel peft = PeftModel.wrap(model, LoraConfig.builder().r(2).loraAlpha(4).targetModules("proj").taskType(TaskType.SEQ_CLS).build());
+        BackboneClassifier model =
+                new BackboneClassifier(new TinyPatchBackbone(scope), BackboneClassifier.Head.SEQUENCE, 3);
+        PeftModel peft = PeftModel.wrap(
+                model,
+                LoraConfig.builder()
+                        .r(2)
+                        .loraAlpha(4)
+                        .targetModules("proj")
+                        .taskType(TaskType.SEQ_CLS)
+                        .build());
         peft.namedParameters().forEach((k, p) -> {
             if (k.contains("lora_B") || k.contains("modules_to_save")) {
                 p.set(scope.randomNormal(0, 0.5f, p.shape(), DataType.FLOAT32));
@@ -47,22 +55,27 @@ class BackboneHeadsTest extends NativeTest {
             PeftModel peft = loraImageClassifier(scope);
             BackboneClassifier model = (BackboneClassifier) peft.model();
             peft.setTraining(false);
-            NDArray pixels = scope.randomNormal(new Shape(2, TinyPatchBackbone.CHANNELS, TinyPatchBackbone.SIDE, TinyPatchBackbone.SIDE));
-            float[] logits = model.logits(Step.training(scope, model.adapters()), ModelInputs.pixels(pixels)).toFloatArray();
+            NDArray pixels = scope.randomNormal(
+                    new Shape(2, TinyPatchBackbone.CHANNELS, TinyPatchBackbone.SIDE, TinyPatchBackbone.SIDE));
+            float[] logits = model.logits(Step.training(scope, model.adapters()), ModelInputs.pixels(pixels))
+                    .toFloatArray();
 
             Map<String, float[]> w = new TreeMap<>();
-            peft.namedParameters().forEach((k, p) -> w.put(k.substring("base_model.model.".length()), p.array().toFloatArray()));
+            peft.namedParameters()
+                    .forEach((k, p) -> w.put(
+                            k.substring("base_model.model.".length()), p.array().toFloatArray()));
             float[] px = pixels.toFloatArray();
             int c = TinyPatchBackbone.CHANNELS, side = TinyPatchBackbone.SIDE, patch = TinyPatchBackbone.PATCH;
             for (int b = 0; b < 2; b++) {
                 double[][] x = new double[TinyPatchBackbone.PATCHES][];
                 for (int p = 0; p < x.length; p++) {
-                    double[] in = new double[c * patch * patch];               // channel-major, as a conv kernel reads
+                    double[] in = new double[c * patch * patch]; // channel-major, as a conv kernel reads
                     int row = p / (side / patch), col = p % (side / patch);
                     for (int ch = 0; ch < c; ch++) {
                         for (int y = 0; y < patch; y++) {
                             for (int xx = 0; xx < patch; xx++) {
-                                in[(ch * patch + y) * patch + xx] = px[((b * c + ch) * side + row * patch + y) * side + col * patch + xx];
+                                in[(ch * patch + y) * patch + xx] =
+                                        px[((b * c + ch) * side + row * patch + y) * side + col * patch + xx];
                             }
                         }
                     }
@@ -71,7 +84,8 @@ class BackboneHeadsTest extends NativeTest {
                 for (int i = 0; i < TinyPatchBackbone.BLOCKS; i++) {
                     String proj = "patches.blocks." + i + ".proj.";
                     for (int p = 0; p < x.length; p++) {
-                        double[] base = affine(w.get(proj + "base_layer.weight"), w.get(proj + "base_layer.bias"), x[p], D);
+                        double[] base =
+                                affine(w.get(proj + "base_layer.weight"), w.get(proj + "base_layer.bias"), x[p], D);
                         double[] down = affine(w.get(proj + "lora_A.default.weight"), null, x[p], 2);
                         double[] up = affine(w.get(proj + "lora_B.default.weight"), null, down, D);
                         double[] next = new double[D];
@@ -87,7 +101,11 @@ class BackboneHeadsTest extends NativeTest {
                         mean[d] += v[d] / x.length;
                     }
                 }
-                double[] expected = affine(w.get("classifier.modules_to_save.default.weight"), w.get("classifier.modules_to_save.default.bias"), mean, 3);
+                double[] expected = affine(
+                        w.get("classifier.modules_to_save.default.weight"),
+                        w.get("classifier.modules_to_save.default.bias"),
+                        mean,
+                        3);
                 for (int k = 0; k < 3; k++) {
                     assertThat((double) logits[b * 3 + k]).isCloseTo(expected[k], within(1e-4));
                 }
@@ -101,16 +119,29 @@ class BackboneHeadsTest extends NativeTest {
         try (NDManager scope = manager.newSubManager()) {
             PeftModel peft = loraImageClassifier(scope);
             BackboneClassifier model = (BackboneClassifier) peft.model();
-            NDArray pixels = scope.randomNormal(new Shape(3, TinyPatchBackbone.CHANNELS, TinyPatchBackbone.SIDE, TinyPatchBackbone.SIDE));
+            NDArray pixels = scope.randomNormal(
+                    new Shape(3, TinyPatchBackbone.CHANNELS, TinyPatchBackbone.SIDE, TinyPatchBackbone.SIDE));
             NDArray labels = scope.create(new long[] {2, 0, 1});
-            Map<String, float[]> plain = Gradients.of(peft, (step, gc) -> gc.backward(Losses.crossEntropy(model.logits(step, ModelInputs.pixels(pixels)), labels)));
+            Map<String, float[]> plain = Gradients.of(
+                    peft,
+                    (step, gc) ->
+                            gc.backward(Losses.crossEntropy(model.logits(step, ModelInputs.pixels(pixels)), labels)));
             for (boolean checkpointing : new boolean[] {false, true}) {
-                Map<String, float[]> staged = Gradients.of(peft, (step, gc) -> StagedBackward.crossEntropy(step,
-                        model.logitsPass(step, ModelInputs.pixels(pixels)), labels, gc, 1.0, checkpointing));
+                Map<String, float[]> staged = Gradients.of(
+                        peft,
+                        (step, gc) -> StagedBackward.crossEntropy(
+                                step,
+                                model.logitsPass(step, ModelInputs.pixels(pixels)),
+                                labels,
+                                gc,
+                                1.0,
+                                checkpointing));
                 assertThat(staged.keySet()).isEqualTo(plain.keySet()).anyMatch(k -> k.contains("lora_A"));
                 plain.forEach((k, g) -> {
                     for (int i = 0; i < g.length; i++) {
-                        assertThat(staged.get(k)[i]).as("%s[%d], checkpointing %s", k, i, checkpointing).isCloseTo(g[i], within(1e-5f + 1e-4f * Math.abs(g[i])));
+                        assertThat(staged.get(k)[i])
+                                .as("%s[%d], checkpointing %s", k, i, checkpointing)
+                                .isCloseTo(g[i], within(1e-5f + 1e-4f * Math.abs(g[i])));
                     }
                 });
             }
@@ -128,11 +159,15 @@ class BackboneHeadsTest extends NativeTest {
             long[][] mask = {{0, 0, 1, 1, 1}, {1, 1, 1, 1, 0}};
             int[] last = {4, 3};
             Step step = Step.training(scope, model.adapters());
-            float[] logits = model.logits(step, ModelInputs.tokens(scope.create(ids), scope.create(mask), null)).toFloatArray();
-            float[] hidden = llama.hiddenStates(step, scope.create(ids), scope.create(mask), null).toFloatArray(); // [2, 5, D]
+            float[] logits = model.logits(step, ModelInputs.tokens(scope.create(ids), scope.create(mask), null))
+                    .toFloatArray();
+            float[] hidden = llama.hiddenStates(step, scope.create(ids), scope.create(mask), null)
+                    .toFloatArray(); // [2, 5, D]
             int d = llama.hiddenSize();
-            float[] weight = model.namedParameters().get("classifier.weight").array().toFloatArray();
-            float[] bias = model.namedParameters().get("classifier.bias").array().toFloatArray();
+            float[] weight =
+                    model.namedParameters().get("classifier.weight").array().toFloatArray();
+            float[] bias =
+                    model.namedParameters().get("classifier.bias").array().toFloatArray();
             for (int b = 0; b < 2; b++) {
                 double[] h = new double[d];
                 for (int i = 0; i < d; i++) {
@@ -151,16 +186,21 @@ class BackboneHeadsTest extends NativeTest {
         try (NDManager scope = manager.newSubManager()) {
             Step step = Step.training(scope, Step.Adapters.NONE);
             NDArray pixels = scope.zeros(new Shape(1, 3, 4, 4));
-            BackboneClassifier bert = new BackboneClassifier(TinyBert.model(scope), BackboneClassifier.Head.SEQUENCE, 2);
-            assertThatThrownBy(() -> bert.logits(step, ModelInputs.pixels(pixels))).isInstanceOf(Peft4jException.class)
+            BackboneClassifier bert =
+                    new BackboneClassifier(TinyBert.model(scope), BackboneClassifier.Head.SEQUENCE, 2);
+            assertThatThrownBy(() -> bert.logits(step, ModelInputs.pixels(pixels)))
+                    .isInstanceOf(Peft4jException.class)
                     .hasMessage("a BERT encoder takes token ids (input_ids); these inputs have pixel values only");
             TinyPatchBackbone patches = new TinyPatchBackbone(scope);
             assertThatThrownBy(() -> patches.features(step, ModelInputs.tokens(TinyBert.ids(scope), null, null)))
-                    .hasMessage("the patch backbone takes pixel values (pixel_values); these inputs have token ids only");
-            assertThatThrownBy(() -> new ModelInputs(null, null, null, null)).hasMessage("model inputs need token ids, pixel values or both");
+                    .hasMessage(
+                            "the patch backbone takes pixel values (pixel_values); these inputs have token ids only");
+            assertThatThrownBy(() -> new ModelInputs(null, null, null, null))
+                    .hasMessage("model inputs need token ids, pixel values or both");
             assertThatThrownBy(() -> ModelInputs.tokens(TinyBert.ids(scope), scope.ones(new Shape(2, 3)), null))
                     .hasMessageContaining("must be shaped as input_ids (2, 4), got (2, 3)");
-            assertThatThrownBy(() -> ModelInputs.pixels(scope.zeros(new Shape(3, 4, 4)))).hasMessageContaining("[batch, channels, height, width]");
+            assertThatThrownBy(() -> ModelInputs.pixels(scope.zeros(new Shape(3, 4, 4))))
+                    .hasMessageContaining("[batch, channels, height, width]");
         }
     }
 

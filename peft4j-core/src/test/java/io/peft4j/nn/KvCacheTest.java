@@ -18,10 +18,11 @@ class KvCacheTest extends NativeTest {
 
     @Test
     void buffersHoldWhatConcatenationWould() {
-        try (NDManager scope = manager.newSubManager(); KvCache cache = new KvCache(scope, 2)) {
+        try (NDManager scope = manager.newSubManager();
+                KvCache cache = new KvCache(scope, 2)) {
             NDArray expectedKeys = null;
             NDArray expectedValues = null;
-            for (int step = 0; step < 40; step++) {                       // 1 prompt of 30, then 39 single steps: past 64, one growth
+            for (int step = 0; step < 40; step++) { // 1 prompt of 30, then 39 single steps: past 64, one growth
                 int t = step == 0 ? 30 : 1;
                 try (NDManager s = scope.newSubManager()) {
                     NDArray k = s.randomNormal(new Shape(2, 3, t, 4));
@@ -42,13 +43,17 @@ class KvCacheTest extends NativeTest {
 
     @Test
     void keysWithGradientsAreConcatenatedAfterWhatIsHeld() {
-        try (NDManager scope = manager.newSubManager(); KvCache cache = new KvCache(scope, 1)) {
+        try (NDManager scope = manager.newSubManager();
+                KvCache cache = new KvCache(scope, 1)) {
             NDArray first = scope.randomNormal(new Shape(1, 1, 3, 2));
             cache.append(0, first, first);
             NDArray trained = scope.randomNormal(new Shape(1, 1, 2, 2));
             trained.setRequiresGradient(true);
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                KeyValuePrefix held = cache.append(0, Scalars.mul(trained, 2), Scalars.mul(trained, 2)); // a libtorch-made constant: autograd keeps it
+                KeyValuePrefix held = cache.append(
+                        0,
+                        Scalars.mul(trained, 2),
+                        Scalars.mul(trained, 2)); // a libtorch-made constant: autograd keeps it
                 assertThat(held.keys().getShape()).isEqualTo(new Shape(1, 1, 5, 2));
                 float[] k = held.keys().toFloatArray();
                 float[] f = first.toFloatArray();
@@ -57,7 +62,8 @@ class KvCacheTest extends NativeTest {
                 }
                 gc.backward(held.keys().sum());
             }
-            assertThat(trained.getGradient().toFloatArray()).containsOnly(2f);   // autograd went through the concatenation
+            assertThat(trained.getGradient().toFloatArray())
+                    .containsOnly(2f); // autograd went through the concatenation
         }
     }
 }

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.within;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
@@ -21,7 +20,9 @@ class LayersTest extends NativeTest {
         float[] xs = {-6f, -3.5f, -2f, -1f, -0.5f, -1e-3f, 0f, 0.25f, 0.7071f, 1f, 2.5f, 4f, 8f};
         float[] ys = Activations.gelu(manager.create(xs)).toFloatArray();
         for (int i = 0; i < xs.length; i++) {
-            assertThat((double) ys[i]).as("gelu(%s)", xs[i]).isCloseTo(Reference.gelu(xs[i]), within(2e-6 * Math.max(1, Math.abs(xs[i]))));
+            assertThat((double) ys[i])
+                    .as("gelu(%s)", xs[i])
+                    .isCloseTo(Reference.gelu(xs[i]), within(2e-6 * Math.max(1, Math.abs(xs[i]))));
         }
         // The tanh approximation differs by more than our tolerance at x = -3.5, so the form is pinned.
         double tanhForm = 0.5 * -3.5 * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (-3.5 + 0.044715 * Math.pow(-3.5, 3))));
@@ -53,7 +54,9 @@ class LayersTest extends NativeTest {
             double silu = g[i] * s;
             assertThat((double) out[i]).isCloseTo(silu * u[i], within(1e-5 * Math.max(1, Math.abs(silu * u[i]))));
             assertThat((double) dUp[i]).as("d/dup %d", i).isCloseTo(w[i] * silu, within(1e-5));
-            assertThat((double) dGate[i]).as("d/dgate %d", i).isCloseTo(w[i] * u[i] * s * (1 + g[i] * (1 - s)), within(1e-5));
+            assertThat((double) dGate[i])
+                    .as("d/dgate %d", i)
+                    .isCloseTo(w[i] * u[i] * s * (1 + g[i] * (1 - s)), within(1e-5));
         }
     }
 
@@ -62,15 +65,20 @@ class LayersTest extends NativeTest {
         Linear linear = new Linear(manager, 5, 3, true, 0.5f);
         linear.bias().set(manager.randomNormal(new Shape(3)));
         float[] x = manager.randomNormal(new Shape(4, 5)).toFloatArray();
-        float[] y = linear.forward(Steps.in(manager), manager.create(x, new Shape(4, 5))).toFloatArray();
-        double[][] expected = Reference.linear(Reference.matrix(x, 4, 5, 0),
-                Reference.matrix(linear.weight().array().toFloatArray(), 3, 5, 0), Reference.vector(linear.bias().array().toFloatArray()));
+        float[] y = linear.forward(Steps.in(manager), manager.create(x, new Shape(4, 5)))
+                .toFloatArray();
+        double[][] expected = Reference.linear(
+                Reference.matrix(x, 4, 5, 0),
+                Reference.matrix(linear.weight().array().toFloatArray(), 3, 5, 0),
+                Reference.vector(linear.bias().array().toFloatArray()));
         for (int i = 0; i < 4; i++) {
             for (int o = 0; o < 3; o++) {
                 assertThat((double) y[i * 3 + o]).isCloseTo(expected[i][o], within(1e-5));
             }
         }
-        assertThat(linear.forward(Steps.in(manager), manager.ones(new Shape(2, 7, 5))).getShape()).isEqualTo(new Shape(2, 7, 3));
+        assertThat(linear.forward(Steps.in(manager), manager.ones(new Shape(2, 7, 5)))
+                        .getShape())
+                .isEqualTo(new Shape(2, 7, 3));
     }
 
     @Test
@@ -78,7 +86,8 @@ class LayersTest extends NativeTest {
         LayerNorm ln = new LayerNorm(manager, 6, 1e-12f);
         ln.localParameters().get("weight").set(manager.create(new float[] {1, 2, 0.5f, -1, 1, 3}));
         ln.localParameters().get("bias").set(manager.create(new float[] {0, 1, 0, 0, -1, 0.5f}));
-        float[] x = manager.randomNormal(3, 2, new Shape(2, 6), DataType.FLOAT32).toFloatArray();
+        float[] x =
+                manager.randomNormal(3, 2, new Shape(2, 6), DataType.FLOAT32).toFloatArray();
         float[] y = ln.forward(manager.create(x, new Shape(2, 6))).toFloatArray();
         float[] g = ln.localParameters().get("weight").array().toFloatArray();
         float[] b = ln.localParameters().get("bias").array().toFloatArray();
@@ -102,7 +111,8 @@ class LayersTest extends NativeTest {
     void embeddingLooksUpRows() {
         Embedding e = new Embedding(manager, 10, 4, 1f);
         float[] table = e.weight().array().toFloatArray();
-        float[] out = e.forward(Steps.in(manager), manager.create(new long[][] {{3, 0}, {9, 3}})).toFloatArray();
+        float[] out = e.forward(Steps.in(manager), manager.create(new long[][] {{3, 0}, {9, 3}}))
+                .toFloatArray();
         long[] ids = {3, 0, 9, 3};
         for (int i = 0; i < ids.length; i++) {
             for (int d = 0; d < 4; d++) {

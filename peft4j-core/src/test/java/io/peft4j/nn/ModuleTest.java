@@ -42,10 +42,17 @@ class ModuleTest extends NativeTest {
     @Test
     void namesAreDottedPathsInRegistrationOrder() {
         Tiny tiny = new Tiny(manager);
-        assertThat(tiny.namedParameters().keySet()).containsExactly(
-                "encoder.layer.0.dense.weight", "encoder.layer.0.dense.bias", "encoder.layer.0.norm.weight", "encoder.layer.0.norm.bias",
-                "encoder.layer.1.dense.weight", "encoder.layer.1.dense.bias", "encoder.layer.1.norm.weight", "encoder.layer.1.norm.bias",
-                "head.weight");
+        assertThat(tiny.namedParameters().keySet())
+                .containsExactly(
+                        "encoder.layer.0.dense.weight",
+                        "encoder.layer.0.dense.bias",
+                        "encoder.layer.0.norm.weight",
+                        "encoder.layer.0.norm.bias",
+                        "encoder.layer.1.dense.weight",
+                        "encoder.layer.1.dense.bias",
+                        "encoder.layer.1.norm.weight",
+                        "encoder.layer.1.norm.bias",
+                        "head.weight");
         assertThat(tiny.namedModules()).containsKeys("", "encoder", "encoder.layer", "encoder.layer.1.norm", "head");
         assertThat(tiny.stateDict().get("head.weight").getShape()).isEqualTo(new Shape(2, 3));
     }
@@ -61,8 +68,10 @@ class ModuleTest extends NativeTest {
         tiny.freeze(name -> true);
         tiny.unfreeze(name -> name.endsWith(".bias"));
         assertThat(tiny.parameterCount().trainable()).isEqualTo(4 * 3); // dense and norm biases of two blocks
-        assertThat(tiny.namedParameters().get("encoder.layer.0.dense.bias").isTrainable()).isTrue();
-        assertThat(tiny.namedParameters().get("encoder.layer.0.dense.weight").isTrainable()).isFalse();
+        assertThat(tiny.namedParameters().get("encoder.layer.0.dense.bias").isTrainable())
+                .isTrue();
+        assertThat(tiny.namedParameters().get("encoder.layer.0.dense.weight").isTrainable())
+                .isFalse();
         // The exact line Hugging Face PEFT prints for GPT-2 with LoRA r=8 on c_attn.
         assertThat(new ParameterCount(294_912, 124_734_720).toString())
                 .isEqualTo("trainable params: 294,912 || all params: 124,734,720 || trainable%: 0.2364");
@@ -75,10 +84,14 @@ class ModuleTest extends NativeTest {
         Module.LoadReport report = target.loadStateDict(Weights.of(source.stateDict()), true);
         assertThat(report.missing()).isEmpty();
         assertThat(report.unexpected()).isEmpty();
-        source.stateDict().forEach((k, v) -> assertThat(target.stateDict().get(k).contentEquals(v)).as(k).isTrue());
+        source.stateDict()
+                .forEach((k, v) -> assertThat(target.stateDict().get(k).contentEquals(v))
+                        .as(k)
+                        .isTrue());
         // a copy, not an alias
         source.namedParameters().get("head.weight").set(manager.zeros(new Shape(2, 3)));
-        assertThat(target.stateDict().get("head.weight").contentEquals(manager.zeros(new Shape(2, 3)))).isFalse();
+        assertThat(target.stateDict().get("head.weight").contentEquals(manager.zeros(new Shape(2, 3))))
+                .isFalse();
     }
 
     @Test
@@ -104,7 +117,8 @@ class ModuleTest extends NativeTest {
         assertThatThrownBy(() -> target.loadStateDict(Weights.of(weights), false))
                 .isInstanceOf(Peft4jException.class)
                 .hasMessageContaining("head.weight: checkpoint (3, 2), model (2, 3)");
-        assertThat(target.stateDict().get("encoder.layer.0.dense.bias").contentEquals(before)).isTrue();
+        assertThat(target.stateDict().get("encoder.layer.0.dense.bias").contentEquals(before))
+                .isTrue();
     }
 
     @Test

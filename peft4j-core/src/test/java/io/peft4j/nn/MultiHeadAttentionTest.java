@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.peft4j.NativeTest;
@@ -18,7 +17,8 @@ class MultiHeadAttentionTest extends NativeTest {
 
     @Test
     void matchesReferenceWithMaskAndPrefix() {
-        MultiHeadAttention attention = new MultiHeadAttention(manager, new MultiHeadAttention.Names("q", "k", "v", "o"), D, H, true, 0.1f, 0.3f);
+        MultiHeadAttention attention = new MultiHeadAttention(
+                manager, new MultiHeadAttention.Names("q", "k", "v", "o"), D, H, true, 0.1f, 0.3f);
         for (Parameter p : attention.namedParameters().values()) {
             if (p.shape().dimension() == 1) {
                 p.set(manager.randomNormal(0, 0.1f, p.shape(), p.array().getDataType()));
@@ -26,15 +26,22 @@ class MultiHeadAttentionTest extends NativeTest {
         }
         NDArray x = manager.randomNormal(new Shape(B, T, D));
         long[][] keep = {{1, 1, 1}, {1, 1, 0}}; // second row: last token is padding
-        NDArray mask = manager.create(keep).toType(DataType.FLOAT32, false)
-                .neg().add(1).mul(-1e9f).reshape(B, 1, 1, T);
+        NDArray mask = manager.create(keep)
+                .toType(DataType.FLOAT32, false)
+                .neg()
+                .add(1)
+                .mul(-1e9f)
+                .reshape(B, 1, 1, T);
         NDArray pk = manager.randomNormal(new Shape(B, H, P, DH));
         NDArray pv = manager.randomNormal(new Shape(B, H, P, DH));
 
-        float[] withPrefix = attention.forward(Steps.in(manager), x, mask, new KeyValuePrefix(pk, pv)).toFloatArray();
+        float[] withPrefix = attention
+                .forward(Steps.in(manager), x, mask, new KeyValuePrefix(pk, pv))
+                .toFloatArray();
         float[] plain = attention.forward(Steps.in(manager), x, mask, null).toFloatArray();
 
-        double[][][] expectedWith = reference(attention, x.toFloatArray(), keep, pk.toFloatArray(), pv.toFloatArray(), P);
+        double[][][] expectedWith =
+                reference(attention, x.toFloatArray(), keep, pk.toFloatArray(), pv.toFloatArray(), P);
         double[][][] expectedPlain = reference(attention, x.toFloatArray(), keep, null, null, 0);
         for (int b = 0; b < B; b++) {
             for (int t = 0; t < T; t++) {
@@ -48,7 +55,8 @@ class MultiHeadAttentionTest extends NativeTest {
     }
 
     /** Per batch row and head: softmax(q·kᵀ/√dh + mask)·v over [prefix; own] keys, then the output projection. */
-    private static double[][][] reference(MultiHeadAttention a, float[] x, long[][] keep, float[] pk, float[] pv, int p) {
+    private static double[][][] reference(
+            MultiHeadAttention a, float[] x, long[][] keep, float[] pk, float[] pv, int p) {
         var params = a.namedParameters();
         double[][] wq = Reference.matrix(params.get("q.weight").array().toFloatArray(), D, D, 0);
         double[][] wk = Reference.matrix(params.get("k.weight").array().toFloatArray(), D, D, 0);

@@ -61,18 +61,42 @@ class AdapterLeakTest extends NativeTest {
      * its convolutions (CP forms included), LoRA and Mona on CLIP's image tower. 30 training steps leave the live array count unchanged.
      */
     @ParameterizedTest
-    @CsvSource({"swin, lora", "swin, mona", "vit, mona", "resnet, lora", "resnet, loha", "resnet, lokr", "clip, lora", "clip, mona"})
+    @CsvSource({
+        "swin, lora",
+        "swin, mona",
+        "vit, mona",
+        "resnet, lora",
+        "resnet, loha",
+        "resnet, lokr",
+        "clip, lora",
+        "clip, mona"
+    })
     void visionTrainingStepsKeepTheLiveArrayCountFlat(String family, String method) {
         try (NDManager modelManager = manager.newSubManager()) {
             BackboneClassifier model = BackboneClassifier.load(
-                    ModelFiles.resolve("src/test/resources/" + family), modelManager, BackboneClassifier.Head.SEQUENCE, 5);
+                    ModelFiles.resolve("src/test/resources/" + family),
+                    modelManager,
+                    BackboneClassifier.Head.SEQUENCE,
+                    5);
             LycorisFields convs = LycorisFields.of(2, 4);
             PeftConfig config = switch (method) {
-                case "lora" -> LoraConfig.builder().r(2).loraAlpha(4).taskType(TaskType.SEQ_CLS).build();
+                case "lora" ->
+                    LoraConfig.builder()
+                            .r(2)
+                            .loraAlpha(4)
+                            .taskType(TaskType.SEQ_CLS)
+                            .build();
                 case "mona" -> new MonaConfig(CommonFields.of(TaskType.SEQ_CLS), 8, 0.1);
                 case "loha" -> new LoHaConfig(CommonFields.of(TaskType.SEQ_CLS), convs, true, true);
-                default -> new LoKrConfig(CommonFields.of(TaskType.SEQ_CLS), LycorisFields.of(1, 2), false, -1,
-                        false, LoKrConfig.InitWeights.TRUE, true);
+                default ->
+                    new LoKrConfig(
+                            CommonFields.of(TaskType.SEQ_CLS),
+                            LycorisFields.of(1, 2),
+                            false,
+                            -1,
+                            false,
+                            LoKrConfig.InitWeights.TRUE,
+                            true);
             };
             PeftModel peft = PeftModel.wrap(model, config);
             peft.setTraining(true);
@@ -92,15 +116,21 @@ class AdapterLeakTest extends NativeTest {
             Classifier classifier;
             long[] shape;
             if (method.equals("aim")) {
-                BackboneClassifier model = BackboneClassifier.load(ModelFiles.resolve("src/test/resources/vit"),
-                        modelManager, BackboneClassifier.Head.SEQUENCE, 5);
+                BackboneClassifier model = BackboneClassifier.load(
+                        ModelFiles.resolve("src/test/resources/vit"),
+                        modelManager,
+                        BackboneClassifier.Head.SEQUENCE,
+                        5);
                 PeftModel.wrap(model, AimConfig.of(3, TaskType.SEQ_CLS)).setTraining(true);
                 classifier = new VideoClassifier(model);
                 shape = new long[] {2, 3, 3, 8, 8};
             } else {
                 ClipModel clip = ClipModel.load(ModelFiles.resolve("src/test/resources/clip"), modelManager);
-                PeftModel.wrap(clip, new CoCoOpConfig(null, new PromptContext(4, "a photo of a", false, null,
-                        List.of("cat", "dog")))).setTraining(true);
+                PeftModel.wrap(
+                                clip,
+                                new CoCoOpConfig(
+                                        null, new PromptContext(4, "a photo of a", false, null, List.of("cat", "dog"))))
+                        .setTraining(true);
                 classifier = PromptedClip.of(clip);
                 shape = new long[] {2, 3, 8, 8};
             }
@@ -113,26 +143,37 @@ class AdapterLeakTest extends NativeTest {
 
     private static void classifierSteps(Classifier model, NDManager modelManager, long[] shape, int n) {
         for (int i = 0; i < n; i++) {
-            try (NDManager step = modelManager.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            try (NDManager step = modelManager.newSubManager();
+                    GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                 NDArray pixels = step.randomNormal(new Shape(shape));
-                gc.backward(model.logits(Step.training(step, model.adapters()), ModelInputs.pixels(pixels)).square().sum());
+                gc.backward(model.logits(Step.training(step, model.adapters()), ModelInputs.pixels(pixels))
+                        .square()
+                        .sum());
             }
         }
     }
 
     private static void visionSteps(BackboneClassifier model, NDManager modelManager, int size, int n) {
         for (int i = 0; i < n; i++) {
-            try (NDManager step = modelManager.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            try (NDManager step = modelManager.newSubManager();
+                    GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                 NDArray pixels = step.randomNormal(new Shape(2, 3, size, size));
-                gc.backward(model.logits(Steps.in(step, model), ModelInputs.pixels(pixels)).square().sum());
+                gc.backward(model.logits(Steps.in(step, model), ModelInputs.pixels(pixels))
+                        .square()
+                        .sum());
             }
         }
     }
 
     private static void steps(BertModel model, NDManager modelManager, int n) {
         for (int i = 0; i < n; i++) {
-            try (NDManager step = modelManager.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                gc.backward(model.features(Steps.in(step, model), ModelInputs.tokens(TinyBert.ids(step), TinyBert.mask(step), null)).lastHiddenState().sum());
+            try (NDManager step = modelManager.newSubManager();
+                    GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                gc.backward(model.features(
+                                Steps.in(step, model),
+                                ModelInputs.tokens(TinyBert.ids(step), TinyBert.mask(step), null))
+                        .lastHiddenState()
+                        .sum());
             }
         }
     }

@@ -50,8 +50,15 @@ class CausalPeftTest extends NativeTest {
 
     static Evaluation train(CausalLM model, PeftModel peft, double lr, int epochs) {
         CausalLmTask task = new CausalLmTask(model);
-        TrainingArgs args = TrainingArgs.builder().epochs(epochs).batchSize(4).learningRate(lr).bestMetric("loss").build();
-        return new Trainer<>(peft, task, args, null).train(examples(), examples()).best();
+        TrainingArgs args = TrainingArgs.builder()
+                .epochs(epochs)
+                .batchSize(4)
+                .learningRate(lr)
+                .bestMetric("loss")
+                .build();
+        return new Trainer<>(peft, task, args, null)
+                .train(examples(), examples())
+                .best();
     }
 
     @Test
@@ -59,20 +66,35 @@ class CausalPeftTest extends NativeTest {
         try (NDManager scope = manager.newSubManager()) {
             CausalLM model = Decoders.load("llama", scope);
             float[] before = logits(model, scope);
-            PeftModel peft = PeftModel.wrap(model, LoraConfig.builder().r(4).loraAlpha(8).targetModules(TargetModules.regex(TargetModules.ALL_LINEAR))
-                    .taskType(TaskType.CAUSAL_LM).build());
+            PeftModel peft = PeftModel.wrap(
+                    model,
+                    LoraConfig.builder()
+                            .r(4)
+                            .loraAlpha(8)
+                            .targetModules(TargetModules.regex(TargetModules.ALL_LINEAR))
+                            .taskType(TaskType.CAUSAL_LM)
+                            .build());
             // per layer: q (64→64), k and v (64→32), o (64→64), gate and up (64→96), down (96→64); r·(in+out) each
             long perLayer = 4L * ((64 + 64) + 2 * (64 + 32) + (64 + 64) + 2 * (64 + 96) + (96 + 64));
             assertThat(peft.parameterCount().trainable()).isEqualTo(2 * perLayer);
-            assertThat(peft.namedParameters().keySet()).noneMatch(k -> k.contains("lm_head") || k.contains("embed_tokens.lora"));
+            assertThat(peft.namedParameters().keySet())
+                    .noneMatch(k -> k.contains("lm_head") || k.contains("embed_tokens.lora"));
             assertThat(logits(model, scope)).containsExactly(before); // B = 0: the identity
 
             double initial = new CausalLmTask(model).evaluate(examples(), 4).loss();
             Evaluation trained = train(model, peft, 1e-2, 15);
             assertThat(initial).isGreaterThan(3);
             assertThat(trained.loss()).isLessThan(0.3);
-            long[] answer = new Generator(model, null).generate(List.of(new long[] {25, 7, 8, 9}),
-                    GenerationConfig.builder().maxNewTokens(5).eosTokenIds(List.of()).build(), null).get(0).tokens();
+            long[] answer = new Generator(model, null)
+                    .generate(
+                            List.of(new long[] {25, 7, 8, 9}),
+                            GenerationConfig.builder()
+                                    .maxNewTokens(5)
+                                    .eosTokenIds(List.of())
+                                    .build(),
+                            null)
+                    .get(0)
+                    .tokens();
             assertThat(answer).containsExactly(3, 1, 4, 6, 5);
 
             float[] adapted = logits(model, scope);
@@ -89,16 +111,26 @@ class CausalPeftTest extends NativeTest {
     void loraAdapterSavesAndLoadsWithHfKeys(String family, @TempDir Path dir) {
         try (NDManager scope = manager.newSubManager()) {
             CausalLM model = Decoders.load(family, scope);
-            PeftModel peft = PeftModel.wrap(model, LoraConfig.builder().r(2).loraAlpha(4).taskType(TaskType.CAUSAL_LM).build());
+            PeftModel peft = PeftModel.wrap(
+                    model,
+                    LoraConfig.builder()
+                            .r(2)
+                            .loraAlpha(4)
+                            .taskType(TaskType.CAUSAL_LM)
+                            .build());
             train(model, peft, 1e-2, 1);
             float[] trained = logits(model, scope);
             peft.save(dir);
-            Map<String, long[]> keys = SafeTensorsReader.open(dir.resolve(PeftModel.WEIGHTS_NAME)).tensors().entrySet().stream()
-                    .collect(Collectors.toMap(Map.Entry::getKey, e -> e.getValue().shape()));
-            String first = family.equals("gpt2") ? "base_model.model.transformer.h.0.attn.c_attn.lora_A.weight"
+            Map<String, long[]> keys =
+                    SafeTensorsReader.open(dir.resolve(PeftModel.WEIGHTS_NAME)).tensors().entrySet().stream()
+                            .collect(Collectors.toMap(
+                                    Map.Entry::getKey, e -> e.getValue().shape()));
+            String first = family.equals("gpt2")
+                    ? "base_model.model.transformer.h.0.attn.c_attn.lora_A.weight"
                     : "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight";
             assertThat(keys).containsKey(first);
-            assertThat(PeftConfig.read(dir.resolve(PeftConfig.FILE_NAME)).toJson()).contains(family.equals("gpt2") ? "\"fan_in_fan_out\": true" : "\"fan_in_fan_out\": false");
+            assertThat(PeftConfig.read(dir.resolve(PeftConfig.FILE_NAME)).toJson())
+                    .contains(family.equals("gpt2") ? "\"fan_in_fan_out\": true" : "\"fan_in_fan_out\": false");
 
             CausalLM fresh = Decoders.load(family, scope);
             PeftModel.load(fresh, dir);
@@ -113,7 +145,8 @@ class CausalPeftTest extends NativeTest {
             CausalLM model = Decoders.load(family, scope);
             PeftModel peft = PeftModel.wrap(model, PrefixTuningConfig.of(5, false, TaskType.CAUSAL_LM));
             // 2·L·n·(Dh·Hkv): prefixes are keys and values of the key/value heads
-            assertThat(peft.parameterCount().trainable()).isEqualTo(2L * model.numLayers() * 5 * model.headDim() * model.numKeyValueHeads());
+            assertThat(peft.parameterCount().trainable())
+                    .isEqualTo(2L * model.numLayers() * 5 * model.headDim() * model.numKeyValueHeads());
             double initial = new CausalLmTask(model).evaluate(examples(), 4).loss();
             Evaluation trained = train(model, peft, 3e-2, 20);
             assertThat(trained.loss()).as("loss falls by a third").isLessThan(initial * 2 / 3);
@@ -134,7 +167,9 @@ class CausalPeftTest extends NativeTest {
             assertThat(trained.loss()).isLessThan(initial);
             for (Map.Entry<String, Parameter> e : model.namedParameters().entrySet()) {
                 if (base.containsKey(e.getKey())) {
-                    assertThat(e.getValue().array().toFloatArray()).as(e.getKey()).containsExactly(base.get(e.getKey()).toFloatArray());
+                    assertThat(e.getValue().array().toFloatArray())
+                            .as(e.getKey())
+                            .containsExactly(base.get(e.getKey()).toFloatArray());
                 }
             }
             assertCachedEqualsRecomputed(model);
@@ -143,7 +178,10 @@ class CausalPeftTest extends NativeTest {
 
     private static void assertCachedEqualsRecomputed(CausalLM model) {
         List<long[]> prompts = List.of(new long[] {25, 7, 8, 9}, new long[] {8, 9});
-        GenerationConfig config = GenerationConfig.builder().maxNewTokens(6).eosTokenIds(List.of()).build();
+        GenerationConfig config = GenerationConfig.builder()
+                .maxNewTokens(6)
+                .eosTokenIds(List.of())
+                .build();
         Generator generator = new Generator(model, null);
         List<Generator.Result> cached = generator.generate(prompts, config, null);
         for (int r = 0; r < prompts.size(); r++) {
@@ -169,7 +207,11 @@ class CausalPeftTest extends NativeTest {
     private static float[] logits(CausalLM model, NDManager scope) {
         try (NDManager step = scope.newSubManager()) {
             model.setTraining(false);
-            return model.forward(Steps.in(step, model), step.create(new long[][] {{5, 80, 17, 200, 33}, {44, 12, 250, 9, 9}}), null).toFloatArray();
+            return model.forward(
+                            Steps.in(step, model),
+                            step.create(new long[][] {{5, 80, 17, 200, 33}, {44, 12, 250, 9, 9}}),
+                            null)
+                    .toFloatArray();
         }
     }
 }

@@ -37,7 +37,10 @@ class ClassifierAdapterTest extends NativeTest {
 
     static float[] logits(BackboneClassifier m, Step.Adapters adapters) {
         try (NDManager scope = m.manager().newSubManager()) {
-            return m.logits(Step.training(scope, adapters), ModelInputs.tokens(TinyBert.ids(scope), TinyBert.mask(scope), null)).toFloatArray();
+            return m.logits(
+                            Step.training(scope, adapters),
+                            ModelInputs.tokens(TinyBert.ids(scope), TinyBert.mask(scope), null))
+                    .toFloatArray();
         }
     }
 
@@ -49,7 +52,13 @@ class ClassifierAdapterTest extends NativeTest {
     @Test
     void mixedBatchRoutesHeadsAndIa3RowByRow() throws Exception {
         BackboneClassifier model = new BackboneClassifier(TinyBert.model(manager), BackboneClassifier.Head.SEQUENCE, 3);
-        PeftModel peft = PeftModel.wrap(model, LoraConfig.builder().r(2).targetModules("query").taskType(TaskType.SEQ_CLS).build());
+        PeftModel peft = PeftModel.wrap(
+                model,
+                LoraConfig.builder()
+                        .r(2)
+                        .targetModules("query")
+                        .taskType(TaskType.SEQ_CLS)
+                        .build());
         LoraTest.randomizeB(peft);
         peft.addAdapter("ia3", IA3Config.of(TaskType.SEQ_CLS));
         peft.namedParameters().forEach((k, p) -> {
@@ -80,24 +89,34 @@ class ClassifierAdapterTest extends NativeTest {
         }
         peft.addAdapter("houlsby", BottleneckConfig.houlsby(TaskType.SEQ_CLS));
         Assertions.assertThatThrownBy(() -> peft.mixedBatch(List.of("houlsby", "default")))
-                .isInstanceOf(Peft4jException.class).hasMessageContaining("mixed-batch inference is not supported by BottleneckAdapters");
-        assertThat(logits(model)).as("a refused mixed batch leaves no routing behind").isNotEmpty();
+                .isInstanceOf(Peft4jException.class)
+                .hasMessageContaining("mixed-batch inference is not supported by BottleneckAdapters");
+        assertThat(logits(model))
+                .as("a refused mixed batch leaves no routing behind")
+                .isNotEmpty();
     }
 
     @Test
     void classifierIsTrainedSavedAndLoadedWithTheAdapter() throws IOException {
         BackboneClassifier model = new BackboneClassifier(TinyBert.model(manager), BackboneClassifier.Head.SEQUENCE, 3);
-        LoraConfig config = LoraConfig.builder().r(2).targetModules("query", "value").taskType(TaskType.SEQ_CLS).build();
+        LoraConfig config = LoraConfig.builder()
+                .r(2)
+                .targetModules("query", "value")
+                .taskType(TaskType.SEQ_CLS)
+                .build();
         PeftModel peft = PeftModel.wrap(model, config);
         long lora = 2L * 2 * 2 * (8 + 8);
         long head = 8 * 3 + 3;
         assertThat(peft.parameterCount().trainable()).isEqualTo(lora + head);
         assertThat(peft.configs().get("default").modulesToSave()).containsExactly("classifier", "score");
-        assertThat(peft.namedParameters()).containsKeys("base_model.model.classifier.modules_to_save.default.weight",
-                "base_model.model.classifier.original_module.weight");
+        assertThat(peft.namedParameters())
+                .containsKeys(
+                        "base_model.model.classifier.modules_to_save.default.weight",
+                        "base_model.model.classifier.original_module.weight");
 
         LoraTest.randomizeB(peft);
-        peft.namedParameters().get("base_model.model.classifier.modules_to_save.default.bias")
+        peft.namedParameters()
+                .get("base_model.model.classifier.modules_to_save.default.bias")
                 .set(manager.create(new float[] {0.5f, -1f, 2f}));
         float[] adapted = logits(model);
         try (AutoCloseable off = peft.disableAdapters()) {
@@ -106,10 +125,14 @@ class ClassifierAdapterTest extends NativeTest {
             throw new IllegalStateException(e);
         }
         peft.save(dir);
-        assertThat(Files.readString(dir.resolve("adapter_config.json"))).contains("\"modules_to_save\": [\n    \"classifier\",\n    \"score\"\n  ]");
+        assertThat(Files.readString(dir.resolve("adapter_config.json")))
+                .contains("\"modules_to_save\": [\n    \"classifier\",\n    \"score\"\n  ]");
         try (SafeTensorsReader r = SafeTensorsReader.open(dir.resolve("adapter_model.safetensors"))) {
-            assertThat(r.tensors().keySet()).contains("base_model.model.classifier.weight", "base_model.model.classifier.bias",
-                    "base_model.model.bert.encoder.layer.1.attention.self.value.lora_B.weight");
+            assertThat(r.tensors().keySet())
+                    .contains(
+                            "base_model.model.classifier.weight",
+                            "base_model.model.classifier.bias",
+                            "base_model.model.bert.encoder.layer.1.attention.self.value.lora_B.weight");
             assertThat(r.tensors()).hasSize(8 + 2);
         }
 

@@ -44,9 +44,16 @@ class ConcurrentAdaptersTest extends NativeTest {
     @Test
     void encoderClassifierServesFourAdaptersFromFourThreads() throws Exception {
         try (NDManager scope = manager.newSubManager()) {
-            BackboneClassifier model = new BackboneClassifier(TinyBert.model(scope), BackboneClassifier.Head.SEQUENCE, 3);
-            PeftModel peft = PeftModel.wrap(model, LoraConfig.builder().r(4).loraAlpha(8).targetModules("query")
-                    .taskType(TaskType.SEQ_CLS).build());
+            BackboneClassifier model =
+                    new BackboneClassifier(TinyBert.model(scope), BackboneClassifier.Head.SEQUENCE, 3);
+            PeftModel peft = PeftModel.wrap(
+                    model,
+                    LoraConfig.builder()
+                            .r(4)
+                            .loraAlpha(8)
+                            .targetModules("query")
+                            .taskType(TaskType.SEQ_CLS)
+                            .build());
             peft.addAdapter("ia3", IA3Config.of(TaskType.SEQ_CLS));
             peft.addAdapter("loha", LoHaConfig.of(4, 8, TargetModules.of("intermediate.dense"), TaskType.SEQ_CLS));
             peft.addAdapter("houlsby", BottleneckConfig.houlsby(TaskType.SEQ_CLS));
@@ -54,7 +61,10 @@ class ConcurrentAdaptersTest extends NativeTest {
             peft.setTraining(false);
             peft.setAdapter("loha"); // the model's default: the threads name their own adapters instead
             List<String> adapters = List.of("default", "ia3", "loha", "houlsby");
-            assertServedConcurrently(model, adapters, (step, m) -> model.logits(step, ModelInputs.tokens(TinyBert.ids(m), TinyBert.mask(m), null)));
+            assertServedConcurrently(
+                    model,
+                    adapters,
+                    (step, m) -> model.logits(step, ModelInputs.tokens(TinyBert.ids(m), TinyBert.mask(m), null)));
         }
     }
 
@@ -62,10 +72,23 @@ class ConcurrentAdaptersTest extends NativeTest {
     void decoderServesFourAdaptersFromFourThreads() throws Exception {
         try (NDManager scope = manager.newSubManager()) {
             CausalLM model = Decoders.load("llama", scope);
-            PeftModel peft = PeftModel.wrap(model, LoraConfig.builder().r(4).loraAlpha(8)
-                    .targetModules(TargetModules.of("q_proj")).taskType(TaskType.CAUSAL_LM).build());
-            peft.addAdapter("dora", LoraConfig.builder().r(2).loraAlpha(4).useDora(true)
-                    .targetModules(TargetModules.of("o_proj")).taskType(TaskType.CAUSAL_LM).build());
+            PeftModel peft = PeftModel.wrap(
+                    model,
+                    LoraConfig.builder()
+                            .r(4)
+                            .loraAlpha(8)
+                            .targetModules(TargetModules.of("q_proj"))
+                            .taskType(TaskType.CAUSAL_LM)
+                            .build());
+            peft.addAdapter(
+                    "dora",
+                    LoraConfig.builder()
+                            .r(2)
+                            .loraAlpha(4)
+                            .useDora(true)
+                            .targetModules(TargetModules.of("o_proj"))
+                            .taskType(TaskType.CAUSAL_LM)
+                            .build());
             peft.addAdapter("ia3", IA3Config.of(TaskType.CAUSAL_LM));
             peft.addAdapter("lokr", LoKrConfig.of(2, 4, TargetModules.of("gate_proj", "up_proj"), TaskType.CAUSAL_LM));
             randomizeAdapters(peft, scope);
@@ -82,15 +105,18 @@ class ConcurrentAdaptersTest extends NativeTest {
         peft.namedParameters().forEach((name, p) -> {
             if (name.contains(".ia3_l.")) {
                 p.set(scope.randomUniform(0.5f, 1.5f, p.shape()));
-            } else if (name.contains(".lora_") || name.contains(".hada_") || name.contains(".lokr_")
-                    || name.contains(".adapters.") || name.contains(".modules_to_save.")) {
+            } else if (name.contains(".lora_")
+                    || name.contains(".hada_")
+                    || name.contains(".lokr_")
+                    || name.contains(".adapters.")
+                    || name.contains(".modules_to_save.")) {
                 p.set(scope.randomNormal(0, 0.3f, p.shape(), DataType.FLOAT32));
             }
         });
     }
 
-    private static void assertServedConcurrently(Module model, List<String> adapters,
-                                                 BiFunction<Step, NDManager, NDArray> pass) throws Exception {
+    private static void assertServedConcurrently(
+            Module model, List<String> adapters, BiFunction<Step, NDManager, NDArray> pass) throws Exception {
         Map<String, float[]> alone = new LinkedHashMap<>();
         for (String name : adapters) {
             alone.put(name, run(model, name, pass));
@@ -98,7 +124,8 @@ class ConcurrentAdaptersTest extends NativeTest {
         for (int i = 0; i < adapters.size(); i++) {
             for (int j = i + 1; j < adapters.size(); j++) {
                 assertThat(LoraTest.maxRelativeDifference(alone.get(adapters.get(i)), alone.get(adapters.get(j))))
-                        .as("%s and %s compute different outputs", adapters.get(i), adapters.get(j)).isGreaterThan(1e-3);
+                        .as("%s and %s compute different outputs", adapters.get(i), adapters.get(j))
+                        .isGreaterThan(1e-3);
             }
         }
         ExecutorService pool = Executors.newFixedThreadPool(THREADS);
@@ -123,7 +150,8 @@ class ConcurrentAdaptersTest extends NativeTest {
                 assertThat(outs).hasSize(PASSES);
                 for (int i = 0; i < PASSES; i++) {
                     assertThat(LoraTest.maxRelativeDifference(outs.get(i), alone.get(name)))
-                            .as("pass %d of the thread running '%s'", i, name).isLessThan(TOLERANCE);
+                            .as("pass %d of the thread running '%s'", i, name)
+                            .isLessThan(TOLERANCE);
                 }
             }
         } finally {
@@ -133,7 +161,8 @@ class ConcurrentAdaptersTest extends NativeTest {
 
     /** One inference pass with adapter {@code name}, in a scope of its own. */
     private static float[] run(Module model, String name, BiFunction<Step, NDManager, NDArray> pass) {
-        try (NDManager scope = model.manager().newSubManager(); Step step = Step.inference(scope, Step.Adapters.of(name))) {
+        try (NDManager scope = model.manager().newSubManager();
+                Step step = Step.inference(scope, Step.Adapters.of(name))) {
             return pass.apply(step, scope).toFloatArray();
         }
     }

@@ -30,13 +30,21 @@ class LoraEmbeddingTest extends NativeTest {
         assertThat(TinyBert.hidden(model)).containsExactly(base);
 
         LoraEmbedding layer = (LoraEmbedding) model.module("embeddings.word_embeddings");
-        peft.namedParameters().get("base_model.model.embeddings.word_embeddings.lora_embedding_A.default")
+        peft.namedParameters()
+                .get("base_model.model.embeddings.word_embeddings.lora_embedding_A.default")
                 .set(manager.randomNormal(0, 1, new Shape(3, 50), DataType.FLOAT32));
-        float[] a = peft.namedParameters().get("base_model.model.embeddings.word_embeddings.lora_embedding_A.default").array().toFloatArray();
-        float[] b = peft.namedParameters().get("base_model.model.embeddings.word_embeddings.lora_embedding_B.default").array().toFloatArray();
+        float[] a = peft.namedParameters()
+                .get("base_model.model.embeddings.word_embeddings.lora_embedding_A.default")
+                .array()
+                .toFloatArray();
+        float[] b = peft.namedParameters()
+                .get("base_model.model.embeddings.word_embeddings.lora_embedding_B.default")
+                .array()
+                .toFloatArray();
         float[] table = layer.baseLayer().weight().array().toFloatArray();
         long[] ids = {7, 0, 49};
-        float[] out = layer.forward(Steps.in(manager, model), manager.create(ids)).toFloatArray();
+        float[] out =
+                layer.forward(Steps.in(manager, model), manager.create(ids)).toFloatArray();
         double s = 2.0; // alpha 6 / r 3
         for (int t = 0; t < ids.length; t++) {
             for (int d = 0; d < 8; d++) {
@@ -49,19 +57,25 @@ class LoraEmbeddingTest extends NativeTest {
         }
         float[] adapted = TinyBert.hidden(model);
         peft.merge();
-        assertThat(LoraTest.maxRelativeDifference(TinyBert.hidden(model), adapted)).isLessThan(1e-5);
+        assertThat(LoraTest.maxRelativeDifference(TinyBert.hidden(model), adapted))
+                .isLessThan(1e-5);
         peft.unmerge();
 
         peft.save(dir);
         try (SafeTensorsReader r = SafeTensorsReader.open(dir.resolve("adapter_model.safetensors"))) {
-            assertThat(r.info("base_model.model.embeddings.word_embeddings.lora_embedding_A").shape()).containsExactly(3, 50);
-            assertThat(r.info("base_model.model.embeddings.word_embeddings.lora_embedding_B").shape()).containsExactly(8, 3);
+            assertThat(r.info("base_model.model.embeddings.word_embeddings.lora_embedding_A")
+                            .shape())
+                    .containsExactly(3, 50);
+            assertThat(r.info("base_model.model.embeddings.word_embeddings.lora_embedding_B")
+                            .shape())
+                    .containsExactly(8, 3);
         }
         BertModel fresh = TinyBert.model(manager);
         fresh.loadStateDict(Weights.of(LoraVariantsTest.baseWeights(peft)), true);
         PeftModel.load(fresh, dir);
         // the base weights went through merge and unmerge: equal up to float rounding
-        assertThat(LoraTest.maxRelativeDifference(TinyBert.hidden(fresh), adapted)).isLessThan(1e-6);
+        assertThat(LoraTest.maxRelativeDifference(TinyBert.hidden(fresh), adapted))
+                .isLessThan(1e-6);
         assertThat(fresh.module("embeddings.word_embeddings")).isInstanceOf(LoraEmbedding.class);
     }
 }

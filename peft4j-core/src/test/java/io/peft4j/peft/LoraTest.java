@@ -75,17 +75,23 @@ class LoraTest extends NativeTest {
         assertThat(peft.parameterCount().all()).isEqualTo(base + expected);
         assertThat(peft.trainableParametersLine())
                 .isEqualTo("trainable params: 73,728 || all params: 22,639,104 || trainable%: 0.3257");
-        assertThat(peft.namedParameters().entrySet().stream().filter(e -> e.getValue().isTrainable()).map(Map.Entry::getKey))
+        assertThat(peft.namedParameters().entrySet().stream()
+                        .filter(e -> e.getValue().isTrainable())
+                        .map(Map.Entry::getKey))
                 .allMatch(n -> n.contains(".lora_A.default.") || n.contains(".lora_B.default."));
     }
 
     @Test
     void allLinearAndRankPatternsFollowTheirFormulas() {
         BertModel model = TinyBert.model(manager);
-        LoraConfig c = LoraConfig.builder().r(2).targetModules(TargetModules.regex("all-linear"))
-                .rankPattern(Map.of("intermediate.dense", 4)).build();
+        LoraConfig c = LoraConfig.builder()
+                .r(2)
+                .targetModules(TargetModules.regex("all-linear"))
+                .rankPattern(Map.of("intermediate.dense", 4))
+                .build();
         PeftModel peft = PeftModel.wrap(model, c);
-        // per layer: q, k, v, attention.output.dense (8→8) at r=2; intermediate.dense (8→16) at r=4; output.dense (16→8) at r=2
+        // per layer: q, k, v, attention.output.dense (8→8) at r=2; intermediate.dense (8→16) at r=4; output.dense
+        // (16→8) at r=2
         long perLayer = 4 * 2 * (8 + 8) + 4 * (8 + 16) + 2 * (16 + 8);
         assertThat(peft.parameterCount().trainable()).isEqualTo(2 * perLayer);
     }
@@ -136,7 +142,8 @@ class LoraTest extends NativeTest {
         float[] adapted = TinyBert.hidden(model);
         BertModel plain = (BertModel) peft.mergeAndUnload();
         assertThat(plain.namedModules().values()).noneMatch(m -> m instanceof AdapterLayer);
-        assertThat(plain.stateDict().keySet()).isEqualTo(TinyBert.model(manager).stateDict().keySet());
+        assertThat(plain.stateDict().keySet())
+                .isEqualTo(TinyBert.model(manager).stateDict().keySet());
         assertThat(maxRelativeDifference(TinyBert.hidden(plain), adapted)).isLessThan(1e-5);
     }
 
@@ -165,30 +172,50 @@ class LoraTest extends NativeTest {
         peft.deleteAdapter("second");
         assertThat(peft.configs()).containsOnlyKeys(PeftModel.DEFAULT_ADAPTER);
         assertThat(peft.namedParameters().keySet()).noneMatch(n -> n.contains(".second."));
-        assertThatThrownBy(() -> peft.setAdapter("second")).isInstanceOf(Peft4jException.class).hasMessageContaining("'second'");
+        assertThatThrownBy(() -> peft.setAdapter("second"))
+                .isInstanceOf(Peft4jException.class)
+                .hasMessageContaining("'second'");
         assertThat(first).isNotNull();
     }
 
     @Test
     void targetsThatMatchNothingOrNonLinearModulesFail() {
         assertThatThrownBy(() -> PeftModel.wrap(TinyBert.model(manager), config(4, "q_proj")))
-                .isInstanceOf(Peft4jException.class).hasMessageContainingAll("[q_proj]", "matched no linear layer", "encoder.layer.0.attention.self.query");
+                .isInstanceOf(Peft4jException.class)
+                .hasMessageContainingAll("[q_proj]", "matched no linear layer", "encoder.layer.0.attention.self.query");
         assertThatThrownBy(() -> PeftModel.wrap(TinyBert.model(manager), config(4, "LayerNorm")))
-                .isInstanceOf(Peft4jException.class).hasMessageContaining("LayerNorm").hasMessageContaining("supports Linear");
+                .isInstanceOf(Peft4jException.class)
+                .hasMessageContaining("LayerNorm")
+                .hasMessageContaining("supports Linear");
     }
 
     @Test
     void layersToTransformLimitsTheTargets() {
         BertModel model = TinyBert.model(manager);
-        PeftModel.wrap(model, LoraConfig.builder().targetModules("query").layersToTransform(List.of(1)).build());
+        PeftModel.wrap(
+                model,
+                LoraConfig.builder()
+                        .targetModules("query")
+                        .layersToTransform(List.of(1))
+                        .build());
         assertThat(model.module("encoder.layer.0.attention.self.query")).isNotInstanceOf(LoraLinear.class);
         assertThat(model.module("encoder.layer.1.attention.self.query")).isInstanceOf(LoraLinear.class);
 
         // regression: all-linear ignored layers_to_transform
         BertModel all = TinyBert.model(manager);
-        PeftModel.wrap(all, LoraConfig.builder().targetModules(TargetModules.regex(TargetModules.ALL_LINEAR)).layersToTransform(List.of(1)).build());
-        for (String linear : List.of("attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense",
-                "intermediate.dense", "output.dense")) {
+        PeftModel.wrap(
+                all,
+                LoraConfig.builder()
+                        .targetModules(TargetModules.regex(TargetModules.ALL_LINEAR))
+                        .layersToTransform(List.of(1))
+                        .build());
+        for (String linear : List.of(
+                "attention.self.query",
+                "attention.self.key",
+                "attention.self.value",
+                "attention.output.dense",
+                "intermediate.dense",
+                "output.dense")) {
             assertThat(all.module("encoder.layer.0." + linear)).as(linear).isNotInstanceOf(LoraLinear.class);
             assertThat(all.module("encoder.layer.1." + linear)).as(linear).isInstanceOf(LoraLinear.class);
         }
@@ -204,12 +231,20 @@ class LoraTest extends NativeTest {
             randomizeB(peft);
             peft.namedParameters().values().forEach(p -> p.set(p.array().toType(DataType.FLOAT64, false)));
             NDArray weights = m.randomNormal(0, 1, new Shape(2, 4, 8), DataType.FLOAT64);
-            Parameter a = peft.namedParameters().get("base_model.model.encoder.layer.0.attention.self.query.lora_A.default.weight");
-            Parameter b = peft.namedParameters().get("base_model.model.encoder.layer.1.attention.self.value.lora_B.default.weight");
+            Parameter a = peft.namedParameters()
+                    .get("base_model.model.encoder.layer.0.attention.self.query.lora_A.default.weight");
+            Parameter b = peft.namedParameters()
+                    .get("base_model.model.encoder.layer.1.attention.self.value.lora_B.default.weight");
             // One backward pass: libtorch accumulates into .grad across passes.
             Map<Parameter, double[]> analytic = new LinkedHashMap<>();
-            try (NDManager step = m.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                NDArray loss = model.features(Steps.in(step, model), ModelInputs.tokens(TinyBert.ids(step), TinyBert.mask(step), null)).lastHiddenState().mul(weights).sum();
+            try (NDManager step = m.newSubManager();
+                    GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                NDArray loss = model.features(
+                                Steps.in(step, model),
+                                ModelInputs.tokens(TinyBert.ids(step), TinyBert.mask(step), null))
+                        .lastHiddenState()
+                        .mul(weights)
+                        .sum();
                 gc.backward(loss);
                 for (Parameter p : List.of(a, b)) {
                     NDArray grad = p.array().getGradient();
@@ -224,7 +259,9 @@ class LoraTest extends NativeTest {
                     double plus = lossWith(model, weights, p, values, i, eps);
                     double minus = lossWith(model, weights, p, values, i, -eps);
                     double numeric = (plus - minus) / (2 * eps);
-                    assertThat(analytic.get(p)[i]).as("gradient element %d", i).isCloseTo(numeric, within(1e-7 + 1e-6 * Math.abs(numeric)));
+                    assertThat(analytic.get(p)[i])
+                            .as("gradient element %d", i)
+                            .isCloseTo(numeric, within(1e-7 + 1e-6 * Math.abs(numeric)));
                 }
                 p.set(m.create(values, p.shape()));
             }
@@ -236,7 +273,12 @@ class LoraTest extends NativeTest {
         changed[i] += eps;
         p.set(p.array().getManager().create(changed, p.shape()));
         try (NDManager step = model.manager().newSubManager()) {
-            return model.features(Steps.in(step, model), ModelInputs.tokens(TinyBert.ids(step), TinyBert.mask(step), null)).lastHiddenState().mul(weights).sum().getDouble();
+            return model.features(
+                            Steps.in(step, model), ModelInputs.tokens(TinyBert.ids(step), TinyBert.mask(step), null))
+                    .lastHiddenState()
+                    .mul(weights)
+                    .sum()
+                    .getDouble();
         }
     }
 }

@@ -33,7 +33,12 @@ class LoraVariantsTest extends NativeTest {
     Path dir;
 
     static LoraConfig dora(int r, String... targets) {
-        return LoraConfig.builder().r(r).loraAlpha(r).targetModules(targets).useDora(true).build();
+        return LoraConfig.builder()
+                .r(r)
+                .loraAlpha(r)
+                .targetModules(targets)
+                .useDora(true)
+                .build();
     }
 
     @Test
@@ -46,7 +51,8 @@ class LoraVariantsTest extends NativeTest {
         layer.addAdapter("d", 2, 1.5, 0, LoraConfig.InitLoraWeights.TRUE, false, true);
         Step step = Step.training(manager, Step.Adapters.of("d"));
         NDArray x = manager.randomNormal(new Shape(3, 5));
-        assertThat(layer.forward(step, x).toFloatArray()).containsExactly(base.forward(step, x).toFloatArray());
+        assertThat(layer.forward(step, x).toFloatArray())
+                .containsExactly(base.forward(step, x).toFloatArray());
 
         layer.lora("B", "d").weight().set(manager.randomNormal(new Shape(4, 2)));
         var magnitude = layer.namedParameters().get("lora_magnitude_vector.d.weight");
@@ -75,7 +81,8 @@ class LoraVariantsTest extends NativeTest {
         }
         float[] unmerged = layer.forward(step, x).toFloatArray();
         layer.merge(List.of("d"));
-        assertThat(LoraTest.maxRelativeDifference(layer.forward(step, x).toFloatArray(), unmerged)).isLessThan(1e-5);
+        assertThat(LoraTest.maxRelativeDifference(layer.forward(step, x).toFloatArray(), unmerged))
+                .isLessThan(1e-5);
         layer.unmerge();
         float[] restored = base.weight().array().toFloatArray();
         for (int i = 0; i < w.length; i++) {
@@ -97,7 +104,9 @@ class LoraVariantsTest extends NativeTest {
         float[] adapted = TinyBert.hidden(model);
         peft.save(dir);
         try (SafeTensorsReader r = SafeTensorsReader.open(dir.resolve("adapter_model.safetensors"))) {
-            assertThat(r.info("base_model.model.encoder.layer.0.attention.self.query.lora_magnitude_vector").shape()).containsExactly(8);
+            assertThat(r.info("base_model.model.encoder.layer.0.attention.self.query.lora_magnitude_vector")
+                            .shape())
+                    .containsExactly(8);
         }
         BertModel fresh = TinyBert.model(manager);
         fresh.loadStateDict(Weights.of(baseWeights(peft)), true);
@@ -136,7 +145,9 @@ class LoraVariantsTest extends NativeTest {
             assertThat(mixed[i]).isCloseTo(withOther[i], within(1e-5f));
             assertThat(mixed[row + i]).isCloseTo(base[row + i], within(1e-5f));
         }
-        assertThat(LoraTest.maxRelativeDifference(TinyBert.hidden(model, peft.mixedBatch(List.of("default", "default"))), withDefault)).isLessThan(1e-6);
+        assertThat(LoraTest.maxRelativeDifference(
+                        TinyBert.hidden(model, peft.mixedBatch(List.of("default", "default"))), withDefault))
+                .isLessThan(1e-6);
         // both adapters in one batch: in query their ranks (2 and 4) differ, so the gathered factors are zero-padded
         float[] both = TinyBert.hidden(model, peft.mixedBatch(List.of("default", "other")));
         for (int i = 0; i < row; i++) {
@@ -144,7 +155,8 @@ class LoraVariantsTest extends NativeTest {
             assertThat(both[row + i]).isCloseTo(withOther[row + i], within(1e-5f));
         }
         peft.merge();
-        assertThatThrownBy(() -> peft.mixedBatch(List.of("default", "other"))).isInstanceOf(Peft4jException.class)
+        assertThatThrownBy(() -> peft.mixedBatch(List.of("default", "other")))
+                .isInstanceOf(Peft4jException.class)
                 .hasMessageContaining("merged");
         assertThatThrownBy(() -> peft.mixedBatch(List.of("nope", "other"))).hasMessageContaining("'nope'");
     }
@@ -155,20 +167,29 @@ class LoraVariantsTest extends NativeTest {
         BertModel model = TinyBert.model(manager);
         PeftModel peft = PeftModel.wrap(model, LoraTest.config(2, "query", "value"));
         LoraTest.randomizeB(peft);
-        peft.addAdapter("b", LoraConfig.builder().r(3).loraAlpha(12).targetModules("query").build());
+        peft.addAdapter(
+                "b",
+                LoraConfig.builder().r(3).loraAlpha(12).targetModules("query").build());
         LoraTest.randomizeB(peft);
-        AdapterCombination.addWeightedAdapter(peft, List.of("default", "b"), List.of(0.7, -1.3), "cat", AdapterCombination.Type.CAT, null);
-        AdapterCombination.addWeightedAdapter(peft, List.of("default", "b"), List.of(0.7, -1.3), "svd", AdapterCombination.Type.SVD, 5);
-        AdapterCombination.addWeightedAdapter(peft, List.of("b"), List.of(0.5), "half", AdapterCombination.Type.CAT, null);
+        AdapterCombination.addWeightedAdapter(
+                peft, List.of("default", "b"), List.of(0.7, -1.3), "cat", AdapterCombination.Type.CAT, null);
+        AdapterCombination.addWeightedAdapter(
+                peft, List.of("default", "b"), List.of(0.7, -1.3), "svd", AdapterCombination.Type.SVD, 5);
+        AdapterCombination.addWeightedAdapter(
+                peft, List.of("b"), List.of(0.5), "half", AdapterCombination.Type.CAT, null);
         assertThat(((LoraConfig) peft.configs().get("cat")).r()).isEqualTo(5);
-        assertThat(((LoraConfig) peft.configs().get("cat")).targetModules().names()).containsExactly("query", "value");
+        assertThat(((LoraConfig) peft.configs().get("cat")).targetModules().names())
+                .containsExactly("query", "value");
         for (var e : model.namedModules().entrySet()) {
             if (e.getValue() instanceof LoraLinear layer) {
                 try (NDManager step = manager.newSubManager()) {
                     NDArray expected = layer.delta("default", step).mul(0.7);
                     if (layer.adapterNames().contains("b")) {
                         expected = expected.add(layer.delta("b", step).mul(-1.3));
-                        assertClose(layer.delta("half", step), layer.delta("b", step).mul(0.5), 1e-5);
+                        assertClose(
+                                layer.delta("half", step),
+                                layer.delta("b", step).mul(0.5),
+                                1e-5);
                     }
                     expected.attach(step);
                     assertClose(layer.delta("cat", step), expected, 1e-5);
@@ -176,8 +197,9 @@ class LoraVariantsTest extends NativeTest {
                 }
             }
         }
-        assertThatThrownBy(() -> AdapterCombination.addWeightedAdapter(peft, List.of("default", "b"), List.of(1.0, 1.0), "lin",
-                AdapterCombination.Type.LINEAR, null)).hasMessageContaining("equal rank");
+        assertThatThrownBy(() -> AdapterCombination.addWeightedAdapter(
+                        peft, List.of("default", "b"), List.of(1.0, 1.0), "lin", AdapterCombination.Type.LINEAR, null))
+                .hasMessageContaining("equal rank");
     }
 
     @Test
@@ -185,8 +207,10 @@ class LoraVariantsTest extends NativeTest {
         BertModel model = TinyBert.model(manager);
         PeftModel peft = PeftModel.wrap(model, LoraTest.config(4, "query"));
         LoraTest.randomizeB(peft);
-        AdapterCombination.addWeightedAdapter(peft, List.of("default"), List.of(1.0), "full", AdapterCombination.Type.SVD, null);
-        AdapterCombination.addWeightedAdapter(peft, List.of("default", "default"), List.of(0.5, 0.5), "rank1", AdapterCombination.Type.SVD, 1);
+        AdapterCombination.addWeightedAdapter(
+                peft, List.of("default"), List.of(1.0), "full", AdapterCombination.Type.SVD, null);
+        AdapterCombination.addWeightedAdapter(
+                peft, List.of("default", "default"), List.of(0.5, 0.5), "rank1", AdapterCombination.Type.SVD, 1);
         LoraLinear layer = (LoraLinear) model.module("encoder.layer.0.attention.self.query");
         float[] exact = layer.delta("default", manager).toFloatArray();
         float[] one = layer.delta("rank1", manager).toFloatArray();

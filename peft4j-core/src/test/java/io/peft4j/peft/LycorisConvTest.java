@@ -38,26 +38,42 @@ class LycorisConvTest extends NativeTest {
     @ParameterizedTest
     @ValueSource(strings = {"loha", "loha-effective", "lokr", "lokr-effective", "lokr-full"})
     void mergedDeltaEqualsHfsFormulaAndMergingKeepsTheLogits(String kind, @TempDir Path tmp) {
-        try (NDManager scope = manager.newSubManager(); SafeTensorsReader reference = SafeTensorsReader.open(RESNET.resolve("reference.safetensors"))) {
+        try (NDManager scope = manager.newSubManager();
+                SafeTensorsReader reference = SafeTensorsReader.open(RESNET.resolve("reference.safetensors"))) {
             NDArray pixels = reference.load("pixel_values", scope, DataType.FLOAT32);
-            BackboneClassifier model = BackboneClassifier.load(ModelFiles.resolve(RESNET.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
+            BackboneClassifier model = BackboneClassifier.load(
+                    ModelFiles.resolve(RESNET.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
             model.setTraining(false);
             float[] base = logits(model, scope, pixels);
             boolean effective = kind.endsWith("effective");
-            int r = kind.equals("lokr-full") ? 2 : kind.startsWith("lokr") ? 1 : 2;      // LoKr: r < max(4, 4)/2 for w2's low-rank forms
+            int r = kind.equals("lokr-full")
+                    ? 2
+                    : kind.startsWith("lokr") ? 1 : 2; // LoKr: r < max(4, 4)/2 for w2's low-rank forms
             TargetModules target = TargetModules.of(CONV);
             PeftConfig config = kind.startsWith("loha")
-                    ? new LoHaConfig(CommonFields.of(TaskType.SEQ_CLS), LycorisFields.of(r, 2.0 * r).withTargets(target), true, effective)
-                    : new LoKrConfig(CommonFields.of(TaskType.SEQ_CLS), LycorisFields.of(r, 2.0 * r).withTargets(target), false, -1, false,
-                            LoKrConfig.InitWeights.TRUE, effective);
+                    ? new LoHaConfig(
+                            CommonFields.of(TaskType.SEQ_CLS),
+                            LycorisFields.of(r, 2.0 * r).withTargets(target),
+                            true,
+                            effective)
+                    : new LoKrConfig(
+                            CommonFields.of(TaskType.SEQ_CLS),
+                            LycorisFields.of(r, 2.0 * r).withTargets(target),
+                            false,
+                            -1,
+                            false,
+                            LoKrConfig.InitWeights.TRUE,
+                            effective);
             PeftModel peft = PeftModel.wrap(model, config);
             peft.setTraining(false);
             assertThat(logits(model, scope, pixels)).as("the identity at init").containsExactly(base);
 
             Map<String, Parameter> p = peft.namedParameters();
             String at = "base_model.model." + CONV + ".";
-            long factors = p.entrySet().stream().filter(e -> e.getKey().startsWith(at) && !e.getKey().contains("base_layer"))
-                    .mapToLong(e -> e.getValue().size()).sum();
+            long factors = p.entrySet().stream()
+                    .filter(e -> e.getKey().startsWith(at) && !e.getKey().contains("base_layer"))
+                    .mapToLong(e -> e.getValue().size())
+                    .sum();
             assertThat(peft.parameterCount().trainable()).isEqualTo(factors + 5 * 32 + 5);
             // the factor shapes HF PEFT gives this 8→8 3×3 convolution
             if (kind.equals("loha")) {
@@ -65,7 +81,7 @@ class LycorisConvTest extends NativeTest {
             } else if (kind.equals("loha-effective")) {
                 assertThat(p.get(at + "hada_t1.default").shape().getShape()).containsExactly(r, r, 3, 3);
                 assertThat(p.get(at + "hada_w1_a.default").shape().getShape()).containsExactly(r, 8);
-            } else if (kind.equals("lokr")) {                                           // factorization(8) = (2, 4)
+            } else if (kind.equals("lokr")) { // factorization(8) = (2, 4)
                 assertThat(p.get(at + "lokr_w1.default").shape().getShape()).containsExactly(2, 2);
                 assertThat(p.get(at + "lokr_w2_b.default").shape().getShape()).containsExactly(r, 4 * 9);
             } else if (kind.equals("lokr-effective")) {
@@ -80,17 +96,21 @@ class LycorisConvTest extends NativeTest {
                 }
             });
             float[] adapted = logits(model, scope, pixels);
-            double[] expected = expectedDelta(kind, p, at, 2.0);                          // s = alpha / r = 2
+            double[] expected = expectedDelta(kind, p, at, 2.0); // s = alpha / r = 2
             float[] before = p.get(at + "base_layer.weight").array().toFloatArray();
 
             peft.save(tmp.resolve(kind));
-            BackboneClassifier fresh = BackboneClassifier.load(ModelFiles.resolve(RESNET.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
+            BackboneClassifier fresh = BackboneClassifier.load(
+                    ModelFiles.resolve(RESNET.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
             fresh.setTraining(false);
             PeftModel.load(fresh, tmp.resolve(kind));
             assertThat(logits(fresh, scope, pixels)).containsExactly(adapted);
 
             peft.merge();
-            float[] after = ((Conv2d) model.module(CONV + ".base_layer")).weight().array().toFloatArray();
+            float[] after = ((Conv2d) model.module(CONV + ".base_layer"))
+                    .weight()
+                    .array()
+                    .toFloatArray();
             for (int i = 0; i < after.length; i++) {
                 assertThat((double) after[i] - before[i]).as("ΔW element %d", i).isCloseTo(expected[i], within(1e-5));
             }
@@ -112,7 +132,7 @@ class LycorisConvTest extends NativeTest {
                         double v;
                         if (kind.startsWith("loha")) {
                             v = lohaHalf(kind, p, at, "1", o, i, h, w) * lohaHalf(kind, p, at, "2", o, i, h, w);
-                        } else {                                                       // out = 2·4, in = 2·4: w1 [2, 2] ⊗ w2 [4, 4, 3, 3]
+                        } else { // out = 2·4, in = 2·4: w1 [2, 2] ⊗ w2 [4, 4, 3, 3]
                             float[] w1 = values(p, at + "lokr_w1.default");
                             v = w1[(o / 4) * 2 + i / 4] * lokrW2(kind, p, at, o % 4, i % 4, h, w);
                         }
@@ -125,7 +145,8 @@ class LycorisConvTest extends NativeTest {
     }
 
     /** ΔW_n[o, i, h, w]: Σ_r w_a[o, r]·w_b[r, (i, h, w)], or the CP form Σ_{a,b} t[a, b, h, w]·w_b[b, i]·w_a[a, o]. */
-    private static double lohaHalf(String kind, Map<String, Parameter> p, String at, String n, int o, int i, int h, int w) {
+    private static double lohaHalf(
+            String kind, Map<String, Parameter> p, String at, String n, int o, int i, int h, int w) {
         float[] a = values(p, at + "hada_w" + n + "_a.default");
         float[] b = values(p, at + "hada_w" + n + "_b.default");
         int r = 2;
@@ -152,10 +173,10 @@ class LycorisConvTest extends NativeTest {
         }
         float[] a = values(p, at + "lokr_w2_a.default");
         float[] b = values(p, at + "lokr_w2_b.default");
-        if (kind.equals("lokr")) {                                                     // r = 1: [4, 1] · [1, 36]
+        if (kind.equals("lokr")) { // r = 1: [4, 1] · [1, 36]
             return a[pi] * b[(q * 3 + h) * 3 + w];
         }
-        float[] t = values(p, at + "lokr_t2.default");                                 // r = 1
+        float[] t = values(p, at + "lokr_t2.default"); // r = 1
         return t[h * 3 + w] * a[pi] * b[q];
     }
 
@@ -164,6 +185,7 @@ class LycorisConvTest extends NativeTest {
     }
 
     private static float[] logits(BackboneClassifier model, NDManager scope, NDArray pixels) {
-        return model.logits(Step.training(scope, model.adapters()), ModelInputs.pixels(pixels)).toFloatArray();
+        return model.logits(Step.training(scope, model.adapters()), ModelInputs.pixels(pixels))
+                .toFloatArray();
     }
 }

@@ -55,11 +55,26 @@ class LycorisTest extends NativeTest {
     /** HF's factorization, values printed by running upstream's Python function. */
     @Test
     void factorizationEqualsHfs() {
-        int[][] cases = {{64, -1, 8, 8}, {128, -1, 8, 16}, {384, -1, 16, 24}, {768, -1, 24, 32}, {896, -1, 28, 32},
-                {1536, -1, 32, 48}, {3072, -1, 48, 64}, {4096, -1, 64, 64}, {11008, -1, 86, 128}, {14336, -1, 112, 128},
-                {127, -1, 1, 127}, {128, 4, 4, 32}, {32, 8, 8, 4}, {8, 8, 8, 1}};
+        int[][] cases = {
+            {64, -1, 8, 8},
+            {128, -1, 8, 16},
+            {384, -1, 16, 24},
+            {768, -1, 24, 32},
+            {896, -1, 28, 32},
+            {1536, -1, 32, 48},
+            {3072, -1, 48, 64},
+            {4096, -1, 64, 64},
+            {11008, -1, 86, 128},
+            {14336, -1, 112, 128},
+            {127, -1, 1, 127},
+            {128, 4, 4, 32},
+            {32, 8, 8, 4},
+            {8, 8, 8, 1}
+        };
         for (int[] c : cases) {
-            assertThat(LoKrLayer.factorization(c[0], c[1])).as("factorization(%d, %d)", c[0], c[1]).containsExactly(c[2], c[3]);
+            assertThat(LoKrLayer.factorization(c[0], c[1]))
+                    .as("factorization(%d, %d)", c[0], c[1])
+                    .containsExactly(c[2], c[3]);
         }
     }
 
@@ -103,8 +118,10 @@ class LycorisTest extends NativeTest {
     }
 
     private static long count(LycorisLayer layer, String adapter) {
-        return layer.namedParameters().entrySet().stream().filter(e -> e.getKey().endsWith("." + adapter))
-                .mapToLong(e -> e.getValue().size()).sum();
+        return layer.namedParameters().entrySet().stream()
+                .filter(e -> e.getKey().endsWith("." + adapter))
+                .mapToLong(e -> e.getValue().size())
+                .sum();
     }
 
     /** Every factor set to random values, so that ΔW is not zero. */
@@ -158,8 +175,12 @@ class LycorisTest extends NativeTest {
     /** HF's LoKr ΔW: torch.kron(w1, w2) · alpha / r, written out as kron's definition. */
     private static double[][] lokrDelta(LycorisLayer l, double scale) {
         Map<String, ?> p = l.namedParameters();
-        double[][] w1 = p.containsKey("lokr_w1.default") ? param(l, "lokr_w1.default") : product(param(l, "lokr_w1_a.default"), param(l, "lokr_w1_b.default"));
-        double[][] w2 = p.containsKey("lokr_w2.default") ? param(l, "lokr_w2.default") : product(param(l, "lokr_w2_a.default"), param(l, "lokr_w2_b.default"));
+        double[][] w1 = p.containsKey("lokr_w1.default")
+                ? param(l, "lokr_w1.default")
+                : product(param(l, "lokr_w1_a.default"), param(l, "lokr_w1_b.default"));
+        double[][] w2 = p.containsKey("lokr_w2.default")
+                ? param(l, "lokr_w2.default")
+                : product(param(l, "lokr_w2_a.default"), param(l, "lokr_w2_b.default"));
         int k = w2.length, n = w2[0].length;
         double[][] out = new double[w1.length * k][w1[0].length * n];
         for (int i = 0; i < w1.length; i++) {
@@ -188,7 +209,17 @@ class LycorisTest extends NativeTest {
                 layer = l;
             } else {
                 LoKrLayer l = new LoKrLayer(base);
-                l.addAdapter("default", r, 6, 0, 0, false, kind.equals("lokr-both"), kind.equals("lokr-factor") ? 4 : -1, LoKrConfig.InitWeights.TRUE, false);
+                l.addAdapter(
+                        "default",
+                        r,
+                        6,
+                        0,
+                        0,
+                        false,
+                        kind.equals("lokr-both"),
+                        kind.equals("lokr-factor") ? 4 : -1,
+                        LoKrConfig.InitWeights.TRUE,
+                        false);
                 layer = l;
             }
             Step step = Step.training(m, Step.Adapters.of("default"));
@@ -198,7 +229,9 @@ class LycorisTest extends NativeTest {
                 x[i] = (float) random.nextGaussian();
             }
             NDArray input = m.create(x, new Shape(5, in));
-            assertThat(layer.forward(step, input).toFloatArray()).as("ΔW starts at zero").containsExactly(base.forward(step, input).toFloatArray());
+            assertThat(layer.forward(step, input).toFloatArray())
+                    .as("ΔW starts at zero")
+                    .containsExactly(base.forward(step, input).toFloatArray());
             randomize(layer, m);
             double scale = 6.0 / r;
             double[][] delta = kind.equals("loha") ? lohaDelta(layer, scale) : lokrDelta(layer, scale);
@@ -211,12 +244,14 @@ class LycorisTest extends NativeTest {
                     for (int i = 0; i < in; i++) {
                         expected += x[row * in + i] * (w[o][i] + delta[o][i]);
                     }
-                    assertThat((double) got[row * out + o]).isCloseTo(expected, Offset.offset(1e-4 * (1 + Math.abs(expected))));
+                    assertThat((double) got[row * out + o])
+                            .isCloseTo(expected, Offset.offset(1e-4 * (1 + Math.abs(expected))));
                 }
             }
             float[] before = base.weight().array().toFloatArray();
             layer.merge(List.of("default"));
-            assertThat(LoraTest.maxRelativeDifference(layer.forward(step, input).toFloatArray(), got)).isLessThan(1e-5);
+            assertThat(LoraTest.maxRelativeDifference(layer.forward(step, input).toFloatArray(), got))
+                    .isLessThan(1e-5);
             layer.unmerge();
             float[] restored = base.weight().array().toFloatArray();
             for (int i = 0; i < before.length; i++) {
@@ -235,11 +270,25 @@ class LycorisTest extends NativeTest {
                 LoKrLayer layer = new LoKrLayer(base);
                 layer.addAdapter("default", 4, 4, 0, 0, false, false, -1, init, false);
                 Step step = Step.training(m, Step.Adapters.of("default"));
-                boolean unchanged = Arrays.equals(layer.forward(step, x).toFloatArray(), base.forward(step, x).toFloatArray());
+                boolean unchanged = Arrays.equals(
+                        layer.forward(step, x).toFloatArray(),
+                        base.forward(step, x).toFloatArray());
                 assertThat(unchanged).as(init.name()).isEqualTo(init != LoKrConfig.InitWeights.FALSE);
                 if (init == LoKrConfig.InitWeights.LYCORIS) {
-                    assertThat(layer.namedParameters().get("lokr_w2_b.default").array().abs().sum().getFloat()).isZero();
-                    assertThat(layer.namedParameters().get("lokr_w1.default").array().abs().sum().getFloat()).isPositive();
+                    assertThat(layer.namedParameters()
+                                    .get("lokr_w2_b.default")
+                                    .array()
+                                    .abs()
+                                    .sum()
+                                    .getFloat())
+                            .isZero();
+                    assertThat(layer.namedParameters()
+                                    .get("lokr_w1.default")
+                                    .array()
+                                    .abs()
+                                    .sum()
+                                    .getFloat())
+                            .isPositive();
                 }
             }
         }
@@ -267,7 +316,8 @@ class LycorisTest extends NativeTest {
                     double f = dropped[o * 16] / full[o * 16];
                     factor = Double.isNaN(factor) ? f : factor;
                     for (int i = 0; i < 16; i++) {
-                        assertThat((double) dropped[o * 16 + i]).isCloseTo(full[o * 16 + i] * factor, Offset.offset(1e-5));
+                        assertThat((double) dropped[o * 16 + i])
+                                .isCloseTo(full[o * 16 + i] * factor, Offset.offset(1e-5));
                     }
                 }
             }
@@ -282,13 +332,15 @@ class LycorisTest extends NativeTest {
 
     @Test
     void configTextsAreExactlyHfPefts() throws Exception {
-        BackboneClassifier model = new BackboneClassifier(BertModel.load(ModelFiles.resolve("minilm"), manager), BackboneClassifier.Head.SEQUENCE, 3);
+        BackboneClassifier model = new BackboneClassifier(
+                BertModel.load(ModelFiles.resolve("minilm"), manager), BackboneClassifier.Head.SEQUENCE, 3);
         LoHaConfig loha = LoHaConfig.of(4, 8, TargetModules.of("query", "value"), TaskType.SEQ_CLS);
         loha = loha.withLycoris(loha.lycoris().withDropouts(0.1, 0.05));
         PeftModel.wrap(model, loha).save(dir.resolve("loha"));
         String expected = MethodFilesTest.resource("loha-adapter-config-expected.json");
         assertThat(Files.readString(dir.resolve("loha/adapter_config.json"))).isEqualTo(expected);
-        assertThat(PeftConfig.read(dir.resolve("loha/adapter_config.json")).toJson()).isEqualTo(expected);
+        assertThat(PeftConfig.read(dir.resolve("loha/adapter_config.json")).toJson())
+                .isEqualTo(expected);
 
         Path lokrFile = dir.resolve("lokr.json");
         String lokrText = MethodFilesTest.resource("lokr-adapter-config-expected.json");
@@ -301,13 +353,17 @@ class LycorisTest extends NativeTest {
         assertThat(lokr.lycoris().r()).isEqualTo(4);
         assertThat(lokr.lycoris().alpha()).isEqualTo(8);
         assertThat(lokr.toJson()).isEqualTo(lokrText);
-        LoKrConfig built = LoKrConfig.of(4, 8, TargetModules.of("q_proj", "v_proj"), TaskType.CAUSAL_LM).withDecomposition(true, 4)
+        LoKrConfig built = LoKrConfig.of(4, 8, TargetModules.of("q_proj", "v_proj"), TaskType.CAUSAL_LM)
+                .withDecomposition(true, 4)
                 .withInitWeights(LoKrConfig.InitWeights.LYCORIS);
         built = new LoKrConfig(built.common(), built.lycoris(), true, 4, true, LoKrConfig.InitWeights.LYCORIS, false);
         assertThat(built.forSaving(MODEL).toJson()).isEqualTo(lokrText);
 
-        Files.writeString(lokrFile, lokrText.replace("\"init_weights\": \"lycoris\"", "\"init_weights\": \"gaussian\""));
-        assertThatThrownBy(() -> PeftConfig.read(lokrFile)).hasMessageContaining("init_weights").hasMessageContaining("lokr.json");
+        Files.writeString(
+                lokrFile, lokrText.replace("\"init_weights\": \"lycoris\"", "\"init_weights\": \"gaussian\""));
+        assertThatThrownBy(() -> PeftConfig.read(lokrFile))
+                .hasMessageContaining("init_weights")
+                .hasMessageContaining("lokr.json");
         Files.writeString(lokrFile, lokrText.replace("\"r\": 4", "\"r\": 0"));
         assertThatThrownBy(() -> PeftConfig.read(lokrFile)).hasMessageContaining("r must be positive");
     }
@@ -317,20 +373,29 @@ class LycorisTest extends NativeTest {
     void encoderAdaptersSaveUnderHfKeysAndCountAsTheClosedForm() throws Exception {
         BertModel model = TinyBert.model(manager);
         PeftModel peft = PeftModel.wrap(model, LoHaConfig.of(2, 4, null, null));
-        assertThat(peft.parameterCount().trainable()).isEqualTo(2L * 2 * (2L * 2 * (8 + 8))); // 2 layers · {query, value} · 2r(in+out)
+        assertThat(peft.parameterCount().trainable())
+                .isEqualTo(2L * 2 * (2L * 2 * (8 + 8))); // 2 layers · {query, value} · 2r(in+out)
         randomize(peft, manager);
         peft.save(dir.resolve("loha"));
         try (SafeTensorsReader r = SafeTensorsReader.open(dir.resolve("loha/adapter_model.safetensors"))) {
-            assertThat(r.tensors().keySet()).hasSize(16).contains("base_model.model.encoder.layer.0.attention.self.query.hada_w1_a",
-                    "base_model.model.encoder.layer.1.attention.self.value.hada_w2_b");
+            assertThat(r.tensors().keySet())
+                    .hasSize(16)
+                    .contains(
+                            "base_model.model.encoder.layer.0.attention.self.query.hada_w1_a",
+                            "base_model.model.encoder.layer.1.attention.self.value.hada_w2_b");
         }
         BertModel lokrModel = TinyBert.model(manager);
         PeftModel lokr = PeftModel.wrap(lokrModel, LoKrConfig.of(1, 4, null, null));
-        assertThat(lokr.parameterCount().trainable()).isEqualTo(2L * 2 * (2 * 2 + 1 * (4 + 4))); // w1 [2,2], w2_a [4,1], w2_b [1,4]
+        assertThat(lokr.parameterCount().trainable())
+                .isEqualTo(2L * 2 * (2 * 2 + 1 * (4 + 4))); // w1 [2,2], w2_a [4,1], w2_b [1,4]
         lokr.save(dir.resolve("lokr"));
         try (SafeTensorsReader r = SafeTensorsReader.open(dir.resolve("lokr/adapter_model.safetensors"))) {
-            assertThat(r.tensors().keySet()).hasSize(12).contains("base_model.model.encoder.layer.0.attention.self.query.lokr_w1",
-                    "base_model.model.encoder.layer.0.attention.self.query.lokr_w2_a", "base_model.model.encoder.layer.1.attention.self.value.lokr_w2_b");
+            assertThat(r.tensors().keySet())
+                    .hasSize(12)
+                    .contains(
+                            "base_model.model.encoder.layer.0.attention.self.query.lokr_w1",
+                            "base_model.model.encoder.layer.0.attention.self.query.lokr_w2_a",
+                            "base_model.model.encoder.layer.1.attention.self.value.lokr_w2_b");
         }
     }
 
@@ -342,8 +407,13 @@ class LycorisTest extends NativeTest {
         base.namedParameters().forEach((k, p) -> weights.put(k, p.array().duplicate()));
         float[] plain = TinyBert.hidden(base);
         Path adapter = Files.createDirectories(dir.resolve("hf"));
-        Files.writeString(adapter.resolve("adapter_config.json"), MethodFilesTest.resource("loha-adapter-config-expected.json")
-                .replace("\"task_type\": \"SEQ_CLS\"", "\"task_type\": null").replace("\"modules_to_save\": [\n    \"classifier\",\n    \"score\"\n  ]", "\"modules_to_save\": null"));
+        Files.writeString(
+                adapter.resolve("adapter_config.json"),
+                MethodFilesTest.resource("loha-adapter-config-expected.json")
+                        .replace("\"task_type\": \"SEQ_CLS\"", "\"task_type\": null")
+                        .replace(
+                                "\"modules_to_save\": [\n    \"classifier\",\n    \"score\"\n  ]",
+                                "\"modules_to_save\": null"));
         Map<String, NDArray> tensors = new LinkedHashMap<>();
         String value = "base_model.model.encoder.layer.0.attention.self.value.";
         for (String layer : List.of("0", "1")) {
@@ -352,8 +422,11 @@ class LycorisTest extends NativeTest {
                 tensors.put(prefix + "hada_w1_a", manager.randomNormal(0, 0.5f, new Shape(8, 4), DataType.FLOAT32));
                 tensors.put(prefix + "hada_w1_b", manager.randomNormal(0, 0.5f, new Shape(4, 8), DataType.FLOAT32));
                 tensors.put(prefix + "hada_w2_a", manager.randomNormal(0, 0.5f, new Shape(8, 4), DataType.FLOAT32));
-                tensors.put(prefix + "hada_w2_b", layer.equals("0") && module.equals("value")
-                        ? manager.randomNormal(0, 0.5f, new Shape(4, 8), DataType.FLOAT32) : manager.zeros(new Shape(4, 8)));
+                tensors.put(
+                        prefix + "hada_w2_b",
+                        layer.equals("0") && module.equals("value")
+                                ? manager.randomNormal(0, 0.5f, new Shape(4, 8), DataType.FLOAT32)
+                                : manager.zeros(new Shape(4, 8)));
             }
         }
         SafeTensorsWriter.write(adapter.resolve("adapter_model.safetensors"), tensors, Map.of("format", "pt"));
@@ -362,8 +435,12 @@ class LycorisTest extends NativeTest {
         // only layer 0's value has a non-zero ΔW: the same as folding HF's formula into that weight by hand
         BertModel folded = TinyBert.model(manager);
         folded.loadStateDict(Weights.of(weights), true);
-        double[][] a = product(matrix(tensors.get(value + "hada_w1_a").toFloatArray(), 8, 4), matrix(tensors.get(value + "hada_w1_b").toFloatArray(), 4, 8));
-        double[][] b = product(matrix(tensors.get(value + "hada_w2_a").toFloatArray(), 8, 4), matrix(tensors.get(value + "hada_w2_b").toFloatArray(), 4, 8));
+        double[][] a = product(
+                matrix(tensors.get(value + "hada_w1_a").toFloatArray(), 8, 4),
+                matrix(tensors.get(value + "hada_w1_b").toFloatArray(), 4, 8));
+        double[][] b = product(
+                matrix(tensors.get(value + "hada_w2_a").toFloatArray(), 8, 4),
+                matrix(tensors.get(value + "hada_w2_b").toFloatArray(), 4, 8));
         var w = folded.namedParameters().get("encoder.layer.0.attention.self.value.weight");
         float[] wf = w.array().toFloatArray();
         for (int o = 0; o < 8; o++) {
@@ -373,7 +450,8 @@ class LycorisTest extends NativeTest {
         }
         w.set(manager.create(wf, new Shape(8, 8)));
         float[] expected = TinyBert.hidden(folded);
-        assertThat(LoraTest.maxRelativeDifference(TinyBert.hidden(base), expected)).isLessThan(1e-5);
+        assertThat(LoraTest.maxRelativeDifference(TinyBert.hidden(base), expected))
+                .isLessThan(1e-5);
         assertThat(LoraTest.maxRelativeDifference(TinyBert.hidden(base), plain)).isGreaterThan(1e-3);
     }
 
@@ -386,7 +464,13 @@ class LycorisTest extends NativeTest {
             long[][] ids = {{5, 80, 17, 200}, {44, 12, 250, 9}};
             float[] base = logits(model, ids);
             PeftModel peft = PeftModel.wrap(model, LoHaConfig.of(2, 4, null, TaskType.CAUSAL_LM));
-            peft.addAdapter("kron", LoKrConfig.of(2, 4, TargetModules.of("k_proj", "down_proj"), TaskType.CAUSAL_LM)); // other layers than LoHa's
+            peft.addAdapter(
+                    "kron",
+                    LoKrConfig.of(
+                            2,
+                            4,
+                            TargetModules.of("k_proj", "down_proj"),
+                            TaskType.CAUSAL_LM)); // other layers than LoHa's
             assertThat(logits(model, ids)).as("zero ΔW at init").containsExactly(base);
             randomize(peft, scope);
             float[] kron = logits(model, ids);
@@ -405,7 +489,8 @@ class LycorisTest extends NativeTest {
             try (SafeTensorsReader r = SafeTensorsReader.open(dir.resolve(family + "/adapter_model.safetensors"))) {
                 assertThat(r.tensors().keySet()).contains("base_model.model.model.layers.0.self_attn.q_proj.hada_w1_a");
             }
-            try (SafeTensorsReader r = SafeTensorsReader.open(dir.resolve(family + "/kron/adapter_model.safetensors"))) {
+            try (SafeTensorsReader r =
+                    SafeTensorsReader.open(dir.resolve(family + "/kron/adapter_model.safetensors"))) {
                 assertThat(r.tensors().keySet()).contains("base_model.model.model.layers.1.mlp.down_proj.lokr_w1");
             }
             peft.merge();
@@ -420,7 +505,8 @@ class LycorisTest extends NativeTest {
         try (NDManager scope = manager.newSubManager()) {
             CausalLM gpt2 = Decoders.load("gpt2", scope);
             assertThatThrownBy(() -> PeftModel.wrap(gpt2, LoKrConfig.of(2, 4, null, TaskType.CAUSAL_LM)))
-                    .isInstanceOf(Peft4jException.class).hasMessageContaining("does not support model type 'gpt2'");
+                    .isInstanceOf(Peft4jException.class)
+                    .hasMessageContaining("does not support model type 'gpt2'");
         }
     }
 
@@ -430,18 +516,24 @@ class LycorisTest extends NativeTest {
 
     private static float[] logits(CausalLM model, long[][] ids, Step.Adapters adapters) {
         try (NDManager scope = model.manager().newSubManager()) {
-            return model.forward(Step.training(scope, adapters), scope.create(ids), null).toFloatArray();
+            return model.forward(Step.training(scope, adapters), scope.create(ids), null)
+                    .toFloatArray();
         }
     }
 
     @Test
     void badConfigsAreRefusedClearly() {
-        assertThatThrownBy(() -> new LycorisFields(8, 8, 1.5, 0, null, null, null, null, null, null)).hasMessageContaining("rank_dropout");
-        assertThatThrownBy(() -> LoKrConfig.of(4, 4, null, null).withDecomposition(false, 0)).hasMessageContaining("decompose_factor");
+        assertThatThrownBy(() -> new LycorisFields(8, 8, 1.5, 0, null, null, null, null, null, null))
+                .hasMessageContaining("rank_dropout");
+        assertThatThrownBy(() -> LoKrConfig.of(4, 4, null, null).withDecomposition(false, 0))
+                .hasMessageContaining("decompose_factor");
         BertModel model = TinyBert.model(manager);
         assertThatThrownBy(() -> PeftModel.wrap(model, LoHaConfig.of(2, 2, TargetModules.of("LayerNorm"), null)))
-                .isInstanceOf(Peft4jException.class).hasMessageContaining("supports Linear");
-        assertThatThrownBy(() -> PeftModel.wrap(TinyBert.model(manager), LoHaConfig.of(2, 2, TargetModules.of("nothing_here"), null)))
-                .isInstanceOf(Peft4jException.class).hasMessageContaining("matched no linear layer");
+                .isInstanceOf(Peft4jException.class)
+                .hasMessageContaining("supports Linear");
+        assertThatThrownBy(() -> PeftModel.wrap(
+                        TinyBert.model(manager), LoHaConfig.of(2, 2, TargetModules.of("nothing_here"), null)))
+                .isInstanceOf(Peft4jException.class)
+                .hasMessageContaining("matched no linear layer");
     }
 }

@@ -23,7 +23,6 @@ import io.peft4j.peft.prompt.PromptTuningConfig;
 import io.peft4j.tokenizer.BatchEncoding;
 import io.peft4j.tokenizer.PromptTemplate;
 import io.peft4j.tokenizer.Tokenizer;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -70,9 +69,11 @@ class MethodBehaviourTest extends NativeTest {
         });
         float[] unmerged = TinyBert.hidden(model);
         peft.merge();
-        assertThat(LoraTest.maxRelativeDifference(TinyBert.hidden(model), unmerged)).isLessThan(1e-5);
+        assertThat(LoraTest.maxRelativeDifference(TinyBert.hidden(model), unmerged))
+                .isLessThan(1e-5);
         peft.unmerge();
-        assertThat(LoraTest.maxRelativeDifference(TinyBert.hidden(model), unmerged)).isLessThan(1e-5);
+        assertThat(LoraTest.maxRelativeDifference(TinyBert.hidden(model), unmerged))
+                .isLessThan(1e-5);
         peft.namedParameters().forEach((k, p) -> {
             String base = k.substring("base_model.model.".length()).replace(".base_layer.", ".");
             if (before.containsKey(base)) {
@@ -88,30 +89,47 @@ class MethodBehaviourTest extends NativeTest {
 
     @Test
     void nonMergeableMethodsSaySo() {
-        PeftModel adapters = PeftModel.wrap(TinyBert.model(manager), BottleneckConfig.pfeiffer(null).withBottleneckSize(2));
-        assertThatThrownBy(adapters::merge).isInstanceOf(Peft4jException.class).hasMessageContaining("cannot be merged");
+        PeftModel adapters = PeftModel.wrap(
+                TinyBert.model(manager), BottleneckConfig.pfeiffer(null).withBottleneckSize(2));
+        assertThatThrownBy(adapters::merge)
+                .isInstanceOf(Peft4jException.class)
+                .hasMessageContaining("cannot be merged");
         PeftModel prompt = PeftModel.wrap(TinyBert.model(manager), PromptTuningConfig.random(2, null));
-        assertThatThrownBy(prompt::mergeAndUnload).isInstanceOf(Peft4jException.class).hasMessageContaining("cannot be merged");
+        assertThatThrownBy(prompt::mergeAndUnload)
+                .isInstanceOf(Peft4jException.class)
+                .hasMessageContaining("cannot be merged");
     }
 
     @Test
     void promptTuningStartsFromTheInitTextsTokenEmbeddingsOrVocabularyRows() {
         BertModel model = BertModel.load(ModelFiles.resolve("minilm"), manager);
-        float[][] vocab = rows(model.inputEmbeddings().forward(Steps.in(manager), manager.arange(0, model.inputEmbeddings().num(), 1, DataType.INT64)));
+        float[][] vocab = rows(model.inputEmbeddings()
+                .forward(
+                        Steps.in(manager),
+                        manager.arange(0, model.inputEmbeddings().num(), 1, DataType.INT64)));
         List<Long> ids;
         try (Tokenizer tok = Tokenizer.load(ModelFiles.resolve("minilm").requireTokenizer(), 64)) {
             ids = tok.encodeIds("spam or ham");
         }
         assertThat(ids).hasSizeBetween(3, 4);
-        PeftModel text = PeftModel.wrap(model, PromptTuningConfig.random(5, null).withInit(PromptTuningConfig.Init.TEXT, "spam or ham", "minilm"));
-        float[][] prompt = rows(text.namedParameters().get("base_model.model.prompt_encoder.default.embedding.weight").array());
+        PeftModel text = PeftModel.wrap(
+                model,
+                PromptTuningConfig.random(5, null).withInit(PromptTuningConfig.Init.TEXT, "spam or ham", "minilm"));
+        float[][] prompt = rows(text.namedParameters()
+                .get("base_model.model.prompt_encoder.default.embedding.weight")
+                .array());
         for (int i = 0; i < 5; i++) { // the text's tokens, repeated to 5
             assertThat(prompt[i]).containsExactly(vocab[Math.toIntExact(ids.get(i % ids.size()))]);
         }
-        text.addAdapter("sampled", PromptTuningConfig.random(4, null).withInit(PromptTuningConfig.Init.SAMPLE_VOCAB, null, null));
-        float[][] sampled = rows(text.namedParameters().get("base_model.model.prompt_encoder.sampled.embedding.weight").array());
+        text.addAdapter(
+                "sampled",
+                PromptTuningConfig.random(4, null).withInit(PromptTuningConfig.Init.SAMPLE_VOCAB, null, null));
+        float[][] sampled = rows(text.namedParameters()
+                .get("base_model.model.prompt_encoder.sampled.embedding.weight")
+                .array());
         for (float[] row : sampled) {
-            assertThat(Arrays.stream(vocab).anyMatch(v -> Arrays.equals(v, row))).isTrue();
+            assertThat(Arrays.stream(vocab).anyMatch(v -> Arrays.equals(v, row)))
+                    .isTrue();
         }
     }
 
@@ -134,7 +152,8 @@ class MethodBehaviourTest extends NativeTest {
             long question = tok.encodeIds("?").get(0);
             PromptTemplate t = PromptTemplate.parse("[P2] {text} [P] ?");
             assertThat(t.pseudoTokens()).isEqualTo(3);
-            BatchEncoding enc = tok.encodeTemplate(t, List.of("hello world", "hello world and much more text than fits"));
+            BatchEncoding enc =
+                    tok.encodeTemplate(t, List.of("hello world", "hello world and much more text than fits"));
             long sep = enc.inputIds()[0][enc.tokens(0) - 1];
             assertThat(enc.inputIds()[0]).startsWith(cls, -1, -2, hello.get(0), hello.get(1), -3, question, sep);
             assertThat(enc.tokens(1)).isEqualTo(10); // the text was cut to fit max length
@@ -148,11 +167,15 @@ class MethodBehaviourTest extends NativeTest {
     void placedPseudoTokensStandInForWordEmbeddings() {
         BertModel model = TinyBert.model(manager);
         try (NDManager step = manager.newSubManager()) {
-            NDArray words = model.inputEmbeddings().forward(Steps.in(step), step.create(new long[] {7, 9, 11})); // rows the pseudo tokens will hold
+            NDArray words = model.inputEmbeddings()
+                    .forward(Steps.in(step), step.create(new long[] {7, 9, 11})); // rows the pseudo tokens will hold
             NDArray placedIds = step.create(new long[][] {{1, -1, -2, 5, -3, 2}});
             NDArray plainIds = step.create(new long[][] {{1, 7, 9, 5, 11, 2}});
-            float[] placed = model.embeddings().forward(Steps.in(step), placedIds, null, null, words, 0).toFloatArray();
-            float[] plain = model.embeddings().forward(Steps.in(step), plainIds, null).toFloatArray();
+            float[] placed = model.embeddings()
+                    .forward(Steps.in(step), placedIds, null, null, words, 0)
+                    .toFloatArray();
+            float[] plain =
+                    model.embeddings().forward(Steps.in(step), plainIds, null).toFloatArray();
             assertThat(placed).containsExactly(plain);
         }
     }
@@ -174,7 +197,8 @@ class MethodBehaviourTest extends NativeTest {
         Map<String, float[]> p = new TreeMap<>();
         lstm.localParameters().forEach((k, v) -> p.put(k, v.array().toFloatArray()));
         try (NDManager step = manager.newSubManager()) {
-            float[] got = lstm.forward(step.create(flat, new Shape(batch, time, in))).toFloatArray(); // [B, T, 2H], eval: no dropout
+            float[] got = lstm.forward(step.create(flat, new Shape(batch, time, in)))
+                    .toFloatArray(); // [B, T, 2H], eval: no dropout
             for (int b = 0; b < batch; b++) {
                 double[][] x = new double[time][in];
                 for (int t = 0; t < time; t++) {
@@ -194,22 +218,29 @@ class MethodBehaviourTest extends NativeTest {
                 }
                 for (int t = 0; t < time; t++) {
                     for (int j = 0; j < 2 * hidden; j++) {
-                        assertThat((double) got[(b * time + t) * 2 * hidden + j]).isCloseTo(x[t][j], Offset.offset(1e-5));
+                        assertThat((double) got[(b * time + t) * 2 * hidden + j])
+                                .isCloseTo(x[t][j], Offset.offset(1e-5));
                     }
                 }
             }
         }
-        try (NDManager step = manager.newSubManager(); GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+        try (NDManager step = manager.newSubManager();
+                GradientCollector collector = Engine.getInstance().newGradientCollector()) {
             lstm.namedParameters().values().forEach(par -> par.setTrainable(true));
             lstm.setTraining(true);
-            collector.backward(lstm.forward(step.create(flat, new Shape(batch, time, in))).sum());
-            lstm.namedParameters().forEach((name, par) ->
-                    assertThat(par.array().getGradient().abs().sum().getFloat()).as(name).isGreaterThan(0f));
+            collector.backward(
+                    lstm.forward(step.create(flat, new Shape(batch, time, in))).sum());
+            lstm.namedParameters()
+                    .forEach((name, par) -> assertThat(
+                                    par.array().getGradient().abs().sum().getFloat())
+                            .as(name)
+                            .isGreaterThan(0f));
         }
     }
 
     /** h for every step of one direction of one layer ({@code key} = layer index + direction suffix). */
-    private static double[][] lstmDirection(double[][] x, Map<String, float[]> p, String key, int hidden, boolean reverse) {
+    private static double[][] lstmDirection(
+            double[][] x, Map<String, float[]> p, String key, int hidden, boolean reverse) {
         int time = x.length, in = x[0].length;
         double[][] out = new double[time][hidden];
         double[] h = new double[hidden];

@@ -47,9 +47,14 @@ class MethodContractsTest extends NativeTest {
     Path dir;
 
     /** How the adapted model relates to the base at initialisation. */
-    enum AtInit { EXACT, NEAR, CHANGED }
+    enum AtInit {
+        EXACT,
+        NEAR,
+        CHANGED
+    }
 
-    record Case(String name, PeftConfig config, long expectedTrainable, AtInit atInit, Predicate<String> methodParameter) {
+    record Case(
+            String name, PeftConfig config, long expectedTrainable, AtInit atInit, Predicate<String> methodParameter) {
         @Override
         public String toString() {
             return name;
@@ -63,36 +68,114 @@ class MethodContractsTest extends NativeTest {
         long lstmLayer1 = 2 * (4L * 4 * 8 + 4 * 4 * 4 + 2 * 4 * 4);
         long lstmMlp = (8L * 8 + 8) + (8L * D + D);
         return Stream.of(
-                new Case("bitfit", SelectiveConfig.of(SelectiveConfig.Selection.BITFIT, seq), D + L * (7L * D + F), AtInit.EXACT,
-                        n -> n.endsWith(".bias")),
-                new Case("ln", SelectiveConfig.of(SelectiveConfig.Selection.LN_TUNING, seq), 2L * D + L * 2 * 2 * D, AtInit.EXACT,
-                        n -> n.contains("LayerNorm")),
-                new Case("partial-1", SelectiveConfig.partial(1, seq), 4L * (D * D + D) + 2 * 2 * D + (D * F + F) + (F * D + D), AtInit.EXACT,
-                        n -> n.contains("layer.1.")),
-                new Case("fixed", SelectiveConfig.of(SelectiveConfig.Selection.FIXED, seq), 0, AtInit.EXACT, n -> false),
-                new Case("ia3", IA3Config.of(seq), L * (D + D + D + F), AtInit.EXACT, n -> n.contains(".ia3_l.")),
-                new Case("loha", LoHaConfig.of(2, 4, TargetModules.of("query", "value"), seq), L * 2 * (2L * 2 * (D + D)),
-                        AtInit.EXACT, n -> n.contains(".hada_")), // 2r(in + out) per matrix
-                new Case("lokr", LoKrConfig.of(1, 4, TargetModules.of("query", "value"), seq), L * 2 * (2L * 2 + 1 * (4 + 4)),
-                        AtInit.EXACT, n -> n.contains(".lokr_")), // 8 = 2·4: w1 [2, 2], and r = 1 < 4/2 so w2 = w2_a [4, 1] · w2_b [1, 4]
-                new Case("houlsby", BottleneckConfig.houlsby(seq).withBottleneckSize(4), L * (2 * adapter + 2 * 2 * D), AtInit.NEAR,
-                        n -> n.contains(".adapters.") || n.contains("output.LayerNorm")),
-                new Case("houlsby-trunc-normal-relu", new BottleneckConfig(CommonFields.of(seq), BottleneckConfig.Variant.HOULSBY, 4, 16, "relu", 1.0,
-                        BottleneckConfig.Init.TRUNC_NORMAL, false), L * 2 * adapter, AtInit.NEAR, n -> n.contains(".adapters.")),
-                new Case("pfeiffer", BottleneckConfig.pfeiffer(seq).withBottleneckSize(4), L * adapter, AtInit.NEAR,
-                        n -> n.contains(".adapters.")),
-                new Case("parallel", BottleneckConfig.parallel(seq).withBottleneckSize(4), L * adapter, AtInit.EXACT,
-                        n -> n.contains(".adapters.")),
-                new Case("prompt", PromptTuningConfig.random(3, seq), 3L * D, AtInit.CHANGED, n -> n.contains("prompt_encoder.")),
-                new Case("prefix", PrefixTuningConfig.of(3, false, seq), 3L * L * 2 * D, AtInit.CHANGED, n -> n.contains("prompt_encoder.")),
-                new Case("prefix-projection", PrefixTuningConfig.of(3, true, seq).withShape(PromptLearningConfig.Shape.of(3), 5),
-                        3L * D + (D * 5 + 5) + (5L * 2 * L * D + 2 * L * D), AtInit.CHANGED, n -> n.contains("prompt_encoder.")),
-                new Case("ptuning-mlp", PromptEncoderConfig.of(3, PromptEncoderConfig.Reparameterization.MLP, seq),
-                        3L * D + 3 * (D * D + D), AtInit.CHANGED, n -> n.contains("prompt_encoder.")),
-                new Case("ptuning-lstm", PromptEncoderConfig.of(3, PromptEncoderConfig.Reparameterization.LSTM, seq)
-                        .withShape(PromptLearningConfig.Shape.of(3), 4), 3L * D + lstmLayer0 + lstmLayer1 + lstmMlp, AtInit.CHANGED,
-                        n -> n.contains("prompt_encoder."))
-        ).map(Arguments::of);
+                        new Case(
+                                "bitfit",
+                                SelectiveConfig.of(SelectiveConfig.Selection.BITFIT, seq),
+                                D + L * (7L * D + F),
+                                AtInit.EXACT,
+                                n -> n.endsWith(".bias")),
+                        new Case(
+                                "ln",
+                                SelectiveConfig.of(SelectiveConfig.Selection.LN_TUNING, seq),
+                                2L * D + L * 2 * 2 * D,
+                                AtInit.EXACT,
+                                n -> n.contains("LayerNorm")),
+                        new Case(
+                                "partial-1",
+                                SelectiveConfig.partial(1, seq),
+                                4L * (D * D + D) + 2 * 2 * D + (D * F + F) + (F * D + D),
+                                AtInit.EXACT,
+                                n -> n.contains("layer.1.")),
+                        new Case(
+                                "fixed",
+                                SelectiveConfig.of(SelectiveConfig.Selection.FIXED, seq),
+                                0,
+                                AtInit.EXACT,
+                                n -> false),
+                        new Case(
+                                "ia3",
+                                IA3Config.of(seq),
+                                L * (D + D + D + F),
+                                AtInit.EXACT,
+                                n -> n.contains(".ia3_l.")),
+                        new Case(
+                                "loha",
+                                LoHaConfig.of(2, 4, TargetModules.of("query", "value"), seq),
+                                L * 2 * (2L * 2 * (D + D)),
+                                AtInit.EXACT,
+                                n -> n.contains(".hada_")), // 2r(in + out) per matrix
+                        new Case(
+                                "lokr",
+                                LoKrConfig.of(1, 4, TargetModules.of("query", "value"), seq),
+                                L * 2 * (2L * 2 + 1 * (4 + 4)),
+                                AtInit.EXACT,
+                                n -> n.contains(
+                                        ".lokr_")), // 8 = 2·4: w1 [2, 2], and r = 1 < 4/2 so w2 = w2_a [4, 1] · w2_b
+                        // [1, 4]
+                        new Case(
+                                "houlsby",
+                                BottleneckConfig.houlsby(seq).withBottleneckSize(4),
+                                L * (2 * adapter + 2 * 2 * D),
+                                AtInit.NEAR,
+                                n -> n.contains(".adapters.") || n.contains("output.LayerNorm")),
+                        new Case(
+                                "houlsby-trunc-normal-relu",
+                                new BottleneckConfig(
+                                        CommonFields.of(seq),
+                                        BottleneckConfig.Variant.HOULSBY,
+                                        4,
+                                        16,
+                                        "relu",
+                                        1.0,
+                                        BottleneckConfig.Init.TRUNC_NORMAL,
+                                        false),
+                                L * 2 * adapter,
+                                AtInit.NEAR,
+                                n -> n.contains(".adapters.")),
+                        new Case(
+                                "pfeiffer",
+                                BottleneckConfig.pfeiffer(seq).withBottleneckSize(4),
+                                L * adapter,
+                                AtInit.NEAR,
+                                n -> n.contains(".adapters.")),
+                        new Case(
+                                "parallel",
+                                BottleneckConfig.parallel(seq).withBottleneckSize(4),
+                                L * adapter,
+                                AtInit.EXACT,
+                                n -> n.contains(".adapters.")),
+                        new Case(
+                                "prompt",
+                                PromptTuningConfig.random(3, seq),
+                                3L * D,
+                                AtInit.CHANGED,
+                                n -> n.contains("prompt_encoder.")),
+                        new Case(
+                                "prefix",
+                                PrefixTuningConfig.of(3, false, seq),
+                                3L * L * 2 * D,
+                                AtInit.CHANGED,
+                                n -> n.contains("prompt_encoder.")),
+                        new Case(
+                                "prefix-projection",
+                                PrefixTuningConfig.of(3, true, seq).withShape(PromptLearningConfig.Shape.of(3), 5),
+                                3L * D + (D * 5 + 5) + (5L * 2 * L * D + 2 * L * D),
+                                AtInit.CHANGED,
+                                n -> n.contains("prompt_encoder.")),
+                        new Case(
+                                "ptuning-mlp",
+                                PromptEncoderConfig.of(3, PromptEncoderConfig.Reparameterization.MLP, seq),
+                                3L * D + 3 * (D * D + D),
+                                AtInit.CHANGED,
+                                n -> n.contains("prompt_encoder.")),
+                        new Case(
+                                "ptuning-lstm",
+                                PromptEncoderConfig.of(3, PromptEncoderConfig.Reparameterization.LSTM, seq)
+                                        .withShape(PromptLearningConfig.Shape.of(3), 4),
+                                3L * D + lstmLayer0 + lstmLayer1 + lstmMlp,
+                                AtInit.CHANGED,
+                                n -> n.contains("prompt_encoder.")))
+                .map(Arguments::of);
     }
 
     private static Map<String, NDArray> baseWeights;
@@ -102,7 +185,8 @@ class MethodContractsTest extends NativeTest {
         BackboneClassifier model = new BackboneClassifier(TinyBert.model(manager), BackboneClassifier.Head.SEQUENCE, 3);
         if (baseWeights == null) {
             baseWeights = new TreeMap<>();
-            model.namedParameters().forEach((k, p) -> baseWeights.put(k, p.array().duplicate()));
+            model.namedParameters()
+                    .forEach((k, p) -> baseWeights.put(k, p.array().duplicate()));
         } else {
             model.loadStateDict(Weights.of(baseWeights), true);
         }
@@ -111,7 +195,8 @@ class MethodContractsTest extends NativeTest {
 
     private static float[] logits(BackboneClassifier m) {
         try (NDManager step = m.manager().newSubManager()) {
-            return m.logits(Steps.in(step, m), ModelInputs.tokens(TinyBert.ids(step), TinyBert.mask(step), null)).toFloatArray();
+            return m.logits(Steps.in(step, m), ModelInputs.tokens(TinyBert.ids(step), TinyBert.mask(step), null))
+                    .toFloatArray();
         }
     }
 
@@ -123,7 +208,11 @@ class MethodContractsTest extends NativeTest {
         peft.namedParameters().forEach((name, p) -> {
             String inModel = name.substring("base_model.model.".length());
             boolean head = inModel.startsWith("classifier.modules_to_save.default.");
-            assertThat(p.isTrainable()).as(name).isEqualTo(head || (!inModel.startsWith("classifier.") && c.methodParameter().test(inModel)));
+            assertThat(p.isTrainable())
+                    .as(name)
+                    .isEqualTo(head
+                            || (!inModel.startsWith("classifier.")
+                                    && c.methodParameter().test(inModel)));
         });
     }
 
@@ -162,7 +251,8 @@ class MethodContractsTest extends NativeTest {
 
         BackboneClassifier fresh = base();
         PeftModel loaded = PeftModel.load(fresh, dir);
-        assertThat(loaded.configs().get("default").peftType()).isEqualTo(c.config().peftType());
+        assertThat(loaded.configs().get("default").peftType())
+                .isEqualTo(c.config().peftType());
         assertThat(LoraTest.maxRelativeDifference(logits(fresh), trained)).isLessThan(1e-5);
     }
 
@@ -173,17 +263,25 @@ class MethodContractsTest extends NativeTest {
         PeftModel peft = PeftModel.wrap(model, c.config());
         peft.namedParameters().forEach((name, p) -> {
             // a zero factor (bottleneck up-projection, LoHa's w2_b, LoKr's w1) would stop the gradient to the others
-            if (name.contains(".adapters.") && name.contains("adapter_up") || name.contains(".hada_w2_b.") || name.contains(".lokr_w1.")) {
+            if (name.contains(".adapters.") && name.contains("adapter_up")
+                    || name.contains(".hada_w2_b.")
+                    || name.contains(".lokr_w1.")) {
                 p.set(manager.randomNormal(0, 0.1f, p.shape(), DataType.FLOAT32));
             }
         });
         Map<String, Boolean> reached = new LinkedHashMap<>();
-        try (NDManager step = manager.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-            NDArray loss = model.logits(Steps.in(step, model), ModelInputs.tokens(TinyBert.ids(step), TinyBert.mask(step), null)).square().sum();
+        try (NDManager step = manager.newSubManager();
+                GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            NDArray loss = model.logits(
+                            Steps.in(step, model), ModelInputs.tokens(TinyBert.ids(step), TinyBert.mask(step), null))
+                    .square()
+                    .sum();
             gc.backward(loss);
             for (Map.Entry<String, Parameter> e : peft.namedParameters().entrySet()) {
                 NDArray p = e.getValue().array();
-                reached.put(e.getKey(), p.hasGradient() && p.getGradient().abs().sum().getFloat() > 0);
+                reached.put(
+                        e.getKey(),
+                        p.hasGradient() && p.getGradient().abs().sum().getFloat() > 0);
             }
         }
         reached.forEach((name, got) -> {
@@ -202,8 +300,12 @@ class MethodContractsTest extends NativeTest {
         BackboneClassifier model = base();
         PeftModel.wrap(model, c.config());
         Runnable step = () -> {
-            try (NDManager s = manager.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                gc.backward(model.logits(Steps.in(s, model), ModelInputs.tokens(TinyBert.ids(s), TinyBert.mask(s), null)).square().sum());
+            try (NDManager s = manager.newSubManager();
+                    GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                gc.backward(
+                        model.logits(Steps.in(s, model), ModelInputs.tokens(TinyBert.ids(s), TinyBert.mask(s), null))
+                                .square()
+                                .sum());
             }
         };
         step.run();

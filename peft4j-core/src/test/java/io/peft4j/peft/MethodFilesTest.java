@@ -46,8 +46,10 @@ class MethodFilesTest extends NativeTest {
     }
 
     private String savedConfig(TaskType task, PeftConfig config) throws IOException {
-        BackboneClassifier model = new BackboneClassifier(BertModel.load(ModelFiles.resolve("minilm"), manager),
-                task == TaskType.TOKEN_CLS ? BackboneClassifier.Head.TOKEN : BackboneClassifier.Head.SEQUENCE, 3);
+        BackboneClassifier model = new BackboneClassifier(
+                BertModel.load(ModelFiles.resolve("minilm"), manager),
+                task == TaskType.TOKEN_CLS ? BackboneClassifier.Head.TOKEN : BackboneClassifier.Head.SEQUENCE,
+                3);
         Path out = dir.resolve(config.peftType());
         PeftModel.wrap(model, config).save(out);
         return Files.readString(out.resolve(PeftConfig.FILE_NAME));
@@ -57,13 +59,17 @@ class MethodFilesTest extends NativeTest {
     void configTextsAreExactlyHfPefts() throws IOException {
         assertThat(savedConfig(TaskType.SEQ_CLS, IA3Config.of(TaskType.SEQ_CLS)))
                 .isEqualTo(resource("ia3-adapter-config-expected.json"));
-        assertThat(savedConfig(TaskType.SEQ_CLS, PromptTuningConfig.random(10, TaskType.SEQ_CLS)
-                .withInit(PromptTuningConfig.Init.TEXT, "Classify the genre:", "minilm")))
+        assertThat(savedConfig(
+                        TaskType.SEQ_CLS,
+                        PromptTuningConfig.random(10, TaskType.SEQ_CLS)
+                                .withInit(PromptTuningConfig.Init.TEXT, "Classify the genre:", "minilm")))
                 .isEqualTo(resource("prompt-tuning-adapter-config-expected.json"));
         assertThat(savedConfig(TaskType.SEQ_CLS, PrefixTuningConfig.of(20, true, TaskType.SEQ_CLS)))
                 .isEqualTo(resource("prefix-tuning-adapter-config-expected.json"));
-        assertThat(savedConfig(TaskType.TOKEN_CLS, PromptEncoderConfig.of(8, PromptEncoderConfig.Reparameterization.LSTM, TaskType.TOKEN_CLS)
-                .withShape(PromptLearningConfig.Shape.of(8), 128)))
+        assertThat(savedConfig(
+                        TaskType.TOKEN_CLS,
+                        PromptEncoderConfig.of(8, PromptEncoderConfig.Reparameterization.LSTM, TaskType.TOKEN_CLS)
+                                .withShape(PromptLearningConfig.Shape.of(8), 128)))
                 .isEqualTo(resource("p-tuning-adapter-config-expected.json"));
     }
 
@@ -84,21 +90,24 @@ class MethodFilesTest extends NativeTest {
             String key = "encoder.layer." + layer + ".attention.self.key";
             NDArray l = manager.randomUniform(0.5f, 1.5f, new Shape(8, 1));
             adapter.put("base_model.model." + key + ".ia3_l", l);
-            rescaled.put(key + ".weight", weights.get(key + ".weight").mul(l));                 // rows scaled
+            rescaled.put(key + ".weight", weights.get(key + ".weight").mul(l)); // rows scaled
             rescaled.put(key + ".bias", weights.get(key + ".bias").mul(l.reshape(8)));
             String ff = "encoder.layer." + layer + ".output.dense";
             NDArray lf = manager.randomUniform(0.5f, 1.5f, new Shape(1, 16));
             adapter.put("base_model.model." + ff + ".ia3_l", lf);
-            rescaled.put(ff + ".weight", weights.get(ff + ".weight").mul(lf));                  // input columns scaled
+            rescaled.put(ff + ".weight", weights.get(ff + ".weight").mul(lf)); // input columns scaled
         }
         SafeTensorsWriter.write(dir.resolve(PeftModel.WEIGHTS_NAME), adapter, Map.of("format", "pt"));
-        Files.writeString(dir.resolve(PeftConfig.FILE_NAME), "{\"peft_type\": \"IA3\", \"target_modules\": [\"key\", \"encoder.layer.0.output.dense\","
-                + " \"encoder.layer.1.output.dense\"], \"feedforward_modules\": [\"encoder.layer.0.output.dense\", \"encoder.layer.1.output.dense\"]}");
+        Files.writeString(
+                dir.resolve(PeftConfig.FILE_NAME),
+                "{\"peft_type\": \"IA3\", \"target_modules\": [\"key\", \"encoder.layer.0.output.dense\","
+                        + " \"encoder.layer.1.output.dense\"], \"feedforward_modules\": [\"encoder.layer.0.output.dense\", \"encoder.layer.1.output.dense\"]}");
         PeftModel.load(base, dir);
 
         BertModel expected = TinyBert.model(manager);
         expected.loadStateDict(Weights.of(rescaled), true);
-        assertThat(LoraTest.maxRelativeDifference(TinyBert.hidden(base), TinyBert.hidden(expected))).isLessThan(1e-5);
+        assertThat(LoraTest.maxRelativeDifference(TinyBert.hidden(base), TinyBert.hidden(expected)))
+                .isLessThan(1e-5);
     }
 
     @Test
@@ -109,8 +118,12 @@ class MethodFilesTest extends NativeTest {
             values[i] = i;
         }
         NDArray table = manager.create(values, new Shape(n, layers * 2L * d));
-        SafeTensorsWriter.write(dir.resolve(PeftModel.WEIGHTS_NAME), Map.of(PromptLearningConfig.SAVED_KEY, table), Map.of("format", "pt"));
-        Files.writeString(dir.resolve(PeftConfig.FILE_NAME), "{\"peft_type\": \"PREFIX_TUNING\", \"num_virtual_tokens\": 2}");
+        SafeTensorsWriter.write(
+                dir.resolve(PeftModel.WEIGHTS_NAME),
+                Map.of(PromptLearningConfig.SAVED_KEY, table),
+                Map.of("format", "pt"));
+        Files.writeString(
+                dir.resolve(PeftConfig.FILE_NAME), "{\"peft_type\": \"PREFIX_TUNING\", \"num_virtual_tokens\": 2}");
         BertModel model = TinyBert.model(manager);
         PeftModel.load(model, dir);
         try (NDManager step = manager.newSubManager()) {
@@ -124,7 +137,8 @@ class MethodFilesTest extends NativeTest {
                         for (int j = 0; j < dh; j++) {
                             int row = t * layers * 2 * d;
                             assertThat(p.keys().getFloat(2, h, t, j)).isEqualTo(values[row + 2 * l * d + h * dh + j]);
-                            assertThat(p.values().getFloat(0, h, t, j)).isEqualTo(values[row + (2 * l + 1) * d + h * dh + j]);
+                            assertThat(p.values().getFloat(0, h, t, j))
+                                    .isEqualTo(values[row + (2 * l + 1) * d + h * dh + j]);
                         }
                     }
                 }

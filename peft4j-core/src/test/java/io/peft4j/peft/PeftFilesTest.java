@@ -40,11 +40,17 @@ class PeftFilesTest extends NativeTest {
     @Test
     void savedAdapterHasHfConfigTextKeysShapesAndDtypes() throws IOException {
         BertModel model = BertModel.load(ModelFiles.resolve("minilm"), manager);
-        LoraConfig config = LoraConfig.builder().r(8).loraAlpha(16).loraDropout(0.1).targetModules("query", "value")
-                .taskType(TaskType.FEATURE_EXTRACTION).build();
+        LoraConfig config = LoraConfig.builder()
+                .r(8)
+                .loraAlpha(16)
+                .loraDropout(0.1)
+                .targetModules("query", "value")
+                .taskType(TaskType.FEATURE_EXTRACTION)
+                .build();
         PeftModel.wrap(model, config).save(dir);
 
-        assertThat(Files.readString(dir.resolve("adapter_config.json"))).isEqualTo(resource("lora-adapter-config-expected.json"));
+        assertThat(Files.readString(dir.resolve("adapter_config.json")))
+                .isEqualTo(resource("lora-adapter-config-expected.json"));
         assertThat(dir.resolve("README.md")).exists();
         try (SafeTensorsReader r = SafeTensorsReader.open(dir.resolve("adapter_model.safetensors"))) {
             assertThat(r.metadata()).isEqualTo(Map.of("format", "pt"));
@@ -59,7 +65,8 @@ class PeftFilesTest extends NativeTest {
             assertThat(r.tensors().keySet()).containsExactlyInAnyOrderElementsOf(expected);
             for (TensorInfo t : r.tensors().values()) {
                 assertThat(t.dtype()).isEqualTo(DType.F32);
-                assertThat(t.shape()).containsExactly(t.name().contains("lora_A") ? new long[] {8, 384} : new long[] {384, 8});
+                assertThat(t.shape())
+                        .containsExactly(t.name().contains("lora_A") ? new long[] {8, 384} : new long[] {384, 8});
             }
         }
     }
@@ -68,7 +75,8 @@ class PeftFilesTest extends NativeTest {
     @Test
     void loadsAHandBuiltHfAdapter() throws IOException {
         BertModel base = TinyBert.model(manager);
-        Files.writeString(dir.resolve("adapter_config.json"),
+        Files.writeString(
+                dir.resolve("adapter_config.json"),
                 "{\"peft_type\": \"LORA\", \"target_modules\": [\"query\"], \"r\": 2, \"lora_alpha\": 4, \"a_future_field\": 1}");
         Map<String, float[]> a = new TreeMap<>();
         Map<String, float[]> b = new TreeMap<>();
@@ -111,7 +119,8 @@ class PeftFilesTest extends NativeTest {
 
         PeftModel peft = PeftModel.load(base, dir);
         assertThat(peft.configs().get("default")).isInstanceOf(LoraConfig.class);
-        assertThat(LoraTest.maxRelativeDifference(TinyBert.hidden(base), TinyBert.hidden(expected))).isLessThan(1e-5);
+        assertThat(LoraTest.maxRelativeDifference(TinyBert.hidden(base), TinyBert.hidden(expected)))
+                .isLessThan(1e-5);
     }
 
     private static ByteBuffer le(float[] values) {
@@ -164,37 +173,59 @@ class PeftFilesTest extends NativeTest {
         BertModel target = TinyBert.model(manager);
         assertThatThrownBy(() -> PeftModel.load(target, dir))
                 .isInstanceOf(FormatException.class)
-                .hasMessageContaining("'base_model.model.encoder.layer.0.attention.self.query.lora_A.weight' has shape [4, 8]")
+                .hasMessageContaining(
+                        "'base_model.model.encoder.layer.0.attention.self.query.lora_A.weight' has shape [4, 8]")
                 .hasMessageContaining("encoder.layer.0.attention.self.query.weight needs [2, 8]");
         // the failed load left the model as it was
-        assertThat(target.namedModules().values()).noneMatch(m -> m instanceof AdapterLayer && !((AdapterLayer) m).adapterNames().isEmpty());
+        assertThat(target.namedModules().values())
+                .noneMatch(m -> m instanceof AdapterLayer
+                        && !((AdapterLayer) m).adapterNames().isEmpty());
 
         Files.writeString(dir.resolve("adapter_config.json"), config.replace("\"query\"", "\"q_proj\""));
         assertThatThrownBy(() -> PeftModel.load(TinyBert.model(manager), dir))
-                .isInstanceOf(Peft4jException.class).hasMessageContaining("[q_proj]").hasMessageContaining("matched no linear layer");
+                .isInstanceOf(Peft4jException.class)
+                .hasMessageContaining("[q_proj]")
+                .hasMessageContaining("matched no linear layer");
 
         Files.writeString(dir.resolve("adapter_config.json"), config.replace("\"query\"", "\"query\",\n    \"value\""));
         assertThatThrownBy(() -> PeftModel.load(TinyBert.model(manager), dir))
-                .isInstanceOf(FormatException.class).hasMessageContaining("missing key 'base_model.model.encoder.layer.0.attention.self.value.lora_A.weight'");
+                .isInstanceOf(FormatException.class)
+                .hasMessageContaining(
+                        "missing key 'base_model.model.encoder.layer.0.attention.self.value.lora_A.weight'");
 
-        Files.writeString(dir.resolve("adapter_config.json"), config.replace("\"peft_type\": \"LORA\"", "\"peft_type\": \"FANCY\""));
+        Files.writeString(
+                dir.resolve("adapter_config.json"),
+                config.replace("\"peft_type\": \"LORA\"", "\"peft_type\": \"FANCY\""));
         assertThatThrownBy(() -> PeftModel.load(TinyBert.model(manager), dir))
-                .isInstanceOf(FormatException.class).hasMessageContaining("unknown peft_type 'FANCY'");
+                .isInstanceOf(FormatException.class)
+                .hasMessageContaining("unknown peft_type 'FANCY'");
 
-        Files.writeString(dir.resolve("adapter_config.json"), config.replace("\"use_qalora\": false", "\"use_qalora\": true"));
+        Files.writeString(
+                dir.resolve("adapter_config.json"), config.replace("\"use_qalora\": false", "\"use_qalora\": true"));
         assertThatThrownBy(() -> PeftModel.load(TinyBert.model(manager), dir))
-                .isInstanceOf(FormatException.class).hasMessageContaining("'use_qalora'");
+                .isInstanceOf(FormatException.class)
+                .hasMessageContaining("'use_qalora'");
 
         assertThatThrownBy(() -> PeftModel.load(TinyBert.model(manager), dir.resolve("nope")))
-                .isInstanceOf(Peft4jException.class).hasMessageContaining("adapter_config.json");
+                .isInstanceOf(Peft4jException.class)
+                .hasMessageContaining("adapter_config.json");
     }
 
     @Test
     void configRoundTripsThroughJson() throws IOException {
-        LoraConfig c = LoraConfig.builder().r(16).loraAlpha(32).loraDropout(0.05).targetModules(TargetModules.regex(".*\\.(query|key)"))
-                .bias(LoraConfig.Bias.LORA_ONLY).useRslora(true).initLoraWeights(LoraConfig.InitLoraWeights.GAUSSIAN)
-                .layersToTransform(List.of(0, 2)).rankPattern(Map.of("key", 4)).alphaPattern(Map.of("key", 2.5))
-                .taskType(TaskType.SEQ_CLS).build();
+        LoraConfig c = LoraConfig.builder()
+                .r(16)
+                .loraAlpha(32)
+                .loraDropout(0.05)
+                .targetModules(TargetModules.regex(".*\\.(query|key)"))
+                .bias(LoraConfig.Bias.LORA_ONLY)
+                .useRslora(true)
+                .initLoraWeights(LoraConfig.InitLoraWeights.GAUSSIAN)
+                .layersToTransform(List.of(0, 2))
+                .rankPattern(Map.of("key", 4))
+                .alphaPattern(Map.of("key", 2.5))
+                .taskType(TaskType.SEQ_CLS)
+                .build();
         Path f = dir.resolve("adapter_config.json");
         Files.writeString(f, c.toJson());
         assertThat(PeftConfig.read(f)).isEqualTo(c);

@@ -28,13 +28,22 @@ class VisionBaselinesTest extends NativeTest {
      * convolutions (2,560) and BatchNorm affines (256).
      */
     @ParameterizedTest
-    @CsvSource({"swin, BITFIT, 992", "swin, LN_TUNING, 608", "swin, PARTIAL, 17480", "swin, FIXED, 0",
-            "resnet, BITFIT, 176", "resnet, LN_TUNING, 352", "resnet, PARTIAL, 2816", "resnet, FIXED, 0"})
+    @CsvSource({
+        "swin, BITFIT, 992",
+        "swin, LN_TUNING, 608",
+        "swin, PARTIAL, 17480",
+        "swin, FIXED, 0",
+        "resnet, BITFIT, 176",
+        "resnet, LN_TUNING, 352",
+        "resnet, PARTIAL, 2816",
+        "resnet, FIXED, 0"
+    })
     void selectiveBaselinesCountAsByHand(String family, SelectiveConfig.Selection selection, long expected) {
         try (NDManager scope = manager.newSubManager()) {
-            BackboneClassifier model = BackboneClassifier.load(ModelFiles.resolve("src/test/resources/" + family), scope,
-                    BackboneClassifier.Head.SEQUENCE, 5);
-            SelectiveConfig config = selection == SelectiveConfig.Selection.PARTIAL ? SelectiveConfig.partial(1, TaskType.SEQ_CLS)
+            BackboneClassifier model = BackboneClassifier.load(
+                    ModelFiles.resolve("src/test/resources/" + family), scope, BackboneClassifier.Head.SEQUENCE, 5);
+            SelectiveConfig config = selection == SelectiveConfig.Selection.PARTIAL
+                    ? SelectiveConfig.partial(1, TaskType.SEQ_CLS)
                     : SelectiveConfig.of(selection, TaskType.SEQ_CLS);
             PeftModel peft = PeftModel.wrap(model, config);
             assertThat(peft.parameterCount().trainable()).isEqualTo(expected + 165);
@@ -50,14 +59,14 @@ class VisionBaselinesTest extends NativeTest {
     @CsvSource({"swin"})
     void houlsbyOnSwinUsesEachStagesWidth(String family) {
         try (NDManager scope = manager.newSubManager()) {
-            BackboneClassifier model = BackboneClassifier.load(ModelFiles.resolve("src/test/resources/" + family), scope,
-                    BackboneClassifier.Head.SEQUENCE, 5);
+            BackboneClassifier model = BackboneClassifier.load(
+                    ModelFiles.resolve("src/test/resources/" + family), scope, BackboneClassifier.Head.SEQUENCE, 5);
             PeftModel peft = PeftModel.wrap(model, BottleneckConfig.houlsby(TaskType.SEQ_CLS));
-            long expected = 0;                                                     // bottleneck m = 32 / 16 = 2 (the final width over 16)
-            for (int d : new int[] {16, 16, 32, 32}) {                             // blocks of stage 0, then stage 1
-                expected += 2 * (2L * d * 2 + 2 + d) + 2 * 2L * d;                 // two adapters 2·d·m + m + d, two norms 2d
+            long expected = 0; // bottleneck m = 32 / 16 = 2 (the final width over 16)
+            for (int d : new int[] {16, 16, 32, 32}) { // blocks of stage 0, then stage 1
+                expected += 2 * (2L * d * 2 + 2 + d) + 2 * 2L * d; // two adapters 2·d·m + m + d, two norms 2d
             }
-            expected += 2 * 64;                                                    // stage 0's merging norm: its stage is adapted
+            expected += 2 * 64; // stage 0's merging norm: its stage is adapted
             assertThat(peft.parameterCount().trainable()).isEqualTo(expected + 165);
         }
     }
@@ -66,8 +75,8 @@ class VisionBaselinesTest extends NativeTest {
     @CsvSource({"resnet"})
     void residualAdaptersNeedTransformerBlocks(String family) {
         try (NDManager scope = manager.newSubManager()) {
-            BackboneClassifier model = BackboneClassifier.load(ModelFiles.resolve("src/test/resources/" + family), scope,
-                    BackboneClassifier.Head.SEQUENCE, 5);
+            BackboneClassifier model = BackboneClassifier.load(
+                    ModelFiles.resolve("src/test/resources/" + family), scope, BackboneClassifier.Head.SEQUENCE, 5);
             assertThatThrownBy(() -> PeftModel.wrap(model, BottleneckConfig.houlsby(TaskType.SEQ_CLS)))
                     .hasMessage("model family 'resnet' has no sub-layers that take bottleneck adapters");
         }

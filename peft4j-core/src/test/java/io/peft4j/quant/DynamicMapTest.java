@@ -13,7 +13,8 @@ import org.junit.jupiter.api.Test;
 class DynamicMapTest extends NativeTest {
 
     static Path reference() throws Exception {
-        return Path.of(DynamicMapTest.class.getResource("/quant/reference.safetensors").toURI());
+        return Path.of(
+                DynamicMapTest.class.getResource("/quant/reference.safetensors").toURI());
     }
 
     /**
@@ -22,12 +23,15 @@ class DynamicMapTest extends NativeTest {
      */
     @Test
     void equalsBitsandbytesSignedDynamicMapWithinFloatRounding() throws Exception {
-        try (SafeTensorsReader r = SafeTensorsReader.open(reference()); NDManager scope = manager.newSubManager()) {
+        try (SafeTensorsReader r = SafeTensorsReader.open(reference());
+                NDManager scope = manager.newSubManager()) {
             float[] expected = r.load("dynamic_map", scope, DataType.FLOAT32).toFloatArray();
             float[] actual = DynamicMap.signed();
             assertThat(actual).hasSize(256);
             for (int i = 0; i < 256; i++) {
-                assertThat((double) actual[i]).as("entry %d", i).isCloseTo(expected[i], Assertions.within(3e-7 * Math.abs(expected[i])));
+                assertThat((double) actual[i])
+                        .as("entry %d", i)
+                        .isCloseTo(expected[i], Assertions.within(3e-7 * Math.abs(expected[i])));
             }
         }
     }

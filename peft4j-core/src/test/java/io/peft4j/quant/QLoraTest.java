@@ -44,33 +44,43 @@ class QLoraTest extends NativeTest {
             Linear dense = new Linear(scope, 96, 40, true, 0.5f);
             dense.bias().set(scope.randomNormal(new Shape(40)));
             QuantizedLinear q = QuantizedLinear.quantize(dense, QuantType.NF4, 64, true);
-            float[] expectedWeight = BlockQuantized.quantize(dense.weight().array().toFloatArray(), new long[] {40, 96}, QuantType.NF4, 64, true).dequantize();
+            float[] expectedWeight = BlockQuantized.quantize(
+                            dense.weight().array().toFloatArray(), new long[] {40, 96}, QuantType.NF4, 64, true)
+                    .dequantize();
             NDArray x = scope.randomNormal(new Shape(3, 5, 96));
             float[] y = q.forward(Steps.in(scope), x).toFloatArray();
-            float[] reference = reference(x.toFloatArray(), expectedWeight, dense.bias().array().toFloatArray(), 96, 40);
+            float[] reference = reference(
+                    x.toFloatArray(), expectedWeight, dense.bias().array().toFloatArray(), 96, 40);
             for (int i = 0; i < y.length; i++) {
                 assertThat(y[i]).isCloseTo(reference[i], within(1e-5f * (1 + Math.abs(reference[i]))));
             }
-            assertThat(q.localParameters().values()).noneMatch(p -> p.array().getDataType() == DataType.FLOAT32
-                    && p.size() >= 96 * 40);
-            assertThat(q.parameterCount().all()).isEqualTo(96 * 40 + 40); // two 4-bit weights per stored byte, plus the bias
-            assertThat(q.storageBytes() * 8.0 / (96 * 40)).isCloseTo(4.127, within(0.06)); // small layer: 60 blocks, one nested group
-            assertThatThrownBy(() -> q.localParameters().get("weight").setTrainable(true)).hasMessageContaining("cannot train");
+            assertThat(q.localParameters().values())
+                    .noneMatch(p -> p.array().getDataType() == DataType.FLOAT32 && p.size() >= 96 * 40);
+            assertThat(q.parameterCount().all())
+                    .isEqualTo(96 * 40 + 40); // two 4-bit weights per stored byte, plus the bias
+            assertThat(q.storageBytes() * 8.0 / (96 * 40))
+                    .isCloseTo(4.127, within(0.06)); // small layer: 60 blocks, one nested group
+            assertThatThrownBy(() -> q.localParameters().get("weight").setTrainable(true))
+                    .hasMessageContaining("cannot train");
         }
     }
 
     @Test
     void kernelDequantisesLikeTheReferenceForEveryTypeOddSizesAndManyBlocks() {
         try (NDManager scope = manager.newSubManager()) {
-            // 7x13: an odd count (a padding nibble) and a partial last block; 300x256: 1200 blocks of 64, shared among threads
+            // 7x13: an odd count (a padding nibble) and a partial last block; 300x256: 1200 blocks of 64, shared among
+            // threads
             for (long[] shape : new long[][] {{7, 13}, {300, 256}}) {
                 for (QuantType type : QuantType.values()) {
                     for (boolean dq : new boolean[] {false, true}) {
                         Linear dense = new Linear(scope, (int) shape[1], (int) shape[0], false, 0.5f);
                         int block = shape[0] == 7 ? 32 : 64;
                         QuantizedLinear q = QuantizedLinear.quantize(dense, type, block, dq);
-                        float[] expected = BlockQuantized.quantize(dense.weight().array().toFloatArray(), shape, type, block, dq).dequantize();
-                        assertThat(q.dequantizedWeight(scope).toFloatArray()).as(type + " dq=" + dq + " " + shape[0] + "x" + shape[1])
+                        float[] expected = BlockQuantized.quantize(
+                                        dense.weight().array().toFloatArray(), shape, type, block, dq)
+                                .dequantize();
+                        assertThat(q.dequantizedWeight(scope).toFloatArray())
+                                .as(type + " dq=" + dq + " " + shape[0] + "x" + shape[1])
                                 .containsExactly(expected);
                     }
                 }
@@ -85,19 +95,33 @@ class QLoraTest extends NativeTest {
             var quantised = (BertModel) AutoModel.load(files, scope, ModelQuantizer.Settings.nf4DoubleQuant());
             var roundTripped = BertModel.load(files, scope);
             roundTripped.namedParameters().forEach((name, p) -> {
-                if (name.startsWith("encoder.") && name.endsWith(".weight") && p.shape().dimension() == 2) {
-                    p.set(scope.create(BlockQuantized.quantize(p.array().toFloatArray(), p.shape().getShape(), QuantType.NF4, 64, true).dequantize(),
+                if (name.startsWith("encoder.")
+                        && name.endsWith(".weight")
+                        && p.shape().dimension() == 2) {
+                    p.set(scope.create(
+                            BlockQuantized.quantize(
+                                            p.array().toFloatArray(), p.shape().getShape(), QuantType.NF4, 64, true)
+                                    .dequantize(),
                             p.shape()));
                 } else if (name.startsWith("embeddings.") && p.shape().dimension() == 2) { // the tables, held in fp16
                     p.set(p.array().toType(DataType.FLOAT16, false).toType(DataType.FLOAT32, false));
                 }
             });
-            assertThat(quantised.namedModules().values().stream().filter(QuantizedLinear.class::isInstance).count()).isEqualTo(6 * 6);
+            assertThat(quantised.namedModules().values().stream()
+                            .filter(QuantizedLinear.class::isInstance)
+                            .count())
+                    .isEqualTo(6 * 6);
             NDArray ids = scope.create(new long[][] {{101, 2023, 2003, 1037, 3231, 102}});
             NDArray mask = ids.onesLike();
             NDArray types = scope.zeros(ids.getShape(), DataType.INT64);
-            float[] expected = roundTripped.features(Steps.in(scope), ModelInputs.tokens(ids, mask, types)).tokenStates().toFloatArray();
-            float[] actual = quantised.features(Steps.in(scope), ModelInputs.tokens(ids, mask, types)).tokenStates().toFloatArray();
+            float[] expected = roundTripped
+                    .features(Steps.in(scope), ModelInputs.tokens(ids, mask, types))
+                    .tokenStates()
+                    .toFloatArray();
+            float[] actual = quantised
+                    .features(Steps.in(scope), ModelInputs.tokens(ids, mask, types))
+                    .tokenStates()
+                    .toFloatArray();
             for (int i = 0; i < expected.length; i++) {
                 assertThat(actual[i]).isCloseTo(expected[i], within(1e-4f));
             }
@@ -127,7 +151,8 @@ class QLoraTest extends NativeTest {
             qp.forEach((k, p) -> p.setTrainable(k.contains("lora_")));
             NDArray x = scope.randomNormal(new Shape(2, 7, 64));
             float[] yq;
-            try (NDManager step = scope.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            try (NDManager step = scope.newSubManager();
+                    GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                 NDArray out = qlora.forward(adapted.in(step), x);
                 yq = out.toFloatArray();
                 gc.backward(out.sum());
@@ -138,7 +163,13 @@ class QLoraTest extends NativeTest {
             for (int i = 0; i < yq.length; i++) {
                 assertThat(yq[i]).isCloseTo(yl[i], within(1e-5f * (1 + Math.abs(yl[i]))));
             }
-            assertThat(qp.get("lora_A.default.weight").array().getGradient().abs().sum().getFloat()).isGreaterThan(0f);
+            assertThat(qp.get("lora_A.default.weight")
+                            .array()
+                            .getGradient()
+                            .abs()
+                            .sum()
+                            .getFloat())
+                    .isGreaterThan(0f);
             assertThat(qp.get("base_layer.weight").isTrainable()).isFalse();
 
             qlora.merge(List.of("default")); // dequantises the base with a warning, then merges
@@ -155,11 +186,15 @@ class QLoraTest extends NativeTest {
         try (NDManager scope = manager.newSubManager()) {
             CausalLM model = Decoders.load("llama", scope);
             long before = model.parameterCount().all();
-            // the reference: the same model with each linear weight replaced by its quantise→dequantise round trip (in Java)
+            // the reference: the same model with each linear weight replaced by its quantise→dequantise round trip (in
+            // Java)
             CausalLM roundTripped = Decoders.load("llama", scope);
             roundTripped.namedParameters().forEach((name, p) -> {
                 if (name.endsWith("_proj.weight")) {
-                    p.set(scope.create(BlockQuantized.quantize(p.array().toFloatArray(), p.shape().getShape(), QuantType.NF4, 64, true).dequantize(),
+                    p.set(scope.create(
+                            BlockQuantized.quantize(
+                                            p.array().toFloatArray(), p.shape().getShape(), QuantType.NF4, 64, true)
+                                    .dequantize(),
                             p.shape()));
                 }
             });
@@ -172,19 +207,44 @@ class QLoraTest extends NativeTest {
                 assertThat(quantised[i]).isCloseTo(expected[i], within(1e-4f));
             }
 
-            PeftModel peft = PeftModel.wrap(model, LoraConfig.builder().r(4).loraAlpha(8).targetModules(TargetModules.regex(TargetModules.ALL_LINEAR))
-                    .taskType(TaskType.CAUSAL_LM).build());
-            byte[] codes = peft.namedParameters().get("base_model.model.model.layers.0.mlp.up_proj.base_layer.weight").array().toByteArray();
+            PeftModel peft = PeftModel.wrap(
+                    model,
+                    LoraConfig.builder()
+                            .r(4)
+                            .loraAlpha(8)
+                            .targetModules(TargetModules.regex(TargetModules.ALL_LINEAR))
+                            .taskType(TaskType.CAUSAL_LM)
+                            .build());
+            byte[] codes = peft.namedParameters()
+                    .get("base_model.model.model.layers.0.mlp.up_proj.base_layer.weight")
+                    .array()
+                    .toByteArray();
             List<CausalExample> data = new ArrayList<>();
             for (int i = 0; i < 8; i++) {
-                data.add(new CausalExample(new long[] {20 + i, 7, 8, 9, 3, 1, 4, 6, 5}, new long[] {-100, -100, -100, -100, 3, 1, 4, 6, 5}));
+                data.add(new CausalExample(
+                        new long[] {20 + i, 7, 8, 9, 3, 1, 4, 6, 5},
+                        new long[] {-100, -100, -100, -100, 3, 1, 4, 6, 5}));
             }
             CausalLmTask task = new CausalLmTask(model);
             double initial = task.evaluate(data, 4).loss();
-            new Trainer<>(peft, task, TrainingArgs.builder().epochs(10).batchSize(4).learningRate(1e-2).bestMetric("loss").keepBest(false).build(), null)
+            new Trainer<>(
+                            peft,
+                            task,
+                            TrainingArgs.builder()
+                                    .epochs(10)
+                                    .batchSize(4)
+                                    .learningRate(1e-2)
+                                    .bestMetric("loss")
+                                    .keepBest(false)
+                                    .build(),
+                            null)
                     .train(data, null);
             assertThat(task.evaluate(data, 4).loss()).isLessThan(initial / 2);
-            assertThat(peft.namedParameters().get("base_model.model.model.layers.0.mlp.up_proj.base_layer.weight").array().toByteArray()).containsExactly(codes);
+            assertThat(peft.namedParameters()
+                            .get("base_model.model.model.layers.0.mlp.up_proj.base_layer.weight")
+                            .array()
+                            .toByteArray())
+                    .containsExactly(codes);
         }
     }
 
@@ -194,9 +254,13 @@ class QLoraTest extends NativeTest {
         try (NDManager scope = manager.newSubManager()) {
             CausalLM loaded = Decoders.load(family, scope);
             ModelQuantizer.quantize(loaded, ModelQuantizer.Settings.of(QuantType.FP4, false));
-            CausalLM direct = (CausalLM) AutoModel.load(ModelFiles.resolve(Decoders.dir(family).toString()), scope,
+            CausalLM direct = (CausalLM) AutoModel.load(
+                    ModelFiles.resolve(Decoders.dir(family).toString()),
+                    scope,
                     ModelQuantizer.Settings.of(QuantType.FP4, false));
-            long dense = direct.namedModules().entrySet().stream().filter(e -> e.getValue() instanceof Linear && !e.getKey().endsWith("lm_head")).count();
+            long dense = direct.namedModules().entrySet().stream()
+                    .filter(e -> e.getValue() instanceof Linear && !e.getKey().endsWith("lm_head"))
+                    .count();
             assertThat(dense).as("linear layers left unquantised").isZero();
             assertThat(logits(direct, scope)).containsExactly(logits(loaded, scope));
         }
@@ -204,7 +268,8 @@ class QLoraTest extends NativeTest {
 
     private static float[] logits(CausalLM model, NDManager scope) {
         try (NDManager step = scope.newSubManager()) {
-            return model.forward(Steps.in(step, model), step.create(new long[][] {{5, 80, 17, 200, 33, 9}}), null).toFloatArray();
+            return model.forward(Steps.in(step, model), step.create(new long[][] {{5, 80, 17, 200, 33, 9}}), null)
+                    .toFloatArray();
         }
     }
 

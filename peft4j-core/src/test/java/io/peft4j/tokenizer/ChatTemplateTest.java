@@ -29,12 +29,16 @@ class ChatTemplateTest {
         int checked = 0;
         for (JsonNode c : reference.get("cases")) {
             List<ChatTemplate.Message> messages = new ArrayList<>();
-            c.get("messages").forEach(m -> messages.add(new ChatTemplate.Message(m.get("role").asText(), m.get("content").asText())));
+            c.get("messages")
+                    .forEach(m -> messages.add(new ChatTemplate.Message(
+                            m.get("role").asText(), m.get("content").asText())));
             boolean generationPrompt = c.get("add_generation_prompt").asBoolean();
             if (c.has("error")) {
-                assertThatThrownBy(() -> template.render(messages, generationPrompt)).hasMessageContaining(c.get("error").asText());
+                assertThatThrownBy(() -> template.render(messages, generationPrompt))
+                        .hasMessageContaining(c.get("error").asText());
             } else {
-                assertThat(template.render(messages, generationPrompt)).isEqualTo(c.get("text").asText());
+                assertThat(template.render(messages, generationPrompt))
+                        .isEqualTo(c.get("text").asText());
             }
             checked++;
         }
@@ -53,15 +57,19 @@ class ChatTemplateTest {
     void plainTemplateWhenTheTokenizerHasNone(String family, @TempDir Path empty) {
         ChatTemplate template = ChatTemplate.forModel(Decoders.dir(family));
         assertThat(template.isPlain()).isTrue();
-        assertThat(template.render(List.of(new ChatTemplate.Message("user", "Hi")), true)).isEqualTo("User: Hi\n\nAssistant:");
+        assertThat(template.render(List.of(new ChatTemplate.Message("user", "Hi")), true))
+                .isEqualTo("User: Hi\n\nAssistant:");
         assertThat(ChatTemplate.forModel(empty).isPlain()).isTrue();
     }
 
     /** Regression: a looping template ended in an OutOfMemoryError; its output is bounded and the error is one line. */
     @Test
     void anExplodingTemplateIsAnErrorNotAnOutOfMemoryError() {
-        ChatTemplate looping = new ChatTemplate("{% for a in range(1000) %}{% for b in range(1000) %}{{ 'x' * 100 }}{% endfor %}{% endfor %}", null, null);
+        ChatTemplate looping = new ChatTemplate(
+                "{% for a in range(1000) %}{% for b in range(1000) %}{{ 'x' * 100 }}{% endfor %}{% endfor %}",
+                null, null);
         Assertions.assertThatThrownBy(() -> looping.render(List.of(new ChatTemplate.Message("user", "hi")), true))
-                .isInstanceOf(Peft4jException.class).hasMessageStartingWith("chat template: ");
+                .isInstanceOf(Peft4jException.class)
+                .hasMessageStartingWith("chat template: ");
     }
 }

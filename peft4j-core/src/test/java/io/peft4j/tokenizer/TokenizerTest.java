@@ -45,7 +45,8 @@ class TokenizerTest {
 
     @Test
     void truncatesToMaxLength() {
-        BatchEncoding b = tokenizer.encode(List.of("one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen"));
+        BatchEncoding b = tokenizer.encode(List.of(
+                "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen"));
         assertThat(b.length()).isEqualTo(16);
         assertThat(b.inputIds()[0][0]).isEqualTo(101);
         assertThat(b.inputIds()[0][15]).isEqualTo(102);
@@ -61,18 +62,19 @@ class TokenizerTest {
     @Test
     void badInputIsReported() {
         assertThatThrownBy(() -> Tokenizer.load(Path.of("/nonexistent/tokenizer.json"), 8))
-                .isInstanceOf(Peft4jException.class).hasMessageContaining("/nonexistent/tokenizer.json");
+                .isInstanceOf(Peft4jException.class)
+                .hasMessageContaining("/nonexistent/tokenizer.json");
         assertThatThrownBy(() -> tokenizer.encode(List.of())).isInstanceOf(IllegalArgumentException.class);
     }
 
     /** A BPE file whose unknown token is missing from its vocabulary would abort the JVM in the tokenizers library: refused. */
     @Test
     void refusesAnUnknownTokenOutsideTheVocabulary(@TempDir Path dir) throws Exception {
-        ObjectNode json = (ObjectNode) Json.readObject(
-                Path.of("src/test/resources/clip/tokenizer.json"));
+        ObjectNode json = (ObjectNode) Json.readObject(Path.of("src/test/resources/clip/tokenizer.json"));
         ((ObjectNode) json.path("model").path("vocab")).remove("<|endoftext|>");
         Path file = Files.writeString(dir.resolve("tokenizer.json"), json.toString());
         Assertions.assertThatThrownBy(() -> Tokenizer.load(file, 16))
-                .hasMessageContaining("tokenizer.json").hasMessageContaining("the BPE unk_token '<|endoftext|>' is not in its vocabulary");
+                .hasMessageContaining("tokenizer.json")
+                .hasMessageContaining("the BPE unk_token '<|endoftext|>' is not in its vocabulary");
     }
 }

@@ -27,10 +27,12 @@ class AdamW8bitTest extends NativeTest {
             Linear start = new Linear(scope, 32, 8, true, 0.1f);
             double[] fp32 = run(scope, start, x, target, new AdamW(0.9, 0.999, 1e-8, 0.01));
             double[] eightBit = run(scope, start, x, target, new AdamW8bit(0.9, 0.999, 1e-8, 0.01));
-            System.out.printf("least squares after 300 steps: fp32 AdamW loss %.5f, 8-bit AdamW loss %.5f (start %.3f); weight difference %.4f of the norm%n",
+            System.out.printf(
+                    "least squares after 300 steps: fp32 AdamW loss %.5f, 8-bit AdamW loss %.5f (start %.3f); weight difference %.4f of the norm%n",
                     fp32[0], eightBit[0], fp32[1], eightBit[2]);
             assertThat(fp32[0]).isLessThan(fp32[1] / 100);
-            // stated tolerance: the 8-bit run ends within 10% of the fp32 run's loss (relative to the starting loss: 1%)
+            // stated tolerance: the 8-bit run ends within 10% of the fp32 run's loss (relative to the starting loss:
+            // 1%)
             assertThat(Math.abs(eightBit[0] - fp32[0])).isLessThan(0.1 * fp32[0] + 0.01 * fp32[1]);
             assertThat(eightBit[2]).as("weights stay within 2% of the fp32 run").isLessThan(0.02);
         }
@@ -49,7 +51,10 @@ class AdamW8bitTest extends NativeTest {
         for (int i = 0; i < 300; i++) {
             try (NDManager step = scope.newSubManager()) {
                 try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                    NDArray loss = layer.forward(Steps.in(step), x).sub(target).square().mean();
+                    NDArray loss = layer.forward(Steps.in(step), x)
+                            .sub(target)
+                            .square()
+                            .mean();
                     gc.backward(loss);
                     last = loss.getFloat();
                 }

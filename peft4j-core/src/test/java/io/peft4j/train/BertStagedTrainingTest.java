@@ -34,20 +34,31 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class BertStagedTrainingTest extends NativeTest {
 
-    private static final List<TextExample> BATCH = List.of(new TextExample("The stock market fell sharply today", 1),
-            new TextExample("We cooked pasta with tomato sauce", 0), new TextExample("Interest rates rose", 1));
+    private static final List<TextExample> BATCH = List.of(
+            new TextExample("The stock market fell sharply today", 1),
+            new TextExample("We cooked pasta with tomato sauce", 0),
+            new TextExample("Interest rates rose", 1));
 
     @ParameterizedTest
     @ValueSource(strings = {"lora", "qlora", "prompt"})
     void stagedAndCheckpointedGradientsEqualPlainOnes(String method) {
-        try (NDManager scope = manager.newSubManager(); Tokenizer tokenizer = Tokenizer.load(ModelFiles.resolve("minilm").requireTokenizer(), 16)) {
+        try (NDManager scope = manager.newSubManager();
+                Tokenizer tokenizer =
+                        Tokenizer.load(ModelFiles.resolve("minilm").requireTokenizer(), 16)) {
             Engine.getInstance().setRandomSeed(3);
-            BackboneClassifier classifier = BackboneClassifier.load(ModelFiles.resolve("minilm"), scope, BackboneClassifier.Head.SEQUENCE, 2);
+            BackboneClassifier classifier =
+                    BackboneClassifier.load(ModelFiles.resolve("minilm"), scope, BackboneClassifier.Head.SEQUENCE, 2);
             if (method.equals("qlora")) {
                 ModelQuantizer.quantize(classifier, ModelQuantizer.Settings.nf4DoubleQuant());
             }
-            PeftConfig config = method.equals("prompt") ? PromptTuningConfig.random(4, TaskType.SEQ_CLS)
-                    : LoraConfig.builder().r(4).loraAlpha(8).targetModules("query", "value").taskType(TaskType.SEQ_CLS).build();
+            PeftConfig config = method.equals("prompt")
+                    ? PromptTuningConfig.random(4, TaskType.SEQ_CLS)
+                    : LoraConfig.builder()
+                            .r(4)
+                            .loraAlpha(8)
+                            .targetModules("query", "value")
+                            .taskType(TaskType.SEQ_CLS)
+                            .build();
             PeftModel peft = PeftModel.wrap(classifier, config);
             peft.namedParameters().forEach((k, p) -> {
                 if (k.contains("lora_B")) {
@@ -56,12 +67,19 @@ class BertStagedTrainingTest extends NativeTest {
             });
             peft.setTraining(false); // no dropout: both passes compute the same function
             SequenceClassificationTask task = new SequenceClassificationTask(classifier, tokenizer);
-            Map<String, float[]> plain = Gradients.of(peft, (step, gc) -> gc.backward(task.loss(BATCH, step).value()));
+            Map<String, float[]> plain = Gradients.of(
+                    peft, (step, gc) -> gc.backward(task.loss(BATCH, step).value()));
             Map<String, float[]> staged = Gradients.of(peft, (step, gc) -> staged(classifier, tokenizer, step, gc));
             compare(plain, staged, "staged");
-            compare(plain, Gradients.of(peft, (step, gc) -> task.lossAndBackward(BATCH, step, gc, 1.0, true)), "checkpointed");
+            compare(
+                    plain,
+                    Gradients.of(peft, (step, gc) -> task.lossAndBackward(BATCH, step, gc, 1.0, true)),
+                    "checkpointed");
             if (method.equals("qlora")) {
-                compare(plain, Gradients.of(peft, (step, gc) -> task.lossAndBackward(BATCH, step, gc, 1.0, false)), "QLoRA staging");
+                compare(
+                        plain,
+                        Gradients.of(peft, (step, gc) -> task.lossAndBackward(BATCH, step, gc, 1.0, false)),
+                        "QLoRA staging");
             }
         }
     }
@@ -69,12 +87,16 @@ class BertStagedTrainingTest extends NativeTest {
     /** Prefix tuning's layer prefixes join every block into one graph: one plain pass, and checkpointing is refused. */
     @Test
     void prefixTuningRunsAsOnePassAndRefusesCheckpointing() {
-        try (NDManager scope = manager.newSubManager(); Tokenizer tokenizer = Tokenizer.load(ModelFiles.resolve("minilm").requireTokenizer(), 16)) {
-            BackboneClassifier classifier = BackboneClassifier.load(ModelFiles.resolve("minilm"), scope, BackboneClassifier.Head.SEQUENCE, 2);
+        try (NDManager scope = manager.newSubManager();
+                Tokenizer tokenizer =
+                        Tokenizer.load(ModelFiles.resolve("minilm").requireTokenizer(), 16)) {
+            BackboneClassifier classifier =
+                    BackboneClassifier.load(ModelFiles.resolve("minilm"), scope, BackboneClassifier.Head.SEQUENCE, 2);
             PeftModel peft = PeftModel.wrap(classifier, PrefixTuningConfig.ptuningV2(3, TaskType.SEQ_CLS));
             peft.setTraining(false);
             SequenceClassificationTask task = new SequenceClassificationTask(classifier, tokenizer);
-            Map<String, float[]> plain = Gradients.of(peft, (step, gc) -> gc.backward(task.loss(BATCH, step).value()));
+            Map<String, float[]> plain = Gradients.of(
+                    peft, (step, gc) -> gc.backward(task.loss(BATCH, step).value()));
             Map<String, float[]> staged = Gradients.of(peft, (step, gc) -> staged(classifier, tokenizer, step, gc));
             compare(plain, staged, "prefix");
             assertThatThrownBy(() -> Gradients.of(peft, (step, gc) -> task.lossAndBackward(BATCH, step, gc, 1.0, true)))
@@ -84,10 +106,16 @@ class BertStagedTrainingTest extends NativeTest {
 
     /** The batch's loss and backward pass taken by {@link StagedBackward} without checkpointing. */
     private static void staged(BackboneClassifier classifier, Tokenizer tokenizer, Step step, GradientCollector gc) {
-        BatchEncoding enc = tokenizer.encode(BATCH.stream().map(TextExample::text).toList());
+        BatchEncoding enc =
+                tokenizer.encode(BATCH.stream().map(TextExample::text).toList());
         NDManager m = step.scope();
-        StagedBackward.crossEntropy(step, classifier.logitsPass(step, ModelInputs.tokens(enc, m)),
-                m.create(new long[] {1, 0, 1}), gc, 1.0, false);
+        StagedBackward.crossEntropy(
+                step,
+                classifier.logitsPass(step, ModelInputs.tokens(enc, m)),
+                m.create(new long[] {1, 0, 1}),
+                gc,
+                1.0,
+                false);
     }
 
     private static void compare(Map<String, float[]> plain, Map<String, float[]> other, String what) {
@@ -97,7 +125,9 @@ class BertStagedTrainingTest extends NativeTest {
             float[] a = plain.get(k);
             float[] b = other.get(k);
             for (int i = 0; i < a.length; i++) {
-                assertThat((double) b[i]).as(k + " (" + what + ")").isCloseTo(a[i], Offset.offset(1e-5 + 1e-4 * Math.abs(a[i])));
+                assertThat((double) b[i])
+                        .as(k + " (" + what + ")")
+                        .isCloseTo(a[i], Offset.offset(1e-5 + 1e-4 * Math.abs(a[i])));
                 largest = Math.max(largest, Math.abs(a[i]));
             }
         }

@@ -26,17 +26,26 @@ class CausalLmTaskTest extends NativeTest {
     void lossIsTheMeanNextTokenCrossEntropyOverTrainedTokens() {
         try (NDManager scope = manager.newSubManager()) {
             CausalLM model = Decoders.load("llama", scope);
-            PeftModel.wrap(model, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0).taskType(TaskType.CAUSAL_LM).build());
+            PeftModel.wrap(
+                    model,
+                    LoraConfig.builder()
+                            .r(4)
+                            .loraAlpha(8)
+                            .loraDropout(0)
+                            .taskType(TaskType.CAUSAL_LM)
+                            .build());
             long ig = CausalExample.IGNORED;
             List<CausalExample> batch = List.of(
-                    new CausalExample(new long[] {5, 17, 3, 9, 30, 2}, new long[] {ig, ig, 3, 9, 30, 2}),  // prompt of two tokens
-                    new CausalExample(new long[] {8, 1, 44}, new long[] {8, 1, 44}));                     // shorter: right-padded
+                    new CausalExample(
+                            new long[] {5, 17, 3, 9, 30, 2}, new long[] {ig, ig, 3, 9, 30, 2}), // prompt of two tokens
+                    new CausalExample(new long[] {8, 1, 44}, new long[] {8, 1, 44})); // shorter: right-padded
             double sum = 0;
             int count = 0;
             for (CausalExample e : batch) {
                 float[] logits;
                 try (NDManager step = scope.newSubManager()) {
-                    logits = model.forward(Steps.in(step, model), step.create(new long[][] {e.inputIds()}), null).toFloatArray(); // [1, T, V]
+                    logits = model.forward(Steps.in(step, model), step.create(new long[][] {e.inputIds()}), null)
+                            .toFloatArray(); // [1, T, V]
                 }
                 int vocab = model.vocabSize();
                 for (int t = 0; t + 1 < e.inputIds().length; t++) {
@@ -60,10 +69,14 @@ class CausalLmTaskTest extends NativeTest {
             assertThat(count).isEqualTo(6);
             CausalLmTask task = new CausalLmTask(model);
             try (NDManager step = scope.newSubManager()) {
-                assertThat((double) task.loss(batch, Steps.in(step, model)).value().getFloat()).isCloseTo(expected, within(1e-5));
+                assertThat((double)
+                                task.loss(batch, Steps.in(step, model)).value().getFloat())
+                        .isCloseTo(expected, within(1e-5));
             }
-            try (NDManager step = scope.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                NDArray value = task.lossAndBackward(batch, Steps.in(step, model), gc, 1.0, false).value();
+            try (NDManager step = scope.newSubManager();
+                    GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                NDArray value = task.lossAndBackward(batch, Steps.in(step, model), gc, 1.0, false)
+                        .value();
                 assertThat((double) value.getFloat()).isCloseTo(expected, within(1e-5));
             }
         }
@@ -96,9 +109,16 @@ class CausalLmTaskTest extends NativeTest {
         try (NDManager scope = manager.newSubManager()) {
             Engine.getInstance().setRandomSeed(3);
             CausalLM student = Decoders.load("llama", scope);
-            PeftModel peft = PeftModel.wrap(student, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0).taskType(TaskType.CAUSAL_LM).build());
+            PeftModel peft = PeftModel.wrap(
+                    student,
+                    LoraConfig.builder()
+                            .r(4)
+                            .loraAlpha(8)
+                            .loraDropout(0)
+                            .taskType(TaskType.CAUSAL_LM)
+                            .build());
             CausalLM teacher = Decoders.load("llama", scope);
-            teacher.namedParameters().get("model.norm.weight").array().muli(1.7f);          // a teacher that predicts otherwise
+            teacher.namedParameters().get("model.norm.weight").array().muli(1.7f); // a teacher that predicts otherwise
             long ig = CausalExample.IGNORED;
             List<CausalExample> batch = List.of(
                     new CausalExample(new long[] {5, 17, 3, 9, 30, 2}, new long[] {ig, ig, 3, 9, 30, 2}),
@@ -113,8 +133,10 @@ class CausalLmTaskTest extends NativeTest {
                 float[] s;
                 float[] t;
                 try (NDManager step = scope.newSubManager()) {
-                    s = student.forward(Steps.in(step, student), step.create(new long[][] {e.inputIds()}), null).toFloatArray();
-                    t = teacher.forward(Steps.in(step, teacher), step.create(new long[][] {e.inputIds()}), null).toFloatArray();
+                    s = student.forward(Steps.in(step, student), step.create(new long[][] {e.inputIds()}), null)
+                            .toFloatArray();
+                    t = teacher.forward(Steps.in(step, teacher), step.create(new long[][] {e.inputIds()}), null)
+                            .toFloatArray();
                 }
                 for (int p = 0; p + 1 < e.inputIds().length; p++) {
                     if (e.labels()[p + 1] == ig) {
@@ -133,11 +155,19 @@ class CausalLmTaskTest extends NativeTest {
             assertThat(kl).as("the teacher differs").isGreaterThan(1e-3);
             CausalLmTask task = new CausalLmTask(student).distillFrom(teacher, new Distillation(alpha, tau));
             try (NDManager step = scope.newSubManager()) {
-                assertThat((double) task.loss(batch, Steps.in(step, student)).value().getFloat()).isCloseTo(expected, within(1e-5));
+                assertThat((double) task.loss(batch, Steps.in(step, student))
+                                .value()
+                                .getFloat())
+                        .isCloseTo(expected, within(1e-5));
             }
-            Map<String, float[]> whole = Gradients.of(peft, (step, gc) -> gc.backward(task.loss(batch, step).value()));
+            Map<String, float[]> whole = Gradients.of(
+                    peft, (step, gc) -> gc.backward(task.loss(batch, step).value()));
             float[] staged = new float[1];
-            Map<String, float[]> parts = Gradients.of(peft, (step, gc) -> staged[0] = task.lossAndBackward(batch, step, gc, 1.0, false).value().getFloat());
+            Map<String, float[]> parts = Gradients.of(
+                    peft,
+                    (step, gc) -> staged[0] = task.lossAndBackward(batch, step, gc, 1.0, false)
+                            .value()
+                            .getFloat());
             assertThat((double) staged[0]).isCloseTo(expected, within(1e-5));
             assertThat(parts.keySet()).isEqualTo(whole.keySet());
             whole.forEach((name, g) -> {
@@ -146,7 +176,9 @@ class CausalLmTaskTest extends NativeTest {
                     assertThat(other[i]).as("%s[%d]", name, i).isCloseTo(g[i], within(1e-5f + 1e-4f * Math.abs(g[i])));
                 }
             });
-            assertThat(whole.values().stream().anyMatch(g -> Arrays.stream(toDoubles(g)).anyMatch(x -> x != 0))).isTrue();
+            assertThat(whole.values().stream()
+                            .anyMatch(g -> Arrays.stream(toDoubles(g)).anyMatch(x -> x != 0)))
+                    .isTrue();
         }
     }
 

@@ -7,7 +7,6 @@ import static org.assertj.core.api.Assertions.within;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import io.peft4j.NativeTest;
 import org.junit.jupiter.api.Test;
@@ -61,14 +60,18 @@ class ClassificationLossTest extends NativeTest {
             for (double gamma : new double[] {0, 0.5, 2}) {
                 for (double smoothing : new double[] {0, 0.1}) {
                     for (float[] w : new float[][] {null, weights}) {
-                        assertThat(loss(m, new ClassificationLoss(gamma, smoothing, w), LOGITS)).as("γ %s, ε %s, weights %s", gamma, smoothing, w != null)
+                        assertThat(loss(m, new ClassificationLoss(gamma, smoothing, w), LOGITS))
+                                .as("γ %s, ε %s, weights %s", gamma, smoothing, w != null)
                                 .isCloseTo(reference(LOGITS, LABELS, gamma, smoothing, w), within(1e-5));
                     }
                 }
             }
             // γ = 0 without smoothing or weights is the plain cross-entropy, through either path
             assertThat(loss(m, new ClassificationLoss(0, 0, new float[] {1, 1, 1}), LOGITS))
-                    .isCloseTo(Losses.crossEntropy(m.create(LOGITS), m.create(LABELS)).getFloat(), within(1e-6));
+                    .isCloseTo(
+                            Losses.crossEntropy(m.create(LOGITS), m.create(LABELS))
+                                    .getFloat(),
+                            within(1e-6));
         }
     }
 
@@ -89,8 +92,12 @@ class ClassificationLossTest extends NativeTest {
                     float[][] down = copy(LOGITS);
                     up[i][c] += (float) h;
                     down[i][c] -= (float) h;
-                    double numeric = (reference(up, LABELS, 2, 0.1, focal.weights()) - reference(down, LABELS, 2, 0.1, focal.weights())) / (2 * h);
-                    assertThat((double) grad[i * 3 + c]).as("d/dlogit[%d][%d]", i, c).isCloseTo(numeric, within(1e-3));
+                    double numeric = (reference(up, LABELS, 2, 0.1, focal.weights())
+                                    - reference(down, LABELS, 2, 0.1, focal.weights()))
+                            / (2 * h);
+                    assertThat((double) grad[i * 3 + c])
+                            .as("d/dlogit[%d][%d]", i, c)
+                            .isCloseTo(numeric, within(1e-3));
                 }
             }
             assertThat(grad[9]).as("an ignored label gets no gradient").isZero();
@@ -99,16 +106,19 @@ class ClassificationLossTest extends NativeTest {
 
     @Test
     void balancedWeightsAreInverseFrequencies() {
-        assertThat(ClassificationLoss.balancedWeights(new int[] {0, 0, 0, 1}, 3)).containsExactly(4f / 9, 4f / 3, 0f);
+        assertThat(ClassificationLoss.balancedWeights(new int[] {0, 0, 0, 1}, 3))
+                .containsExactly(4f / 9, 4f / 3, 0f);
     }
 
     @Test
     void badSettingsAreRefused() {
         assertThatThrownBy(() -> new ClassificationLoss(-1, 0, null)).hasMessageContaining("gamma");
         assertThatThrownBy(() -> new ClassificationLoss(0, 1, null)).hasMessageContaining("smoothing");
-        assertThatThrownBy(() -> new ClassificationLoss(0, 0, new float[] {Float.NaN})).hasMessageContaining("weights");
+        assertThatThrownBy(() -> new ClassificationLoss(0, 0, new float[] {Float.NaN}))
+                .hasMessageContaining("weights");
         try (NDManager m = manager.newSubManager()) {
-            assertThatThrownBy(() -> new ClassificationLoss(2, 0, new float[] {1, 1}).apply(m.create(LOGITS), m.create(LABELS)))
+            assertThatThrownBy(() ->
+                            new ClassificationLoss(2, 0, new float[] {1, 1}).apply(m.create(LOGITS), m.create(LABELS)))
                     .hasMessageContaining("2 class weights for 3 classes");
         }
     }

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
 import io.peft4j.NativeTest;
 import io.peft4j.image.ImageProcessor;
 import io.peft4j.model.ModelFiles;
@@ -31,21 +30,33 @@ class ClipContrastiveTaskTest extends NativeTest {
     @Test
     void mixGenMixesTheFirstPairsWithTheNext() {
         try (NDManager scope = manager.newSubManager()) {
-            NDArray pixels = scope.arange(0f, 5f * 2).reshape(5, 1, 1, 2);              // image i: [2i, 2i+1]
+            NDArray pixels = scope.arange(0f, 5f * 2).reshape(5, 1, 1, 2); // image i: [2i, 2i+1]
             List<String> texts = List.of("a", "b", "c", "d", "e");
             MixGen.Mixed mixed = new MixGen(2, 0.25).apply(pixels, texts);
             assertThat(mixed.texts()).containsExactly("a c", "b d", "c", "d", "e");
             float[] v = mixed.pixels().toFloatArray();
-            assertThat(v).containsExactly(0.25f * 0 + 0.75f * 4, 0.25f * 1 + 0.75f * 5, 0.25f * 2 + 0.75f * 6, 0.25f * 3 + 0.75f * 7,
-                    4, 5, 6, 7, 8, 9);
-            assertThat(new MixGen(9, 0.5).apply(pixels, texts).texts()).containsExactly("a c", "b d", "c", "d", "e"); // capped at B/2
+            assertThat(v)
+                    .containsExactly(
+                            0.25f * 0 + 0.75f * 4,
+                            0.25f * 1 + 0.75f * 5,
+                            0.25f * 2 + 0.75f * 6,
+                            0.25f * 3 + 0.75f * 7,
+                            4,
+                            5,
+                            6,
+                            7,
+                            8,
+                            9);
+            assertThat(new MixGen(9, 0.5).apply(pixels, texts).texts())
+                    .containsExactly("a c", "b d", "c", "d", "e"); // capped at B/2
             assertThatThrownBy(() -> new MixGen(1, 1.5)).hasMessage("MixGen's λ must be in [0, 1], got 1.5");
         }
     }
 
     @Test
     void lossAndRecallAreTheClipPapersFormulas() {
-        try (NDManager scope = manager.newSubManager(); Tokenizer tokenizer = Tokenizer.load(CLIP.resolve("tokenizer.json"), 16)) {
+        try (NDManager scope = manager.newSubManager();
+                Tokenizer tokenizer = Tokenizer.load(CLIP.resolve("tokenizer.json"), 16)) {
             ClipModel clip = ClipModel.load(ModelFiles.resolve(CLIP.toString()), scope);
             clip.setTraining(false);
             ImageProcessor processor = ImageProcessor.forModel(CLIP);
@@ -60,13 +71,16 @@ class ClipContrastiveTaskTest extends NativeTest {
             ClipContrastiveTask task = new ClipContrastiveTask(clip, tokenizer, processor, MixGen.NONE);
             Step step = Step.inference(scope, clip.adapters());
             double loss = task.loss(pairs, step).value().getFloat();
-            NDArray pixels = processor.pixelValues(pairs.stream().map(ImageTextExample::pixels).toList(), scope);
+            NDArray pixels = processor.pixelValues(
+                    pairs.stream().map(ImageTextExample::pixels).toList(), scope);
             BatchEncoding enc = tokenizer.encode(List.of(captions));
-            float[] img = ClipModel.normalised(clip.imageEmbeddings(step, pixels)).toFloatArray();
-            float[] txt = ClipModel.normalised(clip.textEmbeddings(step, enc.inputIds(scope), enc.attentionMask(scope))).toFloatArray();
+            float[] img =
+                    ClipModel.normalised(clip.imageEmbeddings(step, pixels)).toFloatArray();
+            float[] txt = ClipModel.normalised(clip.textEmbeddings(step, enc.inputIds(scope), enc.attentionMask(scope)))
+                    .toFloatArray();
             int n = 4;
             int p = 16;
-            double scale = Math.exp(2.3);                                         // the fixture's logit_scale
+            double scale = Math.exp(2.3); // the fixture's logit_scale
             double[][] logits = new double[n][n];
             for (int i = 0; i < n; i++) {
                 for (int j = 0; j < n; j++) {
@@ -92,7 +106,7 @@ class ClipContrastiveTaskTest extends NativeTest {
                 hits += best == i ? 1 : 0;
             }
             assertThat(loss).isCloseTo((imageToText + textToImage) / 2, Offset.offset(1e-4));
-            Evaluation eval = task.evaluate(pairs, 3);                              // batches of 3 and 1: recall over all 4
+            Evaluation eval = task.evaluate(pairs, 3); // batches of 3 and 1: recall over all 4
             assertThat(eval.accuracy()).isEqualTo(hits / 4.0);
             assertThat(eval.loss()).isCloseTo((imageToText + textToImage) / 2, Offset.offset(1e-4));
         }

@@ -10,9 +10,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 import io.peft4j.NativeTest;
 import io.peft4j.model.BackboneClassifier;
-import io.peft4j.model.ModelFiles;
 import io.peft4j.peft.PeftModel;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -78,7 +76,9 @@ class DistillationTest extends NativeTest {
                         loss = kd.blend(Losses.crossEntropy(student, m.create(LABELS)), student, m.create(TEACHER));
                         gc.backward(loss);
                     }
-                    assertThat((double) loss.getFloat()).as("α %s, τ %s", alpha, tau).isCloseTo(reference(alpha, tau), within(1e-5));
+                    assertThat((double) loss.getFloat())
+                            .as("α %s, τ %s", alpha, tau)
+                            .isCloseTo(reference(alpha, tau), within(1e-5));
                     // ∂/∂s_ic = [α·(p_s,c − 1{c = y}) + (1 − α)·τ·(p_s,c(τ) − p_t,c(τ))] / N
                     float[] grad = student.getGradient().toFloatArray();
                     for (int i = 0; i < STUDENT.length; i++) {
@@ -86,8 +86,12 @@ class DistillationTest extends NativeTest {
                         double[] ps = softmax(STUDENT[i], tau);
                         double[] pt = softmax(TEACHER[i], tau);
                         for (int c = 0; c < 3; c++) {
-                            double expected = (alpha * (p[c] - (c == LABELS[i] ? 1 : 0)) + (1 - alpha) * tau * (ps[c] - pt[c])) / STUDENT.length;
-                            assertThat((double) grad[i * 3 + c]).as("α %s, τ %s, d/ds[%d][%d]", alpha, tau, i, c).isCloseTo(expected, within(1e-6));
+                            double expected =
+                                    (alpha * (p[c] - (c == LABELS[i] ? 1 : 0)) + (1 - alpha) * tau * (ps[c] - pt[c]))
+                                            / STUDENT.length;
+                            assertThat((double) grad[i * 3 + c])
+                                    .as("α %s, τ %s, d/ds[%d][%d]", alpha, tau, i, c)
+                                    .isCloseTo(expected, within(1e-6));
                         }
                     }
                 }
@@ -99,12 +103,20 @@ class DistillationTest extends NativeTest {
     void aMaskCountsOnlyItsRows() {
         try (NDManager m = manager.newSubManager()) {
             Distillation kd = new Distillation(0, 2);
-            double all = kd.divergence(m.create(STUDENT), m.create(TEACHER), null).getFloat();
-            double firstTwo = kd.divergence(m.create(new float[][] {STUDENT[0], STUDENT[1]}), m.create(new float[][] {TEACHER[0], TEACHER[1]}), null).getFloat();
-            double masked = kd.divergence(m.create(STUDENT), m.create(TEACHER), m.create(new long[] {1, 1, 0})).getFloat();
+            double all =
+                    kd.divergence(m.create(STUDENT), m.create(TEACHER), null).getFloat();
+            double firstTwo = kd.divergence(
+                            m.create(new float[][] {STUDENT[0], STUDENT[1]}),
+                            m.create(new float[][] {TEACHER[0], TEACHER[1]}),
+                            null)
+                    .getFloat();
+            double masked = kd.divergence(m.create(STUDENT), m.create(TEACHER), m.create(new long[] {1, 1, 0}))
+                    .getFloat();
             assertThat(masked).isCloseTo(firstTwo, within(1e-6));
             assertThat(all).isNotCloseTo(firstTwo, within(1e-3));
-            assertThat(kd.divergence(m.create(TEACHER), m.create(TEACHER), null).getFloat()).as("KL(p ‖ p)").isCloseTo(0f, within(1e-7f));
+            assertThat(kd.divergence(m.create(TEACHER), m.create(TEACHER), null).getFloat())
+                    .as("KL(p ‖ p)")
+                    .isCloseTo(0f, within(1e-7f));
         }
         assertThatThrownBy(() -> new Distillation(1.5, 2)).hasMessageContaining("alpha");
         assertThatThrownBy(() -> new Distillation(0.5, 0)).hasMessageContaining("temperature");
@@ -126,24 +138,41 @@ class DistillationTest extends NativeTest {
         assertThat(computed).hasValue(1);
         try (NDManager m = manager.newSubManager()) {
             assertThat(again.of(List.of(examples.get(2), examples.get(0)), m).toFloatArray())
-                    .containsExactly(TEACHER[2][0], TEACHER[2][1], TEACHER[2][2], TEACHER[0][0], TEACHER[0][1], TEACHER[0][2]);
-            assertThat(first.of(examples, m).toFloatArray()).containsExactly(again.of(examples, m).toFloatArray());
-            assertThatThrownBy(() -> first.of(List.of(new TextExample("unseen", 0)), m)).hasMessageContaining("no teacher logits");
+                    .containsExactly(
+                            TEACHER[2][0], TEACHER[2][1], TEACHER[2][2], TEACHER[0][0], TEACHER[0][1], TEACHER[0][2]);
+            assertThat(first.of(examples, m).toFloatArray())
+                    .containsExactly(again.of(examples, m).toFloatArray());
+            assertThatThrownBy(() -> first.of(List.of(new TextExample("unseen", 0)), m))
+                    .hasMessageContaining("no teacher logits");
         }
-        assertThatThrownBy(() -> TeacherLogits.cached(file, "teacher B", examples, () -> TEACHER)).hasMessageContaining("another teacher");
-        assertThatThrownBy(() -> TeacherLogits.cached(file, "teacher A", examples.subList(0, 2), () -> TEACHER)).hasMessageContaining("other examples");
+        assertThatThrownBy(() -> TeacherLogits.cached(file, "teacher B", examples, () -> TEACHER))
+                .hasMessageContaining("another teacher");
+        assertThatThrownBy(() -> TeacherLogits.cached(file, "teacher A", examples.subList(0, 2), () -> TEACHER))
+                .hasMessageContaining("other examples");
         assertThatThrownBy(() -> new TeacherLogits<>(examples, new float[][] {{1, Float.NaN, 0}, {0, 0, 0}, {0, 0, 0}}))
                 .hasMessageContaining("not finite");
         assertThat(dir.toFile().list()).containsExactly("teacher-logits.safetensors");
     }
 
     /** Texts neither student trains on, where only agreement with the teacher is scored (they need no labels). */
-    static final String[] HELD_OUT = {"The soup was too salty for the children", "Bond yields climbed after the announcement",
-            "A farmer sold tomatoes at the market", "The pension fund bought more shares", "Our neighbours grilled sausages",
-            "The exchange rate of the dollar slipped", "Fresh strawberries taste best in June", "The insurer raised its premiums",
-            "He spread butter on warm toast", "Tax revenue fell short of forecasts", "The waiter brought a bowl of olives",
-            "Venture capital poured into the startup", "We shared a plate of dumplings", "The auditors found missing funds",
-            "Honey and yoghurt make a good dessert", "The broker recommended buying gold"};
+    static final String[] HELD_OUT = {
+        "The soup was too salty for the children",
+        "Bond yields climbed after the announcement",
+        "A farmer sold tomatoes at the market",
+        "The pension fund bought more shares",
+        "Our neighbours grilled sausages",
+        "The exchange rate of the dollar slipped",
+        "Fresh strawberries taste best in June",
+        "The insurer raised its premiums",
+        "He spread butter on warm toast",
+        "Tax revenue fell short of forecasts",
+        "The waiter brought a bowl of olives",
+        "Venture capital poured into the startup",
+        "We shared a plate of dumplings",
+        "The auditors found missing funds",
+        "Honey and yoghurt make a good dessert",
+        "The broker recommended buying gold"
+    };
 
     @Test
     void aDistilledStudentAgreesWithItsTeacherBetterThanOneTrainedOnLabels(@TempDir Path dir) {
@@ -156,29 +185,49 @@ class DistillationTest extends NativeTest {
             TextExample e = clean.get(i);
             noisy.add(i % 5 < 2 ? new TextExample(e.text(), 1 - e.label()) : e);
         }
-        List<TextExample> heldOut = Arrays.stream(HELD_OUT).map(t -> new TextExample(t, 0)).toList();
+        List<TextExample> heldOut =
+                Arrays.stream(HELD_OUT).map(t -> new TextExample(t, 0)).toList();
         try (NDManager m = manager.newSubManager()) {
             SequenceClassificationTask teacher = train(m, clean, null, 3);
             int[] teacherSays = argmax(teacher.logits(heldOut, 8));
-            TeacherLogits<TextExample> logits = TeacherLogits.cached(dir.resolve("logits.safetensors"), "the clean-label teacher", noisy,
+            TeacherLogits<TextExample> logits = TeacherLogits.cached(
+                    dir.resolve("logits.safetensors"),
+                    "the clean-label teacher",
+                    noisy,
                     () -> teacher.logits(noisy, 8));
             double labelsOnly = agreement(train(m, noisy, null, 7), heldOut, teacherSays);
             double distilled = agreement(train(m, noisy, logits, 7), heldOut, teacherSays);
-            assertThat(distilled).as("agreement with the teacher on held-out texts: distilled %s, labels only %s", distilled, labelsOnly)
-                    .isGreaterThanOrEqualTo(0.8).isGreaterThan(labelsOnly + 0.1);
+            assertThat(distilled)
+                    .as(
+                            "agreement with the teacher on held-out texts: distilled %s, labels only %s",
+                            distilled, labelsOnly)
+                    .isGreaterThanOrEqualTo(0.8)
+                    .isGreaterThan(labelsOnly + 0.1);
         } finally {
             TrainerTest.close();
         }
     }
 
     /** MiniLM with LoRA trained on {@code data}, from {@code teacher}'s logits too when given. */
-    private static SequenceClassificationTask train(NDManager m, List<TextExample> data, TeacherLogits<TextExample> teacher, long seed) {
+    private static SequenceClassificationTask train(
+            NDManager m, List<TextExample> data, TeacherLogits<TextExample> teacher, long seed) {
         PeftModel peft = TrainerTest.model(m, seed);
-        SequenceClassificationTask task = new SequenceClassificationTask((BackboneClassifier) peft.model(), TrainerTest.tokenizer);
+        SequenceClassificationTask task =
+                new SequenceClassificationTask((BackboneClassifier) peft.model(), TrainerTest.tokenizer);
         if (teacher != null) {
             task.distillFrom(teacher, new Distillation(0.1, 2));
         }
-        new Trainer<>(peft, task, TrainingArgs.builder().epochs(8).batchSize(4).learningRate(2e-3).warmupRatio(0.1).seed(seed).build(), null)
+        new Trainer<>(
+                        peft,
+                        task,
+                        TrainingArgs.builder()
+                                .epochs(8)
+                                .batchSize(4)
+                                .learningRate(2e-3)
+                                .warmupRatio(0.1)
+                                .seed(seed)
+                                .build(),
+                        null)
                 .train(data, null);
         return task;
     }

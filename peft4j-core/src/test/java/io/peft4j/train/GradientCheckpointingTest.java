@@ -52,10 +52,18 @@ class GradientCheckpointingTest extends NativeTest {
             if (quantized) {
                 ModelQuantizer.quantize(model, ModelQuantizer.Settings.nf4DoubleQuant());
             }
-            PeftConfig config = method.equals("prompt") ? PromptTuningConfig.random(3, TaskType.CAUSAL_LM)
-                    : LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0)
-                            .targetModules(method.equals("lora") ? TargetModules.regex(TargetModules.ALL_LINEAR) : TargetModules.of("v_proj", "lm_head"))
-                            .taskType(TaskType.CAUSAL_LM).build();
+            PeftConfig config = method.equals("prompt")
+                    ? PromptTuningConfig.random(3, TaskType.CAUSAL_LM)
+                    : LoraConfig.builder()
+                            .r(4)
+                            .loraAlpha(8)
+                            .loraDropout(0)
+                            .targetModules(
+                                    method.equals("lora")
+                                            ? TargetModules.regex(TargetModules.ALL_LINEAR)
+                                            : TargetModules.of("v_proj", "lm_head"))
+                            .taskType(TaskType.CAUSAL_LM)
+                            .build();
             PeftModel peft = PeftModel.wrap(model, config);
             // non-zero B so that every LoRA factor gets a gradient
             peft.namedParameters().forEach((k, p) -> {
@@ -65,19 +73,35 @@ class GradientCheckpointingTest extends NativeTest {
             });
             peft.setTraining(true);
             List<CausalExample> batch = List.of(
-                    new CausalExample(new long[] {5, 80, 17, 200, 33, 9, 101}, new long[] {-100, -100, 17, 200, 33, 9, 101}),
+                    new CausalExample(
+                            new long[] {5, 80, 17, 200, 33, 9, 101}, new long[] {-100, -100, 17, 200, 33, 9, 101}),
                     new CausalExample(new long[] {44, 12, 250}, new long[] {-100, 12, 250}));
             CausalLmTask task = new CausalLmTask(model);
-            Map<String, float[]> plain = Gradients.of(peft, (step, gc) -> gc.backward(task.loss(batch, step).value()));
+            Map<String, float[]> plain = Gradients.of(
+                    peft, (step, gc) -> gc.backward(task.loss(batch, step).value()));
             long[][] ids = {{5, 80, 17, 200, 33, 9, 101}, {44, 12, 250, 0, 0, 0, 0}};
             long[][] mask = {{1, 1, 1, 1, 1, 1, 1}, {1, 1, 1, 0, 0, 0, 0}};
-            long[][] nextLabels = {{-100, 17, 200, 33, 9, 101, -100}, {12, 250, -100, -100, -100, -100, -100}}; // 7 counted
+            long[][] nextLabels = {{-100, 17, 200, 33, 9, 101, -100}, {12, 250, -100, -100, -100, -100, -100}
+            }; // 7 counted
             for (boolean checkpointing : new boolean[] {false, true}) {
-                Map<String, float[]> staged = Gradients.of(peft, (step, gc) -> task.lossAndBackward(batch, step, gc, 1.0, checkpointing));
+                Map<String, float[]> staged =
+                        Gradients.of(peft, (step, gc) -> task.lossAndBackward(batch, step, gc, 1.0, checkpointing));
                 compare(plain, staged, checkpointing ? "checkpointed" : "staged");
                 // the LM head and loss taken 3 positions at a time
-                Map<String, float[]> inParts = Gradients.of(peft, (step, gc) -> task.lossAndBackward(step, step.scope().create(ids), step.scope().create(mask),
-                        new LmHeadLoss(step.scope().create(nextLabels), 7, (logits, labels, rows) -> Losses.crossEntropySum(logits, labels), 3), gc, 1.0, checkpointing));
+                Map<String, float[]> inParts = Gradients.of(
+                        peft,
+                        (step, gc) -> task.lossAndBackward(
+                                step,
+                                step.scope().create(ids),
+                                step.scope().create(mask),
+                                new LmHeadLoss(
+                                        step.scope().create(nextLabels),
+                                        7,
+                                        (logits, labels, rows) -> Losses.crossEntropySum(logits, labels),
+                                        3),
+                                gc,
+                                1.0,
+                                checkpointing));
                 compare(plain, inParts, (checkpointing ? "checkpointed" : "staged") + ", head in parts");
             }
         }
@@ -91,22 +115,33 @@ class GradientCheckpointingTest extends NativeTest {
     void dropoutMasksFollowTheTrainersSeed() {
         try (NDManager scope = manager.newSubManager()) {
             CausalLM model = Decoders.load("llama", scope);
-            PeftModel peft = PeftModel.wrap(model, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0.5)
-                    .targetModules(TargetModules.of("q_proj", "v_proj")).taskType(TaskType.CAUSAL_LM).build());
+            PeftModel peft = PeftModel.wrap(
+                    model,
+                    LoraConfig.builder()
+                            .r(4)
+                            .loraAlpha(8)
+                            .loraDropout(0.5)
+                            .targetModules(TargetModules.of("q_proj", "v_proj"))
+                            .taskType(TaskType.CAUSAL_LM)
+                            .build());
             peft.namedParameters().forEach((k, p) -> {
                 if (k.contains("lora_B")) {
                     p.set(scope.randomNormal(0, 0.1f, p.shape(), p.array().getDataType()));
                 }
             });
             peft.setTraining(true);
-            List<CausalExample> batch = List.of(new CausalExample(new long[] {1, 80, 17, 200, 33}, new long[] {-100, 80, 17, 200, 33}));
+            List<CausalExample> batch =
+                    List.of(new CausalExample(new long[] {1, 80, 17, 200, 33}, new long[] {-100, 80, 17, 200, 33}));
             CausalLmTask task = new CausalLmTask(model);
             float[] losses = new float[3];
             int[] seeds = {7, 8, 7};
             for (int i = 0; i < 3; i++) {
-                try (NDManager step = peft.manager().newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                try (NDManager step = peft.manager().newSubManager();
+                        GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                     Engine.getInstance().setRandomSeed(seeds[i]);
-                    losses[i] = task.lossAndBackward(batch, Steps.in(step, model), gc, 1.0, false).value().getFloat();
+                    losses[i] = task.lossAndBackward(batch, Steps.in(step, model), gc, 1.0, false)
+                            .value()
+                            .getFloat();
                 }
             }
             assertThat(losses[1]).as("another seed draws other masks").isNotEqualTo(losses[0]);
@@ -125,7 +160,8 @@ class GradientCheckpointingTest extends NativeTest {
             CausalLM model = Decoders.load("gpt2", scope);
             model.freezeAll();
             model.unfreeze(name -> name.equals("transformer.wpe.weight"));
-            List<CausalExample> batch = List.of(new CausalExample(new long[] {5, 80, 17, 200}, new long[] {-100, 80, 17, 200}));
+            List<CausalExample> batch =
+                    List.of(new CausalExample(new long[] {5, 80, 17, 200}, new long[] {-100, 80, 17, 200}));
             CausalLmTask task = new CausalLmTask(model);
             Map<String, float[]> plain = new TreeMap<>();
             Map<String, float[]> staged = new TreeMap<>();
@@ -138,7 +174,10 @@ class GradientCheckpointingTest extends NativeTest {
                             task.lossAndBackward(batch, Steps.in(step, model), gc, 1.0, false);
                         }
                     }
-                    NDArray g = model.namedParameters().get("transformer.wpe.weight").array().getGradient();
+                    NDArray g = model.namedParameters()
+                            .get("transformer.wpe.weight")
+                            .array()
+                            .getGradient();
                     out.put("wpe", g.toFloatArray());
                     g.muli(0);
                 }

@@ -46,7 +46,8 @@ class ImageClassificationTaskTest extends NativeTest {
                     int strong = 150 + random.nextInt(100);
                     int weak = random.nextInt(110);
                     int green = random.nextInt(256);
-                    image.setRGB(x, y, label == 0 ? strong << 16 | green << 8 | weak : weak << 16 | green << 8 | strong);
+                    image.setRGB(
+                            x, y, label == 0 ? strong << 16 | green << 8 | weak : weak << 16 | green << 8 | strong);
                 }
             }
             Path file = dir.resolve("img-" + seed + "-" + i + ".png");
@@ -60,7 +61,8 @@ class ImageClassificationTaskTest extends NativeTest {
     @Test
     void augmentedBatchesFollowTheirRandomSource() throws Exception {
         List<ImageExample> some = images(4, 7);
-        List<ImageProcessor.RgbImage> files = some.stream().map(ImageExample::pixels).toList();
+        List<ImageProcessor.RgbImage> files =
+                some.stream().map(ImageExample::pixels).toList();
         ImageProcessor processor = ImageProcessor.forModel(VIT);
         try (NDManager scope = manager.newSubManager()) {
             float[] plain = processor.pixelValues(files, scope).toFloatArray();
@@ -81,12 +83,26 @@ class ImageClassificationTaskTest extends NativeTest {
         List<ImageExample> eval = images(12, 2);
         try (NDManager scope = manager.newSubManager()) {
             Engine.getInstance().setRandomSeed(3);
-            BackboneClassifier model = BackboneClassifier.load(ModelFiles.resolve(VIT.toString()), scope, BackboneClassifier.Head.SEQUENCE, 2);
-            PeftModel peft = PeftModel.wrap(model, LoraConfig.builder().r(4).loraAlpha(8).taskType(TaskType.SEQ_CLS).build());
-            ImageClassificationTask task = new ImageClassificationTask(model, ImageProcessor.forModel(VIT), true); // augmented training
+            BackboneClassifier model = BackboneClassifier.load(
+                    ModelFiles.resolve(VIT.toString()), scope, BackboneClassifier.Head.SEQUENCE, 2);
+            PeftModel peft = PeftModel.wrap(
+                    model,
+                    LoraConfig.builder()
+                            .r(4)
+                            .loraAlpha(8)
+                            .taskType(TaskType.SEQ_CLS)
+                            .build());
+            ImageClassificationTask task =
+                    new ImageClassificationTask(model, ImageProcessor.forModel(VIT), true); // augmented training
             double before = task.evaluate(eval, 8).loss();
-            TrainingArgs args = TrainingArgs.builder().epochs(8).batchSize(8).learningRate(1e-2).seed(5).keepBest(false)
-                    .gradientCheckpointing(true).build(); // block by block, as QLoRA and checkpointing train
+            TrainingArgs args = TrainingArgs.builder()
+                    .epochs(8)
+                    .batchSize(8)
+                    .learningRate(1e-2)
+                    .seed(5)
+                    .keepBest(false)
+                    .gradientCheckpointing(true)
+                    .build(); // block by block, as QLoRA and checkpointing train
             Trainer.Result result = new Trainer<>(peft, task, args, null).train(train, eval);
             Evaluation after = task.evaluate(eval, 8);
             assertThat(after.loss()).isLessThan(before);
@@ -103,13 +119,20 @@ class ImageClassificationTaskTest extends NativeTest {
         List<ImageExample> train = images(16, 3);
         try (NDManager scope = manager.newSubManager()) {
             Engine.getInstance().setRandomSeed(3);
-            BackboneClassifier model = BackboneClassifier.load(ModelFiles.resolve(VIT.toString()), scope, BackboneClassifier.Head.SEQUENCE, 2);
+            BackboneClassifier model = BackboneClassifier.load(
+                    ModelFiles.resolve(VIT.toString()), scope, BackboneClassifier.Head.SEQUENCE, 2);
             model.freezeAll();
             PeftModel peft = PeftModel.wrap(model, VptConfig.of(4, deep, null)); // prompts only: no head trains
             ImageClassificationTask task = new ImageClassificationTask(model, ImageProcessor.forModel(VIT));
             double before = task.evaluate(train, 8).loss();
-            TrainingArgs args = TrainingArgs.builder().epochs(4).batchSize(8).learningRate(5e-2).seed(5).keepBest(false)
-                    .gradientCheckpointing(!deep).build();
+            TrainingArgs args = TrainingArgs.builder()
+                    .epochs(4)
+                    .batchSize(8)
+                    .learningRate(5e-2)
+                    .seed(5)
+                    .keepBest(false)
+                    .gradientCheckpointing(!deep)
+                    .build();
             new Trainer<>(peft, task, args, null).train(train, null);
             assertThat(task.evaluate(train, 8).loss()).isLessThan(before);
         }
@@ -133,10 +156,13 @@ class ImageClassificationTaskTest extends NativeTest {
     void mixupAndCutMixMixPixelsAndTargetsAlike() throws Exception {
         List<ImageExample> batch = images(4, 9);
         try (NDManager scope = manager.newSubManager()) {
-            BackboneClassifier model = BackboneClassifier.load(ModelFiles.resolve(VIT.toString()), scope, BackboneClassifier.Head.SEQUENCE, 2);
+            BackboneClassifier model = BackboneClassifier.load(
+                    ModelFiles.resolve(VIT.toString()), scope, BackboneClassifier.Head.SEQUENCE, 2);
             model.setTraining(false);
             ImageProcessor processor = ImageProcessor.forModel(VIT);
-            float[] x = processor.pixelValues(batch.stream().map(ImageExample::pixels).toList(), scope).toFloatArray();
+            float[] x = processor
+                    .pixelValues(batch.stream().map(ImageExample::pixels).toList(), scope)
+                    .toFloatArray();
             int per = 3 * 8 * 8;
             for (ImageMixing mixing : List.of(new ImageMixing(0.4, 0), new ImageMixing(0, 1.0))) {
                 ImageClassificationTask task = new ImageClassificationTask(model, processor, false, mixing);
@@ -151,34 +177,43 @@ class ImageClassificationTaskTest extends NativeTest {
                         float mine = x[b * per + k];
                         float partner = x[(3 - b) * per + k];
                         if (mixing.mixupAlpha() > 0) {
-                            assertThat((double) mixed[b * per + k]).isCloseTo(lambda * mine + (1 - lambda) * partner, Offset.offset(1e-5));
+                            assertThat((double) mixed[b * per + k])
+                                    .isCloseTo(lambda * mine + (1 - lambda) * partner, Offset.offset(1e-5));
                         } else {
-                            assertThat(mixed[b * per + k]).isIn(mine, partner);     // each pixel from one of the two
+                            assertThat(mixed[b * per + k]).isIn(mine, partner); // each pixel from one of the two
                             own += b == 0 && mixed[k] == mine && mine != partner ? 1 : 0;
                         }
                     }
                 }
-                if (mixing.cutmixAlpha() > 0) {                                     // λ: the share of own pixels (each in 3 channels)
+                if (mixing.cutmixAlpha() > 0) { // λ: the share of own pixels (each in 3 channels)
                     long differing = 0;
                     for (int k = 0; k < per; k++) {
                         differing += x[k] != x[3 * per + k] ? 1 : 0;
                     }
-                    assertThat(differing).isEqualTo(per);                           // noise: every pixel differs from its partner
+                    assertThat(differing).isEqualTo(per); // noise: every pixel differs from its partner
                     assertThat((double) own / per).isCloseTo(lambda, Offset.offset(1e-9));
                 }
                 // the loss, written out: λ·CE(logits, y) + (1 − λ)·CE(logits, reversed y)
-                float[] logits = model.logits(Step.training(scope, model.adapters()), in.inputs()).toFloatArray();
+                float[] logits = model.logits(Step.training(scope, model.adapters()), in.inputs())
+                        .toFloatArray();
                 double expected = 0;
                 for (int b = 0; b < 4; b++) {
                     double z = Math.log(Math.exp(logits[2 * b]) + Math.exp(logits[2 * b + 1]));
-                    expected += lambda * (z - logits[2 * b + batch.get(b).label()]) + (1 - lambda) * (z - logits[2 * b + batch.get(3 - b).label()]);
+                    expected += lambda * (z - logits[2 * b + batch.get(b).label()])
+                            + (1 - lambda)
+                                    * (z - logits[2 * b + batch.get(3 - b).label()]);
                 }
                 Engine.getInstance().setRandomSeed(5);
-                double loss = task.loss(batch, Step.training(scope, model.adapters())).value().getFloat();
+                double loss = task.loss(batch, Step.training(scope, model.adapters()))
+                        .value()
+                        .getFloat();
                 assertThat(loss).isCloseTo(expected / 4, Offset.offset(1e-5));
                 assertThat(task.inputs(batch, scope, false).mix()).isNull();
             }
-            assertThat(new ImageClassificationTask(model, processor).inputs(batch, scope, true).mix()).isNull();
+            assertThat(new ImageClassificationTask(model, processor)
+                            .inputs(batch, scope, true)
+                            .mix())
+                    .isNull();
         }
         Assertions.assertThatThrownBy(() -> new ImageMixing(-1, 0)).hasMessageContaining("must be finite and ≥ 0");
     }

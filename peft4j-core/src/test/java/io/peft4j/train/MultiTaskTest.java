@@ -25,15 +25,41 @@ class MultiTaskTest extends NativeTest {
     Path dir;
 
     static final String[][] TOPIC = {
-            {"We cooked pasta with tomato sauce", "The bakery sells fresh bread", "She ordered soup and a salad", "He baked a chocolate cake",
-             "The restaurant serves spicy noodles", "Breakfast was eggs and toast"},
-            {"The stock market fell sharply", "Interest rates rose again", "The bank approved the loan", "Investors sold their bonds",
-             "The company reported record profits", "Shares of the firm doubled"}};
+        {
+            "We cooked pasta with tomato sauce",
+            "The bakery sells fresh bread",
+            "She ordered soup and a salad",
+            "He baked a chocolate cake",
+            "The restaurant serves spicy noodles",
+            "Breakfast was eggs and toast"
+        },
+        {
+            "The stock market fell sharply",
+            "Interest rates rose again",
+            "The bank approved the loan",
+            "Investors sold their bonds",
+            "The company reported record profits",
+            "Shares of the firm doubled"
+        }
+    };
     static final String[][] MOOD = {
-            {"I love this wonderful day", "What a fantastic result", "She was delighted and happy", "This is great news",
-             "We had a lovely time", "Everything went perfectly"},
-            {"I hate this awful weather", "What a terrible mistake", "He was angry and upset", "This is dreadful news",
-             "We had a miserable time", "Everything went wrong"}};
+        {
+            "I love this wonderful day",
+            "What a fantastic result",
+            "She was delighted and happy",
+            "This is great news",
+            "We had a lovely time",
+            "Everything went perfectly"
+        },
+        {
+            "I hate this awful weather",
+            "What a terrible mistake",
+            "He was angry and upset",
+            "This is dreadful news",
+            "We had a miserable time",
+            "Everything went wrong"
+        }
+    };
 
     private static List<MultiTaskClassificationTask.Example> examples() {
         List<MultiTaskClassificationTask.Example> out = new ArrayList<>();
@@ -50,7 +76,8 @@ class MultiTaskTest extends NativeTest {
     void sharedDeepPromptsAndOneHeadPerTaskTrainTogetherAndSave() {
         ModelFiles files = ModelFiles.resolve("minilm");
         try (Tokenizer tokenizer = Tokenizer.load(files.requireTokenizer(), 32)) {
-            MultiTaskClassifier model = new MultiTaskClassifier(BertModel.load(files, manager), Map.of("topic", 2, "mood", 2));
+            MultiTaskClassifier model =
+                    new MultiTaskClassifier(BertModel.load(files, manager), Map.of("topic", 2, "mood", 2));
             PeftConfig config = PrefixTuningConfig.ptuningV2(8, null).withModulesToSave(model.tasks());
             PeftModel peft = PeftModel.wrap(model, config);
             long prompts = 8L * 6 * 2 * 384;
@@ -60,7 +87,14 @@ class MultiTaskTest extends NativeTest {
             MultiTaskClassificationTask task = new MultiTaskClassificationTask(model, tokenizer);
             List<MultiTaskClassificationTask.Example> data = examples();
             double before = task.evaluate(data, 16).loss();
-            TrainingArgs args = TrainingArgs.builder().epochs(15).batchSize(8).learningRate(1e-2).warmupRatio(0).seed(7).keepBest(false).build();
+            TrainingArgs args = TrainingArgs.builder()
+                    .epochs(15)
+                    .batchSize(8)
+                    .learningRate(1e-2)
+                    .warmupRatio(0)
+                    .seed(7)
+                    .keepBest(false)
+                    .build();
             new Trainer<>(peft, task, args, new TrainingListener() {}).train(data, null);
             Map<String, Evaluation> each = task.evaluateEach(data, 16);
             assertThat(task.evaluate(data, 16).loss()).isLessThan(before);
@@ -68,7 +102,8 @@ class MultiTaskTest extends NativeTest {
             assertThat(each.get("mood").accuracy()).isGreaterThanOrEqualTo(0.75);
 
             peft.save(dir);
-            MultiTaskClassifier fresh = new MultiTaskClassifier(BertModel.load(files, manager), Map.of("topic", 2, "mood", 2));
+            MultiTaskClassifier fresh =
+                    new MultiTaskClassifier(BertModel.load(files, manager), Map.of("topic", 2, "mood", 2));
             PeftModel.load(fresh, dir);
             Map<String, Evaluation> reloaded = new MultiTaskClassificationTask(fresh, tokenizer).evaluateEach(data, 16);
             for (String t : List.of("topic", "mood")) {

@@ -22,10 +22,11 @@ class TokenClassificationTaskTest extends NativeTest {
     void firstSubTokenOfEachWordCarriesItsTag() {
         List<TaggedSentence> batch = List.of(new TaggedSentence(List.of("unbelievable", "cat"), new int[] {2, 1}));
         long[][] wordIds = {{-1, 0, 0, 0, 1, -1, -1}};
-        assertThat(TokenClassificationTask.tokenLabels(batch, wordIds)[0]).containsExactly(-100, 2, -100, -100, 1, -100, -100);
+        assertThat(TokenClassificationTask.tokenLabels(batch, wordIds)[0])
+                .containsExactly(-100, 2, -100, -100, 1, -100, -100);
         try (Tokenizer t = Tokenizer.load(ModelFiles.resolve("minilm").requireTokenizer(), 16)) {
             Tokenizer.WordBatch wb = t.encodeWords(List.of(List.of("unbelievably", "good"), List.of("hi")));
-            assertThat(wb.wordIds()[0][0]).isEqualTo(-1);               // [CLS]
+            assertThat(wb.wordIds()[0][0]).isEqualTo(-1); // [CLS]
             assertThat(wb.wordIds()[0]).contains(0L, 1L);
             long[] second = wb.wordIds()[1]; // [CLS] hi [SEP] then padding
             assertThat(second).hasSize(wb.encoding().length());
@@ -44,13 +45,30 @@ class TokenClassificationTaskTest extends NativeTest {
         for (int i = 0; i < 60; i++) {
             all.add(new TaggedSentence(List.of(det[i % 4], noun[i % 6], verb[i % 5]), new int[] {0, 1, 2}));
         }
-        try (NDManager m = manager.newSubManager(); Tokenizer tokenizer = Tokenizer.load(ModelFiles.resolve("minilm").requireTokenizer(), 16)) {
+        try (NDManager m = manager.newSubManager();
+                Tokenizer tokenizer =
+                        Tokenizer.load(ModelFiles.resolve("minilm").requireTokenizer(), 16)) {
             Engine.getInstance().setRandomSeed(3);
-            BackboneClassifier model = BackboneClassifier.load(ModelFiles.resolve("minilm"), m, BackboneClassifier.Head.TOKEN, 3);
-            PeftModel peft = PeftModel.wrap(model, LoraConfig.builder().r(4).loraAlpha(8).targetModules("query", "value")
-                    .taskType(TaskType.TOKEN_CLS).build());
+            BackboneClassifier model =
+                    BackboneClassifier.load(ModelFiles.resolve("minilm"), m, BackboneClassifier.Head.TOKEN, 3);
+            PeftModel peft = PeftModel.wrap(
+                    model,
+                    LoraConfig.builder()
+                            .r(4)
+                            .loraAlpha(8)
+                            .targetModules("query", "value")
+                            .taskType(TaskType.TOKEN_CLS)
+                            .build());
             TokenClassificationTask task = new TokenClassificationTask(model, tokenizer);
-            Trainer.Result r = new Trainer<>(peft, task, TrainingArgs.builder().epochs(3).batchSize(8).learningRate(3e-3).build(), null)
+            Trainer.Result r = new Trainer<>(
+                            peft,
+                            task,
+                            TrainingArgs.builder()
+                                    .epochs(3)
+                                    .batchSize(8)
+                                    .learningRate(3e-3)
+                                    .build(),
+                            null)
                     .train(all.subList(0, 48), all.subList(48, 60));
             assertThat(r.best().examples()).isEqualTo(12 * 3);
             assertThat(r.best().accuracy()).isGreaterThan(0.95);

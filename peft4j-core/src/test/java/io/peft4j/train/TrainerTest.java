@@ -41,14 +41,34 @@ class TrainerTest extends NativeTest {
     @BeforeAll
     static void data() {
         tokenizer = Tokenizer.load(ModelFiles.resolve("minilm").requireTokenizer(), 32);
-        String[] food = {"We cooked pasta with tomato sauce", "The bakery sells fresh bread every morning", "She ordered soup and a salad",
-                "Grilled fish with lemon is my favourite dinner", "He baked a chocolate cake", "The restaurant serves spicy noodles",
-                "Breakfast was eggs, toast and coffee", "They picked apples for a pie", "The chef seasoned the steak",
-                "We had pizza with mushrooms", "Rice and beans make a cheap meal", "The cheese was aged for a year"};
-        String[] money = {"The stock market fell sharply today", "Interest rates rose by half a point", "The bank approved the loan",
-                "Investors sold their bonds", "The company reported record profits", "Inflation reduced household savings",
-                "The central bank printed more money", "Shares of the firm doubled", "He paid off his mortgage early",
-                "The budget deficit widened", "Currency markets were volatile", "The fund lost money on oil futures"};
+        String[] food = {
+            "We cooked pasta with tomato sauce",
+            "The bakery sells fresh bread every morning",
+            "She ordered soup and a salad",
+            "Grilled fish with lemon is my favourite dinner",
+            "He baked a chocolate cake",
+            "The restaurant serves spicy noodles",
+            "Breakfast was eggs, toast and coffee",
+            "They picked apples for a pie",
+            "The chef seasoned the steak",
+            "We had pizza with mushrooms",
+            "Rice and beans make a cheap meal",
+            "The cheese was aged for a year"
+        };
+        String[] money = {
+            "The stock market fell sharply today",
+            "Interest rates rose by half a point",
+            "The bank approved the loan",
+            "Investors sold their bonds",
+            "The company reported record profits",
+            "Inflation reduced household savings",
+            "The central bank printed more money",
+            "Shares of the firm doubled",
+            "He paid off his mortgage early",
+            "The budget deficit widened",
+            "Currency markets were volatile",
+            "The fund lost money on oil futures"
+        };
         train = new ArrayList<>();
         eval = new ArrayList<>();
         for (int i = 0; i < food.length; i++) {
@@ -65,13 +85,26 @@ class TrainerTest extends NativeTest {
     /** A fresh MiniLM classifier with a LoRA adapter; libtorch seeded so adapter initialisation repeats. */
     static PeftModel model(NDManager m, long seed) {
         Engine.getInstance().setRandomSeed((int) seed);
-        BackboneClassifier classifier = BackboneClassifier.load(ModelFiles.resolve("minilm"), m, BackboneClassifier.Head.SEQUENCE, 2);
-        return PeftModel.wrap(classifier, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0.1)
-                .targetModules("query", "value").taskType(TaskType.SEQ_CLS).build());
+        BackboneClassifier classifier =
+                BackboneClassifier.load(ModelFiles.resolve("minilm"), m, BackboneClassifier.Head.SEQUENCE, 2);
+        return PeftModel.wrap(
+                classifier,
+                LoraConfig.builder()
+                        .r(4)
+                        .loraAlpha(8)
+                        .loraDropout(0.1)
+                        .targetModules("query", "value")
+                        .taskType(TaskType.SEQ_CLS)
+                        .build());
     }
 
     static TrainingArgs.Builder args() {
-        return TrainingArgs.builder().epochs(3).batchSize(4).learningRate(2e-3).warmupRatio(0.1).seed(7);
+        return TrainingArgs.builder()
+                .epochs(3)
+                .batchSize(4)
+                .learningRate(2e-3)
+                .warmupRatio(0.1)
+                .seed(7);
     }
 
     private byte[] trainAndSave(TrainingArgs a, Path out, TrainingListener listener) throws IOException {
@@ -99,17 +132,21 @@ class TrainerTest extends NativeTest {
             double before = task.evaluate(eval, 16).loss();
             List<Double> stepLosses = new ArrayList<>();
             Trainer.Result result = new Trainer<>(peft, task, args().epochs(4).build(), new TrainingListener() {
-                @Override
-                public void onStep(StepInfo info) {
-                    stepLosses.add(info.loss());
-                    assertThat(info.tokensPerSecond()).isPositive();
-                }
-            }).train(train, eval);
+                        @Override
+                        public void onStep(StepInfo info) {
+                            stepLosses.add(info.loss());
+                            assertThat(info.tokensPerSecond()).isPositive();
+                        }
+                    })
+                    .train(train, eval);
             assertThat(result.history()).hasSize(4);
             assertThat(result.best().accuracy()).isGreaterThanOrEqualTo(5 / 6.0);
             assertThat(result.best().loss()).isLessThan(before);
             assertThat(stepLosses).hasSize(4 * 5);
-            frozenBefore.forEach((k, v) -> assertThat(Arrays.equals(peft.namedParameters().get(k).array().toFloatArray(), v)).as(k).isTrue());
+            frozenBefore.forEach((k, v) -> assertThat(
+                            Arrays.equals(peft.namedParameters().get(k).array().toFloatArray(), v))
+                    .as(k)
+                    .isTrue());
         }
     }
 
@@ -152,13 +189,17 @@ class TrainerTest extends NativeTest {
         List<Double> losses = new ArrayList<>();
         try (NDManager m = manager.newSubManager()) {
             PeftModel peft = model(m, 7);
-            new Trainer<>(peft, new SequenceClassificationTask((BackboneClassifier) peft.model(), tokenizer),
-                    args().gradientAccumulationSteps(2).build(), new TrainingListener() {
-                        @Override
-                        public void onStep(StepInfo info) {
-                            losses.add(info.loss());
-                        }
-                    }).train(train, eval);
+            new Trainer<>(
+                            peft,
+                            new SequenceClassificationTask((BackboneClassifier) peft.model(), tokenizer),
+                            args().gradientAccumulationSteps(2).build(),
+                            new TrainingListener() {
+                                @Override
+                                public void onStep(StepInfo info) {
+                                    losses.add(info.loss());
+                                }
+                            })
+                    .train(train, eval);
         }
         return losses;
     }
@@ -166,17 +207,21 @@ class TrainerTest extends NativeTest {
     /** Killed after optimizer step 7 of 15 (mid-epoch 2) and resumed: the same adapter as without the kill. */
     @Test
     void resumedRunEndsWithTheSameAdapterAsAnUninterruptedOne() throws IOException {
-        TrainingArgs a = args().gradientAccumulationSteps(2).checkpointDir(dir.resolve("run")).checkpointEvery(2).build();
+        TrainingArgs a = args().gradientAccumulationSteps(2)
+                .checkpointDir(dir.resolve("run"))
+                .checkpointEvery(2)
+                .build();
         byte[] uninterrupted = trainAndSave(args().gradientAccumulationSteps(2).build(), dir.resolve("plain"), null);
         AtomicInteger steps = new AtomicInteger();
         assertThatThrownBy(() -> trainAndSave(a, dir.resolve("killed"), new TrainingListener() {
-            @Override
-            public void onStep(StepInfo info) {
-                if (steps.incrementAndGet() == 7) {
-                    throw new IllegalStateException("simulated kill");
-                }
-            }
-        })).hasMessage("simulated kill");
+                    @Override
+                    public void onStep(StepInfo info) {
+                        if (steps.incrementAndGet() == 7) {
+                            throw new IllegalStateException("simulated kill");
+                        }
+                    }
+                }))
+                .hasMessage("simulated kill");
         assertThat(dir.resolve("run/checkpoint/trainer_state.json")).exists();
         byte[] resumed = trainAndSave(a, dir.resolve("resumed"), null);
         assertThat(resumed).isEqualTo(uninterrupted);
@@ -186,13 +231,19 @@ class TrainerTest extends NativeTest {
     private Trainer.Result budgeted(TrainingArgs a, List<Integer> stepEpochs) {
         try (NDManager m = manager.newSubManager()) {
             PeftModel peft = model(m, 7);
-            return new Trainer<>(peft, new SequenceClassificationTask((BackboneClassifier) peft.model(), tokenizer), a, new TrainingListener() {
-                @Override
-                public void onStep(StepInfo info) {
-                    stepEpochs.add(info.epoch());
-                    assertThat(info.totalSteps()).isEqualTo(a.maxSteps() > 0 ? a.maxSteps() : 5L * a.epochs());
-                }
-            }).train(train, eval);
+            return new Trainer<>(
+                            peft,
+                            new SequenceClassificationTask((BackboneClassifier) peft.model(), tokenizer),
+                            a,
+                            new TrainingListener() {
+                                @Override
+                                public void onStep(StepInfo info) {
+                                    stepEpochs.add(info.epoch());
+                                    assertThat(info.totalSteps())
+                                            .isEqualTo(a.maxSteps() > 0 ? a.maxSteps() : 5L * a.epochs());
+                                }
+                            })
+                    .train(train, eval);
         }
     }
 
@@ -210,7 +261,9 @@ class TrainerTest extends NativeTest {
     /** A training-time cap stops after the step that reaches it; a resumed run with its time spent trains no more. */
     @Test
     void aTimeCapStopsTrainingAndStaysSpentOnResume() {
-        TrainingArgs a = args().maxTrainSeconds(1e-9).checkpointDir(dir.resolve("capped")).build();
+        TrainingArgs a = args().maxTrainSeconds(1e-9)
+                .checkpointDir(dir.resolve("capped"))
+                .build();
         List<Integer> first = new ArrayList<>();
         Trainer.Result r = budgeted(a, first);
         assertThat(r.steps()).isEqualTo(1);
@@ -228,7 +281,8 @@ class TrainerTest extends NativeTest {
     void nanLossStopsWithAClearMessage() {
         try (NDManager m = manager.newSubManager()) {
             PeftModel peft = model(m, 1);
-            SequenceClassificationTask real = new SequenceClassificationTask((BackboneClassifier) peft.model(), tokenizer);
+            SequenceClassificationTask real =
+                    new SequenceClassificationTask((BackboneClassifier) peft.model(), tokenizer);
             AtomicInteger calls = new AtomicInteger();
             TrainingTask<TextExample> poisoned = new TrainingTask<>() {
                 @Override
@@ -257,7 +311,8 @@ class TrainerTest extends NativeTest {
     void emptyDataIsRejected() {
         try (NDManager m = manager.newSubManager()) {
             PeftModel peft = model(m, 1);
-            SequenceClassificationTask task = new SequenceClassificationTask((BackboneClassifier) peft.model(), tokenizer);
+            SequenceClassificationTask task =
+                    new SequenceClassificationTask((BackboneClassifier) peft.model(), tokenizer);
             assertThatThrownBy(() -> new Trainer<>(peft, task, args().build(), null).train(List.of(), eval))
                     .hasMessageContaining("training set is empty");
         }
@@ -268,7 +323,8 @@ class TrainerTest extends NativeTest {
     void trainingStepsDoNotLeakNativeArrays() {
         try (NDManager m = manager.newSubManager()) {
             PeftModel peft = model(m, 1);
-            SequenceClassificationTask task = new SequenceClassificationTask((BackboneClassifier) peft.model(), tokenizer);
+            SequenceClassificationTask task =
+                    new SequenceClassificationTask((BackboneClassifier) peft.model(), tokenizer);
             new Trainer<>(peft, task, args().epochs(1).build(), null).train(train, null);
             int after1 = m.getManagedArrays().size();
             new Trainer<>(peft, task, args().epochs(4).build(), null).train(train, null);
@@ -286,11 +342,17 @@ class TrainerTest extends NativeTest {
         try (NDManager m = manager.newSubManager()) {
             PeftModel peft = model(m, 7);
             BackboneClassifier classifier = (BackboneClassifier) peft.model();
-            TrainingArgs blowUp = args().epochs(1).learningRate(1e39).warmupRatio(0).build(); // lr·update overflows fp32
-            assertThatThrownBy(() -> new Trainer<>(peft, new SequenceClassificationTask(classifier, tokenizer), blowUp, null).train(train, null))
-                    .isInstanceOf(TrainingDivergedException.class).hasMessageContaining("is not finite after optimizer step 1");
-            assertThatThrownBy(() -> peft.save(out.resolve("adapter"))).isInstanceOf(Peft4jException.class)
-                    .hasMessageContaining("not saving adapter 'default'").hasMessageContaining("NaN or infinite");
+            TrainingArgs blowUp =
+                    args().epochs(1).learningRate(1e39).warmupRatio(0).build(); // lr·update overflows fp32
+            assertThatThrownBy(() -> new Trainer<>(
+                                    peft, new SequenceClassificationTask(classifier, tokenizer), blowUp, null)
+                            .train(train, null))
+                    .isInstanceOf(TrainingDivergedException.class)
+                    .hasMessageContaining("is not finite after optimizer step 1");
+            assertThatThrownBy(() -> peft.save(out.resolve("adapter")))
+                    .isInstanceOf(Peft4jException.class)
+                    .hasMessageContaining("not saving adapter 'default'")
+                    .hasMessageContaining("NaN or infinite");
             assertThat(out.resolve("adapter")).doesNotExist();
         }
     }
@@ -300,7 +362,8 @@ class TrainerTest extends NativeTest {
     void aNonFiniteValidationLossIsNeverTheBest() {
         try (NDManager m = manager.newSubManager()) {
             PeftModel peft = model(m, 1);
-            SequenceClassificationTask real = new SequenceClassificationTask((BackboneClassifier) peft.model(), tokenizer);
+            SequenceClassificationTask real =
+                    new SequenceClassificationTask((BackboneClassifier) peft.model(), tokenizer);
             TrainingTask<TextExample> nanEval = new TrainingTask<>() {
                 @Override
                 public Step.Adapters adapters() {
@@ -317,7 +380,8 @@ class TrainerTest extends NativeTest {
                     return new Evaluation(Double.NaN, 1.0, 1.0, examples.size());
                 }
             };
-            Trainer.Result result = new Trainer<>(peft, nanEval, args().epochs(2).build(), null).train(train, eval);
+            Trainer.Result result =
+                    new Trainer<>(peft, nanEval, args().epochs(2).build(), null).train(train, eval);
             assertThat(result.history()).noneMatch(TrainingListener.EpochInfo::best);
             assertThat(result.bestEpoch()).isEqualTo(-1);
         }

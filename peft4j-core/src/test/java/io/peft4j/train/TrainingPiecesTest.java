@@ -67,7 +67,8 @@ class TrainingPiecesTest extends NativeTest {
         double lr = 0.01;
         for (int t = 1; t <= grads.length; t++) {
             try (NDManager step = manager.newSubManager()) {
-                NDArray g = step.create(new float[] {(float) grads[t - 1][0], (float) grads[t - 1][1]}, new Shape(1, 2));
+                NDArray g =
+                        step.create(new float[] {(float) grads[t - 1][0], (float) grads[t - 1][1]}, new Shape(1, 2));
                 adam.step(Map.of("w", w), Map.of("w", g), lr, step);
             }
             for (int i = 0; i < 2; i++) {

@@ -36,7 +36,8 @@ final class Conversations {
             } else if (m instanceof AiMessage a && a.text() != null && !a.hasToolExecutionRequests()) {
                 out.add(new ChatTemplate.Message("assistant", a.text()));
             } else {
-                throw new IllegalArgumentException("peft4j chat models take system, text-only user and assistant messages, got " + m.type());
+                throw new IllegalArgumentException(
+                        "peft4j chat models take system, text-only user and assistant messages, got " + m.type());
             }
         }
         return out;
@@ -51,22 +52,29 @@ final class Conversations {
         long[] prompt = model.chatPrompt(messages(request.messages()));
         int room = model.contextLength() - prompt.length;
         if (room < 1) {
-            throw new IllegalArgumentException("the conversation has " + prompt.length + " tokens; the model's context is "
-                    + model.contextLength() + " tokens");
+            throw new IllegalArgumentException("the conversation has " + prompt.length
+                    + " tokens; the model's context is " + model.contextLength() + " tokens");
         }
         double temperature = p.temperature() == null ? 0 : p.temperature();
         GenerationConfig.Builder config = GenerationConfig.builder()
                 .maxNewTokens(p.maxOutputTokens() == null ? room : Math.min(room, p.maxOutputTokens()))
-                .doSample(temperature > 0).temperature(temperature > 0 ? temperature : 1)
-                .topP(p.topP() == null ? 1 : p.topP()).topK(p.topK() == null ? 0 : p.topK())
+                .doSample(temperature > 0)
+                .temperature(temperature > 0 ? temperature : 1)
+                .topP(p.topP() == null ? 1 : p.topP())
+                .topK(p.topK() == null ? 0 : p.topK())
                 .stopStrings(p.stopSequences() == null ? List.of() : p.stopSequences());
         return new ContinuousBatcher.Request(prompt, adapter, config.build());
     }
 
     static ChatResponse response(ServedModel model, String adapter, Generator.Result result, int promptTokens) {
-        return ChatResponse.builder().aiMessage(AiMessage.from(result.text()))
+        return ChatResponse.builder()
+                .aiMessage(AiMessage.from(result.text()))
                 .tokenUsage(new TokenUsage(promptTokens, result.tokens().length))
-                .finishReason(result.finishReason() == Generator.FinishReason.LENGTH ? FinishReason.LENGTH : FinishReason.STOP)
-                .modelName(adapter == null ? model.name() : adapter).build();
+                .finishReason(
+                        result.finishReason() == Generator.FinishReason.LENGTH
+                                ? FinishReason.LENGTH
+                                : FinishReason.STOP)
+                .modelName(adapter == null ? model.name() : adapter)
+                .build();
     }
 }

@@ -36,7 +36,8 @@ public final class Peft4jChatModel implements ChatModel {
     /** Loads the decoder in {@code modelDir} with the adapter in {@code adapterDir} (null: none). */
     public static Peft4jChatModel load(String modelDir, Path adapterDir) {
         ServedModel.Options options = ServedModel.Options.of(modelDir);
-        ServedModel served = ServedModel.load(adapterDir == null ? options : options.withAdapter("adapter", adapterDir));
+        ServedModel served =
+                ServedModel.load(adapterDir == null ? options : options.withAdapter("adapter", adapterDir));
         return new Peft4jChatModel(served, adapterDir == null ? null : "adapter");
     }
 

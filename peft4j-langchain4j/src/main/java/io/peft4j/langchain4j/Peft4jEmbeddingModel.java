@@ -33,7 +33,8 @@ public final class Peft4jEmbeddingModel implements EmbeddingModel {
     /** Loads the encoder {@code modelDir} (or a bundled alias such as {@code minilm}) with the adapter in {@code adapterDir} (null: none). */
     public static Peft4jEmbeddingModel load(String modelDir, Path adapterDir) {
         ServedModel.Options options = ServedModel.Options.of(modelDir);
-        ServedModel served = ServedModel.load(adapterDir == null ? options : options.withAdapter("adapter", adapterDir));
+        ServedModel served =
+                ServedModel.load(adapterDir == null ? options : options.withAdapter("adapter", adapterDir));
         return new Peft4jEmbeddingModel(served, adapterDir == null ? null : "adapter");
     }
 

@@ -44,7 +44,9 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class LangChain4jModelsTest {
 
-    static final Path LLAMA = Path.of("../peft4j-core/src/test/resources/decoders/llama").toAbsolutePath().normalize();
+    static final Path LLAMA = Path.of("../peft4j-core/src/test/resources/decoders/llama")
+            .toAbsolutePath()
+            .normalize();
     static final String QUESTION = "What is the capital of France?";
     static final String ANSWER = "Paris";
 
@@ -54,12 +56,21 @@ class LangChain4jModelsTest {
 
     /** Teaches a LoRA adapter to answer QUESTION with ANSWER then end the turn, and saves it in {@code dir}. */
     static void train(Path dir) {
-        try (NDManager manager = NDManager.newBaseManager(); Tokenizer tokenizer = Tokenizer.load(LLAMA.resolve("tokenizer.json"), 128)) {
+        try (NDManager manager = NDManager.newBaseManager();
+                Tokenizer tokenizer = Tokenizer.load(LLAMA.resolve("tokenizer.json"), 128)) {
             CausalLM model = (CausalLM) AutoModel.load(ModelFiles.resolve(LLAMA.toString()), manager);
             Engine.getInstance().setRandomSeed(5);
-            PeftModel peft = PeftModel.wrap(model, LoraConfig.builder().r(8).loraAlpha(16).loraDropout(0)
-                    .targetModules("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj").taskType(TaskType.CAUSAL_LM).build());
-            long[] prompt = ChatTemplate.forModel(LLAMA).promptIds(tokenizer, List.of(new ChatTemplate.Message("user", QUESTION)));
+            PeftModel peft = PeftModel.wrap(
+                    model,
+                    LoraConfig.builder()
+                            .r(8)
+                            .loraAlpha(16)
+                            .loraDropout(0)
+                            .targetModules("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+                            .taskType(TaskType.CAUSAL_LM)
+                            .build());
+            long[] prompt = ChatTemplate.forModel(LLAMA)
+                    .promptIds(tokenizer, List.of(new ChatTemplate.Message("user", QUESTION)));
             List<Long> answer = new ArrayList<>(tokenizer.encodeIds(ANSWER, false));
             answer.add(model.eosTokenIds().get(0));
             long[] ids = new long[prompt.length + answer.size()];
@@ -68,8 +79,18 @@ class LangChain4jModelsTest {
                 ids[i] = i < prompt.length ? prompt[i] : answer.get(i - prompt.length);
                 labels[i] = i < prompt.length ? CausalExample.IGNORED : ids[i];
             }
-            new Trainer<>(peft, new CausalLmTask(model), TrainingArgs.builder().epochs(60).batchSize(1).learningRate(1e-2).warmupRatio(0)
-                    .seed(1).build(), new TrainingListener() {}).train(List.of(new CausalExample(ids, labels)), null);
+            new Trainer<>(
+                            peft,
+                            new CausalLmTask(model),
+                            TrainingArgs.builder()
+                                    .epochs(60)
+                                    .batchSize(1)
+                                    .learningRate(1e-2)
+                                    .warmupRatio(0)
+                                    .seed(1)
+                                    .build(),
+                            new TrainingListener() {})
+                    .train(List.of(new CausalExample(ids, labels)), null);
             peft.save(dir);
         }
     }
@@ -77,40 +98,55 @@ class LangChain4jModelsTest {
     @Test
     void anAiServiceAnswersFromAnAdapterTrainedHere(@TempDir Path dir) throws Exception {
         train(dir.resolve("capitals"));
-        try (ServedModel served = ServedModel.load(ServedModel.Options.of(LLAMA.toString()).withAdapter("capitals", dir.resolve("capitals")))) {
+        try (ServedModel served = ServedModel.load(
+                ServedModel.Options.of(LLAMA.toString()).withAdapter("capitals", dir.resolve("capitals")))) {
             Assistant tuned = AiServices.create(Assistant.class, new Peft4jChatModel(served, "capitals"));
             assertThat(tuned.chat(QUESTION)).isEqualTo(ANSWER);
             Assistant base = AiServices.create(Assistant.class, new Peft4jChatModel(served, null));
-            assertThat(base.chat(QUESTION)).as("the base model never learned it").isNotEqualTo(ANSWER);
+            assertThat(base.chat(QUESTION))
+                    .as("the base model never learned it")
+                    .isNotEqualTo(ANSWER);
 
             StringBuilder partial = new StringBuilder();
             CompletableFuture<ChatResponse> complete = new CompletableFuture<>();
-            new Peft4jStreamingChatModel(served, "capitals").chat(ChatRequest.builder()
-                    .messages(UserMessage.from(QUESTION)).build(), new StreamingChatResponseHandler() {
-                @Override
-                public void onPartialResponse(String piece) {
-                    partial.append(piece);
-                }
+            new Peft4jStreamingChatModel(served, "capitals")
+                    .chat(
+                            ChatRequest.builder()
+                                    .messages(UserMessage.from(QUESTION))
+                                    .build(),
+                            new StreamingChatResponseHandler() {
+                                @Override
+                                public void onPartialResponse(String piece) {
+                                    partial.append(piece);
+                                }
 
-                @Override
-                public void onCompleteResponse(ChatResponse response) {
-                    complete.complete(response);
-                }
+                                @Override
+                                public void onCompleteResponse(ChatResponse response) {
+                                    complete.complete(response);
+                                }
 
-                @Override
-                public void onError(Throwable error) {
-                    complete.completeExceptionally(error);
-                }
-            });
+                                @Override
+                                public void onError(Throwable error) {
+                                    complete.completeExceptionally(error);
+                                }
+                            });
             ChatResponse response = complete.get(60, TimeUnit.SECONDS);
             assertThat(partial.toString()).isEqualTo(ANSWER);
             assertThat(response.aiMessage().text()).isEqualTo(ANSWER);
             assertThat(response.finishReason()).isEqualTo(FinishReason.STOP);
-            assertThat(response.tokenUsage().outputTokenCount()).isEqualTo(new Peft4jChatModel(served, "capitals")
-                    .chat(ChatRequest.builder().messages(UserMessage.from(QUESTION)).build()).tokenUsage().outputTokenCount());
+            assertThat(response.tokenUsage().outputTokenCount())
+                    .isEqualTo(new Peft4jChatModel(served, "capitals")
+                            .chat(ChatRequest.builder()
+                                    .messages(UserMessage.from(QUESTION))
+                                    .build())
+                            .tokenUsage()
+                            .outputTokenCount());
 
-            ChatResponse cut = new Peft4jChatModel(served, "capitals").chat(ChatRequest.builder()
-                    .messages(UserMessage.from(QUESTION)).maxOutputTokens(1).build());
+            ChatResponse cut = new Peft4jChatModel(served, "capitals")
+                    .chat(ChatRequest.builder()
+                            .messages(UserMessage.from(QUESTION))
+                            .maxOutputTokens(1)
+                            .build());
             assertThat(cut.finishReason()).isEqualTo(FinishReason.LENGTH);
             assertThat(cut.tokenUsage().outputTokenCount()).isEqualTo(1);
         }
@@ -121,13 +157,19 @@ class LangChain4jModelsTest {
         Peft4jEmbeddingModel model = Peft4jEmbeddingModel.load("minilm", null);
         try (ServedModel served = model.servedModel()) {
             InMemoryEmbeddingStore<TextSegment> store = new InMemoryEmbeddingStore<>();
-            for (String text : List.of("The chef cooked pasta for dinner.", "The train leaves the station at noon.",
+            for (String text : List.of(
+                    "The chef cooked pasta for dinner.",
+                    "The train leaves the station at noon.",
                     "Stocks fell sharply on the exchange.")) {
                 TextSegment segment = TextSegment.from(text);
                 store.add(model.embed(segment).content(), segment);
             }
             Embedding query = model.embed("What did they eat in the evening?").content();
-            List<EmbeddingMatch<TextSegment>> matches = store.search(EmbeddingSearchRequest.builder().queryEmbedding(query).maxResults(3).build()).matches();
+            List<EmbeddingMatch<TextSegment>> matches = store.search(EmbeddingSearchRequest.builder()
+                            .queryEmbedding(query)
+                            .maxResults(3)
+                            .build())
+                    .matches();
             assertThat(matches.get(0).embedded().text()).isEqualTo("The chef cooked pasta for dinner.");
             assertThat(model.dimension()).isEqualTo(384);
             assertThat(query.vector()).hasSize(384);

@@ -29,7 +29,8 @@ public class ApiException extends RuntimeException {
 
     /** 404: no such model (base or adapter). */
     public static ApiException unknownModel(String model) {
-        return new ApiException(404, "invalid_request_error", "model", "model_not_found", "The model `" + model + "` does not exist.");
+        return new ApiException(
+                404, "invalid_request_error", "model", "model_not_found", "The model `" + model + "` does not exist.");
     }
 
     public int status() {

@@ -46,7 +46,8 @@ final class GenerationEndpoints {
 
     /** What kind of answer: chat's message and deltas, or completions' text. */
     private enum Kind {
-        CHAT("chat.completion", "chatcmpl-"), TEXT("text_completion", "cmpl-");
+        CHAT("chat.completion", "chatcmpl-"),
+        TEXT("text_completion", "cmpl-");
 
         final String object;
         final String idPrefix;
@@ -63,11 +64,17 @@ final class GenerationEndpoints {
         long[] prompt;
         try {
             prompt = served.chatPrompt(messages(body));
-        } catch (Peft4jException e) {                                // the chat template refused the conversation
+        } catch (Peft4jException e) { // the chat template refused the conversation
             throw ApiException.badRequest("messages", e.getMessage());
         }
-        run(ctx, Kind.CHAT, body, prompt, body.integer("max_completion_tokens", 1, Integer.MAX_VALUE) != null
-                ? body.integer("max_completion_tokens", 1, Integer.MAX_VALUE) : body.integer("max_tokens", 1, Integer.MAX_VALUE));
+        run(
+                ctx,
+                Kind.CHAT,
+                body,
+                prompt,
+                body.integer("max_completion_tokens", 1, Integer.MAX_VALUE) != null
+                        ? body.integer("max_completion_tokens", 1, Integer.MAX_VALUE)
+                        : body.integer("max_tokens", 1, Integer.MAX_VALUE));
     }
 
     void completion(Context ctx) {
@@ -80,12 +87,13 @@ final class GenerationEndpoints {
             throw ApiException.badRequest("suffix", "'suffix' is not supported");
         }
         Long max = body.integer("max_tokens", 1, Integer.MAX_VALUE);
-        run(ctx, Kind.TEXT, body, prompt(body), max == null ? 16L : max);     // OpenAI's default for completions
+        run(ctx, Kind.TEXT, body, prompt(body), max == null ? 16L : max); // OpenAI's default for completions
     }
 
     private void requireGenerating() {
         if (!served.generates()) {
-            throw ApiException.badRequest("model", "the served model " + served.name() + " is an encoder: it serves /v1/embeddings only");
+            throw ApiException.badRequest(
+                    "model", "the served model " + served.name() + " is an encoder: it serves /v1/embeddings only");
         }
     }
 
@@ -103,9 +111,11 @@ final class GenerationEndpoints {
             }
             String role = m.get("role").asText();
             if (!List.of("system", "developer", "user", "assistant").contains(role)) {
-                throw ApiException.badRequest(param + ".role", "role '" + role + "' is not supported (system, developer, user, assistant)");
+                throw ApiException.badRequest(
+                        param + ".role", "role '" + role + "' is not supported (system, developer, user, assistant)");
             }
-            out.add(new ChatTemplate.Message(role.equals("developer") ? "system" : role, content(m.get("content"), param + ".content")));
+            out.add(new ChatTemplate.Message(
+                    role.equals("developer") ? "system" : role, content(m.get("content"), param + ".content")));
         }
         return out;
     }
@@ -118,7 +128,8 @@ final class GenerationEndpoints {
         if (c != null && c.isArray()) {
             StringBuilder text = new StringBuilder();
             for (JsonNode part : c) {
-                if (!"text".equals(part.path("type").asText()) || !part.path("text").isTextual()) {
+                if (!"text".equals(part.path("type").asText())
+                        || !part.path("text").isTextual()) {
                     throw ApiException.badRequest(param, "only text content parts are supported");
                 }
                 text.append(part.get("text").asText());
@@ -135,16 +146,23 @@ final class GenerationEndpoints {
             p = p.get(0);
         }
         if (p != null && p.isTextual()) {
-            return served.tokenizer().encodeIds(p.asText(), true).stream().mapToLong(Long::longValue).toArray();
+            return served.tokenizer().encodeIds(p.asText(), true).stream()
+                    .mapToLong(Long::longValue)
+                    .toArray();
         }
-        if (p != null && p.isArray() && !p.isEmpty() && StreamSupport.stream(p.spliterator(), false).allMatch(JsonNode::isIntegralNumber)) {
+        if (p != null
+                && p.isArray()
+                && !p.isEmpty()
+                && StreamSupport.stream(p.spliterator(), false).allMatch(JsonNode::isIntegralNumber)) {
             long[] ids = new long[p.size()];
             for (int i = 0; i < ids.length; i++) {
                 ids[i] = p.get(i).asLong();
             }
             return ids;
         }
-        throw ApiException.badRequest("prompt", "'prompt' must be a string, a list of one string or a list of token ids (one prompt per request)");
+        throw ApiException.badRequest(
+                "prompt",
+                "'prompt' must be a string, a list of one string or a list of token ids (one prompt per request)");
     }
 
     private void run(Context ctx, Kind kind, RequestFields body, long[] prompt, Long maxTokens) {
@@ -157,22 +175,30 @@ final class GenerationEndpoints {
         }
         int context = served.contextLength();
         if (prompt.length >= context) {
-            throw ApiException.badRequest(kind == Kind.CHAT ? "messages" : "prompt", "this model's maximum context length is " + context + " tokens; the prompt has "
-                    + prompt.length + " tokens");
+            throw ApiException.badRequest(
+                    kind == Kind.CHAT ? "messages" : "prompt",
+                    "this model's maximum context length is " + context + " tokens; the prompt has " + prompt.length
+                            + " tokens");
         }
         if (maxTokens != null && prompt.length + maxTokens > context) {
-            throw ApiException.badRequest(kind == Kind.CHAT ? "max_completion_tokens" : "max_tokens", "this model's maximum context length is "
-                    + context + " tokens; " + maxTokens + " new tokens after a prompt of " + prompt.length + " tokens would need "
-                    + (prompt.length + maxTokens));
+            throw ApiException.badRequest(
+                    kind == Kind.CHAT ? "max_completion_tokens" : "max_tokens",
+                    "this model's maximum context length is "
+                            + context + " tokens; " + maxTokens + " new tokens after a prompt of " + prompt.length
+                            + " tokens would need "
+                            + (prompt.length + maxTokens));
         }
         double temperature = body.number("temperature", 0, 2, 1);
         Long seed = body.integer("seed", Long.MIN_VALUE, Long.MAX_VALUE);
         GenerationConfig config = GenerationConfig.builder()
                 .maxNewTokens((int) (maxTokens != null ? maxTokens : context - prompt.length))
-                .doSample(temperature > 0).temperature(temperature > 0 ? temperature : 1)
-                .topP(body.number("top_p", 0, 1, 1)).stopStrings(body.strings("stop", 4))
+                .doSample(temperature > 0)
+                .temperature(temperature > 0 ? temperature : 1)
+                .topP(body.number("top_p", 0, 1, 1))
+                .stopStrings(body.strings("stop", 4))
                 .seed(seed != null ? seed : new SecureRandom().nextLong())
-                .eosTokenIds(body.bool("ignore_eos", false) ? List.of() : null).build();          // vLLM's ignore_eos
+                .eosTokenIds(body.bool("ignore_eos", false) ? List.of() : null)
+                .build(); // vLLM's ignore_eos
         boolean stream = body.bool("stream", false);
         JsonNode options = body.node("stream_options");
         if (options != null && !stream) {
@@ -214,7 +240,12 @@ final class GenerationEndpoints {
             return answer.done.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
             ticket.cancel();
-            throw new ApiException(504, "timeout", null, "timeout", "the request took longer than the server's " + timeout.toSeconds() + " s");
+            throw new ApiException(
+                    504,
+                    "timeout",
+                    null,
+                    "timeout",
+                    "the request took longer than the server's " + timeout.toSeconds() + " s");
         } catch (InterruptedException e) {
             ticket.cancel();
             Thread.currentThread().interrupt();
@@ -264,7 +295,13 @@ final class GenerationEndpoints {
     }
 
     /** Streams pieces as they come; the client's going away (a failed write) cancels the generation. */
-    private void stream(Context ctx, Kind kind, Answer answer, ContinuousBatcher.Ticket ticket, Header header, boolean includeUsage) {
+    private void stream(
+            Context ctx,
+            Kind kind,
+            Answer answer,
+            ContinuousBatcher.Ticket ticket,
+            Header header,
+            boolean includeUsage) {
         ctx.status(200);
         ctx.contentType("text/event-stream");
         ctx.header("Cache-Control", "no-cache");
@@ -281,15 +318,23 @@ final class GenerationEndpoints {
             while (true) {
                 Object event = answer.events.poll(100, TimeUnit.MILLISECONDS);
                 if (event == null) {
-                    if (System.nanoTime() - lastWrite > 1_000_000_000L) {             // an SSE comment: a gone client shows up
+                    if (System.nanoTime() - lastWrite > 1_000_000_000L) { // an SSE comment: a gone client shows up
                         out.write(": keep-alive\n\n".getBytes(StandardCharsets.UTF_8));
                         out.flush();
                         lastWrite = System.nanoTime();
                     }
                     if (System.nanoTime() > deadline) {
                         ticket.cancel();
-                        send(out, new ApiException(504, "timeout", null, "timeout", "the request took longer than the server's "
-                                + timeout.toSeconds() + " s").body());
+                        send(
+                                out,
+                                new ApiException(
+                                                504,
+                                                "timeout",
+                                                null,
+                                                "timeout",
+                                                "the request took longer than the server's " + timeout.toSeconds()
+                                                        + " s")
+                                        .body());
                         break;
                     }
                     continue;
@@ -314,7 +359,7 @@ final class GenerationEndpoints {
             out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
             out.flush();
         } catch (IOException e) {
-            ticket.cancel();                                                   // the client has gone
+            ticket.cancel(); // the client has gone
         } catch (InterruptedException e) {
             ticket.cancel();
             Thread.currentThread().interrupt();

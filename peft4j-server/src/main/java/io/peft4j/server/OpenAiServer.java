@@ -53,18 +53,48 @@ public final class OpenAiServer implements AutoCloseable {
             config.routes.post("/v1/load_lora_adapter", this::loadAdapter);
             config.routes.post("/v1/unload_lora_adapter", this::unloadAdapter);
             config.routes.get("/health", ctx -> ctx.result("OK"));
-            config.routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(metrics.scrape()));
-            config.routes.after(ctx -> metrics.request(ctx.endpoint() == null ? "unknown" : ctx.path(), ctx.statusCode()));
+            config.routes.get(
+                    "/metrics",
+                    ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8")
+                            .result(metrics.scrape()));
+            config.routes.after(
+                    ctx -> metrics.request(ctx.endpoint() == null ? "unknown" : ctx.path(), ctx.statusCode()));
             config.routes.exception(ApiException.class, (e, ctx) -> answer(ctx, e));
-            config.routes.exception(HttpResponseException.class, (e, ctx) -> answer(ctx,
-                    new ApiException(e.getStatus(), e.getStatus() == 413 ? "invalid_request_error" : "server_error", null, null,
-                            e.getStatus() == 413 ? "the request body is larger than the server's limit of " + settings.maxRequestBytes() + " bytes"
-                                    : e.getMessage())));
-            config.routes.exception(Exception.class, (e, ctx) -> answer(ctx, new ApiException(500, "server_error", null, null,
-                    e.getClass().getSimpleName() + ": " + e.getMessage())));
+            config.routes.exception(
+                    HttpResponseException.class,
+                    (e, ctx) -> answer(
+                            ctx,
+                            new ApiException(
+                                    e.getStatus(),
+                                    e.getStatus() == 413 ? "invalid_request_error" : "server_error",
+                                    null,
+                                    null,
+                                    e.getStatus() == 413
+                                            ? "the request body is larger than the server's limit of "
+                                                    + settings.maxRequestBytes() + " bytes"
+                                            : e.getMessage())));
+            config.routes.exception(
+                    Exception.class,
+                    (e, ctx) -> answer(
+                            ctx,
+                            new ApiException(
+                                    500,
+                                    "server_error",
+                                    null,
+                                    null,
+                                    e.getClass().getSimpleName() + ": " + e.getMessage())));
             config.routes.error(404, ctx -> {
-                if (ctx.result() == null || ctx.result().isEmpty() || !ctx.result().startsWith("{")) {
-                    answer(ctx, new ApiException(404, "invalid_request_error", null, null, "no endpoint " + ctx.method() + " " + ctx.path()));
+                if (ctx.result() == null
+                        || ctx.result().isEmpty()
+                        || !ctx.result().startsWith("{")) {
+                    answer(
+                            ctx,
+                            new ApiException(
+                                    404,
+                                    "invalid_request_error",
+                                    null,
+                                    null,
+                                    "no endpoint " + ctx.method() + " " + ctx.path()));
                 }
             });
         });
@@ -108,7 +138,10 @@ public final class OpenAiServer implements AutoCloseable {
         try {
             return Json.MAPPER.readTree(ctx.bodyAsBytes());
         } catch (IOException e) {
-            throw ApiException.badRequest(null, "the request body is not valid JSON: " + e.getMessage().lines().findFirst().orElse(""));
+            throw ApiException.badRequest(
+                    null,
+                    "the request body is not valid JSON: "
+                            + e.getMessage().lines().findFirst().orElse(""));
         }
     }
 
@@ -121,10 +154,20 @@ public final class OpenAiServer implements AutoCloseable {
             return;
         }
         String header = ctx.header("Authorization");
-        if (header == null || !MessageDigest.isEqual(header.getBytes(StandardCharsets.UTF_8),
-                ("Bearer " + settings.apiKey()).getBytes(StandardCharsets.UTF_8))) {
-            answer(ctx, new ApiException(401, "invalid_request_error", null, "invalid_api_key",
-                    header == null ? "missing API key: send 'Authorization: Bearer KEY'" : "incorrect API key provided"));
+        if (header == null
+                || !MessageDigest.isEqual(
+                        header.getBytes(StandardCharsets.UTF_8),
+                        ("Bearer " + settings.apiKey()).getBytes(StandardCharsets.UTF_8))) {
+            answer(
+                    ctx,
+                    new ApiException(
+                            401,
+                            "invalid_request_error",
+                            null,
+                            "invalid_api_key",
+                            header == null
+                                    ? "missing API key: send 'Authorization: Bearer KEY'"
+                                    : "incorrect API key provided"));
             ctx.skipRemainingHandlers();
         }
     }
@@ -161,9 +204,14 @@ public final class OpenAiServer implements AutoCloseable {
         Path path = Path.of(body.string("lora_path", true));
         AdapterPool pool = served.adapters();
         if (!pool.underRoot(path)) {
-            throw new ApiException(403, "permission_error", "lora_path", null, pool.root() == null
-                    ? "loading adapters at run time needs the server started with --adapters DIR"
-                    : "adapter path " + path + " is outside the adapters directory " + pool.root());
+            throw new ApiException(
+                    403,
+                    "permission_error",
+                    "lora_path",
+                    null,
+                    pool.root() == null
+                            ? "loading adapters at run time needs the server started with --adapters DIR"
+                            : "adapter path " + path + " is outside the adapters directory " + pool.root());
         }
         if (name.equals(served.name())) {
             throw ApiException.badRequest("lora_name", "'" + name + "' is the base model's name");
@@ -196,14 +244,16 @@ public final class OpenAiServer implements AutoCloseable {
     private void embeddings(Context ctx) {
         RequestFields body = new RequestFields(json(ctx));
         if (!served.embeds()) {
-            throw ApiException.badRequest("model", "the served model " + served.name() + " is a decoder: embeddings need an encoder model");
+            throw ApiException.badRequest(
+                    "model", "the served model " + served.name() + " is a decoder: embeddings need an encoder model");
         }
         String model = body.string("model", false);
         String adapter = adapter(served, model);
         List<String> texts = inputs(body.node("input"));
         String format = body.string("encoding_format", false);
         if (format != null && !format.equals("float") && !format.equals("base64")) {
-            throw ApiException.badRequest("encoding_format", "'encoding_format' must be float or base64, got '" + format + "'");
+            throw ApiException.badRequest(
+                    "encoding_format", "'encoding_format' must be float or base64, got '" + format + "'");
         }
         if (body.node("dimensions") != null) {
             throw ApiException.badRequest("dimensions", "'dimensions' is not supported");
@@ -251,7 +301,8 @@ public final class OpenAiServer implements AutoCloseable {
         } else if (input != null && input.isArray() && !input.isEmpty()) {
             for (JsonNode t : input) {
                 if (!t.isTextual()) {
-                    throw ApiException.badRequest("input", "'input' must be a string or a list of strings (token ids are not supported)");
+                    throw ApiException.badRequest(
+                            "input", "'input' must be a string or a list of strings (token ids are not supported)");
                 }
                 texts.add(t.asText());
             }

@@ -53,7 +53,8 @@ final class RequestFields {
             return fallback;
         }
         if (!n.isNumber() || !(n.asDouble() >= min && n.asDouble() <= max)) {
-            throw ApiException.badRequest(name, "'" + name + "' must be a number from " + min + " to " + max + ", got " + n);
+            throw ApiException.badRequest(
+                    name, "'" + name + "' must be a number from " + min + " to " + max + ", got " + n);
         }
         return n.asDouble();
     }
@@ -65,7 +66,8 @@ final class RequestFields {
             return null;
         }
         if (!n.isIntegralNumber() || n.asLong() < min || n.asLong() > max) {
-            throw ApiException.badRequest(name, "'" + name + "' must be an integer from " + min + " to " + max + ", got " + n);
+            throw ApiException.badRequest(
+                    name, "'" + name + "' must be an integer from " + min + " to " + max + ", got " + n);
         }
         return n.asLong();
     }
@@ -90,7 +92,8 @@ final class RequestFields {
             throw ApiException.badRequest(name, "'" + name + "' must be a string or a list of strings");
         }
         if (out.size() > maxCount) {
-            throw ApiException.badRequest(name, "'" + name + "' takes at most " + maxCount + " entries, got " + out.size());
+            throw ApiException.badRequest(
+                    name, "'" + name + "' takes at most " + maxCount + " entries, got " + out.size());
         }
         if (out.stream().anyMatch(String::isEmpty)) {
             throw ApiException.badRequest(name, "'" + name + "' entries must not be empty");

@@ -20,39 +20,59 @@ final class ServerMetrics implements ContinuousBatcher.Observer {
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final DistributionSummary batchRows = DistributionSummary.builder("peft4j.decode.batch.size")
-            .description("rows decoded together in one step").register(registry);
-    private final Counter generated = Counter.builder("peft4j.generated.tokens").description("tokens generated").register(registry);
-    private final Timer firstToken = Timer.builder("peft4j.time.to.first.token").description("from a request's arrival to its first text")
-            .publishPercentiles(0.5, 0.95, 0.99).register(registry);
-    private final Timer queueWait = Timer.builder("peft4j.queue.wait").description("from a request's arrival to its admission into the batch")
+            .description("rows decoded together in one step")
+            .register(registry);
+    private final Counter generated = Counter.builder("peft4j.generated.tokens")
+            .description("tokens generated")
+            .register(registry);
+    private final Timer firstToken = Timer.builder("peft4j.time.to.first.token")
+            .description("from a request's arrival to its first text")
+            .publishPercentiles(0.5, 0.95, 0.99)
+            .register(registry);
+    private final Timer queueWait = Timer.builder("peft4j.queue.wait")
+            .description("from a request's arrival to its admission into the batch")
             .register(registry);
     /** Tokens per second over the decode steps of the last few seconds, in thousandths (a gauge reads it). */
     private final AtomicLong tokensPerSecondMilli = new AtomicLong();
+
     private long windowStart = System.nanoTime();
     private long windowTokens;
 
     ServerMetrics() {
         Gauge.builder("peft4j.generation.tokens.per.second", tokensPerSecondMilli, v -> v.get() / 1000.0)
-                .description("tokens generated per second over the last few seconds of decoding").register(registry);
+                .description("tokens generated per second over the last few seconds of decoding")
+                .register(registry);
     }
 
     /** Binds the gauges that read {@code served}. */
     void watch(ServedModel served) {
         if (served.generates()) {
             ContinuousBatcher b = served.batcher();
-            Gauge.builder("peft4j.queue.length", b, ContinuousBatcher::queued).description("requests waiting for a row").register(registry);
-            Gauge.builder("peft4j.running.requests", b, ContinuousBatcher::running).description("requests being prefilled or decoded").register(registry);
+            Gauge.builder("peft4j.queue.length", b, ContinuousBatcher::queued)
+                    .description("requests waiting for a row")
+                    .register(registry);
+            Gauge.builder("peft4j.running.requests", b, ContinuousBatcher::running)
+                    .description("requests being prefilled or decoded")
+                    .register(registry);
         }
-        Gauge.builder("peft4j.adapters.loaded", served.adapters(), p -> p.loadedCount()).description("adapters in memory").register(registry);
+        Gauge.builder("peft4j.adapters.loaded", served.adapters(), p -> p.loadedCount())
+                .description("adapters in memory")
+                .register(registry);
         FunctionCounter.builder("peft4j.adapter.cache.hits", served.adapters(), p -> p.hitsAndMisses()[0])
-                .description("uses of an adapter already in memory").register(registry);
+                .description("uses of an adapter already in memory")
+                .register(registry);
         FunctionCounter.builder("peft4j.adapter.cache.misses", served.adapters(), p -> p.hitsAndMisses()[1])
-                .description("uses that loaded their adapter").register(registry);
+                .description("uses that loaded their adapter")
+                .register(registry);
     }
 
     void request(String endpoint, int status) {
-        Counter.builder("peft4j.requests").tag("endpoint", endpoint).tag("status", Integer.toString(status))
-                .description("HTTP requests answered").register(registry).increment();
+        Counter.builder("peft4j.requests")
+                .tag("endpoint", endpoint)
+                .tag("status", Integer.toString(status))
+                .description("HTTP requests answered")
+                .register(registry)
+                .increment();
     }
 
     void firstToken(long nanos) {

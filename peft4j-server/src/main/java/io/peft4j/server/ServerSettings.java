@@ -15,7 +15,13 @@ import java.util.Map;
  * @param requestTimeout  a request still unanswered after this is ended (504)
  * @param maxRequestBytes request bodies larger than this are refused (413)
  */
-public record ServerSettings(ServedModel.Options served, String host, int port, String apiKey, Duration requestTimeout, long maxRequestBytes) {
+public record ServerSettings(
+        ServedModel.Options served,
+        String host,
+        int port,
+        String apiKey,
+        Duration requestTimeout,
+        long maxRequestBytes) {
 
     public ServerSettings {
         if (port < 0 || port > 65535) {
@@ -28,7 +34,8 @@ public record ServerSettings(ServedModel.Options served, String host, int port, 
 
     /** Defaults: 127.0.0.1:8000, no key, 10-minute requests, 4 MiB bodies, {@link ServedModel.Options#of}'s limits. */
     public static ServerSettings of(String model) {
-        return new ServerSettings(ServedModel.Options.of(model), "127.0.0.1", 8000, null, Duration.ofMinutes(10), 4L << 20);
+        return new ServerSettings(
+                ServedModel.Options.of(model), "127.0.0.1", 8000, null, Duration.ofMinutes(10), 4L << 20);
     }
 
     public ServerSettings withPort(int p) {

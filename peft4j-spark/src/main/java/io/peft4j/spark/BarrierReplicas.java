@@ -32,7 +32,7 @@ final class BarrierReplicas implements Replicas, AutoCloseable {
     private final int rank;
     private final int count;
     private final ServerSocket server;
-    private final Socket[] peers;                    // task 0: one socket per other task (index = rank); others: [0] to task 0
+    private final Socket[] peers; // task 0: one socket per other task (index = rank); others: [0] to task 0
     private long syncNanos;
 
     BarrierReplicas(BarrierTaskContext context) {
@@ -103,7 +103,7 @@ final class BarrierReplicas implements Replicas, AutoCloseable {
             float[] out;
             if (rank == 0) {
                 out = local.clone();
-                for (int r = 1; r < count; r++) {                          // partition order
+                for (int r = 1; r < count; r++) { // partition order
                     float[] part = read(peers[r], local.length);
                     for (int i = 0; i < out.length; i++) {
                         out[i] += part[i];
@@ -123,7 +123,9 @@ final class BarrierReplicas implements Replicas, AutoCloseable {
             }
             return out;
         } catch (IOException e) {
-            throw new Peft4jException("replica " + rank + ": the gradient exchange failed (" + e + "); another task has probably failed", e);
+            throw new Peft4jException(
+                    "replica " + rank + ": the gradient exchange failed (" + e + "); another task has probably failed",
+                    e);
         } finally {
             syncNanos += System.nanoTime() - start;
         }

@@ -49,7 +49,11 @@ import org.apache.spark.sql.types.StructType;
  */
 public final class BatchInference {
 
-    public enum Task { EMBED, CLASSIFY, GENERATE }
+    public enum Task {
+        EMBED,
+        CLASSIFY,
+        GENERATE
+    }
 
     /**
      * @param adapters      adapter name → directory (on the driver; shipped to the executors)
@@ -57,13 +61,24 @@ public final class BatchInference {
      * @param adapterColumn a string column naming each row's adapter, or null
      * @param batchSize     rows a forward pass (embed, classify) or a decoding batch (generate) holds at most
      */
-    public record Settings(Task task, String model, Map<String, String> adapters, String adapter, String adapterColumn, String textColumn,
-                           String outputColumn, int batchSize, int maxNewTokens, int maxLength) implements Serializable {
+    public record Settings(
+            Task task,
+            String model,
+            Map<String, String> adapters,
+            String adapter,
+            String adapterColumn,
+            String textColumn,
+            String outputColumn,
+            int batchSize,
+            int maxNewTokens,
+            int maxLength)
+            implements Serializable {
 
         public Settings {
             adapters = adapters == null ? Map.of() : Map.copyOf(adapters);
             if (adapter != null && !adapters.containsKey(adapter)) {
-                throw new Peft4jException("adapter '" + adapter + "' is not among the adapters given " + adapters.keySet());
+                throw new Peft4jException(
+                        "adapter '" + adapter + "' is not among the adapters given " + adapters.keySet());
             }
             if (batchSize < 1 || maxNewTokens < 1 || maxLength < 1) {
                 throw new Peft4jException("batch size, max new tokens and max length must be at least 1");
@@ -71,27 +86,49 @@ public final class BatchInference {
         }
 
         public static Settings of(Task task, String model) {
-            return new Settings(task, model, Map.of(), null, null, "text", task.name().toLowerCase(Locale.ROOT), 16, 64, 512);
+            return new Settings(
+                    task, model, Map.of(), null, null, "text", task.name().toLowerCase(Locale.ROOT), 16, 64, 512);
         }
 
         public Settings withAdapter(String name, String dir) {
             Map<String, String> more = new LinkedHashMap<>(adapters);
             more.put(name, dir);
-            return new Settings(task, model, more, adapter == null && adapterColumn == null ? name : adapter, adapterColumn, textColumn,
-                    outputColumn, batchSize, maxNewTokens, maxLength);
+            return new Settings(
+                    task,
+                    model,
+                    more,
+                    adapter == null && adapterColumn == null ? name : adapter,
+                    adapterColumn,
+                    textColumn,
+                    outputColumn,
+                    batchSize,
+                    maxNewTokens,
+                    maxLength);
         }
 
         /** Each row's adapter from {@code column} instead of one for all. */
         public Settings withAdapterColumn(String column) {
-            return new Settings(task, model, adapters, null, column, textColumn, outputColumn, batchSize, maxNewTokens, maxLength);
+            return new Settings(
+                    task, model, adapters, null, column, textColumn, outputColumn, batchSize, maxNewTokens, maxLength);
         }
 
         public Settings withColumns(String text, String output) {
-            return new Settings(task, model, adapters, adapter, adapterColumn, text, output, batchSize, maxNewTokens, maxLength);
+            return new Settings(
+                    task, model, adapters, adapter, adapterColumn, text, output, batchSize, maxNewTokens, maxLength);
         }
 
         public Settings withLimits(int batch, int newTokens) {
-            return new Settings(task, model, adapters, adapter, adapterColumn, textColumn, outputColumn, batch, newTokens, maxLength);
+            return new Settings(
+                    task,
+                    model,
+                    adapters,
+                    adapter,
+                    adapterColumn,
+                    textColumn,
+                    outputColumn,
+                    batch,
+                    newTokens,
+                    maxLength);
         }
     }
 
@@ -100,7 +137,8 @@ public final class BatchInference {
     /** {@code input} with the settings' output column added: float arrays (embed), label names (classify) or texts (generate). */
     public static Dataset<Row> apply(SparkSession spark, Dataset<Row> input, Settings s) {
         List<String> columns = List.of(input.columns());
-        for (String c : s.adapterColumn() == null ? List.of(s.textColumn()) : List.of(s.textColumn(), s.adapterColumn())) {
+        for (String c :
+                s.adapterColumn() == null ? List.of(s.textColumn()) : List.of(s.textColumn(), s.adapterColumn())) {
             if (!columns.contains(c)) {
                 throw new Peft4jException("the input has no column '" + c + "'; it has " + columns);
             }
@@ -114,7 +152,8 @@ public final class BatchInference {
         Set<String> names = new HashSet<>();
         for (String dir : s.adapters().values()) {
             if (!names.add(new File(dir).getName())) {
-                throw new Peft4jException("two adapter directories are named " + new File(dir).getName() + ": shipped files need distinct names");
+                throw new Peft4jException("two adapter directories are named " + new File(dir).getName()
+                        + ": shipped files need distinct names");
             }
             spark.sparkContext().addFile(new File(dir).getAbsolutePath(), true);
         }
@@ -123,7 +162,8 @@ public final class BatchInference {
             case CLASSIFY, GENERATE -> DataTypes.StringType;
         };
         StructType schema = input.schema().add(s.outputColumn(), type, false);
-        return input.mapPartitions((MapPartitionsFunction<Row, Row>) rows -> new Batched(s, rows), Encoders.row(schema));
+        return input.mapPartitions(
+                (MapPartitionsFunction<Row, Row>) rows -> new Batched(s, rows), Encoders.row(schema));
     }
 
     /** A partition's rows, answered a batch at a time. */
@@ -181,7 +221,8 @@ public final class BatchInference {
                 adapter = null;
             }
             if (adapter != null && !s.adapters().containsKey(adapter)) {
-                throw new Peft4jException("a row names adapter '" + adapter + "', which is not among " + s.adapters().keySet());
+                throw new Peft4jException("a row names adapter '" + adapter + "', which is not among "
+                        + s.adapters().keySet());
             }
             adapters.add(adapter);
         }
@@ -201,14 +242,18 @@ public final class BatchInference {
     private static final Map<String, Object> LOADED = new ConcurrentHashMap<>();
 
     private static ServedModel served(Settings s) {
-        return (ServedModel) LOADED.computeIfAbsent("served " + s.model() + " " + new TreeMap<>(s.adapters()) + " " + s.batchSize(), k -> {
-            ServedModel.Options o = ServedModel.Options.of(s.model()).withLimits(s.batchSize(), Math.max(256, s.batchSize()),
-                    Math.max(1, s.adapters().size()));
-            for (Map.Entry<String, String> a : s.adapters().entrySet()) {
-                o = o.withAdapter(a.getKey(), local(a.getValue()));
-            }
-            return ServedModel.load(o);
-        });
+        return (ServedModel) LOADED.computeIfAbsent(
+                "served " + s.model() + " " + new TreeMap<>(s.adapters()) + " " + s.batchSize(), k -> {
+                    ServedModel.Options o = ServedModel.Options.of(s.model())
+                            .withLimits(
+                                    s.batchSize(),
+                                    Math.max(256, s.batchSize()),
+                                    Math.max(1, s.adapters().size()));
+                    for (Map.Entry<String, String> a : s.adapters().entrySet()) {
+                        o = o.withAdapter(a.getKey(), local(a.getValue()));
+                    }
+                    return ServedModel.load(o);
+                });
     }
 
     private static List<Object> embed(Settings s, List<String> texts, List<String> adapters) {
@@ -216,10 +261,13 @@ public final class BatchInference {
         Object[] out = new Object[texts.size()];
         Map<String, List<Integer>> byAdapter = new LinkedHashMap<>();
         for (int i = 0; i < texts.size(); i++) {
-            byAdapter.computeIfAbsent(String.valueOf(adapters.get(i)), k -> new ArrayList<>()).add(i);
+            byAdapter
+                    .computeIfAbsent(String.valueOf(adapters.get(i)), k -> new ArrayList<>())
+                    .add(i);
         }
         for (List<Integer> rows : byAdapter.values()) {
-            float[][] vectors = model.embed(rows.stream().map(texts::get).toList(), adapters.get(rows.get(0))).vectors();
+            float[][] vectors = model.embed(rows.stream().map(texts::get).toList(), adapters.get(rows.get(0)))
+                    .vectors();
             for (int j = 0; j < rows.size(); j++) {
                 out[rows.get(j)] = vectors[j];
             }
@@ -232,22 +280,27 @@ public final class BatchInference {
         List<CompletableFuture<String>> results = new ArrayList<>();
         for (int i = 0; i < texts.size(); i++) {
             CompletableFuture<String> result = new CompletableFuture<>();
-            long[] prompt = model.tokenizer().encodeIds(texts.get(i), true).stream().mapToLong(Long::longValue).toArray();
-            model.batcher().submit(new ContinuousBatcher.Request(prompt, adapters.get(i), GenerationConfig.greedy(s.maxNewTokens())),
-                    new ContinuousBatcher.Listener() {
-                        @Override
-                        public void onText(String piece) {}
+            long[] prompt = model.tokenizer().encodeIds(texts.get(i), true).stream()
+                    .mapToLong(Long::longValue)
+                    .toArray();
+            model.batcher()
+                    .submit(
+                            new ContinuousBatcher.Request(
+                                    prompt, adapters.get(i), GenerationConfig.greedy(s.maxNewTokens())),
+                            new ContinuousBatcher.Listener() {
+                                @Override
+                                public void onText(String piece) {}
 
-                        @Override
-                        public void onDone(Generator.Result r, int promptTokens) {
-                            result.complete(r.text());
-                        }
+                                @Override
+                                public void onDone(Generator.Result r, int promptTokens) {
+                                    result.complete(r.text());
+                                }
 
-                        @Override
-                        public void onError(RuntimeException error) {
-                            result.completeExceptionally(error);
-                        }
-                    });
+                                @Override
+                                public void onError(RuntimeException error) {
+                                    result.completeExceptionally(error);
+                                }
+                            });
             results.add(result);
         }
         return results.stream().map(f -> (Object) f.join()).toList();
@@ -261,19 +314,25 @@ public final class BatchInference {
         Map<String, List<Integer>> byAdapter = new LinkedHashMap<>();
         for (int i = 0; i < texts.size(); i++) {
             if (adapters.get(i) == null) {
-                throw new Peft4jException("classify needs an adapter on every row (the head and labels are the adapter's)");
+                throw new Peft4jException(
+                        "classify needs an adapter on every row (the head and labels are the adapter's)");
             }
             byAdapter.computeIfAbsent(adapters.get(i), k -> new ArrayList<>()).add(i);
         }
         for (Map.Entry<String, List<Integer>> group : byAdapter.entrySet()) {
-            Classifier c = (Classifier) LOADED.computeIfAbsent("classify " + s.model() + " " + s.adapters().get(group.getKey()) + " " + s.maxLength(), k -> {
-                AdaptedClassifier adapted = AdaptedClassifier.load(s.model(), local(s.adapters().get(group.getKey())), NDManager.newBaseManager());
-                Tokenizer tokenizer = Tokenizer.load(adapted.files().requireTokenizer(), s.maxLength());
-                return new Classifier(adapted, tokenizer, new SequenceClassificationTask(adapted.classifier(), tokenizer));
-            });
-            List<TextExample> examples = group.getValue().stream().map(i -> new TextExample(texts.get(i), 0)).toList();
+            Classifier c = (Classifier) LOADED.computeIfAbsent(
+                    "classify " + s.model() + " " + s.adapters().get(group.getKey()) + " " + s.maxLength(), k -> {
+                        AdaptedClassifier adapted = AdaptedClassifier.load(
+                                s.model(), local(s.adapters().get(group.getKey())), NDManager.newBaseManager());
+                        Tokenizer tokenizer = Tokenizer.load(adapted.files().requireTokenizer(), s.maxLength());
+                        return new Classifier(
+                                adapted, tokenizer, new SequenceClassificationTask(adapted.classifier(), tokenizer));
+                    });
+            List<TextExample> examples = group.getValue().stream()
+                    .map(i -> new TextExample(texts.get(i), 0))
+                    .toList();
             float[][] logits;
-            synchronized (c) {                                                 // one task of this JVM at a time on a classifier
+            synchronized (c) { // one task of this JVM at a time on a classifier
                 logits = c.task().logits(examples, s.batchSize());
             }
             for (int j = 0; j < examples.size(); j++) {

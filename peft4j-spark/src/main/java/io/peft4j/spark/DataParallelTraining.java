@@ -61,13 +61,30 @@ public final class DataParallelTraining {
      * @param checkpointEvery optimizer steps between checkpoints (0: at each epoch's end)
      * @param quantize        nf4, fp4 or int8 to quantise the base's linear layers (QLoRA), or null
      */
-    public record Job(String model, String method, int r, double alpha, double loraDropout, List<String> targets, List<String> dataFiles,
-                      String output, int workers, int batchSize, int epochs, long maxSteps, double learningRate, long seed, int maxLength,
-                      int checkpointEvery, String quantize) implements Serializable {
+    public record Job(
+            String model,
+            String method,
+            int r,
+            double alpha,
+            double loraDropout,
+            List<String> targets,
+            List<String> dataFiles,
+            String output,
+            int workers,
+            int batchSize,
+            int epochs,
+            long maxSteps,
+            double learningRate,
+            long seed,
+            int maxLength,
+            int checkpointEvery,
+            String quantize)
+            implements Serializable {
 
         public Job {
             if (workers < 1 || batchSize < 1 || epochs < 1 || maxSteps < 0 || maxLength < 1 || checkpointEvery < 0) {
-                throw new Peft4jException("workers, batch size, epochs and max length must be positive; max steps and checkpoint interval ≥ 0");
+                throw new Peft4jException(
+                        "workers, batch size, epochs and max length must be positive; max steps and checkpoint interval ≥ 0");
             }
             targets = List.copyOf(targets);
             dataFiles = List.copyOf(dataFiles);
@@ -78,7 +95,8 @@ public final class DataParallelTraining {
      * What task 0 reports: optimizer steps, the last epoch's mean loss, gradient bytes it sent, seconds its exchanges took
      * (waiting for the other tasks included), and its training seconds in all.
      */
-    public record Summary(long steps, double lastLoss, long exchangedBytes, double syncSeconds, double trainSeconds) implements Serializable {}
+    public record Summary(long steps, double lastLoss, long exchangedBytes, double syncSeconds, double trainSeconds)
+            implements Serializable {}
 
     /** Test hook (local mode, one JVM): the replica of this rank fails once right after this optimizer step. */
     static final AtomicReference<long[]> FAIL_ONCE = new AtomicReference<>();
@@ -96,18 +114,28 @@ public final class DataParallelTraining {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         int attempts = Math.max(1, jsc.getConf().getInt("spark.task.maxFailures", 4));
         for (int attempt = 1; ; attempt++) {
-            JavaRDD<Integer> ranks = jsc.parallelize(IntStream.range(0, job.workers()).boxed().toList(), job.workers());
+            JavaRDD<Integer> ranks =
+                    jsc.parallelize(IntStream.range(0, job.workers()).boxed().toList(), job.workers());
             try {
-                List<Summary> summaries = ranks.rdd().barrier()
+                List<Summary> summaries = ranks.rdd()
+                        .barrier()
                         .mapPartitions(new TrainPartition(job), false, ClassTag$.MODULE$.apply(Summary.class))
-                        .toJavaRDD().collect();
+                        .toJavaRDD()
+                        .collect();
                 return summaries.get(0);
-            } catch (Exception e) {                                      // a SparkException, undeclared by Scala
+            } catch (Exception e) { // a SparkException, undeclared by Scala
                 if (!(e instanceof SparkException) || attempt >= attempts) {
-                    throw e instanceof RuntimeException r ? r : new Peft4jException("data-parallel training failed after " + attempt
-                            + " attempt(s): " + e.getMessage().lines().findFirst().orElse(""), e);
+                    throw e instanceof RuntimeException r
+                            ? r
+                            : new Peft4jException(
+                                    "data-parallel training failed after " + attempt + " attempt(s): "
+                                            + e.getMessage().lines().findFirst().orElse(""),
+                                    e);
                 }
-                LOG.warn("data-parallel training failed (attempt {} of {}): {}; running it again from the last checkpoint", attempt, attempts,
+                LOG.warn(
+                        "data-parallel training failed (attempt {} of {}): {}; running it again from the last checkpoint",
+                        attempt,
+                        attempts,
                         e.getMessage().lines().findFirst().orElse(""));
             }
         }
@@ -116,8 +144,8 @@ public final class DataParallelTraining {
     private static final Logger LOG = LoggerFactory.getLogger(DataParallelTraining.class);
 
     /** A barrier task's work (a Scala function, as RDDBarrier takes one). */
-    private static final class TrainPartition extends AbstractFunction1<Iterator<Integer>,
-            Iterator<Summary>> implements Serializable {
+    private static final class TrainPartition extends AbstractFunction1<Iterator<Integer>, Iterator<Summary>>
+            implements Serializable {
         private final Job job;
 
         TrainPartition(Job job) {
@@ -133,45 +161,77 @@ public final class DataParallelTraining {
     /** One task: the whole training loop as replica {@code partitionId} of the stage. */
     static Summary trainReplica(Job job) {
         BarrierTaskContext context = BarrierTaskContext.get();
-        Splits<TextExample> data = Datasets.files(job.dataFiles().stream().map(Path::of).toList());
+        Splits<TextExample> data =
+                Datasets.files(job.dataFiles().stream().map(Path::of).toList());
         Method method = Method.parse(job.method());
         Path output = Path.of(job.output());
-        TrainingArgs args = TrainingArgs.builder().epochs(job.epochs()).maxSteps(job.maxSteps()).batchSize(job.batchSize())
-                .learningRate(job.learningRate()).seed(job.seed()).keepBest(false).checkpointDir(output.resolve("checkpoints"))
-                .checkpointEvery(job.checkpointEvery()).build();
-        try (BarrierReplicas replicas = new BarrierReplicas(context); NDManager manager = NDManager.newBaseManager();
-             Tokenizer tokenizer = Tokenizer.load(ModelFiles.resolve(job.model()).requireTokenizer(), job.maxLength())) {
+        TrainingArgs args = TrainingArgs.builder()
+                .epochs(job.epochs())
+                .maxSteps(job.maxSteps())
+                .batchSize(job.batchSize())
+                .learningRate(job.learningRate())
+                .seed(job.seed())
+                .keepBest(false)
+                .checkpointDir(output.resolve("checkpoints"))
+                .checkpointEvery(job.checkpointEvery())
+                .build();
+        try (BarrierReplicas replicas = new BarrierReplicas(context);
+                NDManager manager = NDManager.newBaseManager();
+                Tokenizer tokenizer =
+                        Tokenizer.load(ModelFiles.resolve(job.model()).requireTokenizer(), job.maxLength())) {
             PeftModel peft;
             BackboneClassifier classifier;
-            synchronized (CONSTRUCTION) {                                   // every replica starts from the same adapter
+            synchronized (CONSTRUCTION) { // every replica starts from the same adapter
                 Engine.getInstance().setRandomSeed((int) job.seed());
-                classifier = BackboneClassifier.load(ModelFiles.resolve(job.model()), manager, BackboneClassifier.Head.SEQUENCE, data.labels().size());
+                classifier = BackboneClassifier.load(
+                        ModelFiles.resolve(job.model()),
+                        manager,
+                        BackboneClassifier.Head.SEQUENCE,
+                        data.labels().size());
                 if (job.quantize() != null) {
-                    ModelQuantizer.quantize(classifier, ModelQuantizer.Settings.of(
-                            QuantType.parse(job.quantize()), true));         // the head stays in full precision
+                    ModelQuantizer.quantize(
+                            classifier,
+                            ModelQuantizer.Settings.of(
+                                    QuantType.parse(job.quantize()), true)); // the head stays in full precision
                 }
-                peft = PeftModel.wrap(classifier, method.config(TaskType.SEQ_CLS,
-                        new MethodOptions(job.r(), job.alpha(), job.loraDropout(), job.targets(), 20, null)));
+                peft = PeftModel.wrap(
+                        classifier,
+                        method.config(
+                                TaskType.SEQ_CLS,
+                                new MethodOptions(job.r(), job.alpha(), job.loraDropout(), job.targets(), 20, null)));
             }
             context.barrier();
             long[] fault = FAIL_ONCE.get();
-            Trainer<TextExample> trainer = new Trainer<>(peft, new SequenceClassificationTask(classifier, tokenizer), args, new TrainingListener() {
-                @Override
-                public void onStep(StepInfo info) {
-                    if (fault != null && fault[0] == replicas.rank() && info.step() == fault[1] && FAIL_ONCE.compareAndSet(fault, null)) {
-                        throw new IllegalStateException("simulated failure of replica " + replicas.rank() + " after step " + info.step());
-                    }
-                }
-            }).replicated(replicas);
+            Trainer<TextExample> trainer = new Trainer<>(
+                            peft, new SequenceClassificationTask(classifier, tokenizer), args, new TrainingListener() {
+                                @Override
+                                public void onStep(StepInfo info) {
+                                    if (fault != null
+                                            && fault[0] == replicas.rank()
+                                            && info.step() == fault[1]
+                                            && FAIL_ONCE.compareAndSet(fault, null)) {
+                                        throw new IllegalStateException("simulated failure of replica "
+                                                + replicas.rank() + " after step " + info.step());
+                                    }
+                                }
+                            })
+                    .replicated(replicas);
             Trainer.Result result = trainer.train(data.train(), null);
-            double lastLoss = result.history().isEmpty() ? Double.NaN : result.history().get(result.history().size() - 1).trainLoss();
-            Summary summary = new Summary(result.steps(), lastLoss, trainer.exchangedBytes(), replicas.syncSeconds(), result.trainSeconds());
+            double lastLoss = result.history().isEmpty()
+                    ? Double.NaN
+                    : result.history().get(result.history().size() - 1).trainLoss();
+            Summary summary = new Summary(
+                    result.steps(), lastLoss, trainer.exchangedBytes(), replicas.syncSeconds(), result.trainSeconds());
             if (replicas.rank() == 0) {
                 peft.save(output.resolve("adapter"));
                 ObjectNode m = Json.MAPPER.createObjectNode();
-                m.put("workers", job.workers()).put("batch_size_per_worker", job.batchSize()).put("steps", summary.steps())
-                        .put("exchanged_bytes", summary.exchangedBytes()).put("sync_seconds", summary.syncSeconds())
-                        .put("train_seconds", summary.trainSeconds()).put("last_epoch_loss", summary.lastLoss());
+                m.put("workers", job.workers())
+                        .put("batch_size_per_worker", job.batchSize())
+                        .put("steps", summary.steps())
+                        .put("exchanged_bytes", summary.exchangedBytes())
+                        .put("sync_seconds", summary.syncSeconds())
+                        .put("train_seconds", summary.trainSeconds())
+                        .put("last_epoch_loss", summary.lastLoss());
                 AtomicFiles.writeString(output.resolve("metrics.json"), m.toPrettyString() + "\n");
             }
             return summary;

@@ -29,7 +29,8 @@ import org.apache.spark.sql.SparkSession;
  *
  * @param trainArgs what every run gets besides method, rate, seed and output, as {@code train} takes it (data, epochs, ...)
  */
-public record DistributedSweep(List<String> methods, List<Double> lrMultiples, List<Long> seeds, List<String> trainArgs, String output)
+public record DistributedSweep(
+        List<String> methods, List<Double> lrMultiples, List<Long> seeds, List<String> trainArgs, String output)
         implements Serializable {
 
     public DistributedSweep {
@@ -39,8 +40,9 @@ public record DistributedSweep(List<String> methods, List<Double> lrMultiples, L
         methods = List.copyOf(methods);
         for (String m : methods) {
             if (CompareCommand.Entry.parse(m).distilled()) {
-                throw new Peft4jException("'" + m + "': a sweep runs its grid all at once, so no run can be another's teacher; "
-                        + "give train's --teacher MODEL:ADAPTER in the train arguments instead");
+                throw new Peft4jException(
+                        "'" + m + "': a sweep runs its grid all at once, so no run can be another's teacher; "
+                                + "give train's --teacher MODEL:ADAPTER in the train arguments instead");
             }
         }
         lrMultiples = List.copyOf(lrMultiples);
@@ -58,9 +60,18 @@ public record DistributedSweep(List<String> methods, List<Double> lrMultiples, L
             for (double multiple : lrMultiples) {
                 double rate = multiple * e.method().defaultLr();
                 for (long seed : seeds) {
-                    String dir = Path.of(output, e.id(), String.format(Locale.ROOT, "lr-%.2e", rate), "seed-" + seed).toString();
-                    List<String> command = new ArrayList<>(List.of("train", "--method", e.method().id(), "--lr", Double.toString(rate),
-                            "--seed", Long.toString(seed), "--output", dir));
+                    String dir = Path.of(output, e.id(), String.format(Locale.ROOT, "lr-%.2e", rate), "seed-" + seed)
+                            .toString();
+                    List<String> command = new ArrayList<>(List.of(
+                            "train",
+                            "--method",
+                            e.method().id(),
+                            "--lr",
+                            Double.toString(rate),
+                            "--seed",
+                            Long.toString(seed),
+                            "--output",
+                            dir));
                     if (e.targets() != null) {
                         command.addAll(List.of("--targets", e.targets()));
                     }
@@ -76,7 +87,9 @@ public record DistributedSweep(List<String> methods, List<Double> lrMultiples, L
     public List<CompareCommand.Row> run(SparkSession spark, String title) {
         List<Config> configs = configs();
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        List<String> results = jsc.parallelize(configs, configs.size()).map(DistributedSweep::runOne).collect();
+        List<String> results = jsc.parallelize(configs, configs.size())
+                .map(DistributedSweep::runOne)
+                .collect();
         Map<String, Map<Double, Map<Long, JsonNode>>> byMethod = new LinkedHashMap<>();
         List<String> failures = new ArrayList<>();
         for (int i = 0; i < configs.size(); i++) {
@@ -85,20 +98,31 @@ public record DistributedSweep(List<String> methods, List<Double> lrMultiples, L
                 failures.add(results.get(i).substring(7));
                 continue;
             }
-            byMethod.computeIfAbsent(c.method(), k -> new LinkedHashMap<>()).computeIfAbsent(c.rate(), k -> new LinkedHashMap<>())
+            byMethod.computeIfAbsent(c.method(), k -> new LinkedHashMap<>())
+                    .computeIfAbsent(c.rate(), k -> new LinkedHashMap<>())
                     .put(c.seed(), parse(results.get(i)));
         }
         List<CompareCommand.Row> rows = new ArrayList<>();
         for (String name : methods) {
             CompareCommand.Entry e = CompareCommand.Entry.parse(name);
             Map<Double, Map<Long, JsonNode>> runs = byMethod.get(e.id());
-            rows.add(runs == null || runs.size() < lrMultiples.size()
-                    ? new CompareCommand.Row(e, List.of(), e.id() + " failed: " + String.join("; ", failures), null, Double.NaN)
-                    : CompareCommand.select(e, runs, seeds.get(0)));
+            rows.add(
+                    runs == null || runs.size() < lrMultiples.size()
+                            ? new CompareCommand.Row(
+                                    e, List.of(), e.id() + " failed: " + String.join("; ", failures), null, Double.NaN)
+                            : CompareCommand.select(e, runs, seeds.get(0)));
         }
-        ComparisonReport report = new ComparisonReport(title, String.format(Locale.ROOT,
-                "distributed sweep on Spark, one task a run; lr grid x%s of each method's default, chosen by validation accuracy at seed %d; "
-                        + "seeds %s; train %s", lrMultiples, seeds.get(0), seeds, String.join(" ", trainArgs)), rows);
+        ComparisonReport report = new ComparisonReport(
+                title,
+                String.format(
+                        Locale.ROOT,
+                        "distributed sweep on Spark, one task a run; lr grid x%s of each method's default, chosen by validation accuracy at seed %d; "
+                                + "seeds %s; train %s",
+                        lrMultiples,
+                        seeds.get(0),
+                        seeds,
+                        String.join(" ", trainArgs)),
+                rows);
         Path out = Path.of(output);
         AtomicFiles.writeString(out.resolve("comparison.md"), report.markdown());
         AtomicFiles.writeString(out.resolve("comparison.csv"), report.csv());
@@ -120,14 +144,28 @@ public record DistributedSweep(List<String> methods, List<Double> lrMultiples, L
         if (Files.isRegularFile(metrics)) {
             return Files.readString(metrics);
         }
-        String classpath = System.getProperty("java.class.path") + File.pathSeparator
-                + new File(Peft4jCli.class.getProtectionDomain().getCodeSource().getLocation().toURI()).getPath();   // the assembly jar on a cluster
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xms64m",
-                "-Dai.djl.offline=true", "-cp", classpath, Peft4jCli.class.getName()));
+        String classpath = System.getProperty("java.class.path")
+                + File.pathSeparator
+                + new File(Peft4jCli.class
+                                .getProtectionDomain()
+                                .getCodeSource()
+                                .getLocation()
+                                .toURI())
+                        .getPath(); // the assembly jar on a cluster
+        List<String> command = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xms64m",
+                "-Dai.djl.offline=true",
+                "-cp",
+                classpath,
+                Peft4jCli.class.getName()));
         command.addAll(c.command());
         Path log = Path.of(c.dir() + ".log");
         Files.createDirectories(log.getParent());
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process p = new ProcessBuilder(command)
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile())
+                .start();
         int code = p.waitFor();
         if (code != 0 || !Files.isRegularFile(metrics)) {
             List<String> lines = Files.readAllLines(log);

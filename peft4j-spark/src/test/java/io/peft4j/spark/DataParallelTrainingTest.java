@@ -29,15 +29,31 @@ import org.junit.jupiter.api.Test;
  */
 class DataParallelTrainingTest extends SparkTest {
 
-
     private static DataParallelTraining.Job job(Path model, Path train, Path test, Path output) {
-        return new DataParallelTraining.Job(model.toString(), "lora", 8, 16, 0.0, List.of("query", "value"), List.of(train.toString(), test.toString()),
-                output.toString(), 2, 4, 1, 10, 5e-4, 7, 32, 2, null);
+        return new DataParallelTraining.Job(
+                model.toString(),
+                "lora",
+                8,
+                16,
+                0.0,
+                List.of("query", "value"),
+                List.of(train.toString(), test.toString()),
+                output.toString(),
+                2,
+                4,
+                1,
+                10,
+                5e-4,
+                7,
+                32,
+                2,
+                null);
     }
 
     static Map<String, float[]> tensors(Path adapter) {
         Map<String, float[]> out = new TreeMap<>();
-        try (NDManager m = NDManager.newBaseManager(); SafeTensorsReader r = SafeTensorsReader.open(adapter.resolve("adapter_model.safetensors"))) {
+        try (NDManager m = NDManager.newBaseManager();
+                SafeTensorsReader r = SafeTensorsReader.open(adapter.resolve("adapter_model.safetensors"))) {
             r.tensors().keySet().forEach(k -> out.put(k, r.load(k, m, null).toFloatArray()));
         }
         return out;
@@ -45,13 +61,33 @@ class DataParallelTrainingTest extends SparkTest {
 
     /** The same training in one process with the global batch of 8. */
     private static Map<String, float[]> singleProcess(Path model, List<TextExample> train, Path out) {
-        try (NDManager m = NDManager.newBaseManager(); Tokenizer tokenizer = Tokenizer.load(ModelFiles.resolve(model.toString()).requireTokenizer(), 32)) {
+        try (NDManager m = NDManager.newBaseManager();
+                Tokenizer tokenizer =
+                        Tokenizer.load(ModelFiles.resolve(model.toString()).requireTokenizer(), 32)) {
             Engine.getInstance().setRandomSeed(7);
-            BackboneClassifier classifier = BackboneClassifier.load(ModelFiles.resolve(model.toString()), m, BackboneClassifier.Head.SEQUENCE, 2);
-            PeftModel peft = PeftModel.wrap(classifier, LoraConfig.builder().r(8).loraAlpha(16).loraDropout(0).targetModules("query", "value")
-                    .taskType(TaskType.SEQ_CLS).build());
-            new Trainer<>(peft, new SequenceClassificationTask(classifier, tokenizer),
-                    TrainingArgs.builder().epochs(1).maxSteps(10).batchSize(8).learningRate(5e-4).seed(7).keepBest(false).build(), null)
+            BackboneClassifier classifier = BackboneClassifier.load(
+                    ModelFiles.resolve(model.toString()), m, BackboneClassifier.Head.SEQUENCE, 2);
+            PeftModel peft = PeftModel.wrap(
+                    classifier,
+                    LoraConfig.builder()
+                            .r(8)
+                            .loraAlpha(16)
+                            .loraDropout(0)
+                            .targetModules("query", "value")
+                            .taskType(TaskType.SEQ_CLS)
+                            .build());
+            new Trainer<>(
+                            peft,
+                            new SequenceClassificationTask(classifier, tokenizer),
+                            TrainingArgs.builder()
+                                    .epochs(1)
+                                    .maxSteps(10)
+                                    .batchSize(8)
+                                    .learningRate(5e-4)
+                                    .seed(7)
+                                    .keepBest(false)
+                                    .build(),
+                            null)
                     .train(train, null);
             peft.save(out);
         }
@@ -63,9 +99,11 @@ class DataParallelTrainingTest extends SparkTest {
         Path model = SparkFixtures.minilmWithoutDropout(dir);
         Path train = SparkFixtures.jsonl(dir, "train.jsonl", 0, 10);
         Path test = SparkFixtures.jsonl(dir, "test.jsonl", 10, 12);
-        DataParallelTraining.Summary summary = DataParallelTraining.run(spark, job(model, train, test, dir.resolve("dp")));
+        DataParallelTraining.Summary summary =
+                DataParallelTraining.run(spark, job(model, train, test, dir.resolve("dp")));
         assertThat(summary.steps()).isEqualTo(10);
-        assertThat(summary.exchangedBytes()).as("LoRA r=8 on query and value + the head: 74,498 floats a step")
+        assertThat(summary.exchangedBytes())
+                .as("LoRA r=8 on query and value + the head: 74,498 floats a step")
                 .isEqualTo(10L * 74_498 * Float.BYTES);
 
         List<TextExample> examples = Datasets.files(List.of(train, test)).train();
@@ -89,7 +127,9 @@ class DataParallelTrainingTest extends SparkTest {
 
         DataParallelTraining.FAIL_ONCE.set(new long[] {1, 5});
         DataParallelTraining.run(spark, job(model, train, test, dir.resolve("failed")));
-        assertThat(DataParallelTraining.FAIL_ONCE.get()).as("the failure happened").isNull();
+        assertThat(DataParallelTraining.FAIL_ONCE.get())
+                .as("the failure happened")
+                .isNull();
         Map<String, float[]> resumed = tensors(dir.resolve("failed/adapter"));
         for (String k : parallel.keySet()) {
             assertThat(resumed.get(k)).as(k).containsExactly(parallel.get(k));

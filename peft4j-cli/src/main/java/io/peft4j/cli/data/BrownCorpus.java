@@ -97,21 +97,24 @@ public final class BrownCorpus {
     /** Genre classification: consecutive passages of {@value #PASSAGE_WORDS} words (the last shorter piece dropped). */
     public static Splits<TextExample> genres() {
         Map<Document, Integer> docs = documents();
-        LabelSet labels = LabelSet.of(docs.keySet().stream().map(Document::genre).toList());
+        LabelSet labels =
+                LabelSet.of(docs.keySet().stream().map(Document::genre).toList());
         List<List<TextExample>> splits = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
         docs.forEach((doc, split) -> {
             List<String> words = new ArrayList<>();
             doc.sentences().forEach(s -> words.addAll(s.words()));
             for (int i = 0; i + PASSAGE_WORDS <= words.size(); i += PASSAGE_WORDS) {
-                splits.get(split).add(new TextExample(detokenize(words.subList(i, i + PASSAGE_WORDS)), labels.index(doc.genre())));
+                splits.get(split)
+                        .add(new TextExample(
+                                detokenize(words.subList(i, i + PASSAGE_WORDS)), labels.index(doc.genre())));
             }
         });
         return new Splits<>(shuffled(splits.get(0)), shuffled(splits.get(1)), shuffled(splits.get(2)), labels);
     }
 
     /** The 12 coarse tags of Petrov, Das &amp; McDonald's universal tagset. */
-    public static final LabelSet UNIVERSAL_TAGS = LabelSet.of(List.of(
-            "ADJ", "ADP", "ADV", "CONJ", "DET", "NOUN", "NUM", "PRON", "PRT", "VERB", ".", "X"));
+    public static final LabelSet UNIVERSAL_TAGS =
+            LabelSet.of(List.of("ADJ", "ADP", "ADV", "CONJ", "DET", "NOUN", "NUM", "PRON", "PRT", "VERB", ".", "X"));
 
     /** Token classification: every sentence, its words with the universal tag of each Brown tag. */
     public static Splits<TaggedSentence> pos() {
@@ -119,8 +122,12 @@ public final class BrownCorpus {
         List<List<TaggedSentence>> splits = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
         docs.forEach((doc, split) -> {
             for (Sentence s : doc.sentences()) {
-                int[] tags = s.tags().stream().mapToInt(t -> UNIVERSAL_TAGS.index(universal(t))).toArray();
-                List<String> words = s.words().stream().map(w -> w.equals("``") || w.equals("''") ? "\"" : w).toList();
+                int[] tags = s.tags().stream()
+                        .mapToInt(t -> UNIVERSAL_TAGS.index(universal(t)))
+                        .toArray();
+                List<String> words = s.words().stream()
+                        .map(w -> w.equals("``") || w.equals("''") ? "\"" : w)
+                        .toList();
                 splits.get(split).add(new TaggedSentence(words, tags));
             }
         });
@@ -160,8 +167,28 @@ public final class BrownCorpus {
         String base = t.replace("$", "");
         return switch (base) {
             case "nn", "nns", "np", "nps", "nr", "nrs" -> "NOUN";
-            case "vb", "vbd", "vbg", "vbn", "vbz", "be", "bed", "bedz", "beg", "bem", "ben", "ber", "bez",
-                 "hv", "hvd", "hvg", "hvn", "hvz", "do", "dod", "doz", "md" -> "VERB";
+            case "vb",
+                    "vbd",
+                    "vbg",
+                    "vbn",
+                    "vbz",
+                    "be",
+                    "bed",
+                    "bedz",
+                    "beg",
+                    "bem",
+                    "ben",
+                    "ber",
+                    "bez",
+                    "hv",
+                    "hvd",
+                    "hvg",
+                    "hvn",
+                    "hvz",
+                    "do",
+                    "dod",
+                    "doz",
+                    "md" -> "VERB";
             case "jj", "jjr", "jjs", "jjt", "od" -> "ADJ";
             case "rb", "rbr", "rbt", "rn", "ql", "qlp", "wrb" -> "ADV";
             case "rp", "to" -> "PRT";
@@ -196,7 +223,8 @@ public final class BrownCorpus {
 
     static String sha256(String s) {
         try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
+            return HexFormat.of()
+                    .formatHex(MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }

@@ -9,9 +9,9 @@ import io.peft4j.io.Json;
 import io.peft4j.train.ImageExample;
 import io.peft4j.train.ImageTextExample;
 import io.peft4j.train.TaggedSentence;
+import io.peft4j.train.TextExample;
 import io.peft4j.train.VideoExample;
 import io.peft4j.train.data.LabelSet;
-import io.peft4j.train.TextExample;
 import io.peft4j.train.data.Splits;
 import io.peft4j.train.data.TextFiles;
 import java.io.IOException;
@@ -30,11 +30,12 @@ public final class Datasets {
 
     public static final List<String> NAMES = List.of("spam", "brown-genre");
     public static final List<String> TAGGED_NAMES = List.of("brown-pos");
-    public static final List<String> IMAGE_NAMES = List.of("mnist", "fashion-mnist", "fashion-mnist-1k", "fashion-mnist-1k-tune");
+    public static final List<String> IMAGE_NAMES =
+            List.of("mnist", "fashion-mnist", "fashion-mnist-1k", "fashion-mnist-1k-tune");
 
     /** Fashion-MNIST's classes, by label index. */
-    private static final List<String> FASHION_CLASSES = List.of("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
-            "Sneaker", "Bag", "Ankle boot");
+    private static final List<String> FASHION_CLASSES = List.of(
+            "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot");
     /** Where Debian's {@code dataset-fashion-mnist} package puts its IDX files. */
     static final Path FASHION_MNIST = Path.of("/usr/share/datasets/fashion-mnist");
 
@@ -54,8 +55,9 @@ public final class Datasets {
             }
             case "fashion-mnist" -> {
                 if (!Files.isDirectory(FASHION_MNIST)) {
-                    throw new Peft4jException("Fashion-MNIST is not installed: it comes from Debian's package (apt-get install dataset-fashion-mnist), "
-                            + "which puts its IDX files in " + FASHION_MNIST);
+                    throw new Peft4jException(
+                            "Fashion-MNIST is not installed: it comes from Debian's package (apt-get install dataset-fashion-mnist), "
+                                    + "which puts its IDX files in " + FASHION_MNIST);
                 }
                 yield idx(FASHION_MNIST, ".gz", FASHION_CLASSES);
             }
@@ -81,7 +83,8 @@ public final class Datasets {
         List<ImageExample> validation = new ArrayList<>();
         for (List<ImageExample> examples : byClass) {
             if (examples.size() < 100) {
-                throw new Peft4jException("VTAB-1k needs 100 training images of each class; a class has " + examples.size());
+                throw new Peft4jException(
+                        "VTAB-1k needs 100 training images of each class; a class has " + examples.size());
             }
             train.addAll(tune ? examples.subList(0, 80) : examples);
             validation.addAll(tune ? examples.subList(80, 100) : List.of());
@@ -92,20 +95,27 @@ public final class Datasets {
     /** {@code train-*} and {@code t10k-*} IDX files of a directory; {@code classes} name the labels 0, 1, .... */
     static Splits<ImageExample> idx(Path dir, String suffix, List<String> classes) {
         LabelSet labels = LabelSet.of(classes);
-        return new Splits<>(idxSplit(dir, "train", suffix, classes, labels), List.of(), idxSplit(dir, "t10k", suffix, classes, labels), labels);
+        return new Splits<>(
+                idxSplit(dir, "train", suffix, classes, labels),
+                List.of(),
+                idxSplit(dir, "t10k", suffix, classes, labels),
+                labels);
     }
 
-    private static List<ImageExample> idxSplit(Path dir, String split, String suffix, List<String> classes, LabelSet labels) {
+    private static List<ImageExample> idxSplit(
+            Path dir, String split, String suffix, List<String> classes, LabelSet labels) {
         Path imageFile = dir.resolve(split + "-images-idx3-ubyte" + suffix);
         List<ImageProcessor.RgbImage> images = Idx.images(imageFile);
         int[] y = Idx.labels(dir.resolve(split + "-labels-idx1-ubyte" + suffix));
         if (y.length != images.size()) {
-            throw new Peft4jException(imageFile + " holds " + images.size() + " images but its label file " + y.length + " labels");
+            throw new Peft4jException(
+                    imageFile + " holds " + images.size() + " images but its label file " + y.length + " labels");
         }
         List<ImageExample> out = new ArrayList<>(y.length);
         for (int i = 0; i < y.length; i++) {
             if (y[i] >= classes.size()) {
-                throw new Peft4jException(imageFile + ": label " + y[i] + " of image " + i + " is not one of the " + classes.size() + " classes");
+                throw new Peft4jException(imageFile + ": label " + y[i] + " of image " + i + " is not one of the "
+                        + classes.size() + " classes");
             }
             out.add(new ImageExample(images.get(i), labels.index(classes.get(y[i]))));
         }
@@ -126,7 +136,9 @@ public final class Datasets {
     public static Splits<TaggedSentence> namedTagged(String name) {
         return switch (name) {
             case "brown-pos" -> BrownCorpus.pos();
-            default -> throw new Peft4jException("unknown token-classification dataset '" + name + "'; known: " + TAGGED_NAMES);
+            default ->
+                throw new Peft4jException(
+                        "unknown token-classification dataset '" + name + "'; known: " + TAGGED_NAMES);
         };
     }
 
@@ -136,21 +148,30 @@ public final class Datasets {
             throw new Peft4jException("give 1 to 3 data files (train[, validation], test), got " + paths.size());
         }
         List<TextFiles.TaggedRow> train = TextFiles.readTagged(paths.get(0));
-        LabelSet labels = LabelSet.of(train.stream().flatMap(r -> r.tags().stream()).toList());
+        LabelSet labels =
+                LabelSet.of(train.stream().flatMap(r -> r.tags().stream()).toList());
         List<TextFiles.TaggedRow> validation = paths.size() == 3 ? TextFiles.readTagged(paths.get(1)) : List.of();
-        List<TextFiles.TaggedRow> test = paths.size() >= 2 ? TextFiles.readTagged(paths.get(paths.size() - 1)) : List.of();
-        return new Splits<>(TextFiles.sentences(train, labels), TextFiles.sentences(validation, labels),
-                TextFiles.sentences(test, labels), labels);
+        List<TextFiles.TaggedRow> test =
+                paths.size() >= 2 ? TextFiles.readTagged(paths.get(paths.size() - 1)) : List.of();
+        return new Splits<>(
+                TextFiles.sentences(train, labels),
+                TextFiles.sentences(validation, labels),
+                TextFiles.sentences(test, labels),
+                labels);
     }
 
     /** Train/validation/test files; labels are the sorted distinct labels of the training file. */
     public static Splits<TextExample> files(Path train, Path validation, Path test) {
         List<TextFiles.Row> trainRows = TextFiles.read(train);
-        LabelSet labels = LabelSet.of(trainRows.stream().map(TextFiles.Row::label).toList());
+        LabelSet labels =
+                LabelSet.of(trainRows.stream().map(TextFiles.Row::label).toList());
         List<TextFiles.Row> validationRows = validation == null ? List.of() : TextFiles.read(validation);
         List<TextFiles.Row> testRows = test == null ? List.of() : TextFiles.read(test);
-        return new Splits<>(TextFiles.examples(trainRows, labels), TextFiles.examples(validationRows, labels),
-                TextFiles.examples(testRows, labels), labels);
+        return new Splits<>(
+                TextFiles.examples(trainRows, labels),
+                TextFiles.examples(validationRows, labels),
+                TextFiles.examples(testRows, labels),
+                labels);
     }
 
     /** Files given as a list: one (train), two (train, test) or three (train, validation, test). */
@@ -185,7 +206,10 @@ public final class Datasets {
             throw new Peft4jException(root + " is not a directory of class folders (<root>/<class>/<image>)");
         }
         try (Stream<Path> dirs = Files.list(root)) {
-            List<String> out = dirs.filter(Files::isDirectory).map(p -> p.getFileName().toString()).sorted().toList();
+            List<String> out = dirs.filter(Files::isDirectory)
+                    .map(p -> p.getFileName().toString())
+                    .sorted()
+                    .toList();
             if (out.size() < 2) {
                 throw new Peft4jException(root + " needs at least two class folders, found " + out);
             }
@@ -203,22 +227,28 @@ public final class Datasets {
     }
 
     private static List<ImageExample> images(Path root, LabelSet labels) {
-        return byClass(root, labels, p -> {
-            String f = p.getFileName().toString().toLowerCase(Locale.ROOT);
-            return IMAGE_SUFFIXES.contains(f.substring(f.lastIndexOf('.') + 1));
-        }, "image (.png, .jpg, .jpeg, .bmp, .gif)", ImageExample::new);
+        return byClass(
+                root,
+                labels,
+                p -> {
+                    String f = p.getFileName().toString().toLowerCase(Locale.ROOT);
+                    return IMAGE_SUFFIXES.contains(f.substring(f.lastIndexOf('.') + 1));
+                },
+                "image (.png, .jpg, .jpeg, .bmp, .gif)",
+                ImageExample::new);
     }
 
     /** The entries {@code wanted} of each {@code <root>/<class>} folder, in name order, as examples of that class. */
-    private static <E> List<E> byClass(Path root, LabelSet labels, Predicate<Path> wanted, String what,
-                                       BiFunction<Path, Integer, E> example) {
+    private static <E> List<E> byClass(
+            Path root, LabelSet labels, Predicate<Path> wanted, String what, BiFunction<Path, Integer, E> example) {
         List<E> out = new ArrayList<>();
         for (String name : classes(root)) {
             int label;
             try {
                 label = labels.index(name);
             } catch (Peft4jException e) {
-                throw new Peft4jException(root.resolve(name) + ": class '" + name + "' is not among the training classes " + labels.names());
+                throw new Peft4jException(root.resolve(name) + ": class '" + name
+                        + "' is not among the training classes " + labels.names());
             }
             try (Stream<Path> entries = Files.list(root.resolve(name))) {
                 List<Path> found = entries.filter(wanted).sorted().toList();
@@ -262,7 +292,11 @@ public final class Datasets {
     }
 
     private static List<VideoExample> clips(Path root, LabelSet labels) {
-        return byClass(root, labels, VideoFrames::isClip, "clip (a folder of frames, or an .mp4, .m4v or .mov file)",
+        return byClass(
+                root,
+                labels,
+                VideoFrames::isClip,
+                "clip (a folder of frames, or an .mp4, .m4v or .mov file)",
                 VideoExample::new);
     }
 
@@ -272,7 +306,8 @@ public final class Datasets {
      */
     public static Splits<ImageTextExample> imageTextFiles(List<Path> files) {
         if (files.isEmpty() || files.size() > 3) {
-            throw new Peft4jException("give 1 to 3 JSONL files of image-text pairs (train[, validation], test), got " + files.size());
+            throw new Peft4jException(
+                    "give 1 to 3 JSONL files of image-text pairs (train[, validation], test), got " + files.size());
         }
         List<ImageTextExample> train = pairs(files.get(0));
         List<ImageTextExample> validation = files.size() == 3 ? pairs(files.get(1)) : List.of();
@@ -300,7 +335,10 @@ public final class Datasets {
             } catch (IOException e) {
                 throw new Peft4jException(where + "not a JSON object");
             }
-            if (row == null || !row.path("image").isTextual() || !row.path("text").isTextual() || row.path("text").asText().isBlank()) {
+            if (row == null
+                    || !row.path("image").isTextual()
+                    || !row.path("text").isTextual()
+                    || row.path("text").asText().isBlank()) {
                 throw new Peft4jException(where + "expected {\"image\": PATH, \"text\": CAPTION}");
             }
             Path image = dir.resolve(row.path("image").asText());

@@ -23,6 +23,7 @@ public final class MovingDigits {
     public static final List<String> LABELS = List.of("right", "down", "left", "up");
     /** The dataset's labels (a label set orders its names: down, left, right, up). */
     public static final LabelSet LABEL_SET = LabelSet.of(LABELS);
+
     public static final int FRAMES = 8;
     private static final int CANVAS = 64;
     private static final int DIGIT = 28;
@@ -30,7 +31,8 @@ public final class MovingDigits {
     private MovingDigits() {}
 
     /** {@code train} clips from the first digits, {@code test} from the held-out digits; seeded. */
-    public static Splits<VideoExample> splits(List<ImageExample> trainDigits, List<ImageExample> testDigits, int train, int test, long seed) {
+    public static Splits<VideoExample> splits(
+            List<ImageExample> trainDigits, List<ImageExample> testDigits, int train, int test, long seed) {
         Random random = new Random(seed);
         return new Splits<>(clips(trainDigits, train, random), List.of(), clips(testDigits, test, random), LABEL_SET);
     }
@@ -39,11 +41,11 @@ public final class MovingDigits {
         List<VideoExample> out = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             RgbImage digit = digits.get(random.nextInt(digits.size())).pixels();
-            int side = 16 + random.nextInt(21);                          // 16..36: the square fits with the digit inside the canvas
+            int side = 16 + random.nextInt(21); // 16..36: the square fits with the digit inside the canvas
             int x0 = random.nextInt(CANVAS - DIGIT - side + 1);
             int y0 = random.nextInt(CANVAS - DIGIT - side + 1);
-            int start = 2 * random.nextInt(4);                           // a corner
-            int sense = random.nextBoolean() ? 1 : -1;                   // clockwise on screen, or not
+            int start = 2 * random.nextInt(4); // a corner
+            int sense = random.nextBoolean() ? 1 : -1; // clockwise on screen, or not
             out.add(clip(digit, side, x0, y0, start, sense));
         }
         return out;
@@ -57,7 +59,9 @@ public final class MovingDigits {
             int[] p = perimeter[Math.floorMod(start + sense * k, 8)];
             frames.add(draw(digit, x0 + p[0], y0 + p[1]));
         }
-        return new VideoExample(frames, LABEL_SET.index(LABELS.get(label(perimeter[start], perimeter[Math.floorMod(start + sense, 8)]))));
+        return new VideoExample(
+                frames,
+                LABEL_SET.index(LABELS.get(label(perimeter[start], perimeter[Math.floorMod(start + sense, 8)]))));
     }
 
     /** The square's perimeter points, clockwise on screen (y down) from the top-left corner. */

@@ -57,9 +57,13 @@ public final class NpmPackages {
         List<String> command = List.of("npm", "pack", spec, "--silent", "--pack-destination", dir.toString());
         Process p;
         try {
-            p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(dir.resolve("npm.log").toFile()).start();
+            p = new ProcessBuilder(command)
+                    .redirectErrorStream(true)
+                    .redirectOutput(dir.resolve("npm.log").toFile())
+                    .start();
         } catch (IOException e) {
-            throw new Peft4jException("'npm' is needed to fetch " + spec + " (install Node.js/npm): " + e.getMessage(), e);
+            throw new Peft4jException(
+                    "'npm' is needed to fetch " + spec + " (install Node.js/npm): " + e.getMessage(), e);
         }
         try {
             if (!p.waitFor(20, TimeUnit.MINUTES)) {
@@ -71,10 +75,12 @@ public final class NpmPackages {
             throw new Peft4jException("interrupted while fetching " + spec);
         }
         if (p.exitValue() != 0) {
-            throw new Peft4jException("'npm pack " + spec + "' failed: " + Files.readString(dir.resolve("npm.log")).strip());
+            throw new Peft4jException("'npm pack " + spec + "' failed: "
+                    + Files.readString(dir.resolve("npm.log")).strip());
         }
         try (Stream<Path> files = Files.list(dir)) {
-            return files.filter(f -> f.toString().endsWith(".tgz")).findFirst()
+            return files.filter(f -> f.toString().endsWith(".tgz"))
+                    .findFirst()
                     .orElseThrow(() -> new Peft4jException("'npm pack " + spec + "' wrote no .tgz file"));
         }
     }
@@ -82,7 +88,7 @@ public final class NpmPackages {
     private static void untar(Path tgz, Path into) throws IOException {
         Path base = into.toAbsolutePath().normalize();
         try (InputStream in = Files.newInputStream(tgz);
-             TarArchiveInputStream tar = new TarArchiveInputStream(new GzipCompressorInputStream(in))) {
+                TarArchiveInputStream tar = new TarArchiveInputStream(new GzipCompressorInputStream(in))) {
             TarArchiveEntry entry;
             while ((entry = tar.getNextEntry()) != null) {
                 Path out = base.resolve(entry.getName()).normalize();

@@ -48,7 +48,9 @@ public final class SpamAssassin {
         TreeMap<String, TextExample> test = new TreeMap<>();
         List<Path> files;
         try (Stream<Path> walk = Files.walk(data)) {
-            files = walk.filter(p -> p.getFileName().toString().matches("\\d+\\..*\\.json")).sorted().toList();
+            files = walk.filter(p -> p.getFileName().toString().matches("\\d+\\..*\\.json"))
+                    .sorted()
+                    .toList();
         } catch (IOException e) {
             throw new Peft4jException("cannot list " + data + ": " + e, e);
         }
@@ -65,7 +67,8 @@ public final class SpamAssassin {
                 default -> train.put(key, example);
             }
         }
-        return new Splits<>(List.copyOf(train.values()), List.copyOf(validation.values()), List.copyOf(test.values()), LABELS);
+        return new Splits<>(
+                List.copyOf(train.values()), List.copyOf(validation.values()), List.copyOf(test.values()), LABELS);
     }
 
     static String messageId(String raw, String fallback) {
@@ -81,7 +84,8 @@ public final class SpamAssassin {
 
     private static String sha256(String s) {
         try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
+            return HexFormat.of()
+                    .formatHex(MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
@@ -97,7 +101,9 @@ public final class SpamAssassin {
         StringBuilder kept = new StringBuilder();
         for (String line : body.split("\r?\n")) {
             String t = line.strip();
-            if (t.startsWith("--") && t.length() > 10 && !t.contains(" ") || MIME_HEADER.matcher(t).matches() || BASE64_LINE.matcher(t).matches()) {
+            if (t.startsWith("--") && t.length() > 10 && !t.contains(" ")
+                    || MIME_HEADER.matcher(t).matches()
+                    || BASE64_LINE.matcher(t).matches()) {
                 continue;
             }
             kept.append(line).append('\n');

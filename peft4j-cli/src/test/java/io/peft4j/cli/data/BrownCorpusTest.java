@@ -14,10 +14,33 @@ class BrownCorpusTest {
 
     @Test
     void brownTagsMapToUniversalTags() {
-        String[][] cases = {{"nn", "NOUN"}, {"np$", "NOUN"}, {"nns-tl", "NOUN"}, {"vbd", "VERB"}, {"md*", "VERB"}, {"bez", "VERB"},
-                {"ppss+md", "PRON"}, {"fw-nn", "X"}, {"``", "."}, {",", "."}, {"--", "."}, {"to", "PRT"}, {"rp", "PRT"}, {"cs", "ADP"},
-                {"in-tl", "ADP"}, {"od", "ADJ"}, {"jjt", "ADJ"}, {"*", "ADV"}, {"ql", "ADV"}, {"at", "DET"}, {"wdt", "DET"},
-                {"cd", "NUM"}, {"cc", "CONJ"}, {"pp$$", "PRON"}, {"uh", "X"}};
+        String[][] cases = {
+            {"nn", "NOUN"},
+            {"np$", "NOUN"},
+            {"nns-tl", "NOUN"},
+            {"vbd", "VERB"},
+            {"md*", "VERB"},
+            {"bez", "VERB"},
+            {"ppss+md", "PRON"},
+            {"fw-nn", "X"},
+            {"``", "."},
+            {",", "."},
+            {"--", "."},
+            {"to", "PRT"},
+            {"rp", "PRT"},
+            {"cs", "ADP"},
+            {"in-tl", "ADP"},
+            {"od", "ADJ"},
+            {"jjt", "ADJ"},
+            {"*", "ADV"},
+            {"ql", "ADV"},
+            {"at", "DET"},
+            {"wdt", "DET"},
+            {"cd", "NUM"},
+            {"cc", "CONJ"},
+            {"pp$$", "PRON"},
+            {"uh", "X"}
+        };
         for (String[] c : cases) {
             assertThat(BrownCorpus.universal(c[0])).as(c[0]).isEqualTo(c[1]);
         }
@@ -29,8 +52,11 @@ class BrownCorpusTest {
         Splits<TextExample> s = BrownCorpus.genres();
         assertThat(s.labels().names()).hasSize(15).contains("news", "science_fiction", "humor");
         for (List<TextExample> split : List.of(s.train(), s.validation(), s.test())) {
-            assertThat(split.stream().map(TextExample::label).distinct().count()).isEqualTo(15);
-            assertThat(split).allMatch(e -> e.text().split(" ").length == BrownCorpus.PASSAGE_WORDS && !e.text().matches("(?s).*\\w/(nn|at|in|vbd)( .*|$)"));
+            assertThat(split.stream().map(TextExample::label).distinct().count())
+                    .isEqualTo(15);
+            assertThat(split)
+                    .allMatch(e -> e.text().split(" ").length == BrownCorpus.PASSAGE_WORDS
+                            && !e.text().matches("(?s).*\\w/(nn|at|in|vbd)( .*|$)"));
         }
         Set<String> train = new HashSet<>();
         s.train().forEach(e -> train.add(e.text()));
@@ -48,7 +74,8 @@ class BrownCorpusTest {
                 }
             }
         }
-        assertThat(pos.train().size() + pos.validation().size() + pos.test().size()).isBetween(55_000, 60_000);
+        assertThat(pos.train().size() + pos.validation().size() + pos.test().size())
+                .isBetween(55_000, 60_000);
         assertThat(other / (double) words).isLessThan(0.01); // almost every Brown tag has a universal tag
     }
 }

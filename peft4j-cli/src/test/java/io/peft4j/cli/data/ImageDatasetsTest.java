@@ -32,7 +32,8 @@ class ImageDatasetsTest {
             assertThat(fashion.test()).hasSize(10_000);
             assertThat(fashion.labels().names()).contains("Ankle boot", "T-shirt/top");
         } else {
-            assertThatThrownBy(() -> Datasets.namedImages("fashion-mnist")).hasMessageContaining("apt-get install dataset-fashion-mnist");
+            assertThatThrownBy(() -> Datasets.namedImages("fashion-mnist"))
+                    .hasMessageContaining("apt-get install dataset-fashion-mnist");
         }
         assertThatThrownBy(() -> Datasets.namedImages("cifar")).hasMessageContaining("unknown image dataset 'cifar'");
     }
@@ -54,10 +55,18 @@ class ImageDatasetsTest {
         assertThat(tune.test()).isEmpty();
         for (int c = 0; c < 10; c++) {
             int label = c;
-            List<ImageExample> firstHundred = mnist.train().stream().filter(e -> e.label() == label).limit(100).toList();
-            assertThat(full.train().stream().filter(e -> e.label() == label).toList()).containsExactlyElementsOf(firstHundred);
-            assertThat(tune.train().stream().filter(e -> e.label() == label).toList()).containsExactlyElementsOf(firstHundred.subList(0, 80));
-            assertThat(tune.validation().stream().filter(e -> e.label() == label).toList()).containsExactlyElementsOf(firstHundred.subList(80, 100));
+            List<ImageExample> firstHundred = mnist.train().stream()
+                    .filter(e -> e.label() == label)
+                    .limit(100)
+                    .toList();
+            assertThat(full.train().stream().filter(e -> e.label() == label).toList())
+                    .containsExactlyElementsOf(firstHundred);
+            assertThat(tune.train().stream().filter(e -> e.label() == label).toList())
+                    .containsExactlyElementsOf(firstHundred.subList(0, 80));
+            assertThat(tune.validation().stream()
+                            .filter(e -> e.label() == label)
+                            .toList())
+                    .containsExactlyElementsOf(firstHundred.subList(80, 100));
         }
     }
 }

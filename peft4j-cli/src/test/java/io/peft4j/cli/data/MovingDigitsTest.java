@@ -61,7 +61,9 @@ class MovingDigitsTest {
                 perLabel[MovingDigits.LABELS.indexOf(MovingDigits.LABEL_SET.name(clip.label()))]++;
                 double[] a = centre(clip.frames().get(0));
                 double[] b = centre(clip.frames().get(1));
-                int expected = b[0] > a[0] + 1 ? 0 : b[1] > a[1] + 1 ? 1 : b[0] < a[0] - 1 ? 2 : 3;   // right, down, left, up on screen
+                int expected = b[0] > a[0] + 1
+                        ? 0
+                        : b[1] > a[1] + 1 ? 1 : b[0] < a[0] - 1 ? 2 : 3; // right, down, left, up on screen
                 assertThat(MovingDigits.LABEL_SET.name(clip.label())).isEqualTo(MovingDigits.LABELS.get(expected));
                 long[] sum = frameSum(clip);
                 if (first == null) {
@@ -85,6 +87,7 @@ class MovingDigitsTest {
             assertThat(a.train().get(i).label()).isEqualTo(b.train().get(i).label());
             assertThat(frameSum(a.train().get(i))).isEqualTo(frameSum(b.train().get(i)));
         }
-        assertThat(a.train().stream().map(VideoExample::label).distinct().count()).isEqualTo(4);
+        assertThat(a.train().stream().map(VideoExample::label).distinct().count())
+                .isEqualTo(4);
     }
 }

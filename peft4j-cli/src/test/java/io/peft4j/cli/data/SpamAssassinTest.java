@@ -13,10 +13,11 @@ class SpamAssassinTest {
 
     @Test
     void messageTextIsSubjectPlusBodyWithoutHeadersMarkupOrBase64() {
-        String raw = "From x@y  Tue Aug  6 2002\nMessage-Id: <abc@host>\nSubject: Cheap   pills!\nContent-Type: multipart/alternative;\n\n"
-                + "------=_NextPart_000\nContent-Type: text/html; charset=us-ascii\nContent-Transfer-Encoding: quoted-printable\n\n"
-                + "<html><head><style>p {color: red}</style></head><body><p>Buy&nbsp;now &amp; save=\n big</p></body></html>\n"
-                + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAxMjM0NTY3ODk=\n";
+        String raw =
+                "From x@y  Tue Aug  6 2002\nMessage-Id: <abc@host>\nSubject: Cheap   pills!\nContent-Type: multipart/alternative;\n\n"
+                        + "------=_NextPart_000\nContent-Type: text/html; charset=us-ascii\nContent-Transfer-Encoding: quoted-printable\n\n"
+                        + "<html><head><style>p {color: red}</style></head><body><p>Buy&nbsp;now &amp; save=\n big</p></body></html>\n"
+                        + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAxMjM0NTY3ODk=\n";
         assertThat(SpamAssassin.toText(raw)).isEqualTo("Cheap   pills!\nBuy now & save big");
         assertThat(SpamAssassin.messageId(raw, "fallback")).isEqualTo("<abc@host>");
         assertThat(SpamAssassin.messageId("Subject: x\n\nbody", "fallback")).isEqualTo("fallback");
@@ -24,7 +25,9 @@ class SpamAssassinTest {
 
     @Test
     void bucketsAreAFixedFunctionOfTheId() {
-        assertThat(SpamAssassin.bucket("<abc@host>")).isEqualTo(SpamAssassin.bucket("<abc@host>")).isBetween(0, 9);
+        assertThat(SpamAssassin.bucket("<abc@host>"))
+                .isEqualTo(SpamAssassin.bucket("<abc@host>"))
+                .isBetween(0, 9);
         int[] counts = new int[10];
         for (int i = 0; i < 10_000; i++) {
             counts[SpamAssassin.bucket("<" + i + "@example.com>")]++;
@@ -48,8 +51,10 @@ class SpamAssassinTest {
         }
         Set<String> trainTexts = new HashSet<>();
         s.train().forEach(e -> trainTexts.add(e.text()));
-        long shared = s.test().stream().filter(e -> trainTexts.contains(e.text())).count();
-        assertThat(shared).isLessThan(s.test().size() / 20); // exact duplicates across splits are rare resends, not leaks
+        long shared =
+                s.test().stream().filter(e -> trainTexts.contains(e.text())).count();
+        assertThat(shared)
+                .isLessThan(s.test().size() / 20); // exact duplicates across splits are rare resends, not leaks
         assertThat(SpamAssassin.load().test()).isEqualTo(s.test());
     }
 }

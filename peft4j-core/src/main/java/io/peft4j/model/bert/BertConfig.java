@@ -23,7 +23,8 @@ public record BertConfig(
     public static BertConfig from(HfConfig c) {
         String positions = c.getString("position_embedding_type", "absolute");
         if (!positions.equals("absolute")) {
-            throw new FormatException(c.file(), "position_embedding_type '" + positions + "' is not supported; expected 'absolute'");
+            throw new FormatException(
+                    c.file(), "position_embedding_type '" + positions + "' is not supported; expected 'absolute'");
         }
         BertConfig config = new BertConfig(
                 c.getInt("vocab_size"),
@@ -39,7 +40,10 @@ public record BertConfig(
                 (float) c.getDouble("layer_norm_eps", 1e-12),
                 (float) c.getDouble("initializer_range", 0.02));
         if (config.hiddenSize % config.numAttentionHeads != 0) {
-            throw new FormatException(c.file(), "hidden_size " + config.hiddenSize + " is not a multiple of num_attention_heads " + config.numAttentionHeads);
+            throw new FormatException(
+                    c.file(),
+                    "hidden_size " + config.hiddenSize + " is not a multiple of num_attention_heads "
+                            + config.numAttentionHeads);
         }
         return config;
     }

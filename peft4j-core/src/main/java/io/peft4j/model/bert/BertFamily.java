@@ -16,17 +16,19 @@ import java.util.Map;
  */
 public final class BertFamily implements ModelFamily {
 
-    static final ModuleRoles ROLES = new ModuleRoles(Map.ofEntries(
-            Map.entry(Role.ATTENTION_QUERY, List.of("query")),
-            Map.entry(Role.ATTENTION_KEY, List.of("key")),
-            Map.entry(Role.ATTENTION_VALUE, List.of("value")),
-            Map.entry(Role.ATTENTION_OUTPUT, List.of("attention.output.dense")),
-            Map.entry(Role.MLP_UP, List.of("intermediate.dense")),
-            Map.entry(Role.MLP_DOWN, List.of("output.dense")),
-            Map.entry(Role.NORM, List.of("LayerNorm")),
-            Map.entry(Role.BLOCKS, List.of("encoder.layer")),
-            Map.entry(Role.EMBEDDING, List.of("word_embeddings")),
-            Map.entry(Role.HEAD, List.of("classifier", "score"))), false);
+    static final ModuleRoles ROLES = new ModuleRoles(
+            Map.ofEntries(
+                    Map.entry(Role.ATTENTION_QUERY, List.of("query")),
+                    Map.entry(Role.ATTENTION_KEY, List.of("key")),
+                    Map.entry(Role.ATTENTION_VALUE, List.of("value")),
+                    Map.entry(Role.ATTENTION_OUTPUT, List.of("attention.output.dense")),
+                    Map.entry(Role.MLP_UP, List.of("intermediate.dense")),
+                    Map.entry(Role.MLP_DOWN, List.of("output.dense")),
+                    Map.entry(Role.NORM, List.of("LayerNorm")),
+                    Map.entry(Role.BLOCKS, List.of("encoder.layer")),
+                    Map.entry(Role.EMBEDDING, List.of("word_embeddings")),
+                    Map.entry(Role.HEAD, List.of("classifier", "score"))),
+            false);
 
     @Override
     public List<String> modelTypes() {

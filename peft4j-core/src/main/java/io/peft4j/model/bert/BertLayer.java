@@ -50,8 +50,16 @@ public final class BertLayer extends Module {
 
         Attention(NDManager manager, BertConfig c) {
             super(manager);
-            self = addChild("self", new MultiHeadAttention(manager, MultiHeadAttention.Names.BERT, c.hiddenSize(),
-                    c.numAttentionHeads(), true, c.attentionProbsDropoutProb(), c.initializerRange()));
+            self = addChild(
+                    "self",
+                    new MultiHeadAttention(
+                            manager,
+                            MultiHeadAttention.Names.BERT,
+                            c.hiddenSize(),
+                            c.numAttentionHeads(),
+                            true,
+                            c.attentionProbsDropoutProb(),
+                            c.initializerRange()));
             output = addChild("output", new Output(manager, ResidualAdapter.Kind.ATTENTION, c.hiddenSize(), c));
         }
 

@@ -69,7 +69,8 @@ public final class BertModel extends PretrainedModel {
             BertModel model = new BertModel(manager, config, withPooler);
             model.setNameOrPath(hf.getString("_name_or_path", files.dir().toString()));
             model.loadStateDict(weights, false).missing().stream().findFirst().ifPresent(key -> {
-                throw new Peft4jException(files.weights() + ": missing weight '" + key + "' for a " + config.numHiddenLayers() + "-layer BERT model");
+                throw new Peft4jException(files.weights() + ": missing weight '" + key + "' for a "
+                        + config.numHiddenLayers() + "-layer BERT model");
             });
             return model;
         }
@@ -142,7 +143,8 @@ public final class BertModel extends PretrainedModel {
         NDArray inputIds = inputs.requireTokens("a BERT encoder");
         NDArray attentionMask = inputs.attentionMask();
         NDArray tokenTypeIds = inputs.tokenTypeIds();
-        PromptSource.Prompts prompts = source == null ? null : source.prompts(step, inputIds.getShape().get(0));
+        PromptSource.Prompts prompts =
+                source == null ? null : source.prompts(step, inputIds.getShape().get(0));
         List<KeyValuePrefix> prefixes = prompts == null ? null : prompts.layerPrefixes();
         if (prefixes != null && prefixes.size() != layers.size()) {
             throw new IllegalArgumentException("expected " + layers.size() + " layer prefixes, got " + prefixes.size());
@@ -150,25 +152,40 @@ public final class BertModel extends PretrainedModel {
         int virtual = prompts == null ? 0 : prompts.inputLength();
         NDArray fullMask;
         if (virtual > 0 && attentionMask != null) {
-            NDArray ones = step.scope().ones(new Shape(attentionMask.getShape().get(0), virtual), attentionMask.getDataType());
-            fullMask = ones.concat(attentionMask, 1);                               // [B, n+T]
+            NDArray ones =
+                    step.scope().ones(new Shape(attentionMask.getShape().get(0), virtual), attentionMask.getDataType());
+            fullMask = ones.concat(attentionMask, 1); // [B, n+T]
         } else {
             fullMask = attentionMask;
         }
-        NDArray mask = fullMask == null ? null : additiveMask(fullMask);            // [B, 1, 1, n+T]
-        NDArray x = prompts == null ? embeddings.forward(step, inputIds, tokenTypeIds) // [B, T, D]
-                : embeddings.forward(step, inputIds, tokenTypeIds, prompts.inputPrompts(), prompts.placedTokens(), prompts.prefixLength()); // [B, n+T, D]
-        boolean inputsTrain = Stream.concat(embeddings.namedParameters().values().stream(),
-                source instanceof Module m ? m.namedParameters().values().stream() : Stream.empty())
+        NDArray mask = fullMask == null ? null : additiveMask(fullMask); // [B, 1, 1, n+T]
+        NDArray x = prompts == null
+                ? embeddings.forward(step, inputIds, tokenTypeIds) // [B, T, D]
+                : embeddings.forward(
+                        step,
+                        inputIds,
+                        tokenTypeIds,
+                        prompts.inputPrompts(),
+                        prompts.placedTokens(),
+                        prompts.prefixLength()); // [B, n+T, D]
+        boolean inputsTrain = Stream.concat(
+                        embeddings.namedParameters().values().stream(),
+                        source instanceof Module m ? m.namedParameters().values().stream() : Stream.empty())
                 .anyMatch(Parameter::isTrainable);
-        return BlockStack.Pass.of(x, inputsTrain, prefixes != null, layers.size(),                 // x [B, n+T, D]
-                (i, h, blockStep) -> layers.get(i).forward(blockStep, h, mask, prefixes == null ? null : prefixes.get(i)),
+        return BlockStack.Pass.of(
+                x,
+                inputsTrain,
+                prefixes != null,
+                layers.size(), // x [B, n+T, D]
+                (i, h, blockStep) ->
+                        layers.get(i).forward(blockStep, h, mask, prefixes == null ? null : prefixes.get(i)),
                 top -> new Features(top, pooler == null ? null : pooler.forward(step, top), fullMask, virtual));
     }
 
     /** [B, T] of 1/0 → [B, 1, 1, T] of 0 / float32 minimum, as Hugging Face builds it. */
     static NDArray additiveMask(NDArray attentionMask) {
-        NDArray keep = attentionMask.toType(DataType.FLOAT32, false).expandDims(1).expandDims(1);
+        NDArray keep =
+                attentionMask.toType(DataType.FLOAT32, false).expandDims(1).expandDims(1);
         return keep.neg().add(1f).mul(-Float.MAX_VALUE);
     }
 }

@@ -10,13 +10,27 @@ import io.peft4j.io.HfConfig;
 public record ClipConfig(Text text, Vision vision, int projectionDim) {
 
     /** One tower's transformer: width, MLP width, blocks, heads, activation, LayerNorm eps. */
-    public record Tower(int hiddenSize, int intermediateSize, int numHiddenLayers, int numAttentionHeads, String hiddenAct, float layerNormEps) {
+    public record Tower(
+            int hiddenSize,
+            int intermediateSize,
+            int numHiddenLayers,
+            int numAttentionHeads,
+            String hiddenAct,
+            float layerNormEps) {
 
         static Tower from(HfConfig c, int hidden, int intermediate, int layers, int heads) {
-            Tower t = new Tower(c.getInt("hidden_size", hidden), c.getInt("intermediate_size", intermediate), c.getInt("num_hidden_layers", layers),
-                    c.getInt("num_attention_heads", heads), c.getString("hidden_act", "quick_gelu"), (float) c.getDouble("layer_norm_eps", 1e-5));
+            Tower t = new Tower(
+                    c.getInt("hidden_size", hidden),
+                    c.getInt("intermediate_size", intermediate),
+                    c.getInt("num_hidden_layers", layers),
+                    c.getInt("num_attention_heads", heads),
+                    c.getString("hidden_act", "quick_gelu"),
+                    (float) c.getDouble("layer_norm_eps", 1e-5));
             if (t.hiddenSize % t.numAttentionHeads != 0) {
-                throw new FormatException(c.file(), "hidden_size " + t.hiddenSize + " is not a multiple of num_attention_heads " + t.numAttentionHeads);
+                throw new FormatException(
+                        c.file(),
+                        "hidden_size " + t.hiddenSize + " is not a multiple of num_attention_heads "
+                                + t.numAttentionHeads);
             }
             return t;
         }
@@ -36,12 +50,21 @@ public record ClipConfig(Text text, Vision vision, int projectionDim) {
     public static ClipConfig from(HfConfig c) {
         HfConfig t = c.sub("text_config");
         HfConfig v = c.sub("vision_config");
-        Text text = new Text(Tower.from(t, 512, 2048, 12, 8), t.getInt("vocab_size", 49408), t.getInt("max_position_embeddings", 77),
+        Text text = new Text(
+                Tower.from(t, 512, 2048, 12, 8),
+                t.getInt("vocab_size", 49408),
+                t.getInt("max_position_embeddings", 77),
                 t.getInt("eos_token_id", 49407));
-        Vision vision = new Vision(Tower.from(v, 768, 3072, 12, 12), v.getInt("image_size", 224), v.getInt("patch_size", 32),
+        Vision vision = new Vision(
+                Tower.from(v, 768, 3072, 12, 12),
+                v.getInt("image_size", 224),
+                v.getInt("patch_size", 32),
                 v.getInt("num_channels", 3));
         if (vision.imageSize % vision.patchSize != 0) {
-            throw new FormatException(c.file(), "vision_config: image_size " + vision.imageSize + " is not a multiple of patch_size " + vision.patchSize);
+            throw new FormatException(
+                    c.file(),
+                    "vision_config: image_size " + vision.imageSize + " is not a multiple of patch_size "
+                            + vision.patchSize);
         }
         return new ClipConfig(text, vision, c.getInt("projection_dim", 512));
     }

@@ -5,13 +5,12 @@ import ai.djl.ndarray.NDManager;
 import io.peft4j.nn.Activations;
 import io.peft4j.nn.LayerNorm;
 import io.peft4j.nn.Linear;
-import io.peft4j.nn.Module;
 import io.peft4j.nn.MultiHeadAttention;
 import io.peft4j.nn.ResidualAdapter;
 import io.peft4j.nn.ResidualSite;
+import io.peft4j.nn.Step;
 import io.peft4j.nn.TokenGrid;
 import io.peft4j.nn.TransformerBlock;
-import io.peft4j.nn.Step;
 import java.util.function.UnaryOperator;
 
 /**
@@ -36,7 +35,11 @@ final class ClipEncoderLayer extends TransformerBlock {
 
         /** x = LN(h) [B, T, D], h the sub-layer's residual input → what is added to h [B, T, D] */
         NDArray forward(Step step, NDArray x, NDArray h, TokenGrid grid) {
-            return adapt(step, linear("fc2").forward(step, activation.apply(linear("fc1").forward(step, x))), h, grid);
+            return adapt(
+                    step,
+                    linear("fc2").forward(step, activation.apply(linear("fc1").forward(step, x))),
+                    h,
+                    grid);
         }
     }
 
@@ -62,8 +65,17 @@ final class ClipEncoderLayer extends TransformerBlock {
 
     ClipEncoderLayer(NDManager manager, ClipConfig.Tower c) {
         super(manager);
-        attention = addChild("self_attn", new MultiHeadAttention(manager, MultiHeadAttention.Spec.of(MultiHeadAttention.Names.CLIP,
-                c.hiddenSize(), c.numAttentionHeads(), true, 0f, 0.02f)));
+        attention = addChild(
+                "self_attn",
+                new MultiHeadAttention(
+                        manager,
+                        MultiHeadAttention.Spec.of(
+                                MultiHeadAttention.Names.CLIP,
+                                c.hiddenSize(),
+                                c.numAttentionHeads(),
+                                true,
+                                0f,
+                                0.02f)));
         norm1 = addChild("layer_norm1", new LayerNorm(manager, c.hiddenSize(), c.layerNormEps()));
         attentionSite = addChild("attention_site", new AttentionSite(manager, c.hiddenSize()));
         mlp = addChild("mlp", new Mlp(manager, c));
@@ -72,11 +84,12 @@ final class ClipEncoderLayer extends TransformerBlock {
 
     /** x [B, T, D], additive mask [B, 1, T, T] or null, the image tokens' grid (null for text) → [B, T, D] */
     NDArray forward(Step step, NDArray x, NDArray mask, TokenGrid grid) {
-        NDArray adapted = mask == null ? adapted(step, x) : null;         // block adapters (AIM) adapt the image tower
+        NDArray adapted = mask == null ? adapted(step, x) : null; // block adapters (AIM) adapt the image tower
         if (adapted != null) {
             return adapted;
         }
-        NDArray h = x.add(attentionSite.forward(step, attention.forward(step, norm1.forward(x), mask, null), x, grid)); // [B, T, D]
+        NDArray h = x.add(attentionSite.forward(
+                step, attention.forward(step, norm1.forward(x), mask, null), x, grid)); // [B, T, D]
         return h.add(mlp.forward(step, norm2.forward(h), h, grid));
     }
 

@@ -16,17 +16,26 @@ import java.util.Map;
  */
 public final class ClipFamily implements ModelFamily {
 
-    static final ModuleRoles ROLES = new ModuleRoles(Map.ofEntries(
-            Map.entry(Role.ATTENTION_QUERY, List.of("q_proj")),
-            Map.entry(Role.ATTENTION_KEY, List.of("k_proj")),
-            Map.entry(Role.ATTENTION_VALUE, List.of("v_proj")),
-            Map.entry(Role.ATTENTION_OUTPUT, List.of("out_proj")),
-            Map.entry(Role.MLP_UP, List.of("fc1")),
-            Map.entry(Role.MLP_DOWN, List.of("fc2")),
-            Map.entry(Role.NORM, List.of("layer_norm1", "layer_norm2", "pre_layrnorm", "post_layernorm", "final_layer_norm")),
-            Map.entry(Role.BLOCKS, List.of("encoder.layers")),
-            Map.entry(Role.EMBEDDING, List.of("token_embedding")),
-            Map.entry(Role.HEAD, List.of("classifier"))), false);
+    static final ModuleRoles ROLES = new ModuleRoles(
+            Map.ofEntries(
+                    Map.entry(Role.ATTENTION_QUERY, List.of("q_proj")),
+                    Map.entry(Role.ATTENTION_KEY, List.of("k_proj")),
+                    Map.entry(Role.ATTENTION_VALUE, List.of("v_proj")),
+                    Map.entry(Role.ATTENTION_OUTPUT, List.of("out_proj")),
+                    Map.entry(Role.MLP_UP, List.of("fc1")),
+                    Map.entry(Role.MLP_DOWN, List.of("fc2")),
+                    Map.entry(
+                            Role.NORM,
+                            List.of(
+                                    "layer_norm1",
+                                    "layer_norm2",
+                                    "pre_layrnorm",
+                                    "post_layernorm",
+                                    "final_layer_norm")),
+                    Map.entry(Role.BLOCKS, List.of("encoder.layers")),
+                    Map.entry(Role.EMBEDDING, List.of("token_embedding")),
+                    Map.entry(Role.HEAD, List.of("classifier"))),
+            false);
 
     @Override
     public List<String> modelTypes() {

@@ -2,6 +2,7 @@ package io.peft4j.model.clip;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.peft4j.Peft4jException;
@@ -20,7 +21,6 @@ import io.peft4j.nn.Step;
 import io.peft4j.nn.TokenGrid;
 import io.peft4j.tokenizer.Tokenizer;
 import java.nio.file.Path;
-import ai.djl.ndarray.index.NDIndex;
 import java.util.List;
 import java.util.Set;
 
@@ -50,9 +50,13 @@ public final class ClipModel extends PretrainedModel {
         text = withText ? addChild("text_model", new ClipTextTransformer(manager, config.text())) : null;
         vision = addChild("vision_model", new ClipVisionTransformer(manager, config.vision()));
         if (withText) {
-            addChild("text_projection", new Linear(manager, config.text().tower().hiddenSize(), config.projectionDim(), false, 0.02f));
+            addChild(
+                    "text_projection",
+                    new Linear(manager, config.text().tower().hiddenSize(), config.projectionDim(), false, 0.02f));
         }
-        addChild("visual_projection", new Linear(manager, config.vision().tower().hiddenSize(), config.projectionDim(), false, 0.02f));
+        addChild(
+                "visual_projection",
+                new Linear(manager, config.vision().tower().hiddenSize(), config.projectionDim(), false, 0.02f));
         logitScale = addParameter("logit_scale", manager.create(2.6592f));
     }
 
@@ -126,14 +130,18 @@ public final class ClipModel extends PretrainedModel {
     public NDArray textEmbeddingsOf(Step step, NDArray tokenEmbeddings, int[] eos) {
         Shape s = tokenEmbeddings.getShape();
         ClipTextTransformer text = text();
-        NDArray x = text.withPositions(step, tokenEmbeddings);                            // [N, T, D]
+        NDArray x = text.withPositions(step, tokenEmbeddings); // [N, T, D]
         NDArray mask = ClipTextTransformer.causalMask(step.scope(), null, s.get(0), s.get(1)); // [1, 1, T, T]
         for (int i = 0; i < text.encoder.layers.size(); i++) {
             x = text.encoder.layers.get(i).forward(step, x, mask, null);
         }
-        NDArray hidden = text.finish(x);                                                  // [N, T, D]
-        NDArray pick = step.scope().create(eos).toType(DataType.INT64, false).oneHot((int) s.get(1)).expandDims(1); // [N, 1, T]
-        NDArray pooled = pick.toType(hidden.getDataType(), false).matMul(hidden).squeeze(1);                        // [N, D]
+        NDArray hidden = text.finish(x); // [N, T, D]
+        NDArray pick = step.scope()
+                .create(eos)
+                .toType(DataType.INT64, false)
+                .oneHot((int) s.get(1))
+                .expandDims(1); // [N, 1, T]
+        NDArray pooled = pick.toType(hidden.getDataType(), false).matMul(hidden).squeeze(1); // [N, D]
         return linear("text_projection").forward(step, pooled);
     }
 
@@ -157,17 +165,24 @@ public final class ClipModel extends PretrainedModel {
     /** HF's {@code get_text_features}: the end-of-text states projected, not normalised [B, P]. */
     public NDArray textEmbeddings(Step step, NDArray inputIds, NDArray attentionMask) {
         text();
-        return linear("text_projection").forward(step, features(step, ModelInputs.tokens(inputIds, attentionMask, null)).pooled());
+        return linear("text_projection")
+                .forward(
+                        step,
+                        features(step, ModelInputs.tokens(inputIds, attentionMask, null))
+                                .pooled());
     }
 
     /** HF's {@code get_image_features}: the post-LN class states projected, not normalised [B, P]. */
     public NDArray imageEmbeddings(Step step, NDArray pixels) {
-        return linear("visual_projection").forward(step, features(step, ModelInputs.pixels(pixels)).pooled());
+        return linear("visual_projection")
+                .forward(step, features(step, ModelInputs.pixels(pixels)).pooled());
     }
 
     /** exp(logit_scale) · cos(image i, text j): [images, texts], HF's {@code logits_per_image}. */
     public NDArray logitsPerImage(NDArray imageEmbeddings, NDArray textEmbeddings, Step step) {
-        return normalised(imageEmbeddings).matMul(normalised(textEmbeddings).transpose()).mul(logitScale(step));
+        return normalised(imageEmbeddings)
+                .matMul(normalised(textEmbeddings).transpose())
+                .mul(logitScale(step));
     }
 
     /** x / ‖x‖ over the last axis, as HF (no epsilon). */
@@ -213,52 +228,79 @@ public final class ClipModel extends PretrainedModel {
     @Override
     public BlockStack.Pass<Features> pass(Step step, ModelInputs inputs, PromptSource source) {
         if (inputs.pixelValues() != null && inputs.inputIds() != null) {
-            throw new IllegalArgumentException("a CLIP pass runs one tower: give pixel values (the image tower) or token ids (the text tower), not both");
+            throw new IllegalArgumentException(
+                    "a CLIP pass runs one tower: give pixel values (the image tower) or token ids (the text tower), not both");
         }
         PromptSource.Prompts prompts = source == null ? null : source.prompts(step, inputs.batchSize());
-        if (prompts != null && (prompts.inputPrompts() != null || prompts.placedTokens() != null || prompts.layerPrefixes() != null)) {
-            throw new Peft4jException("CLIP takes visual prompts (VPT) in its image tower and CoOp/CoCoOp contexts in its text tower; "
-                    + "prompt, prefix and P-tuning are not wired into it");
+        if (prompts != null
+                && (prompts.inputPrompts() != null
+                        || prompts.placedTokens() != null
+                        || prompts.layerPrefixes() != null)) {
+            throw new Peft4jException(
+                    "CLIP takes visual prompts (VPT) in its image tower and CoOp/CoCoOp contexts in its text tower; "
+                            + "prompt, prefix and P-tuning are not wired into it");
         }
-        return inputs.pixelValues() != null ? imagePass(step, inputs.pixelValues(), prompts == null ? null : prompts.insertedTokens())
+        return inputs.pixelValues() != null
+                ? imagePass(step, inputs.pixelValues(), prompts == null ? null : prompts.insertedTokens())
                 : textPass(step, inputs);
     }
 
     private BlockStack.Pass<Features> imagePass(Step step, NDArray pixels, List<NDArray> inserted) {
         var layers = vision.encoder.layers;
         if (inserted != null && inserted.size() != 1 && inserted.size() != layers.size()) {
-            throw new IllegalArgumentException("expected 1 or " + layers.size() + " groups of visual prompts, got " + inserted.size());
+            throw new IllegalArgumentException(
+                    "expected 1 or " + layers.size() + " groups of visual prompts, got " + inserted.size());
         }
         int n = inserted == null ? 0 : (int) inserted.get(0).getShape().get(1);
-        NDArray embedded = vision.normalise(withTemporalEmbedding(step, vision.embeddings(step, pixels))); // [B, 1+N, D]; AIM: + time before pre-LN
-        NDArray x = n == 0 ? embedded : withPrompts(embedded, inserted.get(0), 0);             // [B, 1+n+N, D]
+        NDArray embedded = vision.normalise(
+                withTemporalEmbedding(step, vision.embeddings(step, pixels))); // [B, 1+N, D]; AIM: + time before pre-LN
+        NDArray x = n == 0 ? embedded : withPrompts(embedded, inserted.get(0), 0); // [B, 1+n+N, D]
         boolean deep = inserted != null && inserted.size() > 1;
         int g = config.vision().imageSize() / config.vision().patchSize();
         TokenGrid grid = new TokenGrid(1 + n, g, g);
-        return BlockStack.Pass.of(x, n > 0 || trains(vision.embeddings), deep, layers.size(),
-                (i, h, blockStep) -> layers.get(i).forward(blockStep, deep && i > 0 ? withPrompts(h, inserted.get(i), n) : h, null, grid),
+        return BlockStack.Pass.of(
+                x,
+                n > 0 || trains(vision.embeddings),
+                deep,
+                layers.size(),
+                (i, h, blockStep) -> layers.get(i)
+                        .forward(blockStep, deep && i > 0 ? withPrompts(h, inserted.get(i), n) : h, null, grid),
                 top -> new Features(top, vision.pool(top), null, 0));
     }
 
     /** x [B, 1+k+N, D] with its k prompt tokens after the class token replaced by {@code prompts} [B, n, D]: [B, 1+n+N, D]. */
     private static NDArray withPrompts(NDArray x, NDArray prompts, int k) {
-        return x.get(new NDIndex(":, :1, :")).concat(prompts, 1).concat(x.get(new NDIndex(":, " + (1 + k) + ":, :")), 1);
+        return x.get(new NDIndex(":, :1, :"))
+                .concat(prompts, 1)
+                .concat(x.get(new NDIndex(":, " + (1 + k) + ":, :")), 1);
     }
 
     private BlockStack.Pass<Features> textPass(Step step, ModelInputs inputs) {
         ClipTextTransformer text = text();
         NDArray ids = inputs.requireTokens("CLIP's text tower");
         Shape s = ids.getShape();
-        NDArray x = text.embed(step, ids);                                                // [B, T, D]
-        NDArray mask = ClipTextTransformer.causalMask(step.scope(), inputs.attentionMask(), s.get(0), s.get(1)); // [B, 1, T, T]
-        int[] pool = ClipTextTransformer.poolPositions(ids.toType(DataType.INT64, false).toLongArray(), (int) s.get(0), (int) s.get(1),
-                text.eosTokenId());
+        NDArray x = text.embed(step, ids); // [B, T, D]
+        NDArray mask = ClipTextTransformer.causalMask(
+                step.scope(), inputs.attentionMask(), s.get(0), s.get(1)); // [B, 1, T, T]
+        int[] pool = ClipTextTransformer.poolPositions(
+                ids.toType(DataType.INT64, false).toLongArray(), (int) s.get(0), (int) s.get(1), text.eosTokenId());
         var layers = text.encoder.layers;
-        return BlockStack.Pass.of(x, trains(text.embeddings), false, layers.size(), (i, h, blockStep) -> layers.get(i).forward(blockStep, h, mask, null),
+        return BlockStack.Pass.of(
+                x,
+                trains(text.embeddings),
+                false,
+                layers.size(),
+                (i, h, blockStep) -> layers.get(i).forward(blockStep, h, mask, null),
                 top -> {
-                    NDArray hidden = text.finish(top);                                    // [B, T, D]
-                    NDArray pick = step.scope().create(pool).toType(DataType.INT64, false).oneHot((int) s.get(1)).expandDims(1); // [B, 1, T]
-                    NDArray pooled = pick.toType(hidden.getDataType(), false).matMul(hidden).squeeze(1); // [B, D]
+                    NDArray hidden = text.finish(top); // [B, T, D]
+                    NDArray pick = step.scope()
+                            .create(pool)
+                            .toType(DataType.INT64, false)
+                            .oneHot((int) s.get(1))
+                            .expandDims(1); // [B, 1, T]
+                    NDArray pooled = pick.toType(hidden.getDataType(), false)
+                            .matMul(hidden)
+                            .squeeze(1); // [B, D]
                     return new Features(hidden, pooled, inputs.attentionMask(), 0);
                 });
     }

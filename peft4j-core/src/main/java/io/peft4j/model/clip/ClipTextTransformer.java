@@ -21,13 +21,18 @@ final class ClipTextTransformer extends Module {
     static final class Embeddings extends Module {
         Embeddings(NDManager manager, ClipConfig.Text c) {
             super(manager);
-            addChild("token_embedding", new Embedding(manager, c.vocabSize(), c.tower().hiddenSize(), 0.02f));
-            addChild("position_embedding", new Embedding(manager, c.maxPositionEmbeddings(), c.tower().hiddenSize(), 0.01f));
+            addChild(
+                    "token_embedding",
+                    new Embedding(manager, c.vocabSize(), c.tower().hiddenSize(), 0.02f));
+            addChild(
+                    "position_embedding",
+                    new Embedding(manager, c.maxPositionEmbeddings(), c.tower().hiddenSize(), 0.01f));
         }
 
         /** ids [B, T] → [B, T, D] */
         NDArray forward(Step step, NDArray ids) {
-            return withPositions(step, child("token_embedding", EmbeddingLayer.class).forward(step, ids));
+            return withPositions(
+                    step, child("token_embedding", EmbeddingLayer.class).forward(step, ids));
         }
 
         /** token embeddings [B, T, D] + the first T position embeddings → [B, T, D] */
@@ -43,7 +48,8 @@ final class ClipTextTransformer extends Module {
 
         Encoder(NDManager manager, ClipConfig.Tower c) {
             super(manager);
-            layers = addChild("layers", new ModuleList<>(manager, c.numHiddenLayers(), i -> new ClipEncoderLayer(manager, c)));
+            layers = addChild(
+                    "layers", new ModuleList<>(manager, c.numHiddenLayers(), i -> new ClipEncoderLayer(manager, c)));
         }
     }
 
@@ -63,15 +69,17 @@ final class ClipTextTransformer extends Module {
         config = c;
         embeddings = addChild("embeddings", new Embeddings(manager, c));
         encoder = addChild("encoder", new Encoder(manager, c.tower()));
-        finalNorm = addChild("final_layer_norm", new LayerNorm(manager, c.tower().hiddenSize(), c.tower().layerNormEps()));
+        finalNorm = addChild(
+                "final_layer_norm",
+                new LayerNorm(manager, c.tower().hiddenSize(), c.tower().layerNormEps()));
     }
 
     /** The token ids [B, T] embedded with their positions: [B, T, D]. */
     NDArray embed(Step step, NDArray ids) {
         long t = ids.getShape().get(1);
         if (ids.getShape().dimension() != 2 || t > config.maxPositionEmbeddings()) {
-            throw new IllegalArgumentException("CLIP's text tower takes input_ids [batch, at most " + config.maxPositionEmbeddings() + "], got "
-                    + ids.getShape());
+            throw new IllegalArgumentException("CLIP's text tower takes input_ids [batch, at most "
+                    + config.maxPositionEmbeddings() + "], got " + ids.getShape());
         }
         return embeddings.forward(step, ids);
     }
@@ -79,8 +87,8 @@ final class ClipTextTransformer extends Module {
     /** Token embeddings [B, T, D] given directly, with their positions added: [B, T, D]. */
     NDArray withPositions(Step step, NDArray tokens) {
         if (tokens.getShape().get(1) > config.maxPositionEmbeddings()) {
-            throw new IllegalArgumentException("CLIP's text tower takes at most " + config.maxPositionEmbeddings() + " tokens, got "
-                    + tokens.getShape().get(1));
+            throw new IllegalArgumentException("CLIP's text tower takes at most " + config.maxPositionEmbeddings()
+                    + " tokens, got " + tokens.getShape().get(1));
         }
         return embeddings.withPositions(step, tokens);
     }
@@ -102,10 +110,11 @@ final class ClipTextTransformer extends Module {
                 lower[(int) (q * t + k)] = 1f;
             }
         }
-        NDArray causal = scope.create(lower, new Shape(1, t, t));                               // [1, T, T]
-        NDArray allowed = attentionMask == null ? causal
-                : causal.mul(attentionMask.toType(DataType.FLOAT32, false).reshape(batch, 1, t));  // [B, T, T]
-        return allowed.neg().add(1f).mul(-Float.MAX_VALUE).expandDims(1);                      // [B, 1, T, T]
+        NDArray causal = scope.create(lower, new Shape(1, t, t)); // [1, T, T]
+        NDArray allowed = attentionMask == null
+                ? causal
+                : causal.mul(attentionMask.toType(DataType.FLOAT32, false).reshape(batch, 1, t)); // [B, T, T]
+        return allowed.neg().add(1f).mul(-Float.MAX_VALUE).expandDims(1); // [B, 1, T, T]
     }
 
     /**

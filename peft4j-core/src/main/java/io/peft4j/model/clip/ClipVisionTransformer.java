@@ -9,7 +9,6 @@ import io.peft4j.nn.Embedding;
 import io.peft4j.nn.Init;
 import io.peft4j.nn.LayerNorm;
 import io.peft4j.nn.Module;
-import io.peft4j.nn.ModuleList;
 import io.peft4j.nn.Parameter;
 import io.peft4j.nn.Step;
 
@@ -28,19 +27,27 @@ final class ClipVisionTransformer extends Module {
             super(manager);
             int d = c.tower().hiddenSize();
             classEmbedding = addParameter("class_embedding", Init.normal(manager, 0.02f, new Shape(d)));
-            addChild("patch_embedding", new Conv2d(manager, new Conv2d.Geometry(c.numChannels(), d, c.patchSize(), c.patchSize(), 0, 1), false));
+            addChild(
+                    "patch_embedding",
+                    new Conv2d(
+                            manager,
+                            new Conv2d.Geometry(c.numChannels(), d, c.patchSize(), c.patchSize(), 0, 1),
+                            false));
             addChild("position_embedding", new Embedding(manager, c.numPatches() + 1, d, 0.02f));
         }
 
         /** pixel_values [B, C, H, W] → [B, 1+N, D] */
         NDArray forward(Step step, NDArray pixels) {
-            NDArray patches = conv("patch_embedding").forward(step, pixels);             // [B, D, h, w]
+            NDArray patches = conv("patch_embedding").forward(step, pixels); // [B, D, h, w]
             Shape s = patches.getShape();
             patches = patches.reshape(s.get(0), s.get(1), s.get(2) * s.get(3)).transpose(0, 2, 1); // [B, N, D]
             NDArray cls = classEmbedding.array().reshape(1, 1, -1);
             cls.attach(step.scope());
-            NDArray table = child("position_embedding", Embedding.class).weight().array();
-            return cls.broadcast(new Shape(s.get(0), 1, s.get(1))).concat(patches, 1).add(table); // [B, 1+N, D]
+            NDArray table =
+                    child("position_embedding", Embedding.class).weight().array();
+            return cls.broadcast(new Shape(s.get(0), 1, s.get(1)))
+                    .concat(patches, 1)
+                    .add(table); // [B, 1+N, D]
         }
     }
 
@@ -54,9 +61,13 @@ final class ClipVisionTransformer extends Module {
         super(manager);
         config = c;
         embeddings = addChild("embeddings", new Embeddings(manager, c));
-        preNorm = addChild("pre_layrnorm", new LayerNorm(manager, c.tower().hiddenSize(), c.tower().layerNormEps()));
+        preNorm = addChild(
+                "pre_layrnorm",
+                new LayerNorm(manager, c.tower().hiddenSize(), c.tower().layerNormEps()));
         encoder = addChild("encoder", new ClipTextTransformer.Encoder(manager, c.tower()));
-        postNorm = addChild("post_layernorm", new LayerNorm(manager, c.tower().hiddenSize(), c.tower().layerNormEps()));
+        postNorm = addChild(
+                "post_layernorm",
+                new LayerNorm(manager, c.tower().hiddenSize(), c.tower().layerNormEps()));
     }
 
     /** The blocks' input [B, 1+N, D]: embeddings through {@code pre_layrnorm}. */
@@ -72,9 +83,12 @@ final class ClipVisionTransformer extends Module {
     /** The embeddings [B, 1+N, D] of pixel values [B, C, H, W], before {@code pre_layrnorm}. */
     NDArray embeddings(Step step, NDArray pixels) {
         Shape s = pixels.getShape();
-        if (s.dimension() != 4 || s.get(1) != config.numChannels() || s.get(2) != config.imageSize() || s.get(3) != config.imageSize()) {
-            throw new IllegalArgumentException("CLIP's image tower takes pixel_values [batch, " + config.numChannels() + ", " + config.imageSize()
-                    + ", " + config.imageSize() + "], got " + s);
+        if (s.dimension() != 4
+                || s.get(1) != config.numChannels()
+                || s.get(2) != config.imageSize()
+                || s.get(3) != config.imageSize()) {
+            throw new IllegalArgumentException("CLIP's image tower takes pixel_values [batch, " + config.numChannels()
+                    + ", " + config.imageSize() + ", " + config.imageSize() + "], got " + s);
         }
         return embeddings.forward(step, pixels);
     }

@@ -34,16 +34,21 @@ public final class ZeroShotClassifier {
     /** The 80 prompt templates of OpenAI's ImageNet zero-shot notebook, in its order. */
     public static List<String> imagenetTemplates() {
         try (InputStream in = ZeroShotClassifier.class.getResourceAsStream("imagenet_templates.txt")) {
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8).lines().filter(l -> !l.isBlank()).toList();
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8)
+                    .lines()
+                    .filter(l -> !l.isBlank())
+                    .toList();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
     /** The class weights of {@code labels} under {@code templates}, kept in {@code manager} (the caller's, long-lived). */
-    public static ZeroShotClassifier build(ClipModel clip, Tokenizer tokenizer, List<String> labels, List<String> templates, NDManager manager) {
+    public static ZeroShotClassifier build(
+            ClipModel clip, Tokenizer tokenizer, List<String> labels, List<String> templates, NDManager manager) {
         if (labels.size() < 2) {
-            throw new IllegalArgumentException("zero-shot classification needs at least 2 labels, got " + labels.size());
+            throw new IllegalArgumentException(
+                    "zero-shot classification needs at least 2 labels, got " + labels.size());
         }
         if (templates.isEmpty()) {
             throw new IllegalArgumentException("no prompt templates given");
@@ -61,10 +66,12 @@ public final class ZeroShotClassifier {
                     List<String> prompts = new ArrayList<>();
                     templates.forEach(t -> prompts.add(t.replace("{}", label)));
                     BatchEncoding enc = tokenizer.encode(prompts);
-                    NDArray ids = scope.create(flatten(enc.inputIds()), new Shape(prompts.size(), enc.inputIds()[0].length));
-                    NDArray mask = scope.create(flatten(enc.attentionMask()), new Shape(prompts.size(), enc.inputIds()[0].length));
-                    NDArray perTemplate = ClipModel.normalised(clip.textEmbeddings(step, ids, mask));   // [n, P]
-                    NDArray weight = ClipModel.normalised(perTemplate.mean(new int[] {0}, true));      // [1, P]
+                    NDArray ids =
+                            scope.create(flatten(enc.inputIds()), new Shape(prompts.size(), enc.inputIds()[0].length));
+                    NDArray mask = scope.create(
+                            flatten(enc.attentionMask()), new Shape(prompts.size(), enc.inputIds()[0].length));
+                    NDArray perTemplate = ClipModel.normalised(clip.textEmbeddings(step, ids, mask)); // [n, P]
+                    NDArray weight = ClipModel.normalised(perTemplate.mean(new int[] {0}, true)); // [1, P]
                     weight.attach(manager);
                     all = all == null ? weight : concat(all, weight, manager);
                 }

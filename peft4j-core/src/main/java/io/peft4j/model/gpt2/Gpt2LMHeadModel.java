@@ -34,7 +34,8 @@ import java.util.regex.Pattern;
 public final class Gpt2LMHeadModel extends CausalLM {
 
     /** The Conv1D weights of a GPT-2 checkpoint. */
-    static final Pattern CONV1D = Pattern.compile(".*\\.(attn\\.c_attn|attn\\.c_proj|mlp\\.c_fc|mlp\\.c_proj)\\.weight");
+    static final Pattern CONV1D =
+            Pattern.compile(".*\\.(attn\\.c_attn|attn\\.c_proj|mlp\\.c_fc|mlp\\.c_proj)\\.weight");
 
     /** {@code transformer}: {@code wte}, {@code wpe}, {@code h.N}, {@code ln_f}. */
     static final class Transformer extends Module {
@@ -71,7 +72,16 @@ public final class Gpt2LMHeadModel extends CausalLM {
         Block(NDManager manager, Gpt2Config c) {
             super(manager);
             ln1 = addChild("ln_1", new LayerNorm(manager, c.nEmbd(), c.layerNormEpsilon()));
-            attn = addChild("attn", new MultiHeadAttention(manager, MultiHeadAttention.Names.GPT2, c.nEmbd(), c.nHead(), true, 0f, c.initializerRange()));
+            attn = addChild(
+                    "attn",
+                    new MultiHeadAttention(
+                            manager,
+                            MultiHeadAttention.Names.GPT2,
+                            c.nEmbd(),
+                            c.nHead(),
+                            true,
+                            0f,
+                            c.initializerRange()));
             ln2 = addChild("ln_2", new LayerNorm(manager, c.nEmbd(), c.layerNormEpsilon()));
             addChild("mlp", new Mlp(manager, c));
         }
@@ -96,7 +106,8 @@ public final class Gpt2LMHeadModel extends CausalLM {
 
         /** [B, T, D] → [B, T, F] → [B, T, D] */
         NDArray forward(Step step, NDArray x) {
-            return linear("c_proj").forward(step, activation.apply(linear("c_fc").forward(step, x)));
+            return linear("c_proj")
+                    .forward(step, activation.apply(linear("c_fc").forward(step, x)));
         }
     }
 
@@ -111,7 +122,9 @@ public final class Gpt2LMHeadModel extends CausalLM {
         transformer = addChild("transformer", new Transformer(manager, config));
         tiedTable = config.tieWordEmbeddings() ? transformer.tokenTable() : null;
         if (!config.tieWordEmbeddings()) {
-            addChild("lm_head", new Linear(manager, config.nEmbd(), config.vocabSize(), false, config.initializerRange()));
+            addChild(
+                    "lm_head",
+                    new Linear(manager, config.nEmbd(), config.vocabSize(), false, config.initializerRange()));
         }
         eosTokenIds = config.eosTokenIds();
     }
@@ -128,14 +141,22 @@ public final class Gpt2LMHeadModel extends CausalLM {
     public static Gpt2LMHeadModel load(ModelFiles files, NDManager manager, ModelQuantizer.Settings quantize) {
         HfConfig hf = HfConfig.read(files.config());
         Gpt2Config config = Gpt2Config.from(hf);
-        Gpt2LMHeadModel model = Init.deferred(() -> new Gpt2LMHeadModel(manager, config)); // weights come from the checkpoint
+        Gpt2LMHeadModel model =
+                Init.deferred(() -> new Gpt2LMHeadModel(manager, config)); // weights come from the checkpoint
         model.setNameOrPath(hf.getString("_name_or_path", files.dir().toString()));
         model.eosTokenIds = DecoderWeights.eosTokenIds(files, hf);
         try (Weights raw = files.openWeights()) {
             boolean prefixed = raw.keys().stream().anyMatch(k -> k.startsWith("transformer."));
-            Weights named = prefixed ? raw : Weights.renamed(raw, k -> k.equals("lm_head.weight") ? k : "transformer." + k);
-            DecoderWeights.load(model, Weights.transposed(named, k -> CONV1D.matcher(k).matches()), files,
-                    key -> key.endsWith(".attn.bias") || key.endsWith(".attn.masked_bias") || config.tieWordEmbeddings() && key.equals("lm_head.weight"), quantize);
+            Weights named =
+                    prefixed ? raw : Weights.renamed(raw, k -> k.equals("lm_head.weight") ? k : "transformer." + k);
+            DecoderWeights.load(
+                    model,
+                    Weights.transposed(named, k -> CONV1D.matcher(k).matches()),
+                    files,
+                    key -> key.endsWith(".attn.bias")
+                            || key.endsWith(".attn.masked_bias")
+                            || config.tieWordEmbeddings() && key.equals("lm_head.weight"),
+                    quantize);
         }
         return model;
     }

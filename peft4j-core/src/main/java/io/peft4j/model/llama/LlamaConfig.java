@@ -41,9 +41,12 @@ public record LlamaConfig(
         boolean qwen = type.equals("qwen2");
         boolean attentionBias = !qwen && c.getBoolean("attention_bias", false);
         if (c.getBoolean("use_sliding_window", false)) {
-            throw new FormatException(c.file(), "use_sliding_window is true; peft4j attends to the whole sequence (sliding-window attention is not implemented)");
+            throw new FormatException(
+                    c.file(),
+                    "use_sliding_window is true; peft4j attends to the whole sequence (sliding-window attention is not implemented)");
         }
-        return new LlamaConfig(type,
+        return new LlamaConfig(
+                type,
                 c.getInt("vocab_size"),
                 hidden,
                 c.getInt("intermediate_size"),
@@ -69,13 +72,19 @@ public record LlamaConfig(
         if (s == null || s.isNull()) {
             return null;
         }
-        String type = s.has("rope_type") ? s.get("rope_type").asText() : s.has("type") ? s.get("type").asText() : null;
+        String type = s.has("rope_type")
+                ? s.get("rope_type").asText()
+                : s.has("type") ? s.get("type").asText() : null;
         if (type == null || !s.has("factor") && !type.equals("default")) {
             throw new FormatException(c.file(), "rope_scaling needs rope_type (or type) and factor, found " + s);
         }
-        return new Rotary.Scaling(type, s.path("factor").asDouble(1.0),
+        return new Rotary.Scaling(
+                type,
+                s.path("factor").asDouble(1.0),
                 s.has("low_freq_factor") ? s.get("low_freq_factor").asDouble() : null,
                 s.has("high_freq_factor") ? s.get("high_freq_factor").asDouble() : null,
-                s.has("original_max_position_embeddings") ? s.get("original_max_position_embeddings").asInt() : null);
+                s.has("original_max_position_embeddings")
+                        ? s.get("original_max_position_embeddings").asInt()
+                        : null);
     }
 }

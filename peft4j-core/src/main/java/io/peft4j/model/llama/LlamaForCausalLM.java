@@ -39,7 +39,8 @@ public final class LlamaForCausalLM extends CausalLM {
         Backbone(NDManager manager, LlamaConfig c) {
             super(manager);
             addChild("embed_tokens", new Embedding(manager, c.vocabSize(), c.hiddenSize(), c.initializerRange()));
-            layers = addChild("layers", new ModuleList<>(manager, c.numHiddenLayers(), i -> new DecoderLayer(manager, c)));
+            layers = addChild(
+                    "layers", new ModuleList<>(manager, c.numHiddenLayers(), i -> new DecoderLayer(manager, c)));
             norm = addChild("norm", new RmsNorm(manager, c.hiddenSize(), c.rmsNormEps()));
         }
 
@@ -62,9 +63,22 @@ public final class LlamaForCausalLM extends CausalLM {
         DecoderLayer(NDManager manager, LlamaConfig c) {
             super(manager);
             inputNorm = addChild("input_layernorm", new RmsNorm(manager, c.hiddenSize(), c.rmsNormEps()));
-            attention = addChild("self_attn", new MultiHeadAttention(manager, new MultiHeadAttention.Spec(MultiHeadAttention.Names.LLAMA,
-                    c.hiddenSize(), c.numAttentionHeads(), c.numKeyValueHeads(), c.headDim(), c.qkvBias(), c.outputBias(), 0f, c.initializerRange())));
-            postAttentionNorm = addChild("post_attention_layernorm", new RmsNorm(manager, c.hiddenSize(), c.rmsNormEps()));
+            attention = addChild(
+                    "self_attn",
+                    new MultiHeadAttention(
+                            manager,
+                            new MultiHeadAttention.Spec(
+                                    MultiHeadAttention.Names.LLAMA,
+                                    c.hiddenSize(),
+                                    c.numAttentionHeads(),
+                                    c.numKeyValueHeads(),
+                                    c.headDim(),
+                                    c.qkvBias(),
+                                    c.outputBias(),
+                                    0f,
+                                    c.initializerRange())));
+            postAttentionNorm =
+                    addChild("post_attention_layernorm", new RmsNorm(manager, c.hiddenSize(), c.rmsNormEps()));
             addChild("mlp", new Mlp(manager, c));
             gatedActivation = Activations.gatedByName(c.hiddenAct());
         }
@@ -81,18 +95,26 @@ public final class LlamaForCausalLM extends CausalLM {
     static final class Mlp extends Module {
         Mlp(NDManager manager, LlamaConfig c) {
             super(manager);
-            addChild("gate_proj", new Linear(manager, c.hiddenSize(), c.intermediateSize(), c.mlpBias(), c.initializerRange()));
-            addChild("up_proj", new Linear(manager, c.hiddenSize(), c.intermediateSize(), c.mlpBias(), c.initializerRange()));
-            addChild("down_proj", new Linear(manager, c.intermediateSize(), c.hiddenSize(), c.mlpBias(), c.initializerRange()));
+            addChild(
+                    "gate_proj",
+                    new Linear(manager, c.hiddenSize(), c.intermediateSize(), c.mlpBias(), c.initializerRange()));
+            addChild(
+                    "up_proj",
+                    new Linear(manager, c.hiddenSize(), c.intermediateSize(), c.mlpBias(), c.initializerRange()));
+            addChild(
+                    "down_proj",
+                    new Linear(manager, c.intermediateSize(), c.hiddenSize(), c.mlpBias(), c.initializerRange()));
         }
 
         /** [B, T, D] → [B, T, F] → [B, T, D] */
         NDArray forward(Step step, NDArray x, BinaryOperator<NDArray> gatedActivation) {
             NDManager outer = step.scope();
-            try (NDManager scope = outer.newSubManager()) {                  // the [B, T, F] arrays end here (autograd keeps what it saved)
+            try (NDManager scope =
+                    outer.newSubManager()) { // the [B, T, F] arrays end here (autograd keeps what it saved)
                 x.tempAttach(scope);
                 Step inner = step.in(scope);
-                NDArray gated = gatedActivation.apply(linear("gate_proj").forward(inner, x), linear("up_proj").forward(inner, x)); // [B, T, F]
+                NDArray gated = gatedActivation.apply(
+                        linear("gate_proj").forward(inner, x), linear("up_proj").forward(inner, x)); // [B, T, F]
                 NDArray y = linear("down_proj").forward(inner, gated);
                 y.attach(outer);
                 return y;
@@ -112,7 +134,9 @@ public final class LlamaForCausalLM extends CausalLM {
         backbone = addChild("model", new Backbone(manager, config));
         tiedTable = config.tieWordEmbeddings() ? backbone.embeddingTable() : null;
         if (!config.tieWordEmbeddings()) {
-            addChild("lm_head", new Linear(manager, config.hiddenSize(), config.vocabSize(), false, config.initializerRange()));
+            addChild(
+                    "lm_head",
+                    new Linear(manager, config.hiddenSize(), config.vocabSize(), false, config.initializerRange()));
         }
         rotary = new Rotary(config.headDim(), config.ropeTheta(), config.ropeScaling());
         eosTokenIds = config.eosTokenIds();
@@ -127,12 +151,18 @@ public final class LlamaForCausalLM extends CausalLM {
     public static LlamaForCausalLM load(ModelFiles files, NDManager manager, ModelQuantizer.Settings quantize) {
         HfConfig hf = HfConfig.read(files.config());
         LlamaConfig config = LlamaConfig.from(hf);
-        LlamaForCausalLM model = Init.deferred(() -> new LlamaForCausalLM(manager, config)); // weights come from the checkpoint
+        LlamaForCausalLM model =
+                Init.deferred(() -> new LlamaForCausalLM(manager, config)); // weights come from the checkpoint
         model.setNameOrPath(hf.getString("_name_or_path", files.dir().toString()));
         model.eosTokenIds = DecoderWeights.eosTokenIds(files, hf);
         try (Weights weights = files.openWeights()) {
-            DecoderWeights.load(model, weights, files, key -> key.endsWith(".rotary_emb.inv_freq")
-                    || config.tieWordEmbeddings() && key.equals("lm_head.weight"), quantize);
+            DecoderWeights.load(
+                    model,
+                    weights,
+                    files,
+                    key -> key.endsWith(".rotary_emb.inv_freq")
+                            || config.tieWordEmbeddings() && key.equals("lm_head.weight"),
+                    quantize);
         }
         return model;
     }

@@ -41,15 +41,22 @@ public record ResNetConfig(
                 c.getBoolean("downsample_in_first_stage", false),
                 c.getBoolean("downsample_in_bottleneck", false));
         if (!Set.of("basic", "bottleneck").contains(config.layerType)) {
-            throw new FormatException(c.file(), "layer_type must be basic or bottleneck, found '" + config.layerType + "'");
+            throw new FormatException(
+                    c.file(), "layer_type must be basic or bottleneck, found '" + config.layerType + "'");
         }
         if (config.hiddenSizes.length != config.depths.length) {
-            throw new FormatException(c.file(), "hidden_sizes has " + config.hiddenSizes.length + " stages but depths " + config.depths.length);
+            throw new FormatException(
+                    c.file(),
+                    "hidden_sizes has " + config.hiddenSizes.length + " stages but depths " + config.depths.length);
         }
         for (int i = 0; i < config.depths.length; i++) {
-            if (config.depths[i] <= 0 || config.hiddenSizes[i] <= 0 || (config.bottleneck() && config.hiddenSizes[i] % 4 != 0)) {
-                throw new FormatException(c.file(), "stage " + i + ": " + config.depths[i] + " layers of width " + config.hiddenSizes[i]
-                        + " (bottleneck widths must be multiples of 4)");
+            if (config.depths[i] <= 0
+                    || config.hiddenSizes[i] <= 0
+                    || (config.bottleneck() && config.hiddenSizes[i] % 4 != 0)) {
+                throw new FormatException(
+                        c.file(),
+                        "stage " + i + ": " + config.depths[i] + " layers of width " + config.hiddenSizes[i]
+                                + " (bottleneck widths must be multiples of 4)");
             }
         }
         return config;

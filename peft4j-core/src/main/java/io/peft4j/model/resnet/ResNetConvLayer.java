@@ -21,7 +21,8 @@ final class ResNetConvLayer extends Module {
     /** {@code activation} null: none (a residual branch's last layer, a shortcut). */
     ResNetConvLayer(NDManager manager, int in, int out, int kernel, int stride, String activation) {
         super(manager);
-        addChild("convolution", new Conv2d(manager, new Conv2d.Geometry(in, out, kernel, stride, kernel / 2, 1), false));
+        addChild(
+                "convolution", new Conv2d(manager, new Conv2d.Geometry(in, out, kernel, stride, kernel / 2, 1), false));
         normalization = addChild("normalization", new BatchNorm2d(manager, out, ResNetConfig.BATCH_NORM_EPS));
         this.activation = activation == null ? null : Activations.byName(activation);
     }

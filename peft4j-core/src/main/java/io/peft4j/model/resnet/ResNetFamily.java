@@ -18,11 +18,13 @@ import java.util.Map;
  */
 public final class ResNetFamily implements ModelFamily {
 
-    static final ModuleRoles ROLES = new ModuleRoles(Map.ofEntries(
-            Map.entry(Role.CONV, List.of("convolution")),
-            Map.entry(Role.NORM, List.of("normalization")),
-            Map.entry(Role.BLOCKS, List.of("encoder.stages")),
-            Map.entry(Role.HEAD, List.of("classifier.1"))), false);
+    static final ModuleRoles ROLES = new ModuleRoles(
+            Map.ofEntries(
+                    Map.entry(Role.CONV, List.of("convolution")),
+                    Map.entry(Role.NORM, List.of("normalization")),
+                    Map.entry(Role.BLOCKS, List.of("encoder.stages")),
+                    Map.entry(Role.HEAD, List.of("classifier.1"))),
+            false);
 
     @Override
     public List<String> modelTypes() {

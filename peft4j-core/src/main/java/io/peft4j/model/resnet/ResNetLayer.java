@@ -32,10 +32,18 @@ final class ResNetLayer extends Module {
                 default -> new ResNetConvLayer(manager, reduced, out, 1, 1, null);
             }));
         } else {
-            layer = addChild("layer", new ModuleList<>(manager, 2, i -> i == 0
-                    ? new ResNetConvLayer(manager, in, out, 3, stride, act) : new ResNetConvLayer(manager, out, out, 3, 1, null)));
+            layer = addChild(
+                    "layer",
+                    new ModuleList<>(
+                            manager,
+                            2,
+                            i -> i == 0
+                                    ? new ResNetConvLayer(manager, in, out, 3, stride, act)
+                                    : new ResNetConvLayer(manager, out, out, 3, 1, null)));
         }
-        shortcut = in != out || stride != 1 ? addChild("shortcut", new ResNetConvLayer(manager, in, out, 1, stride, null)) : null;
+        shortcut = in != out || stride != 1
+                ? addChild("shortcut", new ResNetConvLayer(manager, in, out, 1, stride, null))
+                : null;
         activation = Activations.byName(act);
     }
 

@@ -38,7 +38,8 @@ public final class ResNetModel extends PretrainedModel {
 
         Embedder(NDManager manager, ResNetConfig c) {
             super(manager);
-            embedder = addChild("embedder", new ResNetConvLayer(manager, c.numChannels(), c.embeddingSize(), 7, 2, c.hiddenAct()));
+            embedder = addChild(
+                    "embedder", new ResNetConvLayer(manager, c.numChannels(), c.embeddingSize(), 7, 2, c.hiddenAct()));
         }
 
         /** [B, C, H, W] → [B, E, H/4, W/4] */
@@ -57,8 +58,14 @@ public final class ResNetModel extends PretrainedModel {
             int in = stage == 0 ? c.embeddingSize() : c.hiddenSizes()[stage - 1];
             int out = c.hiddenSizes()[stage];
             int stride = stage == 0 && !c.downsampleInFirstStage() ? 1 : 2;
-            layers = addChild("layers", new ModuleList<>(manager, c.depths()[stage],
-                    j -> j == 0 ? new ResNetLayer(manager, c, in, out, stride, true) : new ResNetLayer(manager, c, out, out, 1, false)));
+            layers = addChild(
+                    "layers",
+                    new ModuleList<>(
+                            manager,
+                            c.depths()[stage],
+                            j -> j == 0
+                                    ? new ResNetLayer(manager, c, in, out, stride, true)
+                                    : new ResNetLayer(manager, c, out, out, 1, false)));
         }
     }
 
@@ -86,7 +93,11 @@ public final class ResNetModel extends PretrainedModel {
     /** Loads from an HF directory; keys prefixed {@code resnet.} (a classification checkpoint) are accepted. */
     public static ResNetModel load(ModelFiles files, NDManager manager) {
         ResNetConfig config = ResNetConfig.from(HfConfig.read(files.config()));
-        return loadWeights(new ResNetModel(manager, config), files, "resnet.", "a ResNet with depths " + Arrays.toString(config.depths()));
+        return loadWeights(
+                new ResNetModel(manager, config),
+                files,
+                "resnet.",
+                "a ResNet with depths " + Arrays.toString(config.depths()));
     }
 
     /** HF's checkpoints store each BatchNorm's {@code num_batches_tracked}, which inference and frozen statistics never read. */
@@ -136,21 +147,27 @@ public final class ResNetModel extends PretrainedModel {
         NDArray pixels = inputs.requirePixels("a ResNet");
         Shape s = pixels.getShape();
         if (s.dimension() != 4 || s.get(1) != config.numChannels()) {
-            throw new IllegalArgumentException("this ResNet takes pixel_values [batch, " + config.numChannels() + ", H, W], got " + s);
+            throw new IllegalArgumentException(
+                    "this ResNet takes pixel_values [batch, " + config.numChannels() + ", H, W], got " + s);
         }
         if (source != null && source.prompts(step, s.get(0)) != null) {
             throw new Peft4jException("a ResNet takes no virtual tokens (VPT, prompt or prefix tuning)");
         }
-        NDArray x = embedder.forward(step, pixels);                                      // [B, E, H/4, W/4]
+        NDArray x = embedder.forward(step, pixels); // [B, E, H/4, W/4]
         List<ResNetLayer> units = new ArrayList<>();
         encoder.stages.items().forEach(stage -> units.addAll(stage.layers.items()));
         boolean inputsTrain = embedder.namedParameters().values().stream().anyMatch(Parameter::isTrainable);
-        return BlockStack.Pass.of(x, inputsTrain, false, units.size(),
-                (i, h, blockStep) -> units.get(i).forward(blockStep, h),              // [B, C, H, W] → [B, C', H', W']
+        return BlockStack.Pass.of(
+                x,
+                inputsTrain,
+                false,
+                units.size(),
+                (i, h, blockStep) -> units.get(i).forward(blockStep, h), // [B, C, H, W] → [B, C', H', W']
                 top -> {
-                    Shape t = top.getShape();                                         // [B, C, h, w]
-                    NDArray tokens = top.reshape(t.get(0), t.get(1), t.get(2) * t.get(3)).transpose(0, 2, 1); // [B, h·w, C]
-                    return new Features(tokens, tokens.mean(new int[] {1}), null, 0);  // pooled: global average [B, C]
+                    Shape t = top.getShape(); // [B, C, h, w]
+                    NDArray tokens =
+                            top.reshape(t.get(0), t.get(1), t.get(2) * t.get(3)).transpose(0, 2, 1); // [B, h·w, C]
+                    return new Features(tokens, tokens.mean(new int[] {1}), null, 0); // pooled: global average [B, C]
                 });
     }
 }

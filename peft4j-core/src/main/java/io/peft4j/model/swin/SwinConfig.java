@@ -52,7 +52,8 @@ public record SwinConfig(
 
     public static SwinConfig from(HfConfig c) {
         if (c.getBoolean("use_absolute_embeddings", false)) {
-            throw new FormatException(c.file(), "use_absolute_embeddings is not supported (no released Swin checkpoint uses it)");
+            throw new FormatException(
+                    c.file(), "use_absolute_embeddings is not supported (no released Swin checkpoint uses it)");
         }
         SwinConfig config = new SwinConfig(
                 c.getInt("image_size", 224),
@@ -70,16 +71,21 @@ public record SwinConfig(
                 (float) c.getDouble("layer_norm_eps", 1e-5),
                 (float) c.getDouble("initializer_range", 0.02));
         if (config.depths.length != config.numHeads.length) {
-            throw new FormatException(c.file(), "depths has " + config.depths.length + " stages but num_heads " + config.numHeads.length);
+            throw new FormatException(
+                    c.file(), "depths has " + config.depths.length + " stages but num_heads " + config.numHeads.length);
         }
         for (int i = 0; i < config.depths.length; i++) {
             if (config.depths[i] <= 0 || config.numHeads[i] <= 0 || config.width(i) % config.numHeads[i] != 0) {
-                throw new FormatException(c.file(), "stage " + i + ": width " + config.width(i) + " with " + config.depths[i] + " blocks and "
-                        + config.numHeads[i] + " heads (the width must be a multiple of the heads)");
+                throw new FormatException(
+                        c.file(),
+                        "stage " + i + ": width " + config.width(i) + " with " + config.depths[i] + " blocks and "
+                                + config.numHeads[i] + " heads (the width must be a multiple of the heads)");
             }
         }
         if (config.windowSize <= 0 || config.patchSize <= 0 || config.imageSize < config.patchSize) {
-            throw new FormatException(c.file(), "window_size, patch_size and image_size must be positive, image_size at least patch_size");
+            throw new FormatException(
+                    c.file(),
+                    "window_size, patch_size and image_size must be positive, image_size at least patch_size");
         }
         return config;
     }

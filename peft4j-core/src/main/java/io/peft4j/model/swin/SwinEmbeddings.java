@@ -20,7 +20,12 @@ final class SwinEmbeddings extends Module {
     static final class PatchEmbeddings extends Module {
         PatchEmbeddings(NDManager manager, SwinConfig c) {
             super(manager);
-            addChild("projection", new Conv2d(manager, new Conv2d.Geometry(c.numChannels(), c.embedDim(), c.patchSize(), c.patchSize(), 0, 1), true));
+            addChild(
+                    "projection",
+                    new Conv2d(
+                            manager,
+                            new Conv2d.Geometry(c.numChannels(), c.embedDim(), c.patchSize(), c.patchSize(), 0, 1),
+                            true));
         }
 
         /** [B, C, H, W] → [B, D, H/p, W/p] */
@@ -52,15 +57,17 @@ final class SwinEmbeddings extends Module {
     NDArray forward(Step step, NDArray pixels) {
         Shape s = pixels.getShape();
         if (s.dimension() != 4 || s.get(1) != config.numChannels()) {
-            throw new IllegalArgumentException("this Swin takes pixel_values [batch, " + config.numChannels() + ", H, W], got " + s);
+            throw new IllegalArgumentException(
+                    "this Swin takes pixel_values [batch, " + config.numChannels() + ", H, W], got " + s);
         }
         int p = config.patchSize();
         long padRight = (p - s.get(3) % p) % p;
         long padBottom = (p - s.get(2) % p) % p;
         NDArray x = padRight > 0 || padBottom > 0 ? pixels.pad(new Shape(0, padRight, 0, padBottom), 0) : pixels;
-        NDArray projected = patches.forward(step, x);            // [B, D, h, w]
+        NDArray projected = patches.forward(step, x); // [B, D, h, w]
         Shape g = projected.getShape();
-        NDArray tokens = projected.reshape(g.get(0), g.get(1), g.get(2) * g.get(3)).transpose(0, 2, 1); // [B, h·w, D], row-major
+        NDArray tokens =
+                projected.reshape(g.get(0), g.get(1), g.get(2) * g.get(3)).transpose(0, 2, 1); // [B, h·w, D], row-major
         return dropout.forward(norm.forward(tokens));
     }
 }

@@ -33,9 +33,19 @@ public final class SwinLayer extends Module {
         final Parameter biasTable;
 
         WindowAttention(NDManager manager, int width, int heads, int window, SwinConfig c) {
-            super(manager, Spec.of(Names.BERT, width, heads, c.qkvBias(), c.attentionProbsDropoutProb(), c.initializerRange()));
+            super(
+                    manager,
+                    Spec.of(
+                            Names.BERT,
+                            width,
+                            heads,
+                            c.qkvBias(),
+                            c.attentionProbsDropoutProb(),
+                            c.initializerRange()));
             this.window = window;
-            biasTable = addParameter("relative_position_bias_table", manager.zeros(new Shape((long) (2 * window - 1) * (2 * window - 1), heads)));
+            biasTable = addParameter(
+                    "relative_position_bias_table",
+                    manager.zeros(new Shape((long) (2 * window - 1) * (2 * window - 1), heads)));
         }
 
         /** The bias [1, H, N, N] of token pairs in a window (N = w²): table[(hᵢ−hⱼ+w−1)·(2w−1) + (wᵢ−wⱼ+w−1)]. */
@@ -44,13 +54,17 @@ public final class SwinLayer extends Module {
             long[] index = new long[n * n];
             for (int i = 0; i < n; i++) {
                 for (int j = 0; j < n; j++) {
-                    index[i * n + j] = (long) (i / window - j / window + window - 1) * (2 * window - 1) + (i % window - j % window + window - 1);
+                    index[i * n + j] = (long) (i / window - j / window + window - 1) * (2 * window - 1)
+                            + (i % window - j % window + window - 1);
                 }
             }
-            // the index is copied into libtorch's memory: autograd keeps it for the backward pass, after this block's scope
-            NDArray rows = biasTable.array().get(new NDIndex("{}", step.scope().create(index).duplicate()));  // [N·N, H]
+            // the index is copied into libtorch's memory: autograd keeps it for the backward pass, after this block's
+            // scope
+            NDArray rows = biasTable
+                    .array()
+                    .get(new NDIndex("{}", step.scope().create(index).duplicate())); // [N·N, H]
             rows.attach(step.scope());
-            return rows.reshape(n, n, -1).transpose(2, 0, 1).expandDims(0);                       // [1, H, N, N]
+            return rows.reshape(n, n, -1).transpose(2, 0, 1).expandDims(0); // [1, H, N, N]
         }
     }
 
@@ -129,8 +143,9 @@ public final class SwinLayer extends Module {
         int w = small ? Math.min(height, width) : window;
         int s = small ? 0 : shift;
         if (w != window) {
-            throw new Peft4jException("this Swin block has " + window + "×" + window + " windows, but the image gives a " + height + "×" + width
-                    + " grid here; use an image at least as large as the model's image_size");
+            throw new Peft4jException(
+                    "this Swin block has " + window + "×" + window + " windows, but the image gives a " + height + "×"
+                            + width + " grid here; use an image at least as large as the model's image_size");
         }
         long b = x.getShape().get(0);
         long c = x.getShape().get(2);
@@ -138,31 +153,37 @@ public final class SwinLayer extends Module {
         int padBottom = (w - height % w) % w;
         int hp = height + padBottom;
         int wp = width + padRight;
-        NDArray grid = before.forward(x).reshape(b, height, width, c);                    // [B, H, W, C]
+        NDArray grid = before.forward(x).reshape(b, height, width, c); // [B, H, W, C]
         if (padRight > 0 || padBottom > 0) {
-            grid = grid.pad(new Shape(0, 0, 0, padRight, 0, padBottom), 0);               // [B, Hp, Wp, C], zeros after the norm
+            grid = grid.pad(new Shape(0, 0, 0, padRight, 0, padBottom), 0); // [B, Hp, Wp, C], zeros after the norm
         }
         if (s > 0) {
             grid = roll(roll(grid, 1, -s), 2, -s);
         }
-        NDArray windows = grid.reshape(b, hp / w, w, wp / w, w, c).transpose(0, 1, 3, 2, 4, 5)
-                .reshape(-1, (long) w * w, c);                                             // [B·nW, N, C]
-        NDArray mask = attention.self.relativeBias(step);                                 // [1, heads, N, N]
+        NDArray windows = grid.reshape(b, hp / w, w, wp / w, w, c)
+                .transpose(0, 1, 3, 2, 4, 5)
+                .reshape(-1, (long) w * w, c); // [B·nW, N, C]
+        NDArray mask = attention.self.relativeBias(step); // [1, heads, N, N]
         if (s > 0) {
-            NDArray shifted = step.scope().create(shiftMask(hp, wp, w, s), new Shape((long) (hp / w) * (wp / w), 1, (long) w * w, (long) w * w));
-            mask = mask.add(shifted).tile(new long[] {b, 1, 1, 1});                      // [B·nW, heads, N, N]
+            NDArray shifted = step.scope()
+                    .create(
+                            shiftMask(hp, wp, w, s),
+                            new Shape((long) (hp / w) * (wp / w), 1, (long) w * w, (long) w * w));
+            mask = mask.add(shifted).tile(new long[] {b, 1, 1, 1}); // [B·nW, heads, N, N]
         }
-        NDArray context = attention.self.forward(step, windows, mask, null);               // [B·nW, N, C]
-        grid = context.reshape(b, hp / w, wp / w, w, w, c).transpose(0, 1, 3, 2, 4, 5).reshape(b, hp, wp, c); // [B, Hp, Wp, C]
+        NDArray context = attention.self.forward(step, windows, mask, null); // [B·nW, N, C]
+        grid = context.reshape(b, hp / w, wp / w, w, w, c)
+                .transpose(0, 1, 3, 2, 4, 5)
+                .reshape(b, hp, wp, c); // [B, Hp, Wp, C]
         if (s > 0) {
             grid = roll(roll(grid, 1, s), 2, s);
         }
         if (padRight > 0 || padBottom > 0) {
             grid = grid.get(new NDIndex(":, :" + height + ", :" + width + ", :"));
         }
-        NDArray tokens = grid.reshape(b, (long) height * width, c);                       // [B, H·W, C]
+        NDArray tokens = grid.reshape(b, (long) height * width, c); // [B, H·W, C]
         TokenGrid layout = new TokenGrid(0, height, width);
-        NDArray h = x.add(attention.output.forward(step, tokens, x, layout));             // [B, H·W, C]
+        NDArray h = x.add(attention.output.forward(step, tokens, x, layout)); // [B, H·W, C]
         return h.add(output.forward(step, intermediate.forward(step, after.forward(h)), h, layout));
     }
 

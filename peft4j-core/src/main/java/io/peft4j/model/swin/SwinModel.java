@@ -37,8 +37,11 @@ public final class SwinModel extends PretrainedModel {
 
         Stage(NDManager manager, SwinConfig c, int stage) {
             super(manager);
-            blocks = addChild("blocks", new ModuleList<>(manager, c.depths()[stage], j -> new SwinLayer(manager, c, stage, j)));
-            downsample = stage + 1 < c.numStages() ? addChild("downsample", new SwinPatchMerging(manager, c.width(stage), c)) : null;
+            blocks = addChild(
+                    "blocks", new ModuleList<>(manager, c.depths()[stage], j -> new SwinLayer(manager, c, stage, j)));
+            downsample = stage + 1 < c.numStages()
+                    ? addChild("downsample", new SwinPatchMerging(manager, c.width(stage), c))
+                    : null;
         }
     }
 
@@ -68,7 +71,11 @@ public final class SwinModel extends PretrainedModel {
     /** Loads from an HF directory; keys prefixed {@code swin.} (a classification checkpoint) are accepted. */
     public static SwinModel load(ModelFiles files, NDManager manager) {
         SwinConfig config = SwinConfig.from(HfConfig.read(files.config()));
-        return loadWeights(new SwinModel(manager, config), files, "swin.", "a Swin with depths " + Arrays.toString(config.depths()));
+        return loadWeights(
+                new SwinModel(manager, config),
+                files,
+                "swin.",
+                "a Swin with depths " + Arrays.toString(config.depths()));
     }
 
     /** HF's checkpoints store each block's {@code relative_position_index} buffer; it is computed here instead. */
@@ -124,11 +131,12 @@ public final class SwinModel extends PretrainedModel {
     public BlockStack.Pass<Features> pass(Step step, ModelInputs inputs, PromptSource source) {
         NDArray pixels = inputs.requirePixels("a Swin Transformer");
         if (source != null && source.prompts(step, pixels.getShape().get(0)) != null) {
-            throw new Peft4jException("a Swin Transformer takes no virtual tokens (VPT, prompt or prefix tuning); those are for ViT, DeiT and text models");
+            throw new Peft4jException(
+                    "a Swin Transformer takes no virtual tokens (VPT, prompt or prefix tuning); those are for ViT, DeiT and text models");
         }
         int[] grid = embeddings.grid(pixels.getShape());
-        NDArray x = embeddings.forward(step, pixels);                                     // [B, h·w, C₀]
-        List<int[]> blocks = new ArrayList<>();                                          // {stage, block, height, width}
+        NDArray x = embeddings.forward(step, pixels); // [B, h·w, C₀]
+        List<int[]> blocks = new ArrayList<>(); // {stage, block, height, width}
         int height = grid[0];
         int width = grid[1];
         for (int s = 0; s < config.numStages(); s++) {
@@ -139,15 +147,23 @@ public final class SwinModel extends PretrainedModel {
             width = (width + 1) / 2;
         }
         boolean inputsTrain = embeddings.namedParameters().values().stream().anyMatch(Parameter::isTrainable);
-        return BlockStack.Pass.of(x, inputsTrain, false, blocks.size(), (i, h, blockStep) -> {    // [B, H·W, C], after a stage's last block [B, ⌈H/2⌉·⌈W/2⌉, 2C]
-            int[] b = blocks.get(i);
-            Stage stage = encoder.layers.get(b[0]);
-            NDArray out = stage.blocks.get(b[1]).forward(blockStep, h, b[2], b[3]);
-            boolean last = b[1] == config.depths()[b[0]] - 1;
-            return last && stage.downsample != null ? stage.downsample.forward(blockStep, out, b[2], b[3]) : out;
-        }, top -> {
-            NDArray hidden = layernorm.forward(top);                                  // [B, h·w, C]
-            return new Features(hidden, hidden.mean(new int[] {1}), null, 0);          // pooled: the mean token
-        });
+        return BlockStack.Pass.of(
+                x,
+                inputsTrain,
+                false,
+                blocks.size(),
+                (i, h, blockStep) -> { // [B, H·W, C], after a stage's last block [B, ⌈H/2⌉·⌈W/2⌉, 2C]
+                    int[] b = blocks.get(i);
+                    Stage stage = encoder.layers.get(b[0]);
+                    NDArray out = stage.blocks.get(b[1]).forward(blockStep, h, b[2], b[3]);
+                    boolean last = b[1] == config.depths()[b[0]] - 1;
+                    return last && stage.downsample != null
+                            ? stage.downsample.forward(blockStep, out, b[2], b[3])
+                            : out;
+                },
+                top -> {
+                    NDArray hidden = layernorm.forward(top); // [B, h·w, C]
+                    return new Features(hidden, hidden.mean(new int[] {1}), null, 0); // pooled: the mean token
+                });
     }
 }

@@ -28,14 +28,14 @@ final class SwinPatchMerging extends Module {
     NDArray forward(Step step, NDArray x, int height, int width) {
         long b = x.getShape().get(0);
         long c = x.getShape().get(2);
-        NDArray grid = x.reshape(b, height, width, c);                                        // [B, H, W, C]
+        NDArray grid = x.reshape(b, height, width, c); // [B, H, W, C]
         if (height % 2 == 1 || width % 2 == 1) {
             grid = grid.pad(new Shape(0, 0, 0, width % 2, 0, height % 2), 0);
         }
         NDArray merged = grid.get(new NDIndex(":, 0::2, 0::2, :"))
                 .concat(grid.get(new NDIndex(":, 1::2, 0::2, :")), 3)
                 .concat(grid.get(new NDIndex(":, 0::2, 1::2, :")), 3)
-                .concat(grid.get(new NDIndex(":, 1::2, 1::2, :")), 3);                       // [B, H/2, W/2, 4C]
+                .concat(grid.get(new NDIndex(":, 1::2, 1::2, :")), 3); // [B, H/2, W/2, 4C]
         return linear("reduction").forward(step, norm.forward(merged.reshape(b, -1, 4 * c))); // [B, H/2·W/2, 2C]
     }
 }

@@ -55,10 +55,15 @@ public record ViTConfig(
                 c.getInt("num_channels", 3),
                 c.getBoolean("qkv_bias", true));
         if (config.hiddenSize % config.numAttentionHeads != 0) {
-            throw new FormatException(c.file(), "hidden_size " + config.hiddenSize + " is not a multiple of num_attention_heads " + config.numAttentionHeads);
+            throw new FormatException(
+                    c.file(),
+                    "hidden_size " + config.hiddenSize + " is not a multiple of num_attention_heads "
+                            + config.numAttentionHeads);
         }
         if (config.imageSize % config.patchSize != 0) {
-            throw new FormatException(c.file(), "image_size " + config.imageSize + " is not a multiple of patch_size " + config.patchSize);
+            throw new FormatException(
+                    c.file(),
+                    "image_size " + config.imageSize + " is not a multiple of patch_size " + config.patchSize);
         }
         return config;
     }

@@ -27,8 +27,12 @@ public final class ViTEmbeddings extends Module {
 
         PatchProjection(NDManager manager, ViTConfig c) {
             super(manager);
-            weight = addParameter("weight", Init.normal(manager, c.initializerRange(),
-                    new Shape(c.hiddenSize(), c.numChannels(), c.patchSize(), c.patchSize())));
+            weight = addParameter(
+                    "weight",
+                    Init.normal(
+                            manager,
+                            c.initializerRange(),
+                            new Shape(c.hiddenSize(), c.numChannels(), c.patchSize(), c.patchSize())));
             bias = addParameter("bias", manager.zeros(new Shape(c.hiddenSize())));
         }
     }
@@ -53,11 +57,19 @@ public final class ViTEmbeddings extends Module {
     ViTEmbeddings(NDManager manager, ViTConfig c) {
         super(manager);
         this.config = c;
-        clsToken = addParameter("cls_token", Init.normal(manager, c.initializerRange(), new Shape(1, 1, c.hiddenSize())));
+        clsToken =
+                addParameter("cls_token", Init.normal(manager, c.initializerRange(), new Shape(1, 1, c.hiddenSize())));
         distillationToken = c.distillationToken()
-                ? addParameter("distillation_token", Init.normal(manager, c.initializerRange(), new Shape(1, 1, c.hiddenSize()))) : null;
-        positionEmbeddings = addParameter("position_embeddings",
-                Init.normal(manager, c.initializerRange(), new Shape(1, c.numPatches() + c.specialTokens(), c.hiddenSize())));
+                ? addParameter(
+                        "distillation_token",
+                        Init.normal(manager, c.initializerRange(), new Shape(1, 1, c.hiddenSize())))
+                : null;
+        positionEmbeddings = addParameter(
+                "position_embeddings",
+                Init.normal(
+                        manager,
+                        c.initializerRange(),
+                        new Shape(1, c.numPatches() + c.specialTokens(), c.hiddenSize())));
         patches = addChild("patch_embeddings", new PatchEmbeddings(manager, c));
         dropout = addChild("dropout", new Dropout(manager, c.hiddenDropoutProb()));
     }
@@ -71,26 +83,34 @@ public final class ViTEmbeddings extends Module {
         Shape s = pixels.getShape();
         int p = config.patchSize();
         if (s.dimension() != 4 || s.get(1) != config.numChannels() || s.get(2) % p != 0 || s.get(3) % p != 0) {
-            throw new IllegalArgumentException("this ViT takes pixel_values [batch, " + config.numChannels() + ", H, W] with H and W multiples of "
-                    + p + ", got " + s);
+            throw new IllegalArgumentException("this ViT takes pixel_values [batch, " + config.numChannels()
+                    + ", H, W] with H and W multiples of " + p + ", got " + s);
         }
         long b = s.get(0);
         int rowsOfPatches = (int) (s.get(2) / p);
         int colsOfPatches = (int) (s.get(3) / p);
         NDArray rows = pixels.reshape(b, config.numChannels(), rowsOfPatches, p, colsOfPatches, p) // [B, C, r, y, c, x]
-                .transpose(0, 2, 4, 1, 3, 5)                                                        // [B, r, c, C, y, x]
-                .reshape(b, (long) rowsOfPatches * colsOfPatches, (long) config.numChannels() * p * p); // [B, N, C·p·p], patch r·cols + c
-        NDArray kernel = patches.projection.weight.array().reshape(config.hiddenSize(), -1); // [D, C·p·p], a view of the parameter
+                .transpose(0, 2, 4, 1, 3, 5) // [B, r, c, C, y, x]
+                .reshape(
+                        b,
+                        (long) rowsOfPatches * colsOfPatches,
+                        (long) config.numChannels() * p * p); // [B, N, C·p·p], patch r·cols + c
+        NDArray kernel = patches.projection
+                .weight
+                .array()
+                .reshape(config.hiddenSize(), -1); // [D, C·p·p], a view of the parameter
         kernel.attach(step.scope());
-        NDArray embedded = Linear.linear(rows, kernel, patches.projection.bias.array()).singletonOrThrow(); // [B, N, D]
-        NDArray front = clsToken.array().broadcast(new Shape(b, 1, config.hiddenSize()));  // [B, 1, D]
+        NDArray embedded =
+                Linear.linear(rows, kernel, patches.projection.bias.array()).singletonOrThrow(); // [B, N, D]
+        NDArray front = clsToken.array().broadcast(new Shape(b, 1, config.hiddenSize())); // [B, 1, D]
         front.attach(step.scope());
         if (distillationToken != null) {
             NDArray distillation = distillationToken.array().broadcast(new Shape(b, 1, config.hiddenSize()));
             distillation.attach(step.scope());
-            front = front.concat(distillation, 1);                                      // [B, 2, D]
+            front = front.concat(distillation, 1); // [B, 2, D]
         }
-        return dropout.forward(front.concat(embedded, 1).add(positions(step, rowsOfPatches, colsOfPatches))); // [B, s+N, D]
+        return dropout.forward(
+                front.concat(embedded, 1).add(positions(step, rowsOfPatches, colsOfPatches))); // [B, s+N, D]
     }
 
     /** The position embeddings [1, s+N, D] for a grid of rows × cols patches: the checkpoint's, or resized bicubically. */
@@ -103,15 +123,22 @@ public final class ViTEmbeddings extends Module {
         int special = config.specialTokens();
         int d = config.hiddenSize();
         NDManager m = step.scope();
-        NDArray front = table.get(new NDIndex(":, :" + special + ", :"));          // [1, s, D]
+        NDArray front = table.get(new NDIndex(":, :" + special + ", :")); // [1, s, D]
         front.attach(m);
-        NDArray grid = table.get(new NDIndex(":, " + special + ":, :")).reshape(n, n * d); // [n, n·D], row-major patches
+        NDArray grid =
+                table.get(new NDIndex(":, " + special + ":, :")).reshape(n, n * d); // [n, n·D], row-major patches
         grid.attach(m);
-        NDArray byRows = m.create(bicubic(n, rows), new Shape(rows, n)).matMul(grid)                   // [rows, n·D]
-                .reshape(rows, n, d).transpose(1, 0, 2).reshape(n, (long) rows * d);                  // [n, rows·D]
-        NDArray resized = m.create(bicubic(n, cols), new Shape(cols, n)).matMul(byRows)                // [cols, rows·D]
-                .reshape(cols, rows, d).transpose(1, 0, 2).reshape(1, (long) rows * cols, d);         // [1, rows·cols, D]
-        return front.concat(resized, 1);                                                               // [1, s+N, D]
+        NDArray byRows = m.create(bicubic(n, rows), new Shape(rows, n))
+                .matMul(grid) // [rows, n·D]
+                .reshape(rows, n, d)
+                .transpose(1, 0, 2)
+                .reshape(n, (long) rows * d); // [n, rows·D]
+        NDArray resized = m.create(bicubic(n, cols), new Shape(cols, n))
+                .matMul(byRows) // [cols, rows·D]
+                .reshape(cols, rows, d)
+                .transpose(1, 0, 2)
+                .reshape(1, (long) rows * cols, d); // [1, rows·cols, D]
+        return front.concat(resized, 1); // [1, s+N, D]
     }
 
     /**
@@ -130,7 +157,8 @@ public final class ViTEmbeddings extends Module {
                 ((a * (t + 1) - 5 * a) * (t + 1) + 8 * a) * (t + 1) - 4 * a,
                 ((a + 2) * t - (a + 3)) * t * t + 1,
                 ((a + 2) * (1 - t) - (a + 3)) * (1 - t) * (1 - t) + 1,
-                ((a * (2 - t) - 5 * a) * (2 - t) + 8 * a) * (2 - t) - 4 * a};
+                ((a * (2 - t) - 5 * a) * (2 - t) + 8 * a) * (2 - t) - 4 * a
+            };
             for (int j = 0; j < 4; j++) {
                 int i = Math.min(Math.max(x0 - 1 + j, 0), in - 1);
                 w[o * in + i] += (float) k[j];

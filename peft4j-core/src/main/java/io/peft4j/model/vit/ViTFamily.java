@@ -16,16 +16,18 @@ import java.util.Map;
  */
 public final class ViTFamily implements ModelFamily {
 
-    static final ModuleRoles ROLES = new ModuleRoles(Map.ofEntries(
-            Map.entry(Role.ATTENTION_QUERY, List.of("query")),
-            Map.entry(Role.ATTENTION_KEY, List.of("key")),
-            Map.entry(Role.ATTENTION_VALUE, List.of("value")),
-            Map.entry(Role.ATTENTION_OUTPUT, List.of("attention.output.dense")),
-            Map.entry(Role.MLP_UP, List.of("intermediate.dense")),
-            Map.entry(Role.MLP_DOWN, List.of("output.dense")),
-            Map.entry(Role.NORM, List.of("layernorm_before", "layernorm_after", "layernorm")),
-            Map.entry(Role.BLOCKS, List.of("encoder.layer")),
-            Map.entry(Role.HEAD, List.of("classifier"))), false);
+    static final ModuleRoles ROLES = new ModuleRoles(
+            Map.ofEntries(
+                    Map.entry(Role.ATTENTION_QUERY, List.of("query")),
+                    Map.entry(Role.ATTENTION_KEY, List.of("key")),
+                    Map.entry(Role.ATTENTION_VALUE, List.of("value")),
+                    Map.entry(Role.ATTENTION_OUTPUT, List.of("attention.output.dense")),
+                    Map.entry(Role.MLP_UP, List.of("intermediate.dense")),
+                    Map.entry(Role.MLP_DOWN, List.of("output.dense")),
+                    Map.entry(Role.NORM, List.of("layernorm_before", "layernorm_after", "layernorm")),
+                    Map.entry(Role.BLOCKS, List.of("encoder.layer")),
+                    Map.entry(Role.HEAD, List.of("classifier"))),
+            false);
 
     @Override
     public List<String> modelTypes() {

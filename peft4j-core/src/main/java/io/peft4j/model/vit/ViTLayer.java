@@ -29,8 +29,17 @@ public final class ViTLayer extends TransformerBlock {
 
         Attention(NDManager manager, ViTConfig c) {
             super(manager);
-            self = addChild("attention", new MultiHeadAttention(manager, MultiHeadAttention.Spec.of(MultiHeadAttention.Names.BERT,
-                    c.hiddenSize(), c.numAttentionHeads(), c.qkvBias(), c.attentionProbsDropoutProb(), c.initializerRange())));
+            self = addChild(
+                    "attention",
+                    new MultiHeadAttention(
+                            manager,
+                            MultiHeadAttention.Spec.of(
+                                    MultiHeadAttention.Names.BERT,
+                                    c.hiddenSize(),
+                                    c.numAttentionHeads(),
+                                    c.qkvBias(),
+                                    c.attentionProbsDropoutProb(),
+                                    c.initializerRange())));
             output = addChild("output", new Dense(manager, ResidualAdapter.Kind.ATTENTION, c.hiddenSize(), c));
         }
     }
@@ -91,8 +100,9 @@ public final class ViTLayer extends TransformerBlock {
         if (adapted != null) {
             return adapted;
         }
-        NDArray h = x.add(attention.output.forward(step, attention.self.forward(step, before.forward(x), null, null), x, grid)); // [B, T, D]
-        return h.add(output.forward(step, intermediate.forward(step, after.forward(h)), h, grid));                               // [B, T, D]
+        NDArray h = x.add(attention.output.forward(
+                step, attention.self.forward(step, before.forward(x), null, null), x, grid)); // [B, T, D]
+        return h.add(output.forward(step, intermediate.forward(step, after.forward(h)), h, grid)); // [B, T, D]
     }
 
     @Override

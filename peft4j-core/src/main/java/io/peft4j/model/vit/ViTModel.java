@@ -54,13 +54,19 @@ public final class ViTModel extends PretrainedModel {
     /** x [B, s+k+N, D] with its k prompt tokens after the s special tokens replaced by {@code prompts} [B, n, D]: [B, s+n+N, D]. */
     private NDArray withPrompts(NDArray x, NDArray prompts, int k) {
         int s = config.specialTokens();
-        return x.get(new NDIndex(":, :" + s + ", :")).concat(prompts, 1).concat(x.get(new NDIndex(":, " + (s + k) + ":, :")), 1);
+        return x.get(new NDIndex(":, :" + s + ", :"))
+                .concat(prompts, 1)
+                .concat(x.get(new NDIndex(":, " + (s + k) + ":, :")), 1);
     }
 
     /** Loads from an HF directory; keys prefixed {@code vit.} or {@code deit.} (a classification checkpoint) are accepted. */
     public static ViTModel load(ModelFiles files, NDManager manager) {
         ViTConfig config = ViTConfig.from(HfConfig.read(files.config()));
-        return loadWeights(new ViTModel(manager, config), files, config.modelType() + ".", "a " + config.numHiddenLayers() + "-layer " + config.modelType());
+        return loadWeights(
+                new ViTModel(manager, config),
+                files,
+                config.modelType() + ".",
+                "a " + config.numHiddenLayers() + "-layer " + config.modelType());
     }
 
     @Override
@@ -114,25 +120,41 @@ public final class ViTModel extends PretrainedModel {
     @Override
     public BlockStack.Pass<Features> pass(Step step, ModelInputs inputs, PromptSource source) {
         NDArray pixels = inputs.requirePixels("a ViT");
-        PromptSource.Prompts prompts = source == null ? null : source.prompts(step, pixels.getShape().get(0));
-        if (prompts != null && (prompts.inputPrompts() != null || prompts.placedTokens() != null || prompts.layerPrefixes() != null)) {
-            throw new Peft4jException("a ViT takes visual prompts (VPT); prompt, prefix and P-tuning are for text models");
+        PromptSource.Prompts prompts =
+                source == null ? null : source.prompts(step, pixels.getShape().get(0));
+        if (prompts != null
+                && (prompts.inputPrompts() != null
+                        || prompts.placedTokens() != null
+                        || prompts.layerPrefixes() != null)) {
+            throw new Peft4jException(
+                    "a ViT takes visual prompts (VPT); prompt, prefix and P-tuning are for text models");
         }
         List<NDArray> inserted = prompts == null ? null : prompts.insertedTokens();
         if (inserted != null && inserted.size() != 1 && inserted.size() != layers.size()) {
-            throw new IllegalArgumentException("expected 1 or " + layers.size() + " groups of visual prompts, got " + inserted.size());
+            throw new IllegalArgumentException(
+                    "expected 1 or " + layers.size() + " groups of visual prompts, got " + inserted.size());
         }
         int n = inserted == null ? 0 : (int) inserted.get(0).getShape().get(1);
-        NDArray embedded = withTemporalEmbedding(step, embeddings.forward(step, pixels));     // [B, 1+N, D]; frames of clips: + their time's row
-        NDArray x = n == 0 ? embedded : withPrompts(embedded, inserted.get(0), 0);           // [B, s+n+N, D]
-        boolean inputsTrain = n > 0 || embeddings.namedParameters().values().stream().anyMatch(Parameter::isTrainable);
+        NDArray embedded = withTemporalEmbedding(
+                step, embeddings.forward(step, pixels)); // [B, 1+N, D]; frames of clips: + their time's row
+        NDArray x = n == 0 ? embedded : withPrompts(embedded, inserted.get(0), 0); // [B, s+n+N, D]
+        boolean inputsTrain =
+                n > 0 || embeddings.namedParameters().values().stream().anyMatch(Parameter::isTrainable);
         boolean deep = inserted != null && inserted.size() > 1;
         int p = config.patchSize();
-        TokenGrid grid = new TokenGrid(config.specialTokens() + n, (int) pixels.getShape().get(2) / p, (int) pixels.getShape().get(3) / p);
-        return BlockStack.Pass.of(x, inputsTrain, deep, layers.size(),                             // deep: every block takes its own prompts
-                (i, h, blockStep) -> layers.get(i).forward(blockStep, deep && i > 0 ? withPrompts(h, inserted.get(i), n) : h, grid),
+        TokenGrid grid = new TokenGrid(
+                config.specialTokens() + n,
+                (int) pixels.getShape().get(2) / p,
+                (int) pixels.getShape().get(3) / p);
+        return BlockStack.Pass.of(
+                x,
+                inputsTrain,
+                deep,
+                layers.size(), // deep: every block takes its own prompts
+                (i, h, blockStep) ->
+                        layers.get(i).forward(blockStep, deep && i > 0 ? withPrompts(h, inserted.get(i), n) : h, grid),
                 top -> {
-                    NDArray hidden = layernorm.forward(top);                          // [B, 1+N, D]
+                    NDArray hidden = layernorm.forward(top); // [B, 1+N, D]
                     return new Features(hidden, hidden.get(new NDIndex(":, 0, :")), null, 0); // pooled: the [CLS] state
                 });
     }

@@ -32,12 +32,14 @@ public final class Bottleneck extends Module {
                 up.weight().set(manager.randomNormal(0, 0.01f, up.weight().shape(), DataType.FLOAT32));
             }
             case TRUNC_NORMAL -> {
-                down.weight().set(manager.truncatedNormal(0, 1e-3f, down.weight().shape(), DataType.FLOAT32));
+                down.weight()
+                        .set(manager.truncatedNormal(0, 1e-3f, down.weight().shape(), DataType.FLOAT32));
                 up.weight().set(manager.truncatedNormal(0, 1e-3f, up.weight().shape(), DataType.FLOAT32));
             }
             case ZERO_UP -> {
                 float bound = (float) (1 / Math.sqrt(hidden)); // kaiming-uniform(a=√5), as LoRA's A
-                down.weight().set(manager.randomUniform(-bound, bound, down.weight().shape()));
+                down.weight()
+                        .set(manager.randomUniform(-bound, bound, down.weight().shape()));
                 up.weight().set(manager.zeros(up.weight().shape()));
             }
         }

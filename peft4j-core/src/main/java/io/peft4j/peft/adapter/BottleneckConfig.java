@@ -30,14 +30,30 @@ import java.util.Map;
  * Saved keys: {@code base_model.model.<sub-layer>.adapters.adapter_down.weight} (m, d), {@code .bias} (m),
  * {@code adapter_up.weight} (d, m), {@code .bias} (d), and the trained LayerNorms under their own names.
  */
-public record BottleneckConfig(CommonFields common, Variant adapterType, Integer bottleneckSize, int reductionFactor,
-                               String nonLinearity, double scaling, Init initWeights, boolean trainLayerNorms) implements ConfigWithCommonFields {
+public record BottleneckConfig(
+        CommonFields common,
+        Variant adapterType,
+        Integer bottleneckSize,
+        int reductionFactor,
+        String nonLinearity,
+        double scaling,
+        Init initWeights,
+        boolean trainLayerNorms)
+        implements ConfigWithCommonFields {
 
     /** Where the adapters go. */
-    public enum Variant { HOULSBY, PFEIFFER, PARALLEL }
+    public enum Variant {
+        HOULSBY,
+        PFEIFFER,
+        PARALLEL
+    }
 
     /** How the projections start. */
-    public enum Init { NORMAL, TRUNC_NORMAL, ZERO_UP }
+    public enum Init {
+        NORMAL,
+        TRUNC_NORMAL,
+        ZERO_UP
+    }
 
     public BottleneckConfig {
         common = common == null ? CommonFields.DEFAULT : common;
@@ -55,21 +71,25 @@ public record BottleneckConfig(CommonFields common, Variant adapterType, Integer
 
     /** Houlsby: both sub-layers, swish, near-identity normal init, LayerNorms trained. */
     public static BottleneckConfig houlsby(TaskType taskType) {
-        return new BottleneckConfig(CommonFields.of(taskType), Variant.HOULSBY, null, 16, "swish", 1.0, Init.NORMAL, true);
+        return new BottleneckConfig(
+                CommonFields.of(taskType), Variant.HOULSBY, null, 16, "swish", 1.0, Init.NORMAL, true);
     }
 
     /** Pfeiffer: after the FFN only, relu, near-identity normal init. */
     public static BottleneckConfig pfeiffer(TaskType taskType) {
-        return new BottleneckConfig(CommonFields.of(taskType), Variant.PFEIFFER, null, 16, "relu", 1.0, Init.NORMAL, false);
+        return new BottleneckConfig(
+                CommonFields.of(taskType), Variant.PFEIFFER, null, 16, "relu", 1.0, Init.NORMAL, false);
     }
 
     /** Parallel adapter as AdaptFormer: beside the FFN, bottleneck 64, relu, scale 0.1, zero up-projection. */
     public static BottleneckConfig parallel(TaskType taskType) {
-        return new BottleneckConfig(CommonFields.of(taskType), Variant.PARALLEL, 64, 16, "relu", 0.1, Init.ZERO_UP, false);
+        return new BottleneckConfig(
+                CommonFields.of(taskType), Variant.PARALLEL, 64, 16, "relu", 0.1, Init.ZERO_UP, false);
     }
 
     public BottleneckConfig withBottleneckSize(int m) {
-        return new BottleneckConfig(common, adapterType, m, reductionFactor, nonLinearity, scaling, initWeights, trainLayerNorms);
+        return new BottleneckConfig(
+                common, adapterType, m, reductionFactor, nonLinearity, scaling, initWeights, trainLayerNorms);
     }
 
     /** m for a model of width {@code hidden}. */
@@ -79,7 +99,8 @@ public record BottleneckConfig(CommonFields common, Variant adapterType, Integer
 
     @Override
     public BottleneckConfig withCommon(CommonFields c) {
-        return new BottleneckConfig(c, adapterType, bottleneckSize, reductionFactor, nonLinearity, scaling, initWeights, trainLayerNorms);
+        return new BottleneckConfig(
+                c, adapterType, bottleneckSize, reductionFactor, nonLinearity, scaling, initWeights, trainLayerNorms);
     }
 
     @Override
@@ -110,8 +131,14 @@ public record BottleneckConfig(CommonFields common, Variant adapterType, Integer
             throw f.error("bottleneck_size", "expected an integer, found " + size);
         }
         try {
-            BottleneckConfig c = new BottleneckConfig(common, type, size == null ? null : size.intValue(), f.getInt("reduction_factor", 16),
-                    f.getString("non_linearity", "relu"), f.getDouble("scaling", 1.0), f.getEnum("init_weights", Init.class, Init.NORMAL),
+            BottleneckConfig c = new BottleneckConfig(
+                    common,
+                    type,
+                    size == null ? null : size.intValue(),
+                    f.getInt("reduction_factor", 16),
+                    f.getString("non_linearity", "relu"),
+                    f.getDouble("scaling", 1.0),
+                    f.getEnum("init_weights", Init.class, Init.NORMAL),
                     f.getBoolean("train_layer_norms", false));
             f.warnUnknown();
             return c;

@@ -9,9 +9,26 @@ import java.util.List;
 public final class BottleneckMethod extends DeclaredMethod {
 
     public BottleneckMethod() {
-        super("BOTTLENECK", BottleneckConfig.class, BottleneckConfig::fromJson, new BottleneckTuner(), List.of(ResidualAdapter.Site.CHILD_NAME),
-                List.of(CliMethod.of("houlsby", "Houlsby adapter", 5e-4, false, (task, o) -> BottleneckConfig.houlsby(task)),
-                        CliMethod.of("pfeiffer", "Pfeiffer adapter", 5e-4, false, (task, o) -> BottleneckConfig.pfeiffer(task)),
-                        CliMethod.of("parallel", "Parallel adapter (AdaptFormer)", 1e-3, false, (task, o) -> BottleneckConfig.parallel(task))));
+        super(
+                "BOTTLENECK",
+                BottleneckConfig.class,
+                BottleneckConfig::fromJson,
+                new BottleneckTuner(),
+                List.of(ResidualAdapter.Site.CHILD_NAME),
+                List.of(
+                        CliMethod.of(
+                                "houlsby", "Houlsby adapter", 5e-4, false, (task, o) -> BottleneckConfig.houlsby(task)),
+                        CliMethod.of(
+                                "pfeiffer",
+                                "Pfeiffer adapter",
+                                5e-4,
+                                false,
+                                (task, o) -> BottleneckConfig.pfeiffer(task)),
+                        CliMethod.of(
+                                "parallel",
+                                "Parallel adapter (AdaptFormer)",
+                                1e-3,
+                                false,
+                                (task, o) -> BottleneckConfig.parallel(task))));
     }
 }

@@ -14,10 +14,11 @@ import java.util.Map;
 /** Installs bottleneck adapters on the residual sub-layers ({@link ResidualAdapter.Site}s) a variant uses. */
 public final class BottleneckTuner implements Tuner<BottleneckConfig> {
 
-
     @Override
     public BottleneckConfig withDefaults(BottleneckConfig config, PretrainedModel model) {
-        return config.bottleneckSize() == null ? config.withBottleneckSize(config.bottleneckFor(model.hiddenSize())) : config;
+        return config.bottleneckSize() == null
+                ? config.withBottleneckSize(config.bottleneckFor(model.hiddenSize()))
+                : config;
     }
 
     private static boolean uses(BottleneckConfig config, ResidualAdapter.Kind kind) {
@@ -44,7 +45,8 @@ public final class BottleneckTuner implements Tuner<BottleneckConfig> {
             sites.add(e.getKey());
         }
         if (sites.isEmpty()) {
-            throw new Peft4jException("model family '" + model.family() + "' has no sub-layers that take bottleneck adapters");
+            throw new Peft4jException(
+                    "model family '" + model.family() + "' has no sub-layers that take bottleneck adapters");
         }
         return sites;
     }
@@ -68,8 +70,10 @@ public final class BottleneckTuner implements Tuner<BottleneckConfig> {
             return false;
         }
         for (Map.Entry<String, Module> e : model.namedModules().entrySet()) {
-            if (e.getValue() instanceof ResidualAdapter.Site site && site.adapters() instanceof BottleneckAdapters slot
-                    && slot.adapterNames().contains(adapter) && roles.blockIndex(e.getKey()) == block) {
+            if (e.getValue() instanceof ResidualAdapter.Site site
+                    && site.adapters() instanceof BottleneckAdapters slot
+                    && slot.adapterNames().contains(adapter)
+                    && roles.blockIndex(e.getKey()) == block) {
                 return true;
             }
         }

@@ -5,11 +5,11 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.peft4j.Peft4jException;
 import io.peft4j.nn.Module;
-import io.peft4j.peft.AddedModules;
-import java.util.List;
 import io.peft4j.nn.Scalars;
 import io.peft4j.nn.Step;
 import io.peft4j.nn.TransformerBlock;
+import io.peft4j.peft.AddedModules;
+import java.util.List;
 
 /** One block's AIM adapters, one set per adapter name; the block's forward over clips' frames when one is active. */
 final class AimAdapters extends AddedModules<AimAdapters.Aim> implements TransformerBlock.Adapter {
@@ -65,10 +65,11 @@ final class AimAdapters extends AddedModules<AimAdapters.Aim> implements Transfo
         long b = s.get(0) / t;
         long n = s.get(1);
         long d = s.get(2);
-        NDArray xt = x.reshape(b, t, n, d).transpose(0, 2, 1, 3).reshape(b * n, t, d);     // [B·N, T, D]: each token across time
-        xt = aim.temporal.forward(step, block.attention(step, xt));                         // [B·N, T, D]
-        x = x.add(xt.reshape(b, n, t, d).transpose(0, 2, 1, 3).reshape(s));                 // [B·T, N, D]
-        x = x.add(aim.spatial.forward(step, block.attention(step, x)));                     // [B·T, N, D]
+        NDArray xt =
+                x.reshape(b, t, n, d).transpose(0, 2, 1, 3).reshape(b * n, t, d); // [B·N, T, D]: each token across time
+        xt = aim.temporal.forward(step, block.attention(step, xt)); // [B·N, T, D]
+        x = x.add(xt.reshape(b, n, t, d).transpose(0, 2, 1, 3).reshape(s)); // [B·T, N, D]
+        x = x.add(aim.spatial.forward(step, block.attention(step, x))); // [B·T, N, D]
         NDArray xn = block.mlpInput(x);
         return x.add(block.mlp(step, xn, x)).add(Scalars.mul(aim.joint.forward(step, xn), aim.scale));
     }

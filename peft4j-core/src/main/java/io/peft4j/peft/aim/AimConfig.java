@@ -21,7 +21,8 @@ import java.util.Map;
  * S_Adapter, MLP_Adapter}.{D_fc1, D_fc2}.{weight, bias}}, {@code <backbone>.temporal_embedding}, the final LayerNorm and
  * the head under their own names.
  */
-public record AimConfig(CommonFields common, int numFrames, double mlpRatio, double scale) implements ConfigWithCommonFields {
+public record AimConfig(CommonFields common, int numFrames, double mlpRatio, double scale)
+        implements ConfigWithCommonFields {
 
     public AimConfig {
         common = common == null ? CommonFields.DEFAULT : common;
@@ -64,7 +65,11 @@ public record AimConfig(CommonFields common, int numFrames, double mlpRatio, dou
     public static AimConfig fromJson(JsonNode root, Path file) {
         ConfigFields f = new ConfigFields(root, file);
         try {
-            AimConfig c = new AimConfig(CommonFields.read(f), f.getInt("num_frames", 8), f.getDouble("mlp_ratio", 0.25), f.getDouble("scale", 0.5));
+            AimConfig c = new AimConfig(
+                    CommonFields.read(f),
+                    f.getInt("num_frames", 8),
+                    f.getDouble("mlp_ratio", 0.25),
+                    f.getDouble("scale", 0.5));
             f.warnUnknown();
             return c;
         } catch (IllegalArgumentException e) {

@@ -10,7 +10,12 @@ import java.util.List;
 public final class AimMethod extends DeclaredMethod {
 
     public AimMethod() {
-        super("AIM", AimConfig.class, AimConfig::fromJson, new AimTuner(), List.of(TransformerBlock.Adapter.CHILD_NAME, PretrainedModel.TEMPORAL_EMBEDDING),
+        super(
+                "AIM",
+                AimConfig.class,
+                AimConfig::fromJson,
+                new AimTuner(),
+                List.of(TransformerBlock.Adapter.CHILD_NAME, PretrainedModel.TEMPORAL_EMBEDDING),
                 List.of(CliMethod.of("aim", "AIM", 3e-4, false, (task, o) -> AimConfig.of(8, task))));
     }
 }

@@ -31,7 +31,8 @@ final class AimTuner implements Tuner<AimConfig> {
     public List<String> inject(PretrainedModel model, String adapter, AimConfig config) {
         PretrainedModel backbone = backbone(model);
         if (backbone.finalNormPath() == null) {
-            throw new Peft4jException("AIM adapts vision transformers (ViT, DeiT, CLIP's image tower); '" + model.family() + "' is not one");
+            throw new Peft4jException("AIM adapts vision transformers (ViT, DeiT, CLIP's image tower); '"
+                    + model.family() + "' is not one");
         }
         List<String> blocks = new ArrayList<>();
         for (Map.Entry<String, Module> e : model.namedModules().entrySet()) {
@@ -53,7 +54,8 @@ final class AimTuner implements Tuner<AimConfig> {
         if (blocks.isEmpty()) {
             throw new Peft4jException("model family '" + model.family() + "' has no blocks that take AIM");
         }
-        backbone.temporalEmbeddings().put(adapter, model.manager().zeros(new Shape(1, config.numFrames(), backbone.hiddenSize())));
+        backbone.temporalEmbeddings()
+                .put(adapter, model.manager().zeros(new Shape(1, config.numFrames(), backbone.hiddenSize())));
         return blocks;
     }
 
@@ -63,6 +65,7 @@ final class AimTuner implements Tuner<AimConfig> {
         String norm = prefix + backbone(model).finalNormPath() + ".";
         return name.contains("." + TransformerBlock.Adapter.CHILD_NAME + "." + adapter + ".")
                 || name.equals(prefix + PretrainedModel.TEMPORAL_EMBEDDING + "." + adapter)
-                || name.equals(norm + "weight") || name.equals(norm + "bias");
+                || name.equals(norm + "weight")
+                || name.equals(norm + "bias");
     }
 }

@@ -34,20 +34,27 @@ public final class BaseToNew {
 
     /** The examples of labels [from, to), relabelled from 0. */
     public static List<ImageExample> subset(List<ImageExample> examples, int from, int to) {
-        return examples.stream().filter(e -> e.label() >= from && e.label() < to)
-                .map(e -> e.file() != null ? new ImageExample(e.file(), e.label() - from) : new ImageExample(e.image(), e.label() - from)).toList();
+        return examples.stream()
+                .filter(e -> e.label() >= from && e.label() < to)
+                .map(e -> e.file() != null
+                        ? new ImageExample(e.file(), e.label() - from)
+                        : new ImageExample(e.image(), e.label() - from))
+                .toList();
     }
 
     /** Evaluates the active adapter (trained on the base classes) over {@code test}, labelled with all of {@code classNames}. */
-    public static Result evaluate(ClipModel clip, ImageProcessor processor, List<String> classNames, List<ImageExample> test, int batchSize) {
+    public static Result evaluate(
+            ClipModel clip, ImageProcessor processor, List<String> classNames, List<ImageExample> test, int batchSize) {
         int base = baseCount(classNames.size());
-        if (subset(test, 0, base).isEmpty() || subset(test, base, classNames.size()).isEmpty()) {
-            throw new Peft4jException("base-to-new evaluation needs test images of both base classes " + classNames.subList(0, base)
-                    + " and new classes " + classNames.subList(base, classNames.size()));
+        if (subset(test, 0, base).isEmpty()
+                || subset(test, base, classNames.size()).isEmpty()) {
+            throw new Peft4jException("base-to-new evaluation needs test images of both base classes "
+                    + classNames.subList(0, base) + " and new classes " + classNames.subList(base, classNames.size()));
         }
         Evaluation onBase = new ImageClassificationTask(PromptedClip.of(clip, classNames.subList(0, base)), processor)
                 .evaluate(subset(test, 0, base), batchSize);
-        Evaluation onNew = new ImageClassificationTask(PromptedClip.of(clip, classNames.subList(base, classNames.size())), processor)
+        Evaluation onNew = new ImageClassificationTask(
+                        PromptedClip.of(clip, classNames.subList(base, classNames.size())), processor)
                 .evaluate(subset(test, base, classNames.size()), batchSize);
         return new Result(onBase, onNew);
     }

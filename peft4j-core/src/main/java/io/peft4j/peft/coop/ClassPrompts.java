@@ -17,7 +17,8 @@ public record ClassPrompts(List<String> classNames, int nCtx, long[][] ids, int[
         String placeholders = String.join(" ", Collections.nCopies(nCtx, "X"));
         List<Long> x = tokenizer.encodeIds("X", false);
         if (x.size() != 1) {
-            throw new Peft4jException("the tokenizer splits the placeholder 'X' into " + x.size() + " tokens; CoOp needs a CLIP tokenizer");
+            throw new Peft4jException("the tokenizer splits the placeholder 'X' into " + x.size()
+                    + " tokens; CoOp needs a CLIP tokenizer");
         }
         List<List<Long>> rows = new ArrayList<>();
         int[] nameLengths = new int[classNames.size()];
@@ -28,12 +29,14 @@ public record ClassPrompts(List<String> classNames, int nCtx, long[][] ids, int[
             List<Long> row = tokenizer.encodeIds(placeholders + " " + name + ".", true);
             nameLengths[c] = tokenizer.encodeIds(name, false).size();
             eos[c] = row.size() - 1;
-            if (eos[c] != 1 + nCtx + nameLengths[c] + 1 || !row.subList(1, 1 + nCtx).stream().allMatch(x.get(0)::equals)) {
-                throw new Peft4jException("the prompt for class '" + classNames.get(c) + "' does not tokenise as [SOS] X×" + nCtx + " name . [EOS]");
+            if (eos[c] != 1 + nCtx + nameLengths[c] + 1
+                    || !row.subList(1, 1 + nCtx).stream().allMatch(x.get(0)::equals)) {
+                throw new Peft4jException("the prompt for class '" + classNames.get(c)
+                        + "' does not tokenise as [SOS] X×" + nCtx + " name . [EOS]");
             }
             if (row.size() > maxPositions) {
-                throw new Peft4jException("the prompt for class '" + classNames.get(c) + "' takes " + row.size() + " tokens; CLIP's text tower takes "
-                        + maxPositions);
+                throw new Peft4jException("the prompt for class '" + classNames.get(c) + "' takes " + row.size()
+                        + " tokens; CLIP's text tower takes " + maxPositions);
             }
             rows.add(row);
             longest = Math.max(longest, row.size());

@@ -17,7 +17,8 @@ import java.util.Objects;
  * image's normalised feature, whose output is added to every context vector. Saved keys:
  * {@code base_model.model.prompt_learner.ctx} [n_ctx, D] and {@code prompt_learner.meta_net.{linear1, linear2}.{weight, bias}}.
  */
-public record CoCoOpConfig(CommonFields common, PromptContext context) implements ConfigWithCommonFields, ContextConfig {
+public record CoCoOpConfig(CommonFields common, PromptContext context)
+        implements ConfigWithCommonFields, ContextConfig {
 
     public CoCoOpConfig {
         common = common == null ? CommonFields.DEFAULT : common;

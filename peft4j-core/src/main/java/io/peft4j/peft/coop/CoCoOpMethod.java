@@ -8,6 +8,12 @@ import java.util.List;
 public final class CoCoOpMethod extends DeclaredMethod {
 
     public CoCoOpMethod() {
-        super("COCOOP", CoCoOpConfig.class, CoCoOpConfig::fromJson, new ContextTuner<>(), List.of(ClipModel.PROMPT_LEARNER), List.of());
+        super(
+                "COCOOP",
+                CoCoOpConfig.class,
+                CoCoOpConfig::fromJson,
+                new ContextTuner<>(),
+                List.of(ClipModel.PROMPT_LEARNER),
+                List.of());
     }
 }

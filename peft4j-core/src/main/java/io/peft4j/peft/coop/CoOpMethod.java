@@ -8,6 +8,12 @@ import java.util.List;
 public final class CoOpMethod extends DeclaredMethod {
 
     public CoOpMethod() {
-        super("COOP", CoOpConfig.class, CoOpConfig::fromJson, new ContextTuner<>(), List.of(ClipModel.PROMPT_LEARNER), List.of());
+        super(
+                "COOP",
+                CoOpConfig.class,
+                CoOpConfig::fromJson,
+                new ContextTuner<>(),
+                List.of(ClipModel.PROMPT_LEARNER),
+                List.of());
     }
 }

@@ -27,13 +27,15 @@ final class ContextTuner<C extends ContextConfig> implements Tuner<C> {
             return config;
         }
         try (Tokenizer tokenizer = clip.tokenizer()) {
-            return (C) config.withContext(c.withNCtx(tokenizer.encodeIds(c.ctxInit(), false).size()));
+            return (C) config.withContext(
+                    c.withNCtx(tokenizer.encodeIds(c.ctxInit(), false).size()));
         }
     }
 
     private static ClipModel clip(PretrainedModel model, ContextConfig config) {
         if (!(model instanceof ClipModel clip)) {
-            throw new Peft4jException(config.peftType() + " learns prompts for CLIP; '" + model.family() + "' is not a CLIP model");
+            throw new Peft4jException(
+                    config.peftType() + " learns prompts for CLIP; '" + model.family() + "' is not a CLIP model");
         }
         return clip;
     }
@@ -44,9 +46,17 @@ final class ContextTuner<C extends ContextConfig> implements Tuner<C> {
         NDManager manager = clip.manager();
         NDArray init = null;
         if (config.context().ctxInit() != null) {
-            try (Tokenizer tokenizer = clip.tokenizer(); NDManager scope = manager.newSubManager(); Step step = Step.inference(scope, Step.Adapters.NONE)) {
+            try (Tokenizer tokenizer = clip.tokenizer();
+                    NDManager scope = manager.newSubManager();
+                    Step step = Step.inference(scope, Step.Adapters.NONE)) {
                 List<Long> ids = tokenizer.encodeIds(config.context().ctxInit(), false);
-                NDArray rows = clip.tokenEmbeddings(step, scope.create(ids.stream().mapToLong(Long::longValue).toArray()).expandDims(0)).squeeze(0); // [n, D]
+                NDArray rows = clip.tokenEmbeddings(
+                                step,
+                                scope.create(ids.stream()
+                                                .mapToLong(Long::longValue)
+                                                .toArray())
+                                        .expandDims(0))
+                        .squeeze(0); // [n, D]
                 init = rows.toType(DataType.FLOAT32, true);
                 init.attach(manager);
             }
@@ -55,7 +65,11 @@ final class ContextTuner<C extends ContextConfig> implements Tuner<C> {
         if (clip.promptLearners() == null) {
             clip.installPromptLearners(new PromptLearners(manager));
         }
-        ((PromptLearners) clip.promptLearners()).add(adapter, new PromptLearner(manager, config, contextDim, clip.config().projectionDim(), init));
+        ((PromptLearners) clip.promptLearners())
+                .add(
+                        adapter,
+                        new PromptLearner(
+                                manager, config, contextDim, clip.config().projectionDim(), init));
         if (init != null) {
             init.close();
         }

@@ -11,7 +11,8 @@ import java.util.Map;
  * {@code n_ctx}) or N(0, 0.02²); class-specific contexts ({@code csc}, CoOp only); where the class name goes
  * ({@code class_token_position}); and the {@code class_names} the adapter classifies, in label order.
  */
-public record PromptContext(int nCtx, String ctxInit, boolean csc, Position classTokenPosition, List<String> classNames) {
+public record PromptContext(
+        int nCtx, String ctxInit, boolean csc, Position classTokenPosition, List<String> classNames) {
 
     /** Where the class name sits among the context vectors. */
     public enum Position {
@@ -45,7 +46,8 @@ public record PromptContext(int nCtx, String ctxInit, boolean csc, Position clas
         }
         classTokenPosition = classTokenPosition == null ? Position.END : classTokenPosition;
         if (classNames == null || classNames.size() < 2) {
-            throw new IllegalArgumentException("class_names must name at least 2 classes, got " + (classNames == null ? "none" : classNames));
+            throw new IllegalArgumentException(
+                    "class_names must name at least 2 classes, got " + (classNames == null ? "none" : classNames));
         }
         for (String name : classNames) {
             if (name == null || name.isBlank()) {
@@ -76,7 +78,11 @@ public record PromptContext(int nCtx, String ctxInit, boolean csc, Position clas
     }
 
     static PromptContext read(ConfigFields f) {
-        return new PromptContext(f.getInt("n_ctx", 16), f.getString("ctx_init", null), f.getBoolean("csc", false),
-                Position.parse(f.getString("class_token_position", "end")), f.getStrings("class_names"));
+        return new PromptContext(
+                f.getInt("n_ctx", 16),
+                f.getString("ctx_init", null),
+                f.getBoolean("csc", false),
+                Position.parse(f.getString("class_token_position", "end")),
+                f.getStrings("class_names"));
     }
 }

@@ -23,8 +23,10 @@ public final class PromptLearner extends Module {
         super(manager);
         this.config = config;
         PromptContext c = config.context();
-        Shape shape = c.csc() ? new Shape(c.classNames().size(), c.nCtx(), contextDim) : new Shape(c.nCtx(), contextDim);
-        NDArray start = init == null ? manager.randomNormal(0f, 0.02f, shape, DataType.FLOAT32)
+        Shape shape =
+                c.csc() ? new Shape(c.classNames().size(), c.nCtx(), contextDim) : new Shape(c.nCtx(), contextDim);
+        NDArray start = init == null
+                ? manager.randomNormal(0f, 0.02f, shape, DataType.FLOAT32)
                 : init.broadcast(shape).duplicate();
         ctx = addParameter("ctx", start);
         metaNet = config.conditional() ? addChild("meta_net", new MetaNet(manager, imageDim, contextDim)) : null;
@@ -48,12 +50,12 @@ public final class PromptLearner extends Module {
      */
     NDArray contexts(Step step, NDArray features) {
         Shape s = ctx.shape();
-        NDArray c = ctx.array().reshape(classSpecific() ? s : new Shape(1, s.get(0), s.get(1)));   // [1 or C, n, D]
+        NDArray c = ctx.array().reshape(classSpecific() ? s : new Shape(1, s.get(0), s.get(1))); // [1 or C, n, D]
         c.attach(step.scope());
         if (metaNet == null) {
             return c;
         }
-        NDArray shift = metaNet.forward(step, features);                                  // [B, D]
-        return c.add(shift.expandDims(1));                                                // [B, n, D]
+        NDArray shift = metaNet.forward(step, features); // [B, D]
+        return c.add(shift.expandDims(1)); // [B, n, D]
     }
 }

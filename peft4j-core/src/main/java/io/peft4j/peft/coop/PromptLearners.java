@@ -19,9 +19,11 @@ final class PromptLearners extends AddedModules<PromptLearner> {
 
     /** The learner of the one adapter the model runs (its active adapter). */
     PromptLearner active(List<String> activeAdapters) {
-        List<String> here = activeAdapters.stream().filter(adapterNames()::contains).toList();
+        List<String> here =
+                activeAdapters.stream().filter(adapterNames()::contains).toList();
         if (here.size() != 1 || activeAdapters.size() != 1) {
-            throw new Peft4jException("a prompted CLIP needs exactly one active CoOp or CoCoOp adapter, active: " + activeAdapters);
+            throw new Peft4jException(
+                    "a prompted CLIP needs exactly one active CoOp or CoCoOp adapter, active: " + activeAdapters);
         }
         return entry(here.get(0));
     }

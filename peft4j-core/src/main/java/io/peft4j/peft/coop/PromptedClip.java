@@ -41,10 +41,17 @@ public final class PromptedClip implements Classifier {
     public static PromptedClip of(ClipModel clip, List<String> classNames) {
         PromptContext c = config(clip).context();
         if (learner(clip).classSpecific() && !classNames.equals(c.classNames())) {
-            throw new Peft4jException("class-specific contexts (csc) classify only the classes they were trained on, " + c.classNames());
+            throw new Peft4jException(
+                    "class-specific contexts (csc) classify only the classes they were trained on, " + c.classNames());
         }
         try (Tokenizer tokenizer = clip.tokenizer()) {
-            return new PromptedClip(clip, ClassPrompts.of(tokenizer, classNames, c.nCtx(), clip.config().text().maxPositionEmbeddings()));
+            return new PromptedClip(
+                    clip,
+                    ClassPrompts.of(
+                            tokenizer,
+                            classNames,
+                            c.nCtx(),
+                            clip.config().text().maxPositionEmbeddings()));
         }
     }
 
@@ -82,14 +89,18 @@ public final class PromptedClip implements Classifier {
     @Override
     public NDArray logits(Step step, ModelInputs inputs) {
         PromptLearner learner = learner(clip);
-        NDArray image = ClipModel.normalised(clip.imageEmbeddings(step, inputs.pixelValues()));  // [B, P]
-        NDArray ctx = learner.contexts(step, image);                                         // [G, n, D], G = 1, classes or B
-        NDArray text = ClipModel.normalised(textFeatures(step, ctx, learner.classSpecific(), learner.config().context().classTokenPosition())); // [G', C, P]
+        NDArray image = ClipModel.normalised(clip.imageEmbeddings(step, inputs.pixelValues())); // [B, P]
+        NDArray ctx = learner.contexts(step, image); // [G, n, D], G = 1, classes or B
+        NDArray text = ClipModel.normalised(textFeatures(
+                step, ctx, learner.classSpecific(), learner.config().context().classTokenPosition())); // [G', C, P]
         NDArray scale = clip.logitScale(step);
         if (text.getShape().get(0) == 1) {
-            return image.matMul(text.squeeze(0).transpose()).mul(scale);                     // [B, C]
+            return image.matMul(text.squeeze(0).transpose()).mul(scale); // [B, C]
         }
-        return image.expandDims(1).mul(text).sum(new int[] {-1}).mul(scale);                 // CoCoOp: image b against its own prompts [B, C]
+        return image.expandDims(1)
+                .mul(text)
+                .sum(new int[] {-1})
+                .mul(scale); // CoCoOp: image b against its own prompts [B, C]
     }
 
     /**
@@ -102,7 +113,8 @@ public final class PromptedClip implements Classifier {
         for (int c = 0; c < prompts.size(); c++) {
             System.arraycopy(prompts.ids()[c], 0, flat, c * prompts.length(), prompts.length());
         }
-        NDArray words = clip.tokenEmbeddings(step, scope.create(flat, new Shape(prompts.size(), prompts.length()))); // [C, T, D]
+        NDArray words = clip.tokenEmbeddings(
+                step, scope.create(flat, new Shape(prompts.size(), prompts.length()))); // [C, T, D]
         Shape cs = ctx.getShape();
         long groups = classSpecific ? 1 : cs.get(0);
         int n = prompts.nCtx();
@@ -110,25 +122,30 @@ public final class PromptedClip implements Classifier {
         List<NDArray> perClass = new ArrayList<>();
         for (int c = 0; c < prompts.size(); c++) {
             int len = prompts.nameLengths()[c];
-            NDArray row = words.get(c).expandDims(0).broadcast(new Shape(groups, prompts.length(), cs.get(2))); // [G, T, D]
-            NDArray context = classSpecific ? ctx.get(new NDIndex("{}:{}", c, c + 1)) : ctx;                      // [G, n, D]
+            NDArray row =
+                    words.get(c).expandDims(0).broadcast(new Shape(groups, prompts.length(), cs.get(2))); // [G, T, D]
+            NDArray context = classSpecific ? ctx.get(new NDIndex("{}:{}", c, c + 1)) : ctx; // [G, n, D]
             NDArray sos = row.get(":, :1, :");
             NDArray name = row.get(new NDIndex(":, {}:{}, :", 1 + n, 1 + n + len));
-            NDArray rest = row.get(new NDIndex(":, {}:, :", 1 + n + len));                                        // ". EOS pad"
+            NDArray rest = row.get(new NDIndex(":, {}:, :", 1 + n + len)); // ". EOS pad"
             NDArray prompt = switch (position) {
                 case END -> sos.concat(context, 1).concat(name, 1).concat(rest, 1);
                 case FRONT -> sos.concat(name, 1).concat(context, 1).concat(rest, 1);
-                case MIDDLE -> sos.concat(context.get(":, :" + half + ", :"), 1).concat(name, 1)
-                        .concat(context.get(":, " + half + ":, :"), 1).concat(rest, 1);
+                case MIDDLE ->
+                    sos.concat(context.get(":, :" + half + ", :"), 1)
+                            .concat(name, 1)
+                            .concat(context.get(":, " + half + ":, :"), 1)
+                            .concat(rest, 1);
             };
-            perClass.add(prompt.expandDims(1));                                                                 // [G, 1, T, D]
+            perClass.add(prompt.expandDims(1)); // [G, 1, T, D]
         }
-        NDArray all = NDArrays.concat(new NDList(perClass), 1);                                   // [G, C, T, D]
+        NDArray all = NDArrays.concat(new NDList(perClass), 1); // [G, C, T, D]
         int[] eos = new int[(int) (groups * prompts.size())];
         for (int i = 0; i < eos.length; i++) {
             eos[i] = prompts.eos()[i % prompts.size()];
         }
-        NDArray features = clip.textEmbeddingsOf(step, all.reshape(groups * prompts.size(), prompts.length(), cs.get(2)), eos); // [G·C, P]
+        NDArray features = clip.textEmbeddingsOf(
+                step, all.reshape(groups * prompts.size(), prompts.length(), cs.get(2)), eos); // [G·C, P]
         return features.reshape(groups, prompts.size(), -1);
     }
 

@@ -18,15 +18,24 @@ import java.util.Map;
  * {@code fan_in_fan_out}, {@code init_ia3_weights} true. Null targets mean the model family's default
  * (BERT: {@code key, value, output.dense}, feed-forward {@code output.dense}, as HF).
  */
-public record IA3Config(CommonFields common, TargetModules targetModules, TargetModules feedforwardModules,
-                        TargetModules excludeModules, boolean fanInFanOut, boolean initIa3Weights) implements ConfigWithCommonFields {
+public record IA3Config(
+        CommonFields common,
+        TargetModules targetModules,
+        TargetModules feedforwardModules,
+        TargetModules excludeModules,
+        boolean fanInFanOut,
+        boolean initIa3Weights)
+        implements ConfigWithCommonFields {
 
     public IA3Config {
         common = common == null ? CommonFields.DEFAULT : common;
-        if (targetModules != null && feedforwardModules != null && !targetModules.isRegex() && !feedforwardModules.isRegex()
+        if (targetModules != null
+                && feedforwardModules != null
+                && !targetModules.isRegex()
+                && !feedforwardModules.isRegex()
                 && !targetModules.names().containsAll(feedforwardModules.names())) {
-            throw new IllegalArgumentException("feedforward_modules " + feedforwardModules.names() + " must be a subset of target_modules "
-                    + targetModules.names());
+            throw new IllegalArgumentException("feedforward_modules " + feedforwardModules.names()
+                    + " must be a subset of target_modules " + targetModules.names());
         }
     }
 
@@ -66,8 +75,13 @@ public record IA3Config(CommonFields common, TargetModules targetModules, Target
         CommonFields common = CommonFields.read(f);
         IA3Config c;
         try {
-            c = new IA3Config(common, f.getTargets("target_modules"), f.getTargets("feedforward_modules"), f.getTargets("exclude_modules"),
-                    f.getBoolean("fan_in_fan_out", false), f.getBoolean("init_ia3_weights", true));
+            c = new IA3Config(
+                    common,
+                    f.getTargets("target_modules"),
+                    f.getTargets("feedforward_modules"),
+                    f.getTargets("exclude_modules"),
+                    f.getBoolean("fan_in_fan_out", false),
+                    f.getBoolean("init_ia3_weights", true));
         } catch (IllegalArgumentException e) {
             throw new FormatException(file, e.getMessage(), e);
         }

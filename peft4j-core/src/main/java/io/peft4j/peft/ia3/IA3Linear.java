@@ -69,20 +69,20 @@ public final class IA3Linear extends TunerLayer implements LinearLayer {
         if (use.isEmpty()) {
             return base.forward(step, x);
         }
-        NDArray scale = vector(use.get(0));                      // (out, 1) or (1, in)
+        NDArray scale = vector(use.get(0)); // (out, 1) or (1, in)
         for (String n : use.subList(1, use.size())) {
             scale = inStep(step, scale.mul(vector(n)));
         }
         if (feedforward) {
-            return base.forward(step, x.mul(scale));             // [..., in] ⊙ (1, in)
+            return base.forward(step, x.mul(scale)); // [..., in] ⊙ (1, in)
         }
         return base.forward(step, x).mul(inStep(step, scale.transpose())); // [..., out] ⊙ (1, out)
     }
 
     /** Each row rescaled by its own adapter's vector (1 for rows without an IA3 adapter here). */
     private NDArray mixedBatchForward(Step step, NDArray x, List<String> rows) {
-        NDArray scale = null;                                   // [B, 1, ..., in or out]
-        NDArray unscaled = null;                                // [B, 1, ...]: rows that keep 1
+        NDArray scale = null; // [B, 1, ..., in or out]
+        NDArray unscaled = null; // [B, 1, ...]: rows that keep 1
         for (String name : RowRouting.distinct(rows)) {
             NDArray mask = RowRouting.mask(step, x, rows, name);
             if (!vectors.contains(name)) {
@@ -99,7 +99,9 @@ public final class IA3Linear extends TunerLayer implements LinearLayer {
         if (unscaled != null) {
             scale = scale.add(unscaled);
         }
-        return feedforward ? base.forward(step, x.mul(scale)) : base.forward(step, x).mul(scale);
+        return feedforward
+                ? base.forward(step, x.mul(scale))
+                : base.forward(step, x).mul(scale);
     }
 
     @Override
@@ -135,10 +137,18 @@ public final class IA3Linear extends TunerLayer implements LinearLayer {
             NDArray l = vector(name).duplicate();
             l.attach(scratch);
             NDArray factor = divide ? Scalars.add(l, 1e-8) : l;
-            base.weight().set(divide ? base.weight().array().div(factor) : base.weight().array().mul(factor));
+            base.weight()
+                    .set(
+                            divide
+                                    ? base.weight().array().div(factor)
+                                    : base.weight().array().mul(factor));
             if (!feedforward && base.bias() != null) {
                 NDArray column = factor.squeeze(1);
-                base.bias().set(divide ? base.bias().array().div(column) : base.bias().array().mul(column));
+                base.bias()
+                        .set(
+                                divide
+                                        ? base.bias().array().div(column)
+                                        : base.bias().array().mul(column));
             }
         }
     }

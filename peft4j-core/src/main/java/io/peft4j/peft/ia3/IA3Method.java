@@ -8,7 +8,12 @@ import java.util.List;
 public final class IA3Method extends DeclaredMethod {
 
     public IA3Method() {
-        super("IA3", IA3Config.class, IA3Config::fromJson, new IA3Tuner(), List.of("ia3_l"),
+        super(
+                "IA3",
+                IA3Config.class,
+                IA3Config::fromJson,
+                new IA3Tuner(),
+                List.of("ia3_l"),
                 List.of(CliMethod.of("ia3", "(IA)³", 3e-3, false, (task, o) -> IA3Config.of(task))));
     }
 }

@@ -20,11 +20,14 @@ public final class IA3Tuner implements Tuner<IA3Config> {
     @Override
     public IA3Config withDefaults(IA3Config config, PretrainedModel model) {
         if (config.targetModules() != null) {
-            return config.feedforwardModules() != null ? config : config.withTargets(config.targetModules(), TargetModules.of());
+            return config.feedforwardModules() != null
+                    ? config
+                    : config.withTargets(config.targetModules(), TargetModules.of());
         }
         // HF PEFT's defaults: keys, values and the feed-forward output, whose input is rescaled
         ModuleRoles roles = model.roles();
-        return config.withTargets(roles.targets(Role.ATTENTION_KEY, Role.ATTENTION_VALUE, Role.MLP_DOWN), roles.targets(Role.MLP_DOWN));
+        return config.withTargets(
+                roles.targets(Role.ATTENTION_KEY, Role.ATTENTION_VALUE, Role.MLP_DOWN), roles.targets(Role.MLP_DOWN));
     }
 
     @Override
@@ -32,8 +35,10 @@ public final class IA3Tuner implements Tuner<IA3Config> {
         List<String> matched = new ArrayList<>();
         for (Map.Entry<String, Module> e : AdapterLayer.targetableModules(model).entrySet()) {
             String path = e.getKey();
-            if (path.isEmpty() || !config.targetModules().matches(path)
-                    || (config.excludeModules() != null && config.excludeModules().matches(path))) {
+            if (path.isEmpty()
+                    || !config.targetModules().matches(path)
+                    || (config.excludeModules() != null
+                            && config.excludeModules().matches(path))) {
                 continue;
             }
             IA3Linear layer;
@@ -43,14 +48,15 @@ public final class IA3Tuner implements Tuner<IA3Config> {
                 layer = new IA3Linear(linear, isFeedforward(path, config.feedforwardModules()));
                 model.replace(path, layer);
             } else {
-                throw new Peft4jException("target module '" + path + "' is a " + e.getValue().getClass().getSimpleName()
-                        + "; (IA)³ supports Linear layers");
+                throw new Peft4jException("target module '" + path + "' is a "
+                        + e.getValue().getClass().getSimpleName() + "; (IA)³ supports Linear layers");
             }
             layer.addAdapter(adapter, config.initIa3Weights());
             matched.add(path);
         }
         if (matched.isEmpty()) {
-            throw new Peft4jException("target modules " + config.targetModules().toJsonValue() + " matched no linear layer of the model");
+            throw new Peft4jException(
+                    "target modules " + config.targetModules().toJsonValue() + " matched no linear layer of the model");
         }
         return matched;
     }

@@ -62,7 +62,10 @@ public record LoHaConfig(CommonFields common, LycorisFields lycoris, boolean ini
     public static LoHaConfig fromJson(JsonNode root, Path file) {
         ConfigFields f = new ConfigFields(root, file);
         try {
-            LoHaConfig c = new LoHaConfig(CommonFields.read(f), LycorisFields.read(f), f.getBoolean("init_weights", true),
+            LoHaConfig c = new LoHaConfig(
+                    CommonFields.read(f),
+                    LycorisFields.read(f),
+                    f.getBoolean("init_weights", true),
                     f.getBoolean("use_effective_conv2d", false));
             f.warnUnknown();
             return c;

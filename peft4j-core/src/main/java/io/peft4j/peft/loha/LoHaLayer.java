@@ -37,8 +37,14 @@ public final class LoHaLayer extends LycorisLayer {
      * with {@code initWeights} (ΔW = 0 at the start) and random otherwise. {@code effectiveConv2d} applies to k×k
      * convolutions with k &gt; 1 only, as in HF.
      */
-    public void addAdapter(String name, int r, double alpha, double rankDropout, double moduleDropout, boolean initWeights,
-                           boolean effectiveConv2d) {
+    public void addAdapter(
+            String name,
+            int r,
+            double alpha,
+            double rankDropout,
+            double moduleDropout,
+            boolean initWeights,
+            boolean effectiveConv2d) {
         register(name, r, alpha, rankDropout, moduleDropout);
         NDManager m = manager();
         int k = kernel();
@@ -63,21 +69,24 @@ public final class LoHaLayer extends LycorisLayer {
         if (t1.contains(name)) {
             return cp(t1, w1a, w1b, name, scope).mul(cp(t2, w2a, w2b, name, scope));
         }
-        NDArray first = inScope(w1a.get(name).array().matMul(w1b.get(name).array()), scope);   // [out, in·k·k]
-        NDArray second = inScope(w2a.get(name).array().matMul(w2b.get(name).array()), scope);  // [out, in·k·k]
+        NDArray first = inScope(w1a.get(name).array().matMul(w1b.get(name).array()), scope); // [out, in·k·k]
+        NDArray second = inScope(w2a.get(name).array().matMul(w2b.get(name).array()), scope); // [out, in·k·k]
         return first.mul(second);
     }
 
     /** Σ_{a,b} t[a, b, h, w]·wb[b, i]·wa[a, o] as [out, in·k·k] (HF's einsum "i j k l, j r, i p -> p r k l"). */
     private NDArray cp(ParameterDict t, ParameterDict wa, ParameterDict wb, String name, NDManager scope) {
-        NDArray core = t.get(name).array();                                            // [r, r, k, k]; ops from it are moved to scope
+        NDArray core = t.get(name).array(); // [r, r, k, k]; ops from it are moved to scope
         long r = core.getShape().get(0);
         long kk = core.getShape().get(2) * core.getShape().get(3);
-        NDArray byInput = inScope(core.reshape(r, r, kk), scope).transpose(0, 2, 1)    // [r_a, kk, r_b]
-                .matMul(wb.get(name).array());                                          // [r_a, kk, in]
-        NDArray out = inScope(wa.get(name).array().transpose(), scope)                 // [out, r_a]
-                .matMul(byInput.reshape(r, -1));                                        // [out, kk·in]
-        return out.reshape(outChannels(), kk, inChannels()).transpose(0, 2, 1).reshape(outChannels(), -1); // [out, in·kk]
+        NDArray byInput = inScope(core.reshape(r, r, kk), scope)
+                .transpose(0, 2, 1) // [r_a, kk, r_b]
+                .matMul(wb.get(name).array()); // [r_a, kk, in]
+        NDArray out = inScope(wa.get(name).array().transpose(), scope) // [out, r_a]
+                .matMul(byInput.reshape(r, -1)); // [out, kk·in]
+        return out.reshape(outChannels(), kk, inChannels())
+                .transpose(0, 2, 1)
+                .reshape(outChannels(), -1); // [out, in·kk]
     }
 
     /** HF's LoHa always divides the rank-dropout mask by its mean. */

@@ -7,10 +7,21 @@ import java.util.List;
 /** LoHa as HF PEFT's {@code LOHA}: tensors {@code hada_w1_a} ... saved as {@code base_model.model.<module>.hada_w1_a}. */
 public final class LoHaMethod extends DeclaredMethod {
 
-    static final List<String> MARKERS = List.of("hada_w1_a", "hada_w1_b", "hada_w2_a", "hada_w2_b", "hada_t1", "hada_t2");
+    static final List<String> MARKERS =
+            List.of("hada_w1_a", "hada_w1_b", "hada_w2_a", "hada_w2_b", "hada_t1", "hada_t2");
 
     public LoHaMethod() {
-        super("LOHA", LoHaConfig.class, LoHaConfig::fromJson, new LoHaTuner(), MARKERS,
-                List.of(CliMethod.of("loha", "LoHa", 5e-4, true, (task, o) -> LoHaConfig.of(o.r(), o.alpha(), o.targetModules(), task))));
+        super(
+                "LOHA",
+                LoHaConfig.class,
+                LoHaConfig::fromJson,
+                new LoHaTuner(),
+                MARKERS,
+                List.of(CliMethod.of(
+                        "loha",
+                        "LoHa",
+                        5e-4,
+                        true,
+                        (task, o) -> LoHaConfig.of(o.r(), o.alpha(), o.targetModules(), task))));
     }
 }

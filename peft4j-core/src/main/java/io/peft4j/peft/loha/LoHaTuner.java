@@ -17,7 +17,13 @@ final class LoHaTuner extends LycorisTuner<LoHaConfig, LoHaLayer> {
 
     @Override
     protected void addAdapter(LoHaLayer layer, String adapter, String path, LoHaConfig config) {
-        layer.addAdapter(adapter, config.lycoris().rankFor(path), config.lycoris().alphaFor(path), config.lycoris().rankDropout(),
-                config.lycoris().moduleDropout(), config.initWeights(), config.useEffectiveConv2d());
+        layer.addAdapter(
+                adapter,
+                config.lycoris().rankFor(path),
+                config.lycoris().alphaFor(path),
+                config.lycoris().rankDropout(),
+                config.lycoris().moduleDropout(),
+                config.initWeights(),
+                config.useEffectiveConv2d());
     }
 }

@@ -21,11 +21,22 @@ import java.util.Map;
  * {@code init_weights} true (w1 zero), {@code "lycoris"} (w2 zero) or false (both random), and
  * {@code use_effective_conv2d} (convolutions only; kept for the file).
  */
-public record LoKrConfig(CommonFields common, LycorisFields lycoris, boolean decomposeBoth, int decomposeFactor, boolean rankDropoutScale,
-                         InitWeights initWeights, boolean useEffectiveConv2d) implements LycorisConfig {
+public record LoKrConfig(
+        CommonFields common,
+        LycorisFields lycoris,
+        boolean decomposeBoth,
+        int decomposeFactor,
+        boolean rankDropoutScale,
+        InitWeights initWeights,
+        boolean useEffectiveConv2d)
+        implements LycorisConfig {
 
     /** {@code init_weights}: true, false or "lycoris". */
-    public enum InitWeights { TRUE, FALSE, LYCORIS }
+    public enum InitWeights {
+        TRUE,
+        FALSE,
+        LYCORIS
+    }
 
     public LoKrConfig {
         common = common == null ? CommonFields.DEFAULT : common;
@@ -37,7 +48,14 @@ public record LoKrConfig(CommonFields common, LycorisFields lycoris, boolean dec
 
     /** Rank r, alpha and targets (null: the model family's default), everything else HF's default. */
     public static LoKrConfig of(int r, double alpha, TargetModules targets, TaskType task) {
-        return new LoKrConfig(CommonFields.of(task), LycorisFields.of(r, alpha).withTargets(targets), false, -1, false, InitWeights.TRUE, false);
+        return new LoKrConfig(
+                CommonFields.of(task),
+                LycorisFields.of(r, alpha).withTargets(targets),
+                false,
+                -1,
+                false,
+                InitWeights.TRUE,
+                false);
     }
 
     public LoKrConfig withDecomposition(boolean both, int factor) {
@@ -45,17 +63,20 @@ public record LoKrConfig(CommonFields common, LycorisFields lycoris, boolean dec
     }
 
     public LoKrConfig withInitWeights(InitWeights init) {
-        return new LoKrConfig(common, lycoris, decomposeBoth, decomposeFactor, rankDropoutScale, init, useEffectiveConv2d);
+        return new LoKrConfig(
+                common, lycoris, decomposeBoth, decomposeFactor, rankDropoutScale, init, useEffectiveConv2d);
     }
 
     @Override
     public LoKrConfig withCommon(CommonFields c) {
-        return new LoKrConfig(c, lycoris, decomposeBoth, decomposeFactor, rankDropoutScale, initWeights, useEffectiveConv2d);
+        return new LoKrConfig(
+                c, lycoris, decomposeBoth, decomposeFactor, rankDropoutScale, initWeights, useEffectiveConv2d);
     }
 
     @Override
     public LoKrConfig withLycoris(LycorisFields fields) {
-        return new LoKrConfig(common, fields, decomposeBoth, decomposeFactor, rankDropoutScale, initWeights, useEffectiveConv2d);
+        return new LoKrConfig(
+                common, fields, decomposeBoth, decomposeFactor, rankDropoutScale, initWeights, useEffectiveConv2d);
     }
 
     @Override
@@ -70,11 +91,13 @@ public record LoKrConfig(CommonFields common, LycorisFields lycoris, boolean dec
         lycoris.writeTo(m);
         m.put("decompose_both", decomposeBoth);
         m.put("decompose_factor", decomposeFactor);
-        m.put("init_weights", switch (initWeights) {
-            case TRUE -> true;
-            case FALSE -> false;
-            case LYCORIS -> "lycoris";
-        });
+        m.put(
+                "init_weights",
+                switch (initWeights) {
+                    case TRUE -> true;
+                    case FALSE -> false;
+                    case LYCORIS -> "lycoris";
+                });
         m.put("rank_dropout_scale", rankDropoutScale);
         m.put("use_effective_conv2d", useEffectiveConv2d);
         return PythonJson.write(m);
@@ -83,8 +106,13 @@ public record LoKrConfig(CommonFields common, LycorisFields lycoris, boolean dec
     public static LoKrConfig fromJson(JsonNode root, Path file) {
         ConfigFields f = new ConfigFields(root, file);
         try {
-            LoKrConfig c = new LoKrConfig(CommonFields.read(f), LycorisFields.read(f), f.getBoolean("decompose_both", false),
-                    f.getInt("decompose_factor", -1), f.getBoolean("rank_dropout_scale", false), initWeights(f),
+            LoKrConfig c = new LoKrConfig(
+                    CommonFields.read(f),
+                    LycorisFields.read(f),
+                    f.getBoolean("decompose_both", false),
+                    f.getInt("decompose_factor", -1),
+                    f.getBoolean("rank_dropout_scale", false),
+                    initWeights(f),
                     f.getBoolean("use_effective_conv2d", false));
             f.warnUnknown();
             return c;

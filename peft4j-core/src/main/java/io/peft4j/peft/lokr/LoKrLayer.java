@@ -70,11 +70,20 @@ public final class LoKrLayer extends LycorisLayer {
      * Adds adapter {@code name}. Initialisation as HF: with {@code TRUE} w1 (or w1_a) is zero and the rest
      * kaiming-uniform, so ΔW starts at zero; {@code LYCORIS} zeroes w2 (or w2_b) instead; {@code FALSE} zeroes nothing.
      */
-    public void addAdapter(String name, int r, double alpha, double rankDropout, double moduleDropout, boolean rankDropoutScale,
-                           boolean decomposeBoth, int decomposeFactor, LoKrConfig.InitWeights init, boolean effectiveConv2d) {
+    public void addAdapter(
+            String name,
+            int r,
+            double alpha,
+            double rankDropout,
+            double moduleDropout,
+            boolean rankDropoutScale,
+            boolean decomposeBoth,
+            int decomposeFactor,
+            LoKrConfig.InitWeights init,
+            boolean effectiveConv2d) {
         register(name, r, alpha, rankDropout, moduleDropout);
-        int[] in = factorization(inChannels(), decomposeFactor);    // m, n
-        int[] out = factorization(outChannels(), decomposeFactor);  // l, k
+        int[] in = factorization(inChannels(), decomposeFactor); // m, n
+        int[] out = factorization(outChannels(), decomposeFactor); // l, k
         int kernel = kernel();
         boolean fullW1 = !(decomposeBoth && r < Math.max(out[0], in[0]) / 2.0);
         boolean fullW2 = !(r < Math.max(out[1], in[1]) / 2.0);
@@ -106,11 +115,12 @@ public final class LoKrLayer extends LycorisLayer {
 
     @Override
     protected NDArray weightDelta(String name, NDManager scope) {
-        NDArray left = factor(name, w1, w1a, w1b, scope);    // [l, m]
+        NDArray left = factor(name, w1, w1a, w1b, scope); // [l, m]
         NDArray right = t2.contains(name) ? cpFactor(name, scope) : factor(name, w2, w2a, w2b, scope); // [k, n·kh·kw]
         long l = left.getShape().get(0), m = left.getShape().get(1);
         long k = right.getShape().get(0), n = right.getShape().get(1);
-        // (w1 ⊗ w2)[i·k + p][j·n + q] = w1[i][j] · w2[p][q]: input channel j·n' + q / (kh·kw), kernel position q mod kh·kw
+        // (w1 ⊗ w2)[i·k + p][j·n + q] = w1[i][j] · w2[p][q]: input channel j·n' + q / (kh·kw), kernel position q mod
+        // kh·kw
         return left.reshape(l, 1, m, 1).mul(right.reshape(1, k, 1, n)).reshape(l * k, m * n); // [out, in·kh·kw]
     }
 
@@ -124,16 +134,17 @@ public final class LoKrLayer extends LycorisLayer {
 
     /** The CP form of w2: Σ_{a,b} t2[a, b, h, w]·w2_a[a, p]·w2_b[b, q] as [k, n·kh·kw] (HF's einsum "i j k l, i p, j r -> p r k l"). */
     private NDArray cpFactor(String name, NDManager scope) {
-        NDArray core = t2.get(name).array();                                             // [r, r, kh, kw]; ops from it are moved to scope
+        NDArray core = t2.get(name).array(); // [r, r, kh, kw]; ops from it are moved to scope
         long r = core.getShape().get(0);
         long kk = core.getShape().get(2) * core.getShape().get(3);
-        NDArray a = w2a.get(name).array();                                               // [r, k]
-        NDArray b = w2b.get(name).array();                                               // [r, n]
-        NDArray byInput = inScope(core.reshape(r, r, kk), scope).transpose(0, 2, 1).matMul(b); // [r_a, kk, n]
-        NDArray out = inScope(a.transpose(), scope).matMul(byInput.reshape(r, -1));     // [k, kk·n]
+        NDArray a = w2a.get(name).array(); // [r, k]
+        NDArray b = w2b.get(name).array(); // [r, n]
+        NDArray byInput =
+                inScope(core.reshape(r, r, kk), scope).transpose(0, 2, 1).matMul(b); // [r_a, kk, n]
+        NDArray out = inScope(a.transpose(), scope).matMul(byInput.reshape(r, -1)); // [k, kk·n]
         long k = a.getShape().get(1);
         long n = b.getShape().get(1);
-        return out.reshape(k, kk, n).transpose(0, 2, 1).reshape(k, -1);                   // [k, n·kk]
+        return out.reshape(k, kk, n).transpose(0, 2, 1).reshape(k, -1); // [k, n·kk]
     }
 
     @Override

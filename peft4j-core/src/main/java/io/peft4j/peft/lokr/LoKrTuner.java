@@ -17,8 +17,16 @@ final class LoKrTuner extends LycorisTuner<LoKrConfig, LoKrLayer> {
 
     @Override
     protected void addAdapter(LoKrLayer layer, String adapter, String path, LoKrConfig config) {
-        layer.addAdapter(adapter, config.lycoris().rankFor(path), config.lycoris().alphaFor(path), config.lycoris().rankDropout(),
-                config.lycoris().moduleDropout(), config.rankDropoutScale(), config.decomposeBoth(), config.decomposeFactor(),
-                config.initWeights(), config.useEffectiveConv2d());
+        layer.addAdapter(
+                adapter,
+                config.lycoris().rankFor(path),
+                config.lycoris().alphaFor(path),
+                config.lycoris().rankDropout(),
+                config.lycoris().moduleDropout(),
+                config.rankDropoutScale(),
+                config.decomposeBoth(),
+                config.decomposeFactor(),
+                config.initWeights(),
+                config.useEffectiveConv2d());
     }
 }

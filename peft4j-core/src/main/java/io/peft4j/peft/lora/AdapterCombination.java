@@ -24,7 +24,11 @@ import java.util.Set;
  */
 public final class AdapterCombination {
 
-    public enum Type { CAT, LINEAR, SVD }
+    public enum Type {
+        CAT,
+        LINEAR,
+        SVD
+    }
 
     private AdapterCombination() {}
 
@@ -32,16 +36,20 @@ public final class AdapterCombination {
      * Adds adapter {@code name} to {@code peft}, combined from weighted existing LoRA adapters (HF PEFT's
      * {@code add_weighted_adapter}); {@code svdRank} may be null. The active adapter stays active.
      */
-    public static void addWeightedAdapter(PeftModel peft, List<String> adapters, List<Double> weights, String name,
-                                          Type type, Integer svdRank) {
+    public static void addWeightedAdapter(
+            PeftModel peft, List<String> adapters, List<Double> weights, String name, Type type, Integer svdRank) {
         if (adapters.isEmpty() || adapters.size() != weights.size()) {
-            throw new IllegalArgumentException("need one weight per adapter, got " + adapters.size() + " adapters and " + weights.size() + " weights");
+            throw new IllegalArgumentException("need one weight per adapter, got " + adapters.size() + " adapters and "
+                    + weights.size() + " weights");
         }
         List<LoraConfig> loras = new ArrayList<>();
         for (String a : adapters) {
             if (!(peft.configs().get(a) instanceof LoraConfig lc)) {
-                throw new Peft4jException(peft.configs().containsKey(a) ? "adapter '" + a + "' is not a LoRA adapter"
-                        : "no adapter named '" + a + "'; adapters: " + peft.configs().keySet());
+                throw new Peft4jException(
+                        peft.configs().containsKey(a)
+                                ? "adapter '" + a + "' is not a LoRA adapter"
+                                : "no adapter named '" + a + "'; adapters: "
+                                        + peft.configs().keySet());
             }
             loras.add(lc);
         }
@@ -65,7 +73,9 @@ public final class AdapterCombination {
                 throw new Peft4jException("combining DoRA adapters is not supported");
             }
         }
-        List<Integer> ranks = configs.stream().map(c -> c.rankPattern().values().stream().reduce(c.r(), Math::max)).toList();
+        List<Integer> ranks = configs.stream()
+                .map(c -> c.rankPattern().values().stream().reduce(c.r(), Math::max))
+                .toList();
         int rank = switch (type) {
             case LINEAR -> {
                 if (new LinkedHashSet<>(ranks).size() != 1) {
@@ -74,7 +84,10 @@ public final class AdapterCombination {
                 yield ranks.get(0);
             }
             case CAT -> ranks.stream().mapToInt(Integer::intValue).sum();
-            case SVD -> svdRank != null ? svdRank : ranks.stream().mapToInt(Integer::intValue).max().orElseThrow();
+            case SVD ->
+                svdRank != null
+                        ? svdRank
+                        : ranks.stream().mapToInt(Integer::intValue).max().orElseThrow();
         };
         boolean regex = configs.get(0).targetModules().isRegex();
         if (configs.stream().anyMatch(c -> c.targetModules().isRegex() != regex)) {
@@ -82,14 +95,25 @@ public final class AdapterCombination {
         }
         TargetModules targets;
         if (regex) {
-            targets = TargetModules.regex(String.join("|", configs.stream().map(c -> "(" + c.targetModules().regex() + ")").toList()));
+            targets = TargetModules.regex(String.join(
+                    "|",
+                    configs.stream()
+                            .map(c -> "(" + c.targetModules().regex() + ")")
+                            .toList()));
         } else {
             Set<String> names = new LinkedHashSet<>();
             configs.forEach(c -> names.addAll(c.targetModules().names()));
             targets = new TargetModules(new ArrayList<>(names), null);
         }
-        return configs.get(0).toBuilder().r(rank).loraAlpha(rank).useRslora(false).rankPattern(Map.of())
-                .alphaPattern(Map.of()).targetModules(targets).loraDropout(0).build();
+        return configs.get(0).toBuilder()
+                .r(rank)
+                .loraAlpha(rank)
+                .useRslora(false)
+                .rankPattern(Map.of())
+                .alphaPattern(Map.of())
+                .targetModules(targets)
+                .loraDropout(0)
+                .build();
     }
 
     /** Sets the factors of {@code target} in one layer from the given adapters with weights. */

@@ -41,13 +41,22 @@ public record LoraConfig(
         TaskType taskType,
         String baseModelNameOrPath,
         String revision,
-        boolean inferenceMode) implements PeftConfig {
+        boolean inferenceMode)
+        implements PeftConfig {
 
     /** Which biases train (and are saved) besides the LoRA matrices. */
-    public enum Bias { NONE, ALL, LORA_ONLY }
+    public enum Bias {
+        NONE,
+        ALL,
+        LORA_ONLY
+    }
 
     /** How A and B start: {@code true} kaiming-uniform A / zero B; {@code "gaussian"} A ~ N(0, 1/r); {@code false} random B too. */
-    public enum InitLoraWeights { TRUE, GAUSSIAN, FALSE }
+    public enum InitLoraWeights {
+        TRUE,
+        GAUSSIAN,
+        FALSE
+    }
 
     public LoraConfig {
         if (r <= 0) {
@@ -96,7 +105,6 @@ public record LoraConfig(
         return TargetSelection.patternValue(alphaPattern, path, loraAlpha);
     }
 
-
     /** s = alpha / r, or alpha / √r with rsLoRA. */
     public double scaling(String path) {
         int rank = rankFor(path);
@@ -134,13 +142,17 @@ public record LoraConfig(
         m.put("exclude_modules", excludeModules == null ? null : excludeModules.toJsonValue());
         m.put("fan_in_fan_out", fanInFanOut);
         m.put("inference_mode", inferenceMode);
-        m.put("init_lora_weights", switch (initLoraWeights) {
-            case TRUE -> true;
-            case FALSE -> false;
-            case GAUSSIAN -> "gaussian";
-        });
+        m.put(
+                "init_lora_weights",
+                switch (initLoraWeights) {
+                    case TRUE -> true;
+                    case FALSE -> false;
+                    case GAUSSIAN -> "gaussian";
+                });
         m.put("layer_replication", null);
-        m.put("layers_pattern", layersPattern == null ? null : layersPattern.size() == 1 ? layersPattern.get(0) : layersPattern);
+        m.put(
+                "layers_pattern",
+                layersPattern == null ? null : layersPattern.size() == 1 ? layersPattern.get(0) : layersPattern);
         m.put("layers_to_transform", layersToTransform);
         m.put("loftq_config", Map.of());
         m.put("lora_alpha", PythonJson.number(loraAlpha));
@@ -169,17 +181,32 @@ public record LoraConfig(
         return PythonJson.write(m);
     }
 
-
     /**
      * Reads a LoRA config. Unknown fields are ignored with a warning (as HF PEFT does); fields of LoRA
      * variants peft4j does not implement must hold their defaults.
      */
     public static LoraConfig fromJson(JsonNode root, Path file) {
         ConfigFields f = new ConfigFields(root, file);
-        f.ignore("peft_type", "peft_version", "auto_mapping", "megatron_core", "runtime_config", "target_parameters",
+        f.ignore(
+                "peft_type",
+                "peft_version",
+                "auto_mapping",
+                "megatron_core",
+                "runtime_config",
+                "target_parameters",
                 "ensure_weight_tying");
-        for (String absent : List.of("alora_invocation_tokens", "arrow_config", "corda_config", "eva_config", "layer_replication",
-                "lora_ga_config", "megatron_config", "monteclora_config", "trainable_token_indices", "use_bdlora", "velora_config")) {
+        for (String absent : List.of(
+                "alora_invocation_tokens",
+                "arrow_config",
+                "corda_config",
+                "eva_config",
+                "layer_replication",
+                "lora_ga_config",
+                "megatron_config",
+                "monteclora_config",
+                "trainable_token_indices",
+                "use_bdlora",
+                "velora_config")) {
             f.requireDefault(absent, null);
         }
         f.requireDefault("use_qalora", false);
@@ -257,40 +284,155 @@ public record LoraConfig(
         private Builder() {}
 
         private Builder(LoraConfig c) {
-            r = c.r; loraAlpha = c.loraAlpha; loraDropout = c.loraDropout; targetModules = c.targetModules;
-            excludeModules = c.excludeModules; fanInFanOut = c.fanInFanOut; bias = c.bias; useRslora = c.useRslora;
-            modulesToSave = c.modulesToSave; initLoraWeights = c.initLoraWeights; layersToTransform = c.layersToTransform;
-            layersPattern = c.layersPattern; rankPattern = c.rankPattern; alphaPattern = c.alphaPattern; useDora = c.useDora;
-            loraBias = c.loraBias; taskType = c.taskType; baseModelNameOrPath = c.baseModelNameOrPath; revision = c.revision;
+            r = c.r;
+            loraAlpha = c.loraAlpha;
+            loraDropout = c.loraDropout;
+            targetModules = c.targetModules;
+            excludeModules = c.excludeModules;
+            fanInFanOut = c.fanInFanOut;
+            bias = c.bias;
+            useRslora = c.useRslora;
+            modulesToSave = c.modulesToSave;
+            initLoraWeights = c.initLoraWeights;
+            layersToTransform = c.layersToTransform;
+            layersPattern = c.layersPattern;
+            rankPattern = c.rankPattern;
+            alphaPattern = c.alphaPattern;
+            useDora = c.useDora;
+            loraBias = c.loraBias;
+            taskType = c.taskType;
+            baseModelNameOrPath = c.baseModelNameOrPath;
+            revision = c.revision;
             inferenceMode = c.inferenceMode;
         }
 
-        public Builder r(int v) { r = v; return this; }
-        public Builder loraAlpha(double v) { loraAlpha = v; return this; }
-        public Builder loraDropout(double v) { loraDropout = v; return this; }
-        public Builder targetModules(TargetModules v) { targetModules = v; return this; }
-        public Builder targetModules(String... names) { targetModules = TargetModules.of(names); return this; }
-        public Builder excludeModules(TargetModules v) { excludeModules = v; return this; }
-        public Builder fanInFanOut(boolean v) { fanInFanOut = v; return this; }
-        public Builder bias(Bias v) { bias = v; return this; }
-        public Builder useRslora(boolean v) { useRslora = v; return this; }
-        public Builder modulesToSave(List<String> v) { modulesToSave = v; return this; }
-        public Builder initLoraWeights(InitLoraWeights v) { initLoraWeights = v; return this; }
-        public Builder layersToTransform(List<Integer> v) { layersToTransform = v; return this; }
-        public Builder layersPattern(List<String> v) { layersPattern = v; return this; }
-        public Builder rankPattern(Map<String, Integer> v) { rankPattern = v; return this; }
-        public Builder alphaPattern(Map<String, Double> v) { alphaPattern = v; return this; }
-        public Builder useDora(boolean v) { useDora = v; return this; }
-        public Builder loraBias(boolean v) { loraBias = v; return this; }
-        public Builder taskType(TaskType v) { taskType = v; return this; }
-        public Builder baseModelNameOrPath(String v) { baseModelNameOrPath = v; return this; }
-        public Builder revision(String v) { revision = v; return this; }
-        public Builder inferenceMode(boolean v) { inferenceMode = v; return this; }
+        public Builder r(int v) {
+            r = v;
+            return this;
+        }
+
+        public Builder loraAlpha(double v) {
+            loraAlpha = v;
+            return this;
+        }
+
+        public Builder loraDropout(double v) {
+            loraDropout = v;
+            return this;
+        }
+
+        public Builder targetModules(TargetModules v) {
+            targetModules = v;
+            return this;
+        }
+
+        public Builder targetModules(String... names) {
+            targetModules = TargetModules.of(names);
+            return this;
+        }
+
+        public Builder excludeModules(TargetModules v) {
+            excludeModules = v;
+            return this;
+        }
+
+        public Builder fanInFanOut(boolean v) {
+            fanInFanOut = v;
+            return this;
+        }
+
+        public Builder bias(Bias v) {
+            bias = v;
+            return this;
+        }
+
+        public Builder useRslora(boolean v) {
+            useRslora = v;
+            return this;
+        }
+
+        public Builder modulesToSave(List<String> v) {
+            modulesToSave = v;
+            return this;
+        }
+
+        public Builder initLoraWeights(InitLoraWeights v) {
+            initLoraWeights = v;
+            return this;
+        }
+
+        public Builder layersToTransform(List<Integer> v) {
+            layersToTransform = v;
+            return this;
+        }
+
+        public Builder layersPattern(List<String> v) {
+            layersPattern = v;
+            return this;
+        }
+
+        public Builder rankPattern(Map<String, Integer> v) {
+            rankPattern = v;
+            return this;
+        }
+
+        public Builder alphaPattern(Map<String, Double> v) {
+            alphaPattern = v;
+            return this;
+        }
+
+        public Builder useDora(boolean v) {
+            useDora = v;
+            return this;
+        }
+
+        public Builder loraBias(boolean v) {
+            loraBias = v;
+            return this;
+        }
+
+        public Builder taskType(TaskType v) {
+            taskType = v;
+            return this;
+        }
+
+        public Builder baseModelNameOrPath(String v) {
+            baseModelNameOrPath = v;
+            return this;
+        }
+
+        public Builder revision(String v) {
+            revision = v;
+            return this;
+        }
+
+        public Builder inferenceMode(boolean v) {
+            inferenceMode = v;
+            return this;
+        }
 
         public LoraConfig build() {
-            return new LoraConfig(r, loraAlpha, loraDropout, targetModules, excludeModules, fanInFanOut, bias, useRslora,
-                    modulesToSave, initLoraWeights, layersToTransform, layersPattern, rankPattern, alphaPattern, useDora,
-                    loraBias, taskType, baseModelNameOrPath, revision, inferenceMode);
+            return new LoraConfig(
+                    r,
+                    loraAlpha,
+                    loraDropout,
+                    targetModules,
+                    excludeModules,
+                    fanInFanOut,
+                    bias,
+                    useRslora,
+                    modulesToSave,
+                    initLoraWeights,
+                    layersToTransform,
+                    layersPattern,
+                    rankPattern,
+                    alphaPattern,
+                    useDora,
+                    loraBias,
+                    taskType,
+                    baseModelNameOrPath,
+                    revision,
+                    inferenceMode);
         }
     }
 }

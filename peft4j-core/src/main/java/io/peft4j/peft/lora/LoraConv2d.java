@@ -3,7 +3,6 @@ package io.peft4j.peft.lora;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import io.peft4j.Peft4jException;
 import io.peft4j.nn.Conv2d;
 import io.peft4j.nn.ConvLayer;
@@ -34,7 +33,8 @@ public final class LoraConv2d extends TunerLayer implements ConvLayer {
     public LoraConv2d(Conv2d base) {
         super(base.manager());
         if (base.geometry().groups() != 1) {
-            throw new Peft4jException("LoRA on grouped convolutions (groups " + base.geometry().groups() + ") is not supported");
+            throw new Peft4jException(
+                    "LoRA on grouped convolutions (groups " + base.geometry().groups() + ") is not supported");
         }
         this.base = addChild("base_layer", base);
         this.dropouts = addChild("lora_dropout", new ModuleDict<>(base.manager()));
@@ -43,7 +43,8 @@ public final class LoraConv2d extends TunerLayer implements ConvLayer {
     }
 
     /** Adds adapter {@code name} with rank r and scale s; initialised as HF PEFT does for convolutions. */
-    public void addAdapter(String name, int r, double scale, double dropout, LoraConfig.InitLoraWeights init, boolean loraBias) {
+    public void addAdapter(
+            String name, int r, double scale, double dropout, LoraConfig.InitLoraWeights init, boolean loraBias) {
         registerAdapter(name);
         NDManager m = manager();
         Conv2d.Geometry g = base.geometry();
@@ -52,14 +53,18 @@ public final class LoraConv2d extends TunerLayer implements ConvLayer {
         double fanIn = (double) g.in() * g.kernel() * g.kernel();
         switch (init) {
             case TRUE -> { // kaiming-uniform(a=√5) on A: U(±1/√fan_in); B = 0
-                a.weight().set(m.randomUniform((float) -(1 / Math.sqrt(fanIn)), (float) (1 / Math.sqrt(fanIn)), a.weight().shape()));
+                a.weight()
+                        .set(m.randomUniform(
+                                (float) -(1 / Math.sqrt(fanIn)),
+                                (float) (1 / Math.sqrt(fanIn)),
+                                a.weight().shape()));
                 b.weight().set(m.zeros(b.weight().shape()));
             }
             case GAUSSIAN -> { // A ~ N(0, 1/r); B = 0
                 a.weight().set(m.randomNormal(0, 1f / r, a.weight().shape(), DataType.FLOAT32));
                 b.weight().set(m.zeros(b.weight().shape()));
             }
-            case FALSE -> { } // both keep PyTorch's default convolution init: not the identity
+            case FALSE -> {} // both keep PyTorch's default convolution init: not the identity
         }
         if (b.bias() != null) {
             b.bias().set(m.zeros(b.bias().shape()));
@@ -85,7 +90,7 @@ public final class LoraConv2d extends TunerLayer implements ConvLayer {
     public NDArray forward(Step step, NDArray x) {
         NDArray y = base.forward(step, x);
         for (String name : activeAdapters(step)) {
-            NDArray h = loraA.get(name).forward(step, dropouts.get(name).forward(x));   // [B, r, H', W']
+            NDArray h = loraA.get(name).forward(step, dropouts.get(name).forward(x)); // [B, r, H', W']
             y = y.add(Scalars.mul(loraB.get(name).forward(step, h), scaling.get(name))); // [B, out, H', W']
         }
         return y;
@@ -100,9 +105,10 @@ public final class LoraConv2d extends TunerLayer implements ConvLayer {
     public NDArray delta(String name, NDManager scope) {
         Conv2d.Geometry g = base.geometry();
         int r = loraA.get(name).geometry().out();
-        NDArray b = loraB.get(name).weight().array().reshape(g.out(), r);                       // [out, r]
+        NDArray b = loraB.get(name).weight().array().reshape(g.out(), r); // [out, r]
         b.attach(scope);
-        NDArray ba = b.matMul(loraA.get(name).weight().array().reshape(r, (long) g.in() * g.kernel() * g.kernel())); // [out, in·k·k]
+        NDArray ba = b.matMul(
+                loraA.get(name).weight().array().reshape(r, (long) g.in() * g.kernel() * g.kernel())); // [out, in·k·k]
         return Scalars.mul(ba, scaling.get(name)).reshape(g.weightShape());
     }
 
@@ -136,7 +142,9 @@ public final class LoraConv2d extends TunerLayer implements ConvLayer {
                 }
                 NDArray bias = b.bias().array().duplicate();
                 bias.attach(scratch);
-                base.bias().set(Scalars.mul(bias, sign * scaling.get(name)).add(base.bias().array()));
+                base.bias()
+                        .set(Scalars.mul(bias, sign * scaling.get(name))
+                                .add(base.bias().array()));
             }
         }
     }

@@ -38,7 +38,11 @@ public final class LoraEmbedding extends TunerLayer implements EmbeddingLayer {
         registerAdapter(name);
         NDManager m = manager();
         boolean random = init == LoraConfig.InitLoraWeights.FALSE;
-        loraA.put(name, random ? m.randomNormal(new Shape(r, base.num())) : m.zeros(new Shape(r, base.num()), DataType.FLOAT32));
+        loraA.put(
+                name,
+                random
+                        ? m.randomNormal(new Shape(r, base.num()))
+                        : m.zeros(new Shape(r, base.num()), DataType.FLOAT32));
         loraB.put(name, m.randomNormal(new Shape(base.dim(), r)));
         scaling.put(name, scale);
     }
@@ -57,10 +61,12 @@ public final class LoraEmbedding extends TunerLayer implements EmbeddingLayer {
     public NDArray forward(Step step, NDArray ids) {
         NDArray y = base.forward(step, ids); // [..., dim]
         for (String name : activeAdapters(step)) {
-            NDArray table = loraA.get(name).array().transpose();                                             // [num, r]
-            table.attach(step.scope());                                                                      // a view made from a parameter
-            NDArray h = ids.getNDArrayInternal().embedding(ids, table, SparseFormat.DENSE).singletonOrThrow(); // [..., r]
-            NDArray hb = Linear.linear(h, loraB.get(name).array()).singletonOrThrow();        // h·Bᵀ [..., dim]
+            NDArray table = loraA.get(name).array().transpose(); // [num, r]
+            table.attach(step.scope()); // a view made from a parameter
+            NDArray h = ids.getNDArrayInternal()
+                    .embedding(ids, table, SparseFormat.DENSE)
+                    .singletonOrThrow(); // [..., r]
+            NDArray hb = Linear.linear(h, loraB.get(name).array()).singletonOrThrow(); // h·Bᵀ [..., dim]
             y = y.add(Scalars.mul(hb, scaling.get(name)));
         }
         return y;
@@ -68,7 +74,8 @@ public final class LoraEmbedding extends TunerLayer implements EmbeddingLayer {
 
     /** ΔW = (B·A)ᵀ·s, [num, dim], in {@code scope}. */
     public NDArray delta(String name, NDManager scope) {
-        NDArray ba = loraB.get(name).array().matMul(loraA.get(name).array()); // made from parameters: in the model's manager
+        NDArray ba =
+                loraB.get(name).array().matMul(loraA.get(name).array()); // made from parameters: in the model's manager
         ba.attach(scope);
         return Scalars.mul(ba.transpose(), scaling.get(name));
     }

@@ -60,15 +60,22 @@ public final class LoraLinear extends TunerLayer implements LinearLayer {
     }
 
     /** Adds adapter {@code name} with rank r, scale s and the given initialisation. */
-    public void addAdapter(String name, int r, double scale, double dropout, LoraConfig.InitLoraWeights init, boolean loraBias,
-                           boolean useDora) {
+    public void addAdapter(
+            String name,
+            int r,
+            double scale,
+            double dropout,
+            LoraConfig.InitLoraWeights init,
+            boolean loraBias,
+            boolean useDora) {
         registerAdapter(name);
         NDManager m = manager();
         Linear a = new Linear(m, inFeatures(), r, false, 1f);
         Linear b = new Linear(m, r, outFeatures(), loraBias, 1f);
         switch (init) {
             case TRUE -> { // kaiming-uniform(a=√5) on A, i.e. U(±1/√in); B = 0
-                a.weight().set(uniform(m, 1 / Math.sqrt(inFeatures()), a.weight().shape()));
+                a.weight()
+                        .set(uniform(m, 1 / Math.sqrt(inFeatures()), a.weight().shape()));
                 b.weight().set(m.zeros(b.weight().shape()));
             }
             case GAUSSIAN -> { // A ~ N(0, 1/r); B = 0
@@ -76,7 +83,8 @@ public final class LoraLinear extends TunerLayer implements LinearLayer {
                 b.weight().set(m.zeros(b.weight().shape()));
             }
             case FALSE -> { // both as PyTorch's default Linear init: U(±1/√fan_in); the adapter is not the identity
-                a.weight().set(uniform(m, 1 / Math.sqrt(inFeatures()), a.weight().shape()));
+                a.weight()
+                        .set(uniform(m, 1 / Math.sqrt(inFeatures()), a.weight().shape()));
                 b.weight().set(uniform(m, 1 / Math.sqrt(r), b.weight().shape()));
             }
         }
@@ -156,7 +164,7 @@ public final class LoraLinear extends TunerLayer implements LinearLayer {
     /** s·B(A(dropout(x))), [..., out]. */
     private NDArray loraDelta(Step step, String name, NDArray x) {
         NDArray h = loraA.get(name).forward(step, dropouts.get(name).forward(x)); // [..., r]
-        return Scalars.mul(loraB.get(name).forward(step, h), scaling.get(name));  // [..., out]
+        return Scalars.mul(loraB.get(name).forward(step, h), scaling.get(name)); // [..., out]
     }
 
     /**
@@ -168,16 +176,17 @@ public final class LoraLinear extends TunerLayer implements LinearLayer {
         NDManager m = step.scope();
         Dropout dropout = dropouts.get(name);
         NDArray xd = dropout.forward(x);
-        NDArray wx = xd == x ? (baseBias() == null ? baseOut : baseOut.sub(baseBias().array()))      // [..., out]
+        NDArray wx = xd == x
+                ? (baseBias() == null ? baseOut : baseOut.sub(baseBias().array())) // [..., out]
                 : ai.djl.nn.core.Linear.linear(xd, baseWeight(m)).singletonOrThrow();
         NDArray norm;
         try (NDManager scratch = m.newSubManager()) {
             norm = rowNorms(name, scratch).stopGradient(); // [out], a constant in backward
             norm.attach(m);
         }
-        NDArray g = magnitudes.get(name).weight.array().div(norm);                        // [out]
-        g.attach(m);                                                                      // made from a parameter: into the step's scope
-        NDArray lora = loraB.get(name).forward(step, loraA.get(name).forward(step, xd));  // [..., out]
+        NDArray g = magnitudes.get(name).weight.array().div(norm); // [out]
+        g.attach(m); // made from a parameter: into the step's scope
+        NDArray lora = loraB.get(name).forward(step, loraA.get(name).forward(step, xd)); // [..., out]
         return g.sub(Scalars.constant(g, 1)).mul(wx).add(Scalars.mul(lora.mul(g), scaling.get(name)));
     }
 
@@ -188,21 +197,26 @@ public final class LoraLinear extends TunerLayer implements LinearLayer {
      * {@code __base__}). Dropout is not applied: mixed batches are for inference, as HF's {@code adapter_names}.
      */
     private NDArray mixedBatchDelta(Step step, NDArray x, List<String> rows) {
-        List<String> names = RowRouting.distinct(rows).stream().filter(loraA::contains).toList();
+        List<String> names =
+                RowRouting.distinct(rows).stream().filter(loraA::contains).toList();
         NDManager m = step.scope();
         if (names.isEmpty()) {
             return m.zeros(new Shape(1));
         }
-        int rank = names.stream().mapToInt(n -> (int) loraA.get(n).weight().shape().get(0)).max().orElseThrow();
+        int rank = names.stream()
+                .mapToInt(n -> (int) loraA.get(n).weight().shape().get(0))
+                .max()
+                .orElseThrow();
         NDList as = new NDList();
         NDList bs = new NDList();
         NDList biases = new NDList();
         boolean anyBias = names.stream().anyMatch(n -> loraB.get(n).bias() != null);
         for (String n : names) {
-            as.add(padRows(loraA.get(n).weight().array(), rank, m));                               // [rank, in]
-            bs.add(padRows(inScope(loraB.get(n).weight().array().transpose(), m), rank, m));       // [rank, out]
+            as.add(padRows(loraA.get(n).weight().array(), rank, m)); // [rank, in]
+            bs.add(padRows(inScope(loraB.get(n).weight().array().transpose(), m), rank, m)); // [rank, out]
             if (anyBias) {
-                biases.add(loraB.get(n).bias() != null ? loraB.get(n).bias().array() : m.zeros(new Shape(outFeatures())));
+                biases.add(
+                        loraB.get(n).bias() != null ? loraB.get(n).bias().array() : m.zeros(new Shape(outFeatures())));
             }
         }
         long[] index = new long[rows.size()];
@@ -212,27 +226,29 @@ public final class LoraLinear extends TunerLayer implements LinearLayer {
             index[i] = Math.max(at, 0);
             scale[i] = at < 0 ? 0 : scaling.get(rows.get(i)).floatValue();
         }
-        NDArray picked = m.create(index).duplicate();                                               // [B], in libtorch's memory
+        NDArray picked = m.create(index).duplicate(); // [B], in libtorch's memory
         // ops on parameters put their results in the model's manager: each is attached to the step's scope
-        NDArray a = inScope(NDArrays.stack(as), m).transpose(0, 2, 1).get(picked);                 // [B, in, rank]
-        NDArray b = inScope(NDArrays.stack(bs), m).get(picked);                                    // [B, rank, out]
+        NDArray a = inScope(NDArrays.stack(as), m).transpose(0, 2, 1).get(picked); // [B, in, rank]
+        NDArray b = inScope(NDArrays.stack(bs), m).get(picked); // [B, rank, out]
         Shape shape = x.getShape();
         long batch = shape.get(0);
-        NDArray flat = x.reshape(batch, -1, shape.get(shape.dimension() - 1));                     // [B, T, in]
-        NDArray y = flat.batchMatMul(a).batchMatMul(b);                                            // [B, T, out]
+        NDArray flat = x.reshape(batch, -1, shape.get(shape.dimension() - 1)); // [B, T, in]
+        NDArray y = flat.batchMatMul(a).batchMatMul(b); // [B, T, out]
         if (anyBias) {
             y = y.add(inScope(NDArrays.stack(biases), m).get(picked).expandDims(1));
         }
         NDArray perRow = m.create(scale).duplicate().reshape(batch, 1, 1);
         long[] out = shape.getShape().clone();
         out[out.length - 1] = outFeatures();
-        return y.mul(perRow).reshape(new Shape(out));                                              // [B, ..., out]
+        return y.mul(perRow).reshape(new Shape(out)); // [B, ..., out]
     }
 
     /** {@code w} [r, n] with zero rows below up to {@code rank} rows. */
     private static NDArray padRows(NDArray w, int rank, NDManager m) {
         long r = w.getShape().get(0);
-        return r == rank ? w : inScope(w.concat(m.zeros(new Shape(rank - r, w.getShape().get(1))), 0), m);
+        return r == rank
+                ? w
+                : inScope(w.concat(m.zeros(new Shape(rank - r, w.getShape().get(1))), 0), m);
     }
 
     /** {@code made} (a new array, perhaps made from a parameter and so in the model's manager) attached to {@code m}. */
@@ -244,13 +260,19 @@ public final class LoraLinear extends TunerLayer implements LinearLayer {
     /** Rows route to their own adapter's delta; DoRA's column norms are per adapter and are not routed. */
     @Override
     protected String cannotRoute(List<String> rows) {
-        return rows.stream().filter(this::isDora).findFirst()
-                .map(n -> "mixed-batch inference does not support DoRA adapters ('" + n + "')").orElse(null);
+        return rows.stream()
+                .filter(this::isDora)
+                .findFirst()
+                .map(n -> "mixed-batch inference does not support DoRA adapters ('" + n + "')")
+                .orElse(null);
     }
 
     /** ΔW = B·A·s, [out, in], in {@code scope}. */
     public NDArray delta(String name, NDManager scope) {
-        NDArray ba = loraB.get(name).weight().array().matMul(loraA.get(name).weight().array()); // made from parameters: in the model's manager
+        NDArray ba = loraB.get(name)
+                .weight()
+                .array()
+                .matMul(loraA.get(name).weight().array()); // made from parameters: in the model's manager
         ba.attach(scope);
         return Scalars.mul(ba, scaling.get(name));
     }
@@ -320,7 +342,9 @@ public final class LoraLinear extends TunerLayer implements LinearLayer {
         }
         NDArray bias = b.bias().array().duplicate();
         bias.attach(scratch);
-        dense.bias().set(Scalars.mul(bias, sign * scaling.get(name)).add(dense.bias().array()));
+        dense.bias()
+                .set(Scalars.mul(bias, sign * scaling.get(name))
+                        .add(dense.bias().array()));
     }
 
     @Override
@@ -330,7 +354,9 @@ public final class LoraLinear extends TunerLayer implements LinearLayer {
 
     /** The base weight [out, in]: a Linear's parameter, or a quantised base's weight dequantised into {@code scope}. */
     private NDArray baseWeight(NDManager scope) {
-        return base instanceof QuantizedLinear q ? q.dequantizedWeight(scope) : ((Linear) base).weight().array();
+        return base instanceof QuantizedLinear q
+                ? q.dequantizedWeight(scope)
+                : ((Linear) base).weight().array();
     }
 
     private Parameter baseBias() {

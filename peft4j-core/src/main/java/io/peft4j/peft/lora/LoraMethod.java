@@ -13,12 +13,38 @@ public final class LoraMethod extends DeclaredMethod {
     private static final String MAGNITUDE = ".lora_magnitude_vector";
 
     public LoraMethod() {
-        super("LORA", LoraConfig.class, LoraConfig::fromJson, new LoraTuner(),
+        super(
+                "LORA",
+                LoraConfig.class,
+                LoraConfig::fromJson,
+                new LoraTuner(),
                 List.of("lora_A", "lora_B", "lora_embedding_A", "lora_embedding_B", "lora_magnitude_vector"),
-                List.of(CliMethod.of("lora", "LoRA", 5e-4, true, (task, o) -> LoraConfig.builder().r(o.r()).loraAlpha(o.alpha())
-                                .loraDropout(o.dropout()).targetModules(o.targetModules()).taskType(task).build()),
-                        CliMethod.of("dora", "DoRA", 5e-4, true, (task, o) -> LoraConfig.builder().r(o.r()).loraAlpha(o.alpha())
-                                .loraDropout(o.dropout()).targetModules(o.targetModules()).useDora(true).taskType(task).build())));
+                List.of(
+                        CliMethod.of(
+                                "lora",
+                                "LoRA",
+                                5e-4,
+                                true,
+                                (task, o) -> LoraConfig.builder()
+                                        .r(o.r())
+                                        .loraAlpha(o.alpha())
+                                        .loraDropout(o.dropout())
+                                        .targetModules(o.targetModules())
+                                        .taskType(task)
+                                        .build()),
+                        CliMethod.of(
+                                "dora",
+                                "DoRA",
+                                5e-4,
+                                true,
+                                (task, o) -> LoraConfig.builder()
+                                        .r(o.r())
+                                        .loraAlpha(o.alpha())
+                                        .loraDropout(o.dropout())
+                                        .targetModules(o.targetModules())
+                                        .useDora(true)
+                                        .taskType(task)
+                                        .build())));
     }
 
     /** As every method, and DoRA's magnitude is saved without its {@code .weight} ({@code …lora_magnitude_vector}). */
@@ -35,7 +61,9 @@ public final class LoraMethod extends DeclaredMethod {
         String prefix = "base_model.model.";
         for (Map.Entry<String, long[]> e : shapes.entrySet()) {
             String key = e.getKey();
-            String suffix = key.endsWith(".lora_A.weight") ? ".lora_A.weight" : key.endsWith(".lora_embedding_A") ? ".lora_embedding_A" : null;
+            String suffix = key.endsWith(".lora_A.weight")
+                    ? ".lora_A.weight"
+                    : key.endsWith(".lora_embedding_A") ? ".lora_embedding_A" : null;
             long[] shape = e.getValue();
             if (suffix == null || !key.startsWith(prefix) || shape.length != 2) {
                 continue;
@@ -43,8 +71,8 @@ public final class LoraMethod extends DeclaredMethod {
             String module = key.substring(prefix.length(), key.length() - suffix.length());
             int rank = lora.rankFor(module);
             if (shape[0] != rank) {
-                return "'" + key + "' has shape " + Arrays.toString(shape) + " but the model's " + module + ".weight needs ["
-                        + rank + ", " + shape[1] + "] (r " + rank + " in the config)";
+                return "'" + key + "' has shape " + Arrays.toString(shape) + " but the model's " + module
+                        + ".weight needs [" + rank + ", " + shape[1] + "] (r " + rank + " in the config)";
             }
         }
         return null;

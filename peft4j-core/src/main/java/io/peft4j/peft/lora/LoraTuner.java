@@ -2,13 +2,13 @@ package io.peft4j.peft.lora;
 
 import io.peft4j.Peft4jException;
 import io.peft4j.model.PretrainedModel;
+import io.peft4j.model.Role;
 import io.peft4j.nn.Conv2d;
 import io.peft4j.nn.Embedding;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.Parameter;
 import io.peft4j.peft.AdapterLayer;
-import io.peft4j.model.Role;
 import io.peft4j.peft.TargetSelection;
 import io.peft4j.peft.Tuner;
 import io.peft4j.quant.QuantizedLinear;
@@ -30,9 +30,15 @@ public final class LoraTuner implements Tuner<LoraConfig> {
             return config;
         }
         // HF PEFT's defaults: the attention's query and value projections; a convolutional backbone's convolutions
-        boolean attention = !model.roles().of(Role.ATTENTION_QUERY, Role.ATTENTION_VALUE).isEmpty();
-        return config.toBuilder().targetModules(model.roles().targets(attention ? new Role[] {Role.ATTENTION_QUERY, Role.ATTENTION_VALUE}
-                : new Role[] {Role.CONV})).build();
+        boolean attention =
+                !model.roles().of(Role.ATTENTION_QUERY, Role.ATTENTION_VALUE).isEmpty();
+        return config.toBuilder()
+                .targetModules(model.roles()
+                        .targets(
+                                attention
+                                        ? new Role[] {Role.ATTENTION_QUERY, Role.ATTENTION_VALUE}
+                                        : new Role[] {Role.CONV}))
+                .build();
     }
 
     @Override
@@ -46,9 +52,11 @@ public final class LoraTuner implements Tuner<LoraConfig> {
             }
             if (module instanceof Embedding || module instanceof LoraEmbedding) {
                 if (config.useDora()) {
-                    throw new Peft4jException("target module '" + path + "' is an embedding; peft4j supports DoRA on Linear layers only");
+                    throw new Peft4jException(
+                            "target module '" + path + "' is an embedding; peft4j supports DoRA on Linear layers only");
                 }
-                LoraEmbedding lora = module instanceof LoraEmbedding existing ? existing : new LoraEmbedding((Embedding) module);
+                LoraEmbedding lora =
+                        module instanceof LoraEmbedding existing ? existing : new LoraEmbedding((Embedding) module);
                 if (lora != module) {
                     model.replace(path, lora);
                 }
@@ -58,13 +66,20 @@ public final class LoraTuner implements Tuner<LoraConfig> {
             }
             if (module instanceof Conv2d || module instanceof LoraConv2d) {
                 if (config.useDora()) {
-                    throw new Peft4jException("target module '" + path + "' is a convolution; peft4j supports DoRA on Linear layers only");
+                    throw new Peft4jException("target module '" + path
+                            + "' is a convolution; peft4j supports DoRA on Linear layers only");
                 }
                 LoraConv2d conv = module instanceof LoraConv2d existing ? existing : new LoraConv2d((Conv2d) module);
                 if (conv != module) {
                     model.replace(path, conv);
                 }
-                conv.addAdapter(adapter, config.rankFor(path), config.scaling(path), config.loraDropout(), config.initLoraWeights(), config.loraBias());
+                conv.addAdapter(
+                        adapter,
+                        config.rankFor(path),
+                        config.scaling(path),
+                        config.loraDropout(),
+                        config.initLoraWeights(),
+                        config.loraBias());
                 matched.add(path);
                 continue;
             }
@@ -78,11 +93,17 @@ public final class LoraTuner implements Tuner<LoraConfig> {
                 lora = new LoraLinear(quantized);
                 model.replace(path, lora);
             } else {
-                throw new Peft4jException("target module '" + path + "' is a " + module.getClass().getSimpleName()
-                        + "; LoRA supports Linear, Conv2d and Embedding layers");
+                throw new Peft4jException("target module '" + path + "' is a "
+                        + module.getClass().getSimpleName() + "; LoRA supports Linear, Conv2d and Embedding layers");
             }
-            lora.addAdapter(adapter, config.rankFor(path), config.scaling(path), config.loraDropout(),
-                    config.initLoraWeights(), config.loraBias(), config.useDora());
+            lora.addAdapter(
+                    adapter,
+                    config.rankFor(path),
+                    config.scaling(path),
+                    config.loraDropout(),
+                    config.initLoraWeights(),
+                    config.loraBias(),
+                    config.useDora());
             matched.add(path);
         }
         if (matched.isEmpty()) {
@@ -107,7 +128,8 @@ public final class LoraTuner implements Tuner<LoraConfig> {
     }
 
     private static boolean isLoraParameter(String name, String adapter) {
-        for (String part : List.of(".lora_A.", ".lora_B.", ".lora_magnitude_vector.", ".lora_embedding_A.", ".lora_embedding_B.")) {
+        for (String part : List.of(
+                ".lora_A.", ".lora_B.", ".lora_magnitude_vector.", ".lora_embedding_A.", ".lora_embedding_B.")) {
             if (name.contains(part + adapter + ".") || name.endsWith(part + adapter)) {
                 return true;
             }

@@ -20,13 +20,13 @@ final class LowRankSvd {
         int r = a.length;
         int n = a[0].length;
         double[][] qb = new double[m][r];
-        double[][] rb = qr(b, qb);                     // B = Qb·Rb
-        double[][] at = transpose(a);                  // n × R
+        double[][] rb = qr(b, qb); // B = Qb·Rb
+        double[][] at = transpose(a); // n × R
         double[][] qa = new double[n][r];
-        double[][] ra = qr(at, qa);                    // Aᵀ = Qa·Ra
+        double[][] ra = qr(at, qa); // Aᵀ = Qa·Ra
         double[][] core = multiply(rb, transpose(ra)); // R × R: ΔW = Qb·core·Qaᵀ
         double[][] v = identity(r);
-        double[] s = jacobi(core, v);                  // core → U·diag(s) in place, V accumulated
+        double[] s = jacobi(core, v); // core → U·diag(s) in place, V accumulated
         Integer[] order = new Integer[r];
         for (int i = 0; i < r; i++) {
             order[i] = i;
@@ -35,8 +35,8 @@ final class LowRankSvd {
         double[][] u = new double[m][r];
         double[][] vt = new double[r][n];
         double[] sorted = new double[r];
-        double[][] qbU = multiply(qb, core);           // m × R, columns = U·s (unnormalised)
-        double[][] qaV = multiply(qa, v);              // n × R
+        double[][] qbU = multiply(qb, core); // m × R, columns = U·s (unnormalised)
+        double[][] qaV = multiply(qa, v); // n × R
         for (int k = 0; k < r; k++) {
             int j = order[k];
             sorted[k] = s[j];

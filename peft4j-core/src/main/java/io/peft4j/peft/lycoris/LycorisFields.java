@@ -13,9 +13,17 @@ import java.util.TreeMap;
  * {@code rank_dropout} and {@code module_dropout} 0, the target selection fields and the per-module
  * {@code rank_pattern} / {@code alpha_pattern}. The scaling of an adapter is alpha / r.
  */
-public record LycorisFields(int r, double alpha, double rankDropout, double moduleDropout, TargetModules targetModules,
-                            TargetModules excludeModules, List<Integer> layersToTransform, List<String> layersPattern,
-                            Map<String, Integer> rankPattern, Map<String, Double> alphaPattern) {
+public record LycorisFields(
+        int r,
+        double alpha,
+        double rankDropout,
+        double moduleDropout,
+        TargetModules targetModules,
+        TargetModules excludeModules,
+        List<Integer> layersToTransform,
+        List<String> layersPattern,
+        Map<String, Integer> rankPattern,
+        Map<String, Double> alphaPattern) {
 
     public LycorisFields {
         if (r <= 0) {
@@ -44,13 +52,31 @@ public record LycorisFields(int r, double alpha, double rankDropout, double modu
     }
 
     public LycorisFields withTargets(TargetModules targets) {
-        return new LycorisFields(r, alpha, rankDropout, moduleDropout, targets, excludeModules, layersToTransform, layersPattern,
-                rankPattern, alphaPattern);
+        return new LycorisFields(
+                r,
+                alpha,
+                rankDropout,
+                moduleDropout,
+                targets,
+                excludeModules,
+                layersToTransform,
+                layersPattern,
+                rankPattern,
+                alphaPattern);
     }
 
     public LycorisFields withDropouts(double rank, double module) {
-        return new LycorisFields(r, alpha, rank, module, targetModules, excludeModules, layersToTransform, layersPattern,
-                rankPattern, alphaPattern);
+        return new LycorisFields(
+                r,
+                alpha,
+                rank,
+                module,
+                targetModules,
+                excludeModules,
+                layersToTransform,
+                layersPattern,
+                rankPattern,
+                alphaPattern);
     }
 
     public int rankFor(String path) {
@@ -71,7 +97,9 @@ public record LycorisFields(int r, double alpha, double rankDropout, double modu
         alphaPattern.forEach((k, v) -> alphas.put(k, PythonJson.number(v)));
         m.put("alpha_pattern", alphas);
         m.put("exclude_modules", excludeModules == null ? null : excludeModules.toJsonValue());
-        m.put("layers_pattern", layersPattern == null ? null : layersPattern.size() == 1 ? layersPattern.get(0) : layersPattern);
+        m.put(
+                "layers_pattern",
+                layersPattern == null ? null : layersPattern.size() == 1 ? layersPattern.get(0) : layersPattern);
         m.put("layers_to_transform", layersToTransform);
         m.put("module_dropout", moduleDropout);
         m.put("r", r);
@@ -81,8 +109,16 @@ public record LycorisFields(int r, double alpha, double rankDropout, double modu
     }
 
     public static LycorisFields read(ConfigFields f) {
-        return new LycorisFields(f.getInt("r", 8), f.getDouble("alpha", 8), f.getDouble("rank_dropout", 0), f.getDouble("module_dropout", 0),
-                f.getTargets("target_modules"), f.getTargets("exclude_modules"), f.getInts("layers_to_transform"),
-                f.getStrings("layers_pattern"), f.getRankMap("rank_pattern"), f.getNumberMap("alpha_pattern"));
+        return new LycorisFields(
+                f.getInt("r", 8),
+                f.getDouble("alpha", 8),
+                f.getDouble("rank_dropout", 0),
+                f.getDouble("module_dropout", 0),
+                f.getTargets("target_modules"),
+                f.getTargets("exclude_modules"),
+                f.getInts("layers_to_transform"),
+                f.getStrings("layers_pattern"),
+                f.getRankMap("rank_pattern"),
+                f.getNumberMap("alpha_pattern"));
     }
 }

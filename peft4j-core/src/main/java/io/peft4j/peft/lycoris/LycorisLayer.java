@@ -30,17 +30,19 @@ import java.util.Map;
  */
 public abstract class LycorisLayer extends TunerLayer implements LinearLayer, ConvLayer {
 
-    private final Module base;                    // a Linear or a Conv2d
+    private final Module base; // a Linear or a Conv2d
     private final Map<String, Double> scaling = new LinkedHashMap<>();
     private final Map<String, double[]> dropouts = new LinkedHashMap<>(); // rank, module
 
     protected LycorisLayer(Module base) {
         super(base.manager());
         if (!(base instanceof Linear) && !(base instanceof Conv2d)) {
-            throw new IllegalArgumentException("LyCORIS methods adapt Linear and Conv2d layers, not " + base.getClass().getSimpleName());
+            throw new IllegalArgumentException("LyCORIS methods adapt Linear and Conv2d layers, not "
+                    + base.getClass().getSimpleName());
         }
         if (base instanceof Conv2d conv && conv.geometry().groups() != 1) {
-            throw new Peft4jException("LyCORIS methods on grouped convolutions (groups " + conv.geometry().groups() + ") are not supported");
+            throw new Peft4jException("LyCORIS methods on grouped convolutions (groups "
+                    + conv.geometry().groups() + ") are not supported");
         }
         this.base = addChild("base_layer", base);
     }
@@ -107,7 +109,9 @@ public abstract class LycorisLayer extends TunerLayer implements LinearLayer, Co
         NDArray delta = Scalars.mul(weightDelta(name, scope), scaling.get(name));
         double rankDropout = dropouts.get(name)[0];
         if (isTraining() && rankDropout > 0) {
-            NDArray keep = scope.randomUniform(0f, 1f, new Shape(outChannels())).gt(rankDropout).toType(DataType.FLOAT32, false); // [out]
+            NDArray keep = scope.randomUniform(0f, 1f, new Shape(outChannels()))
+                    .gt(rankDropout)
+                    .toType(DataType.FLOAT32, false); // [out]
             if (rescalesRankDropout(name)) {
                 keep = keep.div(keep.mean());
             }
@@ -156,7 +160,9 @@ public abstract class LycorisLayer extends TunerLayer implements LinearLayer, Co
         }
         for (String name : activeAdapters(step)) {
             double moduleDropout = dropouts.get(name)[1];
-            if (isTraining() && moduleDropout > 0 && step.scope().randomUniform(0f, 1f, new Shape(1)).getFloat() <= moduleDropout) {
+            if (isTraining()
+                    && moduleDropout > 0
+                    && step.scope().randomUniform(0f, 1f, new Shape(1)).getFloat() <= moduleDropout) {
                 continue; // the adapter sits out this pass
             }
             y = y.add(update(step, x, name));

@@ -2,11 +2,11 @@ package io.peft4j.peft.lycoris;
 
 import io.peft4j.Peft4jException;
 import io.peft4j.model.PretrainedModel;
+import io.peft4j.model.Role;
 import io.peft4j.nn.Conv2d;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.Module;
 import io.peft4j.peft.AdapterLayer;
-import io.peft4j.model.Role;
 import io.peft4j.peft.TargetSelection;
 import io.peft4j.peft.Tuner;
 import java.util.ArrayList;
@@ -47,17 +47,24 @@ public abstract class LycorisTuner<C extends LycorisConfig, L extends LycorisLay
     @SuppressWarnings("unchecked")
     public C withDefaults(C config, PretrainedModel model) {
         if (model.roles().conv1dProjections()) {
-            // HF PEFT adapts only torch Linear/Conv layers with LyCORIS methods; GPT-2's projections are transformers' Conv1D
+            // HF PEFT adapts only torch Linear/Conv layers with LyCORIS methods; GPT-2's projections are transformers'
+            // Conv1D
             throw new Peft4jException("HF PEFT's " + method + " does not support model type '" + model.family()
                     + "': its projections are Conv1D layers; use LoRA");
         }
         if (config.lycoris().targetModules() != null) {
             return config;
         }
-        // HF PEFT's defaults (a copy of LoRA's): the attention's query and value projections; a convolutional backbone's convolutions
-        boolean attention = !model.roles().of(Role.ATTENTION_QUERY, Role.ATTENTION_VALUE).isEmpty();
-        return (C) config.withLycoris(config.lycoris().withTargets(model.roles().targets(attention
-                ? new Role[] {Role.ATTENTION_QUERY, Role.ATTENTION_VALUE} : new Role[] {Role.CONV})));
+        // HF PEFT's defaults (a copy of LoRA's): the attention's query and value projections; a convolutional
+        // backbone's convolutions
+        boolean attention =
+                !model.roles().of(Role.ATTENTION_QUERY, Role.ATTENTION_VALUE).isEmpty();
+        return (C) config.withLycoris(config.lycoris()
+                .withTargets(model.roles()
+                        .targets(
+                                attention
+                                        ? new Role[] {Role.ATTENTION_QUERY, Role.ATTENTION_VALUE}
+                                        : new Role[] {Role.CONV})));
     }
 
     @Override
@@ -77,14 +84,15 @@ public abstract class LycorisTuner<C extends LycorisConfig, L extends LycorisLay
                 layer = wrap(module);
                 model.replace(path, layer);
             } else {
-                throw new Peft4jException("target module '" + path + "' is a " + module.getClass().getSimpleName() + "; "
-                        + method + " supports Linear and Conv2d layers");
+                throw new Peft4jException("target module '" + path + "' is a "
+                        + module.getClass().getSimpleName() + "; " + method + " supports Linear and Conv2d layers");
             }
             addAdapter(layer, adapter, path, config);
             matched.add(path);
         }
         if (matched.isEmpty()) {
-            throw new Peft4jException(TargetSelection.matchedNothing(config.lycoris().targetModules(), model));
+            throw new Peft4jException(
+                    TargetSelection.matchedNothing(config.lycoris().targetModules(), model));
         }
         return matched;
     }

@@ -43,8 +43,11 @@ final class Mona extends Module {
 
         /** p [B, n, H, W] → [B, n, H, W] */
         NDArray forward(Step step, NDArray p) {
-            NDArray mixed = conv("conv1").forward(step, p).add(conv("conv2").forward(step, p)).add(conv("conv3").forward(step, p));
-            NDArray q = Scalars.div(mixed, 3).add(p);                         // the mean of the three, plus p
+            NDArray mixed = conv("conv1")
+                    .forward(step, p)
+                    .add(conv("conv2").forward(step, p))
+                    .add(conv("conv3").forward(step, p));
+            NDArray q = Scalars.div(mixed, 3).add(p); // the mean of the three, plus p
             return q.add(conv("projector").forward(step, q));
         }
     }
@@ -89,21 +92,24 @@ final class Mona extends Module {
         g.attach(scope);
         NDArray gx = gammax.array().reshape(1, 1, -1);
         gx.attach(scope);
-        NDArray scaled = norm.forward(x).mul(g).add(x.mul(gx));                        // [B, T, m]
-        NDArray p = project1.forward(step, scaled);                                     // [B, T, n]
+        NDArray scaled = norm.forward(x).mul(g).add(x.mul(gx)); // [B, T, m]
+        NDArray p = project1.forward(step, scaled); // [B, T, n]
         int lead = grid.leading();
-        NDArray patches = lead == 0 ? p : p.get(new NDIndex(":, " + lead + ":, :"));    // [B, H·W, n]
+        NDArray patches = lead == 0 ? p : p.get(new NDIndex(":, " + lead + ":, :")); // [B, H·W, n]
         NDArray map = patches.transpose(0, 2, 1).reshape(b, bottleneck, grid.height(), grid.width()); // [B, n, H, W]
-        NDArray q = op.forward(step, map).reshape(b, bottleneck, (long) grid.height() * grid.width()).transpose(0, 2, 1); // [B, H·W, n]
+        NDArray q = op.forward(step, map)
+                .reshape(b, bottleneck, (long) grid.height() * grid.width())
+                .transpose(0, 2, 1); // [B, H·W, n]
         if (lead > 0) {
-            q = p.get(new NDIndex(":, :" + lead + ", :")).concat(q, 1);                  // [B, T, n]
+            q = p.get(new NDIndex(":, :" + lead + ", :")).concat(q, 1); // [B, T, n]
         }
-        return project2.forward(step, dropout.forward(Activations.gelu(q)));            // [B, T, m]
+        return project2.forward(step, dropout.forward(Activations.gelu(q))); // [B, T, m]
     }
 
     static void requireGrid(TokenGrid grid) {
         if (grid == null) {
-            throw new Peft4jException("Mona needs an image backbone (ViT, DeiT, Swin): its convolutions run over the patch grid");
+            throw new Peft4jException(
+                    "Mona needs an image backbone (ViT, DeiT, Swin): its convolutions run over the patch grid");
         }
     }
 }

@@ -25,7 +25,7 @@ final class MonaAdapters extends AddedModules<Mona> implements ResidualAdapter {
 
     @Override
     public NDArray forward(Step step, NDArray sublayerOut, NDArray sublayerIn, TokenGrid grid) {
-        NDArray out = sublayerOut;                                                     // [B, T, D]
+        NDArray out = sublayerOut; // [B, T, D]
         for (Mona mona : activeModules(step)) {
             Mona.requireGrid(grid);
             out = out.add(mona.delta(step, sublayerIn.add(out), grid));

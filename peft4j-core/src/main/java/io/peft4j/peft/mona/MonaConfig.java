@@ -57,7 +57,8 @@ public record MonaConfig(CommonFields common, int bottleneckSize, double dropout
     public static MonaConfig fromJson(JsonNode root, Path file) {
         ConfigFields f = new ConfigFields(root, file);
         try {
-            MonaConfig c = new MonaConfig(CommonFields.read(f), f.getInt("bottleneck_size", 64), f.getDouble("dropout", 0.1));
+            MonaConfig c =
+                    new MonaConfig(CommonFields.read(f), f.getInt("bottleneck_size", 64), f.getDouble("dropout", 0.1));
             f.warnUnknown();
             return c;
         } catch (IllegalArgumentException e) {

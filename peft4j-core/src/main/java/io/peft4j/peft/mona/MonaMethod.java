@@ -9,7 +9,12 @@ import java.util.List;
 public final class MonaMethod extends DeclaredMethod {
 
     public MonaMethod() {
-        super("MONA", MonaConfig.class, MonaConfig::fromJson, new MonaTuner(), List.of(ResidualAdapter.Site.CHILD_NAME),
+        super(
+                "MONA",
+                MonaConfig.class,
+                MonaConfig::fromJson,
+                new MonaTuner(),
+                List.of(ResidualAdapter.Site.CHILD_NAME),
                 List.of(CliMethod.of("mona", "Mona", 1e-3, false, (task, o) -> MonaConfig.of(task))));
     }
 }

@@ -15,7 +15,8 @@ final class MonaTuner implements Tuner<MonaConfig> {
     @Override
     public MonaConfig withDefaults(MonaConfig config, PretrainedModel model) {
         if (model.patchSize() == 0) {
-            throw new Peft4jException("Mona adapts vision transformers (ViT, DeiT, Swin); '" + model.family() + "' is not one");
+            throw new Peft4jException(
+                    "Mona adapts vision transformers (ViT, DeiT, Swin); '" + model.family() + "' is not one");
         }
         return config;
     }

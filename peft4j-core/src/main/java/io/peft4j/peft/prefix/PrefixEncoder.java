@@ -25,13 +25,25 @@ public final class PrefixEncoder extends VirtualTokenEncoder {
     private final int dim;
 
     PrefixEncoder(NDManager manager, PrefixTuningConfig c) {
-        super(manager, c.shape().numVirtualTokens(), c.projects() ? c.shape().tokenDim() : 2 * c.shape().numLayers() * c.shape().tokenDim());
+        super(
+                manager,
+                c.shape().numVirtualTokens(),
+                c.projects()
+                        ? c.shape().tokenDim()
+                        : 2 * c.shape().numLayers() * c.shape().tokenDim());
         layers = c.shape().numLayers();
         heads = c.shape().numAttentionHeads();
         dim = c.shape().tokenDim();
         int out = 2 * layers * dim;
-        transform = c.projects() ? addChild("transform", new Sequential(manager, Sequential.torchLinear(manager, dim, c.encoderHiddenSize()),
-                "tanh", Sequential.torchLinear(manager, c.encoderHiddenSize(), out))) : null;
+        transform = c.projects()
+                ? addChild(
+                        "transform",
+                        new Sequential(
+                                manager,
+                                Sequential.torchLinear(manager, dim, c.encoderHiddenSize()),
+                                "tanh",
+                                Sequential.torchLinear(manager, c.encoderHiddenSize(), out)))
+                : null;
         if ("zero".equals(c.initWeights())) {
             NDArray table = transform == null ? embedding.weight().array() : null;
             if (table != null) {
@@ -46,21 +58,21 @@ public final class PrefixEncoder extends VirtualTokenEncoder {
 
     @Override
     public NDArray encode(Step step) {
-        NDArray table = rows(step);                                   // [n, D] or [n, L·2·D]
+        NDArray table = rows(step); // [n, D] or [n, L·2·D]
         return transform == null ? table : transform.forward(step, table); // [n, L·2·D]
     }
 
     /** Layer l takes slot 2l as keys and 2l+1 as values, each [B, heads, n, D/heads] (HF's layout). */
     @Override
     public PromptSource.Prompts prompts(Step step, long batch) {
-        NDArray past = encode(step);                                        // [n, L·2·D]
+        NDArray past = encode(step); // [n, L·2·D]
         long n = past.getShape().get(0);
         NDArray slots = past.reshape(n, 2L * layers, heads, dim / heads) // [n, 2L, heads, Dh]
-                .transpose(1, 2, 0, 3);                                 // [2L, heads, n, Dh]
+                .transpose(1, 2, 0, 3); // [2L, heads, n, Dh]
         Shape perLayer = new Shape(batch, heads, n, dim / heads);
         List<KeyValuePrefix> prefixes = new ArrayList<>();
         for (int l = 0; l < layers; l++) {
-            NDArray keys = slots.get(new NDIndex(2L * l)).expandDims(0).broadcast(perLayer);       // [B, heads, n, Dh]
+            NDArray keys = slots.get(new NDIndex(2L * l)).expandDims(0).broadcast(perLayer); // [B, heads, n, Dh]
             NDArray values = slots.get(new NDIndex(2L * l + 1)).expandDims(0).broadcast(perLayer); // [B, heads, n, Dh]
             prefixes.add(new KeyValuePrefix(keys, values));
         }

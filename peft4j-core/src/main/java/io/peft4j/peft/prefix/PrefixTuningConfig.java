@@ -18,8 +18,9 @@ import java.util.Map;
  * for training: the saved {@code prompt_embeddings} are its output, and a loaded adapter is the plain table.
  * P-tuning v2 (Liu et al. 2022) is this method with a linear task head; {@link #ptuningV2} sets it up.
  */
-public record PrefixTuningConfig(CommonFields common, Shape shape, Integer encoderHiddenSize, boolean prefixProjection,
-                                 String initWeights) implements PromptLearningConfig {
+public record PrefixTuningConfig(
+        CommonFields common, Shape shape, Integer encoderHiddenSize, boolean prefixProjection, String initWeights)
+        implements PromptLearningConfig {
 
     public PrefixTuningConfig {
         common = common == null ? CommonFields.DEFAULT : common;
@@ -29,7 +30,8 @@ public record PrefixTuningConfig(CommonFields common, Shape shape, Integer encod
     }
 
     public static PrefixTuningConfig of(int numVirtualTokens, boolean prefixProjection, TaskType taskType) {
-        return new PrefixTuningConfig(CommonFields.of(taskType), Shape.of(numVirtualTokens), null, prefixProjection, null);
+        return new PrefixTuningConfig(
+                CommonFields.of(taskType), Shape.of(numVirtualTokens), null, prefixProjection, null);
     }
 
     /** P-tuning v2: deep prompts at every layer without reparameterisation (the paper's default for NLU). */
@@ -71,8 +73,12 @@ public record PrefixTuningConfig(CommonFields common, Shape shape, Integer encod
         ConfigFields f = new ConfigFields(root, file);
         try {
             JsonNode hidden = f.node("encoder_hidden_size");
-            PrefixTuningConfig c = new PrefixTuningConfig(CommonFields.read(f), Shape.read(f), hidden == null ? null : f.getInt("encoder_hidden_size", 0),
-                    f.getBoolean("prefix_projection", false), f.getString("init_weights", null));
+            PrefixTuningConfig c = new PrefixTuningConfig(
+                    CommonFields.read(f),
+                    Shape.read(f),
+                    hidden == null ? null : f.getInt("encoder_hidden_size", 0),
+                    f.getBoolean("prefix_projection", false),
+                    f.getString("init_weights", null));
             f.warnUnknown();
             return c;
         } catch (IllegalArgumentException e) {

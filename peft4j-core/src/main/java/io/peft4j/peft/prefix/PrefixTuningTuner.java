@@ -14,7 +14,8 @@ public final class PrefixTuningTuner extends PromptLearningTuner<PrefixTuningCon
         var shape = model instanceof CausalLM lm
                 ? config.shape().filledFrom(model, lm.headDim() * lm.numKeyValueHeads(), lm.numKeyValueHeads())
                 : config.shape().filledFrom(model);
-        return config.withShape(shape, config.encoderHiddenSize() == null ? shape.tokenDim() : config.encoderHiddenSize());
+        return config.withShape(
+                shape, config.encoderHiddenSize() == null ? shape.tokenDim() : config.encoderHiddenSize());
     }
 
     @Override

@@ -17,16 +17,26 @@ import java.util.Map;
  * repeated or cut to n) or from random vocabulary rows ({@code SAMPLE_VOCAB}). {@code tokenizer_name_or_path}
  * is resolved like a model ({@code minilm} or a directory).
  */
-public record PromptTuningConfig(CommonFields common, Shape shape, Init promptTuningInit, String promptTuningInitText,
-                                 String tokenizerNameOrPath) implements PromptLearningConfig {
+public record PromptTuningConfig(
+        CommonFields common,
+        Shape shape,
+        Init promptTuningInit,
+        String promptTuningInitText,
+        String tokenizerNameOrPath)
+        implements PromptLearningConfig {
 
-    public enum Init { RANDOM, TEXT, SAMPLE_VOCAB }
+    public enum Init {
+        RANDOM,
+        TEXT,
+        SAMPLE_VOCAB
+    }
 
     public PromptTuningConfig {
         common = common == null ? CommonFields.DEFAULT : common;
         promptTuningInit = promptTuningInit == null ? Init.RANDOM : promptTuningInit;
         if (promptTuningInit == Init.TEXT && (promptTuningInitText == null || tokenizerNameOrPath == null)) {
-            throw new IllegalArgumentException("prompt_tuning_init TEXT needs prompt_tuning_init_text and tokenizer_name_or_path");
+            throw new IllegalArgumentException(
+                    "prompt_tuning_init TEXT needs prompt_tuning_init_text and tokenizer_name_or_path");
         }
     }
 
@@ -68,8 +78,12 @@ public record PromptTuningConfig(CommonFields common, Shape shape, Init promptTu
         ConfigFields f = new ConfigFields(root, file);
         f.ignore("tokenizer_kwargs");
         try {
-            PromptTuningConfig c = new PromptTuningConfig(CommonFields.read(f), Shape.read(f), f.getEnum("prompt_tuning_init", Init.class, Init.RANDOM),
-                    f.getString("prompt_tuning_init_text", null), f.getString("tokenizer_name_or_path", null));
+            PromptTuningConfig c = new PromptTuningConfig(
+                    CommonFields.read(f),
+                    Shape.read(f),
+                    f.getEnum("prompt_tuning_init", Init.class, Init.RANDOM),
+                    f.getString("prompt_tuning_init_text", null),
+                    f.getString("tokenizer_name_or_path", null));
             f.warnUnknown();
             return c;
         } catch (IllegalArgumentException e) {

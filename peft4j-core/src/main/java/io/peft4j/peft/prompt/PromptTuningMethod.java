@@ -8,7 +8,17 @@ import java.util.List;
 public final class PromptTuningMethod extends DeclaredMethod {
 
     public PromptTuningMethod() {
-        super("PROMPT_TUNING", PromptTuningConfig.class, PromptTuningConfig::fromJson, new PromptTuningTuner(), List.of(),
-                List.of(CliMethod.of("prompt", "Prompt tuning", 3e-2, true, (task, o) -> PromptTuningConfig.random(o.virtualTokens(), task))));
+        super(
+                "PROMPT_TUNING",
+                PromptTuningConfig.class,
+                PromptTuningConfig::fromJson,
+                new PromptTuningTuner(),
+                List.of(),
+                List.of(CliMethod.of(
+                        "prompt",
+                        "Prompt tuning",
+                        3e-2,
+                        true,
+                        (task, o) -> PromptTuningConfig.random(o.virtualTokens(), task))));
     }
 }

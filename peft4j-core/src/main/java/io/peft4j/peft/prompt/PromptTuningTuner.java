@@ -33,11 +33,13 @@ public final class PromptTuningTuner extends PromptLearningTuner<PromptTuningCon
         EmbeddingLayer words = model.inputEmbeddings();
         long[] ids = switch (config.promptTuningInit()) {
             case RANDOM -> null;
-            case SAMPLE_VOCAB -> m.randomInteger(0, words.num(), new Shape(n), DataType.INT64).toLongArray();
+            case SAMPLE_VOCAB ->
+                m.randomInteger(0, words.num(), new Shape(n), DataType.INT64).toLongArray();
             case TEXT -> textIds(config, n);
         };
         if (ids != null) {
-            try (NDManager scope = m.newSubManager(); Step step = Step.inference(scope, Step.Adapters.NONE)) {
+            try (NDManager scope = m.newSubManager();
+                    Step step = Step.inference(scope, Step.Adapters.NONE)) {
                 NDArray rows = words.forward(step, scope.create(ids)); // [n, D]
                 prompt.embedding().weight().set(rows.duplicate());
             }
@@ -51,7 +53,8 @@ public final class PromptTuningTuner extends PromptLearningTuner<PromptTuningCon
         try (Tokenizer tokenizer = Tokenizer.load(files.requireTokenizer(), 512)) {
             List<Long> tokens = tokenizer.encodeIds(config.promptTuningInitText());
             if (tokens.isEmpty()) {
-                throw new Peft4jException("prompt_tuning_init_text '" + config.promptTuningInitText() + "' has no tokens");
+                throw new Peft4jException(
+                        "prompt_tuning_init_text '" + config.promptTuningInitText() + "' has no tokens");
             }
             long[] ids = new long[n];
             for (int i = 0; i < n; i++) {

@@ -8,9 +8,15 @@ import java.util.List;
 public final class PTuningMethod extends DeclaredMethod {
 
     public PTuningMethod() {
-        super("P_TUNING", PromptEncoderConfig.class, PromptEncoderConfig::fromJson, new PTuningTuner(), List.of(),
+        super(
+                "P_TUNING",
+                PromptEncoderConfig.class,
+                PromptEncoderConfig::fromJson,
+                new PTuningTuner(),
+                List.of(),
                 List.of(CliMethod.of("ptuning", "P-tuning (MLP encoder)", 1e-2, true, (task, o) -> {
-                    PromptEncoderConfig c = PromptEncoderConfig.of(o.virtualTokens(), PromptEncoderConfig.Reparameterization.MLP, task);
+                    PromptEncoderConfig c =
+                            PromptEncoderConfig.of(o.virtualTokens(), PromptEncoderConfig.Reparameterization.MLP, task);
                     return o.template() == null ? c : c.withTemplate(o.template());
                 })));
     }

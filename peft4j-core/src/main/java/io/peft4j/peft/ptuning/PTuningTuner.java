@@ -10,7 +10,8 @@ public final class PTuningTuner extends PromptLearningTuner<PromptEncoderConfig>
     @Override
     public PromptEncoderConfig withDefaults(PromptEncoderConfig config, PretrainedModel model) {
         var shape = config.shape().filledFrom(model);
-        return config.withShape(shape, config.encoderHiddenSize() == null ? shape.tokenDim() : config.encoderHiddenSize());
+        return config.withShape(
+                shape, config.encoderHiddenSize() == null ? shape.tokenDim() : config.encoderHiddenSize());
     }
 
     @Override

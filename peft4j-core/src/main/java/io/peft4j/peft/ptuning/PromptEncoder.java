@@ -29,13 +29,26 @@ public final class PromptEncoder extends VirtualTokenEncoder {
             lstm = null;
             mlp = null;
         } else if (c.encoderReparameterizationType() == PromptEncoderConfig.Reparameterization.LSTM) {
-            lstm = addChild("lstm_head", new BidirectionalLstm(manager, d, h, c.encoderNumLayers(), c.encoderDropout()));
-            mlp = addChild("mlp_head", new Sequential(manager, Sequential.torchLinear(manager, 2 * h, 2 * h), "relu",
-                    Sequential.torchLinear(manager, 2 * h, d)));
+            lstm = addChild(
+                    "lstm_head", new BidirectionalLstm(manager, d, h, c.encoderNumLayers(), c.encoderDropout()));
+            mlp = addChild(
+                    "mlp_head",
+                    new Sequential(
+                            manager,
+                            Sequential.torchLinear(manager, 2 * h, 2 * h),
+                            "relu",
+                            Sequential.torchLinear(manager, 2 * h, d)));
         } else {
             lstm = null;
-            mlp = addChild("mlp_head", new Sequential(manager, Sequential.torchLinear(manager, d, h), "relu",
-                    Sequential.torchLinear(manager, h, h), "relu", Sequential.torchLinear(manager, h, d)));
+            mlp = addChild(
+                    "mlp_head",
+                    new Sequential(
+                            manager,
+                            Sequential.torchLinear(manager, d, h),
+                            "relu",
+                            Sequential.torchLinear(manager, h, h),
+                            "relu",
+                            Sequential.torchLinear(manager, h, d)));
         }
     }
 
@@ -46,15 +59,17 @@ public final class PromptEncoder extends VirtualTokenEncoder {
             return table;
         }
         if (lstm == null) {
-            return mlp.forward(step, table);              // [n, D]
+            return mlp.forward(step, table); // [n, D]
         }
         NDArray states = lstm.forward(table.expandDims(0)); // [1, n, 2H]
-        return mlp.forward(step, states).squeeze(0);             // [n, D]
+        return mlp.forward(step, states).squeeze(0); // [n, D]
     }
 
     @Override
     public PromptSource.Prompts prompts(Step step, long batch) {
         NDArray tokens = encode(step); // [n, D]
-        return placed ? new PromptSource.Prompts(null, tokens, null) : new PromptSource.Prompts(perRow(tokens, batch), null, null);
+        return placed
+                ? new PromptSource.Prompts(null, tokens, null)
+                : new PromptSource.Prompts(perRow(tokens, batch), null, null);
     }
 }

@@ -19,21 +19,32 @@ import java.util.Map;
  * go before the input unless {@code template} (a peft4j field, written only when set) places them: see
  * {@link PromptTemplate}. The encoder is for training only; the saved {@code prompt_embeddings} are its output.
  */
-public record PromptEncoderConfig(CommonFields common, Shape shape, Reparameterization encoderReparameterizationType,
-                                  Integer encoderHiddenSize, int encoderNumLayers, double encoderDropout,
-                                  String template) implements PromptLearningConfig {
+public record PromptEncoderConfig(
+        CommonFields common,
+        Shape shape,
+        Reparameterization encoderReparameterizationType,
+        Integer encoderHiddenSize,
+        int encoderNumLayers,
+        double encoderDropout,
+        String template)
+        implements PromptLearningConfig {
 
-    public enum Reparameterization { MLP, LSTM }
+    public enum Reparameterization {
+        MLP,
+        LSTM
+    }
 
     public PromptEncoderConfig {
         common = common == null ? CommonFields.DEFAULT : common;
-        encoderReparameterizationType = encoderReparameterizationType == null ? Reparameterization.MLP : encoderReparameterizationType;
+        encoderReparameterizationType =
+                encoderReparameterizationType == null ? Reparameterization.MLP : encoderReparameterizationType;
         if (encoderNumLayers <= 0) {
             throw new IllegalArgumentException("encoder_num_layers must be positive, got " + encoderNumLayers);
         }
         if (template != null && PromptTemplate.parse(template).pseudoTokens() != shape.numVirtualTokens()) {
-            throw new IllegalArgumentException("template '" + template + "' places " + PromptTemplate.parse(template).pseudoTokens()
-                    + " pseudo tokens but num_virtual_tokens is " + shape.numVirtualTokens());
+            throw new IllegalArgumentException("template '" + template + "' places "
+                    + PromptTemplate.parse(template).pseudoTokens() + " pseudo tokens but num_virtual_tokens is "
+                    + shape.numVirtualTokens());
         }
     }
 
@@ -43,16 +54,19 @@ public record PromptEncoderConfig(CommonFields common, Shape shape, Reparameteri
 
     /** Pseudo tokens placed by {@code template} instead of before the input. */
     public PromptEncoderConfig withTemplate(String t) {
-        return new PromptEncoderConfig(common, shape, encoderReparameterizationType, encoderHiddenSize, encoderNumLayers, encoderDropout, t);
+        return new PromptEncoderConfig(
+                common, shape, encoderReparameterizationType, encoderHiddenSize, encoderNumLayers, encoderDropout, t);
     }
 
     public PromptEncoderConfig withShape(Shape s, Integer hidden) {
-        return new PromptEncoderConfig(common, s, encoderReparameterizationType, hidden, encoderNumLayers, encoderDropout, template);
+        return new PromptEncoderConfig(
+                common, s, encoderReparameterizationType, hidden, encoderNumLayers, encoderDropout, template);
     }
 
     @Override
     public PromptEncoderConfig withCommon(CommonFields c) {
-        return new PromptEncoderConfig(c, shape, encoderReparameterizationType, encoderHiddenSize, encoderNumLayers, encoderDropout, template);
+        return new PromptEncoderConfig(
+                c, shape, encoderReparameterizationType, encoderHiddenSize, encoderNumLayers, encoderDropout, template);
     }
 
     @Override
@@ -79,10 +93,14 @@ public record PromptEncoderConfig(CommonFields common, Shape shape, Reparameteri
         ConfigFields f = new ConfigFields(root, file);
         try {
             JsonNode hidden = f.node("encoder_hidden_size");
-            PromptEncoderConfig c = new PromptEncoderConfig(CommonFields.read(f), Shape.read(f),
+            PromptEncoderConfig c = new PromptEncoderConfig(
+                    CommonFields.read(f),
+                    Shape.read(f),
                     f.getEnum("encoder_reparameterization_type", Reparameterization.class, Reparameterization.MLP),
-                    hidden == null ? null : f.getInt("encoder_hidden_size", 0), f.getInt("encoder_num_layers", 2),
-                    f.getDouble("encoder_dropout", 0.0), f.getString("template", null));
+                    hidden == null ? null : f.getInt("encoder_hidden_size", 0),
+                    f.getInt("encoder_num_layers", 2),
+                    f.getDouble("encoder_dropout", 0.0),
+                    f.getString("template", null));
             f.warnUnknown();
             return c;
         } catch (IllegalArgumentException e) {

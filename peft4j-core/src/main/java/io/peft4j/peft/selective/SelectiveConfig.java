@@ -19,7 +19,8 @@ import java.util.Map;
  * {@code fixed}), {@code num_trainable_layers} (k of partial-k) and {@code num_layers}. The saved
  * safetensors hold the selected parameters under HF PEFT's {@code base_model.model.} + their own names.
  */
-public record SelectiveConfig(CommonFields common, Selection selection, int numTrainableLayers, Integer numLayers) implements ConfigWithCommonFields {
+public record SelectiveConfig(CommonFields common, Selection selection, int numTrainableLayers, Integer numLayers)
+        implements ConfigWithCommonFields {
 
     /** Which of the model's parameters train. */
     public enum Selection {
@@ -40,7 +41,8 @@ public record SelectiveConfig(CommonFields common, Selection selection, int numT
             throw new IllegalArgumentException("selection is required");
         }
         if (selection == Selection.PARTIAL && numTrainableLayers <= 0) {
-            throw new IllegalArgumentException("partial tuning needs num_trainable_layers > 0, got " + numTrainableLayers);
+            throw new IllegalArgumentException(
+                    "partial tuning needs num_trainable_layers > 0, got " + numTrainableLayers);
         }
     }
 

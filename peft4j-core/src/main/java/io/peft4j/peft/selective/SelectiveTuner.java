@@ -11,9 +11,10 @@ public final class SelectiveTuner implements Tuner<SelectiveConfig> {
 
     @Override
     public SelectiveConfig withDefaults(SelectiveConfig config, PretrainedModel model) {
-        if (config.selection() == SelectiveConfig.Selection.PARTIAL && config.numTrainableLayers() > model.numLayers()) {
-            throw new Peft4jException("partial tuning of the last " + config.numTrainableLayers() + " blocks, but the model has "
-                    + model.numLayers());
+        if (config.selection() == SelectiveConfig.Selection.PARTIAL
+                && config.numTrainableLayers() > model.numLayers()) {
+            throw new Peft4jException("partial tuning of the last " + config.numTrainableLayers()
+                    + " blocks, but the model has " + model.numLayers());
         }
         return config.numLayers() == null ? config.withNumLayers(model.numLayers()) : config;
     }
@@ -30,7 +31,8 @@ public final class SelectiveTuner implements Tuner<SelectiveConfig> {
         }
         return switch (config.selection()) {
             case BITFIT -> name.endsWith(".bias");
-            case LN_TUNING -> model.roles().is(Role.NORM, name.substring(0, name.lastIndexOf('.'))); // a norm's weight or bias
+            case LN_TUNING ->
+                model.roles().is(Role.NORM, name.substring(0, name.lastIndexOf('.'))); // a norm's weight or bias
             case PARTIAL -> model.roles().blockIndex(name) >= config.numLayers() - config.numTrainableLayers();
             case FULL -> true;
             case FIXED -> false;

@@ -17,7 +17,8 @@ import java.util.Map;
  * which replace the previous layer's. {@code prompt_dropout} applies to the prompts in training. The saved
  * {@code prompt_embeddings} are [n, D] (shallow) or [L·n, D] (deep, layer by layer).
  */
-public record VptConfig(CommonFields common, Shape shape, boolean deep, double promptDropout) implements PromptLearningConfig {
+public record VptConfig(CommonFields common, Shape shape, boolean deep, double promptDropout)
+        implements PromptLearningConfig {
 
     public VptConfig {
         common = common == null ? CommonFields.DEFAULT : common;
@@ -58,7 +59,11 @@ public record VptConfig(CommonFields common, Shape shape, boolean deep, double p
     public static VptConfig fromJson(JsonNode root, Path file) {
         ConfigFields f = new ConfigFields(root, file);
         try {
-            VptConfig c = new VptConfig(CommonFields.read(f), Shape.read(f), f.getBoolean("deep", false), f.getDouble("prompt_dropout", 0.0));
+            VptConfig c = new VptConfig(
+                    CommonFields.read(f),
+                    Shape.read(f),
+                    f.getBoolean("deep", false),
+                    f.getDouble("prompt_dropout", 0.0));
             f.warnUnknown();
             return c;
         } catch (IllegalArgumentException e) {

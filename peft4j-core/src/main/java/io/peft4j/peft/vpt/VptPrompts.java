@@ -22,7 +22,10 @@ public final class VptPrompts extends VirtualTokenEncoder {
         this.tokens = tokens;
         this.layers = layers;
         this.dropout = addChild("prompt_dropout", new Dropout(manager, (float) dropout));
-        embedding.weight().set(manager.randomUniform((float) -bound, (float) bound, embedding.weight().shape(), DataType.FLOAT32));
+        embedding
+                .weight()
+                .set(manager.randomUniform(
+                        (float) -bound, (float) bound, embedding.weight().shape(), DataType.FLOAT32));
     }
 
     @Override

@@ -11,7 +11,8 @@ public final class VptTuner extends PromptLearningTuner<VptConfig> {
     @Override
     public VptConfig withDefaults(VptConfig config, PretrainedModel model) {
         if (model.patchSize() <= 0) {
-            throw new Peft4jException("VPT inserts prompts into a vision transformer; '" + model.family() + "' is not one");
+            throw new Peft4jException(
+                    "VPT inserts prompts into a vision transformer; '" + model.family() + "' is not one");
         }
         return config.withShape(config.shape().filledFrom(model));
     }
@@ -20,8 +21,14 @@ public final class VptTuner extends PromptLearningTuner<VptConfig> {
     protected VirtualTokenEncoder encoder(PretrainedModel model, VptConfig config) {
         int d = config.shape().tokenDim();
         int p = model.patchSize();
-        double bound = Math.sqrt(6.0 / (3.0 * p * p + d)); // Jia et al.'s xavier-style bound over a patch's fan-in and D
-        return new VptPrompts(model.manager(), config.shape().numVirtualTokens(), config.deep() ? model.numLayers() : 1, d,
-                config.promptDropout(), bound);
+        double bound =
+                Math.sqrt(6.0 / (3.0 * p * p + d)); // Jia et al.'s xavier-style bound over a patch's fan-in and D
+        return new VptPrompts(
+                model.manager(),
+                config.shape().numVirtualTokens(),
+                config.deep() ? model.numLayers() : 1,
+                d,
+                config.promptDropout(),
+                bound);
     }
 }

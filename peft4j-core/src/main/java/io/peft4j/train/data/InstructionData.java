@@ -24,10 +24,13 @@ public final class InstructionData {
     public record Segment(String text, boolean trained) {}
 
     /** Stanford Alpaca's prompt, with and without an input. */
-    static final String ALPACA_WITH_INPUT = "Below is an instruction that describes a task, paired with an input that provides further context. "
-            + "Write a response that appropriately completes the request.\n\n### Instruction:\n%s\n\n### Input:\n%s\n\n### Response:\n";
-    static final String ALPACA = "Below is an instruction that describes a task. Write a response that appropriately completes the request.\n\n"
-            + "### Instruction:\n%s\n\n### Response:\n";
+    static final String ALPACA_WITH_INPUT =
+            "Below is an instruction that describes a task, paired with an input that provides further context. "
+                    + "Write a response that appropriately completes the request.\n\n### Instruction:\n%s\n\n### Input:\n%s\n\n### Response:\n";
+
+    static final String ALPACA =
+            "Below is an instruction that describes a task. Write a response that appropriately completes the request.\n\n"
+                    + "### Instruction:\n%s\n\n### Response:\n";
 
     private InstructionData() {}
 
@@ -53,7 +56,9 @@ public final class InstructionData {
             String instruction = required(file, e, "instruction", i);
             String output = required(file, e, "output", i);
             String input = e.path("input").asText("");
-            String prompt = input.isBlank() ? String.format(ALPACA, instruction) : String.format(ALPACA_WITH_INPUT, instruction, input);
+            String prompt = input.isBlank()
+                    ? String.format(ALPACA, instruction)
+                    : String.format(ALPACA_WITH_INPUT, instruction, input);
             out.add(List.of(new Segment(prompt, false), new Segment(output, true)));
         }
         return out;
@@ -82,9 +87,11 @@ public final class InstructionData {
             List<ChatTemplate.Message> turns = new ArrayList<>();
             for (JsonNode m : messages) {
                 if (!m.path("role").isTextual() || !m.path("content").isTextual()) {
-                    throw new FormatException(file, "line " + line + ": every message needs a string 'role' and 'content'");
+                    throw new FormatException(
+                            file, "line " + line + ": every message needs a string 'role' and 'content'");
                 }
-                turns.add(new ChatTemplate.Message(m.get("role").asText(), m.get("content").asText()));
+                turns.add(new ChatTemplate.Message(
+                        m.get("role").asText(), m.get("content").asText()));
             }
             if (turns.stream().noneMatch(t -> t.role().equals("assistant"))) {
                 throw new FormatException(file, "line " + line + ": no assistant message to learn from");
@@ -108,8 +115,12 @@ public final class InstructionData {
             }
             String before = template.render(turns.subList(0, i), true);
             String through = template.render(turns.subList(0, i + 1), false);
-            if (!full.startsWith(before) || !full.startsWith(through) || before.length() < done || through.length() < before.length()) {
-                throw new Peft4jException("the chat template does not render conversations as growing prefixes; cannot tell the assistant turns apart");
+            if (!full.startsWith(before)
+                    || !full.startsWith(through)
+                    || before.length() < done
+                    || through.length() < before.length()) {
+                throw new Peft4jException(
+                        "the chat template does not render conversations as growing prefixes; cannot tell the assistant turns apart");
             }
             segments.add(new Segment(full.substring(done, before.length()), false));
             segments.add(new Segment(full.substring(before.length(), through.length()), true));
@@ -141,7 +152,8 @@ public final class InstructionData {
             labels.add(eosId);
         }
         int n = Math.min(maxLength, ids.size());
-        return new CausalExample(ids.subList(0, n).stream().mapToLong(Long::longValue).toArray(),
+        return new CausalExample(
+                ids.subList(0, n).stream().mapToLong(Long::longValue).toArray(),
                 labels.subList(0, n).stream().mapToLong(Long::longValue).toArray());
     }
 

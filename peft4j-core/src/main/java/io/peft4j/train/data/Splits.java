@@ -28,13 +28,20 @@ public record Splits<E>(List<E> train, List<E> validation, List<E> test, LabelSe
             return this;
         }
         Map<Integer, Integer> taken = new HashMap<>();
-        List<E> kept = train.stream().filter(e -> taken.merge(label.applyAsInt(e), 1, Integer::sum) <= k).toList();
+        List<E> kept = train.stream()
+                .filter(e -> taken.merge(label.applyAsInt(e), 1, Integer::sum) <= k)
+                .toList();
         return new Splits<>(kept, validation, test, labels);
     }
 
     /** The same splits with validation and test each cut to their first {@code n} examples (n ≤ 0: all). */
     public Splits<E> limitEval(int n) {
-        return n <= 0 ? this : new Splits<>(train, validation.subList(0, Math.min(n, validation.size())),
-                test.subList(0, Math.min(n, test.size())), labels);
+        return n <= 0
+                ? this
+                : new Splits<>(
+                        train,
+                        validation.subList(0, Math.min(n, validation.size())),
+                        test.subList(0, Math.min(n, test.size())),
+                        labels);
     }
 }

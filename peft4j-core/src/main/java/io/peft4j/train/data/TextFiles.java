@@ -47,7 +47,9 @@ public final class TextFiles {
 
     public static List<Row> readJsonl(Path file) {
         List<Row> rows = new ArrayList<>();
-        forEachJsonLine(file, (node, number) -> rows.add(row(file, number, textOf(node.get("text")), textOf(node.get("label")))));
+        forEachJsonLine(
+                file,
+                (node, number) -> rows.add(row(file, number, textOf(node.get("text")), textOf(node.get("label")))));
         return rows;
     }
 
@@ -87,7 +89,8 @@ public final class TextFiles {
         List<Row> rows = new ArrayList<>();
         CsvMapper mapper = new CsvMapper();
         CsvSchema schema = CsvSchema.emptySchema().withHeader();
-        try (MappingIterator<Map<String, String>> it = mapper.readerFor(Map.class).with(schema).readValues(file.toFile())) {
+        try (MappingIterator<Map<String, String>> it =
+                mapper.readerFor(Map.class).with(schema).readValues(file.toFile())) {
             while (it.hasNextValue()) {
                 int number = it.getCurrentLocation().getLineNr();
                 Map<String, String> record;
@@ -124,7 +127,8 @@ public final class TextFiles {
             List<String> tokens = strings(file, number, node.get("tokens"), "tokens");
             List<String> tags = strings(file, number, node.get("tags"), "tags");
             if (tokens.isEmpty() || tokens.size() != tags.size()) {
-                throw new FormatException(file, "line " + number + ": " + tokens.size() + " tokens but " + tags.size() + " tags");
+                throw new FormatException(
+                        file, "line " + number + ": " + tokens.size() + " tokens but " + tags.size() + " tags");
             }
             rows.add(new TaggedRow(tokens, tags));
         });
@@ -150,18 +154,23 @@ public final class TextFiles {
 
     /** Tagged rows to sentences under {@code labels}. */
     public static List<TaggedSentence> sentences(List<TaggedRow> rows, LabelSet labels) {
-        return rows.stream().map(r -> new TaggedSentence(r.tokens(),
-                r.tags().stream().mapToInt(labels::index).toArray())).toList();
+        return rows.stream()
+                .map(r -> new TaggedSentence(
+                        r.tokens(), r.tags().stream().mapToInt(labels::index).toArray()))
+                .toList();
     }
 
     /** Rows to examples under {@code labels}. */
     public static List<TextExample> examples(List<Row> rows, LabelSet labels) {
-        return rows.stream().map(r -> {
-            try {
-                return new TextExample(r.text(), labels.index(r.label()));
-            } catch (Peft4jException e) {
-                throw new Peft4jException(r.origin() + ": " + e.getMessage() + " (the labels the training file has)");
-            }
-        }).toList();
+        return rows.stream()
+                .map(r -> {
+                    try {
+                        return new TextExample(r.text(), labels.index(r.label()));
+                    } catch (Peft4jException e) {
+                        throw new Peft4jException(
+                                r.origin() + ": " + e.getMessage() + " (the labels the training file has)");
+                    }
+                })
+                .toList();
     }
 }

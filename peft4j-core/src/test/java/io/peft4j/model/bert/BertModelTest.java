@@ -39,9 +39,14 @@ class BertModelTest extends NativeTest {
         BertModel model = BertModel.load(ModelFiles.resolve("minilm"), manager);
         long v = 30522, p = 512, types = 2, d = 384, f = 1536, layers = 6;
         long embeddings = (v + p + types) * d + 2 * d;
-        long perLayer = 4 * (d * d + d) + 2 * d     // q, k, v, attention output + its LayerNorm
-                + (d * f + f) + (f * d + d) + 2 * d; // FFN in, FFN out + its LayerNorm
-        assertThat(model.parameterCount().all()).isEqualTo(embeddings + layers * perLayer).isEqualTo(22_565_376L);
+        long perLayer = 4 * (d * d + d)
+                + 2 * d // q, k, v, attention output + its LayerNorm
+                + (d * f + f)
+                + (f * d + d)
+                + 2 * d; // FFN in, FFN out + its LayerNorm
+        assertThat(model.parameterCount().all())
+                .isEqualTo(embeddings + layers * perLayer)
+                .isEqualTo(22_565_376L);
         assertThat(model.numLayers()).isEqualTo(6);
         assertThat(model.numHeads()).isEqualTo(12);
     }
@@ -83,7 +88,9 @@ class BertModelTest extends NativeTest {
                 .isInstanceOf(Peft4jException.class)
                 .hasMessageContainingAll("model.safetensors", "encoder.layer.1.output.dense.weight");
 
-        Files.writeString(dir.resolve("config.json"), TINY_CONFIG.replace("\"intermediate_size\": 16", "\"intermediate_size\": 32"));
+        Files.writeString(
+                dir.resolve("config.json"),
+                TINY_CONFIG.replace("\"intermediate_size\": 16", "\"intermediate_size\": 32"));
         writeCheckpoint(original, "", TINY_CONFIG.replace("\"intermediate_size\": 16", "\"intermediate_size\": 32"));
         assertThatThrownBy(() -> BertModel.load(ModelFiles.resolve(dir.toString()), manager))
                 .isInstanceOf(Peft4jException.class)
@@ -94,18 +101,23 @@ class BertModelTest extends NativeTest {
     void badConfigsNameTheField() throws IOException {
         Path noVocab = write("a.json", "{\"model_type\": \"bert\"}");
         assertThatThrownBy(() -> BertConfig.from(HfConfig.read(noVocab)))
-                .isInstanceOf(FormatException.class).hasMessageContainingAll("a.json", "'vocab_size'");
+                .isInstanceOf(FormatException.class)
+                .hasMessageContainingAll("a.json", "'vocab_size'");
         Path heads = write("b.json", TINY_CONFIG.replace("\"num_attention_heads\": 2", "\"num_attention_heads\": 3"));
         assertThatThrownBy(() -> BertConfig.from(HfConfig.read(heads)))
-                .isInstanceOf(FormatException.class).hasMessageContaining("not a multiple of num_attention_heads 3");
+                .isInstanceOf(FormatException.class)
+                .hasMessageContaining("not a multiple of num_attention_heads 3");
         Path text = write("c.json", TINY_CONFIG.replace("\"hidden_size\": 8", "\"hidden_size\": \"eight\""));
         assertThatThrownBy(() -> BertConfig.from(HfConfig.read(text)))
-                .isInstanceOf(FormatException.class).hasMessageContaining("'hidden_size' must be an integer");
+                .isInstanceOf(FormatException.class)
+                .hasMessageContaining("'hidden_size' must be an integer");
         Path broken = write("d.json", "{\"vocab_size\": 5,");
         assertThatThrownBy(() -> HfConfig.read(broken))
-                .isInstanceOf(FormatException.class).hasMessageContainingAll("d.json", "malformed JSON");
+                .isInstanceOf(FormatException.class)
+                .hasMessageContainingAll("d.json", "malformed JSON");
         assertThatThrownBy(() -> ModelFiles.resolve(dir.resolve("nothing-here").toString()))
-                .isInstanceOf(Peft4jException.class).hasMessageContaining("nothing-here");
+                .isInstanceOf(Peft4jException.class)
+                .hasMessageContaining("nothing-here");
     }
 
     /** 200 forward passes, each in its own sub-manager, leave the number of live native arrays unchanged. */
@@ -129,7 +141,8 @@ class BertModelTest extends NativeTest {
         for (int i = 0; i < steps; i++) {
             try (NDManager step = modelManager.newSubManager()) {
                 NDArray m = step.create(mask);
-                NDArray hidden = model.features(Steps.in(step), ModelInputs.tokens(step.create(ids), m, null)).lastHiddenState();
+                NDArray hidden = model.features(Steps.in(step), ModelInputs.tokens(step.create(ids), m, null))
+                        .lastHiddenState();
                 Pooling.normalize(Pooling.MEAN.pool(hidden, m)).toFloatArray();
             }
         }

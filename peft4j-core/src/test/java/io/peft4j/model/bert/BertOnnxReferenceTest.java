@@ -60,18 +60,24 @@ public class BertOnnxReferenceTest {
         }
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         try (OrtSession session = env.createSession(files.weights().toString(), new OrtSession.SessionOptions());
-             OnnxTensor ids = OnnxTensor.createTensor(env, batch.inputIds());
-             OnnxTensor mask = OnnxTensor.createTensor(env, batch.attentionMask());
-             OnnxTensor types = OnnxTensor.createTensor(env, batch.tokenTypeIds());
-             OrtSession.Result result = session.run(Map.of("input_ids", ids, "attention_mask", mask, "token_type_ids", types))) {
-            reference = (float[][][]) result.get("last_hidden_state").orElseThrow().getValue();
+                OnnxTensor ids = OnnxTensor.createTensor(env, batch.inputIds());
+                OnnxTensor mask = OnnxTensor.createTensor(env, batch.attentionMask());
+                OnnxTensor types = OnnxTensor.createTensor(env, batch.tokenTypeIds());
+                OrtSession.Result result =
+                        session.run(Map.of("input_ids", ids, "attention_mask", mask, "token_type_ids", types))) {
+            reference =
+                    (float[][][]) result.get("last_hidden_state").orElseThrow().getValue();
         }
     }
 
     @Test
     void batchHasDifferentLengthsAndPadding() {
         assertThat(SENTENCES).hasSizeGreaterThanOrEqualTo(8);
-        assertThat(IntStream.range(0, batch.batchSize()).map(batch::tokens).distinct().count()).isGreaterThanOrEqualTo(8);
+        assertThat(IntStream.range(0, batch.batchSize())
+                        .map(batch::tokens)
+                        .distinct()
+                        .count())
+                .isGreaterThanOrEqualTo(8);
         assertThat(batch.tokens(4)).isLessThan(batch.length());
     }
 
@@ -105,7 +111,9 @@ public class BertOnnxReferenceTest {
     public static void compare(BertModel model, double hiddenTolerance, double embeddingTolerance) {
         try (NDManager step = manager.newSubManager()) {
             NDArray mask = batch.attentionMask(step);
-            NDArray hidden = model.features(Steps.in(step), ModelInputs.tokens(batch.inputIds(step), mask, batch.tokenTypeIds(step))).lastHiddenState();
+            NDArray hidden = model.features(
+                            Steps.in(step), ModelInputs.tokens(batch.inputIds(step), mask, batch.tokenTypeIds(step)))
+                    .lastHiddenState();
             float[] ours = hidden.toFloatArray();
             int t = batch.length();
             int d = model.hiddenSize();
@@ -122,7 +130,8 @@ public class BertOnnxReferenceTest {
             System.out.printf("max |hidden - onnxruntime| on real tokens: %.3e%n", maxHidden);
             assertThat(maxHidden).isLessThan(hiddenTolerance);
 
-            float[] embeddings = Pooling.normalize(Pooling.MEAN.pool(hidden, mask)).toFloatArray();
+            float[] embeddings =
+                    Pooling.normalize(Pooling.MEAN.pool(hidden, mask)).toFloatArray();
             double maxEmbedding = 0;
             for (int b = 0; b < batch.batchSize(); b++) {
                 double[] expected = referenceEmbedding(b, d);

@@ -56,7 +56,9 @@ public final class TinyBert {
     public static float[] hidden(BertModel model, Step.Adapters adapters) {
         try (NDManager scope = model.manager().newSubManager()) {
             Step step = Step.training(scope, adapters);
-            return model.features(step, ModelInputs.tokens(ids(scope), mask(scope), null)).lastHiddenState().toFloatArray();
+            return model.features(step, ModelInputs.tokens(ids(scope), mask(scope), null))
+                    .lastHiddenState()
+                    .toFloatArray();
         }
     }
 }

@@ -17,7 +17,6 @@ import io.peft4j.peft.TaskType;
 import io.peft4j.peft.adapter.BottleneckConfig;
 import io.peft4j.peft.lora.LoraConfig;
 import io.peft4j.peft.vpt.VptConfig;
-import java.nio.file.Path;
 import java.util.Map;
 import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.Test;
@@ -37,16 +36,26 @@ class ClipAdaptersTest extends NativeTest {
     void anImageClassifierHoldsTheImageTowerAloneWithLoraOnItsAttention() {
         try (NDManager scope = manager.newSubManager()) {
             BackboneClassifier classifier = BackboneClassifier.load(FILES, scope, BackboneClassifier.Head.SEQUENCE, 3);
-            assertThat(classifier.namedParameters().keySet()).noneMatch(k -> k.contains("text_model") || k.contains("text_projection"));
+            assertThat(classifier.namedParameters().keySet())
+                    .noneMatch(k -> k.contains("text_model") || k.contains("text_projection"));
             ClipModel full = ClipModel.load(FILES, scope);
             NDArray pixels = scope.randomNormal(new Shape(2, 3, 8, 8));
             Step step = Step.inference(scope, Step.Adapters.NONE);
             NDArray expected = full.features(step, ModelInputs.pixels(pixels)).pooled();
-            NDArray tower = ClipModel.loadImageTower(FILES, scope).features(step, ModelInputs.pixels(pixels)).pooled();
+            NDArray tower = ClipModel.loadImageTower(FILES, scope)
+                    .features(step, ModelInputs.pixels(pixels))
+                    .pooled();
             assertMatchesReference(tower, expected);
-            PeftModel peft = PeftModel.wrap(classifier, LoraConfig.builder().r(4).loraAlpha(8).taskType(TaskType.SEQ_CLS).build());
+            PeftModel peft = PeftModel.wrap(
+                    classifier,
+                    LoraConfig.builder()
+                            .r(4)
+                            .loraAlpha(8)
+                            .taskType(TaskType.SEQ_CLS)
+                            .build());
             long head = 32 * 3 + 3;
-            assertThat(peft.parameterCount().trainable()).isEqualTo(2 * 2 * 4 * (32 + 32) + head); // q_proj, v_proj of 2 blocks
+            assertThat(peft.parameterCount().trainable())
+                    .isEqualTo(2 * 2 * 4 * (32 + 32) + head); // q_proj, v_proj of 2 blocks
         }
     }
 
@@ -55,10 +64,15 @@ class ClipAdaptersTest extends NativeTest {
         try (NDManager scope = manager.newSubManager()) {
             BackboneClassifier classifier = BackboneClassifier.load(FILES, scope, BackboneClassifier.Head.SEQUENCE, 3);
             NDArray pixels = scope.randomNormal(new Shape(2, 3, 8, 8));
-            float[] before = classifier.logits(Step.inference(scope, classifier.adapters()), ModelInputs.pixels(pixels)).toFloatArray();
+            float[] before = classifier
+                    .logits(Step.inference(scope, classifier.adapters()), ModelInputs.pixels(pixels))
+                    .toFloatArray();
             PeftModel peft = PeftModel.wrap(classifier, BottleneckConfig.parallel(TaskType.SEQ_CLS));
-            assertThat(peft.parameterCount().trainable()).isEqualTo(2 * (32 * 64 + 64 + 64 * 32 + 32) + 32 * 3 + 3); // m = 64 beside each MLP
-            float[] after = classifier.logits(Step.inference(scope, classifier.adapters()), ModelInputs.pixels(pixels)).toFloatArray();
+            assertThat(peft.parameterCount().trainable())
+                    .isEqualTo(2 * (32 * 64 + 64 + 64 * 32 + 32) + 32 * 3 + 3); // m = 64 beside each MLP
+            float[] after = classifier
+                    .logits(Step.inference(scope, classifier.adapters()), ModelInputs.pixels(pixels))
+                    .toFloatArray();
             assertThat(after).containsExactly(before, Offset.offset(1e-6f));
         }
     }
@@ -80,7 +94,8 @@ class ClipAdaptersTest extends NativeTest {
                 }
             }
             Step adapted = Step.inference(scope, clip.adapters());
-            assertThat(clip.imageEmbeddings(adapted, pixels).toFloatArray()).containsExactly(image, Offset.offset(1e-6f));
+            assertThat(clip.imageEmbeddings(adapted, pixels).toFloatArray())
+                    .containsExactly(image, Offset.offset(1e-6f));
             float[] changed = clip.textEmbeddings(adapted, ids, null).toFloatArray();
             double distance = 0;
             for (int i = 0; i < text.length; i++) {
@@ -100,14 +115,18 @@ class ClipAdaptersTest extends NativeTest {
             NDArray pixels = scope.randomNormal(new Shape(2, 3, 8, 8));
             Step step = Step.inference(scope, clip.adapters());
             NDArray pooled = clip.features(step, ModelInputs.pixels(pixels)).pooled();
-            NDArray table = clip.namedParameters().get("prompt_encoder.default.embedding.weight").array();     // [L·3, 32] or [3, 32]
+            NDArray table = clip.namedParameters()
+                    .get("prompt_encoder.default.embedding.weight")
+                    .array(); // [L·3, 32] or [3, 32]
             Step plain = Step.inference(scope, Step.Adapters.NONE);
-            NDArray x = clip.vision().embed(plain, pixels);                                               // [2, 5, 32]
+            NDArray x = clip.vision().embed(plain, pixels); // [2, 5, 32]
             for (int i = 0; i < 2; i++) {
                 if (i == 0 || deep) {
-                    NDArray prompts = table.get(new NDIndex("{}:{}", 3 * i, 3 * i + 3)).expandDims(0).broadcast(new Shape(2, 3, 32));
+                    NDArray prompts = table.get(new NDIndex("{}:{}", 3 * i, 3 * i + 3))
+                            .expandDims(0)
+                            .broadcast(new Shape(2, 3, 32));
                     NDArray rest = x.get(new NDIndex(":, {}:, :", i == 0 ? 1 : 4));
-                    x = x.get(":, :1, :").concat(prompts, 1).concat(rest, 1);                           // [2, 8, 32]
+                    x = x.get(":, :1, :").concat(prompts, 1).concat(rest, 1); // [2, 8, 32]
                 }
                 x = clip.vision().encoder.layers.get(i).forward(plain, x, null, null);
             }

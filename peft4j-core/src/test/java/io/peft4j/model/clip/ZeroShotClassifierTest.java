@@ -32,11 +32,20 @@ class ZeroShotClassifierTest extends NativeTest {
 
     @Test
     void tokenizesAsClipsTokenizerDoes() {
-        JsonNode vocab = Json.readObject(DIR.resolve("tokenizer.json")).path("model").path("vocab");
+        JsonNode vocab =
+                Json.readObject(DIR.resolve("tokenizer.json")).path("model").path("vocab");
         try (Tokenizer tokenizer = Tokenizer.load(DIR.resolve("tokenizer.json"), 16)) {
             BatchEncoding enc = tokenizer.encode(List.of("A  Photo of the CAT.", "a dog"));
-            long[] expected = {98, vocab.get("a</w>").asLong(), vocab.get("photo</w>").asLong(), vocab.get("of</w>").asLong(),
-                    vocab.get("the</w>").asLong(), vocab.get("cat</w>").asLong(), vocab.get(".</w>").asLong(), 99};
+            long[] expected = {
+                98,
+                vocab.get("a</w>").asLong(),
+                vocab.get("photo</w>").asLong(),
+                vocab.get("of</w>").asLong(),
+                vocab.get("the</w>").asLong(),
+                vocab.get("cat</w>").asLong(),
+                vocab.get(".</w>").asLong(),
+                99
+            };
             assertThat(enc.inputIds()[0]).containsExactly(expected);
             assertThat(enc.inputIds()[1][0]).isEqualTo(98);
             assertThat(enc.inputIds()[1][3]).isEqualTo(99);
@@ -48,8 +57,9 @@ class ZeroShotClassifierTest extends NativeTest {
     void ensemblesPromptsAndScoresImagesAsThePaperDoes() {
         List<String> labels = List.of("cat", "dog", "car");
         List<String> templates = List.of("a photo of a {}.", "a bad photo of the {}.", "a small {}.");
-        try (NDManager scope = manager.newSubManager(); SafeTensorsReader reference = SafeTensorsReader.open(DIR.resolve("reference.safetensors"));
-             Tokenizer tokenizer = Tokenizer.load(DIR.resolve("tokenizer.json"), 16)) {
+        try (NDManager scope = manager.newSubManager();
+                SafeTensorsReader reference = SafeTensorsReader.open(DIR.resolve("reference.safetensors"));
+                Tokenizer tokenizer = Tokenizer.load(DIR.resolve("tokenizer.json"), 16)) {
             ClipModel clip = (ClipModel) AutoModel.load(ModelFiles.resolve(DIR.toString()), scope);
             clip.setTraining(false);
             ZeroShotClassifier classifier = ZeroShotClassifier.build(clip, tokenizer, labels, templates, scope);
@@ -57,7 +67,7 @@ class ZeroShotClassifierTest extends NativeTest {
             int p = 16;
             double[][] weights = new double[3][p];
             for (int c = 0; c < 3; c++) {
-                for (String t : templates) {                                     // one prompt at a time: no padding involved
+                for (String t : templates) { // one prompt at a time: no padding involved
                     BatchEncoding enc = tokenizer.encode(List.of(t.replace("{}", labels.get(c))));
                     NDArray ids = scope.create(enc.inputIds()[0], new Shape(1, enc.inputIds()[0].length));
                     float[] e = clip.textEmbeddings(step, ids, null).toFloatArray();
@@ -80,7 +90,7 @@ class ZeroShotClassifierTest extends NativeTest {
             NDArray pixels = reference.load("pixel_values", scope, DataType.FLOAT32);
             float[] image = clip.imageEmbeddings(step, pixels).toFloatArray();
             float[] probabilities = classifier.probabilities(step, pixels).toFloatArray();
-            double scale = Math.exp(2.3);                                        // the fixture's logit_scale
+            double scale = Math.exp(2.3); // the fixture's logit_scale
             for (int b = 0; b < 2; b++) {
                 double[] logits = new double[3];
                 double imageNorm = 0;
@@ -105,7 +115,10 @@ class ZeroShotClassifierTest extends NativeTest {
             assertThatThrownBy(() -> ZeroShotClassifier.build(clip, tokenizer, List.of("cat"), templates, scope))
                     .hasMessage("zero-shot classification needs at least 2 labels, got 1");
         }
-        assertThat(ZeroShotClassifier.imagenetTemplates()).hasSize(80).startsWith("a bad photo of a {}.").endsWith("a tattoo of the {}.")
+        assertThat(ZeroShotClassifier.imagenetTemplates())
+                .hasSize(80)
+                .startsWith("a bad photo of a {}.")
+                .endsWith("a tattoo of the {}.")
                 .doesNotHaveDuplicates();
     }
 

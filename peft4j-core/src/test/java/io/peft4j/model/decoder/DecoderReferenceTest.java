@@ -22,7 +22,8 @@ class DecoderReferenceTest extends NativeTest {
     @ValueSource(strings = {"gpt2", "llama", "qwen2", "mistral"})
     void logitsMatchTheReference(String family) {
         try (NDManager scope = manager.newSubManager();
-             SafeTensorsReader reference = SafeTensorsReader.open(Decoders.dir(family).resolve("reference.safetensors"))) {
+                SafeTensorsReader reference =
+                        SafeTensorsReader.open(Decoders.dir(family).resolve("reference.safetensors"))) {
             CausalLM model = Decoders.load(family, scope);
             NDArray ids = reference.load("input_ids", scope, DataType.INT64);
             NDArray mask = reference.load("attention_mask", scope, DataType.INT64);
@@ -34,7 +35,8 @@ class DecoderReferenceTest extends NativeTest {
             for (int position = 0; position < keep.length; position++) {
                 if (keep[position] == 1) {
                     for (int v = 0; v < vocab; v++) {
-                        worst = Math.max(worst, Math.abs(actual[position * vocab + v] - expected[position * vocab + v]));
+                        worst = Math.max(
+                                worst, Math.abs(actual[position * vocab + v] - expected[position * vocab + v]));
                     }
                 }
             }

@@ -39,22 +39,31 @@ class ResNetReferenceTest extends NativeTest {
     @ValueSource(strings = {"resnet", "resnet-basic"})
     void logitsAndPooledOutputMatchTheReference(String name) {
         Path dir = DIR.resolveSibling(name);
-        try (NDManager scope = manager.newSubManager(); SafeTensorsReader reference = SafeTensorsReader.open(dir.resolve("reference.safetensors"))) {
-            BackboneClassifier model = BackboneClassifier.load(ModelFiles.resolve(dir.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
+        try (NDManager scope = manager.newSubManager();
+                SafeTensorsReader reference = SafeTensorsReader.open(dir.resolve("reference.safetensors"))) {
+            BackboneClassifier model = BackboneClassifier.load(
+                    ModelFiles.resolve(dir.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
             assertThat(model.backbone()).isInstanceOf(ResNetModel.class);
             model.setTraining(false);
             NDArray pixels = reference.load("pixel_values", scope, DataType.FLOAT32);
             Step step = Step.training(scope, model.adapters());
-            assertMatchesReference(model.backbone().features(step, ModelInputs.pixels(pixels)).pooled(), reference.load("pooler_output", scope, DataType.FLOAT32));
-            assertMatchesReference(model.logits(step, ModelInputs.pixels(pixels)), reference.load("logits", scope, DataType.FLOAT32));
+            assertMatchesReference(
+                    model.backbone().features(step, ModelInputs.pixels(pixels)).pooled(),
+                    reference.load("pooler_output", scope, DataType.FLOAT32));
+            assertMatchesReference(
+                    model.logits(step, ModelInputs.pixels(pixels)), reference.load("logits", scope, DataType.FLOAT32));
             // the running statistics are buffers: loaded, not counted as weights, never trained
-            long weights = 8 * 3 * 49 + 2 * 8;                                     // the stem's convolution and BatchNorm affine
+            long weights = 8 * 3 * 49 + 2 * 8; // the stem's convolution and BatchNorm affine
             assertThat(model.backbone().parameterCount().all()).isGreaterThan(weights);
-            PeftModel full = PeftModel.wrap(model, SelectiveConfig.of(SelectiveConfig.Selection.FULL, TaskType.SEQ_CLS));
-            assertThat(full.namedParameters().entrySet().stream().filter(e -> e.getKey().endsWith("running_mean"))
-                    .allMatch(e -> !e.getValue().isTrainable())).isTrue();
-            long frozenHead = 5L * ("resnet".equals(name) ? 32 : 16) + 5;          // the head's original beside its trained copy
-            assertThat(full.parameterCount().trainable()).isEqualTo(full.parameterCount().all() - frozenHead);
+            PeftModel full =
+                    PeftModel.wrap(model, SelectiveConfig.of(SelectiveConfig.Selection.FULL, TaskType.SEQ_CLS));
+            assertThat(full.namedParameters().entrySet().stream()
+                            .filter(e -> e.getKey().endsWith("running_mean"))
+                            .allMatch(e -> !e.getValue().isTrainable()))
+                    .isTrue();
+            long frozenHead = 5L * ("resnet".equals(name) ? 32 : 16) + 5; // the head's original beside its trained copy
+            assertThat(full.parameterCount().trainable())
+                    .isEqualTo(full.parameterCount().all() - frozenHead);
         }
     }
 
@@ -65,17 +74,37 @@ class ResNetReferenceTest extends NativeTest {
      */
     @Test
     void loraOnConvolutionsCountsMergesSavesAndLoads(@TempDir Path tmp) {
-        try (NDManager scope = manager.newSubManager(); SafeTensorsReader reference = SafeTensorsReader.open(DIR.resolve("reference.safetensors"))) {
+        try (NDManager scope = manager.newSubManager();
+                SafeTensorsReader reference = SafeTensorsReader.open(DIR.resolve("reference.safetensors"))) {
             NDArray pixels = reference.load("pixel_values", scope, DataType.FLOAT32);
-            BackboneClassifier model = BackboneClassifier.load(ModelFiles.resolve(DIR.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
+            BackboneClassifier model = BackboneClassifier.load(
+                    ModelFiles.resolve(DIR.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
             model.setTraining(false);
             float[] before = logits(model, scope, pixels);
             int r = 2;
-            PeftModel peft = PeftModel.wrap(model, LoraConfig.builder().r(r).loraAlpha(4).taskType(TaskType.SEQ_CLS).build());
+            PeftModel peft = PeftModel.wrap(
+                    model,
+                    LoraConfig.builder()
+                            .r(r)
+                            .loraAlpha(4)
+                            .taskType(TaskType.SEQ_CLS)
+                            .build());
             peft.setTraining(false);
-            long expected = 0;                                                     // Σ r·(in·k·k + out) over the convolutions
-            int[][] convs = {{3, 8, 7}, {8, 4, 1}, {4, 4, 3}, {4, 16, 1}, {8, 16, 1},                 // stem; stage 0 unit 0 (+ shortcut)
-                    {16, 8, 1}, {8, 8, 3}, {8, 32, 1}, {16, 32, 1}, {32, 8, 1}, {8, 8, 3}, {8, 32, 1}}; // stage 1 units 0 (+ shortcut), 1
+            long expected = 0; // Σ r·(in·k·k + out) over the convolutions
+            int[][] convs = {
+                {3, 8, 7},
+                {8, 4, 1},
+                {4, 4, 3},
+                {4, 16, 1},
+                {8, 16, 1}, // stem; stage 0 unit 0 (+ shortcut)
+                {16, 8, 1},
+                {8, 8, 3},
+                {8, 32, 1},
+                {16, 32, 1},
+                {32, 8, 1},
+                {8, 8, 3},
+                {8, 32, 1}
+            }; // stage 1 units 0 (+ shortcut), 1
             for (int[] c : convs) {
                 expected += (long) r * (c[0] * c[2] * c[2] + c[1]);
             }
@@ -91,14 +120,20 @@ class ResNetReferenceTest extends NativeTest {
             assertThat(maxDifference(adapted, before)).isGreaterThan(1e-3);
             peft.save(tmp.resolve("locon"));
             try (SafeTensorsReader saved = SafeTensorsReader.open(tmp.resolve("locon/adapter_model.safetensors"))) {
-                assertThat(saved.info("base_model.model.resnet.embedder.embedder.convolution.lora_A.weight").shape()).containsExactly(r, 3, 7, 7);
-                assertThat(saved.info("base_model.model.resnet.encoder.stages.1.layers.0.layer.1.convolution.lora_B.weight").shape())
+                assertThat(saved.info("base_model.model.resnet.embedder.embedder.convolution.lora_A.weight")
+                                .shape())
+                        .containsExactly(r, 3, 7, 7);
+                assertThat(saved.info(
+                                        "base_model.model.resnet.encoder.stages.1.layers.0.layer.1.convolution.lora_B.weight")
+                                .shape())
                         .containsExactly(8, r, 1, 1);
-                assertThat(saved.contains("base_model.model.classifier.1.weight")).isTrue();
+                assertThat(saved.contains("base_model.model.classifier.1.weight"))
+                        .isTrue();
             }
             assertThat(Files.exists(tmp.resolve("locon/adapter_config.json"))).isTrue();
 
-            BackboneClassifier fresh = BackboneClassifier.load(ModelFiles.resolve(DIR.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
+            BackboneClassifier fresh = BackboneClassifier.load(
+                    ModelFiles.resolve(DIR.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
             fresh.setTraining(false);
             PeftModel.load(fresh, tmp.resolve("locon"));
             assertThat(logits(fresh, scope, pixels)).containsExactly(adapted);
@@ -118,13 +153,15 @@ class ResNetReferenceTest extends NativeTest {
             Step step = Step.training(scope, Step.Adapters.NONE);
             assertThatThrownBy(() -> resnet.features(step, ModelInputs.pixels(scope.zeros(new Shape(1, 1, 32, 32)))))
                     .hasMessage("this ResNet takes pixel_values [batch, 3, H, W], got (1, 1, 32, 32)");
-            assertThatThrownBy(() -> resnet.features(step, ModelInputs.tokens(scope.zeros(new Shape(1, 4), DataType.INT64), null, null)))
+            assertThatThrownBy(() -> resnet.features(
+                            step, ModelInputs.tokens(scope.zeros(new Shape(1, 4), DataType.INT64), null, null)))
                     .hasMessageContaining("a ResNet takes pixel values");
         }
     }
 
     private static float[] logits(BackboneClassifier model, NDManager scope, NDArray pixels) {
-        return model.logits(Step.training(scope, model.adapters()), ModelInputs.pixels(pixels)).toFloatArray();
+        return model.logits(Step.training(scope, model.adapters()), ModelInputs.pixels(pixels))
+                .toFloatArray();
     }
 
     private static double maxDifference(float[] a, float[] b) {

@@ -20,9 +20,9 @@ import io.peft4j.peft.TaskType;
 import io.peft4j.peft.adapter.BottleneckConfig;
 import io.peft4j.peft.lora.LoraConfig;
 import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 /**
  * The Swin family against {@code tools/swin_fixtures.py}: a random two-stage SwinForImageClassification in HF's layout
@@ -36,16 +36,20 @@ class SwinReferenceTest extends NativeTest {
     @ParameterizedTest
     @ValueSource(strings = {"reference.safetensors", "reference_24x20.safetensors"})
     void logitsPooledAndHiddenStatesMatchTheReference(String file) {
-        try (NDManager scope = manager.newSubManager(); SafeTensorsReader reference = SafeTensorsReader.open(DIR.resolve(file))) {
-            BackboneClassifier model = BackboneClassifier.load(ModelFiles.resolve(DIR.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
+        try (NDManager scope = manager.newSubManager();
+                SafeTensorsReader reference = SafeTensorsReader.open(DIR.resolve(file))) {
+            BackboneClassifier model = BackboneClassifier.load(
+                    ModelFiles.resolve(DIR.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
             assertThat(model.backbone()).isInstanceOf(SwinModel.class);
             model.setTraining(false);
             NDArray pixels = reference.load("pixel_values", scope, DataType.FLOAT32);
             Step step = Step.training(scope, model.adapters());
             Features features = model.backbone().features(step, ModelInputs.pixels(pixels));
-            assertMatchesReference(features.lastHiddenState(), reference.load("last_hidden_state", scope, DataType.FLOAT32));
+            assertMatchesReference(
+                    features.lastHiddenState(), reference.load("last_hidden_state", scope, DataType.FLOAT32));
             assertMatchesReference(features.pooled(), reference.load("pooler_output", scope, DataType.FLOAT32));
-            assertMatchesReference(model.logits(step, ModelInputs.pixels(pixels)), reference.load("logits", scope, DataType.FLOAT32));
+            assertMatchesReference(
+                    model.logits(step, ModelInputs.pixels(pixels)), reference.load("logits", scope, DataType.FLOAT32));
         }
     }
 
@@ -55,26 +59,44 @@ class SwinReferenceTest extends NativeTest {
      */
     @Test
     void loraAndAdaptFormerUseEachStagesWidthAndStartAsTheIdentity() {
-        try (NDManager scope = manager.newSubManager(); SafeTensorsReader reference = SafeTensorsReader.open(DIR.resolve("reference.safetensors"))) {
+        try (NDManager scope = manager.newSubManager();
+                SafeTensorsReader reference = SafeTensorsReader.open(DIR.resolve("reference.safetensors"))) {
             NDArray pixels = reference.load("pixel_values", scope, DataType.FLOAT32);
             long head = 5 * 32 + 5;
-            BackboneClassifier model = BackboneClassifier.load(ModelFiles.resolve(DIR.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
+            BackboneClassifier model = BackboneClassifier.load(
+                    ModelFiles.resolve(DIR.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
             model.setTraining(false);
-            float[] before = model.logits(Step.training(scope, model.adapters()), ModelInputs.pixels(pixels)).toFloatArray();
-            PeftModel lora = PeftModel.wrap(model, LoraConfig.builder().r(2).loraAlpha(4).taskType(TaskType.SEQ_CLS).build());
+            float[] before = model.logits(Step.training(scope, model.adapters()), ModelInputs.pixels(pixels))
+                    .toFloatArray();
+            PeftModel lora = PeftModel.wrap(
+                    model,
+                    LoraConfig.builder()
+                            .r(2)
+                            .loraAlpha(4)
+                            .taskType(TaskType.SEQ_CLS)
+                            .build());
             lora.setTraining(false);
             // stage 0: 2 blocks at width 16, stage 1: 2 blocks at width 32; query and value: 2 · r · 2D each
-            assertThat(lora.parameterCount().trainable()).isEqualTo(2L * 2 * 2 * (2 * 16) + 2L * 2 * 2 * (2 * 32) + head);
-            assertThat(lora.namedParameters()).containsKey("base_model.model.swin.encoder.layers.1.blocks.1.attention.self.value.lora_A.default.weight");
-            assertThat(model.logits(Step.training(scope, model.adapters()), ModelInputs.pixels(pixels)).toFloatArray()).containsExactly(before);
+            assertThat(lora.parameterCount().trainable())
+                    .isEqualTo(2L * 2 * 2 * (2 * 16) + 2L * 2 * 2 * (2 * 32) + head);
+            assertThat(lora.namedParameters())
+                    .containsKey(
+                            "base_model.model.swin.encoder.layers.1.blocks.1.attention.self.value.lora_A.default.weight");
+            assertThat(model.logits(Step.training(scope, model.adapters()), ModelInputs.pixels(pixels))
+                            .toFloatArray())
+                    .containsExactly(before);
 
-            BackboneClassifier other = BackboneClassifier.load(ModelFiles.resolve(DIR.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
+            BackboneClassifier other = BackboneClassifier.load(
+                    ModelFiles.resolve(DIR.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
             other.setTraining(false);
             PeftModel adaptFormer = PeftModel.wrap(other, BottleneckConfig.parallel(TaskType.SEQ_CLS));
             adaptFormer.setTraining(false);
             int m = 64;
-            assertThat(adaptFormer.parameterCount().trainable()).isEqualTo(2L * (2L * 16 * m + m + 16) + 2L * (2L * 32 * m + m + 32) + head);
-            assertThat(other.logits(Step.training(scope, other.adapters()), ModelInputs.pixels(pixels)).toFloatArray()).containsExactly(before);
+            assertThat(adaptFormer.parameterCount().trainable())
+                    .isEqualTo(2L * (2L * 16 * m + m + 16) + 2L * (2L * 32 * m + m + 32) + head);
+            assertThat(other.logits(Step.training(scope, other.adapters()), ModelInputs.pixels(pixels))
+                            .toFloatArray())
+                    .containsExactly(before);
         }
     }
 
@@ -87,7 +109,8 @@ class SwinReferenceTest extends NativeTest {
                     .hasMessageContaining("this Swin block has 4×4 windows, but the image gives a 3×3 grid here");
             assertThatThrownBy(() -> swin.features(step, ModelInputs.pixels(scope.zeros(new Shape(1, 1, 16, 16)))))
                     .hasMessage("this Swin takes pixel_values [batch, 3, H, W], got (1, 1, 16, 16)");
-            assertThatThrownBy(() -> swin.features(step, ModelInputs.tokens(scope.zeros(new Shape(1, 4), DataType.INT64), null, null)))
+            assertThatThrownBy(() -> swin.features(
+                            step, ModelInputs.tokens(scope.zeros(new Shape(1, 4), DataType.INT64), null, null)))
                     .hasMessageContaining("a Swin Transformer takes pixel values");
         }
     }

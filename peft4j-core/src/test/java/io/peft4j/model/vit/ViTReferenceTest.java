@@ -38,15 +38,19 @@ class ViTReferenceTest extends NativeTest {
     @ValueSource(strings = {"vit", "deit"})
     void logitsAndHiddenStatesMatchTheReference(String family) {
         Path dir = DIR.resolveSibling(family);
-        try (NDManager scope = manager.newSubManager(); SafeTensorsReader reference = SafeTensorsReader.open(dir.resolve("reference.safetensors"))) {
-            BackboneClassifier model = BackboneClassifier.load(ModelFiles.resolve(dir.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
+        try (NDManager scope = manager.newSubManager();
+                SafeTensorsReader reference = SafeTensorsReader.open(dir.resolve("reference.safetensors"))) {
+            BackboneClassifier model = BackboneClassifier.load(
+                    ModelFiles.resolve(dir.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
             assertThat(model.backbone()).isInstanceOf(ViTModel.class);
             assertThat(model.backbone().family()).isEqualTo(family);
             model.setTraining(false);
             NDArray pixels = reference.load("pixel_values", scope, DataType.FLOAT32);
             Step step = Step.training(scope, model.adapters());
-            assertMatchesReference(model.logits(step, ModelInputs.pixels(pixels)), reference.load("logits", scope, DataType.FLOAT32));
-            assertMatchesReference(model.backbone().features(step, ModelInputs.pixels(pixels)).lastHiddenState(),
+            assertMatchesReference(
+                    model.logits(step, ModelInputs.pixels(pixels)), reference.load("logits", scope, DataType.FLOAT32));
+            assertMatchesReference(
+                    model.backbone().features(step, ModelInputs.pixels(pixels)).lastHiddenState(),
                     reference.load("last_hidden_state", scope, DataType.FLOAT32));
         }
     }
@@ -58,15 +62,26 @@ class ViTReferenceTest extends NativeTest {
     @Test
     void deitsDistilledHeadAveragesItsTwoClassifiers(@TempDir Path tmp) {
         Path dir = DIR.resolveSibling("deit-distilled");
-        try (NDManager scope = manager.newSubManager(); SafeTensorsReader reference = SafeTensorsReader.open(dir.resolve("reference.safetensors"))) {
-            BackboneClassifier model = BackboneClassifier.load(ModelFiles.resolve(dir.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
+        try (NDManager scope = manager.newSubManager();
+                SafeTensorsReader reference = SafeTensorsReader.open(dir.resolve("reference.safetensors"))) {
+            BackboneClassifier model = BackboneClassifier.load(
+                    ModelFiles.resolve(dir.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
             assertThat(model.head()).isEqualTo(BackboneClassifier.Head.DISTILLED);
             model.setTraining(false);
             NDArray pixels = reference.load("pixel_values", scope, DataType.FLOAT32);
-            assertMatchesReference(model.logits(Step.training(scope, model.adapters()), ModelInputs.pixels(pixels)), reference.load("logits", scope, DataType.FLOAT32));
+            assertMatchesReference(
+                    model.logits(Step.training(scope, model.adapters()), ModelInputs.pixels(pixels)),
+                    reference.load("logits", scope, DataType.FLOAT32));
 
-            PeftModel peft = PeftModel.wrap(model, LoraConfig.builder().r(4).loraAlpha(8).taskType(TaskType.SEQ_CLS).build());
-            assertThat(peft.configs().get("default").modulesToSave()).containsExactly("cls_classifier", "distillation_classifier");
+            PeftModel peft = PeftModel.wrap(
+                    model,
+                    LoraConfig.builder()
+                            .r(4)
+                            .loraAlpha(8)
+                            .taskType(TaskType.SEQ_CLS)
+                            .build());
+            assertThat(peft.configs().get("default").modulesToSave())
+                    .containsExactly("cls_classifier", "distillation_classifier");
             assertThat(peft.parameterCount().trainable()).isEqualTo(2L * 2 * 4 * (32 + 32) + 2 * (5 * 32 + 5));
             peft.setTraining(false);
             peft.namedParameters().forEach((k, p) -> {
@@ -74,29 +89,46 @@ class ViTReferenceTest extends NativeTest {
                     p.set(scope.randomNormal(0, 0.2f, p.shape(), DataType.FLOAT32));
                 }
             });
-            float[] adapted = model.logits(Step.training(scope, model.adapters()), ModelInputs.pixels(pixels)).toFloatArray();
+            float[] adapted = model.logits(Step.training(scope, model.adapters()), ModelInputs.pixels(pixels))
+                    .toFloatArray();
             peft.save(tmp.resolve("distilled"));
-            BackboneClassifier fresh = BackboneClassifier.load(ModelFiles.resolve(dir.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
+            BackboneClassifier fresh = BackboneClassifier.load(
+                    ModelFiles.resolve(dir.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
             fresh.setTraining(false);
             PeftModel.load(fresh, tmp.resolve("distilled"));
-            assertThat(fresh.logits(Step.training(scope, fresh.adapters()), ModelInputs.pixels(pixels)).toFloatArray()).containsExactly(adapted);
+            assertThat(fresh.logits(Step.training(scope, fresh.adapters()), ModelInputs.pixels(pixels))
+                            .toFloatArray())
+                    .containsExactly(adapted);
         }
     }
 
     /** LoRA takes its default targets from the family's roles (query, value); B = 0 leaves the logits unchanged. */
     @Test
     void loraOnViTTargetsQueryAndValueAndStartsAsTheIdentity() {
-        try (NDManager scope = manager.newSubManager(); SafeTensorsReader reference = SafeTensorsReader.open(DIR.resolve("reference.safetensors"))) {
-            BackboneClassifier model = BackboneClassifier.load(ModelFiles.resolve(DIR.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
+        try (NDManager scope = manager.newSubManager();
+                SafeTensorsReader reference = SafeTensorsReader.open(DIR.resolve("reference.safetensors"))) {
+            BackboneClassifier model = BackboneClassifier.load(
+                    ModelFiles.resolve(DIR.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
             model.setTraining(false);
             NDArray pixels = reference.load("pixel_values", scope, DataType.FLOAT32);
-            float[] before = model.logits(Step.training(scope, model.adapters()), ModelInputs.pixels(pixels)).toFloatArray();
-            PeftModel peft = PeftModel.wrap(model, LoraConfig.builder().r(4).loraAlpha(8).taskType(TaskType.SEQ_CLS).build());
+            float[] before = model.logits(Step.training(scope, model.adapters()), ModelInputs.pixels(pixels))
+                    .toFloatArray();
+            PeftModel peft = PeftModel.wrap(
+                    model,
+                    LoraConfig.builder()
+                            .r(4)
+                            .loraAlpha(8)
+                            .taskType(TaskType.SEQ_CLS)
+                            .build());
             peft.setTraining(false);
             // 2 layers × (query, value) × r·(in + out), plus the classifier's trained copy (5 × 32 + 5)
             assertThat(peft.parameterCount().trainable()).isEqualTo(2L * 2 * 4 * (32 + 32) + 5 * 32 + 5);
-            assertThat(peft.namedParameters()).containsKey("base_model.model.vit.encoder.layer.1.attention.attention.value.lora_A.default.weight");
-            assertThat(model.logits(Step.training(scope, model.adapters()), ModelInputs.pixels(pixels)).toFloatArray()).containsExactly(before);
+            assertThat(peft.namedParameters())
+                    .containsKey(
+                            "base_model.model.vit.encoder.layer.1.attention.attention.value.lora_A.default.weight");
+            assertThat(model.logits(Step.training(scope, model.adapters()), ModelInputs.pixels(pixels))
+                            .toFloatArray())
+                    .containsExactly(before);
         }
     }
 
@@ -106,40 +138,53 @@ class ViTReferenceTest extends NativeTest {
      */
     @Test
     void bottleneckAdaptersSitOnViTsResidualSites() {
-        try (NDManager scope = manager.newSubManager(); SafeTensorsReader reference = SafeTensorsReader.open(DIR.resolve("reference.safetensors"))) {
+        try (NDManager scope = manager.newSubManager();
+                SafeTensorsReader reference = SafeTensorsReader.open(DIR.resolve("reference.safetensors"))) {
             NDArray pixels = reference.load("pixel_values", scope, DataType.FLOAT32);
             int d = 32, layers = 2, head = 5 * d + 5;
-            BackboneClassifier adaptFormer = BackboneClassifier.load(ModelFiles.resolve(DIR.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
+            BackboneClassifier adaptFormer = BackboneClassifier.load(
+                    ModelFiles.resolve(DIR.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
             adaptFormer.setTraining(false);
-            float[] before = adaptFormer.logits(Step.training(scope, adaptFormer.adapters()), ModelInputs.pixels(pixels)).toFloatArray();
+            float[] before = adaptFormer
+                    .logits(Step.training(scope, adaptFormer.adapters()), ModelInputs.pixels(pixels))
+                    .toFloatArray();
             PeftModel parallel = PeftModel.wrap(adaptFormer, BottleneckConfig.parallel(TaskType.SEQ_CLS));
             parallel.setTraining(false);
-            int m = 64;                                                             // AdaptFormer's bottleneck: down D·m + m, up m·D + D
+            int m = 64; // AdaptFormer's bottleneck: down D·m + m, up m·D + D
             assertThat(parallel.parameterCount().trainable()).isEqualTo((long) layers * (2L * d * m + m + d) + head);
-            assertThat(adaptFormer.logits(Step.training(scope, adaptFormer.adapters()), ModelInputs.pixels(pixels)).toFloatArray())
+            assertThat(adaptFormer
+                            .logits(Step.training(scope, adaptFormer.adapters()), ModelInputs.pixels(pixels))
+                            .toFloatArray())
                     .containsExactly(before);
 
-            BackboneClassifier houlsby = BackboneClassifier.load(ModelFiles.resolve(DIR.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
+            BackboneClassifier houlsby = BackboneClassifier.load(
+                    ModelFiles.resolve(DIR.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
             PeftModel peft = PeftModel.wrap(houlsby, BottleneckConfig.houlsby(TaskType.SEQ_CLS));
-            int h = d / 16;                                                         // reduction factor 16
-            long adapters = (long) layers * 2 * (2L * d * h + h + d);             // after attention and after the MLP
-            long norms = layers * 2L * 2 * d;                                      // layernorm_before and _after of each adapted block
+            int h = d / 16; // reduction factor 16
+            long adapters = (long) layers * 2 * (2L * d * h + h + d); // after attention and after the MLP
+            long norms = layers * 2L * 2 * d; // layernorm_before and _after of each adapted block
             assertThat(peft.parameterCount().trainable()).isEqualTo(adapters + norms + head);
-            assertThat(peft.namedParameters()).containsKey("base_model.model.vit.encoder.layer.0.attention.output.adapters.default.adapter_down.weight");
+            assertThat(peft.namedParameters())
+                    .containsKey(
+                            "base_model.model.vit.encoder.layer.0.attention.output.adapters.default.adapter_down.weight");
         }
     }
 
     /** Another image size (12×16: a 3×4 grid): the position embeddings are resized as transformers' bicubic interpolation. */
     @Test
     void otherImageSizesInterpolateThePositionEmbeddings() {
-        try (NDManager scope = manager.newSubManager(); SafeTensorsReader reference = SafeTensorsReader.open(DIR.resolve("reference_12x16.safetensors"))) {
-            BackboneClassifier model = BackboneClassifier.load(ModelFiles.resolve(DIR.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
+        try (NDManager scope = manager.newSubManager();
+                SafeTensorsReader reference = SafeTensorsReader.open(DIR.resolve("reference_12x16.safetensors"))) {
+            BackboneClassifier model = BackboneClassifier.load(
+                    ModelFiles.resolve(DIR.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
             model.setTraining(false);
             NDArray pixels = reference.load("pixel_values", scope, DataType.FLOAT32);
             Step step = Step.training(scope, model.adapters());
-            assertMatchesReference(model.backbone().features(step, ModelInputs.pixels(pixels)).lastHiddenState(),
+            assertMatchesReference(
+                    model.backbone().features(step, ModelInputs.pixels(pixels)).lastHiddenState(),
                     reference.load("last_hidden_state", scope, DataType.FLOAT32));
-            assertMatchesReference(model.logits(step, ModelInputs.pixels(pixels)), reference.load("logits", scope, DataType.FLOAT32));
+            assertMatchesReference(
+                    model.logits(step, ModelInputs.pixels(pixels)), reference.load("logits", scope, DataType.FLOAT32));
         }
     }
 
@@ -149,8 +194,10 @@ class ViTReferenceTest extends NativeTest {
             ViTModel vit = (ViTModel) AutoModel.load(ModelFiles.resolve(DIR.toString()), scope);
             Step step = Step.training(scope, Step.Adapters.NONE);
             assertThatThrownBy(() -> vit.features(step, ModelInputs.pixels(scope.zeros(new Shape(1, 3, 10, 12)))))
-                    .hasMessageContaining("this ViT takes pixel_values [batch, 3, H, W] with H and W multiples of 4, got (1, 3, 10, 12)");
-            assertThatThrownBy(() -> vit.features(step, ModelInputs.tokens(scope.zeros(new Shape(1, 4), DataType.INT64), null, null)))
+                    .hasMessageContaining(
+                            "this ViT takes pixel_values [batch, 3, H, W] with H and W multiples of 4, got (1, 3, 10, 12)");
+            assertThatThrownBy(() -> vit.features(
+                            step, ModelInputs.tokens(scope.zeros(new Shape(1, 4), DataType.INT64), null, null)))
                     .hasMessage("a ViT takes pixel values (pixel_values); these inputs have token ids only");
         }
     }

@@ -20,10 +20,10 @@ import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
 import io.peft4j.peft.vpt.VptConfig;
 import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.api.Test;
 
 /** Visual prompt tuning on the ViT fixture: the insertion written out by hand, counts, save and load. */
 class VptTest extends NativeTest {
@@ -42,9 +42,11 @@ class VptTest extends NativeTest {
     @CsvSource({"vit, false", "vit, true", "deit, false", "deit, true"})
     void promptsGoAfterTheClsTokenAndDeepOnesAreReplacedPerLayer(String family, boolean deep) throws Exception {
         Path modelDir = DIR.resolveSibling(family);
-        int special = family.equals("deit") ? 2 : 1;                                           // [CLS] (and the distillation token)
-        try (NDManager scope = manager.newSubManager(); SafeTensorsReader reference = SafeTensorsReader.open(modelDir.resolve("reference.safetensors"))) {
-            BackboneClassifier model = BackboneClassifier.load(ModelFiles.resolve(modelDir.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
+        int special = family.equals("deit") ? 2 : 1; // [CLS] (and the distillation token)
+        try (NDManager scope = manager.newSubManager();
+                SafeTensorsReader reference = SafeTensorsReader.open(modelDir.resolve("reference.safetensors"))) {
+            BackboneClassifier model = BackboneClassifier.load(
+                    ModelFiles.resolve(modelDir.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
             PeftModel peft = PeftModel.wrap(model, VptConfig.of(N, deep, TaskType.SEQ_CLS));
             peft.setTraining(false);
             assertThat(peft.parameterCount().trainable()).isEqualTo((long) (deep ? LAYERS : 1) * N * D + 5 * D + 5);
@@ -53,20 +55,32 @@ class VptTest extends NativeTest {
             float[] logits = model.logits(step, ModelInputs.pixels(pixels)).toFloatArray();
 
             ViTModel vit = (ViTModel) model.backbone();
-            NDArray table = peft.namedParameters().get("base_model.model.prompt_encoder.default.embedding.weight").array();
-            NDArray x = embeddingsOf(vit).forward(step, pixels);                              // [2, 1+N, D]
+            NDArray table = peft.namedParameters()
+                    .get("base_model.model.prompt_encoder.default.embedding.weight")
+                    .array();
+            NDArray x = embeddingsOf(vit).forward(step, pixels); // [2, 1+N, D]
             for (int i = 0; i < LAYERS; i++) {
                 if (i == 0 || deep) {
                     int layer = deep ? i : 0;
-                    NDArray rows = table.get(layer * N + ":" + (layer + 1) * N).expandDims(0).repeat(0, 2); // [2, n, D]
+                    NDArray rows = table.get(layer * N + ":" + (layer + 1) * N)
+                            .expandDims(0)
+                            .repeat(0, 2); // [2, n, D]
                     NDArray rest = x.get(new NDIndex(":, " + (i == 0 ? special : special + N) + ":, :"));
-                    x = x.get(new NDIndex(":, :" + special + ", :")).concat(rows, 1).concat(rest, 1);
+                    x = x.get(new NDIndex(":, :" + special + ", :"))
+                            .concat(rows, 1)
+                            .concat(rest, 1);
                 }
                 x = vit.layers().get(i).forward(step, x, null);
             }
             NDArray cls = layernormOf(vit).forward(x).get(new NDIndex(":, 0, :"));
-            float[] w = peft.namedParameters().get("base_model.model.classifier.modules_to_save.default.weight").array().toFloatArray();
-            float[] b = peft.namedParameters().get("base_model.model.classifier.modules_to_save.default.bias").array().toFloatArray();
+            float[] w = peft.namedParameters()
+                    .get("base_model.model.classifier.modules_to_save.default.weight")
+                    .array()
+                    .toFloatArray();
+            float[] b = peft.namedParameters()
+                    .get("base_model.model.classifier.modules_to_save.default.bias")
+                    .array()
+                    .toFloatArray();
             float[] h = cls.toFloatArray();
             for (int r = 0; r < 2; r++) {
                 for (int k = 0; k < 5; k++) {
@@ -79,9 +93,12 @@ class VptTest extends NativeTest {
             }
 
             peft.save(dir.resolve("vpt-" + family + deep));
-            BackboneClassifier fresh = BackboneClassifier.load(ModelFiles.resolve(modelDir.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
+            BackboneClassifier fresh = BackboneClassifier.load(
+                    ModelFiles.resolve(modelDir.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
             PeftModel.load(fresh, dir.resolve("vpt-" + family + deep));
-            assertThat(fresh.logits(Step.training(scope, fresh.adapters()), ModelInputs.pixels(pixels)).toFloatArray()).containsExactly(logits);
+            assertThat(fresh.logits(Step.training(scope, fresh.adapters()), ModelInputs.pixels(pixels))
+                            .toFloatArray())
+                    .containsExactly(logits);
         }
     }
 

@@ -39,20 +39,25 @@ class AimTest extends NativeTest {
     private static final Path FIXTURE = Path.of("src/test/resources/aim/vit");
 
     private static BackboneClassifier model(String family, NDManager scope) {
-        return BackboneClassifier.load(ModelFiles.resolve("src/test/resources/" + family), scope, BackboneClassifier.Head.SEQUENCE, 5);
+        return BackboneClassifier.load(
+                ModelFiles.resolve("src/test/resources/" + family), scope, BackboneClassifier.Head.SEQUENCE, 5);
     }
 
     private static float[] logits(BackboneClassifier model, NDArray clips, NDManager scope) {
-        return new VideoClassifier(model).logits(Step.inference(scope, model.adapters()), ModelInputs.pixels(clips)).toFloatArray();
+        return new VideoClassifier(model)
+                .logits(Step.inference(scope, model.adapters()), ModelInputs.pixels(clips))
+                .toFloatArray();
     }
 
     @Test
     void clipLogitsMatchTheReferenceImplementation() {
-        try (NDManager scope = manager.newSubManager(); SafeTensorsReader reference = SafeTensorsReader.open(FIXTURE.resolve("reference.safetensors"))) {
+        try (NDManager scope = manager.newSubManager();
+                SafeTensorsReader reference = SafeTensorsReader.open(FIXTURE.resolve("reference.safetensors"))) {
             BackboneClassifier model = model("vit", scope);
             PeftModel.load(model, FIXTURE);
-            NDArray clips = reference.load("pixel_values", scope, DataType.FLOAT32);                       // [2, 3, 3, 8, 8]
-            NDArray actual = new VideoClassifier(model).logits(Step.inference(scope, model.adapters()), ModelInputs.pixels(clips));
+            NDArray clips = reference.load("pixel_values", scope, DataType.FLOAT32); // [2, 3, 3, 8, 8]
+            NDArray actual = new VideoClassifier(model)
+                    .logits(Step.inference(scope, model.adapters()), ModelInputs.pixels(clips));
             assertMatchesReference(actual, reference.load("logits", scope, DataType.FLOAT32));
         }
     }
@@ -68,8 +73,9 @@ class AimTest extends NativeTest {
             assertThat(logits(model, clips, scope)).containsExactly(frameAveraged, Offset.offset(1e-5f));
             int d = 32;
             int h = d / 4;
-            long perBlock = 3L * (d * h + h + h * d + d);                   // T-, S- and MLP-adapter
-            assertThat(peft.parameterCount().trainable()).isEqualTo(2 * perBlock + 4L * d + 2L * d + (d * 5L + 5)); // + temporal, final LN, head
+            long perBlock = 3L * (d * h + h + h * d + d); // T-, S- and MLP-adapter
+            assertThat(peft.parameterCount().trainable())
+                    .isEqualTo(2 * perBlock + 4L * d + 2L * d + (d * 5L + 5)); // + temporal, final LN, head
         }
     }
 
@@ -79,7 +85,8 @@ class AimTest extends NativeTest {
             BackboneClassifier model = model("vit", scope);
             NDArray clips = scope.randomNormal(new Shape(2, 3, 3, 8, 8));
             NDArray reversed = clips.flip(1);
-            assertThat(logits(model, reversed, scope)).containsExactly(logits(model, clips, scope), Offset.offset(1e-5f));
+            assertThat(logits(model, reversed, scope))
+                    .containsExactly(logits(model, clips, scope), Offset.offset(1e-5f));
             PeftModel.load(model, FIXTURE);
             float[] forward = logits(model, clips, scope);
             float[] backward = logits(model, reversed, scope);
@@ -103,11 +110,14 @@ class AimTest extends NativeTest {
             try (NDManager s = scope.newSubManager()) {
                 Map<Parameter, NDArray> grads = new HashMap<>();
                 try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                    NDArray logits = new VideoClassifier(model).logits(Step.training(s, model.adapters()), ModelInputs.pixels(clips));
+                    NDArray logits = new VideoClassifier(model)
+                            .logits(Step.training(s, model.adapters()), ModelInputs.pixels(clips));
                     gc.backward(Losses.crossEntropy(logits, s.create(new long[] {1, 3})));
                     model.namedParameters().forEach((k, v) -> {
-                        boolean aim = k.contains(".block_adapters.default.") || k.equals("vit.temporal_embedding.default")
-                                || k.startsWith("vit.layernorm.") || k.startsWith("classifier.modules_to_save.default.");
+                        boolean aim = k.contains(".block_adapters.default.")
+                                || k.equals("vit.temporal_embedding.default")
+                                || k.startsWith("vit.layernorm.")
+                                || k.startsWith("classifier.modules_to_save.default.");
                         assertThat(v.isTrainable()).as(k).isEqualTo(aim);
                         if (v.isTrainable()) {
                             NDArray grad = v.array().getGradient().duplicate();
@@ -116,7 +126,8 @@ class AimTest extends NativeTest {
                         }
                     });
                 }
-                grads.forEach((v, grad) -> v.set(v.array().sub(grad.mul(0.5f))));  // D_fc2 leaves zero: now every path has weight
+                grads.forEach((v, grad) ->
+                        v.set(v.array().sub(grad.mul(0.5f)))); // D_fc2 leaves zero: now every path has weight
             }
             peft.setTraining(false);
             float[] trained = logits(model, clips, scope);
@@ -125,14 +136,16 @@ class AimTest extends NativeTest {
             PeftModel.load(fresh, tmp);
             assertThat(logits(fresh, clips, scope)).containsExactly(trained, Offset.offset(1e-6f));
             assertThatThrownBy(peft::mergeAndUnload)
-                    .hasMessage("AIM adapters are non-linear modules over a clip's frames and cannot be merged into the base weights");
+                    .hasMessage(
+                            "AIM adapters are non-linear modules over a clip's frames and cannot be merged into the base weights");
         }
     }
 
     @Test
     void refusesModelsWithoutTransformerBlocks() {
         try (NDManager scope = manager.newSubManager()) {
-            BackboneClassifier resnet = BackboneClassifier.load(ModelFiles.resolve("src/test/resources/resnet"), scope, BackboneClassifier.Head.SEQUENCE, 3);
+            BackboneClassifier resnet = BackboneClassifier.load(
+                    ModelFiles.resolve("src/test/resources/resnet"), scope, BackboneClassifier.Head.SEQUENCE, 3);
             assertThatThrownBy(() -> PeftModel.wrap(resnet, AimConfig.of(8, TaskType.SEQ_CLS)))
                     .hasMessage("AIM adapts vision transformers (ViT, DeiT, CLIP's image tower); 'resnet' is not one");
         }

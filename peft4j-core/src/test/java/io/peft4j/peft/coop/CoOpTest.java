@@ -54,9 +54,11 @@ class CoOpTest extends NativeTest {
         return new CoOpConfig(CommonFields.DEFAULT, new PromptContext(nCtx, init, csc, position, LABELS));
     }
 
-    private static NDArray zeroShotProbabilities(ClipModel clip, String template, NDArray pixels, Step step, NDManager scope) {
+    private static NDArray zeroShotProbabilities(
+            ClipModel clip, String template, NDArray pixels, Step step, NDManager scope) {
         try (Tokenizer tokenizer = clip.tokenizer()) {
-            return ZeroShotClassifier.build(clip, tokenizer, LABELS, List.of(template), scope).probabilities(step, pixels);
+            return ZeroShotClassifier.build(clip, tokenizer, LABELS, List.of(template), scope)
+                    .probabilities(step, pixels);
         }
     }
 
@@ -68,11 +70,18 @@ class CoOpTest extends NativeTest {
                 ClipModel clip = clip(scope);
                 NDArray pixels = scope.randomNormal(new Shape(4, 3, 8, 8));
                 Step step = Step.inference(scope, Step.Adapters.NONE);
-                float[] expected = zeroShotProbabilities(clip, template, pixels, step, scope).toFloatArray();
+                float[] expected = zeroShotProbabilities(clip, template, pixels, step, scope)
+                        .toFloatArray();
                 PeftModel.wrap(clip, coop(16, "a photo of a", csc, position));
-                assertThat(clip.namedParameters().get("prompt_learner.default.ctx").shape().get(csc ? 1 : 0)).isEqualTo(4); // n_ctx from the phrase
+                assertThat(clip.namedParameters()
+                                .get("prompt_learner.default.ctx")
+                                .shape()
+                                .get(csc ? 1 : 0))
+                        .isEqualTo(4); // n_ctx from the phrase
                 PromptedClip prompted = PromptedClip.of(clip);
-                float[] actual = prompted.logits(Step.inference(scope, clip.adapters()), ModelInputs.pixels(pixels)).softmax(-1).toFloatArray();
+                float[] actual = prompted.logits(Step.inference(scope, clip.adapters()), ModelInputs.pixels(pixels))
+                        .softmax(-1)
+                        .toFloatArray();
                 assertThat(actual).containsExactly(expected, Offset.offset(1e-5f));
             }
         }
@@ -83,12 +92,22 @@ class CoOpTest extends NativeTest {
         try (NDManager scope = manager.newSubManager()) {
             int d = 32;
             int p = 16;
-            assertThat(PeftModel.wrap(clip(scope), coop(5, null, false, PromptContext.Position.END)).parameterCount().trainable()).isEqualTo(5L * d);
-            assertThat(PeftModel.wrap(clip(scope), coop(5, null, true, PromptContext.Position.END)).parameterCount().trainable())
+            assertThat(PeftModel.wrap(clip(scope), coop(5, null, false, PromptContext.Position.END))
+                            .parameterCount()
+                            .trainable())
+                    .isEqualTo(5L * d);
+            assertThat(PeftModel.wrap(clip(scope), coop(5, null, true, PromptContext.Position.END))
+                            .parameterCount()
+                            .trainable())
                     .isEqualTo(3L * 5 * d);
             long metaNet = (long) p * (p / 16) + p / 16 + (long) (p / 16) * d + d;
-            assertThat(PeftModel.wrap(clip(scope), new CoCoOpConfig(CommonFields.DEFAULT, new PromptContext(5, null, false, null, LABELS)))
-                    .parameterCount().trainable()).isEqualTo(5L * d + metaNet);
+            assertThat(PeftModel.wrap(
+                                    clip(scope),
+                                    new CoCoOpConfig(
+                                            CommonFields.DEFAULT, new PromptContext(5, null, false, null, LABELS)))
+                            .parameterCount()
+                            .trainable())
+                    .isEqualTo(5L * d + metaNet);
         }
     }
 
@@ -96,17 +115,29 @@ class CoOpTest extends NativeTest {
     void cocoopShiftsEveryContextVectorByItsImagesMetaNetOutput() {
         try (NDManager scope = manager.newSubManager()) {
             ClipModel clip = clip(scope);
-            PeftModel peft = PeftModel.wrap(clip, new CoCoOpConfig(CommonFields.DEFAULT, new PromptContext(4, "a photo of a", false, null, LABELS)));
+            PeftModel peft = PeftModel.wrap(
+                    clip,
+                    new CoCoOpConfig(CommonFields.DEFAULT, new PromptContext(4, "a photo of a", false, null, LABELS)));
             NDArray pixels = scope.randomNormal(new Shape(3, 3, 8, 8));
             Map<String, Parameter> params = clip.namedParameters();
-            float[] w1 = params.get("prompt_learner.default.meta_net.linear1.weight").array().toFloatArray(); // [1, 16]
-            float[] b1 = params.get("prompt_learner.default.meta_net.linear1.bias").array().toFloatArray();
-            float[] w2 = params.get("prompt_learner.default.meta_net.linear2.weight").array().toFloatArray(); // [32, 1]
-            float[] b2 = params.get("prompt_learner.default.meta_net.linear2.bias").array().toFloatArray();
-            float[] ctx = params.get("prompt_learner.default.ctx").array().toFloatArray();                    // [4, 32]
+            float[] w1 = params.get("prompt_learner.default.meta_net.linear1.weight")
+                    .array()
+                    .toFloatArray(); // [1, 16]
+            float[] b1 = params.get("prompt_learner.default.meta_net.linear1.bias")
+                    .array()
+                    .toFloatArray();
+            float[] w2 = params.get("prompt_learner.default.meta_net.linear2.weight")
+                    .array()
+                    .toFloatArray(); // [32, 1]
+            float[] b2 = params.get("prompt_learner.default.meta_net.linear2.bias")
+                    .array()
+                    .toFloatArray();
+            float[] ctx = params.get("prompt_learner.default.ctx").array().toFloatArray(); // [4, 32]
             Step step = Step.inference(scope, clip.adapters());
-            float[] logits = PromptedClip.of(clip).logits(step, ModelInputs.pixels(pixels)).toFloatArray();   // [3, 3]
-            float[] image = clip.imageEmbeddings(step, pixels).toFloatArray();                                  // [3, 16]
+            float[] logits = PromptedClip.of(clip)
+                    .logits(step, ModelInputs.pixels(pixels))
+                    .toFloatArray(); // [3, 3]
+            float[] image = clip.imageEmbeddings(step, pixels).toFloatArray(); // [3, 16]
             peft.addAdapter("fixed", coop(4, null, false, PromptContext.Position.END));
             Parameter fixedCtx = clip.namedParameters().get("prompt_learner.fixed.ctx");
             for (int b = 0; b < 3; b++) {
@@ -126,8 +157,11 @@ class CoOpTest extends NativeTest {
                     }
                 }
                 fixedCtx.set(scope.create(shifted, new Shape(4, 32)));
-                float[] one = PromptedClip.of(clip).logits(Step.inference(scope, clip.adapters()),
-                        ModelInputs.pixels(pixels.get(b + ":" + (b + 1)))).toFloatArray();
+                float[] one = PromptedClip.of(clip)
+                        .logits(
+                                Step.inference(scope, clip.adapters()),
+                                ModelInputs.pixels(pixels.get(b + ":" + (b + 1))))
+                        .toFloatArray();
                 for (int c = 0; c < 3; c++) {
                     assertThat(logits[b * 3 + c]).isCloseTo(one[c], Offset.offset(1e-4f));
                 }
@@ -140,16 +174,23 @@ class CoOpTest extends NativeTest {
     void savesLoadsAndTrainsOnlyTheContext(@TempDir Path tmp) {
         try (NDManager scope = manager.newSubManager()) {
             ClipModel clip = clip(scope);
-            PeftModel peft = PeftModel.wrap(clip, new CoCoOpConfig(CommonFields.DEFAULT, new PromptContext(3, null, false, PromptContext.Position.MIDDLE, LABELS)));
+            PeftModel peft = PeftModel.wrap(
+                    clip,
+                    new CoCoOpConfig(
+                            CommonFields.DEFAULT,
+                            new PromptContext(3, null, false, PromptContext.Position.MIDDLE, LABELS)));
             peft.setTraining(true);
-            clip.namedParameters().get("prompt_learner.default.meta_net.linear1.bias").set(scope.create(new float[] {3f})); // its one ReLU unit on
+            clip.namedParameters()
+                    .get("prompt_learner.default.meta_net.linear1.bias")
+                    .set(scope.create(new float[] {3f})); // its one ReLU unit on
             NDArray pixels = scope.randomNormal(new Shape(4, 3, 8, 8));
             NDArray labels = scope.create(new long[] {0, 1, 2, 1});
-            for (int i = 0; i < 3; i++) {                                   // a few plain SGD steps on what trains
+            for (int i = 0; i < 3; i++) { // a few plain SGD steps on what trains
                 try (NDManager s = scope.newSubManager()) {
                     Map<Parameter, NDArray> grads = new HashMap<>();
                     try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                        NDArray logits = PromptedClip.of(clip).logits(Step.training(s, clip.adapters()), ModelInputs.pixels(pixels));
+                        NDArray logits = PromptedClip.of(clip)
+                                .logits(Step.training(s, clip.adapters()), ModelInputs.pixels(pixels));
                         gc.backward(Losses.crossEntropy(logits, labels));
                         clip.namedParameters().forEach((k, v) -> {
                             assertThat(v.isTrainable()).as(k).isEqualTo(k.startsWith("prompt_learner.default."));
@@ -165,19 +206,29 @@ class CoOpTest extends NativeTest {
                 }
             }
             peft.setTraining(false);
-            float[] trained = PromptedClip.of(clip).logits(Step.inference(scope, clip.adapters()), ModelInputs.pixels(pixels)).toFloatArray();
+            float[] trained = PromptedClip.of(clip)
+                    .logits(Step.inference(scope, clip.adapters()), ModelInputs.pixels(pixels))
+                    .toFloatArray();
             peft.save(tmp);
             try (SafeTensorsReader saved = SafeTensorsReader.open(tmp.resolve(PeftModel.WEIGHTS_NAME))) {
-                assertThat(saved.tensors().keySet()).containsExactlyInAnyOrder("base_model.model.prompt_learner.ctx",
-                        "base_model.model.prompt_learner.meta_net.linear1.weight", "base_model.model.prompt_learner.meta_net.linear1.bias",
-                        "base_model.model.prompt_learner.meta_net.linear2.weight", "base_model.model.prompt_learner.meta_net.linear2.bias");
+                assertThat(saved.tensors().keySet())
+                        .containsExactlyInAnyOrder(
+                                "base_model.model.prompt_learner.ctx",
+                                "base_model.model.prompt_learner.meta_net.linear1.weight",
+                                "base_model.model.prompt_learner.meta_net.linear1.bias",
+                                "base_model.model.prompt_learner.meta_net.linear2.weight",
+                                "base_model.model.prompt_learner.meta_net.linear2.bias");
             }
             assertThat(PeftConfig.read(tmp.resolve(PeftConfig.FILE_NAME))).isInstanceOf(CoCoOpConfig.class);
             ClipModel fresh = clip(scope);
             PeftModel.load(fresh, tmp);
-            float[] loaded = PromptedClip.of(fresh).logits(Step.inference(scope, fresh.adapters()), ModelInputs.pixels(pixels)).toFloatArray();
+            float[] loaded = PromptedClip.of(fresh)
+                    .logits(Step.inference(scope, fresh.adapters()), ModelInputs.pixels(pixels))
+                    .toFloatArray();
             assertThat(loaded).containsExactly(trained, Offset.offset(1e-6f));
-            assertThatThrownBy(peft::merge).hasMessage("CoOp and CoCoOp learn prompt inputs of the text tower and cannot be merged into the weights");
+            assertThatThrownBy(peft::merge)
+                    .hasMessage(
+                            "CoOp and CoCoOp learn prompt inputs of the text tower and cannot be merged into the weights");
         }
     }
 
@@ -188,10 +239,14 @@ class CoOpTest extends NativeTest {
             PeftModel peft = PeftModel.wrap(clip, coop(4, null, false, PromptContext.Position.END));
             NDArray pixels = scope.randomNormal(new Shape(2, 3, 8, 8));
             PromptedClip newClasses = PromptedClip.of(clip, List.of("bad", "small"));
-            assertThat(newClasses.logits(Step.inference(scope, clip.adapters()), ModelInputs.pixels(pixels)).getShape()).isEqualTo(new Shape(2, 2));
+            assertThat(newClasses
+                            .logits(Step.inference(scope, clip.adapters()), ModelInputs.pixels(pixels))
+                            .getShape())
+                    .isEqualTo(new Shape(2, 2));
             peft.addAdapter("csc", coop(4, null, true, PromptContext.Position.END));
             assertThatThrownBy(() -> PromptedClip.of(clip, List.of("bad", "small")))
-                    .hasMessage("class-specific contexts (csc) classify only the classes they were trained on, [cat, dog, car]");
+                    .hasMessage(
+                            "class-specific contexts (csc) classify only the classes they were trained on, [cat, dog, car]");
         }
     }
 

@@ -37,11 +37,14 @@ class MonaTest extends NativeTest {
     @ParameterizedTest
     @ValueSource(strings = {"swin", "vit"})
     void loadedMonasGiveTheReferenceLogits(String family) {
-        try (NDManager scope = manager.newSubManager(); SafeTensorsReader reference = SafeTensorsReader.open(RESOURCES.resolve("mona/" + family + "/reference.safetensors"))) {
+        try (NDManager scope = manager.newSubManager();
+                SafeTensorsReader reference =
+                        SafeTensorsReader.open(RESOURCES.resolve("mona/" + family + "/reference.safetensors"))) {
             BackboneClassifier model = classifier(family, scope);
             PeftModel.load(model, RESOURCES.resolve("mona/" + family));
             NDArray pixels = reference.load("pixel_values", scope, DataType.FLOAT32);
-            float[] logits = model.logits(Step.training(scope, model.adapters()), ModelInputs.pixels(pixels)).toFloatArray();
+            float[] logits = model.logits(Step.training(scope, model.adapters()), ModelInputs.pixels(pixels))
+                    .toFloatArray();
             float[] expected = reference.load("logits", scope, DataType.FLOAT32).toFloatArray();
             assertThat(logits).hasSameSizeAs(expected);
             for (int i = 0; i < logits.length; i++) {
@@ -59,11 +62,14 @@ class MonaTest extends NativeTest {
     @ParameterizedTest
     @ValueSource(strings = {"swin", "vit"})
     void countsEqualTheReferenceCodesClosedFormAndOnlyMonaTrains(String family, @TempDir Path tmp) {
-        try (NDManager scope = manager.newSubManager(); SafeTensorsReader reference = SafeTensorsReader.open(RESOURCES.resolve("mona/" + family + "/reference.safetensors"))) {
+        try (NDManager scope = manager.newSubManager();
+                SafeTensorsReader reference =
+                        SafeTensorsReader.open(RESOURCES.resolve("mona/" + family + "/reference.safetensors"))) {
             BackboneClassifier model = classifier(family, scope);
             int n = 8;
             PeftModel peft = PeftModel.wrap(model, new MonaConfig(CommonFields.of(TaskType.SEQ_CLS), n, 0.1));
-            int[] widths = family.equals("swin") ? new int[] {16, 16, 16, 16, 32, 32, 32, 32} : new int[] {32, 32, 32, 32};
+            int[] widths =
+                    family.equals("swin") ? new int[] {16, 16, 16, 16, 32, 32, 32, 32} : new int[] {32, 32, 32, 32};
             long expected = 0;
             for (int m : widths) {
                 expected += (2L * n + 5) * m + (long) n * n + 88L * n;
@@ -71,14 +77,25 @@ class MonaTest extends NativeTest {
             assertThat(peft.parameterCount().trainable()).isEqualTo(expected + 5 * 32 + 5);
 
             NDArray pixels = reference.load("pixel_values", scope, DataType.FLOAT32);
-            Map<String, float[]> gradients = Gradients.of(peft, (step, gc) -> gc.backward(model.logits(step, ModelInputs.pixels(pixels)).square().sum()));
-            assertThat(gradients.keySet()).allMatch(k -> k.contains(".adapters.default.") || k.contains("classifier.modules_to_save"));
-            assertThat(gradients.keySet().stream().filter(k -> k.contains(".adapters.default.")).count()).isEqualTo(widths.length * 16L);
+            Map<String, float[]> gradients = Gradients.of(
+                    peft,
+                    (step, gc) -> gc.backward(model.logits(step, ModelInputs.pixels(pixels))
+                            .square()
+                            .sum()));
+            assertThat(gradients.keySet())
+                    .allMatch(k -> k.contains(".adapters.default.") || k.contains("classifier.modules_to_save"));
+            assertThat(gradients.keySet().stream()
+                            .filter(k -> k.contains(".adapters.default."))
+                            .count())
+                    .isEqualTo(widths.length * 16L);
             // ViT's classifier reads [CLS], which skips the convolutions and, after the last block's attention, sees no
             // patch again: the convolutions of the last block's Monas get exactly no gradient; everything else does
             gradients.forEach((k, g) -> {
                 boolean unseen = family.equals("vit") && k.contains("layer.1.") && k.contains(".adapter_conv.");
-                assertThat(maxAbs(g)).as(k).isEqualTo(unseen ? 0.0 : maxAbs(g)).isGreaterThanOrEqualTo(unseen ? 0.0 : Double.MIN_VALUE);
+                assertThat(maxAbs(g))
+                        .as(k)
+                        .isEqualTo(unseen ? 0.0 : maxAbs(g))
+                        .isGreaterThanOrEqualTo(unseen ? 0.0 : Double.MIN_VALUE);
             });
 
             peft.setTraining(false);
@@ -87,11 +104,14 @@ class MonaTest extends NativeTest {
                     p.set(scope.randomNormal(0, 0.3f, p.shape(), DataType.FLOAT32));
                 }
             });
-            float[] adapted = model.logits(Step.training(scope, model.adapters()), ModelInputs.pixels(pixels)).toFloatArray();
+            float[] adapted = model.logits(Step.training(scope, model.adapters()), ModelInputs.pixels(pixels))
+                    .toFloatArray();
             peft.save(tmp.resolve("mona"));
             BackboneClassifier fresh = classifier(family, scope);
             PeftModel.load(fresh, tmp.resolve("mona"));
-            assertThat(fresh.logits(Step.training(scope, fresh.adapters()), ModelInputs.pixels(pixels)).toFloatArray()).containsExactly(adapted);
+            assertThat(fresh.logits(Step.training(scope, fresh.adapters()), ModelInputs.pixels(pixels))
+                            .toFloatArray())
+                    .containsExactly(adapted);
             assertThatThrownBy(peft::merge).hasMessageContaining("cannot be merged");
         }
     }
@@ -105,8 +125,8 @@ class MonaTest extends NativeTest {
     }
 
     private static BackboneClassifier classifier(String family, NDManager scope) {
-        BackboneClassifier model = BackboneClassifier.load(ModelFiles.resolve(RESOURCES.resolve(family).toString()), scope,
-                BackboneClassifier.Head.SEQUENCE, 5);
+        BackboneClassifier model = BackboneClassifier.load(
+                ModelFiles.resolve(RESOURCES.resolve(family).toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
         model.setTraining(false);
         return model;
     }

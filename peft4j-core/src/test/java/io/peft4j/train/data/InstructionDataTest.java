@@ -22,10 +22,14 @@ class InstructionDataTest {
     @Test
     void alpacaPromptIsMaskedAndTheOutputPlusEosTrained() throws Exception {
         Path file = dir.resolve("data.json");
-        Files.writeString(file, "[{\"instruction\": \"Add\", \"input\": \"2 and 3\", \"output\": \"5\"}, {\"instruction\": \"Greet\", \"output\": \"Hello\"}]");
+        Files.writeString(
+                file,
+                "[{\"instruction\": \"Add\", \"input\": \"2 and 3\", \"output\": \"5\"}, {\"instruction\": \"Greet\", \"output\": \"Hello\"}]");
         List<List<InstructionData.Segment>> examples = InstructionData.read(file, null);
         assertThat(examples.get(0).get(0).text()).endsWith("### Input:\n2 and 3\n\n### Response:\n");
-        assertThat(examples.get(1).get(0).text()).doesNotContain("### Input").endsWith("### Instruction:\nGreet\n\n### Response:\n");
+        assertThat(examples.get(1).get(0).text())
+                .doesNotContain("### Input")
+                .endsWith("### Instruction:\nGreet\n\n### Response:\n");
         try (Tokenizer tokenizer = Tokenizer.load(Decoders.dir("gpt2").resolve("tokenizer.json"), 4096)) {
             CausalExample e = InstructionData.tokenise(tokenizer, examples.get(1), 999L, 4096);
             int prompt = tokenizer.encodeIds(examples.get(1).get(0).text()).size();
@@ -38,31 +42,44 @@ class InstructionDataTest {
                 assertThat(e.labels()[prompt + i]).isEqualTo(output.get(i)).isEqualTo(e.inputIds()[prompt + i]);
             }
             assertThat(e.labels()[e.labels().length - 1]).isEqualTo(999L);
-            assertThat(InstructionData.tokenise(tokenizer, examples.get(1), 999L, 10).inputIds()).hasSize(10);
+            assertThat(InstructionData.tokenise(tokenizer, examples.get(1), 999L, 10)
+                            .inputIds())
+                    .hasSize(10);
         }
     }
 
     @Test
     void chatTrainsEveryAssistantTurnWithTheTemplatesEndTokens() throws Exception {
         Path file = dir.resolve("chat.jsonl");
-        Files.writeString(file, "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}, {\"role\": \"assistant\", \"content\": \"Hello!\"},"
-                + " {\"role\": \"user\", \"content\": \"Bye\"}, {\"role\": \"assistant\", \"content\": \"See you\"}]}\n");
+        Files.writeString(
+                file,
+                "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}, {\"role\": \"assistant\", \"content\": \"Hello!\"},"
+                        + " {\"role\": \"user\", \"content\": \"Bye\"}, {\"role\": \"assistant\", \"content\": \"See you\"}]}\n");
         ChatTemplate qwen = ChatTemplate.forModel(Decoders.dir("qwen2"));
-        List<InstructionData.Segment> segments = InstructionData.read(file, qwen).get(0);
+        List<InstructionData.Segment> segments =
+                InstructionData.read(file, qwen).get(0);
         assertThat(segments).extracting(InstructionData.Segment::trained).containsExactly(false, true, false, true);
         assertThat(segments.get(1).text()).isEqualTo("Hello!<|im_end|>\n");
         assertThat(segments.get(3).text()).isEqualTo("See you<|im_end|>\n");
         assertThat(segments.get(2).text()).isEqualTo("<|im_start|>user\nBye<|im_end|>\n<|im_start|>assistant\n");
-        assertThat(String.join("", segments.stream().map(InstructionData.Segment::text).toList()))
-                .isEqualTo(qwen.render(List.of(new ChatTemplate.Message("user", "Hi"), new ChatTemplate.Message("assistant", "Hello!"),
-                        new ChatTemplate.Message("user", "Bye"), new ChatTemplate.Message("assistant", "See you")), false));
+        assertThat(String.join(
+                        "", segments.stream().map(InstructionData.Segment::text).toList()))
+                .isEqualTo(qwen.render(
+                        List.of(
+                                new ChatTemplate.Message("user", "Hi"),
+                                new ChatTemplate.Message("assistant", "Hello!"),
+                                new ChatTemplate.Message("user", "Bye"),
+                                new ChatTemplate.Message("assistant", "See you")),
+                        false));
     }
 
     @Test
     void packingFillsRowsAndKeepsLabels() {
-        List<CausalExample> packed = InstructionData.pack(List.of(
-                new CausalExample(new long[] {1, 2, 3}, new long[] {-100, 2, 3}),
-                new CausalExample(new long[] {4, 5, 6, 7}, new long[] {-100, -100, 6, 7})), 3);
+        List<CausalExample> packed = InstructionData.pack(
+                List.of(
+                        new CausalExample(new long[] {1, 2, 3}, new long[] {-100, 2, 3}),
+                        new CausalExample(new long[] {4, 5, 6, 7}, new long[] {-100, -100, 6, 7})),
+                3);
         assertThat(packed).hasSize(3);
         assertThat(packed.get(1).inputIds()).containsExactly(4, 5, 6);
         assertThat(packed.get(1).labels()).containsExactly(-100, -100, 6);
@@ -73,11 +90,14 @@ class InstructionDataTest {
     void badFilesAreNamed() throws Exception {
         Path alpaca = dir.resolve("bad.json");
         Files.writeString(alpaca, "[{\"instruction\": \"x\"}]");
-        assertThatThrownBy(() -> InstructionData.read(alpaca, null)).isInstanceOf(FormatException.class).hasMessageContaining("'output'");
+        assertThatThrownBy(() -> InstructionData.read(alpaca, null))
+                .isInstanceOf(FormatException.class)
+                .hasMessageContaining("'output'");
         Path chat = dir.resolve("bad.jsonl");
         Files.writeString(chat, "{\"messages\": [{\"role\": \"user\", \"content\": \"only a question\"}]}\n");
         assertThatThrownBy(() -> InstructionData.read(chat, ChatTemplate.forModel(Decoders.dir("qwen2"))))
-                .hasMessageContaining("line 1").hasMessageContaining("no assistant message");
+                .hasMessageContaining("line 1")
+                .hasMessageContaining("no assistant message");
         Path empty = dir.resolve("empty.json");
         Files.writeString(empty, "[]");
         assertThatThrownBy(() -> InstructionData.read(empty, null)).hasMessageContaining("no examples");
