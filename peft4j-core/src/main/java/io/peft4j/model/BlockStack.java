@@ -1,7 +1,6 @@
 package io.peft4j.model;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import io.peft4j.nn.Step;
 import java.util.function.Function;
 
@@ -96,16 +95,13 @@ public interface BlockStack {
      * training step or an evaluation batch). The previous block's output is freed too; the pass's input is left to its owner.
      */
     static <O> O run(Pass<O> pass, Step step) {
-        NDArray x = pass.input();
+        NDArray x = pass.input(); // [B, T, D]
         for (int i = 0; i < pass.numBlocks(); i++) {
-            try (NDManager block = step.scope().newSubManager()) {
-                x.tempAttach(block);
-                NDArray out = pass.block(i, x, step.in(block));
-                out.attach(step.scope());
-                if (i > 0 && out != x) {
-                    x.close();
-                }
-                x = out;
+            int block = i;
+            NDArray in = x;
+            x = step.local(s -> pass.block(block, in, s), in); // [B, T, D]
+            if (i > 0 && x != in) {
+                in.close();
             }
         }
         return pass.finish(x);

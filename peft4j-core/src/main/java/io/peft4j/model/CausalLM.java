@@ -67,34 +67,6 @@ public abstract class CausalLM extends PretrainedModel {
     /** The final norm, [B, T, D] → [B, T, D]. */
     protected abstract NDArray finalNorm(NDArray x);
 
-    /**
-     * Runs the blocks and the final norm over embedded inputs.
-     *
-     * @param x         [B, T, D] token (and virtual-token) embeddings
-     * @param mask      additive mask [B, 1, T, S+T] over the cache's positions and the new ones
-     * @param positions [B, T] int64 position of each new token
-     * @return hidden states [B, T, D]
-     */
-    private NDArray decode(Step step, NDArray x, NDArray mask, NDArray positions, KvCache cache) {
-        Object context = blockContext(positions);
-        x = embedPositions(step, x, positions);
-        for (int i = 0; i < numLayers(); i++) {
-            if (step.grad()) {
-                x = block(step, i, x, mask, context, cache);
-                continue;
-            }
-            NDManager outer = step.scope();
-            try (NDManager blockScope = outer.newSubManager()) { // without autograd a block's intermediates end with it
-                NDArray input = x.duplicate();
-                input.attach(blockScope);
-                NDArray out = block(step.in(blockScope), i, input, mask, context, cache);
-                out.attach(outer);
-                x = out;
-            }
-        }
-        return finalNorm(x);
-    }
-
     /** The modules that make the blocks' input: the token embeddings and any virtual tokens (GPT-2 adds its position table). */
     protected List<Module> inputModules() {
         List<Module> out = new ArrayList<>(List.of((Module) inputEmbeddings()));
@@ -156,7 +128,7 @@ public abstract class CausalLM extends PretrainedModel {
     /** The final hidden states [B, T, D] of the new tokens (see {@link #forward(Step, NDArray, NDArray, KvCache)}). */
     public NDArray hiddenStates(Step step, NDArray inputIds, NDArray attentionMask, KvCache cache) {
         Inputs in = prepare(step, inputIds, attentionMask, cache, promptSource());
-        return ownTokens(decode(step, in.x(), in.mask(), in.positions(), in.cache()), in); // [B, T, D]
+        return ownTokens(BlockStack.run(blocks(step, in, true), step), in); // [B, T, D]
     }
 
     /**
@@ -217,7 +189,18 @@ public abstract class CausalLM extends PretrainedModel {
     @Override
     public BlockStack.Pass<Features> pass(Step step, ModelInputs inputs, PromptSource source) {
         Inputs in = prepare(step, inputs.requireTokens("a decoder LM"), inputs.attentionMask(), null, source);
-        Object context = blockContext(in.positions());
+        return BlockStack.map(
+                blocks(step, in, in.prefixed()),
+                hidden -> new Features(hidden, lastAttended(hidden, in.ownMask()), in.ownMask(), in.virtual()));
+    }
+
+    /**
+     * The blocks over a pass's embedded inputs, finishing with the final norm [B, n+T, D]. Each block appends its keys
+     * and values to the pass's cache when {@code sharedCache} (generation, and layer prefixes seeded there), else to a
+     * cache of its own that ends with it (so a staged backward pass can run a block again).
+     */
+    private BlockStack.Pass<NDArray> blocks(Step step, Inputs in, boolean sharedCache) {
+        Object context = blockContext(in.positions()); // rotary angles, or null
         NDArray input = embedPositions(step, in.x(), in.positions()); // [B, n+T, D]
         boolean inputsTrain = inputModules().stream()
                 .anyMatch(m -> m.namedParameters().values().stream().anyMatch(Parameter::isTrainable));
@@ -226,12 +209,8 @@ public abstract class CausalLM extends PretrainedModel {
                 inputsTrain,
                 in.prefixed(),
                 numLayers(),
-                (i, x, blockStep) -> block(
-                        blockStep, i, x, in.mask(), context, in.prefixed() ? in.cache() : newCache(blockStep.scope())),
-                top -> {
-                    NDArray hidden = finalNorm(top); // [B, n+T, D]
-                    return new Features(hidden, lastAttended(hidden, in.ownMask()), in.ownMask(), in.virtual());
-                });
+                (i, x, s) -> block(s, i, x, in.mask(), context, sharedCache ? in.cache() : newCache(s.scope())),
+                this::finalNorm);
     }
 
     /** Each row's state at its last attended position, for left or right padding: hidden [B, T, D], mask [B, T] → [B, D]. */

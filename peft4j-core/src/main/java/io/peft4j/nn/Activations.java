@@ -1,7 +1,6 @@
 package io.peft4j.nn;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Activation;
 import ai.djl.pytorch.jni.JniUtils;
 import io.peft4j.Peft4jException;
@@ -50,44 +49,45 @@ public final class Activations {
         if (!JniUtils.isGradMode()) {
             return gate.mul(Activation.sigmoid(gate)).mul(up);
         }
-        NDManager outer = gate.getManager();
-        try (NDManager scope = outer.newSubManager()) {
-            gate.tempAttach(scope); // ops starting from them allocate in the scope
-            up.tempAttach(scope);
-            NDArray dGate;
-            NDArray dUp;
-            JniUtils.setGradMode(false);
-            try {
-                NDArray sigmoid = Activation.sigmoid(gate);
-                dUp = gate.mul(sigmoid); // silu(gate)
-                dGate = sigmoid.neg()
-                        .addi(1)
-                        .muli(gate)
-                        .addi(1)
-                        .muli(sigmoid)
-                        .muli(up); // (1 + gate · (1 − σ)) · σ · up
-                sigmoid.close();
-            } finally {
-                JniUtils.setGradMode(true);
-            }
-            // in place where autograd allows it (a product by a constant keeps only the constant), to hold few arrays
-            // at once
-            NDArray sum = gate.sub(gate.stopGradient()).muli(dGate); // 0, with the gate's gradient
-            NDArray upTerm = up.sub(up.stopGradient()).muli(dUp); // 0, with up's gradient
-            sum.addi(upTerm);
-            upTerm.close();
-            JniUtils.setGradMode(false);
-            NDArray value;
-            try {
-                value = dUp.mul(up); // silu(gate) · up
-            } finally {
-                JniUtils.setGradMode(true);
-            }
-            sum.addi(value);
-            value.close();
-            sum.attach(outer);
-            return sum;
-        }
+        return LocalScope.run(
+                gate.getManager(),
+                scope -> {
+                    NDArray dGate;
+                    NDArray dUp;
+                    JniUtils.setGradMode(false);
+                    try {
+                        NDArray sigmoid = Activation.sigmoid(gate);
+                        dUp = gate.mul(sigmoid); // silu(gate)
+                        dGate = sigmoid.neg()
+                                .addi(1)
+                                .muli(gate)
+                                .addi(1)
+                                .muli(sigmoid)
+                                .muli(up); // (1 + gate · (1 − σ)) · σ · up
+                        sigmoid.close();
+                    } finally {
+                        JniUtils.setGradMode(true);
+                    }
+                    // in place where autograd allows it (a product by a constant keeps only the constant), to hold few
+                    // arrays
+                    // at once
+                    NDArray sum = gate.sub(gate.stopGradient()).muli(dGate); // 0, with the gate's gradient
+                    NDArray upTerm = up.sub(up.stopGradient()).muli(dUp); // 0, with up's gradient
+                    sum.addi(upTerm);
+                    upTerm.close();
+                    JniUtils.setGradMode(false);
+                    NDArray value;
+                    try {
+                        value = dUp.mul(up); // silu(gate) · up
+                    } finally {
+                        JniUtils.setGradMode(true);
+                    }
+                    sum.addi(value);
+                    value.close();
+                    return sum;
+                },
+                gate,
+                up);
     }
 
     public static UnaryOperator<NDArray> byName(String name) {

@@ -24,26 +24,19 @@ public final class HalfPrecision {
         if (w.getDataType() != DataType.FLOAT16) {
             return Dense.linear(x, w, null);
         }
-        NDManager outer = x.getManager();
-        try (NDManager scratch = outer.newSubManager()) {
+        return LocalScope.run(x.getManager(), scratch -> {
             NDList parts = new NDList();
             long out = w.getShape().get(0);
             long rows = rowsPerBand(w);
             for (long from = 0; from < out; from += rows) {
-                try (NDArray wide = widened(
-                        w,
-                        from,
-                        Math.min(out, from + rows),
-                        scratch)) { // [rows, in] fp32; autograd keeps its own reference
-                    NDArray part = Dense.linear(x, wide, null); // [..., rows]
+                try (NDArray wide = widened(w, from, Math.min(out, from + rows), scratch)) { // [rows, in] fp32
+                    NDArray part = Dense.linear(x, wide, null); // [..., rows]; autograd keeps its own reference
                     part.attach(scratch);
                     parts.add(part);
                 }
             }
-            NDArray y = parts.size() == 1 ? parts.get(0) : NDArrays.concat(parts, -1); // [..., out]
-            y.attach(outer);
-            return y;
-        }
+            return parts.size() == 1 ? parts.get(0) : NDArrays.concat(parts, -1); // [..., out]
+        });
     }
 
     /** g [N, out] · W → [N, in], in g's manager; outside autograd (a frozen projection's input gradient). */
@@ -51,8 +44,7 @@ public final class HalfPrecision {
         if (w.getDataType() != DataType.FLOAT16) {
             return g.matMul(w);
         }
-        NDManager outer = g.getManager();
-        try (NDManager scratch = outer.newSubManager()) {
+        return LocalScope.run(g.getManager(), scratch -> {
             long out = w.getShape().get(0);
             long rows = rowsPerBand(w);
             NDArray sum = null;
@@ -70,9 +62,8 @@ public final class HalfPrecision {
                     }
                 }
             }
-            sum.attach(outer);
             return sum;
-        }
+        });
     }
 
     private static long rowsPerBand(NDArray w) {

@@ -1,7 +1,9 @@
 package io.peft4j.nn;
 
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * What one forward pass runs with, handed explicitly to every forward that can reach an adapter or starts an op from a
@@ -95,6 +97,15 @@ public final class Step implements AutoCloseable {
     /** The same step allocating in {@code narrower} (a block's scope). */
     public Step in(NDManager narrower) {
         return new Step(narrower, grad, adapters, buffers, null);
+    }
+
+    /**
+     * {@code body}'s result, computed in a scope of its own nested in this step's ({@link LocalScope}): {@code inputs}
+     * are visible there for its time, everything else it allocates ends when it returns, and the result is attached to
+     * this step's scope.
+     */
+    public NDArray local(Function<Step, NDArray> body, NDArray... inputs) {
+        return LocalScope.run(scope, local -> body.apply(in(local)), inputs);
     }
 
     /** The same step with quantised layers dequantising into {@code stagingBuffers}. */

@@ -212,14 +212,14 @@ public final class QuantizedLinear extends Module implements LinearLayer {
      */
     @Override
     public NDArray forward(Step step, NDArray x) {
-        try (NDManager scratch = step.scope().newSubManager()) {
-            NDArray w = step.buffers() != null
-                    ? step.buffers().take(new Shape(outFeatures, inFeatures), this::dequantizeInto)
-                    : dequantizedWeight(scratch); // [out, in]
-            NDArray y = Dense.linear(x, w, bias == null ? null : bias.array());
-            y.attach(step.scope());
-            return y;
-        }
+        return step.local(s -> Dense.linear(x, weight(s), bias == null ? null : bias.array())); // [..., out]
+    }
+
+    /** The dequantised weight [out, in]: into the step's buffers, else into its scope. */
+    private NDArray weight(Step step) {
+        return step.buffers() != null
+                ? step.buffers().take(new Shape(outFeatures, inFeatures), this::dequantizeInto)
+                : dequantizedWeight(step.scope());
     }
 
     /** A plain fp32 Linear with this layer's dequantised weight and bias. */

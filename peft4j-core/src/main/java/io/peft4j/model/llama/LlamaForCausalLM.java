@@ -58,7 +58,7 @@ public final class LlamaForCausalLM extends CausalLM {
         private final RmsNorm inputNorm;
         private final MultiHeadAttention attention;
         private final RmsNorm postAttentionNorm;
-        private final BinaryOperator<NDArray> gatedActivation;
+        private final Mlp mlp;
 
         DecoderLayer(NDManager manager, LlamaConfig c) {
             super(manager);
@@ -79,20 +79,20 @@ public final class LlamaForCausalLM extends CausalLM {
                                     c.initializerRange())));
             postAttentionNorm =
                     addChild("post_attention_layernorm", new RmsNorm(manager, c.hiddenSize(), c.rmsNormEps()));
-            addChild("mlp", new Mlp(manager, c));
-            gatedActivation = Activations.gatedByName(c.hiddenAct());
+            mlp = addChild("mlp", new Mlp(manager, c));
         }
 
-        /** x [B, T, D] → [B, T, D] */
+        /** x [B, T, D] → [B, T, D]: h = x + attention(norm(x)), then h + mlp(norm(h)). */
         NDArray forward(Step step, NDArray x, NDArray mask, Rotary.Angles angles, KvCache cache, int index) {
             NDArray h = x.add(attention.forward(step, inputNorm.forward(x), mask, angles, cache, index)); // [B, T, D]
-            Mlp mlp = child("mlp", Mlp.class);
-            return h.add(mlp.forward(step, postAttentionNorm.forward(h), gatedActivation));
+            return h.add(mlp.forward(step, postAttentionNorm.forward(h))); // [B, T, D]
         }
     }
 
     /** SwiGLU: {@code down_proj(act(gate_proj(x)) · up_proj(x))}. */
     static final class Mlp extends Module {
+        private final BinaryOperator<NDArray> gatedActivation;
+
         Mlp(NDManager manager, LlamaConfig c) {
             super(manager);
             addChild(
@@ -104,21 +104,19 @@ public final class LlamaForCausalLM extends CausalLM {
             addChild(
                     "down_proj",
                     new Linear(manager, c.intermediateSize(), c.hiddenSize(), c.mlpBias(), c.initializerRange()));
+            gatedActivation = Activations.gatedByName(c.hiddenAct());
         }
 
-        /** [B, T, D] → [B, T, F] → [B, T, D] */
-        NDArray forward(Step step, NDArray x, BinaryOperator<NDArray> gatedActivation) {
-            NDManager outer = step.scope();
-            try (NDManager scope =
-                    outer.newSubManager()) { // the [B, T, F] arrays end here (autograd keeps what it saved)
-                x.tempAttach(scope);
-                Step inner = step.in(scope);
-                NDArray gated = gatedActivation.apply(
-                        linear("gate_proj").forward(inner, x), linear("up_proj").forward(inner, x)); // [B, T, F]
-                NDArray y = linear("down_proj").forward(inner, gated);
-                y.attach(outer);
-                return y;
-            }
+        /** [B, T, D] → [B, T, F] → [B, T, D]; the [B, T, F] arrays end on return (autograd keeps what it saved). */
+        NDArray forward(Step step, NDArray x) {
+            return step.local(
+                    s -> {
+                        NDArray gated = gatedActivation.apply(
+                                linear("gate_proj").forward(s, x),
+                                linear("up_proj").forward(s, x)); // [B, T, F]
+                        return linear("down_proj").forward(s, gated); // [B, T, D]
+                    },
+                    x);
         }
     }
 

@@ -10,6 +10,7 @@ import io.peft4j.Peft4jException;
 import io.peft4j.nn.Dropout;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.LinearLayer;
+import io.peft4j.nn.LocalScope;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.ModuleDict;
 import io.peft4j.nn.Parameter;
@@ -179,11 +180,7 @@ public final class LoraLinear extends TunerLayer implements LinearLayer {
         NDArray wx = xd == x
                 ? (baseBias() == null ? baseOut : baseOut.sub(baseBias().array())) // [..., out]
                 : ai.djl.nn.core.Linear.linear(xd, baseWeight(m)).singletonOrThrow();
-        NDArray norm;
-        try (NDManager scratch = m.newSubManager()) {
-            norm = rowNorms(name, scratch).stopGradient(); // [out], a constant in backward
-            norm.attach(m);
-        }
+        NDArray norm = LocalScope.run(m, scratch -> rowNorms(name, scratch).stopGradient()); // [out], a constant
         NDArray g = magnitudes.get(name).weight.array().div(norm); // [out]
         g.attach(m); // made from a parameter: into the step's scope
         NDArray lora = loraB.get(name).forward(step, loraA.get(name).forward(step, xd)); // [..., out]
