@@ -39,12 +39,21 @@ public final class AutoModel {
      * from the checkpoint (its full-precision weights never resident), an encoder's after loading (encoders are small).
      */
     public static PretrainedModel load(ModelFiles files, NDManager manager, ModelQuantizer.Settings quantize) {
+        return familyOf(files).load(files, manager, quantize);
+    }
+
+    /** The backbone a sequence or image classifier over {@code files} runs on (CLIP: its image tower). */
+    public static PretrainedModel loadClassificationBackbone(ModelFiles files, NDManager manager) {
+        return familyOf(files).loadClassificationBackbone(files, manager);
+    }
+
+    private static ModelFamily familyOf(ModelFiles files) {
         String type = HfConfig.read(files.config()).modelType();
         ModelFamily family = family(type);
         if (family == null) {
             throw new Peft4jException(files.config() + ": model_type '" + type + "' is not supported; supported: "
                     + FAMILIES.stream().flatMap(f -> f.modelTypes().stream()).toList());
         }
-        return family.load(files, manager, quantize);
+        return family;
     }
 }

@@ -3,10 +3,7 @@ package io.peft4j.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
-import io.peft4j.io.HfConfig;
 import io.peft4j.io.Weights;
-import io.peft4j.model.clip.ClipModel;
-import io.peft4j.model.vit.ViTModel;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.LinearLayer;
 import io.peft4j.nn.Module;
@@ -43,8 +40,7 @@ public final class BackboneClassifier extends HeadedModel implements Classifier 
         if (numLabels < 2) {
             throw new IllegalArgumentException("a classifier needs at least 2 labels, got " + numLabels);
         }
-        if (head == Head.DISTILLED
-                && !(backbone instanceof ViTModel vit && vit.config().distillationToken())) {
+        if (head == Head.DISTILLED && !backbone.hasDistillationToken()) {
             throw new IllegalArgumentException(
                     "a distilled head needs a backbone with a distillation token (DeiT), not '" + backbone.family()
                             + "'");
@@ -71,13 +67,11 @@ public final class BackboneClassifier extends HeadedModel implements Classifier 
      */
     public static BackboneClassifier load(ModelFiles files, NDManager manager, Head head, int numLabels) {
         PretrainedModel backbone = head == Head.SEQUENCE
-                        && "clip".equals(HfConfig.read(files.config()).modelType())
-                ? ClipModel.loadImageTower(files, manager) // images: the image tower alone
+                ? AutoModel.loadClassificationBackbone(files, manager) // CLIP: the image tower alone
                 : AutoModel.load(files, manager);
         try (Weights weights = files.openWeights()) {
             boolean distilled = head == Head.SEQUENCE
-                    && backbone instanceof ViTModel vit
-                    && vit.config().distillationToken()
+                    && backbone.hasDistillationToken()
                     && DISTILLED_HEADS.stream().allMatch(h -> hasHead(weights, h, numLabels));
             BackboneClassifier model = new BackboneClassifier(backbone, distilled ? Head.DISTILLED : head, numLabels);
             for (String path : model.classifierPaths()) {

@@ -45,6 +45,7 @@ public abstract class CausalLM extends PretrainedModel {
     public abstract List<Long> eosTokenIds();
 
     /** The largest number of positions the model was trained for, or {@code Integer.MAX_VALUE} when unbounded. */
+    @Override
     public abstract int maxPositions();
 
     /**
@@ -160,7 +161,7 @@ public abstract class CausalLM extends PretrainedModel {
         if (prefixed) {
             kv.seed(prompts.layerPrefixes()); // cache: [B, Hkv, P, Dh] per layer
         }
-        NDArray x = inputEmbeddings().forward(step, inputIds); // [B, T, D]
+        NDArray x = inputStages(step, inputEmbeddings().forward(step, inputIds), null); // [B, T, D]
         int virtual = prompts == null ? 0 : prompts.inputLength();
         if (virtual > 0) {
             x = prompts.inputPrompts().concat(x, 1); // [B, n+T, D]
@@ -202,8 +203,9 @@ public abstract class CausalLM extends PretrainedModel {
     private BlockStack.Pass<NDArray> blocks(Step step, Inputs in, boolean sharedCache) {
         Object context = blockContext(in.positions()); // rotary angles, or null
         NDArray input = embedPositions(step, in.x(), in.positions()); // [B, n+T, D]
-        boolean inputsTrain = inputModules().stream()
-                .anyMatch(m -> m.namedParameters().values().stream().anyMatch(Parameter::isTrainable));
+        boolean inputsTrain = inputStagesTrain()
+                || inputModules().stream()
+                        .anyMatch(m -> m.namedParameters().values().stream().anyMatch(Parameter::isTrainable));
         return BlockStack.Pass.of(
                 input,
                 inputsTrain,

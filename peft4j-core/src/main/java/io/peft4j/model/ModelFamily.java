@@ -18,6 +18,11 @@ public interface ModelFamily {
 
     ModuleRoles roles();
 
+    /** The backbone a sequence or image classifier of this family runs on: the model itself, or its image tower (CLIP). */
+    default PretrainedModel loadClassificationBackbone(ModelFiles files, NDManager manager) {
+        return load(files, manager, null);
+    }
+
     /** An encoder-sized {@code model} with its linear layers quantised after loading when {@code quantize} is given. */
     static PretrainedModel quantizedAfterLoading(PretrainedModel model, ModelQuantizer.Settings quantize) {
         if (quantize != null) {

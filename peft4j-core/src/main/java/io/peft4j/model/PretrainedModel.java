@@ -2,17 +2,17 @@ package io.peft4j.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
 import io.peft4j.Peft4jException;
 import io.peft4j.io.HfConfig;
 import io.peft4j.io.Weights;
 import io.peft4j.nn.EmbeddingLayer;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.Parameter;
-import io.peft4j.nn.ParameterDict;
 import io.peft4j.nn.PromptSource;
 import io.peft4j.nn.Step;
+import io.peft4j.nn.TokenGrid;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * A pretrained backbone: the root of a module tree whose names are the checkpoint's. It takes {@link ModelInputs}
@@ -79,42 +79,33 @@ public abstract class PretrainedModel extends Module {
         addChild(PROMPT_ENCODER, source);
     }
 
-    /** Child holding video adapters' temporal embeddings (AIM's {@code temporal_embedding}), one [1, T, D] per adapter. */
-    public static final String TEMPORAL_EMBEDDING = "temporal_embedding";
-
-    /** The temporal embeddings, made on first use. */
-    public ParameterDict temporalEmbeddings() {
-        if (!children().containsKey(TEMPORAL_EMBEDDING)) {
-            addChild(TEMPORAL_EMBEDDING, new ParameterDict(manager()));
+    /** The input stage installed under {@code name}, installed now from {@code make} if there is none. */
+    public <M extends Module & InputStage> M inputStage(String name, Class<M> type, Supplier<M> make) {
+        Module installed = children().get(name);
+        if (installed == null) {
+            return addChild(name, make.get());
         }
-        return (ParameterDict) children().get(TEMPORAL_EMBEDDING);
+        if (!type.isInstance(installed)) {
+            throw new Peft4jException("the model already has a '" + name + "' of another kind");
+        }
+        return type.cast(installed);
     }
 
-    /**
-     * Frames' tokens [B·T, N, D] with the step's active adapter's temporal embedding [1, T, D] added (frame t's row to
-     * each of its tokens); unchanged when no active adapter has one.
-     */
-    protected NDArray withTemporalEmbedding(Step step, NDArray tokens) {
-        if (!(children().get(TEMPORAL_EMBEDDING) instanceof ParameterDict table)) {
-            return tokens;
-        }
-        for (String adapter : step.adapters().active()) {
-            if (table.contains(adapter)) {
-                Parameter p = table.get(adapter);
-                long t = p.shape().get(1);
-                Shape s = tokens.getShape();
-                if (s.get(0) % t != 0) {
-                    throw new IllegalArgumentException("the adapter's temporal embedding is for clips of " + t
-                            + " frames; got " + s.get(0) + " frames");
-                }
-                NDArray row = p.array().reshape(1, t, 1, s.get(2));
-                row.attach(step.scope());
-                return tokens.reshape(s.get(0) / t, t, s.get(1), s.get(2))
-                        .add(row)
-                        .reshape(s);
+    /** The blocks' input x [B, T, D] through every installed {@link InputStage}, in order; {@code grid}: null for text. */
+    protected final NDArray inputStages(Step step, NDArray x, TokenGrid grid) {
+        for (Module child : children().values()) {
+            if (child instanceof InputStage stage) {
+                x = stage.apply(step, x, grid);
             }
         }
-        return tokens;
+        return x;
+    }
+
+    /** Whether an installed input stage trains, so a backward pass must go on into the blocks' input. */
+    protected final boolean inputStagesTrain() {
+        return children().values().stream()
+                .filter(InputStage.class::isInstance)
+                .anyMatch(m -> m.namedParameters().values().stream().anyMatch(Parameter::isTrainable));
     }
 
     /** The final LayerNorm of the pooled state (ViT's {@code layernorm}, CLIP's {@code post_layernorm}), or null. */
@@ -154,6 +145,21 @@ public abstract class PretrainedModel extends Module {
      */
     public List<String> classifierPaths() {
         return List.of("classifier");
+    }
+
+    /** The largest number of token positions the model takes, or {@code Integer.MAX_VALUE} when unbounded or not text. */
+    public int maxPositions() {
+        return Integer.MAX_VALUE;
+    }
+
+    /** Whether the model is a text encoder whose pooled states are sentence embeddings (what {@code embed} serves). */
+    public boolean embedsSentences() {
+        return false;
+    }
+
+    /** Whether the model has a distillation token after [CLS] (DeiT), which a distilled classification head reads. */
+    public boolean hasDistillationToken() {
+        return false;
     }
 
     /** The side of a vision transformer's square patches, or 0 for a backbone that does not cut images into patches. */

@@ -2,20 +2,19 @@ package io.peft4j.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import io.peft4j.model.bert.BertModel;
 import io.peft4j.nn.Step;
 import io.peft4j.tokenizer.BatchEncoding;
 import io.peft4j.tokenizer.Tokenizer;
 import java.util.List;
 
-/** Sentence embeddings from a BERT-family encoder: tokenise, encode, pool, L2-normalise. */
+/** Sentence embeddings from a text encoder (BERT family): tokenise, encode, pool, L2-normalise. */
 public final class SentenceEmbedder {
 
-    private final BertModel model;
+    private final PretrainedModel model;
     private final Tokenizer tokenizer;
     private final Pooling pooling;
 
-    public SentenceEmbedder(BertModel model, Tokenizer tokenizer, Pooling pooling) {
+    public SentenceEmbedder(PretrainedModel model, Tokenizer tokenizer, Pooling pooling) {
         this.model = model;
         this.tokenizer = tokenizer;
         this.pooling = pooling;

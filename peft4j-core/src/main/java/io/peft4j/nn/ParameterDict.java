@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 
 /** Parameters keyed by name directly under this module, as PyTorch's ParameterDict ({@code lora_embedding_A.default}). */
-public final class ParameterDict extends Module {
+public class ParameterDict extends Module {
 
     public ParameterDict(NDManager manager) {
         super(manager);

@@ -22,14 +22,17 @@ public abstract class TransformerBlock extends Module {
         super(manager);
     }
 
-    /** The attention sub-layer's output for x [B, T, D] (attention over LN1(x), projected; before the residual addition). */
-    public abstract NDArray attention(Step step, NDArray x);
+    /**
+     * The attention sub-layer's output for x [B, T, D] (attention over LN1(x), projected; before the residual addition);
+     * {@code grid}: where the tokens lie on the image (null: unknown, or text).
+     */
+    public abstract NDArray attention(Step step, NDArray x, TokenGrid grid);
 
     /** The MLP's input LN2(h) for h [B, T, D]. */
     public abstract NDArray mlpInput(NDArray h);
 
     /** The MLP sub-layer's output for its input xn = LN2(h), h its residual input; before the residual addition. */
-    public abstract NDArray mlp(Step step, NDArray xn, NDArray h);
+    public abstract NDArray mlp(Step step, NDArray xn, NDArray h, TokenGrid grid);
 
     /** The installed block adapter, or null. */
     public final Adapter blockAdapter() {

@@ -9,7 +9,6 @@ import io.peft4j.model.ModelFiles;
 import io.peft4j.model.Pooling;
 import io.peft4j.model.PretrainedModel;
 import io.peft4j.model.SentenceEmbedder;
-import io.peft4j.model.bert.BertModel;
 import io.peft4j.quant.ModelQuantizer;
 import io.peft4j.quant.QuantType;
 import io.peft4j.tokenizer.ChatTemplate;
@@ -138,12 +137,12 @@ public final class ServedModel implements AutoCloseable {
             this.batcher = new ContinuousBatcher(lm, tokenizer, pool, batching, observer);
             this.embedder = null;
             this.contextLength = lm.contextLength();
-        } else if (model instanceof BertModel bert) {
+        } else if (model.embedsSentences()) {
             this.decoder = null;
             this.template = null;
             this.batcher = null;
-            this.embedder = new SentenceEmbedder(bert, tokenizer, pooling);
-            this.contextLength = bert.config().maxPositionEmbeddings();
+            this.embedder = new SentenceEmbedder(model, tokenizer, pooling);
+            this.contextLength = model.maxPositions();
         } else {
             throw new Peft4jException(dir + " holds a '" + model.family()
                     + "' model; serve takes a decoder (gpt2, llama, qwen2, mistral) or a BERT-family encoder");
@@ -161,7 +160,7 @@ public final class ServedModel implements AutoCloseable {
         NDManager manager = NDManager.newBaseManager();
         try {
             PretrainedModel model = AutoModel.load(files, manager, quantize(settings.quantize()));
-            int limit = model instanceof BertModel bert ? bert.config().maxPositionEmbeddings() : MAX_PROMPT_TOKENS;
+            int limit = model.embedsSentences() ? model.maxPositions() : MAX_PROMPT_TOKENS;
             Tokenizer tokenizer = Tokenizer.load(files.requireTokenizer(), limit);
             AdapterPool pool = new AdapterPool(model, settings.adaptersDir(), settings.maxLoadedAdapters());
             String name = settings.servedName() != null

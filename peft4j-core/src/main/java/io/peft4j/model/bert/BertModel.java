@@ -118,6 +118,16 @@ public final class BertModel extends PretrainedModel {
     }
 
     @Override
+    public int maxPositions() {
+        return config.maxPositionEmbeddings();
+    }
+
+    @Override
+    public boolean embedsSentences() {
+        return true;
+    }
+
+    @Override
     public int numHeads() {
         return config.numAttentionHeads();
     }
@@ -159,7 +169,7 @@ public final class BertModel extends PretrainedModel {
             fullMask = attentionMask;
         }
         NDArray mask = fullMask == null ? null : additiveMask(fullMask); // [B, 1, 1, n+T]
-        NDArray x = prompts == null
+        NDArray embedded = prompts == null
                 ? embeddings.forward(step, inputIds, tokenTypeIds) // [B, T, D]
                 : embeddings.forward(
                         step,
@@ -168,10 +178,12 @@ public final class BertModel extends PretrainedModel {
                         prompts.inputPrompts(),
                         prompts.placedTokens(),
                         prompts.prefixLength()); // [B, n+T, D]
-        boolean inputsTrain = Stream.concat(
-                        embeddings.namedParameters().values().stream(),
-                        source instanceof Module m ? m.namedParameters().values().stream() : Stream.empty())
-                .anyMatch(Parameter::isTrainable);
+        NDArray x = inputStages(step, embedded, null);
+        boolean inputsTrain = inputStagesTrain()
+                || Stream.concat(
+                                embeddings.namedParameters().values().stream(),
+                                source instanceof Module m ? m.namedParameters().values().stream() : Stream.empty())
+                        .anyMatch(Parameter::isTrainable);
         return BlockStack.Pass.of(
                 x,
                 inputsTrain,

@@ -88,14 +88,18 @@ final class ClipEncoderLayer extends TransformerBlock {
         if (adapted != null) {
             return adapted;
         }
-        NDArray h = x.add(attentionSite.forward(
-                step, attention.forward(step, norm1.forward(x), mask, null), x, grid)); // [B, T, D]
-        return h.add(mlp.forward(step, norm2.forward(h), h, grid));
+        NDArray h = x.add(attention(step, x, mask, grid)); // [B, T, D]
+        return h.add(mlp(step, mlpInput(h), h, grid)); // [B, T, D]
+    }
+
+    /** The attention sub-layer's output, before the residual addition: [B, T, D]. */
+    private NDArray attention(Step step, NDArray x, NDArray mask, TokenGrid grid) {
+        return attentionSite.forward(step, attention.forward(step, norm1.forward(x), mask, null), x, grid);
     }
 
     @Override
-    public NDArray attention(Step step, NDArray x) {
-        return attentionSite.forward(step, attention.forward(step, norm1.forward(x), null, null), x, null);
+    public NDArray attention(Step step, NDArray x, TokenGrid grid) {
+        return attention(step, x, null, grid);
     }
 
     @Override
@@ -104,7 +108,7 @@ final class ClipEncoderLayer extends TransformerBlock {
     }
 
     @Override
-    public NDArray mlp(Step step, NDArray xn, NDArray h) {
-        return mlp.forward(step, xn, h, null);
+    public NDArray mlp(Step step, NDArray xn, NDArray h, TokenGrid grid) {
+        return mlp.forward(step, xn, h, grid);
     }
 }

@@ -48,6 +48,11 @@ public final class ClipFamily implements ModelFamily {
     }
 
     @Override
+    public PretrainedModel loadClassificationBackbone(ModelFiles files, NDManager manager) {
+        return ClipModel.loadImageTower(files, manager);
+    }
+
+    @Override
     public ModuleRoles roles() {
         return ROLES;
     }

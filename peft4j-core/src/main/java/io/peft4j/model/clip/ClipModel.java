@@ -252,15 +252,15 @@ public final class ClipModel extends PretrainedModel {
                     "expected 1 or " + layers.size() + " groups of visual prompts, got " + inserted.size());
         }
         int n = inserted == null ? 0 : (int) inserted.get(0).getShape().get(1);
+        int g = config.vision().imageSize() / config.vision().patchSize();
         NDArray embedded = vision.normalise(
-                withTemporalEmbedding(step, vision.embeddings(step, pixels))); // [B, 1+N, D]; AIM: + time before pre-LN
+                inputStages(step, vision.embeddings(step, pixels), new TokenGrid(1, g, g))); // [B, 1+N, D], pre-LN
         NDArray x = n == 0 ? embedded : withPrompts(embedded, inserted.get(0), 0); // [B, 1+n+N, D]
         boolean deep = inserted != null && inserted.size() > 1;
-        int g = config.vision().imageSize() / config.vision().patchSize();
         TokenGrid grid = new TokenGrid(1 + n, g, g);
         return BlockStack.Pass.of(
                 x,
-                n > 0 || trains(vision.embeddings),
+                n > 0 || inputStagesTrain() || trains(vision.embeddings),
                 deep,
                 layers.size(),
                 (i, h, blockStep) -> layers.get(i)
@@ -279,7 +279,7 @@ public final class ClipModel extends PretrainedModel {
         ClipTextTransformer text = text();
         NDArray ids = inputs.requireTokens("CLIP's text tower");
         Shape s = ids.getShape();
-        NDArray x = text.embed(step, ids); // [B, T, D]
+        NDArray x = inputStages(step, text.embed(step, ids), null); // [B, T, D]
         NDArray mask = ClipTextTransformer.causalMask(
                 step.scope(), inputs.attentionMask(), s.get(0), s.get(1)); // [B, 1, T, T]
         int[] pool = ClipTextTransformer.poolPositions(
@@ -287,7 +287,7 @@ public final class ClipModel extends PretrainedModel {
         var layers = text.encoder.layers;
         return BlockStack.Pass.of(
                 x,
-                trains(text.embeddings),
+                inputStagesTrain() || trains(text.embeddings),
                 false,
                 layers.size(),
                 (i, h, blockStep) -> layers.get(i).forward(blockStep, h, mask, null),

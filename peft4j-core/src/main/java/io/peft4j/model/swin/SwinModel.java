@@ -15,6 +15,7 @@ import io.peft4j.nn.ModuleList;
 import io.peft4j.nn.Parameter;
 import io.peft4j.nn.PromptSource;
 import io.peft4j.nn.Step;
+import io.peft4j.nn.TokenGrid;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -135,7 +136,8 @@ public final class SwinModel extends PretrainedModel {
                     "a Swin Transformer takes no virtual tokens (VPT, prompt or prefix tuning); those are for ViT, DeiT and text models");
         }
         int[] grid = embeddings.grid(pixels.getShape());
-        NDArray x = embeddings.forward(step, pixels); // [B, h·w, C₀]
+        NDArray x =
+                inputStages(step, embeddings.forward(step, pixels), new TokenGrid(0, grid[0], grid[1])); // [B, h·w, C₀]
         List<int[]> blocks = new ArrayList<>(); // {stage, block, height, width}
         int height = grid[0];
         int width = grid[1];
@@ -146,7 +148,8 @@ public final class SwinModel extends PretrainedModel {
             height = (height + 1) / 2;
             width = (width + 1) / 2;
         }
-        boolean inputsTrain = embeddings.namedParameters().values().stream().anyMatch(Parameter::isTrainable);
+        boolean inputsTrain = inputStagesTrain()
+                || embeddings.namedParameters().values().stream().anyMatch(Parameter::isTrainable);
         return BlockStack.Pass.of(
                 x,
                 inputsTrain,

@@ -96,27 +96,29 @@ public final class ViTLayer extends TransformerBlock {
 
     /** x [B, T, D] → [B, T, D]; {@code grid}: where its tokens lie on the image. */
     NDArray forward(Step step, NDArray x, TokenGrid grid) {
-        NDArray adapted = adapted(step, x);
+        NDArray adapted = adapted(step, x); // a block adapter (AIM) that takes the block over, or null
         if (adapted != null) {
             return adapted;
         }
-        NDArray h = x.add(attention.output.forward(
-                step, attention.self.forward(step, before.forward(x), null, null), x, grid)); // [B, T, D]
-        return h.add(output.forward(step, intermediate.forward(step, after.forward(h)), h, grid)); // [B, T, D]
+        NDArray h = x.add(attention(step, x, grid)); // [B, T, D]
+        return h.add(mlp(step, mlpInput(h), h, grid)); // [B, T, D]
     }
 
+    /** attention.output(attention(layernorm_before(x))), before the residual addition: [B, T, D]. */
     @Override
-    public NDArray attention(Step step, NDArray x) {
-        return attention.output.forward(step, attention.self.forward(step, before.forward(x), null, null), x, null);
+    public NDArray attention(Step step, NDArray x, TokenGrid grid) {
+        return attention.output.forward(step, attention.self.forward(step, before.forward(x), null, null), x, grid);
     }
 
+    /** layernorm_after(h). */
     @Override
     public NDArray mlpInput(NDArray h) {
         return after.forward(h);
     }
 
+    /** output(intermediate(xn)), before the residual addition: [B, T, D]. */
     @Override
-    public NDArray mlp(Step step, NDArray xn, NDArray h) {
-        return output.forward(step, intermediate.forward(step, xn), h, null);
+    public NDArray mlp(Step step, NDArray xn, NDArray h, TokenGrid grid) {
+        return output.forward(step, intermediate.forward(step, xn), h, grid);
     }
 }

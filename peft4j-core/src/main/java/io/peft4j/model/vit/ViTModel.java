@@ -108,6 +108,11 @@ public final class ViTModel extends PretrainedModel {
     }
 
     @Override
+    public boolean hasDistillationToken() {
+        return config.distillationToken();
+    }
+
+    @Override
     public int patchSize() {
         return config.patchSize();
     }
@@ -135,17 +140,17 @@ public final class ViTModel extends PretrainedModel {
                     "expected 1 or " + layers.size() + " groups of visual prompts, got " + inserted.size());
         }
         int n = inserted == null ? 0 : (int) inserted.get(0).getShape().get(1);
-        NDArray embedded = withTemporalEmbedding(
-                step, embeddings.forward(step, pixels)); // [B, 1+N, D]; frames of clips: + their time's row
-        NDArray x = n == 0 ? embedded : withPrompts(embedded, inserted.get(0), 0); // [B, s+n+N, D]
-        boolean inputsTrain =
-                n > 0 || embeddings.namedParameters().values().stream().anyMatch(Parameter::isTrainable);
-        boolean deep = inserted != null && inserted.size() > 1;
         int p = config.patchSize();
-        TokenGrid grid = new TokenGrid(
-                config.specialTokens() + n,
-                (int) pixels.getShape().get(2) / p,
-                (int) pixels.getShape().get(3) / p);
+        int s = config.specialTokens();
+        TokenGrid patches = new TokenGrid(
+                s, (int) pixels.getShape().get(2) / p, (int) pixels.getShape().get(3) / p);
+        NDArray embedded = inputStages(step, embeddings.forward(step, pixels), patches); // [B, s+N, D]
+        NDArray x = n == 0 ? embedded : withPrompts(embedded, inserted.get(0), 0); // [B, s+n+N, D]
+        boolean inputsTrain = n > 0
+                || inputStagesTrain()
+                || embeddings.namedParameters().values().stream().anyMatch(Parameter::isTrainable);
+        boolean deep = inserted != null && inserted.size() > 1;
+        TokenGrid grid = new TokenGrid(s + n, patches.height(), patches.width()); // the prompts lead too
         return BlockStack.Pass.of(
                 x,
                 inputsTrain,

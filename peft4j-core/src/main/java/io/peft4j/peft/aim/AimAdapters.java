@@ -67,10 +67,10 @@ final class AimAdapters extends AddedModules<AimAdapters.Aim> implements Transfo
         long d = s.get(2);
         NDArray xt =
                 x.reshape(b, t, n, d).transpose(0, 2, 1, 3).reshape(b * n, t, d); // [B·N, T, D]: each token across time
-        xt = aim.temporal.forward(step, block.attention(step, xt)); // [B·N, T, D]
+        xt = aim.temporal.forward(step, block.attention(step, xt, null)); // [B·N, T, D]
         x = x.add(xt.reshape(b, n, t, d).transpose(0, 2, 1, 3).reshape(s)); // [B·T, N, D]
-        x = x.add(aim.spatial.forward(step, block.attention(step, x))); // [B·T, N, D]
+        x = x.add(aim.spatial.forward(step, block.attention(step, x, null))); // [B·T, N, D]
         NDArray xn = block.mlpInput(x);
-        return x.add(block.mlp(step, xn, x)).add(Scalars.mul(aim.joint.forward(step, xn), aim.scale));
+        return x.add(block.mlp(step, xn, x, null)).add(Scalars.mul(aim.joint.forward(step, xn), aim.scale));
     }
 }

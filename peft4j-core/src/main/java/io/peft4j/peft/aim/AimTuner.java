@@ -54,7 +54,8 @@ final class AimTuner implements Tuner<AimConfig> {
         if (blocks.isEmpty()) {
             throw new Peft4jException("model family '" + model.family() + "' has no blocks that take AIM");
         }
-        backbone.temporalEmbeddings()
+        backbone.inputStage(
+                        TemporalEmbedding.NAME, TemporalEmbedding.class, () -> new TemporalEmbedding(model.manager()))
                 .put(adapter, model.manager().zeros(new Shape(1, config.numFrames(), backbone.hiddenSize())));
         return blocks;
     }
@@ -64,7 +65,7 @@ final class AimTuner implements Tuner<AimConfig> {
         String prefix = model instanceof HeadedModel headed ? headed.backbone().family() + "." : "";
         String norm = prefix + backbone(model).finalNormPath() + ".";
         return name.contains("." + TransformerBlock.Adapter.CHILD_NAME + "." + adapter + ".")
-                || name.equals(prefix + PretrainedModel.TEMPORAL_EMBEDDING + "." + adapter)
+                || name.equals(prefix + TemporalEmbedding.NAME + "." + adapter)
                 || name.equals(norm + "weight")
                 || name.equals(norm + "bias");
     }
