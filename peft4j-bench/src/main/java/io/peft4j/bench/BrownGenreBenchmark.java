@@ -17,7 +17,7 @@ import io.peft4j.model.ModelInputs;
 import io.peft4j.model.Pooling;
 import io.peft4j.model.bert.BertModel;
 import io.peft4j.nn.LinearLayer;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import io.peft4j.peft.MethodOptions;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
@@ -205,7 +205,7 @@ public final class BrownGenreBenchmark {
             double frozen = time(() -> {
                 try (NDManager scope = manager.newSubManager();
                         GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                    Step step = Step.training(scope, model.adapters());
+                    PassContext step = PassContext.training(scope, model.adapters());
                     NDArray embedded = ((BertModel) model.backbone())
                             .embeddings()
                             .forward(step, enc.inputIds(scope), enc.tokenTypeIds(scope));
@@ -225,7 +225,7 @@ public final class BrownGenreBenchmark {
             double lora = time(() -> {
                 try (NDManager scope = manager.newSubManager();
                         GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                    Step step = Step.training(scope, model.adapters());
+                    PassContext step = PassContext.training(scope, model.adapters());
                     gc.backward(Losses.crossEntropy(model.logits(step, ModelInputs.tokens(enc, scope)), labels));
                 }
             });
@@ -256,7 +256,7 @@ public final class BrownGenreBenchmark {
     }
 
     /** The encoder and head from an embeddings output on. */
-    private static NDArray forwardFrom(Step step, BackboneClassifier model, NDArray embedded, NDArray mask) {
+    private static NDArray forwardFrom(PassContext step, BackboneClassifier model, NDArray embedded, NDArray mask) {
         NDArray additive = mask.toType(DataType.FLOAT32, false)
                 .expandDims(1)
                 .expandDims(1)

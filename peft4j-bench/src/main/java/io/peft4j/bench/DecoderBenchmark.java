@@ -9,7 +9,7 @@ import io.peft4j.generate.Generator;
 import io.peft4j.model.AutoModel;
 import io.peft4j.model.CausalLM;
 import io.peft4j.model.ModelFiles;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
 import io.peft4j.peft.lora.LoraConfig;
@@ -164,7 +164,7 @@ public final class DecoderBenchmark {
     private static double prefillTokensPerSecond(CausalLM model, long[] prompt) {
         Runnable run = () -> {
             try (NDManager scope = model.manager().newSubManager();
-                    Step step = Step.inference(scope, model.adapters())) {
+                    PassContext step = PassContext.inference(scope, model.adapters())) {
                 model.nextTokenLogits(step, scope.create(new long[][] {prompt}), null, null)
                         .toFloatArray();
             }

@@ -9,7 +9,7 @@ import ai.onnxruntime.OrtSession;
 import io.peft4j.model.ModelFiles;
 import io.peft4j.model.ModelInputs;
 import io.peft4j.model.bert.BertModel;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import io.peft4j.tokenizer.BatchEncoding;
 import io.peft4j.tokenizer.Tokenizer;
 import java.util.ArrayList;
@@ -52,7 +52,7 @@ public final class EncoderThroughput {
             BertModel model = BertModel.load(files, manager);
             ours = sentencesPerSecond(seconds, () -> {
                 try (NDManager scope = manager.newSubManager();
-                        Step step = Step.inference(scope, model.adapters())) {
+                        PassContext step = PassContext.inference(scope, model.adapters())) {
                     NDArray hidden = model.features(
                                     step,
                                     ModelInputs.tokens(

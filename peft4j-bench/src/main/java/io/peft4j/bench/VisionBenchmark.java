@@ -11,7 +11,7 @@ import io.peft4j.model.ModelInputs;
 import io.peft4j.model.vit.ViTConfig;
 import io.peft4j.model.vit.ViTModel;
 import io.peft4j.nn.Parameter;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import io.peft4j.peft.CommonFields;
 import io.peft4j.peft.PeftConfig;
 import io.peft4j.peft.PeftModel;
@@ -85,7 +85,8 @@ public final class VisionBenchmark {
                     NDArray pixels = scope.randomNormal(new Shape(batch, 3, 224, 224));
                     pixels.setRequiresGradient(method == null);
                     NDArray labels = scope.randomInteger(0, 10, new Shape(batch), DataType.INT64);
-                    NDArray logits = model.logits(Step.training(scope, model.adapters()), ModelInputs.pixels(pixels));
+                    NDArray logits =
+                            model.logits(PassContext.training(scope, model.adapters()), ModelInputs.pixels(pixels));
                     NDArray loss = logits.logSoftmax(-1)
                             .mul(labels.oneHot(10))
                             .sum()

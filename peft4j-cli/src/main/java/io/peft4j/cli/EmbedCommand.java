@@ -11,7 +11,7 @@ import io.peft4j.model.ModelFiles;
 import io.peft4j.model.Pooling;
 import io.peft4j.model.SentenceEmbedder;
 import io.peft4j.model.clip.ClipModel;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import io.peft4j.serve.ServedModel;
 import io.peft4j.tokenizer.Tokenizer;
 import java.io.PrintWriter;
@@ -147,7 +147,7 @@ final class EmbedCommand implements Callable<Integer> {
         clip.setTraining(false);
         float[][] out = new float[texts.size()][];
         try (NDManager scope = manager.newSubManager();
-                Step step = Step.inference(scope, clip.adapters())) {
+                PassContext step = PassContext.inference(scope, clip.adapters())) {
             ImageProcessor processor =
                     texts.stream().anyMatch(EmbedCommand::isImage) ? ImageProcessor.forModel(files.dir()) : null;
             for (int i = 0; i < texts.size(); i++) {

@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.image.ImageProcessor;
 import io.peft4j.model.ModelInputs;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import io.peft4j.tokenizer.BatchEncoding;
 import io.peft4j.tokenizer.PromptTemplate;
 import io.peft4j.tokenizer.Tokenizer;
@@ -64,7 +64,8 @@ final class PredictCommand implements Callable<Integer> {
             AdaptedClassifier adapted = AdaptedClassifier.load(model, adapter, manager);
             boolean images = adapted.classifier().inputEmbeddings() == null; // a backbone without token input
             try (NDManager scope = manager.newSubManager();
-                    Step step = Step.inference(scope, adapted.classifier().adapters())) {
+                    PassContext step =
+                            PassContext.inference(scope, adapted.classifier().adapters())) {
                 ModelInputs inputs = images ? imageInputs(adapted, scope) : textInputs(adapted, scope);
                 NDArray probs = adapted.classifier().logits(step, inputs).softmax(-1);
                 long[] best = probs.argMax(1).toLongArray();

@@ -8,7 +8,7 @@ import io.peft4j.model.ModelFiles;
 import io.peft4j.model.PretrainedModel;
 import io.peft4j.model.clip.ClipModel;
 import io.peft4j.model.clip.ZeroShotClassifier;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import io.peft4j.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -89,7 +89,7 @@ final class ZeroShotCommand implements Callable<Integer> {
                 List<ImageProcessor.RgbImage> decoded = new ArrayList<>();
                 batch.forEach(p -> decoded.add(ImageProcessor.read(p)));
                 try (NDManager scope = manager.newSubManager();
-                        Step step = Step.inference(scope, clip.adapters())) {
+                        PassContext step = PassContext.inference(scope, clip.adapters())) {
                     float[] p = classifier
                             .probabilities(step, processor.pixelValues(decoded, scope))
                             .toFloatArray();

@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDManager;
 import io.peft4j.Peft4jException;
 import io.peft4j.model.CausalLM;
 import io.peft4j.nn.KvCache;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import io.peft4j.tokenizer.Tokenizer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -62,7 +62,7 @@ public final class ContinuousBatcher implements AutoCloseable {
         void release(String name);
 
         /** The selection for a batch whose row i goes through {@code names.get(i)} (null: the base model). */
-        Step.Adapters rows(List<String> names);
+        PassContext.Adapters rows(List<String> names);
 
         /** Only the base model. */
         Router BASE_ONLY = new Router() {
@@ -78,8 +78,8 @@ public final class ContinuousBatcher implements AutoCloseable {
             public void release(String name) {}
 
             @Override
-            public Step.Adapters rows(List<String> names) {
-                return Step.Adapters.NONE;
+            public PassContext.Adapters rows(List<String> names) {
+                return PassContext.Adapters.NONE;
             }
         };
     }
@@ -354,7 +354,7 @@ public final class ContinuousBatcher implements AutoCloseable {
         List<String> rows = new ArrayList<>();
         rows.add(s.adapter());
         try (NDManager scope = model.manager().newSubManager();
-                Step step = Step.inference(scope, router.rows(rows))) {
+                PassContext step = PassContext.inference(scope, router.rows(rows))) {
             NDArray logits = model.nextTokenLogits(step, scope.create(ids), scope.create(mask), s.prefill); // [1, V]
             s.prefilled = to;
             if (to < prompt.length) {
@@ -390,7 +390,7 @@ public final class ContinuousBatcher implements AutoCloseable {
             adapters.add(running.get(r).adapter());
         }
         try (NDManager scope = model.manager().newSubManager();
-                Step step = Step.inference(scope, router.rows(adapters))) {
+                PassContext step = PassContext.inference(scope, router.rows(adapters))) {
             NDArray logits = model.nextTokenLogits(step, scope.create(ids), scope.create(mask), batch); // [B, V]
             long[] argmax = logits.argMax(1).toLongArray();
             for (int r = 0; r < rows; r++) {

@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDManager;
 import io.peft4j.Peft4jException;
 import io.peft4j.model.CausalLM;
 import io.peft4j.nn.KvCache;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import io.peft4j.tokenizer.Tokenizer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -61,7 +61,7 @@ public final class Generator {
 
     /** As above with the given adapters (one per row for a mixed batch), whatever the model's active one is. */
     public List<Result> generate(
-            List<long[]> prompts, Step.Adapters adapters, GenerationConfig config, TextStream stream) {
+            List<long[]> prompts, PassContext.Adapters adapters, GenerationConfig config, TextStream stream) {
         return generate(prompts, adapters, config, stream, true);
     }
 
@@ -71,7 +71,7 @@ public final class Generator {
      */
     List<Result> generate(
             List<long[]> prompts,
-            Step.Adapters adapters,
+            PassContext.Adapters adapters,
             GenerationConfig config,
             TextStream stream,
             boolean useCache) {
@@ -111,7 +111,7 @@ public final class Generator {
         boolean wasTraining = model.isTraining();
         model.setTraining(false);
         try (NDManager generation = model.manager().newSubManager();
-                Step pass = Step.inference(generation, adapters);
+                PassContext pass = PassContext.inference(generation, adapters);
                 KvCache cache = useCache ? model.newCache(generation) : null) {
             boolean greedy = !config.doSample() && config.repetitionPenalty() == 1; // the argmax is taken in libtorch
             long[][] input = leftPadded(prompts);
@@ -154,7 +154,7 @@ public final class Generator {
      * What {@code read} takes from the next token's logits [B, V]; with a cache, a long input goes in chunks so that its
      * attention scores stay bounded.
      */
-    private <T> T next(Step pass, long[][] input, long[][] mask, KvCache cache, Function<NDArray, T> read) {
+    private <T> T next(PassContext pass, long[][] input, long[][] mask, KvCache cache, Function<NDArray, T> read) {
         int width = input[0].length;
         int chunk = cache == null ? width : prefillChunk(input.length, cache.length() + width);
         for (int from = 0; from + chunk < width; from += chunk) { // all but the last chunk only fill the cache

@@ -7,8 +7,8 @@ import io.peft4j.io.Weights;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.LinearLayer;
 import io.peft4j.nn.Module;
+import io.peft4j.nn.PassContext;
 import io.peft4j.nn.Scalars;
-import io.peft4j.nn.Step;
 import java.util.List;
 
 /**
@@ -122,12 +122,12 @@ public final class BackboneClassifier extends HeadedModel implements Classifier 
     }
 
     @Override
-    public NDArray logits(Step step, ModelInputs inputs) {
+    public NDArray logits(PassContext step, ModelInputs inputs) {
         return BlockStack.run(logitsPass(step, inputs), step);
     }
 
     @Override
-    public BlockStack.Pass<NDArray> logitsPass(Step step, ModelInputs inputs) {
+    public BlockStack.Pass<NDArray> logitsPass(PassContext step, ModelInputs inputs) {
         return headPass(step, inputs, features -> {
             if (head == Head.DISTILLED) {
                 NDArray states = features.lastHiddenState(); // [B, T, D]

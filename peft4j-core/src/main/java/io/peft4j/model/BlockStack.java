@@ -1,7 +1,7 @@
 package io.peft4j.model;
 
 import ai.djl.ndarray.NDArray;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import java.util.function.Function;
 
 /**
@@ -34,7 +34,7 @@ public interface BlockStack {
         int numBlocks();
 
         /** Block {@code i}: [B, T, D] → [B, T, D]; its intermediates are allocated in the scope of {@code step}. */
-        NDArray block(int i, NDArray x, Step step);
+        NDArray block(int i, NDArray x, PassContext step);
 
         /** What the head reads from the top block's output {@code top} [B, T, D] (final norm, pooler, ...). */
         O finish(NDArray top);
@@ -69,7 +69,7 @@ public interface BlockStack {
                 }
 
                 @Override
-                public NDArray block(int i, NDArray x, Step step) {
+                public NDArray block(int i, NDArray x, PassContext step) {
                     return block.apply(i, x, step);
                 }
 
@@ -83,7 +83,7 @@ public interface BlockStack {
 
     /** Block {@code i} of a pass over {@code x}, its intermediates allocated in the scope of {@code step}. */
     interface Block {
-        NDArray apply(int i, NDArray x, Step step);
+        NDArray apply(int i, NDArray x, PassContext step);
     }
 
     /**
@@ -94,7 +94,7 @@ public interface BlockStack {
      * outlives the block; otherwise every intermediate of every block would live until the step ends (the peak of a
      * training step or an evaluation batch). The previous block's output is freed too; the pass's input is left to its owner.
      */
-    static <O> O run(Pass<O> pass, Step step) {
+    static <O> O run(Pass<O> pass, PassContext step) {
         NDArray x = pass.input(); // [B, T, D]
         for (int i = 0; i < pass.numBlocks(); i++) {
             int block = i;

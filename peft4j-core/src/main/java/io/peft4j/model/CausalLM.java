@@ -12,8 +12,8 @@ import io.peft4j.nn.KvCache;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.Parameter;
+import io.peft4j.nn.PassContext;
 import io.peft4j.nn.PromptSource;
-import io.peft4j.nn.Step;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -60,10 +60,10 @@ public abstract class CausalLM extends PretrainedModel {
     protected abstract Object blockContext(NDArray positions);
 
     /** Adds learned position embeddings (GPT-2) to x [B, T, D]; families with rotary positions return x. */
-    protected abstract NDArray embedPositions(Step step, NDArray x, NDArray positions);
+    protected abstract NDArray embedPositions(PassContext step, NDArray x, NDArray positions);
 
     /** Block {@code i}: x [B, T, D] → [B, T, D], with the additive mask [B, 1, T, S+T] and layer i of the cache. */
-    protected abstract NDArray block(Step step, int i, NDArray x, NDArray mask, Object context, KvCache cache);
+    protected abstract NDArray block(PassContext step, int i, NDArray x, NDArray mask, Object context, KvCache cache);
 
     /** The final norm, [B, T, D] → [B, T, D]. */
     protected abstract NDArray finalNorm(NDArray x);
@@ -81,7 +81,7 @@ public abstract class CausalLM extends PretrainedModel {
     protected abstract Embedding tiedTable();
 
     /** hidden [..., D] → logits [..., V]: x·Eᵀ with a tied table, else the {@code lm_head} layer (or what stands there). */
-    public NDArray lmHead(Step step, NDArray hidden) {
+    public NDArray lmHead(PassContext step, NDArray hidden) {
         Embedding tied = tiedTable();
         return tied != null
                 ? HalfPrecision.timesTransposed(hidden, tied.weight().array())
@@ -107,7 +107,7 @@ public abstract class CausalLM extends PretrainedModel {
     }
 
     /** Training / scoring: logits [B, T, V] for {@code inputIds} [B, T] with mask [B, T] (null: all tokens). */
-    public NDArray forward(Step step, NDArray inputIds, NDArray attentionMask) {
+    public NDArray forward(PassContext step, NDArray inputIds, NDArray attentionMask) {
         return forward(step, inputIds, attentionMask, null);
     }
 
@@ -116,18 +116,18 @@ public abstract class CausalLM extends PretrainedModel {
      * nothing, and nothing is kept). Positions count the attended tokens before each one, so a left-padded row
      * gets the positions it would have alone. The logits of virtual tokens are not returned.
      */
-    public NDArray forward(Step step, NDArray inputIds, NDArray attentionMask, KvCache cache) {
+    public NDArray forward(PassContext step, NDArray inputIds, NDArray attentionMask, KvCache cache) {
         return lmHead(step, hiddenStates(step, inputIds, attentionMask, cache)); // [B, T, V]
     }
 
     /** Generation: logits [B, V] of the last new position only (the LM head runs on one position per row). */
-    public NDArray nextTokenLogits(Step step, NDArray inputIds, NDArray attentionMask, KvCache cache) {
+    public NDArray nextTokenLogits(PassContext step, NDArray inputIds, NDArray attentionMask, KvCache cache) {
         NDArray hidden = hiddenStates(step, inputIds, attentionMask, cache); // [B, T, D]
         return lmHead(step, hidden.get(new NDIndex(":, -1, :"))); // [B, V]
     }
 
-    /** The final hidden states [B, T, D] of the new tokens (see {@link #forward(Step, NDArray, NDArray, KvCache)}). */
-    public NDArray hiddenStates(Step step, NDArray inputIds, NDArray attentionMask, KvCache cache) {
+    /** The final hidden states [B, T, D] of the new tokens (see {@link #forward(PassContext, NDArray, NDArray, KvCache)}). */
+    public NDArray hiddenStates(PassContext step, NDArray inputIds, NDArray attentionMask, KvCache cache) {
         Inputs in = prepare(step, inputIds, attentionMask, cache, promptSource());
         return ownTokens(BlockStack.run(blocks(step, in, true), step), in); // [B, T, D]
     }
@@ -145,7 +145,8 @@ public abstract class CausalLM extends PretrainedModel {
             int virtual,
             boolean prefixed) {}
 
-    private Inputs prepare(Step step, NDArray inputIds, NDArray attentionMask, KvCache cache, PromptSource source) {
+    private Inputs prepare(
+            PassContext step, NDArray inputIds, NDArray attentionMask, KvCache cache, PromptSource source) {
         NDManager scope = step.scope();
         long batch = inputIds.getShape().get(0);
         NDArray newMask = attentionMask == null
@@ -188,7 +189,7 @@ public abstract class CausalLM extends PretrainedModel {
      * state of each row's last attended position (what HF's decoder classifiers read).
      */
     @Override
-    public BlockStack.Pass<Features> pass(Step step, ModelInputs inputs, PromptSource source) {
+    public BlockStack.Pass<Features> pass(PassContext step, ModelInputs inputs, PromptSource source) {
         Inputs in = prepare(step, inputs.requireTokens("a decoder LM"), inputs.attentionMask(), null, source);
         return BlockStack.map(
                 blocks(step, in, in.prefixed()),
@@ -200,7 +201,7 @@ public abstract class CausalLM extends PretrainedModel {
      * and values to the pass's cache when {@code sharedCache} (generation, and layer prefixes seeded there), else to a
      * cache of its own that ends with it (so a staged backward pass can run a block again).
      */
-    private BlockStack.Pass<NDArray> blocks(Step step, Inputs in, boolean sharedCache) {
+    private BlockStack.Pass<NDArray> blocks(PassContext step, Inputs in, boolean sharedCache) {
         Object context = blockContext(in.positions()); // rotary angles, or null
         NDArray input = embedPositions(step, in.x(), in.positions()); // [B, n+T, D]
         boolean inputsTrain = inputStagesTrain()

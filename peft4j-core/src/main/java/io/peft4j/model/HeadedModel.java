@@ -2,8 +2,8 @@ package io.peft4j.model;
 
 import io.peft4j.nn.Dropout;
 import io.peft4j.nn.EmbeddingLayer;
+import io.peft4j.nn.PassContext;
 import io.peft4j.nn.PromptSource;
-import io.peft4j.nn.Step;
 import java.util.List;
 import java.util.function.Function;
 
@@ -29,12 +29,12 @@ public abstract class HeadedModel extends PretrainedModel {
     }
 
     /** The backbone's pass with this model's virtual tokens, finished by {@code head} over its features. */
-    protected <O> BlockStack.Pass<O> headPass(Step step, ModelInputs inputs, Function<Features, O> head) {
+    protected <O> BlockStack.Pass<O> headPass(PassContext step, ModelInputs inputs, Function<Features, O> head) {
         return BlockStack.map(backbone.pass(step, inputs, promptSource()), head);
     }
 
     @Override
-    public BlockStack.Pass<Features> pass(Step step, ModelInputs inputs, PromptSource source) {
+    public BlockStack.Pass<Features> pass(PassContext step, ModelInputs inputs, PromptSource source) {
         return backbone.pass(step, inputs, source);
     }
 

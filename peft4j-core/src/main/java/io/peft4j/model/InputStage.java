@@ -1,7 +1,7 @@
 package io.peft4j.model;
 
 import ai.djl.ndarray.NDArray;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import io.peft4j.nn.TokenGrid;
 
 /**
@@ -16,5 +16,5 @@ public interface InputStage {
      * The blocks' input x [B, T, D] as this stage changes it for the step's adapters, or x itself when none of them is
      * installed here. {@code grid}: where the tokens lie on the image, null for text.
      */
-    NDArray apply(Step step, NDArray x, TokenGrid grid);
+    NDArray apply(PassContext step, NDArray x, TokenGrid grid);
 }

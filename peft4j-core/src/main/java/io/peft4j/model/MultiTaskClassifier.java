@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDManager;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.LinearLayer;
 import io.peft4j.nn.Module;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -69,18 +69,18 @@ public final class MultiTaskClassifier extends HeadedModel {
             }
 
             @Override
-            public Step.Adapters adapters() {
+            public PassContext.Adapters adapters() {
                 return MultiTaskClassifier.this.adapters();
             }
 
             @Override
-            public NDArray logits(Step step, ModelInputs inputs) {
+            public NDArray logits(PassContext step, ModelInputs inputs) {
                 return BlockStack.run(logitsPass(step, inputs), step);
             }
 
             /** Logits [B, C_task] of the task's head over the shared backbone. */
             @Override
-            public BlockStack.Pass<NDArray> logitsPass(Step step, ModelInputs inputs) {
+            public BlockStack.Pass<NDArray> logitsPass(PassContext step, ModelInputs inputs) {
                 return headPass(
                         step,
                         inputs,

@@ -8,8 +8,8 @@ import io.peft4j.io.Weights;
 import io.peft4j.nn.EmbeddingLayer;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.Parameter;
+import io.peft4j.nn.PassContext;
 import io.peft4j.nn.PromptSource;
-import io.peft4j.nn.Step;
 import io.peft4j.nn.TokenGrid;
 import java.util.List;
 import java.util.function.Supplier;
@@ -26,7 +26,7 @@ public abstract class PretrainedModel extends Module {
     }
 
     private String nameOrPath = "";
-    private volatile Step.Adapters adapters = Step.Adapters.NONE;
+    private volatile PassContext.Adapters adapters = PassContext.Adapters.NONE;
 
     /** Where the weights came from: the HF name in config.json's {@code _name_or_path}, or the directory. */
     public String nameOrPath() {
@@ -39,13 +39,13 @@ public abstract class PretrainedModel extends Module {
 
     /**
      * The adapters a pass applies when its caller names none: the active adapter a {@code PeftModel} set, or none. A
-     * caller that serves several adapters at once names them in each pass's {@link Step} instead.
+     * caller that serves several adapters at once names them in each pass's {@link PassContext} instead.
      */
-    public Step.Adapters adapters() {
+    public PassContext.Adapters adapters() {
         return adapters;
     }
 
-    public void setAdapters(Step.Adapters adapters) {
+    public void setAdapters(PassContext.Adapters adapters) {
         this.adapters = adapters;
     }
 
@@ -92,7 +92,7 @@ public abstract class PretrainedModel extends Module {
     }
 
     /** The blocks' input x [B, T, D] through every installed {@link InputStage}, in order; {@code grid}: null for text. */
-    protected final NDArray inputStages(Step step, NDArray x, TokenGrid grid) {
+    protected final NDArray inputStages(PassContext step, NDArray x, TokenGrid grid) {
         for (Module child : children().values()) {
             if (child instanceof InputStage stage) {
                 x = stage.apply(step, x, grid);
@@ -127,15 +127,15 @@ public abstract class PretrainedModel extends Module {
      * The forward pass over {@code inputs} with the virtual tokens of {@code source} (null: none), block by block: what
      * every backbone implements. Inputs of a modality the backbone does not take are refused by name.
      */
-    public abstract BlockStack.Pass<Features> pass(Step step, ModelInputs inputs, PromptSource source);
+    public abstract BlockStack.Pass<Features> pass(PassContext step, ModelInputs inputs, PromptSource source);
 
     /** The pass with this model's installed prompt source. */
-    public BlockStack.Pass<Features> pass(Step step, ModelInputs inputs) {
+    public BlockStack.Pass<Features> pass(PassContext step, ModelInputs inputs) {
         return pass(step, inputs, promptSource());
     }
 
     /** An ordinary forward pass: the backbone's features for {@code inputs}. */
-    public Features features(Step step, ModelInputs inputs) {
+    public Features features(PassContext step, ModelInputs inputs) {
         return BlockStack.run(pass(step, inputs), step);
     }
 

@@ -2,7 +2,7 @@ package io.peft4j.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import io.peft4j.tokenizer.BatchEncoding;
 import io.peft4j.tokenizer.Tokenizer;
 import java.util.List;
@@ -29,14 +29,14 @@ public final class SentenceEmbedder {
     }
 
     /** One unit-length vector per text, with {@code adapters} (one per row for a mixed batch). */
-    public Embeddings embed(List<String> texts, Step.Adapters adapters) {
+    public Embeddings embed(List<String> texts, PassContext.Adapters adapters) {
         BatchEncoding batch = tokenizer.encode(texts);
         long tokens = 0;
         for (int i = 0; i < batch.batchSize(); i++) {
             tokens += batch.tokens(i);
         }
         try (NDManager scope = model.manager().newSubManager();
-                Step step = Step.inference(scope, adapters)) {
+                PassContext step = PassContext.inference(scope, adapters)) {
             NDArray mask = batch.attentionMask(scope);
             NDArray hidden = model.features(
                             step, ModelInputs.tokens(batch.inputIds(scope), mask, batch.tokenTypeIds(scope)))

@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.peft4j.Peft4jException;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 
 /**
  * Video classification with an image classifier: a clip's T frames go through the image model as one batch of B·T
@@ -31,13 +31,13 @@ public final class VideoClassifier implements Classifier {
     }
 
     @Override
-    public Step.Adapters adapters() {
+    public PassContext.Adapters adapters() {
         return frames.adapters();
     }
 
     /** pixel_values [B, T, C, H, W] → [B, classes] */
     @Override
-    public NDArray logits(Step step, ModelInputs inputs) {
+    public NDArray logits(PassContext step, ModelInputs inputs) {
         NDArray clips = inputs.pixelValues();
         Shape s = clips == null ? null : clips.getShape();
         if (s == null || s.dimension() != 5) {
@@ -50,7 +50,7 @@ public final class VideoClassifier implements Classifier {
     }
 
     @Override
-    public BlockStack.Pass<NDArray> logitsPass(Step step, ModelInputs inputs) {
+    public BlockStack.Pass<NDArray> logitsPass(PassContext step, ModelInputs inputs) {
         throw new Peft4jException("video classification trains without gradient checkpointing or quantisation");
     }
 }

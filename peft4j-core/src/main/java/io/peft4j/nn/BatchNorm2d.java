@@ -28,7 +28,7 @@ public class BatchNorm2d extends Module {
     }
 
     /** [B, C, H, W] → [B, C, H, W], as x · scale + shift with scale = weight / √(var + eps), shift = bias − mean · scale. */
-    public NDArray forward(Step step, NDArray x) {
+    public NDArray forward(PassContext step, NDArray x) {
         long c = weight.size();
         NDManager scope = step.scope();
         NDArray variance = runningVar.array().add(eps); // made from a buffer: into the step's scope

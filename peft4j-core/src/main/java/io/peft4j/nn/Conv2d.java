@@ -65,7 +65,7 @@ public class Conv2d extends Module implements ConvLayer {
     }
 
     @Override
-    public NDArray forward(Step step, NDArray x) {
+    public NDArray forward(PassContext step, NDArray x) {
         return apply(x, weight.array(), bias == null ? null : bias.array(), geometry);
     }
 

@@ -12,5 +12,5 @@ public interface ConvLayer {
     Conv2d.Geometry geometry();
 
     /** [B, in, H, W] → [B, out, H', W'] */
-    NDArray forward(Step step, NDArray x);
+    NDArray forward(PassContext step, NDArray x);
 }

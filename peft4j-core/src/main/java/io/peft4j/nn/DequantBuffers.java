@@ -19,7 +19,7 @@ import java.util.function.Consumer;
  * from Java, which autograd does not see), and {@link #replay} writes a stage's weights back just before that stage's
  * part of the backward pass runs. The backward pass must therefore be taken stage by stage in reverse order, each stage
  * replayed first ({@code io.peft4j.train.StagedBackward} does this). A pass reaches its buffers through its
- * {@link Step#buffers()}.
+ * {@link PassContext#buffers()}.
  */
 public final class DequantBuffers implements AutoCloseable {
 

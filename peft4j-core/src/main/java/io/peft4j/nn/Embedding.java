@@ -32,7 +32,7 @@ public class Embedding extends Module implements EmbeddingLayer {
 
     /** ids [...] → rows [..., dim], in fp32 (also from a table held in fp16). */
     @Override
-    public NDArray forward(Step step, NDArray ids) {
+    public NDArray forward(PassContext step, NDArray ids) {
         NDArray rows = ids.getNDArrayInternal()
                 .embedding(ids, weight.array(), SparseFormat.DENSE)
                 .singletonOrThrow();

@@ -10,5 +10,5 @@ public interface EmbeddingLayer {
     int dim();
 
     /** ids [...] (int64) → [..., dim] */
-    NDArray forward(Step step, NDArray ids);
+    NDArray forward(PassContext step, NDArray ids);
 }

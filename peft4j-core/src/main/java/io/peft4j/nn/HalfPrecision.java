@@ -22,7 +22,7 @@ public final class HalfPrecision {
     /** x [..., in] · Wᵀ → [..., out], in x's manager. Under autograd the widened bands are what the backward pass keeps. */
     public static NDArray timesTransposed(NDArray x, NDArray w) {
         if (w.getDataType() != DataType.FLOAT16) {
-            return Dense.linear(x, w, null);
+            return LinearKernel.linear(x, w, null);
         }
         return LocalScope.run(x.getManager(), scratch -> {
             NDList parts = new NDList();
@@ -30,7 +30,7 @@ public final class HalfPrecision {
             long rows = rowsPerBand(w);
             for (long from = 0; from < out; from += rows) {
                 try (NDArray wide = widened(w, from, Math.min(out, from + rows), scratch)) { // [rows, in] fp32
-                    NDArray part = Dense.linear(x, wide, null); // [..., rows]; autograd keeps its own reference
+                    NDArray part = LinearKernel.linear(x, wide, null); // [..., rows]; autograd keeps its own reference
                     part.attach(scratch);
                     parts.add(part);
                 }

@@ -42,11 +42,11 @@ public class Linear extends Module implements LinearLayer {
     }
 
     @Override
-    public NDArray forward(Step step, NDArray x) {
+    public NDArray forward(PassContext step, NDArray x) {
         if (weight.array().getDataType() == DataType.FLOAT16) { // a quantised model's LM head
             NDArray y = HalfPrecision.timesTransposed(x, weight.array());
             return bias == null ? y : y.add(bias.array());
         }
-        return Dense.linear(x, weight.array(), bias == null ? null : bias.array());
+        return LinearKernel.linear(x, weight.array(), bias == null ? null : bias.array());
     }
 }

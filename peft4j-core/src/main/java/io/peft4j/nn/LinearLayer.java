@@ -14,5 +14,5 @@ public interface LinearLayer {
     int outFeatures();
 
     /** [..., in] → [..., out] */
-    NDArray forward(Step step, NDArray x);
+    NDArray forward(PassContext step, NDArray x);
 }

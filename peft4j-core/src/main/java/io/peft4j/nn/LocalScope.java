@@ -9,7 +9,7 @@ import java.util.function.Function;
  * for its time (an op's result is allocated in its first operand's manager, so what the body computes from them lands in
  * the child), and only its result outlives it, attached to the outer manager. Autograd keeps its own references to
  * what its backward pass needs, as PyTorch keeps unreferenced tensors it saved. Forward passes use it through
- * {@link Step#local}, so that a sub-layer reads as its equation: {@code step.local(s -> down(s, act(gate(s, x)) · up(s,
+ * {@link PassContext#local}, so that a sub-layer reads as its equation: {@code step.local(s -> down(s, act(gate(s, x)) · up(s,
  * x)), x)}.
  */
 public final class LocalScope {

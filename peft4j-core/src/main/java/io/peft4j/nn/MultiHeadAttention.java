@@ -94,7 +94,7 @@ public class MultiHeadAttention extends Module {
     }
 
     /** Encoder attention: x [B, T, D], additive mask [B, 1, 1|T, T] or null, this layer's prefix or null → [B, T, D]. */
-    public NDArray forward(Step step, NDArray x, NDArray mask, KeyValuePrefix prefix) {
+    public NDArray forward(PassContext step, NDArray x, NDArray mask, KeyValuePrefix prefix) {
         return forward(step, x, mask, prefix, null, null, -1);
     }
 
@@ -104,12 +104,18 @@ public class MultiHeadAttention extends Module {
      *
      * @param mask additive mask [B, 1, T, S+T] covering the cached positions and the new ones
      */
-    public NDArray forward(Step step, NDArray x, NDArray mask, Rotary.Angles angles, KvCache cache, int layer) {
+    public NDArray forward(PassContext step, NDArray x, NDArray mask, Rotary.Angles angles, KvCache cache, int layer) {
         return forward(step, x, mask, null, angles, cache, layer);
     }
 
     private NDArray forward(
-            Step step, NDArray x, NDArray mask, KeyValuePrefix prefix, Rotary.Angles angles, KvCache cache, int layer) {
+            PassContext step,
+            NDArray x,
+            NDArray mask,
+            KeyValuePrefix prefix,
+            Rotary.Angles angles,
+            KvCache cache,
+            int layer) {
         long batch = x.getShape().get(0);
         long time = x.getShape().get(1);
         Names names = spec.names();

@@ -48,5 +48,5 @@ public interface PromptSource {
     }
 
     /** The prompts for a batch of {@code batch} rows, made in the step's scope; null when none of the step's adapters is here. */
-    Prompts prompts(Step step, long batch);
+    Prompts prompts(PassContext step, long batch);
 }

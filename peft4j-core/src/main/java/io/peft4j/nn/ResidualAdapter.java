@@ -15,7 +15,7 @@ public interface ResidualAdapter {
      * @param grid        where the tokens lie on the image for a vision backbone, null for text
      * @return what is added to the residual instead of {@code sublayerOut} [B, T, D]
      */
-    NDArray forward(Step step, NDArray sublayerOut, NDArray sublayerIn, TokenGrid grid);
+    NDArray forward(PassContext step, NDArray sublayerOut, NDArray sublayerIn, TokenGrid grid);
 
     /** Which sub-layer of a block a site belongs to. */
     enum Kind {

@@ -45,7 +45,7 @@ public abstract class ResidualSite extends Module implements ResidualAdapter.Sit
      * The sub-layer's output {@code out} [B, T, D] through the installed adapters (none: unchanged), given its input and
      * the tokens' image grid (null for text).
      */
-    protected final NDArray adapt(Step step, NDArray out, NDArray residual, TokenGrid grid) {
+    protected final NDArray adapt(PassContext step, NDArray out, NDArray residual, TokenGrid grid) {
         ResidualAdapter adapters = adapters();
         return adapters == null ? out : adapters.forward(step, out, residual, grid);
     }

@@ -14,7 +14,7 @@ import java.util.function.UnaryOperator;
  */
 public final class Sequential extends Module {
 
-    private final List<BiFunction<Step, NDArray, NDArray>> steps = new ArrayList<>();
+    private final List<BiFunction<PassContext, NDArray, NDArray>> steps = new ArrayList<>();
 
     /** {@code parts}: {@link Linear} layers and activation names ({@code "relu"}, {@code "tanh"}, ...). */
     public Sequential(NDManager manager, Object... parts) {
@@ -44,9 +44,9 @@ public final class Sequential extends Module {
     }
 
     /** x [..., in] → [..., out] */
-    public NDArray forward(Step step, NDArray x) {
+    public NDArray forward(PassContext step, NDArray x) {
         NDArray h = x;
-        for (BiFunction<Step, NDArray, NDArray> part : steps) {
+        for (BiFunction<PassContext, NDArray, NDArray> part : steps) {
             h = part.apply(step, h);
         }
         return h;

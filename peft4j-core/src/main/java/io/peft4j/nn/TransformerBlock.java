@@ -15,7 +15,7 @@ public abstract class TransformerBlock extends Module {
     public interface Adapter {
         String CHILD_NAME = "block_adapters";
 
-        NDArray forward(Step step, TransformerBlock block, NDArray x);
+        NDArray forward(PassContext step, TransformerBlock block, NDArray x);
     }
 
     protected TransformerBlock(NDManager manager) {
@@ -26,13 +26,13 @@ public abstract class TransformerBlock extends Module {
      * The attention sub-layer's output for x [B, T, D] (attention over LN1(x), projected; before the residual addition);
      * {@code grid}: where the tokens lie on the image (null: unknown, or text).
      */
-    public abstract NDArray attention(Step step, NDArray x, TokenGrid grid);
+    public abstract NDArray attention(PassContext step, NDArray x, TokenGrid grid);
 
     /** The MLP's input LN2(h) for h [B, T, D]. */
     public abstract NDArray mlpInput(NDArray h);
 
     /** The MLP sub-layer's output for its input xn = LN2(h), h its residual input; before the residual addition. */
-    public abstract NDArray mlp(Step step, NDArray xn, NDArray h, TokenGrid grid);
+    public abstract NDArray mlp(PassContext step, NDArray xn, NDArray h, TokenGrid grid);
 
     /** The installed block adapter, or null. */
     public final Adapter blockAdapter() {
@@ -45,7 +45,7 @@ public abstract class TransformerBlock extends Module {
     }
 
     /** The block adapter's output for x when one applies to the step, else null (the block's own forward runs). */
-    protected final NDArray adapted(Step step, NDArray x) {
+    protected final NDArray adapted(PassContext step, NDArray x) {
         Adapter adapter = blockAdapter();
         return adapter == null ? null : adapter.forward(step, this, x);
     }

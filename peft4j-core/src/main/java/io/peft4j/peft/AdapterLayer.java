@@ -8,7 +8,7 @@ import java.util.Set;
 
 /**
  * A layer a tuner put into the model in place of an original module: it holds one or more named
- * adapters beside the original (its {@code base_layer}); which of them apply is each pass's {@link io.peft4j.nn.Step}'s
+ * adapters beside the original (its {@code base_layer}); which of them apply is each pass's {@link io.peft4j.nn.PassContext}'s
  * choice. Every implementation extends {@link TunerLayer}, which keeps this state.
  */
 public interface AdapterLayer {

@@ -3,7 +3,7 @@ package io.peft4j.peft;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.Peft4jException;
 import io.peft4j.nn.Module;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -29,7 +29,7 @@ public abstract class AddedModules<M extends Module> extends TunerLayer {
     }
 
     /** The modules of the adapters {@code step} applies, in order. */
-    protected List<M> activeModules(Step step) {
+    protected List<M> activeModules(PassContext step) {
         return activeAdapters(step).stream().map(entries::get).toList();
     }
 

@@ -7,7 +7,7 @@ import io.peft4j.nn.LinearLayer;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.ModuleDict;
 import io.peft4j.nn.Parameter;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import java.util.List;
 import java.util.Map;
 
@@ -51,7 +51,7 @@ public final class ModulesToSave extends TunerLayer implements LinearLayer {
     }
 
     @Override
-    public NDArray forward(Step step, NDArray x) {
+    public NDArray forward(PassContext step, NDArray x) {
         List<String> rows = rowAdapters(step);
         if (rows == null) {
             return current(activeAdapters(step)).forward(step, x);

@@ -12,7 +12,7 @@ import io.peft4j.model.PretrainedModel;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.Parameter;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
  * A pretrained model with named PEFT adapters, as Hugging Face PEFT's {@code PeftModel}: the model sits
  * under {@code base_model.model}, so parameter names and saved keys are HF PEFT's. Tuner layers replace
  * the targeted modules in place; run the model itself ({@link #model()}) for forward passes. Which adapters a pass
- * applies is its {@link Step}'s choice; the active adapter set here is the model's default ({@link PretrainedModel#adapters()}).
+ * applies is its {@link PassContext}'s choice; the active adapter set here is the model's default ({@link PretrainedModel#adapters()}).
  */
 public final class PeftModel extends Module {
 
@@ -143,7 +143,7 @@ public final class PeftModel extends Module {
     /** Makes {@code name} the adapter used in forward passes and the one that trains (unless it was loaded for inference). */
     public void setAdapter(String name) {
         PeftConfig config = requireAdapter(name);
-        model.setAdapters(Step.Adapters.of(name));
+        model.setAdapters(PassContext.Adapters.of(name));
         markTrainable(name, config);
         if (inferenceOnly.contains(name)) {
             freezeAll();
@@ -169,13 +169,13 @@ public final class PeftModel extends Module {
     }
 
     /**
-     * The selection for a mixed batch, to run in a {@link Step}: row i goes through adapter {@code adapterPerRow.get(i)}
-     * ({@link Step.Adapters#BASE}: the base model). Refused up front, naming why, when a layer cannot route rows (merged,
+     * The selection for a mixed batch, to run in a {@link PassContext}: row i goes through adapter {@code adapterPerRow.get(i)}
+     * ({@link PassContext.Adapters#BASE}: the base model). Refused up front, naming why, when a layer cannot route rows (merged,
      * DoRA or prompt-learning adapters).
      */
-    public Step.Adapters mixedBatch(List<String> adapterPerRow) {
+    public PassContext.Adapters mixedBatch(List<String> adapterPerRow) {
         for (String n : adapterPerRow) {
-            if (!n.equals(Step.Adapters.BASE) && requireAdapter(n) instanceof PromptLearningConfig c) {
+            if (!n.equals(PassContext.Adapters.BASE) && requireAdapter(n) instanceof PromptLearningConfig c) {
                 throw new Peft4jException(
                         "mixed-batch inference is not supported for " + c.peftType() + " adapters ('" + n + "')");
             }
@@ -186,7 +186,7 @@ public final class PeftModel extends Module {
                 throw new Peft4jException(refusal);
             }
         }
-        return Step.Adapters.perRow(adapterPerRow);
+        return PassContext.Adapters.perRow(adapterPerRow);
     }
 
     /**
@@ -195,8 +195,8 @@ public final class PeftModel extends Module {
      */
     public AutoCloseable disableAdapters() {
         unmerge();
-        Step.Adapters before = model.adapters();
-        model.setAdapters(Step.Adapters.NONE);
+        PassContext.Adapters before = model.adapters();
+        model.setAdapters(PassContext.Adapters.NONE);
         return () -> model.setAdapters(before);
     }
 
@@ -207,7 +207,7 @@ public final class PeftModel extends Module {
         inferenceOnly.remove(name);
         if (name.equals(activeAdapter)) {
             activeAdapter = null;
-            model.setAdapters(Step.Adapters.NONE);
+            model.setAdapters(PassContext.Adapters.NONE);
             if (!configs.isEmpty()) {
                 setAdapter(configs.keySet().iterator().next());
             }
@@ -240,7 +240,7 @@ public final class PeftModel extends Module {
         model.unfreeze(n -> true);
         configs.clear();
         activeAdapter = null;
-        model.setAdapters(Step.Adapters.NONE);
+        model.setAdapters(PassContext.Adapters.NONE);
         return model;
     }
 
@@ -266,7 +266,7 @@ public final class PeftModel extends Module {
         PeftConfig config = requireAdapter(name);
         Map<String, NDArray> out = new LinkedHashMap<>();
         if (config instanceof PromptLearningConfig) {
-            try (Step step = Step.inference(scope, Step.Adapters.NONE)) {
+            try (PassContext step = PassContext.inference(scope, PassContext.Adapters.NONE)) {
                 out.put(
                         PromptLearningConfig.SAVED_KEY,
                         promptEncoders().get(name).encode(step));

@@ -2,8 +2,8 @@ package io.peft4j.peft;
 
 import ai.djl.ndarray.NDManager;
 import io.peft4j.Peft4jException;
+import io.peft4j.nn.PassContext;
 import io.peft4j.nn.PromptSource;
-import io.peft4j.nn.Step;
 import java.util.List;
 
 /**
@@ -26,7 +26,7 @@ public final class PromptEncoders extends AddedModules<VirtualTokenEncoder> impl
     }
 
     @Override
-    public Prompts prompts(Step step, long batch) {
+    public Prompts prompts(PassContext step, long batch) {
         List<VirtualTokenEncoder> active = activeModules(step);
         if (active.size() > 1) {
             throw new Peft4jException(

@@ -3,7 +3,7 @@ package io.peft4j.peft;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.Peft4jException;
 import io.peft4j.nn.Module;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashSet;
@@ -12,7 +12,7 @@ import java.util.Set;
 
 /**
  * The base of every tuner layer, as HF PEFT's {@code BaseTunerLayer}: it owns the adapter names, which of them are
- * merged (unmerged in reverse order), and reads from each pass's {@link Step} which adapters apply, to every row or row
+ * merged (unmerged in reverse order), and reads from each pass's {@link PassContext} which adapters apply, to every row or row
  * by row. A layer keeps only its own parts, its forward pass and its merge maths.
  */
 public abstract class TunerLayer extends Module implements AdapterLayer {
@@ -54,8 +54,8 @@ public abstract class TunerLayer extends Module implements AdapterLayer {
      * The adapters {@code step} applies here: those of its selection that exist here and are not merged (a merged one
      * is in the base weights already); none for a mixed batch, whose rows {@link #rowAdapters} gives.
      */
-    protected final List<String> activeAdapters(Step step) {
-        Step.Adapters selected = step.adapters();
+    protected final List<String> activeAdapters(PassContext step) {
+        PassContext.Adapters selected = step.adapters();
         if (!selected.isMixedBatch()) {
             for (String m : merged) {
                 if (!selected.active().contains(m)) {
@@ -70,7 +70,7 @@ public abstract class TunerLayer extends Module implements AdapterLayer {
     }
 
     /** The adapter name of each row when {@code step} runs a mixed batch that names an adapter of this layer, else null. */
-    protected final List<String> rowAdapters(Step step) {
+    protected final List<String> rowAdapters(PassContext step) {
         List<String> rows = step.adapters().rows();
         if (rows == null || rows.stream().noneMatch(names::contains)) {
             return null;

@@ -6,8 +6,8 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.peft4j.nn.Embedding;
 import io.peft4j.nn.Module;
+import io.peft4j.nn.PassContext;
 import io.peft4j.nn.PromptSource;
-import io.peft4j.nn.Step;
 
 /**
  * One prompt-learning adapter's encoder: a table of n rows called {@code embedding} (as in HF PEFT),
@@ -30,16 +30,16 @@ public abstract class VirtualTokenEncoder extends Module {
      * The encoder's output for all n virtual tokens, [n, X], made in the step's scope: what HF PEFT saves as
      * {@code prompt_embeddings}.
      */
-    public abstract NDArray encode(Step step);
+    public abstract NDArray encode(PassContext step);
 
     /** What the model takes for a batch of {@code batch} rows, made in the step's scope. */
-    public abstract PromptSource.Prompts prompts(Step step, long batch);
+    public abstract PromptSource.Prompts prompts(PassContext step, long batch);
 
     /**
      * The table's rows looked up by index in {@code step} (as HF PEFT does with its prompt tokens), so the
      * result and everything computed from it belong to the step, not to the model's long-lived manager. [n, X]
      */
-    protected NDArray rows(Step step) {
+    protected NDArray rows(PassContext step) {
         return embedding.forward(step, step.scope().arange(0, embedding.num(), 1, DataType.INT64));
     }
 

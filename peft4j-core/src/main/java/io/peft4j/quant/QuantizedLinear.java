@@ -5,13 +5,13 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
-import io.peft4j.nn.Dense;
 import io.peft4j.nn.DequantBuffers;
 import io.peft4j.nn.Linear;
+import io.peft4j.nn.LinearKernel;
 import io.peft4j.nn.LinearLayer;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.Parameter;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
@@ -211,12 +211,12 @@ public final class QuantizedLinear extends Module implements LinearLayer {
      * own reference, so it is freed as soon as the backward pass (or, without one, this call) is done with it.
      */
     @Override
-    public NDArray forward(Step step, NDArray x) {
-        return step.local(s -> Dense.linear(x, weight(s), bias == null ? null : bias.array())); // [..., out]
+    public NDArray forward(PassContext step, NDArray x) {
+        return step.local(s -> LinearKernel.linear(x, weight(s), bias == null ? null : bias.array())); // [..., out]
     }
 
     /** The dequantised weight [out, in]: into the step's buffers, else into its scope. */
-    private NDArray weight(Step step) {
+    private NDArray weight(PassContext step) {
         return step.buffers() != null
                 ? step.buffers().take(new Shape(outFeatures, inFeatures), this::dequantizeInto)
                 : dequantizedWeight(step.scope());

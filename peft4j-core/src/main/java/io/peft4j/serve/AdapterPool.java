@@ -3,7 +3,7 @@ package io.peft4j.serve;
 import io.peft4j.Peft4jException;
 import io.peft4j.generate.ContinuousBatcher;
 import io.peft4j.model.PretrainedModel;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import io.peft4j.peft.PeftConfig;
 import io.peft4j.peft.PeftModel;
 import java.io.IOException;
@@ -175,12 +175,13 @@ public final class AdapterPool implements ContinuousBatcher.Router {
     }
 
     @Override
-    public synchronized Step.Adapters rows(List<String> names) {
+    public synchronized PassContext.Adapters rows(List<String> names) {
         if (names.stream().allMatch(Objects::isNull)) {
-            return Step.Adapters.NONE;
+            return PassContext.Adapters.NONE;
         }
-        return peft.mixedBatch(
-                names.stream().map(n -> n == null ? Step.Adapters.BASE : n).toList());
+        return peft.mixedBatch(names.stream()
+                .map(n -> n == null ? PassContext.Adapters.BASE : n)
+                .toList());
     }
 
     /** Evicts the least recently used adapters no request uses until one more fits; false when every loaded one is in use. */

@@ -6,8 +6,8 @@ import ai.djl.training.GradientCollector;
 import io.peft4j.Peft4jException;
 import io.peft4j.model.CausalLM;
 import io.peft4j.model.ModelInputs;
+import io.peft4j.nn.PassContext;
 import io.peft4j.nn.Scalars;
-import io.peft4j.nn.Step;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
@@ -44,21 +44,21 @@ public final class CausalLmTask implements TrainingTask<CausalExample> {
     }
 
     /** The teacher's final hidden states [B·T, D] of a batch, without autograd. */
-    private NDArray teacherRows(Step step, NDArray ids, NDArray mask) {
-        try (Step off = Step.inference(step.scope(), teacher.adapters())) {
+    private NDArray teacherRows(PassContext step, NDArray ids, NDArray mask) {
+        try (PassContext off = PassContext.inference(step.scope(), teacher.adapters())) {
             NDArray hidden = teacher.hiddenStates(off, ids, mask, null); // [B, T, D]
             return hidden.reshape(-1, hidden.getShape().get(2));
         }
     }
 
     /** The part loss: cross-entropy summed, blended with the teacher's KL at the trained positions when there is a teacher. */
-    private LmHeadLoss.PartSum partSum(Step step, NDArray teacherRows) {
+    private LmHeadLoss.PartSum partSum(PassContext step, NDArray teacherRows) {
         if (teacher == null) {
             return (logits, labels, rows) -> Losses.crossEntropySum(logits, labels);
         }
         return (logits, labels, rows) -> {
             NDArray teacherLogits;
-            try (Step off = Step.inference(logits.getManager(), teacher.adapters())) {
+            try (PassContext off = PassContext.inference(logits.getManager(), teacher.adapters())) {
                 teacherLogits = teacher.lmHead(off, teacherRows.get(rows)); // [p, V]
             }
             return distillation.blendSum(
@@ -99,19 +99,19 @@ public final class CausalLmTask implements TrainingTask<CausalExample> {
     }
 
     /** Logits [B, T, V] and the next labels [B, T]. */
-    private NDArray[] logitsAndLabels(Batch batch, Step step) {
+    private NDArray[] logitsAndLabels(Batch batch, PassContext step) {
         NDManager m = step.scope();
         NDArray logits = model.forward(step, m.create(batch.ids()), m.create(batch.mask())); // [B, T, V]
         return new NDArray[] {logits, m.create(batch.nextLabels())};
     }
 
     @Override
-    public Step.Adapters adapters() {
+    public PassContext.Adapters adapters() {
         return model.adapters();
     }
 
     @Override
-    public Loss loss(List<CausalExample> batch, Step step) {
+    public Loss loss(List<CausalExample> batch, PassContext step) {
         Batch b = Batch.of(batch);
         NDArray[] pair = logitsAndLabels(b, step);
         if (teacher == null) {
@@ -119,7 +119,7 @@ public final class CausalLmTask implements TrainingTask<CausalExample> {
         }
         NDManager m = step.scope();
         NDArray teacherLogits;
-        try (Step off = Step.inference(m, teacher.adapters())) {
+        try (PassContext off = PassContext.inference(m, teacher.adapters())) {
             teacherLogits = teacher.forward(off, m.create(b.ids()), m.create(b.mask())); // [B, T, V]
         }
         NDArray trained = pair[1].neq(Losses.IGNORE_INDEX);
@@ -136,7 +136,11 @@ public final class CausalLmTask implements TrainingTask<CausalExample> {
     /** Taken block by block ({@link StagedBackward}); with checkpointing, activations are recomputed. */
     @Override
     public Loss lossAndBackward(
-            List<CausalExample> batch, Step step, GradientCollector gc, double scale, boolean gradientCheckpointing) {
+            List<CausalExample> batch,
+            PassContext step,
+            GradientCollector gc,
+            double scale,
+            boolean gradientCheckpointing) {
         Batch b = Batch.of(batch);
         NDManager m = step.scope();
         NDArray ids = m.create(b.ids());
@@ -151,7 +155,7 @@ public final class CausalLmTask implements TrainingTask<CausalExample> {
 
     /** The staged pass over token ids [B, T] with mask [B, T] and what the head scores; returns the mean loss. */
     public NDArray lossAndBackward(
-            Step step,
+            PassContext step,
             NDArray ids,
             NDArray mask,
             LmHeadLoss loss,
@@ -174,7 +178,7 @@ public final class CausalLmTask implements TrainingTask<CausalExample> {
         for (int i = 0; i < examples.size(); i += batchSize) {
             List<CausalExample> chunk = examples.subList(i, Math.min(examples.size(), i + batchSize));
             try (NDManager scope = model.manager().newSubManager();
-                    Step step = Step.inference(scope, model.adapters())) {
+                    PassContext step = PassContext.inference(scope, model.adapters())) {
                 NDArray[] pair = logitsAndLabels(Batch.of(chunk), step);
                 long[] labels = pair[1].toLongArray();
                 long[] predicted = pair[0].argMax(2).toLongArray();

@@ -6,7 +6,7 @@ import ai.djl.ndarray.types.DataType;
 import io.peft4j.Peft4jException;
 import io.peft4j.image.ImageProcessor;
 import io.peft4j.model.clip.ClipModel;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import io.peft4j.tokenizer.BatchEncoding;
 import io.peft4j.tokenizer.Tokenizer;
 import java.util.List;
@@ -32,12 +32,12 @@ public final class ClipContrastiveTask implements TrainingTask<ImageTextExample>
     }
 
     @Override
-    public Step.Adapters adapters() {
+    public PassContext.Adapters adapters() {
         return clip.adapters();
     }
 
     /** Image and text embeddings [B, P] of a batch (mixed by MixGen in training). */
-    private NDArray[] embeddings(List<ImageTextExample> batch, Step step, boolean training) {
+    private NDArray[] embeddings(List<ImageTextExample> batch, PassContext step, boolean training) {
         NDManager scope = step.scope();
         NDArray pixels = processor.pixelValues(
                 batch.stream().map(ImageTextExample::pixels).toList(), scope); // [B, 3, H, W]
@@ -61,7 +61,7 @@ public final class ClipContrastiveTask implements TrainingTask<ImageTextExample>
     }
 
     @Override
-    public Loss loss(List<ImageTextExample> batch, Step step) {
+    public Loss loss(List<ImageTextExample> batch, PassContext step) {
         if (batch.size() < 2) {
             throw new Peft4jException("contrastive training needs at least 2 pairs per batch");
         }
@@ -72,11 +72,11 @@ public final class ClipContrastiveTask implements TrainingTask<ImageTextExample>
     @Override
     public Evaluation evaluate(List<ImageTextExample> examples, int batchSize) {
         try (NDManager scope = clip.manager().newSubManager();
-                Step step = Step.inference(scope, clip.adapters())) {
+                PassContext step = PassContext.inference(scope, clip.adapters())) {
             NDArray images = null;
             NDArray texts = null;
             for (int i = 0; i < examples.size(); i += batchSize) {
-                try (Step chunk = Step.inference(scope.newSubManager(), clip.adapters())) {
+                try (PassContext chunk = PassContext.inference(scope.newSubManager(), clip.adapters())) {
                     NDArray[] e =
                             embeddings(examples.subList(i, Math.min(examples.size(), i + batchSize)), chunk, false);
                     e[0].attach(scope);

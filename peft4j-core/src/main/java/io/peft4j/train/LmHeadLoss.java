@@ -10,8 +10,8 @@ import ai.djl.training.GradientCollector;
 import io.peft4j.model.CausalLM;
 import io.peft4j.nn.HalfPrecision;
 import io.peft4j.nn.NoGrad;
+import io.peft4j.nn.PassContext;
 import io.peft4j.nn.Scalars;
-import io.peft4j.nn.Step;
 
 /**
  * A causal LM's head and loss over the final hidden states, a few positions at a time, each part's backward pass taken
@@ -44,7 +44,8 @@ public record LmHeadLoss(NDArray labels, long counted, PartSum sum, int position
      * The mean loss of {@code model}'s head over {@code hidden} [B, T, D], backward passes taken into {@code hidden} with
      * the loss scaled by {@code scale}. Each part is a stage of the step's dequantisation buffers (if any) of its own.
      */
-    public NDArray lossAndBackward(CausalLM model, NDArray hidden, GradientCollector gc, double scale, Step step) {
+    public NDArray lossAndBackward(
+            CausalLM model, NDArray hidden, GradientCollector gc, double scale, PassContext step) {
         NDManager outer = step.scope();
         Shape shape = hidden.getShape();
         NDArray rows = StagedBackward.leaf(hidden.reshape(-1, shape.get(2))); // [N, D]
@@ -62,7 +63,7 @@ public record LmHeadLoss(NDArray labels, long counted, PartSum sum, int position
                 if (step.buffers() != null) {
                     step.buffers().beginStage();
                 }
-                Step partStep = step.in(scope);
+                PassContext partStep = step.in(scope);
                 NDIndex range = new NDIndex(from + ":" + Math.min(n, from + part));
                 NDArray logits; // [p, V]
                 if (frozen == null) {

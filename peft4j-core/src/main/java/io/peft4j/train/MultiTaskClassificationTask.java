@@ -2,8 +2,8 @@ package io.peft4j.train;
 
 import ai.djl.ndarray.NDArray;
 import io.peft4j.model.MultiTaskClassifier;
+import io.peft4j.nn.PassContext;
 import io.peft4j.nn.Scalars;
-import io.peft4j.nn.Step;
 import io.peft4j.tokenizer.Tokenizer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -42,12 +42,12 @@ public final class MultiTaskClassificationTask implements TrainingTask<MultiTask
     }
 
     @Override
-    public Step.Adapters adapters() {
+    public PassContext.Adapters adapters() {
         return model.adapters();
     }
 
     @Override
-    public Loss loss(List<Example> batch, Step step) {
+    public Loss loss(List<Example> batch, PassContext step) {
         NDArray total = null;
         long tokens = 0;
         for (Map.Entry<String, List<TextExample>> group : byTask(batch).entrySet()) {

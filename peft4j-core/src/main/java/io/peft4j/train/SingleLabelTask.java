@@ -6,8 +6,8 @@ import ai.djl.training.GradientCollector;
 import io.peft4j.Peft4jException;
 import io.peft4j.model.Classifier;
 import io.peft4j.model.ModelInputs;
+import io.peft4j.nn.PassContext;
 import io.peft4j.nn.Scalars;
-import io.peft4j.nn.Step;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
@@ -92,12 +92,12 @@ public abstract class SingleLabelTask<E> implements TrainingTask<E> {
     }
 
     @Override
-    public Step.Adapters adapters() {
+    public PassContext.Adapters adapters() {
         return model.adapters();
     }
 
     @Override
-    public Loss loss(List<E> batch, Step step) {
+    public Loss loss(List<E> batch, PassContext step) {
         Inputs in = inputs(batch, step.scope(), true);
         NDArray labels = labels(batch, step.scope());
         NDArray logits = model.logits(step, in.inputs());
@@ -106,7 +106,8 @@ public abstract class SingleLabelTask<E> implements TrainingTask<E> {
 
     /** Staged ({@link StagedBackward}) for gradient checkpointing and on a quantised model; a plain backward otherwise. */
     @Override
-    public Loss lossAndBackward(List<E> batch, Step step, GradientCollector gc, double scale, boolean checkpointing) {
+    public Loss lossAndBackward(
+            List<E> batch, PassContext step, GradientCollector gc, double scale, boolean checkpointing) {
         if (!StagedBackward.wanted(model, checkpointing)) {
             return TrainingTask.super.lossAndBackward(batch, step, gc, scale, false);
         }
@@ -128,7 +129,7 @@ public abstract class SingleLabelTask<E> implements TrainingTask<E> {
         for (int i = 0; i < examples.size(); i += batchSize) {
             List<E> chunk = examples.subList(i, Math.min(examples.size(), i + batchSize));
             try (NDManager scope = model.manager().newSubManager();
-                    Step step = Step.inference(scope, model.adapters())) {
+                    PassContext step = PassContext.inference(scope, model.adapters())) {
                 long[] argmax = model.logits(step, inputs(chunk, scope, false).inputs())
                         .argMax(1)
                         .toLongArray();
@@ -146,7 +147,7 @@ public abstract class SingleLabelTask<E> implements TrainingTask<E> {
         for (int i = 0; i < examples.size(); i += batchSize) {
             List<E> chunk = examples.subList(i, Math.min(examples.size(), i + batchSize));
             try (NDManager scope = model.manager().newSubManager();
-                    Step step = Step.inference(scope, model.adapters())) {
+                    PassContext step = PassContext.inference(scope, model.adapters())) {
                 NDArray logits = model.logits(step, inputs(chunk, scope, false).inputs()); // [B, C]
                 int classes = (int) logits.getShape().get(1);
                 float[] flat = logits.toFloatArray();
@@ -166,7 +167,7 @@ public abstract class SingleLabelTask<E> implements TrainingTask<E> {
         for (int i = 0; i < examples.size(); i += batchSize) {
             List<E> chunk = examples.subList(i, Math.min(examples.size(), i + batchSize));
             try (NDManager scope = model.manager().newSubManager();
-                    Step step = Step.inference(scope, model.adapters())) {
+                    PassContext step = PassContext.inference(scope, model.adapters())) {
                 NDArray logits = model.logits(step, inputs(chunk, scope, false).inputs());
                 lossSum += Losses.crossEntropy(logits, labels(chunk, scope)).getFloat() * chunk.size();
                 long[] argmax = logits.argMax(1).toLongArray();

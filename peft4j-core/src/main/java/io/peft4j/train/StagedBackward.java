@@ -11,8 +11,8 @@ import io.peft4j.Peft4jException;
 import io.peft4j.model.BlockStack;
 import io.peft4j.nn.DequantBuffers;
 import io.peft4j.nn.Module;
+import io.peft4j.nn.PassContext;
 import io.peft4j.nn.Scalars;
-import io.peft4j.nn.Step;
 import io.peft4j.quant.QuantizedLinear;
 import java.util.ArrayList;
 import java.util.List;
@@ -45,7 +45,7 @@ public final class StagedBackward {
          * @param step     the step, with its dequantisation buffers (the head's quantised layers stage into them) if any
          * @return the loss value (a scalar, for reporting)
          */
-        NDArray lossAndBackward(O finished, Step step);
+        NDArray lossAndBackward(O finished, PassContext step);
     }
 
     private StagedBackward() {}
@@ -59,7 +59,7 @@ public final class StagedBackward {
 
     /** A classifier's staged step: mean cross-entropy of the pass's logits against {@code labels}, its backward scaled. */
     public static NDArray crossEntropy(
-            Step step,
+            PassContext step,
             BlockStack.Pass<NDArray> pass,
             NDArray labels,
             GradientCollector gc,
@@ -70,7 +70,7 @@ public final class StagedBackward {
 
     /** A classifier's staged step with any loss of its logits (mixed targets), its backward scaled. */
     public static NDArray classification(
-            Step step,
+            PassContext step,
             BlockStack.Pass<NDArray> pass,
             Function<NDArray, NDArray> lossOfLogits,
             GradientCollector gc,
@@ -94,7 +94,7 @@ public final class StagedBackward {
 
     /** Runs {@code pass} and {@code head} in {@code step}, each block in a scope of its own. */
     public static <O> NDArray run(
-            BlockStack.Pass<O> pass, HeadLoss<O> head, GradientCollector gc, Step step, boolean checkpointing) {
+            BlockStack.Pass<O> pass, HeadLoss<O> head, GradientCollector gc, PassContext step, boolean checkpointing) {
         if (pass.blocksShareAGraph()) {
             if (checkpointing) {
                 throw new Peft4jException(
@@ -112,7 +112,7 @@ public final class StagedBackward {
                 .getLong();
         List<Block> blocks = new ArrayList<>();
         try (DequantBuffers buffers = new DequantBuffers(outer)) {
-            Step staged = step.with(buffers);
+            PassContext staged = step.with(buffers);
             NDArray h = x0;
             JniUtils.setGradMode(!checkpointing);
             try {

@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 import io.peft4j.model.Classifier;
 import io.peft4j.model.ModelInputs;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import io.peft4j.tokenizer.Tokenizer;
 import java.util.ArrayList;
 import java.util.List;
@@ -53,18 +53,18 @@ public final class TokenClassificationTask implements TrainingTask<TaggedSentenc
         return tokenizer.encodeWords(batch.stream().map(TaggedSentence::words).toList());
     }
 
-    private NDArray logits(Tokenizer.WordBatch wb, Step step) {
+    private NDArray logits(Tokenizer.WordBatch wb, PassContext step) {
         NDManager m = step.scope();
         return model.logits(step, ModelInputs.tokens(wb.encoding(), m)); // [B, T, C]
     }
 
     @Override
-    public Step.Adapters adapters() {
+    public PassContext.Adapters adapters() {
         return model.adapters();
     }
 
     @Override
-    public Loss loss(List<TaggedSentence> batch, Step step) {
+    public Loss loss(List<TaggedSentence> batch, PassContext step) {
         Tokenizer.WordBatch wb = encode(batch);
         NDArray labels = step.scope().create(tokenLabels(batch, wb.wordIds()));
         return new Loss(loss.apply(logits(wb, step), labels), tokens(wb));
@@ -73,7 +73,7 @@ public final class TokenClassificationTask implements TrainingTask<TaggedSentenc
     /** Staged ({@link StagedBackward}) for gradient checkpointing and on a quantised model; a plain backward otherwise. */
     @Override
     public Loss lossAndBackward(
-            List<TaggedSentence> batch, Step step, GradientCollector gc, double scale, boolean checkpointing) {
+            List<TaggedSentence> batch, PassContext step, GradientCollector gc, double scale, boolean checkpointing) {
         if (!StagedBackward.wanted(model, checkpointing)) {
             return TrainingTask.super.lossAndBackward(batch, step, gc, scale, false);
         }
@@ -108,7 +108,7 @@ public final class TokenClassificationTask implements TrainingTask<TaggedSentenc
         for (int i = 0; i < examples.size(); i += batchSize) {
             List<TaggedSentence> chunk = examples.subList(i, Math.min(examples.size(), i + batchSize));
             try (NDManager scope = model.manager().newSubManager();
-                    Step step = Step.inference(scope, model.adapters())) {
+                    PassContext step = PassContext.inference(scope, model.adapters())) {
                 Tokenizer.WordBatch wb = encode(chunk);
                 long[][] labels = tokenLabels(chunk, wb.wordIds());
                 NDArray logits = logits(wb, step);

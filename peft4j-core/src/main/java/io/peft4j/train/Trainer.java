@@ -13,7 +13,7 @@ import io.peft4j.nn.Autograd;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.NoGrad;
 import io.peft4j.nn.Parameter;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -262,7 +262,7 @@ public final class Trainer<E> {
                 GradientCollector gc = Autograd.open()) { // this thread's only
             TrainingTask.Loss loss = task.lossAndBackward(
                     batch,
-                    Step.training(scope, task.adapters()),
+                    PassContext.training(scope, task.adapters()),
                     gc,
                     share / args.gradientAccumulationSteps(),
                     args.gradientCheckpointing());

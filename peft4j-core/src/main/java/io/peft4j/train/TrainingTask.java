@@ -3,8 +3,8 @@ package io.peft4j.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.training.GradientCollector;
 import io.peft4j.Peft4jException;
+import io.peft4j.nn.PassContext;
 import io.peft4j.nn.Scalars;
-import io.peft4j.nn.Step;
 import java.util.List;
 
 /** What the {@link Trainer} trains on: a loss for a batch of examples and an evaluation over many. */
@@ -14,10 +14,10 @@ public interface TrainingTask<E> {
     record Loss(NDArray value, long tokens) {}
 
     /** The adapters a training step applies: the model's active ones ({@code PretrainedModel#adapters()}). */
-    Step.Adapters adapters();
+    PassContext.Adapters adapters();
 
     /** Computes the batch's loss in {@code step}. */
-    Loss loss(List<E> batch, Step step);
+    Loss loss(List<E> batch, PassContext step);
 
     /**
      * The loss and its backward pass (scaled by {@code scale}, for gradient accumulation) inside {@code gc}; with
@@ -25,7 +25,7 @@ public interface TrainingTask<E> {
      * that support it implement by overriding this.
      */
     default Loss lossAndBackward(
-            List<E> batch, Step step, GradientCollector gc, double scale, boolean gradientCheckpointing) {
+            List<E> batch, PassContext step, GradientCollector gc, double scale, boolean gradientCheckpointing) {
         if (gradientCheckpointing) {
             throw new Peft4jException(getClass().getSimpleName()
                     + " does not support gradient checkpointing (causal-LM and classification tasks do)");

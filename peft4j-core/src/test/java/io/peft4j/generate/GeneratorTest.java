@@ -8,7 +8,7 @@ import ai.djl.pytorch.jni.JniUtils;
 import io.peft4j.NativeTest;
 import io.peft4j.model.CausalLM;
 import io.peft4j.model.decoder.Decoders;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
 import io.peft4j.peft.lora.LoraConfig;
@@ -90,8 +90,9 @@ class GeneratorTest extends NativeTest {
                     .maxNewTokens(12)
                     .eosTokenIds(List.of())
                     .build();
-            List<Generator.Result> cached = generator.generate(PROMPTS, Step.Adapters.NONE, config, null, true);
-            List<Generator.Result> recomputed = generator.generate(PROMPTS, Step.Adapters.NONE, config, null, false);
+            List<Generator.Result> cached = generator.generate(PROMPTS, PassContext.Adapters.NONE, config, null, true);
+            List<Generator.Result> recomputed =
+                    generator.generate(PROMPTS, PassContext.Adapters.NONE, config, null, false);
             for (int r = 0; r < PROMPTS.size(); r++) {
                 assertThat(cached.get(r).tokens())
                         .hasSize(12)

@@ -12,7 +12,7 @@ import io.peft4j.NativeTest;
 import io.peft4j.Peft4jException;
 import io.peft4j.model.bert.TinyBert;
 import io.peft4j.model.decoder.Decoders;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
 import io.peft4j.peft.lora.LoraConfig;
@@ -57,7 +57,7 @@ class BackboneHeadsTest extends NativeTest {
             peft.setTraining(false);
             NDArray pixels = scope.randomNormal(
                     new Shape(2, TinyPatchBackbone.CHANNELS, TinyPatchBackbone.SIDE, TinyPatchBackbone.SIDE));
-            float[] logits = model.logits(Step.training(scope, model.adapters()), ModelInputs.pixels(pixels))
+            float[] logits = model.logits(PassContext.training(scope, model.adapters()), ModelInputs.pixels(pixels))
                     .toFloatArray();
 
             Map<String, float[]> w = new TreeMap<>();
@@ -158,7 +158,7 @@ class BackboneHeadsTest extends NativeTest {
             long[][] ids = {{0, 0, 5, 80, 17}, {44, 12, 250, 9, 0}};
             long[][] mask = {{0, 0, 1, 1, 1}, {1, 1, 1, 1, 0}};
             int[] last = {4, 3};
-            Step step = Step.training(scope, model.adapters());
+            PassContext step = PassContext.training(scope, model.adapters());
             float[] logits = model.logits(step, ModelInputs.tokens(scope.create(ids), scope.create(mask), null))
                     .toFloatArray();
             float[] hidden = llama.hiddenStates(step, scope.create(ids), scope.create(mask), null)
@@ -184,7 +184,7 @@ class BackboneHeadsTest extends NativeTest {
     @Test
     void backbonesRefuseInputsOfAnotherModality() {
         try (NDManager scope = manager.newSubManager()) {
-            Step step = Step.training(scope, Step.Adapters.NONE);
+            PassContext step = PassContext.training(scope, PassContext.Adapters.NONE);
             NDArray pixels = scope.zeros(new Shape(1, 3, 4, 4));
             BackboneClassifier bert =
                     new BackboneClassifier(TinyBert.model(scope), BackboneClassifier.Head.SEQUENCE, 2);

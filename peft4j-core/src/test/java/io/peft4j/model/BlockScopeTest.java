@@ -9,7 +9,7 @@ import ai.djl.training.GradientCollector;
 import io.peft4j.NativeTest;
 import io.peft4j.model.bert.BertModel;
 import io.peft4j.model.bert.TinyBert;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.Test;
 
@@ -30,7 +30,7 @@ class BlockScopeTest extends NativeTest {
             float[] inferred;
             int kept;
             try (NDManager scope = modelManager.newSubManager();
-                    Step step = Step.inference(scope, model.adapters())) {
+                    PassContext step = PassContext.inference(scope, model.adapters())) {
                 NDArray ids = TinyBert.ids(scope);
                 NDArray mask = TinyBert.mask(scope);
                 int before = scope.getManagedArrays().size();
@@ -48,7 +48,7 @@ class BlockScopeTest extends NativeTest {
                 NDArray mask = TinyBert.mask(scope);
                 int before = scope.getManagedArrays().size();
                 NDArray hidden = model.features(
-                                Step.training(scope, model.adapters()), ModelInputs.tokens(ids, mask, null))
+                                PassContext.training(scope, model.adapters()), ModelInputs.tokens(ids, mask, null))
                         .lastHiddenState();
                 withGrad = hidden.toFloatArray();
                 recorded = scope.getManagedArrays().size() - before;

@@ -5,8 +5,8 @@ import ai.djl.ndarray.NDManager;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.ModuleList;
+import io.peft4j.nn.PassContext;
 import io.peft4j.nn.PromptSource;
-import io.peft4j.nn.Step;
 import java.util.List;
 import java.util.Map;
 
@@ -26,7 +26,7 @@ final class TinyPatchBackbone extends PretrainedModel {
             addChild("proj", new Linear(manager, WIDTH, WIDTH, true, 0.5f));
         }
 
-        NDArray forward(Step step, NDArray x) {
+        NDArray forward(PassContext step, NDArray x) {
             return x.add(linear("proj").forward(step, x).tanh()); // [B, P, D]
         }
     }
@@ -53,7 +53,7 @@ final class TinyPatchBackbone extends PretrainedModel {
     }
 
     @Override
-    public BlockStack.Pass<Features> pass(Step step, ModelInputs inputs, PromptSource source) {
+    public BlockStack.Pass<Features> pass(PassContext step, ModelInputs inputs, PromptSource source) {
         NDArray x =
                 linear("patch_embed").forward(step, patches(inputs.requirePixels("the patch backbone"))); // [B, P, D]
         return BlockStack.Pass.of(

@@ -8,7 +8,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.peft4j.NativeTest;
-import io.peft4j.Steps;
+import io.peft4j.PassContexts;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -53,7 +53,7 @@ class HalfPrecisionTest extends NativeTest {
             }
             Linear head = new Linear(scope, IN, OUT, false, 0f);
             head.weight().set(w.duplicate());
-            assertThat(head.forward(Steps.in(scope), scope.create(x, new Shape(N, IN)))
+            assertThat(head.forward(PassContexts.in(scope), scope.create(x, new Shape(N, IN)))
                             .toFloatArray())
                     .containsExactly(y);
         }

@@ -9,7 +9,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import io.peft4j.NativeTest;
-import io.peft4j.Steps;
+import io.peft4j.PassContexts;
 import org.junit.jupiter.api.Test;
 
 /** Each layer against a plain-Java double-precision computation of its formula. */
@@ -65,7 +65,7 @@ class LayersTest extends NativeTest {
         Linear linear = new Linear(manager, 5, 3, true, 0.5f);
         linear.bias().set(manager.randomNormal(new Shape(3)));
         float[] x = manager.randomNormal(new Shape(4, 5)).toFloatArray();
-        float[] y = linear.forward(Steps.in(manager), manager.create(x, new Shape(4, 5)))
+        float[] y = linear.forward(PassContexts.in(manager), manager.create(x, new Shape(4, 5)))
                 .toFloatArray();
         double[][] expected = Reference.linear(
                 Reference.matrix(x, 4, 5, 0),
@@ -76,7 +76,7 @@ class LayersTest extends NativeTest {
                 assertThat((double) y[i * 3 + o]).isCloseTo(expected[i][o], within(1e-5));
             }
         }
-        assertThat(linear.forward(Steps.in(manager), manager.ones(new Shape(2, 7, 5)))
+        assertThat(linear.forward(PassContexts.in(manager), manager.ones(new Shape(2, 7, 5)))
                         .getShape())
                 .isEqualTo(new Shape(2, 7, 3));
     }
@@ -111,7 +111,7 @@ class LayersTest extends NativeTest {
     void embeddingLooksUpRows() {
         Embedding e = new Embedding(manager, 10, 4, 1f);
         float[] table = e.weight().array().toFloatArray();
-        float[] out = e.forward(Steps.in(manager), manager.create(new long[][] {{3, 0}, {9, 3}}))
+        float[] out = e.forward(PassContexts.in(manager), manager.create(new long[][] {{3, 0}, {9, 3}}))
                 .toFloatArray();
         long[] ids = {3, 0, 9, 3};
         for (int i = 0; i < ids.length; i++) {

@@ -7,7 +7,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.peft4j.NativeTest;
-import io.peft4j.Steps;
+import io.peft4j.PassContexts;
 import org.junit.jupiter.api.Test;
 
 /** Attention with padding mask and key/value prefixes against a plain-Java computation. */
@@ -36,9 +36,10 @@ class MultiHeadAttentionTest extends NativeTest {
         NDArray pv = manager.randomNormal(new Shape(B, H, P, DH));
 
         float[] withPrefix = attention
-                .forward(Steps.in(manager), x, mask, new KeyValuePrefix(pk, pv))
+                .forward(PassContexts.in(manager), x, mask, new KeyValuePrefix(pk, pv))
                 .toFloatArray();
-        float[] plain = attention.forward(Steps.in(manager), x, mask, null).toFloatArray();
+        float[] plain =
+                attention.forward(PassContexts.in(manager), x, mask, null).toFloatArray();
 
         double[][][] expectedWith =
                 reference(attention, x.toFloatArray(), keep, pk.toFloatArray(), pv.toFloatArray(), P);

@@ -8,7 +8,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import io.peft4j.NativeTest;
-import io.peft4j.Steps;
+import io.peft4j.PassContexts;
 import io.peft4j.model.BackboneClassifier;
 import io.peft4j.model.Classifier;
 import io.peft4j.model.ModelFiles;
@@ -17,7 +17,7 @@ import io.peft4j.model.VideoClassifier;
 import io.peft4j.model.bert.BertModel;
 import io.peft4j.model.bert.TinyBert;
 import io.peft4j.model.clip.ClipModel;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import io.peft4j.peft.aim.AimConfig;
 import io.peft4j.peft.coop.CoCoOpConfig;
 import io.peft4j.peft.coop.PromptContext;
@@ -146,7 +146,7 @@ class AdapterLeakTest extends NativeTest {
             try (NDManager step = modelManager.newSubManager();
                     GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                 NDArray pixels = step.randomNormal(new Shape(shape));
-                gc.backward(model.logits(Step.training(step, model.adapters()), ModelInputs.pixels(pixels))
+                gc.backward(model.logits(PassContext.training(step, model.adapters()), ModelInputs.pixels(pixels))
                         .square()
                         .sum());
             }
@@ -158,7 +158,7 @@ class AdapterLeakTest extends NativeTest {
             try (NDManager step = modelManager.newSubManager();
                     GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                 NDArray pixels = step.randomNormal(new Shape(2, 3, size, size));
-                gc.backward(model.logits(Steps.in(step, model), ModelInputs.pixels(pixels))
+                gc.backward(model.logits(PassContexts.in(step, model), ModelInputs.pixels(pixels))
                         .square()
                         .sum());
             }
@@ -170,7 +170,7 @@ class AdapterLeakTest extends NativeTest {
             try (NDManager step = modelManager.newSubManager();
                     GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                 gc.backward(model.features(
-                                Steps.in(step, model),
+                                PassContexts.in(step, model),
                                 ModelInputs.tokens(TinyBert.ids(step), TinyBert.mask(step), null))
                         .lastHiddenState()
                         .sum());

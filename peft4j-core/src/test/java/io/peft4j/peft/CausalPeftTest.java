@@ -6,7 +6,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import io.peft4j.NativeTest;
-import io.peft4j.Steps;
+import io.peft4j.PassContexts;
 import io.peft4j.generate.GenerationConfig;
 import io.peft4j.generate.Generator;
 import io.peft4j.io.SafeTensorsReader;
@@ -195,7 +195,7 @@ class CausalPeftTest extends NativeTest {
         long[] seq = prompt.clone();
         for (int i = 0; i < n; i++) {
             try (NDManager step = model.manager().newSubManager()) {
-                NDArray logits = model.forward(Steps.in(step, model), step.create(new long[][] {seq}), null);
+                NDArray logits = model.forward(PassContexts.in(step, model), step.create(new long[][] {seq}), null);
                 long next = logits.get(new NDIndex("0, -1, :")).argMax().getLong();
                 seq = Arrays.copyOf(seq, seq.length + 1);
                 seq[seq.length - 1] = next;
@@ -208,7 +208,7 @@ class CausalPeftTest extends NativeTest {
         try (NDManager step = scope.newSubManager()) {
             model.setTraining(false);
             return model.forward(
-                            Steps.in(step, model),
+                            PassContexts.in(step, model),
                             step.create(new long[][] {{5, 80, 17, 200, 33}, {44, 12, 250, 9, 9}}),
                             null)
                     .toFloatArray();

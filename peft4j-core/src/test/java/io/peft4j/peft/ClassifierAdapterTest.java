@@ -11,7 +11,7 @@ import io.peft4j.io.Weights;
 import io.peft4j.model.BackboneClassifier;
 import io.peft4j.model.ModelInputs;
 import io.peft4j.model.bert.TinyBert;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import io.peft4j.peft.adapter.BottleneckConfig;
 import io.peft4j.peft.ia3.IA3Config;
 import io.peft4j.peft.lora.LoraConfig;
@@ -35,10 +35,10 @@ class ClassifierAdapterTest extends NativeTest {
         return logits(m, m.adapters());
     }
 
-    static float[] logits(BackboneClassifier m, Step.Adapters adapters) {
+    static float[] logits(BackboneClassifier m, PassContext.Adapters adapters) {
         try (NDManager scope = m.manager().newSubManager()) {
             return m.logits(
-                            Step.training(scope, adapters),
+                            PassContext.training(scope, adapters),
                             ModelInputs.tokens(TinyBert.ids(scope), TinyBert.mask(scope), null))
                     .toFloatArray();
         }
@@ -81,7 +81,7 @@ class ClassifierAdapterTest extends NativeTest {
             }
         }
         {
-            float[] mixed = logits(model, peft.mixedBatch(List.of(Step.Adapters.BASE, "ia3")));
+            float[] mixed = logits(model, peft.mixedBatch(List.of(PassContext.Adapters.BASE, "ia3")));
             for (int c = 0; c < 3; c++) {
                 assertThat(mixed[c]).isCloseTo(base[c], Assertions.within(1e-5f));
                 assertThat(mixed[3 + c]).isCloseTo(ia3[3 + c], Assertions.within(1e-5f));

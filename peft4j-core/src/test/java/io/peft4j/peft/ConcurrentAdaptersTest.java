@@ -12,7 +12,7 @@ import io.peft4j.model.ModelInputs;
 import io.peft4j.model.bert.TinyBert;
 import io.peft4j.model.decoder.Decoders;
 import io.peft4j.nn.Module;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import io.peft4j.peft.adapter.BottleneckConfig;
 import io.peft4j.peft.ia3.IA3Config;
 import io.peft4j.peft.loha.LoHaConfig;
@@ -32,7 +32,7 @@ import org.junit.jupiter.api.Test;
 /**
  * One base model, four adapters of different methods (on different layers: HF PEFT stacks no two methods on one layer), four threads: each thread runs 50 forward passes with its own
  * adapter, named in its step, while the others run theirs, and every result equals the single-threaded one. Adapter
- * choice lives in each pass's {@link Step}, not on the shared layers, so the threads cannot see each other's choice.
+ * choice lives in each pass's {@link PassContext}, not on the shared layers, so the threads cannot see each other's choice.
  */
 class ConcurrentAdaptersTest extends NativeTest {
 
@@ -116,7 +116,7 @@ class ConcurrentAdaptersTest extends NativeTest {
     }
 
     private static void assertServedConcurrently(
-            Module model, List<String> adapters, BiFunction<Step, NDManager, NDArray> pass) throws Exception {
+            Module model, List<String> adapters, BiFunction<PassContext, NDManager, NDArray> pass) throws Exception {
         Map<String, float[]> alone = new LinkedHashMap<>();
         for (String name : adapters) {
             alone.put(name, run(model, name, pass));
@@ -160,9 +160,9 @@ class ConcurrentAdaptersTest extends NativeTest {
     }
 
     /** One inference pass with adapter {@code name}, in a scope of its own. */
-    private static float[] run(Module model, String name, BiFunction<Step, NDManager, NDArray> pass) {
+    private static float[] run(Module model, String name, BiFunction<PassContext, NDManager, NDArray> pass) {
         try (NDManager scope = model.manager().newSubManager();
-                Step step = Step.inference(scope, Step.Adapters.of(name))) {
+                PassContext step = PassContext.inference(scope, PassContext.Adapters.of(name))) {
             return pass.apply(step, scope).toFloatArray();
         }
     }

@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.within;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.peft4j.NativeTest;
-import io.peft4j.Steps;
+import io.peft4j.PassContexts;
 import io.peft4j.io.SafeTensorsReader;
 import io.peft4j.io.Weights;
 import io.peft4j.model.bert.BertModel;
@@ -43,8 +43,8 @@ class LoraEmbeddingTest extends NativeTest {
                 .toFloatArray();
         float[] table = layer.baseLayer().weight().array().toFloatArray();
         long[] ids = {7, 0, 49};
-        float[] out =
-                layer.forward(Steps.in(manager, model), manager.create(ids)).toFloatArray();
+        float[] out = layer.forward(PassContexts.in(manager, model), manager.create(ids))
+                .toFloatArray();
         double s = 2.0; // alpha 6 / r 3
         for (int t = 0; t < ids.length; t++) {
             for (int d = 0; d < 8; d++) {

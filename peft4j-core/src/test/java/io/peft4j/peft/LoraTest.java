@@ -11,8 +11,8 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import io.peft4j.NativeTest;
+import io.peft4j.PassContexts;
 import io.peft4j.Peft4jException;
-import io.peft4j.Steps;
 import io.peft4j.model.ModelFiles;
 import io.peft4j.model.ModelInputs;
 import io.peft4j.model.bert.BertModel;
@@ -240,7 +240,7 @@ class LoraTest extends NativeTest {
             try (NDManager step = m.newSubManager();
                     GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                 NDArray loss = model.features(
-                                Steps.in(step, model),
+                                PassContexts.in(step, model),
                                 ModelInputs.tokens(TinyBert.ids(step), TinyBert.mask(step), null))
                         .lastHiddenState()
                         .mul(weights)
@@ -274,7 +274,8 @@ class LoraTest extends NativeTest {
         p.set(p.array().getManager().create(changed, p.shape()));
         try (NDManager step = model.manager().newSubManager()) {
             return model.features(
-                            Steps.in(step, model), ModelInputs.tokens(TinyBert.ids(step), TinyBert.mask(step), null))
+                            PassContexts.in(step, model),
+                            ModelInputs.tokens(TinyBert.ids(step), TinyBert.mask(step), null))
                     .lastHiddenState()
                     .mul(weights)
                     .sum()

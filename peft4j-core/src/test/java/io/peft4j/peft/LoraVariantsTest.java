@@ -15,7 +15,7 @@ import io.peft4j.io.Weights;
 import io.peft4j.model.bert.BertModel;
 import io.peft4j.model.bert.TinyBert;
 import io.peft4j.nn.Linear;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import io.peft4j.peft.lora.AdapterCombination;
 import io.peft4j.peft.lora.LoraConfig;
 import io.peft4j.peft.lora.LoraLinear;
@@ -49,7 +49,7 @@ class LoraVariantsTest extends NativeTest {
         float[] bias = base.bias().array().toFloatArray();
         LoraLinear layer = new LoraLinear(base);
         layer.addAdapter("d", 2, 1.5, 0, LoraConfig.InitLoraWeights.TRUE, false, true);
-        Step step = Step.training(manager, Step.Adapters.of("d"));
+        PassContext step = PassContext.training(manager, PassContext.Adapters.of("d"));
         NDArray x = manager.randomNormal(new Shape(3, 5));
         assertThat(layer.forward(step, x).toFloatArray())
                 .containsExactly(base.forward(step, x).toFloatArray());
@@ -139,7 +139,7 @@ class LoraVariantsTest extends NativeTest {
             base = TinyBert.hidden(model);
         }
         float[] mixed;
-        mixed = TinyBert.hidden(model, peft.mixedBatch(List.of("other", Step.Adapters.BASE)));
+        mixed = TinyBert.hidden(model, peft.mixedBatch(List.of("other", PassContext.Adapters.BASE)));
         int row = 4 * 8; // each row of the fixed batch is [4 tokens, 8 features]
         for (int i = 0; i < row; i++) {
             assertThat(mixed[i]).isCloseTo(withOther[i], within(1e-5f));

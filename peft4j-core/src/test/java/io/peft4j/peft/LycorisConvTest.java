@@ -13,7 +13,7 @@ import io.peft4j.model.ModelFiles;
 import io.peft4j.model.ModelInputs;
 import io.peft4j.nn.Conv2d;
 import io.peft4j.nn.Parameter;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import io.peft4j.peft.loha.LoHaConfig;
 import io.peft4j.peft.lokr.LoKrConfig;
 import io.peft4j.peft.lycoris.LycorisFields;
@@ -185,7 +185,7 @@ class LycorisConvTest extends NativeTest {
     }
 
     private static float[] logits(BackboneClassifier model, NDManager scope, NDArray pixels) {
-        return model.logits(Step.training(scope, model.adapters()), ModelInputs.pixels(pixels))
+        return model.logits(PassContext.training(scope, model.adapters()), ModelInputs.pixels(pixels))
                 .toFloatArray();
     }
 }

@@ -20,7 +20,7 @@ import io.peft4j.model.bert.TinyBert;
 import io.peft4j.model.decoder.Decoders;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.Module;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import io.peft4j.peft.loha.LoHaConfig;
 import io.peft4j.peft.loha.LoHaLayer;
 import io.peft4j.peft.lokr.LoKrConfig;
@@ -222,7 +222,7 @@ class LycorisTest extends NativeTest {
                         false);
                 layer = l;
             }
-            Step step = Step.training(m, Step.Adapters.of("default"));
+            PassContext step = PassContext.training(m, PassContext.Adapters.of("default"));
             float[] x = new float[5 * in];
             Random random = new Random(2);
             for (int i = 0; i < x.length; i++) {
@@ -269,7 +269,7 @@ class LycorisTest extends NativeTest {
                 Linear base = new Linear(m, 64, 128, false, 0.3f);
                 LoKrLayer layer = new LoKrLayer(base);
                 layer.addAdapter("default", 4, 4, 0, 0, false, false, -1, init, false);
-                Step step = Step.training(m, Step.Adapters.of("default"));
+                PassContext step = PassContext.training(m, PassContext.Adapters.of("default"));
                 boolean unchanged = Arrays.equals(
                         layer.forward(step, x).toFloatArray(),
                         base.forward(step, x).toFloatArray());
@@ -514,9 +514,9 @@ class LycorisTest extends NativeTest {
         return logits(model, ids, model.adapters());
     }
 
-    private static float[] logits(CausalLM model, long[][] ids, Step.Adapters adapters) {
+    private static float[] logits(CausalLM model, long[][] ids, PassContext.Adapters adapters) {
         try (NDManager scope = model.manager().newSubManager()) {
-            return model.forward(Step.training(scope, adapters), scope.create(ids), null)
+            return model.forward(PassContext.training(scope, adapters), scope.create(ids), null)
                     .toFloatArray();
         }
     }

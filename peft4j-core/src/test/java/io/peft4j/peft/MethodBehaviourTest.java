@@ -10,8 +10,8 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import io.peft4j.NativeTest;
+import io.peft4j.PassContexts;
 import io.peft4j.Peft4jException;
-import io.peft4j.Steps;
 import io.peft4j.model.ModelFiles;
 import io.peft4j.model.bert.BertModel;
 import io.peft4j.model.bert.TinyBert;
@@ -105,7 +105,7 @@ class MethodBehaviourTest extends NativeTest {
         BertModel model = BertModel.load(ModelFiles.resolve("minilm"), manager);
         float[][] vocab = rows(model.inputEmbeddings()
                 .forward(
-                        Steps.in(manager),
+                        PassContexts.in(manager),
                         manager.arange(0, model.inputEmbeddings().num(), 1, DataType.INT64)));
         List<Long> ids;
         try (Tokenizer tok = Tokenizer.load(ModelFiles.resolve("minilm").requireTokenizer(), 64)) {
@@ -167,15 +167,16 @@ class MethodBehaviourTest extends NativeTest {
     void placedPseudoTokensStandInForWordEmbeddings() {
         BertModel model = TinyBert.model(manager);
         try (NDManager step = manager.newSubManager()) {
-            NDArray words = model.inputEmbeddings()
-                    .forward(Steps.in(step), step.create(new long[] {7, 9, 11})); // rows the pseudo tokens will hold
+            NDArray words = model.inputEmbeddings().forward(PassContexts.in(step), step.create(new long[] {7, 9, 11
+            })); // rows the pseudo tokens will hold
             NDArray placedIds = step.create(new long[][] {{1, -1, -2, 5, -3, 2}});
             NDArray plainIds = step.create(new long[][] {{1, 7, 9, 5, 11, 2}});
             float[] placed = model.embeddings()
-                    .forward(Steps.in(step), placedIds, null, null, words, 0)
+                    .forward(PassContexts.in(step), placedIds, null, null, words, 0)
                     .toFloatArray();
-            float[] plain =
-                    model.embeddings().forward(Steps.in(step), plainIds, null).toFloatArray();
+            float[] plain = model.embeddings()
+                    .forward(PassContexts.in(step), plainIds, null)
+                    .toFloatArray();
             assertThat(placed).containsExactly(plain);
         }
     }

@@ -8,7 +8,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.training.GradientCollector;
 import io.peft4j.NativeTest;
-import io.peft4j.Steps;
+import io.peft4j.PassContexts;
 import io.peft4j.io.Weights;
 import io.peft4j.model.BackboneClassifier;
 import io.peft4j.model.ModelInputs;
@@ -195,7 +195,7 @@ class MethodContractsTest extends NativeTest {
 
     private static float[] logits(BackboneClassifier m) {
         try (NDManager step = m.manager().newSubManager()) {
-            return m.logits(Steps.in(step, m), ModelInputs.tokens(TinyBert.ids(step), TinyBert.mask(step), null))
+            return m.logits(PassContexts.in(step, m), ModelInputs.tokens(TinyBert.ids(step), TinyBert.mask(step), null))
                     .toFloatArray();
         }
     }
@@ -273,7 +273,8 @@ class MethodContractsTest extends NativeTest {
         try (NDManager step = manager.newSubManager();
                 GradientCollector gc = Engine.getInstance().newGradientCollector()) {
             NDArray loss = model.logits(
-                            Steps.in(step, model), ModelInputs.tokens(TinyBert.ids(step), TinyBert.mask(step), null))
+                            PassContexts.in(step, model),
+                            ModelInputs.tokens(TinyBert.ids(step), TinyBert.mask(step), null))
                     .square()
                     .sum();
             gc.backward(loss);
@@ -302,10 +303,10 @@ class MethodContractsTest extends NativeTest {
         Runnable step = () -> {
             try (NDManager s = manager.newSubManager();
                     GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                gc.backward(
-                        model.logits(Steps.in(s, model), ModelInputs.tokens(TinyBert.ids(s), TinyBert.mask(s), null))
-                                .square()
-                                .sum());
+                gc.backward(model.logits(
+                                PassContexts.in(s, model), ModelInputs.tokens(TinyBert.ids(s), TinyBert.mask(s), null))
+                        .square()
+                        .sum());
             }
         };
         step.run();

@@ -6,7 +6,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.peft4j.NativeTest;
-import io.peft4j.Steps;
+import io.peft4j.PassContexts;
 import io.peft4j.io.SafeTensorsWriter;
 import io.peft4j.io.Weights;
 import io.peft4j.model.BackboneClassifier;
@@ -127,7 +127,7 @@ class MethodFilesTest extends NativeTest {
         BertModel model = TinyBert.model(manager);
         PeftModel.load(model, dir);
         try (NDManager step = manager.newSubManager()) {
-            PromptSource.Prompts prompts = model.promptSource().prompts(Steps.in(step, model), 3);
+            PromptSource.Prompts prompts = model.promptSource().prompts(PassContexts.in(step, model), 3);
             assertThat(prompts.layerPrefixes()).hasSize(layers);
             for (int l = 0; l < layers; l++) {
                 KeyValuePrefix p = prompts.layerPrefixes().get(l);

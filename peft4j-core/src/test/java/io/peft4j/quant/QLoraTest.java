@@ -11,7 +11,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import io.peft4j.NativeTest;
-import io.peft4j.Steps;
+import io.peft4j.PassContexts;
 import io.peft4j.model.AutoModel;
 import io.peft4j.model.CausalLM;
 import io.peft4j.model.ModelFiles;
@@ -19,7 +19,7 @@ import io.peft4j.model.ModelInputs;
 import io.peft4j.model.bert.BertModel;
 import io.peft4j.model.decoder.Decoders;
 import io.peft4j.nn.Linear;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TargetModules;
 import io.peft4j.peft.TaskType;
@@ -48,7 +48,7 @@ class QLoraTest extends NativeTest {
                             dense.weight().array().toFloatArray(), new long[] {40, 96}, QuantType.NF4, 64, true)
                     .dequantize();
             NDArray x = scope.randomNormal(new Shape(3, 5, 96));
-            float[] y = q.forward(Steps.in(scope), x).toFloatArray();
+            float[] y = q.forward(PassContexts.in(scope), x).toFloatArray();
             float[] reference = reference(
                     x.toFloatArray(), expectedWeight, dense.bias().array().toFloatArray(), 96, 40);
             for (int i = 0; i < y.length; i++) {
@@ -115,11 +115,11 @@ class QLoraTest extends NativeTest {
             NDArray mask = ids.onesLike();
             NDArray types = scope.zeros(ids.getShape(), DataType.INT64);
             float[] expected = roundTripped
-                    .features(Steps.in(scope), ModelInputs.tokens(ids, mask, types))
+                    .features(PassContexts.in(scope), ModelInputs.tokens(ids, mask, types))
                     .tokenStates()
                     .toFloatArray();
             float[] actual = quantised
-                    .features(Steps.in(scope), ModelInputs.tokens(ids, mask, types))
+                    .features(PassContexts.in(scope), ModelInputs.tokens(ids, mask, types))
                     .tokenStates()
                     .toFloatArray();
             for (int i = 0; i < expected.length; i++) {
@@ -138,7 +138,7 @@ class QLoraTest extends NativeTest {
             for (LoraLinear l : List.of(qlora, lora)) {
                 l.addAdapter("default", 4, 2.0, 0.0, LoraConfig.InitLoraWeights.TRUE, false, false);
             }
-            Step adapted = Step.training(scope, Step.Adapters.of("default"));
+            PassContext adapted = PassContext.training(scope, PassContext.Adapters.of("default"));
             // same A and a non-zero B in both
             var qp = qlora.namedParameters();
             var lp = lora.namedParameters();
@@ -268,7 +268,8 @@ class QLoraTest extends NativeTest {
 
     private static float[] logits(CausalLM model, NDManager scope) {
         try (NDManager step = scope.newSubManager()) {
-            return model.forward(Steps.in(step, model), step.create(new long[][] {{5, 80, 17, 200, 33, 9}}), null)
+            return model.forward(
+                            PassContexts.in(step, model), step.create(new long[][] {{5, 80, 17, 200, 33, 9}}), null)
                     .toFloatArray();
         }
     }

@@ -10,8 +10,8 @@ import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.peft4j.NativeTest;
+import io.peft4j.PassContexts;
 import io.peft4j.Peft4jException;
-import io.peft4j.Steps;
 import io.peft4j.io.Json;
 import io.peft4j.io.SafeTensorsWriter;
 import io.peft4j.model.AutoModel;
@@ -65,9 +65,9 @@ class QuantizedCheckpointTest extends NativeTest {
             });
             long[][] ids = {{3, 17, 99, 4, 250}};
             float[] expected = quantised
-                    .forward(Steps.in(scope, quantised), scope.create(ids), null)
+                    .forward(PassContexts.in(scope, quantised), scope.create(ids), null)
                     .toFloatArray();
-            assertThat(loaded.forward(Steps.in(scope, loaded), scope.create(ids), null)
+            assertThat(loaded.forward(PassContexts.in(scope, loaded), scope.create(ids), null)
                             .toFloatArray())
                     .containsExactly(expected);
         }
@@ -144,9 +144,9 @@ class QuantizedCheckpointTest extends NativeTest {
                 assertThat(halved).contains("lm_head.weight"); // untied head
             }
             long[][] ids = {{3, 17, 99, 4, 250, 31}};
-            float[] expected = rounded.forward(Steps.in(scope, rounded), scope.create(ids), null)
+            float[] expected = rounded.forward(PassContexts.in(scope, rounded), scope.create(ids), null)
                     .toFloatArray();
-            float[] actual = inHalf.forward(Steps.in(scope, inHalf), scope.create(ids), null)
+            float[] actual = inHalf.forward(PassContexts.in(scope, inHalf), scope.create(ids), null)
                     .toFloatArray();
             for (int i = 0; i < expected.length; i++) {
                 assertThat(actual[i]).as("logit %d", i).isCloseTo(expected[i], Assertions.within(1e-5f));
@@ -157,7 +157,7 @@ class QuantizedCheckpointTest extends NativeTest {
                             loaded.namedParameters().get(name).array().getDataType())
                     .as(name)
                     .isEqualTo(DataType.FLOAT16));
-            assertThat(loaded.forward(Steps.in(scope, loaded), scope.create(ids), null)
+            assertThat(loaded.forward(PassContexts.in(scope, loaded), scope.create(ids), null)
                             .toFloatArray())
                     .containsExactly(actual);
         }

@@ -8,7 +8,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import io.peft4j.NativeTest;
-import io.peft4j.Steps;
+import io.peft4j.PassContexts;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.Parameter;
 import io.peft4j.quant.DynamicMap;
@@ -51,7 +51,7 @@ class AdamW8bitTest extends NativeTest {
         for (int i = 0; i < 300; i++) {
             try (NDManager step = scope.newSubManager()) {
                 try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                    NDArray loss = layer.forward(Steps.in(step), x)
+                    NDArray loss = layer.forward(PassContexts.in(step), x)
                             .sub(target)
                             .square()
                             .mean();

@@ -10,7 +10,7 @@ import io.peft4j.NativeTest;
 import io.peft4j.model.BackboneClassifier;
 import io.peft4j.model.ModelFiles;
 import io.peft4j.model.ModelInputs;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import io.peft4j.peft.PeftConfig;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
@@ -105,7 +105,8 @@ class BertStagedTrainingTest extends NativeTest {
     }
 
     /** The batch's loss and backward pass taken by {@link StagedBackward} without checkpointing. */
-    private static void staged(BackboneClassifier classifier, Tokenizer tokenizer, Step step, GradientCollector gc) {
+    private static void staged(
+            BackboneClassifier classifier, Tokenizer tokenizer, PassContext step, GradientCollector gc) {
         BatchEncoding enc =
                 tokenizer.encode(BATCH.stream().map(TextExample::text).toList());
         NDManager m = step.scope();

@@ -8,7 +8,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 import io.peft4j.NativeTest;
-import io.peft4j.Steps;
+import io.peft4j.PassContexts;
 import io.peft4j.model.CausalLM;
 import io.peft4j.model.decoder.Decoders;
 import io.peft4j.peft.PeftModel;
@@ -44,7 +44,7 @@ class CausalLmTaskTest extends NativeTest {
             for (CausalExample e : batch) {
                 float[] logits;
                 try (NDManager step = scope.newSubManager()) {
-                    logits = model.forward(Steps.in(step, model), step.create(new long[][] {e.inputIds()}), null)
+                    logits = model.forward(PassContexts.in(step, model), step.create(new long[][] {e.inputIds()}), null)
                             .toFloatArray(); // [1, T, V]
                 }
                 int vocab = model.vocabSize();
@@ -69,13 +69,14 @@ class CausalLmTaskTest extends NativeTest {
             assertThat(count).isEqualTo(6);
             CausalLmTask task = new CausalLmTask(model);
             try (NDManager step = scope.newSubManager()) {
-                assertThat((double)
-                                task.loss(batch, Steps.in(step, model)).value().getFloat())
+                assertThat((double) task.loss(batch, PassContexts.in(step, model))
+                                .value()
+                                .getFloat())
                         .isCloseTo(expected, within(1e-5));
             }
             try (NDManager step = scope.newSubManager();
                     GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                NDArray value = task.lossAndBackward(batch, Steps.in(step, model), gc, 1.0, false)
+                NDArray value = task.lossAndBackward(batch, PassContexts.in(step, model), gc, 1.0, false)
                         .value();
                 assertThat((double) value.getFloat()).isCloseTo(expected, within(1e-5));
             }
@@ -133,9 +134,9 @@ class CausalLmTaskTest extends NativeTest {
                 float[] s;
                 float[] t;
                 try (NDManager step = scope.newSubManager()) {
-                    s = student.forward(Steps.in(step, student), step.create(new long[][] {e.inputIds()}), null)
+                    s = student.forward(PassContexts.in(step, student), step.create(new long[][] {e.inputIds()}), null)
                             .toFloatArray();
-                    t = teacher.forward(Steps.in(step, teacher), step.create(new long[][] {e.inputIds()}), null)
+                    t = teacher.forward(PassContexts.in(step, teacher), step.create(new long[][] {e.inputIds()}), null)
                             .toFloatArray();
                 }
                 for (int p = 0; p + 1 < e.inputIds().length; p++) {
@@ -155,7 +156,7 @@ class CausalLmTaskTest extends NativeTest {
             assertThat(kl).as("the teacher differs").isGreaterThan(1e-3);
             CausalLmTask task = new CausalLmTask(student).distillFrom(teacher, new Distillation(alpha, tau));
             try (NDManager step = scope.newSubManager()) {
-                assertThat((double) task.loss(batch, Steps.in(step, student))
+                assertThat((double) task.loss(batch, PassContexts.in(step, student))
                                 .value()
                                 .getFloat())
                         .isCloseTo(expected, within(1e-5));

@@ -9,7 +9,7 @@ import io.peft4j.NativeTest;
 import io.peft4j.image.ImageProcessor;
 import io.peft4j.model.ModelFiles;
 import io.peft4j.model.clip.ClipModel;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import io.peft4j.tokenizer.BatchEncoding;
 import io.peft4j.tokenizer.Tokenizer;
 import java.nio.file.Path;
@@ -69,7 +69,7 @@ class ClipContrastiveTaskTest extends NativeTest {
                 pairs.add(new ImageTextExample(null, new ImageProcessor.RgbImage(8, 8, rgb), caption));
             }
             ClipContrastiveTask task = new ClipContrastiveTask(clip, tokenizer, processor, MixGen.NONE);
-            Step step = Step.inference(scope, clip.adapters());
+            PassContext step = PassContext.inference(scope, clip.adapters());
             double loss = task.loss(pairs, step).value().getFloat();
             NDArray pixels = processor.pixelValues(
                     pairs.stream().map(ImageTextExample::pixels).toList(), scope);

@@ -8,7 +8,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 import io.peft4j.NativeTest;
-import io.peft4j.Steps;
+import io.peft4j.PassContexts;
 import io.peft4j.model.CausalLM;
 import io.peft4j.model.decoder.Decoders;
 import io.peft4j.peft.PeftConfig;
@@ -139,7 +139,7 @@ class GradientCheckpointingTest extends NativeTest {
                 try (NDManager step = peft.manager().newSubManager();
                         GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                     Engine.getInstance().setRandomSeed(seeds[i]);
-                    losses[i] = task.lossAndBackward(batch, Steps.in(step, model), gc, 1.0, false)
+                    losses[i] = task.lossAndBackward(batch, PassContexts.in(step, model), gc, 1.0, false)
                             .value()
                             .getFloat();
                 }
@@ -169,9 +169,10 @@ class GradientCheckpointingTest extends NativeTest {
                 try (NDManager step = scope.newSubManager()) {
                     try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                         if (out == plain) {
-                            gc.backward(task.loss(batch, Steps.in(step, model)).value());
+                            gc.backward(task.loss(batch, PassContexts.in(step, model))
+                                    .value());
                         } else {
-                            task.lossAndBackward(batch, Steps.in(step, model), gc, 1.0, false);
+                            task.lossAndBackward(batch, PassContexts.in(step, model), gc, 1.0, false);
                         }
                     }
                     NDArray g = model.namedParameters()

@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 import io.peft4j.nn.Parameter;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import io.peft4j.peft.PeftModel;
 import java.util.Map;
 import java.util.TreeMap;
@@ -17,11 +17,11 @@ public final class Gradients {
     private Gradients() {}
 
     /** {@code backward} runs in a training step with the model's active adapter. */
-    public static Map<String, float[]> of(PeftModel peft, BiConsumer<Step, GradientCollector> backward) {
+    public static Map<String, float[]> of(PeftModel peft, BiConsumer<PassContext, GradientCollector> backward) {
         Map<String, float[]> out = new TreeMap<>();
         try (NDManager scope = peft.manager().newSubManager()) {
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                backward.accept(Step.training(scope, peft.model().adapters()), gc);
+                backward.accept(PassContext.training(scope, peft.model().adapters()), gc);
             }
             for (Map.Entry<String, Parameter> e : peft.namedParameters().entrySet()) {
                 if (e.getValue().isTrainable()) {

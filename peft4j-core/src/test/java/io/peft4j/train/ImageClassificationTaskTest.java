@@ -8,7 +8,7 @@ import io.peft4j.NativeTest;
 import io.peft4j.image.ImageProcessor;
 import io.peft4j.model.BackboneClassifier;
 import io.peft4j.model.ModelFiles;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
 import io.peft4j.peft.lora.LoraConfig;
@@ -194,7 +194,7 @@ class ImageClassificationTaskTest extends NativeTest {
                     assertThat((double) own / per).isCloseTo(lambda, Offset.offset(1e-9));
                 }
                 // the loss, written out: λ·CE(logits, y) + (1 − λ)·CE(logits, reversed y)
-                float[] logits = model.logits(Step.training(scope, model.adapters()), in.inputs())
+                float[] logits = model.logits(PassContext.training(scope, model.adapters()), in.inputs())
                         .toFloatArray();
                 double expected = 0;
                 for (int b = 0; b < 4; b++) {
@@ -204,7 +204,7 @@ class ImageClassificationTaskTest extends NativeTest {
                                     * (z - logits[2 * b + batch.get(3 - b).label()]);
                 }
                 Engine.getInstance().setRandomSeed(5);
-                double loss = task.loss(batch, Step.training(scope, model.adapters()))
+                double loss = task.loss(batch, PassContext.training(scope, model.adapters()))
                         .value()
                         .getFloat();
                 assertThat(loss).isCloseTo(expected / 4, Offset.offset(1e-5));

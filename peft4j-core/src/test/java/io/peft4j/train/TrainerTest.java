@@ -9,7 +9,7 @@ import io.peft4j.NativeTest;
 import io.peft4j.Peft4jException;
 import io.peft4j.model.BackboneClassifier;
 import io.peft4j.model.ModelFiles;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
 import io.peft4j.peft.lora.LoraConfig;
@@ -286,12 +286,12 @@ class TrainerTest extends NativeTest {
             AtomicInteger calls = new AtomicInteger();
             TrainingTask<TextExample> poisoned = new TrainingTask<>() {
                 @Override
-                public Step.Adapters adapters() {
+                public PassContext.Adapters adapters() {
                     return real.adapters();
                 }
 
                 @Override
-                public Loss loss(List<TextExample> batch, Step step) {
+                public Loss loss(List<TextExample> batch, PassContext step) {
                     Loss l = real.loss(batch, step);
                     return calls.incrementAndGet() == 3 ? new Loss(l.value().mul(Float.NaN), l.tokens()) : l;
                 }
@@ -366,12 +366,12 @@ class TrainerTest extends NativeTest {
                     new SequenceClassificationTask((BackboneClassifier) peft.model(), tokenizer);
             TrainingTask<TextExample> nanEval = new TrainingTask<>() {
                 @Override
-                public Step.Adapters adapters() {
+                public PassContext.Adapters adapters() {
                     return real.adapters();
                 }
 
                 @Override
-                public Loss loss(List<TextExample> batch, Step step) {
+                public Loss loss(List<TextExample> batch, PassContext step) {
                     return real.loss(batch, step);
                 }
 

@@ -11,7 +11,7 @@ import io.peft4j.nn.Embedding;
 import io.peft4j.nn.EmbeddingLayer;
 import io.peft4j.nn.LayerNorm;
 import io.peft4j.nn.Module;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 
 /** Word + absolute position + token type embeddings, then LayerNorm and dropout. */
 public final class BertEmbeddings extends Module {
@@ -41,7 +41,7 @@ public final class BertEmbeddings extends Module {
      * @param tokenTypeIds [B, T] int64, or null for all zeros
      * @return [B, T, D]
      */
-    public NDArray forward(Step step, NDArray inputIds, NDArray tokenTypeIds) {
+    public NDArray forward(PassContext step, NDArray inputIds, NDArray tokenTypeIds) {
         return forward(step, inputIds, tokenTypeIds, null, null, 0);
     }
 
@@ -54,7 +54,7 @@ public final class BertEmbeddings extends Module {
      * @return [B, n+T, D]
      */
     public NDArray forward(
-            Step step,
+            PassContext step,
             NDArray inputIds,
             NDArray tokenTypeIds,
             NDArray inputPrompts,
@@ -88,7 +88,7 @@ public final class BertEmbeddings extends Module {
     }
 
     /** Word embeddings where ids ≥ 0 and row k of {@code placed} where the id is -(k+1). ids [B, T] → [B, T, D] */
-    private NDArray withPlacedTokens(Step step, NDArray inputIds, NDArray placed) {
+    private NDArray withPlacedTokens(PassContext step, NDArray inputIds, NDArray placed) {
         NDArray words = wordEmbeddings().forward(step, inputIds.clip(0L, Long.MAX_VALUE)); // [B, T, D]
         NDArray isPlaced = inputIds.lt(0L).expandDims(-1).broadcast(words.getShape()); // [B, T, D]
         int rows = (int) placed.getShape().get(0);

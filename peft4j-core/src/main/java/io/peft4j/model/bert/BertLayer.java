@@ -9,9 +9,9 @@ import io.peft4j.nn.LayerNorm;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.MultiHeadAttention;
+import io.peft4j.nn.PassContext;
 import io.peft4j.nn.ResidualAdapter;
 import io.peft4j.nn.ResidualSite;
-import io.peft4j.nn.Step;
 import java.util.function.UnaryOperator;
 
 /**
@@ -37,7 +37,7 @@ public final class BertLayer extends Module {
         }
 
         /** hidden [B, T, in], residual = the sub-layer's input [B, T, D] → [B, T, D] */
-        public NDArray forward(Step step, NDArray hidden, NDArray residual) {
+        public NDArray forward(PassContext step, NDArray hidden, NDArray residual) {
             NDArray out = dropout.forward(linear("dense").forward(step, hidden)); // [B, T, D]
             return layerNorm.forward(adapt(step, out, residual, null).add(residual));
         }
@@ -68,7 +68,7 @@ public final class BertLayer extends Module {
         }
 
         /** x [B, T, D] → [B, T, D] */
-        public NDArray forward(Step step, NDArray x, NDArray mask, KeyValuePrefix prefix) {
+        public NDArray forward(PassContext step, NDArray x, NDArray mask, KeyValuePrefix prefix) {
             return output.forward(step, self.forward(step, x, mask, prefix), x);
         }
     }
@@ -84,7 +84,7 @@ public final class BertLayer extends Module {
         }
 
         /** [B, T, D] → [B, T, F] */
-        public NDArray forward(Step step, NDArray x) {
+        public NDArray forward(PassContext step, NDArray x) {
             return activation.apply(linear("dense").forward(step, x));
         }
     }
@@ -110,7 +110,7 @@ public final class BertLayer extends Module {
      * @param prefix this layer's key/value prefix or null
      * @return [B, T, D]
      */
-    public NDArray forward(Step step, NDArray x, NDArray mask, KeyValuePrefix prefix) {
+    public NDArray forward(PassContext step, NDArray x, NDArray mask, KeyValuePrefix prefix) {
         NDArray attended = attention.forward(step, x, mask, prefix); // [B, T, D]
         return output.forward(step, intermediate.forward(step, attended), attended);
     }

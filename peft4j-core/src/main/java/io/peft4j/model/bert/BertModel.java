@@ -17,8 +17,8 @@ import io.peft4j.nn.KeyValuePrefix;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.ModuleList;
 import io.peft4j.nn.Parameter;
+import io.peft4j.nn.PassContext;
 import io.peft4j.nn.PromptSource;
-import io.peft4j.nn.Step;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Stream;
@@ -149,7 +149,7 @@ public final class BertModel extends PretrainedModel {
      * {@code past_key_values_length}).
      */
     @Override
-    public BlockStack.Pass<Features> pass(Step step, ModelInputs inputs, PromptSource source) {
+    public BlockStack.Pass<Features> pass(PassContext step, ModelInputs inputs, PromptSource source) {
         NDArray inputIds = inputs.requireTokens("a BERT encoder");
         NDArray attentionMask = inputs.attentionMask();
         NDArray tokenTypeIds = inputs.tokenTypeIds();

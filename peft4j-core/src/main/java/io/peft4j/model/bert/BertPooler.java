@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.Module;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 
 /** tanh(dense(hidden state of the first token)). */
 public final class BertPooler extends Module {
@@ -16,7 +16,7 @@ public final class BertPooler extends Module {
     }
 
     /** [B, T, D] → [B, D] */
-    public NDArray forward(Step step, NDArray hidden) {
+    public NDArray forward(PassContext step, NDArray hidden) {
         return linear("dense").forward(step, hidden.get(new NDIndex(":, 0, :"))).tanh();
     }
 }

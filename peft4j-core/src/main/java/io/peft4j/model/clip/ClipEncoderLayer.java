@@ -6,9 +6,9 @@ import io.peft4j.nn.Activations;
 import io.peft4j.nn.LayerNorm;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.MultiHeadAttention;
+import io.peft4j.nn.PassContext;
 import io.peft4j.nn.ResidualAdapter;
 import io.peft4j.nn.ResidualSite;
-import io.peft4j.nn.Step;
 import io.peft4j.nn.TokenGrid;
 import io.peft4j.nn.TransformerBlock;
 import java.util.function.UnaryOperator;
@@ -34,7 +34,7 @@ final class ClipEncoderLayer extends TransformerBlock {
         }
 
         /** x = LN(h) [B, T, D], h the sub-layer's residual input → what is added to h [B, T, D] */
-        NDArray forward(Step step, NDArray x, NDArray h, TokenGrid grid) {
+        NDArray forward(PassContext step, NDArray x, NDArray h, TokenGrid grid) {
             return adapt(
                     step,
                     linear("fc2").forward(step, activation.apply(linear("fc1").forward(step, x))),
@@ -52,7 +52,7 @@ final class ClipEncoderLayer extends TransformerBlock {
             super(manager, ResidualAdapter.Kind.ATTENTION, width);
         }
 
-        NDArray forward(Step step, NDArray out, NDArray x, TokenGrid grid) {
+        NDArray forward(PassContext step, NDArray out, NDArray x, TokenGrid grid) {
             return adapt(step, out, x, grid);
         }
     }
@@ -83,7 +83,7 @@ final class ClipEncoderLayer extends TransformerBlock {
     }
 
     /** x [B, T, D], additive mask [B, 1, T, T] or null, the image tokens' grid (null for text) → [B, T, D] */
-    NDArray forward(Step step, NDArray x, NDArray mask, TokenGrid grid) {
+    NDArray forward(PassContext step, NDArray x, NDArray mask, TokenGrid grid) {
         NDArray adapted = mask == null ? adapted(step, x) : null; // block adapters (AIM) adapt the image tower
         if (adapted != null) {
             return adapted;
@@ -93,12 +93,12 @@ final class ClipEncoderLayer extends TransformerBlock {
     }
 
     /** The attention sub-layer's output, before the residual addition: [B, T, D]. */
-    private NDArray attention(Step step, NDArray x, NDArray mask, TokenGrid grid) {
+    private NDArray attention(PassContext step, NDArray x, NDArray mask, TokenGrid grid) {
         return attentionSite.forward(step, attention.forward(step, norm1.forward(x), mask, null), x, grid);
     }
 
     @Override
-    public NDArray attention(Step step, NDArray x, TokenGrid grid) {
+    public NDArray attention(PassContext step, NDArray x, TokenGrid grid) {
         return attention(step, x, null, grid);
     }
 
@@ -108,7 +108,7 @@ final class ClipEncoderLayer extends TransformerBlock {
     }
 
     @Override
-    public NDArray mlp(Step step, NDArray xn, NDArray h, TokenGrid grid) {
+    public NDArray mlp(PassContext step, NDArray xn, NDArray h, TokenGrid grid) {
         return mlp.forward(step, xn, h, grid);
     }
 }

@@ -16,8 +16,8 @@ import io.peft4j.nn.EmbeddingLayer;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.Parameter;
+import io.peft4j.nn.PassContext;
 import io.peft4j.nn.PromptSource;
-import io.peft4j.nn.Step;
 import io.peft4j.nn.TokenGrid;
 import io.peft4j.tokenizer.Tokenizer;
 import java.nio.file.Path;
@@ -117,7 +117,7 @@ public final class ClipModel extends PretrainedModel {
     public static final String PROMPT_LEARNER = "prompt_learner";
 
     /** The token embeddings of ids [N, T]: [N, T, D] (no positions). */
-    public NDArray tokenEmbeddings(Step step, NDArray ids) {
+    public NDArray tokenEmbeddings(PassContext step, NDArray ids) {
         text();
         return ((EmbeddingLayer) module("text_model.embeddings.token_embedding")).forward(step, ids);
     }
@@ -127,7 +127,7 @@ public final class ClipModel extends PretrainedModel {
      * [N, T, D], pooled at {@code eos} (each row's end-of-text position) and projected: [N, P], not normalised. The
      * causal mask alone applies: what follows a row's end of text cannot reach it.
      */
-    public NDArray textEmbeddingsOf(Step step, NDArray tokenEmbeddings, int[] eos) {
+    public NDArray textEmbeddingsOf(PassContext step, NDArray tokenEmbeddings, int[] eos) {
         Shape s = tokenEmbeddings.getShape();
         ClipTextTransformer text = text();
         NDArray x = text.withPositions(step, tokenEmbeddings); // [N, T, D]
@@ -146,7 +146,7 @@ public final class ClipModel extends PretrainedModel {
     }
 
     /** exp(logit_scale), a scalar in the step's scope. */
-    public NDArray logitScale(Step step) {
+    public NDArray logitScale(PassContext step) {
         NDArray scale = logitScale.array().exp();
         scale.attach(step.scope());
         return scale;
@@ -163,7 +163,7 @@ public final class ClipModel extends PretrainedModel {
     }
 
     /** HF's {@code get_text_features}: the end-of-text states projected, not normalised [B, P]. */
-    public NDArray textEmbeddings(Step step, NDArray inputIds, NDArray attentionMask) {
+    public NDArray textEmbeddings(PassContext step, NDArray inputIds, NDArray attentionMask) {
         text();
         return linear("text_projection")
                 .forward(
@@ -173,13 +173,13 @@ public final class ClipModel extends PretrainedModel {
     }
 
     /** HF's {@code get_image_features}: the post-LN class states projected, not normalised [B, P]. */
-    public NDArray imageEmbeddings(Step step, NDArray pixels) {
+    public NDArray imageEmbeddings(PassContext step, NDArray pixels) {
         return linear("visual_projection")
                 .forward(step, features(step, ModelInputs.pixels(pixels)).pooled());
     }
 
     /** exp(logit_scale) · cos(image i, text j): [images, texts], HF's {@code logits_per_image}. */
-    public NDArray logitsPerImage(NDArray imageEmbeddings, NDArray textEmbeddings, Step step) {
+    public NDArray logitsPerImage(NDArray imageEmbeddings, NDArray textEmbeddings, PassContext step) {
         return normalised(imageEmbeddings)
                 .matMul(normalised(textEmbeddings).transpose())
                 .mul(logitScale(step));
@@ -226,7 +226,7 @@ public final class ClipModel extends PretrainedModel {
      * ({@code pre_layrnorm}): [B, 1+n+N, D]; deep VPT gives block i &gt; 0 its own group in place of the previous one.
      */
     @Override
-    public BlockStack.Pass<Features> pass(Step step, ModelInputs inputs, PromptSource source) {
+    public BlockStack.Pass<Features> pass(PassContext step, ModelInputs inputs, PromptSource source) {
         if (inputs.pixelValues() != null && inputs.inputIds() != null) {
             throw new IllegalArgumentException(
                     "a CLIP pass runs one tower: give pixel values (the image tower) or token ids (the text tower), not both");
@@ -245,7 +245,7 @@ public final class ClipModel extends PretrainedModel {
                 : textPass(step, inputs);
     }
 
-    private BlockStack.Pass<Features> imagePass(Step step, NDArray pixels, List<NDArray> inserted) {
+    private BlockStack.Pass<Features> imagePass(PassContext step, NDArray pixels, List<NDArray> inserted) {
         var layers = vision.encoder.layers;
         if (inserted != null && inserted.size() != 1 && inserted.size() != layers.size()) {
             throw new IllegalArgumentException(
@@ -275,7 +275,7 @@ public final class ClipModel extends PretrainedModel {
                 .concat(x.get(new NDIndex(":, " + (1 + k) + ":, :")), 1);
     }
 
-    private BlockStack.Pass<Features> textPass(Step step, ModelInputs inputs) {
+    private BlockStack.Pass<Features> textPass(PassContext step, ModelInputs inputs) {
         ClipTextTransformer text = text();
         NDArray ids = inputs.requireTokens("CLIP's text tower");
         Shape s = ids.getShape();

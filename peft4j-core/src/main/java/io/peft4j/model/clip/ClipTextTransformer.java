@@ -9,7 +9,7 @@ import io.peft4j.nn.EmbeddingLayer;
 import io.peft4j.nn.LayerNorm;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.ModuleList;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 
 /**
  * CLIP's text tower ({@code text_model}): token and position embeddings, blocks under a causal mask (and the padding
@@ -30,13 +30,13 @@ final class ClipTextTransformer extends Module {
         }
 
         /** ids [B, T] → [B, T, D] */
-        NDArray forward(Step step, NDArray ids) {
+        NDArray forward(PassContext step, NDArray ids) {
             return withPositions(
                     step, child("token_embedding", EmbeddingLayer.class).forward(step, ids));
         }
 
         /** token embeddings [B, T, D] + the first T position embeddings → [B, T, D] */
-        NDArray withPositions(Step step, NDArray tokens) {
+        NDArray withPositions(PassContext step, NDArray tokens) {
             NDArray positions = step.scope().arange(0, tokens.getShape().get(1), 1, DataType.INT64);
             return tokens.add(child("position_embedding", Embedding.class).forward(step, positions));
         }
@@ -75,7 +75,7 @@ final class ClipTextTransformer extends Module {
     }
 
     /** The token ids [B, T] embedded with their positions: [B, T, D]. */
-    NDArray embed(Step step, NDArray ids) {
+    NDArray embed(PassContext step, NDArray ids) {
         long t = ids.getShape().get(1);
         if (ids.getShape().dimension() != 2 || t > config.maxPositionEmbeddings()) {
             throw new IllegalArgumentException("CLIP's text tower takes input_ids [batch, at most "
@@ -85,7 +85,7 @@ final class ClipTextTransformer extends Module {
     }
 
     /** Token embeddings [B, T, D] given directly, with their positions added: [B, T, D]. */
-    NDArray withPositions(Step step, NDArray tokens) {
+    NDArray withPositions(PassContext step, NDArray tokens) {
         if (tokens.getShape().get(1) > config.maxPositionEmbeddings()) {
             throw new IllegalArgumentException("CLIP's text tower takes at most " + config.maxPositionEmbeddings()
                     + " tokens, got " + tokens.getShape().get(1));

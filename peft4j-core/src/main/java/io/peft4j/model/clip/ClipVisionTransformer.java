@@ -10,7 +10,7 @@ import io.peft4j.nn.Init;
 import io.peft4j.nn.LayerNorm;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.Parameter;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 
 /**
  * CLIP's image tower ({@code vision_model}): the {@code class_embedding} before the patches of a bias-free stride-p
@@ -37,7 +37,7 @@ final class ClipVisionTransformer extends Module {
         }
 
         /** pixel_values [B, C, H, W] → [B, 1+N, D] */
-        NDArray forward(Step step, NDArray pixels) {
+        NDArray forward(PassContext step, NDArray pixels) {
             NDArray patches = conv("patch_embedding").forward(step, pixels); // [B, D, h, w]
             Shape s = patches.getShape();
             patches = patches.reshape(s.get(0), s.get(1), s.get(2) * s.get(3)).transpose(0, 2, 1); // [B, N, D]
@@ -71,7 +71,7 @@ final class ClipVisionTransformer extends Module {
     }
 
     /** The blocks' input [B, 1+N, D]: embeddings through {@code pre_layrnorm}. */
-    NDArray embed(Step step, NDArray pixels) {
+    NDArray embed(PassContext step, NDArray pixels) {
         return normalise(embeddings(step, pixels));
     }
 
@@ -81,7 +81,7 @@ final class ClipVisionTransformer extends Module {
     }
 
     /** The embeddings [B, 1+N, D] of pixel values [B, C, H, W], before {@code pre_layrnorm}. */
-    NDArray embeddings(Step step, NDArray pixels) {
+    NDArray embeddings(PassContext step, NDArray pixels) {
         Shape s = pixels.getShape();
         if (s.dimension() != 4
                 || s.get(1) != config.numChannels()

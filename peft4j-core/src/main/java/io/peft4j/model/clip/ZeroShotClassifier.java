@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.peft4j.Peft4jException;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import io.peft4j.tokenizer.BatchEncoding;
 import io.peft4j.tokenizer.Tokenizer;
 import java.io.IOException;
@@ -61,7 +61,7 @@ public final class ZeroShotClassifier {
         NDArray all = null;
         for (String label : labels) {
             try (NDManager scope = manager.newSubManager()) {
-                Step step = Step.inference(scope, clip.adapters());
+                PassContext step = PassContext.inference(scope, clip.adapters());
                 try (step) {
                     List<String> prompts = new ArrayList<>();
                     templates.forEach(t -> prompts.add(t.replace("{}", label)));
@@ -106,7 +106,7 @@ public final class ZeroShotClassifier {
     }
 
     /** pixel_values [B, C, H, W] → class probabilities [B, labels]. */
-    public NDArray probabilities(Step step, NDArray pixels) {
+    public NDArray probabilities(PassContext step, NDArray pixels) {
         if (pixels.getShape().get(0) == 0) {
             throw new Peft4jException("no images given");
         }

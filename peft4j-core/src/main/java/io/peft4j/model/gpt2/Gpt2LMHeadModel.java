@@ -17,7 +17,7 @@ import io.peft4j.nn.Linear;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.ModuleList;
 import io.peft4j.nn.MultiHeadAttention;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import io.peft4j.quant.ModelQuantizer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -87,7 +87,7 @@ public final class Gpt2LMHeadModel extends CausalLM {
         }
 
         /** x [B, T, D] → [B, T, D] */
-        NDArray forward(Step step, NDArray x, NDArray mask, KvCache cache, int index) {
+        NDArray forward(PassContext step, NDArray x, NDArray mask, KvCache cache, int index) {
             NDArray h = x.add(attn.forward(step, ln1.forward(x), mask, null, cache, index)); // [B, T, D]
             return h.add(child("mlp", Mlp.class).forward(step, ln2.forward(h)));
         }
@@ -105,7 +105,7 @@ public final class Gpt2LMHeadModel extends CausalLM {
         }
 
         /** [B, T, D] → [B, T, F] → [B, T, D] */
-        NDArray forward(Step step, NDArray x) {
+        NDArray forward(PassContext step, NDArray x) {
             return linear("c_proj")
                     .forward(step, activation.apply(linear("c_fc").forward(step, x)));
         }
@@ -191,12 +191,12 @@ public final class Gpt2LMHeadModel extends CausalLM {
     }
 
     @Override
-    protected NDArray embedPositions(Step step, NDArray x, NDArray positions) {
+    protected NDArray embedPositions(PassContext step, NDArray x, NDArray positions) {
         return x.add(transformer.positionEmbeddings().forward(step, positions)); // [B, T, D]
     }
 
     @Override
-    protected NDArray block(Step step, int i, NDArray x, NDArray mask, Object context, KvCache cache) {
+    protected NDArray block(PassContext step, int i, NDArray x, NDArray mask, Object context, KvCache cache) {
         return transformer.h.get(i).forward(step, x, mask, cache, i);
     }
 

@@ -16,9 +16,9 @@ import io.peft4j.nn.Linear;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.ModuleList;
 import io.peft4j.nn.MultiHeadAttention;
+import io.peft4j.nn.PassContext;
 import io.peft4j.nn.RmsNorm;
 import io.peft4j.nn.Rotary;
-import io.peft4j.nn.Step;
 import io.peft4j.quant.ModelQuantizer;
 import java.util.List;
 import java.util.function.BinaryOperator;
@@ -83,7 +83,7 @@ public final class LlamaForCausalLM extends CausalLM {
         }
 
         /** x [B, T, D] → [B, T, D]: h = x + attention(norm(x)), then h + mlp(norm(h)). */
-        NDArray forward(Step step, NDArray x, NDArray mask, Rotary.Angles angles, KvCache cache, int index) {
+        NDArray forward(PassContext step, NDArray x, NDArray mask, Rotary.Angles angles, KvCache cache, int index) {
             NDArray h = x.add(attention.forward(step, inputNorm.forward(x), mask, angles, cache, index)); // [B, T, D]
             return h.add(mlp.forward(step, postAttentionNorm.forward(h))); // [B, T, D]
         }
@@ -108,7 +108,7 @@ public final class LlamaForCausalLM extends CausalLM {
         }
 
         /** [B, T, D] → [B, T, F] → [B, T, D]; the [B, T, F] arrays end on return (autograd keeps what it saved). */
-        NDArray forward(Step step, NDArray x) {
+        NDArray forward(PassContext step, NDArray x) {
             return step.local(
                     s -> {
                         NDArray gated = gatedActivation.apply(
@@ -180,12 +180,12 @@ public final class LlamaForCausalLM extends CausalLM {
     }
 
     @Override
-    protected NDArray embedPositions(Step step, NDArray x, NDArray positions) {
+    protected NDArray embedPositions(PassContext step, NDArray x, NDArray positions) {
         return x; // positions enter through the rotary angles
     }
 
     @Override
-    protected NDArray block(Step step, int i, NDArray x, NDArray mask, Object context, KvCache cache) {
+    protected NDArray block(PassContext step, int i, NDArray x, NDArray mask, Object context, KvCache cache) {
         return backbone.layers.get(i).forward(step, x, mask, (Rotary.Angles) context, cache, i);
     }
 

@@ -6,7 +6,7 @@ import io.peft4j.nn.Activations;
 import io.peft4j.nn.BatchNorm2d;
 import io.peft4j.nn.Conv2d;
 import io.peft4j.nn.Module;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import java.util.function.UnaryOperator;
 
 /**
@@ -28,7 +28,7 @@ final class ResNetConvLayer extends Module {
     }
 
     /** [B, in, H, W] → [B, out, H/stride, W/stride] */
-    NDArray forward(Step step, NDArray x) {
+    NDArray forward(PassContext step, NDArray x) {
         NDArray y = normalization.forward(step, conv("convolution").forward(step, x));
         return activation == null ? y : activation.apply(y);
     }

@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDManager;
 import io.peft4j.nn.Activations;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.ModuleList;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import java.util.function.UnaryOperator;
 
 /**
@@ -48,7 +48,7 @@ final class ResNetLayer extends Module {
     }
 
     /** [B, in, H, W] → [B, out, H/stride, W/stride] */
-    NDArray forward(Step step, NDArray x) {
+    NDArray forward(PassContext step, NDArray x) {
         NDArray h = x;
         for (ResNetConvLayer l : layer.items()) {
             h = l.forward(step, h);

@@ -15,8 +15,8 @@ import io.peft4j.nn.BatchNorm2d;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.ModuleList;
 import io.peft4j.nn.Parameter;
+import io.peft4j.nn.PassContext;
 import io.peft4j.nn.PromptSource;
-import io.peft4j.nn.Step;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -43,7 +43,7 @@ public final class ResNetModel extends PretrainedModel {
         }
 
         /** [B, C, H, W] → [B, E, H/4, W/4] */
-        NDArray forward(Step step, NDArray pixels) {
+        NDArray forward(PassContext step, NDArray pixels) {
             NDArray x = embedder.forward(step, pixels);
             return Pool.maxPool2d(x, new Shape(3, 3), new Shape(2, 2), new Shape(1, 1), false);
         }
@@ -143,7 +143,7 @@ public final class ResNetModel extends PretrainedModel {
 
     /** The pass over pixel values [B, C, H, W]: the stem's map [B, E, H/4, W/4], unit after unit, pooled at the end. */
     @Override
-    public BlockStack.Pass<Features> pass(Step step, ModelInputs inputs, PromptSource source) {
+    public BlockStack.Pass<Features> pass(PassContext step, ModelInputs inputs, PromptSource source) {
         NDArray pixels = inputs.requirePixels("a ResNet");
         Shape s = pixels.getShape();
         if (s.dimension() != 4 || s.get(1) != config.numChannels()) {

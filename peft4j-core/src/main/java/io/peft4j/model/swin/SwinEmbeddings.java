@@ -7,7 +7,7 @@ import io.peft4j.nn.Conv2d;
 import io.peft4j.nn.Dropout;
 import io.peft4j.nn.LayerNorm;
 import io.peft4j.nn.Module;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 
 /**
  * {@code embeddings}: the image (zero-padded right and bottom to a multiple of the patch) cut into p×p patches by
@@ -29,7 +29,7 @@ final class SwinEmbeddings extends Module {
         }
 
         /** [B, C, H, W] → [B, D, H/p, W/p] */
-        NDArray forward(Step step, NDArray pixels) {
+        NDArray forward(PassContext step, NDArray pixels) {
             return conv("projection").forward(step, pixels);
         }
     }
@@ -54,7 +54,7 @@ final class SwinEmbeddings extends Module {
     }
 
     /** pixel_values [B, C, H, W] → [B, h·w, D] for the h×w patch grid. */
-    NDArray forward(Step step, NDArray pixels) {
+    NDArray forward(PassContext step, NDArray pixels) {
         Shape s = pixels.getShape();
         if (s.dimension() != 4 || s.get(1) != config.numChannels()) {
             throw new IllegalArgumentException(

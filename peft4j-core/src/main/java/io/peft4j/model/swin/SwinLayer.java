@@ -12,9 +12,9 @@ import io.peft4j.nn.Linear;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.MultiHeadAttention;
 import io.peft4j.nn.Parameter;
+import io.peft4j.nn.PassContext;
 import io.peft4j.nn.ResidualAdapter;
 import io.peft4j.nn.ResidualSite;
-import io.peft4j.nn.Step;
 import io.peft4j.nn.TokenGrid;
 import java.util.function.UnaryOperator;
 
@@ -49,7 +49,7 @@ public final class SwinLayer extends Module {
         }
 
         /** The bias [1, H, N, N] of token pairs in a window (N = w²): table[(hᵢ−hⱼ+w−1)·(2w−1) + (wᵢ−wⱼ+w−1)]. */
-        NDArray relativeBias(Step step) {
+        NDArray relativeBias(PassContext step) {
             int n = window * window;
             long[] index = new long[n * n];
             for (int i = 0; i < n; i++) {
@@ -79,7 +79,7 @@ public final class SwinLayer extends Module {
         }
 
         /** hidden [B, T, in], residual [B, T, D] → what is added to the residual [B, T, D]. */
-        NDArray forward(Step step, NDArray hidden, NDArray residual, TokenGrid grid) {
+        NDArray forward(PassContext step, NDArray hidden, NDArray residual, TokenGrid grid) {
             return adapt(step, dropout.forward(linear("dense").forward(step, hidden)), residual, grid);
         }
     }
@@ -106,7 +106,7 @@ public final class SwinLayer extends Module {
             activation = Activations.byName(c.hiddenAct());
         }
 
-        NDArray forward(Step step, NDArray x) {
+        NDArray forward(PassContext step, NDArray x) {
             return activation.apply(linear("dense").forward(step, x));
         }
     }
@@ -138,7 +138,7 @@ public final class SwinLayer extends Module {
     }
 
     /** x [B, H·W, C] on an H×W grid → [B, H·W, C]. */
-    NDArray forward(Step step, NDArray x, int height, int width) {
+    NDArray forward(PassContext step, NDArray x, int height, int width) {
         boolean small = Math.min(height, width) <= window;
         int w = small ? Math.min(height, width) : window;
         int s = small ? 0 : shift;

@@ -13,8 +13,8 @@ import io.peft4j.nn.LayerNorm;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.ModuleList;
 import io.peft4j.nn.Parameter;
+import io.peft4j.nn.PassContext;
 import io.peft4j.nn.PromptSource;
-import io.peft4j.nn.Step;
 import io.peft4j.nn.TokenGrid;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -129,7 +129,7 @@ public final class SwinModel extends PretrainedModel {
 
     /** The pass over pixel values [B, C, H, W]: tokens [B, h·w, C₀], block after block, merging at each stage's end. */
     @Override
-    public BlockStack.Pass<Features> pass(Step step, ModelInputs inputs, PromptSource source) {
+    public BlockStack.Pass<Features> pass(PassContext step, ModelInputs inputs, PromptSource source) {
         NDArray pixels = inputs.requirePixels("a Swin Transformer");
         if (source != null && source.prompts(step, pixels.getShape().get(0)) != null) {
             throw new Peft4jException(

@@ -7,7 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import io.peft4j.nn.LayerNorm;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.Module;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 
 /**
  * {@code downsample}: each 2×2 group of tokens (the grid zero-padded to even sides) concatenated in HF's order
@@ -25,7 +25,7 @@ final class SwinPatchMerging extends Module {
     }
 
     /** x [B, H·W, C] on an H×W grid → [B, ⌈H/2⌉·⌈W/2⌉, 2C]. */
-    NDArray forward(Step step, NDArray x, int height, int width) {
+    NDArray forward(PassContext step, NDArray x, int height, int width) {
         long b = x.getShape().get(0);
         long c = x.getShape().get(2);
         NDArray grid = x.reshape(b, height, width, c); // [B, H, W, C]

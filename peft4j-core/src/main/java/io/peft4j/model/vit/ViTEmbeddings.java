@@ -9,7 +9,7 @@ import io.peft4j.nn.Dropout;
 import io.peft4j.nn.Init;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.Parameter;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 
 /**
  * {@code embeddings}: the image cut into p×p patches, each projected to width D ({@code patch_embeddings.projection},
@@ -79,7 +79,7 @@ public final class ViTEmbeddings extends Module {
      * size than the checkpoint's, the patch position embeddings are resized bicubically, as transformers'
      * {@code interpolate_pos_encoding} does.
      */
-    NDArray forward(Step step, NDArray pixels) {
+    NDArray forward(PassContext step, NDArray pixels) {
         Shape s = pixels.getShape();
         int p = config.patchSize();
         if (s.dimension() != 4 || s.get(1) != config.numChannels() || s.get(2) % p != 0 || s.get(3) % p != 0) {
@@ -114,7 +114,7 @@ public final class ViTEmbeddings extends Module {
     }
 
     /** The position embeddings [1, s+N, D] for a grid of rows × cols patches: the checkpoint's, or resized bicubically. */
-    private NDArray positions(Step step, int rows, int cols) {
+    private NDArray positions(PassContext step, int rows, int cols) {
         int n = config.imageSize() / config.patchSize();
         NDArray table = positionEmbeddings.array();
         if (rows == n && cols == n) {

@@ -8,9 +8,9 @@ import io.peft4j.nn.LayerNorm;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.MultiHeadAttention;
+import io.peft4j.nn.PassContext;
 import io.peft4j.nn.ResidualAdapter;
 import io.peft4j.nn.ResidualSite;
-import io.peft4j.nn.Step;
 import io.peft4j.nn.TokenGrid;
 import io.peft4j.nn.TransformerBlock;
 import java.util.function.UnaryOperator;
@@ -58,7 +58,7 @@ public final class ViTLayer extends TransformerBlock {
         }
 
         /** hidden [B, T, in], residual = the sub-layer's input [B, T, D] → what is added to the residual [B, T, D]. */
-        NDArray forward(Step step, NDArray hidden, NDArray residual, TokenGrid grid) {
+        NDArray forward(PassContext step, NDArray hidden, NDArray residual, TokenGrid grid) {
             return adapt(step, dropout.forward(linear("dense").forward(step, hidden)), residual, grid);
         }
     }
@@ -74,7 +74,7 @@ public final class ViTLayer extends TransformerBlock {
         }
 
         /** [B, T, D] → [B, T, F] */
-        NDArray forward(Step step, NDArray x) {
+        NDArray forward(PassContext step, NDArray x) {
             return activation.apply(linear("dense").forward(step, x));
         }
     }
@@ -95,7 +95,7 @@ public final class ViTLayer extends TransformerBlock {
     }
 
     /** x [B, T, D] → [B, T, D]; {@code grid}: where its tokens lie on the image. */
-    NDArray forward(Step step, NDArray x, TokenGrid grid) {
+    NDArray forward(PassContext step, NDArray x, TokenGrid grid) {
         NDArray adapted = adapted(step, x); // a block adapter (AIM) that takes the block over, or null
         if (adapted != null) {
             return adapted;
@@ -106,7 +106,7 @@ public final class ViTLayer extends TransformerBlock {
 
     /** attention.output(attention(layernorm_before(x))), before the residual addition: [B, T, D]. */
     @Override
-    public NDArray attention(Step step, NDArray x, TokenGrid grid) {
+    public NDArray attention(PassContext step, NDArray x, TokenGrid grid) {
         return attention.output.forward(step, attention.self.forward(step, before.forward(x), null, null), x, grid);
     }
 
@@ -118,7 +118,7 @@ public final class ViTLayer extends TransformerBlock {
 
     /** output(intermediate(xn)), before the residual addition: [B, T, D]. */
     @Override
-    public NDArray mlp(Step step, NDArray xn, NDArray h, TokenGrid grid) {
+    public NDArray mlp(PassContext step, NDArray xn, NDArray h, TokenGrid grid) {
         return output.forward(step, intermediate.forward(step, xn), h, grid);
     }
 }

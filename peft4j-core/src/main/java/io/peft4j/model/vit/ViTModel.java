@@ -14,8 +14,8 @@ import io.peft4j.nn.LayerNorm;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.ModuleList;
 import io.peft4j.nn.Parameter;
+import io.peft4j.nn.PassContext;
 import io.peft4j.nn.PromptSource;
-import io.peft4j.nn.Step;
 import io.peft4j.nn.TokenGrid;
 import java.util.List;
 import java.util.Set;
@@ -123,7 +123,7 @@ public final class ViTModel extends PretrainedModel {
      * own group in place of the previous one.
      */
     @Override
-    public BlockStack.Pass<Features> pass(Step step, ModelInputs inputs, PromptSource source) {
+    public BlockStack.Pass<Features> pass(PassContext step, ModelInputs inputs, PromptSource source) {
         NDArray pixels = inputs.requirePixels("a ViT");
         PromptSource.Prompts prompts =
                 source == null ? null : source.prompts(step, pixels.getShape().get(0));

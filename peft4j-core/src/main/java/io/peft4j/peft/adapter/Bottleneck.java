@@ -6,8 +6,8 @@ import ai.djl.ndarray.types.DataType;
 import io.peft4j.nn.Activations;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.Module;
+import io.peft4j.nn.PassContext;
 import io.peft4j.nn.Scalars;
-import io.peft4j.nn.Step;
 import java.util.function.UnaryOperator;
 
 /** One bottleneck adapter: {@code adapter_down} d→m, a non-linearity, {@code adapter_up} m→d, output scaled by s. */
@@ -50,7 +50,7 @@ public final class Bottleneck extends Module {
      * @param sublayerIn  [B, T, D]
      * @return sublayerOut + s · up(act(down(h))), h = sublayerOut (serial) or sublayerIn (parallel)
      */
-    NDArray forward(Step step, NDArray sublayerOut, NDArray sublayerIn) {
+    NDArray forward(PassContext step, NDArray sublayerOut, NDArray sublayerIn) {
         NDArray h = parallel ? sublayerIn : sublayerOut;
         NDArray delta = up.forward(step, activation.apply(down.forward(step, h))); // [B, T, D]
         return sublayerOut.add(scaling == 1.0 ? delta : Scalars.mul(delta, scaling));

@@ -5,8 +5,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.peft4j.Peft4jException;
 import io.peft4j.nn.Module;
+import io.peft4j.nn.PassContext;
 import io.peft4j.nn.Scalars;
-import io.peft4j.nn.Step;
 import io.peft4j.nn.TransformerBlock;
 import io.peft4j.peft.AddedModules;
 import java.util.List;
@@ -48,7 +48,7 @@ final class AimAdapters extends AddedModules<AimAdapters.Aim> implements Transfo
      * x += mlp(LN2(x)) + scale · J(LN2(x)).
      */
     @Override
-    public NDArray forward(Step step, TransformerBlock block, NDArray x) {
+    public NDArray forward(PassContext step, TransformerBlock block, NDArray x) {
         List<Aim> active = activeModules(step);
         if (active.isEmpty()) {
             return null;

@@ -5,8 +5,8 @@ import ai.djl.ndarray.NDManager;
 import io.peft4j.nn.Activations;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.Module;
+import io.peft4j.nn.PassContext;
 import io.peft4j.nn.Sequential;
-import io.peft4j.nn.Step;
 
 /**
  * The reference code's {@code Adapter}: {@code D_fc1} D→h, GELU, {@code D_fc2} h→D, plus the input when it skips;
@@ -28,7 +28,7 @@ final class Bottleneck extends Module {
     }
 
     /** x [.., D] → fc2(gelu(fc1(x))) (+ x when it skips) */
-    NDArray forward(Step step, NDArray x) {
+    NDArray forward(PassContext step, NDArray x) {
         NDArray out = fc2.forward(step, Activations.byName("gelu").apply(fc1.forward(step, x)));
         return skip ? x.add(out) : out;
     }

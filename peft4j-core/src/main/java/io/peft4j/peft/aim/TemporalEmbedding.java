@@ -6,7 +6,7 @@ import ai.djl.ndarray.types.Shape;
 import io.peft4j.model.InputStage;
 import io.peft4j.nn.Parameter;
 import io.peft4j.nn.ParameterDict;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import io.peft4j.nn.TokenGrid;
 
 /**
@@ -26,7 +26,7 @@ final class TemporalEmbedding extends ParameterDict implements InputStage {
      * tokens); text tokens (no grid) and steps without an adapter here are unchanged.
      */
     @Override
-    public NDArray apply(Step step, NDArray tokens, TokenGrid grid) {
+    public NDArray apply(PassContext step, NDArray tokens, TokenGrid grid) {
         if (grid == null) {
             return tokens;
         }

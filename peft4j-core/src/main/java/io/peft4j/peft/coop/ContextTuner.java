@@ -6,7 +6,7 @@ import ai.djl.ndarray.types.DataType;
 import io.peft4j.Peft4jException;
 import io.peft4j.model.PretrainedModel;
 import io.peft4j.model.clip.ClipModel;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import io.peft4j.peft.Tuner;
 import io.peft4j.tokenizer.Tokenizer;
 import java.util.List;
@@ -48,7 +48,7 @@ final class ContextTuner<C extends ContextConfig> implements Tuner<C> {
         if (config.context().ctxInit() != null) {
             try (Tokenizer tokenizer = clip.tokenizer();
                     NDManager scope = manager.newSubManager();
-                    Step step = Step.inference(scope, Step.Adapters.NONE)) {
+                    PassContext step = PassContext.inference(scope, PassContext.Adapters.NONE)) {
                 List<Long> ids = tokenizer.encodeIds(config.context().ctxInit(), false);
                 NDArray rows = clip.tokenEmbeddings(
                                 step,

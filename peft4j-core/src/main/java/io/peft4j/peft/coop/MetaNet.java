@@ -5,8 +5,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Activation;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.Module;
+import io.peft4j.nn.PassContext;
 import io.peft4j.nn.Sequential;
-import io.peft4j.nn.Step;
 
 /** CoCoOp's Meta-Net: {@code linear1} P→P/16, ReLU, {@code linear2} P/16→D, initialised as PyTorch's nn.Linear. */
 final class MetaNet extends Module {
@@ -21,7 +21,7 @@ final class MetaNet extends Module {
     }
 
     /** normalised image features [B, P] → the context shift [B, D] */
-    NDArray forward(Step step, NDArray features) {
+    NDArray forward(PassContext step, NDArray features) {
         return linear2.forward(step, Activation.relu(linear1.forward(step, features)));
     }
 }

@@ -6,7 +6,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.Parameter;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 
 /**
  * One CoOp or CoCoOp adapter's parameters: {@code ctx}, the context vectors ([n, D], or [classes, n, D] class-specific),
@@ -48,7 +48,7 @@ public final class PromptLearner extends Module {
      * The context vectors for a batch, in the step's scope: [1, n, D] unified, [classes, n, D] class-specific, or for
      * CoCoOp [B, n, D], ctx + meta_net(image) for each image of {@code features} (normalised image features [B, P]).
      */
-    NDArray contexts(Step step, NDArray features) {
+    NDArray contexts(PassContext step, NDArray features) {
         Shape s = ctx.shape();
         NDArray c = ctx.array().reshape(classSpecific() ? s : new Shape(1, s.get(0), s.get(1))); // [1 or C, n, D]
         c.attach(step.scope());

@@ -11,7 +11,7 @@ import io.peft4j.model.BlockStack;
 import io.peft4j.model.Classifier;
 import io.peft4j.model.ModelInputs;
 import io.peft4j.model.clip.ClipModel;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import io.peft4j.tokenizer.Tokenizer;
 import java.util.ArrayList;
 import java.util.List;
@@ -81,13 +81,13 @@ public final class PromptedClip implements Classifier {
     }
 
     @Override
-    public Step.Adapters adapters() {
+    public PassContext.Adapters adapters() {
         return clip.adapters();
     }
 
     /** pixel_values [B, 3, H, W] → [B, classes] */
     @Override
-    public NDArray logits(Step step, ModelInputs inputs) {
+    public NDArray logits(PassContext step, ModelInputs inputs) {
         PromptLearner learner = learner(clip);
         NDArray image = ClipModel.normalised(clip.imageEmbeddings(step, inputs.pixelValues())); // [B, P]
         NDArray ctx = learner.contexts(step, image); // [G, n, D], G = 1, classes or B
@@ -107,7 +107,8 @@ public final class PromptedClip implements Classifier {
      * Each class's prompt embeddings with the context placed (SOS, context and name in the configured order, then ".",
      * EOS and padding), through the text tower: [G', C, P], G' = B for CoCoOp, else 1.
      */
-    private NDArray textFeatures(Step step, NDArray ctx, boolean classSpecific, PromptContext.Position position) {
+    private NDArray textFeatures(
+            PassContext step, NDArray ctx, boolean classSpecific, PromptContext.Position position) {
         NDManager scope = step.scope();
         long[] flat = new long[prompts.size() * prompts.length()];
         for (int c = 0; c < prompts.size(); c++) {
@@ -151,7 +152,7 @@ public final class PromptedClip implements Classifier {
 
     /** The whole pass in one stage (the image tower is frozen: nothing to checkpoint there). */
     @Override
-    public BlockStack.Pass<NDArray> logitsPass(Step step, ModelInputs inputs) {
+    public BlockStack.Pass<NDArray> logitsPass(PassContext step, ModelInputs inputs) {
         throw new Peft4jException("CoOp and CoCoOp train without gradient checkpointing or quantisation");
     }
 }

@@ -8,8 +8,8 @@ import io.peft4j.nn.Linear;
 import io.peft4j.nn.LinearLayer;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.ParameterDict;
+import io.peft4j.nn.PassContext;
 import io.peft4j.nn.Scalars;
-import io.peft4j.nn.Step;
 import io.peft4j.peft.RowRouting;
 import io.peft4j.peft.TunerLayer;
 import java.util.List;
@@ -60,7 +60,7 @@ public final class IA3Linear extends TunerLayer implements LinearLayer {
 
     /** x [..., in] → [..., out] */
     @Override
-    public NDArray forward(Step step, NDArray x) {
+    public NDArray forward(PassContext step, NDArray x) {
         List<String> rows = rowAdapters(step);
         if (rows != null) {
             return mixedBatchForward(step, x, rows);
@@ -80,7 +80,7 @@ public final class IA3Linear extends TunerLayer implements LinearLayer {
     }
 
     /** Each row rescaled by its own adapter's vector (1 for rows without an IA3 adapter here). */
-    private NDArray mixedBatchForward(Step step, NDArray x, List<String> rows) {
+    private NDArray mixedBatchForward(PassContext step, NDArray x, List<String> rows) {
         NDArray scale = null; // [B, 1, ..., in or out]
         NDArray unscaled = null; // [B, 1, ...]: rows that keep 1
         for (String name : RowRouting.distinct(rows)) {
@@ -110,7 +110,7 @@ public final class IA3Linear extends TunerLayer implements LinearLayer {
     }
 
     /** An array computed from parameters alone lands in the model's manager; move it into the step's scope. */
-    private static NDArray inStep(Step step, NDArray computed) {
+    private static NDArray inStep(PassContext step, NDArray computed) {
         computed.attach(step.scope());
         return computed;
     }

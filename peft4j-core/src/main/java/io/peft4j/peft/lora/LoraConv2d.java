@@ -9,8 +9,8 @@ import io.peft4j.nn.ConvLayer;
 import io.peft4j.nn.Dropout;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.ModuleDict;
+import io.peft4j.nn.PassContext;
 import io.peft4j.nn.Scalars;
-import io.peft4j.nn.Step;
 import io.peft4j.peft.TunerLayer;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -87,7 +87,7 @@ public final class LoraConv2d extends TunerLayer implements ConvLayer {
 
     /** x [B, in, H, W] → conv(x) + Σ s·B(A(dropout(x))) over the active adapters, [B, out, H', W']. */
     @Override
-    public NDArray forward(Step step, NDArray x) {
+    public NDArray forward(PassContext step, NDArray x) {
         NDArray y = base.forward(step, x);
         for (String name : activeAdapters(step)) {
             NDArray h = loraA.get(name).forward(step, dropouts.get(name).forward(x)); // [B, r, H', W']

@@ -9,8 +9,8 @@ import ai.djl.nn.core.Linear;
 import io.peft4j.nn.Embedding;
 import io.peft4j.nn.EmbeddingLayer;
 import io.peft4j.nn.ParameterDict;
+import io.peft4j.nn.PassContext;
 import io.peft4j.nn.Scalars;
-import io.peft4j.nn.Step;
 import io.peft4j.peft.TunerLayer;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -58,7 +58,7 @@ public final class LoraEmbedding extends TunerLayer implements EmbeddingLayer {
     }
 
     @Override
-    public NDArray forward(Step step, NDArray ids) {
+    public NDArray forward(PassContext step, NDArray ids) {
         NDArray y = base.forward(step, ids); // [..., dim]
         for (String name : activeAdapters(step)) {
             NDArray table = loraA.get(name).array().transpose(); // [num, r]

@@ -14,8 +14,8 @@ import io.peft4j.nn.LocalScope;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.ModuleDict;
 import io.peft4j.nn.Parameter;
+import io.peft4j.nn.PassContext;
 import io.peft4j.nn.Scalars;
-import io.peft4j.nn.Step;
 import io.peft4j.peft.RowRouting;
 import io.peft4j.peft.TunerLayer;
 import io.peft4j.quant.QuantizedLinear;
@@ -150,7 +150,7 @@ public final class LoraLinear extends TunerLayer implements LinearLayer {
     }
 
     @Override
-    public NDArray forward(Step step, NDArray x) {
+    public NDArray forward(PassContext step, NDArray x) {
         NDArray y = ((LinearLayer) base).forward(step, x); // [..., out]
         List<String> rows = rowAdapters(step);
         if (rows != null) {
@@ -163,7 +163,7 @@ public final class LoraLinear extends TunerLayer implements LinearLayer {
     }
 
     /** s·B(A(dropout(x))), [..., out]. */
-    private NDArray loraDelta(Step step, String name, NDArray x) {
+    private NDArray loraDelta(PassContext step, String name, NDArray x) {
         NDArray h = loraA.get(name).forward(step, dropouts.get(name).forward(x)); // [..., r]
         return Scalars.mul(loraB.get(name).forward(step, h), scaling.get(name)); // [..., out]
     }
@@ -173,7 +173,7 @@ public final class LoraLinear extends TunerLayer implements LinearLayer {
      * g·(W·x' + s·B·A·x') + bias, so the change to the base output is (g − 1)·W·x' + g·s·B·A·x'.
      * x' is x after the adapter's dropout; without dropout W·x' is the base output minus its bias.
      */
-    private NDArray doraDelta(Step step, String name, NDArray x, NDArray baseOut) {
+    private NDArray doraDelta(PassContext step, String name, NDArray x, NDArray baseOut) {
         NDManager m = step.scope();
         Dropout dropout = dropouts.get(name);
         NDArray xd = dropout.forward(x);
@@ -193,7 +193,7 @@ public final class LoraLinear extends TunerLayer implements LinearLayer {
      * picked by index, then two batched products [B, T, in]·[B, in, r]·[B, r, out], scaled per row (0 for rows of
      * {@code __base__}). Dropout is not applied: mixed batches are for inference, as HF's {@code adapter_names}.
      */
-    private NDArray mixedBatchDelta(Step step, NDArray x, List<String> rows) {
+    private NDArray mixedBatchDelta(PassContext step, NDArray x, List<String> rows) {
         List<String> names =
                 RowRouting.distinct(rows).stream().filter(loraA::contains).toList();
         NDManager m = step.scope();

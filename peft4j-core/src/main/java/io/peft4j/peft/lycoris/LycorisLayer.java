@@ -11,8 +11,8 @@ import io.peft4j.nn.Linear;
 import io.peft4j.nn.LinearLayer;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.Parameter;
+import io.peft4j.nn.PassContext;
 import io.peft4j.nn.Scalars;
-import io.peft4j.nn.Step;
 import io.peft4j.peft.RowRouting;
 import io.peft4j.peft.TunerLayer;
 import java.util.LinkedHashMap;
@@ -147,7 +147,7 @@ public abstract class LycorisLayer extends TunerLayer implements LinearLayer, Co
 
     /** x [..., in] → [..., out], or for a convolution [B, in, H, W] → [B, out, H', W'] */
     @Override
-    public NDArray forward(Step step, NDArray x) {
+    public NDArray forward(PassContext step, NDArray x) {
         NDArray y = base instanceof Conv2d conv ? conv.forward(step, x) : ((Linear) base).forward(step, x);
         List<String> rows = rowAdapters(step);
         if (rows != null) {
@@ -171,7 +171,7 @@ public abstract class LycorisLayer extends TunerLayer implements LinearLayer, Co
     }
 
     /** x·(s·ΔW)ᵀ [..., out], or conv(x; s·ΔW) [B, out, H', W']. */
-    private NDArray update(Step step, NDArray x, String name) {
+    private NDArray update(PassContext step, NDArray x, String name) {
         NDArray delta = delta(name, step.scope());
         if (base instanceof Conv2d conv) {
             return Conv2d.apply(x, delta.reshape(conv.geometry().weightShape()), null, conv.geometry());

@@ -13,8 +13,8 @@ import io.peft4j.nn.LayerNorm;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.Parameter;
+import io.peft4j.nn.PassContext;
 import io.peft4j.nn.Scalars;
-import io.peft4j.nn.Step;
 import io.peft4j.nn.TokenGrid;
 
 /**
@@ -42,7 +42,7 @@ final class Mona extends Module {
         }
 
         /** p [B, n, H, W] → [B, n, H, W] */
-        NDArray forward(Step step, NDArray p) {
+        NDArray forward(PassContext step, NDArray p) {
             NDArray mixed = conv("conv1")
                     .forward(step, p)
                     .add(conv("conv2").forward(step, p))
@@ -81,7 +81,7 @@ final class Mona extends Module {
     }
 
     /** x [B, T, m] laid out as {@code grid} → Mona(x) − x, [B, T, m]. */
-    NDArray delta(Step step, NDArray x, TokenGrid grid) {
+    NDArray delta(PassContext step, NDArray x, TokenGrid grid) {
         long b = x.getShape().get(0);
         long t = x.getShape().get(1);
         if (t != grid.tokens()) {

@@ -2,8 +2,8 @@ package io.peft4j.peft.mona;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import io.peft4j.nn.PassContext;
 import io.peft4j.nn.ResidualAdapter;
-import io.peft4j.nn.Step;
 import io.peft4j.nn.TokenGrid;
 import io.peft4j.peft.AddedModules;
 
@@ -24,7 +24,7 @@ final class MonaAdapters extends AddedModules<Mona> implements ResidualAdapter {
     }
 
     @Override
-    public NDArray forward(Step step, NDArray sublayerOut, NDArray sublayerIn, TokenGrid grid) {
+    public NDArray forward(PassContext step, NDArray sublayerOut, NDArray sublayerIn, TokenGrid grid) {
         NDArray out = sublayerOut; // [B, T, D]
         for (Mona mona : activeModules(step)) {
             Mona.requireGrid(grid);

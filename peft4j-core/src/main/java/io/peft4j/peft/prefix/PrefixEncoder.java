@@ -6,9 +6,9 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import io.peft4j.nn.KeyValuePrefix;
 import io.peft4j.nn.Linear;
+import io.peft4j.nn.PassContext;
 import io.peft4j.nn.PromptSource;
 import io.peft4j.nn.Sequential;
-import io.peft4j.nn.Step;
 import io.peft4j.peft.VirtualTokenEncoder;
 import java.util.ArrayList;
 import java.util.List;
@@ -57,14 +57,14 @@ public final class PrefixEncoder extends VirtualTokenEncoder {
     }
 
     @Override
-    public NDArray encode(Step step) {
+    public NDArray encode(PassContext step) {
         NDArray table = rows(step); // [n, D] or [n, L·2·D]
         return transform == null ? table : transform.forward(step, table); // [n, L·2·D]
     }
 
     /** Layer l takes slot 2l as keys and 2l+1 as values, each [B, heads, n, D/heads] (HF's layout). */
     @Override
-    public PromptSource.Prompts prompts(Step step, long batch) {
+    public PromptSource.Prompts prompts(PassContext step, long batch) {
         NDArray past = encode(step); // [n, L·2·D]
         long n = past.getShape().get(0);
         NDArray slots = past.reshape(n, 2L * layers, heads, dim / heads) // [n, 2L, heads, Dh]

@@ -8,7 +8,7 @@ import io.peft4j.Peft4jException;
 import io.peft4j.model.ModelFiles;
 import io.peft4j.model.PretrainedModel;
 import io.peft4j.nn.EmbeddingLayer;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import io.peft4j.peft.PromptLearningTuner;
 import io.peft4j.peft.VirtualTokenEncoder;
 import io.peft4j.tokenizer.Tokenizer;
@@ -39,7 +39,7 @@ public final class PromptTuningTuner extends PromptLearningTuner<PromptTuningCon
         };
         if (ids != null) {
             try (NDManager scope = m.newSubManager();
-                    Step step = Step.inference(scope, Step.Adapters.NONE)) {
+                    PassContext step = PassContext.inference(scope, PassContext.Adapters.NONE)) {
                 NDArray rows = words.forward(step, scope.create(ids)); // [n, D]
                 prompt.embedding().weight().set(rows.duplicate());
             }

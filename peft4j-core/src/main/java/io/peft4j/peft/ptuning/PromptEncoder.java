@@ -3,9 +3,9 @@ package io.peft4j.peft.ptuning;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.nn.BidirectionalLstm;
+import io.peft4j.nn.PassContext;
 import io.peft4j.nn.PromptSource;
 import io.peft4j.nn.Sequential;
-import io.peft4j.nn.Step;
 import io.peft4j.peft.VirtualTokenEncoder;
 
 /**
@@ -53,7 +53,7 @@ public final class PromptEncoder extends VirtualTokenEncoder {
     }
 
     @Override
-    public NDArray encode(Step step) {
+    public NDArray encode(PassContext step) {
         NDArray table = rows(step); // [n, D]
         if (mlp == null) {
             return table;
@@ -66,7 +66,7 @@ public final class PromptEncoder extends VirtualTokenEncoder {
     }
 
     @Override
-    public PromptSource.Prompts prompts(Step step, long batch) {
+    public PromptSource.Prompts prompts(PassContext step, long batch) {
         NDArray tokens = encode(step); // [n, D]
         return placed
                 ? new PromptSource.Prompts(null, tokens, null)

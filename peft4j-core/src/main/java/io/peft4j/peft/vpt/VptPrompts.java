@@ -4,8 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import io.peft4j.nn.Dropout;
+import io.peft4j.nn.PassContext;
 import io.peft4j.nn.PromptSource;
-import io.peft4j.nn.Step;
 import io.peft4j.peft.VirtualTokenEncoder;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,13 +29,13 @@ public final class VptPrompts extends VirtualTokenEncoder {
     }
 
     @Override
-    public NDArray encode(Step step) {
+    public NDArray encode(PassContext step) {
         return rows(step); // [L·n, D]
     }
 
     /** One [B, n, D] group of tokens per layer that takes new ones (one for shallow VPT), prompt dropout applied. */
     @Override
-    public PromptSource.Prompts prompts(Step step, long batch) {
+    public PromptSource.Prompts prompts(PassContext step, long batch) {
         NDArray table = dropout.forward(encode(step));
         List<NDArray> perLayer = new ArrayList<>();
         for (int l = 0; l < layers; l++) {

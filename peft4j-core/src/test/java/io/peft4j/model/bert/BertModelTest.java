@@ -6,8 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.NativeTest;
+import io.peft4j.PassContexts;
 import io.peft4j.Peft4jException;
-import io.peft4j.Steps;
 import io.peft4j.io.FormatException;
 import io.peft4j.io.HfConfig;
 import io.peft4j.io.SafeTensorsWriter;
@@ -68,8 +68,8 @@ class BertModelTest extends NativeTest {
         try (NDManager step = manager.newSubManager()) {
             NDArray ids = step.create(new long[][] {{1, 5, 7, 2}, {1, 9, 2, 0}});
             NDArray mask = step.create(new long[][] {{1, 1, 1, 1}, {1, 1, 1, 0}});
-            Features a = original.features(Steps.in(manager), ModelInputs.tokens(ids, mask, null));
-            Features b = loaded.features(Steps.in(manager), ModelInputs.tokens(ids, mask, null));
+            Features a = original.features(PassContexts.in(manager), ModelInputs.tokens(ids, mask, null));
+            Features b = loaded.features(PassContexts.in(manager), ModelInputs.tokens(ids, mask, null));
             assertThat(b.lastHiddenState().contentEquals(a.lastHiddenState())).isTrue();
             assertThat(b.pooled().getShape().getShape()).containsExactly(2, 8);
             assertThat(b.pooled().contentEquals(a.pooled())).isTrue();
@@ -141,7 +141,7 @@ class BertModelTest extends NativeTest {
         for (int i = 0; i < steps; i++) {
             try (NDManager step = modelManager.newSubManager()) {
                 NDArray m = step.create(mask);
-                NDArray hidden = model.features(Steps.in(step), ModelInputs.tokens(step.create(ids), m, null))
+                NDArray hidden = model.features(PassContexts.in(step), ModelInputs.tokens(step.create(ids), m, null))
                         .lastHiddenState();
                 Pooling.normalize(Pooling.MEAN.pool(hidden, m)).toFloatArray();
             }

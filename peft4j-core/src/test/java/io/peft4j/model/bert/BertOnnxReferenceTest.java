@@ -8,7 +8,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
-import io.peft4j.Steps;
+import io.peft4j.PassContexts;
 import io.peft4j.io.SafeTensorsWriter;
 import io.peft4j.model.ModelFiles;
 import io.peft4j.model.ModelInputs;
@@ -112,7 +112,8 @@ public class BertOnnxReferenceTest {
         try (NDManager step = manager.newSubManager()) {
             NDArray mask = batch.attentionMask(step);
             NDArray hidden = model.features(
-                            Steps.in(step), ModelInputs.tokens(batch.inputIds(step), mask, batch.tokenTypeIds(step)))
+                            PassContexts.in(step),
+                            ModelInputs.tokens(batch.inputIds(step), mask, batch.tokenTypeIds(step)))
                     .lastHiddenState();
             float[] ours = hidden.toFloatArray();
             int t = batch.length();

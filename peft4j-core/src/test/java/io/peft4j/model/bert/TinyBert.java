@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.io.HfConfig;
 import io.peft4j.model.ModelInputs;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -53,9 +53,9 @@ public final class TinyBert {
     }
 
     /** As above, with the given adapters. */
-    public static float[] hidden(BertModel model, Step.Adapters adapters) {
+    public static float[] hidden(BertModel model, PassContext.Adapters adapters) {
         try (NDManager scope = model.manager().newSubManager()) {
-            Step step = Step.training(scope, adapters);
+            PassContext step = PassContext.training(scope, adapters);
             return model.features(step, ModelInputs.tokens(ids(scope), mask(scope), null))
                     .lastHiddenState()
                     .toFloatArray();

@@ -11,7 +11,7 @@ import io.peft4j.model.BackboneClassifier;
 import io.peft4j.model.ModelFiles;
 import io.peft4j.model.ModelInputs;
 import io.peft4j.nn.Parameter;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
 import io.peft4j.peft.adapter.BottleneckConfig;
@@ -40,7 +40,7 @@ class ClipAdaptersTest extends NativeTest {
                     .noneMatch(k -> k.contains("text_model") || k.contains("text_projection"));
             ClipModel full = ClipModel.load(FILES, scope);
             NDArray pixels = scope.randomNormal(new Shape(2, 3, 8, 8));
-            Step step = Step.inference(scope, Step.Adapters.NONE);
+            PassContext step = PassContext.inference(scope, PassContext.Adapters.NONE);
             NDArray expected = full.features(step, ModelInputs.pixels(pixels)).pooled();
             NDArray tower = ClipModel.loadImageTower(FILES, scope)
                     .features(step, ModelInputs.pixels(pixels))
@@ -65,13 +65,13 @@ class ClipAdaptersTest extends NativeTest {
             BackboneClassifier classifier = BackboneClassifier.load(FILES, scope, BackboneClassifier.Head.SEQUENCE, 3);
             NDArray pixels = scope.randomNormal(new Shape(2, 3, 8, 8));
             float[] before = classifier
-                    .logits(Step.inference(scope, classifier.adapters()), ModelInputs.pixels(pixels))
+                    .logits(PassContext.inference(scope, classifier.adapters()), ModelInputs.pixels(pixels))
                     .toFloatArray();
             PeftModel peft = PeftModel.wrap(classifier, BottleneckConfig.parallel(TaskType.SEQ_CLS));
             assertThat(peft.parameterCount().trainable())
                     .isEqualTo(2 * (32 * 64 + 64 + 64 * 32 + 32) + 32 * 3 + 3); // m = 64 beside each MLP
             float[] after = classifier
-                    .logits(Step.inference(scope, classifier.adapters()), ModelInputs.pixels(pixels))
+                    .logits(PassContext.inference(scope, classifier.adapters()), ModelInputs.pixels(pixels))
                     .toFloatArray();
             assertThat(after).containsExactly(before, Offset.offset(1e-6f));
         }
@@ -84,7 +84,7 @@ class ClipAdaptersTest extends NativeTest {
             ClipModel clip = ClipModel.load(FILES, scope);
             NDArray pixels = scope.randomNormal(new Shape(2, 3, 8, 8));
             NDArray ids = scope.create(new long[] {98, 40, 41, 99}).reshape(1, 4);
-            Step base = Step.inference(scope, Step.Adapters.NONE);
+            PassContext base = PassContext.inference(scope, PassContext.Adapters.NONE);
             float[] image = clip.imageEmbeddings(base, pixels).toFloatArray();
             float[] text = clip.textEmbeddings(base, ids, null).toFloatArray();
             PeftModel.wrap(clip, BottleneckConfig.parallel(null));
@@ -93,7 +93,7 @@ class ClipAdaptersTest extends NativeTest {
                     e.getValue().set(scope.randomNormal(e.getValue().shape()));
                 }
             }
-            Step adapted = Step.inference(scope, clip.adapters());
+            PassContext adapted = PassContext.inference(scope, clip.adapters());
             assertThat(clip.imageEmbeddings(adapted, pixels).toFloatArray())
                     .containsExactly(image, Offset.offset(1e-6f));
             float[] changed = clip.textEmbeddings(adapted, ids, null).toFloatArray();
@@ -113,12 +113,12 @@ class ClipAdaptersTest extends NativeTest {
             ClipModel clip = ClipModel.loadImageTower(FILES, scope);
             PeftModel.wrap(clip, VptConfig.of(3, deep, null));
             NDArray pixels = scope.randomNormal(new Shape(2, 3, 8, 8));
-            Step step = Step.inference(scope, clip.adapters());
+            PassContext step = PassContext.inference(scope, clip.adapters());
             NDArray pooled = clip.features(step, ModelInputs.pixels(pixels)).pooled();
             NDArray table = clip.namedParameters()
                     .get("prompt_encoder.default.embedding.weight")
                     .array(); // [L·3, 32] or [3, 32]
-            Step plain = Step.inference(scope, Step.Adapters.NONE);
+            PassContext plain = PassContext.inference(scope, PassContext.Adapters.NONE);
             NDArray x = clip.vision().embed(plain, pixels); // [2, 5, 32]
             for (int i = 0; i < 2; i++) {
                 if (i == 0 || deep) {

@@ -13,7 +13,7 @@ import io.peft4j.model.AutoModel;
 import io.peft4j.model.Features;
 import io.peft4j.model.ModelFiles;
 import io.peft4j.model.ModelInputs;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
 import io.peft4j.peft.lora.LoraConfig;
@@ -35,7 +35,7 @@ class ClipReferenceTest extends NativeTest {
                 SafeTensorsReader reference = SafeTensorsReader.open(DIR.resolve("reference.safetensors"))) {
             ClipModel clip = (ClipModel) AutoModel.load(ModelFiles.resolve(DIR.toString()), scope);
             clip.setTraining(false);
-            Step step = Step.training(scope, clip.adapters());
+            PassContext step = PassContext.training(scope, clip.adapters());
             NDArray ids = reference.load("input_ids", scope, DataType.INT64);
             NDArray mask = reference.load("attention_mask", scope, DataType.INT64);
             NDArray pixels = reference.load("pixel_values", scope, DataType.FLOAT32);
@@ -97,7 +97,7 @@ class ClipReferenceTest extends NativeTest {
                     .containsKeys(
                             "base_model.model.text_model.encoder.layers.1.self_attn.v_proj.lora_A.default.weight",
                             "base_model.model.vision_model.encoder.layers.0.self_attn.q_proj.lora_B.default.weight");
-            Step step = Step.training(scope, clip.adapters());
+            PassContext step = PassContext.training(scope, clip.adapters());
             NDArray ids = reference.load("input_ids", scope, DataType.INT64);
             NDArray mask = reference.load("attention_mask", scope, DataType.INT64);
             NDArray pixels = reference.load("pixel_values", scope, DataType.FLOAT32);
@@ -111,7 +111,7 @@ class ClipReferenceTest extends NativeTest {
     void refusesWrongImageSizesLongTextsAndBothTowersAtOnce() {
         try (NDManager scope = manager.newSubManager()) {
             ClipModel clip = (ClipModel) AutoModel.load(ModelFiles.resolve(DIR.toString()), scope);
-            Step step = Step.training(scope, clip.adapters());
+            PassContext step = PassContext.training(scope, clip.adapters());
             assertThatThrownBy(() -> clip.imageEmbeddings(step, scope.zeros(new Shape(1, 3, 16, 16))))
                     .hasMessage("CLIP's image tower takes pixel_values [batch, 3, 8, 8], got (1, 3, 16, 16)");
             assertThatThrownBy(() -> clip.textEmbeddings(step, scope.zeros(new Shape(1, 17), DataType.INT64), null))

@@ -14,7 +14,7 @@ import io.peft4j.io.Json;
 import io.peft4j.io.SafeTensorsReader;
 import io.peft4j.model.AutoModel;
 import io.peft4j.model.ModelFiles;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import io.peft4j.tokenizer.BatchEncoding;
 import io.peft4j.tokenizer.Tokenizer;
 import java.nio.file.Path;
@@ -63,7 +63,7 @@ class ZeroShotClassifierTest extends NativeTest {
             ClipModel clip = (ClipModel) AutoModel.load(ModelFiles.resolve(DIR.toString()), scope);
             clip.setTraining(false);
             ZeroShotClassifier classifier = ZeroShotClassifier.build(clip, tokenizer, labels, templates, scope);
-            Step step = Step.training(scope, clip.adapters());
+            PassContext step = PassContext.training(scope, clip.adapters());
             int p = 16;
             double[][] weights = new double[3][p];
             for (int c = 0; c < 3; c++) {

@@ -6,7 +6,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import io.peft4j.NativeTest;
-import io.peft4j.Steps;
+import io.peft4j.PassContexts;
 import io.peft4j.io.SafeTensorsReader;
 import io.peft4j.model.CausalLM;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -28,7 +28,7 @@ class DecoderReferenceTest extends NativeTest {
             NDArray ids = reference.load("input_ids", scope, DataType.INT64);
             NDArray mask = reference.load("attention_mask", scope, DataType.INT64);
             float[] expected = reference.load("logits", scope, DataType.FLOAT32).toFloatArray();
-            float[] actual = model.forward(Steps.in(scope), ids, mask).toFloatArray();
+            float[] actual = model.forward(PassContexts.in(scope), ids, mask).toFloatArray();
             long[] keep = mask.toLongArray();
             int vocab = model.vocabSize();
             double worst = 0;

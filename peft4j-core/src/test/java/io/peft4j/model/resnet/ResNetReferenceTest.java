@@ -14,7 +14,7 @@ import io.peft4j.model.AutoModel;
 import io.peft4j.model.BackboneClassifier;
 import io.peft4j.model.ModelFiles;
 import io.peft4j.model.ModelInputs;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
 import io.peft4j.peft.lora.LoraConfig;
@@ -46,7 +46,7 @@ class ResNetReferenceTest extends NativeTest {
             assertThat(model.backbone()).isInstanceOf(ResNetModel.class);
             model.setTraining(false);
             NDArray pixels = reference.load("pixel_values", scope, DataType.FLOAT32);
-            Step step = Step.training(scope, model.adapters());
+            PassContext step = PassContext.training(scope, model.adapters());
             assertMatchesReference(
                     model.backbone().features(step, ModelInputs.pixels(pixels)).pooled(),
                     reference.load("pooler_output", scope, DataType.FLOAT32));
@@ -150,7 +150,7 @@ class ResNetReferenceTest extends NativeTest {
     void refusesWrongChannelsTokenInputsAndQuantisation() {
         try (NDManager scope = manager.newSubManager()) {
             ResNetModel resnet = (ResNetModel) AutoModel.load(ModelFiles.resolve(DIR.toString()), scope);
-            Step step = Step.training(scope, Step.Adapters.NONE);
+            PassContext step = PassContext.training(scope, PassContext.Adapters.NONE);
             assertThatThrownBy(() -> resnet.features(step, ModelInputs.pixels(scope.zeros(new Shape(1, 1, 32, 32)))))
                     .hasMessage("this ResNet takes pixel_values [batch, 3, H, W], got (1, 1, 32, 32)");
             assertThatThrownBy(() -> resnet.features(
@@ -160,7 +160,7 @@ class ResNetReferenceTest extends NativeTest {
     }
 
     private static float[] logits(BackboneClassifier model, NDManager scope, NDArray pixels) {
-        return model.logits(Step.training(scope, model.adapters()), ModelInputs.pixels(pixels))
+        return model.logits(PassContext.training(scope, model.adapters()), ModelInputs.pixels(pixels))
                 .toFloatArray();
     }
 

@@ -14,7 +14,7 @@ import io.peft4j.model.BackboneClassifier;
 import io.peft4j.model.Features;
 import io.peft4j.model.ModelFiles;
 import io.peft4j.model.ModelInputs;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
 import io.peft4j.peft.adapter.BottleneckConfig;
@@ -43,7 +43,7 @@ class SwinReferenceTest extends NativeTest {
             assertThat(model.backbone()).isInstanceOf(SwinModel.class);
             model.setTraining(false);
             NDArray pixels = reference.load("pixel_values", scope, DataType.FLOAT32);
-            Step step = Step.training(scope, model.adapters());
+            PassContext step = PassContext.training(scope, model.adapters());
             Features features = model.backbone().features(step, ModelInputs.pixels(pixels));
             assertMatchesReference(
                     features.lastHiddenState(), reference.load("last_hidden_state", scope, DataType.FLOAT32));
@@ -66,7 +66,7 @@ class SwinReferenceTest extends NativeTest {
             BackboneClassifier model = BackboneClassifier.load(
                     ModelFiles.resolve(DIR.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
             model.setTraining(false);
-            float[] before = model.logits(Step.training(scope, model.adapters()), ModelInputs.pixels(pixels))
+            float[] before = model.logits(PassContext.training(scope, model.adapters()), ModelInputs.pixels(pixels))
                     .toFloatArray();
             PeftModel lora = PeftModel.wrap(
                     model,
@@ -82,7 +82,7 @@ class SwinReferenceTest extends NativeTest {
             assertThat(lora.namedParameters())
                     .containsKey(
                             "base_model.model.swin.encoder.layers.1.blocks.1.attention.self.value.lora_A.default.weight");
-            assertThat(model.logits(Step.training(scope, model.adapters()), ModelInputs.pixels(pixels))
+            assertThat(model.logits(PassContext.training(scope, model.adapters()), ModelInputs.pixels(pixels))
                             .toFloatArray())
                     .containsExactly(before);
 
@@ -94,7 +94,7 @@ class SwinReferenceTest extends NativeTest {
             int m = 64;
             assertThat(adaptFormer.parameterCount().trainable())
                     .isEqualTo(2L * (2L * 16 * m + m + 16) + 2L * (2L * 32 * m + m + 32) + head);
-            assertThat(other.logits(Step.training(scope, other.adapters()), ModelInputs.pixels(pixels))
+            assertThat(other.logits(PassContext.training(scope, other.adapters()), ModelInputs.pixels(pixels))
                             .toFloatArray())
                     .containsExactly(before);
         }
@@ -104,7 +104,7 @@ class SwinReferenceTest extends NativeTest {
     void refusesImagesSmallerThanItsWindowsAndTokenInputs() {
         try (NDManager scope = manager.newSubManager()) {
             SwinModel swin = (SwinModel) AutoModel.load(ModelFiles.resolve(DIR.toString()), scope);
-            Step step = Step.training(scope, Step.Adapters.NONE);
+            PassContext step = PassContext.training(scope, PassContext.Adapters.NONE);
             assertThatThrownBy(() -> swin.features(step, ModelInputs.pixels(scope.zeros(new Shape(1, 3, 12, 12)))))
                     .hasMessageContaining("this Swin block has 4×4 windows, but the image gives a 3×3 grid here");
             assertThatThrownBy(() -> swin.features(step, ModelInputs.pixels(scope.zeros(new Shape(1, 1, 16, 16)))))

@@ -13,7 +13,7 @@ import io.peft4j.model.AutoModel;
 import io.peft4j.model.BackboneClassifier;
 import io.peft4j.model.ModelFiles;
 import io.peft4j.model.ModelInputs;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
 import io.peft4j.peft.adapter.BottleneckConfig;
@@ -46,7 +46,7 @@ class ViTReferenceTest extends NativeTest {
             assertThat(model.backbone().family()).isEqualTo(family);
             model.setTraining(false);
             NDArray pixels = reference.load("pixel_values", scope, DataType.FLOAT32);
-            Step step = Step.training(scope, model.adapters());
+            PassContext step = PassContext.training(scope, model.adapters());
             assertMatchesReference(
                     model.logits(step, ModelInputs.pixels(pixels)), reference.load("logits", scope, DataType.FLOAT32));
             assertMatchesReference(
@@ -70,7 +70,7 @@ class ViTReferenceTest extends NativeTest {
             model.setTraining(false);
             NDArray pixels = reference.load("pixel_values", scope, DataType.FLOAT32);
             assertMatchesReference(
-                    model.logits(Step.training(scope, model.adapters()), ModelInputs.pixels(pixels)),
+                    model.logits(PassContext.training(scope, model.adapters()), ModelInputs.pixels(pixels)),
                     reference.load("logits", scope, DataType.FLOAT32));
 
             PeftModel peft = PeftModel.wrap(
@@ -89,14 +89,14 @@ class ViTReferenceTest extends NativeTest {
                     p.set(scope.randomNormal(0, 0.2f, p.shape(), DataType.FLOAT32));
                 }
             });
-            float[] adapted = model.logits(Step.training(scope, model.adapters()), ModelInputs.pixels(pixels))
+            float[] adapted = model.logits(PassContext.training(scope, model.adapters()), ModelInputs.pixels(pixels))
                     .toFloatArray();
             peft.save(tmp.resolve("distilled"));
             BackboneClassifier fresh = BackboneClassifier.load(
                     ModelFiles.resolve(dir.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
             fresh.setTraining(false);
             PeftModel.load(fresh, tmp.resolve("distilled"));
-            assertThat(fresh.logits(Step.training(scope, fresh.adapters()), ModelInputs.pixels(pixels))
+            assertThat(fresh.logits(PassContext.training(scope, fresh.adapters()), ModelInputs.pixels(pixels))
                             .toFloatArray())
                     .containsExactly(adapted);
         }
@@ -111,7 +111,7 @@ class ViTReferenceTest extends NativeTest {
                     ModelFiles.resolve(DIR.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
             model.setTraining(false);
             NDArray pixels = reference.load("pixel_values", scope, DataType.FLOAT32);
-            float[] before = model.logits(Step.training(scope, model.adapters()), ModelInputs.pixels(pixels))
+            float[] before = model.logits(PassContext.training(scope, model.adapters()), ModelInputs.pixels(pixels))
                     .toFloatArray();
             PeftModel peft = PeftModel.wrap(
                     model,
@@ -126,7 +126,7 @@ class ViTReferenceTest extends NativeTest {
             assertThat(peft.namedParameters())
                     .containsKey(
                             "base_model.model.vit.encoder.layer.1.attention.attention.value.lora_A.default.weight");
-            assertThat(model.logits(Step.training(scope, model.adapters()), ModelInputs.pixels(pixels))
+            assertThat(model.logits(PassContext.training(scope, model.adapters()), ModelInputs.pixels(pixels))
                             .toFloatArray())
                     .containsExactly(before);
         }
@@ -146,14 +146,14 @@ class ViTReferenceTest extends NativeTest {
                     ModelFiles.resolve(DIR.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
             adaptFormer.setTraining(false);
             float[] before = adaptFormer
-                    .logits(Step.training(scope, adaptFormer.adapters()), ModelInputs.pixels(pixels))
+                    .logits(PassContext.training(scope, adaptFormer.adapters()), ModelInputs.pixels(pixels))
                     .toFloatArray();
             PeftModel parallel = PeftModel.wrap(adaptFormer, BottleneckConfig.parallel(TaskType.SEQ_CLS));
             parallel.setTraining(false);
             int m = 64; // AdaptFormer's bottleneck: down D·m + m, up m·D + D
             assertThat(parallel.parameterCount().trainable()).isEqualTo((long) layers * (2L * d * m + m + d) + head);
             assertThat(adaptFormer
-                            .logits(Step.training(scope, adaptFormer.adapters()), ModelInputs.pixels(pixels))
+                            .logits(PassContext.training(scope, adaptFormer.adapters()), ModelInputs.pixels(pixels))
                             .toFloatArray())
                     .containsExactly(before);
 
@@ -179,7 +179,7 @@ class ViTReferenceTest extends NativeTest {
                     ModelFiles.resolve(DIR.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
             model.setTraining(false);
             NDArray pixels = reference.load("pixel_values", scope, DataType.FLOAT32);
-            Step step = Step.training(scope, model.adapters());
+            PassContext step = PassContext.training(scope, model.adapters());
             assertMatchesReference(
                     model.backbone().features(step, ModelInputs.pixels(pixels)).lastHiddenState(),
                     reference.load("last_hidden_state", scope, DataType.FLOAT32));
@@ -192,7 +192,7 @@ class ViTReferenceTest extends NativeTest {
     void refusesSizesThatAreNotWholePatchesAndTokenInputs() {
         try (NDManager scope = manager.newSubManager()) {
             ViTModel vit = (ViTModel) AutoModel.load(ModelFiles.resolve(DIR.toString()), scope);
-            Step step = Step.training(scope, Step.Adapters.NONE);
+            PassContext step = PassContext.training(scope, PassContext.Adapters.NONE);
             assertThatThrownBy(() -> vit.features(step, ModelInputs.pixels(scope.zeros(new Shape(1, 3, 10, 12)))))
                     .hasMessageContaining(
                             "this ViT takes pixel_values [batch, 3, H, W] with H and W multiples of 4, got (1, 3, 10, 12)");

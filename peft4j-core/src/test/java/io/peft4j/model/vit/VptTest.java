@@ -15,7 +15,7 @@ import io.peft4j.model.ModelFiles;
 import io.peft4j.model.ModelInputs;
 import io.peft4j.model.bert.TinyBert;
 import io.peft4j.nn.LayerNorm;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
 import io.peft4j.peft.vpt.VptConfig;
@@ -51,7 +51,7 @@ class VptTest extends NativeTest {
             peft.setTraining(false);
             assertThat(peft.parameterCount().trainable()).isEqualTo((long) (deep ? LAYERS : 1) * N * D + 5 * D + 5);
             NDArray pixels = reference.load("pixel_values", scope, DataType.FLOAT32);
-            Step step = Step.training(scope, model.adapters());
+            PassContext step = PassContext.training(scope, model.adapters());
             float[] logits = model.logits(step, ModelInputs.pixels(pixels)).toFloatArray();
 
             ViTModel vit = (ViTModel) model.backbone();
@@ -96,7 +96,7 @@ class VptTest extends NativeTest {
             BackboneClassifier fresh = BackboneClassifier.load(
                     ModelFiles.resolve(modelDir.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
             PeftModel.load(fresh, dir.resolve("vpt-" + family + deep));
-            assertThat(fresh.logits(Step.training(scope, fresh.adapters()), ModelInputs.pixels(pixels))
+            assertThat(fresh.logits(PassContext.training(scope, fresh.adapters()), ModelInputs.pixels(pixels))
                             .toFloatArray())
                     .containsExactly(logits);
         }

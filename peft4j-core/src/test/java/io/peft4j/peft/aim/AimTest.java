@@ -16,7 +16,7 @@ import io.peft4j.model.ModelFiles;
 import io.peft4j.model.ModelInputs;
 import io.peft4j.model.VideoClassifier;
 import io.peft4j.nn.Parameter;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
 import io.peft4j.train.Losses;
@@ -45,7 +45,7 @@ class AimTest extends NativeTest {
 
     private static float[] logits(BackboneClassifier model, NDArray clips, NDManager scope) {
         return new VideoClassifier(model)
-                .logits(Step.inference(scope, model.adapters()), ModelInputs.pixels(clips))
+                .logits(PassContext.inference(scope, model.adapters()), ModelInputs.pixels(clips))
                 .toFloatArray();
     }
 
@@ -57,7 +57,7 @@ class AimTest extends NativeTest {
             PeftModel.load(model, FIXTURE);
             NDArray clips = reference.load("pixel_values", scope, DataType.FLOAT32); // [2, 3, 3, 8, 8]
             NDArray actual = new VideoClassifier(model)
-                    .logits(Step.inference(scope, model.adapters()), ModelInputs.pixels(clips));
+                    .logits(PassContext.inference(scope, model.adapters()), ModelInputs.pixels(clips));
             assertMatchesReference(actual, reference.load("logits", scope, DataType.FLOAT32));
         }
     }
@@ -111,7 +111,7 @@ class AimTest extends NativeTest {
                 Map<Parameter, NDArray> grads = new HashMap<>();
                 try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                     NDArray logits = new VideoClassifier(model)
-                            .logits(Step.training(s, model.adapters()), ModelInputs.pixels(clips));
+                            .logits(PassContext.training(s, model.adapters()), ModelInputs.pixels(clips));
                     gc.backward(Losses.crossEntropy(logits, s.create(new long[] {1, 3})));
                     model.namedParameters().forEach((k, v) -> {
                         boolean aim = k.contains(".block_adapters.default.")

@@ -16,7 +16,7 @@ import io.peft4j.model.ModelInputs;
 import io.peft4j.model.clip.ClipModel;
 import io.peft4j.model.clip.ZeroShotClassifier;
 import io.peft4j.nn.Parameter;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import io.peft4j.peft.CommonFields;
 import io.peft4j.peft.PeftConfig;
 import io.peft4j.peft.PeftModel;
@@ -55,7 +55,7 @@ class CoOpTest extends NativeTest {
     }
 
     private static NDArray zeroShotProbabilities(
-            ClipModel clip, String template, NDArray pixels, Step step, NDManager scope) {
+            ClipModel clip, String template, NDArray pixels, PassContext step, NDManager scope) {
         try (Tokenizer tokenizer = clip.tokenizer()) {
             return ZeroShotClassifier.build(clip, tokenizer, LABELS, List.of(template), scope)
                     .probabilities(step, pixels);
@@ -69,7 +69,7 @@ class CoOpTest extends NativeTest {
             try (NDManager scope = manager.newSubManager()) {
                 ClipModel clip = clip(scope);
                 NDArray pixels = scope.randomNormal(new Shape(4, 3, 8, 8));
-                Step step = Step.inference(scope, Step.Adapters.NONE);
+                PassContext step = PassContext.inference(scope, PassContext.Adapters.NONE);
                 float[] expected = zeroShotProbabilities(clip, template, pixels, step, scope)
                         .toFloatArray();
                 PeftModel.wrap(clip, coop(16, "a photo of a", csc, position));
@@ -79,7 +79,8 @@ class CoOpTest extends NativeTest {
                                 .get(csc ? 1 : 0))
                         .isEqualTo(4); // n_ctx from the phrase
                 PromptedClip prompted = PromptedClip.of(clip);
-                float[] actual = prompted.logits(Step.inference(scope, clip.adapters()), ModelInputs.pixels(pixels))
+                float[] actual = prompted.logits(
+                                PassContext.inference(scope, clip.adapters()), ModelInputs.pixels(pixels))
                         .softmax(-1)
                         .toFloatArray();
                 assertThat(actual).containsExactly(expected, Offset.offset(1e-5f));
@@ -133,7 +134,7 @@ class CoOpTest extends NativeTest {
                     .array()
                     .toFloatArray();
             float[] ctx = params.get("prompt_learner.default.ctx").array().toFloatArray(); // [4, 32]
-            Step step = Step.inference(scope, clip.adapters());
+            PassContext step = PassContext.inference(scope, clip.adapters());
             float[] logits = PromptedClip.of(clip)
                     .logits(step, ModelInputs.pixels(pixels))
                     .toFloatArray(); // [3, 3]
@@ -159,7 +160,7 @@ class CoOpTest extends NativeTest {
                 fixedCtx.set(scope.create(shifted, new Shape(4, 32)));
                 float[] one = PromptedClip.of(clip)
                         .logits(
-                                Step.inference(scope, clip.adapters()),
+                                PassContext.inference(scope, clip.adapters()),
                                 ModelInputs.pixels(pixels.get(b + ":" + (b + 1))))
                         .toFloatArray();
                 for (int c = 0; c < 3; c++) {
@@ -190,7 +191,7 @@ class CoOpTest extends NativeTest {
                     Map<Parameter, NDArray> grads = new HashMap<>();
                     try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                         NDArray logits = PromptedClip.of(clip)
-                                .logits(Step.training(s, clip.adapters()), ModelInputs.pixels(pixels));
+                                .logits(PassContext.training(s, clip.adapters()), ModelInputs.pixels(pixels));
                         gc.backward(Losses.crossEntropy(logits, labels));
                         clip.namedParameters().forEach((k, v) -> {
                             assertThat(v.isTrainable()).as(k).isEqualTo(k.startsWith("prompt_learner.default."));
@@ -207,7 +208,7 @@ class CoOpTest extends NativeTest {
             }
             peft.setTraining(false);
             float[] trained = PromptedClip.of(clip)
-                    .logits(Step.inference(scope, clip.adapters()), ModelInputs.pixels(pixels))
+                    .logits(PassContext.inference(scope, clip.adapters()), ModelInputs.pixels(pixels))
                     .toFloatArray();
             peft.save(tmp);
             try (SafeTensorsReader saved = SafeTensorsReader.open(tmp.resolve(PeftModel.WEIGHTS_NAME))) {
@@ -223,7 +224,7 @@ class CoOpTest extends NativeTest {
             ClipModel fresh = clip(scope);
             PeftModel.load(fresh, tmp);
             float[] loaded = PromptedClip.of(fresh)
-                    .logits(Step.inference(scope, fresh.adapters()), ModelInputs.pixels(pixels))
+                    .logits(PassContext.inference(scope, fresh.adapters()), ModelInputs.pixels(pixels))
                     .toFloatArray();
             assertThat(loaded).containsExactly(trained, Offset.offset(1e-6f));
             assertThatThrownBy(peft::merge)
@@ -240,7 +241,7 @@ class CoOpTest extends NativeTest {
             NDArray pixels = scope.randomNormal(new Shape(2, 3, 8, 8));
             PromptedClip newClasses = PromptedClip.of(clip, List.of("bad", "small"));
             assertThat(newClasses
-                            .logits(Step.inference(scope, clip.adapters()), ModelInputs.pixels(pixels))
+                            .logits(PassContext.inference(scope, clip.adapters()), ModelInputs.pixels(pixels))
                             .getShape())
                     .isEqualTo(new Shape(2, 2));
             peft.addAdapter("csc", coop(4, null, true, PromptContext.Position.END));

@@ -13,7 +13,7 @@ import io.peft4j.model.BackboneClassifier;
 import io.peft4j.model.ModelFiles;
 import io.peft4j.model.ModelInputs;
 import io.peft4j.model.bert.TinyBert;
-import io.peft4j.nn.Step;
+import io.peft4j.nn.PassContext;
 import io.peft4j.peft.CommonFields;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
@@ -43,7 +43,7 @@ class MonaTest extends NativeTest {
             BackboneClassifier model = classifier(family, scope);
             PeftModel.load(model, RESOURCES.resolve("mona/" + family));
             NDArray pixels = reference.load("pixel_values", scope, DataType.FLOAT32);
-            float[] logits = model.logits(Step.training(scope, model.adapters()), ModelInputs.pixels(pixels))
+            float[] logits = model.logits(PassContext.training(scope, model.adapters()), ModelInputs.pixels(pixels))
                     .toFloatArray();
             float[] expected = reference.load("logits", scope, DataType.FLOAT32).toFloatArray();
             assertThat(logits).hasSameSizeAs(expected);
@@ -104,12 +104,12 @@ class MonaTest extends NativeTest {
                     p.set(scope.randomNormal(0, 0.3f, p.shape(), DataType.FLOAT32));
                 }
             });
-            float[] adapted = model.logits(Step.training(scope, model.adapters()), ModelInputs.pixels(pixels))
+            float[] adapted = model.logits(PassContext.training(scope, model.adapters()), ModelInputs.pixels(pixels))
                     .toFloatArray();
             peft.save(tmp.resolve("mona"));
             BackboneClassifier fresh = classifier(family, scope);
             PeftModel.load(fresh, tmp.resolve("mona"));
-            assertThat(fresh.logits(Step.training(scope, fresh.adapters()), ModelInputs.pixels(pixels))
+            assertThat(fresh.logits(PassContext.training(scope, fresh.adapters()), ModelInputs.pixels(pixels))
                             .toFloatArray())
                     .containsExactly(adapted);
             assertThatThrownBy(peft::merge).hasMessageContaining("cannot be merged");

@@ -14,7 +14,7 @@ import java.util.function.Function;
  * <p>A step is a value; {@link #in} and {@link #with} give a copy for a narrower scope (a block of a pass) or with
  * buffers. Closing an inference step restores the thread's autograd mode; it never closes the scope, whose owner does.
  */
-public final class Step implements AutoCloseable {
+public final class PassContext implements AutoCloseable {
 
     /**
      * Which adapters a pass applies: the same ones to every row ({@code active}), or one per row of a mixed batch
@@ -54,7 +54,7 @@ public final class Step implements AutoCloseable {
     private final DequantBuffers buffers;
     private final NoGrad noGrad; // set on the inference step that turned autograd off; views never close it
 
-    private Step(NDManager scope, boolean grad, Adapters adapters, DequantBuffers buffers, NoGrad noGrad) {
+    private PassContext(NDManager scope, boolean grad, Adapters adapters, DequantBuffers buffers, NoGrad noGrad) {
         this.scope = scope;
         this.grad = grad;
         this.adapters = adapters;
@@ -63,16 +63,16 @@ public final class Step implements AutoCloseable {
     }
 
     /** A training step in {@code scope}: autograd records (as it does by default). */
-    public static Step training(NDManager scope, Adapters adapters) {
-        return new Step(scope, true, adapters, null, null);
+    public static PassContext training(NDManager scope, Adapters adapters) {
+        return new PassContext(scope, true, adapters, null, null);
     }
 
     /**
      * An inference step in {@code scope}: autograd records nothing on this thread until the step is closed (on this
      * thread: libtorch's grad mode is per thread).
      */
-    public static Step inference(NDManager scope, Adapters adapters) {
-        return new Step(scope, false, adapters, null, NoGrad.open());
+    public static PassContext inference(NDManager scope, Adapters adapters) {
+        return new PassContext(scope, false, adapters, null, NoGrad.open());
     }
 
     /** The manager this pass's arrays are allocated in; ops that start from a parameter attach their results here. */
@@ -95,8 +95,8 @@ public final class Step implements AutoCloseable {
     }
 
     /** The same step allocating in {@code narrower} (a block's scope). */
-    public Step in(NDManager narrower) {
-        return new Step(narrower, grad, adapters, buffers, null);
+    public PassContext in(NDManager narrower) {
+        return new PassContext(narrower, grad, adapters, buffers, null);
     }
 
     /**
@@ -104,18 +104,18 @@ public final class Step implements AutoCloseable {
      * are visible there for its time, everything else it allocates ends when it returns, and the result is attached to
      * this step's scope.
      */
-    public NDArray local(Function<Step, NDArray> body, NDArray... inputs) {
+    public NDArray local(Function<PassContext, NDArray> body, NDArray... inputs) {
         return LocalScope.run(scope, local -> body.apply(in(local)), inputs);
     }
 
     /** The same step with quantised layers dequantising into {@code stagingBuffers}. */
-    public Step with(DequantBuffers stagingBuffers) {
-        return new Step(scope, grad, adapters, stagingBuffers, null);
+    public PassContext with(DequantBuffers stagingBuffers) {
+        return new PassContext(scope, grad, adapters, stagingBuffers, null);
     }
 
     /** The same step with other adapters. */
-    public Step with(Adapters other) {
-        return new Step(scope, grad, other, buffers, null);
+    public PassContext with(Adapters other) {
+        return new PassContext(scope, grad, other, buffers, null);
     }
 
     @Override

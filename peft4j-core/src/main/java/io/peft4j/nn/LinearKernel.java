@@ -5,14 +5,14 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.core.Linear;
 
 /** The dense product of every linear layer: x · Wᵀ (+ b), in the layout libtorch computes fastest for the number of rows. */
-public final class Dense {
+public final class LinearKernel {
 
     /** Rows from which x·Wᵀ is computed as (W·xᵀ)ᵀ up to {@link #MAX_FEW_ROWS}. */
     private static final long MIN_FEW_ROWS = 2;
 
     private static final long MAX_FEW_ROWS = 64;
 
-    private Dense() {}
+    private LinearKernel() {}
 
     /**
      * x [..., in] · Wᵀ (+ b [out]) → [..., out], in x's manager. With 2 to 64 rows (a decode step of a batch, a short
