@@ -6,7 +6,7 @@ import io.peft4j.cli.data.Datasets;
 import io.peft4j.io.AtomicFiles;
 import io.peft4j.io.Json;
 import io.peft4j.model.BundledModels;
-import io.peft4j.train.Distillation;
+import io.peft4j.train.loss.Distillation;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.lang.management.ManagementFactory;

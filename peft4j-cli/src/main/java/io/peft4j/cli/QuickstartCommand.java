@@ -2,9 +2,9 @@ package io.peft4j.cli;
 
 import io.peft4j.cli.data.Datasets;
 import io.peft4j.peft.MethodOptions;
-import io.peft4j.train.TextExample;
 import io.peft4j.train.TrainingArgs;
 import io.peft4j.train.data.Splits;
+import io.peft4j.train.data.TextExample;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;

@@ -51,7 +51,7 @@ public final class MultiTaskClassifier extends HeadedModel {
         return List.copyOf(numLabels.keySet());
     }
 
-    /** One task's view as a plain classifier (what {@code io.peft4j.train.SequenceClassificationTask} takes). */
+    /** One task's view as a plain classifier (what {@code io.peft4j.train.task.SequenceClassificationTask} takes). */
     public Classifier forTask(String task) {
         if (!numLabels.containsKey(task)) {
             throw new IllegalArgumentException("no task '" + task + "'; tasks: " + numLabels.keySet());

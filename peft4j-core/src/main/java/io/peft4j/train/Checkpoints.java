@@ -11,6 +11,7 @@ import io.peft4j.io.Json;
 import io.peft4j.io.SafeTensorsReader;
 import io.peft4j.io.SafeTensorsWriter;
 import io.peft4j.nn.Parameter;
+import io.peft4j.train.optim.Optimizer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

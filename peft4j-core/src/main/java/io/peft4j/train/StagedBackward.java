@@ -14,6 +14,7 @@ import io.peft4j.nn.Module;
 import io.peft4j.nn.PassContext;
 import io.peft4j.nn.Scalars;
 import io.peft4j.quant.QuantizedLinear;
+import io.peft4j.train.loss.Losses;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
@@ -165,7 +166,7 @@ public final class StagedBackward {
     private record Block(NDManager scope, NDArray input, DequantBuffers.Stage stage, NDArray output) {}
 
     /** {@code x} cut from its graph (the same memory, not a copy), as an autograd leaf that records its gradient. */
-    static NDArray leaf(NDArray x) {
+    public static NDArray leaf(NDArray x) {
         NDArray cut = x.stopGradient();
         cut.setRequiresGradient(true);
         return cut;

@@ -1,5 +1,6 @@
 package io.peft4j.train;
 
+import io.peft4j.train.optim.Schedule;
 import java.nio.file.Path;
 import java.util.Map;
 

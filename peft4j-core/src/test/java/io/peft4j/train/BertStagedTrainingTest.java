@@ -20,6 +20,8 @@ import io.peft4j.peft.prompt.PromptTuningConfig;
 import io.peft4j.quant.ModelQuantizer;
 import io.peft4j.tokenizer.BatchEncoding;
 import io.peft4j.tokenizer.Tokenizer;
+import io.peft4j.train.data.TextExample;
+import io.peft4j.train.task.SequenceClassificationTask;
 import java.util.List;
 import java.util.Map;
 import org.assertj.core.data.Offset;

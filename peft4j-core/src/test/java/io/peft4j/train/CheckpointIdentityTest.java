@@ -3,6 +3,8 @@ package io.peft4j.train;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.peft4j.io.Json;
+import io.peft4j.train.data.CausalExample;
+import io.peft4j.train.data.TextExample;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;

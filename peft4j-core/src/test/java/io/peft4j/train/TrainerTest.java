@@ -14,6 +14,8 @@ import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
 import io.peft4j.peft.lora.LoraConfig;
 import io.peft4j.tokenizer.Tokenizer;
+import io.peft4j.train.data.TextExample;
+import io.peft4j.train.task.SequenceClassificationTask;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

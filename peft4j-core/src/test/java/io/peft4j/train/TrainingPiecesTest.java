@@ -9,6 +9,9 @@ import ai.djl.ndarray.types.Shape;
 import io.peft4j.NativeTest;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.Parameter;
+import io.peft4j.train.loss.Losses;
+import io.peft4j.train.optim.AdamW;
+import io.peft4j.train.optim.Schedule;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 

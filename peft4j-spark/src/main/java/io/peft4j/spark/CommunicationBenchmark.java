@@ -2,7 +2,7 @@ package io.peft4j.spark;
 
 import io.peft4j.cli.data.Datasets;
 import io.peft4j.io.Json;
-import io.peft4j.train.TextExample;
+import io.peft4j.train.data.TextExample;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -1,10 +1,10 @@
 package io.peft4j.cli.data;
 
 import io.peft4j.Peft4jException;
-import io.peft4j.train.TaggedSentence;
-import io.peft4j.train.TextExample;
 import io.peft4j.train.data.LabelSet;
 import io.peft4j.train.data.Splits;
+import io.peft4j.train.data.TaggedSentence;
+import io.peft4j.train.data.TextExample;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

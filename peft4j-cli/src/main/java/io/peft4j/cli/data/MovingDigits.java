@@ -1,10 +1,10 @@
 package io.peft4j.cli.data;
 
 import io.peft4j.image.ImageProcessor.RgbImage;
-import io.peft4j.train.ImageExample;
-import io.peft4j.train.VideoExample;
+import io.peft4j.train.data.ImageExample;
 import io.peft4j.train.data.LabelSet;
 import io.peft4j.train.data.Splits;
+import io.peft4j.train.data.VideoExample;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;

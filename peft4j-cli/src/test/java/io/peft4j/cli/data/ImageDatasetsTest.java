@@ -3,7 +3,7 @@ package io.peft4j.cli.data;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.peft4j.train.ImageExample;
+import io.peft4j.train.data.ImageExample;
 import io.peft4j.train.data.Splits;
 import java.nio.file.Files;
 import java.util.List;

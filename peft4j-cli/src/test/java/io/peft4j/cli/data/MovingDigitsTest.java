@@ -3,8 +3,8 @@ package io.peft4j.cli.data;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.peft4j.image.ImageProcessor.RgbImage;
-import io.peft4j.train.ImageExample;
-import io.peft4j.train.VideoExample;
+import io.peft4j.train.data.ImageExample;
+import io.peft4j.train.data.VideoExample;
 import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;

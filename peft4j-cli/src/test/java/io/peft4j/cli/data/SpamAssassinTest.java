@@ -2,8 +2,8 @@ package io.peft4j.cli.data;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.peft4j.train.TextExample;
 import io.peft4j.train.data.Splits;
+import io.peft4j.train.data.TextExample;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;

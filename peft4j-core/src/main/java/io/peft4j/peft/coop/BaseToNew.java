@@ -4,8 +4,8 @@ import io.peft4j.Peft4jException;
 import io.peft4j.image.ImageProcessor;
 import io.peft4j.model.clip.ClipModel;
 import io.peft4j.train.Evaluation;
-import io.peft4j.train.ImageClassificationTask;
-import io.peft4j.train.ImageExample;
+import io.peft4j.train.data.ImageExample;
+import io.peft4j.train.task.ImageClassificationTask;
 import java.util.List;
 
 /**

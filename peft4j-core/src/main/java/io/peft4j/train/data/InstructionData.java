@@ -6,7 +6,6 @@ import io.peft4j.io.FormatException;
 import io.peft4j.io.Json;
 import io.peft4j.tokenizer.ChatTemplate;
 import io.peft4j.tokenizer.Tokenizer;
-import io.peft4j.train.CausalExample;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;

@@ -8,8 +8,6 @@ import com.fasterxml.jackson.dataformat.csv.CsvSchema;
 import io.peft4j.Peft4jException;
 import io.peft4j.io.FormatException;
 import io.peft4j.io.Json;
-import io.peft4j.train.TaggedSentence;
-import io.peft4j.train.TextExample;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.nio.charset.CharacterCodingException;

@@ -19,7 +19,7 @@ import io.peft4j.nn.Parameter;
 import io.peft4j.nn.PassContext;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
-import io.peft4j.train.Losses;
+import io.peft4j.train.loss.Losses;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;

@@ -21,7 +21,7 @@ import io.peft4j.peft.CommonFields;
 import io.peft4j.peft.PeftConfig;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.tokenizer.Tokenizer;
-import io.peft4j.train.Losses;
+import io.peft4j.train.loss.Losses;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;

@@ -7,7 +7,6 @@ import io.peft4j.io.FormatException;
 import io.peft4j.model.decoder.Decoders;
 import io.peft4j.tokenizer.ChatTemplate;
 import io.peft4j.tokenizer.Tokenizer;
-import io.peft4j.train.CausalExample;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.peft4j.Peft4jException;
 import io.peft4j.io.FormatException;
-import io.peft4j.train.TextExample;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
