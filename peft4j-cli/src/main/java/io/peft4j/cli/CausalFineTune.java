@@ -4,14 +4,14 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.peft4j.Peft4jException;
+import io.peft4j.cli.method.MethodCommandLine;
+import io.peft4j.cli.method.MethodCommandLines;
+import io.peft4j.cli.method.MethodOptions;
 import io.peft4j.io.AtomicFiles;
 import io.peft4j.io.Json;
 import io.peft4j.model.CausalLM;
 import io.peft4j.model.ModelFiles;
 import io.peft4j.nn.ParameterCount;
-import io.peft4j.peft.CliMethod;
-import io.peft4j.peft.MethodOptions;
-import io.peft4j.peft.PeftMethods;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
 import io.peft4j.quant.ModelQuantizer;
@@ -57,9 +57,7 @@ final class CausalFineTune {
             PrintStream progress) {
         if (!method.causalLm()) {
             throw new Peft4jException("method '" + method.id() + "' is not available for causal-lm; use one of "
-                    + PeftMethods.cliMethods().stream()
-                            .filter(CliMethod::causalLm)
-                            .map(CliMethod::name)
+                    + MethodCommandLines.names(MethodCommandLine.Choice::causalLm).stream()
                             .sorted()
                             .toList());
         }

@@ -3,6 +3,9 @@ package io.peft4j.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.peft4j.Peft4jException;
 import io.peft4j.cli.data.Datasets;
+import io.peft4j.cli.method.LowRankOptions;
+import io.peft4j.cli.method.MethodCommandLines;
+import io.peft4j.cli.method.VirtualTokenOptions;
 import io.peft4j.io.AtomicFiles;
 import io.peft4j.io.Json;
 import io.peft4j.model.BundledModels;
@@ -20,8 +23,10 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParseResult;
 import picocli.CommandLine.Spec;
 
 /**
@@ -63,10 +68,10 @@ public final class CompareCommand implements Callable<Integer> {
             names = "--methods",
             split = ",",
             required = true,
-            description =
-                    "Methods to compare: full, fixed, bitfit, ln, partial-K, houlsby, "
-                            + "pfeiffer, parallel, lora, dora, ia3, loha, lokr, prefix, prompt, ptuning, ptuning-v2; for images also vpt-shallow, vpt-deep, mona; "
-                            + "kd-<method> for a method distilled from --teacher; <method>@<targets> on other modules than --targets (lora@all-linear).")
+            completionCandidates = MethodNames.class,
+            description = "Methods to compare: ${COMPLETION-CANDIDATES} (the vision ones on fashion-mnist-1k); "
+                    + "kd-<method> for a method distilled from --teacher; <method>@<targets> on other modules than "
+                    + "--targets (lora@all-linear).")
     List<String> methods;
 
     @Option(
@@ -91,64 +96,23 @@ public final class CompareCommand implements Callable<Integer> {
                     + "mean ± std (default: ${DEFAULT-VALUE}).")
     int seeds;
 
-    @Option(names = "--epochs", defaultValue = "3", description = "Epochs (default: ${DEFAULT-VALUE}).")
-    int epochs;
-
     @Option(
-            names = "--max-steps",
-            defaultValue = "0",
-            description = "Equal budget: exactly N optimizer steps for every method (--epochs ignored; 0: off).")
-    long maxSteps;
-
-    @Option(
-            names = "--time-limit",
-            defaultValue = "0",
-            description = "Equal budget: at most this many minutes of training for every run (0: off).")
-    double timeLimit;
-
-    @Option(
-            names = "--early-stopping",
-            defaultValue = "0",
-            description = "Stop a run after N epochs without validation improvement (0: off).")
-    int earlyStopping;
-
-    @Option(names = "--batch-size", defaultValue = "16", description = "Batch size (default: ${DEFAULT-VALUE}).")
-    int batchSize;
-
-    @Option(names = "--seed", defaultValue = "42", description = "First seed (default: ${DEFAULT-VALUE}).")
-    long seed;
-
-    @Option(names = "--max-length", defaultValue = "128", description = "Tokens per text (default: ${DEFAULT-VALUE}).")
-    int maxLength;
-
-    @Option(names = "--max-train", defaultValue = "0", description = "Use only the first N training examples (0: all).")
-    int maxTrain;
-
-    @Option(
-            names = "--shots",
-            defaultValue = "0",
-            description = "Few-shot: the first K training examples of each class (0: all).")
-    int shots;
-
-    @Option(
-            names = "--max-eval",
-            defaultValue = "0",
-            description = "Use only the first N validation and N test examples (0: all).")
-    int maxEval;
-
-    @Option(names = "--r", defaultValue = "8", description = "LoRA rank (default: ${DEFAULT-VALUE}).")
+            names = "--r",
+            defaultValue = "8",
+            description = "Rank of lora, dora, loha, lokr (default: ${DEFAULT-VALUE}).")
     int r;
 
     @Option(
             names = "--targets",
             defaultValue = "query,value",
-            description = "LoRA target modules (default: ${DEFAULT-VALUE}).")
+            description = "Target modules of lora, dora, loha, lokr (default: ${DEFAULT-VALUE}).")
     String targets;
 
     @Option(
             names = "--virtual-tokens",
             defaultValue = "20",
-            description = "Virtual tokens of prefix, prompt and P-tuning (default: ${DEFAULT-VALUE}).")
+            description = "Virtual tokens of prefix, ptuning-v2, prompt, ptuning, vpt-shallow, vpt-deep "
+                    + "(default: ${DEFAULT-VALUE}).")
     int virtualTokens;
 
     @Option(
@@ -168,6 +132,9 @@ public final class CompareCommand implements Callable<Integer> {
             defaultValue = "2",
             description = "For kd-<method>: the temperature τ (default: ${DEFAULT-VALUE}).")
     double kdTemperature;
+
+    @Mixin
+    TrainingOptions training = new TrainingOptions();
 
     @Option(names = "--output", description = "Directory for the runs and the tables (default: comparison/<task>).")
     Path output;
@@ -224,11 +191,15 @@ public final class CompareCommand implements Callable<Integer> {
         if (lrGrid.isEmpty() || lrGrid.stream().anyMatch(m -> !(m > 0) || Double.isInfinite(m))) {
             throw new Peft4jException("--lr-grid needs positive multiples, got " + lrGrid);
         }
-        if (seeds < 1 || maxSteps < 0 || !(timeLimit >= 0) || earlyStopping < 0 || shots < 0) {
+        if (seeds < 1
+                || training.maxSteps < 0
+                || !(training.timeLimit >= 0)
+                || training.earlyStopping < 0
+                || training.shots < 0) {
             throw new Peft4jException(
                     "--seeds must be at least 1; --max-steps, --time-limit, --early-stopping and --shots at least 0");
         }
-        if (shots > 0 && (tokens || image)) {
+        if (training.shots > 0 && (tokens || image)) {
             throw new Peft4jException(
                     "--shots applies to the text classification tasks (fashion-mnist-1k is already 100 a class)");
         }
@@ -246,6 +217,7 @@ public final class CompareCommand implements Callable<Integer> {
             }
         }
         List<Entry> entries = methods.stream().map(Entry::parse).toList();
+        refuseOptionsThatDoNotApply(entries);
         checkTeacher(entries);
         for (String m : lr.keySet()) {
             if (entries.stream().noneMatch(p -> p.id().equals(m))) {
@@ -311,27 +283,30 @@ public final class CompareCommand implements Callable<Integer> {
         p.add(
                 image
                         ? "VTAB-1k: lr chosen on 800/200 of the 1,000 training images, then trained on all 1,000"
-                        : shots > 0
-                                ? shots + " training examples a class"
-                                : (maxTrain > 0 ? maxTrain : "all") + " training examples");
+                        : training.shots > 0
+                                ? training.shots + " training examples a class"
+                                : (training.maxTrain > 0 ? training.maxTrain : "all") + " training examples");
         if (!image) {
-            p.add("lr chosen by validation accuracy (best epoch) at seed " + seed);
+            p.add("lr chosen by validation accuracy (best epoch) at seed " + training.seed);
         }
         p.add("lr grid x"
                 + lrGrid.stream().map(g -> String.format(Locale.ROOT, "%s", g)).toList() + " of each method's default");
-        p.add(seeds + " seed(s) from " + seed + (seeds > 1 ? ", mean ± std" : ""));
-        p.add(maxSteps > 0 ? "equal budget of " + maxSteps + " optimizer steps" : epochs + " epoch(s)");
-        if (timeLimit > 0) {
-            p.add("training capped at " + timeLimit + " min a run");
+        p.add(seeds + " seed(s) from " + training.seed + (seeds > 1 ? ", mean ± std" : ""));
+        p.add(
+                training.maxSteps > 0
+                        ? "equal budget of " + training.maxSteps + " optimizer steps"
+                        : training.epochs + " epoch(s)");
+        if (training.timeLimit > 0) {
+            p.add("training capped at " + training.timeLimit + " min a run");
         }
         p.add("keep-best on validation accuracy"
-                + (earlyStopping > 0 ? ", early stopping after " + earlyStopping : ""));
-        p.add("batch " + batchSize);
+                + (training.earlyStopping > 0 ? ", early stopping after " + training.earlyStopping : ""));
+        p.add("batch " + training.batchSize);
         if (!image) {
-            p.add(maxLength + " tokens");
+            p.add(training.maxLength + " tokens");
         }
-        if (maxEval > 0) {
-            p.add("first " + maxEval + " validation and test examples");
+        if (training.maxEval > 0) {
+            p.add("first " + training.maxEval + " validation and test examples");
         }
         if (teacher != null) {
             p.add(String.format(Locale.ROOT, "kd-: α %s, τ %s, teacher %s", kdAlpha, kdTemperature, teacher));
@@ -339,7 +314,7 @@ public final class CompareCommand implements Callable<Integer> {
         return String.join("; ", p);
     }
 
-    /** The rate search at the first seed, then the other seeds at the chosen rate. */
+    /** The rate search at the first training.seed, then the other seeds at the chosen rate. */
     private Row run(Entry e, Path dir, String kind) throws IOException, InterruptedException {
         double base = e.method().defaultLr();
         List<Double> rates = lr.containsKey(e.id())
@@ -351,8 +326,8 @@ public final class CompareCommand implements Callable<Integer> {
         for (double rate : rates) {
             Path runDir = image
                     ? dir.resolve(rateDir(rate))
-                    : dir.resolve(rateDir(rate)).resolve("seed-" + seed);
-            JsonNode metrics = runOne(e, runDir, kind, image ? task + "-tune" : task, rate, seed);
+                    : dir.resolve(rateDir(rate)).resolve("seed-" + training.seed);
+            JsonNode metrics = runOne(e, runDir, kind, image ? task + "-tune" : task, rate, training.seed);
             if (metrics == null) {
                 search.put(rate, Double.NaN); // e.g. diverged: a rate the search does not choose
                 continue;
@@ -374,7 +349,7 @@ public final class CompareCommand implements Callable<Integer> {
         }
         List<JsonNode> runs = new ArrayList<>();
         for (int k = 0; k < seeds; k++) {
-            long s = seed + k;
+            long s = training.seed + k;
             Path runDir = image
                     ? dir.resolve(k == 0 ? "final" : "final-seed-" + s)
                     : dir.resolve(rateDir(best)).resolve("seed-" + s);
@@ -389,7 +364,7 @@ public final class CompareCommand implements Callable<Integer> {
         return new Row(e, runs, null, rates.size() > 1 ? search : null, best);
     }
 
-    /** A run's best validation accuracy over its epochs (what keep-best kept), -1 without validation. */
+    /** A run's best validation accuracy over its training.epochs (what keep-best kept), -1 without validation. */
     public static double bestValidation(JsonNode metrics) {
         double accuracy = -1;
         for (JsonNode ep : metrics.path("epochs")) {
@@ -399,9 +374,9 @@ public final class CompareCommand implements Callable<Integer> {
     }
 
     /**
-     * An entry's row from runs made all at once (a distributed sweep): {@code runs} rate → seed → metrics; the rate is the
+     * An entry's row from runs made all at once (a distributed sweep): {@code runs} rate → training.seed → metrics; the rate is the
      * one with the best validation accuracy at {@code firstSeed} (the first of equals, in the map's order), and the row
-     * holds every seed's run at that rate.
+     * holds every training.seed's run at that rate.
      */
     public static Row select(Entry e, Map<Double, Map<Long, JsonNode>> runs, long firstSeed) {
         Map<Double, Double> search = new LinkedHashMap<>();
@@ -427,6 +402,29 @@ public final class CompareCommand implements Callable<Integer> {
 
     private static String rateDir(double rate) {
         return String.format(Locale.ROOT, "lr-%.2e", rate);
+    }
+
+    /** The methods' own options apply to some compared method, and the token length to a text task; else refused. */
+    private void refuseOptionsThatDoNotApply(List<Entry> entries) {
+        ParseResult given = spec.commandLine().getParseResult();
+        for (Map.Entry<String, Class<?>> option : Map.<String, Class<?>>of(
+                        "--r", LowRankOptions.class,
+                        "--targets", LowRankOptions.class,
+                        "--virtual-tokens", VirtualTokenOptions.class)
+                .entrySet()) {
+            if (given.hasMatchedOption(option.getKey())
+                    && entries.stream().noneMatch(e -> e.method().takes(option.getValue()))) {
+                throw new Peft4jException(option.getKey() + " applies to "
+                        + String.join(", ", MethodCommandLines.namesTaking(option.getValue()))
+                        + ", and none of them is among --methods");
+            }
+        }
+        if (image && given.hasMatchedOption("--max-length")) {
+            throw new Peft4jException("--max-length applies to the text tasks, not " + task);
+        }
+        for (Entry e : entries) {
+            e.method().requireTask("seq-cls"); // CLIP's prompt learners have no place in a comparison
+        }
     }
 
     /** One run of {@code train} in its own JVM; its metrics, or null when it failed. */
@@ -460,33 +458,35 @@ public final class CompareCommand implements Callable<Integer> {
                 "--lr",
                 Double.toString(rate),
                 "--epochs",
-                Integer.toString(epochs),
+                Integer.toString(training.epochs),
                 "--max-steps",
-                Long.toString(maxSteps),
+                Long.toString(training.maxSteps),
                 "--time-limit",
-                Double.toString(timeLimit),
+                Double.toString(training.timeLimit),
                 "--early-stopping",
-                Integer.toString(earlyStopping),
+                Integer.toString(training.earlyStopping),
                 "--batch-size",
-                Integer.toString(batchSize),
+                Integer.toString(training.batchSize),
                 "--seed",
                 Long.toString(runSeed),
-                "--max-length",
-                Integer.toString(maxLength),
                 "--max-train",
-                Integer.toString(maxTrain),
+                Integer.toString(training.maxTrain),
                 "--max-eval",
-                Integer.toString(maxEval),
-                "--r",
-                Integer.toString(r),
-                "--targets",
-                e.targets() != null ? e.targets() : targets,
-                "--virtual-tokens",
-                Integer.toString(virtualTokens),
+                Integer.toString(training.maxEval),
                 "--output",
                 dir.toString()));
-        if (shots > 0) {
-            command.addAll(List.of("--shots", Integer.toString(shots)));
+        if (!kind.equals("image-cls")) {
+            command.addAll(List.of("--max-length", Integer.toString(training.maxLength)));
+        }
+        if (e.method().takes(LowRankOptions.class)) {
+            command.addAll(
+                    List.of("--r", Integer.toString(r), "--targets", e.targets() != null ? e.targets() : targets));
+        }
+        if (e.method().takes(VirtualTokenOptions.class)) {
+            command.addAll(List.of("--virtual-tokens", Integer.toString(virtualTokens)));
+        }
+        if (training.shots > 0) {
+            command.addAll(List.of("--shots", Integer.toString(training.shots)));
         }
         if (kind.equals("image-cls")) {
             command.add("--new-head"); // a new task: the pretrained model's own head is not it
@@ -512,7 +512,7 @@ public final class CompareCommand implements Callable<Integer> {
         return Json.readObject(metrics);
     }
 
-    /** The teacher of a kd- run: a compared method's run of the same seed at its chosen rate, or the given MODEL[:ADAPTER]. */
+    /** The teacher of a kd- run: a compared method's run of the same training.seed at its chosen rate, or the given MODEL[:ADAPTER]. */
     private String teacherSpec(long runSeed) {
         if (!teacherCompared) {
             return teacher;

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.peft4j.Peft4jException;
+import io.peft4j.cli.method.MethodOptions;
 import io.peft4j.image.ImageProcessor;
 import io.peft4j.io.AtomicFiles;
 import io.peft4j.io.HfConfig;
@@ -16,12 +17,9 @@ import io.peft4j.model.ModelFiles;
 import io.peft4j.model.VideoClassifier;
 import io.peft4j.model.clip.ClipModel;
 import io.peft4j.nn.ParameterCount;
-import io.peft4j.peft.CliMethod;
-import io.peft4j.peft.MethodOptions;
 import io.peft4j.peft.PeftConfig;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
-import io.peft4j.peft.aim.AimConfig;
 import io.peft4j.peft.coop.BaseToNew;
 import io.peft4j.peft.coop.ContextConfig;
 import io.peft4j.peft.coop.PromptContext;
@@ -172,31 +170,12 @@ public final class FineTune {
 
     /**
      * Video classification (one label per clip of {@code frames} frames) with an image model's processor; AIM takes the
-     * clip length as its {@code num_frames}, other methods see each frame alone.
+     * clip length as its {@code num_frames} (from the same {@code --frames}), other methods see each frame alone.
      */
     public static Outcome runVideos(
             Settings s, Splits<VideoExample> data, int frames, String datasetName, PrintStream progress) {
-        Settings video = s.method().id().equals("aim")
-                ? new Settings(
-                        s.model(),
-                        new Method(
-                                s.method().id(),
-                                CliMethod.of(
-                                        "aim",
-                                        s.method().label(),
-                                        s.method().defaultLr(),
-                                        false,
-                                        (task, o) -> AimConfig.of(frames, task))),
-                        s.options(),
-                        s.args(),
-                        s.maxLength(),
-                        s.output(),
-                        s.quantize(),
-                        s.newHead(),
-                        s.plugins())
-                : s;
         return run(
-                video,
+                s,
                 data,
                 BackboneClassifier.Head.SEQUENCE,
                 (model, files, peft) -> new Prepared<>(

@@ -1,8 +1,11 @@
 package io.peft4j.cli;
 
 import io.peft4j.Peft4jException;
+import io.peft4j.cli.method.MethodCommandLines;
+import io.peft4j.cli.method.MethodOptions;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 
 /** The {@code peft4j} command line. */
 @Command(
@@ -55,6 +58,12 @@ public final class Peft4jCli {
     public static CommandLine commandLine() {
         Peft4jCli root = new Peft4jCli();
         CommandLine cli = new CommandLine(root);
+        CommandLine train = cli.getSubcommands().get("train");
+        MethodOptions methodOptions = ((TrainCommand) train.getCommand()).methodOptions;
+        for (Class<?> group : MethodCommandLines.optionGroups()) { // each method's own options
+            train.getCommandSpec()
+                    .addMixin(group.getSimpleName(), CommandSpec.forAnnotatedObject(methodOptions.get(group)));
+        }
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             boolean input = e instanceof Peft4jException || e instanceof IllegalArgumentException;
             String message = e.getMessage() == null

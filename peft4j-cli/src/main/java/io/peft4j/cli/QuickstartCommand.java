@@ -1,7 +1,8 @@
 package io.peft4j.cli;
 
 import io.peft4j.cli.data.Datasets;
-import io.peft4j.peft.MethodOptions;
+import io.peft4j.cli.method.LowRankOptions;
+import io.peft4j.cli.method.MethodOptions;
 import io.peft4j.train.TrainingArgs;
 import io.peft4j.train.data.Splits;
 import io.peft4j.train.data.TextExample;
@@ -73,7 +74,7 @@ final class QuickstartCommand implements Callable<Integer> {
                 new FineTune.Settings(
                         "minilm",
                         loraMethod,
-                        MethodOptions.DEFAULT,
+                        queryValue(),
                         base.toBuilder().learningRate(loraMethod.defaultLr()).build(),
                         maxLength,
                         output.resolve("lora")),
@@ -84,7 +85,7 @@ final class QuickstartCommand implements Callable<Integer> {
                 new FineTune.Settings(
                         "minilm",
                         fixedMethod,
-                        MethodOptions.DEFAULT,
+                        queryValue(),
                         base.toBuilder().learningRate(fixedMethod.defaultLr()).build(),
                         maxLength,
                         output.resolve("fixed")),
@@ -115,5 +116,12 @@ final class QuickstartCommand implements Callable<Integer> {
                 (System.nanoTime() - start) / 6e10);
         out.flush();
         return 0;
+    }
+
+    /** The method options at their defaults, LoRA on query and value (MiniLM's HF PEFT default, named). */
+    private static MethodOptions queryValue() {
+        MethodOptions options = MethodOptions.defaults();
+        options.get(LowRankOptions.class).targets = List.of("query", "value");
+        return options;
     }
 }

@@ -2,7 +2,13 @@ package io.peft4j.cli;
 
 import io.peft4j.Peft4jException;
 import io.peft4j.cli.data.Datasets;
-import io.peft4j.peft.MethodOptions;
+import io.peft4j.cli.method.FrameOptions;
+import io.peft4j.cli.method.LoraDropoutOptions;
+import io.peft4j.cli.method.LowRankOptions;
+import io.peft4j.cli.method.MethodCommandLines;
+import io.peft4j.cli.method.MethodOptions;
+import io.peft4j.cli.method.TemplateOptions;
+import io.peft4j.cli.method.VirtualTokenOptions;
 import io.peft4j.quant.ModelQuantizer;
 import io.peft4j.quant.QuantType;
 import io.peft4j.train.TrainingArgs;
@@ -14,17 +20,27 @@ import io.peft4j.train.loss.Distillation;
 import io.peft4j.train.optim.Schedule;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-@Command(name = "train", description = "Fine-tune a text classifier with a PEFT method (LoRA by default).")
+@Command(
+        name = "train",
+        description = "Fine-tune a model with a PEFT method (LoRA by default): a text, token, image or video "
+                + "classifier, a decoder LM (causal-lm), or CLIP.")
 final class TrainCommand implements Callable<Integer> {
+
+    /** The tasks, as --task takes them. */
+    static final List<String> TASKS =
+            List.of("seq-cls", "token-cls", "causal-lm", "image-cls", "clip-cls", "clip-pairs", "video-cls");
 
     @Option(
             names = "--model",
@@ -36,27 +52,8 @@ final class TrainCommand implements Callable<Integer> {
             names = "--task",
             defaultValue = "seq-cls",
             description =
-                    "seq-cls (text,label), token-cls (tokens,tags), causal-lm (instruction tuning a decoder), image-cls (folders of <class>/<image>, a vision model) clip-cls (CoOp, CoCoOp on a CLIP model; the class folders' names are the prompts' class names) clip-pairs (CLIP on image-text pairs, JSONL of image and text) or video-cls (folders of <class>/<clip>, each clip a folder of frames or a video file; a ViT or CLIP) (default: ${DEFAULT-VALUE}).")
+                    "seq-cls (text,label), token-cls (tokens,tags), causal-lm (instruction tuning a decoder), image-cls (folders of <class>/<image>, a vision model), clip-cls (CoOp, CoCoOp on a CLIP model; the class folders' names are the prompts' class names), clip-pairs (CLIP on image-text pairs, JSONL of image and text) or video-cls (folders of <class>/<clip>, each clip a folder of frames or a video file; a ViT or CLIP) (default: ${DEFAULT-VALUE}).")
     String task;
-
-    @Option(
-            names = "--mixgen",
-            defaultValue = "0",
-            description =
-                    "clip-pairs: MixGen, pairs of each batch mixed with the next ones; 0: off (default: ${DEFAULT-VALUE}).")
-    int mixgen;
-
-    @Option(
-            names = "--mixgen-lambda",
-            defaultValue = "0.5",
-            description = "clip-pairs: MixGen's image weight λ (default: ${DEFAULT-VALUE}).")
-    double mixgenLambda;
-
-    @Option(
-            names = "--frames",
-            defaultValue = "8",
-            description = "video-cls: frames sampled uniformly from each clip (default: ${DEFAULT-VALUE}).")
-    int frames;
 
     @Option(
             names = "--dataset",
@@ -75,49 +72,14 @@ final class TrainCommand implements Callable<Integer> {
     @Option(
             names = "--method",
             defaultValue = "lora",
-            description =
-                    "full, fixed, bitfit, ln, partial-K, houlsby, pfeiffer, parallel, "
-                            + "lora, ia3, prefix, prompt, ptuning or ptuning-v2, ...; coop or cocoop for clip-cls (default: ${DEFAULT-VALUE}).")
+            completionCandidates = MethodNames.class,
+            description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}); a method's own options (below) "
+                    + "are refused with another method.")
     String method;
 
     @Option(
-            names = "--virtual-tokens",
-            defaultValue = "20",
-            description = "Virtual tokens of prefix, prompt and P-tuning (default: ${DEFAULT-VALUE}).")
-    int virtualTokens;
-
-    @Option(
-            names = "--template",
-            description =
-                    "P-tuning template placing the pseudo tokens, e.g. \"[P4] {text} [P4] ?\" (default: before the input).")
-    String template;
-
-    @Option(names = "--r", defaultValue = "8", description = "LoRA rank (default: ${DEFAULT-VALUE}).")
-    int r;
-
-    @Option(names = "--alpha", defaultValue = "16", description = "LoRA alpha (default: ${DEFAULT-VALUE}).")
-    double alpha;
-
-    @Option(names = "--lora-dropout", defaultValue = "0.1", description = "LoRA dropout (default: ${DEFAULT-VALUE}).")
-    double loraDropout;
-
-    @Option(
-            names = "--targets",
-            split = ",",
-            description =
-                    "LoRA target modules (default: HF PEFT's for the model type, e.g. query,value or q_proj,v_proj); all-linear for every linear layer.")
-    List<String> targets;
-
-    @Option(names = "--epochs", defaultValue = "3", description = "Epochs (default: ${DEFAULT-VALUE}).")
-    int epochs;
-
-    @Option(names = "--batch-size", defaultValue = "16", description = "Batch size (default: ${DEFAULT-VALUE}).")
-    int batchSize;
-
-    @Option(
             names = "--lr",
-            description =
-                    "Peak learning rate (default: the method's, e.g. 5e-4 for lora, 2e-3 for fixed, 5e-5 for full).")
+            description = "Peak learning rate (default: the method's own, from its paper or HF PEFT's examples).")
     Double lr;
 
     @Option(
@@ -137,42 +99,6 @@ final class TrainCommand implements Callable<Integer> {
             defaultValue = "LINEAR",
             description = "LINEAR, COSINE or CONSTANT (default: ${DEFAULT-VALUE}).")
     Schedule schedule;
-
-    @Option(names = "--seed", defaultValue = "42", description = "Random seed (default: ${DEFAULT-VALUE}).")
-    long seed;
-
-    @Option(names = "--max-length", defaultValue = "128", description = "Tokens per text (default: ${DEFAULT-VALUE}).")
-    int maxLength;
-
-    @Option(names = "--max-train", defaultValue = "0", description = "Use only the first N training examples (0: all).")
-    int maxTrain;
-
-    @Option(
-            names = "--max-eval",
-            defaultValue = "0",
-            description = "Use only the first N validation and N test examples (0: all).")
-    int maxEval;
-
-    @Option(
-            names = "--shots",
-            defaultValue = "0",
-            description =
-                    "seq-cls, image-cls: train on the first K training examples of each class (few-shot; 0: all).")
-    int shots;
-
-    @Option(
-            names = "--max-steps",
-            defaultValue = "0",
-            description =
-                    "Train for exactly N optimizer steps, as many epochs as that takes (--epochs is ignored; 0: off).")
-    long maxSteps;
-
-    @Option(
-            names = "--time-limit",
-            defaultValue = "0",
-            description = "Stop training after this many minutes of training steps (evaluation not counted); "
-                    + "the partial epoch is evaluated (0: off).")
-    double timeLimit;
 
     @Option(
             names = "--focal-gamma",
@@ -220,22 +146,37 @@ final class TrainCommand implements Callable<Integer> {
     String teacherQuantize;
 
     @Option(
-            names = "--early-stopping",
-            defaultValue = "0",
-            description = "Stop after N epochs without improvement (0: off).")
-    int earlyStopping;
-
-    @Option(
             names = "--output",
             required = true,
             description = "Directory for the adapter, metrics.json, curve.svg and checkpoints.")
     Path output;
 
-    @CommandLine.Mixin
-    ContextOptions context = new ContextOptions();
+    @Mixin
+    TrainingOptions training = new TrainingOptions();
 
-    @CommandLine.Mixin
+    @Mixin
     Decoder.QuantizeOptions quantize = new Decoder.QuantizeOptions();
+
+    @Mixin
+    TaskOptions.Images images = new TaskOptions.Images();
+
+    @Mixin
+    TaskOptions.Pairs pairs = new TaskOptions.Pairs();
+
+    @Mixin
+    TaskOptions.ClipPrompts clipPrompts = new TaskOptions.ClipPrompts();
+
+    @Mixin
+    TaskOptions.CausalLm causalLm = new TaskOptions.CausalLm();
+
+    @Mixin
+    TaskOptions.Head head = new TaskOptions.Head();
+
+    @Mixin
+    FrameOptions frames = new FrameOptions();
+
+    /** Every method's own option groups, added to this command as mixins by {@link Peft4jCli#commandLine()}. */
+    final MethodOptions methodOptions = MethodOptions.defaults().with(frames);
 
     @Option(
             names = "--optim",
@@ -247,34 +188,6 @@ final class TrainCommand implements Callable<Integer> {
             names = "--gradient-checkpointing",
             description = "recompute each block's activations in the backward pass (less memory).")
     boolean gradientCheckpointing;
-
-    @Option(names = "--pack", description = "causal-lm: concatenate examples into rows of --max-length tokens.")
-    boolean pack;
-
-    @Option(
-            names = "--augment",
-            description =
-                    "image-cls: train on random resized crops, flipped half the time (torchvision's RandomResizedCrop and RandomHorizontalFlip).")
-    boolean augment;
-
-    @Option(
-            names = "--new-head",
-            description = "Start the classification head from random weights even when the model has one with as many "
-                    + "classes (a new task, e.g. an MNIST-pretrained ViT on Fashion-MNIST).")
-    boolean newHead;
-
-    @Option(
-            names = "--mixup",
-            defaultValue = "0",
-            description = "image-cls: mixup with λ ~ Beta(α, α); α, 0: off (default: ${DEFAULT-VALUE}).")
-    double mixup;
-
-    @Option(
-            names = "--cutmix",
-            defaultValue = "0",
-            description = "image-cls: CutMix with λ ~ Beta(α, α); α, 0: off; with --mixup too, "
-                    + "each batch takes one of them (default: ${DEFAULT-VALUE}).")
-    double cutmix;
 
     @Option(
             names = "--overwrite",
@@ -289,35 +202,97 @@ final class TrainCommand implements Callable<Integer> {
         if ((dataset == null) == (data == null)) {
             throw new Peft4jException("give either --dataset NAME or --data FILES");
         }
+        if (!TASKS.contains(task)) {
+            throw new Peft4jException("unknown task '" + task + "': " + String.join(", ", TASKS));
+        }
+        Method m = Method.parse(method).requireTask(task);
+        refuseOptionsThatDoNotApply(m);
         checkNumbers();
-        Method m = task.equals("clip-cls") ? context.method(method) : Method.parse(method);
         try (OutputDirectory claimed = OutputDirectory.claim(output, overwrite)) {
             return train(m);
         }
     }
 
+    /**
+     * Every option given on the command line applies to the chosen task and method, or is refused in one line: a task's
+     * options (mixup for images, packing for causal-lm, ...), a method's own (the LoRA rank for LoRA, ...).
+     */
+    private void refuseOptionsThatDoNotApply(Method m) {
+        List<String> textTasks = List.of("seq-cls", "token-cls", "causal-lm");
+        List<String> classifiers = List.of("seq-cls", "token-cls", "image-cls", "video-cls");
+        Map<String, List<String>> tasksOf = new LinkedHashMap<>();
+        for (Map.Entry<Object, List<String>> e : Map.<Object, List<String>>of(
+                        images,
+                        List.of("image-cls", "clip-cls"),
+                        pairs,
+                        List.of("clip-pairs"),
+                        clipPrompts,
+                        List.of("clip-cls"),
+                        causalLm,
+                        List.of("causal-lm"),
+                        head,
+                        classifiers,
+                        frames,
+                        List.of("video-cls"),
+                        quantize,
+                        List.of("seq-cls", "token-cls", "image-cls", "video-cls", "causal-lm"),
+                        methodOptions.get(TemplateOptions.class),
+                        List.of("seq-cls"))
+                .entrySet()) {
+            optionNames(e.getKey()).forEach(name -> tasksOf.put(name, e.getValue()));
+        }
+        tasksOf.put("--max-length", textTasks);
+        tasksOf.put(
+                "--max-train",
+                TASKS.stream().filter(t -> !t.equals("causal-lm")).toList());
+        tasksOf.put("--max-eval", tasksOf.get("--max-train"));
+        tasksOf.put("--shots", List.of("seq-cls", "image-cls"));
+        tasksOf.put("--teacher", List.of("seq-cls", "image-cls", "causal-lm"));
+        Map<String, Class<?>> groupOf = new LinkedHashMap<>();
+        for (Class<?> group : MethodCommandLines.optionGroups()) {
+            optionNames(methodOptions.get(group)).forEach(name -> groupOf.put(name, group));
+        }
+        for (OptionSpec given : spec.commandLine().getParseResult().matchedOptions()) {
+            String name = given.longestName();
+            List<String> tasks = tasksOf.get(name);
+            if (tasks != null && !tasks.contains(task)) {
+                throw new Peft4jException(name + " applies to --task " + String.join(", ", tasks) + ", not " + task);
+            }
+            Class<?> group = groupOf.get(name);
+            if (group != null && !m.method().optionGroups().contains(group)) {
+                throw new Peft4jException(name + " applies to --method "
+                        + String.join(", ", MethodCommandLines.namesTaking(group)) + ", not " + m.id());
+            }
+            if (teacher == null
+                    && List.of("--kd-alpha", "--kd-temperature", "--teacher-quantize")
+                            .contains(name)) {
+                throw new Peft4jException(name + " needs --teacher");
+            }
+        }
+    }
+
+    /** The names of the options an option group (a mixin) declares. */
+    private static List<String> optionNames(Object group) {
+        return CommandSpec.forAnnotatedObject(group).options().stream()
+                .map(OptionSpec::longestName)
+                .toList();
+    }
+
     /** Numeric options are checked before anything is loaded, each error naming its option. */
     private void checkNumbers() {
-        if (!List.of("seq-cls", "token-cls", "causal-lm", "image-cls", "clip-cls", "clip-pairs", "video-cls")
-                .contains(task)) {
-            throw new Peft4jException("unknown task '" + task
-                    + "': seq-cls, token-cls, causal-lm, image-cls, clip-cls, clip-pairs or video-cls");
-        }
-        if (mixgen < 0 || !(mixgenLambda >= 0 && mixgenLambda <= 1)) {
+        TaskOptions.Pairs p = pairs;
+        if (p.mixgen < 0 || !(p.mixgenLambda >= 0 && p.mixgenLambda <= 1)) {
             throw new Peft4jException("--mixgen must be ≥ 0 and --mixgen-lambda in [0, 1]");
         }
-        positive("--frames", frames);
-        if (context.baseToNew && !task.equals("clip-cls")) {
-            throw new Peft4jException("--base-to-new is for --task clip-cls");
+        TrainingOptions.positive("--frames", frames.frames);
+        LowRankOptions lowRank = methodOptions.get(LowRankOptions.class);
+        TrainingOptions.positive("--r", lowRank.r);
+        training.check();
+        TrainingOptions.positive("--virtual-tokens", methodOptions.get(VirtualTokenOptions.class).virtualTokens);
+        if (!Double.isFinite(lowRank.alpha) || lowRank.alpha <= 0) {
+            throw new Peft4jException("--alpha must be a positive finite number, got " + lowRank.alpha);
         }
-        positive("--r", r);
-        positive("--epochs", epochs);
-        positive("--batch-size", batchSize);
-        positive("--max-length", maxLength);
-        positive("--virtual-tokens", virtualTokens);
-        if (!Double.isFinite(alpha) || alpha <= 0) {
-            throw new Peft4jException("--alpha must be a positive finite number, got " + alpha);
-        }
+        double loraDropout = methodOptions.get(LoraDropoutOptions.class).dropout;
         if (!(loraDropout >= 0 && loraDropout < 1)) {
             throw new Peft4jException("--lora-dropout must be in [0, 1), got " + loraDropout);
         }
@@ -330,44 +305,19 @@ final class TrainCommand implements Callable<Integer> {
         if (!(weightDecay >= 0 && Double.isFinite(weightDecay))) {
             throw new Peft4jException("--weight-decay must be a finite number ≥ 0, got " + weightDecay);
         }
-        if (maxTrain < 0
-                || maxEval < 0
-                || earlyStopping < 0
-                || shots < 0
-                || maxSteps < 0
-                || !(timeLimit >= 0)
-                || Double.isInfinite(timeLimit)) {
-            throw new Peft4jException(
-                    "--max-train, --max-eval, --early-stopping, --shots, --max-steps and --time-limit must be ≥ 0");
-        }
-        if (teacher == null && teacherQuantize != null) {
-            throw new Peft4jException("--teacher-quantize needs --teacher");
-        }
-        if (teacher != null && !List.of("seq-cls", "image-cls", "causal-lm").contains(task)) {
-            throw new Peft4jException("--teacher applies to seq-cls, image-cls and causal-lm, not " + task);
-        }
-        if (shots > 0 && !task.equals("seq-cls") && !task.equals("image-cls")) {
-            throw new Peft4jException("--shots applies to seq-cls and image-cls");
-        }
-    }
-
-    private static void positive(String option, int value) {
-        if (value < 1) {
-            throw new Peft4jException(option + " must be at least 1, got " + value);
-        }
     }
 
     private Integer train(Method m) {
         boolean tokens = task.equals("token-cls");
         TrainingArgs args = TrainingArgs.builder()
-                .epochs(epochs)
-                .batchSize(batchSize)
+                .epochs(training.epochs)
+                .batchSize(training.batchSize)
                 .learningRate(lr != null ? lr : m.defaultLr())
                 .warmupRatio(warmupRatio)
                 .weightDecay(weightDecay)
                 .schedule(schedule)
-                .seed(seed)
-                .earlyStoppingPatience(earlyStopping)
+                .seed(training.seed)
+                .earlyStoppingPatience(training.earlyStopping)
                 .checkpointDir(output.resolve("checkpoints"))
                 .optimizer(
                         switch (optim) {
@@ -377,18 +327,18 @@ final class TrainCommand implements Callable<Integer> {
                                 throw new Peft4jException("unknown --optim '" + optim + "': adamw or adamw-8bit");
                         })
                 .gradientCheckpointing(gradientCheckpointing)
-                .maxSteps(maxSteps)
-                .maxTrainSeconds(timeLimit * 60)
+                .maxSteps(training.maxSteps)
+                .maxTrainSeconds(training.timeLimit * 60)
                 .build();
         FineTune.Settings settings = new FineTune.Settings(
                 model,
                 m,
-                new MethodOptions(r, alpha, loraDropout, targets, virtualTokens, template),
+                methodOptions,
                 args,
-                maxLength,
+                training.maxLength,
                 output,
                 quantize.settings(),
-                newHead,
+                head.newHead,
                 plugins());
         if (task.equals("causal-lm") && (focalGamma != 0 || labelSmoothing != 0 || classWeights != null)) {
             throw new Peft4jException(
@@ -402,10 +352,10 @@ final class TrainCommand implements Callable<Integer> {
                     model,
                     quantize.settings(),
                     m,
-                    new MethodOptions(r, alpha, loraDropout, targets, virtualTokens, null),
+                    methodOptions,
                     args,
-                    maxLength,
-                    pack,
+                    training.maxLength,
+                    causalLm.pack,
                     data,
                     output,
                     settings.plugins().teacher(),
@@ -437,8 +387,8 @@ final class TrainCommand implements Callable<Integer> {
             }
             FineTune.Outcome o = FineTune.runPairs(
                     settings,
-                    Datasets.imageTextFiles(data).limitTrain(maxTrain).limitEval(maxEval),
-                    new MixGen(mixgen, mixgenLambda),
+                    Datasets.imageTextFiles(data).limitTrain(training.maxTrain).limitEval(training.maxEval),
+                    new MixGen(pairs.mixgen, pairs.mixgenLambda),
                     name,
                     System.err);
             PrintWriter out = spec.commandLine().getOut();
@@ -459,19 +409,19 @@ final class TrainCommand implements Callable<Integer> {
                 ? FineTune.runVideos(
                         settings,
                         (dataset != null ? Datasets.namedVideos(dataset) : Datasets.videoFolders(data))
-                                .limitTrain(maxTrain)
-                                .limitEval(maxEval),
-                        frames,
+                                .limitTrain(training.maxTrain)
+                                .limitEval(training.maxEval),
+                        frames.frames,
                         name,
                         System.err)
                 : task.equals("clip-cls")
                         ? FineTune.runClipPrompts(
                                 settings,
                                 (dataset != null ? Datasets.namedImages(dataset) : Datasets.imageFolders(data))
-                                        .limitTrain(maxTrain)
-                                        .limitEval(maxEval),
-                                context.baseToNew,
-                                augment,
+                                        .limitTrain(training.maxTrain)
+                                        .limitEval(training.maxEval),
+                                clipPrompts.baseToNew,
+                                images.augment,
                                 mixing(),
                                 name,
                                 System.err)
@@ -479,10 +429,10 @@ final class TrainCommand implements Callable<Integer> {
                                 ? FineTune.runImages(
                                         settings,
                                         (dataset != null ? Datasets.namedImages(dataset) : Datasets.imageFolders(data))
-                                                .perClass(shots, ImageExample::label)
-                                                .limitTrain(maxTrain)
-                                                .limitEval(maxEval),
-                                        augment,
+                                                .perClass(training.shots, ImageExample::label)
+                                                .limitTrain(training.maxTrain)
+                                                .limitEval(training.maxEval),
+                                        images.augment,
                                         mixing(),
                                         name,
                                         System.err)
@@ -492,16 +442,16 @@ final class TrainCommand implements Callable<Integer> {
                                                 (dataset != null
                                                                 ? Datasets.namedTagged(dataset)
                                                                 : Datasets.taggedFiles(data))
-                                                        .limitTrain(maxTrain)
-                                                        .limitEval(maxEval),
+                                                        .limitTrain(training.maxTrain)
+                                                        .limitEval(training.maxEval),
                                                 name,
                                                 System.err)
                                         : FineTune.run(
                                                 settings,
                                                 (dataset != null ? Datasets.named(dataset) : Datasets.files(data))
-                                                        .perClass(shots, TextExample::label)
-                                                        .limitTrain(maxTrain)
-                                                        .limitEval(maxEval),
+                                                        .perClass(training.shots, TextExample::label)
+                                                        .limitTrain(training.maxTrain)
+                                                        .limitEval(training.maxEval),
                                                 name,
                                                 System.err);
         PrintWriter out = spec.commandLine().getOut();
@@ -550,7 +500,7 @@ final class TrainCommand implements Callable<Integer> {
             }
             q = ModelQuantizer.Settings.of(t, false);
         }
-        if (teacher != null && (mixup > 0 || cutmix > 0)) {
+        if (teacher != null && (images.mixup > 0 || images.cutmix > 0)) {
             throw new Peft4jException(
                     "--teacher does not combine with --mixup or --cutmix (the teacher's logits are of the unmixed images)");
         }
@@ -563,7 +513,7 @@ final class TrainCommand implements Callable<Integer> {
 
     private ImageMixing mixing() {
         try {
-            return new ImageMixing(mixup, cutmix);
+            return new ImageMixing(images.mixup, images.cutmix);
         } catch (IllegalArgumentException e) {
             throw new Peft4jException("--mixup and --cutmix "
                     + e.getMessage().substring(e.getMessage().indexOf("must")));

@@ -13,7 +13,6 @@ public abstract class DeclaredMethod implements PeftMethod {
     private final BiFunction<JsonNode, Path, ? extends PeftConfig> reader;
     private final Tuner<? extends PeftConfig> tuner;
     private final List<String> markers;
-    private final List<CliMethod> cliMethods;
 
     /**
      * @param peftType   {@code peft_type} in {@code adapter_config.json}
@@ -21,21 +20,18 @@ public abstract class DeclaredMethod implements PeftMethod {
      * @param reader     reads the config from the parsed file
      * @param tuner      the method's tuner
      * @param markers    the child names of its tensors ({@link #tensorMarkers()})
-     * @param cliMethods the command-line methods it offers
      */
     protected <C extends PeftConfig> DeclaredMethod(
             String peftType,
             Class<C> configType,
             BiFunction<JsonNode, Path, C> reader,
             Tuner<C> tuner,
-            List<String> markers,
-            List<CliMethod> cliMethods) {
+            List<String> markers) {
         this.peftType = peftType;
         this.configType = configType;
         this.reader = reader;
         this.tuner = tuner;
         this.markers = List.copyOf(markers);
-        this.cliMethods = List.copyOf(cliMethods);
     }
 
     @Override
@@ -61,10 +57,5 @@ public abstract class DeclaredMethod implements PeftMethod {
     @Override
     public final List<String> tensorMarkers() {
         return markers;
-    }
-
-    @Override
-    public final List<CliMethod> cliMethods() {
-        return cliMethods;
     }
 }

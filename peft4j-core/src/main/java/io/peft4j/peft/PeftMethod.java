@@ -39,11 +39,6 @@ public interface PeftMethod {
         return null;
     }
 
-    /** The command-line methods ({@code train --method}) this method provides; none by default. */
-    default List<CliMethod> cliMethods() {
-        return List.of();
-    }
-
     /**
      * The key HF PEFT saves a parameter under: its name (below {@code base_model.model.}) with the adapter-name segment
      * removed ({@code lora_A.default.weight} → {@code lora_A.weight}, {@code ia3_l.default} → {@code ia3_l}).

@@ -45,14 +45,4 @@ public final class PeftMethods {
                 .orElseThrow(() -> new Peft4jException(
                         "no PEFT method registered for " + config.getClass().getSimpleName()));
     }
-
-    /** Every command-line method, in registration order. */
-    public static List<CliMethod> cliMethods() {
-        return ALL.stream().flatMap(m -> m.cliMethods().stream()).toList();
-    }
-
-    /** The command-line method that accepts {@code id}, or null. */
-    public static CliMethod cliMethod(String id) {
-        return cliMethods().stream().filter(c -> c.accepts(id)).findFirst().orElse(null);
-    }
 }

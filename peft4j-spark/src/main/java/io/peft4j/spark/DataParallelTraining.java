@@ -6,11 +6,13 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.peft4j.Peft4jException;
 import io.peft4j.cli.Method;
 import io.peft4j.cli.data.Datasets;
+import io.peft4j.cli.method.LoraDropoutOptions;
+import io.peft4j.cli.method.LowRankOptions;
+import io.peft4j.cli.method.MethodOptions;
 import io.peft4j.io.AtomicFiles;
 import io.peft4j.io.Json;
 import io.peft4j.model.BackboneClassifier;
 import io.peft4j.model.ModelFiles;
-import io.peft4j.peft.MethodOptions;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
 import io.peft4j.quant.ModelQuantizer;
@@ -194,11 +196,7 @@ public final class DataParallelTraining {
                             ModelQuantizer.Settings.of(
                                     QuantType.parse(job.quantize()), true)); // the head stays in full precision
                 }
-                peft = PeftModel.wrap(
-                        classifier,
-                        method.config(
-                                TaskType.SEQ_CLS,
-                                new MethodOptions(job.r(), job.alpha(), job.loraDropout(), job.targets(), 20, null)));
+                peft = PeftModel.wrap(classifier, method.config(TaskType.SEQ_CLS, methodOptions(job)));
             }
             context.barrier();
             long[] fault = FAIL_ONCE.get();
@@ -236,5 +234,16 @@ public final class DataParallelTraining {
             }
             return summary;
         }
+    }
+
+    /** The job's LoRA options, the other methods' at their defaults. */
+    private static MethodOptions methodOptions(Job job) {
+        MethodOptions options = MethodOptions.defaults();
+        LowRankOptions lowRank = options.get(LowRankOptions.class);
+        lowRank.r = job.r();
+        lowRank.alpha = job.alpha();
+        lowRank.targets = job.targets();
+        options.get(LoraDropoutOptions.class).dropout = job.loraDropout();
+        return options;
     }
 }

@@ -1,7 +1,6 @@
 package io.peft4j.peft.adapter;
 
 import io.peft4j.nn.ResidualAdapter;
-import io.peft4j.peft.CliMethod;
 import io.peft4j.peft.DeclaredMethod;
 import java.util.List;
 
@@ -14,21 +13,6 @@ public final class BottleneckMethod extends DeclaredMethod {
                 BottleneckConfig.class,
                 BottleneckConfig::fromJson,
                 new BottleneckTuner(),
-                List.of(ResidualAdapter.Site.CHILD_NAME),
-                List.of(
-                        CliMethod.of(
-                                "houlsby", "Houlsby adapter", 5e-4, false, (task, o) -> BottleneckConfig.houlsby(task)),
-                        CliMethod.of(
-                                "pfeiffer",
-                                "Pfeiffer adapter",
-                                5e-4,
-                                false,
-                                (task, o) -> BottleneckConfig.pfeiffer(task)),
-                        CliMethod.of(
-                                "parallel",
-                                "Parallel adapter (AdaptFormer)",
-                                1e-3,
-                                false,
-                                (task, o) -> BottleneckConfig.parallel(task))));
+                List.of(ResidualAdapter.Site.CHILD_NAME));
     }
 }

@@ -1,7 +1,6 @@
 package io.peft4j.peft.aim;
 
 import io.peft4j.nn.TransformerBlock;
-import io.peft4j.peft.CliMethod;
 import io.peft4j.peft.DeclaredMethod;
 import java.util.List;
 
@@ -14,7 +13,6 @@ public final class AimMethod extends DeclaredMethod {
                 AimConfig.class,
                 AimConfig::fromJson,
                 new AimTuner(),
-                List.of(TransformerBlock.Adapter.CHILD_NAME, TemporalEmbedding.NAME),
-                List.of(CliMethod.of("aim", "AIM", 3e-4, false, (task, o) -> AimConfig.of(8, task))));
+                List.of(TransformerBlock.Adapter.CHILD_NAME, TemporalEmbedding.NAME));
     }
 }

@@ -13,7 +13,6 @@ public final class CoCoOpMethod extends DeclaredMethod {
                 CoCoOpConfig.class,
                 CoCoOpConfig::fromJson,
                 new ContextTuner<>(),
-                List.of(ClipModel.PROMPT_LEARNER),
-                List.of());
+                List.of(ClipModel.PROMPT_LEARNER));
     }
 }

@@ -8,12 +8,6 @@ import java.util.List;
 public final class CoOpMethod extends DeclaredMethod {
 
     public CoOpMethod() {
-        super(
-                "COOP",
-                CoOpConfig.class,
-                CoOpConfig::fromJson,
-                new ContextTuner<>(),
-                List.of(ClipModel.PROMPT_LEARNER),
-                List.of());
+        super("COOP", CoOpConfig.class, CoOpConfig::fromJson, new ContextTuner<>(), List.of(ClipModel.PROMPT_LEARNER));
     }
 }

@@ -1,6 +1,5 @@
 package io.peft4j.peft.ia3;
 
-import io.peft4j.peft.CliMethod;
 import io.peft4j.peft.DeclaredMethod;
 import java.util.List;
 
@@ -8,12 +7,6 @@ import java.util.List;
 public final class IA3Method extends DeclaredMethod {
 
     public IA3Method() {
-        super(
-                "IA3",
-                IA3Config.class,
-                IA3Config::fromJson,
-                new IA3Tuner(),
-                List.of("ia3_l"),
-                List.of(CliMethod.of("ia3", "(IA)³", 3e-3, false, (task, o) -> IA3Config.of(task))));
+        super("IA3", IA3Config.class, IA3Config::fromJson, new IA3Tuner(), List.of("ia3_l"));
     }
 }

@@ -1,6 +1,5 @@
 package io.peft4j.peft.loha;
 
-import io.peft4j.peft.CliMethod;
 import io.peft4j.peft.DeclaredMethod;
 import java.util.List;
 
@@ -11,17 +10,6 @@ public final class LoHaMethod extends DeclaredMethod {
             List.of("hada_w1_a", "hada_w1_b", "hada_w2_a", "hada_w2_b", "hada_t1", "hada_t2");
 
     public LoHaMethod() {
-        super(
-                "LOHA",
-                LoHaConfig.class,
-                LoHaConfig::fromJson,
-                new LoHaTuner(),
-                MARKERS,
-                List.of(CliMethod.of(
-                        "loha",
-                        "LoHa",
-                        5e-4,
-                        true,
-                        (task, o) -> LoHaConfig.of(o.r(), o.alpha(), o.targetModules(), task))));
+        super("LOHA", LoHaConfig.class, LoHaConfig::fromJson, new LoHaTuner(), MARKERS);
     }
 }

@@ -1,6 +1,5 @@
 package io.peft4j.peft.lokr;
 
-import io.peft4j.peft.CliMethod;
 import io.peft4j.peft.DeclaredMethod;
 import java.util.List;
 
@@ -11,17 +10,6 @@ public final class LoKrMethod extends DeclaredMethod {
             List.of("lokr_w1", "lokr_w1_a", "lokr_w1_b", "lokr_w2", "lokr_w2_a", "lokr_w2_b", "lokr_t2");
 
     public LoKrMethod() {
-        super(
-                "LOKR",
-                LoKrConfig.class,
-                LoKrConfig::fromJson,
-                new LoKrTuner(),
-                MARKERS,
-                List.of(CliMethod.of(
-                        "lokr",
-                        "LoKr",
-                        5e-4,
-                        true,
-                        (task, o) -> LoKrConfig.of(o.r(), o.alpha(), o.targetModules(), task))));
+        super("LOKR", LoKrConfig.class, LoKrConfig::fromJson, new LoKrTuner(), MARKERS);
     }
 }

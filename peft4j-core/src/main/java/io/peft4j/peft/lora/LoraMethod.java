@@ -1,6 +1,5 @@
 package io.peft4j.peft.lora;
 
-import io.peft4j.peft.CliMethod;
 import io.peft4j.peft.DeclaredMethod;
 import io.peft4j.peft.PeftConfig;
 import java.util.Arrays;
@@ -18,33 +17,7 @@ public final class LoraMethod extends DeclaredMethod {
                 LoraConfig.class,
                 LoraConfig::fromJson,
                 new LoraTuner(),
-                List.of("lora_A", "lora_B", "lora_embedding_A", "lora_embedding_B", "lora_magnitude_vector"),
-                List.of(
-                        CliMethod.of(
-                                "lora",
-                                "LoRA",
-                                5e-4,
-                                true,
-                                (task, o) -> LoraConfig.builder()
-                                        .r(o.r())
-                                        .loraAlpha(o.alpha())
-                                        .loraDropout(o.dropout())
-                                        .targetModules(o.targetModules())
-                                        .taskType(task)
-                                        .build()),
-                        CliMethod.of(
-                                "dora",
-                                "DoRA",
-                                5e-4,
-                                true,
-                                (task, o) -> LoraConfig.builder()
-                                        .r(o.r())
-                                        .loraAlpha(o.alpha())
-                                        .loraDropout(o.dropout())
-                                        .targetModules(o.targetModules())
-                                        .useDora(true)
-                                        .taskType(task)
-                                        .build())));
+                List.of("lora_A", "lora_B", "lora_embedding_A", "lora_embedding_B", "lora_magnitude_vector"));
     }
 
     /** As every method, and DoRA's magnitude is saved without its {@code .weight} ({@code …lora_magnitude_vector}). */

@@ -1,7 +1,6 @@
 package io.peft4j.peft.mona;
 
 import io.peft4j.nn.ResidualAdapter;
-import io.peft4j.peft.CliMethod;
 import io.peft4j.peft.DeclaredMethod;
 import java.util.List;
 
@@ -14,7 +13,6 @@ public final class MonaMethod extends DeclaredMethod {
                 MonaConfig.class,
                 MonaConfig::fromJson,
                 new MonaTuner(),
-                List.of(ResidualAdapter.Site.CHILD_NAME),
-                List.of(CliMethod.of("mona", "Mona", 1e-3, false, (task, o) -> MonaConfig.of(task))));
+                List.of(ResidualAdapter.Site.CHILD_NAME));
     }
 }

@@ -1,6 +1,5 @@
 package io.peft4j.peft.prefix;
 
-import io.peft4j.peft.CliMethod;
 import io.peft4j.peft.DeclaredMethod;
 import java.util.List;
 
@@ -13,19 +12,6 @@ public final class PrefixTuningMethod extends DeclaredMethod {
                 PrefixTuningConfig.class,
                 PrefixTuningConfig::fromJson,
                 new PrefixTuningTuner(),
-                List.of(),
-                List.of(
-                        CliMethod.of(
-                                "prefix",
-                                "Prefix tuning (MLP reparam.)",
-                                1e-3,
-                                true,
-                                (task, o) -> PrefixTuningConfig.of(o.virtualTokens(), true, task)),
-                        CliMethod.of(
-                                "ptuning-v2",
-                                "P-tuning v2 (deep prompts)",
-                                1e-2,
-                                false,
-                                (task, o) -> PrefixTuningConfig.ptuningV2(o.virtualTokens(), task))));
+                List.of());
     }
 }

@@ -1,6 +1,5 @@
 package io.peft4j.peft.prompt;
 
-import io.peft4j.peft.CliMethod;
 import io.peft4j.peft.DeclaredMethod;
 import java.util.List;
 
@@ -13,12 +12,6 @@ public final class PromptTuningMethod extends DeclaredMethod {
                 PromptTuningConfig.class,
                 PromptTuningConfig::fromJson,
                 new PromptTuningTuner(),
-                List.of(),
-                List.of(CliMethod.of(
-                        "prompt",
-                        "Prompt tuning",
-                        3e-2,
-                        true,
-                        (task, o) -> PromptTuningConfig.random(o.virtualTokens(), task))));
+                List.of());
     }
 }
