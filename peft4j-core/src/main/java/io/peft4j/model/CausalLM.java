@@ -74,6 +74,7 @@ public abstract class CausalLM extends PretrainedModel {
         if (promptSource() != null) {
             out.add((Module) promptSource());
         }
+        children().values().stream().filter(InputStage.class::isInstance).forEach(out::add);
         return out;
     }
 
@@ -162,7 +163,9 @@ public abstract class CausalLM extends PretrainedModel {
         if (prefixed) {
             kv.seed(prompts.layerPrefixes()); // cache: [B, Hkv, P, Dh] per layer
         }
-        NDArray x = inputStages(step, inputEmbeddings().forward(step, inputIds), null); // [B, T, D]
+        NDArray x = inputStages(
+                        step, BlockInput.text(inputEmbeddings().forward(step, inputIds), numLayers(), false), null)
+                .x(); // [B, T, D]
         int virtual = prompts == null ? 0 : prompts.inputLength();
         if (virtual > 0) {
             x = prompts.inputPrompts().concat(x, 1); // [B, n+T, D]
@@ -204,9 +207,8 @@ public abstract class CausalLM extends PretrainedModel {
     private BlockStack.Pass<NDArray> blocks(PassContext step, Inputs in, boolean sharedCache) {
         Object context = blockContext(in.positions()); // rotary angles, or null
         NDArray input = embedPositions(step, in.x(), in.positions()); // [B, n+T, D]
-        boolean inputsTrain = inputStagesTrain()
-                || inputModules().stream()
-                        .anyMatch(m -> m.namedParameters().values().stream().anyMatch(Parameter::isTrainable));
+        boolean inputsTrain = inputModules().stream()
+                .anyMatch(m -> m.namedParameters().values().stream().anyMatch(Parameter::isTrainable));
         return BlockStack.Pass.of(
                 input,
                 inputsTrain,

@@ -1,20 +1,31 @@
 package io.peft4j.model;
 
-import ai.djl.ndarray.NDArray;
 import io.peft4j.nn.PassContext;
-import io.peft4j.nn.TokenGrid;
 
 /**
- * What a method puts between a backbone's embeddings and its blocks, applied once per pass: AIM's temporal embedding.
- * A method installs it on the backbone as a child under a name of its own ({@link PretrainedModel#inputStage}), so its
- * parameters are saved under that name; every family applies the installed stages to the blocks' input
- * ({@link PretrainedModel#inputStages}), so no family names the method.
+ * What a method puts between a backbone's embeddings and its blocks, applied once per pass: AIM's temporal embedding,
+ * VPT's visual prompts. A method installs it on the backbone as a child under a name of its own
+ * ({@link PretrainedModel#inputStage}; its parameters are saved under that name), or it is the pass's prompt source;
+ * every family applies the stages to its {@link BlockInput} ({@link PretrainedModel#inputStages}), so no family names
+ * the method.
  */
 public interface InputStage {
 
     /**
-     * The blocks' input x [B, T, D] as this stage changes it for the step's adapters, or x itself when none of them is
-     * installed here. {@code grid}: where the tokens lie on the image, null for text.
+     * Where a stage acts when a family normalises its embeddings before the blocks (CLIP's {@code pre_layrnorm}): on
+     * the embeddings, before that norm (AIM's temporal embedding, as its reference adds it), or on the blocks' input,
+     * after it (visual prompts). Elsewhere the two are one place.
      */
-    NDArray apply(PassContext step, NDArray x, TokenGrid grid);
+    enum Point {
+        EMBEDDINGS,
+        BLOCKS
+    }
+
+    /** Where this stage acts; on the blocks' input unless it says otherwise. */
+    default Point point() {
+        return Point.BLOCKS;
+    }
+
+    /** {@code in} as this stage changes it for the step's adapters, or {@code in} itself when none of them is here. */
+    BlockInput apply(PassContext step, BlockInput in);
 }

@@ -1,6 +1,5 @@
 package io.peft4j.model;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.peft4j.Peft4jException;
 import io.peft4j.io.HfConfig;
@@ -10,7 +9,7 @@ import io.peft4j.nn.Module;
 import io.peft4j.nn.Parameter;
 import io.peft4j.nn.PassContext;
 import io.peft4j.nn.PromptSource;
-import io.peft4j.nn.TokenGrid;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Supplier;
 
@@ -68,17 +67,6 @@ public abstract class PretrainedModel extends Module {
         return model;
     }
 
-    /** Child name of the installed prompt source (HF PEFT keeps its prompt encoders under this name too). */
-    public static final String PROMPT_ENCODER = "prompt_encoder";
-
-    /** Installs trainable virtual tokens (prompt learning methods) as this model's {@code prompt_encoder} child. */
-    public <M extends Module & PromptSource> void installPromptSource(M source) {
-        if (children().containsKey(PROMPT_ENCODER)) {
-            throw new IllegalStateException("a prompt source is already installed");
-        }
-        addChild(PROMPT_ENCODER, source);
-    }
-
     /** The input stage installed under {@code name}, installed now from {@code make} if there is none. */
     public <M extends Module & InputStage> M inputStage(String name, Class<M> type, Supplier<M> make) {
         Module installed = children().get(name);
@@ -91,21 +79,43 @@ public abstract class PretrainedModel extends Module {
         return type.cast(installed);
     }
 
-    /** The blocks' input x [B, T, D] through every installed {@link InputStage}, in order; {@code grid}: null for text. */
-    protected final NDArray inputStages(PassContext step, NDArray x, TokenGrid grid) {
-        for (Module child : children().values()) {
-            if (child instanceof InputStage stage) {
-                x = stage.apply(step, x, grid);
-            }
-        }
-        return x;
+    /**
+     * The blocks' input through every installed {@link InputStage}, in order, then through the pass's prompt source
+     * ({@code source}, null: none) where it places tokens there (visual prompts): what every family calls between its
+     * embeddings and its blocks.
+     */
+    protected final BlockInput inputStages(PassContext step, BlockInput in, PromptSource source) {
+        return inputStages(
+                step, inputStages(step, in, source, InputStage.Point.EMBEDDINGS), source, InputStage.Point.BLOCKS);
     }
 
-    /** Whether an installed input stage trains, so a backward pass must go on into the blocks' input. */
-    protected final boolean inputStagesTrain() {
-        return children().values().stream()
-                .filter(InputStage.class::isInstance)
-                .anyMatch(m -> m.namedParameters().values().stream().anyMatch(Parameter::isTrainable));
+    /** The stages that act at {@code point} only: for a family with a norm between its embeddings and its blocks. */
+    protected final BlockInput inputStages(
+            PassContext step, BlockInput in, PromptSource source, InputStage.Point point) {
+        List<InputStage> stages = new ArrayList<>();
+        for (Module child : children().values()) {
+            if (child instanceof InputStage stage) {
+                stages.add(stage);
+            }
+        }
+        if (source instanceof InputStage stage && !stages.contains(stage)) { // a head's, or this model's own
+            stages.add(stage);
+        }
+        for (InputStage stage : stages) {
+            if (stage.point() == point) {
+                BlockInput before = in;
+                in = stage.apply(step, in);
+                if (in != before && stage instanceof Module m && trains(m)) {
+                    in = in.trained();
+                }
+            }
+        }
+        return in;
+    }
+
+    /** Whether a parameter of {@code module} trains. */
+    protected static boolean trains(Module module) {
+        return module.namedParameters().values().stream().anyMatch(Parameter::isTrainable);
     }
 
     /** The final LayerNorm of the pooled state (ViT's {@code layernorm}, CLIP's {@code post_layernorm}), or null. */
@@ -115,7 +125,11 @@ public abstract class PretrainedModel extends Module {
 
     /** The installed prompt source, or null. */
     public PromptSource promptSource() {
-        return (PromptSource) children().get(PROMPT_ENCODER);
+        return children().values().stream()
+                .filter(PromptSource.class::isInstance)
+                .map(PromptSource.class::cast)
+                .findFirst()
+                .orElse(null);
     }
 
     /** The token embedding table (HF's {@code get_input_embeddings()}), or null for a backbone without token input. */

@@ -4,8 +4,9 @@ import ai.djl.ndarray.NDArray;
 import java.util.List;
 
 /**
- * Trainable virtual tokens a model takes besides its input ids (prompt tuning, P-tuning, prefix tuning).
- * The model asks for them once per forward pass.
+ * Trainable virtual tokens a text model takes besides its input ids (prompt tuning, P-tuning, prefix tuning).
+ * The model asks for them once per forward pass; a source that places tokens among an image's (visual prompts) is an
+ * input stage as well ({@code io.peft4j.model.InputStage}), which image backbones apply.
  */
 public interface PromptSource {
 
@@ -16,23 +17,8 @@ public interface PromptSource {
      * @param placedTokens   [n, D] vectors for pseudo tokens placed by a template: an input id of -(k+1)
      *                       stands for row k (P-tuning with a template)
      * @param layerPrefixes  one key/value prefix per layer (prefix tuning, P-tuning v2)
-     * @param insertedTokens [B, n, D] tokens a vision transformer inserts after its [CLS] token: one group (VPT-shallow)
-     *                       or one per layer, each replacing the previous layer's (VPT-deep)
      */
-    record Prompts(
-            NDArray inputPrompts,
-            NDArray placedTokens,
-            List<KeyValuePrefix> layerPrefixes,
-            List<NDArray> insertedTokens) {
-
-        public Prompts(NDArray inputPrompts, NDArray placedTokens, List<KeyValuePrefix> layerPrefixes) {
-            this(inputPrompts, placedTokens, layerPrefixes, null);
-        }
-
-        /** Visual prompts only. */
-        public static Prompts inserted(List<NDArray> perLayer) {
-            return new Prompts(null, null, null, List.copyOf(perLayer));
-        }
+    record Prompts(NDArray inputPrompts, NDArray placedTokens, List<KeyValuePrefix> layerPrefixes) {
 
         /** Number of positions put in front of the input. */
         public int inputLength() {

@@ -405,7 +405,7 @@ public final class PeftModel extends Module {
     /** The in-memory parameter name of a saved key: the adapter name put back (by the method's rule) or a module copy's. */
     private static String parameterFor(String key, String name, PeftMethod method, Map<String, Parameter> params) {
         if (key.equals(PromptLearningConfig.SAVED_KEY)) {
-            return "base_model.model." + PretrainedModel.PROMPT_ENCODER + "." + name + ".embedding.weight";
+            return "base_model.model." + PromptEncoders.NAME + "." + name + ".embedding.weight";
         }
         String prefix = "base_model.model.";
         String parameter =

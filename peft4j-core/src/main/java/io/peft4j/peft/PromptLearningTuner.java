@@ -1,6 +1,5 @@
 package io.peft4j.peft;
 
-import io.peft4j.Peft4jException;
 import io.peft4j.model.PretrainedModel;
 import java.util.List;
 
@@ -15,21 +14,14 @@ public abstract class PromptLearningTuner<C extends PromptLearningConfig> implem
 
     @Override
     public List<String> inject(PretrainedModel model, String adapter, C config) {
-        PromptEncoders encoders;
-        if (model.promptSource() instanceof PromptEncoders existing) {
-            encoders = existing;
-        } else if (model.promptSource() == null) {
-            encoders = new PromptEncoders(model.manager());
-            model.installPromptSource(encoders);
-        } else {
-            throw new Peft4jException("the model already has a prompt source of another kind");
-        }
+        PromptEncoders encoders =
+                model.inputStage(PromptEncoders.NAME, PromptEncoders.class, () -> new PromptEncoders(model.manager()));
         encoders.add(adapter, encoder(model, config));
-        return List.of(PretrainedModel.PROMPT_ENCODER);
+        return List.of(PromptEncoders.NAME);
     }
 
     @Override
     public boolean isAdapterParameter(PretrainedModel model, String name, String adapter, C config) {
-        return name.startsWith(PretrainedModel.PROMPT_ENCODER + "." + adapter + ".");
+        return name.startsWith(PromptEncoders.NAME + "." + adapter + ".");
     }
 }

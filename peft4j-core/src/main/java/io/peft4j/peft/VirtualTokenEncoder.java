@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import io.peft4j.Peft4jException;
+import io.peft4j.model.BlockInput;
 import io.peft4j.nn.Embedding;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.PassContext;
@@ -32,8 +34,21 @@ public abstract class VirtualTokenEncoder extends Module {
      */
     public abstract NDArray encode(PassContext step);
 
-    /** What the model takes for a batch of {@code batch} rows, made in the step's scope. */
+    /** What a text model takes for a batch of {@code batch} rows, made in the step's scope; null: nothing. */
     public abstract PromptSource.Prompts prompts(PassContext step, long batch);
+
+    /**
+     * The blocks' input with this encoder's tokens placed in it, where it places tokens there (visual prompts): text
+     * encoders place theirs through {@link #prompts} (before a text model's positions) and have no place among an
+     * image's tokens.
+     */
+    public BlockInput place(PassContext step, BlockInput in) {
+        if (in.grid() != null) {
+            throw new Peft4jException(
+                    "prompt, prefix and P-tuning are for text models; an image backbone takes visual prompts (VPT)");
+        }
+        return in;
+    }
 
     /**
      * The table's rows looked up by index in {@code step} (as HF PEFT does with its prompt tokens), so the

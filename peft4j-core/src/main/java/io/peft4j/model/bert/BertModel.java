@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import io.peft4j.Peft4jException;
 import io.peft4j.io.HfConfig;
 import io.peft4j.io.Weights;
+import io.peft4j.model.BlockInput;
 import io.peft4j.model.BlockStack;
 import io.peft4j.model.Features;
 import io.peft4j.model.ModelFiles;
@@ -178,15 +179,14 @@ public final class BertModel extends PretrainedModel {
                         prompts.inputPrompts(),
                         prompts.placedTokens(),
                         prompts.prefixLength()); // [B, n+T, D]
-        NDArray x = inputStages(step, embedded, null);
-        boolean inputsTrain = inputStagesTrain()
-                || Stream.concat(
-                                embeddings.namedParameters().values().stream(),
-                                source instanceof Module m ? m.namedParameters().values().stream() : Stream.empty())
-                        .anyMatch(Parameter::isTrainable);
+        boolean inputsTrain = Stream.concat(
+                        embeddings.namedParameters().values().stream(),
+                        source instanceof Module m ? m.namedParameters().values().stream() : Stream.empty())
+                .anyMatch(Parameter::isTrainable);
+        BlockInput in = inputStages(step, BlockInput.text(embedded, layers.size(), inputsTrain), null); // [B, n+T, D]
         return BlockStack.Pass.of(
-                x,
-                inputsTrain,
+                in.x(),
+                in.trains(),
                 prefixes != null,
                 layers.size(), // x [B, n+T, D]
                 (i, h, blockStep) ->

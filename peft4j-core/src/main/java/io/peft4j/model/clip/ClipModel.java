@@ -2,13 +2,14 @@ package io.peft4j.model.clip;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.peft4j.Peft4jException;
 import io.peft4j.io.HfConfig;
+import io.peft4j.model.BlockInput;
 import io.peft4j.model.BlockStack;
 import io.peft4j.model.Features;
+import io.peft4j.model.InputStage;
 import io.peft4j.model.ModelFiles;
 import io.peft4j.model.ModelInputs;
 import io.peft4j.model.PretrainedModel;
@@ -21,7 +22,6 @@ import io.peft4j.nn.PromptSource;
 import io.peft4j.nn.TokenGrid;
 import io.peft4j.tokenizer.Tokenizer;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Set;
 
 /**
@@ -222,8 +222,7 @@ public final class ClipModel extends PretrainedModel {
 
     /**
      * One tower's pass: pixels [B, C, H, W] through the image tower, or token ids [B, T] (with their mask) through the
-     * text tower. Visual prompts (VPT) go into the image tower after the class token, once its input is normalised
-     * ({@code pre_layrnorm}): [B, 1+n+N, D]; deep VPT gives block i &gt; 0 its own group in place of the previous one.
+     * text tower.
      */
     @Override
     public BlockStack.Pass<Features> pass(PassContext step, ModelInputs inputs, PromptSource source) {
@@ -231,81 +230,61 @@ public final class ClipModel extends PretrainedModel {
             throw new IllegalArgumentException(
                     "a CLIP pass runs one tower: give pixel values (the image tower) or token ids (the text tower), not both");
         }
-        PromptSource.Prompts prompts = source == null ? null : source.prompts(step, inputs.batchSize());
-        if (prompts != null
-                && (prompts.inputPrompts() != null
-                        || prompts.placedTokens() != null
-                        || prompts.layerPrefixes() != null)) {
-            throw new Peft4jException(
-                    "CLIP takes visual prompts (VPT) in its image tower and CoOp/CoCoOp contexts in its text tower; "
-                            + "prompt, prefix and P-tuning are not wired into it");
+        if (inputs.pixelValues() != null) {
+            return imagePass(step, inputs.pixelValues(), source);
         }
-        return inputs.pixelValues() != null
-                ? imagePass(step, inputs.pixelValues(), prompts == null ? null : prompts.insertedTokens())
-                : textPass(step, inputs);
+        if (source != null && source.prompts(step, inputs.batchSize()) != null) {
+            throw new Peft4jException("CLIP takes visual prompts (VPT) in its image tower and CoOp/CoCoOp contexts in "
+                    + "its text tower; prompt, prefix and P-tuning are not wired into it");
+        }
+        return textPass(step, inputs);
     }
 
-    private BlockStack.Pass<Features> imagePass(PassContext step, NDArray pixels, List<NDArray> inserted) {
+    /**
+     * The image tower: patch embeddings [B, 1+N, D], the input stages that act on embeddings (AIM's temporal
+     * embedding), {@code pre_layrnorm}, the stages that act on the blocks' input (VPT's prompts after the class token),
+     * the blocks, the pooled and projected class token.
+     */
+    private BlockStack.Pass<Features> imagePass(PassContext step, NDArray pixels, PromptSource source) {
         var layers = vision.encoder.layers;
-        if (inserted != null && inserted.size() != 1 && inserted.size() != layers.size()) {
-            throw new IllegalArgumentException(
-                    "expected 1 or " + layers.size() + " groups of visual prompts, got " + inserted.size());
-        }
-        int n = inserted == null ? 0 : (int) inserted.get(0).getShape().get(1);
         int g = config.vision().imageSize() / config.vision().patchSize();
-        NDArray embedded = vision.normalise(
-                inputStages(step, vision.embeddings(step, pixels), new TokenGrid(1, g, g))); // [B, 1+N, D], pre-LN
-        NDArray x = n == 0 ? embedded : withPrompts(embedded, inserted.get(0), 0); // [B, 1+n+N, D]
-        boolean deep = inserted != null && inserted.size() > 1;
-        TokenGrid grid = new TokenGrid(1 + n, g, g);
-        return BlockStack.Pass.of(
-                x,
-                n > 0 || inputStagesTrain() || trains(vision.embeddings),
-                deep,
+        BlockInput embedded = BlockInput.image(
+                vision.embeddings(step, pixels),
+                new TokenGrid(1, g, g),
                 layers.size(),
-                (i, h, blockStep) -> layers.get(i)
-                        .forward(blockStep, deep && i > 0 ? withPrompts(h, inserted.get(i), n) : h, null, grid),
+                true,
+                trains(vision.embeddings));
+        embedded = inputStages(step, embedded, source, InputStage.Point.EMBEDDINGS); // [B, 1+N, D]
+        BlockInput in =
+                inputStages(step, embedded.withTokens(vision.normalise(embedded.x())), source, InputStage.Point.BLOCKS);
+        return in.pass(
+                (i, h, s) -> layers.get(i).forward(s, h, null, in.grid()),
                 top -> new Features(top, vision.pool(top), null, 0));
-    }
-
-    /** x [B, 1+k+N, D] with its k prompt tokens after the class token replaced by {@code prompts} [B, n, D]: [B, 1+n+N, D]. */
-    private static NDArray withPrompts(NDArray x, NDArray prompts, int k) {
-        return x.get(new NDIndex(":, :1, :"))
-                .concat(prompts, 1)
-                .concat(x.get(new NDIndex(":, " + (1 + k) + ":, :")), 1);
     }
 
     private BlockStack.Pass<Features> textPass(PassContext step, ModelInputs inputs) {
         ClipTextTransformer text = text();
         NDArray ids = inputs.requireTokens("CLIP's text tower");
         Shape s = ids.getShape();
-        NDArray x = inputStages(step, text.embed(step, ids), null); // [B, T, D]
+        var layers = text.encoder.layers;
+        BlockInput in = inputStages(
+                step,
+                BlockInput.text(text.embed(step, ids), layers.size(), trains(text.embeddings)),
+                null); // [B, T, D]
         NDArray mask = ClipTextTransformer.causalMask(
                 step.scope(), inputs.attentionMask(), s.get(0), s.get(1)); // [B, 1, T, T]
         int[] pool = ClipTextTransformer.poolPositions(
                 ids.toType(DataType.INT64, false).toLongArray(), (int) s.get(0), (int) s.get(1), text.eosTokenId());
-        var layers = text.encoder.layers;
-        return BlockStack.Pass.of(
-                x,
-                inputStagesTrain() || trains(text.embeddings),
-                false,
-                layers.size(),
-                (i, h, blockStep) -> layers.get(i).forward(blockStep, h, mask, null),
-                top -> {
-                    NDArray hidden = text.finish(top); // [B, T, D]
-                    NDArray pick = step.scope()
-                            .create(pool)
-                            .toType(DataType.INT64, false)
-                            .oneHot((int) s.get(1))
-                            .expandDims(1); // [B, 1, T]
-                    NDArray pooled = pick.toType(hidden.getDataType(), false)
-                            .matMul(hidden)
-                            .squeeze(1); // [B, D]
-                    return new Features(hidden, pooled, inputs.attentionMask(), 0);
-                });
-    }
-
-    private static boolean trains(Module embeddings) {
-        return embeddings.namedParameters().values().stream().anyMatch(Parameter::isTrainable);
+        return in.pass((i, h, blockStep) -> layers.get(i).forward(blockStep, h, mask, null), top -> {
+            NDArray hidden = text.finish(top); // [B, T, D]
+            NDArray pick = step.scope()
+                    .create(pool)
+                    .toType(DataType.INT64, false)
+                    .oneHot((int) s.get(1))
+                    .expandDims(1); // [B, 1, T]
+            NDArray pooled =
+                    pick.toType(hidden.getDataType(), false).matMul(hidden).squeeze(1); // [B, D]
+            return new Features(hidden, pooled, inputs.attentionMask(), 0);
+        });
     }
 }

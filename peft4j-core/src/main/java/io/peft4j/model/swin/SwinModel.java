@@ -2,8 +2,8 @@ package io.peft4j.model.swin;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import io.peft4j.Peft4jException;
 import io.peft4j.io.HfConfig;
+import io.peft4j.model.BlockInput;
 import io.peft4j.model.BlockStack;
 import io.peft4j.model.Features;
 import io.peft4j.model.ModelFiles;
@@ -12,7 +12,6 @@ import io.peft4j.model.PretrainedModel;
 import io.peft4j.nn.LayerNorm;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.ModuleList;
-import io.peft4j.nn.Parameter;
 import io.peft4j.nn.PassContext;
 import io.peft4j.nn.PromptSource;
 import io.peft4j.nn.TokenGrid;
@@ -131,13 +130,7 @@ public final class SwinModel extends PretrainedModel {
     @Override
     public BlockStack.Pass<Features> pass(PassContext step, ModelInputs inputs, PromptSource source) {
         NDArray pixels = inputs.requirePixels("a Swin Transformer");
-        if (source != null && source.prompts(step, pixels.getShape().get(0)) != null) {
-            throw new Peft4jException(
-                    "a Swin Transformer takes no virtual tokens (VPT, prompt or prefix tuning); those are for ViT, DeiT and text models");
-        }
         int[] grid = embeddings.grid(pixels.getShape());
-        NDArray x =
-                inputStages(step, embeddings.forward(step, pixels), new TokenGrid(0, grid[0], grid[1])); // [B, h·w, C₀]
         List<int[]> blocks = new ArrayList<>(); // {stage, block, height, width}
         int height = grid[0];
         int width = grid[1];
@@ -148,13 +141,11 @@ public final class SwinModel extends PretrainedModel {
             height = (height + 1) / 2;
             width = (width + 1) / 2;
         }
-        boolean inputsTrain = inputStagesTrain()
-                || embeddings.namedParameters().values().stream().anyMatch(Parameter::isTrainable);
-        return BlockStack.Pass.of(
-                x,
-                inputsTrain,
-                false,
-                blocks.size(),
+        NDArray x = embeddings.forward(step, pixels); // [B, h·w, C₀]
+        TokenGrid patches = new TokenGrid(0, grid[0], grid[1]);
+        BlockInput in = inputStages( // windows take no tokens besides the patches'
+                step, BlockInput.image(x, patches, blocks.size(), false, trains(embeddings)), source);
+        return in.pass(
                 (i, h, blockStep) -> { // [B, H·W, C], after a stage's last block [B, ⌈H/2⌉·⌈W/2⌉, 2C]
                     int[] b = blocks.get(i);
                     Stage stage = encoder.layers.get(b[0]);

@@ -3,8 +3,8 @@ package io.peft4j.model.vit;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
-import io.peft4j.Peft4jException;
 import io.peft4j.io.HfConfig;
+import io.peft4j.model.BlockInput;
 import io.peft4j.model.BlockStack;
 import io.peft4j.model.Features;
 import io.peft4j.model.ModelFiles;
@@ -13,7 +13,6 @@ import io.peft4j.model.PretrainedModel;
 import io.peft4j.nn.LayerNorm;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.ModuleList;
-import io.peft4j.nn.Parameter;
 import io.peft4j.nn.PassContext;
 import io.peft4j.nn.PromptSource;
 import io.peft4j.nn.TokenGrid;
@@ -49,14 +48,6 @@ public final class ViTModel extends PretrainedModel {
             super(manager);
             layer = addChild("layer", new ModuleList<>(manager, c.numHiddenLayers(), i -> new ViTLayer(manager, c)));
         }
-    }
-
-    /** x [B, s+k+N, D] with its k prompt tokens after the s special tokens replaced by {@code prompts} [B, n, D]: [B, s+n+N, D]. */
-    private NDArray withPrompts(NDArray x, NDArray prompts, int k) {
-        int s = config.specialTokens();
-        return x.get(new NDIndex(":, :" + s + ", :"))
-                .concat(prompts, 1)
-                .concat(x.get(new NDIndex(":, " + (s + k) + ":, :")), 1);
     }
 
     /** Loads from an HF directory; keys prefixed {@code vit.} or {@code deit.} (a classification checkpoint) are accepted. */
@@ -118,50 +109,25 @@ public final class ViTModel extends PretrainedModel {
     }
 
     /**
-     * The pass over pixel values [B, C, H, W]: tokens [B, 1+N, D] through the blocks, then the final layernorm. Visual
-     * prompts (VPT) go after the [CLS] token: [B, 1+n+N, D]; with one group per layer (deep), block i &gt; 0 gets its
-     * own group in place of the previous one.
+     * The pass over pixel values [B, C, H, W]: patch embeddings [B, s+N, D] after the s leading tokens ([CLS], DeiT's
+     * distillation token), the methods' input stages (AIM's temporal embedding, VPT's prompts after the leading
+     * tokens), the blocks, the final layernorm; the pooled vector is the [CLS] state.
      */
     @Override
     public BlockStack.Pass<Features> pass(PassContext step, ModelInputs inputs, PromptSource source) {
         NDArray pixels = inputs.requirePixels("a ViT");
-        PromptSource.Prompts prompts =
-                source == null ? null : source.prompts(step, pixels.getShape().get(0));
-        if (prompts != null
-                && (prompts.inputPrompts() != null
-                        || prompts.placedTokens() != null
-                        || prompts.layerPrefixes() != null)) {
-            throw new Peft4jException(
-                    "a ViT takes visual prompts (VPT); prompt, prefix and P-tuning are for text models");
-        }
-        List<NDArray> inserted = prompts == null ? null : prompts.insertedTokens();
-        if (inserted != null && inserted.size() != 1 && inserted.size() != layers.size()) {
-            throw new IllegalArgumentException(
-                    "expected 1 or " + layers.size() + " groups of visual prompts, got " + inserted.size());
-        }
-        int n = inserted == null ? 0 : (int) inserted.get(0).getShape().get(1);
         int p = config.patchSize();
-        int s = config.specialTokens();
         TokenGrid patches = new TokenGrid(
-                s, (int) pixels.getShape().get(2) / p, (int) pixels.getShape().get(3) / p);
-        NDArray embedded = inputStages(step, embeddings.forward(step, pixels), patches); // [B, s+N, D]
-        NDArray x = n == 0 ? embedded : withPrompts(embedded, inserted.get(0), 0); // [B, s+n+N, D]
-        boolean inputsTrain = n > 0
-                || inputStagesTrain()
-                || embeddings.namedParameters().values().stream().anyMatch(Parameter::isTrainable);
-        boolean deep = inserted != null && inserted.size() > 1;
-        TokenGrid grid = new TokenGrid(s + n, patches.height(), patches.width()); // the prompts lead too
-        return BlockStack.Pass.of(
-                x,
-                inputsTrain,
-                deep,
-                layers.size(), // deep: every block takes its own prompts
-                (i, h, blockStep) ->
-                        layers.get(i).forward(blockStep, deep && i > 0 ? withPrompts(h, inserted.get(i), n) : h, grid),
-                top -> {
-                    NDArray hidden = layernorm.forward(top); // [B, 1+N, D]
-                    return new Features(hidden, hidden.get(new NDIndex(":, 0, :")), null, 0); // pooled: the [CLS] state
-                });
+                config.specialTokens(),
+                (int) pixels.getShape().get(2) / p,
+                (int) pixels.getShape().get(3) / p);
+        NDArray x = embeddings.forward(step, pixels); // [B, s+N, D]
+        BlockInput in =
+                inputStages(step, BlockInput.image(x, patches, layers.size(), true, trains(embeddings)), source);
+        return in.pass((i, h, s) -> layers.get(i).forward(s, h, in.grid()), top -> {
+            NDArray hidden = layernorm.forward(top); // [B, s+N, D]
+            return new Features(hidden, hidden.get(new NDIndex(":, 0, :")), null, 0); // pooled: the [CLS] state
+        });
     }
 
     @Override

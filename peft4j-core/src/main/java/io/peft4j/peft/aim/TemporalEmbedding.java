@@ -3,11 +3,11 @@ package io.peft4j.peft.aim;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import io.peft4j.model.BlockInput;
 import io.peft4j.model.InputStage;
 import io.peft4j.nn.Parameter;
 import io.peft4j.nn.ParameterDict;
 import io.peft4j.nn.PassContext;
-import io.peft4j.nn.TokenGrid;
 
 /**
  * AIM's {@code temporal_embedding}, one [1, T, D] per adapter (zeros at first), added to the frames' tokens before the
@@ -25,11 +25,18 @@ final class TemporalEmbedding extends ParameterDict implements InputStage {
      * Frames' tokens [B·T, N, D] with the step's active adapter's embedding [1, T, D] added (frame t's row to each of its
      * tokens); text tokens (no grid) and steps without an adapter here are unchanged.
      */
+    /** On the frames' embeddings, before CLIP's {@code pre_layrnorm}, where AIM's reference adds it. */
     @Override
-    public NDArray apply(PassContext step, NDArray tokens, TokenGrid grid) {
-        if (grid == null) {
-            return tokens;
-        }
+    public Point point() {
+        return Point.EMBEDDINGS;
+    }
+
+    @Override
+    public BlockInput apply(PassContext step, BlockInput in) {
+        return in.grid() == null ? in : in.withTokens(added(step, in.x()));
+    }
+
+    private NDArray added(PassContext step, NDArray tokens) {
         for (String adapter : step.adapters().active()) {
             if (contains(adapter)) {
                 Parameter p = get(adapter);

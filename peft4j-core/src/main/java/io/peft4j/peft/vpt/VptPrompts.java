@@ -2,10 +2,14 @@ package io.peft4j.peft.vpt;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
+import io.peft4j.Peft4jException;
+import io.peft4j.model.BlockInput;
 import io.peft4j.nn.Dropout;
 import io.peft4j.nn.PassContext;
 import io.peft4j.nn.PromptSource;
+import io.peft4j.nn.TokenGrid;
 import io.peft4j.peft.VirtualTokenEncoder;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,14 +37,45 @@ public final class VptPrompts extends VirtualTokenEncoder {
         return rows(step); // [L·n, D]
     }
 
-    /** One [B, n, D] group of tokens per layer that takes new ones (one for shallow VPT), prompt dropout applied. */
+    /** VPT places its tokens among an image's ({@link #place}); a text model gets none. */
     @Override
     public PromptSource.Prompts prompts(PassContext step, long batch) {
-        NDArray table = dropout.forward(encode(step));
-        List<NDArray> perLayer = new ArrayList<>();
-        for (int l = 0; l < layers; l++) {
-            perLayer.add(perRow(table.get(l * tokens + ":" + (l + 1) * tokens), batch)); // [B, n, D]
+        return null;
+    }
+
+    /**
+     * The image tokens x [B, s+N, D] with n prompt tokens after the s leading ones ([CLS], DeiT's distillation token):
+     * [B, s+n+N, D], prompt dropout applied; deep VPT gives block i &gt; 0 its own group in place of the previous one's.
+     */
+    @Override
+    public BlockInput place(PassContext step, BlockInput in) {
+        if (in.grid() == null || !in.takesExtraTokens()) {
+            throw new Peft4jException("VPT inserts prompts into a vision transformer's tokens (ViT, DeiT, CLIP's image "
+                    + "tower); this backbone takes none");
         }
-        return PromptSource.Prompts.inserted(perLayer);
+        if (layers != 1 && layers != in.blocks()) {
+            throw new IllegalArgumentException(
+                    "expected 1 or " + in.blocks() + " groups of visual prompts, got " + layers);
+        }
+        NDArray table = dropout.forward(encode(step)); // [L·n, D]
+        List<NDArray> groups = new ArrayList<>();
+        for (int l = 0; l < layers; l++) {
+            groups.add(perRow(table.get(l * tokens + ":" + (l + 1) * tokens), in.batch())); // [B, n, D]
+        }
+        TokenGrid grid = in.grid();
+        int s = grid.leading();
+        BlockInput prompted = in.withTokens(withPrompts(in.x(), groups.get(0), s, 0)) // [B, s+n+N, D]
+                .withGrid(new TokenGrid(s + tokens, grid.height(), grid.width()))
+                .trained();
+        return layers == 1
+                ? prompted
+                : prompted.withBeforeBlock((i, h) -> i == 0 ? h : withPrompts(h, groups.get(i), s, tokens));
+    }
+
+    /** x [B, s+k+N, D] with its k tokens after the s leading ones replaced by {@code prompts} [B, n, D]: [B, s+n+N, D]. */
+    private static NDArray withPrompts(NDArray x, NDArray prompts, int s, int k) {
+        return x.get(new NDIndex(":, :" + s + ", :"))
+                .concat(prompts, 1)
+                .concat(x.get(new NDIndex(":, " + (s + k) + ":, :")), 1);
     }
 }
