@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -45,8 +46,8 @@ final class EvalCommand implements Callable<Integer> {
                     "A JSONL/CSV file with text,label (labels as saved with the adapter); for an image model a folder of <class>/<image>.")
     Path data;
 
-    @Option(names = "--max-length", defaultValue = "128", description = "Tokens per text (default: ${DEFAULT-VALUE}).")
-    int maxLength;
+    @Mixin
+    CommonOptions.MaxLength maxLength = new CommonOptions.MaxLength();
 
     @Spec
     CommandSpec spec;
@@ -80,7 +81,7 @@ final class EvalCommand implements Callable<Integer> {
             } else {
                 examples = TextFiles.examples(TextFiles.read(data), adapted.labels());
             }
-            try (Tokenizer tokenizer = Tokenizer.load(adapted.files().requireTokenizer(), maxLength)) {
+            try (Tokenizer tokenizer = Tokenizer.load(adapted.files().requireTokenizer(), maxLength.maxLength)) {
                 print(new SequenceClassificationTask(
                                 adapted.classifier(), tokenizer, FineTune.templateOf(adapted.peft()))
                         .evaluate(examples, 64));

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -31,8 +32,8 @@ final class PredictCommand implements Callable<Integer> {
     @Option(names = "--adapter", required = true, description = "Adapter directory.")
     Path adapter;
 
-    @Option(names = "--max-length", defaultValue = "128", description = "Tokens per text (default: ${DEFAULT-VALUE}).")
-    int maxLength;
+    @Mixin
+    CommonOptions.MaxLength maxLength = new CommonOptions.MaxLength();
 
     @Parameters(
             arity = "1..*",
@@ -44,7 +45,7 @@ final class PredictCommand implements Callable<Integer> {
     CommandSpec spec;
 
     private ModelInputs textInputs(AdaptedClassifier adapted, NDManager scope) {
-        try (Tokenizer tokenizer = Tokenizer.load(adapted.files().requireTokenizer(), maxLength)) {
+        try (Tokenizer tokenizer = Tokenizer.load(adapted.files().requireTokenizer(), maxLength.maxLength)) {
             PromptTemplate template = FineTune.templateOf(adapted.peft());
             BatchEncoding enc = template == null ? tokenizer.encode(texts) : tokenizer.encodeTemplate(template, texts);
             return ModelInputs.tokens(enc, scope);

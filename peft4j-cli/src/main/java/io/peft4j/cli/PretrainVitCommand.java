@@ -30,6 +30,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -75,8 +76,8 @@ final class PretrainVitCommand implements Callable<Integer> {
             description = "Use only the first N training digits (0: all 60,000).")
     int maxTrain;
 
-    @Option(names = "--seed", defaultValue = "42", description = "Random seed (default: ${DEFAULT-VALUE}).")
-    long seed;
+    @Mixin
+    CommonOptions.Seed seed = new CommonOptions.Seed();
 
     @Option(names = "--overwrite", description = "Replace a model already pretrained in --output.")
     boolean overwrite;
@@ -105,7 +106,7 @@ final class PretrainVitCommand implements Callable<Integer> {
             writeConfigs(dir);
             Splits<ImageExample> mnist = Datasets.namedImages("mnist").limitTrain(maxTrain);
             try (NDManager manager = NDManager.newBaseManager()) {
-                Engine.getInstance().setRandomSeed((int) seed);
+                Engine.getInstance().setRandomSeed((int) seed.seed);
                 BackboneClassifier model = new BackboneClassifier(
                         new ViTModel(manager, ViTConfig.from(HfConfig.read(dir.resolve("config.json")))),
                         BackboneClassifier.Head.SEQUENCE,
@@ -118,7 +119,7 @@ final class PretrainVitCommand implements Callable<Integer> {
                         .warmupRatio(0.05)
                         .schedule(Schedule.COSINE)
                         .weightDecay(0.05)
-                        .seed(seed)
+                        .seed(seed.seed)
                         .keepBest(false)
                         .checkpointDir(dir.resolve("checkpoints"))
                         .checkpointEvery(200)

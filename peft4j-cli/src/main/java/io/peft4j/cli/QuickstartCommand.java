@@ -12,13 +12,14 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
  * The README's main job: LoRA (r=8 on query and value, plus the classifier) against the frozen-backbone
- * linear probe on the SpamAssassin corpus with all-MiniLM-L6-v2, same seed and budget, test accuracy side by side.
+ * linear probe on the SpamAssassin corpus with all-MiniLM-L6-v2, same seed.seed and budget, test accuracy side by side.
  */
 @Command(
         name = "quickstart",
@@ -37,14 +38,11 @@ final class QuickstartCommand implements Callable<Integer> {
     @Option(names = "--epochs", defaultValue = "1", description = "Epochs (default: ${DEFAULT-VALUE}).")
     int epochs;
 
-    @Option(
-            names = "--max-length",
-            defaultValue = "64",
-            description = "Tokens per message (default: ${DEFAULT-VALUE}).")
-    int maxLength;
+    @Mixin
+    CommonOptions.MaxLength maxLength = new CommonOptions.MaxLength(64);
 
-    @Option(names = "--seed", defaultValue = "42", description = "Random seed (default: ${DEFAULT-VALUE}).")
-    long seed;
+    @Mixin
+    CommonOptions.Seed seed = new CommonOptions.Seed();
 
     @Spec
     CommandSpec spec;
@@ -60,13 +58,13 @@ final class QuickstartCommand implements Callable<Integer> {
                 data.validation().size(),
                 data.test().size(),
                 epochs,
-                maxLength);
+                maxLength.maxLength);
         TrainingArgs base = TrainingArgs.builder()
                 .epochs(epochs)
                 .batchSize(16)
                 .warmupRatio(0.06)
                 .weightDecay(0.01)
-                .seed(seed)
+                .seed(seed.seed)
                 .build();
         Method loraMethod = Method.parse("lora");
         Method fixedMethod = Method.parse("fixed");
@@ -76,7 +74,7 @@ final class QuickstartCommand implements Callable<Integer> {
                         loraMethod,
                         queryValue(),
                         base.toBuilder().learningRate(loraMethod.defaultLr()).build(),
-                        maxLength,
+                        maxLength.maxLength,
                         output.resolve("lora")),
                 data,
                 "spam",
@@ -87,7 +85,7 @@ final class QuickstartCommand implements Callable<Integer> {
                         fixedMethod,
                         queryValue(),
                         base.toBuilder().learningRate(fixedMethod.defaultLr()).build(),
-                        maxLength,
+                        maxLength.maxLength,
                         output.resolve("fixed")),
                 data,
                 "spam",

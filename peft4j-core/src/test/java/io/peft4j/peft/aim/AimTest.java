@@ -19,6 +19,8 @@ import io.peft4j.nn.Parameter;
 import io.peft4j.nn.PassContext;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
+import io.peft4j.train.Gradients;
+import io.peft4j.train.StagedBackward;
 import io.peft4j.train.loss.Losses;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -148,6 +150,57 @@ class AimTest extends NativeTest {
                     ModelFiles.resolve("src/test/resources/resnet"), scope, BackboneClassifier.Head.SEQUENCE, 3);
             assertThatThrownBy(() -> PeftModel.wrap(resnet, AimConfig.of(8, TaskType.SEQ_CLS)))
                     .hasMessage("AIM adapts vision transformers (ViT, DeiT, CLIP's image tower); 'resnet' is not one");
+        }
+    }
+
+    /**
+     * A trained input stage makes the blocks' input (issue 29): taken block by block (gradient checkpointing, QLoRA's
+     * staging), the pass goes on into the temporal embedding, and the staged and checkpointed gradients of every
+     * trainable parameter, the temporal embedding's included, equal the plain backward pass's. (The video classifier
+     * refuses staged training; the backbone classifier over a clip's frames takes it.)
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"vit", "clip"})
+    void stagedAndCheckpointedGradientsEqualThePlainOnesTemporalEmbeddingIncluded(String family) {
+        try (NDManager scope = manager.newSubManager()) {
+            BackboneClassifier model = model(family, scope);
+            PeftModel peft = PeftModel.wrap(model, AimConfig.of(2, TaskType.SEQ_CLS));
+            peft.namedParameters().forEach((k, p) -> { // away from the identity, so that every part has a gradient
+                if (p.isTrainable() && (k.contains("temporal_embedding") || k.contains("D_fc2"))) {
+                    p.set(scope.randomNormal(0, 0.1f, p.shape(), DataType.FLOAT32));
+                }
+            });
+            NDArray frames = scope.randomNormal(new Shape(4, 3, 8, 8)); // 2 clips of 2 frames
+            NDArray labels = scope.create(new long[] {1, 1, 3, 3});
+            Map<String, float[]> plain = Gradients.of(
+                    peft,
+                    (step, gc) ->
+                            gc.backward(Losses.crossEntropy(model.logits(step, ModelInputs.pixels(frames)), labels)));
+            assertThat(plain.keySet()).anyMatch(k -> k.contains("temporal_embedding"));
+            for (boolean checkpointing : new boolean[] {false, true}) {
+                Map<String, float[]> staged = Gradients.of(
+                        peft,
+                        (step, gc) -> StagedBackward.crossEntropy(
+                                step,
+                                model.logitsPass(step, ModelInputs.pixels(frames)),
+                                labels,
+                                gc,
+                                1.0,
+                                checkpointing));
+                assertThat(staged.keySet()).isEqualTo(plain.keySet());
+                for (String k : plain.keySet()) {
+                    float[] a = plain.get(k);
+                    float[] b = staged.get(k);
+                    double largest = 0;
+                    for (int i = 0; i < a.length; i++) {
+                        assertThat(b[i]).as(k).isCloseTo(a[i], Offset.offset(1e-5f));
+                        largest = Math.max(largest, Math.abs(a[i]));
+                    }
+                    if (k.contains("temporal_embedding")) {
+                        assertThat(largest).as(k + " gets a gradient").isGreaterThan(1e-4);
+                    }
+                }
+            }
         }
     }
 }
