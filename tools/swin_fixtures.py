@@ -4,10 +4,16 @@
 A small random SwinForImageClassification in the exact Hugging Face layout (config.json, preprocessor_config.json,
 model.safetensors with the `swin.` prefix, each block's int64 `relative_position_index` buffer as HF saves it, and the
 `classifier`), and reference safetensors holding pixel values and the last hidden state, pooled output and logits that
-an independent PyTorch implementation of HF's Swin modelling code computes for them: two stages of window attention
-(4x4 windows; the second block of stage 0 shifted by 2 with the cross-region mask; stage 1, a 4x4 grid, one window
-without shift), relative position bias, patch merging, mean pooling; at 16x16 pixels (8x8 and 4x4 grids) and at 24x20
-(a 12x10 grid padded to 12x12 for stage 0's windows, merged to 6x5 with the odd side padded, then padded to 8x8).
+an independent PyTorch implementation of HF's Swin modelling code computes for them: window attention, relative
+position bias, patch merging, mean pooling. Window and shift are decided at every block from the grid it gets, as HF's
+SwinLayer.set_shift_and_window_size does: a grid whose shorter side is at most the window is one unshifted window,
+a larger one takes the configured window and, on odd blocks, the shift w/2 (padded to whole windows, with the
+cross-region mask). Two models:
+- swin/ (window 4, 16x16 images, patch 2): at 16x16 (8x8 grid: stage 0's odd block shifted by 2; stage 1's 4x4 grid is
+  one window) and at 24x20 (a 12x10 grid padded to 12x12; merged to 6x5, larger than the window, so stage 1's odd
+  block shifts by 2 on the grid padded to 8x8, with the mask);
+- swin-w7/ (window 7, configured for 56x56, patch 4): at 56x56 (14x14, then 7x7: one unshifted window) and at 64x64
+  (16x16 padded to 21x21; stage 1's 8x8 grid is larger than the window, so its odd block shifts by 3 on 14x14).
 
 Run once with Debian's python3-torch (`apt-get install python3-torch`):
     /usr/bin/python3 tools/swin_fixtures.py
@@ -42,15 +48,6 @@ def relative_index(ws):
     return rel.sum(-1)
 
 
-def stage_windows(c):
-    """(window, shift of odd blocks) per stage for the configured image size, as HF's set_shift_and_window_size."""
-    out = []
-    for i in range(len(c["depths"])):
-        res = (c["image_size"] // c["patch_size"]) // (2 ** i)
-        out.append((res, 0) if res <= c["window_size"] else (c["window_size"], c["window_size"] // 2))
-    return out
-
-
 def weights(c):
     r = lambda *s: torch.randn(*s) * 0.2
     d0, p, ch = c["embed_dim"], c["patch_size"], c["num_channels"]
@@ -60,7 +57,7 @@ def weights(c):
     for i, (depth, heads) in enumerate(zip(c["depths"], c["num_heads"])):
         d = d0 * 2 ** i
         f = int(c["mlp_ratio"] * d)
-        ws = stage_windows(c)[i][0]
+        ws = c["window_size"]  # HF sizes every block's table and index by the configured window
         for j in range(depth):
             q = "swin.encoder.layers.%d.blocks.%d." % (i, j)
             for norm in ("layernorm_before", "layernorm_after"):
@@ -111,7 +108,9 @@ def block(c, w, q, x, height, width, heads, ws, shift, mona=None):
     eps = c["layer_norm_eps"]
     b, t, d = x.shape
     h = F.layer_norm(x, (d,), w[q + "layernorm_before.weight"], w[q + "layernorm_before.bias"], eps).view(b, height, width, d)
-    if min(height, width) <= ws:
+    if min(height, width) <= ws:  # HF's set_shift_and_window_size, decided from this grid at every call
+        if min(height, width) < ws:
+            raise ValueError("a grid smaller than the window: HF's w x w position bias does not fit it")
         shift, ws = 0, min(height, width)
     pad_r, pad_b = (ws - width % ws) % ws, (ws - height % ws) % ws
     h = F.pad(h, (0, 0, 0, pad_r, 0, pad_b))
@@ -163,11 +162,10 @@ def forward(c, w, pixels, mona=None):
     height, width = x.shape[2], x.shape[3]
     x = x.flatten(2).transpose(1, 2)
     x = F.layer_norm(x, (x.shape[-1],), w["swin.embeddings.norm.weight"], w["swin.embeddings.norm.bias"], 1e-5)
-    windows = stage_windows(c)
+    ws = c["window_size"]
     for i, (depth, heads) in enumerate(zip(c["depths"], c["num_heads"])):
-        ws, shift = windows[i]
         for j in range(depth):
-            x = block(c, w, "swin.encoder.layers.%d.blocks.%d." % (i, j), x, height, width, heads, ws, shift if j % 2 else 0, mona)
+            x = block(c, w, "swin.encoder.layers.%d.blocks.%d." % (i, j), x, height, width, heads, ws, ws // 2 if j % 2 else 0, mona)
         if i + 1 < len(c["depths"]):
             x = merge(w, "swin.encoder.layers.%d.downsample." % i, x, height, width)
             height, width = (height + 1) // 2, (width + 1) // 2
@@ -183,21 +181,33 @@ def reference(c, w, pixels, path):
                              "logits": logits.float()})
 
 
-def main():
-    out = os.path.join(RESOURCES, "swin")
+CONFIG_W7 = dict(CONFIG, image_size=56, patch_size=4, embed_dim=8, window_size=7, num_heads=[2, 2])
+
+
+def write_model(c, name, size):
+    out = os.path.join(RESOURCES, name)
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "config.json"), "w") as f:
-        json.dump(CONFIG, f, indent=2)
-    with open(os.path.join(out, "preprocessor_config.json"), "w") as f:   # as Swin checkpoints carry it (ViT's processor), at 16x16
+        json.dump(c, f, indent=2)
+    with open(os.path.join(out, "preprocessor_config.json"), "w") as f:   # as Swin checkpoints carry it (ViT's processor)
         json.dump({"do_normalize": True, "do_rescale": True, "do_resize": True, "image_mean": [0.485, 0.456, 0.406],
                    "image_processor_type": "ViTImageProcessor", "image_std": [0.229, 0.224, 0.225], "resample": 3,
-                   "rescale_factor": 1 / 255, "size": {"height": 16, "width": 16}}, f, indent=2)
-    w = weights(CONFIG)
+                   "rescale_factor": 1 / 255, "size": {"height": size, "width": size}}, f, indent=2)
+    w = weights(c)
     write_safetensors(os.path.join(out, "model.safetensors"), w)
+    return out, w
+
+
+def main():
+    out, w = write_model(CONFIG, "swin", 16)
     reference(CONFIG, w, torch.randn(2, 3, 16, 16), os.path.join(out, "reference.safetensors"))
-    # 24x20 pixels: a 12x10 grid padded to 12x12 for stage 0's windows, merged to 6x5 (padded to even), which stage 1
-    # (configured for 4x4, so unshifted 4x4 windows) pads to 8x8
+    # 24x20 pixels: a 12x10 grid padded to 12x12 for stage 0's windows, merged to 6x5 (padded to even), which is larger
+    # than the 4x4 window, so stage 1's odd block shifts by 2 on the grid padded to 8x8
     reference(CONFIG, w, torch.randn(2, 3, 24, 20), os.path.join(out, "reference_24x20.safetensors"))
+    out, w = write_model(CONFIG_W7, "swin-w7", 56)
+    reference(CONFIG_W7, w, torch.randn(2, 3, 56, 56), os.path.join(out, "reference.safetensors"))
+    # 64x64: stage 1 gets an 8x8 grid, larger than the 7x7 window configured for 56x56's 7x7, so its odd block shifts by 3
+    reference(CONFIG_W7, w, torch.randn(2, 3, 64, 64), os.path.join(out, "reference_64x64.safetensors"))
 
 
 if __name__ == "__main__":

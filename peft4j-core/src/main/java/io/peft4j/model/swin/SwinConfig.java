@@ -45,11 +45,6 @@ public record SwinConfig(
         return (int) (mlpRatio * width(stage));
     }
 
-    /** The patch grid side of stage i for the configured image size (HF's {@code input_resolution}). */
-    int configuredResolution(int stage) {
-        return (imageSize / patchSize) >> stage;
-    }
-
     public static SwinConfig from(HfConfig c) {
         if (c.getBoolean("use_absolute_embeddings", false)) {
             throw new FormatException(

@@ -121,15 +121,14 @@ public final class SwinLayer extends Module {
     private final Dense output;
 
     /**
-     * Block {@code index} of {@code stage}. As HF, a stage whose configured grid is no larger than the window takes one
-     * window of the grid's size and no shift; otherwise odd blocks shift by w/2.
+     * Block {@code index} of {@code stage}: w×w windows of the configured {@code window_size} (its relative position
+     * table (2w−1)² rows, as HF's), odd blocks shifted by w/2 where the grid they get is larger than a window.
      */
     SwinLayer(NDManager manager, SwinConfig c, int stage, int index) {
         super(manager);
         width = c.width(stage);
-        int resolution = c.configuredResolution(stage);
-        window = resolution <= c.windowSize() ? resolution : c.windowSize();
-        shift = resolution <= c.windowSize() || index % 2 == 0 ? 0 : c.windowSize() / 2;
+        window = c.windowSize();
+        shift = index % 2 == 0 ? 0 : window / 2;
         before = addChild("layernorm_before", new LayerNorm(manager, width, c.layerNormEps()));
         attention = addChild("attention", new Attention(manager, width, c.numHeads()[stage], window, c));
         after = addChild("layernorm_after", new LayerNorm(manager, width, c.layerNormEps()));
@@ -137,16 +136,21 @@ public final class SwinLayer extends Module {
         output = addChild("output", new Dense(manager, ResidualAdapter.Kind.FEED_FORWARD, c.mlpWidth(stage), width, c));
     }
 
-    /** x [B, H·W, C] on an H×W grid → [B, H·W, C]. */
+    /**
+     * x [B, H·W, C] on an H×W grid → [B, H·W, C]. Window and shift are decided from the grid this call gets, as HF's
+     * {@code set_shift_and_window_size} does at every forward (keeping nothing): a grid whose shorter side is the window
+     * is one unshifted window; a larger one takes the block's shift (padded to whole windows, with the cross-region mask).
+     */
     NDArray forward(PassContext step, NDArray x, int height, int width) {
-        boolean small = Math.min(height, width) <= window;
-        int w = small ? Math.min(height, width) : window;
-        int s = small ? 0 : shift;
-        if (w != window) {
-            throw new Peft4jException(
-                    "this Swin block has " + window + "×" + window + " windows, but the image gives a " + height + "×"
-                            + width + " grid here; use an image at least as large as the model's image_size");
+        int shorter = Math.min(height, width);
+        if (shorter < window) { // HF shrinks the window, which its w×w position bias then does not fit
+            throw new Peft4jException("this Swin block has " + window + "×" + window
+                    + " windows, but the image gives a "
+                    + height + "×" + width + " grid here, smaller than a window (Hugging Face's Swin cannot run it "
+                    + "either: its w×w position bias does not fit); use a larger image");
         }
+        int w = window;
+        int s = shorter == window ? 0 : shift;
         long b = x.getShape().get(0);
         long c = x.getShape().get(2);
         int padRight = (w - width % w) % w;

@@ -27,19 +27,29 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * The Swin family against {@code tools/swin_fixtures.py}: a random two-stage SwinForImageClassification in HF's layout
  * (with the int64 relative_position_index buffers HF saves) and the outputs of an independent double-precision PyTorch
- * implementation of HF's Swin code, at the configured 16×16 and at 24×20 (padding for windows and merging).
+ * implementation of HF's Swin code, at the configured 16×16 and at 24×20 (padding for windows and merging), with window
+ * and shift decided from the grid each block gets (issue 30): at 24×20 stage 1's 6×5 grid is larger than the 4×4 window
+ * configured for 16×16's 4×4, so its odd block shifts by 2; a window-7 model configured for 56×56, at 56×56 (stage 1's
+ * 7×7 grid is one unshifted window) and at 64×64 (its 8×8 grid shifts by 3 on a 14×14 padded grid).
  */
 class SwinReferenceTest extends NativeTest {
 
     private static final Path DIR = Path.of("src/test/resources/swin");
 
     @ParameterizedTest
-    @ValueSource(strings = {"reference.safetensors", "reference_24x20.safetensors"})
+    @ValueSource(
+            strings = {
+                "swin/reference.safetensors",
+                "swin/reference_24x20.safetensors",
+                "swin-w7/reference.safetensors",
+                "swin-w7/reference_64x64.safetensors"
+            })
     void logitsPooledAndHiddenStatesMatchTheReference(String file) {
+        Path dir = DIR.resolveSibling(file).getParent();
         try (NDManager scope = manager.newSubManager();
-                SafeTensorsReader reference = SafeTensorsReader.open(DIR.resolve(file))) {
+                SafeTensorsReader reference = SafeTensorsReader.open(DIR.resolveSibling(file))) {
             BackboneClassifier model = BackboneClassifier.load(
-                    ModelFiles.resolve(DIR.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
+                    ModelFiles.resolve(dir.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
             assertThat(model.backbone()).isInstanceOf(SwinModel.class);
             model.setTraining(false);
             NDArray pixels = reference.load("pixel_values", scope, DataType.FLOAT32);
