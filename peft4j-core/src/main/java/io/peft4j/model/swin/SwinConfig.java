@@ -2,6 +2,7 @@ package io.peft4j.model.swin;
 
 import io.peft4j.io.FormatException;
 import io.peft4j.io.HfConfig;
+import java.util.Arrays;
 
 /**
  * The fields of a Swin Transformer {@code config.json} ({@code model_type} swin), with Hugging Face's defaults. Stage
@@ -21,6 +22,7 @@ public record SwinConfig(
         String hiddenAct,
         float hiddenDropoutProb,
         float attentionProbsDropoutProb,
+        double dropPathRate,
         float layerNormEps,
         float initializerRange) {
 
@@ -29,6 +31,16 @@ public record SwinConfig(
 
     public int numStages() {
         return depths.length;
+    }
+
+    /**
+     * Block {@code index} of {@code stage}'s stochastic-depth rate: {@code drop_path_rate} spread linearly from 0 over
+     * all blocks, as HF's {@code torch.linspace(0, drop_path_rate, sum(depths))}.
+     */
+    public double dropPath(int stage, int index) {
+        int blocks = Arrays.stream(depths).sum();
+        int block = Arrays.stream(depths, 0, stage).sum() + index;
+        return blocks == 1 ? 0 : dropPathRate * block / (blocks - 1);
     }
 
     /** The width of stage i: embed_dim · 2^i. */
@@ -63,8 +75,12 @@ public record SwinConfig(
                 c.getString("hidden_act", "gelu"),
                 (float) c.getDouble("hidden_dropout_prob", 0.0),
                 (float) c.getDouble("attention_probs_dropout_prob", 0.0),
+                c.getDouble("drop_path_rate", 0.1),
                 (float) c.getDouble("layer_norm_eps", 1e-5),
                 (float) c.getDouble("initializer_range", 0.02));
+        if (!(config.dropPathRate >= 0 && config.dropPathRate < 1)) {
+            throw new FormatException(c.file(), "drop_path_rate must be in [0, 1), got " + config.dropPathRate);
+        }
         if (config.depths.length != config.numHeads.length) {
             throw new FormatException(
                     c.file(), "depths has " + config.depths.length + " stages but num_heads " + config.numHeads.length);

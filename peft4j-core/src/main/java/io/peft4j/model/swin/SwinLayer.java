@@ -6,6 +6,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import io.peft4j.Peft4jException;
 import io.peft4j.nn.Activations;
+import io.peft4j.nn.DropPath;
 import io.peft4j.nn.Dropout;
 import io.peft4j.nn.LayerNorm;
 import io.peft4j.nn.Linear;
@@ -22,8 +23,8 @@ import java.util.function.UnaryOperator;
  * One Swin Transformer block, named as in Hugging Face ({@code layernorm_before}, {@code attention.self.{query,key,value,
  * relative_position_bias_table}}, {@code attention.output.dense}, {@code layernorm_after}, {@code intermediate.dense},
  * {@code output.dense}): pre-LN self-attention within w×w windows of the token grid (shifted by w/2 in every second
- * block, with the cross-region mask), a learned bias per relative position, then the MLP. Stochastic depth (drop path)
- * is not applied: it is the identity at inference, and PEFT methods train without it here.
+ * block, with the cross-region mask), a learned bias per relative position, then the MLP. In training the attention
+ * branch takes stochastic depth (drop path, per sample, at the block's rate), as HF's layer does; the MLP branch does not.
  */
 public final class SwinLayer extends Module {
 
@@ -119,6 +120,7 @@ public final class SwinLayer extends Module {
     private final LayerNorm after;
     private final Intermediate intermediate;
     private final Dense output;
+    private final DropPath dropPath;
 
     /**
      * Block {@code index} of {@code stage}: w×w windows of the configured {@code window_size} (its relative position
@@ -134,6 +136,7 @@ public final class SwinLayer extends Module {
         after = addChild("layernorm_after", new LayerNorm(manager, width, c.layerNormEps()));
         intermediate = addChild("intermediate", new Intermediate(manager, width, c.mlpWidth(stage), c));
         output = addChild("output", new Dense(manager, ResidualAdapter.Kind.FEED_FORWARD, c.mlpWidth(stage), width, c));
+        dropPath = addChild("drop_path", new DropPath(manager, c.dropPath(stage, index))); // HF's, no weights
     }
 
     /**
@@ -187,7 +190,7 @@ public final class SwinLayer extends Module {
         }
         NDArray tokens = grid.reshape(b, (long) height * width, c); // [B, H·W, C]
         TokenGrid layout = new TokenGrid(0, height, width);
-        NDArray h = x.add(attention.output.forward(step, tokens, x, layout)); // [B, H·W, C]
+        NDArray h = x.add(dropPath.forward(attention.output.forward(step, tokens, x, layout))); // [B, H·W, C]
         return h.add(output.forward(step, intermediate.forward(step, after.forward(h)), h, layout));
     }
 

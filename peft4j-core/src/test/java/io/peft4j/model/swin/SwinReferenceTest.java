@@ -110,6 +110,34 @@ class SwinReferenceTest extends NativeTest {
         }
     }
 
+    /**
+     * Stochastic depth in training only (issue 30): the fixture has no dropout, so in training the one source of
+     * randomness is the attention branches' drop path (drop_path_rate 0.1 spread over the blocks); two training passes
+     * over the same pixels differ, while evaluation stays the reference's function (the test above).
+     */
+    @Test
+    void trainingDropsAttentionBranchesPerSample() {
+        try (NDManager scope = manager.newSubManager();
+                SafeTensorsReader reference = SafeTensorsReader.open(DIR.resolve("reference.safetensors"))) {
+            SwinModel swin = (SwinModel) AutoModel.load(ModelFiles.resolve(DIR.toString()), scope);
+            NDArray pixels =
+                    reference.load("pixel_values", scope, DataType.FLOAT32).repeat(0, 8); // 16 samples
+            PassContext step = PassContext.training(scope, PassContext.Adapters.NONE);
+            swin.setTraining(true);
+            float[] first =
+                    swin.features(step, ModelInputs.pixels(pixels)).pooled().toFloatArray();
+            float[] second =
+                    swin.features(step, ModelInputs.pixels(pixels)).pooled().toFloatArray();
+            assertThat(second).isNotEqualTo(first);
+            swin.setTraining(false);
+            float[] eval1 =
+                    swin.features(step, ModelInputs.pixels(pixels)).pooled().toFloatArray();
+            float[] eval2 =
+                    swin.features(step, ModelInputs.pixels(pixels)).pooled().toFloatArray();
+            assertThat(eval2).isEqualTo(eval1);
+        }
+    }
+
     @Test
     void refusesImagesSmallerThanItsWindowsAndTokenInputs() {
         try (NDManager scope = manager.newSubManager()) {
