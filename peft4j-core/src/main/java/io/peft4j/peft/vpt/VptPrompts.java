@@ -45,7 +45,7 @@ public final class VptPrompts extends VirtualTokenEncoder {
 
     /**
      * The image tokens x [B, s+N, D] with n prompt tokens after the s leading ones ([CLS], DeiT's distillation token):
-     * [B, s+n+N, D], prompt dropout applied; deep VPT gives block i &gt; 0 its own group in place of the previous one's.
+     * [B, s+n+N, D], prompt dropout applied to each sample's copy (the reference expands, then drops); deep VPT gives block i &gt; 0 its own group in place of the previous one's.
      */
     @Override
     public BlockInput place(PassContext step, BlockInput in) {
@@ -57,10 +57,11 @@ public final class VptPrompts extends VirtualTokenEncoder {
             throw new IllegalArgumentException(
                     "expected 1 or " + in.blocks() + " groups of visual prompts, got " + layers);
         }
-        NDArray table = dropout.forward(encode(step)); // [L·n, D]
+        NDArray table = encode(step); // [L·n, D]
         List<NDArray> groups = new ArrayList<>();
-        for (int l = 0; l < layers; l++) {
-            groups.add(perRow(table.get(l * tokens + ":" + (l + 1) * tokens), in.batch())); // [B, n, D]
+        for (int l = 0; l < layers; l++) { // expanded over the batch, then dropped: a mask per sample, as KMnP/vpt
+            groups.add(
+                    dropout.forward(perRow(table.get(l * tokens + ":" + (l + 1) * tokens), in.batch()))); // [B, n, D]
         }
         TokenGrid grid = in.grid();
         int s = grid.leading();

@@ -8,6 +8,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import io.peft4j.NativeTest;
 import io.peft4j.io.SafeTensorsReader;
 import io.peft4j.model.BackboneClassifier;
@@ -20,10 +21,12 @@ import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
 import io.peft4j.peft.vpt.VptConfig;
 import java.nio.file.Path;
+import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Visual prompt tuning on the ViT fixture: the insertion written out by hand, counts, save and load. */
 class VptTest extends NativeTest {
@@ -99,6 +102,44 @@ class VptTest extends NativeTest {
             assertThat(fresh.logits(PassContext.training(scope, fresh.adapters()), ModelInputs.pixels(pixels))
                             .toFloatArray())
                     .containsExactly(logits);
+        }
+    }
+
+    /**
+     * Prompt dropout per sample, as the reference (KMnP/vpt) expands the prompts over the batch and then drops (issue
+     * 30): in training, two rows of the same image get different prompts and so different logits; in evaluation they
+     * are equal.
+     */
+    @ParameterizedTest(name = "deep {0}")
+    @ValueSource(booleans = {false, true})
+    void promptDropoutDrawsAMaskPerSample(boolean deep) {
+        try (NDManager scope = manager.newSubManager()) {
+            BackboneClassifier model = BackboneClassifier.load(
+                    ModelFiles.resolve(DIR.toString()), scope, BackboneClassifier.Head.SEQUENCE, 5);
+            VptConfig plain = VptConfig.of(N, deep, TaskType.SEQ_CLS);
+            PeftModel peft = PeftModel.wrap(model, new VptConfig(plain.common(), plain.shape(), plain.deep(), 0.5));
+            NDArray one = scope.randomNormal(new Shape(1, 3, 8, 8));
+            NDArray same = one.repeat(0, 4); // four copies of one image
+            PassContext step = PassContext.training(scope, model.adapters());
+            peft.setTraining(false);
+            model.module("prompt_encoder").setTraining(true); // the prompts' dropout alone: the ViT's own stays off
+            float[] trained = model.logits(step, ModelInputs.pixels(same)).toFloatArray();
+            peft.setTraining(false);
+            float[] evaluated = model.logits(step, ModelInputs.pixels(same)).toFloatArray();
+            for (int row = 1; row < 4; row++) {
+                assertThat(Arrays.copyOfRange(evaluated, row * 5, row * 5 + 5))
+                        .containsExactly(Arrays.copyOfRange(evaluated, 0, 5), within(1e-6f));
+            }
+            double largest = 0; // rows of one batch may differ in the last bits: dropout's effect is far larger
+            for (int row = 1; row < 4; row++) {
+                for (int k = 0; k < 5; k++) {
+                    largest = Math.max(largest, Math.abs(trained[row * 5 + k] - trained[k]));
+                }
+            }
+            boolean differ = largest > 1e-3;
+            assertThat(differ)
+                    .as("rows of one image get their own prompt dropout in training")
+                    .isTrue();
         }
     }
 
