@@ -29,12 +29,13 @@ public final class CoOp implements MethodCommandLine {
     @Override
     public PeftConfig config(String id, TaskType task, MethodOptions options) {
         ContextOptions o = options.get(ContextOptions.class);
-        if (id.equals("coop")) {
-            return new CoOpConfig(CommonFields.DEFAULT, o.context());
+        if (id.equals("coop")) { // CoOp's reference configs: 16 context vectors from random (rn50_ep50 etc.)
+            return new CoOpConfig(CommonFields.DEFAULT, o.context(16, null));
         }
         if (o.csc) {
             throw new Peft4jException("--csc is CoOp's: CoCoOp learns one context for all classes");
         }
-        return new CoCoOpConfig(CommonFields.DEFAULT, o.context());
+        // CoCoOp's reference config (vit_b16_c4_ep10_batch1_ctxv1): 4 context vectors from "a photo of a"
+        return new CoCoOpConfig(CommonFields.DEFAULT, o.context(4, "a photo of a"));
     }
 }
