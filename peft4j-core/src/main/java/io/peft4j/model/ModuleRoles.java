@@ -40,6 +40,12 @@ public record ModuleRoles(Map<Role, List<String>> names, boolean conv1dProjectio
         return targets(role).matches(path);
     }
 
+    /** Whether the module or parameter at {@code path} lies below a module of {@code role} (or is one). */
+    public boolean within(Role role, String path) {
+        String dotted = "." + path + ".";
+        return names.getOrDefault(role, List.of()).stream().anyMatch(name -> dotted.contains("." + name + "."));
+    }
+
     /** The index of the block a parameter or module path lies in, or -1. */
     public int blockIndex(String path) {
         for (String blocks : names.getOrDefault(Role.BLOCKS, List.of())) {

@@ -16,5 +16,10 @@ public enum Role {
     EMBEDDING,
     /** Convolutions a method may adapt (a convolutional backbone's). */
     CONV,
+    /**
+     * The text tower of a model that has an image tower too (CLIP's {@code text_model}): methods for images (AIM, Mona)
+     * leave the modules below it alone.
+     */
+    TEXT_TOWER,
     HEAD
 }

@@ -34,6 +34,7 @@ public final class ClipFamily implements ModelFamily {
                                     "final_layer_norm")),
                     Map.entry(Role.BLOCKS, List.of("encoder.layers")),
                     Map.entry(Role.EMBEDDING, List.of("token_embedding")),
+                    Map.entry(Role.TEXT_TOWER, List.of("text_model")),
                     Map.entry(Role.HEAD, List.of("classifier"))),
             false);
 

@@ -4,6 +4,7 @@ import ai.djl.ndarray.types.Shape;
 import io.peft4j.Peft4jException;
 import io.peft4j.model.HeadedModel;
 import io.peft4j.model.PretrainedModel;
+import io.peft4j.model.Role;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.TransformerBlock;
 import io.peft4j.peft.Tuner;
@@ -36,7 +37,8 @@ final class AimTuner implements Tuner<AimConfig> {
         }
         List<String> blocks = new ArrayList<>();
         for (Map.Entry<String, Module> e : model.namedModules().entrySet()) {
-            if (!(e.getValue() instanceof TransformerBlock block) || e.getKey().contains("text_model.")) {
+            if (!(e.getValue() instanceof TransformerBlock block)
+                    || model.roles().within(Role.TEXT_TOWER, e.getKey())) {
                 continue;
             }
             AimAdapters slot;

@@ -2,6 +2,7 @@ package io.peft4j.peft.mona;
 
 import io.peft4j.Peft4jException;
 import io.peft4j.model.PretrainedModel;
+import io.peft4j.model.Role;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.ResidualAdapter;
 import io.peft4j.peft.Tuner;
@@ -25,7 +26,8 @@ final class MonaTuner implements Tuner<MonaConfig> {
     public List<String> inject(PretrainedModel model, String adapter, MonaConfig config) {
         List<String> sites = new ArrayList<>();
         for (Map.Entry<String, Module> e : model.namedModules().entrySet()) {
-            if (!(e.getValue() instanceof ResidualAdapter.Site site)) {
+            if (!(e.getValue() instanceof ResidualAdapter.Site site)
+                    || model.roles().within(Role.TEXT_TOWER, e.getKey())) { // an image method: CLIP's image tower only
                 continue;
             }
             MonaAdapters slot;

@@ -9,16 +9,19 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import io.peft4j.NativeTest;
 import io.peft4j.io.SafeTensorsReader;
+import io.peft4j.model.AutoModel;
 import io.peft4j.model.BackboneClassifier;
 import io.peft4j.model.ModelFiles;
 import io.peft4j.model.ModelInputs;
 import io.peft4j.model.bert.TinyBert;
+import io.peft4j.model.clip.ClipModel;
 import io.peft4j.nn.PassContext;
 import io.peft4j.peft.CommonFields;
 import io.peft4j.peft.PeftModel;
 import io.peft4j.peft.TaskType;
 import io.peft4j.train.Gradients;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -121,6 +124,45 @@ class MonaTest extends NativeTest {
         try (NDManager scope = manager.newSubManager()) {
             assertThatThrownBy(() -> PeftModel.wrap(TinyBert.model(scope), MonaConfig.of(TaskType.FEATURE_EXTRACTION)))
                     .hasMessage("Mona adapts vision transformers (ViT, DeiT, Swin); 'bert' is not one");
+        }
+    }
+
+    /**
+     * Mona is an image method: on a whole CLIP model it goes into the image tower only, as AIM does (issue 30), so the
+     * text tower still runs (contrastive training, clip-pairs) and the image tower is adapted.
+     */
+    @Test
+    void onAWholeClipModelMonaAdaptsTheImageTowerOnly() {
+        Path dir = RESOURCES.resolve("clip");
+        try (NDManager scope = manager.newSubManager();
+                SafeTensorsReader reference = SafeTensorsReader.open(dir.resolve("reference.safetensors"))) {
+            ClipModel clip = (ClipModel) AutoModel.load(ModelFiles.resolve(dir.toString()), scope);
+            clip.setTraining(false);
+            PassContext step = PassContext.training(scope, PassContext.Adapters.NONE);
+            NDArray pixels = reference.load("pixel_values", scope, DataType.FLOAT32);
+            float[] before =
+                    clip.features(step, ModelInputs.pixels(pixels)).pooled().toFloatArray();
+            PeftModel peft =
+                    PeftModel.wrap(clip, MonaConfig.of(TaskType.FEATURE_EXTRACTION)); // not the identity at init
+            List<String> monas = peft.namedParameters().keySet().stream()
+                    .filter(k -> k.contains(".adapters.default."))
+                    .toList();
+            assertThat(monas).isNotEmpty().allMatch(k -> k.contains("vision_model."));
+            PassContext adapted = PassContext.training(scope, clip.adapters());
+            NDArray ids = reference.load("input_ids", scope, DataType.INT64);
+            NDArray mask = reference.load("attention_mask", scope, DataType.INT64);
+            assertThat(clip.features(adapted, ModelInputs.tokens(ids, mask, null))
+                            .pooled()
+                            .getShape()
+                            .get(0))
+                    .isEqualTo(ids.getShape().get(0)); // the text tower runs
+            float[] after =
+                    clip.features(adapted, ModelInputs.pixels(pixels)).pooled().toFloatArray();
+            double largest = 0;
+            for (int i = 0; i < after.length; i++) {
+                largest = Math.max(largest, Math.abs(after[i] - before[i]));
+            }
+            assertThat(largest).as("the image tower is adapted").isGreaterThan(1e-3);
         }
     }
 
