@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import io.peft4j.nn.Activations;
+import io.peft4j.nn.Dropout;
 import io.peft4j.nn.Linear;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.PassContext;
@@ -18,6 +19,7 @@ public final class Bottleneck extends Module {
     private final UnaryOperator<NDArray> activation;
     private final double scaling;
     private final boolean parallel;
+    private final Dropout dropout;
 
     Bottleneck(NDManager manager, int hidden, int bottleneck, BottleneckConfig config) {
         super(manager);
@@ -26,6 +28,7 @@ public final class Bottleneck extends Module {
         activation = Activations.byName(config.nonLinearity());
         scaling = config.scaling();
         parallel = config.adapterType() == BottleneckConfig.Variant.PARALLEL;
+        dropout = addChild("dropout", new Dropout(manager, (float) config.adapterDropout()));
         switch (config.initWeights()) {
             case NORMAL -> {
                 down.weight().set(manager.randomNormal(0, 0.01f, down.weight().shape(), DataType.FLOAT32));
@@ -48,11 +51,11 @@ public final class Bottleneck extends Module {
     /**
      * @param sublayerOut [B, T, D]
      * @param sublayerIn  [B, T, D]
-     * @return sublayerOut + s · up(act(down(h))), h = sublayerOut (serial) or sublayerIn (parallel)
+     * @return sublayerOut + s · up(dropout(act(down(h)))), h = sublayerOut (serial) or sublayerIn (parallel)
      */
     NDArray forward(PassContext step, NDArray sublayerOut, NDArray sublayerIn) {
         NDArray h = parallel ? sublayerIn : sublayerOut;
-        NDArray delta = up.forward(step, activation.apply(down.forward(step, h))); // [B, T, D]
+        NDArray delta = up.forward(step, dropout.forward(activation.apply(down.forward(step, h)))); // [B, T, D]
         return sublayerOut.add(scaling == 1.0 ? delta : Scalars.mul(delta, scaling));
     }
 }

@@ -25,7 +25,8 @@ import java.util.Map;
  *   <li>{@code non_linearity} relu, gelu, swish or tanh; {@code scaling} s of the adapter's output;</li>
  *   <li>{@code init_weights}: {@code normal} (N(0, 0.01), biases 0: near-identity), {@code trunc_normal}
  *       (truncated normal, std 1e-3) or {@code zero_up} (down kaiming-uniform, up zero: exactly the identity);</li>
- *   <li>{@code train_layer_norms}: the LayerNorm after each adapted sub-layer trains too.</li>
+ *   <li>{@code train_layer_norms}: the LayerNorm after each adapted sub-layer trains too;</li>
+ *   <li>{@code adapter_dropout}: dropout after the non-linearity in training (AdaptFormer's reference: 0.1).</li>
  * </ul>
  * Saved keys: {@code base_model.model.<sub-layer>.adapters.adapter_down.weight} (m, d), {@code .bias} (m),
  * {@code adapter_up.weight} (d, m), {@code .bias} (d), and the trained LayerNorms under their own names.
@@ -38,7 +39,8 @@ public record BottleneckConfig(
         String nonLinearity,
         double scaling,
         Init initWeights,
-        boolean trainLayerNorms)
+        boolean trainLayerNorms,
+        double adapterDropout)
         implements ConfigWithCommonFields {
 
     /** Where the adapters go. */
@@ -67,6 +69,31 @@ public record BottleneckConfig(
             throw new IllegalArgumentException("reduction_factor must be positive, got " + reductionFactor);
         }
         Activations.byName(nonLinearity);
+        if (!(adapterDropout >= 0 && adapterDropout < 1)) {
+            throw new IllegalArgumentException("adapter_dropout must be in [0, 1), got " + adapterDropout);
+        }
+    }
+
+    /** Without dropout inside the adapter. */
+    public BottleneckConfig(
+            CommonFields common,
+            Variant adapterType,
+            Integer bottleneckSize,
+            int reductionFactor,
+            String nonLinearity,
+            double scaling,
+            Init initWeights,
+            boolean trainLayerNorms) {
+        this(
+                common,
+                adapterType,
+                bottleneckSize,
+                reductionFactor,
+                nonLinearity,
+                scaling,
+                initWeights,
+                trainLayerNorms,
+                0);
     }
 
     /** Houlsby: both sub-layers, swish, near-identity normal init, LayerNorms trained. */
@@ -81,15 +108,39 @@ public record BottleneckConfig(
                 CommonFields.of(taskType), Variant.PFEIFFER, null, 16, "relu", 1.0, Init.NORMAL, false);
     }
 
-    /** Parallel adapter as AdaptFormer: beside the FFN, bottleneck 64, relu, scale 0.1, zero up-projection. */
+    /**
+     * Parallel adapter as AdaptFormer's reference (ShoufaChen/AdaptFormer): beside the FFN, bottleneck 64, relu, dropout
+     * 0.1 after it, scale 0.1, zero up-projection.
+     */
     public static BottleneckConfig parallel(TaskType taskType) {
         return new BottleneckConfig(
-                CommonFields.of(taskType), Variant.PARALLEL, 64, 16, "relu", 0.1, Init.ZERO_UP, false);
+                CommonFields.of(taskType), Variant.PARALLEL, 64, 16, "relu", 0.1, Init.ZERO_UP, false, 0.1);
+    }
+
+    public BottleneckConfig withAdapterDropout(double p) {
+        return new BottleneckConfig(
+                common,
+                adapterType,
+                bottleneckSize,
+                reductionFactor,
+                nonLinearity,
+                scaling,
+                initWeights,
+                trainLayerNorms,
+                p);
     }
 
     public BottleneckConfig withBottleneckSize(int m) {
         return new BottleneckConfig(
-                common, adapterType, m, reductionFactor, nonLinearity, scaling, initWeights, trainLayerNorms);
+                common,
+                adapterType,
+                m,
+                reductionFactor,
+                nonLinearity,
+                scaling,
+                initWeights,
+                trainLayerNorms,
+                adapterDropout);
     }
 
     /** m for a model of width {@code hidden}. */
@@ -100,7 +151,15 @@ public record BottleneckConfig(
     @Override
     public BottleneckConfig withCommon(CommonFields c) {
         return new BottleneckConfig(
-                c, adapterType, bottleneckSize, reductionFactor, nonLinearity, scaling, initWeights, trainLayerNorms);
+                c,
+                adapterType,
+                bottleneckSize,
+                reductionFactor,
+                nonLinearity,
+                scaling,
+                initWeights,
+                trainLayerNorms,
+                adapterDropout);
     }
 
     @Override
@@ -119,6 +178,7 @@ public record BottleneckConfig(
         m.put("scaling", scaling);
         m.put("init_weights", initWeights.name().toLowerCase(Locale.ROOT));
         m.put("train_layer_norms", trainLayerNorms);
+        m.put("adapter_dropout", adapterDropout);
         return PythonJson.write(m);
     }
 
@@ -139,7 +199,8 @@ public record BottleneckConfig(
                     f.getString("non_linearity", "relu"),
                     f.getDouble("scaling", 1.0),
                     f.getEnum("init_weights", Init.class, Init.NORMAL),
-                    f.getBoolean("train_layer_norms", false));
+                    f.getBoolean("train_layer_norms", false),
+                    f.getDouble("adapter_dropout", 0.0));
             f.warnUnknown();
             return c;
         } catch (IllegalArgumentException | Peft4jException e) {
