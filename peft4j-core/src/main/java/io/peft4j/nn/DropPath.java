@@ -13,9 +13,21 @@ import java.util.Arrays;
 public final class DropPath extends Module {
 
     private final double p;
+    private final int axis;
 
+    /** Drops rows of axis 0, the batch: one draw per sample. */
     public DropPath(NDManager manager, double p) {
+        this(manager, p, 0);
+    }
+
+    /**
+     * Drops rows of {@code axis}: a reference that runs its blocks sequence-first ([L, B, D], as CLIP's and AIM's code)
+     * and applies timm's drop_path there draws one keep per token position, shared by the batch; {@code axis} 1 of a
+     * [B, L, D] input reproduces that.
+     */
+    public DropPath(NDManager manager, double p, int axis) {
         super(manager);
+        this.axis = axis;
         if (!(p >= 0 && p < 1)) {
             throw new IllegalArgumentException("drop path probability must be in [0, 1), got " + p);
         }
@@ -26,14 +38,14 @@ public final class DropPath extends Module {
         return p;
     }
 
-    /** x [B, ...] → x with each sample's row zeroed with probability p, else scaled by 1/(1−p). */
+    /** x [B, ...] → x with each row of the axis zeroed with probability p, else scaled by 1/(1−p). */
     public NDArray forward(NDArray x) {
         if (!isTraining() || p == 0) {
             return x;
         }
         long[] shape = new long[x.getShape().dimension()];
         Arrays.fill(shape, 1);
-        shape[0] = x.getShape().get(0);
+        shape[axis] = x.getShape().get(axis);
         NDArray keep = x.getManager().randomUniform(0f, 1f, new Shape(shape)).gte(p); // [B, 1, …, 1]
         return Scalars.mul(x.mul(keep), 1.0 / (1 - p));
     }

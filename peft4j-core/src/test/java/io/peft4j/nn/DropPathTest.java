@@ -51,6 +51,29 @@ class DropPathTest extends NativeTest {
         }
     }
 
+    /** Along axis 1 (a sequence-first reference's samples): a token position is dropped or kept for the whole batch. */
+    @Test
+    void alongAnotherAxisATokenPositionIsDroppedForTheWholeBatch() {
+        try (NDManager scope = manager.newSubManager()) {
+            DropPath dropPath = new DropPath(scope, 0.5, 1);
+            dropPath.setTraining(true);
+            NDArray x = scope.ones(new Shape(6, 400, 2));
+            float[] out = dropPath.forward(x).toFloatArray();
+            int kept = 0;
+            for (int t = 0; t < 400; t++) {
+                float first = out[t * 2];
+                assertThat(first).isIn(0f, 2f);
+                kept += first == 2f ? 1 : 0;
+                for (int b = 0; b < 6; b++) {
+                    for (int d = 0; d < 2; d++) {
+                        assertThat(out[(b * 400 + t) * 2 + d]).isEqualTo(first);
+                    }
+                }
+            }
+            assertThat(kept / 400.0).isCloseTo(0.5, within(0.125)); // sd 0.025: five of them
+        }
+    }
+
     @Test
     void swinSpreadsItsRateLinearlyOverTheBlocksAsHuggingFace() {
         SwinConfig c =

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.peft4j.Peft4jException;
+import io.peft4j.nn.DropPath;
 import io.peft4j.nn.Module;
 import io.peft4j.nn.PassContext;
 import io.peft4j.nn.Scalars;
@@ -21,8 +22,10 @@ final class AimAdapters extends AddedModules<AimAdapters.Aim> implements Transfo
         final Bottleneck joint;
         final int frames;
         final double scale;
+        final DropPath dropPath;
 
-        Aim(NDManager manager, int width, AimConfig config) {
+        /** {@code dropPath}: this block's stochastic-depth rate. */
+        Aim(NDManager manager, int width, AimConfig config, double dropPath) {
             super(manager);
             int hidden = (int) (width * config.mlpRatio());
             temporal = addChild("T_Adapter", new Bottleneck(manager, width, hidden, false));
@@ -30,6 +33,9 @@ final class AimAdapters extends AddedModules<AimAdapters.Aim> implements Transfo
             joint = addChild("MLP_Adapter", new Bottleneck(manager, width, hidden, false));
             frames = config.numFrames();
             scale = config.scale();
+            // no weights; one draw per token position, shared by the clips, as timm's drop_path does on the reference's
+            // sequence-first [N, B·T, D] tensors
+            this.dropPath = addChild("drop_path", new DropPath(manager, dropPath, 1));
         }
     }
 
@@ -44,8 +50,8 @@ final class AimAdapters extends AddedModules<AimAdapters.Aim> implements Transfo
 
     /**
      * The reference block over the frames of clips x [B·T, N, D] (frame-major within each clip):
-     * x += T(attention over the T frames of each token position); x += S(attention over each frame's tokens), S skipping;
-     * x += mlp(LN2(x)) + scale · J(LN2(x)).
+     * x += drop_path(T(attention over the T frames of each token position)); x += S(attention over each frame's tokens), S
+     * skipping; x += mlp(LN2(x)) + drop_path(scale · J(LN2(x))), drop path acting in training only.
      */
     @Override
     public NDArray forward(PassContext step, TransformerBlock block, NDArray x) {
@@ -68,9 +74,11 @@ final class AimAdapters extends AddedModules<AimAdapters.Aim> implements Transfo
         NDArray xt =
                 x.reshape(b, t, n, d).transpose(0, 2, 1, 3).reshape(b * n, t, d); // [B·N, T, D]: each token across time
         xt = aim.temporal.forward(step, block.attention(step, xt, null)); // [B·N, T, D]
-        x = x.add(xt.reshape(b, n, t, d).transpose(0, 2, 1, 3).reshape(s)); // [B·T, N, D]
+        x = x.add(aim.dropPath.forward(
+                xt.reshape(b, n, t, d).transpose(0, 2, 1, 3).reshape(s))); // [B·T, N, D]
         x = x.add(aim.spatial.forward(step, block.attention(step, x, null))); // [B·T, N, D]
         NDArray xn = block.mlpInput(x);
-        return x.add(block.mlp(step, xn, x, null)).add(Scalars.mul(aim.joint.forward(step, xn), aim.scale));
+        return x.add(block.mlp(step, xn, x, null))
+                .add(aim.dropPath.forward(Scalars.mul(aim.joint.forward(step, xn), aim.scale)));
     }
 }

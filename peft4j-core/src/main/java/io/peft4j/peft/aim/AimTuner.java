@@ -9,6 +9,7 @@ import io.peft4j.nn.Module;
 import io.peft4j.nn.TransformerBlock;
 import io.peft4j.peft.Tuner;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -35,12 +36,15 @@ final class AimTuner implements Tuner<AimConfig> {
             throw new Peft4jException("AIM adapts vision transformers (ViT, DeiT, CLIP's image tower); '"
                     + model.family() + "' is not one");
         }
-        List<String> blocks = new ArrayList<>();
+        Map<String, TransformerBlock> found = new LinkedHashMap<>(); // the image blocks, in order
         for (Map.Entry<String, Module> e : model.namedModules().entrySet()) {
-            if (!(e.getValue() instanceof TransformerBlock block)
-                    || model.roles().within(Role.TEXT_TOWER, e.getKey())) {
-                continue;
+            if (e.getValue() instanceof TransformerBlock block && !model.roles().within(Role.TEXT_TOWER, e.getKey())) {
+                found.put(e.getKey(), block);
             }
+        }
+        List<String> blocks = new ArrayList<>();
+        for (Map.Entry<String, TransformerBlock> e : found.entrySet()) {
+            TransformerBlock block = e.getValue();
             AimAdapters slot;
             if (block.blockAdapter() instanceof AimAdapters existing) {
                 slot = existing;
@@ -50,7 +54,9 @@ final class AimTuner implements Tuner<AimConfig> {
             } else {
                 throw new Peft4jException("block '" + e.getKey() + "' already holds a block adapter of another kind");
             }
-            slot.add(adapter, new AimAdapters.Aim(model.manager(), backbone.hiddenSize(), config));
+            // stochastic depth spread linearly over the blocks, as the reference's torch.linspace(0, rate, layers)
+            double dropPath = found.size() == 1 ? 0 : config.dropPathRate() * blocks.size() / (found.size() - 1);
+            slot.add(adapter, new AimAdapters.Aim(model.manager(), backbone.hiddenSize(), config, dropPath));
             blocks.add(e.getKey());
         }
         if (blocks.isEmpty()) {

@@ -23,7 +23,9 @@ import io.peft4j.train.Gradients;
 import io.peft4j.train.StagedBackward;
 import io.peft4j.train.loss.Losses;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.Test;
@@ -233,6 +235,53 @@ class AimTest extends NativeTest {
             double std = Math.sqrt(squares / n - (sum / n) * (sum / n));
             assertThat(std).isCloseTo(0.02, Offset.offset(0.002)); // 1,536 draws: the sample std's sd is 0.00036
             assertThat(Math.abs(sum / n)).isLessThan(0.003);
+        }
+    }
+
+    /**
+     * Stochastic depth on the T-adapter's and the joint adapter's branches, as the reference's block (issue 30): its
+     * rate spread linearly over the blocks from 0 to drop_path_rate (0.2, the reference configs'), acting in training
+     * only, one draw per token position (timm's drop_path on the reference's sequence-first tensors); written to the
+     * config file.
+     */
+    @Test
+    void dropPathSpreadsOverTheBlocksAndActsInTrainingOnly() throws Exception {
+        AimConfig config = AimConfig.of(2, TaskType.SEQ_CLS);
+        assertThat(config.dropPathRate()).isEqualTo(0.2);
+        assertThat(config.toJson()).contains("\"drop_path_rate\": 0.2");
+        try (NDManager scope = manager.newSubManager()) {
+            BackboneClassifier model = model("vit", scope);
+            PeftModel peft = PeftModel.wrap(model, config);
+            List<Double> rates = new ArrayList<>();
+            model.namedModules().values().forEach(m -> {
+                if (m instanceof AimAdapters.Aim aim) {
+                    rates.add(aim.dropPath.p());
+                }
+            });
+            assertThat(rates).containsExactly(0.0, 0.2); // torch.linspace(0, 0.2, 2)
+            peft.namedParameters().forEach((k, p) -> { // away from the identity, so that the branches act
+                if (p.isTrainable() && k.contains("D_fc2")) {
+                    p.set(scope.randomNormal(0, 0.3f, p.shape(), DataType.FLOAT32));
+                }
+            });
+            NDArray clips = scope.randomNormal(new Shape(16, 2, 3, 8, 8)); // 16 clips of 2 frames
+            peft.setTraining(false);
+            float[] evaluated = logits(model, clips, scope);
+            assertThat(logits(model, clips, scope)).containsExactly(evaluated);
+            model.namedModules().forEach((k, m) -> { // the adapters' drop path alone
+                if (k.endsWith(".drop_path")) {
+                    m.setTraining(true);
+                }
+            });
+            Engine.getInstance().setRandomSeed(11);
+            float[] trained = logits(model, clips, scope);
+            double largest = 0;
+            for (int i = 0; i < trained.length; i++) {
+                largest = Math.max(largest, Math.abs(trained[i] - evaluated[i]));
+            }
+            // one draw per token position (5 of them: [CLS] and 2×2 patches) and branch in block 1 at rate 0.2: nothing
+            // dropped has probability 0.8^10 ≈ 0.11, so the seed is fixed
+            assertThat(largest).as("drop path changes a training pass").isGreaterThan(1e-3);
         }
     }
 }
