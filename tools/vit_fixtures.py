@@ -79,8 +79,9 @@ def weights(c):
     return w
 
 
-def forward(c, w, pixels, mona=None):
-    """mona: None, or f(site prefix, x, grid rows, grid cols, leading tokens) -> x applied after each residual addition."""
+def forward(c, w, pixels, mona=None, before_block=None):
+    """mona: None, or f(site prefix, x, grid rows, grid cols, leading tokens) -> x applied after each residual addition;
+    before_block: None, or f(block index, x, leading tokens) -> x, what enters each block (visual prompts)."""
     d, heads, eps = c["hidden_size"], c["num_attention_heads"], c["layer_norm_eps"]
     m = c["model_type"] + "."
     x = F.conv2d(pixels, w[m + "embeddings.patch_embeddings.projection.weight"], w[m + "embeddings.patch_embeddings.projection.bias"],
@@ -98,8 +99,10 @@ def forward(c, w, pixels, mona=None):
         grid = F.interpolate(grid, size=(rows, cols), mode="bicubic", align_corners=False)
         positions = torch.cat([positions[:, :special], grid.permute(0, 2, 3, 1).reshape(1, rows * cols, d)], 1)
     x = torch.cat(front + [x], 1) + positions
-    b, t = x.shape[0], x.shape[1]
     for i in range(c["num_hidden_layers"]):
+        if before_block:
+            x = before_block(i, x, special)
+        b, t = x.shape[0], x.shape[1]
         q = m + "encoder.layer.%d." % i
         h = F.layer_norm(x, (d,), w[q + "layernorm_before.weight"], w[q + "layernorm_before.bias"], eps)
         proj = lambda name: F.linear(h, w[q + "attention.attention.%s.weight" % name], w[q + "attention.attention.%s.bias" % name]) \
