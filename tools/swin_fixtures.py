@@ -104,7 +104,7 @@ def shift_mask(hp, wp, ws, shift):
     return diff.masked_fill(diff != 0, -100.0).masked_fill(diff == 0, 0.0)
 
 
-def block(c, w, q, x, height, width, heads, ws, shift, mona=None):
+def block(c, w, q, x, height, width, heads, ws, shift, mona=None, parallel=None):
     eps = c["layer_norm_eps"]
     b, t, d = x.shape
     h = F.layer_norm(x, (d,), w[q + "layernorm_before.weight"], w[q + "layernorm_before.bias"], eps).view(b, height, width, d)
@@ -140,7 +140,8 @@ def block(c, w, q, x, height, width, heads, ws, shift, mona=None):
         x = mona(q + "attention.output.", x, height, width, 0)
     h = F.layer_norm(x, (d,), w[q + "layernorm_after.weight"], w[q + "layernorm_after.bias"], eps)
     h = F.gelu(F.linear(h, w[q + "intermediate.dense.weight"], w[q + "intermediate.dense.bias"]))
-    x = x + F.linear(h, w[q + "output.dense.weight"], w[q + "output.dense.bias"])
+    out = F.linear(h, w[q + "output.dense.weight"], w[q + "output.dense.bias"])
+    x = x + (out if parallel is None else out + parallel(q + "output.", x))
     return mona(q + "output.", x, height, width, 0) if mona else x
 
 
@@ -153,7 +154,7 @@ def merge(w, q, x, height, width):
     return F.linear(g, w[q + "reduction.weight"])
 
 
-def forward(c, w, pixels, mona=None):
+def forward(c, w, pixels, mona=None, parallel=None):
     p = c["patch_size"]
     hh, ww = pixels.shape[2], pixels.shape[3]
     pixels = F.pad(pixels, (0, (p - ww % p) % p, 0, (p - hh % p) % p))
@@ -165,7 +166,8 @@ def forward(c, w, pixels, mona=None):
     ws = c["window_size"]
     for i, (depth, heads) in enumerate(zip(c["depths"], c["num_heads"])):
         for j in range(depth):
-            x = block(c, w, "swin.encoder.layers.%d.blocks.%d." % (i, j), x, height, width, heads, ws, ws // 2 if j % 2 else 0, mona)
+            x = block(c, w, "swin.encoder.layers.%d.blocks.%d." % (i, j), x, height, width, heads, ws, ws // 2 if j % 2 else 0,
+                      mona, parallel)
         if i + 1 < len(c["depths"]):
             x = merge(w, "swin.encoder.layers.%d.downsample." % i, x, height, width)
             height, width = (height + 1) // 2, (width + 1) // 2

@@ -79,9 +79,10 @@ def weights(c):
     return w
 
 
-def forward(c, w, pixels, mona=None, before_block=None):
+def forward(c, w, pixels, mona=None, before_block=None, parallel=None):
     """mona: None, or f(site prefix, x, grid rows, grid cols, leading tokens) -> x applied after each residual addition;
-    before_block: None, or f(block index, x, leading tokens) -> x, what enters each block (visual prompts)."""
+    before_block: None, or f(block index, x, leading tokens) -> x, what enters each block (visual prompts);
+    parallel: None, or f(site prefix, the MLP sub-layer's input) -> what is added beside the MLP (AdaptFormer)."""
     d, heads, eps = c["hidden_size"], c["num_attention_heads"], c["layer_norm_eps"]
     m = c["model_type"] + "."
     x = F.conv2d(pixels, w[m + "embeddings.patch_embeddings.projection.weight"], w[m + "embeddings.patch_embeddings.projection.bias"],
@@ -114,7 +115,8 @@ def forward(c, w, pixels, mona=None, before_block=None):
             x = mona(q + "attention.output.", x, rows, cols, special)
         h = F.layer_norm(x, (d,), w[q + "layernorm_after.weight"], w[q + "layernorm_after.bias"], eps)
         h = F.gelu(F.linear(h, w[q + "intermediate.dense.weight"], w[q + "intermediate.dense.bias"]))
-        x = x + F.linear(h, w[q + "output.dense.weight"], w[q + "output.dense.bias"])
+        out = F.linear(h, w[q + "output.dense.weight"], w[q + "output.dense.bias"])
+        x = x + (out if parallel is None else out + parallel(q + "output.", x))
         if mona:
             x = mona(q + "output.", x, rows, cols, special)
     hidden = F.layer_norm(x, (d,), w[m + "layernorm.weight"], w[m + "layernorm.bias"], eps)
