@@ -71,10 +71,11 @@ public abstract class CausalLM extends PretrainedModel {
     /** The modules that make the blocks' input: the token embeddings and any virtual tokens (GPT-2 adds its position table). */
     protected List<Module> inputModules() {
         List<Module> out = new ArrayList<>(List.of((Module) inputEmbeddings()));
-        if (promptSource() != null) {
-            out.add((Module) promptSource());
+        for (Module child : children().values()) { // the methods' stages, the prompt encoder among them
+            if (child instanceof InputStage || child instanceof PromptSource) {
+                out.add(child);
+            }
         }
-        children().values().stream().filter(InputStage.class::isInstance).forEach(out::add);
         return out;
     }
 
